@@ -1,0 +1,110 @@
+// Messages between an ingest node and the edge's ingest API (/ingest/v1/...).
+import { z } from "zod";
+import { LATENCY_MODES } from "./latency.ts";
+import { RungSchema } from "./ladder.ts";
+import { NODE_ID_PATTERN, REGION_PATTERN, RENDITION_PATTERN, STREAM_ID_PATTERN } from "./names.ts";
+
+/** Header carrying an upload's metadata as JSON (the body is the media bytes). */
+export const MEDIA_META_HEADER = "x-media-meta";
+
+/** Header naming the ingest node that sends a request (beside its bearer credential). */
+export const NODE_ID_HEADER = "x-node-id";
+
+/** POST /ingest/v1/publish: may this stream key publish on this node? */
+export const PublishRequestSchema = z.object({
+  stream_key: z.string().min(1).max(256),
+  client_ip: z.string().max(64).optional(),
+});
+/** Body of POST /ingest/v1/publish. */
+export type PublishRequest = z.infer<typeof PublishRequestSchema>;
+
+/** The edge's answer to an authorized publish. */
+export const PublishResponseSchema = z.object({
+  stream_id: z.string().regex(STREAM_ID_PATTERN),
+  latency_mode: z.enum(LATENCY_MODES),
+  segment_target: z.number().positive(),
+  part_target: z.number().positive().nullable(),
+  ladder: z.array(RungSchema),
+  /** Publish generation: increases on every publish, names init segments and fences stale uploaders. */
+  epoch: z.number().int().nonnegative(),
+  /** The media sequence number the first segment of this publish must carry. */
+  first_msn: z.number().int().nonnegative(),
+  /** True when this publish continues a broadcast within its reconnect window. */
+  reconnect: z.boolean(),
+});
+/** Body of the answer to POST /ingest/v1/publish. */
+export type PublishResponse = z.infer<typeof PublishResponseSchema>;
+
+/** POST /ingest/v1/unpublish: the publisher left (or the node drained). */
+export const UnpublishRequestSchema = z.object({
+  stream_id: z.string().regex(STREAM_ID_PATTERN),
+  epoch: z.number().int().nonnegative(),
+  reason: z.string().max(200).optional(),
+});
+/** Body of POST /ingest/v1/unpublish. */
+export type UnpublishRequest = z.infer<typeof UnpublishRequestSchema>;
+
+/** Metadata of an init segment upload (ftyp+moov of one rendition). */
+export const InitMetaSchema = z.object({
+  epoch: z.number().int().nonnegative(),
+  codecs: z.string().regex(/^[A-Za-z0-9.,]{1,100}$/),
+  width: z.number().int().positive().max(8192),
+  height: z.number().int().positive().max(8192),
+  /** Peak bandwidth in bits per second, as the ladder declares it. */
+  bandwidth: z.number().int().positive(),
+  frame_rate: z.number().positive().max(240),
+});
+/** Metadata of an init segment upload. */
+export type InitMeta = z.infer<typeof InitMetaSchema>;
+
+/** Metadata of a part upload (one moof+mdat, LL-HLS only). */
+export const PartMetaSchema = z.object({
+  epoch: z.number().int().nonnegative(),
+  msn: z.number().int().nonnegative(),
+  part: z.number().int().nonnegative().max(1000),
+  duration: z.number().positive().max(60),
+  independent: z.boolean(),
+});
+/** Metadata of a part upload. */
+export type PartMeta = z.infer<typeof PartMetaSchema>;
+
+/** Metadata of a segment upload (every part of the segment, concatenated). */
+export const SegmentMetaSchema = z.object({
+  epoch: z.number().int().nonnegative(),
+  msn: z.number().int().nonnegative(),
+  duration: z.number().positive().max(60),
+  /** Capture time of the segment's first frame, ISO-8601 UTC. */
+  program_date_time: z.string().datetime(),
+  /** Number of parts the segment was uploaded as (0 when the mode has no parts). */
+  parts: z.number().int().nonnegative().max(1000),
+});
+/** Metadata of a segment upload. */
+export type SegmentMeta = z.infer<typeof SegmentMetaSchema>;
+
+/** POST /ingest/v1/streams/:id/heartbeat: a live stream's health, every 2 s. */
+export const StreamHeartbeatSchema = z.object({
+  epoch: z.number().int().nonnegative(),
+  input_kbps: z.number().nonnegative(),
+  fps: z.number().nonnegative(),
+  speed: z.number().nonnegative(),
+  backlog: z.number().int().nonnegative(),
+  keyframe_interval: z.number().nonnegative().nullable(),
+  dropped_frames: z.number().int().nonnegative().default(0),
+  duplicated_frames: z.number().int().nonnegative().default(0),
+});
+/** Body of a stream heartbeat. */
+export type StreamHeartbeat = z.infer<typeof StreamHeartbeatSchema>;
+
+/** POST /ingest/v1/nodes/heartbeat: an ingest node's registration and load, every 5 s. */
+export const NodeHeartbeatSchema = z.object({
+  node_id: z.string().regex(NODE_ID_PATTERN),
+  region: z.string().regex(REGION_PATTERN),
+  rtmp_url: z.string().url().max(300),
+  active_streams: z.number().int().nonnegative(),
+  load: z.number().nonnegative(),
+});
+/** Body of a node heartbeat. */
+export type NodeHeartbeat = z.infer<typeof NodeHeartbeatSchema>;
+
+/** A rendition name in an upload URL. */
+export const RenditionNameSchema = z.string().regex(RENDITION_PATTERN);
