@@ -1,0 +1,17 @@
+// Types of the Hono app: the Worker's bindings and the per-request variables middleware sets.
+import type { Context } from "hono";
+
+/** Who is calling the control API. */
+export interface Principal {
+  userId: string;
+  role: "admin" | "user";
+}
+
+/** Hono environment of this Worker. */
+export type AppEnv = {
+  Bindings: Env;
+  Variables: { requestId: string; principal: Principal };
+};
+
+/** The request context every route handler receives. */
+export type AppContext = Context<AppEnv>;

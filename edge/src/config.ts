@@ -1,0 +1,56 @@
+// The Worker's configuration, parsed once per isolate from its environment bindings.
+import { REGION_PATTERN } from "../../protocol/names.ts";
+
+/** Parsed, validated configuration of the edge Worker. */
+export interface EdgeConfig {
+  publicUrl: string | null;
+  /** Known regions and each one's default RTMP server URL. */
+  regions: Record<string, string>;
+  defaultRegion: string;
+  reconnectWindowSeconds: number;
+  maxJsonBytes: number;
+  maxMediaBytes: number;
+}
+
+const cache = new WeakMap<object, EdgeConfig>();
+
+function positiveInt(name: string, raw: string | undefined, fallback: number): number {
+  if (raw === undefined || raw === "") return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value <= 0) throw new Error(`${name} must be a positive integer, got "${raw}"`);
+  return value;
+}
+
+function parseRegions(raw: string | undefined): Record<string, string> {
+  const parsed: unknown = JSON.parse(raw || "{}");
+  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
+    throw new Error("INGEST_REGIONS must be a JSON object of region -> rtmp:// URL");
+  }
+  const regions: Record<string, string> = {};
+  for (const [name, url] of Object.entries(parsed)) {
+    if (!REGION_PATTERN.test(name) || typeof url !== "string" || !/^rtmps?:\/\/[^\s]+$/.test(url)) {
+      throw new Error(`INGEST_REGIONS has an invalid entry "${name}"`);
+    }
+    regions[name] = url.replace(/\/+$/, "");
+  }
+  return regions;
+}
+
+/** Reads the configuration from `env` (memoized per env object). */
+export function getConfig(env: Env): EdgeConfig {
+  const cached = cache.get(env);
+  if (cached) return cached;
+  const regions = parseRegions(env.INGEST_REGIONS);
+  const defaultRegion = env.DEFAULT_REGION || Object.keys(regions)[0] || "local";
+  if (!regions[defaultRegion]) regions[defaultRegion] = "rtmp://127.0.0.1:1935/live";
+  const config: EdgeConfig = {
+    publicUrl: env.PUBLIC_URL ? env.PUBLIC_URL.replace(/\/+$/, "") : null,
+    regions,
+    defaultRegion,
+    reconnectWindowSeconds: positiveInt("RECONNECT_WINDOW_SECONDS", env.RECONNECT_WINDOW_SECONDS, 60),
+    maxJsonBytes: positiveInt("MAX_JSON_BYTES", env.MAX_JSON_BYTES, 64 * 1024),
+    maxMediaBytes: positiveInt("MAX_MEDIA_BYTES", env.MAX_MEDIA_BYTES, 32 * 1024 * 1024),
+  };
+  cache.set(env, config);
+  return config;
+}

@@ -1,0 +1,111 @@
+// The D1 schema (drizzle-orm): what outlives a broadcast. drizzle-kit generates migrations/ from this file.
+import { sql } from "drizzle-orm";
+import { index, integer, real, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
+
+/** An ISO-8601 UTC timestamp column that defaults to the time of insertion. */
+const timestamp = (name: string) =>
+  text(name)
+    .notNull()
+    .default(sql`(strftime('%Y-%m-%dT%H:%M:%fZ','now'))`);
+
+/** People and services that own streams; `admin` sees every stream. */
+export const users = sqliteTable("users", {
+  id: text("id").primaryKey(),
+  name: text("name").notNull(),
+  email: text("email"),
+  role: text("role", { enum: ["admin", "user"] }).notNull().default("user"),
+  createdAt: timestamp("created_at"),
+});
+
+/** API bearer tokens, stored only as SHA-256 hashes. */
+export const apiTokens = sqliteTable(
+  "api_tokens",
+  {
+    id: text("id").primaryKey(),
+    userId: text("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    name: text("name").notNull(),
+    tokenHash: text("token_hash").notNull(),
+    createdAt: timestamp("created_at"),
+    expiresAt: text("expires_at"),
+    revokedAt: text("revoked_at"),
+  },
+  (t) => [uniqueIndex("api_tokens_hash_idx").on(t.tokenHash), index("api_tokens_user_idx").on(t.userId)],
+);
+
+/** Streams: every field of the seed's data model plus settings and timestamps. */
+export const streams = sqliteTable(
+  "streams",
+  {
+    id: text("id").primaryKey(),
+    ownerUserId: text("owner_user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    status: text("status", { enum: ["live", "offline"] }).notNull().default("offline"),
+    /** The RTMP server part (`rtmp://host:1935/live`); the key is never stored in the clear. */
+    ingestEndpoint: text("ingest_endpoint").notNull(),
+    /** The playback URL as it was at creation; responses recompute it from PUBLIC_URL or the request's origin. */
+    playbackManifestUrl: text("playback_manifest_url").notNull(),
+    latencyMode: text("latency_mode", { enum: ["standard", "low", "interactive"] }).notNull().default("low"),
+    startedAt: text("started_at"),
+    title: text("title").notNull(),
+    /** JSON array of strings. */
+    tags: text("tags").notNull().default("[]"),
+    region: text("region").notNull(),
+    record: integer("record", { mode: "boolean" }).notNull().default(true),
+    /** JSON object of per-stream settings (part target, reconnect window, ...). */
+    settings: text("settings").notNull().default("{}"),
+    createdAt: timestamp("created_at"),
+    updatedAt: timestamp("updated_at"),
+  },
+  (t) => [index("streams_owner_created_idx").on(t.ownerUserId, t.createdAt, t.id), index("streams_status_idx").on(t.status)],
+);
+
+/** Stream keys, hashed; rotation revokes the previous key. */
+export const streamKeys = sqliteTable(
+  "stream_keys",
+  {
+    id: text("id").primaryKey(),
+    streamId: text("stream_id")
+      .notNull()
+      .references(() => streams.id, { onDelete: "cascade" }),
+    keyHash: text("key_hash").notNull(),
+    createdAt: timestamp("created_at"),
+    revokedAt: text("revoked_at"),
+  },
+  (t) => [uniqueIndex("stream_keys_hash_idx").on(t.keyHash), index("stream_keys_stream_idx").on(t.streamId)],
+);
+
+/** Regional ingest nodes, their public RTMP URL and last reported load. */
+export const ingestNodes = sqliteTable("ingest_nodes", {
+  id: text("id").primaryKey(),
+  region: text("region").notNull(),
+  rtmpUrl: text("rtmp_url").notNull(),
+  lastHeartbeatAt: text("last_heartbeat_at"),
+  activeStreams: integer("active_streams").notNull().default(0),
+  load: real("load").notNull().default(0),
+  /** SHA-256 of the node credential minted by the admin API (null for the bootstrap secret). */
+  credentialHash: text("credential_hash"),
+  credentialExpiresAt: text("credential_expires_at"),
+  createdAt: timestamp("created_at"),
+});
+
+/** One row per go-live: when it started and ended, on which node, and its VOD state. */
+export const broadcastSessions = sqliteTable(
+  "broadcast_sessions",
+  {
+    id: text("id").primaryKey(),
+    streamId: text("stream_id")
+      .notNull()
+      .references(() => streams.id, { onDelete: "cascade" }),
+    nodeId: text("node_id"),
+    startedAt: text("started_at").notNull(),
+    endedAt: text("ended_at"),
+    endReason: text("end_reason"),
+    vodState: text("vod_state", { enum: ["none", "recording", "processing", "ready", "failed"] })
+      .notNull()
+      .default("none"),
+  },
+  (t) => [index("broadcast_sessions_stream_idx").on(t.streamId, t.startedAt)],
+);

@@ -1,0 +1,54 @@
+// Reading JSON request bodies: size limit, malformed JSON and invalid fields become clear 4xx problems.
+import { bodyLimit } from "hono/body-limit";
+import { createMiddleware } from "hono/factory";
+import type { z } from "zod";
+import type { AppContext, AppEnv } from "../app-env.ts";
+import { getConfig } from "../config.ts";
+import { AppError } from "../errors.ts";
+
+/** Middleware: 413 when a body is larger than MAX_JSON_BYTES (checked while streaming, not trusting Content-Length). */
+export const limitJsonBody = createMiddleware<AppEnv>(async (c, next) => {
+  const maxSize = getConfig(c.env).maxJsonBytes;
+  return bodyLimit({
+    maxSize,
+    onError: () => {
+      throw new AppError(413, "payload_too_large", `The request body is larger than ${maxSize} bytes.`);
+    },
+  })(c, next);
+});
+
+/** Describes zod issues as `field: message; field: message`, naming each offending field. */
+export function describeIssues(issues: readonly z.core.$ZodIssue[]): string {
+  return issues
+    .slice(0, 5)
+    .map((issue) => `${issue.path.length ? issue.path.join(".") : "body"}: ${issue.message}`)
+    .join("; ");
+}
+
+/** Parses the request body as JSON and validates it with `schema`; an empty body counts as `{}` when allowed. */
+export async function readJson<S extends z.ZodType>(
+  c: AppContext,
+  schema: S,
+  options: { allowEmpty?: boolean } = {},
+): Promise<z.infer<S>> {
+  const contentType = c.req.header("content-type");
+  if (contentType && !/^application\/([\w.+-]*\+)?json\b/i.test(contentType)) {
+    throw new AppError(415, "unsupported_media_type", `Send JSON with Content-Type: application/json (got "${contentType}").`);
+  }
+  const text = await c.req.text();
+  let value: unknown;
+  if (text.trim() === "" && options.allowEmpty) {
+    value = {};
+  } else {
+    try {
+      value = JSON.parse(text);
+    } catch (err) {
+      throw new AppError(400, "malformed_json", `The request body is not valid JSON: ${(err as Error).message}`);
+    }
+  }
+  const result = schema.safeParse(value);
+  if (!result.success) {
+    throw new AppError(400, "invalid_field", describeIssues(result.error.issues));
+  }
+  return result.data;
+}

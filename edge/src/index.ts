@@ -1,0 +1,43 @@
+// The edge Worker: one Hono app for the control API, the ingest API and playback; exports the Durable Object.
+import { Hono } from "hono";
+import { HTTPException } from "hono/http-exception";
+import { logger } from "hono/logger";
+import { requestId } from "hono/request-id";
+import type { AppEnv } from "./app-env.ts";
+import { AppError, handleError, problemResponse } from "./errors.ts";
+import { streamRoutes } from "./routes/streams.ts";
+import { userRoutes } from "./routes/users.ts";
+
+export { LiveStream } from "./live/live-stream.ts";
+
+/** The Worker's Hono application. */
+export const app = new Hono<AppEnv>();
+
+app.use("*", requestId());
+// Paths only: hono's logger never prints headers, so bearer tokens and keys stay out of logs.
+app.use("*", logger());
+
+app.get("/", (c) =>
+  c.json({
+    name: "edgecast",
+    docs: "https://github.com/edgecast/edgecast#readme",
+    endpoints: ["/streams", "/users", "/live/:id/master.m3u8", "/watch/:id"],
+  }),
+);
+app.get("/healthz", (c) => c.json({ ok: true }));
+
+app.route("/streams", streamRoutes);
+app.route("/users", userRoutes);
+
+app.notFound((c) => problemResponse(404, "not_found", `No route for ${c.req.method} ${new URL(c.req.url).pathname}`, c.get("requestId")));
+
+app.onError((err, c) => {
+  // Errors thrown by hono's own middleware carry a status; keep it but answer in our problem format.
+  if (err instanceof HTTPException && !(err instanceof AppError)) {
+    const code = err.status === 413 ? "payload_too_large" : "bad_request";
+    return handleError(new AppError(err.status, code, err.message || "Bad request"), c);
+  }
+  return handleError(err, c);
+});
+
+export default app satisfies ExportedHandler<Env>;
