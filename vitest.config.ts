@@ -24,6 +24,7 @@ export default defineConfig({
                 INGEST_SECRET: "test-ingest-secret",
                 PLAYBACK_SIGNING_SECRET: "test-playback-secret",
                 PUBLIC_URL: "https://play.example.test",
+                MAX_MEDIA_BYTES: "1048576",
                 TEST_MIGRATIONS: await readD1Migrations("./migrations"),
               },
             },

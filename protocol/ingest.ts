@@ -24,7 +24,8 @@ export const PublishResponseSchema = z.object({
   latency_mode: z.enum(LATENCY_MODES),
   segment_target: z.number().positive(),
   part_target: z.number().positive().nullable(),
-  ladder: z.array(RungSchema),
+  /** The stream's own ladder, or null to use the node's configured one. */
+  ladder: z.array(RungSchema).nullable(),
   /** Publish generation: increases on every publish, names init segments and fences stale uploaders. */
   epoch: z.number().int().nonnegative(),
   /** The media sequence number the first segment of this publish must carry. */
@@ -34,6 +35,13 @@ export const PublishResponseSchema = z.object({
 });
 /** Body of the answer to POST /ingest/v1/publish. */
 export type PublishResponse = z.infer<typeof PublishResponseSchema>;
+
+/** Metadata of a thumbnail upload (the latest JPEG of a stream). */
+export const ThumbnailMetaSchema = z.object({
+  epoch: z.number().int().nonnegative(),
+});
+/** Metadata of a thumbnail upload. */
+export type ThumbnailMeta = z.infer<typeof ThumbnailMetaSchema>;
 
 /** POST /ingest/v1/unpublish: the publisher left (or the node drained). */
 export const UnpublishRequestSchema = z.object({

@@ -10,7 +10,7 @@ export interface Principal {
 /** Hono environment of this Worker. */
 export type AppEnv = {
   Bindings: Env;
-  Variables: { requestId: string; principal: Principal };
+  Variables: { requestId: string; principal: Principal; nodeId: string };
 };
 
 /** The request context every route handler receives. */

@@ -14,6 +14,7 @@ export type ErrorCode =
   | "conflict"
   | "payload_too_large"
   | "unsupported_media_type"
+  | "range_not_satisfiable"
   | "service_unavailable"
   | "internal_error";
 
@@ -26,6 +27,7 @@ const TITLES: Record<number, string> = {
   409: "Conflict",
   413: "Content Too Large",
   415: "Unsupported Media Type",
+  416: "Range Not Satisfiable",
   500: "Internal Server Error",
   503: "Service Unavailable",
 };

@@ -5,6 +5,8 @@ import { logger } from "hono/logger";
 import { requestId } from "hono/request-id";
 import type { AppEnv } from "./app-env.ts";
 import { AppError, handleError, problemResponse } from "./errors.ts";
+import { ingestRoutes } from "./routes/ingest.ts";
+import { playbackRoutes } from "./routes/playback.ts";
 import { streamRoutes } from "./routes/streams.ts";
 import { userRoutes } from "./routes/users.ts";
 
@@ -28,6 +30,8 @@ app.get("/healthz", (c) => c.json({ ok: true }));
 
 app.route("/streams", streamRoutes);
 app.route("/users", userRoutes);
+app.route("/ingest/v1", ingestRoutes);
+app.route("/live", playbackRoutes);
 
 app.notFound((c) => problemResponse(404, "not_found", `No route for ${c.req.method} ${new URL(c.req.url).pathname}`, c.get("requestId")));
 

@@ -1,16 +1,48 @@
-// The LiveStream Durable Object: one per stream, the single source of truth for what is live now.
+// The LiveStream Durable Object: one per stream, the single source of truth for what is live now. It holds the
+// publish lease, the live window (pure logic in window.ts), blocked LL-HLS requests and viewer counts.
 import { DurableObject } from "cloudflare:workers";
+import type { InitMeta, PartMeta, PublishResponse, SegmentMeta, StreamHeartbeat } from "../../../protocol/ingest.ts";
+import { type LatencyMode, timingFor } from "../../../protocol/latency.ts";
 import { recordBroadcastEnd, recordBroadcastStart } from "../streams/broadcast-ledger.ts";
+import type { StreamSettings } from "../streams/stream-input.ts";
+import { evaluatePlaylistRequest, isSatisfied } from "./blocking.ts";
+import { type IngestResult, OK, refuse } from "./ingest-result.ts";
+import { decidePublish, type Lease, leaseProblem } from "./lease.ts";
+import { type PlaylistAnswer, playlistAnswer, problemAnswer } from "./playlist-answer.ts";
+import { renderMedia, renderMultivariant } from "./playlist.ts";
+import { PlaylistWaiters } from "./playlist-waiters.ts";
+import { ViewerWindow } from "./viewers.ts";
+import { addInit, addPart, addSegment, type ApplyResult, createLiveWindow, end, type LiveWindowState } from "./window.ts";
 
-/** What the object remembers about the current (or last) broadcast. */
-export interface LiveMeta {
+/** Why a broadcast ended. */
+export type EndReason = "stopped" | "reconnect_window_expired" | "node_lost" | "deleted";
+
+/** What the object persists besides the window. */
+interface LiveMeta {
   streamId: string | null;
   status: "live" | "offline";
   startedAt: string | null;
   sessionId: string | null;
   record: boolean;
-  ingestConnected: boolean;
-  nodeId: string | null;
+  reconnectWindowS: number;
+  lease: Lease | null;
+  /** The next publish epoch (fencing tokens only grow, across broadcasts too). */
+  nextEpoch: number;
+  /** One past the highest media sequence number ever seen, so R2 keys never repeat across broadcasts. */
+  nextMsn: number;
+  health: (StreamHeartbeat & { at: number }) | null;
+  lastMediaAt: number | null;
+}
+
+/** Input of a publish, resolved by the Worker from the stream key. */
+export interface PublishInput {
+  streamId: string;
+  nodeId: string;
+  latencyMode: LatencyMode;
+  record: boolean;
+  /** The stream's settings JSON (part target, reconnect window). */
+  settings: string;
+  defaultReconnectWindow: number;
 }
 
 /** The live part of `GET /streams/:id/status`. */
@@ -19,17 +51,29 @@ export interface LiveStatus {
   started_at: string | null;
   viewers: number;
   bitrate_kbps: number;
-  renditions: string[];
+  renditions: { name: string; width: number; height: number; bandwidth: number; codecs: string; frame_rate: number }[];
   health: {
     ingest_connected: boolean;
     node_id: string | null;
+    epoch: number | null;
+    last_segment_age_s: number | null;
+    fps: number | null;
+    encoder_speed: number | null;
+    upload_backlog: number | null;
+    keyframe_interval: number | null;
+    dropped_frames: number | null;
   };
 }
 
-/** Why a broadcast ended. */
-export type EndReason = "stopped" | "reconnect_window_expired" | "deleted";
+/** A publisher that has sent nothing for this long may be replaced by a new publish (DESIGN.md: 3 s). */
+export const PUBLISHER_SILENCE_MS = 3_000;
+/** A node that has sent nothing for this long is presumed dead: its publisher counts as disconnected. */
+export const NODE_SILENCE_MS = 15_000;
+/** How often the alarm checks a live stream's node while it is connected. */
+const WATCH_INTERVAL_MS = 5_000;
 
 const META_KEY = "meta";
+const WINDOW_KEY = "window";
 
 const INITIAL_META: LiveMeta = {
   streamId: null,
@@ -37,73 +81,297 @@ const INITIAL_META: LiveMeta = {
   startedAt: null,
   sessionId: null,
   record: true,
-  ingestConnected: false,
-  nodeId: null,
+  reconnectWindowS: 60,
+  lease: null,
+  nextEpoch: 1,
+  nextMsn: 0,
+  health: null,
+  lastMediaAt: null,
 };
 
 /** Durable Object holding one stream's live state. */
 export class LiveStream extends DurableObject<Env> {
   private meta: LiveMeta = { ...INITIAL_META };
+  private window: LiveWindowState | null = null;
+  private readonly waiters = new PlaylistWaiters();
+  // Viewer sessions live in memory only: a count that restarts after an eviction is fine, a write per request is not.
+  private readonly viewers = new ViewerWindow();
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     // Load before any request is delivered so every method sees the persisted state after an eviction.
     ctx.blockConcurrencyWhile(async () => {
-      this.meta = (await ctx.storage.get<LiveMeta>(META_KEY)) ?? { ...INITIAL_META };
+      this.meta = { ...INITIAL_META, ...((await ctx.storage.get<LiveMeta>(META_KEY)) ?? {}) };
+      this.window = (await ctx.storage.get<LiveWindowState>(WINDOW_KEY)) ?? null;
     });
   }
 
-  private async save(): Promise<void> {
+  private async saveMeta(): Promise<void> {
     await this.ctx.storage.put(META_KEY, this.meta);
   }
 
-  /** Marks the stream live (idempotent): a new broadcast session unless one is already running. */
-  async start(streamId: string, options: { record: boolean; nodeId?: string | null }): Promise<LiveMeta> {
-    this.meta.streamId = streamId;
-    if (this.meta.status === "live") return this.meta;
-    const startedAt = new Date().toISOString();
-    const sessionId = crypto.randomUUID();
-    await recordBroadcastStart(this.env, streamId, sessionId, startedAt, options.nodeId ?? null, options.record);
-    this.meta = {
-      ...this.meta,
-      status: "live",
-      startedAt,
-      sessionId,
-      record: options.record,
-      nodeId: options.nodeId ?? null,
-      ingestConnected: options.nodeId != null,
-    };
-    await this.save();
-    return this.meta;
+  private async saveAll(): Promise<void> {
+    await this.ctx.storage.put({ [META_KEY]: this.meta, [WINDOW_KEY]: this.window });
   }
 
-  /** Ends the broadcast (idempotent): the session closes and the stream turns offline. */
-  async stop(streamId: string, reason: EndReason = "stopped"): Promise<LiveMeta> {
+  // ---- control API ------------------------------------------------------------------------------------------
+
+  /** Marks the stream live (idempotent): a new broadcast session unless one is already running. */
+  async start(streamId: string, options: { record: boolean; reconnectWindowS?: number }): Promise<void> {
     this.meta.streamId = streamId;
-    if (this.meta.status === "offline") return this.meta;
-    await recordBroadcastEnd(this.env, streamId, this.meta.sessionId, new Date().toISOString(), reason);
-    this.meta = { ...this.meta, status: "offline", ingestConnected: false, nodeId: null };
-    await this.save();
-    await this.ctx.storage.deleteAlarm();
-    return this.meta;
+    if (this.meta.status === "live") return;
+    await this.beginBroadcast(streamId, options.record, null);
+    if (options.reconnectWindowS !== undefined) this.meta.reconnectWindowS = options.reconnectWindowS;
+    await this.saveAll();
+  }
+
+  /** Ends the broadcast (idempotent): the publisher's lease is revoked, the session closes, the stream turns offline. */
+  async stop(streamId: string, reason: EndReason = "stopped"): Promise<void> {
+    this.meta.streamId = streamId;
+    if (this.meta.status === "offline") return;
+    await this.endBroadcast(reason);
   }
 
   /** The live status for the control API. */
   async status(): Promise<LiveStatus> {
+    const now = Date.now();
+    const health = this.meta.health;
+    const lastSegment = this.window?.renditions
+      .flatMap((r) => r.segments.filter((s) => !s.gap).slice(-1))
+      .map((s) => Date.parse(s.programDateTime ?? "") + s.duration * 1000)
+      .filter(Number.isFinite);
+    const newest = lastSegment?.length ? Math.max(...lastSegment) : null;
+    const connected = this.meta.status === "live" && this.meta.lease?.connected === true;
     return {
       status: this.meta.status,
       started_at: this.meta.startedAt,
-      viewers: 0,
-      bitrate_kbps: 0,
-      renditions: [],
-      health: { ingest_connected: this.meta.ingestConnected, node_id: this.meta.nodeId },
+      viewers: this.viewers.count(now),
+      bitrate_kbps: connected && health ? Math.round(health.input_kbps) : 0,
+      renditions: (this.window?.renditions ?? []).map((r) => ({
+        name: r.name,
+        width: r.width,
+        height: r.height,
+        bandwidth: r.bandwidth,
+        codecs: r.codecs,
+        frame_rate: r.frameRate,
+      })),
+      health: {
+        ingest_connected: connected,
+        node_id: this.meta.lease?.nodeId ?? null,
+        epoch: this.meta.lease?.epoch ?? null,
+        last_segment_age_s: newest === null ? null : Math.max(0, Math.round((now - newest) / 100) / 10),
+        fps: health?.fps ?? null,
+        encoder_speed: health?.speed ?? null,
+        upload_backlog: health?.backlog ?? null,
+        keyframe_interval: health?.keyframe_interval ?? null,
+        dropped_frames: health?.dropped_frames ?? null,
+      },
     };
   }
 
   /** Forgets everything (the stream was deleted). */
   async destroy(): Promise<void> {
+    this.waiters.notify(true);
     await this.ctx.storage.deleteAlarm();
     await this.ctx.storage.deleteAll();
     this.meta = { ...INITIAL_META };
+    this.window = null;
+  }
+
+  // ---- ingest API -------------------------------------------------------------------------------------------
+
+  /** Grants a publish: a new broadcast, or a reconnect that continues the live one under a new epoch. */
+  async publish(input: PublishInput): Promise<{ ok: true; response: PublishResponse } | Exclude<IngestResult, { ok: true }>> {
+    const now = Date.now();
+    this.meta.streamId = input.streamId;
+    const decision = decidePublish(this.meta.lease, this.meta.status === "live", now, PUBLISHER_SILENCE_MS);
+    if (decision.kind === "conflict") return refuse(409, "conflict", decision.detail);
+    const settings = JSON.parse(input.settings) as StreamSettings;
+    this.meta.reconnectWindowS = settings.reconnect_window ?? input.defaultReconnectWindow;
+    const continuing = decision.kind === "reconnect" && (this.window?.renditions.length ?? 0) > 0;
+    if (decision.kind === "new-broadcast") {
+      await this.beginBroadcast(input.streamId, input.record, input.nodeId);
+    }
+    if (!this.window) {
+      this.window = createLiveWindow({ mode: input.latencyMode, timing: timingFor(input.latencyMode, settings.part_target) });
+    }
+    const epoch = this.meta.nextEpoch++;
+    const firstMsn = this.meta.nextMsn;
+    this.meta.lease = { nodeId: input.nodeId, epoch, firstMsn, connected: true, lastSeenAt: now, disconnectedAt: null };
+    await this.saveAll();
+    await this.ctx.storage.setAlarm(now + WATCH_INTERVAL_MS);
+    return {
+      ok: true,
+      response: {
+        stream_id: input.streamId,
+        latency_mode: this.window.mode,
+        segment_target: this.window.segmentTarget,
+        part_target: this.window.partTarget,
+        ladder: null,
+        epoch,
+        first_msn: firstMsn,
+        reconnect: continuing,
+      },
+    };
+  }
+
+  /** The node reports its publisher gone: the reconnect window starts. */
+  async unpublish(nodeId: string, epoch: number, reason: string): Promise<IngestResult> {
+    const problem = leaseProblem(this.meta.lease, nodeId, epoch);
+    if (problem) return refuse(409, "conflict", problem);
+    await this.disconnect(Date.now(), reason);
+    return OK;
+  }
+
+  /** A stream heartbeat: health figures, and proof the node is alive. */
+  async heartbeat(nodeId: string, heartbeat: StreamHeartbeat): Promise<IngestResult> {
+    const problem = leaseProblem(this.meta.lease, nodeId, heartbeat.epoch);
+    if (problem) return refuse(409, "conflict", problem);
+    this.meta.health = { ...heartbeat, at: Date.now() };
+    this.touchLease();
+    await this.saveMeta();
+    return OK;
+  }
+
+  /** 200 when `nodeId` holds the lease (for `epoch`, or any epoch when null), else 409. */
+  async checkLease(nodeId: string, epoch: number | null): Promise<IngestResult> {
+    const problem = leaseProblem(this.meta.lease, nodeId, epoch);
+    return problem ? refuse(409, "conflict", problem) : OK;
+  }
+
+  /** Lists an init segment R2 now holds. */
+  async commitInit(nodeId: string, rendition: string, meta: InitMeta): Promise<IngestResult> {
+    return this.commit(nodeId, meta.epoch, null, () => addInit(this.window!, rendition, meta, { firstMsn: this.meta.lease?.firstMsn }));
+  }
+
+  /** Lists a part R2 now holds. */
+  async commitPart(nodeId: string, rendition: string, meta: PartMeta): Promise<IngestResult> {
+    return this.commit(nodeId, meta.epoch, meta.msn, () => addPart(this.window!, rendition, meta));
+  }
+
+  /** Lists a segment R2 now holds. */
+  async commitSegment(nodeId: string, rendition: string, meta: SegmentMeta, bytes: number): Promise<IngestResult> {
+    return this.commit(nodeId, meta.epoch, meta.msn, () => addSegment(this.window!, rendition, meta, { bytes }));
+  }
+
+  private async commit(nodeId: string, epoch: number, msn: number | null, apply: () => ApplyResult): Promise<IngestResult> {
+    const problem = leaseProblem(this.meta.lease, nodeId, epoch);
+    if (problem || !this.window) return refuse(409, "conflict", problem ?? "The stream has no live window.");
+    const result = apply();
+    switch (result.outcome) {
+      case "unknown-rendition":
+      case "unknown-epoch":
+        return refuse(409, "conflict", "Upload this rendition's init segment for this epoch first.");
+      case "not-ll":
+        return refuse(400, "bad_request", "This stream's latency mode has no LL-HLS parts.");
+      case "too-far":
+        return refuse(400, "bad_request", "This media sequence number is too far ahead of the live window.");
+      case "ended":
+        return refuse(409, "conflict", "The broadcast has ended.");
+      default:
+        break;
+    }
+    if (msn !== null) this.meta.nextMsn = Math.max(this.meta.nextMsn, msn + 1);
+    this.meta.lastMediaAt = Date.now();
+    this.touchLease();
+    await this.saveAll();
+    if (result.changed) this.waiters.notify();
+    return OK;
+  }
+
+  private touchLease(): void {
+    const lease = this.meta.lease;
+    if (!lease) return;
+    lease.lastSeenAt = Date.now();
+    // Media after an unpublish means the same publish resumed (e.g. a late flush): it is connected again.
+    if (!lease.connected && lease.disconnectedAt !== null && this.meta.status === "live") {
+      lease.connected = true;
+      lease.disconnectedAt = null;
+    }
+  }
+
+  // ---- playback ---------------------------------------------------------------------------------------------
+
+  /** The multivariant playlist; counts the viewer. */
+  async masterPlaylist(viewer: string, uriQuery?: string): Promise<PlaylistAnswer> {
+    this.viewers.touch(viewer, Date.now());
+    if (!this.window || this.window.renditions.length === 0) return problemAnswer(404, "The stream has nothing to play yet.");
+    return playlistAnswer(renderMultivariant(this.window, { uriQuery }), this.window, false);
+  }
+
+  /** A media playlist, held until an LL-HLS delivery directive is satisfied (or 503 after 3 target durations). */
+  async mediaPlaylist(rendition: string, search: string, viewer: string, uriQuery?: string): Promise<PlaylistAnswer> {
+    this.viewers.touch(viewer, Date.now());
+    const window = this.window;
+    if (!window) return problemAnswer(404, "The stream has nothing to play yet.");
+    const decision = evaluatePlaylistRequest(window, rendition, new URLSearchParams(search));
+    if (decision.kind === "not-found") return problemAnswer(404, `Rendition "${rendition}" does not exist.`);
+    if (decision.kind === "bad-request") return problemAnswer(400, decision.detail);
+    let skip = false;
+    if (decision.kind === "wait") {
+      const satisfied = await this.waiters.wait(() => this.window === window && isSatisfied(window, rendition, decision.directive), decision.timeoutMs);
+      if (!satisfied && !window.ended) return problemAnswer(503, "The requested part did not arrive in time; retry.", { "retry-after": "1" });
+      skip = decision.directive.skip;
+    } else {
+      skip = decision.skip;
+    }
+    const text = renderMedia(this.window ?? window, rendition, { uriQuery, skip });
+    if (text === null) return problemAnswer(404, `Rendition "${rendition}" does not exist.`);
+    return playlistAnswer(text, this.window ?? window, decision.kind === "wait");
+  }
+
+  // ---- lifecycle --------------------------------------------------------------------------------------------
+
+  /** Watches the node while connected; ends the broadcast when the reconnect window has passed. */
+  override async alarm(): Promise<void> {
+    if (this.meta.status !== "live") return;
+    const now = Date.now();
+    const lease = this.meta.lease;
+    if (lease?.connected) {
+      if (now - lease.lastSeenAt < NODE_SILENCE_MS) {
+        await this.ctx.storage.setAlarm(now + WATCH_INTERVAL_MS);
+        return;
+      }
+      await this.disconnect(lease.lastSeenAt, "ingest node went silent");
+      return;
+    }
+    const since = lease?.disconnectedAt ?? null;
+    if (since === null) return; // started with POST /start and never published: stays live until stopped
+    const deadline = since + this.meta.reconnectWindowS * 1000;
+    if (now >= deadline) {
+      await this.endBroadcast("reconnect_window_expired");
+    } else {
+      await this.ctx.storage.setAlarm(deadline);
+    }
+  }
+
+  private async disconnect(at: number, _reason: string): Promise<void> {
+    const lease = this.meta.lease;
+    if (!lease) return;
+    lease.connected = false;
+    lease.disconnectedAt = at;
+    await this.saveMeta();
+    await this.ctx.storage.setAlarm(Math.max(Date.now(), at + this.meta.reconnectWindowS * 1000));
+  }
+
+  private async beginBroadcast(streamId: string, record: boolean, nodeId: string | null): Promise<void> {
+    const startedAt = new Date().toISOString();
+    const sessionId = crypto.randomUUID();
+    await recordBroadcastStart(this.env, streamId, sessionId, startedAt, nodeId, record);
+    this.meta = { ...this.meta, status: "live", startedAt, sessionId, record, lease: null, health: null, lastMediaAt: null };
+    // A new broadcast starts a new window (media sequence numbers keep counting from meta.nextMsn).
+    this.window = null;
+    this.waiters.notify(true);
+  }
+
+  private async endBroadcast(reason: EndReason): Promise<void> {
+    const streamId = this.meta.streamId;
+    if (streamId) await recordBroadcastEnd(this.env, streamId, this.meta.sessionId, new Date().toISOString(), reason);
+    if (this.window) end(this.window);
+    this.meta = { ...this.meta, status: "offline", lease: null };
+    await this.saveAll();
+    await this.ctx.storage.deleteAlarm();
+    // Blocked requests get the final playlist with EXT-X-ENDLIST.
+    this.waiters.notify(true);
   }
 }

@@ -1,0 +1,40 @@
+// The publish lease: which node may upload for a stream, under which epoch (a fencing token). Pure logic.
+
+/** The node currently allowed to publish a stream. */
+export interface Lease {
+  nodeId: string;
+  /** Fencing token: uploads must carry it; a newer publish gets a larger one. */
+  epoch: number;
+  /** The media sequence number this publish started at. */
+  firstMsn: number;
+  /** False once the node reported the publisher gone (the reconnect window runs from `disconnectedAt`). */
+  connected: boolean;
+  /** Last time (ms) the node uploaded or sent a heartbeat for this stream. */
+  lastSeenAt: number;
+  disconnectedAt: number | null;
+}
+
+/** How a publish request is decided. */
+export type PublishDecision =
+  | { kind: "new-broadcast" }
+  | { kind: "reconnect" }
+  | { kind: "conflict"; detail: string };
+
+/**
+ * A publish is refused while the current publisher is still sending (seen within `silenceMs`); otherwise it
+ * continues a broadcast that is still live (a reconnect, on any node) or starts a new one.
+ */
+export function decidePublish(lease: Lease | null, live: boolean, now: number, silenceMs: number): PublishDecision {
+  if (lease?.connected && now - lease.lastSeenAt < silenceMs) {
+    return { kind: "conflict", detail: `The stream is already being published (node ${lease.nodeId}); a new publish may take over once it has been silent for ${silenceMs / 1000} s.` };
+  }
+  return live ? { kind: "reconnect" } : { kind: "new-broadcast" };
+}
+
+/** Null when `nodeId` holds the lease for `epoch` (any epoch when null), else why not. */
+export function leaseProblem(lease: Lease | null, nodeId: string, epoch: number | null): string | null {
+  if (!lease) return "The stream has no active publish: this node's lease was revoked or the broadcast ended.";
+  if (lease.nodeId !== nodeId) return `Another node (${lease.nodeId}) now holds this stream's publish lease.`;
+  if (epoch !== null && lease.epoch !== epoch) return `Epoch ${epoch} was fenced off by a newer publish (epoch ${lease.epoch}).`;
+  return null;
+}

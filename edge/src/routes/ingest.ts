@@ -1,0 +1,186 @@
+// The ingest API that nodes call: publish/unpublish, heartbeats and media uploads (R2 first, then the Durable Object).
+import { Hono } from "hono";
+import { bodyLimit } from "hono/body-limit";
+import type { z } from "zod";
+import {
+  InitMetaSchema,
+  MEDIA_META_HEADER,
+  NodeHeartbeatSchema,
+  PartMetaSchema,
+  PublishRequestSchema,
+  SegmentMetaSchema,
+  StreamHeartbeatSchema,
+  ThumbnailMetaSchema,
+  UnpublishRequestSchema,
+} from "../../../protocol/ingest.ts";
+import { isRenditionName, isStreamId } from "../../../protocol/names.ts";
+import type { AppContext, AppEnv } from "../app-env.ts";
+import { requireNode } from "../auth/node-auth.ts";
+import { getConfig } from "../config.ts";
+import { database } from "../db/client.ts";
+import { ingestNodes } from "../db/schema.ts";
+import { AppError } from "../errors.ts";
+import { describeIssues, limitJsonBody, readJson } from "../http/json-body.ts";
+import { methodNotAllowed } from "../http/method-not-allowed.ts";
+import type { IngestResult } from "../live/ingest-result.ts";
+import { liveStream } from "../live/live-stream-stub.ts";
+import { mediaFile, mediaKey, thumbnailKey } from "../storage/media.ts";
+import { findStreamByKey } from "../streams/stream-repository.ts";
+
+/** Throws the AppError an ingest result describes; returns nothing when it succeeded. */
+function unwrap(result: IngestResult): void {
+  if (!result.ok) throw new AppError(result.status, result.code, result.detail);
+}
+
+/** Parses the `x-media-meta` header with `schema`; 400 naming the field otherwise. */
+function mediaMeta<S extends z.ZodType>(c: AppContext, schema: S): z.infer<S> {
+  const raw = c.req.header(MEDIA_META_HEADER);
+  if (!raw) throw new AppError(400, "invalid_field", `${MEDIA_META_HEADER}: header is required`);
+  let value: unknown;
+  try {
+    value = JSON.parse(raw);
+  } catch {
+    throw new AppError(400, "malformed_json", `${MEDIA_META_HEADER}: is not valid JSON`);
+  }
+  const parsed = schema.safeParse(value);
+  if (!parsed.success) throw new AppError(400, "invalid_field", `${MEDIA_META_HEADER}: ${describeIssues(parsed.error.issues)}`);
+  return parsed.data;
+}
+
+/** The stream id and rendition from the path, validated before they become R2 keys. */
+function mediaPath(c: AppContext): { streamId: string; rendition: string } {
+  const streamId = c.req.param("id") ?? "";
+  const rendition = c.req.param("rendition") ?? "";
+  if (!isStreamId(streamId)) throw new AppError(400, "invalid_field", "stream id: must be a lowercase UUID");
+  if (!isRenditionName(rendition)) throw new AppError(400, "invalid_field", "rendition: must match [a-z0-9][a-z0-9_-]{0,31}");
+  return { streamId, rendition };
+}
+
+/** Reads the upload body; empty bodies are refused. */
+async function mediaBody(c: AppContext): Promise<ArrayBuffer> {
+  const body = await c.req.arrayBuffer();
+  if (body.byteLength === 0) throw new AppError(400, "bad_request", "The upload body is empty.");
+  return body;
+}
+
+/** Routes under /ingest/v1. */
+export const ingestRoutes = new Hono<AppEnv>();
+
+ingestRoutes.use("*", requireNode);
+// Media bodies may be large; everything else is JSON with the control API's limit.
+ingestRoutes.use("/streams/:id/renditions/*", async (c, next) => {
+  const maxSize = getConfig(c.env).maxMediaBytes;
+  return bodyLimit({
+    maxSize,
+    onError: () => {
+      throw new AppError(413, "payload_too_large", `Media objects are limited to ${maxSize} bytes.`);
+    },
+  })(c, next);
+});
+ingestRoutes.use("/streams/:id/thumbnail", async (c, next) =>
+  bodyLimit({
+    maxSize: 2 * 1024 * 1024,
+    onError: () => {
+      throw new AppError(413, "payload_too_large", "Thumbnails are limited to 2 MiB.");
+    },
+  })(c, next),
+);
+ingestRoutes.use("/publish", limitJsonBody);
+ingestRoutes.use("/unpublish", limitJsonBody);
+ingestRoutes.use("/nodes/*", limitJsonBody);
+ingestRoutes.use("/streams/:id/heartbeat", limitJsonBody);
+
+ingestRoutes.post("/publish", async (c) => {
+  const body = await readJson(c, PublishRequestSchema);
+  const stream = await findStreamByKey(database(c.env), body.stream_key);
+  if (!stream) throw new AppError(403, "forbidden", "Unknown or revoked stream key.");
+  const result = await liveStream(c.env, stream.id).publish({
+    streamId: stream.id,
+    nodeId: c.get("nodeId"),
+    latencyMode: stream.latencyMode,
+    record: stream.record,
+    settings: stream.settings,
+    defaultReconnectWindow: getConfig(c.env).reconnectWindowSeconds,
+  });
+  if (!result.ok) unwrap(result);
+  return c.json(result.ok ? result.response : null);
+});
+
+ingestRoutes.post("/unpublish", async (c) => {
+  const body = await readJson(c, UnpublishRequestSchema);
+  unwrap(await liveStream(c.env, body.stream_id).unpublish(c.get("nodeId"), body.epoch, body.reason ?? "publisher left"));
+  return c.json({ ok: true });
+});
+
+ingestRoutes.post("/nodes/heartbeat", async (c) => {
+  const body = await readJson(c, NodeHeartbeatSchema);
+  if (body.node_id !== c.get("nodeId")) throw new AppError(400, "invalid_field", "node_id: must equal the x-node-id header");
+  const now = new Date().toISOString();
+  const values = { region: body.region, rtmpUrl: body.rtmp_url, activeStreams: body.active_streams, load: body.load, lastHeartbeatAt: now };
+  await database(c.env)
+    .insert(ingestNodes)
+    .values({ id: body.node_id, ...values })
+    .onConflictDoUpdate({ target: ingestNodes.id, set: values });
+  return c.json({ ok: true });
+});
+
+ingestRoutes.post("/streams/:id/heartbeat", async (c) => {
+  const streamId = c.req.param("id");
+  if (!isStreamId(streamId)) throw new AppError(400, "invalid_field", "stream id: must be a lowercase UUID");
+  const body = await readJson(c, StreamHeartbeatSchema);
+  unwrap(await liveStream(c.env, streamId).heartbeat(c.get("nodeId"), body));
+  return c.json({ ok: true });
+});
+
+ingestRoutes.put("/streams/:id/thumbnail", async (c) => {
+  const streamId = c.req.param("id");
+  if (!isStreamId(streamId)) throw new AppError(400, "invalid_field", "stream id: must be a lowercase UUID");
+  const meta = mediaMeta(c, ThumbnailMetaSchema);
+  const body = await mediaBody(c);
+  unwrap(await liveStream(c.env, streamId).checkLease(c.get("nodeId"), meta.epoch));
+  await c.env.MEDIA.put(thumbnailKey(streamId), body, { httpMetadata: { contentType: "image/jpeg" } });
+  return c.body(null, 204);
+});
+
+ingestRoutes.put("/streams/:id/renditions/:rendition/init", async (c) => {
+  const { streamId, rendition } = mediaPath(c);
+  const meta = mediaMeta(c, InitMetaSchema);
+  const body = await mediaBody(c);
+  // Durable first, listed second: the Durable Object only ever names objects R2 already holds.
+  await c.env.MEDIA.put(mediaKey({ streamId, rendition, epoch: meta.epoch, file: mediaFile.init() }), body, {
+    httpMetadata: { contentType: "video/mp4" },
+  });
+  unwrap(await liveStream(c.env, streamId).commitInit(c.get("nodeId"), rendition, meta));
+  return c.body(null, 204);
+});
+
+ingestRoutes.put("/streams/:id/renditions/:rendition/parts/:msn/:part", async (c) => {
+  const { streamId, rendition } = mediaPath(c);
+  const meta = mediaMeta(c, PartMetaSchema);
+  if (String(meta.msn) !== c.req.param("msn") || String(meta.part) !== c.req.param("part")) {
+    throw new AppError(400, "invalid_field", `${MEDIA_META_HEADER}: msn and part must match the path`);
+  }
+  const body = await mediaBody(c);
+  await c.env.MEDIA.put(mediaKey({ streamId, rendition, epoch: meta.epoch, file: mediaFile.part(meta.msn, meta.part) }), body, {
+    httpMetadata: { contentType: "video/iso.segment" },
+  });
+  unwrap(await liveStream(c.env, streamId).commitPart(c.get("nodeId"), rendition, meta));
+  return c.body(null, 204);
+});
+
+ingestRoutes.put("/streams/:id/renditions/:rendition/segments/:msn", async (c) => {
+  const { streamId, rendition } = mediaPath(c);
+  const meta = mediaMeta(c, SegmentMetaSchema);
+  if (String(meta.msn) !== c.req.param("msn")) throw new AppError(400, "invalid_field", `${MEDIA_META_HEADER}: msn must match the path`);
+  const body = await mediaBody(c);
+  await c.env.MEDIA.put(mediaKey({ streamId, rendition, epoch: meta.epoch, file: mediaFile.segment(meta.msn) }), body, {
+    httpMetadata: { contentType: "video/iso.segment" },
+  });
+  unwrap(await liveStream(c.env, streamId).commitSegment(c.get("nodeId"), rendition, meta, body.byteLength));
+  return c.body(null, 204);
+});
+
+for (const path of ["/publish", "/unpublish", "/nodes/heartbeat", "/streams/:id/heartbeat"]) ingestRoutes.all(path, methodNotAllowed("POST"));
+for (const path of ["/streams/:id/thumbnail", "/streams/:id/renditions/:rendition/init", "/streams/:id/renditions/:rendition/parts/:msn/:part", "/streams/:id/renditions/:rendition/segments/:msn"]) {
+  ingestRoutes.all(path, methodNotAllowed("PUT"));
+}

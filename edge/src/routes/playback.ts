@@ -1,0 +1,84 @@
+// Playback: playlists from the stream's Durable Object, media from R2 with the Cache API in front. Public, CORS-open.
+import { Hono } from "hono";
+import { cors } from "hono/cors";
+import { isRenditionName, isStreamId } from "../../../protocol/names.ts";
+import type { AppContext, AppEnv } from "../app-env.ts";
+import { sha256Hex } from "../auth/secrets.ts";
+import { AppError, notFound, problemResponse } from "../errors.ts";
+import { methodNotAllowed } from "../http/method-not-allowed.ts";
+import type { PlaylistAnswer } from "../live/playlist-answer.ts";
+import { liveStream } from "../live/live-stream-stub.ts";
+import { mediaContentType, mediaKey, parseMediaAddress, thumbnailKey } from "../storage/media.ts";
+import { IMMUTABLE, serveR2Object } from "../storage/r2-response.ts";
+
+/** A viewer's playback session: the `vsid` the watch page sends, else a hash of client IP and User-Agent. */
+export async function viewerSession(c: AppContext): Promise<string> {
+  const vsid = c.req.query("vsid");
+  if (vsid && /^[A-Za-z0-9_-]{8,64}$/.test(vsid)) return `v:${vsid}`;
+  const ip = c.req.header("cf-connecting-ip") ?? c.req.header("x-forwarded-for") ?? "";
+  return `h:${(await sha256Hex(`${ip}|${c.req.header("user-agent") ?? ""}`)).slice(0, 32)}`;
+}
+
+function streamIdFrom(c: AppContext): string {
+  const id = c.req.param("id") ?? "";
+  if (!isStreamId(id)) throw notFound(`Stream "${id.slice(0, 64)}"`);
+  return id;
+}
+
+function answer(c: AppContext, result: PlaylistAnswer): Response {
+  if (result.status !== 200) {
+    return problemResponse(result.status as 404, result.status === 400 ? "bad_request" : result.status === 503 ? "service_unavailable" : "not_found", result.body, c.get("requestId"), result.headers);
+  }
+  return new Response(result.body, { status: 200, headers: result.headers });
+}
+
+/** Routes under /live. */
+export const playbackRoutes = new Hono<AppEnv>();
+
+playbackRoutes.use(
+  "*",
+  cors({ origin: "*", allowMethods: ["GET", "HEAD", "OPTIONS"], allowHeaders: ["Range"], exposeHeaders: ["Content-Length", "Content-Range", "Age"], maxAge: 86400 }),
+);
+
+playbackRoutes.get("/:id/master.m3u8", async (c) => {
+  const id = streamIdFrom(c);
+  return answer(c, await liveStream(c.env, id).masterPlaylist(await viewerSession(c)));
+});
+
+playbackRoutes.get("/:id/:rendition/index.m3u8", async (c) => {
+  const id = streamIdFrom(c);
+  const rendition = c.req.param("rendition");
+  if (!isRenditionName(rendition)) throw notFound(`Rendition "${rendition.slice(0, 64)}"`);
+  const search = new URL(c.req.url).search;
+  return answer(c, await liveStream(c.env, id).mediaPlaylist(rendition, search, await viewerSession(c)));
+});
+
+playbackRoutes.get("/:id/thumbnail.jpg", async (c) => {
+  const id = streamIdFrom(c);
+  return serveR2Object(c.env.MEDIA, thumbnailKey(id), c.req.raw, { contentType: "image/jpeg", cacheControl: "public, max-age=5", what: "Thumbnail" });
+});
+
+// Media objects never change once written (each publish epoch has its own directory), so they are cached for a
+// year at the edge and in browsers; the Cache API answers repeats without touching R2 or the Durable Object.
+playbackRoutes.on(["GET", "HEAD"], "/:id/:rendition/:epoch/:file", async (c) => {
+  const address = parseMediaAddress(c.req.param("id"), c.req.param("rendition"), c.req.param("epoch"), c.req.param("file"));
+  if (!address) throw new AppError(404, "not_found", "No such media object.");
+  const request = c.req.raw;
+  const cacheable = request.method === "GET" && !request.headers.has("range");
+  const cacheKey = new Request(new URL(new URL(c.req.url).pathname, c.req.url).toString());
+  const cache = (caches as unknown as { default: Cache }).default;
+  if (cacheable) {
+    const hit = await cache.match(cacheKey);
+    if (hit) return hit;
+  }
+  const response = await serveR2Object(c.env.MEDIA, mediaKey(address), request, {
+    contentType: mediaContentType(address.file),
+    cacheControl: IMMUTABLE,
+    what: "Media object",
+  });
+  if (cacheable && response.status === 200) c.executionCtx.waitUntil(cache.put(cacheKey, response.clone()));
+  return response;
+});
+
+playbackRoutes.all("/:id/master.m3u8", methodNotAllowed("GET"));
+playbackRoutes.all("/:id/:rendition/index.m3u8", methodNotAllowed("GET"));

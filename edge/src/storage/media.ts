@@ -1,0 +1,49 @@
+// The R2 key scheme, in one place. Media objects live under the publish epoch that produced them, so a node that
+// lost its lease can never overwrite an object another node's publish listed.
+import { isRenditionName, isStreamId } from "../../../protocol/names.ts";
+
+/** A media object's place: stream, rendition, publish epoch and file name. */
+export interface MediaAddress {
+  streamId: string;
+  rendition: string;
+  epoch: number;
+  file: string;
+}
+
+/** File names of the three kinds of media object. */
+export const mediaFile = {
+  init: () => "init.mp4",
+  segment: (msn: number) => `seg-${msn}.m4s`,
+  part: (msn: number, part: number) => `part-${msn}.${part}.m4s`,
+};
+
+const FILE_PATTERN = /^(?:init\.mp4|seg-\d{1,10}\.m4s|part-\d{1,10}\.\d{1,4}\.m4s)$/;
+const EPOCH_PATTERN = /^\d{1,9}$/;
+
+/** The R2 key of a media object. */
+export function mediaKey(address: MediaAddress): string {
+  return `live/${address.streamId}/${address.rendition}/${address.epoch}/${address.file}`;
+}
+
+/** The R2 key of a stream's latest thumbnail. */
+export function thumbnailKey(streamId: string): string {
+  return `live/${streamId}/thumbnail.jpg`;
+}
+
+/** The key prefix holding every object of a stream (for deletion). */
+export function streamPrefix(streamId: string): string {
+  return `live/${streamId}/`;
+}
+
+/** Validates names from a playback URL; null when any part is not a name this scheme produces. */
+export function parseMediaAddress(streamId: string, rendition: string, epoch: string, file: string): MediaAddress | null {
+  if (!isStreamId(streamId) || !isRenditionName(rendition) || !EPOCH_PATTERN.test(epoch) || !FILE_PATTERN.test(file)) {
+    return null;
+  }
+  return { streamId, rendition, epoch: Number(epoch), file };
+}
+
+/** The content type of a media file. */
+export function mediaContentType(file: string): string {
+  return file.endsWith(".mp4") ? "video/mp4" : "video/iso.segment";
+}

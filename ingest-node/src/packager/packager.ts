@@ -1,0 +1,250 @@
+// CmafPackager: turns FFmpeg's fragmented-MP4 byte stream into an init segment, LL-HLS parts and HLS segments.
+import type { Box } from "./box-reader.ts";
+import { BoxReader } from "./box-reader.ts";
+import { PackagerError } from "./errors.ts";
+import type { FragmentInfo } from "./fragment-parser.ts";
+import { SAMPLE_IS_NON_SYNC, parseFragment } from "./fragment-parser.ts";
+import type { InitInfo, TrackInfo } from "./init-parser.ts";
+import { parseInit } from "./init-parser.ts";
+
+export { PackagerError } from "./errors.ts";
+export type { PackagerErrorCode } from "./errors.ts";
+export type { InitInfo, TrackDefaults, TrackInfo } from "./init-parser.ts";
+
+/** Options for {@link CmafPackager}. */
+export interface CmafPackagerOptions {
+  /** Target segment duration in seconds; a segment is cut at the first keyframe part at or after it. */
+  segmentTarget: number;
+  /** Largest box accepted, in bytes (default 256 MiB). */
+  maxBoxSize?: number;
+}
+
+/** The init segment (everything up to and including moov) and what it declares. */
+export interface InitEvent extends InitInfo {
+  type: "init";
+  bytes: Uint8Array;
+}
+
+/** One moof+mdat (with any styp/prft/sidx/emsg before it): an LL-HLS part. Times are seconds of the timing track. */
+export interface PartEvent {
+  type: "part";
+  bytes: Uint8Array;
+  /** Index of the segment this part belongs to (0-based over the stream). */
+  segmentIndex: number;
+  /** Index of the part within its segment (0-based). */
+  index: number;
+  startTime: number;
+  duration: number;
+  /** True when the part starts with a sync sample (always true for audio-only input). */
+  independent: boolean;
+}
+
+/** A closed segment: the concatenation of its parts' bytes. */
+export interface SegmentEvent {
+  type: "segment";
+  bytes: Uint8Array;
+  /** Index of the segment (0-based over the stream); equals its parts' `segmentIndex`. */
+  index: number;
+  startTime: number;
+  duration: number;
+  partCount: number;
+}
+
+/** What the packager emits, in stream order: one init, then parts; a segment as soon as its end is known. */
+export type PackagerEvent = InitEvent | PartEvent | SegmentEvent;
+
+interface OpenSegment {
+  index: number;
+  startTicks: number;
+  durationTicks: number;
+  parts: Uint8Array[];
+}
+
+interface PendingFragment {
+  boxes: Uint8Array[];
+  info: FragmentInfo;
+}
+
+/**
+ * Push-based CMAF packager. Timing follows the first video track (the first audio track for audio-only input).
+ * Boxes left after the last mdat (FFmpeg's mfra index, padding) are dropped: they describe the file, not the stream.
+ */
+export class CmafPackager {
+  readonly #reader: BoxReader;
+  readonly #segmentTarget: number;
+  #initBoxes: Uint8Array[] = [];
+  #tracks: Map<number, TrackInfo> | null = null;
+  #initInfo: InitInfo | null = null;
+  #timing: TrackInfo | null = null;
+  #audioOnly = false;
+  #prefix: Uint8Array[] = [];
+  #fragment: PendingFragment | null = null;
+  #segment: OpenSegment | null = null;
+  #nextSegmentIndex = 0;
+  #nextTicks: number | null = null;
+  #sampleTicks = 0;
+  #failure: unknown = null;
+
+  constructor(options: CmafPackagerOptions) {
+    if (!(options.segmentTarget > 0)) throw new RangeError(`segmentTarget must be > 0, got ${options.segmentTarget}`);
+    this.#segmentTarget = options.segmentTarget;
+    this.#reader = new BoxReader({ maxBoxSize: options.maxBoxSize });
+  }
+
+  /** The parsed init segment, once it has been seen. */
+  get init(): InitInfo | null {
+    return this.#initInfo;
+  }
+
+  /**
+   * Consumes a chunk of the stream and returns the events it completes. When a chunk completes some events and
+   * then proves malformed, those events are returned and the next call throws; after that, every call throws.
+   */
+  push(chunk: Uint8Array): PackagerEvent[] {
+    if (this.#failure !== null) throw this.#failure;
+    this.#reader.append(chunk);
+    return this.#drain(() => []);
+  }
+
+  /** Marks the end of the stream: flushes the open segment; throws TRUNCATED on a partial box or missing init. */
+  end(): PackagerEvent[] {
+    if (this.#failure !== null) throw this.#failure;
+    return this.#drain(() => {
+      const events = this.#reader.end().flatMap((box) => this.#onBox(box));
+      if (this.#tracks === null) throw new PackagerError("TRUNCATED", "stream ended before its moov (no init segment)");
+      if (this.#fragment !== null) {
+        throw new PackagerError("MOOF_WITHOUT_MDAT", "stream ended after a moof without its mdat");
+      }
+      this.#prefix = [];
+      const last = this.#closeSegment();
+      if (last !== null) events.push(last);
+      return events;
+    });
+  }
+
+  #drain(finish: () => PackagerEvent[]): PackagerEvent[] {
+    const events: PackagerEvent[] = [];
+    try {
+      for (let box = this.#reader.next(); box !== null; box = this.#reader.next()) events.push(...this.#onBox(box));
+      events.push(...finish());
+    } catch (error) {
+      // Complete parts are not lost to a later malformed box: hand them over now, throw on the next call.
+      this.#failure = error;
+      if (events.length === 0) throw error;
+    }
+    return events;
+  }
+
+  #onBox(box: Box): PackagerEvent[] {
+    if (this.#tracks === null) return this.#onInitBox(box);
+    const where = `'${box.type}' at offset ${this.#reader.offset - box.size}`;
+    switch (box.type) {
+      case "moof":
+        if (this.#fragment !== null) {
+          throw new PackagerError("MOOF_WITHOUT_MDAT", `${where} follows a moof with no mdat`);
+        }
+        this.#fragment = { boxes: [...this.#prefix, box.bytes], info: parseFragment(box, this.#tracks) };
+        this.#prefix = [];
+        return [];
+      case "mdat":
+        return this.#onMdat(box, where);
+      case "ftyp":
+      case "moov":
+        throw new PackagerError("DUPLICATE_INIT", `${where} arrived after the init segment`);
+      default:
+        // styp, prft, sidx, emsg, free...: they travel with the fragment they precede (or sit in).
+        (this.#fragment?.boxes ?? this.#prefix).push(box.bytes);
+        return [];
+    }
+  }
+
+  #onInitBox(box: Box): PackagerEvent[] {
+    if (box.type === "moof") {
+      throw new PackagerError("MOOF_BEFORE_MOOV", "moof arrived before the moov: no init segment yet");
+    }
+    if (box.type === "mdat") {
+      throw new PackagerError(
+        "MDAT_WITHOUT_MOOF",
+        "mdat arrived before the moov: input is not fragmented MP4 " +
+          "(use -movflags frag_keyframe+empty_moov+default_base_moof)",
+      );
+    }
+    this.#initBoxes.push(box.bytes);
+    if (box.type !== "moov") return [];
+    const info = parseInit(box);
+    this.#tracks = new Map(info.tracks.map((track) => [track.id, track]));
+    const video = info.tracks.find((track) => track.handler === "vide");
+    this.#timing = video ?? info.tracks.find((track) => track.handler === "soun") ?? info.tracks[0]!;
+    this.#audioOnly = video === undefined;
+    this.#initInfo = info;
+    const bytes = concat(this.#initBoxes);
+    this.#initBoxes = [];
+    return [{ type: "init", bytes, ...info }];
+  }
+
+  #onMdat(box: Box, where: string): PackagerEvent[] {
+    const fragment = this.#fragment;
+    if (fragment === null) throw new PackagerError("MDAT_WITHOUT_MOOF", `${where} has no moof before it`);
+    this.#fragment = null;
+    const bytes = concat([...fragment.boxes, box.bytes]);
+    const timing = this.#timing!;
+    const run = fragment.info.tracks.find((track) => track.trackId === timing.id);
+    const startTicks = run?.baseMediaDecodeTime ?? this.#nextTicks ?? 0;
+    const durationTicks = run?.duration ?? 0;
+    if (run !== undefined && run.sampleCount > 0) this.#sampleTicks = run.duration / run.sampleCount;
+    this.#nextTicks = startTicks + durationTicks;
+    const firstFlags = run?.firstSampleFlags ?? null;
+    const independent = this.#audioOnly || (firstFlags !== null && (firstFlags & SAMPLE_IS_NON_SYNC) === 0);
+
+    const events: PackagerEvent[] = [];
+    const open = this.#segment;
+    // Compared in ticks, with half a frame of slack, so float seconds never move a cut by a frame.
+    const targetTicks = Math.round(this.#segmentTarget * timing.timescale);
+    if (open !== null && independent && startTicks - open.startTicks + this.#sampleTicks / 2 >= targetTicks) {
+      events.push(this.#closeSegment()!);
+    }
+    let segment = this.#segment;
+    if (segment === null) {
+      segment = { index: this.#nextSegmentIndex++, startTicks, durationTicks: 0, parts: [] };
+      this.#segment = segment;
+    }
+    events.push({
+      type: "part",
+      bytes,
+      segmentIndex: segment.index,
+      index: segment.parts.length,
+      startTime: startTicks / timing.timescale,
+      duration: durationTicks / timing.timescale,
+      independent,
+    });
+    segment.parts.push(bytes);
+    segment.durationTicks += durationTicks;
+    return events;
+  }
+
+  #closeSegment(): SegmentEvent | null {
+    const segment = this.#segment;
+    if (segment === null) return null;
+    this.#segment = null;
+    const timescale = this.#timing!.timescale;
+    return {
+      type: "segment",
+      bytes: concat(segment.parts),
+      index: segment.index,
+      startTime: segment.startTicks / timescale,
+      duration: segment.durationTicks / timescale,
+      partCount: segment.parts.length,
+    };
+  }
+}
+
+function concat(chunks: Uint8Array[]): Uint8Array {
+  if (chunks.length === 1) return chunks[0]!;
+  const out = new Uint8Array(chunks.reduce((sum, chunk) => sum + chunk.byteLength, 0));
+  let at = 0;
+  for (const chunk of chunks) {
+    out.set(chunk, at);
+    at += chunk.byteLength;
+  }
+  return out;
+}

@@ -1,0 +1,79 @@
+// A fake ingest node for in-runtime tests: publishes with a stream key and uploads synthetic media objects.
+import { exports } from "cloudflare:workers";
+import type { InitMeta, PartMeta, PublishResponse, SegmentMeta } from "../../protocol/ingest.ts";
+import { ingestPaths } from "../../protocol/ingest-paths.ts";
+
+/** The ingest secret the test configuration sets. */
+export const INGEST_SECRET = "test-ingest-secret";
+
+/** Calls the ingest API as node `nodeId`. */
+export function ingest(method: string, path: string, init: { nodeId?: string; token?: string | null; body?: BodyInit; meta?: unknown; json?: unknown } = {}): Promise<Response> {
+  const headers: Record<string, string> = {};
+  const token = init.token === undefined ? INGEST_SECRET : init.token;
+  if (token !== null) headers.authorization = `Bearer ${token}`;
+  headers["x-node-id"] = init.nodeId ?? "node-a";
+  // A string is sent as is (to test malformed headers); anything else as JSON.
+  if (init.meta !== undefined) headers["x-media-meta"] = typeof init.meta === "string" ? init.meta : JSON.stringify(init.meta);
+  let body = init.body;
+  if (init.json !== undefined) {
+    body = JSON.stringify(init.json);
+    headers["content-type"] = "application/json";
+  }
+  return exports.default.fetch(new Request(`https://edge.test${path}`, { method, headers, body }));
+}
+
+/** Publishes with `streamKey`, asserting success. */
+export async function publish(streamKey: string, nodeId = "node-a"): Promise<PublishResponse> {
+  const response = await ingest("POST", ingestPaths.publish(), { nodeId, json: { stream_key: streamKey } });
+  if (response.status !== 200) throw new Error(`publish: ${response.status} ${await response.text()}`);
+  return (await response.json()) as PublishResponse;
+}
+
+/** Recognizable bytes for a media object. */
+export function bytesOf(label: string, size = 64): Uint8Array {
+  const out = new Uint8Array(size);
+  const text = new TextEncoder().encode(label);
+  out.set(text.slice(0, size));
+  return out;
+}
+
+/** Init metadata for a rendition. */
+export function initMeta(epoch: number, height = 360): InitMeta {
+  return { epoch, codecs: "avc1.42c01e,mp4a.40.2", width: Math.round((height * 16) / 9 / 2) * 2, height, bandwidth: 800_000, frame_rate: 30 };
+}
+
+/** Segment metadata. */
+export function segmentMeta(epoch: number, msn: number, parts = 0, duration = 2): SegmentMeta {
+  return { epoch, msn, duration, program_date_time: new Date(Date.UTC(2026, 10, 25, 12, 0, msn * 2)).toISOString(), parts };
+}
+
+/** Part metadata. */
+export function partMeta(epoch: number, msn: number, part: number, duration = 0.5): PartMeta {
+  return { epoch, msn, part, duration, independent: part === 0 };
+}
+
+/** Uploads an init segment, asserting 204. */
+export async function putInit(streamId: string, rendition: string, epoch: number, nodeId = "node-a"): Promise<void> {
+  const response = await ingest("PUT", ingestPaths.init(streamId, rendition), { nodeId, meta: initMeta(epoch), body: bytesOf(`init ${rendition} ${epoch}`) });
+  if (response.status !== 204) throw new Error(`init: ${response.status} ${await response.text()}`);
+}
+
+/** Uploads a segment, asserting 204. */
+export async function putSegment(streamId: string, rendition: string, epoch: number, msn: number, nodeId = "node-a", parts = 0): Promise<void> {
+  const response = await ingest("PUT", ingestPaths.segment(streamId, rendition, msn), {
+    nodeId,
+    meta: segmentMeta(epoch, msn, parts),
+    body: bytesOf(`seg ${rendition} ${msn}`, 1000),
+  });
+  if (response.status !== 204) throw new Error(`segment: ${response.status} ${await response.text()}`);
+}
+
+/** Uploads a part, asserting 204. */
+export async function putPart(streamId: string, rendition: string, epoch: number, msn: number, part: number, nodeId = "node-a"): Promise<void> {
+  const response = await ingest("PUT", ingestPaths.part(streamId, rendition, msn, part), {
+    nodeId,
+    meta: partMeta(epoch, msn, part),
+    body: bytesOf(`part ${rendition} ${msn}.${part}`, 250),
+  });
+  if (response.status !== 204) throw new Error(`part: ${response.status} ${await response.text()}`);
+}

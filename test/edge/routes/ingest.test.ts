@@ -1,0 +1,220 @@
+import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { ingestPaths } from "../../../protocol/ingest-paths.ts";
+import { liveStream } from "../../../edge/src/live/live-stream-stub.ts";
+import { callJson } from "../api.ts";
+import { bytesOf, ingest, initMeta, publish, putInit, putSegment, segmentMeta } from "../ingest-client.ts";
+
+interface Created {
+  stream_id: string;
+  stream_key: string;
+}
+
+const newStream = (body: Record<string, unknown> = {}) => callJson<Created>("POST", "/streams", 201, { body: { title: "ingest test", ...body } });
+
+async function expectProblem(response: Response, status: number, detail?: RegExp): Promise<void> {
+  const text = await response.text();
+  expect(response.status, text).toBe(status);
+  expect(response.headers.get("content-type")).toBe("application/problem+json");
+  if (detail) expect((JSON.parse(text) as { detail: string }).detail).toMatch(detail);
+}
+
+describe("POST /ingest/v1/publish", () => {
+  it("authorizes a valid key and marks the stream live", async () => {
+    const stream = await newStream({ latency_mode: "interactive" });
+    const grant = await publish(stream.stream_key);
+    expect(grant).toMatchObject({ stream_id: stream.stream_id, latency_mode: "interactive", segment_target: 2, part_target: 0.5, epoch: 1, first_msn: 0, reconnect: false, ladder: null });
+    const status = await callJson<{ status: string; health: { ingest_connected: boolean; node_id: string } }>("GET", `/streams/${stream.stream_id}/status`, 200);
+    expect(status.status).toBe("live");
+    expect(status.health).toMatchObject({ ingest_connected: true, node_id: "node-a" });
+  });
+
+  it("refuses an unknown or revoked key with 403", async () => {
+    await expectProblem(await ingest("POST", ingestPaths.publish(), { json: { stream_key: "sk_nope" } }), 403, /stream key/);
+    const stream = await newStream();
+    await callJson("POST", `/streams/${stream.stream_id}/key`, 200);
+    await expectProblem(await ingest("POST", ingestPaths.publish(), { json: { stream_key: stream.stream_key } }), 403);
+  });
+
+  it("refuses requests without a valid node credential with 401", async () => {
+    await expectProblem(await ingest("POST", ingestPaths.publish(), { token: null, json: { stream_key: "x" } }), 401);
+    await expectProblem(await ingest("POST", ingestPaths.publish(), { token: "wrong-secret", json: { stream_key: "x" } }), 401);
+    await expectProblem(await ingest("POST", ingestPaths.publish(), { nodeId: "BAD NODE", json: { stream_key: "x" } }), 401);
+  });
+
+  it("refuses a second publisher while the first is sending, and lets a new one take over after 3 s of silence", async () => {
+    const stream = await newStream();
+    const first = await publish(stream.stream_key, "node-a");
+    await expectProblem(await ingest("POST", ingestPaths.publish(), { nodeId: "node-b", json: { stream_key: stream.stream_key } }), 409, /already being published/);
+    // Age the lease as if node-a had been silent for 4 s.
+    await runInDurableObject(liveStream(env, stream.stream_id), async (_instance, state) => {
+      const meta = (await state.storage.get<{ lease: { lastSeenAt: number } }>("meta"))!;
+      meta.lease.lastSeenAt -= 4000;
+      await state.storage.put("meta", meta);
+    });
+    // The object caches its state in memory: evict it so it reloads the aged lease.
+    const { evictDurableObject } = await import("cloudflare:test");
+    await evictDurableObject(liveStream(env, stream.stream_id));
+    const second = await publish(stream.stream_key, "node-b");
+    expect(second.epoch).toBe(first.epoch + 1);
+    // The old node is fenced off.
+    const stale = await ingest("PUT", ingestPaths.init(stream.stream_id, "360p"), { nodeId: "node-a", meta: initMeta(first.epoch), body: bytesOf("x") });
+    await expectProblem(stale, 409, /node-b/);
+  });
+});
+
+describe("media uploads", () => {
+  it("writes R2 first, lists the object, and serves it immutable", async () => {
+    const stream = await newStream();
+    const grant = await publish(stream.stream_key);
+    await putInit(stream.stream_id, "360p", grant.epoch);
+    await putSegment(stream.stream_id, "360p", grant.epoch, 0);
+    const stored = await env.MEDIA.get(`live/${stream.stream_id}/360p/${grant.epoch}/seg-0.m4s`);
+    expect(stored).not.toBeNull();
+    expect(new TextDecoder().decode((await stored!.arrayBuffer()).slice(0, 9))).toBe("seg 360p ");
+  });
+
+  it("is idempotent: the same object twice is harmless", async () => {
+    const stream = await newStream();
+    const grant = await publish(stream.stream_key);
+    await putInit(stream.stream_id, "360p", grant.epoch);
+    await putSegment(stream.stream_id, "360p", grant.epoch, 0);
+    await putSegment(stream.stream_id, "360p", grant.epoch, 0);
+    const playlist = await (await ingestlessGet(`/live/${stream.stream_id}/360p/index.m3u8`)).text();
+    expect(playlist.match(/seg-0\.m4s/g)).toHaveLength(1);
+  });
+
+  it("validates names from the wire before they touch R2", async () => {
+    const stream = await newStream();
+    const grant = await publish(stream.stream_key);
+    for (const rendition of ["UPPER", "a b", "..", "x".repeat(40)]) {
+      const response = await ingest("PUT", `/ingest/v1/streams/${stream.stream_id}/renditions/${encodeURIComponent(rendition)}/init`, { meta: initMeta(grant.epoch), body: bytesOf("x") });
+      expect([400, 404]).toContain(response.status);
+    }
+    await expectProblem(await ingest("PUT", `/ingest/v1/streams/not-a-uuid/renditions/360p/init`, { meta: initMeta(grant.epoch), body: bytesOf("x") }), 400, /stream id/);
+    const listed = await env.MEDIA.list({ prefix: `live/${stream.stream_id}/` });
+    expect(listed.objects).toHaveLength(0);
+  });
+
+  it("rejects missing, malformed and mismatched metadata with 400 naming the problem", async () => {
+    const stream = await newStream();
+    const grant = await publish(stream.stream_key);
+    await expectProblem(await ingest("PUT", ingestPaths.init(stream.stream_id, "360p"), { body: bytesOf("x") }), 400, /x-media-meta/);
+    await expectProblem(await ingest("PUT", ingestPaths.init(stream.stream_id, "360p"), { meta: "{", body: bytesOf("x") }), 400, /not valid JSON/);
+    await expectProblem(await ingest("PUT", ingestPaths.init(stream.stream_id, "360p"), { meta: { epoch: grant.epoch }, body: bytesOf("x") }), 400, /codecs/);
+    await expectProblem(await ingest("PUT", ingestPaths.init(stream.stream_id, "360p"), { meta: { ...initMeta(grant.epoch), codecs: 'x"y' }, body: bytesOf("x") }), 400, /codecs/);
+    await putInit(stream.stream_id, "360p", grant.epoch);
+    await expectProblem(await ingest("PUT", ingestPaths.segment(stream.stream_id, "360p", 5), { meta: segmentMeta(grant.epoch, 6), body: bytesOf("x") }), 400, /msn/);
+    await expectProblem(await ingest("PUT", ingestPaths.segment(stream.stream_id, "360p", 0), { meta: segmentMeta(grant.epoch, 0), body: new Uint8Array(0) }), 400, /empty/);
+  });
+
+  it("answers 413 for an object over the limit", async () => {
+    const stream = await newStream();
+    const grant = await publish(stream.stream_key);
+    await putInit(stream.stream_id, "360p", grant.epoch);
+    const big = new Uint8Array(1_048_577);
+    await expectProblem(await ingest("PUT", ingestPaths.segment(stream.stream_id, "360p", 0), { meta: segmentMeta(grant.epoch, 0), body: big }), 413);
+  });
+
+  it("refuses uploads for a rendition whose init was not uploaded, and parts for a non-LL stream", async () => {
+    const stream = await newStream();
+    const grant = await publish(stream.stream_key);
+    await expectProblem(await ingest("PUT", ingestPaths.segment(stream.stream_id, "720p", 0), { meta: segmentMeta(grant.epoch, 0), body: bytesOf("x") }), 409, /init/);
+    await putInit(stream.stream_id, "360p", grant.epoch);
+    const part = await ingest("PUT", ingestPaths.part(stream.stream_id, "360p", 0, 0), { meta: { epoch: grant.epoch, msn: 0, part: 0, duration: 0.5, independent: true }, body: bytesOf("p") });
+    await expectProblem(part, 400, /LL-HLS/);
+  });
+
+  it("answers 405 for a wrong method", async () => {
+    const stream = await newStream();
+    const response = await ingest("GET", ingestPaths.segment(stream.stream_id, "360p", 0));
+    expect(response.status).toBe(405);
+  });
+});
+
+describe("unpublish, reconnect window, stop", () => {
+  it("keeps the stream live while disconnected, continues it on reconnect with a discontinuity", async () => {
+    const stream = await newStream();
+    const first = await publish(stream.stream_key);
+    await putInit(stream.stream_id, "360p", first.epoch);
+    await putSegment(stream.stream_id, "360p", first.epoch, 0);
+    const left = await ingest("POST", ingestPaths.unpublish(), { json: { stream_id: stream.stream_id, epoch: first.epoch } });
+    expect(left.status).toBe(200);
+    const status = await callJson<{ status: string; health: { ingest_connected: boolean } }>("GET", `/streams/${stream.stream_id}/status`, 200);
+    expect(status.status).toBe("live");
+    expect(status.health.ingest_connected).toBe(false);
+
+    const second = await publish(stream.stream_key, "node-b");
+    expect(second).toMatchObject({ reconnect: true, first_msn: 1, epoch: first.epoch + 1 });
+    await putInit(stream.stream_id, "360p", second.epoch, "node-b");
+    await putSegment(stream.stream_id, "360p", second.epoch, 1, "node-b");
+    const playlist = await (await ingestlessGet(`/live/${stream.stream_id}/360p/index.m3u8`)).text();
+    expect(playlist).toContain(`${first.epoch}/seg-0.m4s`);
+    expect(playlist).toMatch(new RegExp(`#EXT-X-DISCONTINUITY\\n#EXT-X-MAP:URI="${second.epoch}/init.mp4"`));
+    expect(playlist).toContain(`${second.epoch}/seg-1.m4s`);
+  });
+
+  it("turns offline when the reconnect window passes", async () => {
+    const stream = await newStream({ reconnect_window: 0 });
+    const grant = await publish(stream.stream_key);
+    await ingest("POST", ingestPaths.unpublish(), { json: { stream_id: stream.stream_id, epoch: grant.epoch } });
+    expect(await runDurableObjectAlarm(liveStream(env, stream.stream_id))).toBe(true);
+    const status = await callJson<{ status: string }>("GET", `/streams/${stream.stream_id}/status`, 200);
+    expect(status.status).toBe("offline");
+    const session = await env.DB.prepare("select end_reason from broadcast_sessions where stream_id = ?").bind(stream.stream_id).first<{ end_reason: string }>();
+    expect(session?.end_reason).toBe("reconnect_window_expired");
+  });
+
+  it("survives eviction: the window and lease are reloaded from storage", async () => {
+    const stream = await newStream();
+    const grant = await publish(stream.stream_key);
+    await putInit(stream.stream_id, "360p", grant.epoch);
+    await putSegment(stream.stream_id, "360p", grant.epoch, 0);
+    const { evictDurableObject } = await import("cloudflare:test");
+    await evictDurableObject(liveStream(env, stream.stream_id));
+    await putSegment(stream.stream_id, "360p", grant.epoch, 1);
+    const playlist = await (await ingestlessGet(`/live/${stream.stream_id}/360p/index.m3u8`)).text();
+    expect(playlist).toContain("seg-0.m4s");
+    expect(playlist).toContain("seg-1.m4s");
+  });
+
+  it("POST /stop fences the publisher and ends the playlists", async () => {
+    const stream = await newStream();
+    const grant = await publish(stream.stream_key);
+    await putInit(stream.stream_id, "360p", grant.epoch);
+    await putSegment(stream.stream_id, "360p", grant.epoch, 0);
+    await callJson("POST", `/streams/${stream.stream_id}/stop`, 200);
+    const late = await ingest("PUT", ingestPaths.segment(stream.stream_id, "360p", 1), { meta: segmentMeta(grant.epoch, 1), body: bytesOf("x") });
+    await expectProblem(late, 409);
+    const heartbeat = await ingest("POST", ingestPaths.streamHeartbeat(stream.stream_id), { json: { epoch: grant.epoch, input_kbps: 1, fps: 30, speed: 1, backlog: 0, keyframe_interval: 2 } });
+    expect(heartbeat.status).toBe(409);
+    const playlist = await (await ingestlessGet(`/live/${stream.stream_id}/360p/index.m3u8`)).text();
+    expect(playlist.trim().endsWith("#EXT-X-ENDLIST")).toBe(true);
+  });
+});
+
+describe("heartbeats", () => {
+  it("records stream health shown by /status and registers nodes", async () => {
+    const stream = await newStream();
+    const grant = await publish(stream.stream_key);
+    const hb = await ingest("POST", ingestPaths.streamHeartbeat(stream.stream_id), {
+      json: { epoch: grant.epoch, input_kbps: 2500, fps: 29.97, speed: 1.01, backlog: 3, keyframe_interval: 2, dropped_frames: 1 },
+    });
+    expect(hb.status).toBe(200);
+    const status = await callJson<{ bitrate_kbps: number; health: Record<string, unknown> }>("GET", `/streams/${stream.stream_id}/status`, 200);
+    expect(status.bitrate_kbps).toBe(2500);
+    expect(status.health).toMatchObject({ fps: 29.97, encoder_speed: 1.01, upload_backlog: 3, keyframe_interval: 2, dropped_frames: 1 });
+    const node = await ingest("POST", ingestPaths.nodeHeartbeat(), { nodeId: "node-z", json: { node_id: "node-z", region: "local", rtmp_url: "rtmp://127.0.0.1:1935/live", active_streams: 1, load: 0.5 } });
+    expect(node.status).toBe(200);
+    const row = await env.DB.prepare("select region, active_streams from ingest_nodes where id = 'node-z'").first();
+    expect(row).toMatchObject({ region: "local", active_streams: 1 });
+    const mismatch = await ingest("POST", ingestPaths.nodeHeartbeat(), { nodeId: "node-y", json: { node_id: "node-z", region: "local", rtmp_url: "rtmp://127.0.0.1:1935/live", active_streams: 1, load: 0.5 } });
+    expect(mismatch.status).toBe(400);
+  });
+});
+
+async function ingestlessGet(path: string): Promise<Response> {
+  const { exports } = await import("cloudflare:workers");
+  return exports.default.fetch(new Request(`https://edge.test${path}`));
+}
