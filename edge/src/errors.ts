@@ -12,6 +12,7 @@ export type ErrorCode =
   | "not_found"
   | "method_not_allowed"
   | "conflict"
+  | "init_required"
   | "payload_too_large"
   | "unsupported_media_type"
   | "range_not_satisfiable"

@@ -33,6 +33,16 @@ export function spawnGroup(
   forward(child.stdout);
   forward(child.stderr);
   const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+  // The child has its own process group, so it would outlive us: take the whole group down when this process exits.
+  const killOnExit = () => {
+    try {
+      if (child.pid !== undefined && child.exitCode === null) process.kill(-child.pid, "SIGKILL");
+    } catch {
+      // already gone
+    }
+  };
+  process.once("exit", killOnExit);
+  void exited.then(() => process.off("exit", killOnExit));
   return {
     name,
     child,

@@ -261,7 +261,8 @@ export class LiveStream extends DurableObject<Env> {
     switch (result.outcome) {
       case "unknown-rendition":
       case "unknown-epoch":
-        return refuse(409, "conflict", "Upload this rendition's init segment for this epoch first.");
+        // Not a 409: that status means "fenced" to a node, and this is a missing init, not a lost lease.
+        return refuse(400, "init_required", "Upload this rendition's init segment for this epoch first.");
       case "not-ll":
         return refuse(400, "bad_request", "This stream's latency mode has no LL-HLS parts.");
       case "too-far":

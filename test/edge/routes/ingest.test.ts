@@ -120,7 +120,7 @@ describe("media uploads", () => {
   it("refuses uploads for a rendition whose init was not uploaded, and parts for a non-LL stream", async () => {
     const stream = await newStream();
     const grant = await publish(stream.stream_key);
-    await expectProblem(await ingest("PUT", ingestPaths.segment(stream.stream_id, "720p", 0), { meta: segmentMeta(grant.epoch, 0), body: bytesOf("x") }), 409, /init/);
+    await expectProblem(await ingest("PUT", ingestPaths.segment(stream.stream_id, "720p", 0), { meta: segmentMeta(grant.epoch, 0), body: bytesOf("x") }), 400, /init/);
     await putInit(stream.stream_id, "360p", grant.epoch);
     const part = await ingest("PUT", ingestPaths.part(stream.stream_id, "360p", 0, 0), { meta: { epoch: grant.epoch, msn: 0, part: 0, duration: 0.5, independent: true }, body: bytesOf("p") });
     await expectProblem(part, 400, /LL-HLS/);

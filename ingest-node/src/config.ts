@@ -1,0 +1,103 @@
+// The ingest node's configuration: parsed once from the environment (and --flags) with zod, then passed down.
+import { z } from "zod";
+import { DEFAULT_LADDER, RungSchema, TEST_LADDER } from "../../protocol/ladder.ts";
+import { NODE_ID_PATTERN, REGION_PATTERN } from "../../protocol/names.ts";
+
+const LADDERS = { default: DEFAULT_LADDER, test: TEST_LADDER };
+
+const ConfigSchema = z.object({
+  EDGE_URL: z.url().default("http://127.0.0.1:8787"),
+  /** The node credential: the bootstrap INGEST_SECRET locally, a minted node token in production. */
+  NODE_TOKEN: z.string().min(8, "NODE_TOKEN (or INGEST_SECRET) must be set to the node credential"),
+  NODE_ID: z.string().regex(NODE_ID_PATTERN).default("local-1"),
+  REGION: z.string().regex(REGION_PATTERN).default("local"),
+  RTMP_HOST: z.string().default("0.0.0.0"),
+  RTMP_PORT: z.coerce.number().int().min(1).max(65535).default(1935),
+  /** The RTMP server URL streamers use to reach this node (what OBS calls "Server"). */
+  PUBLIC_RTMP_URL: z.string().regex(/^rtmps?:\/\/\S+$/).optional(),
+  HTTP_HOST: z.string().default("127.0.0.1"),
+  HTTP_PORT: z.coerce.number().int().min(0).max(65535).default(9935),
+  /** `default` (1080p/720p/480p/360p), `test` (360p/240p/160p) or a JSON array of rungs. */
+  LADDER: z.string().default("default"),
+  X264_PRESET: z.enum(["ultrafast", "superfast", "veryfast", "faster", "fast", "medium"]).default("veryfast"),
+  /** Directory where uploads that do not fit the in-memory backlog spill to disk (and are replayed on restart). */
+  SPOOL_DIR: z.string().default(".ingest-spool"),
+  MEMORY_BACKLOG_MB: z.coerce.number().int().min(1).default(64),
+  /** A publisher silent this long (ms) is treated as gone. */
+  PUBLISHER_TIMEOUT_MS: z.coerce.number().int().min(500).default(3000),
+  DRAIN_TIMEOUT_MS: z.coerce.number().int().min(0).default(60 * 60 * 1000),
+  THUMBNAIL_INTERVAL_S: z.coerce.number().min(1).default(10),
+  LOG_LEVEL: z.enum(["debug", "info", "warn", "error"]).default("info"),
+});
+
+/** The parsed configuration. */
+export interface IngestConfig {
+  edgeUrl: string;
+  nodeToken: string;
+  nodeId: string;
+  region: string;
+  rtmpHost: string;
+  rtmpPort: number;
+  publicRtmpUrl: string;
+  httpHost: string;
+  httpPort: number;
+  ladder: z.infer<typeof RungSchema>[];
+  x264Preset: string;
+  spoolDir: string;
+  memoryBacklogBytes: number;
+  publisherTimeoutMs: number;
+  drainTimeoutMs: number;
+  thumbnailIntervalS: number;
+  logLevel: "debug" | "info" | "warn" | "error";
+}
+
+/** Turns `--rtmp-port 1936` / `--rtmp-port=1936` flags into `RTMP_PORT` entries. */
+export function flagsToEnv(argv: string[]): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (let i = 0; i < argv.length; i++) {
+    const match = /^--([a-z0-9-]+)(?:=(.*))?$/.exec(argv[i] ?? "");
+    if (!match?.[1]) continue;
+    const key = match[1].replace(/-/g, "_").toUpperCase();
+    const value = match[2] ?? argv[++i];
+    if (value !== undefined) env[key] = value;
+  }
+  return env;
+}
+
+function parseLadder(raw: string) {
+  if (raw in LADDERS) return LADDERS[raw as keyof typeof LADDERS];
+  const parsed = z.array(RungSchema).min(1).safeParse(JSON.parse(raw));
+  if (!parsed.success) throw new Error(`LADDER: ${parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")}`);
+  return parsed.data;
+}
+
+/** Parses the configuration; throws an Error naming every invalid setting. */
+export function loadConfig(env: Record<string, string | undefined>, argv: string[] = []): IngestConfig {
+  const merged = { ...env, ...flagsToEnv(argv) };
+  merged.NODE_TOKEN ??= merged.INGEST_SECRET;
+  const parsed = ConfigSchema.safeParse(merged);
+  if (!parsed.success) {
+    throw new Error(`invalid ingest node configuration: ${parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")}`);
+  }
+  const c = parsed.data;
+  const advertisedHost = c.RTMP_HOST === "0.0.0.0" ? "127.0.0.1" : c.RTMP_HOST;
+  return {
+    edgeUrl: c.EDGE_URL.replace(/\/+$/, ""),
+    nodeToken: c.NODE_TOKEN,
+    nodeId: c.NODE_ID,
+    region: c.REGION,
+    rtmpHost: c.RTMP_HOST,
+    rtmpPort: c.RTMP_PORT,
+    publicRtmpUrl: c.PUBLIC_RTMP_URL ?? `rtmp://${advertisedHost}:${c.RTMP_PORT}/live`,
+    httpHost: c.HTTP_HOST,
+    httpPort: c.HTTP_PORT,
+    ladder: parseLadder(c.LADDER),
+    x264Preset: c.X264_PRESET,
+    spoolDir: c.SPOOL_DIR,
+    memoryBacklogBytes: c.MEMORY_BACKLOG_MB * 1024 * 1024,
+    publisherTimeoutMs: c.PUBLISHER_TIMEOUT_MS,
+    drainTimeoutMs: c.DRAIN_TIMEOUT_MS,
+    thumbnailIntervalS: c.THUMBNAIL_INTERVAL_S,
+    logLevel: c.LOG_LEVEL,
+  };
+}

@@ -1,0 +1,207 @@
+// The ingest node: RTMP in, one pipeline per authorized publish, uploads to the edge, heartbeats, graceful drain.
+import { cpus, loadavg } from "node:os";
+import type { Server } from "node:http";
+import type { IngestConfig } from "./config.ts";
+import type { Logger } from "./log.ts";
+import type { MetricSample } from "./ops/metrics.ts";
+import { startOpsServer } from "./ops/ops-server.ts";
+import { StreamPipeline } from "./pipeline/stream-pipeline.ts";
+import type { PublishSession } from "./rtmp/publish-session.ts";
+import { RtmpServer } from "./rtmp/rtmp-server.ts";
+import { type FfmpegFeatures, findFfmpeg } from "./transcode/ffmpeg-binary.ts";
+import { EdgeClient } from "./upload/edge-client.ts";
+import { EdgeUploader } from "./upload/edge-uploader.ts";
+import { EdgeRejectedError } from "./upload/upload-errors.ts";
+
+/** Node heartbeat period (issue #3: every 5 s). */
+const NODE_HEARTBEAT_MS = 5_000;
+
+/** A running ingest node. */
+export class IngestNode {
+  private readonly config: IngestConfig;
+  private readonly log: Logger;
+  private readonly pipelines = new Map<string, StreamPipeline>();
+  private rtmp: RtmpServer | null = null;
+  private ops: Server | null = null;
+  private uploader: EdgeUploader | null = null;
+  private edge: EdgeClient | null = null;
+  private heartbeat: NodeJS.Timeout | null = null;
+  private draining = false;
+  private publishesRefused = 0;
+  private publishesAccepted = 0;
+  /** Ports actually bound (useful with port 0 in tests). */
+  ports = { rtmp: 0, http: 0 };
+
+  constructor(config: IngestConfig, log: Logger) {
+    this.config = config;
+    this.log = log;
+  }
+
+  /** Finds FFmpeg, replays spilled uploads, and starts listening. */
+  async start(): Promise<void> {
+    const { config, log } = this;
+    const ffmpeg = await findFfmpeg({ logger: { warn: (message: string) => log.warn(message) } });
+    log.info("ffmpeg found", { path: ffmpeg.ffmpeg, version: ffmpeg.version });
+    const endpoint = { edgeUrl: config.edgeUrl, nodeId: config.nodeId, credential: config.nodeToken };
+    const uploadLog = log.child("upload");
+    const logger = {
+      info: (message: string, fields?: Record<string, unknown>) => uploadLog.info(message, flat(fields)),
+      warn: (message: string, fields?: Record<string, unknown>) => uploadLog.warn(message, flat(fields)),
+      error: (message: string, fields?: Record<string, unknown>) => uploadLog.error(message, flat(fields)),
+    };
+    this.edge = new EdgeClient({ ...endpoint, logger });
+    this.uploader = new EdgeUploader({
+      ...endpoint,
+      spillDir: config.spoolDir,
+      memoryLimitBytes: config.memoryBacklogBytes,
+      logger,
+      onEvent: (event) => {
+        if (event.type === "fenced") {
+          const pipeline = this.pipelines.get(event.streamId);
+          if (pipeline && pipeline.epoch === event.epoch) pipeline.fence();
+        }
+      },
+    });
+    await this.uploader.recover();
+    const rtmp = new RtmpServer({ host: config.rtmpHost, port: config.rtmpPort, publisherTimeoutMs: config.publisherTimeoutMs, log: log.child("rtmp") });
+    rtmp.on("publish", (session) => void this.onPublish(session, ffmpeg.ffmpeg, ffmpeg.features));
+    this.rtmp = rtmp;
+    this.ports.rtmp = await rtmp.listen();
+    const ops = await startOpsServer(config.httpHost, config.httpPort, {
+      health: () => ({ ok: !this.draining, draining: this.draining, active_streams: this.pipelines.size, node_id: config.nodeId, region: config.region }),
+      metrics: () => this.metrics(),
+    });
+    this.ops = ops.server;
+    this.ports.http = ops.port;
+    this.heartbeat = setInterval(() => void this.sendNodeHeartbeat(), NODE_HEARTBEAT_MS);
+    this.heartbeat.unref();
+    void this.sendNodeHeartbeat();
+    log.info("ingest node ready", {
+      rtmp: `rtmp://${config.rtmpHost}:${this.ports.rtmp}/live`,
+      public: config.publicRtmpUrl,
+      ops: `http://${config.httpHost}:${this.ports.http}`,
+      edge: config.edgeUrl,
+      node: config.nodeId,
+      region: config.region,
+    });
+  }
+
+  private async onPublish(session: PublishSession, ffmpegBinary: string, ffmpegFeatures: FfmpegFeatures): Promise<void> {
+    const log = this.log.child("publish");
+    let grant;
+    try {
+      grant = await this.edge!.publish({ stream_key: session.streamKey(), client_ip: session.remoteAddress.slice(0, 64) });
+    } catch (err) {
+      this.publishesRefused++;
+      if (err instanceof EdgeRejectedError) {
+        const why = err.status === 403 ? "unknown or revoked stream key" : err.status === 409 ? "this stream is already being published" : err.detail;
+        log.warn(`publish refused: ${why}`, { from: session.remoteAddress, status: err.status });
+      } else {
+        log.error("publish refused: the edge could not be reached to check the stream key", { from: session.remoteAddress, error: (err as Error).message });
+      }
+      session.close("publish refused");
+      return;
+    }
+    this.publishesAccepted++;
+    log.info("publish accepted", { stream: grant.stream_id, from: session.remoteAddress, epoch: grant.epoch, reconnect: grant.reconnect, mode: grant.latency_mode });
+    const pipeline = new StreamPipeline(session, grant, {
+      ffmpegBinary,
+      ffmpegFeatures,
+      sink: this.uploader!,
+      edge: this.edge!,
+      ladder: this.config.ladder,
+      preset: this.config.x264Preset,
+      thumbnailIntervalS: this.config.thumbnailIntervalS,
+      log: this.log.child("stream"),
+    });
+    this.pipelines.set(grant.stream_id, pipeline);
+    await pipeline.done.catch((err: Error) => log.error("pipeline failed", { stream: grant.stream_id, error: err.message }));
+    if (this.pipelines.get(grant.stream_id) === pipeline) this.pipelines.delete(grant.stream_id);
+  }
+
+  private async sendNodeHeartbeat(): Promise<void> {
+    try {
+      await this.edge?.nodeHeartbeat({
+        node_id: this.config.nodeId,
+        region: this.config.region,
+        rtmp_url: this.config.publicRtmpUrl,
+        active_streams: this.pipelines.size,
+        load: Math.round((loadavg()[0]! / cpus().length) * 100) / 100,
+      });
+    } catch (err) {
+      this.log.debug("node heartbeat failed", { error: (err as Error).message });
+    }
+  }
+
+  private metrics(): MetricSample[] {
+    const backlog = this.uploader?.backlog();
+    const samples: MetricSample[] = [
+      { name: "ingest_active_streams", help: "Streams being transcoded on this node.", type: "gauge", value: this.pipelines.size },
+      { name: "ingest_draining", help: "1 while the node drains before shutdown.", type: "gauge", value: this.draining ? 1 : 0 },
+      { name: "ingest_publishes_accepted_total", help: "Publishes the edge authorized.", type: "counter", value: this.publishesAccepted },
+      { name: "ingest_publishes_refused_total", help: "Publishes refused (bad key, duplicate, edge unreachable).", type: "counter", value: this.publishesRefused },
+    ];
+    if (backlog) {
+      const gauge = (name: string, help: string, value: number) => samples.push({ name, help, type: "gauge", value });
+      const counter = (name: string, help: string, value: number) => samples.push({ name, help, type: "counter", value });
+      gauge("ingest_upload_backlog_objects", "Objects waiting to be uploaded (memory + disk).", backlog.memoryObjects + backlog.diskObjects);
+      gauge("ingest_upload_backlog_bytes", "Bytes waiting to be uploaded (memory + disk).", backlog.memoryBytes + backlog.diskBytes);
+      gauge("ingest_upload_spilled_objects", "Objects waiting on disk.", backlog.diskObjects);
+      counter("ingest_uploaded_objects_total", "Objects the edge acknowledged.", backlog.uploadedObjects);
+      counter("ingest_uploaded_bytes_total", "Bytes the edge acknowledged.", backlog.uploadedBytes);
+      counter("ingest_upload_retries_total", "Upload attempts retried.", backlog.retries);
+      counter("ingest_upload_failed_total", "Objects the edge rejected.", backlog.failedObjects);
+      counter("ingest_upload_fenced_total", "Objects dropped because another publish took over.", backlog.fencedObjects);
+    }
+    return samples;
+  }
+
+  /** Active stream ids (for tests and logs). */
+  activeStreams(): string[] {
+    return [...this.pipelines.keys()];
+  }
+
+  /**
+   * Graceful drain: refuse new publishes, let live ones continue until they end or `drainTimeoutMs` passes, then
+   * disconnect them, flush every upload and stop.
+   */
+  async drain(drainTimeoutMs = this.config.drainTimeoutMs): Promise<void> {
+    this.draining = true;
+    this.rtmp?.stopAccepting();
+    this.log.info("draining: no new publishes; waiting for live streams to end", { active: this.pipelines.size, timeout_s: Math.round(drainTimeoutMs / 1000) });
+    const all = () => Promise.allSettled([...this.pipelines.values()].map((p) => p.done));
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = await Promise.race([all().then(() => false), new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), drainTimeoutMs)))]);
+    clearTimeout(timer);
+    if (timedOut) {
+      this.log.warn("drain timeout: disconnecting the remaining publishers", { active: this.pipelines.size });
+      for (const pipeline of this.pipelines.values()) pipeline.stop("node shutting down");
+      await all();
+    }
+    await this.close();
+  }
+
+  /** Stops at once: FFmpeg killed, what is not uploaded spilled to disk for the next start. */
+  async stopNow(): Promise<void> {
+    this.draining = true;
+    await Promise.allSettled([...this.pipelines.values()].map((p) => p.kill()));
+    await this.close();
+  }
+
+  private async close(): Promise<void> {
+    if (this.heartbeat) clearInterval(this.heartbeat);
+    await this.rtmp?.close();
+    await this.uploader?.close({ spill: true });
+    await new Promise<void>((resolve) => (this.ops ? this.ops.close(() => resolve()) : resolve()));
+    this.log.info("ingest node stopped");
+  }
+}
+
+function flat(fields: Record<string, unknown> | undefined): Record<string, string | number | boolean | null> | undefined {
+  if (!fields) return undefined;
+  const out: Record<string, string | number | boolean | null> = {};
+  for (const [key, value] of Object.entries(fields)) {
+    out[key] = value === null || ["string", "number", "boolean"].includes(typeof value) ? (value as string | number | boolean | null) : String(value);
+  }
+  return out;
+}

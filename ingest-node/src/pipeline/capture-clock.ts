@@ -1,0 +1,32 @@
+// Maps media time to wall-clock capture time (EXT-X-PROGRAM-DATE-TIME) from when the publisher's tags arrived.
+
+/**
+ * CaptureClock learns the offset between the publisher's FLV timestamps and this machine's clock. A tag can only
+ * arrive after it was captured, so the smallest (arrival - timestamp) seen is the best estimate of capture time.
+ */
+export class CaptureClock {
+  private offsetMs: number | null = null;
+  private originMs: number | null = null;
+
+  /** Records that a tag with FLV timestamp `timestampMs` arrived at wall-clock `arrivedAtMs`. */
+  observe(timestampMs: number, arrivedAtMs: number): void {
+    const offset = arrivedAtMs - timestampMs;
+    if (this.offsetMs === null || offset < this.offsetMs) this.offsetMs = offset;
+  }
+
+  /** Sets the FLV timestamp that FFmpeg's output time 0 corresponds to (the first tag fed to it). */
+  setOrigin(timestampMs: number): void {
+    this.originMs ??= timestampMs;
+  }
+
+  /** Capture time (ms since the epoch) of output media time `seconds`, or now when nothing was observed yet. */
+  captureTimeMs(seconds: number, now = Date.now()): number {
+    if (this.offsetMs === null || this.originMs === null) return now;
+    return this.originMs + seconds * 1000 + this.offsetMs;
+  }
+
+  /** The same as an ISO-8601 string. */
+  programDateTime(seconds: number): string {
+    return new Date(Math.round(this.captureTimeMs(seconds))).toISOString();
+  }
+}

@@ -1,0 +1,59 @@
+// The parts of node-media-server 4 the node uses, typed. Only this file reaches into its modules.
+import { createRequire } from "node:module";
+import type { Socket } from "node:net";
+import type { EventEmitter } from "node:events";
+
+const require = createRequire(import.meta.url);
+
+/** A node-media-server session (RTMP publisher or player, or an internal subscriber). */
+export interface NmsSession {
+  id: string;
+  ip: string;
+  protocol: string;
+  isPublisher?: boolean;
+  streamApp: string;
+  streamName: string;
+  streamPath: string;
+  socket?: Socket;
+  broadcast?: NmsBroadcast;
+  videoCodec: number;
+  videoWidth: number;
+  videoHeight: number;
+  videoFramerate: number;
+  audioCodec: number;
+  inBytes: number;
+  sendBuffer(buffer: Buffer): void;
+  close(): void;
+}
+
+/** A node-media-server broadcast: one stream path, its publisher and subscribers. */
+export interface NmsBroadcast {
+  publisher: NmsSession | null;
+  publishGraceMs: number;
+  postPlay(session: NmsSession): string | null;
+  donePlay(session: NmsSession): void;
+}
+
+/** node-media-server's RTMP session class. */
+export interface NmsRtmpSessionClass {
+  new (socket: Socket): NmsSession & { run(): void; onData(data: Buffer): void };
+}
+
+/** The loaded modules. */
+export const nms = {
+  Context: require("node-media-server/src/core/context.js") as {
+    config: Record<string, unknown>;
+    sessions: Map<string, NmsSession>;
+    broadcasts: Map<string, NmsBroadcast>;
+    eventEmitter: EventEmitter;
+  },
+  RtmpSession: require("node-media-server/src/session/rtmp_session.js") as NmsRtmpSessionClass,
+  logger: require("node-media-server/src/core/logger.js") as {
+    level: string;
+    log(message: string, level?: string): void;
+  },
+  createFlvHeader: (require("node-media-server/src/protocol/flv.js") as { createHeader(a: boolean, v: boolean): Buffer }).createHeader,
+};
+
+/** FLV codec ids as node-media-server reports them from onMetaData. */
+export const FLV_CODEC = { H264: 7, HEVC: 12, AAC: 10 } as const;

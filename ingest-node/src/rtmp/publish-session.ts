@@ -1,0 +1,125 @@
+// One RTMP publisher as the node sees it: its key, its source facts, its FLV tags, and when it is gone.
+import { randomUUID } from "node:crypto";
+import { FLV_CODEC, type NmsSession } from "./nms.ts";
+import { type FlvTagInfo, KeyframeIntervalMeter, readFlvTag } from "./flv-tag.ts";
+
+/** What the publisher's metadata and tags tell about its media. */
+export interface SourceInfo {
+  width: number | null;
+  height: number | null;
+  fps: number | null;
+  videoCodec: "h264" | "hevc" | "other" | null;
+  audioCodec: "aac" | "other" | null;
+  keyframeInterval: number | null;
+}
+
+/** Receives every FLV tag (header first) once a feed is attached. */
+export type TagListener = (tag: Buffer, info: FlvTagInfo | null) => void;
+
+/** A publisher connected over RTMP, wrapped so the rest of the node never touches node-media-server. */
+export class PublishSession {
+  readonly id: string;
+  readonly remoteAddress: string;
+  readonly startedAt = Date.now();
+  /** Resolves with the reason once the publisher is gone (connection closed or silent too long). */
+  readonly ended: Promise<string>;
+  private readonly key: string;
+  private readonly nmsSession: NmsSession;
+  private readonly meter = new KeyframeIntervalMeter();
+  private lastDataAt = Date.now();
+  private endReason: string | null = null;
+  private resolveEnded!: (reason: string) => void;
+  private watchdog: NodeJS.Timeout;
+  private feed: NmsSession | null = null;
+
+  constructor(nmsSession: NmsSession, silenceTimeoutMs: number) {
+    this.nmsSession = nmsSession;
+    this.id = nmsSession.id;
+    this.key = nmsSession.streamName;
+    this.remoteAddress = nmsSession.ip;
+    this.ended = new Promise((resolve) => (this.resolveEnded = resolve));
+    const socket = nmsSession.socket;
+    socket?.on("data", () => (this.lastDataAt = Date.now()));
+    socket?.once("close", () => this.finish("connection closed"));
+    this.watchdog = setInterval(() => {
+      if (Date.now() - this.lastDataAt > silenceTimeoutMs) this.close(`silent for ${silenceTimeoutMs} ms`);
+    }, Math.min(500, silenceTimeoutMs / 2));
+    this.watchdog.unref();
+  }
+
+  /** The stream key the publisher sent (a secret: never log it). */
+  streamKey(): string {
+    return this.key;
+  }
+
+  /** True while the publisher is connected. */
+  get active(): boolean {
+    return this.endReason === null;
+  }
+
+  /** Bytes received from the publisher so far. */
+  get bytesIn(): number {
+    return this.nmsSession.inBytes;
+  }
+
+  /** Facts about the source so far (metadata arrives right after publish; keyframe interval after two keyframes). */
+  source(): SourceInfo {
+    const s = this.nmsSession;
+    const codec = (id: number, known: Record<number, string>) => (id ? (known[id] ?? "other") : null);
+    return {
+      width: s.videoWidth || null,
+      height: s.videoHeight || null,
+      fps: s.videoFramerate || null,
+      videoCodec: codec(s.videoCodec, { [FLV_CODEC.H264]: "h264", [FLV_CODEC.HEVC]: "hevc" }) as SourceInfo["videoCodec"],
+      audioCodec: codec(s.audioCodec, { [FLV_CODEC.AAC]: "aac" }) as SourceInfo["audioCodec"],
+      keyframeInterval: this.meter.intervalSeconds(),
+    };
+  }
+
+  /**
+   * Subscribes to the publisher's media as an FLV byte stream: node-media-server sends the FLV file header, cached
+   * metadata and codec headers, the current GOP, then every new tag. Write them in order and it is a valid FLV file.
+   */
+  attachFeed(listener: TagListener): void {
+    const broadcast = this.nmsSession.broadcast;
+    if (!broadcast || this.feed || !this.active) return;
+    const feed: NmsSession = {
+      id: `feed-${randomUUID()}`,
+      // An empty ip marks an internal session: node-media-server emits no play events for it.
+      ip: "",
+      protocol: "flv",
+      streamApp: this.nmsSession.streamApp,
+      streamName: this.nmsSession.streamName,
+      streamPath: this.nmsSession.streamPath,
+      videoCodec: 0,
+      videoWidth: 0,
+      videoHeight: 0,
+      videoFramerate: 0,
+      audioCodec: 0,
+      inBytes: 0,
+      sendBuffer: (buffer: Buffer) => {
+        const info = readFlvTag(buffer);
+        if (info) this.meter.observe(info);
+        listener(buffer, info);
+      },
+      close: () => {},
+    };
+    this.feed = feed;
+    broadcast.postPlay(feed);
+  }
+
+  /** Disconnects the publisher (refused key, duplicate, shutdown, silence). */
+  close(reason: string): void {
+    if (!this.active) return;
+    this.nmsSession.socket?.destroy();
+    this.finish(reason);
+  }
+
+  private finish(reason: string): void {
+    if (this.endReason !== null) return;
+    this.endReason = reason;
+    clearInterval(this.watchdog);
+    if (this.feed) this.nmsSession.broadcast?.donePlay(this.feed);
+    this.resolveEnded(reason);
+  }
+}

@@ -1,0 +1,90 @@
+import { describe, expect, it } from "vitest";
+import { DEFAULT_LADDER, TEST_LADDER } from "../../../../protocol/ladder.ts";
+import { planLadder, type SourceInfo, sourceCopyDecision } from "../../../../ingest-node/src/transcode/ladder-plan.ts";
+
+const h264: SourceInfo = {
+  width: 1920,
+  height: 1080,
+  fps: 30,
+  videoCodec: "h264",
+  audioCodec: "aac",
+  keyframeInterval: 2,
+};
+
+const sizes = (plan: ReturnType<typeof planLadder>) => plan.renditions.map((r) => `${r.name}:${r.width}x${r.height}`);
+
+describe("planLadder", () => {
+  it("keeps every rung of a 1080p source, widths from 16:9 rounded to even", () => {
+    const plan = planLadder(DEFAULT_LADDER, { ...h264, keyframeInterval: null }, 2);
+    expect(sizes(plan)).toEqual(["1080p:1920x1080", "720p:1280x720", "480p:854x480", "360p:640x360"]);
+    expect(plan.renditions.every((r) => r.kind === "encode")).toBe(true);
+    expect(plan.hasAudio).toBe(true);
+  });
+
+  it("drops rungs taller than the source and never upscales", () => {
+    const plan = planLadder(DEFAULT_LADDER, { ...h264, width: 1280, height: 720, keyframeInterval: null }, 2);
+    expect(sizes(plan)).toEqual(["720p:1280x720", "480p:854x480", "360p:640x360"]);
+  });
+
+  it("follows a 4:3 source's aspect ratio", () => {
+    const plan = planLadder(DEFAULT_LADDER, { ...h264, width: 640, height: 480, keyframeInterval: null }, 2);
+    expect(sizes(plan)).toEqual(["480p:640x480", "360p:480x360"]);
+  });
+
+  it("uses the display aspect ratio of anamorphic sources", () => {
+    const source = { ...h264, width: 1440, height: 1080, displayAspectRatio: 16 / 9, keyframeInterval: null };
+    expect(sizes(planLadder(DEFAULT_LADDER, source, 2))[1]).toBe("720p:1280x720");
+  });
+
+  it("keeps one rung at the source's (even) height when every rung is taller", () => {
+    const plan = planLadder(TEST_LADDER, { ...h264, width: 256, height: 145, keyframeInterval: null }, 2);
+    expect(plan.renditions).toEqual([
+      { kind: "encode", name: "144p", width: 254, height: 144, videoKbps: 200, audioKbps: 48 },
+    ]);
+  });
+
+  it("sorts an unsorted ladder highest first", () => {
+    const plan = planLadder([...TEST_LADDER].reverse(), { ...h264, width: 640, height: 360 }, 2, {
+      allowSourceCopy: false,
+    });
+    expect(plan.renditions.map((r) => r.name)).toEqual(["360p", "240p", "160p"]);
+    expect(plan.renditions.map((r) => r.width)).toEqual([640, 426, 284]);
+  });
+
+  it("adds a source copy first for H.264+AAC with keyframes that fit the segment target", () => {
+    const plan = planLadder(TEST_LADDER, { ...h264, width: 640, height: 360 }, 2);
+    expect(plan.renditions[0]).toEqual({ kind: "copy", name: "source", width: 640, height: 360 });
+    expect(plan.renditions).toHaveLength(4);
+    expect(plan.sourceCopy.included).toBe(true);
+  });
+
+  it("offers no source copy for other codecs, unknown or unfitting keyframe intervals", () => {
+    expect(planLadder(TEST_LADDER, { ...h264, videoCodec: "hevc" }, 2).sourceCopy).toMatchObject({
+      included: false,
+      reason: expect.stringMatching(/hevc/),
+    });
+    const noCopy = planLadder(TEST_LADDER, { ...h264, videoCodec: "hevc" }, 2);
+    expect(noCopy.renditions.some((r) => r.kind === "copy" || r.name === "source")).toBe(false);
+    expect(sourceCopyDecision({ ...h264, audioCodec: "mp3" }, 2).included).toBe(false);
+    expect(sourceCopyDecision({ ...h264, keyframeInterval: null }, 2).included).toBe(false);
+    expect(sourceCopyDecision({ ...h264, keyframeInterval: 3 }, 2).included).toBe(false);
+    expect(sourceCopyDecision({ ...h264, keyframeInterval: 4 }, 6).included).toBe(false);
+    expect(planLadder(TEST_LADDER, h264, 2, { allowSourceCopy: false }).sourceCopy.included).toBe(false);
+  });
+
+  it("accepts silent H.264, divisors of the target and small timing jitter", () => {
+    expect(sourceCopyDecision({ ...h264, audioCodec: null }, 2).included).toBe(true);
+    expect(sourceCopyDecision({ ...h264, keyframeInterval: 1 }, 6).included).toBe(true);
+    expect(sourceCopyDecision({ ...h264, keyframeInterval: 2 }, 6).included).toBe(true);
+    expect(sourceCopyDecision({ ...h264, keyframeInterval: 2.002 }, 6).included).toBe(true);
+    expect(sourceCopyDecision({ ...h264, keyframeInterval: 2.2 }, 6).included).toBe(false);
+  });
+
+  it("reports a silent source and refuses bad input", () => {
+    expect(planLadder(TEST_LADDER, { ...h264, audioCodec: null }, 2).hasAudio).toBe(false);
+    expect(() => planLadder([], h264, 2)).toThrow(RangeError);
+    expect(() => planLadder(TEST_LADDER, { ...h264, width: 0 }, 2)).toThrow(RangeError);
+    const named = [{ name: "source", height: 360, videoKbps: 500, audioKbps: 64 }];
+    expect(() => planLadder(named, h264, 2)).toThrow(/source/);
+  });
+});
