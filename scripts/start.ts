@@ -1,42 +1,131 @@
-// `npm start`: the whole system on this machine: the edge under wrangler dev on :8787 (and, once it exists,
-// an ingest node on :1935 with a demo stream). Ctrl-C stops every child.
-import { copyFileSync, existsSync, rmSync } from "node:fs";
+// `npm start`: the whole system on 127.0.0.1 — the edge under wrangler dev on :8787, an ingest node on :1935 pointed
+// at it, and (unless --no-demo) a demo stream publishing a test pattern. Ctrl-C stops every child.
+import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { startEdgeDev } from "./lib/edge-dev.ts";
+import { startIngestDev } from "./lib/ingest-dev.ts";
+import { startTestPublisher, type TestPublisher } from "./lib/test-publisher.ts";
 
 const args = new Set(process.argv.slice(2));
 const persistTo = ".wrangler/state";
+const demoFile = ".wrangler/demo-stream.json";
+const EDGE_PORT = Number(process.env.EDGE_PORT ?? 8787);
+const RTMP_PORT = Number(process.env.RTMP_PORT ?? 1935);
+const OPS_PORT = Number(process.env.OPS_PORT ?? 9935);
+
+function readDevVars(): Record<string, string> {
+  const vars: Record<string, string> = {};
+  for (const line of readFileSync(".dev.vars", "utf8").split("\n")) {
+    const match = /^\s*([A-Z0-9_]+)\s*=\s*(.*?)\s*$/.exec(line);
+    if (match?.[1]) vars[match[1]] = match[2]!.replace(/^"(.*)"$/, "$1");
+  }
+  return vars;
+}
 
 if (!existsSync(".dev.vars")) {
   copyFileSync(".dev.vars.example", ".dev.vars");
-  console.log("• created .dev.vars from .dev.vars.example (local secrets; ADMIN_TOKEN=dev-admin-token)");
+  console.log("• created .dev.vars from .dev.vars.example (local secrets)");
 }
 if (args.has("--fresh")) {
   rmSync(persistTo, { recursive: true, force: true });
+  rmSync(demoFile, { force: true });
   console.log(`• --fresh: removed ${persistTo}`);
 }
+const secrets = readDevVars();
+const adminToken = secrets.ADMIN_TOKEN ?? "dev-admin-token";
 
-console.log("• starting the edge (wrangler dev, local D1/R2/Durable Objects) …");
-const edge = await startEdgeDev({ port: 8787, persistTo, echo: true });
-console.log(`
-  edge      ${edge.url}
-  API token dev-admin-token
-  try       curl -s -X POST ${edge.url}/streams -H 'authorization: Bearer dev-admin-token' \\
-              -H 'content-type: application/json' -d '{"title":"My first stream"}'
-  stop      Ctrl-C
-`);
-
+const children: { stop(): Promise<void> }[] = [];
 let stopping = false;
-async function shutdown(signal: string): Promise<void> {
+async function shutdown(signal: string, code = 0): Promise<void> {
   if (stopping) return;
   stopping = true;
-  console.log(`\n• ${signal}: stopping …`);
-  await edge.stop();
-  process.exit(0);
+  console.log(`\n• ${signal}: stopping the publisher, the ingest node and the edge …`);
+  for (const child of children.reverse()) await child.stop().catch(() => {});
+  console.log("• stopped");
+  process.exit(code);
 }
 process.on("SIGINT", () => void shutdown("SIGINT"));
 process.on("SIGTERM", () => void shutdown("SIGTERM"));
-await edge.process.exited;
-if (!stopping) {
-  console.error("✗ the edge exited unexpectedly");
-  process.exit(1);
+
+try {
+  console.log("• starting the edge (wrangler dev: local D1, R2 and Durable Objects) …");
+  const edge = await startEdgeDev({
+    port: EDGE_PORT,
+    persistTo,
+    logLevel: "warn",
+    vars: { INGEST_REGIONS: JSON.stringify({ local: `rtmp://127.0.0.1:${RTMP_PORT}/live` }) },
+  });
+  children.push(edge);
+  console.log(`  edge ready on ${edge.url}`);
+
+  console.log("• starting an ingest node …");
+  const node = await startIngestDev({
+    edgeUrl: edge.url,
+    nodeToken: secrets.INGEST_SECRET ?? "dev-ingest-secret",
+    rtmpPort: RTMP_PORT,
+    httpPort: OPS_PORT,
+    ladder: process.env.LADDER ?? "default",
+    preset: process.env.X264_PRESET ?? "veryfast",
+    spoolDir: ".ingest-spool",
+    onLine: (line) => {
+      if (/ WARN | ERROR |publish accepted|publish refused|publisher left/.test(line)) console.log(`  [ingest] ${line.slice(25)}`);
+    },
+  });
+  children.push(node);
+  console.log(`  ingest node ready on rtmp://127.0.0.1:${RTMP_PORT}/live (ops ${node.opsUrl}/metrics)`);
+
+  const api = async <T>(method: string, path: string, body?: unknown): Promise<{ status: number; body: T }> => {
+    const response = await fetch(`${edge.url}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${adminToken}`, "content-type": "application/json" },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    return { status: response.status, body: (await response.json().catch(() => null)) as T };
+  };
+
+  let demo: { stream_id: string; stream_key: string } | null = null;
+  if (!args.has("--no-demo")) {
+    if (existsSync(demoFile)) {
+      const saved = JSON.parse(readFileSync(demoFile, "utf8")) as { stream_id: string; stream_key: string };
+      if ((await api("GET", `/streams/${saved.stream_id}`)).status === 200) demo = saved;
+    }
+    if (!demo) {
+      const created = await api<{ stream_id: string; stream_key: string }>("POST", "/streams", { title: "Demo: test pattern", tags: ["demo"], latency_mode: "interactive" });
+      if (created.status !== 201) throw new Error(`could not create the demo stream: ${JSON.stringify(created.body)}`);
+      demo = { stream_id: created.body.stream_id, stream_key: created.body.stream_key };
+      mkdirSync(".wrangler", { recursive: true });
+      // Local development only: the key is kept so re-runs publish to the same demo stream.
+      writeFileSync(demoFile, JSON.stringify(demo), { mode: 0o600 });
+    }
+    let publisher: TestPublisher = startTestPublisher({ url: `rtmp://127.0.0.1:${RTMP_PORT}/live/${demo.stream_key}`, size: "1280x720", clock: true });
+    const early = await Promise.race([publisher.exited, new Promise((resolve) => setTimeout(() => resolve("running"), 2000))]);
+    if (early !== "running") {
+      // drawtext needs a font; without one, publish the pattern without the clock.
+      publisher = startTestPublisher({ url: `rtmp://127.0.0.1:${RTMP_PORT}/live/${demo.stream_key}`, size: "1280x720" });
+    }
+    children.push(publisher);
+  }
+
+  const line = "─".repeat(78);
+  console.log(`\n${line}`);
+  if (demo) {
+    console.log(`  Watch the demo   ${edge.url}/watch/${demo.stream_id}`);
+    console.log(`  HLS playlist     ${edge.url}/live/${demo.stream_id}/master.m3u8`);
+  }
+  console.log(`  Go live from OBS Settings → Stream → Service "Custom…"`);
+  console.log(`                   Server      rtmp://127.0.0.1:${RTMP_PORT}/live`);
+  console.log(`                   Stream Key  ${demo ? demo.stream_key : "(create a stream with the curl line below)"}`);
+  console.log(`  API token        ${adminToken}`);
+  console.log(`  Try the API      curl -s -X POST ${edge.url}/streams -H 'authorization: Bearer ${adminToken}' \\`);
+  console.log(`                     -H 'content-type: application/json' -d '{"title":"My stream"}'`);
+  console.log(`  Stop             Ctrl-C`);
+  console.log(`${line}\n`);
+
+  await Promise.race([edge.process.exited, node.process.exited]);
+  if (!stopping) {
+    console.error("✗ a component exited unexpectedly; stopping the rest");
+    await shutdown("exit", 1);
+  }
+} catch (err) {
+  console.error(`✗ ${(err as Error).message}`);
+  await shutdown("error", 1);
 }

@@ -11,6 +11,8 @@ export interface TestPublisherOptions {
   gopSeconds?: number;
   /** Stop after this many seconds (default: run until stopped). */
   durationS?: number;
+  /** Video bitrate in kbit/s (default: about 0.1 bit per pixel and frame). */
+  videoKbps?: number;
   /** Burn the wall clock into the picture (needs the drawtext filter and a font). */
   clock?: boolean;
   ffmpeg?: string;
@@ -29,9 +31,14 @@ export interface TestPublisher {
 export function startTestPublisher(options: TestPublisherOptions): TestPublisher {
   const fps = options.fps ?? 30;
   const gop = Math.round(fps * (options.gopSeconds ?? 2));
-  const video = `testsrc2=size=${options.size ?? "640x360"}:rate=${fps}`;
+  const size = options.size ?? "640x360";
+  const video = `testsrc2=size=${size}:rate=${fps}`;
+  const [width, height] = size.split("x").map(Number) as [number, number];
+  const kbps = options.videoKbps ?? Math.round((width * height * fps * 0.1) / 1000);
+  // drawtext: the wall clock at capture (what the live-edge lag is measured against) and the frame number.
+  const clockText = "%{localtime\\:%H\\\\\\:%M\\\\\\:%S}  frame %{n}";
   const filters = options.clock
-    ? ["-vf", "drawtext=text='%{localtime\\:%H\\\\\\:%M\\\\\\:%S}.%{eif\\:mod(t*1000,1000)\\:d\\:3}':x=10:y=10:fontsize=32:fontcolor=white:box=1:boxcolor=black@0.6"]
+    ? ["-vf", `drawtext=text='${clockText}':x=16:y=h-th-24:fontsize=28:fontcolor=white:box=1:boxcolor=black@0.6:boxborderw=6`]
     : [];
   const args = [
     "-hide_banner",
@@ -61,6 +68,12 @@ export function startTestPublisher(options: TestPublisherOptions): TestPublisher
     String(gop),
     "-sc_threshold",
     "0",
+    "-b:v",
+    `${kbps}k`,
+    "-maxrate",
+    `${kbps}k`,
+    "-bufsize",
+    `${kbps * 2}k`,
     "-pix_fmt",
     "yuv420p",
     "-c:a",

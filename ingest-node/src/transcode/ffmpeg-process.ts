@@ -75,7 +75,9 @@ export class FfmpegProcess extends EventEmitter<FfmpegProcessEvents> {
     const maxFd = Math.max(2, ...outputs.keys());
     const stdio: ("ignore" | "pipe")[] = [options.stdin ? "pipe" : "ignore", "ignore"];
     for (let fd = 2; fd <= maxFd; fd++) stdio.push(fd === 2 || outputs.has(fd) ? "pipe" : "ignore");
-    this.child = spawn(options.binary, args, { stdio, detached: false, windowsHide: true });
+    // Its own process group: a Ctrl-C or SIGTERM sent to the node's group must reach the node (which drains and
+    // flushes) and not FFmpeg directly. FFmpeg still ends if the node dies: its pipes close.
+    this.child = spawn(options.binary, args, { stdio, detached: true, windowsHide: true });
     this.pid = this.child.pid;
     trackChild(this.child);
 
