@@ -9,6 +9,7 @@ import { ingestRoutes } from "./routes/ingest.ts";
 import { playbackRoutes } from "./routes/playback.ts";
 import { streamRoutes } from "./routes/streams.ts";
 import { userRoutes } from "./routes/users.ts";
+import { watchRoutes } from "./routes/watch.ts";
 
 export { LiveStream } from "./live/live-stream.ts";
 
@@ -32,6 +33,7 @@ app.route("/streams", streamRoutes);
 app.route("/users", userRoutes);
 app.route("/ingest/v1", ingestRoutes);
 app.route("/live", playbackRoutes);
+app.route("/watch", watchRoutes);
 
 app.notFound((c) => problemResponse(404, "not_found", `No route for ${c.req.method} ${new URL(c.req.url).pathname}`, c.get("requestId")));
 

@@ -136,11 +136,8 @@ export class LiveStream extends DurableObject<Env> {
   async status(): Promise<LiveStatus> {
     const now = Date.now();
     const health = this.meta.health;
-    const lastSegment = this.window?.renditions
-      .flatMap((r) => r.segments.filter((s) => !s.gap).slice(-1))
-      .map((s) => Date.parse(s.programDateTime ?? "") + s.duration * 1000)
-      .filter(Number.isFinite);
-    const newest = lastSegment?.length ? Math.max(...lastSegment) : null;
+    // Staleness as the edge sees it: when media was last listed here (not the node's capture clock).
+    const newest = this.meta.lastMediaAt;
     const connected = this.meta.status === "live" && this.meta.lease?.connected === true;
     return {
       status: this.meta.status,
@@ -295,16 +292,16 @@ export class LiveStream extends DurableObject<Env> {
 
   /** The multivariant playlist; counts the viewer. */
   async masterPlaylist(viewer: string, uriQuery?: string): Promise<PlaylistAnswer> {
-    this.viewers.touch(viewer, Date.now());
     if (!this.window || this.window.renditions.length === 0) return problemAnswer(404, "The stream has nothing to play yet.");
+    this.viewers.touch(viewer, Date.now());
     return playlistAnswer(renderMultivariant(this.window, { uriQuery }), this.window, false);
   }
 
   /** A media playlist, held until an LL-HLS delivery directive is satisfied (or 503 after 3 target durations). */
   async mediaPlaylist(rendition: string, search: string, viewer: string, uriQuery?: string): Promise<PlaylistAnswer> {
-    this.viewers.touch(viewer, Date.now());
     const window = this.window;
     if (!window) return problemAnswer(404, "The stream has nothing to play yet.");
+    this.viewers.touch(viewer, Date.now());
     const decision = evaluatePlaylistRequest(window, rendition, new URLSearchParams(search));
     if (decision.kind === "not-found") return problemAnswer(404, `Rendition "${rendition}" does not exist.`);
     if (decision.kind === "bad-request") return problemAnswer(400, decision.detail);
@@ -316,9 +313,11 @@ export class LiveStream extends DurableObject<Env> {
     } else {
       skip = decision.skip;
     }
-    const text = renderMedia(this.window ?? window, rendition, { uriQuery, skip });
+    // The stream may have been deleted, or a new broadcast started, while the request was held.
+    if (this.window === null) return problemAnswer(404, "The stream has nothing to play.");
+    const text = renderMedia(this.window, rendition, { uriQuery, skip });
     if (text === null) return problemAnswer(404, `Rendition "${rendition}" does not exist.`);
-    return playlistAnswer(text, this.window ?? window, decision.kind === "wait");
+    return playlistAnswer(text, this.window, decision.kind === "wait");
   }
 
   // ---- lifecycle --------------------------------------------------------------------------------------------

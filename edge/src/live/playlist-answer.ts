@@ -17,7 +17,8 @@ export const PLAYLIST_CONTENT_TYPE = "application/vnd.apple.mpegurl";
  */
 export function playlistAnswer(body: string, window: LiveWindowState, blocking: boolean): PlaylistAnswer {
   let cacheControl: string;
-  if (window.ended) cacheControl = "public, max-age=60";
+  // Short even when ended: the stream may go live again, and players must then see the new broadcast.
+  if (window.ended) cacheControl = "public, max-age=5";
   else if (blocking) cacheControl = "no-cache";
   else cacheControl = `public, max-age=${Math.max(1, Math.floor(window.segmentTarget / 2))}`;
   return { status: 200, body, headers: { "content-type": PLAYLIST_CONTENT_TYPE, "cache-control": cacheControl } };
