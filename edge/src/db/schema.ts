@@ -109,3 +109,63 @@ export const broadcastSessions = sqliteTable(
   },
   (t) => [index("broadcast_sessions_stream_idx").on(t.streamId, t.startedAt)],
 );
+
+/** A finished (or finishing) broadcast recorded as video on demand. */
+export const vodAssets = sqliteTable(
+  "vod_assets",
+  {
+    id: text("id").primaryKey(),
+    streamId: text("stream_id")
+      .notNull()
+      .references(() => streams.id, { onDelete: "cascade" }),
+    sessionId: text("session_id").notNull(),
+    status: text("status", { enum: ["processing", "ready", "failed"] }).notNull().default("processing"),
+    /** JSON array of rendition names. */
+    renditions: text("renditions").notNull().default("[]"),
+    durationS: real("duration_s").notNull().default(0),
+    segmentCount: integer("segment_count").notNull().default(0),
+    startedAt: text("started_at"),
+    endedAt: text("ended_at"),
+    createdAt: timestamp("created_at"),
+    readyAt: text("ready_at"),
+  },
+  (t) => [index("vod_assets_stream_idx").on(t.streamId, t.createdAt), uniqueIndex("vod_assets_session_idx").on(t.sessionId)],
+);
+
+/** A highlight clip: a range of recorded segments, republished without re-encoding. */
+export const clips = sqliteTable(
+  "clips",
+  {
+    id: text("id").primaryKey(),
+    streamId: text("stream_id")
+      .notNull()
+      .references(() => streams.id, { onDelete: "cascade" }),
+    sessionId: text("session_id").notNull(),
+    status: text("status", { enum: ["processing", "ready", "failed"] }).notNull().default("processing"),
+    title: text("title"),
+    startAt: text("start_at").notNull(),
+    durationS: real("duration_s").notNull(),
+    createdAt: timestamp("created_at"),
+    readyAt: text("ready_at"),
+  },
+  (t) => [index("clips_stream_idx").on(t.streamId, t.createdAt)],
+);
+
+/** Where a user's webhook events go; the secret signs every delivery (HMAC-SHA256). */
+export const webhookEndpoints = sqliteTable(
+  "webhook_endpoints",
+  {
+    id: text("id").primaryKey(),
+    userId: text("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    url: text("url").notNull(),
+    /** Signing secret, shown once at creation; kept in the clear because signing needs it. */
+    secret: text("secret").notNull(),
+    /** JSON array of event types, empty for all. */
+    events: text("events").notNull().default("[]"),
+    createdAt: timestamp("created_at"),
+    disabledAt: text("disabled_at"),
+  },
+  (t) => [index("webhook_endpoints_user_idx").on(t.userId)],
+);
