@@ -7,6 +7,10 @@ export interface EdgeConfig {
   /** Known regions and each one's default RTMP server URL. */
   regions: Record<string, string>;
   defaultRegion: string;
+  /** REGION_BY_CONTINENT: continent (`EU`) or `country:XX` -> regions nearest first; null derives it from region names. */
+  regionByContinent: Record<string, string[]> | null;
+  /** NODE_HEALTHY_SECONDS: an ingest node silent this long is unhealthy (default 15). */
+  nodeHealthySeconds: number;
   reconnectWindowSeconds: number;
   maxJsonBytes: number;
   maxMediaBytes: number;
@@ -36,6 +40,23 @@ function parseRegions(raw: string | undefined): Record<string, string> {
   return regions;
 }
 
+function parseRegionTable(raw: string | undefined): Record<string, string[]> | null {
+  if (raw === undefined || raw.trim() === "") return null;
+  const parsed: unknown = JSON.parse(raw);
+  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
+    throw new Error('REGION_BY_CONTINENT must be a JSON object such as {"EU":["eu","us"],"country:BR":["sa"]}');
+  }
+  const table: Record<string, string[]> = {};
+  for (const [key, value] of Object.entries(parsed)) {
+    const regions = typeof value === "string" ? [value] : value;
+    if (!/^([A-Z]{2}|country:[A-Z]{2})$/.test(key) || !Array.isArray(regions) || !regions.every((r) => typeof r === "string" && REGION_PATTERN.test(r))) {
+      throw new Error(`REGION_BY_CONTINENT has an invalid entry "${key}"`);
+    }
+    table[key] = regions as string[];
+  }
+  return table;
+}
+
 /** Reads the configuration from `env` (memoized per env object). */
 export function getConfig(env: Env): EdgeConfig {
   const cached = cache.get(env);
@@ -47,6 +68,8 @@ export function getConfig(env: Env): EdgeConfig {
     publicUrl: env.PUBLIC_URL ? env.PUBLIC_URL.replace(/\/+$/, "") : null,
     regions,
     defaultRegion,
+    regionByContinent: parseRegionTable((env as { REGION_BY_CONTINENT?: string }).REGION_BY_CONTINENT),
+    nodeHealthySeconds: positiveInt("NODE_HEALTHY_SECONDS", (env as { NODE_HEALTHY_SECONDS?: string }).NODE_HEALTHY_SECONDS, 15),
     reconnectWindowSeconds: positiveInt("RECONNECT_WINDOW_SECONDS", env.RECONNECT_WINDOW_SECONDS, 60),
     maxJsonBytes: positiveInt("MAX_JSON_BYTES", env.MAX_JSON_BYTES, 64 * 1024),
     maxMediaBytes: positiveInt("MAX_MEDIA_BYTES", env.MAX_MEDIA_BYTES, 32 * 1024 * 1024),

@@ -5,8 +5,11 @@ import { logger } from "hono/logger";
 import { requestId } from "hono/request-id";
 import type { AppEnv } from "./app-env.ts";
 import { AppError, handleError, problemResponse } from "./errors.ts";
+import { assetControlRoutes, assetPlaybackRoutes, streamAssetRoutes } from "./routes/assets.ts";
 import { ingestRoutes } from "./routes/ingest.ts";
+import { nodeRoutes } from "./routes/nodes.ts";
 import { playbackRoutes } from "./routes/playback.ts";
+import { regionRoutes } from "./routes/regions.ts";
 import { streamRoutes } from "./routes/streams.ts";
 import { userRoutes } from "./routes/users.ts";
 import { watchRoutes } from "./routes/watch.ts";
@@ -24,13 +27,19 @@ app.get("/", (c) =>
   c.json({
     name: "edgecast",
     docs: "https://github.com/edgecast/edgecast#readme",
-    endpoints: ["/streams", "/users", "/live/:id/master.m3u8", "/watch/:id"],
+    endpoints: ["/streams", "/users", "/regions", "/nodes", "/live/:id/master.m3u8", "/watch/:id"],
   }),
 );
 app.get("/healthz", (c) => c.json({ ok: true }));
 
 app.route("/streams", streamRoutes);
+// After streamRoutes: its middleware authenticates every /streams/* request, these included.
+app.route("/streams", streamAssetRoutes);
+app.route("/", assetControlRoutes);
+app.route("/", assetPlaybackRoutes);
 app.route("/users", userRoutes);
+app.route("/regions", regionRoutes);
+app.route("/nodes", nodeRoutes);
 app.route("/ingest/v1", ingestRoutes);
 app.route("/live", playbackRoutes);
 app.route("/watch", watchRoutes);

@@ -65,6 +65,7 @@ export class IngestNode {
     await this.uploader.recover();
     const rtmp = new RtmpServer({ host: config.rtmpHost, port: config.rtmpPort, publisherTimeoutMs: config.publisherTimeoutMs, log: log.child("rtmp") });
     rtmp.on("publish", (session) => void this.onPublish(session, ffmpeg.ffmpeg, ffmpeg.features));
+    rtmp.on("refused", () => this.publishesRefused++);
     this.rtmp = rtmp;
     this.ports.rtmp = await rtmp.listen();
     const ops = await startOpsServer(config.httpHost, config.httpPort, {

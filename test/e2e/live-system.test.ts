@@ -99,13 +99,13 @@ describe("interactive stream, publish to playback", () => {
   });
 
   it("carries LL-HLS parts, and a blocking request returns when the next part lands", async () => {
-    const playlist = await eventually("parts in the media playlist", 10_000, async () => {
-      const p = await media(firstMediaUrl);
-      return p.segments.some((s) => (s.parts?.length ?? 0) > 0) || p.prefetchSegments?.length ? p : undefined;
+    const raw = await eventually("EXT-X-PART lines in the media playlist", 10_000, async () => {
+      const body = (await text(firstMediaUrl)).body;
+      return body.includes("#EXT-X-PART:") ? body : undefined;
     });
+    const playlist = HLS.parse(raw) as MediaPlaylist;
     expect(playlist.lowLatencyCompatibility?.canBlockReload).toBe(true);
     expect(playlist.partTargetDuration).toBeGreaterThan(0);
-    const raw = (await text(firstMediaUrl)).body;
     const lastPart = [...raw.matchAll(/#EXT-X-PART:.*URI="\d+\/part-(\d+)\.(\d+)\.m4s"/g)].at(-1);
     expect(lastPart).toBeDefined();
     const msn = Number(lastPart![1]);

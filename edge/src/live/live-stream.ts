@@ -4,6 +4,8 @@ import { DurableObject } from "cloudflare:workers";
 import type { InitMeta, PartMeta, PublishResponse, SegmentMeta, StreamHeartbeat } from "../../../protocol/ingest.ts";
 import { type LatencyMode, timingFor } from "../../../protocol/latency.ts";
 import { recordBroadcastEnd, recordBroadcastStart } from "../streams/broadcast-ledger.ts";
+import { deleteBroadcastMedia, finalizeVod } from "../vod/vod-finalizer.ts";
+import type { AssetRendition } from "../vod/vod-playlist.ts";
 import type { StreamSettings } from "../streams/stream-input.ts";
 import { evaluatePlaylistRequest, isSatisfied } from "./blocking.ts";
 import { type IngestResult, OK, refuse } from "./ingest-result.ts";
@@ -11,6 +13,7 @@ import { decidePublish, type Lease, leaseProblem } from "./lease.ts";
 import { type PlaylistAnswer, playlistAnswer, problemAnswer } from "./playlist-answer.ts";
 import { renderMedia, renderMultivariant } from "./playlist.ts";
 import { PlaylistWaiters } from "./playlist-waiters.ts";
+import { type RecordedSegment, Recording } from "./recording.ts";
 import { ViewerWindow } from "./viewers.ts";
 import { addInit, addPart, addSegment, type ApplyResult, createLiveWindow, end, type LiveWindowState } from "./window.ts";
 
@@ -32,6 +35,10 @@ interface LiveMeta {
   nextMsn: number;
   health: (StreamHeartbeat & { at: number }) | null;
   lastMediaAt: number | null;
+  /** The first epoch of the current broadcast (objects of earlier epochs belong to earlier broadcasts). */
+  sessionFirstEpoch: number | null;
+  /** Media of an unrecorded broadcast, deleted once viewers behind the live edge are done with it. */
+  pendingCleanup: { at: number; firstEpoch: number; lastEpoch: number } | null;
 }
 
 /** Input of a publish, resolved by the Worker from the stream key. */
@@ -71,6 +78,8 @@ export const PUBLISHER_SILENCE_MS = 3_000;
 export const NODE_SILENCE_MS = 15_000;
 /** How often the alarm checks a live stream's node while it is connected. */
 const WATCH_INTERVAL_MS = 5_000;
+/** How long an unrecorded broadcast's media stays after it ended. */
+const CLEANUP_DELAY_MS = 60_000;
 
 const META_KEY = "meta";
 const WINDOW_KEY = "window";
@@ -87,6 +96,8 @@ const INITIAL_META: LiveMeta = {
   nextMsn: 0,
   health: null,
   lastMediaAt: null,
+  sessionFirstEpoch: null,
+  pendingCleanup: null,
 };
 
 /** Durable Object holding one stream's live state. */
@@ -96,9 +107,11 @@ export class LiveStream extends DurableObject<Env> {
   private readonly waiters = new PlaylistWaiters();
   // Viewer sessions live in memory only: a count that restarts after an eviction is fine, a write per request is not.
   private readonly viewers = new ViewerWindow();
+  private readonly recording: Recording;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
+    this.recording = new Recording(ctx.storage.sql);
     // Load before any request is delivered so every method sees the persisted state after an eviction.
     ctx.blockConcurrencyWhile(async () => {
       this.meta = { ...INITIAL_META, ...((await ctx.storage.get<LiveMeta>(META_KEY)) ?? {}) };
@@ -193,6 +206,7 @@ export class LiveStream extends DurableObject<Env> {
       this.window = createLiveWindow({ mode: input.latencyMode, timing: timingFor(input.latencyMode, settings.part_target) });
     }
     const epoch = this.meta.nextEpoch++;
+    this.meta.sessionFirstEpoch ??= epoch;
     const firstMsn = this.meta.nextMsn;
     this.meta.lease = { nodeId: input.nodeId, epoch, firstMsn, connected: true, lastSeenAt: now, disconnectedAt: null };
     await this.saveAll();
@@ -248,7 +262,12 @@ export class LiveStream extends DurableObject<Env> {
 
   /** Lists a segment R2 now holds. */
   async commitSegment(nodeId: string, rendition: string, meta: SegmentMeta, bytes: number): Promise<IngestResult> {
-    return this.commit(nodeId, meta.epoch, meta.msn, () => addSegment(this.window!, rendition, meta, { bytes }));
+    const result = await this.commit(nodeId, meta.epoch, meta.msn, () => addSegment(this.window!, rendition, meta, { bytes }));
+    if (result.ok && this.meta.sessionId) {
+      // Recorded whatever the record setting: clips of a live broadcast need it; record=false only skips the VOD.
+      this.recording.add(this.meta.sessionId, { rendition, msn: meta.msn, epoch: meta.epoch, duration: meta.duration, programDateTime: meta.program_date_time });
+    }
+    return result;
   }
 
   private async commit(nodeId: string, epoch: number, msn: number | null, apply: () => ApplyResult): Promise<IngestResult> {
@@ -324,8 +343,9 @@ export class LiveStream extends DurableObject<Env> {
 
   /** Watches the node while connected; ends the broadcast when the reconnect window has passed. */
   override async alarm(): Promise<void> {
-    if (this.meta.status !== "live") return;
     const now = Date.now();
+    await this.runCleanup(now);
+    if (this.meta.status !== "live") return;
     const lease = this.meta.lease;
     if (lease?.connected) {
       if (now - lease.lastSeenAt < NODE_SILENCE_MS) {
@@ -358,7 +378,7 @@ export class LiveStream extends DurableObject<Env> {
     const startedAt = new Date().toISOString();
     const sessionId = crypto.randomUUID();
     await recordBroadcastStart(this.env, streamId, sessionId, startedAt, nodeId, record);
-    this.meta = { ...this.meta, status: "live", startedAt, sessionId, record, lease: null, health: null, lastMediaAt: null };
+    this.meta = { ...this.meta, status: "live", startedAt, sessionId, record, lease: null, health: null, lastMediaAt: null, sessionFirstEpoch: null };
     // A new broadcast starts a new window (media sequence numbers keep counting from meta.nextMsn).
     this.window = null;
     this.waiters.notify(true);
@@ -373,5 +393,61 @@ export class LiveStream extends DurableObject<Env> {
     await this.ctx.storage.deleteAlarm();
     // Blocked requests get the final playlist with EXT-X-ENDLIST.
     this.waiters.notify(true);
+    if (streamId && this.meta.sessionId && reason !== "deleted") await this.finishRecording(streamId, this.meta.sessionId);
+  }
+
+  /** Deletes an unrecorded broadcast's media once due; keeps an alarm set while a cleanup is pending. */
+  private async runCleanup(now: number): Promise<void> {
+    const cleanup = this.meta.pendingCleanup;
+    if (!cleanup || !this.meta.streamId) return;
+    if (now < cleanup.at) {
+      if (this.meta.status !== "live") await this.ctx.storage.setAlarm(cleanup.at);
+      return;
+    }
+    await deleteBroadcastMedia(this.env.MEDIA, this.meta.streamId, cleanup.firstEpoch, cleanup.lastEpoch);
+    this.meta.pendingCleanup = null;
+    await this.saveMeta();
+  }
+
+  /** Turns the broadcast's recording into a VOD (record: true), or deletes its media (record: false). */
+  private async finishRecording(streamId: string, sessionId: string): Promise<void> {
+    const segments = this.recording.segments(sessionId);
+    if (!this.meta.record && this.meta.sessionFirstEpoch !== null) {
+      const at = Date.now() + CLEANUP_DELAY_MS;
+      this.meta.pendingCleanup = { at, firstEpoch: this.meta.sessionFirstEpoch, lastEpoch: this.meta.nextEpoch - 1 };
+      await this.saveMeta();
+      await this.ctx.storage.setAlarm(at);
+      return;
+    }
+    try {
+      await finalizeVod(this.env, {
+        streamId,
+        sessionId,
+        record: this.meta.record,
+        renditions: this.assetRenditions(),
+        segments,
+      });
+    } catch (err) {
+      console.error(`stream ${streamId}: finishing the recording failed: ${(err as Error).message}`);
+    }
+  }
+
+  /** Renditions as the live window last knew them (codecs, size, bandwidth) for on-demand playlists. */
+  private assetRenditions(): AssetRendition[] {
+    return (this.window?.renditions ?? []).map((r) => ({
+      name: r.name,
+      codecs: r.codecs,
+      width: r.width,
+      height: r.height,
+      bandwidth: r.bandwidth,
+      frameRate: r.frameRate,
+    }));
+  }
+
+  /** The recorded segments of a session (the current or last broadcast when null) and its renditions, for clips. */
+  async recorded(sessionId: string | null): Promise<{ sessionId: string | null; segments: RecordedSegment[]; renditions: AssetRendition[] }> {
+    const id = sessionId ?? this.meta.sessionId;
+    if (!id) return { sessionId: null, segments: [], renditions: [] };
+    return { sessionId: id, segments: this.recording.segments(id), renditions: id === this.meta.sessionId ? this.assetRenditions() : [] };
   }
 }

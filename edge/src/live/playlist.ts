@@ -55,7 +55,7 @@ export function lowLatencyParameters(state: LiveWindowState): LowLatencyParamete
 export function renderMultivariant(state: LiveWindowState, options: RenderOptions = {}): string {
   const query = querySuffix(options.uriQuery);
   const lines = ["#EXTM3U", `#EXT-X-VERSION:${playlistVersion(state.mode)}`, "#EXT-X-INDEPENDENT-SEGMENTS"];
-  const variants = state.renditions.map((r) => ({ r, ...bandwidthOf(r) }));
+  const variants = state.renditions.map((r) => ({ r, ...bandwidthOf(r, state.targetDuration) }));
   variants.sort((a, b) => b.peak - a.peak || b.r.height - a.r.height || a.r.name.localeCompare(b.r.name));
   for (const { r, peak, average } of variants) {
     const attributes = [
@@ -172,15 +172,25 @@ function partLine(epoch: number, msn: number, part: { index: number; duration: n
 }
 
 /** BANDWIDTH and AVERAGE-BANDWIDTH: the declared figure, raised to what listed segments measured. */
-function bandwidthOf(r: RenditionState): { peak: number; average: number } {
+function bandwidthOf(r: RenditionState, targetDuration: number): { peak: number; average: number } {
   let bits = 0;
   let seconds = 0;
   let peak = 0;
+  // §4.4.6.2 measures the peak over runs of segments lasting 0.5-1.5 target durations: short segments are pooled
+  // into runs, and a run still shorter than that at the end (a lone keyframe closing a broadcast) does not count.
+  let runBits = 0;
+  let runSeconds = 0;
   for (const s of r.segments) {
     if (s.bytes === null || s.duration <= 0) continue;
     bits += s.bytes * 8;
     seconds += s.duration;
-    peak = Math.max(peak, (s.bytes * 8) / s.duration);
+    runBits += s.bytes * 8;
+    runSeconds += s.duration;
+    if (runSeconds >= 0.5 * targetDuration) {
+      peak = Math.max(peak, runBits / runSeconds);
+      runBits = 0;
+      runSeconds = 0;
+    }
   }
   const average = seconds > 0 ? Math.ceil(bits / seconds) : r.bandwidth;
   return { peak: Math.max(r.bandwidth, Math.ceil(peak), average), average };

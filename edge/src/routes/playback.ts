@@ -1,8 +1,10 @@
-// Playback: playlists from the stream's Durable Object, media from R2 with the Cache API in front. Public, CORS-open.
+// Playback: playlists from the stream's Durable Object, media from R2 with the Cache API in front. CORS-open; public
+// unless the stream's playback policy is "signed", in which case every route here wants a valid `?token=`.
 import { Hono } from "hono";
 import { cors } from "hono/cors";
 import { isRenditionName, isStreamId } from "../../../protocol/names.ts";
 import type { AppContext, AppEnv } from "../app-env.ts";
+import { verifyPlaybackToken } from "../auth/playback-token.ts";
 import { sha256Hex } from "../auth/secrets.ts";
 import { AppError, notFound, problemResponse } from "../errors.ts";
 import { methodNotAllowed } from "../http/method-not-allowed.ts";
@@ -10,6 +12,7 @@ import type { PlaylistAnswer } from "../live/playlist-answer.ts";
 import { liveStream } from "../live/live-stream-stub.ts";
 import { mediaContentType, mediaKey, parseMediaAddress, thumbnailKey } from "../storage/media.ts";
 import { IMMUTABLE, serveR2Object } from "../storage/r2-response.ts";
+import { playbackPolicy } from "../streams/playback-policy.ts";
 
 /** A viewer's playback session: the `vsid` the watch page sends, else a hash of client IP and User-Agent. */
 export async function viewerSession(c: AppContext): Promise<string> {
@@ -25,11 +28,42 @@ function streamIdFrom(c: AppContext): string {
   return id;
 }
 
-function answer(c: AppContext, result: PlaylistAnswer): Response {
+const TOKEN_REFUSALS = {
+  missing: "This stream requires signed playback: add the ?token= from POST /streams/:id/playback-tokens.",
+  malformed: "The playback token is malformed.",
+  invalid: "The playback token is not valid for this stream.",
+  expired: "The playback token has expired; mint a new one.",
+} as const;
+
+/**
+ * How the caller may play stream `id`: null for a public stream, else the query (`token=...`) that every URI of its
+ * playlists must carry. Throws 403 when the stream is signed and the request has no valid token for it.
+ */
+async function playbackAccess(c: AppContext, id: string): Promise<string | null> {
+  if ((await playbackPolicy(c.env, id)) === "public") return null;
+  const token = c.req.query("token");
+  const check = await verifyPlaybackToken(c.env.PLAYBACK_SIGNING_SECRET, id, token);
+  if (check !== "ok") throw new AppError(403, "forbidden", TOKEN_REFUSALS[check], { "cache-control": "no-store" });
+  return `token=${token}`;
+}
+
+/**
+ * Signed answers must not be kept by shared caches (a proxy keyed by the full URL would go on serving a URL after its
+ * token expired), so `public` becomes `private`; browsers still cache them, media for a year (immutable).
+ */
+function privateWhenSigned(response: Response, signed: boolean): Response {
+  const cacheControl = response.headers.get("cache-control");
+  if (!signed || !cacheControl || !/\bpublic\b/.test(cacheControl)) return response;
+  const copy = new Response(response.body, response);
+  copy.headers.set("cache-control", cacheControl.replace(/\bpublic\b/, "private"));
+  return copy;
+}
+
+function answer(c: AppContext, result: PlaylistAnswer, signed = false): Response {
   if (result.status !== 200) {
     return problemResponse(result.status as 404, result.status === 400 ? "bad_request" : result.status === 503 ? "service_unavailable" : "not_found", result.body, c.get("requestId"), result.headers);
   }
-  return new Response(result.body, { status: 200, headers: result.headers });
+  return privateWhenSigned(new Response(result.body, { status: 200, headers: result.headers }), signed);
 }
 
 /** Routes under /live. */
@@ -42,42 +76,50 @@ playbackRoutes.use(
 
 playbackRoutes.get("/:id/master.m3u8", async (c) => {
   const id = streamIdFrom(c);
-  return answer(c, await liveStream(c.env, id).masterPlaylist(await viewerSession(c)));
+  const uriQuery = await playbackAccess(c, id);
+  return answer(c, await liveStream(c.env, id).masterPlaylist(await viewerSession(c), uriQuery ?? undefined), uriQuery !== null);
 });
 
 playbackRoutes.get("/:id/:rendition/index.m3u8", async (c) => {
   const id = streamIdFrom(c);
   const rendition = c.req.param("rendition");
   if (!isRenditionName(rendition)) throw notFound(`Rendition "${rendition.slice(0, 64)}"`);
+  const uriQuery = await playbackAccess(c, id);
   const search = new URL(c.req.url).search;
-  return answer(c, await liveStream(c.env, id).mediaPlaylist(rendition, search, await viewerSession(c)));
+  return answer(c, await liveStream(c.env, id).mediaPlaylist(rendition, search, await viewerSession(c), uriQuery ?? undefined), uriQuery !== null);
 });
 
 playbackRoutes.get("/:id/thumbnail.jpg", async (c) => {
   const id = streamIdFrom(c);
-  return serveR2Object(c.env.MEDIA, thumbnailKey(id), c.req.raw, { contentType: "image/jpeg", cacheControl: "public, max-age=5", what: "Thumbnail" });
+  const signed = (await playbackAccess(c, id)) !== null;
+  const response = await serveR2Object(c.env.MEDIA, thumbnailKey(id), c.req.raw, { contentType: "image/jpeg", cacheControl: "public, max-age=5", what: "Thumbnail" });
+  return privateWhenSigned(response, signed);
 });
 
 // Media objects never change once written (each publish epoch has its own directory), so they are cached for a
-// year at the edge and in browsers; the Cache API answers repeats without touching R2 or the Durable Object.
+// year at the edge and in browsers; the Cache API answers repeats without touching R2 or the Durable Object. For a
+// signed stream the token is checked first; the cache key is the path alone (no token, no query), so every viewer's
+// token hits the same entry — safe, because nothing reaches the cache without passing the check.
 playbackRoutes.on(["GET", "HEAD"], "/:id/:rendition/:epoch/:file", async (c) => {
   const address = parseMediaAddress(c.req.param("id"), c.req.param("rendition"), c.req.param("epoch"), c.req.param("file"));
   if (!address) throw new AppError(404, "not_found", "No such media object.");
+  const signed = (await playbackAccess(c, address.streamId)) !== null;
   const request = c.req.raw;
   const cacheable = request.method === "GET" && !request.headers.has("range");
   const cacheKey = new Request(new URL(new URL(c.req.url).pathname, c.req.url).toString());
   const cache = (caches as unknown as { default: Cache }).default;
   if (cacheable) {
     const hit = await cache.match(cacheKey);
-    if (hit) return hit;
+    if (hit) return privateWhenSigned(hit, signed);
   }
   const response = await serveR2Object(c.env.MEDIA, mediaKey(address), request, {
     contentType: mediaContentType(address.file),
     cacheControl: IMMUTABLE,
     what: "Media object",
   });
+  // Stored with its public Cache-Control (the Cache API does not keep `private` answers); rewritten on the way out.
   if (cacheable && response.status === 200) c.executionCtx.waitUntil(cache.put(cacheKey, response.clone()));
-  return response;
+  return privateWhenSigned(response, signed);
 });
 
 playbackRoutes.all("/:id/master.m3u8", methodNotAllowed("GET"));

@@ -8,7 +8,13 @@ import { database } from "../db/client.ts";
 import { AppError, notFound } from "../errors.ts";
 import { limitJsonBody, readJson, describeIssues } from "../http/json-body.ts";
 import { methodNotAllowed } from "../http/method-not-allowed.ts";
+import { publicOrigin } from "../http/public-origin.ts";
 import { liveStream } from "../live/live-stream-stub.ts";
+import { forgetPlaybackPolicy } from "../streams/playback-policy.ts";
+import { mintPlaybackToken } from "./playback-tokens.ts";
+import { streamPrefix } from "../storage/media.ts";
+import { deleteStreamAssets } from "../vod/asset-cleanup.ts";
+import { deletePrefix } from "../vod/vod-finalizer.ts";
 import { CreateStreamSchema, ListStreamsQuerySchema, UpdateStreamSchema, type StreamSettings } from "../streams/stream-input.ts";
 import {
   createStream,
@@ -19,27 +25,23 @@ import {
   updateStream,
   type StreamRow,
 } from "../streams/stream-repository.ts";
+import { type IngestChoice, selectIngest } from "../streams/ingest-selection.ts";
 import { playbackUrl, renderStream, streamSettings } from "../streams/stream-view.ts";
 
-/** The origin that playback URLs use: PUBLIC_URL, else the request's own origin. */
-export function publicOrigin(c: AppContext): string {
-  return getConfig(c.env).publicUrl ?? new URL(c.req.url).origin;
-}
+export { publicOrigin };
 
 function view(c: AppContext, row: StreamRow, streamKey?: string) {
   const config = getConfig(c.env);
   return renderStream(row, { origin: publicOrigin(c), defaultReconnectWindow: config.reconnectWindowSeconds, streamKey });
 }
 
-/** The RTMP server URL for `region`, or a 400 that lists the known regions. */
-function ingestServerFor(c: AppContext, region: string): string {
-  const { regions } = getConfig(c.env);
-  const server = regions[region];
-  if (!server) {
-    const known = Object.keys(regions).sort().join(", ");
-    throw new AppError(400, "invalid_field", `region: unknown region "${region}"; known regions: ${known}`);
-  }
-  return server;
+/**
+ * The ingest endpoint for a stream (edge/src/streams/ingest-selection.ts): a healthy node of `requested`, else the
+ * nearest region with one, else the least-loaded node anywhere, else the configured URL. With `strict`, an unknown
+ * region is a 400 that lists the known ones.
+ */
+function ingestFor(c: AppContext, requested: string | null, strict = true): Promise<IngestChoice> {
+  return selectIngest(c.env, getConfig(c.env), c.req.raw, requested, { strict });
 }
 
 /** The stream named in the path, if the caller may see it. */
@@ -53,6 +55,7 @@ function settingsWith(row: StreamRow | null, changes: StreamSettings): string {
   const merged: StreamSettings = { ...(row ? streamSettings(row) : {}) };
   if (changes.part_target !== undefined) merged.part_target = changes.part_target;
   if (changes.reconnect_window !== undefined) merged.reconnect_window = changes.reconnect_window;
+  if (changes.playback_policy !== undefined) merged.playback_policy = changes.playback_policy;
   return JSON.stringify(merged);
 }
 
@@ -63,16 +66,16 @@ streamRoutes.use("*", requireUser, limitJsonBody);
 
 streamRoutes.post("/", async (c) => {
   const body = await readJson(c, CreateStreamSchema);
-  const region = body.region ?? getConfig(c.env).defaultRegion;
+  const ingest = await ingestFor(c, body.region ?? null);
   const { row, streamKey } = await createStream(database(c.env), {
     ownerUserId: c.get("principal").userId,
     title: body.title,
     tags: body.tags,
     latencyMode: body.latency_mode,
-    region,
+    region: ingest.region,
     record: body.record,
     settings: JSON.parse(settingsWith(null, body)) as StreamSettings,
-    ingestEndpoint: ingestServerFor(c, region),
+    ingestEndpoint: ingest.ingestServer,
     playbackManifestUrl: (id) => playbackUrl(publicOrigin(c), id),
   });
   c.header("location", `/streams/${row.id}`);
@@ -93,15 +96,17 @@ streamRoutes.get("/:id", async (c) => c.json(view(c, await streamFromPath(c))));
 streamRoutes.patch("/:id", async (c) => {
   const row = await streamFromPath(c);
   const body = await readJson(c, UpdateStreamSchema);
+  const ingest = body.region !== undefined ? await ingestFor(c, body.region) : undefined;
   const updated = await updateStream(database(c.env), row.id, {
     title: body.title,
     tags: body.tags ? JSON.stringify(body.tags) : undefined,
     latencyMode: body.latency_mode,
     record: body.record,
-    region: body.region,
-    ingestEndpoint: body.region ? ingestServerFor(c, body.region) : undefined,
+    region: ingest?.region,
+    ingestEndpoint: ingest?.ingestServer,
     settings: settingsWith(row, body),
   });
+  forgetPlaybackPolicy(row.id);
   return c.json(view(c, updated));
 });
 
@@ -110,7 +115,11 @@ streamRoutes.delete("/:id", async (c) => {
   const stub = liveStream(c.env, row.id);
   await stub.stop(row.id, "deleted");
   await stub.destroy();
+  // Deleting a stream deletes its media: live objects, VOD and clip playlists.
+  await deleteStreamAssets(c.env, row.id);
+  await deletePrefix(c.env.MEDIA, streamPrefix(row.id));
   await deleteStream(database(c.env), row.id);
+  forgetPlaybackPolicy(row.id);
   return c.body(null, 204);
 });
 
@@ -119,7 +128,10 @@ streamRoutes.all("/:id", methodNotAllowed("GET", "PATCH", "DELETE"));
 streamRoutes.post("/:id/key", async (c) => {
   const row = await streamFromPath(c);
   const streamKey = await rotateStreamKey(database(c.env), row.id);
-  return c.json(view(c, row, streamKey));
+  // The new publish URL points at a node that is healthy now (the stream's region first).
+  const ingest = await ingestFor(c, row.region, false);
+  const current = ingest.region === row.region && ingest.ingestServer === row.ingestEndpoint ? row : await updateStream(database(c.env), row.id, { region: ingest.region, ingestEndpoint: ingest.ingestServer });
+  return c.json(view(c, current, streamKey));
 });
 
 streamRoutes.post("/:id/start", async (c) => {
@@ -147,5 +159,11 @@ streamRoutes.get("/:id/status", async (c) => {
   return c.json({ ...live, region: row.region });
 });
 
-for (const action of ["key", "start", "stop"]) streamRoutes.all(`/:id/${action}`, methodNotAllowed("POST"));
+// Signed playback: a token for this stream's playback URLs (any stream may have them; signed ones need them).
+streamRoutes.post("/:id/playback-tokens", async (c) => {
+  const row = await streamFromPath(c);
+  return c.json(await mintPlaybackToken(c, row.id), 201);
+});
+
+for (const action of ["key", "start", "stop", "playback-tokens"]) streamRoutes.all(`/:id/${action}`, methodNotAllowed("POST"));
 for (const read of ["manifest", "status"]) streamRoutes.all(`/:id/${read}`, methodNotAllowed("GET"));

@@ -1,5 +1,6 @@
 // The public watch page: the HTML player, its small status endpoint, and the hls.js build it runs (served here, not
-// from a CDN). Public: nothing here needs a token or shows anything a viewer could not see in the player.
+// from a CDN). Public: nothing here needs a token or shows anything a viewer could not see in the player (title,
+// status, viewer count). For a stream with signed playback the page passes its own `?token=` on to the player.
 // The reference brings the text module's type along into every tsconfig that compiles this file (test/ too).
 /// <reference path="../watch/hls-script.d.ts" />
 import { Hono } from "hono";
@@ -11,9 +12,11 @@ import type { AppContext, AppEnv } from "../app-env.ts";
 import { database } from "../db/client.ts";
 import { notFound } from "../errors.ts";
 import { methodNotAllowed } from "../http/method-not-allowed.ts";
+import { PLAYBACK_TOKEN_PATTERN } from "../auth/playback-token.ts";
 import { liveStream } from "../live/live-stream-stub.ts";
 import { IMMUTABLE } from "../storage/r2-response.ts";
 import { findStream, type StreamRow } from "../streams/stream-repository.ts";
+import { streamSettings } from "../streams/stream-view.ts";
 import { renderWatchPage, watchPageCsp } from "../watch/watch-page.ts";
 
 /** File name of the bundled hls.js build; the version in it makes the URL immutable. */
@@ -71,11 +74,16 @@ watchRoutes.get("/:id/status.json", async (c) => {
 
 watchRoutes.get("/:id", async (c) => {
   const row = await streamFromPath(c);
-  const html = renderWatchPage({ streamId: row.id, title: row.title, latencyMode: row.latencyMode, hlsScriptUrl: HLS_SCRIPT_URL });
+  // Only a signed stream's page carries a token, and only one shaped like a token (the playback routes verify it).
+  const token = c.req.query("token");
+  const playbackToken =
+    streamSettings(row).playback_policy === "signed" && token && PLAYBACK_TOKEN_PATTERN.test(token) ? token : undefined;
+  const html = renderWatchPage({ streamId: row.id, title: row.title, latencyMode: row.latencyMode, hlsScriptUrl: HLS_SCRIPT_URL, playbackToken });
   return c.html(html, 200, {
     "content-security-policy": await watchPageCsp(),
-    // Short: a renamed title shows up on the next load (the page also polls it).
-    "cache-control": "public, max-age=10",
+    // Short: a renamed title shows up on the next load (the page also polls it). A page holding a token is for
+    // the one viewer who has the link: shared caches must not keep it.
+    "cache-control": playbackToken ? "private, max-age=10" : "public, max-age=10",
     "x-content-type-options": "nosniff",
   });
 });

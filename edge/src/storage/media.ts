@@ -47,3 +47,31 @@ export function parseMediaAddress(streamId: string, rendition: string, epoch: st
 export function mediaContentType(file: string): string {
   return file.endsWith(".mp4") ? "video/mp4" : "video/iso.segment";
 }
+
+/** The playback URL path of a media object (what VOD and clip playlists name). */
+export function mediaUrlPath(address: MediaAddress): string {
+  return `/live/${address.streamId}/${address.rendition}/${address.epoch}/${address.file}`;
+}
+
+/** What kind of on-demand asset a playlist belongs to. */
+export type AssetKind = "vod" | "clips";
+
+/** The R2 key of an on-demand asset's multivariant playlist. */
+export function assetMasterKey(kind: AssetKind, id: string): string {
+  return `${kind}/${id}/master.m3u8`;
+}
+
+/** The R2 key of an on-demand asset's media playlist for one rendition. */
+export function assetMediaKey(kind: AssetKind, id: string, rendition: string): string {
+  return `${kind}/${id}/${rendition}/index.m3u8`;
+}
+
+/** The R2 key of a VOD's poster image. */
+export function posterKey(vodId: string): string {
+  return `vod/${vodId}/poster.jpg`;
+}
+
+/** The key prefix holding an on-demand asset's own objects (playlists, poster). */
+export function assetPrefix(kind: AssetKind, id: string): string {
+  return `${kind}/${id}/`;
+}

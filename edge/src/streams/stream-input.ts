@@ -2,6 +2,11 @@
 import { z } from "zod";
 import { LATENCY_MODES, MIN_PART_TARGET } from "../../../protocol/latency.ts";
 
+/** Who may play a stream: anyone, or holders of a signed playback token. */
+export const PLAYBACK_POLICIES = ["public", "signed"] as const;
+/** A stream's playback policy. */
+export type PlaybackPolicy = (typeof PLAYBACK_POLICIES)[number];
+
 const title = z.string().trim().min(1, "must not be empty").max(200);
 const tags = z.array(z.string().trim().min(1).max(50).regex(/^[^\s,]+$/, "must have no spaces or commas")).max(20);
 
@@ -11,6 +16,8 @@ const settingsFields = {
   part_target: z.number().min(MIN_PART_TARGET).max(2).optional(),
   /** Seconds a dropped publisher may take to reconnect to the same broadcast. */
   reconnect_window: z.number().int().min(0).max(1800).optional(),
+  /** "signed": playback needs a token from `POST /streams/:id/playback-tokens`; "public" (the default): open. */
+  playback_policy: z.enum(PLAYBACK_POLICIES).optional(),
 };
 
 /** Body of `POST /streams`. */
@@ -53,4 +60,5 @@ export type ListStreamsQuery = z.infer<typeof ListStreamsQuerySchema>;
 export interface StreamSettings {
   part_target?: number;
   reconnect_window?: number;
+  playback_policy?: PlaybackPolicy;
 }

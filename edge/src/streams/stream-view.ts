@@ -1,7 +1,7 @@
 // The stream object as the API shows it: the seed's data model plus key, server and settings.
 import type { LatencyMode } from "../../../protocol/latency.ts";
 import type { StreamRow } from "./stream-repository.ts";
-import type { StreamSettings } from "./stream-input.ts";
+import type { PlaybackPolicy, StreamSettings } from "./stream-input.ts";
 
 /** The JSON stream object of the control API. */
 export interface StreamView {
@@ -19,6 +19,8 @@ export interface StreamView {
   record: boolean;
   part_target: number | null;
   reconnect_window: number;
+  /** "signed" when playback needs a token (`POST /streams/:id/playback-tokens`). */
+  playback_policy: PlaybackPolicy;
   created_at: string;
   updated_at: string;
   stream_key?: string;
@@ -58,6 +60,7 @@ export function renderStream(
     record: row.record,
     part_target: row.latencyMode === "interactive" ? (settings.part_target ?? 0.5) : null,
     reconnect_window: settings.reconnect_window ?? opts.defaultReconnectWindow,
+    playback_policy: settings.playback_policy ?? "public",
     created_at: row.createdAt,
     updated_at: row.updatedAt,
   };

@@ -9,6 +9,8 @@ export interface WatchPageInput {
   latencyMode: LatencyMode;
   /** Same-origin URL of the hls.js build. */
   hlsScriptUrl: string;
+  /** A signed playback token (`?token=` of the page) for a stream that requires one; it goes on the master URL. */
+  playbackToken?: string;
 }
 
 /** What the player script reads from the page's JSON data block. */
@@ -64,6 +66,7 @@ const PLAYER_SCRIPT = `
   let nativeHls = false;
   let startedOnce = false;
   let retryTimer = null;
+  let forbidden = false; // a signed stream refused our token: retrying cannot help
 
   const setState = (state) => { document.body.dataset.state = state; };
   const say = (text) => { $("message").textContent = text; };
@@ -107,6 +110,7 @@ const PLAYER_SCRIPT = `
   }
 
   function onStatus(status) {
+    if (forbidden) return;
     if (status === "live" && document.body.dataset.state === "ended") {
       stop(); // a new broadcast after the last one ended
       start();
@@ -149,6 +153,14 @@ const PLAYER_SCRIPT = `
       hls.on(Hls.Events.ERROR, (_event, data) => {
         player.errors.push({ type: data.type, details: data.details, fatal: data.fatal });
         if (!data.fatal) return;
+        if (data.type === Hls.ErrorTypes.NETWORK_ERROR && data.response && data.response.code === 403) {
+          // Signed playback: the link has no token, a wrong one, or an expired one.
+          forbidden = true;
+          stop();
+          setState("error");
+          say("This stream needs a valid signed link (?token=…); ask its owner for a new one.");
+          return;
+        }
         if (data.details === Hls.ErrorDetails.MANIFEST_LOAD_ERROR) nothingToPlay();
         else if (data.type === Hls.ErrorTypes.NETWORK_ERROR) hls.startLoad();
         else if (data.type === Hls.ErrorTypes.MEDIA_ERROR) hls.recoverMediaError();
@@ -220,7 +232,7 @@ export function watchPageCsp(): Promise<string> {
 export function renderWatchPage(input: WatchPageInput): string {
   const title = escapeHtml(input.title);
   const config: PlayerConfig = {
-    manifestUrl: `/live/${input.streamId}/master.m3u8`,
+    manifestUrl: `/live/${input.streamId}/master.m3u8${input.playbackToken ? `?token=${encodeURIComponent(input.playbackToken)}` : ""}`,
     statusUrl: `/watch/${input.streamId}/status.json`,
     latencyMode: input.latencyMode,
   };

@@ -20,6 +20,8 @@ export interface RtmpServerOptions {
 export interface RtmpServerEvents {
   /** A publisher asked to publish on app `live`; the listener must accept (attach a feed) or close it. */
   publish: [session: PublishSession];
+  /** A publish refused by the listener itself (duplicate on this node, unknown application, draining). */
+  refused: [reason: string];
 }
 
 /** Accepts RTMP publishers on `rtmp://host:port/live/<stream key>`. */
@@ -109,6 +111,7 @@ export class RtmpServer extends EventEmitter<RtmpServerEvents> {
       if (nmsSession.broadcast?.publisher !== nmsSession) {
         log.warn("publish refused: this stream key is already publishing on this node", { from: nmsSession.ip });
         nmsSession.socket?.destroy();
+        this.emit("refused", "duplicate");
         return;
       }
       if (nmsSession.broadcast) {
@@ -119,11 +122,13 @@ export class RtmpServer extends EventEmitter<RtmpServerEvents> {
       if (nmsSession.streamApp !== "live") {
         log.warn("publish refused: unknown application (use rtmp://host/live)", { from: nmsSession.ip, app: nmsSession.streamApp });
         session.close("unknown application");
+        this.emit("refused", "unknown application");
         return;
       }
       if (!this.accepting) {
         log.warn("publish refused: node is draining", { from: nmsSession.ip });
         session.close("draining");
+        this.emit("refused", "draining");
         return;
       }
       this.emit("publish", session);

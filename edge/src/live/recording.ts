@@ -1,0 +1,58 @@
+// The recording of a stream's broadcasts, kept in the Durable Object's own SQLite: every listed segment of every
+// rendition, so a VOD or a clip can name all of them long after they left the live window.
+
+/** One recorded segment. */
+export interface RecordedSegment {
+  rendition: string;
+  msn: number;
+  epoch: number;
+  duration: number;
+  programDateTime: string;
+}
+
+/** Recording of segments per broadcast session, on the Durable Object's SQL storage. */
+export class Recording {
+  private readonly sql: SqlStorage;
+
+  constructor(sql: SqlStorage) {
+    this.sql = sql;
+    sql.exec(`CREATE TABLE IF NOT EXISTS recorded_segments (
+      session_id TEXT NOT NULL,
+      rendition TEXT NOT NULL,
+      msn INTEGER NOT NULL,
+      epoch INTEGER NOT NULL,
+      duration REAL NOT NULL,
+      program_date_time TEXT NOT NULL,
+      PRIMARY KEY (session_id, rendition, msn)
+    )`);
+  }
+
+  /** Records a segment (idempotent: the same msn twice keeps the first). */
+  add(sessionId: string, segment: RecordedSegment): void {
+    this.sql.exec(
+      "INSERT OR IGNORE INTO recorded_segments (session_id, rendition, msn, epoch, duration, program_date_time) VALUES (?, ?, ?, ?, ?, ?)",
+      sessionId,
+      segment.rendition,
+      segment.msn,
+      segment.epoch,
+      segment.duration,
+      segment.programDateTime,
+    );
+  }
+
+  /** Every recorded segment of a session, by rendition then media sequence number. */
+  segments(sessionId: string): RecordedSegment[] {
+    return this.sql
+      .exec<{ rendition: string; msn: number; epoch: number; duration: number; program_date_time: string }>(
+        "SELECT rendition, msn, epoch, duration, program_date_time FROM recorded_segments WHERE session_id = ? ORDER BY rendition, msn",
+        sessionId,
+      )
+      .toArray()
+      .map((row) => ({ rendition: row.rendition, msn: row.msn, epoch: row.epoch, duration: row.duration, programDateTime: row.program_date_time }));
+  }
+
+  /** Forgets a session's recording (after its media was deleted). */
+  forget(sessionId: string): void {
+    this.sql.exec("DELETE FROM recorded_segments WHERE session_id = ?", sessionId);
+  }
+}

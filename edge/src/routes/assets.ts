@@ -1,0 +1,199 @@
+// On-demand assets: VODs of finished broadcasts and highlight clips — their control API and their public playback.
+import { and, desc, eq } from "drizzle-orm";
+import { Hono } from "hono";
+import { cors } from "hono/cors";
+import { isRenditionName, isStreamId } from "../../../protocol/names.ts";
+import type { AppContext, AppEnv } from "../app-env.ts";
+import { requireUser } from "../auth/principal.ts";
+import { database } from "../db/client.ts";
+import { clips, vodAssets } from "../db/schema.ts";
+import { AppError, notFound } from "../errors.ts";
+import { limitJsonBody, readJson } from "../http/json-body.ts";
+import { liveStream } from "../live/live-stream-stub.ts";
+import { type AssetKind, assetMasterKey, assetMediaKey, assetPrefix, posterKey } from "../storage/media.ts";
+import { serveR2Object } from "../storage/r2-response.ts";
+import { getStream } from "../streams/stream-repository.ts";
+import { writeAsset } from "../vod/asset-writer.ts";
+import { CreateClipSchema } from "../vod/asset-input.ts";
+import { deletePrefix } from "../vod/vod-finalizer.ts";
+import { type AssetRendition, byRendition, coveringSegments } from "../vod/vod-playlist.ts";
+import { publicOrigin } from "./streams.ts";
+
+type VodRow = typeof vodAssets.$inferSelect;
+type ClipRow = typeof clips.$inferSelect;
+
+function vodView(c: AppContext, row: VodRow) {
+  return {
+    vod_id: row.id,
+    stream_id: row.streamId,
+    status: row.status,
+    duration_s: row.durationS,
+    segment_count: row.segmentCount,
+    renditions: (JSON.parse(row.renditions) as AssetRendition[]).map((r) => r.name),
+    started_at: row.startedAt,
+    ended_at: row.endedAt,
+    created_at: row.createdAt,
+    ready_at: row.readyAt,
+    playback_url: `${publicOrigin(c)}/vod/${row.id}/master.m3u8`,
+    poster_url: `${publicOrigin(c)}/vod/${row.id}/poster.jpg`,
+  };
+}
+
+function clipView(c: AppContext, row: ClipRow) {
+  return {
+    clip_id: row.id,
+    stream_id: row.streamId,
+    status: row.status,
+    title: row.title,
+    start_time: row.startAt,
+    duration_s: row.durationS,
+    created_at: row.createdAt,
+    ready_at: row.readyAt,
+    playback_url: `${publicOrigin(c)}/clips/${row.id}/master.m3u8`,
+  };
+}
+
+function uuidParam(c: AppContext, name: string, what: string): string {
+  const id = c.req.param(name) ?? "";
+  if (!isStreamId(id)) throw notFound(`${what} "${id.slice(0, 64)}"`);
+  return id;
+}
+
+/** The VOD `id` if the caller may see its stream. */
+async function ownedVod(c: AppContext, id: string): Promise<VodRow> {
+  const row = (await database(c.env).select().from(vodAssets).where(eq(vodAssets.id, id)).limit(1))[0];
+  if (!row) throw notFound(`VOD "${id}"`);
+  await getStream(database(c.env), c.get("principal"), row.streamId).catch(() => {
+    throw notFound(`VOD "${id}"`);
+  });
+  return row;
+}
+
+/** Control routes mounted under /streams (authenticated there by the stream routes' middleware). */
+export const streamAssetRoutes = new Hono<AppEnv>();
+
+streamAssetRoutes.get("/:id/vods", async (c) => {
+  const stream = await getStream(database(c.env), c.get("principal"), uuidParam(c, "id", "Stream"));
+  const rows = await database(c.env).select().from(vodAssets).where(eq(vodAssets.streamId, stream.id)).orderBy(desc(vodAssets.createdAt)).limit(100);
+  return c.json({ vods: rows.map((row) => vodView(c, row)) });
+});
+
+streamAssetRoutes.get("/:id/clips", async (c) => {
+  const stream = await getStream(database(c.env), c.get("principal"), uuidParam(c, "id", "Stream"));
+  const rows = await database(c.env).select().from(clips).where(eq(clips.streamId, stream.id)).orderBy(desc(clips.createdAt)).limit(100);
+  return c.json({ clips: rows.map((row) => clipView(c, row)) });
+});
+
+streamAssetRoutes.post("/:id/clips", async (c) => {
+  const stream = await getStream(database(c.env), c.get("principal"), uuidParam(c, "id", "Stream"));
+  const body = await readJson(c, CreateClipSchema);
+  let sessionId: string | null = null;
+  let renditions: AssetRendition[] = [];
+  if (body.vod_id) {
+    const vod = await ownedVod(c, body.vod_id);
+    if (vod.streamId !== stream.id) throw new AppError(400, "invalid_field", "vod_id: belongs to another stream");
+    sessionId = vod.sessionId;
+    renditions = JSON.parse(vod.renditions) as AssetRendition[];
+  }
+  const recorded = await liveStream(c.env, stream.id).recorded(sessionId);
+  if (!recorded.sessionId || recorded.segments.length === 0) throw new AppError(409, "conflict", "This stream has no recorded broadcast to clip.");
+  if (renditions.length === 0) renditions = recorded.renditions;
+  const groups = byRendition(recorded.segments);
+  const reference = groups.get(renditions[0]?.name ?? "") ?? [...groups.values()][0] ?? [];
+  const broadcastStart = Date.parse(reference[0]?.programDateTime ?? "");
+  const startMs = body.start_time ? Date.parse(body.start_time) : broadcastStart + (body.start_offset ?? 0) * 1000;
+  const covering = recorded.segments.filter((s) => coveringSegments([s], startMs, body.duration).length > 0);
+  if (covering.length === 0) throw new AppError(400, "invalid_field", "start_offset: no recorded media covers that range");
+  const id = crypto.randomUUID();
+  const written = await writeAsset(c.env.MEDIA, "clips", id, stream.id, renditions, covering);
+  const [row] = await database(c.env)
+    .insert(clips)
+    .values({
+      id,
+      streamId: stream.id,
+      sessionId: recorded.sessionId,
+      status: "ready",
+      title: body.title ?? null,
+      startAt: written.startedAt ?? new Date(startMs).toISOString(),
+      durationS: written.durationS,
+      readyAt: new Date().toISOString(),
+    })
+    .returning();
+  return c.json(clipView(c, row!), 201);
+});
+
+/** Control routes for a single VOD or clip: /vods/:id and /clips/:id. */
+export const assetControlRoutes = new Hono<AppEnv>();
+
+assetControlRoutes.get("/vods/:id", requireUser, async (c) => c.json(vodView(c, await ownedVod(c, uuidParam(c, "id", "VOD")))));
+
+assetControlRoutes.delete("/vods/:id", requireUser, async (c) => {
+  const vod = await ownedVod(c, uuidParam(c, "id", "VOD"));
+  // The VOD owns its broadcast's media: delete what its playlists name, then the playlists and poster.
+  const names = await namedMedia(c.env.MEDIA, "vod", vod.id, JSON.parse(vod.renditions) as AssetRendition[]);
+  for (let i = 0; i < names.length; i += 1000) await c.env.MEDIA.delete(names.slice(i, i + 1000));
+  await deletePrefix(c.env.MEDIA, assetPrefix("vod", vod.id));
+  await database(c.env).delete(vodAssets).where(eq(vodAssets.id, vod.id));
+  return c.body(null, 204);
+});
+
+assetControlRoutes.get("/clips/:id", requireUser, async (c) => {
+  const id = uuidParam(c, "id", "Clip");
+  const row = (await database(c.env).select().from(clips).where(eq(clips.id, id)).limit(1))[0];
+  if (!row) throw notFound(`Clip "${id}"`);
+  await getStream(database(c.env), c.get("principal"), row.streamId).catch(() => {
+    throw notFound(`Clip "${id}"`);
+  });
+  return c.json(clipView(c, row));
+});
+
+assetControlRoutes.use("/vods/*", limitJsonBody);
+
+/** R2 keys of the media objects an asset's playlists name. */
+async function namedMedia(bucket: R2Bucket, kind: AssetKind, id: string, renditions: AssetRendition[]): Promise<string[]> {
+  const keys = new Set<string>();
+  for (const r of renditions) {
+    const playlist = await bucket.get(assetMediaKey(kind, id, r.name));
+    if (!playlist) continue;
+    for (const line of (await playlist.text()).split("\n")) {
+      const uri = /^#EXT-X-MAP:URI="([^"?]+)/.exec(line)?.[1] ?? (line.startsWith("/live/") ? line.split("?")[0] : undefined);
+      if (uri?.startsWith("/live/")) keys.add(uri.slice(1));
+    }
+  }
+  return [...keys];
+}
+
+/** Public playback of assets: /vod/:id/... and /clips/:id/... playlists from R2 (immutable once written). */
+export const assetPlaybackRoutes = new Hono<AppEnv>();
+
+const playerCors = cors({ origin: "*", allowMethods: ["GET", "HEAD", "OPTIONS"], allowHeaders: ["Range"], maxAge: 86400 });
+assetPlaybackRoutes.use("/vod/*", playerCors);
+assetPlaybackRoutes.use("/clips/*", playerCors);
+
+for (const kind of ["vod", "clips"] as const) {
+  const what = kind === "vod" ? "VOD" : "Clip";
+  assetPlaybackRoutes.get(`/${kind}/:id/master.m3u8`, async (c) => {
+    const id = uuidParam(c, "id", what);
+    return serveR2Object(c.env.MEDIA, assetMasterKey(kind, id), c.req.raw, { contentType: "application/vnd.apple.mpegurl", cacheControl: "public, max-age=300", what });
+  });
+  assetPlaybackRoutes.get(`/${kind}/:id/:rendition/index.m3u8`, async (c) => {
+    const id = uuidParam(c, "id", what);
+    const rendition = c.req.param("rendition");
+    if (!isRenditionName(rendition)) throw notFound(`Rendition "${rendition.slice(0, 64)}"`);
+    return serveR2Object(c.env.MEDIA, assetMediaKey(kind, id, rendition), c.req.raw, { contentType: "application/vnd.apple.mpegurl", cacheControl: "public, max-age=300", what: `${what} rendition` });
+  });
+}
+
+assetPlaybackRoutes.get("/vod/:id/poster.jpg", async (c) => {
+  const id = uuidParam(c, "id", "VOD");
+  return serveR2Object(c.env.MEDIA, posterKey(id), c.req.raw, { contentType: "image/jpeg", cacheControl: "public, max-age=3600", what: "Poster" });
+});
+
+/** Deletes every on-demand asset of a stream (its VOD and clip playlists) when the stream is deleted. */
+export async function deleteStreamAssets(env: Env, streamId: string): Promise<void> {
+  const db = database(env);
+  const vods = await db.select({ id: vodAssets.id }).from(vodAssets).where(eq(vodAssets.streamId, streamId));
+  const clipRows = await db.select({ id: clips.id }).from(clips).where(and(eq(clips.streamId, streamId)));
+  for (const vod of vods) await deletePrefix(env.MEDIA, assetPrefix("vod", vod.id));
+  for (const clip of clipRows) await deletePrefix(env.MEDIA, assetPrefix("clips", clip.id));
+}

@@ -1,0 +1,64 @@
+// GET /regions: the ingest regions (configured ones and those registered nodes report) with their healthy nodes.
+import { Hono } from "hono";
+import type { AppEnv } from "../app-env.ts";
+import { requireUser } from "../auth/principal.ts";
+import { getConfig } from "../config.ts";
+import { methodNotAllowed } from "../http/method-not-allowed.ts";
+import { byLoad, callerLocation, chooseIngest, isHealthy, knownRegions, registeredNodes } from "../streams/ingest-selection.ts";
+
+/** One healthy node as `GET /regions` shows it. */
+export interface RegionNodeView {
+  id: string;
+  rtmp_url: string;
+  load: number;
+  active_streams: number;
+  last_heartbeat_at: string | null;
+}
+
+/** One region as `GET /regions` shows it. */
+export interface RegionView {
+  region: string;
+  /** The RTMP server URL INGEST_REGIONS configures for it (used when none of its nodes is healthy), or null. */
+  default_ingest_server: string | null;
+  /** Healthy nodes (heard from within NODE_HEALTHY_SECONDS), least loaded first. */
+  nodes: RegionNodeView[];
+}
+
+/** Routes under /regions. */
+export const regionRoutes = new Hono<AppEnv>();
+
+regionRoutes.use("*", requireUser);
+
+regionRoutes.get("/", async (c) => {
+  const config = getConfig(c.env);
+  const nodes = await registeredNodes(c.env);
+  const now = Date.now();
+  const healthyMs = config.nodeHealthySeconds * 1000;
+  const healthy = nodes.filter((n) => isHealthy(n, now, healthyMs)).sort(byLoad);
+  const regions: RegionView[] = knownRegions(config.regions, nodes).map((region) => ({
+    region,
+    default_ingest_server: config.regions[region] ?? null,
+    nodes: healthy
+      .filter((n) => n.region === region)
+      .map((n) => ({ id: n.id, rtmp_url: n.rtmpUrl, load: n.load, active_streams: n.activeStreams, last_heartbeat_at: n.lastHeartbeatAt })),
+  }));
+  // Where a stream created now without a region would ingest, for this caller.
+  const suggested = chooseIngest({
+    requested: null,
+    configured: config.regions,
+    defaultRegion: config.defaultRegion,
+    nodes,
+    caller: callerLocation(c.req.raw),
+    regionTable: config.regionByContinent,
+    now,
+    healthyMs,
+  });
+  return c.json({
+    regions,
+    default_region: config.defaultRegion,
+    node_healthy_seconds: config.nodeHealthySeconds,
+    suggested: { region: suggested.region, ingest_server: suggested.ingestServer, reason: suggested.reason },
+  });
+});
+
+regionRoutes.all("/", methodNotAllowed("GET"));

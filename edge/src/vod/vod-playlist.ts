@@ -1,0 +1,83 @@
+// Playlists of on-demand assets (a finished broadcast, a highlight clip): pure rendering of recorded segments.
+import type { RecordedSegment } from "../live/recording.ts";
+import { mediaFile, mediaUrlPath } from "../storage/media.ts";
+
+/** What the multivariant playlist says about a rendition. */
+export interface AssetRendition {
+  name: string;
+  codecs: string;
+  width: number;
+  height: number;
+  bandwidth: number;
+  frameRate: number;
+}
+
+/** EXT-X-VERSION of on-demand playlists: EXT-X-MAP in a media playlist needs 6; 7 matches hls.js and Apple's tools. */
+export const VOD_PLAYLIST_VERSION = 7;
+
+function decimal(value: number): string {
+  return value.toFixed(3);
+}
+
+/** The multivariant playlist of an asset, highest bandwidth first; rendition playlists at `{name}/index.m3u8`. */
+export function renderAssetMaster(renditions: AssetRendition[], uriQuery = ""): string {
+  const query = uriQuery ? `?${uriQuery}` : "";
+  const lines = ["#EXTM3U", `#EXT-X-VERSION:${VOD_PLAYLIST_VERSION}`, "#EXT-X-INDEPENDENT-SEGMENTS"];
+  for (const r of [...renditions].sort((a, b) => b.bandwidth - a.bandwidth)) {
+    lines.push(
+      `#EXT-X-STREAM-INF:BANDWIDTH=${r.bandwidth},RESOLUTION=${r.width}x${r.height},CODECS="${r.codecs}",FRAME-RATE=${r.frameRate.toFixed(3)}`,
+      `${r.name}/index.m3u8${query}`,
+    );
+  }
+  return `${lines.join("\n")}\n`;
+}
+
+/**
+ * A VOD media playlist naming every segment (one rendition, sorted by msn). A change of publish epoch (a reconnect)
+ * or a hole in the sequence starts a discontinuity with a new EXT-X-MAP and program-date-time.
+ */
+export function renderAssetMedia(streamId: string, segments: RecordedSegment[], uriQuery = ""): string {
+  const query = uriQuery ? `?${uriQuery}` : "";
+  const target = Math.max(1, ...segments.map((s) => Math.round(s.duration)));
+  const lines = [
+    "#EXTM3U",
+    `#EXT-X-VERSION:${VOD_PLAYLIST_VERSION}`,
+    `#EXT-X-TARGETDURATION:${target}`,
+    "#EXT-X-PLAYLIST-TYPE:VOD",
+    `#EXT-X-MEDIA-SEQUENCE:${segments[0]?.msn ?? 0}`,
+    "#EXT-X-INDEPENDENT-SEGMENTS",
+  ];
+  let previous: RecordedSegment | null = null;
+  for (const segment of segments) {
+    const address = { streamId, rendition: segment.rendition, epoch: segment.epoch };
+    const broken = previous !== null && (segment.epoch !== previous.epoch || segment.msn !== previous.msn + 1);
+    if (broken) lines.push("#EXT-X-DISCONTINUITY");
+    if (previous === null || segment.epoch !== previous.epoch) lines.push(`#EXT-X-MAP:URI="${mediaUrlPath({ ...address, file: mediaFile.init() })}${query}"`);
+    if (previous === null || broken) lines.push(`#EXT-X-PROGRAM-DATE-TIME:${segment.programDateTime}`);
+    lines.push(`#EXTINF:${decimal(segment.duration)},`, `${mediaUrlPath({ ...address, file: mediaFile.segment(segment.msn) })}${query}`);
+    previous = segment;
+  }
+  lines.push("#EXT-X-ENDLIST");
+  return `${lines.join("\n")}\n`;
+}
+
+/** Segments of one rendition that overlap [startMs, startMs + durationS) by their program-date-time. */
+export function coveringSegments(segments: RecordedSegment[], startMs: number, durationS: number): RecordedSegment[] {
+  const endMs = startMs + durationS * 1000;
+  return segments.filter((s) => {
+    const from = Date.parse(s.programDateTime);
+    return from < endMs && from + s.duration * 1000 > startMs;
+  });
+}
+
+/** Groups recorded segments by rendition (each list sorted by msn). */
+export function byRendition(segments: RecordedSegment[]): Map<string, RecordedSegment[]> {
+  const groups = new Map<string, RecordedSegment[]>();
+  for (const segment of segments) {
+    const list = groups.get(segment.rendition) ?? [];
+    list.push(segment);
+    groups.set(segment.rendition, list);
+  }
+  for (const list of groups.values()) list.sort((a, b) => a.msn - b.msn);
+  return groups;
+}

@@ -1,0 +1,163 @@
+import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import { env, exports } from "cloudflare:workers";
+import HLS from "hls-parser";
+import type { MasterPlaylist, MediaPlaylist } from "hls-parser/types";
+import { describe, expect, it } from "vitest";
+import { ingestPaths } from "../../../protocol/ingest-paths.ts";
+import { liveStream } from "../../../edge/src/live/live-stream-stub.ts";
+import { call, callJson } from "../api.ts";
+import { ingest, publish, putInit, putSegment } from "../ingest-client.ts";
+
+interface Created {
+  stream_id: string;
+  stream_key: string;
+}
+interface Vod {
+  vod_id: string;
+  status: string;
+  segment_count: number;
+  duration_s: number;
+  renditions: string[];
+  playback_url: string;
+}
+interface Clip {
+  clip_id: string;
+  status: string;
+  duration_s: number;
+  playback_url: string;
+}
+
+const get = (path: string) => exports.default.fetch(new Request(`https://edge.test${path}`));
+const pathOf = (url: string) => new URL(url).pathname;
+
+async function broadcast(body: Record<string, unknown> = {}, segments = 3): Promise<{ stream: Created; epoch: number }> {
+  const stream = await callJson<Created>("POST", "/streams", 201, { body: { title: "vod test", ...body } });
+  const grant = await publish(stream.stream_key);
+  for (const rendition of ["360p", "240p"]) await putInit(stream.stream_id, rendition, grant.epoch);
+  for (let msn = 0; msn < segments; msn++) {
+    for (const rendition of ["360p", "240p"]) await putSegment(stream.stream_id, rendition, grant.epoch, msn);
+  }
+  return { stream, epoch: grant.epoch };
+}
+
+async function mediaPlaylists(masterPath: string): Promise<MediaPlaylist[]> {
+  const master = HLS.parse(await (await get(masterPath)).text()) as MasterPlaylist;
+  const out: MediaPlaylist[] = [];
+  for (const variant of master.variants) {
+    const response = await get(new URL(variant.uri, `https://edge.test${masterPath}`).pathname);
+    expect(response.status).toBe(200);
+    out.push(HLS.parse(await response.text()) as MediaPlaylist);
+  }
+  return out;
+}
+
+describe("VOD", () => {
+  it("finalizes a stopped broadcast into a VOD that names every recorded segment", async () => {
+    const { stream } = await broadcast({}, 3);
+    await callJson("POST", `/streams/${stream.stream_id}/stop`, 200);
+    const { vods } = await callJson<{ vods: Vod[] }>("GET", `/streams/${stream.stream_id}/vods`, 200);
+    expect(vods).toHaveLength(1);
+    const vod = vods[0]!;
+    expect(vod).toMatchObject({ status: "ready", segment_count: 3, duration_s: 6 });
+    expect(vod.renditions.sort()).toEqual(["240p", "360p"]);
+    const playlists = await mediaPlaylists(pathOf(vod.playback_url));
+    expect(playlists).toHaveLength(2);
+    for (const playlist of playlists) {
+      expect(playlist.playlistType).toBe("VOD");
+      expect(playlist.endlist).toBe(true);
+      expect(playlist.segments).toHaveLength(3);
+      for (const segment of playlist.segments) expect((await get(segment.uri)).status).toBe(200);
+      expect((await get(playlist.segments[0]!.map!.uri)).status).toBe(200);
+    }
+    expect((await callJson<Vod>("GET", `/vods/${vod.vod_id}`, 200)).vod_id).toBe(vod.vod_id);
+  });
+
+  it("keeps a reconnect within the window as one VOD with a discontinuity", async () => {
+    const { stream, epoch } = await broadcast({}, 2);
+    await ingest("POST", ingestPaths.unpublish(), { json: { stream_id: stream.stream_id, epoch } });
+    const again = await publish(stream.stream_key);
+    await putInit(stream.stream_id, "360p", again.epoch);
+    await putInit(stream.stream_id, "240p", again.epoch);
+    await putSegment(stream.stream_id, "360p", again.epoch, again.first_msn);
+    await putSegment(stream.stream_id, "240p", again.epoch, again.first_msn);
+    await callJson("POST", `/streams/${stream.stream_id}/stop`, 200);
+    const { vods } = await callJson<{ vods: Vod[] }>("GET", `/streams/${stream.stream_id}/vods`, 200);
+    expect(vods).toHaveLength(1);
+    const playlists = await mediaPlaylists(pathOf(vods[0]!.playback_url));
+    const segments = playlists[0]!.segments;
+    expect(segments).toHaveLength(3);
+    expect(segments[2]!.discontinuity).toBe(true);
+    expect(segments[2]!.map?.uri).toContain(`/${again.epoch}/init.mp4`);
+  });
+
+  it("makes no VOD for record: false and deletes the broadcast's media after the cleanup delay", async () => {
+    const { stream } = await broadcast({ record: false }, 2);
+    await callJson("POST", `/streams/${stream.stream_id}/stop`, 200);
+    const { vods } = await callJson<{ vods: Vod[] }>("GET", `/streams/${stream.stream_id}/vods`, 200);
+    expect(vods).toHaveLength(0);
+    expect((await env.MEDIA.list({ prefix: `live/${stream.stream_id}/` })).objects.length).toBeGreaterThan(0);
+    const stub = liveStream(env, stream.stream_id);
+    await runInDurableObject(stub, async (_instance, state) => {
+      const meta = (await state.storage.get<{ pendingCleanup: { at: number } }>("meta"))!;
+      meta.pendingCleanup.at = Date.now() - 1;
+      await state.storage.put("meta", meta);
+    });
+    await evictDurableObject(stub);
+    await stub.status();
+    expect(await runDurableObjectAlarm(stub)).toBe(true);
+    const left = (await env.MEDIA.list({ prefix: `live/${stream.stream_id}/` })).objects.map((o) => o.key);
+    expect(left.filter((key) => key.includes(".m4s") || key.endsWith(".mp4"))).toEqual([]);
+  });
+
+  it("deletes a VOD's media, and a deleted stream's media", async () => {
+    const { stream } = await broadcast({}, 2);
+    await callJson("POST", `/streams/${stream.stream_id}/stop`, 200);
+    const vod = (await callJson<{ vods: Vod[] }>("GET", `/streams/${stream.stream_id}/vods`, 200)).vods[0]!;
+    expect((await call("DELETE", `/vods/${vod.vod_id}`)).status).toBe(204);
+    expect((await get(pathOf(vod.playback_url))).status).toBe(404);
+    expect((await env.MEDIA.list({ prefix: `live/${stream.stream_id}/360p/` })).objects).toHaveLength(0);
+
+    const other = await broadcast({}, 1);
+    await callJson("POST", `/streams/${other.stream.stream_id}/stop`, 200);
+    expect((await call("DELETE", `/streams/${other.stream.stream_id}`)).status).toBe(204);
+    expect((await env.MEDIA.list({ prefix: `live/${other.stream.stream_id}/` })).objects).toHaveLength(0);
+  });
+});
+
+describe("clips", () => {
+  it("clips a live broadcast from the covering segments, without re-encoding", async () => {
+    const { stream } = await broadcast({}, 4);
+    const clip = await callJson<Clip>("POST", `/streams/${stream.stream_id}/clips`, 201, { body: { start_offset: 2.5, duration: 3, title: "highlight" } });
+    expect(clip.status).toBe("ready");
+    // 2.5 s .. 5.5 s with 2 s segments: segments 1 (2-4) and 2 (4-6).
+    expect(clip.duration_s).toBe(4);
+    const playlists = await mediaPlaylists(pathOf(clip.playback_url));
+    for (const playlist of playlists) {
+      expect(playlist.segments.map((s) => s.uri.split("/").pop())).toEqual(["seg-1.m4s", "seg-2.m4s"]);
+      expect(playlist.endlist).toBe(true);
+    }
+    const listed = await callJson<{ clips: Clip[] }>("GET", `/streams/${stream.stream_id}/clips`, 200);
+    expect(listed.clips.map((c) => c.clip_id)).toContain(clip.clip_id);
+    expect((await callJson<Clip>("GET", `/clips/${clip.clip_id}`, 200)).duration_s).toBe(4);
+  });
+
+  it("clips by program-date-time after the broadcast, from its VOD", async () => {
+    const { stream } = await broadcast({}, 3);
+    await callJson("POST", `/streams/${stream.stream_id}/stop`, 200);
+    const vod = (await callJson<{ vods: Vod[] }>("GET", `/streams/${stream.stream_id}/vods`, 200)).vods[0]!;
+    const start = new Date(Date.UTC(2026, 10, 25, 12, 0, 0)).toISOString();
+    const clip = await callJson<Clip>("POST", `/streams/${stream.stream_id}/clips`, 201, { body: { start_time: start, duration: 1, vod_id: vod.vod_id } });
+    expect(clip.duration_s).toBe(2);
+  });
+
+  it("rejects bad clip requests", async () => {
+    const { stream } = await broadcast({}, 1);
+    const bad = async (body: unknown, status: number) => expect((await call("POST", `/streams/${stream.stream_id}/clips`, { body })).status).toBe(status);
+    await bad({ start_offset: 0, duration: 61 }, 400);
+    await bad({ start_offset: 0, start_time: new Date().toISOString(), duration: 5 }, 400);
+    await bad({ duration: 5 }, 400);
+    await bad({ start_offset: 500, duration: 5 }, 400);
+    const empty = await callJson<Created>("POST", "/streams", 201, { body: { title: "never live" } });
+    expect((await call("POST", `/streams/${empty.stream_id}/clips`, { body: { start_offset: 0, duration: 5 } })).status).toBe(409);
+  });
+});
