@@ -2,6 +2,7 @@
 import HLS from "hls-parser";
 import type { MasterPlaylist, MediaPlaylist } from "hls-parser/types";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { inPage, launchBrowser, waitInPage } from "./browser.ts";
 import { eventually, startSystem, type TestSystem } from "./harness.ts";
 
 interface Stream {
@@ -137,6 +138,31 @@ describe("interactive stream, publish to playback", () => {
     expect(status.viewers).toBeGreaterThanOrEqual(1);
     expect(status.health.ingest_connected).toBe(true);
     expect(status.renditions.length).toBeGreaterThanOrEqual(3);
+  });
+
+  it("plays in hls.js in Chromium on /watch/:id for 10 s, with a level switch", async () => {
+    const browser = await launchBrowser();
+    try {
+      const page = browser.page;
+      const response = await page.goto(system.url(`/watch/${stream.stream_id}`), { timeout: 15_000 });
+      expect(response?.status()).toBe(200);
+      const describePlayer = "({ t: window.__player?.video.currentTime, levels: window.__player?.hls?.levels.length, errors: window.__player?.errors })";
+      await waitInPage(page, "levels loaded", "window.__player?.hls?.levels.length >= 3", 15_000, describePlayer);
+      await waitInPage(page, "playback started", "window.__player.video.currentTime > 0 && !window.__player.video.paused", 20_000, describePlayer);
+      const start = await inPage<number>(page, "window.__player.video.currentTime");
+      await page.waitForTimeout(5_000);
+      const levels = await inPage<number>(page, "window.__player.hls.levels.length");
+      await inPage(page, `window.__player.hls.currentLevel = ${levels - 1}`);
+      await page.waitForTimeout(5_000);
+      const end = await inPage<number>(page, "window.__player.video.currentTime");
+      expect(end - start).toBeGreaterThan(7);
+      expect(await inPage<number>(page, "window.__player.hls.currentLevel")).toBe(levels - 1);
+      const fatal = await inPage<{ fatal?: boolean }[]>(page, "(window.__player.errors ?? []).filter((e) => e.fatal)");
+      expect(fatal).toEqual([]);
+      console.log(`hls.js played ${(end - start).toFixed(1)} s of the live stream in 10 s; latency ${await inPage(page, "window.__player.hls.latency?.toFixed(2)")} s`);
+    } finally {
+      await browser.close();
+    }
   });
 });
 
