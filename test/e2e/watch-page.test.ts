@@ -2,32 +2,22 @@
 // cut by the CmafPackager) at the pace of a live encoder, and headless Chromium plays /watch/:id with hls.js.
 import { spawn } from "node:child_process";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { type BrowserContext, chromium, type Page } from "playwright-core";
+import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CmafPackager, type InitEvent, type PartEvent, type SegmentEvent } from "../../ingest-node/src/packager/packager.ts";
 import type { InitMeta, PartMeta, PublishResponse, SegmentMeta } from "../../protocol/ingest.ts";
 import { ingestPaths } from "../../protocol/ingest-paths.ts";
 import { type EdgeDev, startEdgeDev } from "../../scripts/lib/edge-dev.ts";
+import { freePort } from "../../scripts/lib/free-port.ts";
+import { inPage, launchBrowser, type TestBrowser, waitInPage as waitForPage } from "./browser.ts";
 
 const ADMIN_TOKEN = "e2e-admin-token";
 const INGEST_SECRET = "e2e-ingest-secret";
 const NODE_ID = "e2e-node";
 /** Seconds of media. Long enough to join live, play 3 s, switch level and still be live. */
 const DURATION_S = 20;
-const CHROMIUM_ARGS = [
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-quic",
-  "--no-first-run",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-  "--autoplay-policy=no-user-gesture-required",
-];
-
 /** One rung: FFmpeg output options and the packaged result. */
 interface Rendition {
   name: string;
@@ -39,22 +29,6 @@ interface Rendition {
   segments: SegmentEvent[];
   /** Peak bits per second over the packaged segments. */
   peakBps: number;
-}
-
-/** Evaluates a JavaScript expression in the page (the page's player lives at `window.__player`). */
-function inPage<T>(page: Page, expression: string): Promise<T> {
-  return page.evaluate(expression) as Promise<T>;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      server.close(() => (typeof address === "object" && address ? resolve(address.port) : reject(new Error("no port"))));
-    });
-  });
 }
 
 /** Encodes DURATION_S of testsrc2 + sine into one fragmented MP4 per rendition (aligned 2 s GOPs, 0.5 s fragments). */
@@ -96,26 +70,18 @@ async function packageRendition(dir: string, r: Rendition, segmentTarget: number
   r.peakBps = Math.max(...r.segments.map((s) => Math.ceil((s.bytes.byteLength * 8) / s.duration)));
 }
 
-/**
- * Resolves when `expression` is truthy in the page, or throws naming `what` after `timeoutMs`. Polls with
- * page.evaluate (DevTools protocol) because page.waitForFunction evaluates strings with eval in the page, which the
- * page's Content-Security-Policy rightly forbids.
- */
-async function waitInPage(page: Page, what: string, expression: string, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await inPage<unknown>(page, expression)) return;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  const state = await inPage(page, `({ state: document.body.dataset.state, currentTime: window.__player?.video.currentTime,
-    levels: window.__player?.hls?.levels.length, currentLevel: window.__player?.hls?.currentLevel, errors: window.__player?.errors })`);
-  throw new Error(`${what}: not within ${timeoutMs} ms (${JSON.stringify(state)})`);
+const PLAYER_STATE = `({ state: document.body.dataset.state, currentTime: window.__player?.video.currentTime,
+  levels: window.__player?.hls?.levels.length, currentLevel: window.__player?.hls?.currentLevel, errors: window.__player?.errors })`;
+
+/** Waits for `expression` in the page, reporting the player's state when it does not come. */
+function waitInPage(page: Page, what: string, expression: string, timeoutMs: number): Promise<void> {
+  return waitForPage(page, what, expression, timeoutMs, PLAYER_STATE);
 }
 
 describe("watch page in Chromium", () => {
   let root = "";
   let edge: EdgeDev | null = null;
-  let context: BrowserContext | null = null;
+  let browser: TestBrowser | null = null;
   let uploads: Promise<void> | null = null;
   let stopUploads = false;
   const renditions: Rendition[] = [
@@ -184,7 +150,7 @@ describe("watch page in Chromium", () => {
   afterAll(async () => {
     stopUploads = true;
     await uploads?.catch(() => undefined);
-    await context?.close().catch(() => undefined);
+    await browser?.close();
     await edge?.stop();
     if (root) await rm(root, { recursive: true, force: true });
   });
@@ -228,19 +194,9 @@ describe("watch page in Chromium", () => {
 
     // Join once the first segment is listed, like a viewer arriving at a running stream.
     await new Promise((resolve) => setTimeout(resolve, 2_500));
-    const profile = join(root, "chromium");
-    context = await chromium.launchPersistentContext(profile, {
-      executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium",
-      headless: true,
-      args: CHROMIUM_ARGS,
-      timeout: 30_000,
-    });
-    const page = context.pages()[0] ?? (await context.newPage());
-    const consoleErrors: string[] = [];
-    page.on("console", (message) => {
-      if (message.type() === "error") consoleErrors.push(message.text());
-    });
-    page.on("pageerror", (error) => consoleErrors.push(String(error)));
+    browser = await launchBrowser();
+    const page = browser.page;
+    const consoleErrors = browser.errors;
     const requests: string[] = [];
     page.on("request", (request) => requests.push(request.url()));
 

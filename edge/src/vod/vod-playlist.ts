@@ -1,16 +1,10 @@
 // Playlists of on-demand assets (a finished broadcast, a highlight clip): pure rendering of recorded segments.
 import type { RecordedSegment } from "../live/recording.ts";
+import type { RenditionInfo } from "../live/window.ts";
 import { mediaFile, mediaUrlPath } from "../storage/media.ts";
 
-/** What the multivariant playlist says about a rendition. */
-export interface AssetRendition {
-  name: string;
-  codecs: string;
-  width: number;
-  height: number;
-  bandwidth: number;
-  frameRate: number;
-}
+/** What the multivariant playlist says about a rendition: the live window's rendition info without its epoch. */
+export type AssetRendition = Omit<RenditionInfo, "epoch">;
 
 /** EXT-X-VERSION of on-demand playlists: EXT-X-MAP in a media playlist needs 6; 7 matches hls.js and Apple's tools. */
 export const VOD_PLAYLIST_VERSION = 7;
