@@ -25,6 +25,7 @@ export default defineConfig({
                 PLAYBACK_SIGNING_SECRET: "test-playback-secret",
                 PUBLIC_URL: "https://play.example.test",
                 MAX_MEDIA_BYTES: "1048576",
+                ALLOW_LOCAL_WEBHOOKS: "1",
                 TEST_MIGRATIONS: await readD1Migrations("./migrations"),
               },
             },

@@ -103,6 +103,14 @@ export const StreamHeartbeatSchema = z.object({
 /** Body of a stream heartbeat. */
 export type StreamHeartbeat = z.infer<typeof StreamHeartbeatSchema>;
 
+/** The edge's answer to a stream heartbeat: `stop` asks the node to disconnect the publisher and flush. */
+export const StreamHeartbeatAnswerSchema = z.object({
+  ok: z.boolean(),
+  stop: z.boolean().default(false),
+});
+/** Answer to a stream heartbeat. */
+export type StreamHeartbeatAnswer = z.infer<typeof StreamHeartbeatAnswerSchema>;
+
 /** POST /ingest/v1/nodes/heartbeat: an ingest node's registration and load, every 5 s. */
 export const NodeHeartbeatSchema = z.object({
   node_id: z.string().regex(NODE_ID_PATTERN),

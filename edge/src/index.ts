@@ -6,6 +6,7 @@ import { requestId } from "hono/request-id";
 import type { AppEnv } from "./app-env.ts";
 import { AppError, handleError, problemResponse } from "./errors.ts";
 import { assetControlRoutes, assetPlaybackRoutes, streamAssetRoutes } from "./routes/assets.ts";
+import { benchRoutes } from "./routes/bench.ts";
 import { ingestRoutes } from "./routes/ingest.ts";
 import { nodeRoutes } from "./routes/nodes.ts";
 import { playbackRoutes } from "./routes/playback.ts";
@@ -13,6 +14,8 @@ import { regionRoutes } from "./routes/regions.ts";
 import { streamRoutes } from "./routes/streams.ts";
 import { userRoutes } from "./routes/users.ts";
 import { watchRoutes } from "./routes/watch.ts";
+import { webhookRoutes } from "./routes/webhooks.ts";
+import { deliverWebhooks } from "./webhooks/deliver.ts";
 
 export { LiveStream } from "./live/live-stream.ts";
 
@@ -38,11 +41,13 @@ app.route("/streams", streamAssetRoutes);
 app.route("/", assetControlRoutes);
 app.route("/", assetPlaybackRoutes);
 app.route("/users", userRoutes);
+app.route("/webhooks", webhookRoutes);
 app.route("/regions", regionRoutes);
 app.route("/nodes", nodeRoutes);
 app.route("/ingest/v1", ingestRoutes);
 app.route("/live", playbackRoutes);
 app.route("/watch", watchRoutes);
+app.route("/bench", benchRoutes);
 
 app.notFound((c) => problemResponse(404, "not_found", `No route for ${c.req.method} ${new URL(c.req.url).pathname}`, c.get("requestId")));
 
@@ -55,4 +60,8 @@ app.onError((err, c) => {
   return handleError(err, c);
 });
 
-export default app satisfies ExportedHandler<Env>;
+/** The Worker: HTTP through the Hono app; the WEBHOOKS queue (its only queue) through the webhook deliverer. */
+export default {
+  fetch: app.fetch,
+  queue: deliverWebhooks,
+} satisfies ExportedHandler<Env>;

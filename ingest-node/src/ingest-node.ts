@@ -29,6 +29,8 @@ export class IngestNode {
   private draining = false;
   private publishesRefused = 0;
   private publishesAccepted = 0;
+  /** Segments the packager cut, per stream and rendition (kept for the life of the process, like any counter). */
+  private readonly segmentsProduced = new Map<string, Map<string, number>>();
   /** Ports actually bound (useful with port 0 in tests). */
   ports = { rtmp: 0, http: 0 };
 
@@ -114,6 +116,7 @@ export class IngestNode {
       preset: this.config.x264Preset,
       thumbnailIntervalS: this.config.thumbnailIntervalS,
       log: this.log.child("stream"),
+      onSegment: (rendition) => this.countSegment(grant.stream_id, rendition),
     });
     this.pipelines.set(grant.stream_id, pipeline);
     await pipeline.done.catch((err: Error) => log.error("pipeline failed", { stream: grant.stream_id, error: err.message }));
@@ -142,6 +145,11 @@ export class IngestNode {
       { name: "ingest_publishes_accepted_total", help: "Publishes the edge authorized.", type: "counter", value: this.publishesAccepted },
       { name: "ingest_publishes_refused_total", help: "Publishes refused (bad key, duplicate, edge unreachable).", type: "counter", value: this.publishesRefused },
     ];
+    for (const [stream, renditions] of this.segmentsProduced) {
+      for (const [rendition, count] of renditions) {
+        samples.push({ name: "ingest_segments_produced_total", help: "Segments cut by the packager (before upload).", type: "counter", value: count, labels: { stream, rendition } });
+      }
+    }
     if (backlog) {
       const gauge = (name: string, help: string, value: number) => samples.push({ name, help, type: "gauge", value });
       const counter = (name: string, help: string, value: number) => samples.push({ name, help, type: "counter", value });
@@ -155,6 +163,12 @@ export class IngestNode {
       counter("ingest_upload_fenced_total", "Objects dropped because another publish took over.", backlog.fencedObjects);
     }
     return samples;
+  }
+
+  private countSegment(streamId: string, rendition: string): void {
+    let renditions = this.segmentsProduced.get(streamId);
+    if (!renditions) this.segmentsProduced.set(streamId, (renditions = new Map()));
+    renditions.set(rendition, (renditions.get(rendition) ?? 0) + 1);
   }
 
   /** Active stream ids (for tests and logs). */

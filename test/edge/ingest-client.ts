@@ -77,3 +77,14 @@ export async function putPart(streamId: string, rendition: string, epoch: number
   });
   if (response.status !== 204) throw new Error(`part: ${response.status} ${await response.text()}`);
 }
+
+/**
+ * Stops a broadcast as the system does: `POST /streams/:id/stop` (the owner), then the node's unpublish once it has
+ * flushed (a real node learns of the stop from its next heartbeat). The broadcast ends at the unpublish.
+ */
+export async function stopBroadcast(streamId: string, epoch: number, nodeId = "node-a"): Promise<void> {
+  const { callJson } = await import("./api.ts");
+  await callJson("POST", `/streams/${streamId}/stop`, 200);
+  const response = await ingest("POST", ingestPaths.unpublish(), { nodeId, json: { stream_id: streamId, epoch } });
+  if (response.status !== 200) throw new Error(`unpublish after stop: ${response.status} ${await response.text()}`);
+}

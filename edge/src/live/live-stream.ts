@@ -4,6 +4,7 @@ import { DurableObject } from "cloudflare:workers";
 import type { InitMeta, PartMeta, PublishResponse, SegmentMeta, StreamHeartbeat } from "../../../protocol/ingest.ts";
 import { type LatencyMode, timingFor } from "../../../protocol/latency.ts";
 import { recordBroadcastEnd, recordBroadcastStart } from "../streams/broadcast-ledger.ts";
+import { emitEvent } from "../webhooks/emit.ts";
 import { deleteBroadcastMedia, finalizeVod } from "../vod/vod-finalizer.ts";
 import type { AssetRendition } from "../vod/vod-playlist.ts";
 import type { StreamSettings } from "../streams/stream-input.ts";
@@ -37,6 +38,8 @@ interface LiveMeta {
   lastMediaAt: number | null;
   /** The first epoch of the current broadcast (objects of earlier epochs belong to earlier broadcasts). */
   sessionFirstEpoch: number | null;
+  /** Set by POST /stop while the node still publishes: it is asked to flush; the broadcast ends by `deadline`. */
+  stopping: { deadline: number; reason: EndReason } | null;
   /** Media of an unrecorded broadcast, deleted once viewers behind the live edge are done with it. */
   pendingCleanup: { at: number; firstEpoch: number; lastEpoch: number } | null;
 }
@@ -78,6 +81,8 @@ export const PUBLISHER_SILENCE_MS = 3_000;
 export const NODE_SILENCE_MS = 15_000;
 /** How often the alarm checks a live stream's node while it is connected. */
 const WATCH_INTERVAL_MS = 5_000;
+/** The least time a stopped broadcast's node gets to flush its last media before the broadcast ends anyway. */
+const STOP_GRACE_MS = 10_000;
 /** How long an unrecorded broadcast's media stays after it ended. */
 const CLEANUP_DELAY_MS = 60_000;
 
@@ -97,6 +102,7 @@ const INITIAL_META: LiveMeta = {
   health: null,
   lastMediaAt: null,
   sessionFirstEpoch: null,
+  stopping: null,
   pendingCleanup: null,
 };
 
@@ -142,6 +148,18 @@ export class LiveStream extends DurableObject<Env> {
   async stop(streamId: string, reason: EndReason = "stopped"): Promise<void> {
     this.meta.streamId = streamId;
     if (this.meta.status === "offline") return;
+    if (reason === "stopped" && this.meta.lease?.connected && this.window) {
+      // Nothing lost: the node still holds media (the segment being cut, its upload queue). The stream is offline for
+      // the API at once; the node learns from its next heartbeat, flushes and unpublishes, which ends the broadcast.
+      if (!this.meta.stopping) {
+        const deadline = Date.now() + Math.max(STOP_GRACE_MS, (2 * this.window.segmentTarget + 4) * 1000);
+        this.meta.stopping = { deadline, reason };
+        if (this.meta.streamId) await recordBroadcastEnd(this.env, streamId, this.meta.sessionId, new Date().toISOString(), reason);
+        await this.saveMeta();
+        await this.ctx.storage.setAlarm(deadline);
+      }
+      return;
+    }
     await this.endBroadcast(reason);
   }
 
@@ -153,7 +171,8 @@ export class LiveStream extends DurableObject<Env> {
     const newest = this.meta.lastMediaAt;
     const connected = this.meta.status === "live" && this.meta.lease?.connected === true;
     return {
-      status: this.meta.status,
+      // A stop in progress (the node flushing its last media) already counts as offline, as in D1.
+      status: this.meta.stopping ? "offline" : this.meta.status,
       started_at: this.meta.startedAt,
       viewers: this.viewers.count(now),
       bitrate_kbps: connected && health ? Math.round(health.input_kbps) : 0,
@@ -194,6 +213,7 @@ export class LiveStream extends DurableObject<Env> {
   async publish(input: PublishInput): Promise<{ ok: true; response: PublishResponse } | Exclude<IngestResult, { ok: true }>> {
     const now = Date.now();
     this.meta.streamId = input.streamId;
+    if (this.meta.stopping) return refuse(409, "conflict", "The stream is being stopped; publish again in a few seconds.");
     const decision = decidePublish(this.meta.lease, this.meta.status === "live", now, PUBLISHER_SILENCE_MS);
     if (decision.kind === "conflict") return refuse(409, "conflict", decision.detail);
     const settings = JSON.parse(input.settings) as StreamSettings;
@@ -230,6 +250,10 @@ export class LiveStream extends DurableObject<Env> {
   async unpublish(nodeId: string, epoch: number, reason: string): Promise<IngestResult> {
     const problem = leaseProblem(this.meta.lease, nodeId, epoch);
     if (problem) return refuse(409, "conflict", problem);
+    if (this.meta.stopping) {
+      await this.endBroadcast(this.meta.stopping.reason);
+      return OK;
+    }
     await this.disconnect(Date.now(), reason);
     return OK;
   }
@@ -241,7 +265,7 @@ export class LiveStream extends DurableObject<Env> {
     this.meta.health = { ...heartbeat, at: Date.now() };
     this.touchLease();
     await this.saveMeta();
-    return OK;
+    return this.meta.stopping ? { ok: true, stop: true } : OK;
   }
 
   /** 200 when `nodeId` holds the lease (for `epoch`, or any epoch when null), else 409. */
@@ -346,6 +370,11 @@ export class LiveStream extends DurableObject<Env> {
     const now = Date.now();
     await this.runCleanup(now);
     if (this.meta.status !== "live") return;
+    if (this.meta.stopping) {
+      if (now >= this.meta.stopping.deadline) await this.endBroadcast(this.meta.stopping.reason);
+      else await this.ctx.storage.setAlarm(this.meta.stopping.deadline);
+      return;
+    }
     const lease = this.meta.lease;
     if (lease?.connected) {
       if (now - lease.lastSeenAt < NODE_SILENCE_MS) {
@@ -378,17 +407,30 @@ export class LiveStream extends DurableObject<Env> {
     const startedAt = new Date().toISOString();
     const sessionId = crypto.randomUUID();
     await recordBroadcastStart(this.env, streamId, sessionId, startedAt, nodeId, record);
+    this.emitWebhook(streamId, "stream.live", { session_id: sessionId, started_at: startedAt, node_id: nodeId });
     this.meta = { ...this.meta, status: "live", startedAt, sessionId, record, lease: null, health: null, lastMediaAt: null, sessionFirstEpoch: null };
     // A new broadcast starts a new window (media sequence numbers keep counting from meta.nextMsn).
     this.window = null;
     this.waiters.notify(true);
   }
 
+  /** Queues a webhook event in the background: a failure is logged, never fails or delays the broadcast change. */
+  private emitWebhook(streamId: string, type: "stream.live" | "stream.offline", data: Record<string, unknown>): void {
+    const queued = emitEvent(this.env, streamId, type, data).catch((err: unknown) => {
+      console.error(`stream ${streamId}: ${type} webhook could not be queued: ${(err as Error).message}`);
+    });
+    this.ctx.waitUntil(queued);
+  }
+
   private async endBroadcast(reason: EndReason): Promise<void> {
     const streamId = this.meta.streamId;
-    if (streamId) await recordBroadcastEnd(this.env, streamId, this.meta.sessionId, new Date().toISOString(), reason);
+    const endedAt = new Date().toISOString();
+    if (streamId) await recordBroadcastEnd(this.env, streamId, this.meta.sessionId, endedAt, reason);
+    if (streamId) {
+      this.emitWebhook(streamId, "stream.offline", { session_id: this.meta.sessionId, started_at: this.meta.startedAt, ended_at: endedAt, reason });
+    }
     if (this.window) end(this.window);
-    this.meta = { ...this.meta, status: "offline", lease: null };
+    this.meta = { ...this.meta, status: "offline", lease: null, stopping: null };
     await this.saveAll();
     await this.ctx.storage.deleteAlarm();
     // Blocked requests get the final playlist with EXT-X-ENDLIST.

@@ -1,5 +1,5 @@
 // On-demand assets: VODs of finished broadcasts and highlight clips — their control API and their public playback.
-import { and, desc, eq } from "drizzle-orm";
+import { desc, eq } from "drizzle-orm";
 import { Hono } from "hono";
 import { cors } from "hono/cors";
 import { isRenditionName, isStreamId } from "../../../protocol/names.ts";
@@ -8,7 +8,8 @@ import { requireUser } from "../auth/principal.ts";
 import { database } from "../db/client.ts";
 import { clips, vodAssets } from "../db/schema.ts";
 import { AppError, notFound } from "../errors.ts";
-import { limitJsonBody, readJson } from "../http/json-body.ts";
+import { readJson } from "../http/json-body.ts";
+import { playbackAccess, privateWhenSigned } from "../http/playback-access.ts";
 import { liveStream } from "../live/live-stream-stub.ts";
 import { type AssetKind, assetMasterKey, assetMediaKey, assetPrefix, posterKey } from "../storage/media.ts";
 import { serveR2Object } from "../storage/r2-response.ts";
@@ -16,8 +17,9 @@ import { getStream } from "../streams/stream-repository.ts";
 import { writeAsset } from "../vod/asset-writer.ts";
 import { CreateClipSchema } from "../vod/asset-input.ts";
 import { deletePrefix } from "../vod/vod-finalizer.ts";
+import { emitEvent } from "../webhooks/emit.ts";
 import { type AssetRendition, byRendition, coveringSegments } from "../vod/vod-playlist.ts";
-import { publicOrigin } from "./streams.ts";
+import { publicOrigin } from "../http/public-origin.ts";
 
 type VodRow = typeof vodAssets.$inferSelect;
 type ClipRow = typeof clips.$inferSelect;
@@ -119,7 +121,13 @@ streamAssetRoutes.post("/:id/clips", async (c) => {
       readyAt: new Date().toISOString(),
     })
     .returning();
-  return c.json(clipView(c, row!), 201);
+  const view = clipView(c, row!);
+  c.executionCtx.waitUntil(
+    emitEvent(c.env, stream.id, "clip.ready", { clip_id: id, playback_url: view.playback_url, duration_s: view.duration_s }).catch((err: Error) =>
+      console.error(`clip ${id}: clip.ready webhook could not be queued: ${err.message}`),
+    ),
+  );
+  return c.json(view, 201);
 });
 
 /** Control routes for a single VOD or clip: /vods/:id and /clips/:id. */
@@ -147,8 +155,6 @@ assetControlRoutes.get("/clips/:id", requireUser, async (c) => {
   return c.json(clipView(c, row));
 });
 
-assetControlRoutes.use("/vods/*", limitJsonBody);
-
 /** R2 keys of the media objects an asset's playlists name. */
 async function namedMedia(bucket: R2Bucket, kind: AssetKind, id: string, renditions: AssetRendition[]): Promise<string[]> {
   const keys = new Set<string>();
@@ -170,30 +176,47 @@ const playerCors = cors({ origin: "*", allowMethods: ["GET", "HEAD", "OPTIONS"],
 assetPlaybackRoutes.use("/vod/*", playerCors);
 assetPlaybackRoutes.use("/clips/*", playerCors);
 
+/** The stream an asset belongs to (for its playback policy), or 404. */
+async function assetStream(c: AppContext, kind: AssetKind, id: string): Promise<string> {
+  const table = kind === "vod" ? vodAssets : clips;
+  const row = (await database(c.env).select({ streamId: table.streamId }).from(table).where(eq(table.id, id)).limit(1))[0];
+  if (!row) throw notFound(`${kind === "vod" ? "VOD" : "Clip"} "${id}"`);
+  return row.streamId;
+}
+
+/** Serves a stored asset playlist; for a signed stream, checks the token and passes it on to every URI it names. */
+async function servePlaylist(c: AppContext, kind: AssetKind, id: string, key: string, what: string): Promise<Response> {
+  const uriQuery = await playbackAccess(c, await assetStream(c, kind, id));
+  const response = await serveR2Object(c.env.MEDIA, key, c.req.raw, { contentType: "application/vnd.apple.mpegurl", cacheControl: "public, max-age=300", what });
+  if (uriQuery === null || response.status !== 200 || c.req.method === "HEAD") return privateWhenSigned(response, uriQuery !== null);
+  const text = (await response.text())
+    .split("\n")
+    .map((line) => (line && !line.startsWith("#") ? `${line}?${uriQuery}` : line.replace(/URI="([^"]+)"/, `URI="$1?${uriQuery}"`)))
+    .join("\n");
+  const headers = new Headers(response.headers);
+  headers.delete("content-length");
+  headers.delete("etag");
+  return privateWhenSigned(new Response(text, { status: 200, headers }), true);
+}
+
 for (const kind of ["vod", "clips"] as const) {
   const what = kind === "vod" ? "VOD" : "Clip";
   assetPlaybackRoutes.get(`/${kind}/:id/master.m3u8`, async (c) => {
     const id = uuidParam(c, "id", what);
-    return serveR2Object(c.env.MEDIA, assetMasterKey(kind, id), c.req.raw, { contentType: "application/vnd.apple.mpegurl", cacheControl: "public, max-age=300", what });
+    return servePlaylist(c, kind, id, assetMasterKey(kind, id), what);
   });
   assetPlaybackRoutes.get(`/${kind}/:id/:rendition/index.m3u8`, async (c) => {
     const id = uuidParam(c, "id", what);
     const rendition = c.req.param("rendition");
     if (!isRenditionName(rendition)) throw notFound(`Rendition "${rendition.slice(0, 64)}"`);
-    return serveR2Object(c.env.MEDIA, assetMediaKey(kind, id, rendition), c.req.raw, { contentType: "application/vnd.apple.mpegurl", cacheControl: "public, max-age=300", what: `${what} rendition` });
+    return servePlaylist(c, kind, id, assetMediaKey(kind, id, rendition), `${what} rendition`);
   });
 }
 
 assetPlaybackRoutes.get("/vod/:id/poster.jpg", async (c) => {
   const id = uuidParam(c, "id", "VOD");
-  return serveR2Object(c.env.MEDIA, posterKey(id), c.req.raw, { contentType: "image/jpeg", cacheControl: "public, max-age=3600", what: "Poster" });
+  const signed = (await playbackAccess(c, await assetStream(c, "vod", id))) !== null;
+  const poster = await serveR2Object(c.env.MEDIA, posterKey(id), c.req.raw, { contentType: "image/jpeg", cacheControl: "public, max-age=3600", what: "Poster" });
+  return privateWhenSigned(poster, signed);
 });
 
-/** Deletes every on-demand asset of a stream (its VOD and clip playlists) when the stream is deleted. */
-export async function deleteStreamAssets(env: Env, streamId: string): Promise<void> {
-  const db = database(env);
-  const vods = await db.select({ id: vodAssets.id }).from(vodAssets).where(eq(vodAssets.streamId, streamId));
-  const clipRows = await db.select({ id: clips.id }).from(clips).where(and(eq(clips.streamId, streamId)));
-  for (const vod of vods) await deletePrefix(env.MEDIA, assetPrefix("vod", vod.id));
-  for (const clip of clipRows) await deletePrefix(env.MEDIA, assetPrefix("clips", clip.id));
-}

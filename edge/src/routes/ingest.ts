@@ -128,8 +128,10 @@ ingestRoutes.post("/streams/:id/heartbeat", async (c) => {
   const streamId = c.req.param("id");
   if (!isStreamId(streamId)) throw new AppError(400, "invalid_field", "stream id: must be a lowercase UUID");
   const body = await readJson(c, StreamHeartbeatSchema);
-  unwrap(await liveStream(c.env, streamId).heartbeat(c.get("nodeId"), body));
-  return c.json({ ok: true });
+  const result = await liveStream(c.env, streamId).heartbeat(c.get("nodeId"), body);
+  unwrap(result);
+  // `stop`: the owner stopped the broadcast; the node disconnects the publisher and flushes what it has.
+  return c.json({ ok: true, stop: result.ok && result.stop === true });
 });
 
 ingestRoutes.put("/streams/:id/thumbnail", async (c) => {

@@ -4,15 +4,14 @@ import { Hono } from "hono";
 import { cors } from "hono/cors";
 import { isRenditionName, isStreamId } from "../../../protocol/names.ts";
 import type { AppContext, AppEnv } from "../app-env.ts";
-import { verifyPlaybackToken } from "../auth/playback-token.ts";
 import { sha256Hex } from "../auth/secrets.ts";
 import { AppError, notFound, problemResponse } from "../errors.ts";
 import { methodNotAllowed } from "../http/method-not-allowed.ts";
+import { playbackAccess, privateWhenSigned } from "../http/playback-access.ts";
 import type { PlaylistAnswer } from "../live/playlist-answer.ts";
 import { liveStream } from "../live/live-stream-stub.ts";
 import { mediaContentType, mediaKey, parseMediaAddress, thumbnailKey } from "../storage/media.ts";
 import { IMMUTABLE, serveR2Object } from "../storage/r2-response.ts";
-import { playbackPolicy } from "../streams/playback-policy.ts";
 
 /** A viewer's playback session: the `vsid` the watch page sends, else a hash of client IP and User-Agent. */
 export async function viewerSession(c: AppContext): Promise<string> {
@@ -26,37 +25,6 @@ function streamIdFrom(c: AppContext): string {
   const id = c.req.param("id") ?? "";
   if (!isStreamId(id)) throw notFound(`Stream "${id.slice(0, 64)}"`);
   return id;
-}
-
-const TOKEN_REFUSALS = {
-  missing: "This stream requires signed playback: add the ?token= from POST /streams/:id/playback-tokens.",
-  malformed: "The playback token is malformed.",
-  invalid: "The playback token is not valid for this stream.",
-  expired: "The playback token has expired; mint a new one.",
-} as const;
-
-/**
- * How the caller may play stream `id`: null for a public stream, else the query (`token=...`) that every URI of its
- * playlists must carry. Throws 403 when the stream is signed and the request has no valid token for it.
- */
-async function playbackAccess(c: AppContext, id: string): Promise<string | null> {
-  if ((await playbackPolicy(c.env, id)) === "public") return null;
-  const token = c.req.query("token");
-  const check = await verifyPlaybackToken(c.env.PLAYBACK_SIGNING_SECRET, id, token);
-  if (check !== "ok") throw new AppError(403, "forbidden", TOKEN_REFUSALS[check], { "cache-control": "no-store" });
-  return `token=${token}`;
-}
-
-/**
- * Signed answers must not be kept by shared caches (a proxy keyed by the full URL would go on serving a URL after its
- * token expired), so `public` becomes `private`; browsers still cache them, media for a year (immutable).
- */
-function privateWhenSigned(response: Response, signed: boolean): Response {
-  const cacheControl = response.headers.get("cache-control");
-  if (!signed || !cacheControl || !/\bpublic\b/.test(cacheControl)) return response;
-  const copy = new Response(response.body, response);
-  copy.headers.set("cache-control", cacheControl.replace(/\bpublic\b/, "private"));
-  return copy;
 }
 
 function answer(c: AppContext, result: PlaylistAnswer, signed = false): Response {

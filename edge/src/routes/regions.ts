@@ -31,7 +31,7 @@ regionRoutes.use("*", requireUser);
 
 regionRoutes.get("/", async (c) => {
   const config = getConfig(c.env);
-  const nodes = await registeredNodes(c.env);
+  const nodes = await registeredNodes(c.env.DB);
   const now = Date.now();
   const healthyMs = config.nodeHealthySeconds * 1000;
   const healthy = nodes.filter((n) => isHealthy(n, now, healthyMs)).sort(byLoad);

@@ -41,7 +41,7 @@ function view(c: AppContext, row: StreamRow, streamKey?: string) {
  * region is a 400 that lists the known ones.
  */
 function ingestFor(c: AppContext, requested: string | null, strict = true): Promise<IngestChoice> {
-  return selectIngest(c.env, getConfig(c.env), c.req.raw, requested, { strict });
+  return selectIngest(c.env.DB, getConfig(c.env), c.req.raw, requested, { strict });
 }
 
 /** The stream named in the path, if the caller may see it. */

@@ -4,9 +4,9 @@
 // caller (request.cf continent/country through REGION_BY_CONTINENT) that has a healthy node; else the least-loaded
 // healthy node anywhere; else the region's configured default URL from INGEST_REGIONS, so a `wrangler dev` with no
 // node registered behaves exactly as before nodes reported themselves.
+// No Worker types here (the D1 binding is drizzle's AnyD1Database), so unit tests run the pure part under Node.
 import { isNotNull } from "drizzle-orm";
-import type { EdgeConfig } from "../config.ts";
-import { database } from "../db/client.ts";
+import { type AnyD1Database, drizzle } from "drizzle-orm/d1";
 import { ingestNodes } from "../db/schema.ts";
 import { AppError } from "../errors.ts";
 
@@ -171,9 +171,17 @@ export function chooseIngest(input: IngestSelectionInput): IngestChoice {
   return { region: input.defaultRegion, ingestServer: fallback, nodeId: null, reason: "configured-default" };
 }
 
+/** The part of the edge's configuration (EdgeConfig) the choice reads. */
+export interface SelectionConfig {
+  regions: Record<string, string>;
+  defaultRegion: string;
+  regionByContinent: RegionTable | null;
+  nodeHealthySeconds: number;
+}
+
 /** Every node that ever heartbeated (the registry is small: one row per ingest machine). */
-export async function registeredNodes(env: Env): Promise<RegisteredNode[]> {
-  return database(env)
+export async function registeredNodes(db: AnyD1Database): Promise<RegisteredNode[]> {
+  return drizzle(db)
     .select({
       id: ingestNodes.id,
       region: ingestNodes.region,
@@ -200,13 +208,13 @@ export function callerLocation(request: Request): CallerLocation {
  * ones when `strict` (create, update); otherwise it is ignored (rotating the key of a stream whose region was retired).
  */
 export async function selectIngest(
-  env: Env,
-  config: EdgeConfig,
+  db: AnyD1Database,
+  config: SelectionConfig,
   request: Request,
   requested: string | null,
   options: { strict: boolean } = { strict: true },
 ): Promise<IngestChoice> {
-  const nodes = await registeredNodes(env);
+  const nodes = await registeredNodes(db);
   const known = knownRegions(config.regions, nodes);
   let wanted = requested;
   if (wanted !== null && !known.includes(wanted)) {

@@ -4,6 +4,7 @@ import { database } from "../db/client.ts";
 import { vodAssets } from "../db/schema.ts";
 import type { RecordedSegment } from "../live/recording.ts";
 import { posterKey, thumbnailKey } from "../storage/media.ts";
+import { emitEvent } from "../webhooks/emit.ts";
 import { writeAsset } from "./asset-writer.ts";
 import type { AssetRendition } from "./vod-playlist.ts";
 
@@ -38,6 +39,9 @@ export async function finalizeVod(env: Env, broadcast: FinishedBroadcast): Promi
         readyAt: new Date().toISOString(),
       })
       .where(eq(vodAssets.id, id));
+    await emitEvent(env, broadcast.streamId, "vod.ready", { vod_id: id, session_id: broadcast.sessionId, duration_s: written.durationS }).catch((err: Error) =>
+      console.error(`VOD ${id}: vod.ready webhook could not be queued: ${err.message}`),
+    );
     return id;
   } catch (err) {
     await db.update(vodAssets).set({ status: "failed" }).where(eq(vodAssets.id, id));

@@ -20,7 +20,7 @@ export function retryDelaySeconds(attempts: number, baseSeconds: number = DEFAUL
 }
 
 function retryBase(env: Env): number {
-  const raw = (env as { WEBHOOK_RETRY_BASE_SECONDS?: string }).WEBHOOK_RETRY_BASE_SECONDS;
+  const raw = env.WEBHOOK_RETRY_BASE_SECONDS as string | undefined;
   const value = raw === undefined || raw === "" ? DEFAULT_RETRY_BASE_S : Number(raw);
   return Number.isFinite(value) && value >= 0 ? value : DEFAULT_RETRY_BASE_S;
 }
@@ -57,32 +57,46 @@ async function attempt(env: Env, message: Message<WebhookMessage>): Promise<Atte
   }
 }
 
-/** The Worker's `queue()` handler for the WEBHOOKS queue. */
+/** Delivers one message: ack on success (or when there is nothing to deliver to), else retry with backoff. */
+async function deliver(env: Env, message: Message<unknown>, base: number): Promise<void> {
+  if (!isWebhookMessage(message.body)) {
+    console.error(`webhooks: dropping malformed message ${message.id}`);
+    message.ack();
+    return;
+  }
+  const delivery = message as Message<WebhookMessage>;
+  let result: Attempt | "gone";
+  try {
+    result = await attempt(env, delivery);
+  } catch (err) {
+    result = { ok: false, why: `lookup failed: ${(err as Error).message}` };
+  }
+  if (result === "gone" || result.ok) {
+    message.ack();
+    return;
+  }
+  const delaySeconds = retryDelaySeconds(message.attempts, base);
+  console.warn(
+    `webhooks: ${delivery.body.type} ${delivery.body.event_id} to endpoint ${delivery.body.endpoint_id} failed (${result.why}); attempt ${message.attempts}, next in ${delaySeconds} s`,
+  );
+  message.retry({ delaySeconds });
+}
+
+/**
+ * The Worker's `queue()` handler for the WEBHOOKS queue. Endpoints are served in parallel; one endpoint's messages
+ * go out one after another in batch order, so an endpoint usually sees an event before the next one (a retried
+ * delivery comes later, out of order: receivers order by `created_at`, deduplicate by `webhook-id`).
+ */
 export async function deliverWebhooks(batch: MessageBatch<unknown>, env: Env): Promise<void> {
   const base = retryBase(env);
+  const byEndpoint = new Map<string, Message<unknown>[]>();
+  for (const message of batch.messages) {
+    const key = isWebhookMessage(message.body) ? message.body.endpoint_id : `malformed:${message.id}`;
+    byEndpoint.set(key, [...(byEndpoint.get(key) ?? []), message]);
+  }
   await Promise.all(
-    batch.messages.map(async (message) => {
-      if (!isWebhookMessage(message.body)) {
-        console.error(`webhooks: dropping malformed message ${message.id}`);
-        message.ack();
-        return;
-      }
-      const delivery = message as Message<WebhookMessage>;
-      let result: Attempt | "gone";
-      try {
-        result = await attempt(env, delivery);
-      } catch (err) {
-        result = { ok: false, why: `lookup failed: ${(err as Error).message}` };
-      }
-      if (result === "gone" || result.ok) {
-        message.ack();
-        return;
-      }
-      const delaySeconds = retryDelaySeconds(message.attempts, base);
-      console.warn(
-        `webhooks: ${delivery.body.type} ${delivery.body.event_id} to endpoint ${delivery.body.endpoint_id} failed (${result.why}); attempt ${message.attempts}, next in ${delaySeconds} s`,
-      );
-      message.retry({ delaySeconds });
+    [...byEndpoint.values()].map(async (messages) => {
+      for (const message of messages) await deliver(env, message, base);
     }),
   );
 }

@@ -3,7 +3,8 @@
 
 const encoder = new TextEncoder();
 
-async function hmacKey(secret: string, usage: "sign" | "verify"): Promise<CryptoKey> {
+// (No CryptoKey annotation: the Node tests compile this file with Node's types, which have no global CryptoKey.)
+function hmacKey(secret: string, usage: "sign" | "verify") {
   return crypto.subtle.importKey("raw", encoder.encode(secret), { name: "HMAC", hash: "SHA-256" }, false, [usage]);
 }
 

@@ -26,6 +26,8 @@ export interface PipelineDeps {
   preset: string;
   thumbnailIntervalS: number;
   log: Logger;
+  /** Called for every complete segment the packager cut (before it is queued for upload). */
+  onSegment?: (rendition: string, msn: number) => void;
 }
 
 /** Stream heartbeat period (issue #3: every 2 s). */
@@ -183,6 +185,8 @@ export class StreamPipeline {
         program_date_time: this.clock.programDateTime(event.startTime),
         parts: mode === "interactive" ? event.partCount : 0,
       };
+      this.deps.onSegment?.(rendition, meta.msn);
+      this.log.debug("segment produced", { rendition, msn: meta.msn, epoch, duration: Math.round(meta.duration * 1000) / 1000 });
       this.upload(() => sink.putSegment(id, rendition, meta, event.bytes));
     }
   }
@@ -203,7 +207,7 @@ export class StreamPipeline {
     this.lastBytesAt = now;
     const p = this.progress;
     try {
-      await this.deps.edge.streamHeartbeat(this.streamId, {
+      const answer = await this.deps.edge.streamHeartbeat(this.streamId, {
         epoch: this.epoch,
         input_kbps: Math.round(this.inputKbps),
         fps: p?.fps ?? 0,
@@ -213,6 +217,10 @@ export class StreamPipeline {
         dropped_frames: p?.dropFrames ?? 0,
         duplicated_frames: p?.dupFrames ?? 0,
       });
+      if (answer.stop && this.session.active) {
+        this.log.info("the stream's owner stopped the broadcast; disconnecting the publisher and flushing");
+        this.session.close("stopped by the stream's owner");
+      }
     } catch (err) {
       if (err instanceof StreamFencedError) this.fence();
       else this.log.debug("heartbeat failed", { error: (err as Error).message });

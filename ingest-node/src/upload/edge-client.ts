@@ -4,9 +4,10 @@ import type {
   PublishRequest,
   PublishResponse,
   StreamHeartbeat,
+  StreamHeartbeatAnswer,
   UnpublishRequest,
 } from "../../../protocol/ingest.ts";
-import { PublishResponseSchema } from "../../../protocol/ingest.ts";
+import { PublishResponseSchema, StreamHeartbeatAnswerSchema } from "../../../protocol/ingest.ts";
 import { ingestPaths } from "../../../protocol/ingest-paths.ts";
 import type { EdgeEndpoint, EdgeReply, EdgeRequest } from "./edge-http.ts";
 import { edgeRequest } from "./edge-http.ts";
@@ -105,9 +106,12 @@ export class EdgeClient {
     );
   }
 
-  /** Reports a live stream's health; StreamFencedError on 409 means this node no longer holds the stream. */
-  async streamHeartbeat(streamId: string, heartbeat: StreamHeartbeat, options: CallOptions = {}): Promise<void> {
-    await this.call(
+  /**
+   * Reports a live stream's health; StreamFencedError on 409 means this node no longer holds the stream. The answer
+   * may ask the node to stop the broadcast gracefully (the owner called stop: disconnect the publisher, flush).
+   */
+  async streamHeartbeat(streamId: string, heartbeat: StreamHeartbeat, options: CallOptions = {}): Promise<StreamHeartbeatAnswer> {
+    const reply = await this.call(
       {
         path: ingestPaths.streamHeartbeat(streamId),
         body: heartbeat,
@@ -117,6 +121,14 @@ export class EdgeClient {
       options.maxAttempts ?? this.settings.heartbeatAttempts,
       options.signal,
     );
+    let json: unknown = {};
+    try {
+      json = JSON.parse(reply.body || "{}");
+    } catch {
+      // an older edge answers without a body: nothing to act on
+    }
+    const parsed = StreamHeartbeatAnswerSchema.safeParse(json);
+    return parsed.success ? parsed.data : { ok: true, stop: false };
   }
 
   /** Registers this node and reports its load. */

@@ -6,7 +6,7 @@ import { describe, expect, it } from "vitest";
 import { ingestPaths } from "../../../protocol/ingest-paths.ts";
 import { liveStream } from "../../../edge/src/live/live-stream-stub.ts";
 import { call, callJson } from "../api.ts";
-import { ingest, publish, putInit, putSegment } from "../ingest-client.ts";
+import { ingest, publish, putInit, putSegment, stopBroadcast } from "../ingest-client.ts";
 
 interface Created {
   stream_id: string;
@@ -53,8 +53,8 @@ async function mediaPlaylists(masterPath: string): Promise<MediaPlaylist[]> {
 
 describe("VOD", () => {
   it("finalizes a stopped broadcast into a VOD that names every recorded segment", async () => {
-    const { stream } = await broadcast({}, 3);
-    await callJson("POST", `/streams/${stream.stream_id}/stop`, 200);
+    const { stream, epoch } = await broadcast({}, 3);
+    await stopBroadcast(stream.stream_id, epoch);
     const { vods } = await callJson<{ vods: Vod[] }>("GET", `/streams/${stream.stream_id}/vods`, 200);
     expect(vods).toHaveLength(1);
     const vod = vods[0]!;
@@ -80,7 +80,7 @@ describe("VOD", () => {
     await putInit(stream.stream_id, "240p", again.epoch);
     await putSegment(stream.stream_id, "360p", again.epoch, again.first_msn);
     await putSegment(stream.stream_id, "240p", again.epoch, again.first_msn);
-    await callJson("POST", `/streams/${stream.stream_id}/stop`, 200);
+    await stopBroadcast(stream.stream_id, again.epoch);
     const { vods } = await callJson<{ vods: Vod[] }>("GET", `/streams/${stream.stream_id}/vods`, 200);
     expect(vods).toHaveLength(1);
     const playlists = await mediaPlaylists(pathOf(vods[0]!.playback_url));
@@ -91,8 +91,8 @@ describe("VOD", () => {
   });
 
   it("makes no VOD for record: false and deletes the broadcast's media after the cleanup delay", async () => {
-    const { stream } = await broadcast({ record: false }, 2);
-    await callJson("POST", `/streams/${stream.stream_id}/stop`, 200);
+    const { stream, epoch } = await broadcast({ record: false }, 2);
+    await stopBroadcast(stream.stream_id, epoch);
     const { vods } = await callJson<{ vods: Vod[] }>("GET", `/streams/${stream.stream_id}/vods`, 200);
     expect(vods).toHaveLength(0);
     expect((await env.MEDIA.list({ prefix: `live/${stream.stream_id}/` })).objects.length).toBeGreaterThan(0);
@@ -110,15 +110,15 @@ describe("VOD", () => {
   });
 
   it("deletes a VOD's media, and a deleted stream's media", async () => {
-    const { stream } = await broadcast({}, 2);
-    await callJson("POST", `/streams/${stream.stream_id}/stop`, 200);
+    const { stream, epoch } = await broadcast({}, 2);
+    await stopBroadcast(stream.stream_id, epoch);
     const vod = (await callJson<{ vods: Vod[] }>("GET", `/streams/${stream.stream_id}/vods`, 200)).vods[0]!;
     expect((await call("DELETE", `/vods/${vod.vod_id}`)).status).toBe(204);
     expect((await get(pathOf(vod.playback_url))).status).toBe(404);
     expect((await env.MEDIA.list({ prefix: `live/${stream.stream_id}/360p/` })).objects).toHaveLength(0);
 
     const other = await broadcast({}, 1);
-    await callJson("POST", `/streams/${other.stream.stream_id}/stop`, 200);
+    await stopBroadcast(other.stream.stream_id, other.epoch);
     expect((await call("DELETE", `/streams/${other.stream.stream_id}`)).status).toBe(204);
     expect((await env.MEDIA.list({ prefix: `live/${other.stream.stream_id}/` })).objects).toHaveLength(0);
   });
@@ -142,8 +142,8 @@ describe("clips", () => {
   });
 
   it("clips by program-date-time after the broadcast, from its VOD", async () => {
-    const { stream } = await broadcast({}, 3);
-    await callJson("POST", `/streams/${stream.stream_id}/stop`, 200);
+    const { stream, epoch } = await broadcast({}, 3);
+    await stopBroadcast(stream.stream_id, epoch);
     const vod = (await callJson<{ vods: Vod[] }>("GET", `/streams/${stream.stream_id}/vods`, 200)).vods[0]!;
     const start = new Date(Date.UTC(2026, 10, 25, 12, 0, 0)).toISOString();
     const clip = await callJson<Clip>("POST", `/streams/${stream.stream_id}/clips`, 201, { body: { start_time: start, duration: 1, vod_id: vod.vod_id } });

@@ -179,18 +179,47 @@ describe("unpublish, reconnect window, stop", () => {
     expect(playlist).toContain("seg-1.m4s");
   });
 
-  it("POST /stop fences the publisher and ends the playlists", async () => {
+  it("POST /stop asks the node to flush, accepts its last media, and ends at its unpublish", async () => {
+    const stream = await newStream();
+    const grant = await publish(stream.stream_key);
+    await putInit(stream.stream_id, "360p", grant.epoch);
+    await putSegment(stream.stream_id, "360p", grant.epoch, 0);
+    const stopped = await callJson<{ status: string }>("POST", `/streams/${stream.stream_id}/stop`, 200);
+    expect(stopped.status).toBe("offline");
+    const heartbeat = await ingest("POST", ingestPaths.streamHeartbeat(stream.stream_id), { json: { epoch: grant.epoch, input_kbps: 1, fps: 30, speed: 1, backlog: 0, keyframe_interval: 2 } });
+    expect(await heartbeat.json()).toEqual({ ok: true, stop: true });
+    // The node's last segment still lands, and a new publish waits for the stop to finish.
+    await putSegment(stream.stream_id, "360p", grant.epoch, 1);
+    await expectProblem(await ingest("POST", ingestPaths.publish(), { nodeId: "node-b", json: { stream_key: stream.stream_key } }), 409, /being stopped/);
+    expect(await (await ingestlessGet(`/live/${stream.stream_id}/360p/index.m3u8`)).text()).not.toContain("#EXT-X-ENDLIST");
+    const left = await ingest("POST", ingestPaths.unpublish(), { json: { stream_id: stream.stream_id, epoch: grant.epoch } });
+    expect(left.status).toBe(200);
+    const playlist = await (await ingestlessGet(`/live/${stream.stream_id}/360p/index.m3u8`)).text();
+    expect(playlist).toContain("seg-1.m4s");
+    expect(playlist.trim().endsWith("#EXT-X-ENDLIST")).toBe(true);
+    const late = await ingest("PUT", ingestPaths.segment(stream.stream_id, "360p", 2), { meta: segmentMeta(grant.epoch, 2), body: bytesOf("x") });
+    await expectProblem(late, 409);
+  });
+
+  it("POST /stop ends the broadcast anyway when the node never flushes", async () => {
     const stream = await newStream();
     const grant = await publish(stream.stream_key);
     await putInit(stream.stream_id, "360p", grant.epoch);
     await putSegment(stream.stream_id, "360p", grant.epoch, 0);
     await callJson("POST", `/streams/${stream.stream_id}/stop`, 200);
-    const late = await ingest("PUT", ingestPaths.segment(stream.stream_id, "360p", 1), { meta: segmentMeta(grant.epoch, 1), body: bytesOf("x") });
-    await expectProblem(late, 409);
-    const heartbeat = await ingest("POST", ingestPaths.streamHeartbeat(stream.stream_id), { json: { epoch: grant.epoch, input_kbps: 1, fps: 30, speed: 1, backlog: 0, keyframe_interval: 2 } });
-    expect(heartbeat.status).toBe(409);
+    const stub = liveStream(env, stream.stream_id);
+    await runInDurableObject(stub, async (_instance, state) => {
+      const meta = (await state.storage.get<{ stopping: { deadline: number } }>("meta"))!;
+      meta.stopping.deadline = Date.now() - 1;
+      await state.storage.put("meta", meta);
+    });
+    const { evictDurableObject } = await import("cloudflare:test");
+    await evictDurableObject(stub);
+    expect(await runDurableObjectAlarm(stub)).toBe(true);
     const playlist = await (await ingestlessGet(`/live/${stream.stream_id}/360p/index.m3u8`)).text();
     expect(playlist.trim().endsWith("#EXT-X-ENDLIST")).toBe(true);
+    const heartbeat = await ingest("POST", ingestPaths.streamHeartbeat(stream.stream_id), { json: { epoch: grant.epoch, input_kbps: 1, fps: 30, speed: 1, backlog: 0, keyframe_interval: 2 } });
+    expect(heartbeat.status).toBe(409);
   });
 });
 

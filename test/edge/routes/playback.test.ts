@@ -1,5 +1,6 @@
 // Playback as a player sees it: playlists followed from the multivariant playlist and checked tag by tag per latency
 // mode, LL-HLS blocking reload, media serving from R2, and viewer counting.
+import { stopBroadcast } from "../ingest-client.ts";
 import { describe, expect, it } from "vitest";
 import type { LatencyMode } from "../../../protocol/latency.ts";
 import { callJson } from "../api.ts";
@@ -244,11 +245,11 @@ describe("blocking playlist reload (_HLS_msn / _HLS_part)", () => {
   });
 
   it("releases held requests with the final playlist on stop, and ignores directives after ENDLIST", async () => {
-    const { media, stream } = await broadcast("interactive", 2);
+    const { media, stream, publisher } = await broadcast("interactive", 2);
     const path = media("360p");
     const held = get(`${path}?_HLS_msn=2&_HLS_part=2`);
     await sleep(200);
-    await callJson("POST", `/streams/${stream.stream_id}/stop`, 200);
+    await stopBroadcast(stream.stream_id, publisher.grant.epoch, publisher.nodeId);
     const released = await parseMedia(await held);
     expect(released.playlist.endlist).toBe(true);
 

@@ -1,0 +1,33 @@
+// Baseline routes for `npm run bench` (bench/edge-throughput.ts): a plain-text answer and a raw R2 read, so playback
+// routes can be compared with the cheapest things a Worker can do in the same run. They exist only when the
+// `BENCH_ROUTES` var is "1" (the benchmark sets it on its own `wrangler dev`); otherwise every path here is a 404.
+import { Hono } from "hono";
+import type { AppEnv } from "../app-env.ts";
+import { problemResponse } from "../errors.ts";
+
+function enabled(env: Env): boolean {
+  return (env as unknown as { BENCH_ROUTES?: string }).BENCH_ROUTES === "1";
+}
+
+/** Routes under /bench. */
+export const benchRoutes = new Hono<AppEnv>();
+
+benchRoutes.use("*", async (c, next) => {
+  if (!enabled(c.env)) {
+    return problemResponse(404, "not_found", `No route for ${c.req.method} ${new URL(c.req.url).pathname}`, c.get("requestId"));
+  }
+  await next();
+});
+
+/** A short text: the Worker's floor (routing, middleware, a response), no Durable Object, no storage. */
+benchRoutes.get("/plain", (c) => c.text("ok\n", 200, { "cache-control": "no-store" }));
+
+/** Streams an R2 object by key with no Cache API in front: the floor for media GETs. */
+benchRoutes.get("/r2/*", async (c) => {
+  const key = decodeURIComponent(new URL(c.req.url).pathname.slice("/bench/r2/".length));
+  const object = key === "" ? null : await c.env.MEDIA.get(key);
+  if (!object) return problemResponse(404, "not_found", "No such R2 object.", c.get("requestId"));
+  return new Response(object.body, {
+    headers: { "content-type": "application/octet-stream", "content-length": String(object.size), "cache-control": "no-store" },
+  });
+});

@@ -1,0 +1,127 @@
+// Webhook endpoints: where a user's stream events are POSTed. Owner-scoped; the admin sees every endpoint.
+import { and, count, desc, eq, type SQL } from "drizzle-orm";
+import { Hono } from "hono";
+import { z } from "zod";
+import type { AppContext, AppEnv, Principal } from "../app-env.ts";
+import { requireUser } from "../auth/principal.ts";
+import { newSecret } from "../auth/secrets.ts";
+import { database } from "../db/client.ts";
+import { webhookEndpoints } from "../db/schema.ts";
+import { AppError, notFound } from "../errors.ts";
+import { limitJsonBody, readJson } from "../http/json-body.ts";
+import { methodNotAllowed } from "../http/method-not-allowed.ts";
+import { parseEvents, WEBHOOK_EVENT_TYPES, type WebhookEventType } from "../webhooks/events.ts";
+
+/** Prefix of every signing secret. */
+export const WEBHOOK_SECRET_PREFIX = "whsec";
+/** Endpoints one user may have. */
+export const MAX_ENDPOINTS_PER_USER = 20;
+
+const LOCAL_HOSTS = new Set(["127.0.0.1", "localhost", "[::1]"]);
+
+/**
+ * Why `raw` cannot be a webhook URL, or null when it can: https:// anywhere; http:// only to 127.0.0.1, localhost or
+ * [::1], and only when local webhooks are allowed (ALLOW_LOCAL_WEBHOOKS=1, for development and tests).
+ */
+export function webhookUrlProblem(raw: string, allowLocal: boolean): string | null {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    return "is not an absolute URL";
+  }
+  if (url.username || url.password) return "must not contain credentials";
+  if (url.protocol === "https:") return null;
+  if (url.protocol === "http:" && LOCAL_HOSTS.has(url.hostname)) {
+    return allowLocal ? null : "http:// to a local host is allowed only when ALLOW_LOCAL_WEBHOOKS=1";
+  }
+  return allowLocal ? "must be https:// (or http:// to 127.0.0.1/localhost)" : "must be an https:// URL";
+}
+
+const CreateWebhookSchema = z.strictObject({
+  url: z.string().trim().max(2048),
+  /** Event types to receive; omitted means every type (including ones added later). */
+  events: z.array(z.enum(WEBHOOK_EVENT_TYPES)).min(1, "name at least one event, or omit it for every event").max(WEBHOOK_EVENT_TYPES.length).optional(),
+});
+
+type EndpointRow = typeof webhookEndpoints.$inferSelect;
+
+/** The endpoint as the API shows it (never its secret, except once in the create answer). */
+function render(row: EndpointRow) {
+  const events = parseEvents(row.events);
+  return {
+    id: row.id,
+    url: row.url,
+    // Stored empty for "every type": shown as the types that exist today.
+    events: events.length === 0 ? [...WEBHOOK_EVENT_TYPES] : events,
+    owner_user_id: row.userId,
+    created_at: row.createdAt,
+  };
+}
+
+function visibleTo(principal: Principal): SQL | undefined {
+  return principal.role === "admin" ? undefined : eq(webhookEndpoints.userId, principal.userId);
+}
+
+async function endpointFromPath(c: AppContext): Promise<EndpointRow> {
+  const id = c.req.param("id") ?? "";
+  const rows = /^[0-9a-f-]{36}$/.test(id)
+    ? await database(c.env)
+        .select()
+        .from(webhookEndpoints)
+        .where(and(eq(webhookEndpoints.id, id), visibleTo(c.get("principal"))))
+        .limit(1)
+    : [];
+  const row = rows[0];
+  if (!row) throw notFound(`Webhook endpoint "${id.slice(0, 64)}"`);
+  return row;
+}
+
+/** Routes under /webhooks. */
+export const webhookRoutes = new Hono<AppEnv>();
+
+webhookRoutes.use("*", requireUser, limitJsonBody);
+
+webhookRoutes.post("/", async (c) => {
+  const body = await readJson(c, CreateWebhookSchema);
+  const problem = webhookUrlProblem(body.url, c.env.ALLOW_LOCAL_WEBHOOKS === "1");
+  if (problem) throw new AppError(400, "invalid_field", `url: ${problem}`);
+  const userId = c.get("principal").userId;
+  const db = database(c.env);
+  const [existing] = await db.select({ n: count() }).from(webhookEndpoints).where(eq(webhookEndpoints.userId, userId));
+  if ((existing?.n ?? 0) >= MAX_ENDPOINTS_PER_USER) {
+    throw new AppError(409, "conflict", `A user may have at most ${MAX_ENDPOINTS_PER_USER} webhook endpoints; delete one first.`);
+  }
+  const events: WebhookEventType[] = body.events ? [...new Set(body.events)] : [];
+  const secret = newSecret(WEBHOOK_SECRET_PREFIX);
+  const [row] = await db
+    .insert(webhookEndpoints)
+    .values({ id: crypto.randomUUID(), userId, url: new URL(body.url).href, secret, events: JSON.stringify(events) })
+    .returning();
+  if (!row) throw new Error("insert into webhook_endpoints returned no row");
+  c.header("location", `/webhooks/${row.id}`);
+  // The secret is shown once, here: receivers need it to check `webhook-signature`.
+  return c.json({ ...render(row), secret }, 201);
+});
+
+webhookRoutes.get("/", async (c) => {
+  const rows = await database(c.env)
+    .select()
+    .from(webhookEndpoints)
+    .where(visibleTo(c.get("principal")))
+    .orderBy(desc(webhookEndpoints.createdAt), desc(webhookEndpoints.id));
+  return c.json({ webhooks: rows.map(render) });
+});
+
+webhookRoutes.all("/", methodNotAllowed("GET", "POST"));
+
+webhookRoutes.get("/:id", async (c) => c.json(render(await endpointFromPath(c))));
+
+webhookRoutes.delete("/:id", async (c) => {
+  const row = await endpointFromPath(c);
+  // Deliveries already queued for it find no endpoint and are dropped.
+  await database(c.env).delete(webhookEndpoints).where(eq(webhookEndpoints.id, row.id));
+  return c.body(null, 204);
+});
+
+webhookRoutes.all("/:id", methodNotAllowed("GET", "DELETE"));
