@@ -1,5 +1,6 @@
 // Messages between an ingest node and the edge's ingest API (/ingest/v1/...).
 import { z } from "zod";
+import { MAX_KEY_ROTATION, MIN_KEY_ROTATION } from "./content-keys.ts";
 import { LATENCY_MODES } from "./latency.ts";
 import { RungSchema } from "./ladder.ts";
 import { NODE_ID_PATTERN, REGION_PATTERN, RENDITION_PATTERN, STREAM_ID_PATTERN } from "./names.ts";
@@ -18,6 +19,23 @@ export const PublishRequestSchema = z.object({
 /** Body of POST /ingest/v1/publish. */
 export type PublishRequest = z.infer<typeof PublishRequestSchema>;
 
+/**
+ * How a publish encrypts its media (HLS METHOD=AES-128): AES-128-CBC with PKCS7 padding of every segment and part,
+ * under key(floor(msn / rotate_every)) derived from `key_seed` (protocol/content-keys.ts), IV = the msn (a part: its
+ * segment's msn). Init segments and thumbnails stay in the clear. The seed is a secret: never log or store it.
+ */
+export const PublishEncryptionSchema = z.object({
+  method: z.literal("AES-128"),
+  /** The broadcast session's 32-byte seed, base64. */
+  key_seed: z.string().regex(/^[A-Za-z0-9+/]{43}=$/, "must be 32 bytes, base64"),
+  /** Segments per content key. */
+  rotate_every: z.number().int().min(MIN_KEY_ROTATION).max(MAX_KEY_ROTATION),
+  /** Where the edge serves the keys (`{prefix}{k}.key`), for information. */
+  key_uri_prefix: z.string().max(300).optional(),
+});
+/** The encryption part of a publish answer. */
+export type PublishEncryption = z.infer<typeof PublishEncryptionSchema>;
+
 /** The edge's answer to an authorized publish. */
 export const PublishResponseSchema = z.object({
   stream_id: z.string().regex(STREAM_ID_PATTERN),
@@ -32,6 +50,8 @@ export const PublishResponseSchema = z.object({
   first_msn: z.number().int().nonnegative(),
   /** True when this publish continues a broadcast within its reconnect window. */
   reconnect: z.boolean(),
+  /** Segment encryption of this broadcast, or null for clear media (absent from older edges' answers). */
+  encryption: PublishEncryptionSchema.nullable().default(null),
 });
 /** Body of the answer to POST /ingest/v1/publish. */
 export type PublishResponse = z.infer<typeof PublishResponseSchema>;

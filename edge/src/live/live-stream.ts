@@ -1,12 +1,13 @@
 // The LiveStream Durable Object: one per stream, the single source of truth for what is live now. It holds the
 // publish lease, the live window (pure logic in window.ts), blocked LL-HLS requests and viewer counts.
 import { DurableObject } from "cloudflare:workers";
-import type { InitMeta, PartMeta, PublishResponse, SegmentMeta, StreamHeartbeat } from "../../../protocol/ingest.ts";
+import { contentKeyPrefix, DEFAULT_KEY_ROTATION, deriveContentKey, keyPeriod } from "../../../protocol/content-keys.ts";
+import type { InitMeta, PartMeta, PublishEncryption, PublishResponse, SegmentMeta, StreamHeartbeat } from "../../../protocol/ingest.ts";
 import { type LatencyMode, timingFor } from "../../../protocol/latency.ts";
 import { recordBroadcastEnd, recordBroadcastStart } from "../streams/broadcast-ledger.ts";
 import { emitEvent } from "../webhooks/emit.ts";
 import { deleteBroadcastMedia, finalizeVod } from "../vod/vod-finalizer.ts";
-import type { AssetRendition } from "../vod/vod-playlist.ts";
+import type { AssetEncryption, AssetRendition } from "../vod/vod-playlist.ts";
 import type { StreamSettings } from "../streams/stream-input.ts";
 import { evaluatePlaylistRequest, isSatisfied } from "./blocking.ts";
 import { type IngestResult, OK, refuse } from "./ingest-result.ts";
@@ -15,6 +16,7 @@ import { type PlaylistAnswer, playlistAnswer, problemAnswer } from "./playlist-a
 import { renderMedia, renderMultivariant } from "./playlist.ts";
 import { PlaylistWaiters } from "./playlist-waiters.ts";
 import { type RecordedSegment, Recording } from "./recording.ts";
+import { SessionKeys } from "./session-keys.ts";
 import { ViewerWindow } from "./viewers.ts";
 import { addInit, addPart, addSegment, type ApplyResult, createLiveWindow, end, type LiveWindowState } from "./window.ts";
 
@@ -114,10 +116,12 @@ export class LiveStream extends DurableObject<Env> {
   // Viewer sessions live in memory only: a count that restarts after an eviction is fine, a write per request is not.
   private readonly viewers = new ViewerWindow();
   private readonly recording: Recording;
+  private readonly sessionKeys: SessionKeys;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.recording = new Recording(ctx.storage.sql);
+    this.sessionKeys = new SessionKeys(ctx.storage.sql);
     // Load before any request is delivered so every method sees the persisted state after an eviction.
     ctx.blockConcurrencyWhile(async () => {
       this.meta = { ...INITIAL_META, ...((await ctx.storage.get<LiveMeta>(META_KEY)) ?? {}) };
@@ -223,7 +227,12 @@ export class LiveStream extends DurableObject<Env> {
       await this.beginBroadcast(input.streamId, input.record, input.nodeId);
     }
     if (!this.window) {
-      this.window = createLiveWindow({ mode: input.latencyMode, timing: timingFor(input.latencyMode, settings.part_target) });
+      // The broadcast's first publish fixes its encryption (a setting changed while live applies to the next one).
+      const sessionId = this.meta.sessionId;
+      const encrypted = settings.encryption === "aes-128" && sessionId !== null;
+      const key = encrypted ? this.sessionKeys.create(sessionId, settings.key_rotation ?? DEFAULT_KEY_ROTATION, this.meta.nextMsn) : null;
+      const encryption = key ? { method: "AES-128" as const, sessionId: key.sessionId, rotateEvery: key.rotateEvery, keyUriPrefix: contentKeyPrefix(input.streamId, key.sessionId) } : null;
+      this.window = createLiveWindow({ mode: input.latencyMode, timing: timingFor(input.latencyMode, settings.part_target), encryption });
     }
     const epoch = this.meta.nextEpoch++;
     this.meta.sessionFirstEpoch ??= epoch;
@@ -242,8 +251,43 @@ export class LiveStream extends DurableObject<Env> {
         epoch,
         first_msn: firstMsn,
         reconnect: continuing,
+        encryption: this.publishEncryption(),
       },
     };
+  }
+
+  /** What the publishing node needs to encrypt this broadcast (its session seed), or null for clear media. */
+  private publishEncryption(): PublishEncryption | null {
+    const encryption = this.window?.encryption;
+    if (!encryption) return null;
+    const key = this.sessionKeys.get(encryption.sessionId);
+    if (!key) throw new Error("the encrypted session has no key seed");
+    return {
+      method: "AES-128",
+      key_seed: btoa(String.fromCharCode(...key.seed)),
+      rotate_every: key.rotateEvery,
+      key_uri_prefix: encryption.keyUriPrefix,
+    };
+  }
+
+  /**
+   * Content key `period` of an encrypted session (16 raw bytes), or null for an unknown or clear session and for a
+   * key outside the session's range: from its first msn's key to the key of the next msn to come (live) or of its
+   * last recorded segment (finished).
+   */
+  async contentKey(sessionId: string, period: number): Promise<ArrayBuffer | null> {
+    const key = this.sessionKeys.get(sessionId);
+    if (!key || !Number.isSafeInteger(period)) return null;
+    const lastMsn = sessionId === this.meta.sessionId ? this.meta.nextMsn : (this.recording.lastMsn(sessionId) ?? key.firstMsn);
+    if (period < keyPeriod(key.firstMsn, key.rotateEvery) || period > keyPeriod(Math.max(lastMsn, key.firstMsn), key.rotateEvery)) return null;
+    const bytes = await deriveContentKey(key.seed, period);
+    return bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
+  }
+
+  /** The key schedule of a session's media, for on-demand playlists (null when it was not encrypted). */
+  private assetEncryption(sessionId: string): AssetEncryption | null {
+    const key = this.sessionKeys.get(sessionId);
+    return key && this.meta.streamId ? { rotateEvery: key.rotateEvery, keyUriPrefix: contentKeyPrefix(this.meta.streamId, sessionId) } : null;
   }
 
   /** The node reports its publisher gone: the reconnect window starts. */
@@ -468,6 +512,7 @@ export class LiveStream extends DurableObject<Env> {
         record: this.meta.record,
         renditions: this.assetRenditions(),
         segments,
+        encryption: this.assetEncryption(sessionId),
       });
     } catch (err) {
       console.error(`stream ${streamId}: finishing the recording failed: ${(err as Error).message}`);
@@ -487,9 +532,16 @@ export class LiveStream extends DurableObject<Env> {
   }
 
   /** The recorded segments of a session (the current or last broadcast when null) and its renditions, for clips. */
-  async recorded(sessionId: string | null): Promise<{ sessionId: string | null; segments: RecordedSegment[]; renditions: AssetRendition[] }> {
+  async recorded(
+    sessionId: string | null,
+  ): Promise<{ sessionId: string | null; segments: RecordedSegment[]; renditions: AssetRendition[]; encryption: AssetEncryption | null }> {
     const id = sessionId ?? this.meta.sessionId;
-    if (!id) return { sessionId: null, segments: [], renditions: [] };
-    return { sessionId: id, segments: this.recording.segments(id), renditions: id === this.meta.sessionId ? this.assetRenditions() : [] };
+    if (!id) return { sessionId: null, segments: [], renditions: [], encryption: null };
+    return {
+      sessionId: id,
+      segments: this.recording.segments(id),
+      renditions: id === this.meta.sessionId ? this.assetRenditions() : [],
+      encryption: this.assetEncryption(id),
+    };
   }
 }

@@ -2,6 +2,7 @@
 // (plain HLS for `standard`/`low`, LL-HLS for `interactive`). Pure: strings in, strings out.
 // "§" cites draft-pantos-hls-rfc8216bis (HLS 2nd edition).
 import type { LatencyMode } from "../../../protocol/latency.ts";
+import { type KeyTagWriter, keyTagWriter } from "./key-tags.ts";
 import { findRendition, inProgress, liveEdge, PART_SEGMENTS, partsComplete } from "./window.ts";
 import type { LiveSegment, LiveWindowState, RenditionState } from "./window.ts";
 
@@ -92,13 +93,17 @@ export function renderMedia(state: LiveWindowState, rendition: string, options: 
 
   let mapEpoch: number | null = null;
   let needsDate = true;
+  // Encrypted streams: EXT-X-KEY before the first segment (and part) of each key period (key-tags.ts).
+  const keys = keyTagWriter(state.encryption, query);
   r.segments.forEach((segment, i) => {
     if (i < skipped) return;
     if (segment.discontinuity) lines.push("#EXT-X-DISCONTINUITY");
     if (segment.epoch !== mapEpoch) {
-      lines.push(`#EXT-X-MAP:URI="${segment.epoch}/init.mp4${query}"`);
+      lines.push(...keys.beforeMap(), `#EXT-X-MAP:URI="${segment.epoch}/init.mp4${query}"`);
       mapEpoch = segment.epoch;
     }
+    if (segment.discontinuity) keys.restart();
+    lines.push(...keys.before(segment.msn));
     if (segment.gap) {
       lines.push("#EXT-X-GAP");
       needsDate = true;
@@ -112,7 +117,7 @@ export function renderMedia(state: LiveWindowState, rendition: string, options: 
     lines.push(`#EXTINF:${decimal(segment.duration)},`, `${segment.epoch}/seg-${segment.msn}.m4s${query}`);
   });
 
-  if (ll !== null && !state.ended) lines.push(...liveEdgeLines(r, mapEpoch, query));
+  if (ll !== null && !state.ended) lines.push(...liveEdgeLines(r, mapEpoch, query, keys));
   if (state.ended) lines.push("#EXT-X-ENDLIST");
   if (ll !== null) lines.push(...renditionReports(state, r, query));
   return `${lines.join("\n")}\n`;
@@ -136,19 +141,24 @@ export function decimal(value: number): string {
 }
 
 /** Parts of the segment in progress, then a preload hint for the next part (§4.4.5.3, §6.2.6). */
-function liveEdgeLines(r: RenditionState, mapEpoch: number | null, query: string): string[] {
+function liveEdgeLines(r: RenditionState, mapEpoch: number | null, query: string, keys: KeyTagWriter): string[] {
   const current = inProgress(r);
   if (current === null) return [];
   const lines: string[] = [];
   if (current.parts.length > 0) {
     // §4.4.4.9: tags that apply to the parent segment come before its first EXT-X-PART.
-    if (r.lastEpoch !== null && current.epoch !== r.lastEpoch) lines.push("#EXT-X-DISCONTINUITY");
-    if (current.epoch !== mapEpoch) lines.push(`#EXT-X-MAP:URI="${current.epoch}/init.mp4${query}"`);
+    const discontinuity = r.lastEpoch !== null && current.epoch !== r.lastEpoch;
+    if (discontinuity) lines.push("#EXT-X-DISCONTINUITY");
+    if (current.epoch !== mapEpoch) lines.push(...keys.beforeMap(), `#EXT-X-MAP:URI="${current.epoch}/init.mp4${query}"`);
+    if (discontinuity) keys.restart();
+    lines.push(...keys.before(current.msn));
     for (const part of current.parts) lines.push(partLine(part.epoch, current.msn, part, query));
   }
   // Parts of a later segment already received mean this one is over: its successor's first part is next.
   const moved = r.pendingParts.some((p) => p.msn > current.msn);
   const next = moved ? { msn: current.msn + 1, index: 0 } : { msn: current.msn, index: current.parts.length };
+  // A hint that opens a segment: its key goes first, so a client loading the hinted part early can decrypt it.
+  if (current.parts.length === 0) lines.push(...keys.before(next.msn));
   lines.push(`#EXT-X-PRELOAD-HINT:TYPE=PART,URI="${r.epoch}/part-${next.msn}.${next.index}.m4s${query}"`);
   return lines;
 }

@@ -51,6 +51,12 @@ export class Recording {
       .map((row) => ({ rendition: row.rendition, msn: row.msn, epoch: row.epoch, duration: row.duration, programDateTime: row.program_date_time }));
   }
 
+  /** The highest recorded media sequence number of a session, or null when it recorded nothing. */
+  lastMsn(sessionId: string): number | null {
+    const row = this.sql.exec<{ last: number | null }>("SELECT MAX(msn) AS last FROM recorded_segments WHERE session_id = ?", sessionId).toArray()[0];
+    return row?.last ?? null;
+  }
+
   /** Forgets a session's recording (after its media was deleted). */
   forget(sessionId: string): void {
     this.sql.exec("DELETE FROM recorded_segments WHERE session_id = ?", sessionId);

@@ -87,6 +87,20 @@ export interface RenditionState extends RenditionInfo {
   discontinuitySequence: number;
 }
 
+/**
+ * Segment encryption of a broadcast (HLS METHOD=AES-128, RFC 8216bis §4.4.4.4): content key k covers msns
+ * [k*rotateEvery, (k+1)*rotateEvery) and is served at `{keyUriPrefix}{k}.key`. The keys themselves never live here.
+ */
+export interface WindowEncryption {
+  method: "AES-128";
+  /** The broadcast session whose seed the keys derive from. */
+  sessionId: string;
+  /** Segments per content key. */
+  rotateEvery: number;
+  /** Absolute path of the session's key files, ending in `/`. */
+  keyUriPrefix: string;
+}
+
 /** The live state of one stream. */
 export interface LiveWindowState {
   format: 1;
@@ -99,6 +113,8 @@ export interface LiveWindowState {
   windowSegments: number;
   renditions: RenditionState[];
   ended: boolean;
+  /** Encryption of the broadcast's media, null (or absent, in states saved before it existed) when clear. */
+  encryption?: WindowEncryption | null;
 }
 
 /** A stored object that dropped out of the live window. Delete it no sooner than the window's
@@ -133,6 +149,7 @@ export interface LiveWindowOptions {
   mode: LatencyMode;
   timing?: MediaTiming;
   windowSegments?: number;
+  encryption?: WindowEncryption | null;
 }
 
 /** A new, empty live window. */
@@ -141,6 +158,8 @@ export function createLiveWindow(options: LiveWindowOptions): LiveWindowState {
   const windowSegments = options.windowSegments ?? DEFAULT_WINDOW_SEGMENTS[options.mode];
   if (!Number.isInteger(windowSegments) || windowSegments < 1) throw new RangeError("windowSegments must be >= 1");
   if (!(timing.segmentTarget > 0)) throw new RangeError("segmentTarget must be > 0");
+  const encryption = options.encryption ?? null;
+  if (encryption !== null && (!Number.isInteger(encryption.rotateEvery) || encryption.rotateEvery < 1)) throw new RangeError("rotateEvery must be >= 1");
   const partTarget = options.mode === "interactive" ? (timing.partTarget ?? DEFAULT_TIMING.interactive.partTarget) : null;
   return {
     format: 1,
@@ -151,6 +170,7 @@ export function createLiveWindow(options: LiveWindowOptions): LiveWindowState {
     windowSegments,
     renditions: [],
     ended: false,
+    encryption,
   };
 }
 

@@ -107,7 +107,7 @@ streamAssetRoutes.post("/:id/clips", async (c) => {
   const covering = recorded.segments.filter((s) => coveringSegments([s], startMs, body.duration).length > 0);
   if (covering.length === 0) throw new AppError(400, "invalid_field", "start_offset: no recorded media covers that range");
   const id = crypto.randomUUID();
-  const written = await writeAsset(c.env.MEDIA, "clips", id, stream.id, renditions, covering);
+  const written = await writeAsset(c.env.MEDIA, "clips", id, stream.id, renditions, covering, recorded.encryption);
   const [row] = await database(c.env)
     .insert(clips)
     .values({

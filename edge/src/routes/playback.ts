@@ -2,6 +2,7 @@
 // unless the stream's playback policy is "signed", in which case every route here wants a valid `?token=`.
 import { Hono } from "hono";
 import { cors } from "hono/cors";
+import { KEY_FILE_PATTERN } from "../../../protocol/content-keys.ts";
 import { isRenditionName, isStreamId } from "../../../protocol/names.ts";
 import type { AppContext, AppEnv } from "../app-env.ts";
 import { sha256Hex } from "../auth/secrets.ts";
@@ -62,6 +63,22 @@ playbackRoutes.get("/:id/thumbnail.jpg", async (c) => {
   const signed = (await playbackAccess(c, id)) !== null;
   const response = await serveR2Object(c.env.MEDIA, thumbnailKey(id), c.req.raw, { contentType: "image/jpeg", cacheControl: "public, max-age=5", what: "Thumbnail" });
   return privateWhenSigned(response, signed);
+});
+
+// Content keys of encrypted streams (HLS METHOD=AES-128): 16 raw bytes the stream's Durable Object derives from the
+// broadcast session's seed. Checked like every playback route (403 without a valid token on a signed stream), and never
+// cached — not by the Cache API, not by browsers or proxies — so that check runs on every key request.
+playbackRoutes.get("/:id/keys/:session/:file", async (c, next) => {
+  const session = c.req.param("session");
+  // A rendition may be called "keys": its media objects (`keys/<epoch>/<file>`) are the next route's.
+  if (/^\d{1,9}$/.test(session)) return next();
+  const id = streamIdFrom(c);
+  const period = KEY_FILE_PATTERN.exec(c.req.param("file"))?.[1];
+  if (!isStreamId(session) || period === undefined) throw new AppError(404, "not_found", "No such key.");
+  await playbackAccess(c, id);
+  const key = await liveStream(c.env, id).contentKey(session, Number(period));
+  if (!key) throw new AppError(404, "not_found", "No such key.");
+  return new Response(key, { headers: { "content-type": "application/octet-stream", "cache-control": "private, no-store" } });
 });
 
 // Media objects never change once written (each publish epoch has its own directory), so they are cached for a

@@ -56,6 +56,9 @@ function settingsWith(row: StreamRow | null, changes: StreamSettings): string {
   if (changes.part_target !== undefined) merged.part_target = changes.part_target;
   if (changes.reconnect_window !== undefined) merged.reconnect_window = changes.reconnect_window;
   if (changes.playback_policy !== undefined) merged.playback_policy = changes.playback_policy;
+  // Read by the stream's Durable Object at the next broadcast's first publish: a live broadcast keeps its own.
+  if (changes.encryption !== undefined) merged.encryption = changes.encryption;
+  if (changes.key_rotation !== undefined) merged.key_rotation = changes.key_rotation;
   return JSON.stringify(merged);
 }
 

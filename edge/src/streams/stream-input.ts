@@ -1,5 +1,6 @@
 // Validation schemas for the control API's stream bodies and query strings.
 import { z } from "zod";
+import { ENCRYPTION_SETTINGS, type EncryptionSetting, MAX_KEY_ROTATION, MIN_KEY_ROTATION } from "../../../protocol/content-keys.ts";
 import { LATENCY_MODES, MIN_PART_TARGET } from "../../../protocol/latency.ts";
 
 /** Who may play a stream: anyone, or holders of a signed playback token. */
@@ -18,6 +19,10 @@ const settingsFields = {
   reconnect_window: z.number().int().min(0).max(1800).optional(),
   /** "signed": playback needs a token from `POST /streams/:id/playback-tokens`; "public" (the default): open. */
   playback_policy: z.enum(PLAYBACK_POLICIES).optional(),
+  /** "aes-128": segments and parts are encrypted (HLS METHOD=AES-128) from the next broadcast on; "none" (default). */
+  encryption: z.enum(ENCRYPTION_SETTINGS).optional(),
+  /** Segments per content key of an encrypted stream (default 10). */
+  key_rotation: z.number().int().min(MIN_KEY_ROTATION).max(MAX_KEY_ROTATION).optional(),
 };
 
 /** Body of `POST /streams`. */
@@ -61,4 +66,6 @@ export interface StreamSettings {
   part_target?: number;
   reconnect_window?: number;
   playback_policy?: PlaybackPolicy;
+  encryption?: EncryptionSetting;
+  key_rotation?: number;
 }

@@ -1,4 +1,5 @@
 // The stream object as the API shows it: the seed's data model plus key, server and settings.
+import { DEFAULT_KEY_ROTATION, type EncryptionSetting } from "../../../protocol/content-keys.ts";
 import type { LatencyMode } from "../../../protocol/latency.ts";
 import type { StreamRow } from "./stream-repository.ts";
 import type { PlaybackPolicy, StreamSettings } from "./stream-input.ts";
@@ -21,6 +22,10 @@ export interface StreamView {
   reconnect_window: number;
   /** "signed" when playback needs a token (`POST /streams/:id/playback-tokens`). */
   playback_policy: PlaybackPolicy;
+  /** "aes-128" when broadcasts are encrypted (a change applies from the next broadcast on). */
+  encryption: EncryptionSetting;
+  /** Segments per content key of an encrypted broadcast. */
+  key_rotation: number;
   created_at: string;
   updated_at: string;
   stream_key?: string;
@@ -61,6 +66,8 @@ export function renderStream(
     part_target: row.latencyMode === "interactive" ? (settings.part_target ?? 0.5) : null,
     reconnect_window: settings.reconnect_window ?? opts.defaultReconnectWindow,
     playback_policy: settings.playback_policy ?? "public",
+    encryption: settings.encryption ?? "none",
+    key_rotation: settings.key_rotation ?? DEFAULT_KEY_ROTATION,
     created_at: row.createdAt,
     updated_at: row.updatedAt,
   };

@@ -6,7 +6,7 @@ import type { RecordedSegment } from "../live/recording.ts";
 import { posterKey, thumbnailKey } from "../storage/media.ts";
 import { emitEvent } from "../webhooks/emit.ts";
 import { writeAsset } from "./asset-writer.ts";
-import type { AssetRendition } from "./vod-playlist.ts";
+import type { AssetEncryption, AssetRendition } from "./vod-playlist.ts";
 
 /** What the Durable Object knows about the broadcast that ended. */
 export interface FinishedBroadcast {
@@ -15,6 +15,8 @@ export interface FinishedBroadcast {
   record: boolean;
   renditions: AssetRendition[];
   segments: RecordedSegment[];
+  /** The session's key schedule when its media is encrypted. */
+  encryption?: AssetEncryption | null;
 }
 
 /** Writes the VOD of a recorded broadcast; returns its id, or null when nothing was recorded (or record is off). */
@@ -24,7 +26,7 @@ export async function finalizeVod(env: Env, broadcast: FinishedBroadcast): Promi
   const id = crypto.randomUUID();
   await db.insert(vodAssets).values({ id, streamId: broadcast.streamId, sessionId: broadcast.sessionId, status: "processing" }).onConflictDoNothing();
   try {
-    const written = await writeAsset(env.MEDIA, "vod", id, broadcast.streamId, broadcast.renditions, broadcast.segments);
+    const written = await writeAsset(env.MEDIA, "vod", id, broadcast.streamId, broadcast.renditions, broadcast.segments, broadcast.encryption ?? null);
     const thumbnail = await env.MEDIA.get(thumbnailKey(broadcast.streamId));
     if (thumbnail) await env.MEDIA.put(posterKey(id), thumbnail.body, { httpMetadata: { contentType: "image/jpeg" } });
     await db

@@ -1,4 +1,5 @@
 // Playlists of on-demand assets (a finished broadcast, a highlight clip): pure rendering of recorded segments.
+import { type KeySchedule, keyTagWriter } from "../live/key-tags.ts";
 import type { RecordedSegment } from "../live/recording.ts";
 import type { RenditionInfo } from "../live/window.ts";
 import { mediaFile, mediaUrlPath } from "../storage/media.ts";
@@ -26,11 +27,15 @@ export function renderAssetMaster(renditions: AssetRendition[], uriQuery = ""): 
   return `${lines.join("\n")}\n`;
 }
 
+/** How an asset's segments are encrypted: the recorded broadcast session's key schedule (null: in the clear). */
+export type AssetEncryption = KeySchedule;
+
 /**
  * A VOD media playlist naming every segment (one rendition, sorted by msn). A change of publish epoch (a reconnect)
- * or a hole in the sequence starts a discontinuity with a new EXT-X-MAP and program-date-time.
+ * or a hole in the sequence starts a discontinuity with a new EXT-X-MAP and program-date-time. With `encryption`,
+ * EXT-X-KEY tags name the broadcast's rotating keys (placement rules in ../live/key-tags.ts).
  */
-export function renderAssetMedia(streamId: string, segments: RecordedSegment[], uriQuery = ""): string {
+export function renderAssetMedia(streamId: string, segments: RecordedSegment[], uriQuery = "", encryption: AssetEncryption | null = null): string {
   const query = uriQuery ? `?${uriQuery}` : "";
   const target = Math.max(1, ...segments.map((s) => Math.round(s.duration)));
   const lines = [
@@ -42,11 +47,18 @@ export function renderAssetMedia(streamId: string, segments: RecordedSegment[], 
     "#EXT-X-INDEPENDENT-SEGMENTS",
   ];
   let previous: RecordedSegment | null = null;
-  for (const segment of segments) {
+  const keys = keyTagWriter(encryption, query);
+  const first = segments[0]?.msn ?? 0;
+  for (const [index, segment] of segments.entries()) {
     const address = { streamId, rendition: segment.rendition, epoch: segment.epoch };
     const broken = previous !== null && (segment.epoch !== previous.epoch || segment.msn !== previous.msn + 1);
     if (broken) lines.push("#EXT-X-DISCONTINUITY");
-    if (previous === null || segment.epoch !== previous.epoch) lines.push(`#EXT-X-MAP:URI="${mediaUrlPath({ ...address, file: mediaFile.init() })}${query}"`);
+    if (previous === null || segment.epoch !== previous.epoch) {
+      lines.push(...keys.beforeMap(), `#EXT-X-MAP:URI="${mediaUrlPath({ ...address, file: mediaFile.init() })}${query}"`);
+    }
+    if (broken) keys.restart();
+    // After a hole the implied sequence number (MEDIA-SEQUENCE + index) falls behind the msn the IV must be.
+    lines.push(...keys.before(segment.msn, first + index));
     if (previous === null || broken) lines.push(`#EXT-X-PROGRAM-DATE-TIME:${segment.programDateTime}`);
     lines.push(`#EXTINF:${decimal(segment.duration)},`, `${mediaUrlPath({ ...address, file: mediaFile.segment(segment.msn) })}${query}`);
     previous = segment;

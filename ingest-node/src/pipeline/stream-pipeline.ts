@@ -14,6 +14,7 @@ import type { EdgeClient } from "../upload/edge-client.ts";
 import type { MediaSink } from "../upload/media-sink.ts";
 import { StreamFencedError } from "../upload/upload-errors.ts";
 import { CaptureClock } from "./capture-clock.ts";
+import { SegmentCipher } from "./segment-cipher.ts";
 import { toLadderSource, waitForSource } from "./source-probe.ts";
 
 /** What a pipeline needs from the node. */
@@ -56,6 +57,8 @@ export class StreamPipeline {
   private inputKbps = 0;
   private fenced = false;
   private uploadChain: Promise<void> = Promise.resolve();
+  /** Encrypts segments and parts when the edge asked for it (init segments and thumbnails stay clear). */
+  private readonly cipher: SegmentCipher | null;
 
   constructor(session: PublishSession, grant: PublishResponse, deps: PipelineDeps) {
     this.session = session;
@@ -64,6 +67,7 @@ export class StreamPipeline {
     this.streamId = grant.stream_id;
     this.epoch = grant.epoch;
     this.log = deps.log.child(grant.stream_id.slice(0, 8));
+    this.cipher = grant.encryption ? new SegmentCipher(grant.encryption) : null;
     this.done = this.run();
   }
 
@@ -101,6 +105,7 @@ export class StreamPipeline {
       mode,
       epoch: this.epoch,
       first_msn: this.grant.first_msn,
+      encryption: this.cipher ? `AES-128, key every ${this.cipher.rotateEvery} segments` : "none",
       copy: this.plan.sourceCopy.reason,
     });
     const args = buildFfmpegArgs({
@@ -176,7 +181,7 @@ export class StreamPipeline {
     } else if (event.type === "part") {
       if (mode !== "interactive") return;
       const meta = { epoch, msn: this.grant.first_msn + event.segmentIndex, part: event.index, duration: event.duration, independent: event.independent };
-      this.upload(() => sink.putPart(id, rendition, meta, event.bytes));
+      this.upload(async () => sink.putPart(id, rendition, meta, await this.seal(meta.msn, event.bytes)));
     } else {
       const meta = {
         epoch,
@@ -187,8 +192,13 @@ export class StreamPipeline {
       };
       this.deps.onSegment?.(rendition, meta.msn);
       this.log.debug("segment produced", { rendition, msn: meta.msn, epoch, duration: Math.round(meta.duration * 1000) / 1000 });
-      this.upload(() => sink.putSegment(id, rendition, meta, event.bytes));
+      this.upload(async () => sink.putSegment(id, rendition, meta, await this.seal(meta.msn, event.bytes)));
     }
+  }
+
+  /** A segment's or part's bytes as uploaded: encrypted under its msn's key when the broadcast is encrypted. */
+  private seal(msn: number, bytes: Uint8Array): Promise<Uint8Array> | Uint8Array {
+    return this.cipher ? this.cipher.encrypt(msn, bytes) : bytes;
   }
 
   /** Queues an upload; put* resolve once queued, so a chain keeps call order without waiting for the edge. */

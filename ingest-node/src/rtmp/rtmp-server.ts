@@ -80,6 +80,13 @@ export class RtmpServer extends EventEmitter<RtmpServerEvents> {
     socket.once("close", () => this.sockets.delete(socket));
     socket.on("error", () => socket.destroy());
     socket.setNoDelay(true);
+    // Every RTMP connection opens with C0 = 0x03 (the protocol version): anything else is not RTMP, drop it at once.
+    socket.once("data", (first: Buffer) => {
+      if (first[0] !== 0x03) {
+        this.options.log.info("dropping a connection that does not speak RTMP", { from: socket.remoteAddress });
+        socket.destroy();
+      }
+    });
     const session = new nms.RtmpSession(socket);
     // A parser exception on garbage bytes must end this connection, never the process.
     const onData = session.onData;

@@ -34,6 +34,7 @@ const published: PublishResponse = {
   epoch: 4,
   first_msn: 120,
   reconnect: true,
+  encryption: null,
 };
 
 const heartbeat: StreamHeartbeat = {

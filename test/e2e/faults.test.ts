@@ -1,0 +1,703 @@
+// Fault tests of the whole system: two ingest nodes in two regions (eu, us) against one edge under wrangler dev, real
+// FFmpeg publishers (one at a time), and a follower that reads the stream the way a player does (master, every media
+// playlist, every object they list). Each case counts the segments the nodes cut (their "segment produced" log
+// lines, cross-checked with `ingest_segments_produced_total` on /metrics) against the segments the edge listed and
+// served: zero lost, zero listed-but-missing. Every wait is bounded.
+import { randomBytes } from "node:crypto";
+import { request as httpRequest } from "node:http";
+import { connect, type Socket } from "node:net";
+import HLS from "hls-parser";
+import type { MasterPlaylist, MediaPlaylist } from "hls-parser/types";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { TestPublisher } from "../../scripts/lib/test-publisher.ts";
+import { eventually, INGEST_SECRET, startSystem, type SystemNode, type TestSystem } from "./harness.ts";
+
+interface Stream {
+  stream_id: string;
+  stream_key: string;
+  ingest_endpoint: string;
+  ingest_server: string;
+  region: string;
+  status: string;
+  started_at: string | null;
+}
+
+interface Status {
+  status: "live" | "offline";
+  started_at: string | null;
+  health: { ingest_connected: boolean; node_id: string | null; epoch: number | null };
+}
+
+interface Regions {
+  regions: { region: string; default_ingest_server: string | null; nodes: { id: string; rtmp_url: string }[] }[];
+}
+
+/** Reconnect window of the fault system: longer than the 30 s edge outage plus the edge's restart. */
+const RECONNECT_WINDOW_S = 90;
+/** Media upload limit of the fault system (the oversized upload is one byte more). */
+const MAX_MEDIA_BYTES = 4 * 1024 * 1024;
+/** How long the edge stays down in case (b). */
+const EDGE_OUTAGE_MS = 30_000;
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+let system: TestSystem;
+let eu: SystemNode;
+let us: SystemNode;
+
+beforeAll(async () => {
+  system = await startSystem({
+    nodes: [{ region: "eu" }, { region: "us" }],
+    edgeVars: { RECONNECT_WINDOW_SECONDS: String(RECONNECT_WINDOW_S), MAX_MEDIA_BYTES: String(MAX_MEDIA_BYTES) },
+    // Debug: every cut segment is logged ("segment produced"), which survives a kill -9 of the node.
+    nodeEnv: { LOG_LEVEL: "debug" },
+  });
+  [eu, us] = [system.nodes[0]!, system.nodes[1]!];
+}, 120_000);
+
+afterAll(async () => {
+  await system?.stop();
+});
+
+// ---- helpers ----------------------------------------------------------------------------------------------------
+
+async function createStream(title: string, region: string): Promise<Stream> {
+  const { status, body } = await system.api<Stream>("POST", "/streams", { title, region, latency_mode: "low" });
+  expect(status, JSON.stringify(body)).toBe(201);
+  return body;
+}
+
+async function streamStatus(id: string): Promise<Status> {
+  const { status, body } = await system.api<Status>("GET", `/streams/${id}/status`);
+  expect(status).toBe(200);
+  return body;
+}
+
+/** Segments a node cut for a stream, from its log: msn -> epoch -> renditions. */
+function producedSegments(node: SystemNode, streamId: string): { msn: number; epoch: number; rendition: string }[] {
+  const marker = `stream/${streamId.slice(0, 8)} segment produced `;
+  const out: { msn: number; epoch: number; rendition: string }[] = [];
+  for (const line of node.lines) {
+    const at = line.indexOf(marker);
+    if (at < 0) continue;
+    const match = /rendition=(\S+) msn=(\d+) epoch=(\d+)/.exec(line.slice(at));
+    if (match) out.push({ rendition: match[1]!, msn: Number(match[2]), epoch: Number(match[3]) });
+  }
+  return out;
+}
+
+/** The node's `ingest_segments_produced_total` for the stream (summed over renditions) and its upload backlog. */
+async function nodeMetrics(node: SystemNode, streamId: string): Promise<{ produced: number; backlog: number }> {
+  const text = await (await fetch(`${node.opsUrl}/metrics`, { signal: AbortSignal.timeout(3000) })).text();
+  let produced = 0;
+  let backlog = 0;
+  for (const line of text.split("\n")) {
+    if (line.startsWith(`ingest_segments_produced_total{stream="${streamId}"`)) produced += Number(line.split(" ").at(-1));
+    if (line.startsWith("ingest_upload_backlog_objects ")) backlog = Number(line.split(" ")[1]);
+  }
+  return { produced, backlog };
+}
+
+/** One segment as the follower first saw it listed. */
+interface Listed {
+  variant: string;
+  msn: number;
+  url: string;
+  mapUrl: string | null;
+  gap: boolean;
+  discontinuity: boolean;
+}
+
+/**
+ * Reads a stream the way a player does, every `intervalMs`: the master playlist, every media playlist it names, and
+ * (in the background) every object they list, once. Records what was listed, what each fetch answered, and playlist
+ * failures once the stream had started playing.
+ */
+class Follower {
+  readonly listed = new Map<string, Map<number, Listed>>();
+  readonly objectStatus = new Map<string, number>();
+  readonly playlistFailures: string[] = [];
+  /** Polls that could not reach the edge at all (it was down). */
+  unreachable = 0;
+  polls = 0;
+  private readonly masterUrl: string;
+  private started = false;
+  private running = false;
+  private loop: Promise<void> | null = null;
+  private fetches: Promise<void> = Promise.resolve();
+
+  constructor(streamId: string) {
+    this.masterUrl = system.url(`/live/${streamId}/master.m3u8?vsid=fault-follower`);
+  }
+
+  start(intervalMs = 250): void {
+    this.running = true;
+    this.loop = (async () => {
+      while (this.running) {
+        await this.poll().catch(() => {});
+        await sleep(intervalMs);
+      }
+    })();
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    await this.loop;
+    await this.fetches;
+  }
+
+  /** One more poll now (after the publisher left), then every queued object fetch. */
+  async settle(): Promise<void> {
+    await this.poll();
+    await this.fetches;
+  }
+
+  /** GETs `url` and reads the body; null when the edge could not be reached or the answer was cut (edge down). */
+  private async get(url: string): Promise<{ status: number; text: string } | null> {
+    try {
+      const response = await fetch(url, { signal: AbortSignal.timeout(5000) });
+      return { status: response.status, text: await response.text() };
+    } catch {
+      this.unreachable++;
+      return null;
+    }
+  }
+
+  private async poll(): Promise<void> {
+    this.polls++;
+    const master = await this.get(this.masterUrl);
+    if (!master) return;
+    const masterText = master.text;
+    if (master.status !== 200) {
+      if (this.started) this.playlistFailures.push(`${master.status} master`);
+      return;
+    }
+    this.started = true;
+    const variants = (HLS.parse(masterText) as MasterPlaylist).variants.map((v) => new URL(v.uri, this.masterUrl).toString());
+    await Promise.all(
+      variants.map(async (variantUrl) => {
+        const response = await this.get(variantUrl);
+        if (!response) return;
+        const text = response.text;
+        if (response.status !== 200) {
+          this.playlistFailures.push(`${response.status} ${variantUrl}`);
+          return;
+        }
+        this.record(variantUrl, HLS.parse(text) as MediaPlaylist);
+      }),
+    );
+  }
+
+  private record(variantUrl: string, playlist: MediaPlaylist): void {
+    let seen = this.listed.get(variantUrl);
+    if (!seen) this.listed.set(variantUrl, (seen = new Map()));
+    for (const segment of playlist.segments) {
+      if (seen.has(segment.mediaSequenceNumber)) continue;
+      const entry: Listed = {
+        variant: variantUrl,
+        msn: segment.mediaSequenceNumber,
+        url: new URL(segment.uri, variantUrl).toString(),
+        mapUrl: segment.map ? new URL(segment.map.uri, variantUrl).toString() : null,
+        gap: segment.gap === true,
+        discontinuity: segment.discontinuity === true,
+      };
+      seen.set(entry.msn, entry);
+      if (!entry.gap) this.fetchOnce(entry.url);
+      if (entry.mapUrl) this.fetchOnce(entry.mapUrl);
+    }
+  }
+
+  private fetchOnce(url: string): void {
+    if (this.objectStatus.has(url)) return;
+    this.objectStatus.set(url, 0);
+    this.fetches = this.fetches.then(async () => {
+      // The edge may be down right now (case b): retry until it answers, for as long as the follower runs.
+      for (;;) {
+        const response = await this.get(url);
+        if (response || !this.running) {
+          this.objectStatus.set(url, response?.status ?? -1);
+          return;
+        }
+        await sleep(500);
+      }
+    });
+  }
+
+  /** Listed (non-gap) segments per msn, across variants. */
+  listedPerMsn(): Map<number, number> {
+    const out = new Map<number, number>();
+    for (const seen of this.listed.values()) {
+      for (const entry of seen.values()) if (!entry.gap) out.set(entry.msn, (out.get(entry.msn) ?? 0) + 1);
+    }
+    return out;
+  }
+
+  /** Every listed entry of one msn, across variants. */
+  entries(msn: number): Listed[] {
+    return [...this.listed.values()].flatMap((seen) => (seen.has(msn) ? [seen.get(msn)!] : []));
+  }
+
+  gaps(): number {
+    return [...this.listed.values()].reduce((n, seen) => n + [...seen.values()].filter((e) => e.gap).length, 0);
+  }
+
+  /** Objects a playlist listed that did not answer 200. */
+  missing(): string[] {
+    return [...this.objectStatus].filter(([, status]) => status !== 200).map(([url, status]) => `${status} ${url}`);
+  }
+}
+
+/** The figures of one case: produced at the node(s) vs listed and fetchable at the edge. */
+interface Tally {
+  produced: number;
+  listed: number;
+  lost: number;
+  listedButMissing: number;
+  gaps: number;
+  fetched: number;
+  playlistFailures: number;
+}
+
+function tally(follower: Follower, produced: { msn: number }[]): Tally {
+  const perMsn = new Map<number, number>();
+  for (const p of produced) perMsn.set(p.msn, (perMsn.get(p.msn) ?? 0) + 1);
+  const listed = follower.listedPerMsn();
+  let lost = 0;
+  for (const [msn, count] of perMsn) lost += Math.max(0, count - (listed.get(msn) ?? 0));
+  return {
+    produced: produced.length,
+    listed: [...listed.values()].reduce((a, b) => a + b, 0),
+    lost,
+    listedButMissing: follower.missing().length,
+    gaps: follower.gaps(),
+    fetched: [...follower.objectStatus.values()].filter((s) => s === 200).length,
+    playlistFailures: follower.playlistFailures.length,
+  };
+}
+
+function report(name: string, figures: Tally & Record<string, unknown>): void {
+  console.log(`[faults] ${name}: ${Object.entries(figures).map(([k, v]) => `${k}=${v}`).join(" ")}`);
+}
+
+/** Waits until the edge lists every segment the node(s) cut so far (per msn, across renditions). */
+async function caughtUp(follower: Follower, produced: () => { msn: number }[], timeoutMs: number): Promise<void> {
+  await eventually("the edge to list every segment the node cut", timeoutMs, async () => {
+    const segments = produced();
+    return segments.length > 0 && tally(follower, segments).lost === 0 ? true : undefined;
+  }, 200);
+}
+
+/** Waits until the node cut at least `count` segments of each of `renditions` renditions past `sinceMsn`. */
+async function segmentsCut(node: SystemNode, streamId: string, count: number, timeoutMs: number, sinceMsn = -1): Promise<void> {
+  await eventually(`${count} segments per rendition from ${node.nodeId}`, timeoutMs, async () => {
+    const perRendition = new Map<string, number>();
+    for (const p of producedSegments(node, streamId)) if (p.msn > sinceMsn) perRendition.set(p.rendition, (perRendition.get(p.rendition) ?? 0) + 1);
+    return perRendition.size >= 3 && [...perRendition.values()].every((n) => n >= count) ? true : undefined;
+  }, 250);
+}
+
+/** Publishes `stream` to `node`, retrying (as OBS does) while the edge refuses; resolves once the node accepted it. */
+async function publishUntilAccepted(node: SystemNode, stream: Stream, timeoutMs: number): Promise<{ publisher: TestPublisher; attempts: number; ms: number }> {
+  const started = Date.now();
+  for (let attempts = 1; Date.now() - started < timeoutMs; attempts++) {
+    const mark = node.lines.length;
+    const publisher = system.publish(`${node.rtmpUrl}/${stream.stream_key}`);
+    const outcome = await eventually("the node to accept or refuse the publish", 10_000, async () => {
+      const lines = node.lines.slice(mark);
+      if (lines.some((l) => l.includes("publish accepted") && l.includes(`stream=${stream.stream_id}`))) return "accepted";
+      if (lines.some((l) => l.includes("publish refused"))) return "refused";
+      if (publisher.child.exitCode !== null || publisher.child.signalCode !== null) return "exited";
+      return undefined;
+    }, 100);
+    if (outcome === "accepted") return { publisher, attempts, ms: Date.now() - started };
+    await publisher.stop();
+    await sleep(500);
+  }
+  throw new Error(`${node.nodeId} did not accept a publish of ${stream.stream_id} within ${timeoutMs} ms`);
+}
+
+/** Stops the publisher and waits until the node handed the broadcast back (flushed, unpublished). */
+async function stopPublisher(node: SystemNode, stream: Stream, publisher: TestPublisher): Promise<void> {
+  const before = node.lines.filter((l) => l.includes(`stream/${stream.stream_id.slice(0, 8)} broadcast handed back`)).length;
+  await publisher.stop();
+  await eventually("the node to hand the broadcast back", 15_000, async () =>
+    node.lines.filter((l) => l.includes(`stream/${stream.stream_id.slice(0, 8)} broadcast handed back`)).length > before ? true : undefined,
+  );
+}
+
+/** Ends the broadcast and checks the figures: nothing lost, nothing listed that is missing, playlists never 404. */
+async function finish(name: string, stream: Stream, follower: Follower, produced: { msn: number }[], extra: Record<string, unknown> = {}): Promise<Tally> {
+  await follower.settle();
+  await follower.stop();
+  const figures = tally(follower, produced);
+  report(name, { ...figures, ...extra });
+  expect(figures.produced).toBeGreaterThan(0);
+  expect(figures.lost, "segments the node cut that the edge never listed").toBe(0);
+  expect(follower.missing(), "listed objects that did not answer 200").toEqual([]);
+  expect(follower.playlistFailures, "playlist requests that failed while the stream played").toEqual([]);
+  const stopped = await system.api<Stream>("POST", `/streams/${stream.stream_id}/stop`);
+  expect(stopped.status).toBe(200);
+  return figures;
+}
+
+// ---- cases --------------------------------------------------------------------------------------------------------
+
+describe("regions", () => {
+  it("lists both regions with their node, and gives a stream its region's node", async () => {
+    const regions = await eventually("both nodes registered", 15_000, async () => {
+      const { body } = await system.api<Regions>("GET", "/regions");
+      const ids = body.regions.flatMap((r) => r.nodes.map((n) => n.id));
+      return ids.includes(eu.nodeId) && ids.includes(us.nodeId) ? body : undefined;
+    });
+    expect(regions.regions.find((r) => r.region === "eu")?.nodes).toEqual([expect.objectContaining({ id: eu.nodeId, rtmp_url: eu.rtmpUrl })]);
+    expect(regions.regions.find((r) => r.region === "us")?.nodes).toEqual([expect.objectContaining({ id: us.nodeId, rtmp_url: us.rtmpUrl })]);
+    const stream = await createStream("region check", "us");
+    expect(stream).toMatchObject({ region: "us", ingest_server: us.rtmpUrl });
+    expect((await system.api("POST", "/streams", { title: "x", region: "mars" })).status).toBe(400);
+  });
+});
+
+describe("(d) two publishers with one key", () => {
+  it("refuses the second, on the other node (edge: 409) and on the same node, without disturbing the first", async () => {
+    const stream = await createStream("two publishers", "eu");
+    expect(stream.ingest_server).toBe(eu.rtmpUrl);
+    const follower = new Follower(stream.stream_id);
+    follower.start();
+    const { publisher } = await publishUntilAccepted(eu, stream, 15_000);
+    await segmentsCut(eu, stream.stream_id, 2, 20_000);
+    const first = await streamStatus(stream.stream_id);
+    expect(first.health).toMatchObject({ ingest_connected: true, node_id: eu.nodeId });
+
+    const usMark = us.lines.length;
+    const other = system.publish(`${us.rtmpUrl}/${stream.stream_key}`);
+    await eventually("the us node to refuse", 10_000, async () => (us.lines.slice(usMark).some((l) => l.includes("publish refused: this stream is already being published")) ? true : undefined));
+    const otherExit = await Promise.race([other.exited, sleep(10_000).then(() => "still running")]);
+    expect(otherExit).not.toBe("still running");
+
+    const euMark = eu.lines.length;
+    const same = system.publish(`${eu.rtmpUrl}/${stream.stream_key}`);
+    await eventually("the eu node to refuse", 10_000, async () => (eu.lines.slice(euMark).some((l) => l.includes("publish refused: this stream key is already publishing on this node")) ? true : undefined));
+    const sameExit = await Promise.race([same.exited, sleep(10_000).then(() => "still running")]);
+    expect(sameExit).not.toBe("still running");
+
+    // The first publish is untouched: same epoch, still connected, still producing.
+    const cutBefore = producedSegments(eu, stream.stream_id).length;
+    await segmentsCut(eu, stream.stream_id, 1, 10_000, Math.max(...producedSegments(eu, stream.stream_id).map((p) => p.msn)));
+    const after = await streamStatus(stream.stream_id);
+    expect(after.health).toMatchObject({ ingest_connected: true, node_id: eu.nodeId, epoch: first.health.epoch });
+    expect(producedSegments(eu, stream.stream_id).length).toBeGreaterThan(cutBefore);
+
+    await stopPublisher(eu, stream, publisher);
+    const produced = producedSegments(eu, stream.stream_id);
+    expect(produced.every((p) => p.epoch === first.health.epoch)).toBe(true);
+    await caughtUp(follower, () => produced, 10_000);
+    const metrics = await nodeMetrics(eu, stream.stream_id);
+    expect(metrics.produced).toBe(produced.length);
+    await finish("(d) two publishers", stream, follower, produced, { refused: 2, metric_produced: metrics.produced });
+  });
+});
+
+describe("(c) publisher disconnects and reconnects to the same node", () => {
+  it("continues the broadcast under a new epoch with a discontinuity; nothing lost", async () => {
+    const stream = await createStream("reconnect same node", "eu");
+    const follower = new Follower(stream.stream_id);
+    follower.start();
+    const first = await publishUntilAccepted(eu, stream, 15_000);
+    await segmentsCut(eu, stream.stream_id, 3, 25_000);
+    const before = await streamStatus(stream.stream_id);
+    const dropAt = Date.now();
+    await first.publisher.stop();
+    // Reconnect at once, as OBS would; the edge may refuse until the node has flushed the old publish.
+    const second = await publishUntilAccepted(eu, stream, 20_000);
+    const backAfterMs = Date.now() - dropAt;
+    const lastOld = Math.max(...producedSegments(eu, stream.stream_id).filter((p) => p.epoch === before.health.epoch).map((p) => p.msn));
+    await segmentsCut(eu, stream.stream_id, 3, 25_000, lastOld);
+    const after = await streamStatus(stream.stream_id);
+    expect(after.status).toBe("live");
+    expect(after.started_at).toBe(before.started_at);
+    expect(after.health.epoch).toBeGreaterThan(before.health.epoch!);
+
+    await stopPublisher(eu, stream, second.publisher);
+    const produced = producedSegments(eu, stream.stream_id);
+    await caughtUp(follower, () => produced, 10_000);
+    const firstNew = Math.min(...produced.filter((p) => p.epoch === after.health.epoch).map((p) => p.msn));
+    expect(firstNew).toBe(lastOld + 1);
+    expect(follower.entries(firstNew).length).toBeGreaterThan(0);
+    expect(follower.entries(firstNew).every((e) => e.discontinuity)).toBe(true);
+    await finish("(c) reconnect same node", stream, follower, produced, {
+      reconnect_attempts: second.attempts,
+      back_after_ms: backAfterMs,
+      epochs: `${before.health.epoch}->${after.health.epoch}`,
+      msn_boundary: `${lastOld}|${firstNew}`,
+    });
+  });
+});
+
+describe("(e) garbage and a slowloris on the RTMP port during a live stream", () => {
+  it("drops the abusive connections, keeps the stream going, loses nothing", async () => {
+    const stream = await createStream("abuse", "eu");
+    const follower = new Follower(stream.stream_id);
+    follower.start();
+    const { publisher } = await publishUntilAccepted(eu, stream, 15_000);
+    await segmentsCut(eu, stream.stream_id, 1, 20_000);
+
+    const sockets: { name: string; socket: Socket; openedAt: number; closedAt: number | null; timer?: NodeJS.Timeout }[] = [];
+    const open = (name: string, onConnect: (socket: Socket) => NodeJS.Timeout | void) => {
+      const socket = connect({ host: "127.0.0.1", port: eu.rtmpPort });
+      const entry: (typeof sockets)[number] = { name, socket, openedAt: Date.now(), closedAt: null };
+      socket.on("error", () => {});
+      socket.on("data", () => {});
+      socket.once("close", () => {
+        entry.closedAt = Date.now();
+        clearInterval(entry.timer);
+      });
+      socket.once("connect", () => {
+        const timer = onConnect(socket);
+        if (timer) entry.timer = timer;
+      });
+      sockets.push(entry);
+    };
+    try {
+      open("garbage", (socket) => void socket.write(randomBytes(16 * 1024)));
+      open("garbage-v3", (socket) => void socket.write(Buffer.concat([Buffer.from([3]), randomBytes(8192)])));
+      open("slowloris", (socket) => setInterval(() => !socket.destroyed && socket.write(Buffer.from([3])), 1000));
+      await eventually("every abusive connection to be dropped", 15_000, async () => (sockets.every((s) => s.closedAt !== null) ? true : undefined), 250);
+    } finally {
+      for (const s of sockets) {
+        clearInterval(s.timer);
+        s.socket.destroy();
+      }
+    }
+    const held = Object.fromEntries(sockets.map((s) => [s.name, (s.closedAt ?? Date.now()) - s.openedAt]));
+    for (const [name, ms] of Object.entries(held)) expect(ms, `${name} held ${ms} ms`).toBeLessThanOrEqual(12_500);
+    expect((await fetch(`${eu.opsUrl}/healthz`)).status).toBe(200);
+    const status = await streamStatus(stream.stream_id);
+    expect(status.health.ingest_connected).toBe(true);
+
+    await stopPublisher(eu, stream, publisher);
+    const produced = producedSegments(eu, stream.stream_id);
+    await caughtUp(follower, () => produced, 10_000);
+    await finish("(e) garbage+slowloris", stream, follower, produced, {
+      garbage_ms: held.garbage,
+      garbage_v3_ms: held["garbage-v3"],
+      slowloris_ms: held.slowloris,
+    });
+  });
+});
+
+/** A raw HTTP request (no URL normalization, so `../` reaches the server as sent). */
+function rawRequest(method: string, path: string, headers: Record<string, string>, body?: Buffer): Promise<{ status: number; body: string }> {
+  const { hostname, port } = new URL(system.url("/"));
+  return new Promise((resolve, reject) => {
+    const req = httpRequest({ host: hostname, port: Number(port), method, path, headers, timeout: 10_000 }, (res) => {
+      let text = "";
+      res.setEncoding("utf8");
+      res.on("data", (chunk: string) => (text += chunk));
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, body: text }));
+    });
+    req.on("timeout", () => req.destroy(new Error("timeout")));
+    req.on("error", reject);
+    req.end(body);
+  });
+}
+
+describe("(f) forged, oversized and path-traversal uploads to the ingest API", () => {
+  it("refuses each one and the live stream is unaffected", async () => {
+    const stream = await createStream("forged uploads", "eu");
+    const follower = new Follower(stream.stream_id);
+    follower.start();
+    const { publisher } = await publishUntilAccepted(eu, stream, 15_000);
+    await segmentsCut(eu, stream.stream_id, 1, 20_000);
+    const status = await streamStatus(stream.stream_id);
+    const epoch = status.health.epoch!;
+    const id = stream.stream_id;
+    const meta = (msn: number) => JSON.stringify({ epoch, msn, duration: 2, program_date_time: new Date().toISOString(), parts: 0 });
+    const put = (path: string, headers: Record<string, string>, body: RequestInit["body"], init: RequestInit = {}) =>
+      fetch(system.url(path), { method: "PUT", headers: { "content-type": "video/mp4", ...headers }, body, ...init }).then(async (r) => ({ status: r.status, body: await r.text() }));
+    const results: Record<string, number> = {};
+
+    // Forged: a wrong bearer, no bearer, the eu node's id with someone else's secret.
+    const forged = await put(`/ingest/v1/streams/${id}/renditions/r1/segments/999`, { authorization: "Bearer forged-secret", "x-node-id": eu.nodeId, "x-media-meta": meta(999) }, randomBytes(1000));
+    results.forged = forged.status;
+    expect(forged.status).toBe(401);
+    results.no_credential = (await put(`/ingest/v1/streams/${id}/renditions/r1/segments/999`, { "x-node-id": eu.nodeId, "x-media-meta": meta(999) }, randomBytes(1000))).status;
+    expect(results.no_credential).toBe(401);
+    // A valid credential, but not the node that holds the stream's lease: fenced (409), nothing listed.
+    results.not_lease_holder = (await put(`/ingest/v1/streams/${id}/renditions/r1/init`, { authorization: `Bearer ${INGEST_SECRET}`, "x-node-id": "intruder-1", "x-media-meta": JSON.stringify({ epoch, codecs: "avc1.42c01e", width: 64, height: 64, bandwidth: 1000, frame_rate: 30 }) }, randomBytes(1000))).status;
+    expect(results.not_lease_holder).toBe(409);
+
+    // Oversized: declared (Content-Length) and streamed (chunked, no length).
+    const auth = { authorization: `Bearer ${INGEST_SECRET}`, "x-node-id": "intruder-1", "x-media-meta": meta(999) };
+    results.oversized = (await put(`/ingest/v1/streams/${id}/renditions/r1/segments/999`, auth, new Uint8Array(MAX_MEDIA_BYTES + 1))).status;
+    expect(results.oversized).toBe(413);
+    const chunks = new ReadableStream<Uint8Array>({
+      start(controller) {
+        for (let i = 0; i < 5; i++) controller.enqueue(new Uint8Array(1024 * 1024));
+        controller.close();
+      },
+    });
+    const chunked = await put(`/ingest/v1/streams/${id}/renditions/r1/segments/999`, auth, chunks, { duplex: "half" } as RequestInit);
+    results.oversized_chunked = chunked.status;
+    expect(chunked.status, chunked.body.slice(0, 500)).toBe(413);
+
+    // Path traversal, raw (no client-side normalization) and encoded.
+    const traversal = {
+      raw: `/ingest/v1/streams/${id}/renditions/../../../../live/${id}/segments/999`,
+      raw_rendition: `/ingest/v1/streams/${id}/renditions/..%2f..%2fx/segments/999`,
+      encoded_dots: `/ingest/v1/streams/${id}/renditions/%2e%2e/segments/999`,
+      encoded_both: `/ingest/v1/streams/${id}/renditions/%2e%2e%2f%2e%2e/init`,
+      stream_id: `/ingest/v1/streams/..%2f${id}/renditions/r1/segments/999`,
+    };
+    for (const [name, path] of Object.entries(traversal)) {
+      const answer = await rawRequest("PUT", path, { ...auth, "x-node-id": eu.nodeId, "content-type": "video/mp4", "x-media-meta": meta(999) }, randomBytes(1000));
+      results[`traversal_${name}`] = answer.status;
+      expect([400, 404], `${name}: ${answer.status} ${answer.body.slice(0, 200)}`).toContain(answer.status);
+    }
+
+    // The stream carried on; nothing it lists came from the forged uploads.
+    await segmentsCut(eu, stream.stream_id, 2, 15_000);
+    expect((await streamStatus(id)).health).toMatchObject({ ingest_connected: true, epoch, node_id: eu.nodeId });
+    await stopPublisher(eu, stream, publisher);
+    const produced = producedSegments(eu, stream.stream_id);
+    await caughtUp(follower, () => produced, 10_000);
+    expect([...follower.listedPerMsn().keys()]).not.toContain(999);
+    await finish("(f) forged/oversized/traversal", stream, follower, produced, results);
+  });
+});
+
+describe("(a) kill -9 of the node mid-stream, publisher reconnects to the other region's node", () => {
+  it("continues the same broadcast on the us node: msn keeps counting, EXT-X-DISCONTINUITY, no 404 for a listed object", async () => {
+    const stream = await createStream("failover", "eu");
+    expect(stream.ingest_server).toBe(eu.rtmpUrl);
+    const follower = new Follower(stream.stream_id);
+    follower.start();
+    const first = await publishUntilAccepted(eu, stream, 15_000);
+    await segmentsCut(eu, stream.stream_id, 3, 25_000);
+    // Kill it once the edge holds everything the node cut so far (what was cut but not uploaded dies with it).
+    await caughtUp(follower, () => producedSegments(eu, stream.stream_id), 10_000);
+    const before = await streamStatus(stream.stream_id);
+    const lastCut = eu.lines.filter((l) => l.includes(`stream/${stream.stream_id.slice(0, 8)} segment produced`)).at(-1) ?? "";
+    const killedAt = Date.now();
+    await system.killNode(0);
+    // Mid-segment: the segment being cut (and the media the publisher sends until it reconnects) dies with the node.
+    const killedAfterLastSegmentMs = killedAt - Date.parse(lastCut.split(" ")[0] ?? "");
+    const producedA = producedSegments(eu, stream.stream_id);
+    await first.publisher.stop();
+
+    const second = await publishUntilAccepted(us, stream, 30_000);
+    const lastA = Math.max(...producedA.map((p) => p.msn));
+    await segmentsCut(us, stream.stream_id, 3, 25_000);
+    const after = await streamStatus(stream.stream_id);
+    expect(after).toMatchObject({ status: "live", started_at: before.started_at });
+    expect(after.health.node_id).toBe(us.nodeId);
+    expect(after.health.epoch).toBeGreaterThan(before.health.epoch!);
+
+    // The dead node drops out of the registry; a rotated key points at the live one.
+    const regions = await eventually("the killed node to become unhealthy", 25_000, async () => {
+      const { body } = await system.api<Regions>("GET", "/regions");
+      return body.regions.find((r) => r.region === "eu")?.nodes.length === 0 ? body : undefined;
+    }, 1000);
+    expect(regions.regions.find((r) => r.region === "us")?.nodes.map((n) => n.id)).toEqual([us.nodeId]);
+    const unhealthyAfterMs = Date.now() - killedAt;
+    const rotated = await system.api<Stream>("POST", `/streams/${stream.stream_id}/key`);
+    expect(rotated.body).toMatchObject({ region: "us", ingest_server: us.rtmpUrl });
+
+    await stopPublisher(us, stream, second.publisher);
+    const producedB = producedSegments(us, stream.stream_id);
+    await caughtUp(follower, () => [...producedA, ...producedB], 10_000);
+    const firstB = Math.min(...producedB.map((p) => p.msn));
+    expect(firstB).toBe(lastA + 1);
+    expect(follower.entries(firstB).length).toBeGreaterThan(0);
+    expect(follower.entries(firstB).every((e) => e.discontinuity)).toBe(true);
+    const msns = [...follower.listedPerMsn().keys()].sort((a, b) => a - b);
+    expect(msns).toEqual(Array.from({ length: msns.length }, (_, i) => msns[0]! + i));
+    await finish("(a) kill -9 + cross-node failover", stream, follower, [...producedA, ...producedB], {
+      produced_eu: producedA.length,
+      produced_us: producedB.length,
+      reconnect_attempts: second.attempts,
+      failover_ms: second.ms,
+      epochs: `${before.health.epoch}->${after.health.epoch}`,
+      msn_boundary: `${lastA}|${firstB}`,
+      unhealthy_after_ms: unhealthyAfterMs,
+      killed_ms_after_last_cut: killedAfterLastSegmentMs,
+    });
+    // Bring the eu node back for the cases that follow.
+    await system.restartNode(0);
+  });
+});
+
+describe("(b) the edge is down for 30 s while the publisher keeps publishing", () => {
+  it("the node buffers (backlog rises) and replays in order; playlists catch up; nothing lost", async () => {
+    const stream = await createStream("edge outage", "us");
+    const follower = new Follower(stream.stream_id);
+    follower.start();
+    const { publisher } = await publishUntilAccepted(us, stream, 15_000);
+    await segmentsCut(us, stream.stream_id, 2, 20_000);
+    await caughtUp(follower, () => producedSegments(us, stream.stream_id), 10_000);
+    const before = await streamStatus(stream.stream_id);
+
+    const downAt = Date.now();
+    await system.stopEdge();
+    let maxBacklog = 0;
+    while (Date.now() - downAt < EDGE_OUTAGE_MS) {
+      maxBacklog = Math.max(maxBacklog, (await nodeMetrics(us, stream.stream_id)).backlog);
+      await sleep(1000);
+    }
+    const producedDuringOutage = producedSegments(us, stream.stream_id).filter((p) => p.msn > Math.max(...follower.listedPerMsn().keys())).length;
+    await system.startEdge();
+    const upAt = Date.now();
+    await eventually("the node's backlog to drain", 60_000, async () => ((await nodeMetrics(us, stream.stream_id)).backlog === 0 ? true : undefined), 500);
+    const drainedMs = Date.now() - upAt;
+    await caughtUp(follower, () => producedSegments(us, stream.stream_id), 20_000);
+    const caughtUpMs = Date.now() - upAt;
+    const after = await streamStatus(stream.stream_id);
+    expect(after).toMatchObject({ status: "live", started_at: before.started_at });
+    expect(after.health.epoch).toBe(before.health.epoch);
+
+    await stopPublisher(us, stream, publisher);
+    const produced = producedSegments(us, stream.stream_id);
+    await caughtUp(follower, () => produced, 10_000);
+    const msns = [...follower.listedPerMsn().keys()].sort((a, b) => a - b);
+    expect(msns).toEqual(Array.from({ length: msns.length }, (_, i) => msns[0]! + i));
+    expect(follower.gaps()).toBe(0);
+    expect(maxBacklog).toBeGreaterThanOrEqual(10);
+    const metrics = await nodeMetrics(us, stream.stream_id);
+    expect(metrics.produced).toBe(produced.length);
+    await finish("(b) edge down 30 s", stream, follower, produced, {
+      outage_ms: upAt - downAt,
+      produced_during_outage: producedDuringOutage,
+      max_backlog_objects: maxBacklog,
+      drained_after_ms: drainedMs,
+      listed_after_ms: caughtUpMs,
+      unreachable_polls: follower.unreachable,
+    });
+  });
+});
+
+describe("(g) an expired node credential", () => {
+  it("works until it expires; then the node's publish is refused with 401", async () => {
+    const minted = await system.api<{ credential: string; expires_at: string }>("POST", "/nodes/eu-minted-1/credentials", { region: "eu", expires_in: 8 });
+    expect(minted.status).toBe(201);
+    const node = await system.addNode({ region: "eu", nodeId: "eu-minted-1", nodeToken: minted.body.credential });
+    // Its heartbeat was accepted: it is registered and healthy.
+    await eventually("the minted node to register", 10_000, async () => {
+      const { body } = await system.api<Regions>("GET", "/regions");
+      return body.regions.find((r) => r.region === "eu")?.nodes.some((n) => n.id === node.nodeId) ? true : undefined;
+    });
+    const stream = await createStream("expired credential", "eu");
+    await sleep(Math.max(0, Date.parse(minted.body.expires_at) - Date.now() + 500));
+    const mark = node.lines.length;
+    const publisher = system.publish(`${node.rtmpUrl}/${stream.stream_key}`);
+    const refusal = await eventually("the node to refuse the publish", 15_000, async () => node.lines.slice(mark).find((l) => l.includes("publish refused")));
+    expect(refusal).toContain("status=401");
+    expect(refusal).toMatch(/expired/);
+    const exit = await Promise.race([publisher.exited, sleep(10_000).then(() => "still running")]);
+    expect(exit).not.toBe("still running");
+    const status = await streamStatus(stream.stream_id);
+    expect(status.status).toBe("offline");
+    const produced = producedSegments(node, stream.stream_id);
+    report("(g) expired node credential", { produced: produced.length, listed: 0, lost: 0, listedButMissing: 0, gaps: 0, fetched: 0, playlistFailures: 0, refusal_status: 401 });
+    expect(produced).toEqual([]);
+    expect((await fetch(system.url(`/live/${stream.stream_id}/master.m3u8`))).status).toBe(404);
+  });
+});
