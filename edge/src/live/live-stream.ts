@@ -43,7 +43,7 @@ interface LiveMeta {
   /** Set by POST /stop while the node still publishes: it is asked to flush; the broadcast ends by `deadline`. */
   stopping: { deadline: number; reason: EndReason } | null;
   /** Media of an unrecorded broadcast, deleted once viewers behind the live edge are done with it. */
-  pendingCleanup: { at: number; firstEpoch: number; lastEpoch: number } | null;
+  pendingCleanup: { at: number; firstEpoch: number; lastEpoch: number; sessionId?: string | null } | null;
 }
 
 /** Input of a publish, resolved by the Worker from the stream key. */
@@ -52,7 +52,7 @@ export interface PublishInput {
   nodeId: string;
   latencyMode: LatencyMode;
   record: boolean;
-  /** The stream's settings JSON (part target, reconnect window). */
+  /** The stream's settings JSON (part target, reconnect window, encryption). */
   settings: string;
   defaultReconnectWindow: number;
 }
@@ -491,6 +491,8 @@ export class LiveStream extends DurableObject<Env> {
       return;
     }
     await deleteBroadcastMedia(this.env.MEDIA, this.meta.streamId, cleanup.firstEpoch, cleanup.lastEpoch);
+    // Nothing is left to decrypt: the session's key seed goes with its media.
+    if (cleanup.sessionId) this.sessionKeys.forget(cleanup.sessionId);
     this.meta.pendingCleanup = null;
     await this.saveMeta();
   }
@@ -500,7 +502,7 @@ export class LiveStream extends DurableObject<Env> {
     const segments = this.recording.segments(sessionId);
     if (!this.meta.record && this.meta.sessionFirstEpoch !== null) {
       const at = Date.now() + CLEANUP_DELAY_MS;
-      this.meta.pendingCleanup = { at, firstEpoch: this.meta.sessionFirstEpoch, lastEpoch: this.meta.nextEpoch - 1 };
+      this.meta.pendingCleanup = { at, firstEpoch: this.meta.sessionFirstEpoch, lastEpoch: this.meta.nextEpoch - 1, sessionId };
       await this.saveMeta();
       await this.ctx.storage.setAlarm(at);
       return;

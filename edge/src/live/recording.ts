@@ -1,14 +1,8 @@
 // The recording of a stream's broadcasts, kept in the Durable Object's own SQLite: every listed segment of every
 // rendition, so a VOD or a clip can name all of them long after they left the live window.
+import type { RecordedSegment } from "./recorded-segment.ts";
 
-/** One recorded segment. */
-export interface RecordedSegment {
-  rendition: string;
-  msn: number;
-  epoch: number;
-  duration: number;
-  programDateTime: string;
-}
+export type { RecordedSegment };
 
 /** Recording of segments per broadcast session, on the Durable Object's SQL storage. */
 export class Recording {

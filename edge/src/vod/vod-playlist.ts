@@ -1,6 +1,6 @@
 // Playlists of on-demand assets (a finished broadcast, a highlight clip): pure rendering of recorded segments.
 import { type KeySchedule, keyTagWriter } from "../live/key-tags.ts";
-import type { RecordedSegment } from "../live/recording.ts";
+import type { RecordedSegment } from "../live/recorded-segment.ts";
 import type { RenditionInfo } from "../live/window.ts";
 import { mediaFile, mediaUrlPath } from "../storage/media.ts";
 
