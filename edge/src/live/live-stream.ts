@@ -1,17 +1,22 @@
 // The LiveStream Durable Object: one per stream, the single source of truth for what is live now. It holds the
 // publish lease, the live window (pure logic in window.ts), blocked LL-HLS requests and viewer counts.
 import { DurableObject } from "cloudflare:workers";
-import { contentKeyPrefix, DEFAULT_KEY_ROTATION, deriveContentKey, keyPeriod } from "../../../protocol/content-keys.ts";
+import { DEFAULT_KEY_ROTATION, deriveContentKey } from "../../../protocol/content-keys.ts";
 import type { InitMeta, PartMeta, PublishEncryption, PublishResponse, SegmentMeta, StreamHeartbeat } from "../../../protocol/ingest.ts";
 import { type LatencyMode, timingFor } from "../../../protocol/latency.ts";
 import { recordBroadcastEnd, recordBroadcastStart } from "../streams/broadcast-ledger.ts";
 import { emitEvent } from "../webhooks/emit.ts";
-import { deleteBroadcastMedia, finalizeVod } from "../vod/vod-finalizer.ts";
 import type { AssetEncryption, AssetRendition } from "../vod/vod-playlist.ts";
 import type { StreamSettings } from "../streams/stream-input.ts";
 import { evaluatePlaylistRequest, isSatisfied } from "./blocking.ts";
+import { archiveBroadcast, assetRenditions, deleteUnrecorded, unrecordedCleanup } from "./broadcast-archive.ts";
+import { commitRefusal } from "./commit-outcome.ts";
 import { type IngestResult, OK, refuse } from "./ingest-result.ts";
-import { decidePublish, type Lease, leaseProblem } from "./lease.ts";
+import { decidePublish, leaseProblem } from "./lease.ts";
+import { assetEncryption, keyInSession, publishEncryption, windowEncryption } from "./live-encryption.ts";
+import { type EndReason, INITIAL_META, type LiveMeta, PUBLISHER_SILENCE_MS, WATCH_INTERVAL_MS } from "./live-meta.ts";
+import { type LiveStatus, liveStatus } from "./live-status.ts";
+import { stopDeadline, watchStep } from "./live-watch.ts";
 import { type PlaylistAnswer, playlistAnswer, problemAnswer } from "./playlist-answer.ts";
 import { renderMedia, renderMultivariant } from "./playlist.ts";
 import { PlaylistWaiters } from "./playlist-waiters.ts";
@@ -20,31 +25,9 @@ import { SessionKeys } from "./session-keys.ts";
 import { ViewerWindow } from "./viewers.ts";
 import { addInit, addPart, addSegment, type ApplyResult, createLiveWindow, end, type LiveWindowState } from "./window.ts";
 
-/** Why a broadcast ended. */
-export type EndReason = "stopped" | "reconnect_window_expired" | "node_lost" | "deleted";
-
-/** What the object persists besides the window. */
-interface LiveMeta {
-  streamId: string | null;
-  status: "live" | "offline";
-  startedAt: string | null;
-  sessionId: string | null;
-  record: boolean;
-  reconnectWindowS: number;
-  lease: Lease | null;
-  /** The next publish epoch (fencing tokens only grow, across broadcasts too). */
-  nextEpoch: number;
-  /** One past the highest media sequence number ever seen, so R2 keys never repeat across broadcasts. */
-  nextMsn: number;
-  health: (StreamHeartbeat & { at: number }) | null;
-  lastMediaAt: number | null;
-  /** The first epoch of the current broadcast (objects of earlier epochs belong to earlier broadcasts). */
-  sessionFirstEpoch: number | null;
-  /** Set by POST /stop while the node still publishes: it is asked to flush; the broadcast ends by `deadline`. */
-  stopping: { deadline: number; reason: EndReason } | null;
-  /** Media of an unrecorded broadcast, deleted once viewers behind the live edge are done with it. */
-  pendingCleanup: { at: number; firstEpoch: number; lastEpoch: number; sessionId?: string | null } | null;
-}
+export type { EndReason } from "./live-meta.ts";
+export { NODE_SILENCE_MS, PUBLISHER_SILENCE_MS } from "./live-meta.ts";
+export type { LiveStatus } from "./live-status.ts";
 
 /** Input of a publish, resolved by the Worker from the stream key. */
 export interface PublishInput {
@@ -57,56 +40,8 @@ export interface PublishInput {
   defaultReconnectWindow: number;
 }
 
-/** The live part of `GET /streams/:id/status`. */
-export interface LiveStatus {
-  status: "live" | "offline";
-  started_at: string | null;
-  viewers: number;
-  bitrate_kbps: number;
-  renditions: { name: string; width: number; height: number; bandwidth: number; codecs: string; frame_rate: number }[];
-  health: {
-    ingest_connected: boolean;
-    node_id: string | null;
-    epoch: number | null;
-    last_segment_age_s: number | null;
-    fps: number | null;
-    encoder_speed: number | null;
-    upload_backlog: number | null;
-    keyframe_interval: number | null;
-    dropped_frames: number | null;
-  };
-}
-
-/** A publisher that has sent nothing for this long may be replaced by a new publish (DESIGN.md: 3 s). */
-export const PUBLISHER_SILENCE_MS = 3_000;
-/** A node that has sent nothing for this long is presumed dead: its publisher counts as disconnected. */
-export const NODE_SILENCE_MS = 15_000;
-/** How often the alarm checks a live stream's node while it is connected. */
-const WATCH_INTERVAL_MS = 5_000;
-/** The least time a stopped broadcast's node gets to flush its last media before the broadcast ends anyway. */
-const STOP_GRACE_MS = 10_000;
-/** How long an unrecorded broadcast's media stays after it ended. */
-const CLEANUP_DELAY_MS = 60_000;
-
 const META_KEY = "meta";
 const WINDOW_KEY = "window";
-
-const INITIAL_META: LiveMeta = {
-  streamId: null,
-  status: "offline",
-  startedAt: null,
-  sessionId: null,
-  record: true,
-  reconnectWindowS: 60,
-  lease: null,
-  nextEpoch: 1,
-  nextMsn: 0,
-  health: null,
-  lastMediaAt: null,
-  sessionFirstEpoch: null,
-  stopping: null,
-  pendingCleanup: null,
-};
 
 /** Durable Object holding one stream's live state. */
 export class LiveStream extends DurableObject<Env> {
@@ -156,7 +91,7 @@ export class LiveStream extends DurableObject<Env> {
       // Nothing lost: the node still holds media (the segment being cut, its upload queue). The stream is offline for
       // the API at once; the node learns from its next heartbeat, flushes and unpublishes, which ends the broadcast.
       if (!this.meta.stopping) {
-        const deadline = Date.now() + Math.max(STOP_GRACE_MS, (2 * this.window.segmentTarget + 4) * 1000);
+        const deadline = stopDeadline(Date.now(), this.window.segmentTarget);
         this.meta.stopping = { deadline, reason };
         if (this.meta.streamId) await recordBroadcastEnd(this.env, streamId, this.meta.sessionId, new Date().toISOString(), reason);
         await this.saveMeta();
@@ -170,36 +105,7 @@ export class LiveStream extends DurableObject<Env> {
   /** The live status for the control API. */
   async status(): Promise<LiveStatus> {
     const now = Date.now();
-    const health = this.meta.health;
-    // Staleness as the edge sees it: when media was last listed here (not the node's capture clock).
-    const newest = this.meta.lastMediaAt;
-    const connected = this.meta.status === "live" && this.meta.lease?.connected === true;
-    return {
-      // A stop in progress (the node flushing its last media) already counts as offline, as in D1.
-      status: this.meta.stopping ? "offline" : this.meta.status,
-      started_at: this.meta.startedAt,
-      viewers: this.viewers.count(now),
-      bitrate_kbps: connected && health ? Math.round(health.input_kbps) : 0,
-      renditions: (this.window?.renditions ?? []).map((r) => ({
-        name: r.name,
-        width: r.width,
-        height: r.height,
-        bandwidth: r.bandwidth,
-        codecs: r.codecs,
-        frame_rate: r.frameRate,
-      })),
-      health: {
-        ingest_connected: connected,
-        node_id: this.meta.lease?.nodeId ?? null,
-        epoch: this.meta.lease?.epoch ?? null,
-        last_segment_age_s: newest === null ? null : Math.max(0, Math.round((now - newest) / 100) / 10),
-        fps: health?.fps ?? null,
-        encoder_speed: health?.speed ?? null,
-        upload_backlog: health?.backlog ?? null,
-        keyframe_interval: health?.keyframe_interval ?? null,
-        dropped_frames: health?.dropped_frames ?? null,
-      },
-    };
+    return liveStatus(this.meta, this.window, this.viewers.count(now), now);
   }
 
   /** Forgets everything (the stream was deleted). */
@@ -231,7 +137,7 @@ export class LiveStream extends DurableObject<Env> {
       const sessionId = this.meta.sessionId;
       const encrypted = settings.encryption === "aes-128" && sessionId !== null;
       const key = encrypted ? this.sessionKeys.create(sessionId, settings.key_rotation ?? DEFAULT_KEY_ROTATION, this.meta.nextMsn) : null;
-      const encryption = key ? { method: "AES-128" as const, sessionId: key.sessionId, rotateEvery: key.rotateEvery, keyUriPrefix: contentKeyPrefix(input.streamId, key.sessionId) } : null;
+      const encryption = key ? windowEncryption(input.streamId, key) : null;
       this.window = createLiveWindow({ mode: input.latencyMode, timing: timingFor(input.latencyMode, settings.part_target), encryption });
     }
     const epoch = this.meta.nextEpoch++;
@@ -259,15 +165,7 @@ export class LiveStream extends DurableObject<Env> {
   /** What the publishing node needs to encrypt this broadcast (its session seed), or null for clear media. */
   private publishEncryption(): PublishEncryption | null {
     const encryption = this.window?.encryption;
-    if (!encryption) return null;
-    const key = this.sessionKeys.get(encryption.sessionId);
-    if (!key) throw new Error("the encrypted session has no key seed");
-    return {
-      method: "AES-128",
-      key_seed: btoa(String.fromCharCode(...key.seed)),
-      rotate_every: key.rotateEvery,
-      key_uri_prefix: encryption.keyUriPrefix,
-    };
+    return encryption ? publishEncryption(encryption, this.sessionKeys.get(encryption.sessionId)) : null;
   }
 
   /**
@@ -277,17 +175,16 @@ export class LiveStream extends DurableObject<Env> {
    */
   async contentKey(sessionId: string, period: number): Promise<ArrayBuffer | null> {
     const key = this.sessionKeys.get(sessionId);
-    if (!key || !Number.isSafeInteger(period)) return null;
+    if (!key) return null;
     const lastMsn = sessionId === this.meta.sessionId ? this.meta.nextMsn : (this.recording.lastMsn(sessionId) ?? key.firstMsn);
-    if (period < keyPeriod(key.firstMsn, key.rotateEvery) || period > keyPeriod(Math.max(lastMsn, key.firstMsn), key.rotateEvery)) return null;
+    if (!keyInSession(key, period, lastMsn)) return null;
     const bytes = await deriveContentKey(key.seed, period);
     return bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
   }
 
   /** The key schedule of a session's media, for on-demand playlists (null when it was not encrypted). */
   private assetEncryption(sessionId: string): AssetEncryption | null {
-    const key = this.sessionKeys.get(sessionId);
-    return key && this.meta.streamId ? { rotateEvery: key.rotateEvery, keyUriPrefix: contentKeyPrefix(this.meta.streamId, sessionId) } : null;
+    return assetEncryption(this.meta.streamId, this.sessionKeys.get(sessionId));
   }
 
   /** The node reports its publisher gone: the reconnect window starts. */
@@ -342,20 +239,8 @@ export class LiveStream extends DurableObject<Env> {
     const problem = leaseProblem(this.meta.lease, nodeId, epoch);
     if (problem || !this.window) return refuse(409, "conflict", problem ?? "The stream has no live window.");
     const result = apply();
-    switch (result.outcome) {
-      case "unknown-rendition":
-      case "unknown-epoch":
-        // Not a 409: that status means "fenced" to a node, and this is a missing init, not a lost lease.
-        return refuse(400, "init_required", "Upload this rendition's init segment for this epoch first.");
-      case "not-ll":
-        return refuse(400, "bad_request", "This stream's latency mode has no LL-HLS parts.");
-      case "too-far":
-        return refuse(400, "bad_request", "This media sequence number is too far ahead of the live window.");
-      case "ended":
-        return refuse(409, "conflict", "The broadcast has ended.");
-      default:
-        break;
-    }
+    const refusal = commitRefusal(result.outcome);
+    if (refusal) return refusal;
     if (msn !== null) this.meta.nextMsn = Math.max(this.meta.nextMsn, msn + 1);
     this.meta.lastMediaAt = Date.now();
     this.touchLease();
@@ -413,29 +298,10 @@ export class LiveStream extends DurableObject<Env> {
   override async alarm(): Promise<void> {
     const now = Date.now();
     await this.runCleanup(now);
-    if (this.meta.status !== "live") return;
-    if (this.meta.stopping) {
-      if (now >= this.meta.stopping.deadline) await this.endBroadcast(this.meta.stopping.reason);
-      else await this.ctx.storage.setAlarm(this.meta.stopping.deadline);
-      return;
-    }
-    const lease = this.meta.lease;
-    if (lease?.connected) {
-      if (now - lease.lastSeenAt < NODE_SILENCE_MS) {
-        await this.ctx.storage.setAlarm(now + WATCH_INTERVAL_MS);
-        return;
-      }
-      await this.disconnect(lease.lastSeenAt, "ingest node went silent");
-      return;
-    }
-    const since = lease?.disconnectedAt ?? null;
-    if (since === null) return; // started with POST /start and never published: stays live until stopped
-    const deadline = since + this.meta.reconnectWindowS * 1000;
-    if (now >= deadline) {
-      await this.endBroadcast("reconnect_window_expired");
-    } else {
-      await this.ctx.storage.setAlarm(deadline);
-    }
+    const step = watchStep(this.meta, now);
+    if (step.kind === "alarm") await this.ctx.storage.setAlarm(step.at);
+    else if (step.kind === "disconnect") await this.disconnect(step.at, "ingest node went silent");
+    else if (step.kind === "end") await this.endBroadcast(step.reason);
   }
 
   private async disconnect(at: number, _reason: string): Promise<void> {
@@ -490,47 +356,28 @@ export class LiveStream extends DurableObject<Env> {
       if (this.meta.status !== "live") await this.ctx.storage.setAlarm(cleanup.at);
       return;
     }
-    await deleteBroadcastMedia(this.env.MEDIA, this.meta.streamId, cleanup.firstEpoch, cleanup.lastEpoch);
-    // Nothing is left to decrypt: the session's key seed goes with its media.
-    if (cleanup.sessionId) this.sessionKeys.forget(cleanup.sessionId);
+    await deleteUnrecorded(this.env.MEDIA, this.meta.streamId, cleanup, this.sessionKeys);
     this.meta.pendingCleanup = null;
     await this.saveMeta();
   }
 
   /** Turns the broadcast's recording into a VOD (record: true), or deletes its media (record: false). */
   private async finishRecording(streamId: string, sessionId: string): Promise<void> {
-    const segments = this.recording.segments(sessionId);
-    if (!this.meta.record && this.meta.sessionFirstEpoch !== null) {
-      const at = Date.now() + CLEANUP_DELAY_MS;
-      this.meta.pendingCleanup = { at, firstEpoch: this.meta.sessionFirstEpoch, lastEpoch: this.meta.nextEpoch - 1, sessionId };
+    const cleanup = unrecordedCleanup(this.meta, sessionId, Date.now());
+    if (cleanup) {
+      this.meta.pendingCleanup = cleanup;
       await this.saveMeta();
-      await this.ctx.storage.setAlarm(at);
+      await this.ctx.storage.setAlarm(cleanup.at);
       return;
     }
-    try {
-      await finalizeVod(this.env, {
-        streamId,
-        sessionId,
-        record: this.meta.record,
-        renditions: this.assetRenditions(),
-        segments,
-        encryption: this.assetEncryption(sessionId),
-      });
-    } catch (err) {
-      console.error(`stream ${streamId}: finishing the recording failed: ${(err as Error).message}`);
-    }
-  }
-
-  /** Renditions as the live window last knew them (codecs, size, bandwidth) for on-demand playlists. */
-  private assetRenditions(): AssetRendition[] {
-    return (this.window?.renditions ?? []).map((r) => ({
-      name: r.name,
-      codecs: r.codecs,
-      width: r.width,
-      height: r.height,
-      bandwidth: r.bandwidth,
-      frameRate: r.frameRate,
-    }));
+    await archiveBroadcast(this.env, {
+      streamId,
+      sessionId,
+      record: this.meta.record,
+      renditions: assetRenditions(this.window),
+      segments: this.recording.segments(sessionId),
+      encryption: this.assetEncryption(sessionId),
+    });
   }
 
   /** The recorded segments of a session (the current or last broadcast when null) and its renditions, for clips. */
@@ -542,7 +389,7 @@ export class LiveStream extends DurableObject<Env> {
     return {
       sessionId: id,
       segments: this.recording.segments(id),
-      renditions: id === this.meta.sessionId ? this.assetRenditions() : [],
+      renditions: id === this.meta.sessionId ? assetRenditions(this.window) : [],
       encryption: this.assetEncryption(id),
     };
   }

@@ -1,17 +1,9 @@
 // The key seeds of a stream's encrypted broadcasts, kept only in the LiveStream Durable Object's own SQLite (beside
 // the recording): never in R2, D1 or a log. Content keys are derived from a seed on demand (protocol/content-keys.ts).
 import { SEED_BYTES } from "../../../protocol/content-keys.ts";
+import type { SessionKey } from "./session-key.ts";
 
-/** One encrypted broadcast session's key material and schedule. */
-export interface SessionKey {
-  sessionId: string;
-  /** 32 random bytes; a secret. */
-  seed: Uint8Array;
-  /** Segments per content key. */
-  rotateEvery: number;
-  /** The first media sequence number of the session (its first key is keyPeriod(firstMsn)). */
-  firstMsn: number;
-}
+export type { SessionKey };
 
 /** Session seeds on the Durable Object's SQL storage. */
 export class SessionKeys {
