@@ -19,6 +19,7 @@ import { type LiveStatus, liveStatus } from "./live-status.ts";
 import { stopDeadline, watchStep } from "./live-watch.ts";
 import { type PlaylistAnswer, playlistAnswer, problemAnswer } from "./playlist-answer.ts";
 import { renderMedia, renderMultivariant } from "./playlist.ts";
+import { RenderCache } from "./render-cache.ts";
 import { PlaylistWaiters } from "./playlist-waiters.ts";
 import { type RecordedSegment, Recording } from "./recording.ts";
 import { SessionKeys } from "./session-keys.ts";
@@ -48,6 +49,7 @@ export class LiveStream extends DurableObject<Env> {
   private meta: LiveMeta = { ...INITIAL_META };
   private window: LiveWindowState | null = null;
   private readonly waiters = new PlaylistWaiters();
+  private readonly rendered = new RenderCache();
   // Viewer sessions live in memory only: a count that restarts after an eviction is fine, a write per request is not.
   private readonly viewers = new ViewerWindow();
   private readonly recording: Recording;
@@ -110,7 +112,7 @@ export class LiveStream extends DurableObject<Env> {
 
   /** Forgets everything (the stream was deleted). */
   async destroy(): Promise<void> {
-    this.waiters.notify(true);
+    this.windowChanged(true);
     await this.ctx.storage.deleteAlarm();
     await this.ctx.storage.deleteAll();
     this.meta = { ...INITIAL_META };
@@ -138,6 +140,7 @@ export class LiveStream extends DurableObject<Env> {
       const encrypted = settings.encryption === "aes-128" && sessionId !== null;
       const key = encrypted ? this.sessionKeys.create(sessionId, settings.key_rotation ?? DEFAULT_KEY_ROTATION, this.meta.nextMsn) : null;
       const encryption = key ? windowEncryption(input.streamId, key) : null;
+      this.rendered.invalidate();
       this.window = createLiveWindow({ mode: input.latencyMode, timing: timingFor(input.latencyMode, settings.part_target), encryption });
     }
     const epoch = this.meta.nextEpoch++;
@@ -245,7 +248,7 @@ export class LiveStream extends DurableObject<Env> {
     this.meta.lastMediaAt = Date.now();
     this.touchLease();
     await this.saveAll();
-    if (result.changed) this.waiters.notify();
+    if (result.changed) this.windowChanged();
     return OK;
   }
 
@@ -266,7 +269,8 @@ export class LiveStream extends DurableObject<Env> {
   async masterPlaylist(viewer: string, uriQuery?: string): Promise<PlaylistAnswer> {
     if (!this.window || this.window.renditions.length === 0) return problemAnswer(404, "The stream has nothing to play yet.");
     this.viewers.touch(viewer, Date.now());
-    return playlistAnswer(renderMultivariant(this.window, { uriQuery }), this.window, false);
+    const current = this.window;
+    return playlistAnswer(this.rendered.get(`master|${uriQuery ?? ""}`, () => renderMultivariant(current, { uriQuery }))!, current, false);
   }
 
   /** A media playlist, held until an LL-HLS delivery directive is satisfied (or 503 after 3 target durations). */
@@ -287,7 +291,8 @@ export class LiveStream extends DurableObject<Env> {
     }
     // The stream may have been deleted, or a new broadcast started, while the request was held.
     if (this.window === null) return problemAnswer(404, "The stream has nothing to play.");
-    const text = renderMedia(this.window, rendition, { uriQuery, skip });
+    const current = this.window;
+    const text = this.rendered.get(`media|${rendition}|${skip}|${uriQuery ?? ""}`, () => renderMedia(current, rendition, { uriQuery, skip }));
     if (text === null) return problemAnswer(404, `Rendition "${rendition}" does not exist.`);
     return playlistAnswer(text, this.window, decision.kind === "wait");
   }
@@ -295,6 +300,12 @@ export class LiveStream extends DurableObject<Env> {
   // ---- lifecycle --------------------------------------------------------------------------------------------
 
   /** Watches the node while connected; ends the broadcast when the reconnect window has passed. */
+  /** The live window changed: drop rendered playlists, then release held requests (all of them with `all`). */
+  private windowChanged(all = false): void {
+    this.rendered.invalidate();
+    this.waiters.notify(all);
+  }
+
   override async alarm(): Promise<void> {
     const now = Date.now();
     await this.runCleanup(now);
@@ -321,7 +332,7 @@ export class LiveStream extends DurableObject<Env> {
     this.meta = { ...this.meta, status: "live", startedAt, sessionId, record, lease: null, health: null, lastMediaAt: null, sessionFirstEpoch: null };
     // A new broadcast starts a new window (media sequence numbers keep counting from meta.nextMsn).
     this.window = null;
-    this.waiters.notify(true);
+    this.windowChanged(true);
   }
 
   /** Queues a webhook event in the background: a failure is logged, never fails or delays the broadcast change. */
@@ -344,7 +355,7 @@ export class LiveStream extends DurableObject<Env> {
     await this.saveAll();
     await this.ctx.storage.deleteAlarm();
     // Blocked requests get the final playlist with EXT-X-ENDLIST.
-    this.waiters.notify(true);
+    this.windowChanged(true);
     if (streamId && this.meta.sessionId && reason !== "deleted") await this.finishRecording(streamId, this.meta.sessionId);
   }
 

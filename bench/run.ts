@@ -1,0 +1,152 @@
+// `npm run bench`: runs the benchmark sections (latency, edge throughput, fan-out, cost, ingest), saves their figures
+// to docs/bench/results.json and writes docs/BENCHMARKS.md with PNG plots (and, after a full run, the README's
+// "Measured" section). Options: --quick (~3 min smoke run), --only=a,b, --no-readme.
+import { mkdirSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { ensureSystemTools, type SystemTool, TEST_TOOLS } from "../scripts/lib/system-packages.ts";
+import { runCost } from "./cost.ts";
+import { type BenchSystem, startBenchSystem } from "./edge-system.ts";
+import { runThroughput } from "./edge-throughput.ts";
+import { runFanout } from "./fanout.ts";
+import { runIngest } from "./ingest.ts";
+import { MODES, runLatency } from "./latency.ts";
+import { loadNow, machineInfo } from "./machine.ts";
+import { type BenchOptions, parseOptions, type Section, SECTIONS, USAGE } from "./options.ts";
+import { renderPngs } from "./render-png.ts";
+import { buildReport, updateReadme } from "./report.ts";
+import { type BenchResults, loadResults, saveResults, type SectionRun } from "./results.ts";
+
+const root = join(dirname(fileURLToPath(import.meta.url)), "..");
+const docsDir = join(root, "docs");
+const resultsPath = join(docsDir, "bench", "results.json");
+
+/** Load generators and the static-file baseline, on top of what the e2e tests need (ffmpeg, ffprobe, chromium). */
+const BENCH_TOOLS: SystemTool[] = [
+  ...TEST_TOOLS,
+  { command: "wrk", aptPackage: "wrk", hint: "apt-get install wrk | brew install wrk" },
+  { command: "nginx", aptPackage: "nginx-light", hint: "apt-get install nginx-light | brew install nginx" },
+];
+
+/** How long each section runs, full and --quick. */
+function parameters(quick: boolean) {
+  return {
+    latency: { durationS: quick ? 20 : 60, pollIntervalMs: 100 },
+    throughput: { durationS: quick ? 3 : 5, rounds: quick ? 1 : 2, connections: 10 },
+    fanout: { concurrencies: quick ? [1000, 5000] : [1000, 1000, 1000, 5000] },
+    cost: { browserWindowS: quick ? 0 : 30 },
+    ingest: quick
+      ? { speedMediaS: 8, ladderSteps: [1, 2], passthroughSteps: [1, 4, 16], warmupS: 4, measureS: 8 }
+      : { speedMediaS: 20, ladderSteps: [1, 2, 3, 4], passthroughSteps: [1, 4, 8, 16, 32], warmupS: 6, measureS: 16 },
+  };
+}
+
+const started = Date.now();
+function log(line: string): void {
+  const s = ((Date.now() - started) / 1000).toFixed(0).padStart(4);
+  console.log(`[bench ${s}s] ${line}`);
+}
+
+async function main(options: BenchOptions): Promise<number> {
+  ensureSystemTools(BENCH_TOOLS);
+  mkdirSync(join(docsDir, "bench"), { recursive: true });
+  const machine = machineInfo(root);
+  log(`${machine.nproc} cores (${machine.cpuModel}), ${machine.memoryGiB} GiB, load ${machine.loadAtStart}; node ${machine.node}, wrangler ${machine.wrangler}, ${machine.ffmpeg}`);
+  log(`sections: ${options.only.length > 0 ? options.only.join(", ") : "none (report only)"}${options.quick ? " (quick)" : ""}`);
+  const results: BenchResults = loadResults(resultsPath);
+  const p = parameters(options.quick);
+  let bench: BenchSystem | null = null;
+  const edge = async () => {
+    if (!bench) {
+      log("starting wrangler dev + ingest node");
+      bench = await startBenchSystem();
+    }
+    return bench;
+  };
+  let failures = 0;
+
+  async function section<T>(name: Section, run: () => Promise<T>): Promise<void> {
+    if (!options.only.includes(name)) return;
+    log(`== ${name}`);
+    const startedAt = new Date();
+    const before = loadNow().load1;
+    let result: T | null = null;
+    let error: string | null = null;
+    try {
+      result = await run();
+    } catch (err) {
+      error = (err as Error).message;
+      failures += 1;
+      log(`${name} failed: ${(err as Error).stack ?? error}`);
+    }
+    const record: SectionRun<T> = {
+      result,
+      error,
+      startedAt: startedAt.toISOString(),
+      durationS: Math.round((Date.now() - startedAt.getTime()) / 1000),
+      quick: options.quick,
+      command: options.command,
+      machine,
+      load: { before, after: loadNow().load1 },
+    };
+    (results.sections as Record<string, SectionRun<unknown>>)[name] = record as SectionRun<unknown>;
+    results.updatedAt = new Date().toISOString();
+    saveResults(resultsPath, results);
+    log(`${name} done in ${record.durationS} s`);
+  }
+
+  try {
+    await section("latency", async () => runLatency(await edge(), { ...p.latency, modes: MODES, log }));
+    await section("throughput", async () => runThroughput(await edge(), { ...p.throughput, log }));
+    await section("cost", async () => runCost(p.cost.browserWindowS > 0 ? await edge() : null, { ...p.cost, log }));
+    // Last on the edge: holding thousands of requests can exhaust wrangler dev's file descriptors.
+    await section("fanout", async () => runFanout(await edge(), { ...p.fanout, log }));
+  } finally {
+    if (bench) {
+      log("stopping wrangler dev + ingest node");
+      await (bench as BenchSystem).system.stop();
+    }
+  }
+  await section("ingest", () => runIngest({ ...p.ingest, log }));
+
+  log("writing docs/BENCHMARKS.md");
+  const report = buildReport({ results, docsDir });
+  await renderPngs(report.figures);
+  writeFileSync(join(docsDir, "BENCHMARKS.md"), report.markdown);
+  // The README shows full-run figures only: every section present, none quick, none failed (it may be an --only rerun).
+  const complete = SECTIONS.every((name) => {
+    const run = (results.sections as Record<string, SectionRun<unknown> | undefined>)[name];
+    return run !== undefined && run.result !== null && !run.quick;
+  });
+  if (options.readme && complete) {
+    log(updateReadme(join(root, "README.md"), report.readmeSummary) ? "README.md: Measured section updated" : "README.md has no Measured section");
+  } else if (options.readme) {
+    log("README.md left as is (rewritten only when every section has full-run figures without failures)");
+  }
+  log(`done: docs/BENCHMARKS.md, ${report.figures.length} figures in docs/bench/, results in docs/bench/results.json${failures ? `; ${failures} section(s) failed` : ""}`);
+  return failures === 0 ? 0 : 1;
+}
+
+let options: BenchOptions;
+try {
+  options = parseOptions(process.argv.slice(2));
+} catch (err) {
+  if ((err as Error).message !== "usage") console.error((err as Error).message);
+  console.error(USAGE);
+  process.exit(2);
+}
+// Child processes run in their own process groups; exiting runs their kill hooks (scripts/lib/processes.ts).
+for (const signal of ["SIGINT", "SIGTERM"] as const) {
+  process.once(signal, () => {
+    console.error(`\n${signal}: stopping`);
+    process.exit(130);
+  });
+}
+// A backstop: the whole run is bounded even if something hangs.
+const limitMin = options.quick ? 10 : 30;
+setTimeout(() => {
+  console.error(`the benchmark did not finish within ${limitMin} minutes; stopping`);
+  process.exit(1);
+}, limitMin * 60_000).unref();
+process.exitCode = await main(options);
+process.exit();
