@@ -434,4 +434,19 @@ describe("ingest node against the real edge", () => {
     expectNoKeysInLog();
     await nodeIdle();
   });
+
+  it("transcodes a publish that ends before the node finished probing its source", async () => {
+    const stream = await createStream("ingest e2e: short publish");
+    // 1.5 s with a 2 s GOP: the publisher is gone before a second keyframe could tell its keyframe interval.
+    const publisher = system.publish(stream.ingest_endpoint, { durationS: 1.5 });
+    await publisher.exited;
+    const master = await masterWithVariants(stream.playback_manifest_url, 3, 15_000);
+    const playlists = await mediaPlaylists(master);
+    for (const [rendition, playlist] of playlists) {
+      expect(playlist.segments.length, rendition).toBeGreaterThanOrEqual(1);
+      expect(totalDuration(playlist), rendition).toBeGreaterThan(1);
+    }
+    expectNoKeysInLog();
+    await nodeIdle();
+  });
 });

@@ -248,7 +248,11 @@ export class LiveStream extends DurableObject<Env> {
     this.meta.lastMediaAt = Date.now();
     this.touchLease();
     await this.saveAll();
-    if (result.changed) this.windowChanged();
+    if (result.changed) {
+      this.rendered.invalidate();
+      // Release held requests just after answering the upload: a thousand answers must not delay the node's ack.
+      setTimeout(() => this.waiters.notify(), 0);
+    }
     return OK;
   }
 

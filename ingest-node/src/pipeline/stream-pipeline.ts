@@ -93,7 +93,8 @@ export class StreamPipeline {
     });
     const mode = this.grant.latency_mode;
     const source = await waitForSource(this.session, (this.grant.segment_target + 0.5) * 1000);
-    if (!this.session.active) {
+    // A publisher that already left still gets what it sent transcoded; only one that sent no video is dropped.
+    if (!this.session.active && source.videoCodec === null) {
       await this.finish("publisher left before media arrived");
       return;
     }
