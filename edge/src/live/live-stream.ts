@@ -20,11 +20,13 @@ import { stopDeadline, watchStep } from "./live-watch.ts";
 import { type PlaylistAnswer, playlistAnswer, problemAnswer } from "./playlist-answer.ts";
 import { renderMedia, renderMultivariant } from "./playlist.ts";
 import { RenderCache } from "./render-cache.ts";
+import { RetiredMedia } from "./retired-media.ts";
 import { PlaylistWaiters } from "./playlist-waiters.ts";
 import { type RecordedSegment, Recording } from "./recording.ts";
 import { SessionKeys } from "./session-keys.ts";
 import { ViewerWindow } from "./viewers.ts";
-import { addInit, addPart, addSegment, type ApplyResult, createLiveWindow, end, type LiveWindowState } from "./window.ts";
+import { addInit, addPart, addSegment, type ApplyResult, createLiveWindow, end, type LiveWindowState, type MediaRef } from "./window.ts";
+import { mediaFile, mediaKey } from "../storage/media.ts";
 
 export type { EndReason } from "./live-meta.ts";
 export { NODE_SILENCE_MS, PUBLISHER_SILENCE_MS } from "./live-meta.ts";
@@ -50,6 +52,7 @@ export class LiveStream extends DurableObject<Env> {
   private window: LiveWindowState | null = null;
   private readonly waiters = new PlaylistWaiters();
   private readonly rendered = new RenderCache();
+  private readonly retiredMedia: RetiredMedia;
   // Viewer sessions live in memory only: a count that restarts after an eviction is fine, a write per request is not.
   private readonly viewers = new ViewerWindow();
   private readonly recording: Recording;
@@ -58,6 +61,7 @@ export class LiveStream extends DurableObject<Env> {
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.recording = new Recording(ctx.storage.sql);
+    this.retiredMedia = new RetiredMedia(ctx.storage.sql);
     this.sessionKeys = new SessionKeys(ctx.storage.sql);
     // Load before any request is delivered so every method sees the persisted state after an eviction.
     ctx.blockConcurrencyWhile(async () => {
@@ -245,6 +249,7 @@ export class LiveStream extends DurableObject<Env> {
     const refusal = commitRefusal(result.outcome);
     if (refusal) return refusal;
     if (msn !== null) this.meta.nextMsn = Math.max(this.meta.nextMsn, msn + 1);
+    if (!this.meta.record && result.evicted.length > 0) this.retire(result.evicted);
     this.meta.lastMediaAt = Date.now();
     this.touchLease();
     await this.saveAll();
@@ -254,6 +259,29 @@ export class LiveStream extends DurableObject<Env> {
       setTimeout(() => this.waiters.notify(), 0);
     }
     return OK;
+  }
+
+  /** An unrecorded stream keeps media only for the live window: what slid out is deleted a window's length later. */
+  private retire(refs: MediaRef[]): void {
+    const { streamId, sessionId } = this.meta;
+    if (!streamId || !sessionId || !this.window) return;
+    const keys: string[] = [];
+    for (const ref of refs) {
+      const epoch = ref.kind === "init" ? ref.epoch : this.recording.epochOf(sessionId, ref.rendition, ref.msn);
+      // Parts of a segment that never completed were never recorded: the end-of-broadcast cleanup takes them.
+      if (epoch === null) continue;
+      const file = ref.kind === "init" ? mediaFile.init() : ref.kind === "segment" ? mediaFile.segment(ref.msn) : mediaFile.part(ref.msn, ref.part);
+      keys.push(mediaKey({ streamId, rendition: ref.rendition, epoch, file }));
+    }
+    this.retiredMedia.retire(keys, Date.now() + this.window.windowSegments * this.window.segmentTarget * 1000);
+  }
+
+  /** Deletes retired media that is due. */
+  private async deleteRetired(now: number): Promise<void> {
+    const keys = this.retiredMedia.dueKeys(now);
+    if (keys.length === 0) return;
+    await this.env.MEDIA.delete(keys);
+    this.retiredMedia.forget(keys);
   }
 
   private touchLease(): void {
@@ -313,6 +341,7 @@ export class LiveStream extends DurableObject<Env> {
   override async alarm(): Promise<void> {
     const now = Date.now();
     await this.runCleanup(now);
+    await this.deleteRetired(now);
     const step = watchStep(this.meta, now);
     if (step.kind === "alarm") await this.ctx.storage.setAlarm(step.at);
     else if (step.kind === "disconnect") await this.disconnect(step.at, "ingest node went silent");

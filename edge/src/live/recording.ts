@@ -45,6 +45,14 @@ export class Recording {
       .map((row) => ({ rendition: row.rendition, msn: row.msn, epoch: row.epoch, duration: row.duration, programDateTime: row.program_date_time }));
   }
 
+  /** The publish epoch that produced a recorded segment, or null when it was never recorded. */
+  epochOf(sessionId: string, rendition: string, msn: number): number | null {
+    const row = this.sql
+      .exec<{ epoch: number }>("SELECT epoch FROM recorded_segments WHERE session_id = ? AND rendition = ? AND msn = ?", sessionId, rendition, msn)
+      .toArray()[0];
+    return row?.epoch ?? null;
+  }
+
   /** The highest recorded media sequence number of a session, or null when it recorded nothing. */
   lastMsn(sessionId: string): number | null {
     const row = this.sql.exec<{ last: number | null }>("SELECT MAX(msn) AS last FROM recorded_segments WHERE session_id = ?", sessionId).toArray()[0];
