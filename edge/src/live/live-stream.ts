@@ -20,13 +20,12 @@ import { stopDeadline, watchStep } from "./live-watch.ts";
 import { type PlaylistAnswer, playlistAnswer, problemAnswer } from "./playlist-answer.ts";
 import { renderMedia, renderMultivariant } from "./playlist.ts";
 import { RenderCache } from "./render-cache.ts";
-import { RetiredMedia } from "./retired-media.ts";
+import { RetiredMedia, retiredKeys } from "./retired-media.ts";
 import { PlaylistWaiters } from "./playlist-waiters.ts";
 import { type RecordedSegment, Recording } from "./recording.ts";
 import { SessionKeys } from "./session-keys.ts";
 import { ViewerWindow } from "./viewers.ts";
 import { addInit, addPart, addSegment, type ApplyResult, createLiveWindow, end, type LiveWindowState, type MediaRef } from "./window.ts";
-import { mediaFile, mediaKey } from "../storage/media.ts";
 
 export type { EndReason } from "./live-meta.ts";
 export { NODE_SILENCE_MS, PUBLISHER_SILENCE_MS } from "./live-meta.ts";
@@ -265,23 +264,8 @@ export class LiveStream extends DurableObject<Env> {
   private retire(refs: MediaRef[]): void {
     const { streamId, sessionId } = this.meta;
     if (!streamId || !sessionId || !this.window) return;
-    const keys: string[] = [];
-    for (const ref of refs) {
-      const epoch = ref.kind === "init" ? ref.epoch : this.recording.epochOf(sessionId, ref.rendition, ref.msn);
-      // Parts of a segment that never completed were never recorded: the end-of-broadcast cleanup takes them.
-      if (epoch === null) continue;
-      const file = ref.kind === "init" ? mediaFile.init() : ref.kind === "segment" ? mediaFile.segment(ref.msn) : mediaFile.part(ref.msn, ref.part);
-      keys.push(mediaKey({ streamId, rendition: ref.rendition, epoch, file }));
-    }
+    const keys = retiredKeys(refs, streamId, (rendition, msn) => this.recording.epochOf(sessionId, rendition, msn));
     this.retiredMedia.retire(keys, Date.now() + this.window.windowSegments * this.window.segmentTarget * 1000);
-  }
-
-  /** Deletes retired media that is due. */
-  private async deleteRetired(now: number): Promise<void> {
-    const keys = this.retiredMedia.dueKeys(now);
-    if (keys.length === 0) return;
-    await this.env.MEDIA.delete(keys);
-    this.retiredMedia.forget(keys);
   }
 
   private touchLease(): void {
@@ -341,7 +325,7 @@ export class LiveStream extends DurableObject<Env> {
   override async alarm(): Promise<void> {
     const now = Date.now();
     await this.runCleanup(now);
-    await this.deleteRetired(now);
+    await this.retiredMedia.deleteDue(this.env.MEDIA, now);
     const step = watchStep(this.meta, now);
     if (step.kind === "alarm") await this.ctx.storage.setAlarm(step.at);
     else if (step.kind === "disconnect") await this.disconnect(step.at, "ingest node went silent");
