@@ -3,8 +3,8 @@
 // Cloudflare's published prices.
 import { type BrowserContext, chromium } from "playwright-core";
 import { DEFAULT_TIMING } from "../protocol/latency.ts";
+import { CHROMIUM_ARGS, chromiumPath } from "../scripts/lib/browser.ts";
 import type { BenchSystem } from "./edge-system.ts";
-import { CHROMIUM_ARGS, chromiumPath } from "./browser.ts";
 import { type Mode, MODES } from "./latency.ts";
 import { sleep } from "./stats.ts";
 

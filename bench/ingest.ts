@@ -14,6 +14,7 @@ import { type LadderPlan, planLadder, type SourceInfo } from "../ingest-node/src
 import { DEFAULT_LADDER } from "../protocol/ladder.ts";
 import { freePort } from "../scripts/lib/free-port.ts";
 import { type IngestDev, startIngestDev } from "../scripts/lib/ingest-dev.ts";
+import { stoppableChild } from "../scripts/lib/test-publisher.ts";
 import { type ArrivedSegment, type FakeEdge, realtimeFactor, startFakeEdge } from "./fake-edge.ts";
 import { ChildWatcher, sampleProcess } from "./proc.ts";
 import { backstop, median, round, sleep } from "./stats.ts";
@@ -129,21 +130,7 @@ function publishFile(ffmpeg: string, file: string, url: string, realtime: boolea
   const pace = realtime ? ["-re", "-stream_loop", "-1"] : ["-readrate", String(readRate)];
   const args = ["-hide_banner", "-loglevel", "error", ...pace, "-i", file, "-c", "copy", "-f", "flv", url];
   const child = spawn(ffmpeg, args, { stdio: ["ignore", "ignore", "ignore"] });
-  const exited = new Promise((resolve) => child.once("exit", resolve));
-  const kill = () => child.kill("SIGKILL");
-  process.once("exit", kill);
-  void exited.then(() => process.off("exit", kill));
-  return {
-    child,
-    exited,
-    async stop() {
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      child.kill("SIGINT");
-      const timer = setTimeout(() => child.kill("SIGKILL"), 3000);
-      await exited;
-      clearTimeout(timer);
-    },
-  };
+  return { child, ...stoppableChild(child) };
 }
 
 async function waitFor(what: string, timeoutMs: number, check: () => boolean): Promise<void> {

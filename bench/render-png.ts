@@ -1,7 +1,7 @@
 // Turns hand-drawn SVG figures into PNG files with headless Chromium's screenshot (the `canvas` package does not
 // install here; ENVIRONMENT.md).
 import { chromium } from "playwright-core";
-import { CHROMIUM_ARGS, chromiumPath } from "./browser.ts";
+import { CHROMIUM_ARGS, chromiumPath } from "../scripts/lib/browser.ts";
 
 /** One figure: SVG text and its size in CSS pixels. */
 export interface Figure {

@@ -91,14 +91,18 @@ export function startTestPublisher(options: TestPublisherOptions): TestPublisher
     stderr.push(...chunk.split("\n").filter(Boolean));
     if (stderr.length > 50) stderr.splice(0, stderr.length - 50);
   });
+  const { exited, stop } = stoppableChild(child);
+  return { child, exited, stderr, stop };
+}
+
+/** A child's exit code, and stop(): SIGINT, SIGKILL 3 s later; the child is SIGKILLed if this process exits first. */
+export function stoppableChild(child: ChildProcess): { exited: Promise<number | null>; stop(): Promise<void> } {
   const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
   const killOnExit = () => child.kill("SIGKILL");
   process.once("exit", killOnExit);
   void exited.then(() => process.off("exit", killOnExit));
   return {
-    child,
     exited,
-    stderr,
     async stop() {
       if (child.exitCode !== null || child.signalCode !== null) return;
       child.kill("SIGINT");

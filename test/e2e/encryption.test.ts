@@ -6,7 +6,7 @@ import { createDecipheriv } from "node:crypto";
 import HLS from "hls-parser";
 import type { MasterPlaylist, MediaPlaylist } from "hls-parser/types";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { inPage, launchBrowser, waitInPage } from "./browser.ts";
+import { inPage, launchBrowser, waitInPage } from "../../scripts/lib/browser.ts";
 import { probeBytes, type ProbeResult } from "./ffprobe.ts";
 import { eventually, startSystem, type TestSystem } from "./harness.ts";
 

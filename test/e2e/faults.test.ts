@@ -5,12 +5,12 @@
 // served: zero lost, zero listed-but-missing. Every wait is bounded.
 import { randomBytes } from "node:crypto";
 import { request as httpRequest } from "node:http";
-import { connect, type Socket } from "node:net";
 import HLS from "hls-parser";
 import type { MasterPlaylist, MediaPlaylist } from "hls-parser/types";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { TestPublisher } from "../../scripts/lib/test-publisher.ts";
 import { eventually, INGEST_SECRET, startSystem, type SystemNode, type TestSystem } from "./harness.ts";
+import { rtmpAbuse } from "./rtmp-abuse.ts";
 
 interface Stream {
   stream_id: string;
@@ -441,32 +441,14 @@ describe("(e) garbage and a slowloris on the RTMP port during a live stream", ()
     const { publisher } = await publishUntilAccepted(eu, stream, 15_000);
     await segmentsCut(eu, stream.stream_id, 1, 20_000);
 
-    const sockets: { name: string; socket: Socket; openedAt: number; closedAt: number | null; timer?: NodeJS.Timeout }[] = [];
-    const open = (name: string, onConnect: (socket: Socket) => NodeJS.Timeout | void) => {
-      const socket = connect({ host: "127.0.0.1", port: eu.rtmpPort });
-      const entry: (typeof sockets)[number] = { name, socket, openedAt: Date.now(), closedAt: null };
-      socket.on("error", () => {});
-      socket.on("data", () => {});
-      socket.once("close", () => {
-        entry.closedAt = Date.now();
-        clearInterval(entry.timer);
-      });
-      socket.once("connect", () => {
-        const timer = onConnect(socket);
-        if (timer) entry.timer = timer;
-      });
-      sockets.push(entry);
-    };
+    const { sockets, open, closeAll } = rtmpAbuse("127.0.0.1", eu.rtmpPort);
     try {
       open("garbage", (socket) => void socket.write(randomBytes(16 * 1024)));
       open("garbage-v3", (socket) => void socket.write(Buffer.concat([Buffer.from([3]), randomBytes(8192)])));
       open("slowloris", (socket) => setInterval(() => !socket.destroyed && socket.write(Buffer.from([3])), 1000));
       await eventually("every abusive connection to be dropped", 15_000, async () => (sockets.every((s) => s.closedAt !== null) ? true : undefined), 250);
     } finally {
-      for (const s of sockets) {
-        clearInterval(s.timer);
-        s.socket.destroy();
-      }
+      closeAll();
     }
     const held = Object.fromEntries(sockets.map((s) => [s.name, (s.closedAt ?? Date.now()) - s.openedAt]));
     for (const [name, ms] of Object.entries(held)) expect(ms, `${name} held ${ms} ms`).toBeLessThanOrEqual(12_500);

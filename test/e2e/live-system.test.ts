@@ -2,7 +2,7 @@
 import HLS from "hls-parser";
 import type { MasterPlaylist, MediaPlaylist } from "hls-parser/types";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { inPage, launchBrowser, waitInPage } from "./browser.ts";
+import { inPage, launchBrowser, waitInPage } from "../../scripts/lib/browser.ts";
 import { eventually, startSystem, type TestSystem } from "./harness.ts";
 
 interface Stream {

@@ -3,7 +3,7 @@ import HLS from "hls-parser";
 import type { MasterPlaylist, MediaPlaylist } from "hls-parser/types";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import hlsPackage from "hls.js/package.json" with { type: "json" };
-import { inPage, launchBrowser, waitInPage } from "./browser.ts";
+import { inPage, launchBrowser, waitInPage } from "../../scripts/lib/browser.ts";
 import { eventually, startSystem, type TestSystem } from "./harness.ts";
 
 interface Stream {

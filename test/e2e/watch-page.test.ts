@@ -9,9 +9,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CmafPackager, type InitEvent, type PartEvent, type SegmentEvent } from "../../ingest-node/src/packager/packager.ts";
 import type { InitMeta, PartMeta, PublishResponse, SegmentMeta } from "../../protocol/ingest.ts";
 import { ingestPaths } from "../../protocol/ingest-paths.ts";
+import { inPage, launchBrowser, type TestBrowser, waitInPage as waitForPage } from "../../scripts/lib/browser.ts";
 import { type EdgeDev, startEdgeDev } from "../../scripts/lib/edge-dev.ts";
 import { freePort } from "../../scripts/lib/free-port.ts";
-import { inPage, launchBrowser, type TestBrowser, waitInPage as waitForPage } from "./browser.ts";
 
 const ADMIN_TOKEN = "e2e-admin-token";
 const INGEST_SECRET = "e2e-ingest-secret";

@@ -1,5 +1,7 @@
 // A fake ingest node for in-runtime tests: publishes with a stream key and uploads synthetic media objects.
-import { exports } from "cloudflare:workers";
+import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import { env, exports } from "cloudflare:workers";
+import { liveStream } from "../../edge/src/live/live-stream-stub.ts";
 import type { InitMeta, PartMeta, PublishResponse, SegmentMeta } from "../../protocol/ingest.ts";
 import { ingestPaths } from "../../protocol/ingest-paths.ts";
 
@@ -87,4 +89,17 @@ export async function stopBroadcast(streamId: string, epoch: number, nodeId = "n
   await callJson("POST", `/streams/${streamId}/stop`, 200);
   const response = await ingest("POST", ingestPaths.unpublish(), { nodeId, json: { stream_id: streamId, epoch } });
   if (response.status !== 200) throw new Error(`unpublish after stop: ${response.status} ${await response.text()}`);
+}
+
+/** Makes the stream's pending media cleanup due now, evicts its Durable Object and runs the alarm; whether it ran. */
+export async function runDueCleanup(streamId: string): Promise<boolean> {
+  const stub = liveStream(env, streamId);
+  await runInDurableObject(stub, async (_instance, state) => {
+    const meta = (await state.storage.get<{ pendingCleanup: { at: number } }>("meta"))!;
+    meta.pendingCleanup.at = Date.now() - 1;
+    await state.storage.put("meta", meta);
+  });
+  await evictDurableObject(stub);
+  await stub.status();
+  return runDurableObjectAlarm(stub);
 }

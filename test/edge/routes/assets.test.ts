@@ -1,12 +1,10 @@
-import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
 import HLS from "hls-parser";
 import type { MasterPlaylist, MediaPlaylist } from "hls-parser/types";
 import { describe, expect, it } from "vitest";
 import { ingestPaths } from "../../../protocol/ingest-paths.ts";
-import { liveStream } from "../../../edge/src/live/live-stream-stub.ts";
 import { call, callJson } from "../api.ts";
-import { ingest, publish, putInit, putSegment, stopBroadcast } from "../ingest-client.ts";
+import { ingest, publish, putInit, putSegment, runDueCleanup, stopBroadcast } from "../ingest-client.ts";
 
 interface Created {
   stream_id: string;
@@ -96,15 +94,7 @@ describe("VOD", () => {
     const { vods } = await callJson<{ vods: Vod[] }>("GET", `/streams/${stream.stream_id}/vods`, 200);
     expect(vods).toHaveLength(0);
     expect((await env.MEDIA.list({ prefix: `live/${stream.stream_id}/` })).objects.length).toBeGreaterThan(0);
-    const stub = liveStream(env, stream.stream_id);
-    await runInDurableObject(stub, async (_instance, state) => {
-      const meta = (await state.storage.get<{ pendingCleanup: { at: number } }>("meta"))!;
-      meta.pendingCleanup.at = Date.now() - 1;
-      await state.storage.put("meta", meta);
-    });
-    await evictDurableObject(stub);
-    await stub.status();
-    expect(await runDurableObjectAlarm(stub)).toBe(true);
+    expect(await runDueCleanup(stream.stream_id)).toBe(true);
     const left = (await env.MEDIA.list({ prefix: `live/${stream.stream_id}/` })).objects.map((o) => o.key);
     expect(left.filter((key) => key.includes(".m4s") || key.endsWith(".mp4"))).toEqual([]);
   });

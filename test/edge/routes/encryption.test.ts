@@ -2,15 +2,13 @@
 // for encrypted streams, the same on a reconnect), EXT-X-KEY URIs in live, VOD and clip playlists that resolve, and
 // the key route: the right 16 bytes, never cached, 403 without a token on a signed stream, 404 for bad names, unknown
 // sessions and keys outside the session's range.
-import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { deriveContentKey } from "../../../protocol/content-keys.ts";
-import { liveStream } from "../../../edge/src/live/live-stream-stub.ts";
 import type { PublishResponse } from "../../../protocol/ingest.ts";
 import { ingestPaths } from "../../../protocol/ingest-paths.ts";
 import { call, callJson } from "../api.ts";
-import { ingest, publish, stopBroadcast } from "../ingest-client.ts";
+import { ingest, publish, runDueCleanup, stopBroadcast } from "../ingest-client.ts";
 import { type CreatedStream, expectProblem, FakePublisher, get, getMaster, getMedia, resolve } from "../playback-helpers.ts";
 
 interface StreamView extends CreatedStream {
@@ -247,15 +245,7 @@ describe("GET /live/:id/keys/:session/:k.key", () => {
 
     await stopBroadcast(stream.stream_id, publisher.grant.epoch);
     expect((await get(`/live/${stream.stream_id}/keys/${session}/0.key`)).status).toBe(200);
-    const stub = liveStream(env, stream.stream_id);
-    await runInDurableObject(stub, async (_instance, state) => {
-      const meta = (await state.storage.get<{ pendingCleanup: { at: number } }>("meta"))!;
-      meta.pendingCleanup.at = Date.now() - 1;
-      await state.storage.put("meta", meta);
-    });
-    await evictDurableObject(stub);
-    await stub.status();
-    expect(await runDurableObjectAlarm(stub)).toBe(true);
+    expect(await runDueCleanup(stream.stream_id)).toBe(true);
     expect((await get(`/live/${stream.stream_id}/keys/${session}/0.key`)).status).toBe(404);
   });
 });

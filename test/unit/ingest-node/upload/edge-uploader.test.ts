@@ -1,9 +1,7 @@
 // The edge uploader against a real local HTTP server: headers, order, idempotency, fencing, rejections, thumbnails.
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { ingestPaths } from "../../../../protocol/ingest-paths.ts";
-import type { EdgeUploader } from "../../../../ingest-node/src/upload/edge-uploader.ts";
 import { EdgeRejectedError, StreamFencedError } from "../../../../ingest-node/src/upload/upload-errors.ts";
-import { FakeEdge } from "./fake-edge.ts";
 import type { RecordedRequest } from "./fake-edge.ts";
 import {
   NODE,
@@ -14,23 +12,13 @@ import {
   initMeta,
   partMeta,
   putInterleaved,
-  removeDir,
   renditionPlan,
   seededRandom,
   segmentMeta,
-  tempDir,
-  testUploader,
+  useUploaderTestEnv,
 } from "./fixtures.ts";
 
-let edge: FakeEdge;
-let dir: string;
-const open: EdgeUploader[] = [];
-
-function uploader(overrides: Parameters<typeof testUploader>[2] = {}) {
-  const made = testUploader(edge.url, dir, overrides);
-  open.push(made.uploader);
-  return made;
-}
+const env = useUploaderTestEnv();
 
 function metaOf(request: RecordedRequest): unknown {
   return JSON.parse(String(request.headers["x-media-meta"]));
@@ -41,21 +29,9 @@ function msnOf(path: string): number | null {
   return match ? Number(match[1]) : null;
 }
 
-beforeEach(async () => {
-  edge = new FakeEdge();
-  await edge.start();
-  dir = await tempDir();
-});
-
-afterEach(async () => {
-  await Promise.all(open.splice(0).map((u) => u.close({ spill: false })));
-  await edge.stop();
-  await removeDir(dir);
-});
-
 describe("EdgeUploader", () => {
   it("PUTs each kind of object to its path with the credential, node id, content type and metadata", { timeout: 5_000 }, async () => {
-    const { uploader: up } = uploader();
+    const { uploader: up } = env.uploader();
     const init = bytesOf("init");
     const part = bytesOf("part");
     const segment = bytesOf("segment");
@@ -72,9 +48,9 @@ describe("EdgeUploader", () => {
       { path: ingestPaths.segment(STREAM_A, "360p", 7), type: "video/mp4", body: segment, meta: segmentMeta(7, 1, 3) },
       { path: ingestPaths.thumbnail(STREAM_A), type: "image/jpeg", body: thumb, meta: { epoch: 3 } },
     ];
-    expect(edge.requests).toHaveLength(4);
+    expect(env.edge.requests).toHaveLength(4);
     for (const want of expected) {
-      const [request] = edge.requestsFor(want.path);
+      const [request] = env.edge.requestsFor(want.path);
       expect(request, want.path).toBeDefined();
       if (!request) continue;
       expect(request.method).toBe("PUT");
@@ -89,7 +65,7 @@ describe("EdgeUploader", () => {
 
   it("keeps each rendition in order under random failures, never sending N+1 before N is acknowledged", { timeout: 20_000 }, async () => {
     const random = seededRandom(20261125);
-    edge.respond = (request) => {
+    env.edge.respond = (request) => {
       const roll = random();
       if (roll < 0.12) return { kind: "status", status: 503 };
       if (roll < 0.2) return { kind: "status", status: 500 };
@@ -98,7 +74,7 @@ describe("EdgeUploader", () => {
       if (roll < 0.31) return { kind: "hang", store: random() < 0.5 };
       return request.method === "PUT" ? { kind: "store" } : { kind: "status", status: 404 };
     };
-    const { uploader: up } = uploader({ concurrency: 3, requestTimeoutMs: 150 });
+    const { uploader: up } = env.uploader({ concurrency: 3, requestTimeoutMs: 150 });
     const plans = [
       renditionPlan(STREAM_A, "360p", { segments: 6, parts: 3 }),
       renditionPlan(STREAM_A, "240p", { segments: 6, parts: 3 }),
@@ -107,82 +83,82 @@ describe("EdgeUploader", () => {
     await putInterleaved(up, plans);
     await Promise.all([up.flush(STREAM_A), up.flush(STREAM_B)]);
 
-    const acked = edge.ackedPaths();
+    const acked = env.edge.ackedPaths();
     for (const plan of plans) {
       expect(ackedInPlan(acked, plan)).toEqual(plan.map((item) => item.path));
-      for (const item of plan) expect(new Uint8Array(edge.objects.get(item.path) ?? [])).toEqual(item.bytes);
+      for (const item of plan) expect(new Uint8Array(env.edge.objects.get(item.path) ?? [])).toEqual(item.bytes);
       // Replay the edge's log: a request for object k may only arrive once object k-1 was acknowledged.
       const position = new Map(plan.map((item, index) => [item.path, index]));
       let ackedUpTo = -1;
-      for (const event of edge.events) {
+      for (const event of env.edge.events) {
         const index = position.get(event.path);
         if (index === undefined) continue;
         if (event.type === "recv") expect(index, `${event.path} sent early`).toBeLessThanOrEqual(ackedUpTo + 1);
         else ackedUpTo = Math.max(ackedUpTo, index);
       }
     }
-    expect(edge.conflicts).toEqual([]);
+    expect(env.edge.conflicts).toEqual([]);
     const metrics = up.backlog();
     expect(metrics.retries).toBeGreaterThan(5);
     expect(metrics).toMatchObject({ uploadedObjects: 75, failedObjects: 0, memoryObjects: 0, memoryBytes: 0, diskObjects: 0 });
   });
 
   it("runs renditions and streams in parallel, never more requests at once than the concurrency bound", { timeout: 5_000 }, async () => {
-    edge.respond = () => ({ kind: "store", delayMs: 40 });
-    const { uploader: up } = uploader({ concurrency: 3 });
+    env.edge.respond = () => ({ kind: "store", delayMs: 40 });
+    const { uploader: up } = env.uploader({ concurrency: 3 });
     const plans = [STREAM_A, STREAM_B].flatMap((stream) =>
       ["360p", "240p", "160p"].map((rendition) => renditionPlan(stream, rendition, { segments: 3 })),
     );
     await putInterleaved(up, plans);
     await Promise.all([up.flush(STREAM_A), up.flush(STREAM_B)]);
-    expect(edge.maxInFlight).toBe(3);
-    for (const plan of plans) expect(ackedInPlan(edge.ackedPaths(), plan)).toEqual(plan.map((item) => item.path));
+    expect(env.edge.maxInFlight).toBe(3);
+    for (const plan of plans) expect(ackedInPlan(env.edge.ackedPaths(), plan)).toEqual(plan.map((item) => item.path));
   });
 
   it("re-PUTs the same bytes when an answer is lost (idempotent), and counts the object once", { timeout: 5_000 }, async () => {
     const target = ingestPaths.segment(STREAM_A, "360p", 1);
-    edge.respond = (request) =>
-      request.path === target && edge.requestsFor(target).length === 0 ? { kind: "hang", store: true } : { kind: "store" };
-    const { uploader: up } = uploader({ requestTimeoutMs: 200 });
+    env.edge.respond = (request) =>
+      request.path === target && env.edge.requestsFor(target).length === 0 ? { kind: "hang", store: true } : { kind: "store" };
+    const { uploader: up } = env.uploader({ requestTimeoutMs: 200 });
     const plan = renditionPlan(STREAM_A, "360p", { segments: 3 });
     await putInterleaved(up, [plan]);
     await up.flush(STREAM_A);
 
-    const attempts = edge.requestsFor(target);
+    const attempts = env.edge.requestsFor(target);
     expect(attempts).toHaveLength(2);
     expect(attempts[0]?.body.equals(attempts[1]?.body ?? Buffer.alloc(0))).toBe(true);
     expect(metaOf(attempts[0] as RecordedRequest)).toEqual(metaOf(attempts[1] as RecordedRequest));
-    expect(edge.conflicts).toEqual([]);
-    expect(ackedInPlan(edge.ackedPaths(), plan)).toEqual(plan.map((item) => item.path));
+    expect(env.edge.conflicts).toEqual([]);
+    expect(ackedInPlan(env.edge.ackedPaths(), plan)).toEqual(plan.map((item) => item.path));
     expect(up.backlog()).toMatchObject({ uploadedObjects: 4, retries: 1 });
 
     // The pipeline putting the same object again is harmless too.
     const again = plan[2];
     await again?.put(up);
     await up.flush(STREAM_A);
-    expect(edge.requestsFor(target)).toHaveLength(3);
-    expect(edge.conflicts).toEqual([]);
+    expect(env.edge.requestsFor(target)).toHaveLength(3);
+    expect(env.edge.conflicts).toEqual([]);
   });
 
   it("drops an object the edge rejects (400/401/413), logs the detail and counts it, then goes on", { timeout: 5_000 }, async () => {
     const badPart = ingestPaths.part(STREAM_A, "360p", 1, 1);
     const bigSegment = ingestPaths.segment(STREAM_A, "360p", 2);
     const thumb = ingestPaths.thumbnail(STREAM_A);
-    edge.respond = (request) => {
+    env.edge.respond = (request) => {
       if (request.path === badPart) return { kind: "status", status: 400, detail: "part duration exceeds target" };
       if (request.path === bigSegment) return { kind: "status", status: 413, detail: "segment too large" };
       if (request.path === thumb) return { kind: "status", status: 401, detail: "credential expired" };
       return { kind: "store" };
     };
-    const { uploader: up, events, logger } = uploader();
+    const { uploader: up, events, logger } = env.uploader();
     const plan = renditionPlan(STREAM_A, "360p", { segments: 4, parts: 2 });
     await putInterleaved(up, [plan]);
     await up.putThumbnail(STREAM_A, { epoch: 1 }, bytesOf("jpeg"));
     await up.flush(STREAM_A);
 
     const rejected = new Set([badPart, bigSegment, thumb]);
-    expect(edge.ackedPaths()).toEqual(plan.map((item) => item.path).filter((path) => !rejected.has(path)));
-    for (const path of rejected) expect(edge.requestsFor(path), `${path} retried`).toHaveLength(1);
+    expect(env.edge.ackedPaths()).toEqual(plan.map((item) => item.path).filter((path) => !rejected.has(path)));
+    for (const path of rejected) expect(env.edge.requestsFor(path), `${path} retried`).toHaveLength(1);
     const drops = events.filter((event) => event.type === "dropped");
     const described = drops.map((event) => [
       event.error instanceof EdgeRejectedError && event.error.status,
@@ -200,7 +176,7 @@ describe("EdgeUploader", () => {
   });
 
   it("stops a fenced stream (409) and only that stream; a newer epoch may upload again", { timeout: 5_000 }, async () => {
-    edge.respond = (request) => {
+    env.edge.respond = (request) => {
       const meta = request.headers["x-media-meta"] ? (metaOf(request) as { epoch: number }) : null;
       const msn = msnOf(request.path);
       if (request.path.includes(STREAM_A) && meta?.epoch === 1 && msn !== null && msn >= 2) {
@@ -208,7 +184,7 @@ describe("EdgeUploader", () => {
       }
       return { kind: "store" };
     };
-    const { uploader: up, events } = uploader();
+    const { uploader: up, events } = env.uploader();
     const a360 = renditionPlan(STREAM_A, "360p", { segments: 6 });
     const a240 = renditionPlan(STREAM_A, "240p", { segments: 6 });
     const b160 = renditionPlan(STREAM_B, "160p", { segments: 6 });
@@ -222,8 +198,8 @@ describe("EdgeUploader", () => {
     expect(fenced).toMatchObject({ streamId: STREAM_A, epoch: 1, detail: "lease held by node eu-2" });
     await up.flush(STREAM_B);
 
-    expect(ackedInPlan(edge.ackedPaths(), b160)).toEqual(b160.map((item) => item.path));
-    const sentA = edge.requests.filter((request) => request.path.includes(STREAM_A)).map((request) => msnOf(request.path));
+    expect(ackedInPlan(env.edge.ackedPaths(), b160)).toEqual(b160.map((item) => item.path));
+    const sentA = env.edge.requests.filter((request) => request.path.includes(STREAM_A)).map((request) => msnOf(request.path));
     expect(sentA.every((msn) => msn === null || msn <= 2)).toBe(true);
     expect(events.filter((event) => event.type === "fenced")).toEqual([
       expect.objectContaining({ type: "fenced", streamId: STREAM_A, epoch: 1 }),
@@ -238,16 +214,16 @@ describe("EdgeUploader", () => {
 
     // The publisher came back here with a new lease: epoch 2 is not fenced.
     const next = renditionPlan(STREAM_A, "360p", { segments: 2, epoch: 2, firstMsn: 6 });
-    const before = edge.ackedPaths().length;
+    const before = env.edge.ackedPaths().length;
     await putInterleaved(up, [next]);
     await up.flush(STREAM_A);
-    expect(ackedInPlan(edge.ackedPaths().slice(before), next)).toEqual(next.map((item) => item.path));
+    expect(ackedInPlan(env.edge.ackedPaths().slice(before), next)).toEqual(next.map((item) => item.path));
   });
 
   it("uploads only the latest thumbnail when older ones are still queued", { timeout: 5_000 }, async () => {
     let down = true;
-    edge.respond = () => (down ? { kind: "status", status: 503 } : { kind: "store" });
-    const { uploader: up } = uploader();
+    env.edge.respond = () => (down ? { kind: "status", status: 503 } : { kind: "store" });
+    const { uploader: up } = env.uploader();
     const thumbs = [1, 2, 3, 4, 5].map((n) => bytesOf(`thumb-${n}`));
     for (const thumb of thumbs) await up.putThumbnail(STREAM_A, { epoch: 1 }, thumb);
     expect(up.pending(STREAM_A).objects).toBe(2);
@@ -255,19 +231,19 @@ describe("EdgeUploader", () => {
     await up.flush(STREAM_A);
 
     const path = ingestPaths.thumbnail(STREAM_A);
-    expect(new Uint8Array(edge.objects.get(path) ?? [])).toEqual(thumbs[4]);
-    const sentBodies = new Set(edge.requestsFor(path).map((request) => request.body.toString("hex")));
+    expect(new Uint8Array(env.edge.objects.get(path) ?? [])).toEqual(thumbs[4]);
+    const sentBodies = new Set(env.edge.requestsFor(path).map((request) => request.body.toString("hex")));
     for (const skipped of thumbs.slice(1, 4)) expect(sentBodies.has(Buffer.from(skipped).toString("hex"))).toBe(false);
     expect(up.backlog()).toMatchObject({ supersededObjects: 3, uploadedObjects: 2, failedObjects: 0 });
   });
 
   it("refuses names that cannot go into an upload URL, and objects after close()", { timeout: 5_000 }, async () => {
-    const { uploader: up } = uploader();
+    const { uploader: up } = env.uploader();
     await expect(up.putInit("../etc", "360p", initMeta(), bytesOf("x"))).rejects.toMatchObject({ code: "invalid_object" });
     await expect(up.putInit(STREAM_A, "360p/../x", initMeta(), bytesOf("x"))).rejects.toMatchObject({ code: "invalid_object" });
     await up.close();
     await expect(up.putInit(STREAM_A, "360p", initMeta(), bytesOf("x"))).rejects.toMatchObject({ code: "uploader_closed" });
     await expect(up.flush(STREAM_A)).rejects.toMatchObject({ code: "uploader_closed" });
-    expect(edge.requests).toHaveLength(0);
+    expect(env.edge.requests).toHaveLength(0);
   });
 });

@@ -7,6 +7,8 @@ import { join } from "node:path";
 import type { EdgeUploaderConfig } from "../../../../ingest-node/src/upload/edge-uploader.ts";
 import { EdgeUploader } from "../../../../ingest-node/src/upload/edge-uploader.ts";
 import type { MediaSink, UploadEvent, UploadLogger } from "../../../../ingest-node/src/upload/media-sink.ts";
+import { afterEach, beforeEach, expect } from "vitest";
+import { FakeEdge } from "./fake-edge.ts";
 
 /** Stream ids (lowercase UUIDs, as the edge issues them). */
 export const STREAM_A = "0f8fad5b-d9cb-469f-a165-70867728950e";
@@ -178,4 +180,47 @@ export function removeDir(dir: string): Promise<void> {
 /** Spill files (complete ones) in a directory. */
 export async function spillFiles(dir: string): Promise<string[]> {
   return (await readdir(dir).catch(() => [] as string[])).filter((name) => name.endsWith(".obj")).sort();
+}
+
+/** What each uploader test gets afresh: a started fake edge, a spill directory, and uploaders closed after the test. */
+export interface UploaderTestEnv {
+  /** This test's fake edge. */
+  edge: FakeEdge;
+  /** This test's spill directory. */
+  dir: string;
+  /** An uploader (testUploader) against this test's edge and directory, closed without spilling after the test. */
+  uploader(overrides?: Partial<EdgeUploaderConfig>): ReturnType<typeof testUploader>;
+}
+
+/** Registers beforeEach/afterEach that start a FakeEdge and make a spill directory per test, and tear them down. */
+export function useUploaderTestEnv(): UploaderTestEnv {
+  const open: EdgeUploader[] = [];
+  const env: UploaderTestEnv = {
+    edge: undefined as unknown as FakeEdge,
+    dir: "",
+    uploader(overrides = {}) {
+      const made = testUploader(env.edge.url, env.dir, overrides);
+      open.push(made.uploader);
+      return made;
+    },
+  };
+  beforeEach(async () => {
+    env.edge = new FakeEdge();
+    await env.edge.start();
+    env.dir = await tempDir();
+  });
+  afterEach(async () => {
+    await Promise.all(open.splice(0).map((u) => u.close({ spill: false })));
+    await env.edge.stop();
+    await removeDir(env.dir);
+  });
+  return env;
+}
+
+/** Expects each plan's objects acknowledged by `edge` in plan order and stored there byte for byte. */
+export function expectAllInOrder(edge: FakeEdge, plans: PlannedPut[][], acked = edge.ackedPaths()): void {
+  for (const plan of plans) {
+    expect(ackedInPlan(acked, plan)).toEqual(plan.map((item) => item.path));
+    for (const item of plan) expect(new Uint8Array(edge.objects.get(item.path) ?? [])).toEqual(item.bytes);
+  }
 }

@@ -1,57 +1,24 @@
 // An edge outage delays objects and loses none: errors, refused connections, timeouts, and a (virtual) minute down.
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import type { EdgeUploader } from "../../../../ingest-node/src/upload/edge-uploader.ts";
+import { describe, expect, it } from "vitest";
 import { FakeClock } from "./fake-clock.ts";
-import { FakeEdge } from "./fake-edge.ts";
 import {
   STREAM_A,
   STREAM_B,
-  ackedInPlan,
   delay,
+  expectAllInOrder,
   putInterleaved,
-  removeDir,
   renditionPlan,
   seededRandom,
   settledWithin,
-  tempDir,
-  testUploader,
+  useUploaderTestEnv,
   waitFor,
 } from "./fixtures.ts";
-import type { PlannedPut } from "./fixtures.ts";
 
-let edge: FakeEdge;
-let dir: string;
-const open: EdgeUploader[] = [];
-
-function uploader(overrides: Parameters<typeof testUploader>[2] = {}) {
-  const made = testUploader(edge.url, dir, overrides);
-  open.push(made.uploader);
-  return made;
-}
-
-function expectAllInOrder(plans: PlannedPut[][]): void {
-  const acked = edge.ackedPaths();
-  for (const plan of plans) {
-    expect(ackedInPlan(acked, plan)).toEqual(plan.map((item) => item.path));
-    for (const item of plan) expect(new Uint8Array(edge.objects.get(item.path) ?? [])).toEqual(item.bytes);
-  }
-}
-
-beforeEach(async () => {
-  edge = new FakeEdge();
-  await edge.start();
-  dir = await tempDir();
-});
-
-afterEach(async () => {
-  await Promise.all(open.splice(0).map((u) => u.close({ spill: false })));
-  await edge.stop();
-  await removeDir(dir);
-});
+const env = useUploaderTestEnv();
 
 describe("edge outage", () => {
   it("holds objects through a run of 503s and 500s, backlog rising then back to 0", { timeout: 10_000 }, async () => {
-    const { uploader: up, logger } = uploader();
+    const { uploader: up, logger } = env.uploader();
     const plans = [
       renditionPlan(STREAM_A, "360p", { segments: 6, parts: 2 }),
       renditionPlan(STREAM_A, "240p", { segments: 6, parts: 2 }),
@@ -61,7 +28,7 @@ describe("edge outage", () => {
     await up.flush(STREAM_A);
 
     let calls = 0;
-    edge.respond = () => (++calls % 2 ? { kind: "status", status: 503 } : { kind: "status", status: 500 });
+    env.edge.respond = () => (++calls % 2 ? { kind: "status", status: 503 } : { kind: "status", status: 500 });
     await putInterleaved(up, second);
     await delay(600);
     const during = up.backlog();
@@ -71,47 +38,47 @@ describe("edge outage", () => {
     expect(await settledWithin(up.flush(STREAM_A), 50)).toBe("pending");
     expect(logger.lines.some((line) => line.level === "warn" && line.message.includes("retrying"))).toBe(true);
 
-    edge.respond = () => ({ kind: "store" });
+    env.edge.respond = () => ({ kind: "store" });
     await up.flush(STREAM_A);
-    expectAllInOrder(plans);
+    expectAllInOrder(env.edge, plans);
     expect(up.backlog()).toMatchObject({ memoryObjects: 0, memoryBytes: 0, diskObjects: 0, failedObjects: 0 });
     expect(up.backlog().uploadedObjects).toBe(plans.flat().length);
     expect(up.pending(STREAM_A)).toEqual({ objects: 0, bytes: 0 });
   });
 
   it("survives refused connections: the edge process gone, then back on the same port", { timeout: 10_000 }, async () => {
-    const { uploader: up } = uploader();
+    const { uploader: up } = env.uploader();
     const plans = [
       renditionPlan(STREAM_A, "360p", { segments: 5 }),
       renditionPlan(STREAM_B, "360p", { segments: 5 }),
     ];
-    const port = edge.port;
+    const port = env.edge.port;
     await putInterleaved(up, plans.map((plan) => plan.slice(0, 2)));
     await Promise.all([up.flush(STREAM_A), up.flush(STREAM_B)]);
 
-    await edge.stop();
+    await env.edge.stop();
     await putInterleaved(up, plans.map((plan) => plan.slice(2)));
     await waitFor(() => up.backlog().retries >= 6, 5_000, "retries while the edge is down");
     expect(up.backlog().memoryObjects).toBe(8);
 
-    await edge.start(port);
-    expect(edge.port).toBe(port);
+    await env.edge.start(port);
+    expect(env.edge.port).toBe(port);
     await Promise.all([up.flush(STREAM_A), up.flush(STREAM_B)]);
-    expectAllInOrder(plans);
+    expectAllInOrder(env.edge, plans);
     expect(up.backlog()).toMatchObject({ memoryObjects: 0, uploadedObjects: 12, failedObjects: 0 });
   });
 
   it("retries requests that time out (the edge hangs) and loses nothing", { timeout: 10_000 }, async () => {
     let hanging = true;
-    edge.respond = () => (hanging ? { kind: "hang" } : { kind: "store" });
-    const { uploader: up } = uploader({ requestTimeoutMs: 100 });
+    env.edge.respond = () => (hanging ? { kind: "hang" } : { kind: "store" });
+    const { uploader: up } = env.uploader({ requestTimeoutMs: 100 });
     const plan = renditionPlan(STREAM_A, "360p", { segments: 3, parts: 2 });
     await putInterleaved(up, [plan]);
     await waitFor(() => up.backlog().retries >= 3, 5_000, "timeouts to be retried");
-    expect(edge.ackedPaths()).toEqual([]);
+    expect(env.edge.ackedPaths()).toEqual([]);
     hanging = false;
     await up.flush(STREAM_A);
-    expectAllInOrder([plan]);
+    expectAllInOrder(env.edge, [plan]);
     expect(up.backlog().failedObjects).toBe(0);
   });
 
@@ -119,14 +86,14 @@ describe("edge outage", () => {
     const clock = new FakeClock();
     const OUTAGE_MS = 60_000;
     let refused = 0;
-    edge.respond = () => {
+    env.edge.respond = () => {
       if (clock.now < OUTAGE_MS) {
         refused++;
         return { kind: "status", status: 503 };
       }
       return { kind: "store" };
     };
-    const { uploader: up } = uploader({
+    const { uploader: up } = env.uploader({
       sleep: clock.sleep,
       random: seededRandom(60),
       retry: { baseDelayMs: 200, maxDelayMs: 5_000 },
@@ -148,7 +115,7 @@ describe("edge outage", () => {
     expect(Math.max(...clock.requested)).toBeLessThanOrEqual(5_000);
     // Only backoff sleeps move the virtual clock, each by 5 s at most: reaching 60 s took at least 12 refusals.
     expect(refused).toBeGreaterThanOrEqual(12);
-    expectAllInOrder(plans);
+    expectAllInOrder(env.edge, plans);
     expect(up.backlog()).toMatchObject({ memoryObjects: 0, diskObjects: 0, failedObjects: 0, uploadedObjects: total });
     expect(up.backlog().retries).toBe(refused);
   });

@@ -1,10 +1,11 @@
-// Headless Debian Chromium driven by playwright-core, as ENVIRONMENT.md prescribes, for player tests.
+// Headless Debian Chromium driven by playwright-core, as ENVIRONMENT.md prescribes: the e2e player tests' browser,
+// and the flags and binary the benchmark's player and PNG renderer launch with.
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type BrowserContext, chromium, type Page } from "playwright-core";
 
-/** Flags that keep Chromium quiet on a machine without network access. */
+/** Flags that keep Chromium quiet on a machine without network access (ENVIRONMENT.md). */
 export const CHROMIUM_ARGS = [
   "--no-sandbox",
   "--disable-gpu",
@@ -15,6 +16,11 @@ export const CHROMIUM_ARGS = [
   "--disable-sync",
   "--autoplay-policy=no-user-gesture-required",
 ];
+
+/** The Chromium binary: $CHROMIUM_PATH, else Debian's. */
+export function chromiumPath(): string {
+  return process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
+}
 
 /** A browser with a fresh profile, and one page. */
 export interface TestBrowser {
@@ -29,7 +35,7 @@ export interface TestBrowser {
 export async function launchBrowser(): Promise<TestBrowser> {
   const profile = mkdtempSync(join(tmpdir(), "edgecast-chromium-"));
   const context = await chromium.launchPersistentContext(profile, {
-    executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium",
+    executablePath: chromiumPath(),
     headless: true,
     args: CHROMIUM_ARGS,
     timeout: 30_000,
