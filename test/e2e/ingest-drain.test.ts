@@ -61,4 +61,28 @@ describe("ingest node drain on SIGTERM", () => {
     expect(system.node.lines.some((line) => line.includes("broadcast handed back to the edge"))).toBe(true);
     expect(system.node.lines.at(-1)).toContain("ingest node stopped");
   });
+
+  it("stops at once on a second SIGTERM, with the live broadcast still running", async () => {
+    const node = await system.restartNode(0);
+    const stream = (await system.api<Stream>("POST", "/streams", { title: "drain: twice" })).body;
+    const publisher = system.publish(stream.ingest_endpoint);
+    try {
+      await eventually("the first segments", 15_000, async () => ((await segmentCount(stream.stream_id)) >= 1 ? true : undefined));
+      const child = node.dev.process.child;
+      const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+      process.kill(child.pid!, "SIGTERM");
+      await eventually("draining", 5_000, async () => ((await fetch(`${node.opsUrl}/healthz`)).status === 503 ? true : undefined));
+      const started = Date.now();
+      process.kill(child.pid!, "SIGTERM");
+      const code = await Promise.race([exited, new Promise<string>((resolve) => setTimeout(() => resolve("timeout"), 10_000))]);
+      expect(code).toBe(0);
+      expect(Date.now() - started).toBeLessThan(5_000);
+      expect(node.lines.some((line) => line.includes("SIGTERM again: stopping now"))).toBe(true);
+      // The publisher was cut off with the node.
+      const publisherExit = await Promise.race([publisher.exited, new Promise<string>((resolve) => setTimeout(() => resolve("running"), 5_000))]);
+      expect(publisherExit).not.toBe("running");
+    } finally {
+      await publisher.stop();
+    }
+  });
 });
