@@ -6,16 +6,27 @@ import type { AppContext, AppEnv } from "../app-env.ts";
 import { getConfig } from "../config.ts";
 import { AppError } from "../errors.ts";
 
-/** Middleware: 413 when a body is larger than MAX_JSON_BYTES (checked while streaming, not trusting Content-Length). */
-export const limitJsonBody = createMiddleware<AppEnv>(async (c, next) => {
-  const maxSize = getConfig(c.env).maxJsonBytes;
-  return bodyLimit({
-    maxSize,
-    onError: () => {
-      throw new AppError(413, "payload_too_large", `The request body is larger than ${maxSize} bytes.`);
-    },
-  })(c, next);
-});
+/**
+ * Middleware: 413 (with `detail(maxSize)`) when a body is larger than `maxSize(env)` bytes, checked while the body
+ * streams in rather than trusting Content-Length.
+ */
+export function limitBody(maxSize: (env: Env) => number, detail: (maxSize: number) => string) {
+  return createMiddleware<AppEnv>(async (c, next) => {
+    const limit = maxSize(c.env);
+    return bodyLimit({
+      maxSize: limit,
+      onError: () => {
+        throw new AppError(413, "payload_too_large", detail(limit));
+      },
+    })(c, next);
+  });
+}
+
+/** Middleware: 413 when a JSON body is larger than MAX_JSON_BYTES. */
+export const limitJsonBody = limitBody(
+  (env) => getConfig(env).maxJsonBytes,
+  (max) => `The request body is larger than ${max} bytes.`,
+);
 
 /** Describes zod issues as `field: message; field: message`, naming each offending field. */
 export function describeIssues(issues: readonly z.core.$ZodIssue[]): string {

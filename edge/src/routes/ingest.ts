@@ -1,6 +1,5 @@
 // The ingest API that nodes call: publish/unpublish, heartbeats and media uploads (R2 first, then the Durable Object).
 import { Hono } from "hono";
-import { bodyLimit } from "hono/body-limit";
 import type { z } from "zod";
 import {
   InitMetaSchema,
@@ -20,7 +19,7 @@ import { getConfig } from "../config.ts";
 import { database } from "../db/client.ts";
 import { ingestNodes } from "../db/schema.ts";
 import { AppError } from "../errors.ts";
-import { describeIssues, limitJsonBody, readJson } from "../http/json-body.ts";
+import { describeIssues, limitBody, limitJsonBody, readJson } from "../http/json-body.ts";
 import { methodNotAllowed } from "../http/method-not-allowed.ts";
 import type { IngestResult } from "../live/ingest-result.ts";
 import { liveStream } from "../live/live-stream-stub.ts";
@@ -68,22 +67,19 @@ export const ingestRoutes = new Hono<AppEnv>();
 
 ingestRoutes.use("*", requireNode);
 // Media bodies may be large; everything else is JSON with the control API's limit.
-ingestRoutes.use("/streams/:id/renditions/*", async (c, next) => {
-  const maxSize = getConfig(c.env).maxMediaBytes;
-  return bodyLimit({
-    maxSize,
-    onError: () => {
-      throw new AppError(413, "payload_too_large", `Media objects are limited to ${maxSize} bytes.`);
-    },
-  })(c, next);
-});
-ingestRoutes.use("/streams/:id/thumbnail", async (c, next) =>
-  bodyLimit({
-    maxSize: 2 * 1024 * 1024,
-    onError: () => {
-      throw new AppError(413, "payload_too_large", "Thumbnails are limited to 2 MiB.");
-    },
-  })(c, next),
+ingestRoutes.use(
+  "/streams/:id/renditions/*",
+  limitBody(
+    (env) => getConfig(env).maxMediaBytes,
+    (max) => `Media objects are limited to ${max} bytes.`,
+  ),
+);
+ingestRoutes.use(
+  "/streams/:id/thumbnail",
+  limitBody(
+    () => 2 * 1024 * 1024,
+    () => "Thumbnails are limited to 2 MiB.",
+  ),
 );
 ingestRoutes.use("/publish", limitJsonBody);
 ingestRoutes.use("/unpublish", limitJsonBody);
