@@ -113,6 +113,9 @@ interface Listed {
  * (in the background) every object they list, once. Records what was listed, what each fetch answered, and playlist
  * failures once the stream had started playing.
  */
+/** Playlist polls give up quickly (a restarting edge may hold them); object fetches wait longer and retry. */
+const PLAYLIST_TIMEOUT_MS = 1500;
+
 class Follower {
   readonly listed = new Map<string, Map<number, Listed>>();
   readonly objectStatus = new Map<string, number>();
@@ -130,7 +133,9 @@ class Follower {
     this.masterUrl = system.url(`/live/${streamId}/master.m3u8?vsid=fault-follower`);
   }
 
-  start(intervalMs = 250): void {
+  // Polls often, with short timeouts: after an outage the node replays faster than real time and the 15-segment
+  // window slides quickly, so a follower stuck on a hanging request would miss segments that were listed.
+  start(intervalMs = 100): void {
     this.running = true;
     this.loop = (async () => {
       while (this.running) {
@@ -153,9 +158,9 @@ class Follower {
   }
 
   /** GETs `url` and reads the body; null when the edge could not be reached or the answer was cut (edge down). */
-  private async get(url: string): Promise<{ status: number; text: string } | null> {
+  private async get(url: string, timeoutMs = 5000): Promise<{ status: number; text: string } | null> {
     try {
-      const response = await fetch(url, { signal: AbortSignal.timeout(5000) });
+      const response = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
       return { status: response.status, text: await response.text() };
     } catch {
       this.unreachable++;
@@ -165,7 +170,7 @@ class Follower {
 
   private async poll(): Promise<void> {
     this.polls++;
-    const master = await this.get(this.masterUrl);
+    const master = await this.get(this.masterUrl, PLAYLIST_TIMEOUT_MS);
     if (!master) return;
     const masterText = master.text;
     if (master.status !== 200) {
@@ -176,7 +181,7 @@ class Follower {
     const variants = (HLS.parse(masterText) as MasterPlaylist).variants.map((v) => new URL(v.uri, this.masterUrl).toString());
     await Promise.all(
       variants.map(async (variantUrl) => {
-        const response = await this.get(variantUrl);
+        const response = await this.get(variantUrl, PLAYLIST_TIMEOUT_MS);
         if (!response) return;
         const text = response.text;
         if (response.status !== 200) {
