@@ -1,9 +1,10 @@
-// LL-HLS fan-out: N concurrent blocked playlist requests (`_HLS_msn`/`_HLS_part` of the next part) held by the
-// stream's Durable Object; then the part is uploaded, and each answer is timed from the upload's completion.
-import { Agent, request } from "node:http";
-import type { BenchSystem, CreatedStream } from "./edge-system.ts";
-import { INGEST_SECRET } from "./edge-system.ts";
+// LL-HLS fan-out: N concurrent blocked playlist requests (`_HLS_msn`/`_HLS_part` of the next part) held at the edge;
+// then the part is uploaded, and each answer is timed from the upload's completion. Runs against the bundled Worker on
+// workerd without wrangler dev's proxy (bench/edge-direct.ts): that proxy, not the Worker, bounds a burst of answers.
+import type { CreatedStream } from "./edge-system.ts";
+import { DIRECT_INGEST_SECRET, type DirectEdge } from "./edge-direct.ts";
 import { SyntheticNode } from "./ingest-api.ts";
+import { rawGet, rawPreconnected } from "./raw-http.ts";
 import { groupFds } from "./proc.ts";
 import { backstop, type Distribution, distribution, sleep } from "./stats.ts";
 
@@ -89,9 +90,11 @@ function thin(sorted: number[], max = 500): number[] {
 }
 
 /** Runs one round per entry of `concurrencies` on a fresh interactive stream fed by a synthetic node. */
-export async function runFanout(bench: BenchSystem, options: FanoutOptions): Promise<FanoutResult> {
-  const stream: CreatedStream = await bench.createStream("interactive", "bench fanout");
-  const node = new SyntheticNode(bench.url(""), INGEST_SECRET, "bench-fanout");
+export async function runFanout(bench: DirectEdge, options: FanoutOptions): Promise<FanoutResult> {
+  const created = await bench.api<CreatedStream>("POST", "/streams", { title: "bench fanout", latency_mode: "interactive", record: false });
+  if (created.status !== 201) throw new Error(`POST /streams answered ${created.status}: ${JSON.stringify(created.body)}`);
+  const stream = created.body;
+  const node = new SyntheticNode(bench.url(""), DIRECT_INGEST_SECRET, "bench-fanout");
   const grant = await node.publish(stream.stream_key);
   const id = stream.stream_id;
   const epoch = grant.epoch;
@@ -106,11 +109,10 @@ export async function runFanout(bench: BenchSystem, options: FanoutOptions): Pro
   };
   await putPart();
   const playlistUrl = new URL(bench.url(`/live/${id}/${RENDITION}/index.m3u8`));
-  const agent = new Agent({ keepAlive: false, maxSockets: Number.POSITIVE_INFINITY });
   const rounds: FanoutRound[] = [];
   const skipped: FanoutSkip[] = [];
   const fdsNow = () => {
-    const list = groupFds(bench.edgePgid, "workerd").processes;
+    const list = groupFds(bench.process.child.pid ?? -1, "workerd").processes;
     return { total: list.reduce((sum, p) => sum + p.fds, 0), max: Math.max(0, ...list.map((p) => p.fds)), limit: list.find((p) => p.limit !== null)?.limit ?? null };
   };
   try {
@@ -162,7 +164,7 @@ export async function runFanout(bench: BenchSystem, options: FanoutOptions): Pro
         segmentStart = Date.now();
       }
       const viewers = async (): Promise<number | null> => {
-        const status = await Promise.race([bench.system.api<{ viewers?: number }>("GET", `/streams/${id}/status`), backstop(5000).then(() => null)]);
+        const status = await Promise.race([bench.api<{ viewers?: number }>("GET", `/streams/${id}/status`), backstop(5000).then(() => null)]);
         return typeof status?.body.viewers === "number" ? status.body.viewers : null;
       };
       const idleStart = performance.now();
@@ -170,7 +172,7 @@ export async function runFanout(bench: BenchSystem, options: FanoutOptions): Pro
       const idleUploadMs = Math.round(performance.now() - idleStart);
       let round: FanoutRound;
       try {
-        round = await releaseRound(playlistUrl, agent, concurrency, msn, nextPart, putPart, fdsNow, idleUploadMs, viewers, rounds.length);
+        round = await releaseRound(playlistUrl, concurrency, msn, nextPart, putPart, fdsNow, idleUploadMs, viewers, rounds.length);
       } catch (err) {
         // Keep the rounds measured so far; the dev server may be unusable now, so stop here.
         skipped.push({ concurrency, reason: `failed: ${(err as Error).message.slice(0, 300)}` });
@@ -184,8 +186,7 @@ export async function runFanout(bench: BenchSystem, options: FanoutOptions): Pro
       await sleep(500);
     }
   } finally {
-    agent.destroy();
-    await bench.stopStream(id).catch(() => undefined);
+    await Promise.race([bench.api("POST", `/streams/${id}/stop`), backstop(10_000)]).catch(() => undefined);
   }
   const target = rounds.filter((r) => r.concurrency === FANOUT_TARGET.requests);
   const pass =
@@ -204,7 +205,6 @@ export async function runFanout(bench: BenchSystem, options: FanoutOptions): Pro
 
 async function releaseRound(
   playlistUrl: URL,
-  agent: Agent,
   concurrency: number,
   msn: number,
   part: number,
@@ -235,39 +235,19 @@ async function releaseRound(
     for (let j = i; j < Math.min(concurrency, i + WAVE); j++) {
       const h: Held = { sentAt: performance.now(), doneAt: null, status: null, hasPart: false, error: null };
       held.push(h);
-      wave.push(
-        new Promise<void>((resolveWritten) => {
-          const req = request(
-            { host: playlistUrl.hostname, port: playlistUrl.port, path: `${playlistUrl.pathname}${query}&vsid=fanout${roundIndex}x${String(j).padStart(6, "0")}`, agent, method: "GET" },
-            (res) => {
-              let body = "";
-              res.setEncoding("utf8");
-              res.on("data", (chunk: string) => (body += chunk));
-              res.on("end", () => {
-                h.status = res.statusCode ?? 0;
-                h.hasPart = body.includes(partName);
-                settle(h);
-              });
-              res.on("error", (err) => {
-                h.error = err.message;
-                settle(h);
-              });
-            },
-          );
-          req.setTimeout(20_000, () => req.destroy(new Error("timeout")));
-          // A reset after the answer (or before it) must not crash the run; the answer's state says what happened.
-          req.on("socket", (socket) => socket.on("error", () => undefined));
-          req.on("error", (err) => {
-            if (h.doneAt === null) {
-              h.error = err.message;
-              settle(h);
-            }
-            resolveWritten();
-          });
-          req.on("finish", () => resolveWritten());
-          req.end();
-        }),
+      const req = rawGet(playlistUrl.hostname, Number(playlistUrl.port), `${playlistUrl.pathname}${query}&vsid=fanout${roundIndex}x${String(j).padStart(6, "0")}`);
+      req.answer.then(
+        (answer) => {
+          h.status = answer.status;
+          h.hasPart = answer.body.includes(partName);
+          settle(h);
+        },
+        (err: Error) => {
+          h.error = err.message;
+          settle(h);
+        },
       );
+      wave.push(req.written);
     }
     await Promise.race([Promise.all(wave), backstop(2000)]);
   }
@@ -354,37 +334,35 @@ async function releaseRound(
   };
 }
 
-/** N concurrent plain GETs on fresh connections: how fast the dev proxy + Worker answer a burst with no waiting. */
+/**
+ * N plain GETs on connections opened beforehand, sent at once: the pace at which the Worker answers a burst of ready
+ * requests with nothing held — the floor for releasing N held ones (each answer is a request the runtime must finish).
+ */
 async function plainBurst(url: URL, concurrency: number): Promise<BurstBaseline> {
-  const agent = new Agent({ keepAlive: false, maxSockets: Number.POSITIVE_INFINITY });
-  const started = performance.now();
-  let last = started;
-  let answered = 0;
+  const requests = Array.from({ length: concurrency }, () => rawPreconnected(url.hostname, Number(url.port), url.pathname));
   try {
-    const all: Promise<void>[] = [];
-    for (let i = 0; i < concurrency; i++) {
-      all.push(
-        new Promise<void>((resolve) => {
-          const req = request({ host: url.hostname, port: url.port, path: url.pathname, agent }, (res) => {
-            res.resume();
-            res.on("end", () => {
-              if (res.statusCode === 200) answered += 1;
+    await Promise.race([Promise.all(requests.map((r) => r.connected)), backstop(10_000)]);
+    const started = performance.now();
+    let last = started;
+    let answered = 0;
+    for (const r of requests) r.send();
+    await Promise.race([
+      Promise.all(
+        requests.map((r) =>
+          r.answer.then(
+            (answer) => {
+              if (answer.status === 200) answered += 1;
               last = performance.now();
-              resolve();
-            });
-            res.on("error", () => resolve());
-          });
-          req.setTimeout(20_000, () => req.destroy(new Error("timeout")));
-          req.on("socket", (socket) => socket.on("error", () => undefined));
-          req.on("error", () => resolve());
-          req.end();
-        }),
-      );
-    }
-    await Promise.race([Promise.all(all), backstop(25_000)]);
+            },
+            () => undefined,
+          ),
+        ),
+      ),
+      backstop(25_000),
+    ]);
+    const allAnsweredMs = Math.round(last - started);
+    return { concurrency, answered, allAnsweredMs, answersPerSec: Math.round((answered / Math.max(1, allAnsweredMs)) * 1000) };
   } finally {
-    agent.destroy();
+    for (const r of requests) r.socket.destroy();
   }
-  const allAnsweredMs = Math.round(last - started);
-  return { concurrency, answered, allAnsweredMs, answersPerSec: Math.round((answered / Math.max(1, allAnsweredMs)) * 1000) };
 }

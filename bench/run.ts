@@ -8,6 +8,7 @@ import { ensureSystemTools, type SystemTool, TEST_TOOLS } from "../scripts/lib/s
 import { runCost } from "./cost.ts";
 import { type BenchSystem, startBenchSystem } from "./edge-system.ts";
 import { runThroughput } from "./edge-throughput.ts";
+import { startDirectEdge } from "./edge-direct.ts";
 import { runFanout } from "./fanout.ts";
 import { runIngest } from "./ingest.ts";
 import { MODES, runLatency } from "./latency.ts";
@@ -99,14 +100,21 @@ async function main(options: BenchOptions): Promise<number> {
     await section("latency", async () => runLatency(await edge(), { ...p.latency, modes: MODES, log }));
     await section("throughput", async () => runThroughput(await edge(), { ...p.throughput, log }));
     await section("cost", async () => runCost(p.cost.browserWindowS > 0 ? await edge() : null, { ...p.cost, log }));
-    // Last on the edge: holding thousands of requests can exhaust wrangler dev's file descriptors.
-    await section("fanout", async () => runFanout(await edge(), { ...p.fanout, log }));
   } finally {
     if (bench) {
       log("stopping wrangler dev + ingest node");
       await (bench as BenchSystem).system.stop();
     }
   }
+  await section("fanout", async () => {
+    log("starting the bundled Worker on workerd (Miniflare, no dev proxy)");
+    const direct = await startDirectEdge({ BENCH_ROUTES: "1", RECONNECT_WINDOW_SECONDS: "3600" });
+    try {
+      return await runFanout(direct, { ...p.fanout, log });
+    } finally {
+      await direct.stop();
+    }
+  });
   await section("ingest", () => runIngest({ ...p.ingest, log }));
 
   log("writing docs/BENCHMARKS.md");

@@ -14,6 +14,8 @@ export interface EdgeConfig {
   reconnectWindowSeconds: number;
   maxJsonBytes: number;
   maxMediaBytes: number;
+  /** COALESCE_BLOCKING_PLAYLISTS: blocked LL-HLS requests for the same answer share one Durable Object call ("0" off). */
+  coalesceBlockingPlaylists: boolean;
 }
 
 const cache = new WeakMap<object, EdgeConfig>();
@@ -73,6 +75,7 @@ export function getConfig(env: Env): EdgeConfig {
     reconnectWindowSeconds: positiveInt("RECONNECT_WINDOW_SECONDS", env.RECONNECT_WINDOW_SECONDS, 60),
     maxJsonBytes: positiveInt("MAX_JSON_BYTES", env.MAX_JSON_BYTES, 64 * 1024),
     maxMediaBytes: positiveInt("MAX_MEDIA_BYTES", env.MAX_MEDIA_BYTES, 32 * 1024 * 1024),
+    coalesceBlockingPlaylists: env.COALESCE_BLOCKING_PLAYLISTS !== "0",
   };
   cache.set(env, config);
   return config;

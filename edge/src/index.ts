@@ -1,10 +1,10 @@
 // The edge Worker: one Hono app for the control API, the ingest API and playback; exports the Durable Object.
 import { Hono } from "hono";
 import { HTTPException } from "hono/http-exception";
-import { logger } from "hono/logger";
 import { requestId } from "hono/request-id";
 import type { AppEnv } from "./app-env.ts";
 import { AppError, handleError, problemResponse } from "./errors.ts";
+import { accessLog } from "./http/access-log.ts";
 import { assetControlRoutes, assetPlaybackRoutes, streamAssetRoutes } from "./routes/assets.ts";
 import { benchRoutes } from "./routes/bench.ts";
 import { ingestRoutes } from "./routes/ingest.ts";
@@ -23,8 +23,7 @@ export { LiveStream } from "./live/live-stream.ts";
 export const app = new Hono<AppEnv>();
 
 app.use("*", requestId());
-// Paths only: hono's logger never prints headers, so bearer tokens and keys stay out of logs.
-app.use("*", logger());
+app.use("*", accessLog());
 
 app.get("/", (c) =>
   c.json({

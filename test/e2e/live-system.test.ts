@@ -128,6 +128,31 @@ describe("interactive stream, publish to playback", () => {
     expect(lagMs).toBeLessThan(10_000);
   });
 
+  it("holds 100 viewers waiting for a coming segment on one request to the stream's object, answers and counts them all", async () => {
+    const viewersBefore = (await system.api<Status>("GET", `/streams/${stream.stream_id}/status`)).body.viewers;
+    const playlist = await media(firstMediaUrl);
+    // Two segments past the last complete one (the most the spec allows): held for 2-4 s, long enough to look at.
+    const next = playlist.mediaSequenceBase! + playlist.segments.filter((s) => s.uri !== "").length + 1;
+    const waiting = Array.from({ length: 100 }, (_, i) => text(`${firstMediaUrl}?_HLS_msn=${next}&vsid=e2e-crowd-${String(i).padStart(3, "0")}`));
+    // While they wait, the Worker has sent the stream's object one of them (the rest share its answer).
+    const held = await eventually("the crowd held at the edge", 3_000, async () => {
+      const s = (await system.api<Status & { held_requests: number }>("GET", `/streams/${stream.stream_id}/status`)).body;
+      return s.held_requests > 0 ? s.held_requests : undefined;
+    });
+    expect(held).toBe(1);
+    const answers = await Promise.all(waiting);
+    for (const answer of answers) {
+      expect(answer.status).toBe(200);
+      const listed = HLS.parse(answer.body) as MediaPlaylist;
+      expect(listed.mediaSequenceBase! + listed.segments.filter((s) => s.uri !== "").length - 1).toBeGreaterThanOrEqual(next);
+    }
+    // The object did not see 99 of them: the Worker reports those viewers to it in a batch.
+    await eventually("the crowd counted as viewers", 3_000, async () => {
+      const s = (await system.api<Status>("GET", `/streams/${stream.stream_id}/status`)).body;
+      return s.viewers >= viewersBefore + 100 ? s : undefined;
+    });
+  });
+
   it("shows status live, bitrate > 0 and the viewer in GET /streams/:id/status", async () => {
     await master(stream, "e2e-viewer-2");
     const status = await eventually("a status with bitrate", 8_000, async () => {

@@ -7,6 +7,8 @@ export interface LiveStatus {
   status: "live" | "offline";
   started_at: string | null;
   viewers: number;
+  /** Blocked LL-HLS playlist requests the stream's Durable Object holds right now (coalesced ones count once). */
+  held_requests: number;
   bitrate_kbps: number;
   renditions: { name: string; width: number; height: number; bandwidth: number; codecs: string; frame_rate: number }[];
   health: {
@@ -22,8 +24,8 @@ export interface LiveStatus {
   };
 }
 
-/** The status of a stream at `now`, with `viewers` counted by the caller. */
-export function liveStatus(meta: LiveMeta, window: LiveWindowState | null, viewers: number, now: number): LiveStatus {
+/** The status of a stream at `now`, with `viewers` and `heldRequests` counted by the caller. */
+export function liveStatus(meta: LiveMeta, window: LiveWindowState | null, viewers: number, now: number, heldRequests = 0): LiveStatus {
   const health = meta.health;
   // Staleness as the edge sees it: when media was last listed here (not the node's capture clock).
   const newest = meta.lastMediaAt;
@@ -33,6 +35,7 @@ export function liveStatus(meta: LiveMeta, window: LiveWindowState | null, viewe
     status: meta.stopping ? "offline" : meta.status,
     started_at: meta.startedAt,
     viewers,
+    held_requests: heldRequests,
     bitrate_kbps: connected && health ? Math.round(health.input_kbps) : 0,
     renditions: (window?.renditions ?? []).map((r) => ({
       name: r.name,

@@ -110,7 +110,7 @@ export class LiveStream extends DurableObject<Env> {
   /** The live status for the control API. */
   async status(): Promise<LiveStatus> {
     const now = Date.now();
-    return liveStatus(this.meta, this.window, this.viewers.count(now), now);
+    return liveStatus(this.meta, this.window, this.viewers.count(now), now, this.waiters.size);
   }
 
   /** Forgets everything (the stream was deleted). */
@@ -287,6 +287,12 @@ export class LiveStream extends DurableObject<Env> {
     this.viewers.touch(viewer, Date.now());
     const current = this.window;
     return playlistAnswer(this.rendered.get(`master|${uriQuery ?? ""}`, () => renderMultivariant(current, { uriQuery }))!, current, false);
+  }
+
+  /** Counts viewer sessions whose requests a Worker answered without this object (coalesced blocking requests). */
+  async countViewers(sessions: string[]): Promise<void> {
+    const now = Date.now();
+    for (const session of sessions.slice(0, 10_000)) if (typeof session === "string") this.viewers.touch(session, now);
   }
 
   /** A media playlist, held until an LL-HLS delivery directive is satisfied (or 503 after 3 target durations). */

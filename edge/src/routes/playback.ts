@@ -6,11 +6,14 @@ import { KEY_FILE_PATTERN } from "../../../protocol/content-keys.ts";
 import { isRenditionName, isStreamId } from "../../../protocol/names.ts";
 import type { AppContext, AppEnv } from "../app-env.ts";
 import { sha256Hex } from "../auth/secrets.ts";
+import { getConfig } from "../config.ts";
 import { AppError, notFound, problemResponse } from "../errors.ts";
 import { methodNotAllowed } from "../http/method-not-allowed.ts";
 import { playbackAccess, privateWhenSigned } from "../http/playback-access.ts";
 import type { PlaylistAnswer } from "../live/playlist-answer.ts";
+import { blockingRequestKey, PlaylistCoalescer } from "../live/playlist-coalescer.ts";
 import { liveStream } from "../live/live-stream-stub.ts";
+import { ViewerReports } from "../live/viewer-reports.ts";
 import { mediaContentType, mediaKey, parseMediaAddress, thumbnailKey } from "../storage/media.ts";
 import { IMMUTABLE, serveR2Object } from "../storage/r2-response.ts";
 
@@ -35,6 +38,11 @@ function answer(c: AppContext, result: PlaylistAnswer, signed = false): Response
   return privateWhenSigned(new Response(result.body, { status: 200, headers: result.headers }), signed);
 }
 
+// Per isolate: blocked LL-HLS requests for the same answer share one Durable Object call, and the viewers the object
+// therefore does not see are reported to it in batches.
+const coalescer = new PlaylistCoalescer();
+const viewerReports = new ViewerReports();
+
 /** Routes under /live. */
 export const playbackRoutes = new Hono<AppEnv>();
 
@@ -55,7 +63,13 @@ playbackRoutes.get("/:id/:rendition/index.m3u8", async (c) => {
   if (!isRenditionName(rendition)) throw notFound(`Rendition "${rendition.slice(0, 64)}"`);
   const uriQuery = await playbackAccess(c, id);
   const search = new URL(c.req.url).search;
-  return answer(c, await liveStream(c.env, id).mediaPlaylist(rendition, search, await viewerSession(c), uriQuery ?? undefined), uriQuery !== null);
+  const viewer = await viewerSession(c);
+  const call = () => liveStream(c.env, id).mediaPlaylist(rendition, search, viewer, uriQuery ?? undefined);
+  const key = getConfig(c.env).coalesceBlockingPlaylists ? blockingRequestKey(id, rendition, new URLSearchParams(search), uriQuery) : null;
+  if (key === null) return answer(c, await call(), uriQuery !== null);
+  const keepAlive = (work: Promise<unknown>) => c.executionCtx.waitUntil(work);
+  const reportViewer = () => viewerReports.note(id, viewer, (streamId, sessions) => liveStream(c.env, streamId).countViewers(sessions), keepAlive);
+  return answer(c, await coalescer.answer(key, call, keepAlive, reportViewer), uriQuery !== null);
 });
 
 playbackRoutes.get("/:id/thumbnail.jpg", async (c) => {

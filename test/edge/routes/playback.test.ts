@@ -213,6 +213,19 @@ describe("blocking playlist reload (_HLS_msn / _HLS_part)", () => {
     expect(playlist.segments.filter((s) => s.uri !== "").at(-1)!.mediaSequenceNumber).toBe(2);
   });
 
+  it("shows how many blocked requests the stream's object holds in the status", async () => {
+    const { media, stream, publisher } = await broadcast("interactive", 2);
+    await publisher.part("360p", 2, 0);
+    const status = () => callJson<{ held_requests: number }>("GET", `/streams/${stream.stream_id}/status`, 200);
+    expect((await status()).held_requests).toBe(0);
+    const held = [1, 2, 3].map((i) => get(`${media("360p")}?_HLS_msn=2&_HLS_part=1&vsid=held-status-${i}`));
+    await sleep(300);
+    expect((await status()).held_requests).toBe(3);
+    await publisher.part("360p", 2, 1);
+    for (const response of await Promise.all(held)) expect(response.status).toBe(200);
+    expect((await status()).held_requests).toBe(0);
+  });
+
   it("answers at once when what is asked for is already there", async () => {
     const { media } = await broadcast("interactive", 2);
     const started = Date.now();

@@ -23,8 +23,8 @@ describe("liveStatus", () => {
   it("reports a connected broadcast's health, renditions and viewers", () => {
     const window = createLiveWindow({ mode: "standard" });
     addLadder(window);
-    const status = liveStatus(meta(), window, 7, NOW);
-    expect(status).toMatchObject({ status: "live", started_at: "2026-11-25T12:00:00.000Z", viewers: 7, bitrate_kbps: 2500 });
+    const status = liveStatus(meta(), window, 7, NOW, 3);
+    expect(status).toMatchObject({ status: "live", started_at: "2026-11-25T12:00:00.000Z", viewers: 7, held_requests: 3, bitrate_kbps: 2500 });
     expect(status.health).toEqual({
       ingest_connected: true,
       node_id: "node-a",

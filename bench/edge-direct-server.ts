@@ -1,0 +1,60 @@
+// The bundled edge Worker on workerd through Miniflare's API, without wrangler dev's proxy process: what the fan-out
+// benchmark runs against (ENVIRONMENT.md: the dev proxy, not the Worker, bounds how fast a burst of answers goes out).
+// Run as a child process: `node bench/edge-direct-server.ts <bundle dir> <port> <persist dir> <vars JSON>`; prints
+// "ready <url>" once the D1 migrations are applied and the Worker answers, and stops on SIGTERM/SIGINT.
+import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { Log, LogLevel, Miniflare, supportedCompatibilityDate } from "miniflare";
+import { unstable_getMiniflareWorkerOptions, unstable_splitSqlQuery } from "wrangler";
+
+const [bundleDir, portArg, persistDir, varsJson] = process.argv.slice(2);
+if (!bundleDir || !portArg || !persistDir) {
+  console.error("usage: node bench/edge-direct-server.ts <bundle dir> <port> <persist dir> [vars JSON]");
+  process.exit(2);
+}
+const root = join(import.meta.dirname, "..");
+
+// Bindings, compatibility date and flags come from wrangler.jsonc exactly as wrangler dev reads them.
+const { workerOptions } = unstable_getMiniflareWorkerOptions(join(root, "wrangler.jsonc"));
+const bundleFiles = readdirSync(bundleDir);
+const mf = new Miniflare({
+  ...(workerOptions as object),
+  name: "edgecast",
+  // The hoisted Miniflare 4 (the one the vitest pool uses) may ship a workerd older than wrangler.jsonc's date.
+  compatibilityDate: [workerOptions.compatibilityDate ?? supportedCompatibilityDate, supportedCompatibilityDate].sort()[0],
+  // The bundle's entry plus the Text modules it imports (hls.min.js under a content-hashed name, wrangler.jsonc's rules).
+  modulesRoot: bundleDir,
+  modules: [
+    { type: "ESModule", path: join(bundleDir, "index.js") },
+    ...bundleFiles.filter((f) => f.endsWith(".js") && f !== "index.js").map((f) => ({ type: "Text" as const, path: join(bundleDir, f) })),
+  ],
+  // No network here: a placeholder request.cf instead of fetching Cloudflare's.
+  cf: false,
+  bindings: { ...(workerOptions.bindings ?? {}), ...(JSON.parse(varsJson || "{}") as Record<string, string>) },
+  host: "127.0.0.1",
+  port: Number(portArg),
+  defaultPersistRoot: persistDir,
+  // Per-request log lines cost workerd time on every answer; wrangler dev runs with them off in the benchmarks too.
+  logRequests: false,
+  log: new Log(LogLevel.WARN),
+} as ConstructorParameters<typeof Miniflare>[0]);
+
+const url = await mf.ready;
+const db = await mf.getD1Database("DB");
+const migrationsDir = join(root, "migrations");
+for (const file of readdirSync(migrationsDir).filter((f) => f.endsWith(".sql")).sort()) {
+  for (const statement of unstable_splitSqlQuery(readFileSync(join(migrationsDir, file), "utf8"))) {
+    if (statement.trim() !== "") await db.prepare(statement).run();
+  }
+}
+console.log(`ready ${url.origin}`);
+
+let stopping = false;
+const stop = async () => {
+  if (stopping) return;
+  stopping = true;
+  await mf.dispose().catch(() => undefined);
+  process.exit(0);
+};
+process.on("SIGTERM", () => void stop());
+process.on("SIGINT", () => void stop());

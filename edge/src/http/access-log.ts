@@ -1,0 +1,27 @@
+// The Worker's access log: one line per request — method, path, status, time — never the query (playback tokens
+// travel there) nor headers (bearer tokens). Viewer traffic (playlists, media, the watch page: several requests per
+// viewer per second) is logged only when it fails, so the log stays readable and a burst of LL-HLS answers does not
+// pay a console write each.
+import type { MiddlewareHandler } from "hono";
+
+/** Paths viewers hit, by first segment. */
+const VIEWER_PREFIXES = new Set(["live", "vod", "clips", "watch"]);
+
+/** True for a viewer's GET/HEAD/OPTIONS of a playback path. */
+export function isViewerRequest(method: string, path: string): boolean {
+  if (method !== "GET" && method !== "HEAD" && method !== "OPTIONS") return false;
+  const first = path.split("/", 2)[1] ?? "";
+  return VIEWER_PREFIXES.has(first);
+}
+
+/** Access-log middleware writing to `print` (console.log by default). */
+export function accessLog(print: (line: string) => void = console.log): MiddlewareHandler {
+  return async (c, next) => {
+    const started = Date.now();
+    await next();
+    const status = c.res.status;
+    const path = c.req.path;
+    if (status < 400 && isViewerRequest(c.req.method, path)) return;
+    print(`${c.req.method} ${path} ${status} ${Date.now() - started}ms`);
+  };
+}

@@ -1,0 +1,141 @@
+// Blocked LL-HLS playlist requests that want the same answer share one Durable Object call per Worker isolate
+// (DESIGN.md "Scale"): an answer for a given `_HLS_msn`/`_HLS_part` never changes in substance once it exists, so
+// a thousand viewers waiting for the next part cost the stream's object one held request, not a thousand, and on
+// release the isolate writes the thousand answers itself.
+import type { PlaylistAnswer } from "./playlist-answer.ts";
+
+/** How long a 200 answer keeps serving requests with the same key after it arrived (late arrivals for a part that
+ *  has just landed), in ms: a small fraction of a part, so nobody is served a playlist noticeably behind. */
+export const ANSWER_LINGER_MS = 200;
+
+/** Past this many lingering answers the oldest are dropped (bounded memory per isolate). */
+const MAX_LINGERING = 1000;
+
+/** A follower gives up on its leader's call after this long and asks the Durable Object itself (a leader's call is
+ *  kept alive with waitUntil, so this only guards against the runtime dropping it): longer than any hold (503 after
+ *  three target durations). */
+export const FOLLOWER_FALLBACK_MS = 20_000;
+
+interface Follower {
+  resolve: (answer: PlaylistAnswer) => void;
+  reject: (error: unknown) => void;
+}
+
+/** Options of a coalescer (tests shorten the times). */
+export interface PlaylistCoalescerOptions {
+  lingerMs?: number;
+  fallbackMs?: number;
+  now?: () => number;
+}
+
+/** Shares one in-flight call among concurrent requests with the same key, and briefly reuses its 200 answer. */
+export class PlaylistCoalescer {
+  readonly #inFlight = new Map<string, Set<Follower>>();
+  readonly #lingering = new Map<string, { answer: PlaylistAnswer; until: number }>();
+  readonly #lingerMs: number;
+  readonly #fallbackMs: number;
+  readonly #now: () => number;
+
+  constructor(options: PlaylistCoalescerOptions = {}) {
+    this.#lingerMs = options.lingerMs ?? ANSWER_LINGER_MS;
+    this.#fallbackMs = options.fallbackMs ?? FOLLOWER_FALLBACK_MS;
+    this.#now = options.now ?? Date.now;
+  }
+
+  /** Requests waiting on another request's call right now (all keys). */
+  get followers(): number {
+    let n = 0;
+    for (const group of this.#inFlight.values()) n += group.size;
+    return n;
+  }
+
+  /**
+   * The answer for `key`: a lingering one, else that of the call already in flight for it, else `call()`'s (whose
+   * promise goes to `keepAlive` so it outlives its own request: others depend on it). `onFollow` runs when this
+   * request joins another's call, i.e. when the Durable Object will not see it.
+   */
+  answer(key: string, call: () => Promise<PlaylistAnswer>, keepAlive: (work: Promise<unknown>) => void, onFollow?: () => void): Promise<PlaylistAnswer> {
+    const lingering = this.#lingering.get(key);
+    if (lingering && lingering.until > this.#now()) {
+      onFollow?.();
+      return Promise.resolve(lingering.answer);
+    }
+    const group = this.#inFlight.get(key);
+    if (group) {
+      onFollow?.();
+      return this.#follow(group, call);
+    }
+    const followers = new Set<Follower>();
+    this.#inFlight.set(key, followers);
+    const leader = call().then(
+      (answer) => {
+        this.#settle(key, followers);
+        if (answer.status === 200) this.#linger(key, answer);
+        // Each follower's own promise is resolved here, from the leader's request: workerd runs the follower's
+        // continuation in the follower's request context (it is still waiting, so that context is alive).
+        for (const follower of followers) follower.resolve(answer);
+        return answer;
+      },
+      (error: unknown) => {
+        this.#settle(key, followers);
+        for (const follower of followers) follower.reject(error);
+        throw error;
+      },
+    );
+    keepAlive(leader.catch(() => undefined));
+    return leader;
+  }
+
+  /** Joins `group`; after the fallback time without an answer, makes the call itself. */
+  #follow(group: Set<Follower>, call: () => Promise<PlaylistAnswer>): Promise<PlaylistAnswer> {
+    let follower: Follower | undefined;
+    const shared = new Promise<PlaylistAnswer>((resolve, reject) => {
+      follower = { resolve, reject };
+      group.add(follower);
+    });
+    // The timer is this request's own: workerd refuses to clear it from the leader's request (cross-request I/O), so
+    // it is cleared here, in this request's continuation. While it runs it also tells workerd that this request still
+    // waits for something of its own; without it, a request awaiting only another request's promise is cancelled as
+    // "will never generate a response".
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const fallback = new Promise<null>((resolve) => (timer = setTimeout(() => resolve(null), this.#fallbackMs)));
+    return Promise.race([shared, fallback]).then(
+      (answer) => {
+        if (timer !== undefined) clearTimeout(timer);
+        if (answer !== null) return answer;
+        group.delete(follower!);
+        return call();
+      },
+      (error: unknown) => {
+        if (timer !== undefined) clearTimeout(timer);
+        throw error;
+      },
+    );
+  }
+
+  #settle(key: string, followers: Set<Follower>): void {
+    if (this.#inFlight.get(key) === followers) this.#inFlight.delete(key);
+  }
+
+  #linger(key: string, answer: PlaylistAnswer): void {
+    if (this.#lingerMs <= 0) return;
+    const now = this.#now();
+    for (const [k, entry] of this.#lingering) {
+      if (entry.until > now && this.#lingering.size < MAX_LINGERING) break;
+      this.#lingering.delete(k);
+    }
+    this.#lingering.delete(key);
+    this.#lingering.set(key, { answer, until: now + this.#lingerMs });
+  }
+}
+
+/**
+ * The coalescing key of a blocked media playlist request: what its answer depends on — stream, rendition, the
+ * delivery directives exactly as given (invalid ones share their 400), and the query its URIs carry (a signed
+ * stream's token). Null when the request has no `_HLS_msn` (not a blocking request: answered at once, not shared).
+ */
+export function blockingRequestKey(streamId: string, rendition: string, params: URLSearchParams, uriQuery: string | null): string | null {
+  if (!params.has("_HLS_msn")) return null;
+  const directive = ["_HLS_msn", "_HLS_part", "_HLS_skip"].map((name) => params.getAll(name).join(",")).join("&");
+  return `${streamId}|${rendition}|${directive}|${uriQuery ?? ""}`;
+}
