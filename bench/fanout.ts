@@ -22,7 +22,7 @@ export interface FanoutRound {
   openMs: number;
   /** ms from the first request sent until the part upload started. */
   heldForMs: number;
-  /** ms from the first request sent until the Durable Object had counted every request (null: not within 4.5 s). */
+  /** ms from the first request sent until the stream's object had counted every request (null: not within 4.5 s). */
   deliveredMs: number | null;
   /** PUT of the part: ms it took. */
   uploadMs: number;
@@ -43,9 +43,20 @@ export interface FanoutRound {
   delayFromStart: Distribution;
   /** The same PUT with nothing held, just before the round, ms. */
   idleUploadMs: number;
-  /** Open fds of wrangler dev's workerd processes while the requests were held, and their limit. */
+  /** Open fds of the edge's workerd process while the requests were held, and its limit. */
   fds: { before: number; held: number; limit: number | null; perRequest: number | null };
   /** Sorted delays, for the plot (at most 500 evenly spaced points). */
+  curve: number[];
+  /** The runtime's floor in the same run: N requests parked on /bench/hold, woken at once (null: not measured). */
+  floor: ParkedFloor | null;
+}
+
+/** N requests parked in the Worker's isolate with nothing to do once woken but answer: what workerd itself takes. */
+export interface ParkedFloor {
+  concurrency: number;
+  answered: number;
+  /** ms from the release call's completion to each answer. */
+  delay: Distribution;
   curve: number[];
 }
 
@@ -55,7 +66,7 @@ export interface FanoutSkip {
   reason: string;
 }
 
-/** The dev stack's own pace: N concurrent GET /bench/plain (no Durable Object), opened the same way. */
+/** The Worker's pace for a burst of fresh requests: N GET /bench/plain sent at once on open connections. */
 export interface BurstBaseline {
   concurrency: number;
   answered: number;
@@ -117,8 +128,8 @@ export async function runFanout(bench: DirectEdge, options: FanoutOptions): Prom
   };
   try {
     for (let concurrency of options.concurrencies) {
-      // wrangler dev holds each request on several descriptors in one workerd process; past its open-file limit
-      // workerd fails every connection (EMFILE) and the dev server is lost. Skip a round that cannot fit.
+      // workerd holds each request on at least one descriptor (wrangler dev's proxy on several); past its open-file
+      // limit it fails every connection (EMFILE) and the server is lost. Skip a round that cannot fit.
       const measured = rounds.filter((r) => r.fds.perRequest !== null && r.fds.limit !== null);
       if (measured.length > 0) {
         const perRequest = Math.max(...measured.map((r) => r.fds.perRequest!));
@@ -128,7 +139,7 @@ export async function runFanout(bench: DirectEdge, options: FanoutOptions): Prom
         if (need > limit * 0.9) {
           skipped.push({
             concurrency,
-            reason: `not attempted: wrangler dev's workerd used up to ${perRequest.toFixed(1)} file descriptors per held request in the rounds above, so ${concurrency} would need ~${need} against its open-file limit of ${limit} (while this benchmark was developed, 5,000 and 3,500 held requests made workerd fail with "Too many open files" and the dev server stopped answering)`,
+            reason: `not attempted: workerd used up to ${perRequest.toFixed(1)} file descriptors per held request in the rounds above, so ${concurrency} would need ~${need} against its open-file limit of ${limit} (while this benchmark was developed, 5,000 and 3,500 held requests made workerd fail with "Too many open files" and the dev server stopped answering)`,
           });
           options.log(`fanout ${concurrency}: skipped (${need} fds needed, limit ${limit})`);
           // Measure a larger count that stays well inside the limit instead (descriptors per request grow with the
@@ -179,9 +190,13 @@ export async function runFanout(bench: DirectEdge, options: FanoutOptions): Prom
         options.log(`fanout ${concurrency}: failed (${(err as Error).message.slice(0, 200)})`);
         break;
       }
+      round.floor = await parkedFloor(playlistUrl, concurrency).catch((err: Error) => {
+        options.log(`fanout ${concurrency}: floor not measured (${err.message})`);
+        return null;
+      });
       rounds.push(round);
       options.log(
-        `fanout ${concurrency}: answered ${round.answered}/${concurrency} (early ${round.answeredEarly}, failed ${round.failed}); after the upload completed p50 ${round.delay.p50} p99 ${round.delay.p99} max ${round.delay.max} ms; upload ${round.uploadMs} ms (idle ${round.idleUploadMs} ms); ${round.fds.held} workerd fds held`,
+        `fanout ${concurrency}: answered ${round.answered}/${concurrency} (early ${round.answeredEarly}, failed ${round.failed}); after the upload completed p50 ${round.delay.p50} p99 ${round.delay.p99} max ${round.delay.max} ms; upload ${round.uploadMs} ms (idle ${round.idleUploadMs} ms); ${round.fds.held} workerd fds held; floor (parked requests woken at once) p99 ${round.floor?.delay.p99 ?? "-"} ms`,
       );
       await sleep(500);
     }
@@ -252,9 +267,9 @@ async function releaseRound(
     await Promise.race([Promise.all(wave), backstop(2000)]);
   }
   const openMs = Math.round(performance.now() - firstSent);
-  // Wait until the Durable Object holds them all: each request has its own viewer session (vsid), counted by the
-  // object when the request reaches it, so the stream's viewer count says how many arrived. A blocked request times
-  // out (503) three target durations (6 s) after it arrived, so the wait is capped well below that.
+  // Wait until the edge holds them all: each request has its own viewer session (vsid), counted by the stream's object
+  // (directly, or reported by the Worker for those it parked), so the viewer count says how many arrived. A blocked
+  // request times out (503) three target durations (6 s) after it arrived, so the wait is capped well below that.
   const holdCap = firstSent + 4500;
   let deliveredMs: number | null = null;
   while (performance.now() < holdCap) {
@@ -331,6 +346,50 @@ async function releaseRound(
       perRequest: concurrency > 0 ? (fdsHeld.max - fdsBefore.max) / concurrency : null,
     },
     curve: thin(sorted.map((d) => Math.round(d * 10) / 10)),
+    floor: null,
+  };
+}
+
+/** Parks N requests on /bench/hold, wakes them with one POST /bench/release, and times each answer from its end. */
+async function parkedFloor(playlistUrl: URL, concurrency: number): Promise<ParkedFloor> {
+  const origin = `${playlistUrl.protocol}//${playlistUrl.host}`;
+  const doneAt: (number | null)[] = new Array(concurrency).fill(null);
+  const answers: Promise<void>[] = [];
+  for (let i = 0; i < concurrency; i += 250) {
+    const wave: Promise<void>[] = [];
+    for (let j = i; j < Math.min(concurrency, i + 250); j++) {
+      const req = rawGet(playlistUrl.hostname, Number(playlistUrl.port), "/bench/hold");
+      answers.push(
+        req.answer.then(
+          (answer) => {
+            if (answer.status === 200 && answer.body.startsWith("released")) doneAt[j] = performance.now();
+          },
+          () => undefined,
+        ),
+      );
+      wave.push(req.written);
+    }
+    await Promise.race([Promise.all(wave), backstop(2000)]);
+  }
+  const deadline = performance.now() + 4500;
+  while (performance.now() < deadline) {
+    const held = Number(await (await fetch(`${origin}/bench/held`)).text());
+    if (held >= concurrency) break;
+    await sleep(50);
+  }
+  await sleep(200);
+  const release = await fetch(`${origin}/bench/release`, { method: "POST" });
+  await release.text();
+  const releasedAt = performance.now();
+  await Promise.race([Promise.all(answers), backstop(15_000)]);
+  const delays = doneAt.filter((t): t is number => t !== null).map((t) => t - releasedAt).sort((a, b) => a - b);
+  const d = distribution(delays);
+  const round = (v: number | null) => (v === null ? null : Math.round(v));
+  return {
+    concurrency,
+    answered: delays.length,
+    delay: { n: d.n, p50: round(d.p50), p95: round(d.p95), p99: round(d.p99), max: round(d.max) },
+    curve: thin(delays.map((v) => Math.round(v * 10) / 10)),
   };
 }
 

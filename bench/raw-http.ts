@@ -75,7 +75,7 @@ function exchange(socket: Socket, host: string, port: number, path: string, time
     });
     socket.on("error", (err) => finish(err));
   });
-  const send = () => void socket.write(`GET ${path} HTTP/1.1\r\nHost: ${host}:${port}\r\nConnection: close\r\n\r\n`, () => written());
+  const send = () => void socket.write(`GET ${path} HTTP/1.1\r\nHost: ${host}:${port}\r\n\r\n`, () => written());
   return { answer, written: writtenPromise, send };
 }
 

@@ -88,18 +88,18 @@ export class PlaylistCoalescer {
 
   /** Joins `group`; after the fallback time without an answer, makes the call itself. */
   #follow(group: Set<Follower>, call: () => Promise<PlaylistAnswer>): Promise<PlaylistAnswer> {
+    // One promise, settled by whichever comes first: the leader's answer or this request's own fallback timer. The
+    // timer also tells workerd that this request still waits for something of its own (a request awaiting only
+    // another request's promise is cancelled as one that "will never generate a response"), and it is cleared here,
+    // in this request's continuation: workerd refuses to clear it from the leader's request (cross-request I/O).
+    let timer: ReturnType<typeof setTimeout> | undefined;
     let follower: Follower | undefined;
-    const shared = new Promise<PlaylistAnswer>((resolve, reject) => {
+    const settled = new Promise<PlaylistAnswer | null>((resolve, reject) => {
       follower = { resolve, reject };
       group.add(follower);
+      timer = setTimeout(() => resolve(null), this.#fallbackMs);
     });
-    // The timer is this request's own: workerd refuses to clear it from the leader's request (cross-request I/O), so
-    // it is cleared here, in this request's continuation. While it runs it also tells workerd that this request still
-    // waits for something of its own; without it, a request awaiting only another request's promise is cancelled as
-    // "will never generate a response".
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const fallback = new Promise<null>((resolve) => (timer = setTimeout(() => resolve(null), this.#fallbackMs)));
-    return Promise.race([shared, fallback]).then(
+    return settled.then(
       (answer) => {
         if (timer !== undefined) clearTimeout(timer);
         if (answer !== null) return answer;

@@ -31,3 +31,34 @@ benchRoutes.get("/r2/*", async (c) => {
     headers: { "content-type": "application/octet-stream", "content-length": String(object.size), "cache-control": "no-store" },
   });
 });
+
+// The runtime's floor for a fan-out: requests parked in this isolate and woken all at once by another request — the
+// same primitive the playlist coalescer's followers use (a promise resolved across requests, plus an own timer that
+// keeps each request alive), with nothing else to do but answer. The fan-out benchmark releases N of these in the same
+// run as N blocked playlist requests, so the playlist figure can be read against what workerd itself takes.
+const parked = new Set<(woken: boolean) => void>();
+
+/** Parks until `/bench/release` (or 20 s). */
+benchRoutes.get("/hold", async (c) => {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let wake: ((woken: boolean) => void) | undefined;
+  const woken = await new Promise<boolean>((resolve) => {
+    wake = resolve;
+    parked.add(resolve);
+    timer = setTimeout(() => resolve(false), 20_000);
+  });
+  if (timer !== undefined) clearTimeout(timer);
+  parked.delete(wake!);
+  return c.text(woken ? "released\n" : "timeout\n", woken ? 200 : 503, { "cache-control": "no-store" });
+});
+
+/** How many requests are parked. */
+benchRoutes.get("/held", (c) => c.text(`${parked.size}\n`, 200, { "cache-control": "no-store" }));
+
+/** Wakes every parked request; answers how many. */
+benchRoutes.post("/release", (c) => {
+  const count = parked.size;
+  for (const wake of [...parked]) wake(true);
+  parked.clear();
+  return c.text(`${count}\n`, 200, { "cache-control": "no-store" });
+});
