@@ -414,6 +414,19 @@ export class LiveStream extends DurableObject<Env> {
     });
   }
 
+  /** True while `sessionId` is the broadcast going on now (live, or stopping while its last media arrives). */
+  async isLiveSession(sessionId: string): Promise<boolean> {
+    return this.meta.sessionId === sessionId && (this.meta.status === "live" || this.meta.stopping !== null);
+  }
+
+  /** Forgets a finished session's key seed and recording once its last VOD or clip is deleted (not while live). */
+  async forgetSession(sessionId: string): Promise<boolean> {
+    if (await this.isLiveSession(sessionId)) return false;
+    this.sessionKeys.forget(sessionId);
+    this.recording.forget(sessionId);
+    return true;
+  }
+
   /** The recorded segments of a session (the current or last broadcast when null) and its renditions, for clips. */
   async recorded(
     sessionId: string | null,

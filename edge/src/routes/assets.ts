@@ -16,7 +16,7 @@ import { serveR2Object } from "../storage/r2-response.ts";
 import { getStream } from "../streams/stream-repository.ts";
 import { writeAsset } from "../vod/asset-writer.ts";
 import { CreateClipSchema } from "../vod/asset-input.ts";
-import { deletePrefix } from "../vod/vod-finalizer.ts";
+import { releaseAsset } from "../vod/asset-release.ts";
 import { emitEvent } from "../webhooks/emit.ts";
 import { type AssetRendition, byRendition, coveringSegments } from "../vod/vod-playlist.ts";
 import { publicOrigin } from "../http/public-origin.ts";
@@ -67,6 +67,16 @@ async function ownedVod(c: AppContext, id: string): Promise<VodRow> {
   if (!row) throw notFound(`VOD "${id}"`);
   await getStream(database(c.env), c.get("principal"), row.streamId).catch(() => {
     throw notFound(`VOD "${id}"`);
+  });
+  return row;
+}
+
+/** The clip `id` if the caller may see its stream. */
+async function ownedClip(c: AppContext, id: string): Promise<ClipRow> {
+  const row = (await database(c.env).select().from(clips).where(eq(clips.id, id)).limit(1))[0];
+  if (!row) throw notFound(`Clip "${id}"`);
+  await getStream(database(c.env), c.get("principal"), row.streamId).catch(() => {
+    throw notFound(`Clip "${id}"`);
   });
   return row;
 }
@@ -135,39 +145,20 @@ export const assetControlRoutes = new Hono<AppEnv>();
 
 assetControlRoutes.get("/vods/:id", requireUser, async (c) => c.json(vodView(c, await ownedVod(c, uuidParam(c, "id", "VOD")))));
 
+// A VOD or clip owns its playlists; the broadcast's media go when no other asset of the session still names them.
 assetControlRoutes.delete("/vods/:id", requireUser, async (c) => {
   const vod = await ownedVod(c, uuidParam(c, "id", "VOD"));
-  // The VOD owns its broadcast's media: delete what its playlists name, then the playlists and poster.
-  const names = await namedMedia(c.env.MEDIA, "vod", vod.id, JSON.parse(vod.renditions) as AssetRendition[]);
-  for (let i = 0; i < names.length; i += 1000) await c.env.MEDIA.delete(names.slice(i, i + 1000));
-  await deletePrefix(c.env.MEDIA, assetPrefix("vod", vod.id));
-  await database(c.env).delete(vodAssets).where(eq(vodAssets.id, vod.id));
+  await releaseAsset(c.env, { kind: "vod", id: vod.id, streamId: vod.streamId, sessionId: vod.sessionId });
   return c.body(null, 204);
 });
 
-assetControlRoutes.get("/clips/:id", requireUser, async (c) => {
-  const id = uuidParam(c, "id", "Clip");
-  const row = (await database(c.env).select().from(clips).where(eq(clips.id, id)).limit(1))[0];
-  if (!row) throw notFound(`Clip "${id}"`);
-  await getStream(database(c.env), c.get("principal"), row.streamId).catch(() => {
-    throw notFound(`Clip "${id}"`);
-  });
-  return c.json(clipView(c, row));
+assetControlRoutes.delete("/clips/:id", requireUser, async (c) => {
+  const clip = await ownedClip(c, uuidParam(c, "id", "Clip"));
+  await releaseAsset(c.env, { kind: "clips", id: clip.id, streamId: clip.streamId, sessionId: clip.sessionId });
+  return c.body(null, 204);
 });
 
-/** R2 keys of the media objects an asset's playlists name. */
-async function namedMedia(bucket: R2Bucket, kind: AssetKind, id: string, renditions: AssetRendition[]): Promise<string[]> {
-  const keys = new Set<string>();
-  for (const r of renditions) {
-    const playlist = await bucket.get(assetMediaKey(kind, id, r.name));
-    if (!playlist) continue;
-    for (const line of (await playlist.text()).split("\n")) {
-      const uri = /^#EXT-X-MAP:URI="([^"?]+)/.exec(line)?.[1] ?? (line.startsWith("/live/") ? line.split("?")[0] : undefined);
-      if (uri?.startsWith("/live/")) keys.add(uri.slice(1));
-    }
-  }
-  return [...keys];
-}
+assetControlRoutes.get("/clips/:id", requireUser, async (c) => c.json(clipView(c, await ownedClip(c, uuidParam(c, "id", "Clip")))));
 
 /** Public playback of assets: /vod/:id/... and /clips/:id/... playlists from R2 (immutable once written). */
 export const assetPlaybackRoutes = new Hono<AppEnv>();

@@ -1,3 +1,4 @@
+import { runInDurableObject } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
 import HLS from "hls-parser";
 import type { MasterPlaylist, MediaPlaylist } from "hls-parser/types";
@@ -111,6 +112,64 @@ describe("VOD", () => {
     await stopBroadcast(other.stream.stream_id, other.epoch);
     expect((await call("DELETE", `/streams/${other.stream.stream_id}`)).status).toBe(204);
     expect((await env.MEDIA.list({ prefix: `live/${other.stream.stream_id}/` })).objects).toHaveLength(0);
+  });
+});
+
+describe("deleting VODs and clips", () => {
+  /** Rows the stream's object keeps for a session: [key seeds, recorded segments]. */
+  async function sessionRows(streamId: string): Promise<[number, number]> {
+    const stub = env.LIVE_STREAM.get(env.LIVE_STREAM.idFromName(streamId));
+    return runInDurableObject(stub, async (_instance, state) => [
+      state.storage.sql.exec<{ n: number }>("SELECT count(*) AS n FROM session_keys").one().n,
+      state.storage.sql.exec<{ n: number }>("SELECT count(*) AS n FROM recorded_segments").one().n,
+    ]);
+  }
+  const liveMedia = async (streamId: string) => (await env.MEDIA.list({ prefix: `live/${streamId}/` })).objects.map((o) => o.key).filter((k) => /\.(m4s|mp4)$/.test(k));
+
+  it("keeps the media a clip names when its VOD is deleted, and deletes them (and the key seed) with the last clip", async () => {
+    const { stream, epoch } = await broadcast({ encryption: "aes-128" }, 4);
+    await stopBroadcast(stream.stream_id, epoch);
+    const vod = (await callJson<{ vods: Vod[] }>("GET", `/streams/${stream.stream_id}/vods`, 200)).vods[0]!;
+    const clip = await callJson<Clip>("POST", `/streams/${stream.stream_id}/clips`, 201, { body: { start_offset: 2.5, duration: 3, vod_id: vod.vod_id } });
+    expect(await sessionRows(stream.stream_id)).toEqual([1, 8]);
+
+    expect((await call("DELETE", `/vods/${vod.vod_id}`)).status).toBe(204);
+    expect((await get(pathOf(vod.playback_url))).status).toBe(404);
+    expect((await call("GET", `/vods/${vod.vod_id}`)).status).toBe(404);
+    // The clip still plays: its segments, init segments and keys are all there.
+    for (const playlist of await mediaPlaylists(pathOf(clip.playback_url))) {
+      expect(playlist.segments.map((s) => s.uri.split("/").pop())).toEqual(["seg-1.m4s", "seg-2.m4s"]);
+      for (const segment of playlist.segments) {
+        expect((await get(segment.uri)).status).toBe(200);
+        expect((await get(pathOf(new URL(segment.key!.uri!, "https://edge.test").toString()))).status).toBe(200);
+      }
+      expect((await get(playlist.segments[0]!.map!.uri)).status).toBe(200);
+    }
+    // What only the VOD named is gone.
+    expect((await liveMedia(stream.stream_id)).filter((k) => /seg-[03]\.m4s$/.test(k))).toEqual([]);
+    expect(await sessionRows(stream.stream_id)).toEqual([1, 8]);
+
+    expect((await call("DELETE", `/clips/${clip.clip_id}`)).status).toBe(204);
+    expect((await call("GET", `/clips/${clip.clip_id}`)).status).toBe(404);
+    expect((await get(pathOf(clip.playback_url))).status).toBe(404);
+    expect(await liveMedia(stream.stream_id)).toEqual([]);
+    expect(await sessionRows(stream.stream_id)).toEqual([0, 0]);
+  });
+
+  it("deletes a clip of a live broadcast without touching the broadcast's media", async () => {
+    const { stream } = await broadcast({}, 3);
+    const clip = await callJson<Clip>("POST", `/streams/${stream.stream_id}/clips`, 201, { body: { start_offset: 0, duration: 2 } });
+    const before = (await liveMedia(stream.stream_id)).sort();
+    expect((await call("DELETE", `/clips/${clip.clip_id}`)).status).toBe(204);
+    expect((await get(pathOf(clip.playback_url))).status).toBe(404);
+    expect((await liveMedia(stream.stream_id)).sort()).toEqual(before);
+    expect((await sessionRows(stream.stream_id))[1]).toBe(6);
+  });
+
+  it("answers 404 for clips and VODs that do not exist or belong to someone else", async () => {
+    expect((await call("DELETE", `/clips/${crypto.randomUUID()}`)).status).toBe(404);
+    expect((await call("DELETE", "/clips/not-a-uuid")).status).toBe(404);
+    expect((await call("DELETE", `/vods/${crypto.randomUUID()}`)).status).toBe(404);
   });
 });
 
