@@ -2,7 +2,7 @@
 // decides exactly when a part lands — no FFmpeg on the CPU while it measures.
 import { request } from "node:http";
 import type { InitMeta, PartMeta, PublishResponse, SegmentMeta } from "../protocol/ingest.ts";
-import { MEDIA_META_HEADER, NODE_ID_HEADER } from "../protocol/ingest.ts";
+import { MEDIA_META_HEADER, NODE_FEATURES, NODE_ID_HEADER } from "../protocol/ingest.ts";
 import { ingestPaths } from "../protocol/ingest-paths.ts";
 
 /** An ingest API client with the bootstrap node credential. */
@@ -54,7 +54,7 @@ export class SyntheticNode {
   }
 
   async publish(streamKey: string): Promise<PublishResponse> {
-    const text = await this.send("POST", ingestPaths.publish(), JSON.stringify({ stream_key: streamKey }), { "content-type": "application/json" });
+    const text = await this.send("POST", ingestPaths.publish(), JSON.stringify({ stream_key: streamKey, features: [NODE_FEATURES.encryption] }), { "content-type": "application/json" });
     return JSON.parse(text) as PublishResponse;
   }
 

@@ -15,7 +15,12 @@ export const NODE_ID_HEADER = "x-node-id";
 export const PublishRequestSchema = z.object({
   stream_key: z.string().min(1).max(256),
   client_ip: z.string().max(64).optional(),
+  /** What the node can do beyond the basics (NODE_FEATURES); absent from older nodes, which can do none of it. */
+  features: z.array(z.string().max(32)).max(16).optional(),
 });
+
+/** Node features a publish may need: `aes-128` — the node encrypts segments and parts when the answer asks. */
+export const NODE_FEATURES = { encryption: "aes-128" } as const;
 /** Body of POST /ingest/v1/publish. */
 export type PublishRequest = z.infer<typeof PublishRequestSchema>;
 

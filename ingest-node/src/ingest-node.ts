@@ -1,6 +1,7 @@
 // The ingest node: RTMP in, one pipeline per authorized publish, uploads to the edge, heartbeats, graceful drain.
 import { cpus, loadavg } from "node:os";
 import type { Server } from "node:http";
+import { NODE_FEATURES } from "../../protocol/ingest.ts";
 import type { IngestConfig } from "./config.ts";
 import type { Logger } from "./log.ts";
 import type { MetricSample } from "./ops/metrics.ts";
@@ -93,7 +94,7 @@ export class IngestNode {
     const log = this.log.child("publish");
     let grant;
     try {
-      grant = await this.edge!.publish({ stream_key: session.streamKey(), client_ip: session.remoteAddress.slice(0, 64) });
+      grant = await this.edge!.publish({ stream_key: session.streamKey(), client_ip: session.remoteAddress.slice(0, 64), features: [NODE_FEATURES.encryption] });
     } catch (err) {
       this.publishesRefused++;
       if (err instanceof EdgeRejectedError) {

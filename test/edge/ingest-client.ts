@@ -3,6 +3,7 @@ import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "c
 import { env, exports } from "cloudflare:workers";
 import { liveStream } from "../../edge/src/live/live-stream-stub.ts";
 import type { InitMeta, PartMeta, PublishResponse, SegmentMeta } from "../../protocol/ingest.ts";
+import { NODE_FEATURES } from "../../protocol/ingest.ts";
 import { ingestPaths } from "../../protocol/ingest-paths.ts";
 
 /** The ingest secret the test configuration sets. */
@@ -26,7 +27,7 @@ export function ingest(method: string, path: string, init: { nodeId?: string; to
 
 /** Publishes with `streamKey`, asserting success. */
 export async function publish(streamKey: string, nodeId = "node-a"): Promise<PublishResponse> {
-  const response = await ingest("POST", ingestPaths.publish(), { nodeId, json: { stream_key: streamKey } });
+  const response = await ingest("POST", ingestPaths.publish(), { nodeId, json: { stream_key: streamKey, features: [NODE_FEATURES.encryption] } });
   if (response.status !== 200) throw new Error(`publish: ${response.status} ${await response.text()}`);
   return (await response.json()) as PublishResponse;
 }

@@ -2,6 +2,7 @@
 import { Hono } from "hono";
 import type { z } from "zod";
 import {
+  NODE_FEATURES,
   InitMetaSchema,
   MEDIA_META_HEADER,
   NodeHeartbeatSchema,
@@ -19,6 +20,7 @@ import { getConfig } from "../config.ts";
 import { database } from "../db/client.ts";
 import { ingestNodes } from "../db/schema.ts";
 import { AppError } from "../errors.ts";
+import type { StreamSettings } from "../streams/stream-input.ts";
 import { describeIssues, limitBody, limitJsonBody, readJson } from "../http/json-body.ts";
 import { methodNotAllowed } from "../http/method-not-allowed.ts";
 import type { IngestResult } from "../live/ingest-result.ts";
@@ -90,6 +92,10 @@ ingestRoutes.post("/publish", async (c) => {
   const body = await readJson(c, PublishRequestSchema);
   const stream = await findStreamByKey(database(c.env), body.stream_key);
   if (!stream) throw new AppError(403, "forbidden", "Unknown or revoked stream key.");
+  // An older node would ignore the encryption in the answer and upload clear media under encrypted playlists.
+  if ((JSON.parse(stream.settings) as StreamSettings).encryption === "aes-128" && !(body.features ?? []).includes(NODE_FEATURES.encryption)) {
+    throw new AppError(422, "unprocessable", "This stream is encrypted (AES-128) and this ingest node does not encrypt; upgrade the node.");
+  }
   const result = await liveStream(c.env, stream.id).publish({
     streamId: stream.id,
     nodeId: c.get("nodeId"),

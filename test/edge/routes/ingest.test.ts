@@ -37,6 +37,18 @@ describe("POST /ingest/v1/publish", () => {
     await expectProblem(await ingest("POST", ingestPaths.publish(), { json: { stream_key: stream.stream_key } }), 403);
   });
 
+  it("refuses, with 422, a node that does not say it can encrypt to publish an encrypted stream", async () => {
+    const stream = await callJson<{ stream_id: string; stream_key: string }>("POST", "/streams", 201, { body: { title: "encrypted", encryption: "aes-128" } });
+    await expectProblem(await ingest("POST", ingestPaths.publish(), { json: { stream_key: stream.stream_key } }), 422, /does not encrypt; upgrade the node/);
+    await expectProblem(await ingest("POST", ingestPaths.publish(), { json: { stream_key: stream.stream_key, features: ["something-else"] } }), 422);
+    // Nothing was started: the stream is still offline, and a node that can encrypt publishes at once.
+    expect((await callJson<{ status: string }>("GET", `/streams/${stream.stream_id}/status`, 200)).status).toBe("offline");
+    expect((await publish(stream.stream_key)).encryption?.method).toBe("AES-128");
+    // A clear stream does not need the feature (older nodes keep working).
+    const clear = await newStream();
+    expect((await ingest("POST", ingestPaths.publish(), { json: { stream_key: clear.stream_key } })).status).toBe(200);
+  });
+
   it("refuses requests without a valid node credential with 401", async () => {
     await expectProblem(await ingest("POST", ingestPaths.publish(), { token: null, json: { stream_key: "x" } }), 401);
     await expectProblem(await ingest("POST", ingestPaths.publish(), { token: "wrong-secret", json: { stream_key: "x" } }), 401);
