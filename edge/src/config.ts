@@ -16,6 +16,8 @@ export interface EdgeConfig {
   maxMediaBytes: number;
   /** COALESCE_BLOCKING_PLAYLISTS: blocked LL-HLS requests for the same answer share one Durable Object call ("0" off). */
   coalesceBlockingPlaylists: boolean;
+  /** RELAY_BLOCKING_PLAYLISTS: blocked LL-HLS requests go through the stream's relay at their location ("0" off). */
+  relayBlockingPlaylists: boolean;
 }
 
 const cache = new WeakMap<object, EdgeConfig>();
@@ -76,6 +78,7 @@ export function getConfig(env: Env): EdgeConfig {
     maxJsonBytes: positiveInt("MAX_JSON_BYTES", env.MAX_JSON_BYTES, 64 * 1024),
     maxMediaBytes: positiveInt("MAX_MEDIA_BYTES", env.MAX_MEDIA_BYTES, 32 * 1024 * 1024),
     coalesceBlockingPlaylists: env.COALESCE_BLOCKING_PLAYLISTS !== "0",
+    relayBlockingPlaylists: env.RELAY_BLOCKING_PLAYLISTS !== "0",
   };
   cache.set(env, config);
   return config;

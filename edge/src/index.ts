@@ -1,4 +1,4 @@
-// The edge Worker: one Hono app for the control API, the ingest API and playback; exports the Durable Object.
+// The edge Worker: one Hono app for the control API, the ingest API and playback; exports the Durable Objects.
 import { Hono } from "hono";
 import { HTTPException } from "hono/http-exception";
 import { requestId } from "hono/request-id";
@@ -18,6 +18,7 @@ import { webhookRoutes } from "./routes/webhooks.ts";
 import { deliverWebhooks } from "./webhooks/deliver.ts";
 
 export { LiveStream } from "./live/live-stream.ts";
+export { PlaylistRelay } from "./live/playlist-relay.ts";
 
 /** The Worker's Hono application. */
 export const app = new Hono<AppEnv>();

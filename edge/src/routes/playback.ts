@@ -12,7 +12,7 @@ import { methodNotAllowed } from "../http/method-not-allowed.ts";
 import { playbackAccess, privateWhenSigned } from "../http/playback-access.ts";
 import type { PlaylistAnswer } from "../live/playlist-answer.ts";
 import { blockingRequestKey, PlaylistCoalescer } from "../live/playlist-coalescer.ts";
-import { liveStream } from "../live/live-stream-stub.ts";
+import { liveStream, playlistRelay, relayLocation } from "../live/live-stream-stub.ts";
 import { ViewerReports } from "../live/viewer-reports.ts";
 import { mediaContentType, mediaKey, parseMediaAddress, thumbnailKey } from "../storage/media.ts";
 import { IMMUTABLE, serveR2Object } from "../storage/r2-response.ts";
@@ -64,10 +64,25 @@ playbackRoutes.get("/:id/:rendition/index.m3u8", async (c) => {
   const uriQuery = await playbackAccess(c, id);
   const search = new URL(c.req.url).search;
   const viewer = await viewerSession(c);
-  const call = () => liveStream(c.env, id).mediaPlaylist(rendition, search, viewer, uriQuery ?? undefined);
-  const key = getConfig(c.env).coalesceBlockingPlaylists ? blockingRequestKey(id, rendition, new URLSearchParams(search), uriQuery) : null;
-  if (key === null) return answer(c, await call(), uriQuery !== null);
+  const direct = () => liveStream(c.env, id).mediaPlaylist(rendition, search, viewer, uriQuery ?? undefined);
+  const key = blockingRequestKey(id, rendition, new URLSearchParams(search), uriQuery);
+  // Not blocking: answered at once by the stream's object.
+  if (key === null) return answer(c, await direct(), uriQuery !== null);
+  const config = getConfig(c.env);
+  // Blocking: through the stream's relay at this location (the origin then sees one request per answer per location);
+  // should the relay fail, straight to the origin — a viewer's request is never lost to the extra hop.
+  const call = config.relayBlockingPlaylists
+    ? () =>
+        playlistRelay(c.env, id, relayLocation((c.req.raw as { cf?: { colo?: unknown } }).cf?.colo))
+          .mediaPlaylist(key, id, rendition, search, viewer, uriQuery ?? undefined)
+          .catch((err: Error) => {
+            console.error(`playlist relay of ${id} failed (${err.message}); asking the stream's object directly`);
+            return direct();
+          })
+    : direct;
+  if (!config.coalesceBlockingPlaylists) return answer(c, await call(), uriQuery !== null);
   const keepAlive = (work: Promise<unknown>) => c.executionCtx.waitUntil(work);
+  // Viewers that joined another request's call are not seen further up: the isolate reports them to the object.
   const reportViewer = () => viewerReports.note(id, viewer, (streamId, sessions) => liveStream(c.env, streamId).countViewers(sessions), keepAlive);
   return answer(c, await coalescer.answer(key, call, keepAlive, reportViewer), uriQuery !== null);
 });

@@ -213,17 +213,29 @@ describe("blocking playlist reload (_HLS_msn / _HLS_part)", () => {
     expect(playlist.segments.filter((s) => s.uri !== "").at(-1)!.mediaSequenceNumber).toBe(2);
   });
 
-  it("shows how many blocked requests the stream's object holds in the status", async () => {
+  it("holds a location's blocked requests for the same part in its relay: the stream's object sees one, counts all", async () => {
     const { media, stream, publisher } = await broadcast("interactive", 2);
     await publisher.part("360p", 2, 0);
-    const status = () => callJson<{ held_requests: number }>("GET", `/streams/${stream.stream_id}/status`, 200);
-    expect((await status()).held_requests).toBe(0);
-    const held = [1, 2, 3].map((i) => get(`${media("360p")}?_HLS_msn=2&_HLS_part=1&vsid=held-status-${i}`));
+    const status = () => callJson<{ held_requests: number; viewers: number }>("GET", `/streams/${stream.stream_id}/status`, 200);
+    const before = await status();
+    expect(before.held_requests).toBe(0);
+    const held = Array.from({ length: 12 }, (_, i) => get(`${media("360p")}?_HLS_msn=2&_HLS_part=1&vsid=held-relay-${String(i).padStart(2, "0")}`));
+    // A request for another part is another answer: the relay sends that one up too.
+    const other = get(`${media("360p")}?_HLS_msn=2&_HLS_part=2&vsid=held-relay-other`);
     await sleep(300);
-    expect((await status()).held_requests).toBe(3);
+    expect((await status()).held_requests).toBe(2);
     await publisher.part("360p", 2, 1);
-    for (const response of await Promise.all(held)) expect(response.status).toBe(200);
+    for (const response of await Promise.all(held)) {
+      const { playlist } = await parseMedia(response);
+      expect(playlist.segments.at(-1)!.parts.filter((p) => !p.hint).map((p) => p.uri)).toContain(`${publisher.grant.epoch}/part-2.1.m4s`);
+    }
+    expect((await status()).held_requests).toBe(1);
+    await publisher.part("360p", 2, 2);
+    expect((await other).status).toBe(200);
     expect((await status()).held_requests).toBe(0);
+    // The relay reports the viewers whose requests rode on another's within a second.
+    await sleep(700);
+    expect((await status()).viewers).toBe(before.viewers + 13);
   });
 
   it("answers at once when what is asked for is already there", async () => {
