@@ -147,6 +147,11 @@ export function buildFfmpegArgs(options: FfmpegArgsOptions): FfmpegArgs {
     } else {
       args.push("-map", `[v${encodedIndex++}]`);
       if (plan.hasAudio) args.push("-map", audioStream);
+      // vfr, not the mp4 default cfr: cfr duplicates the first frame when it starts over half a frame after the
+      // input's earliest stream (audio, usually), pushing every frame one slot later and leaving a one-frame
+      // keyframe segment at the end. vfr never duplicates (and, unlike passthrough, never gives two frames the same
+      // encoder tick); for a steady source its output is still constant-rate.
+      args.push(...vfrArgs(features));
       args.push(...videoEncoderArgs(r, options.preset ?? "veryfast", mode, keyframeInterval, gop));
       if (plan.hasAudio) args.push("-c:a", "aac", "-b:a", `${r.audioKbps}k`, "-ar", "48000", "-ac", "2");
     }
@@ -163,7 +168,7 @@ export function buildFfmpegArgs(options: FfmpegArgsOptions): FfmpegArgs {
 
   if (thumbnail && thumbnailTarget) {
     // vfr: the default (cfr, for image2pipe) would repeat the selected frame at the source frame rate.
-    args.push("-map", "[thumb]", "-an", ...(features.fpsMode ? ["-fps_mode", "vfr"] : ["-vsync", "vfr"]));
+    args.push("-map", "[thumb]", "-an", ...vfrArgs(features));
     args.push("-c:v", "mjpeg", "-strict", "unofficial", "-q:v", "5");
     args.push("-f", "image2pipe", thumbnailTarget);
   }
@@ -190,12 +195,19 @@ function videoEncoderArgs(
     "-bufsize",
     `${r.videoKbps * bufferSeconds}k`,
   );
-  // The forced keyframes are time-based (right for variable frame rates); -g equal to the same interval stops
-  // x264 from adding its own in between. With an unknown fps, -g is set high enough never to fire first.
+  // The forced keyframes are time-based (right for variable frame rates); FFmpeg (5.1 checked) counts `t` from the
+  // output's first frame, so every rung keys the same frames whatever the input's start offset. -g equal to the
+  // same interval stops x264 from adding its own in between. With an unknown fps, -g is set high enough never to
+  // fire first.
   const g = gop ?? Math.ceil(keyframeInterval * 120);
   args.push("-g", String(g), "-keyint_min", String(g), "-sc_threshold", "0");
   args.push("-force_key_frames", `expr:gte(t,n_forced*${keyframeInterval})`);
   return args;
+}
+
+/** `-fps_mode vfr` for the output it precedes (`-vsync vfr`, global, on FFmpeg < 5.1): frames keep their times. */
+function vfrArgs(features: FfmpegFeatures): string[] {
+  return features.fpsMode ? ["-fps_mode", "vfr"] : ["-vsync", "vfr"];
 }
 
 function inputArgs(input: FfmpegInput, rtmpTimeoutUs = 3_000_000): string[] {

@@ -100,6 +100,15 @@ describe("buildFfmpegArgs", () => {
     }
   });
 
+  it("keeps each encoded rung's frame times (vfr): cfr would duplicate a late first frame", () => {
+    const h264 = { ...rawSource, videoCodec: "h264", audioCodec: "aac", keyframeInterval: 2 };
+    const sections = [...outputSections(buildFfmpegArgs(options("low", h264)).args).values()];
+    expect(sections).toHaveLength(5); // source, 360p, 240p, 160p, thumbnail
+    expect(sections[0]).not.toContain("-fps_mode"); // a stream copy has no frame-rate handling
+    for (const s of sections.slice(1, 4)) expect(value(s, "-fps_mode")).toBe("vfr");
+    expect(buildFfmpegArgs(options("low", h264)).args).not.toContain("-vsync");
+  });
+
   it("encodes each rung at its bitrate, with 48 kHz stereo AAC and a CMAF fragment duration", () => {
     const sections = outputSections(buildFfmpegArgs(options("standard")).args);
     const s360 = sections.get("pipe:3") as string[];
@@ -205,6 +214,8 @@ describe("buildFfmpegArgs", () => {
     expect(args).not.toContain("-stats_period");
     expect(args).not.toContain("-fps_mode");
     expect(value(args, "-vsync")).toBe("vfr");
+    // Once per encoded rung and once for the thumbnail.
+    expect(args.filter((a) => a === "-vsync")).toHaveLength(4);
     expect(value(buildFfmpegArgs(options("low")).args, "-stats_period")).toBe("1");
   });
 
