@@ -60,7 +60,9 @@ describe("VOD and clips from a real broadcast", () => {
     for (const playlist of await mediaOf(local(clip.body.playback_url))) {
       expect(playlist.endlist).toBe(true);
       const total = playlist.segments.reduce((sum, s) => sum + s.duration, 0);
-      expect(Math.abs(total - clip.body.duration_s)).toBeLessThan(0.01);
+      // Within a frame (30 fps) of the clip's duration, which is its first rendition's: a broadcast's first segment
+      // can differ by one frame between the source copy and the encoded renditions (where video starts vs audio).
+      expect(Math.abs(total - clip.body.duration_s)).toBeLessThan(0.035);
     }
 
     await publisher.exited;
