@@ -74,7 +74,8 @@ export function buildReport(input: ReportInput): { markdown: string; figures: Fi
     md.push(`**Machine:** ${machineLine(machine)}. **Versions:** ${versionsLine(machine)}, ${machine.wrk}, nginx ${machine.nginx.replace(/^nginx\//, "")}, ${machine.chromium.replace(/ built on.*$/, "")}.`, "");
   }
   md.push(
-    "Everything runs on one machine: `wrangler dev` (workerd with local D1/R2/Durable Objects), the ingest node, FFmpeg publishers, the load",
+    "Everything runs on one machine: `wrangler dev` (workerd with local D1/R2/Durable Objects; the fan-out section runs the bundled Worker on",
+    "workerd without the dev proxy), the ingest node, FFmpeg publishers, the load",
     "generators and Chromium share its cores, and other work on the machine shows up as noise (the 1-minute load average at the start of each",
     "section is in its caption). So each section compares against a baseline measured in the same run, and ratios are what to read.",
     "",
@@ -218,7 +219,8 @@ export function buildReport(input: ReportInput): { markdown: string; figures: Fi
       "itself, so it decides when a part lands and no FFmpeg runs meanwhile). N blocked requests for the next part",
       "(`_HLS_msn`/`_HLS_part`) are opened, each on its own connection from a raw-socket client (`bench/raw-http.ts`: Node's HTTP client",
       "costs the load generator ~50 µs per answer, which on two cores would be counted as the server's delay), and held at the edge —",
-      "the Worker sends the stream's Durable Object one of them and parks the rest on it (`edge/src/live/playlist-coalescer.ts`). Once the",
+      "the Worker parks all but one of them on that one (`edge/src/live/playlist-coalescer.ts`), which goes through the stream's relay at",
+      "this location (`edge/src/live/playlist-relay.ts`) to the stream's Durable Object. Once the",
       "stream's viewer count (every request has its own `vsid`) shows all N, the part is uploaded (`PUT`) and each answer is timed from",
       "the upload's completion. The same upload with nothing held is timed just before each round.",
       "",
@@ -448,7 +450,7 @@ function readmeSummary(results: BenchResults): string {
   const m = Object.values(s).find((run) => run)?.machine;
   const lines: string[] = [];
   lines.push(
-    `From \`npm run bench\` on ${m ? machineLine(m) : "this machine"}, \`wrangler dev\` on loopback; generated — see [docs/BENCHMARKS.md](docs/BENCHMARKS.md) for method, plots and caveats.`,
+    `From \`npm run bench\` on ${m ? machineLine(m) : "this machine"}, \`wrangler dev\` on loopback (the fan-out row: the bundled Worker on workerd without the dev proxy); generated — see [docs/BENCHMARKS.md](docs/BENCHMARKS.md) for method, plots and caveats.`,
     "",
     "| what | measured | target |",
     "|---|---|---|",

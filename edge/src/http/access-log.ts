@@ -4,8 +4,9 @@
 // pay a console write each.
 import type { MiddlewareHandler } from "hono";
 
-/** Paths viewers hit, by first segment. */
-const VIEWER_PREFIXES = new Set(["live", "vod", "clips", "watch"]);
+/** Paths viewers hit, by first segment — and the benchmark's baseline routes (present only with BENCH_ROUTES=1), which
+ *  must cost what the viewer routes they are compared with cost. */
+const VIEWER_PREFIXES = new Set(["live", "vod", "clips", "watch", "bench"]);
 
 /** True for a viewer's GET/HEAD/OPTIONS of a playback path. */
 export function isViewerRequest(method: string, path: string): boolean {

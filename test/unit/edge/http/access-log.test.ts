@@ -37,6 +37,7 @@ describe("access log", () => {
     expect(isViewerRequest("OPTIONS", "/clips/x/master.m3u8")).toBe(true);
     expect(isViewerRequest("POST", "/live/x")).toBe(false);
     expect(isViewerRequest("GET", "/streams/x")).toBe(false);
+    expect(isViewerRequest("GET", "/bench/plain")).toBe(true);
     expect(isViewerRequest("GET", "/livestream")).toBe(false);
   });
 });
