@@ -28,7 +28,7 @@ export default defineConfig({
                 ALLOW_LOCAL_WEBHOOKS: "1",
                 // The pool runs the Worker with no_handle_cross_request_promise_resolution (its runner needs it), so one
                 // request cannot wake another: coalescing is tested end to end under wrangler dev (test/e2e) instead.
-                COALESCE_BLOCKING_PLAYLISTS: "0",
+                COALESCE_PLAYLISTS: "0",
                 TEST_MIGRATIONS: await readD1Migrations("./migrations"),
               },
             },

@@ -14,10 +14,10 @@ export interface EdgeConfig {
   reconnectWindowSeconds: number;
   maxJsonBytes: number;
   maxMediaBytes: number;
-  /** COALESCE_BLOCKING_PLAYLISTS: blocked LL-HLS requests for the same answer share one Durable Object call ("0" off). */
-  coalesceBlockingPlaylists: boolean;
-  /** RELAY_BLOCKING_PLAYLISTS: blocked LL-HLS requests go through the stream's relay at their location ("0" off). */
-  relayBlockingPlaylists: boolean;
+  /** COALESCE_PLAYLISTS: media playlist requests for the same answer share one call per isolate ("0" off). */
+  coalescePlaylists: boolean;
+  /** RELAY_PLAYLISTS: media playlist requests go through the stream's relay at their location ("0" off). */
+  relayPlaylists: boolean;
 }
 
 const cache = new WeakMap<object, EdgeConfig>();
@@ -77,8 +77,8 @@ export function getConfig(env: Env): EdgeConfig {
     reconnectWindowSeconds: positiveInt("RECONNECT_WINDOW_SECONDS", env.RECONNECT_WINDOW_SECONDS, 60),
     maxJsonBytes: positiveInt("MAX_JSON_BYTES", env.MAX_JSON_BYTES, 64 * 1024),
     maxMediaBytes: positiveInt("MAX_MEDIA_BYTES", env.MAX_MEDIA_BYTES, 32 * 1024 * 1024),
-    coalesceBlockingPlaylists: env.COALESCE_BLOCKING_PLAYLISTS !== "0",
-    relayBlockingPlaylists: env.RELAY_BLOCKING_PLAYLISTS !== "0",
+    coalescePlaylists: env.COALESCE_PLAYLISTS !== "0",
+    relayPlaylists: env.RELAY_PLAYLISTS !== "0",
   };
   cache.set(env, config);
   return config;

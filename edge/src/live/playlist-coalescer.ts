@@ -1,11 +1,12 @@
-// Blocked LL-HLS playlist requests that want the same answer share one Durable Object call per Worker isolate
-// (DESIGN.md "Scale"): an answer for a given `_HLS_msn`/`_HLS_part` never changes in substance once it exists, so
-// a thousand viewers waiting for the next part cost the stream's object one held request, not a thousand, and on
-// release the isolate writes the thousand answers itself.
+// Media playlist requests that want the same answer share one upstream call (DESIGN.md "Scale"): an answer for a given
+// `_HLS_msn`/`_HLS_part` never changes in substance once it exists, so a thousand viewers waiting for the next part
+// cost one held request upstream, not a thousand, and on release the holder writes the thousand answers itself (and
+// keeps it a moment for late arrivals); plain reloads share only a call already in flight. Used by each Worker isolate (upstream: the stream's
+// relay) and by each relay (upstream: the stream's object).
 import type { PlaylistAnswer } from "./playlist-answer.ts";
 
-/** How long a 200 answer keeps serving requests with the same key after it arrived (late arrivals for a part that
- *  has just landed), in ms: a small fraction of a part, so nobody is served a playlist noticeably behind. */
+/** How long a blocking request's 200 answer keeps serving requests with the same key after it arrived (late arrivals
+ *  for a part that has just landed: the answer holds what they ask for, so it cannot be too old for them), in ms. */
 export const ANSWER_LINGER_MS = 200;
 
 /** Past this many lingering answers the oldest are dropped (bounded memory per isolate). */
@@ -52,9 +53,16 @@ export class PlaylistCoalescer {
   /**
    * The answer for `key`: a lingering one, else that of the call already in flight for it, else `call()`'s (whose
    * promise goes to `keepAlive` so it outlives its own request: others depend on it). `onFollow` runs when this
-   * request joins another's call, i.e. when the Durable Object will not see it.
+   * request joins another's call, i.e. when the Durable Object will not see it. `linger`: keep the 200 answer for
+   * late arrivals — only for blocking requests; a plain reload must see a segment listed just before it.
    */
-  answer(key: string, call: () => Promise<PlaylistAnswer>, keepAlive: (work: Promise<unknown>) => void, onFollow?: () => void): Promise<PlaylistAnswer> {
+  answer(
+    key: string,
+    call: () => Promise<PlaylistAnswer>,
+    keepAlive: (work: Promise<unknown>) => void,
+    onFollow?: () => void,
+    linger = true,
+  ): Promise<PlaylistAnswer> {
     const lingering = this.#lingering.get(key);
     if (lingering && lingering.until > this.#now()) {
       onFollow?.();
@@ -70,7 +78,7 @@ export class PlaylistCoalescer {
     const leader = call().then(
       (answer) => {
         this.#settle(key, followers);
-        if (answer.status === 200) this.#linger(key, answer);
+        if (linger && answer.status === 200) this.#linger(key, answer);
         // Each follower's own promise is resolved here, from the leader's request: workerd runs the follower's
         // continuation in the follower's request context (it is still waiting, so that context is alive).
         for (const follower of followers) follower.resolve(answer);
@@ -130,12 +138,11 @@ export class PlaylistCoalescer {
 }
 
 /**
- * The coalescing key of a blocked media playlist request: what its answer depends on — stream, rendition, the
- * delivery directives exactly as given (invalid ones share their 400), and the query its URIs carry (a signed
- * stream's token). Null when the request has no `_HLS_msn` (not a blocking request: answered at once, not shared).
+ * The coalescing key of a media playlist request: what its answer depends on — stream, rendition, the delivery
+ * directives exactly as given (invalid ones share their 400; none at all is a plain reload), and the query its URIs
+ * carry (a signed stream's token). The viewer's session id (`vsid`) is not part of it.
  */
-export function blockingRequestKey(streamId: string, rendition: string, params: URLSearchParams, uriQuery: string | null): string | null {
-  if (!params.has("_HLS_msn")) return null;
+export function playlistRequestKey(streamId: string, rendition: string, params: URLSearchParams, uriQuery: string | null): string {
   const directive = ["_HLS_msn", "_HLS_part", "_HLS_skip"].map((name) => params.getAll(name).join(",")).join("&");
   return `${streamId}|${rendition}|${directive}|${uriQuery ?? ""}`;
 }

@@ -1,7 +1,7 @@
 // The relay tier of DESIGN.md "Scale": one PlaylistRelay Durable Object per stream per edge location
-// (`idFromName(stream + ":" + location)`) holds that location's blocked LL-HLS playlist requests and sends the stream's
-// own object one request per distinct answer, so the origin's load grows with locations, not with viewers or Worker
-// isolates. Inside a Durable Object every request shares the object's context, so one request's call can wake the
+// (`idFromName(stream + ":" + location)`) holds that location's media playlist requests (blocked LL-HLS ones until
+// their part lands) and sends the stream's own object one request per distinct answer, so the origin's load grows with
+// locations, not with viewers or Worker isolates. Inside a Durable Object every request shares the object's context, so one request's call can wake the
 // others without workerd's cross-request machinery. Nothing is stored: a relay that is evicted just starts over.
 import { DurableObject } from "cloudflare:workers";
 import type { PlaylistAnswer } from "./playlist-answer.ts";
@@ -16,7 +16,7 @@ export class PlaylistRelay extends DurableObject<Env> {
 
   /**
    * The answer of the stream's object to a media playlist request (`key` says which requests share one: see
-   * blockingRequestKey), held here until it comes. Viewers whose requests shared another's are reported upward in
+   * playlistRequestKey), held here until it comes. Viewers whose requests shared another's are reported upward in
    * batches.
    */
   async mediaPlaylist(key: string, streamId: string, rendition: string, search: string, viewer: string, uriQuery?: string): Promise<PlaylistAnswer> {
@@ -26,6 +26,7 @@ export class PlaylistRelay extends DurableObject<Env> {
       () => liveStream(this.env, streamId).mediaPlaylist(rendition, search, viewer, uriQuery),
       keepAlive,
       () => this.viewerReports.note(streamId, viewer, (id, sessions) => liveStream(this.env, id).countViewers(sessions), keepAlive),
+      new URLSearchParams(search).has("_HLS_msn"),
     );
   }
 }

@@ -11,7 +11,7 @@ import { AppError, notFound, problemResponse } from "../errors.ts";
 import { methodNotAllowed } from "../http/method-not-allowed.ts";
 import { playbackAccess, privateWhenSigned } from "../http/playback-access.ts";
 import type { PlaylistAnswer } from "../live/playlist-answer.ts";
-import { blockingRequestKey, PlaylistCoalescer } from "../live/playlist-coalescer.ts";
+import { PlaylistCoalescer, playlistRequestKey } from "../live/playlist-coalescer.ts";
 import { liveStream, playlistRelay, relayLocation } from "../live/live-stream-stub.ts";
 import { ViewerReports } from "../live/viewer-reports.ts";
 import { mediaContentType, mediaKey, parseMediaAddress, thumbnailKey } from "../storage/media.ts";
@@ -38,7 +38,7 @@ function answer(c: AppContext, result: PlaylistAnswer, signed = false): Response
   return privateWhenSigned(new Response(result.body, { status: 200, headers: result.headers }), signed);
 }
 
-// Per isolate: blocked LL-HLS requests for the same answer share one Durable Object call, and the viewers the object
+// Per isolate: media playlist requests for the same answer share one call, and the viewers the stream's object
 // therefore does not see are reported to it in batches.
 const coalescer = new PlaylistCoalescer();
 const viewerReports = new ViewerReports();
@@ -65,13 +65,11 @@ playbackRoutes.get("/:id/:rendition/index.m3u8", async (c) => {
   const search = new URL(c.req.url).search;
   const viewer = await viewerSession(c);
   const direct = () => liveStream(c.env, id).mediaPlaylist(rendition, search, viewer, uriQuery ?? undefined);
-  const key = blockingRequestKey(id, rendition, new URLSearchParams(search), uriQuery);
-  // Not blocking: answered at once by the stream's object.
-  if (key === null) return answer(c, await direct(), uriQuery !== null);
+  const key = playlistRequestKey(id, rendition, new URLSearchParams(search), uriQuery);
   const config = getConfig(c.env);
-  // Blocking: through the stream's relay at this location (the origin then sees one request per answer per location);
-  // should the relay fail, straight to the origin — a viewer's request is never lost to the extra hop.
-  const call = config.relayBlockingPlaylists
+  // Through the stream's relay at this location: the origin then sees one request per answer per location (held ones
+  // included); should the relay fail, straight to the origin — a viewer's request is never lost to the extra hop.
+  const call = config.relayPlaylists
     ? () =>
         playlistRelay(c.env, id, relayLocation((c.req.raw as { cf?: { colo?: unknown } }).cf?.colo))
           .mediaPlaylist(key, id, rendition, search, viewer, uriQuery ?? undefined)
@@ -80,11 +78,12 @@ playbackRoutes.get("/:id/:rendition/index.m3u8", async (c) => {
             return direct();
           })
     : direct;
-  if (!config.coalesceBlockingPlaylists) return answer(c, await call(), uriQuery !== null);
+  if (!config.coalescePlaylists) return answer(c, await call(), uriQuery !== null);
   const keepAlive = (work: Promise<unknown>) => c.executionCtx.waitUntil(work);
   // Viewers that joined another request's call are not seen further up: the isolate reports them to the object.
   const reportViewer = () => viewerReports.note(id, viewer, (streamId, sessions) => liveStream(c.env, streamId).countViewers(sessions), keepAlive);
-  return answer(c, await coalescer.answer(key, call, keepAlive, reportViewer), uriQuery !== null);
+  const blocking = new URLSearchParams(search).has("_HLS_msn");
+  return answer(c, await coalescer.answer(key, call, keepAlive, reportViewer, blocking), uriQuery !== null);
 });
 
 playbackRoutes.get("/:id/thumbnail.jpg", async (c) => {

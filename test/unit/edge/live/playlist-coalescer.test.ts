@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
 import type { PlaylistAnswer } from "../../../../edge/src/live/playlist-answer.ts";
-import { blockingRequestKey, PlaylistCoalescer } from "../../../../edge/src/live/playlist-coalescer.ts";
+import { playlistRequestKey, PlaylistCoalescer } from "../../../../edge/src/live/playlist-coalescer.ts";
 
 const ok = (body: string): PlaylistAnswer => ({ status: 200, body, headers: { "content-type": "application/vnd.apple.mpegurl" } });
 
@@ -67,6 +67,19 @@ describe("PlaylistCoalescer", () => {
     expect((await again).body).toBe("v2");
   });
 
+  it("keeps no answer when told not to linger (plain reloads): the next request calls again", async () => {
+    const coalescer = new PlaylistCoalescer({ lingerMs: 10_000 });
+    const upstream = controllableCall();
+    const first = coalescer.answer("k", upstream.call, () => undefined, undefined, false);
+    const shared = coalescer.answer("k", upstream.call, () => undefined, undefined, false);
+    expect(upstream.calls()).toBe(1);
+    upstream.release(ok("v1"));
+    expect((await first).body).toBe("v1");
+    expect((await shared).body).toBe("v1");
+    void coalescer.answer("k", upstream.call, () => undefined, undefined, false);
+    expect(upstream.calls()).toBe(2);
+  });
+
   it("does not keep problem answers (a 503 is retried by the next request)", async () => {
     const coalescer = new PlaylistCoalescer({ lingerMs: 10_000 });
     const upstream = controllableCall();
@@ -101,15 +114,15 @@ describe("PlaylistCoalescer", () => {
   });
 });
 
-describe("blockingRequestKey", () => {
-  it("is null without _HLS_msn and otherwise depends only on what the answer depends on", () => {
-    const key = (query: string, uriQuery: string | null = null) => blockingRequestKey("s1", "360p", new URLSearchParams(query), uriQuery);
-    expect(key("")).toBeNull();
-    expect(key("vsid=abc")).toBeNull();
+describe("playlistRequestKey", () => {
+  it("depends only on what the answer depends on", () => {
+    const key = (query: string, uriQuery: string | null = null) => playlistRequestKey("s1", "360p", new URLSearchParams(query), uriQuery);
+    expect(key("")).toBe(key("vsid=abc"));
+    expect(key("")).not.toBe(key("_HLS_msn=5"));
     expect(key("_HLS_msn=5&_HLS_part=2&vsid=a")).toBe(key("_HLS_part=2&vsid=b&_HLS_msn=5"));
     expect(key("_HLS_msn=5&_HLS_part=2")).not.toBe(key("_HLS_msn=5&_HLS_part=3"));
     expect(key("_HLS_msn=5&_HLS_part=2")).not.toBe(key("_HLS_msn=5&_HLS_part=2&_HLS_skip=YES"));
     expect(key("_HLS_msn=5", "token=a")).not.toBe(key("_HLS_msn=5", "token=b"));
-    expect(blockingRequestKey("s2", "360p", new URLSearchParams("_HLS_msn=5"), null)).not.toBe(key("_HLS_msn=5"));
+    expect(playlistRequestKey("s2", "360p", new URLSearchParams("_HLS_msn=5"), null)).not.toBe(key("_HLS_msn=5"));
   });
 });
