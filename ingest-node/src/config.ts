@@ -2,6 +2,7 @@
 import { z } from "zod";
 import { DEFAULT_LADDER, RungSchema, TEST_LADDER } from "../../protocol/ladder.ts";
 import { NODE_ID_PATTERN, REGION_PATTERN } from "../../protocol/names.ts";
+import { PASSTHROUGH_LADDER } from "./transcode/passthrough-plan.ts";
 
 const LADDERS = { default: DEFAULT_LADDER, test: TEST_LADDER };
 
@@ -17,7 +18,10 @@ const ConfigSchema = z.object({
   PUBLIC_RTMP_URL: z.string().regex(/^rtmps?:\/\/\S+$/).optional(),
   HTTP_HOST: z.string().default("127.0.0.1"),
   HTTP_PORT: z.coerce.number().int().min(0).max(65535).default(9935),
-  /** `default` (1080p/720p/480p/360p), `test` (360p/240p/160p) or a JSON array of rungs. */
+  /**
+   * `default` (1080p/720p/480p/360p), `test` (360p/240p/160p), a JSON array of rungs, or `passthrough` (copy the
+   * publisher's H.264/AAC only; one encoded rendition when it cannot be copied).
+   */
   LADDER: z.string().default("default"),
   X264_PRESET: z.enum(["ultrafast", "superfast", "veryfast", "faster", "fast", "medium"]).default("veryfast"),
   /** Directory where uploads that do not fit the in-memory backlog spill to disk (and are replayed on restart). */
@@ -30,6 +34,9 @@ const ConfigSchema = z.object({
   LOG_LEVEL: z.enum(["debug", "info", "warn", "error"]).default("info"),
 });
 
+/** The configured ladder: rungs to encode (with the `source` copy when possible), or passthrough only. */
+export type LadderSetting = z.infer<typeof RungSchema>[] | typeof PASSTHROUGH_LADDER;
+
 /** The parsed configuration. */
 export interface IngestConfig {
   edgeUrl: string;
@@ -41,7 +48,7 @@ export interface IngestConfig {
   publicRtmpUrl: string;
   httpHost: string;
   httpPort: number;
-  ladder: z.infer<typeof RungSchema>[];
+  ladder: LadderSetting;
   x264Preset: string;
   spoolDir: string;
   memoryBacklogBytes: number;
@@ -64,9 +71,16 @@ export function flagsToEnv(argv: string[]): Record<string, string> {
   return env;
 }
 
-function parseLadder(raw: string) {
-  if (raw in LADDERS) return LADDERS[raw as keyof typeof LADDERS];
-  const parsed = z.array(RungSchema).min(1).safeParse(JSON.parse(raw));
+function parseLadder(raw: string): LadderSetting {
+  if (raw === PASSTHROUGH_LADDER) return PASSTHROUGH_LADDER;
+  if (Object.hasOwn(LADDERS, raw)) return LADDERS[raw as keyof typeof LADDERS];
+  let json: unknown;
+  try {
+    json = JSON.parse(raw);
+  } catch {
+    throw new Error(`LADDER: expected default, test, ${PASSTHROUGH_LADDER} or a JSON array of rungs, got ${JSON.stringify(raw.slice(0, 40))}`);
+  }
+  const parsed = z.array(RungSchema).min(1).safeParse(json);
   if (!parsed.success) throw new Error(`LADDER: ${parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")}`);
   return parsed.data;
 }

@@ -87,6 +87,7 @@ export class IngestNode {
       edge: config.edgeUrl,
       node: config.nodeId,
       region: config.region,
+      ladder: typeof config.ladder === "string" ? config.ladder : config.ladder.map((r) => r.name).join(","),
     });
   }
 

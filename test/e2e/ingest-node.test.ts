@@ -86,9 +86,9 @@ function exitWithin(publisher: TestPublisher, ms: number): Promise<number | null
 }
 
 /** Waits until the node runs no pipeline (the previous publish flushed and handed back): keeps the 2 cores free. */
-async function nodeIdle(timeoutMs = 20_000): Promise<void> {
+async function nodeIdle(timeoutMs = 20_000, opsUrl = system.node.opsUrl): Promise<void> {
   await eventually("the ingest node to have no active stream", timeoutMs, async () => {
-    const response = await fetch(`${system.node.opsUrl}/healthz`, { signal: AbortSignal.timeout(2000) });
+    const response = await fetch(`${opsUrl}/healthz`, { signal: AbortSignal.timeout(2000) });
     const health = (await response.json()) as { active_streams: number };
     return health.active_streams === 0 ? true : undefined;
   });
@@ -98,8 +98,8 @@ function countLines(pattern: RegExp, from = 0): number {
   return system.node.lines.slice(from).filter((line) => pattern.test(line)).length;
 }
 
-function expectNoKeysInLog(): void {
-  const log = system.node.lines.join("\n");
+function expectNoKeysInLog(lines = system.node.lines): void {
+  const log = lines.join("\n");
   for (const key of streamKeys) expect(log.includes(key), "a stream key appears in the node's log").toBe(false);
 }
 
@@ -438,5 +438,58 @@ describe("ingest node against the real edge", () => {
     for (const [rendition, playlist] of playlists) expect(totalDuration(playlist), rendition).toBeGreaterThan(1);
     expectNoKeysInLog();
     await nodeIdle();
+  });
+
+  it("repackages the publisher's H.264 without transcoding on a passthrough node", async () => {
+    // A second node in the same region, started with LADDER=passthrough; the publisher connects to it directly.
+    const node = await system.addNode({ region: "local", nodeId: "local-passthrough", env: { LADDER: "passthrough" } });
+    const stream = await createStream("e2e passthrough");
+    const durationS = 10;
+    const publisher = system.publish(`${node.rtmpUrl}/${stream.stream_key}`, { durationS });
+    const code = await exitWithin(publisher, (durationS + 10) * 1000);
+    expect(code, `publisher: ${publisher.stderr.slice(-5).join(" | ")}`).toBe(0);
+    await eventually("the edge to see the publisher gone", 15_000, async () => ((await streamStatus(stream.stream_id)).health.ingest_connected ? undefined : true));
+
+    const decision = node.lines.find((line) => /\btranscoding\b/.test(line));
+    expect(decision, "the node logs its plan").toBeDefined();
+    expect(decision).toContain("renditions=source(copy)");
+    expect(decision).toContain("ladder=passthrough");
+    expect(decision).not.toContain("fallback=");
+
+    const master = await readMaster(stream.playback_manifest_url);
+    expect(master).not.toBeNull();
+    expect(master!.variants.map((v) => renditionOf(v.uri))).toEqual([SOURCE_RENDITION]);
+    const variant = master!.variants[0]!;
+    expect(variant.resolution).toEqual({ width: 640, height: 360 });
+    expect(variant.codecs).toMatch(/^avc1\.[0-9a-f]{6},mp4a\.40\.2$/i);
+    expect(variant.bandwidth).toBeGreaterThan(0);
+    const playlist = await readMedia(variant.url);
+    const downloads = await downloadSegments(playlist);
+    expect(downloads.length).toBeGreaterThanOrEqual(4);
+    for (const { segment, init, bytes } of downloads) {
+      const probe = await probeBytes([init, bytes]);
+      const what = `${variant.uri} msn ${segment.msn}`;
+      expect(probe.stderr, `ffprobe errors on ${what}`).toBe("");
+      expect(probe.code, `ffprobe exit code on ${what}`).toBe(0);
+      const video = probe.streams.find((s) => s.codec_type === "video");
+      expect(video?.codec_name, `the video codec of ${what}`).toBe("h264");
+      expect({ width: video!.width, height: video!.height }).toEqual(variant.resolution);
+      expect(probe.streams.find((s) => s.codec_type === "audio")?.codec_name, `the audio codec of ${what}`).toBe("aac");
+      expect(firstVideoFrame(probe)?.keyframe, `${what} starts with a keyframe`).toBe(true);
+    }
+    const durations = downloads.map((d) => d.segment.duration);
+    expect(durations.reduce((a, b) => a + b, 0)).toBeGreaterThan(durationS - 1);
+
+    // Thumbnails still come, decoded from the input for that alone.
+    const thumbnail = await fetch(system.url(`/live/${stream.stream_id}/thumbnail.jpg`));
+    expect(thumbnail.status).toBe(200);
+    expect([...new Uint8Array(await thumbnail.arrayBuffer()).subarray(0, 2)]).toEqual([0xff, 0xd8]);
+
+    console.log(
+      `[passthrough] ${variant.uri} ${variant.resolution!.width}x${variant.resolution!.height} CODECS=${variant.codecs} BANDWIDTH=${variant.bandwidth}, ` +
+        `${downloads.length} segments [${durations.map((d) => d.toFixed(3)).join(", ")}]; log: ${decision}`,
+    );
+    expectNoKeysInLog(node.lines);
+    await nodeIdle(20_000, node.opsUrl);
   });
 });

@@ -1,14 +1,15 @@
 // One live stream on this node: the publisher's FLV feed -> FFmpeg (ABR ladder) -> CMAF packager -> uploader.
 import type { PublishResponse } from "../../../protocol/ingest.ts";
-import type { Rung } from "../../../protocol/ladder.ts";
 import type { LatencyMode } from "../../../protocol/latency.ts";
+import type { LadderSetting } from "../config.ts";
 import type { Logger } from "../log.ts";
 import { CmafPackager, type PackagerEvent } from "../packager/packager.ts";
 import type { PublishSession } from "../rtmp/publish-session.ts";
 import { buildFfmpegArgs } from "../transcode/ffmpeg-args.ts";
 import type { FfmpegFeatures } from "../transcode/ffmpeg-binary.ts";
 import { type FfmpegProcess, startFfmpeg } from "../transcode/ffmpeg-process.ts";
-import { type LadderPlan, planLadder } from "../transcode/ladder-plan.ts";
+import { type LadderPlan, planLadder, type SourceInfo } from "../transcode/ladder-plan.ts";
+import { PASSTHROUGH_LADDER, planPassthrough } from "../transcode/passthrough-plan.ts";
 import type { ProgressSnapshot } from "../transcode/progress-parser.ts";
 import type { EdgeClient } from "../upload/edge-client.ts";
 import type { MediaSink } from "../upload/media-sink.ts";
@@ -23,7 +24,7 @@ export interface PipelineDeps {
   ffmpegFeatures: FfmpegFeatures;
   sink: MediaSink;
   edge: EdgeClient;
-  ladder: Rung[];
+  ladder: LadderSetting;
   preset: string;
   thumbnailIntervalS: number;
   log: Logger;
@@ -92,22 +93,28 @@ export class StreamPipeline {
       this.feed(tag, info?.kind === "video" || info?.kind === "audio" ? info.timestampMs : null);
     });
     const mode = this.grant.latency_mode;
-    const source = await waitForSource(this.session, (this.grant.segment_target + 0.5) * 1000);
+    // A passthrough node gives the keyframe interval one more segment target to show: missing it means encoding the
+    // whole broadcast instead of copying it (the wait ends as soon as the interval is known).
+    const probeSeconds = (this.deps.ladder === PASSTHROUGH_LADDER ? 2 : 1) * this.grant.segment_target + 0.5;
+    const source = await waitForSource(this.session, probeSeconds * 1000);
     // A publisher that already left still gets what it sent transcoded; only one that sent no video is dropped.
     if (!this.session.active && source.videoCodec === null) {
       await this.finish("publisher left before media arrived");
       return;
     }
     const ladderSource = toLadderSource(source);
-    this.plan = planLadder(this.grant.ladder ?? this.deps.ladder, ladderSource, this.grant.segment_target);
-    this.log.info("transcoding", {
+    this.plan = this.planFor(ladderSource);
+    // A passthrough node that has to encode after all says so at warn level: it costs the CPU it was meant to save.
+    this.log[this.plan.fallback ? "warn" : "info"]("transcoding", {
       renditions: this.plan.renditions.map((r) => `${r.name}${r.kind === "copy" ? "(copy)" : ""}`).join(","),
       source: `${ladderSource.width}x${ladderSource.height}@${ladderSource.fps ?? "?"}`,
       mode,
       epoch: this.epoch,
       first_msn: this.grant.first_msn,
       encryption: this.cipher ? `AES-128, key every ${this.cipher.rotateEvery} segments` : "none",
+      ladder: this.deps.ladder === PASSTHROUGH_LADDER ? PASSTHROUGH_LADDER : undefined,
       copy: this.plan.sourceCopy.reason,
+      fallback: this.plan.fallback,
     });
     const args = buildFfmpegArgs({
       input: { url: "pipe:0", format: "flv" },
@@ -137,6 +144,17 @@ export class StreamPipeline {
     if (exit.code !== 0 && !exit.stopped) this.log.warn("ffmpeg exited with an error", { code: exit.code, signal: exit.signal, log: ffmpeg.lastLog().slice(-5).join(" | ") });
     await Promise.allSettled(packaged);
     await this.finish(reason);
+  }
+
+  /** The renditions for this source: the node's passthrough plan, else the stream's own ladder or the node's. */
+  private planFor(source: SourceInfo): LadderPlan {
+    const target = this.grant.segment_target;
+    if (this.deps.ladder === PASSTHROUGH_LADDER) {
+      // The operator runs this node for repackaging only: a stream's own ladder would make it transcode.
+      if (this.grant.ladder) this.log.info("passthrough node: the stream's own ladder is not encoded here");
+      return planPassthrough(source, target);
+    }
+    return planLadder(this.grant.ladder ?? this.deps.ladder, source, target);
   }
 
   private feed(tag: Buffer, timestampMs: number | null): void {

@@ -1,4 +1,5 @@
 // Builds the argument array of the one FFmpeg process per stream: decode once, encode every rung, CMAF to pipes.
+// A copy-only (passthrough) plan decodes nothing but the keyframes its thumbnails are taken from.
 import type { LatencyMode, MediaTiming } from "../../../protocol/latency.ts";
 import type { FfmpegFeatures } from "./ffmpeg-binary.ts";
 import type { LadderPlan, PlannedRendition, SourceInfo } from "./ladder-plan.ts";
@@ -114,7 +115,11 @@ export function buildFfmpegArgs(options: FfmpegArgsOptions): FfmpegArgs {
     if (features.statsPeriod) args.push("-stats_period", "1");
   }
 
-  args.push(...inputArgs(options.input, options.rtmpTimeoutUs));
+  // With no encoded rendition the input is decoded only for the thumbnail: its keyframes are enough for one picture
+  // every few seconds, and a decoder that skips the other frames keeps a passthrough node cheap. -skip_frame is a
+  // decoder option, so the stream copy still gets every packet (-discard, a demuxer option, would drop them).
+  const keyframesOnly = encoded.length === 0 && thumbnail !== null;
+  args.push(...inputArgs(options.input, options.rtmpTimeoutUs, keyframesOnly ? ["-skip_frame", "nokey"] : []));
   if (options.audioInput) args.push(...inputArgs(options.audioInput, options.rtmpTimeoutUs));
   const audioStream = options.audioInput ? "1:a:0?" : "0:a:0?";
 
@@ -210,13 +215,13 @@ function vfrArgs(features: FfmpegFeatures): string[] {
   return features.fpsMode ? ["-fps_mode", "vfr"] : ["-vsync", "vfr"];
 }
 
-function inputArgs(input: FfmpegInput, rtmpTimeoutUs = 3_000_000): string[] {
+function inputArgs(input: FfmpegInput, rtmpTimeoutUs = 3_000_000, decoderOptions: readonly string[] = []): string[] {
   const args: string[] = [];
   const options = input.options ?? [];
   if (/^rtmps?:\/\//i.test(input.url) && !options.includes("-rw_timeout")) {
     args.push("-rw_timeout", String(rtmpTimeoutUs));
   }
-  args.push(...options);
+  args.push(...options, ...decoderOptions);
   if (input.format) args.push("-f", input.format);
   args.push("-i", input.url);
   return args;

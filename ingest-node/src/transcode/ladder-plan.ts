@@ -43,6 +43,8 @@ export interface LadderPlan {
   renditions: PlannedRendition[];
   hasAudio: boolean;
   sourceCopy: { included: boolean; reason: string };
+  /** Set only by a passthrough plan that could not copy the source: what it encodes instead, and why. */
+  fallback?: string;
 }
 
 /** Options of planLadder. */

@@ -4,6 +4,7 @@ import { timingFor } from "../../../../protocol/latency.ts";
 import type { LatencyMode } from "../../../../protocol/latency.ts";
 import { buildFfmpegArgs, type FfmpegArgsOptions } from "../../../../ingest-node/src/transcode/ffmpeg-args.ts";
 import { planLadder, type SourceInfo } from "../../../../ingest-node/src/transcode/ladder-plan.ts";
+import { planPassthrough } from "../../../../ingest-node/src/transcode/passthrough-plan.ts";
 
 const rawSource: SourceInfo = {
   width: 640,
@@ -171,6 +172,42 @@ describe("buildFfmpegArgs", () => {
       "500000",
     ]);
     expect(value(args, "-filter_complex")).toMatch(/^\[0:v:0\]split=4/);
+  });
+
+  it("copies without encoding for a passthrough plan, decoding only keyframes for the thumbnail", () => {
+    const h264 = { ...rawSource, videoCodec: "h264", audioCodec: "aac", keyframeInterval: 2 };
+    const { args, outputs } = buildFfmpegArgs(options("low", h264, { plan: planPassthrough(h264, 2), input: { url: "pipe:0", format: "flv" } }));
+    expect([...outputs]).toEqual([
+      [3, { kind: "rendition", name: "source", copy: true }],
+      [4, { kind: "thumbnail" }],
+      [5, { kind: "progress" }],
+    ]);
+    expect(args.slice(args.indexOf("-skip_frame"), args.indexOf("-i") + 2)).toEqual(["-skip_frame", "nokey", "-f", "flv", "-i", "pipe:0"]);
+    expect(value(args, "-filter_complex")).toBe(
+      "[0:v:0]null[s0];[s0]select='isnan(prev_selected_t)+gte(t-prev_selected_t\\,5)',scale=640:360:out_range=full,setsar=1,format=yuv420p[thumb]",
+    );
+    const sections = outputSections(args);
+    expect(value(sections.get("pipe:3") as string[], "-c")).toBe("copy");
+    expect(sections.get("pipe:4")?.slice(0, 2)).toEqual(["-map", "[thumb]"]);
+    for (const encoderFlag of ["libx264", "-b:v", "-force_key_frames", "-c:a"]) expect(args).not.toContain(encoderFlag);
+  });
+
+  it("has no filter graph for a passthrough plan without thumbnails, and decodes every frame when it encodes", () => {
+    const h264 = { ...rawSource, videoCodec: "h264", audioCodec: null, keyframeInterval: 2 };
+    const bare = buildFfmpegArgs(options("low", h264, { plan: planPassthrough(h264, 2), thumbnail: null }));
+    expect(bare.args).not.toContain("-filter_complex");
+    expect(bare.args).not.toContain("-skip_frame");
+    expect(bare.args.slice(bare.args.indexOf("-i") + 2)).toEqual([
+      "-map", "0:v:0", "-c", "copy", "-f", "mp4", "-movflags", "frag_keyframe+empty_moov+default_base_moof+skip_trailer", "-frag_duration", "500000",
+      "pipe:3",
+    ]);
+    const fallback = buildFfmpegArgs(options("low", rawSource, { plan: planPassthrough(rawSource, 2) }));
+    expect([...fallback.outputs.values()].map((o) => (o.kind === "rendition" ? `${o.name}${o.copy ? "(copy)" : ""}` : o.kind))).toEqual([
+      "360p", "thumbnail", "progress",
+    ]);
+    expect(fallback.args).not.toContain("-skip_frame");
+    expect(value(fallback.args, "-filter_complex")).toMatch(/^\[0:v:0\]split=2\[s0\]\[s1\];\[s0\]scale=640:360,/);
+    expect(value(outputSections(fallback.args).get("pipe:3") as string[], "-b:v")).toBe("800k");
   });
 
   it("has no source rung when the input is not H.264", () => {

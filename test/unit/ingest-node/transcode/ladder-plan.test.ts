@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { DEFAULT_LADDER, TEST_LADDER } from "../../../../protocol/ladder.ts";
 import { planLadder, type SourceInfo, sourceCopyDecision } from "../../../../ingest-node/src/transcode/ladder-plan.ts";
+import { fallbackRung, planPassthrough } from "../../../../ingest-node/src/transcode/passthrough-plan.ts";
 
 const h264: SourceInfo = {
   width: 1920,
@@ -86,5 +87,58 @@ describe("planLadder", () => {
     expect(() => planLadder(TEST_LADDER, { ...h264, width: 0 }, 2)).toThrow(RangeError);
     const named = [{ name: "source", height: 360, videoKbps: 500, audioKbps: 64 }];
     expect(() => planLadder(named, h264, 2)).toThrow(/source/);
+  });
+});
+
+describe("planPassthrough", () => {
+  it("plans the source copy alone when the source can be copied", () => {
+    const plan = planPassthrough(h264, 2);
+    expect(plan.renditions).toEqual([{ kind: "copy", name: "source", width: 1920, height: 1080 }]);
+    expect(plan.sourceCopy).toEqual({ included: true, reason: "h264 with a 2s keyframe interval" });
+    expect(plan.fallback).toBeUndefined();
+    expect(plan.hasAudio).toBe(true);
+    expect(planPassthrough({ ...h264, audioCodec: null }, 2)).toMatchObject({ hasAudio: false, renditions: [{ kind: "copy" }] });
+    expect(planPassthrough({ ...h264, keyframeInterval: 1 }, 6).renditions).toHaveLength(1);
+  });
+
+  it("falls back to one encoded rendition at the source's height, saying why", () => {
+    const hevc = planPassthrough({ ...h264, videoCodec: "hevc" }, 2);
+    expect(hevc.renditions).toEqual([{ kind: "encode", name: "1080p", width: 1920, height: 1080, videoKbps: 5000, audioKbps: 128 }]);
+    expect(hevc.sourceCopy).toEqual({ included: false, reason: "video codec hevc is not h264" });
+    expect(hevc.fallback).toBe(
+      "passthrough cannot copy this source (video codec hevc is not h264): encoding one 1920x1080 rendition at 5000 kbps instead",
+    );
+    const longGop = planPassthrough({ ...h264, width: 1280, height: 720, keyframeInterval: 4 }, 2);
+    expect(sizes(longGop)).toEqual(["720p:1280x720"]);
+    expect(longGop.fallback).toMatch(/keyframe interval 4s exceeds the 2s segment target/);
+    expect(planPassthrough({ ...h264, keyframeInterval: null }, 2).fallback).toMatch(/keyframe interval unknown/);
+    expect(planPassthrough({ ...h264, audioCodec: "mp3" }, 2).fallback).toMatch(/audio codec mp3 is not aac/);
+  });
+
+  it("never upscales, keeps the height even and follows the display aspect ratio", () => {
+    const odd = planPassthrough({ ...h264, videoCodec: "hevc", width: 353, height: 241 }, 2);
+    expect(sizes(odd)).toEqual(["240p:352x240"]);
+    const anamorphic = { ...h264, videoCodec: "hevc", width: 1440, height: 1080, displayAspectRatio: 16 / 9 };
+    expect(sizes(planPassthrough(anamorphic, 2))).toEqual(["1080p:1920x1080"]);
+    // The copy keeps the coded size, like the `source` rung of planLadder.
+    expect(sizes(planPassthrough({ ...anamorphic, videoCodec: "h264" }, 2))).toEqual(["source:1440x1080"]);
+    expect(() => planPassthrough({ ...h264, height: 0 }, 2)).toThrow(RangeError);
+  });
+});
+
+describe("fallbackRung", () => {
+  it("takes the default ladder's bitrate at its heights", () => {
+    for (const rung of DEFAULT_LADDER) expect(fallbackRung(rung.height)).toEqual(rung);
+  });
+
+  it("scales the nearest rung's bitrate by the pixel count, in 50 kbps steps within the rung limits", () => {
+    expect(fallbackRung(576)).toEqual({ name: "576p", height: 576, videoKbps: 2000, audioKbps: 96 }); // 1400 x 1.44
+    expect(fallbackRung(1440)).toMatchObject({ videoKbps: 8900, audioKbps: 128 }); // 5000 x 1.78
+    expect(fallbackRung(2160).videoKbps).toBe(20_000);
+    expect(fallbackRung(241)).toMatchObject({ name: "240p", height: 240, videoKbps: 350 }); // 800 x 0.44
+    expect(fallbackRung(600).videoKbps).toBe(1950); // equally near 480p and 720p: 720p's 2800 x 0.69
+    expect(fallbackRung(90).videoKbps).toBe(50);
+    expect(fallbackRung(8640).videoKbps).toBe(50_000);
+    expect(() => fallbackRung(720, [])).toThrow(RangeError);
   });
 });
