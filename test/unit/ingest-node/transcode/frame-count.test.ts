@@ -3,19 +3,18 @@
 // late first frame was duplicated, so each encoded rung had one frame more than the source and, when the publish
 // ended on a segment boundary, a last segment of one 33 ms keyframe.
 import { execFile } from "node:child_process";
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { Readable } from "node:stream";
 import { promisify } from "node:util";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { TEST_LADDER } from "../../../../protocol/ladder.ts";
 import { timingFor } from "../../../../protocol/latency.ts";
 import { CmafPackager, type SegmentEvent } from "../../../../ingest-node/src/packager/packager.ts";
 import { buildFfmpegArgs } from "../../../../ingest-node/src/transcode/ffmpeg-args.ts";
-import { type FfmpegBinaries, findFfmpeg } from "../../../../ingest-node/src/transcode/ffmpeg-binary.ts";
 import { startFfmpeg } from "../../../../ingest-node/src/transcode/ffmpeg-process.ts";
 import { planLadder, type SourceInfo } from "../../../../ingest-node/src/transcode/ladder-plan.ts";
+import { useRealFfmpeg } from "./real-ffmpeg.ts";
 
 const run = promisify(execFile);
 const FPS = 30;
@@ -23,17 +22,7 @@ const SECONDS = 4;
 const FRAMES = FPS * SECONDS;
 const SOURCE: SourceInfo = { width: 640, height: 360, fps: FPS, videoCodec: "h264", audioCodec: "aac", keyframeInterval: 2 };
 
-let bin: FfmpegBinaries;
-let ffprobe: string;
-let dir: string;
-beforeAll(async () => {
-  bin = await findFfmpeg({ env: process.env, logger: { warn: () => {} } });
-  ffprobe = bin.ffprobe ?? "ffprobe";
-  dir = await mkdtemp(join(tmpdir(), "frame-count-"));
-});
-afterAll(async () => {
-  await rm(dir, { recursive: true, force: true });
-});
+const ffmpeg = useRealFfmpeg("frame-count-");
 
 /** What one rendition came out as. */
 interface Rendition {
@@ -46,10 +35,10 @@ interface Rendition {
 }
 
 async function probeRendition(file: string, bytes: Uint8Array): Promise<Rendition> {
-  const { stdout: count } = await run(ffprobe, [
+  const { stdout: count } = await run(ffmpeg.ffprobe, [
     "-v", "error", "-count_frames", "-select_streams", "v:0", "-show_entries", "stream=nb_read_frames", "-of", "csv=p=0", file,
   ]);
-  const { stdout: packets } = await run(ffprobe, [
+  const { stdout: packets } = await run(ffmpeg.ffprobe, [
     "-v", "error", "-select_streams", "v:0", "-show_entries", "packet=pts_time,flags", "-of", "csv=p=0", file,
   ]);
   const rows = packets.trim().split("\n").map((line) => line.split(","));
@@ -66,15 +55,15 @@ async function probeRendition(file: string, bytes: Uint8Array): Promise<Renditio
 
 /** Publishes `SECONDS` s of testsrc2 + sine as FLV through the node's stdin path; returns each rendition. */
 async function transcodeFlv(name: string, encoderOptions: string[]): Promise<Map<string, Rendition>> {
-  const flv = join(dir, `${name}.flv`);
-  await run(bin.ffmpeg, [
+  const flv = join(ffmpeg.dir, `${name}.flv`);
+  await run(ffmpeg.bin.ffmpeg, [
     "-v", "error", "-f", "lavfi", "-i", `testsrc2=size=640x360:rate=${FPS}`,
     "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000", "-t", String(SECONDS),
     "-c:v", "libx264", ...encoderOptions, "-g", "60", "-keyint_min", "60", "-sc_threshold", "0",
     "-c:a", "aac", "-f", "flv", flv,
   ]);
   // The condition that triggered the duplicate: video starting over half a frame after the audio.
-  const { stdout: starts } = await run(ffprobe, ["-v", "error", "-show_entries", "stream=codec_type,start_time", "-of", "csv=p=0", flv]);
+  const { stdout: starts } = await run(ffmpeg.ffprobe, ["-v", "error", "-show_entries", "stream=codec_type,start_time", "-of", "csv=p=0", flv]);
   const start = Object.fromEntries(starts.trim().split("\n").map((line) => line.split(",") as [string, string]));
   expect(Number(start.video) - Number(start.audio)).toBeGreaterThan(0.5 / FPS);
 
@@ -88,7 +77,7 @@ async function transcodeFlv(name: string, encoderOptions: string[]): Promise<Map
     preset: "ultrafast",
     thumbnail: { intervalSeconds: 2 },
   });
-  const ff = startFfmpeg({ binary: bin.ffmpeg, args, stdin: true });
+  const ff = startFfmpeg({ binary: ffmpeg.bin.ffmpeg, args, stdin: true });
   const names = [...ff.renditions.keys()];
   expect(names).toEqual(["source", "360p", "240p", "160p"]);
   const outputs = Promise.all(
@@ -102,7 +91,7 @@ async function transcodeFlv(name: string, encoderOptions: string[]): Promise<Map
   const result = new Map<string, Rendition>();
   const data = await outputs;
   for (const [i, rendition] of names.entries()) {
-    const file = join(dir, `${name}-${rendition}.mp4`);
+    const file = join(ffmpeg.dir, `${name}-${rendition}.mp4`);
     await writeFile(file, data[i]!);
     result.set(rendition, await probeRendition(file, data[i]!));
   }

@@ -2,20 +2,19 @@
 // must keep every frame and still produce thumbnails (decoded from the input's keyframes only); the fallback for a
 // source that cannot be copied encodes one rendition with keyframes on the segment target.
 import { execFile } from "node:child_process";
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { Readable } from "node:stream";
 import { promisify } from "node:util";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { timingFor } from "../../../../protocol/latency.ts";
 import { CmafPackager, type SegmentEvent } from "../../../../ingest-node/src/packager/packager.ts";
 import { buildFfmpegArgs } from "../../../../ingest-node/src/transcode/ffmpeg-args.ts";
-import { type FfmpegBinaries, findFfmpeg } from "../../../../ingest-node/src/transcode/ffmpeg-binary.ts";
 import { startFfmpeg } from "../../../../ingest-node/src/transcode/ffmpeg-process.ts";
 import { jpegDimensions } from "../../../../ingest-node/src/transcode/jpeg-splitter.ts";
 import type { SourceInfo } from "../../../../ingest-node/src/transcode/ladder-plan.ts";
 import { planPassthrough } from "../../../../ingest-node/src/transcode/passthrough-plan.ts";
+import { useRealFfmpeg } from "./real-ffmpeg.ts";
 
 const run = promisify(execFile);
 const FPS = 30;
@@ -23,17 +22,7 @@ const SECONDS = 6;
 const FRAMES = FPS * SECONDS;
 const TIMING = timingFor("low"); // 2 s segments
 
-let bin: FfmpegBinaries;
-let ffprobe: string;
-let dir: string;
-beforeAll(async () => {
-  bin = await findFfmpeg({ env: process.env, logger: { warn: () => {} } });
-  ffprobe = bin.ffprobe ?? "ffprobe";
-  dir = await mkdtemp(join(tmpdir(), "passthrough-"));
-});
-afterAll(async () => {
-  await rm(dir, { recursive: true, force: true });
-});
+const ffmpeg = useRealFfmpeg("passthrough-");
 
 /** What one rendition came out as. */
 interface Output {
@@ -46,9 +35,9 @@ interface Output {
 
 /** A publisher's FLV: SECONDS of 640x360 testsrc2 + sine, H.264 with a keyframe every `gopSeconds`, AAC. */
 async function publisherFlv(name: string, gopSeconds: number): Promise<string> {
-  const flv = join(dir, `${name}.flv`);
+  const flv = join(ffmpeg.dir, `${name}.flv`);
   const gop = String(FPS * gopSeconds);
-  await run(bin.ffmpeg, [
+  await run(ffmpeg.bin.ffmpeg, [
     "-v", "error", "-f", "lavfi", "-i", `testsrc2=size=640x360:rate=${FPS}`,
     "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000", "-t", String(SECONDS),
     "-c:v", "libx264", "-preset", "ultrafast", "-g", gop, "-keyint_min", gop, "-sc_threshold", "0",
@@ -69,7 +58,7 @@ async function runPassthrough(flv: string, source: SourceInfo, thumbnailSeconds:
     preset: "ultrafast",
     thumbnail: { intervalSeconds: thumbnailSeconds },
   });
-  const ff = startFfmpeg({ binary: bin.ffmpeg, args, stdin: true });
+  const ff = startFfmpeg({ binary: ffmpeg.bin.ffmpeg, args, stdin: true });
   const thumbnails: Buffer[] = [];
   ff.on("thumbnail", (jpeg) => thumbnails.push(jpeg));
   const names = [...ff.renditions.keys()];
@@ -80,7 +69,7 @@ async function runPassthrough(flv: string, source: SourceInfo, thumbnailSeconds:
   const exit = await ff.exited;
   const outputs = new Map<string, Output>();
   for (const [i, bytes] of (await data).entries()) {
-    const file = join(dir, `${names[i]}-${Date.now()}.mp4`);
+    const file = join(ffmpeg.dir, `${names[i]}-${Date.now()}.mp4`);
     await writeFile(file, bytes);
     outputs.set(names[i]!, await probe(file, bytes));
   }
@@ -88,10 +77,10 @@ async function runPassthrough(flv: string, source: SourceInfo, thumbnailSeconds:
 }
 
 async function probe(file: string, bytes: Uint8Array): Promise<Output> {
-  const { stdout: stream } = await run(ffprobe, [
+  const { stdout: stream } = await run(ffmpeg.ffprobe, [
     "-v", "error", "-count_frames", "-select_streams", "v:0", "-show_entries", "stream=codec_name,nb_read_frames", "-of", "csv=p=0", file,
   ]);
-  const { stdout: packets } = await run(ffprobe, [
+  const { stdout: packets } = await run(ffmpeg.ffprobe, [
     "-v", "error", "-select_streams", "v:0", "-show_entries", "packet=flags", "-of", "csv=p=0", file,
   ]);
   const [codec, frames] = stream.trim().split(",");
