@@ -16,7 +16,7 @@ export interface EdgeConfig {
   maxMediaBytes: number;
   /** COALESCE_PLAYLISTS: media playlist requests for the same answer share one call per isolate ("0" off). */
   coalescePlaylists: boolean;
-  /** RELAY_PLAYLISTS: media playlist requests go through the stream's relay at their location ("0" off). */
+  /** RELAY_PLAYLISTS: blocked LL-HLS playlist requests go through the stream's relay at their location ("0" off). */
   relayPlaylists: boolean;
 }
 

@@ -1,7 +1,7 @@
 // The relay tier of DESIGN.md "Scale": one PlaylistRelay Durable Object per stream per edge location
-// (`idFromName(stream + ":" + location)`) holds that location's media playlist requests (blocked LL-HLS ones until
-// their part lands) and sends the stream's own object one request per distinct answer, so the origin's load grows with
-// locations, not with viewers or Worker isolates. Inside a Durable Object every request shares the object's context, so one request's call can wake the
+// (`idFromName(stream + ":" + location)`) holds that location's blocked LL-HLS playlist requests and sends the stream's
+// own object one request per distinct answer, so the origin's load grows with locations, not with viewers or Worker
+// isolates. Inside a Durable Object every request shares the object's context, so one request's call can wake the
 // others without workerd's cross-request machinery. Nothing is stored: a relay that is evicted just starts over.
 import { DurableObject } from "cloudflare:workers";
 import type { PlaylistAnswer } from "./playlist-answer.ts";

@@ -66,23 +66,25 @@ playbackRoutes.get("/:id/:rendition/index.m3u8", async (c) => {
   const viewer = await viewerSession(c);
   const direct = () => liveStream(c.env, id).mediaPlaylist(rendition, search, viewer, uriQuery ?? undefined);
   const key = playlistRequestKey(id, rendition, new URLSearchParams(search), uriQuery);
+  const blocking = new URLSearchParams(search).has("_HLS_msn");
   const config = getConfig(c.env);
-  // Through the stream's relay at this location: the origin then sees one request per answer per location (held ones
-  // included); should the relay fail, straight to the origin — a viewer's request is never lost to the extra hop.
-  const call = config.relayPlaylists
-    ? () =>
-        playlistRelay(c.env, id, relayLocation((c.req.raw as { cf?: { colo?: unknown } }).cf?.colo))
-          .mediaPlaylist(key, id, rendition, search, viewer, uriQuery ?? undefined)
-          .catch((err: Error) => {
-            console.error(`playlist relay of ${id} failed (${err.message}); asking the stream's object directly`);
-            return direct();
-          })
-    : direct;
+  // A blocking request goes through the stream's relay at this location, which holds the location's blocked requests
+  // and sends the origin one per answer; should the relay fail, straight to the origin — a viewer's request is never
+  // lost to the extra hop. A plain reload is answered at once, so the hop would only slow it: it goes to the origin.
+  const call =
+    blocking && config.relayPlaylists
+      ? () =>
+          playlistRelay(c.env, id, relayLocation((c.req.raw as { cf?: { colo?: unknown } }).cf?.colo))
+            .mediaPlaylist(key, id, rendition, search, viewer, uriQuery ?? undefined)
+            .catch((err: Error) => {
+              console.error(`playlist relay of ${id} failed (${err.message}); asking the stream's object directly`);
+              return direct();
+            })
+      : direct;
   if (!config.coalescePlaylists) return answer(c, await call(), uriQuery !== null);
   const keepAlive = (work: Promise<unknown>) => c.executionCtx.waitUntil(work);
   // Viewers that joined another request's call are not seen further up: the isolate reports them to the object.
   const reportViewer = () => viewerReports.note(id, viewer, (streamId, sessions) => liveStream(c.env, streamId).countViewers(sessions), keepAlive);
-  const blocking = new URLSearchParams(search).has("_HLS_msn");
   return answer(c, await coalescer.answer(key, call, keepAlive, reportViewer, blocking), uriQuery !== null);
 });
 
