@@ -118,6 +118,18 @@ export async function runFanout(bench: DirectEdge, options: FanoutOptions): Prom
     await node.putPart(id, RENDITION, { epoch, msn, part: nextPart, duration: PART_S, independent: nextPart === 0 }, partBytes);
     nextPart += 1;
   };
+  // Lists the current segment, made of the parts uploaded so far, and starts the next one.
+  const closeSegment = async () => {
+    await node.putSegment(
+      id,
+      RENDITION,
+      { epoch, msn, duration: nextPart * PART_S, program_date_time: new Date(segmentStart).toISOString(), parts: nextPart },
+      new Uint8Array(nextPart * partBytes.byteLength).fill(7),
+    );
+    msn += 1;
+    nextPart = 0;
+    segmentStart = Date.now();
+  };
   await putPart();
   const playlistUrl = new URL(bench.url(`/live/${id}/${RENDITION}/index.m3u8`));
   const rounds: FanoutRound[] = [];
@@ -151,29 +163,11 @@ export async function runFanout(bench: DirectEdge, options: FanoutOptions): Prom
         }
       }
       if (nextPart >= PARTS_PER_SEGMENT) {
-        await node.putSegment(
-          id,
-          RENDITION,
-          { epoch, msn, duration: PARTS_PER_SEGMENT * PART_S, program_date_time: new Date(segmentStart).toISOString(), parts: PARTS_PER_SEGMENT },
-          new Uint8Array(PARTS_PER_SEGMENT * partBytes.byteLength).fill(7),
-        );
-        msn += 1;
-        nextPart = 0;
-        segmentStart = Date.now();
+        await closeSegment();
         await putPart();
       }
       // The same upload with nothing held, as the reference for how much the release slows it.
-      if (nextPart >= PARTS_PER_SEGMENT - 1) {
-        await node.putSegment(
-          id,
-          RENDITION,
-          { epoch, msn, duration: nextPart * PART_S, program_date_time: new Date(segmentStart).toISOString(), parts: nextPart },
-          new Uint8Array(nextPart * partBytes.byteLength).fill(7),
-        );
-        msn += 1;
-        nextPart = 0;
-        segmentStart = Date.now();
-      }
+      if (nextPart >= PARTS_PER_SEGMENT - 1) await closeSegment();
       const viewers = async (): Promise<number | null> => {
         const status = await Promise.race([bench.api<{ viewers?: number }>("GET", `/streams/${id}/status`), backstop(5000).then(() => null)]);
         return typeof status?.body.viewers === "number" ? status.body.viewers : null;
@@ -243,29 +237,23 @@ async function releaseRound(
     if (finished === concurrency) allDone();
   };
   const firstSent = performance.now();
-  // Open in waves so the listener's accept queue is not overrun (a dropped SYN costs a 1 s retransmit).
-  const WAVE = 250;
-  for (let i = 0; i < concurrency; i += WAVE) {
-    const wave: Promise<void>[] = [];
-    for (let j = i; j < Math.min(concurrency, i + WAVE); j++) {
-      const h: Held = { sentAt: performance.now(), doneAt: null, status: null, hasPart: false, error: null };
-      held.push(h);
-      const req = rawGet(playlistUrl.hostname, Number(playlistUrl.port), `${playlistUrl.pathname}${query}&vsid=fanout${roundIndex}x${String(j).padStart(6, "0")}`);
-      req.answer.then(
-        (answer) => {
-          h.status = answer.status;
-          h.hasPart = answer.body.includes(partName);
-          settle(h);
-        },
-        (err: Error) => {
-          h.error = err.message;
-          settle(h);
-        },
-      );
-      wave.push(req.written);
-    }
-    await Promise.race([Promise.all(wave), backstop(2000)]);
-  }
+  await openInWaves(concurrency, (j) => {
+    const h: Held = { sentAt: performance.now(), doneAt: null, status: null, hasPart: false, error: null };
+    held.push(h);
+    const req = rawGet(playlistUrl.hostname, Number(playlistUrl.port), `${playlistUrl.pathname}${query}&vsid=fanout${roundIndex}x${String(j).padStart(6, "0")}`);
+    req.answer.then(
+      (answer) => {
+        h.status = answer.status;
+        h.hasPart = answer.body.includes(partName);
+        settle(h);
+      },
+      (err: Error) => {
+        h.error = err.message;
+        settle(h);
+      },
+    );
+    return req.written;
+  });
   const openMs = Math.round(performance.now() - firstSent);
   // Wait until the edge holds them all: each request has its own viewer session (vsid), counted by the stream's object
   // (directly, or reported by the Worker for those it parked), so the viewer count says how many arrived. A blocked
@@ -350,27 +338,36 @@ async function releaseRound(
   };
 }
 
+/**
+ * Opens request 0..n-1 with `open` (which resolves once the request is written) in waves of 250, so the listener's
+ * accept queue is not overrun (a dropped SYN costs a 1 s retransmit).
+ */
+async function openInWaves(n: number, open: (index: number) => Promise<void>): Promise<void> {
+  const WAVE = 250;
+  for (let i = 0; i < n; i += WAVE) {
+    const wave: Promise<void>[] = [];
+    for (let j = i; j < Math.min(n, i + WAVE); j++) wave.push(open(j));
+    await Promise.race([Promise.all(wave), backstop(2000)]);
+  }
+}
+
 /** Parks N requests on /bench/hold, wakes them with one POST /bench/release, and times each answer from its end. */
 async function parkedFloor(playlistUrl: URL, concurrency: number): Promise<ParkedFloor> {
   const origin = `${playlistUrl.protocol}//${playlistUrl.host}`;
   const doneAt: (number | null)[] = new Array(concurrency).fill(null);
   const answers: Promise<void>[] = [];
-  for (let i = 0; i < concurrency; i += 250) {
-    const wave: Promise<void>[] = [];
-    for (let j = i; j < Math.min(concurrency, i + 250); j++) {
-      const req = rawGet(playlistUrl.hostname, Number(playlistUrl.port), "/bench/hold");
-      answers.push(
-        req.answer.then(
-          (answer) => {
-            if (answer.status === 200 && answer.body.startsWith("released")) doneAt[j] = performance.now();
-          },
-          () => undefined,
-        ),
-      );
-      wave.push(req.written);
-    }
-    await Promise.race([Promise.all(wave), backstop(2000)]);
-  }
+  await openInWaves(concurrency, (j) => {
+    const req = rawGet(playlistUrl.hostname, Number(playlistUrl.port), "/bench/hold");
+    answers.push(
+      req.answer.then(
+        (answer) => {
+          if (answer.status === 200 && answer.body.startsWith("released")) doneAt[j] = performance.now();
+        },
+        () => undefined,
+      ),
+    );
+    return req.written;
+  });
   const deadline = performance.now() + 4500;
   while (performance.now() < deadline) {
     const held = Number(await (await fetch(`${origin}/bench/held`)).text());

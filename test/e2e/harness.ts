@@ -80,6 +80,23 @@ export interface TestSystem {
   stop(): Promise<void>;
 }
 
+/** Ports, URLs and spool directory of the node numbered `ordinal` (from 1; the first one's spool is `spool`). */
+async function planNode(dir: string, spec: NodeSpec, ordinal: number): Promise<Omit<SystemNode, "dev" | "lines">> {
+  const region = spec.region ?? "local";
+  const nodeId = spec.nodeId ?? `${region}-${ordinal}`;
+  const [rtmpPort, opsPort] = [await freePort(), await freePort()];
+  return {
+    nodeId,
+    region,
+    rtmpPort,
+    opsPort,
+    rtmpUrl: `rtmp://127.0.0.1:${rtmpPort}/live`,
+    opsUrl: `http://127.0.0.1:${opsPort}`,
+    spoolDir: join(dir, ordinal === 1 ? "spool" : `spool-${nodeId}`),
+    spec,
+  };
+}
+
 /** Starts the edge under wrangler dev and the ingest node(s) (small ladder, ultrafast) pointed at it. */
 export async function startSystem(options: SystemOptions = {}): Promise<TestSystem> {
   const dir = mkdtempSync(join(tmpdir(), "edgecast-e2e-"));
@@ -87,21 +104,7 @@ export async function startSystem(options: SystemOptions = {}): Promise<TestSyst
   const specs = options.nodes?.length ? options.nodes : [{ region: "local" }];
   const edgePort = await freePort();
   const planned: Omit<SystemNode, "dev" | "lines">[] = [];
-  for (const [index, spec] of specs.entries()) {
-    const region = spec.region ?? "local";
-    const nodeId = spec.nodeId ?? `${region}-${index + 1}`;
-    const [rtmpPort, opsPort] = [await freePort(), await freePort()];
-    planned.push({
-      nodeId,
-      region,
-      rtmpPort,
-      opsPort,
-      rtmpUrl: `rtmp://127.0.0.1:${rtmpPort}/live`,
-      opsUrl: `http://127.0.0.1:${opsPort}`,
-      spoolDir: join(dir, index === 0 ? "spool" : `spool-${nodeId}`),
-      spec,
-    });
-  }
+  for (const [index, spec] of specs.entries()) planned.push(await planNode(dir, spec, index + 1));
   // Every node's region, with the first node of each as the region's configured URL.
   const regions: Record<string, string> = {};
   for (const node of planned) regions[node.region] ??= node.rtmpUrl;
@@ -201,19 +204,7 @@ export async function startSystem(options: SystemOptions = {}): Promise<TestSyst
       return node;
     },
     async addNode(spec) {
-      const region = spec.region ?? "local";
-      const nodeId = spec.nodeId ?? `${region}-${nodes.length + 1}`;
-      const [rtmpPort, opsPort] = [await freePort(), await freePort()];
-      const plan = {
-        nodeId,
-        region,
-        rtmpPort,
-        opsPort,
-        rtmpUrl: `rtmp://127.0.0.1:${rtmpPort}/live`,
-        opsUrl: `http://127.0.0.1:${opsPort}`,
-        spoolDir: join(dir, `spool-${nodeId}`),
-        spec,
-      };
+      const plan = await planNode(dir, spec, nodes.length + 1);
       const lines: string[] = [];
       const node: SystemNode = { ...plan, lines, dev: await launchNode(plan, lines) };
       nodes.push(node);

@@ -289,7 +289,7 @@ export class LiveStream extends DurableObject<Env> {
     return playlistAnswer(this.rendered.get(`master|${uriQuery ?? ""}`, () => renderMultivariant(current, { uriQuery }))!, current, false);
   }
 
-  /** Counts viewer sessions whose requests a Worker answered without this object (coalesced blocking requests). */
+  /** Counts viewer sessions whose playlist requests shared another's call (a Worker isolate's or a relay's). */
   async countViewers(sessions: string[]): Promise<void> {
     const now = Date.now();
     for (const session of sessions.slice(0, 10_000)) if (typeof session === "string") this.viewers.touch(session, now);

@@ -1,8 +1,8 @@
 // Media playlist requests that want the same answer share one upstream call (DESIGN.md "Scale"): an answer for a given
 // `_HLS_msn`/`_HLS_part` never changes in substance once it exists, so a thousand viewers waiting for the next part
 // cost one held request upstream, not a thousand, and on release the holder writes the thousand answers itself (and
-// keeps it a moment for late arrivals); plain reloads share only a call already in flight. Used by each Worker isolate (upstream: the stream's
-// relay) and by each relay (upstream: the stream's object).
+// keeps it a moment for late arrivals); plain reloads share only a call already in flight. Used by each Worker
+// isolate (upstream: the stream's relay, or its object for plain reloads) and by each relay (upstream: the object).
 import type { PlaylistAnswer } from "./playlist-answer.ts";
 
 /** How long a blocking request's 200 answer keeps serving requests with the same key after it arrived (late arrivals

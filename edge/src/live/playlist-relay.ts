@@ -15,7 +15,7 @@ export class PlaylistRelay extends DurableObject<Env> {
   private readonly viewerReports = new ViewerReports();
 
   /**
-   * The answer of the stream's object to a media playlist request (`key` says which requests share one: see
+   * The answer of the stream's object to a blocked media playlist request (`key` says which requests share one: see
    * playlistRequestKey), held here until it comes. Viewers whose requests shared another's are reported upward in
    * batches.
    */
@@ -26,7 +26,6 @@ export class PlaylistRelay extends DurableObject<Env> {
       () => liveStream(this.env, streamId).mediaPlaylist(rendition, search, viewer, uriQuery),
       keepAlive,
       () => this.viewerReports.note(streamId, viewer, (id, sessions) => liveStream(this.env, id).countViewers(sessions), keepAlive),
-      new URLSearchParams(search).has("_HLS_msn"),
     );
   }
 }

@@ -11,7 +11,7 @@ import { AppError, notFound } from "../errors.ts";
 import { readJson } from "../http/json-body.ts";
 import { playbackAccess, privateWhenSigned } from "../http/playback-access.ts";
 import { liveStream } from "../live/live-stream-stub.ts";
-import { type AssetKind, assetMasterKey, assetMediaKey, assetPrefix, posterKey } from "../storage/media.ts";
+import { type AssetKind, assetMasterKey, assetMediaKey, posterKey } from "../storage/media.ts";
 import { serveR2Object } from "../storage/r2-response.ts";
 import { getStream } from "../streams/stream-repository.ts";
 import { writeAsset } from "../vod/asset-writer.ts";

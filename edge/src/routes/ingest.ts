@@ -20,7 +20,7 @@ import { getConfig } from "../config.ts";
 import { database } from "../db/client.ts";
 import { ingestNodes } from "../db/schema.ts";
 import { AppError } from "../errors.ts";
-import type { StreamSettings } from "../streams/stream-input.ts";
+import { streamSettings } from "../streams/stream-view.ts";
 import { describeIssues, limitBody, limitJsonBody, readJson } from "../http/json-body.ts";
 import { methodNotAllowed } from "../http/method-not-allowed.ts";
 import type { IngestResult } from "../live/ingest-result.ts";
@@ -93,7 +93,7 @@ ingestRoutes.post("/publish", async (c) => {
   const stream = await findStreamByKey(database(c.env), body.stream_key);
   if (!stream) throw new AppError(403, "forbidden", "Unknown or revoked stream key.");
   // An older node would ignore the encryption in the answer and upload clear media under encrypted playlists.
-  if ((JSON.parse(stream.settings) as StreamSettings).encryption === "aes-128" && !(body.features ?? []).includes(NODE_FEATURES.encryption)) {
+  if (streamSettings(stream).encryption === "aes-128" && !(body.features ?? []).includes(NODE_FEATURES.encryption)) {
     throw new AppError(422, "unprocessable", "This stream is encrypted (AES-128) and this ingest node does not encrypt; upgrade the node.");
   }
   const result = await liveStream(c.env, stream.id).publish({

@@ -65,8 +65,9 @@ playbackRoutes.get("/:id/:rendition/index.m3u8", async (c) => {
   const search = new URL(c.req.url).search;
   const viewer = await viewerSession(c);
   const direct = () => liveStream(c.env, id).mediaPlaylist(rendition, search, viewer, uriQuery ?? undefined);
-  const key = playlistRequestKey(id, rendition, new URLSearchParams(search), uriQuery);
-  const blocking = new URLSearchParams(search).has("_HLS_msn");
+  const params = new URLSearchParams(search);
+  const key = playlistRequestKey(id, rendition, params, uriQuery);
+  const blocking = params.has("_HLS_msn");
   const config = getConfig(c.env);
   // A blocking request goes through the stream's relay at this location, which holds the location's blocked requests
   // and sends the origin one per answer; should the relay fail, straight to the origin — a viewer's request is never

@@ -1,7 +1,7 @@
 // Deleting a VOD or a clip. Both name the same live media objects of one broadcast session (a clip is a playlist over
 // the recorded segments, not a copy), so an asset's media goes only when no other asset of its session still names it
 // and the session is no longer broadcasting; the session's key seed and recording go with the last of its assets.
-import { and, eq, ne } from "drizzle-orm";
+import { and, eq } from "drizzle-orm";
 import { database } from "../db/client.ts";
 import { clips, vodAssets } from "../db/schema.ts";
 import { liveStream } from "../live/live-stream-stub.ts";
@@ -44,21 +44,18 @@ export async function assetMediaKeys(bucket: R2Bucket, kind: AssetKind, id: stri
  */
 export async function releaseAsset(env: Env, asset: ReleasedAsset): Promise<void> {
   const db = database(env);
-  const named = await assetMediaKeys(env.MEDIA, asset.kind, asset.id);
-  const otherVods = await db
-    .select({ id: vodAssets.id })
-    .from(vodAssets)
-    .where(asset.kind === "vod" ? and(eq(vodAssets.sessionId, asset.sessionId), ne(vodAssets.id, asset.id)) : eq(vodAssets.sessionId, asset.sessionId));
-  const otherClips = await db
-    .select({ id: clips.id })
-    .from(clips)
-    .where(
-      asset.kind === "clips"
-        ? and(eq(clips.streamId, asset.streamId), eq(clips.sessionId, asset.sessionId), ne(clips.id, asset.id))
-        : and(eq(clips.streamId, asset.streamId), eq(clips.sessionId, asset.sessionId)),
-    );
+  const others = (kind: AssetKind, rows: { id: string }[]) => rows.filter((row) => !(kind === asset.kind && row.id === asset.id));
+  const otherVods = others("vod", await db.select({ id: vodAssets.id }).from(vodAssets).where(eq(vodAssets.sessionId, asset.sessionId)));
+  const otherClips = others(
+    "clips",
+    await db
+      .select({ id: clips.id })
+      .from(clips)
+      .where(and(eq(clips.streamId, asset.streamId), eq(clips.sessionId, asset.sessionId))),
+  );
   const stream = liveStream(env, asset.streamId);
   if (!(await stream.isLiveSession(asset.sessionId))) {
+    const named = await assetMediaKeys(env.MEDIA, asset.kind, asset.id);
     const kept = new Set<string>();
     for (const vod of otherVods) for (const key of await assetMediaKeys(env.MEDIA, "vod", vod.id)) kept.add(key);
     for (const clip of otherClips) for (const key of await assetMediaKeys(env.MEDIA, "clips", clip.id)) kept.add(key);
