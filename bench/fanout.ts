@@ -1,11 +1,12 @@
 // LL-HLS fan-out: N concurrent blocked playlist requests (`_HLS_msn`/`_HLS_part` of the next part) held at the edge;
 // then the part is uploaded, and each answer is timed from the upload's completion. Runs against the bundled Worker on
 // workerd without wrangler dev's proxy (bench/edge-direct.ts): that proxy, not the Worker, bounds a burst of answers.
+import type { Socket } from "node:net";
 import type { CreatedStream } from "./edge-system.ts";
 import { DIRECT_INGEST_SECRET, type DirectEdge } from "./edge-direct.ts";
 import { SyntheticNode } from "./ingest-api.ts";
 import { rawGet, rawPreconnected } from "./raw-http.ts";
-import { groupFds } from "./proc.ts";
+import { groupFds, processCpuMs } from "./proc.ts";
 import { backstop, type Distribution, distribution, sleep } from "./stats.ts";
 
 /** Issue target: 1,000 held requests all answered, p99 within 100 ms of the part landing. */
@@ -41,6 +42,8 @@ export interface FanoutRound {
   delay: Distribution;
   /** ms from the upload's start to each answer. */
   delayFromStart: Distribution;
+  /** CPU the edge's workerd spent from the upload's start until every answer was in, ms (null: not readable). */
+  cpuMs: number | null;
   /** The same PUT with nothing held, just before the round, ms. */
   idleUploadMs: number;
   /** Open fds of the edge's workerd process while the requests were held, and its limit. */
@@ -57,6 +60,8 @@ export interface ParkedFloor {
   answered: number;
   /** ms from the release call's completion to each answer. */
   delay: Distribution;
+  /** CPU the edge's workerd spent from the release call's start until every answer was in, ms. */
+  cpuMs: number | null;
   curve: number[];
 }
 
@@ -85,6 +90,12 @@ export interface FanoutResult {
 export interface FanoutOptions {
   concurrencies: number[];
   log: (line: string) => void;
+}
+
+/** What the benchmark reads of the edge's workerd process from /proc. */
+interface EdgeProbes {
+  fds(): { total: number; max: number; limit: number | null };
+  cpuMs(): number | null;
 }
 
 interface Held {
@@ -134,9 +145,15 @@ export async function runFanout(bench: DirectEdge, options: FanoutOptions): Prom
   const playlistUrl = new URL(bench.url(`/live/${id}/${RENDITION}/index.m3u8`));
   const rounds: FanoutRound[] = [];
   const skipped: FanoutSkip[] = [];
-  const fdsNow = () => {
-    const list = groupFds(bench.process.child.pid ?? -1, "workerd").processes;
-    return { total: list.reduce((sum, p) => sum + p.fds, 0), max: Math.max(0, ...list.map((p) => p.fds)), limit: list.find((p) => p.limit !== null)?.limit ?? null };
+  const probes: EdgeProbes = {
+    fds() {
+      const list = groupFds(bench.process.child.pid ?? -1, "workerd").processes;
+      return { total: list.reduce((sum, p) => sum + p.fds, 0), max: Math.max(0, ...list.map((p) => p.fds)), limit: list.find((p) => p.limit !== null)?.limit ?? null };
+    },
+    cpuMs() {
+      const list = groupFds(bench.process.child.pid ?? -1, "workerd").processes.map((p) => processCpuMs(p.pid));
+      return list.length === 0 || list.includes(null) ? null : list.reduce<number>((sum, ms) => sum + ms!, 0);
+    },
   };
   try {
     for (let concurrency of options.concurrencies) {
@@ -177,20 +194,20 @@ export async function runFanout(bench: DirectEdge, options: FanoutOptions): Prom
       const idleUploadMs = Math.round(performance.now() - idleStart);
       let round: FanoutRound;
       try {
-        round = await releaseRound(playlistUrl, concurrency, msn, nextPart, putPart, fdsNow, idleUploadMs, viewers, rounds.length);
+        round = await releaseRound(playlistUrl, concurrency, msn, nextPart, putPart, probes, idleUploadMs, viewers, rounds.length);
       } catch (err) {
         // Keep the rounds measured so far; the dev server may be unusable now, so stop here.
         skipped.push({ concurrency, reason: `failed: ${(err as Error).message.slice(0, 300)}` });
         options.log(`fanout ${concurrency}: failed (${(err as Error).message.slice(0, 200)})`);
         break;
       }
-      round.floor = await parkedFloor(playlistUrl, concurrency).catch((err: Error) => {
+      round.floor = await parkedFloor(playlistUrl, concurrency, probes).catch((err: Error) => {
         options.log(`fanout ${concurrency}: floor not measured (${err.message})`);
         return null;
       });
       rounds.push(round);
       options.log(
-        `fanout ${concurrency}: answered ${round.answered}/${concurrency} (early ${round.answeredEarly}, failed ${round.failed}); after the upload completed p50 ${round.delay.p50} p99 ${round.delay.p99} max ${round.delay.max} ms; upload ${round.uploadMs} ms (idle ${round.idleUploadMs} ms); ${round.fds.held} workerd fds held; floor (parked requests woken at once) p99 ${round.floor?.delay.p99 ?? "-"} ms`,
+        `fanout ${concurrency}: answered ${round.answered}/${concurrency} (early ${round.answeredEarly}, failed ${round.failed}); after the upload completed p50 ${round.delay.p50} p99 ${round.delay.p99} max ${round.delay.max} ms; upload ${round.uploadMs} ms (idle ${round.idleUploadMs} ms); workerd CPU ${round.cpuMs ?? "-"} ms; ${round.fds.held} workerd fds held; floor (parked requests woken at once) p99 ${round.floor?.delay.p99 ?? "-"} ms, workerd CPU ${round.floor?.cpuMs ?? "-"} ms`,
       );
       await sleep(500);
     }
@@ -218,16 +235,17 @@ async function releaseRound(
   msn: number,
   part: number,
   upload: () => Promise<void>,
-  fdsNow: () => { total: number; max: number; limit: number | null },
+  probes: EdgeProbes,
   idleUploadMs: number,
   viewers: () => Promise<number | null>,
   roundIndex: number,
 ): Promise<FanoutRound> {
-  const fdsBefore = fdsNow();
+  const fdsBefore = probes.fds();
   const viewersBefore = (await viewers()) ?? 0;
   const query = `?_HLS_msn=${msn}&_HLS_part=${part}`;
   const partName = `part-${msn}.${part}.m4s`;
   const held: Held[] = [];
+  const sockets: Socket[] = [];
   let finished = 0;
   let allDone: () => void = () => undefined;
   const done = new Promise<void>((resolve) => (allDone = resolve));
@@ -241,6 +259,7 @@ async function releaseRound(
     const h: Held = { sentAt: performance.now(), doneAt: null, status: null, hasPart: false, error: null };
     held.push(h);
     const req = rawGet(playlistUrl.hostname, Number(playlistUrl.port), `${playlistUrl.pathname}${query}&vsid=fanout${roundIndex}x${String(j).padStart(6, "0")}`);
+    sockets.push(req.socket);
     req.answer.then(
       (answer) => {
         h.status = answer.status;
@@ -269,10 +288,11 @@ async function releaseRound(
     await sleep(100);
   }
   await sleep(Math.max(0, Math.min(holdCap, firstSent + 1000) - performance.now()));
-  const fdsHeld = fdsNow();
+  const fdsHeld = probes.fds();
   const beforeUpload: Record<string, number> = {};
   for (const h of held) if (h.doneAt !== null) beforeUpload[h.error ? `error: ${h.error}` : String(h.status)] = (beforeUpload[h.error ? `error: ${h.error}` : String(h.status)] ?? 0) + 1;
   let putStart = performance.now();
+  const cpuBefore = probes.cpuMs();
   const uploadErrors: string[] = [];
   // The upload goes through the same dev proxy; if that drops the connection under the load, try again (bounded).
   for (let attempt = 1; ; attempt++) {
@@ -288,6 +308,8 @@ async function releaseRound(
   }
   const putEnd = performance.now();
   await Promise.race([done, backstop(15_000)]);
+  const cpuAfter = probes.cpuMs();
+  for (const socket of sockets) socket.destroy();
   const statuses: Record<string, number> = {};
   let answered = 0;
   let early = 0;
@@ -326,6 +348,7 @@ async function releaseRound(
     uploadErrors,
     delay: rounded(distribution(sorted)),
     delayFromStart: rounded(distribution(fromStart)),
+    cpuMs: cpuBefore === null || cpuAfter === null ? null : Math.round(cpuAfter - cpuBefore),
     idleUploadMs,
     fds: {
       before: fdsBefore.max,
@@ -352,12 +375,14 @@ async function openInWaves(n: number, open: (index: number) => Promise<void>): P
 }
 
 /** Parks N requests on /bench/hold, wakes them with one POST /bench/release, and times each answer from its end. */
-async function parkedFloor(playlistUrl: URL, concurrency: number): Promise<ParkedFloor> {
+async function parkedFloor(playlistUrl: URL, concurrency: number, probes: EdgeProbes): Promise<ParkedFloor> {
   const origin = `${playlistUrl.protocol}//${playlistUrl.host}`;
   const doneAt: (number | null)[] = new Array(concurrency).fill(null);
   const answers: Promise<void>[] = [];
+  const sockets: Socket[] = [];
   await openInWaves(concurrency, (j) => {
     const req = rawGet(playlistUrl.hostname, Number(playlistUrl.port), "/bench/hold");
+    sockets.push(req.socket);
     answers.push(
       req.answer.then(
         (answer) => {
@@ -375,10 +400,13 @@ async function parkedFloor(playlistUrl: URL, concurrency: number): Promise<Parke
     await sleep(50);
   }
   await sleep(200);
+  const cpuBefore = probes.cpuMs();
   const release = await fetch(`${origin}/bench/release`, { method: "POST" });
   await release.text();
   const releasedAt = performance.now();
   await Promise.race([Promise.all(answers), backstop(15_000)]);
+  const cpuAfter = probes.cpuMs();
+  for (const socket of sockets) socket.destroy();
   const delays = doneAt.filter((t): t is number => t !== null).map((t) => t - releasedAt).sort((a, b) => a - b);
   const d = distribution(delays);
   const round = (v: number | null) => (v === null ? null : Math.round(v));
@@ -386,6 +414,7 @@ async function parkedFloor(playlistUrl: URL, concurrency: number): Promise<Parke
     concurrency,
     answered: delays.length,
     delay: { n: d.n, p50: round(d.p50), p95: round(d.p95), p99: round(d.p99), max: round(d.max) },
+    cpuMs: cpuBefore === null || cpuAfter === null ? null : Math.round(cpuAfter - cpuBefore),
     curve: thin(delays.map((v) => Math.round(v * 10) / 10)),
   };
 }

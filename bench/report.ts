@@ -214,29 +214,34 @@ export function buildReport(input: ReportInput): { markdown: string; figures: Fi
     const r = fanRun.result;
     md.push(
       "The edge here is the Worker as it deploys — the bundle `wrangler deploy --dry-run` writes, run on workerd through Miniflare's API",
-      "(`bench/edge-direct.ts`) — not `wrangler dev`, whose proxy process answered at most ~460 plain requests/s in a burst and so",
-      "measured itself (ENVIRONMENT.md). An interactive stream is fed by a synthetic ingest node (the benchmark speaks the ingest API",
+      "(`bench/edge-direct.ts`) and listening on a socket of its own, so requests reach the Worker with nothing in front, as in production —",
+      "not `wrangler dev`, whose proxy process answered at most ~460 plain requests/s in a burst and so measured itself (ENVIRONMENT.md),",
+      "nor Miniflare's default socket, which passes every request and answer through an entry Worker of Miniflare's (one more wake per",
+      "answer). An interactive stream is fed by a synthetic ingest node (the benchmark speaks the ingest API",
       "itself, so it decides when a part lands and no FFmpeg runs meanwhile). N blocked requests for the next part",
       "(`_HLS_msn`/`_HLS_part`) are opened, each on its own connection from a raw-socket client (`bench/raw-http.ts`: Node's HTTP client",
       "costs the load generator ~50 µs per answer, which on two cores would be counted as the server's delay), and held at the edge —",
       "the Worker parks all but one of them on that one (`edge/src/live/playlist-coalescer.ts`), which goes through the stream's relay at",
       "this location (`edge/src/live/playlist-relay.ts`) to the stream's Durable Object. Once the",
       "stream's viewer count (every request has its own `vsid`) shows all N, the part is uploaded (`PUT`) and each answer is timed from",
-      "the upload's completion. The same upload with nothing held is timed just before each round.",
+      "the upload's completion. Connections stay open after their answer, as players' keep-alive connections do, and are closed once",
+      "the round is over (closing a thousand while answers still go out costs workerd's one thread ~30 µs each). The same upload with",
+      "nothing held is timed just before each round. *workerd CPU* is the CPU time of the edge's workerd process from the upload's start",
+      "until every answer was in (from /proc/…/schedstat).",
       "",
       "**Floor, same run:** right after each round, N requests parked on `/bench/hold` (the same Worker, same router and middleware, the",
       "same wake-up as the coalesced playlist requests, and nothing else to do) are woken at once by one `POST /bench/release` — what",
       "workerd itself needs to wake N requests and write N answers on this machine, with no playlist, no Durable Object and no R2.",
       "",
-      "| held | all counted after | answered | early (503/error) | failed | after upload done: p50 | **p99** | max | floor p99 | p99 ÷ floor | upload with N held | upload, nothing held | workerd fds held | |",
-      "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+      "| held | all counted after | answered | early (503/error) | failed | after upload done: p50 | **p99** | max | workerd CPU | floor p99 | floor CPU | p99 ÷ floor | upload with N held | upload, nothing held | workerd fds held | |",
+      "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     );
     for (const x of r.rounds) {
       const target = x.concurrency === FANOUT_TARGET.requests ? passMark(x.answered === x.concurrency && (x.delay.p99 ?? Infinity) <= FANOUT_TARGET.p99Ms) : "";
       const floor = x.floor?.delay.p99 ?? null;
       const ratio = floor && x.delay.p99 !== null ? `${(x.delay.p99 / floor).toFixed(2)}×` : "–";
       md.push(
-        `| ${n(x.concurrency)} | ${x.deliveredMs == null ? "not confirmed" : ms(x.deliveredMs)} | ${n(x.answered)} | ${n(x.answeredEarly)} | ${n(x.failed)} | ${ms(x.delay.p50)} | **${ms(x.delay.p99)}** | ${ms(x.delay.max)} | ${ms(floor)} | ${ratio} | ${ms(x.uploadMs)} | ${ms(x.idleUploadMs)} | ${n(x.fds.held)} of ${n(x.fds.limit)} | ${target} |`,
+        `| ${n(x.concurrency)} | ${x.deliveredMs == null ? "not confirmed" : ms(x.deliveredMs)} | ${n(x.answered)} | ${n(x.answeredEarly)} | ${n(x.failed)} | ${ms(x.delay.p50)} | **${ms(x.delay.p99)}** | ${ms(x.delay.max)} | ${ms(x.cpuMs ?? null)} | ${ms(floor)} | ${ms(x.floor?.cpuMs ?? null)} | ${ratio} | ${ms(x.uploadMs)} | ${ms(x.idleUploadMs)} | ${n(x.fds.held)} of ${n(x.fds.limit)} | ${target} |`,
       );
     }
     for (const skip of r.skipped) md.push("", `**${n(skip.concurrency)} held requests:** ${skip.reason}.`);
@@ -413,12 +418,12 @@ function findings(results: BenchResults): string[] {
     const ratios = at.map((x) => x.delay.p99! / x.floor!.delay.p99!);
     const floors = at.map((x) => x.floor!.delay.p99!);
     out.push(
-      `- **Fan-out:** the stream's object holds one request per part and Worker isolate; on release the isolate wakes the others itself. ` +
+      `- **Fan-out:** the stream's object holds one request per part and location, the location's relay one per Worker isolate, and on release the isolate wakes the others itself. ` +
         (at.length > 0
-          ? `At ${n(FANOUT_TARGET.requests)} held, p99 was ${ratios.map((x) => `${x.toFixed(2)}×`).join(", ")} the floor measured right after each round (${floors.map((f) => ms(f)).join(", ")} for ${n(FANOUT_TARGET.requests)} parked requests with nothing to do but answer), ` +
-            `so what is left is workerd waking ${n(FANOUT_TARGET.requests)} requests and writing their answers on one thread of this 2-core machine, shared with the load generator — ` +
-            `~${n(Math.min(...floors) / FANOUT_TARGET.requests * 1000)} µs per request. No code in the Worker can release ${n(FANOUT_TARGET.requests)} requests from one workerd process here faster than that; ` +
-            `in production a stream's viewers are spread over many machines and isolates, each waking only its own.`
+          ? `At ${n(FANOUT_TARGET.requests)} held, p99 was ${ratios.map((x) => `${x.toFixed(2)}×`).join(", ")} the floor measured right after each round (${floors.map((f) => ms(f)).join(", ")} for ${n(FANOUT_TARGET.requests)} parked requests with nothing to do but answer). ` +
+            `Both track workerd's CPU time: answering is bound by workerd waking ${n(FANOUT_TARGET.requests)} requests and writing their answers on its one thread, ` +
+            `~${n((Math.min(...floors) / FANOUT_TARGET.requests) * 1000)}–${n((Math.max(...floors) / FANOUT_TARGET.requests) * 1000)} µs per request for the floor alone on this 2-core machine (shared with the load generator; the same work took from one to three times as long from round to round). ` +
+            `No code in the Worker releases ${n(FANOUT_TARGET.requests)} requests from one workerd process faster than that floor; in production a stream's viewers are spread over many machines and isolates, each waking only its own.`
           : ""),
     );
     for (const skip of fan.skipped) out.push(`- **Fan-out ${n(skip.concurrency)}:** ${skip.reason}.`);
@@ -429,7 +434,7 @@ function findings(results: BenchResults): string[] {
       `- **Ingest:** the node adds ${pct(ing.speed.overhead)} to the encode time of raw FFmpeg with identical arguments (${ing.speed.argsIdentical ? "verified from /proc" : "arguments differed"}); per stream it holds ${ing.nodeRssPerStreamMiB === null ? "–" : n(ing.nodeRssPerStreamMiB, 1)} MiB and ${n(ing.nodeCpuPerStreamCores, 3)} cores, while FFmpeg takes ${n(ing.ffmpegCpuPerStreamCores, 2)} cores for the default ladder — ` +
         `so capacity is FFmpeg's: ${ing.ladderSustained} default-ladder stream(s) on this machine, passthrough ≥ ${ing.passthroughSustained}.`,
       "- **Ingest, short publishes:** a publisher that sends its whole (short) file and disconnects before the node has seen two keyframes is dropped without output (`stream-pipeline.ts` `run()`: \"publisher left before media arrived\"); the speed test publishes at 8× realtime to stay connected.",
-      "- **Ingest, passthrough:** a copy-only node cannot be configured (`ingest-node/src/transcode/ladder-plan.ts` `planLadder` always keeps an encoded rung), so a passthrough-only region still pays for one encode per stream.",
+      "- **Ingest, passthrough:** a region of repackaging-only nodes runs `LADDER=passthrough` (`ingest-node/src/transcode/passthrough-plan.ts`): the publisher's H.264/AAC is copied, and FFmpeg decodes only keyframes, for thumbnails.",
     );
   }
   const cost = s.cost?.result;
@@ -437,7 +442,7 @@ function findings(results: BenchResults): string[] {
     const inter = cost.rows.find((r) => r.mode === "interactive" && r.basis === "measured") ?? cost.rows.find((r) => r.mode === "interactive");
     if (inter) {
       out.push(
-        `- **Cost:** an interactive viewer sends ${n(inter.doRequestsPerSecPerViewer, 2)} playlist requests/s; blocked ones waiting for the same part in one Worker isolate now reach the stream's Durable Object once, so the object's load grows with isolates rather than viewers. The per-location relay tier DESIGN.md plans would bound it by locations.`,
+        `- **Cost:** an interactive viewer sends ${n(inter.doRequestsPerSecPerViewer, 2)} playlist requests/s; blocked ones waiting for the same part reach the stream's Durable Object once per location (one per Worker isolate reaches the location's relay, \`edge/src/live/playlist-relay.ts\`, which holds them and asks the object once), so the object's load grows with locations, not viewers.`,
       );
     }
   }

@@ -31,7 +31,11 @@ export function privateWhenSigned(response: Response, signed: boolean): Response
   const cacheControl = response.headers.get("cache-control");
   if (!signed || !cacheControl || !/\bpublic\b/.test(cacheControl)) return response;
   const copy = new Response(response.body, response);
-  copy.headers.set("cache-control", cacheControl.replace(/\bpublic\b/, "private"));
+  copy.headers.set("cache-control", signedCacheControl(cacheControl));
   return copy;
 }
 
+/** `privateWhenSigned` for a Cache-Control value not yet in a Response. */
+export function signedCacheControl(cacheControl: string): string {
+  return cacheControl.replace(/\bpublic\b/, "private");
+}

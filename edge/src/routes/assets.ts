@@ -1,7 +1,6 @@
 // On-demand assets: VODs of finished broadcasts and highlight clips — their control API and their public playback.
 import { desc, eq } from "drizzle-orm";
 import { Hono } from "hono";
-import { cors } from "hono/cors";
 import { isRenditionName, isStreamId } from "../../../protocol/names.ts";
 import type { AppContext, AppEnv } from "../app-env.ts";
 import { requireUser } from "../auth/principal.ts";
@@ -10,6 +9,7 @@ import { clips, vodAssets } from "../db/schema.ts";
 import { AppError, notFound } from "../errors.ts";
 import { readJson } from "../http/json-body.ts";
 import { playbackAccess, privateWhenSigned } from "../http/playback-access.ts";
+import { playbackCors } from "../http/playback-cors.ts";
 import { liveStream } from "../live/live-stream-stub.ts";
 import { type AssetKind, assetMasterKey, assetMediaKey, posterKey } from "../storage/media.ts";
 import { serveR2Object } from "../storage/r2-response.ts";
@@ -163,7 +163,7 @@ assetControlRoutes.get("/clips/:id", requireUser, async (c) => c.json(clipView(c
 /** Public playback of assets: /vod/:id/... and /clips/:id/... playlists from R2 (immutable once written). */
 export const assetPlaybackRoutes = new Hono<AppEnv>();
 
-const playerCors = cors({ origin: "*", allowMethods: ["GET", "HEAD", "OPTIONS"], allowHeaders: ["Range"], maxAge: 86400 });
+const playerCors = playbackCors();
 assetPlaybackRoutes.use("/vod/*", playerCors);
 assetPlaybackRoutes.use("/clips/*", playerCors);
 

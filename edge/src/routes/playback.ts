@@ -1,7 +1,6 @@
 // Playback: playlists from the stream's Durable Object, media from R2 with the Cache API in front. CORS-open; public
 // unless the stream's playback policy is "signed", in which case every route here wants a valid `?token=`.
 import { Hono } from "hono";
-import { cors } from "hono/cors";
 import { KEY_FILE_PATTERN } from "../../../protocol/content-keys.ts";
 import { isRenditionName, isStreamId } from "../../../protocol/names.ts";
 import type { AppContext, AppEnv } from "../app-env.ts";
@@ -9,7 +8,8 @@ import { sha256Hex } from "../auth/secrets.ts";
 import { getConfig } from "../config.ts";
 import { AppError, notFound, problemResponse } from "../errors.ts";
 import { methodNotAllowed } from "../http/method-not-allowed.ts";
-import { playbackAccess, privateWhenSigned } from "../http/playback-access.ts";
+import { playbackAccess, privateWhenSigned, signedCacheControl } from "../http/playback-access.ts";
+import { playbackCors, playbackHeaders } from "../http/playback-cors.ts";
 import type { PlaylistAnswer } from "../live/playlist-answer.ts";
 import { PlaylistCoalescer, playlistRequestKey } from "../live/playlist-coalescer.ts";
 import { liveStream, playlistRelay, relayLocation } from "../live/live-stream-stub.ts";
@@ -31,11 +31,17 @@ function streamIdFrom(c: AppContext): string {
   return id;
 }
 
+// Built in one go, headers and all (CORS, request id, a signed stream's private Cache-Control): when a thousand held
+// requests are released at once, each answer's cost is what the runtime pays for every Response touched after it exists.
 function answer(c: AppContext, result: PlaylistAnswer, signed = false): Response {
+  const requestId = c.get("requestId");
   if (result.status !== 200) {
-    return problemResponse(result.status as 404, result.status === 400 ? "bad_request" : result.status === 503 ? "service_unavailable" : "not_found", result.body, c.get("requestId"), result.headers);
+    const problem = result.status === 400 ? "bad_request" : result.status === 503 ? "service_unavailable" : "not_found";
+    return problemResponse(result.status as 404, problem, result.body, requestId, playbackHeaders(result.headers, requestId));
   }
-  return privateWhenSigned(new Response(result.body, { status: 200, headers: result.headers }), signed);
+  const cacheControl = result.headers["cache-control"];
+  const headers = signed && cacheControl ? { ...result.headers, "cache-control": signedCacheControl(cacheControl) } : result.headers;
+  return new Response(result.body, { status: 200, headers: playbackHeaders(headers, requestId) });
 }
 
 // Per isolate: media playlist requests for the same answer share one call, and the viewers the stream's object
@@ -46,10 +52,7 @@ const viewerReports = new ViewerReports();
 /** Routes under /live. */
 export const playbackRoutes = new Hono<AppEnv>();
 
-playbackRoutes.use(
-  "*",
-  cors({ origin: "*", allowMethods: ["GET", "HEAD", "OPTIONS"], allowHeaders: ["Range"], exposeHeaders: ["Content-Length", "Content-Range", "Age"], maxAge: 86400 }),
-);
+playbackRoutes.use("*", playbackCors());
 
 playbackRoutes.get("/:id/master.m3u8", async (c) => {
   const id = streamIdFrom(c);

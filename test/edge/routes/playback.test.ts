@@ -80,6 +80,10 @@ describe.each<LatencyMode>(["standard", "low", "interactive"])("%s playlists", (
     const path = media("360p");
     let { playlist, response } = await getMedia(path);
     expect(response.headers.get("cache-control")).toBe(`public, max-age=${Math.max(1, Math.floor(TARGET[mode] / 2))}`);
+    // CORS-open for players on any origin, and traceable.
+    expect(response.headers.get("access-control-allow-origin")).toBe("*");
+    expect(response.headers.get("access-control-expose-headers")).toMatch(/Content-Range/);
+    expect(response.headers.get("x-request-id")).toBeTruthy();
     expect(playlist.targetDuration).toBe(TARGET[mode]);
     expect(playlist.mediaSequenceBase).toBe(0);
     expect(playlist.discontinuitySequenceBase).toBe(0);
@@ -327,6 +331,12 @@ describe("media objects", () => {
     expect(response.status).toBe(204);
     expect(response.headers.get("access-control-allow-origin")).toBe("*");
     expect(response.headers.get("access-control-allow-headers")?.toLowerCase()).toContain("range");
+    expect(response.headers.get("access-control-allow-methods")).toBe("GET,HEAD,OPTIONS");
+    expect(response.headers.get("access-control-max-age")).toBe("86400");
+    // Preflights of the VOD routes too (no such asset is needed: the browser asks before the GET).
+    const vod = await get("/vod/vod_nonexistent/master.m3u8", { method: "OPTIONS", headers: { origin: "https://player.example", "access-control-request-method": "GET" } });
+    expect(vod.status).toBe(204);
+    expect(vod.headers.get("access-control-allow-origin")).toBe("*");
   });
 
   it("serves byte ranges with 206 and a correct Content-Range", async () => {
