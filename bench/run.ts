@@ -34,7 +34,7 @@ function parameters(quick: boolean) {
   return {
     latency: { durationS: quick ? 20 : 60, pollIntervalMs: 100 },
     throughput: { durationS: quick ? 3 : 5, rounds: quick ? 1 : 2, connections: 10 },
-    fanout: { concurrencies: quick ? [1000, 5000] : [1000, 1000, 1000, 5000] },
+    fanout: { concurrencies: quick ? [1000, 5000] : [1000, 1000, 1000, 5000], warmupRounds: 1 },
     cost: { browserWindowS: quick ? 0 : 30 },
     ingest: quick
       ? { speedMediaS: 8, ladderSteps: [1, 2], passthroughSteps: [1, 4, 16], warmupS: 4, measureS: 8 }
