@@ -1,7 +1,8 @@
 // Playback as a player sees it: playlists followed from the multivariant playlist and checked tag by tag per latency
 // mode, LL-HLS blocking reload, media serving from R2, and viewer counting.
 import { stopBroadcast } from "../ingest-client.ts";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
+import { PlaylistRelay } from "../../../edge/src/live/playlist-relay.ts";
 import type { LatencyMode } from "../../../protocol/latency.ts";
 import { callJson } from "../api.ts";
 import {
@@ -240,6 +241,28 @@ describe("blocking playlist reload (_HLS_msn / _HLS_part)", () => {
     // The relay reports the viewers whose requests rode on another's within a second.
     await sleep(700);
     expect((await status()).viewers).toBe(before.viewers + 13);
+  });
+
+  it("asks the stream's object directly when the location's relay fails: no viewer's request is lost to the extra hop", async () => {
+    const { media, stream, publisher } = await broadcast("interactive", 2);
+    await publisher.part("360p", 2, 0);
+    // The relay runs in this isolate (the pool loads the Worker here): make every call to it fail.
+    const broken = vi.spyOn(PlaylistRelay.prototype, "mediaPlaylist").mockRejectedValue(new Error("relay unavailable"));
+    try {
+      const held = Array.from({ length: 3 }, (_, i) => get(`${media("360p")}?_HLS_msn=2&_HLS_part=1&vsid=relay-down-${i}`));
+      await sleep(300);
+      expect(broken).toHaveBeenCalled();
+      // Held by the stream's object itself instead.
+      const status = await callJson<{ held_requests: number }>("GET", `/streams/${stream.stream_id}/status`, 200);
+      expect(status.held_requests).toBe(3);
+      await publisher.part("360p", 2, 1);
+      for (const response of await Promise.all(held)) {
+        const { playlist } = await parseMedia(response);
+        expect(playlist.segments.at(-1)!.parts.map((p) => p.uri)).toContain(`${publisher.grant.epoch}/part-2.1.m4s`);
+      }
+    } finally {
+      broken.mockRestore();
+    }
   });
 
   it("answers at once when what is asked for is already there", async () => {
