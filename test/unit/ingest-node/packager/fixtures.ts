@@ -3,6 +3,7 @@ import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import type { PackagerEvent } from "../../../../ingest-node/src/packager/packager.ts";
 import { CmafPackager } from "../../../../ingest-node/src/packager/packager.ts";
+import { bytes } from "./mp4-builder.ts";
 
 /** What make-fixtures.sh recorded from ffprobe and FFmpeg's HLS muxer beside each fixture. */
 export interface FixtureFacts {
@@ -71,13 +72,7 @@ export function topLevelBoxes(data: Uint8Array): Array<{ type: string; start: nu
 
 /** Concatenates byte arrays. */
 export function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((sum, part) => sum + part.byteLength, 0));
-  let at = 0;
-  for (const part of parts) {
-    out.set(part, at);
-    at += part.byteLength;
-  }
-  return out;
+  return bytes(...parts);
 }
 
 /** The event type with the given discriminant. */
