@@ -99,8 +99,8 @@ export interface FanoutOptions {
 }
 
 /** The rounds the target is judged on: at the target's count, after the warm-up. */
-export function judgedRounds(result: FanoutResult): FanoutRound[] {
-  return result.rounds.filter((r) => !r.warmup && r.concurrency === FANOUT_TARGET.requests);
+export function judgedRounds(rounds: FanoutRound[]): FanoutRound[] {
+  return rounds.filter((r) => !r.warmup && r.concurrency === FANOUT_TARGET.requests);
 }
 
 /** What the benchmark reads of the edge's workerd process from /proc. */
@@ -229,7 +229,7 @@ export async function runFanout(bench: DirectEdge, options: FanoutOptions): Prom
   } finally {
     await Promise.race([bench.api("POST", `/streams/${id}/stop`), backstop(10_000)]).catch(() => undefined);
   }
-  const target = rounds.filter((r) => !r.warmup && r.concurrency === FANOUT_TARGET.requests);
+  const target = judgedRounds(rounds);
   const pass =
     target.length === 0
       ? null

@@ -92,7 +92,7 @@ export function buildReport(input: ReportInput): { markdown: string; figures: Fi
   summary.push(["Playlist GET req/s vs plain Worker route", thr ? `${thr.ratios.playlistVsPlain.toFixed(2)}×` : "–", `≥ ${THROUGHPUT_TARGETS.playlistVsPlain}×`, passMark(thr?.pass.playlistVsPlain)]);
   summary.push(["Cached segment GET req/s vs raw R2 route", thr ? `${thr.ratios.segmentVsR2.toFixed(2)}×` : "–", `≥ ${THROUGHPUT_TARGETS.segmentVsR2}×`, passMark(thr?.pass.segmentVsR2)]);
   const fan = s.fanout?.result;
-  const fan1k = fan ? judgedRounds(fan) : [];
+  const fan1k = fan ? judgedRounds(fan.rounds) : [];
   const worst1k = fan1k.sort((a, b) => (b.delay.p99 ?? 0) - (a.delay.p99 ?? 0))[0];
   summary.push([
     `LL-HLS fan-out: ${n(FANOUT_TARGET.requests)} held requests, p99 after the part landed (worst round)`,
@@ -415,7 +415,7 @@ function findings(results: BenchResults): string[] {
   }
   const fan = s.fanout?.result;
   if (fan && fan.rounds.length > 0) {
-    const at = judgedRounds(fan).filter((x) => x.floor && x.delay.p99 !== null);
+    const at = judgedRounds(fan.rounds).filter((x) => x.floor && x.delay.p99 !== null);
     const ratios = at.map((x) => x.delay.p99! / x.floor!.delay.p99!);
     const floors = at.map((x) => x.floor!.delay.p99!);
     out.push(
@@ -471,7 +471,7 @@ function readmeSummary(results: BenchResults): string {
     lines.push(`| cached segment GET vs raw R2 (req/s) | ${t.ratios.segmentVsR2.toFixed(2)}× | ≥ ${THROUGHPUT_TARGETS.segmentVsR2}× |`);
   }
   // The worst of the rounds at the target count, as in the summary of docs/BENCHMARKS.md.
-  const f = [...(s.fanout?.result ? judgedRounds(s.fanout.result) : [])].sort((a, b) => (b.delay.p99 ?? 0) - (a.delay.p99 ?? 0))[0];
+  const f = [...(s.fanout?.result ? judgedRounds(s.fanout.result.rounds) : [])].sort((a, b) => (b.delay.p99 ?? 0) - (a.delay.p99 ?? 0))[0];
   if (f) lines.push(`| 1,000 held LL-HLS requests: answered, p99 after the part landed (worst round; workerd's own floor for 1,000 wake-ups in the same run) | ${n(f.answered)}, ${ms(f.delay.p99)} (floor ${ms(f.floor?.delay.p99 ?? null)}) | all, ≤ ${FANOUT_TARGET.p99Ms} ms |`);
   const i = s.ingest?.result;
   if (i) {

@@ -17,6 +17,9 @@ export interface CmafPackagerOptions {
   segmentTarget: number;
   /** Largest box accepted, in bytes (default 256 MiB). */
   maxBoxSize?: number;
+  /** Emit part events (default true). Without them (no LL-HLS), each segment is copied together once, from its
+   *  fragments, instead of each part first and the segment from the parts. */
+  parts?: boolean;
 }
 
 /** The init segment (everything up to and including moov) and what it declares. */
@@ -57,7 +60,9 @@ interface OpenSegment {
   index: number;
   startTicks: number;
   durationTicks: number;
-  parts: Uint8Array[];
+  /** The segment's bytes so far: its parts', or its fragments' boxes when parts are not emitted. */
+  chunks: Uint8Array[];
+  partCount: number;
 }
 
 interface PendingFragment {
@@ -72,6 +77,7 @@ interface PendingFragment {
 export class CmafPackager {
   readonly #reader: BoxReader;
   readonly #segmentTarget: number;
+  readonly #emitParts: boolean;
   #initBoxes: Uint8Array[] = [];
   #tracks: Map<number, TrackInfo> | null = null;
   #initInfo: InitInfo | null = null;
@@ -88,6 +94,7 @@ export class CmafPackager {
   constructor(options: CmafPackagerOptions) {
     if (!(options.segmentTarget > 0)) throw new RangeError(`segmentTarget must be > 0, got ${options.segmentTarget}`);
     this.#segmentTarget = options.segmentTarget;
+    this.#emitParts = options.parts ?? true;
     this.#reader = new BoxReader({ maxBoxSize: options.maxBoxSize });
   }
 
@@ -186,7 +193,7 @@ export class CmafPackager {
     const fragment = this.#fragment;
     if (fragment === null) throw new PackagerError("MDAT_WITHOUT_MOOF", `${where} has no moof before it`);
     this.#fragment = null;
-    const bytes = concat([...fragment.boxes, box.bytes]);
+    const chunks = [...fragment.boxes, box.bytes];
     const timing = this.#timing!;
     const run = fragment.info.tracks.find((track) => track.trackId === timing.id);
     const startTicks = run?.baseMediaDecodeTime ?? this.#nextTicks ?? 0;
@@ -205,19 +212,23 @@ export class CmafPackager {
     }
     let segment = this.#segment;
     if (segment === null) {
-      segment = { index: this.#nextSegmentIndex++, startTicks, durationTicks: 0, parts: [] };
+      segment = { index: this.#nextSegmentIndex++, startTicks, durationTicks: 0, chunks: [], partCount: 0 };
       this.#segment = segment;
     }
-    events.push({
-      type: "part",
-      bytes,
-      segmentIndex: segment.index,
-      index: segment.parts.length,
-      startTime: startTicks / timing.timescale,
-      duration: durationTicks / timing.timescale,
-      independent,
-    });
-    segment.parts.push(bytes);
+    if (this.#emitParts) {
+      const bytes = concat(chunks);
+      events.push({
+        type: "part",
+        bytes,
+        segmentIndex: segment.index,
+        index: segment.partCount,
+        startTime: startTicks / timing.timescale,
+        duration: durationTicks / timing.timescale,
+        independent,
+      });
+      segment.chunks.push(bytes);
+    } else segment.chunks.push(...chunks);
+    segment.partCount += 1;
     segment.durationTicks += durationTicks;
     return events;
   }
@@ -229,11 +240,11 @@ export class CmafPackager {
     const timescale = this.#timing!.timescale;
     return {
       type: "segment",
-      bytes: concat(segment.parts),
+      bytes: concat(segment.chunks),
       index: segment.index,
       startTime: segment.startTicks / timescale,
       duration: segment.durationTicks / timescale,
-      partCount: segment.parts.length,
+      partCount: segment.partCount,
     };
   }
 }

@@ -170,7 +170,8 @@ export class StreamPipeline {
   }
 
   private async package(rendition: string, stream: NodeJS.ReadableStream, mode: LatencyMode): Promise<void> {
-    const packager = new CmafPackager({ segmentTarget: this.grant.segment_target });
+    // Parts are uploaded only for LL-HLS (interactive); otherwise the packager need not cut them.
+    const packager = new CmafPackager({ segmentTarget: this.grant.segment_target, parts: mode === "interactive" });
     const rung = this.plan?.renditions.find((r) => r.name === rendition);
     // An encoded rung declares its ladder bitrates; the source copy declares what the publisher sends, with headroom
     // (the edge raises BANDWIDTH further if measured segments exceed it).

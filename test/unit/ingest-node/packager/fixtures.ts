@@ -36,8 +36,9 @@ export function packageAll(
   data: Uint8Array,
   segmentTarget: number,
   nextSize: () => number = () => data.byteLength,
+  parts = true,
 ): PackagerEvent[] {
-  const packager = new CmafPackager({ segmentTarget });
+  const packager = new CmafPackager({ segmentTarget, parts });
   const events: PackagerEvent[] = [];
   for (let at = 0; at < data.byteLength; ) {
     const size = Math.max(1, nextSize());

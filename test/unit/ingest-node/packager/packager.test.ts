@@ -38,6 +38,12 @@ describe.each(CASES)("CmafPackager on FFmpeg's $name", ({ name, segments, partsP
     expect(packageAll(data, 2, randomSizes(4, 20))).toEqual(events);
   });
 
+  it("without parts (no LL-HLS), emits the same init and segments, byte for byte, and no part", () => {
+    const withoutParts = packageAll(data, 2, randomSizes(5, 5000), false);
+    expect(ofType(withoutParts, "part")).toHaveLength(0);
+    expect(withoutParts.filter((e) => e.type !== "part")).toEqual(events.filter((e) => e.type !== "part"));
+  });
+
   it("emits init first, then parts, each segment right after its last part", () => {
     expect(events[0]?.type).toBe("init");
     expect(ofType(events, "init")).toHaveLength(1);
