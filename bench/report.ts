@@ -11,6 +11,7 @@ import { type MachineInfo, machineLine, versionsLine } from "./machine.ts";
 import { barChart, lineChart, PALETTE } from "./plot-svg.ts";
 import type { Figure } from "./render-png.ts";
 import type { BenchResults, SectionRun } from "./results.ts";
+import { median } from "./stats.ts";
 
 const MODE_COLORS: Record<Mode, string> = { standard: PALETTE[0]!, low: PALETTE[2]!, interactive: PALETTE[1]! };
 
@@ -421,10 +422,9 @@ function findings(results: BenchResults): string[] {
     out.push(
       `- **Fan-out:** the stream's object holds one request per part and location, the location's relay one per Worker isolate, and on release the isolate wakes the others itself. ` +
         (at.length > 0
-          ? `At ${n(FANOUT_TARGET.requests)} held, p99 was ${ratios.map((x) => `${x.toFixed(2)}×`).join(", ")} the floor measured right after each round (${floors.map((f) => ms(f)).join(", ")} for ${n(FANOUT_TARGET.requests)} parked requests with nothing to do but answer). ` +
-            `Both track workerd's CPU time: answering is bound by workerd waking ${n(FANOUT_TARGET.requests)} requests and writing their answers on its one thread, ` +
-            `~${n((Math.min(...floors) / FANOUT_TARGET.requests) * 1000)}–${n((Math.max(...floors) / FANOUT_TARGET.requests) * 1000)} µs per request for the floor alone on this 2-core machine (shared with the load generator; the same work took from one to three times as long from round to round). ` +
-            `No code in the Worker releases ${n(FANOUT_TARGET.requests)} requests from one workerd process faster than that floor; in production a stream's viewers are spread over many machines and isolates, each waking only its own.`
+          ? `At ${n(FANOUT_TARGET.requests)} held, p99 was ${at.map((x) => ms(x.delay.p99)).join(", ")} (target ≤ ${FANOUT_TARGET.p99Ms} ms); the floor measured right after each round — ${n(FANOUT_TARGET.requests)} parked requests woken with nothing to do but answer — was ${floors.map((f) => ms(f)).join(", ")} (ratios ${ratios.map((x) => `${x.toFixed(2)}×`).join(", ")}). ` +
+            `Both track workerd's CPU time for the burst: waking a request and writing its answer costs workerd ~${n((Math.min(...floors) / FANOUT_TARGET.requests) * 1000)}–${n((Math.max(...floors) / FANOUT_TARGET.requests) * 1000)} µs on its one thread on this 2-core machine (shared with the load generator), and the same work took from one to three times as long from round to round, so a single ratio is noisy. ` +
+            `What the playlist adds to the floor is the upload's own handling, the object → relay → isolate hops and a larger answer; in production a stream's viewers are spread over many machines and isolates, each waking only its own.`
           : ""),
     );
     for (const skip of fan.skipped) out.push(`- **Fan-out ${n(skip.concurrency)}:** ${skip.reason}.`);
@@ -432,7 +432,7 @@ function findings(results: BenchResults): string[] {
   const ing = s.ingest?.result;
   if (ing) {
     out.push(
-      `- **Ingest:** the node adds ${pct(ing.speed.overhead)} to the encode time of raw FFmpeg with identical arguments (${ing.speed.argsIdentical ? "verified from /proc" : "arguments differed"}); per stream it holds ${ing.nodeRssPerStreamMiB === null ? "–" : n(ing.nodeRssPerStreamMiB, 1)} MiB and ${n(ing.nodeCpuPerStreamCores, 3)} cores, while FFmpeg takes ${n(ing.ffmpegCpuPerStreamCores, 2)} cores for the default ladder — ` +
+      `- **Ingest:** the node adds ${pct(ing.speed.overhead)} to the encode time of raw FFmpeg with identical arguments (${ing.speed.argsIdentical ? "verified from /proc" : "arguments differed"}): its own process (RTMP, packaging, uploads) used ${n(median(ing.speed.runs.flatMap((r) => (r.nodeCpuS === null ? [] : [r.nodeCpuS]))) ?? 0, 2)} s of CPU per ${n(ing.speed.mediaS)} s run, beside FFmpeg's ${n(median(ing.speed.runs.map((r) => r.ffmpegCpuS)) ?? 0, 1)} s, and on two cores FFmpeg already fills that is what the encode loses; per stream it holds ${ing.nodeRssPerStreamMiB === null ? "–" : n(ing.nodeRssPerStreamMiB, 1)} MiB and ${n(ing.nodeCpuPerStreamCores, 3)} cores, while FFmpeg takes ${n(ing.ffmpegCpuPerStreamCores, 2)} cores for the default ladder — ` +
         `so capacity is FFmpeg's: ${ing.ladderSustained} default-ladder stream(s) on this machine, passthrough ≥ ${ing.passthroughSustained}.`,
       "- **Ingest, short publishes:** a publisher that sends its whole (short) file and disconnects before the node has seen two keyframes is dropped without output (`stream-pipeline.ts` `run()`: \"publisher left before media arrived\"); the speed test publishes at 8× realtime to stay connected.",
       "- **Ingest, passthrough:** a region of repackaging-only nodes runs `LADDER=passthrough` (`ingest-node/src/transcode/passthrough-plan.ts`): the publisher's H.264/AAC is copied, and FFmpeg decodes only keyframes, for thumbnails.",
