@@ -39,6 +39,7 @@ export function playbackCors(): MiddlewareHandler<AppEnv> {
       // A Response passed through from elsewhere (the Cache API, a fetch) may have immutable headers: copy it.
       const copy = new Response(c.res.body, c.res);
       for (const [name, value] of Object.entries(extra)) copy.headers.set(name, value);
+      // Unset first: hono's setter would otherwise copy every header of the old Response onto the copy once more.
       c.res = undefined;
       c.res = copy;
     }
