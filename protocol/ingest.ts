@@ -57,7 +57,15 @@ export const PublishResponseSchema = z.object({
   reconnect: z.boolean(),
   /** Segment encryption of this broadcast, or null for clear media (absent from older edges' answers). */
   encryption: PublishEncryptionSchema.nullable().default(null),
+  /** What the edge can do beyond the basics (EDGE_FEATURES); absent from older edges, which can do none of it. */
+  edge_features: z.array(z.string().max(32)).max(16).optional(),
 });
+
+/**
+ * Edge features a node may use: `compose-segments` — a segment PUT may carry `from_parts` and no body, and the edge
+ * builds the segment from the parts it already holds (an LL-HLS node then uploads each byte once, not twice).
+ */
+export const EDGE_FEATURES = { composeSegments: "compose-segments" } as const;
 /** Body of the answer to POST /ingest/v1/publish. */
 export type PublishResponse = z.infer<typeof PublishResponseSchema>;
 
@@ -110,6 +118,12 @@ export const SegmentMetaSchema = z.object({
   program_date_time: z.string().datetime(),
   /** Number of parts the segment was uploaded as (0 when the mode has no parts). */
   parts: z.number().int().nonnegative().max(1000),
+  /**
+   * The upload has no body: the edge concatenates the segment's `parts` parts, which it holds already (only with the
+   * edge's `compose-segments` feature, and only for clear media: encrypted parts are sealed one by one). When a part
+   * is missing the edge answers 422 `parts_missing`, and the node sends the segment's bytes instead.
+   */
+  from_parts: z.boolean().optional(),
 });
 /** Metadata of a segment upload. */
 export type SegmentMeta = z.infer<typeof SegmentMetaSchema>;

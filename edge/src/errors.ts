@@ -17,6 +17,7 @@ export type ErrorCode =
   | "unsupported_media_type"
   | "range_not_satisfiable"
   | "unprocessable"
+  | "parts_missing"
   | "service_unavailable"
   | "internal_error";
 

@@ -159,7 +159,7 @@ export class IngestNode {
       gauge("ingest_upload_backlog_bytes", "Bytes waiting to be uploaded (memory + disk).", backlog.memoryBytes + backlog.diskBytes);
       gauge("ingest_upload_spilled_objects", "Objects waiting on disk.", backlog.diskObjects);
       counter("ingest_uploaded_objects_total", "Objects the edge acknowledged.", backlog.uploadedObjects);
-      counter("ingest_uploaded_bytes_total", "Bytes the edge acknowledged.", backlog.uploadedBytes);
+      counter("ingest_uploaded_bytes_total", "Body bytes of the uploads the edge acknowledged (a segment it built from its parts: none).", backlog.uploadedBytes);
       counter("ingest_upload_retries_total", "Upload attempts retried.", backlog.retries);
       counter("ingest_upload_failed_total", "Objects the edge rejected.", backlog.failedObjects);
       counter("ingest_upload_fenced_total", "Objects dropped because another publish took over.", backlog.fencedObjects);

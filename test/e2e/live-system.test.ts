@@ -128,6 +128,23 @@ describe("interactive stream, publish to playback", () => {
     expect(lagMs).toBeLessThan(10_000);
   });
 
+  it("serves each LL-HLS segment as exactly its parts (the edge builds it from them; the node sends the bytes once)", async () => {
+    const playlist = await eventually("a complete segment with its parts listed", 10_000, async () => {
+      const p = await media(firstMediaUrl);
+      return p.segments.some((s) => s.uri !== "" && s.parts.length > 0) ? p : undefined;
+    });
+    const segment = playlist.segments.find((s) => s.uri !== "" && s.parts.length > 0)!;
+    const bytes = async (uri: string) => {
+      const response = await fetch(new URL(uri, firstMediaUrl));
+      expect(response.status, uri).toBe(200);
+      return new Uint8Array(await response.arrayBuffer());
+    };
+    const whole = await bytes(segment.uri);
+    const parts = await Promise.all(segment.parts.map((p) => bytes(p.uri)));
+    expect(whole.byteLength).toBe(parts.reduce((sum, p) => sum + p.byteLength, 0));
+    expect(Buffer.from(whole).equals(Buffer.concat(parts))).toBe(true);
+  });
+
   it("holds 100 viewers waiting for a coming segment on one request to the stream's object, answers and counts them all", async () => {
     const viewersBefore = (await system.api<Status>("GET", `/streams/${stream.stream_id}/status`)).body.viewers;
     const playlist = await media(firstMediaUrl);

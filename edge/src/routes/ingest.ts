@@ -2,12 +2,14 @@
 import { Hono } from "hono";
 import type { z } from "zod";
 import {
+  EDGE_FEATURES,
   NODE_FEATURES,
   InitMetaSchema,
   MEDIA_META_HEADER,
   NodeHeartbeatSchema,
   PartMetaSchema,
   PublishRequestSchema,
+  type SegmentMeta,
   SegmentMetaSchema,
   StreamHeartbeatSchema,
   ThumbnailMetaSchema,
@@ -26,6 +28,7 @@ import { methodNotAllowed } from "../http/method-not-allowed.ts";
 import type { IngestResult } from "../live/ingest-result.ts";
 import { liveStream } from "../live/live-stream-stub.ts";
 import { mediaFile, mediaKey, thumbnailKey } from "../storage/media.ts";
+import { composeSegment } from "../storage/segment-composer.ts";
 import { findStreamByKey } from "../streams/stream-repository.ts";
 
 /** Throws the AppError an ingest result describes; returns nothing when it succeeded. */
@@ -62,6 +65,17 @@ async function mediaBody(c: AppContext): Promise<ArrayBuffer> {
   const body = await c.req.arrayBuffer();
   if (body.byteLength === 0) throw new AppError(400, "bad_request", "The upload body is empty.");
   return body;
+}
+
+/** A `from_parts` segment upload: no body of its own, its parts' bytes in order (422 `parts_missing` when the edge
+ *  lacks one, and the node sends the bytes instead). The lease is checked first: a fenced node composes nothing. */
+async function composedBody(c: AppContext, streamId: string, rendition: string, meta: SegmentMeta): Promise<Uint8Array> {
+  if ((await c.req.arrayBuffer()).byteLength > 0) throw new AppError(400, "bad_request", "A from_parts segment upload has no body.");
+  if (meta.parts < 1) throw new AppError(400, "invalid_field", `${MEDIA_META_HEADER}: from_parts needs parts >= 1`);
+  unwrap(await liveStream(c.env, streamId).checkLease(c.get("nodeId"), meta.epoch));
+  const segment = await composeSegment(c.env.MEDIA, { streamId, rendition, epoch: meta.epoch }, meta.msn, meta.parts);
+  if (!segment) throw new AppError(422, "parts_missing", `Segment ${meta.msn}: not every one of its ${meta.parts} parts is here; send its bytes.`);
+  return segment;
 }
 
 /** Routes under /ingest/v1. */
@@ -105,7 +119,7 @@ ingestRoutes.post("/publish", async (c) => {
     defaultReconnectWindow: getConfig(c.env).reconnectWindowSeconds,
   });
   if (!result.ok) unwrap(result);
-  return c.json(result.ok ? result.response : null);
+  return c.json(result.ok ? { ...result.response, edge_features: [EDGE_FEATURES.composeSegments] } : null);
 });
 
 ingestRoutes.post("/unpublish", async (c) => {
@@ -176,7 +190,7 @@ ingestRoutes.put("/streams/:id/renditions/:rendition/segments/:msn", async (c) =
   const { streamId, rendition } = mediaPath(c);
   const meta = mediaMeta(c, SegmentMetaSchema);
   if (String(meta.msn) !== c.req.param("msn")) throw new AppError(400, "invalid_field", `${MEDIA_META_HEADER}: msn must match the path`);
-  const body = await mediaBody(c);
+  const body = meta.from_parts ? await composedBody(c, streamId, rendition, meta) : await mediaBody(c);
   await c.env.MEDIA.put(mediaKey({ streamId, rendition, epoch: meta.epoch, file: mediaFile.segment(meta.msn) }), body, {
     httpMetadata: { contentType: "video/iso.segment" },
   });

@@ -15,6 +15,7 @@ import type {
 } from "./media-sink.ts";
 import type { Random, RetryPolicy, Sleep } from "./retry.ts";
 import { realSleep, retryPolicy } from "./retry.ts";
+import { EdgeRejectedError } from "./upload-errors.ts";
 import { UploadQueue } from "./upload-queue.ts";
 
 /** Content type of init segments, parts and segments. */
@@ -127,17 +128,35 @@ export class EdgeUploader implements MediaSink {
     return this.queue.close(options);
   }
 
-  private async send(object: MediaObject, signal: AbortSignal): Promise<void> {
-    await edgeRequest(this.endpoint, {
-      ...requestFor(object),
-      method: "PUT",
-      body: object.bytes,
-      timeoutMs: this.requestTimeoutMs,
-      signal,
-      fence: { streamId: object.streamId, epoch: object.meta.epoch },
-    });
+  private async send(object: MediaObject, signal: AbortSignal): Promise<number> {
+    const put = (sent: MediaObject, body: Uint8Array) =>
+      edgeRequest(this.endpoint, {
+        ...requestFor(sent),
+        method: "PUT",
+        body,
+        timeoutMs: this.requestTimeoutMs,
+        signal,
+        fence: { streamId: sent.streamId, epoch: sent.meta.epoch },
+      });
+    if (object.kind === "segment" && object.meta.from_parts) {
+      // The edge builds the segment from the parts it holds; a 422 (`parts_missing`: one was dropped) means it wants
+      // the bytes, which are still here.
+      try {
+        await put(object, NO_BYTES);
+        return 0;
+      } catch (error) {
+        if (!(error instanceof EdgeRejectedError && error.status === 422)) throw error;
+      }
+      const { from_parts: _composed, ...meta } = object.meta;
+      await put({ ...object, meta }, object.bytes);
+      return object.bytes.byteLength;
+    }
+    await put(object, object.bytes);
+    return object.bytes.byteLength;
   }
 }
+
+const NO_BYTES = new Uint8Array(0);
 
 /** The path, content type and metadata header of an object's PUT. */
 export function requestFor(object: MediaObject): Pick<EdgeRequest, "path" | "contentType" | "headers"> {

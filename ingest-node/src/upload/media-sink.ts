@@ -22,6 +22,7 @@ export interface BacklogMetrics {
   diskBytes: number;
   /** Objects the edge acknowledged (2xx). */
   uploadedObjects: number;
+  /** Body bytes those uploads carried (a segment the edge built from its parts carried none). */
   uploadedBytes: number;
   /** Attempts that failed with a retryable error and were retried. */
   retries: number;

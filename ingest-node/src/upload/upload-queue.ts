@@ -17,7 +17,9 @@ import {
 } from "./upload-errors.ts";
 
 /** Sends one object; resolves once the edge acknowledged it, throws a typed UploadError otherwise. */
-export type Transport = (object: MediaObject, signal: AbortSignal) => Promise<void>;
+/** Sends one object; resolves with the body bytes the accepted request carried (fewer than the object's when the edge
+ *  builds it from what it holds). */
+export type Transport = (object: MediaObject, signal: AbortSignal) => Promise<number>;
 
 /** Options of an UploadQueue. */
 export interface UploadQueueOptions {
@@ -60,7 +62,7 @@ interface Lane {
   worker: Promise<void> | null;
 }
 
-type Outcome = { kind: "uploaded" } | { kind: "fenced" } | { kind: "dropped"; error: UploadError } | { kind: "closed" };
+type Outcome = { kind: "uploaded"; bytesSent: number } | { kind: "fenced" } | { kind: "dropped"; error: UploadError } | { kind: "closed" };
 
 type Counter = "uploadedObjects" | "uploadedBytes" | "retries" | "failedObjects" | "fencedObjects" | "supersededObjects";
 
@@ -246,11 +248,12 @@ export class UploadQueue {
         return { kind: "dropped", error: asUploadError(error) };
       }
       try {
+        let bytesSent = 0;
         await withRetry(
           async () => {
             const release = await this.slots.acquire(signal);
             try {
-              await options.send(object, signal);
+              bytesSent = await options.send(object, signal);
             } finally {
               release();
             }
@@ -276,7 +279,7 @@ export class UploadQueue {
             },
           },
         );
-        return { kind: "uploaded" };
+        return { kind: "uploaded", bytesSent };
       } catch (error) {
         // Closed, or the stream was fenced meanwhile: the loop head decides what becomes of the object.
         if (signal.aborted) continue;
@@ -293,7 +296,7 @@ export class UploadQueue {
     const ref = item.entry.ref;
     if (outcome.kind === "uploaded") {
       this.counters.uploadedObjects++;
-      this.counters.uploadedBytes += item.entry.size;
+      this.counters.uploadedBytes += outcome.bytesSent;
     } else if (outcome.kind === "fenced") {
       this.counters.fencedObjects++;
     } else if (outcome.kind === "dropped") {

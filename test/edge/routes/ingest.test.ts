@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 import { ingestPaths } from "../../../protocol/ingest-paths.ts";
 import { liveStream } from "../../../edge/src/live/live-stream-stub.ts";
 import { callJson } from "../api.ts";
-import { bytesOf, ingest, initMeta, publish, putInit, putSegment, segmentMeta } from "../ingest-client.ts";
+import { bytesOf, ingest, initMeta, publish, putInit, putPart, putSegment, segmentMeta } from "../ingest-client.ts";
 
 interface Created {
   stream_id: string;
@@ -85,6 +85,33 @@ describe("media uploads", () => {
     const stored = await env.MEDIA.get(`live/${stream.stream_id}/360p/${grant.epoch}/seg-0.m4s`);
     expect(stored).not.toBeNull();
     expect(new TextDecoder().decode((await stored!.arrayBuffer()).slice(0, 9))).toBe("seg 360p ");
+  });
+
+  it("builds a from_parts segment from the parts it holds, and asks for the bytes when one is missing", async () => {
+    const stream = await newStream({ latency_mode: "interactive" });
+    const grant = await publish(stream.stream_key);
+    expect(grant.edge_features).toContain("compose-segments");
+    await putInit(stream.stream_id, "360p", grant.epoch);
+    for (const part of [0, 1, 2]) await putPart(stream.stream_id, "360p", grant.epoch, 0, part);
+    const compose = (msn: number, parts: number, body?: BodyInit) =>
+      ingest("PUT", ingestPaths.segment(stream.stream_id, "360p", msn), { meta: { ...segmentMeta(grant.epoch, msn, parts), from_parts: true }, body });
+    expect((await compose(0, 3)).status).toBe(204);
+    const stored = await env.MEDIA.get(`live/${stream.stream_id}/360p/${grant.epoch}/seg-0.m4s`);
+    const expected = [0, 1, 2].map((part) => bytesOf(`part 360p 0.${part}`, 250));
+    expect(new Uint8Array(await stored!.arrayBuffer())).toEqual(new Uint8Array(expected.flatMap((b) => [...b])));
+    const playlist = await (await ingestlessGet(`/live/${stream.stream_id}/360p/index.m3u8`)).text();
+    expect(playlist).toMatch(/seg-0\.m4s/);
+    // Segment 1 has only its first part here: 422, nothing written or listed, and the node then sends the bytes.
+    await putPart(stream.stream_id, "360p", grant.epoch, 1, 0);
+    await expectProblem(await compose(1, 2), 422, /send its bytes/);
+    expect(await env.MEDIA.head(`live/${stream.stream_id}/360p/${grant.epoch}/seg-1.m4s`)).toBeNull();
+    await putSegment(stream.stream_id, "360p", grant.epoch, 1, "node-a", 2);
+    // A from_parts upload carries no body, and names at least one part.
+    await expectProblem(await compose(2, 1, bytesOf("stray", 10)), 400, /no body/);
+    await expectProblem(await compose(2, 0), 400, /parts >= 1/);
+    // Another node's credential composes nothing of a stream it does not hold.
+    const stranger = await ingest("PUT", ingestPaths.segment(stream.stream_id, "360p", 2), { nodeId: "node-b", meta: { ...segmentMeta(grant.epoch, 2, 1), from_parts: true } });
+    expect(stranger.status).toBe(409);
   });
 
   it("is idempotent: the same object twice is harmless", async () => {

@@ -63,6 +63,24 @@ describe("EdgeUploader", () => {
     expect(up.backlog()).toMatchObject({ uploadedObjects: 4, memoryObjects: 0, diskObjects: 0, failedObjects: 0 });
   });
 
+  it("sends a from_parts segment without its bytes, and with them when the edge answers 422 (a part is missing)", { timeout: 5_000 }, async () => {
+    const { uploader: up } = env.uploader();
+    const composed = { ...segmentMeta(4, 2), from_parts: true };
+    env.edge.respond = (request) => (msnOf(request.path) === 5 && request.body.byteLength === 0 ? { kind: "status", status: 422, detail: "parts missing" } : { kind: "store" });
+    await up.putSegment(STREAM_A, "360p", composed, bytesOf("segment 4"));
+    await up.putSegment(STREAM_A, "360p", { ...segmentMeta(5, 2), from_parts: true }, bytesOf("segment 5"));
+    await up.flush(STREAM_A);
+    const [four] = env.edge.requestsFor(ingestPaths.segment(STREAM_A, "360p", 4));
+    expect(four!.body.byteLength).toBe(0);
+    expect(metaOf(four!)).toEqual(composed);
+    const five = env.edge.requestsFor(ingestPaths.segment(STREAM_A, "360p", 5));
+    expect(five.map((r) => r.body.byteLength)).toEqual([0, bytesOf("segment 5").byteLength]);
+    expect(metaOf(five[1]!)).toEqual(segmentMeta(5, 2));
+    expect(new Uint8Array(five[1]!.body)).toEqual(bytesOf("segment 5"));
+    // Only segment 5's bytes went over the wire.
+    expect(up.backlog()).toMatchObject({ uploadedObjects: 2, uploadedBytes: bytesOf("segment 5").byteLength, failedObjects: 0 });
+  });
+
   it("keeps each rendition in order under random failures, never sending N+1 before N is acknowledged", { timeout: 20_000 }, async () => {
     const random = seededRandom(20261125);
     env.edge.respond = (request) => {
