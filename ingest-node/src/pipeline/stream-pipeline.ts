@@ -1,5 +1,5 @@
 // One live stream on this node: the publisher's FLV feed -> FFmpeg (ABR ladder) -> CMAF packager -> uploader.
-import { EDGE_FEATURES, type PublishResponse } from "../../../protocol/ingest.ts";
+import type { PublishResponse } from "../../../protocol/ingest.ts";
 import type { LatencyMode } from "../../../protocol/latency.ts";
 import type { LadderSetting } from "../config.ts";
 import type { Logger } from "../log.ts";
@@ -15,6 +15,7 @@ import type { EdgeClient } from "../upload/edge-client.ts";
 import type { MediaSink } from "../upload/media-sink.ts";
 import { StreamFencedError } from "../upload/upload-errors.ts";
 import { CaptureClock } from "./capture-clock.ts";
+import { composesSegmentsFromParts } from "./segment-composition.ts";
 import { SegmentCipher } from "./segment-cipher.ts";
 import { toLadderSource, waitForSource } from "./source-probe.ts";
 
@@ -60,8 +61,7 @@ export class StreamPipeline {
   private uploadChain: Promise<void> = Promise.resolve();
   /** Encrypts segments and parts when the edge asked for it (init segments and thumbnails stay clear). */
   private readonly cipher: SegmentCipher | null;
-  /** The edge builds LL-HLS segments from their parts (EDGE_FEATURES), and the media is clear (encrypted parts are
-   *  sealed one by one, so their concatenation is not the sealed segment). */
+  /** Segments go up as `from_parts`: the edge builds them from the parts it holds. */
   private readonly composeSegments: boolean;
 
   constructor(session: PublishSession, grant: PublishResponse, deps: PipelineDeps) {
@@ -72,7 +72,7 @@ export class StreamPipeline {
     this.epoch = grant.epoch;
     this.log = deps.log.child(grant.stream_id.slice(0, 8));
     this.cipher = grant.encryption ? new SegmentCipher(grant.encryption) : null;
-    this.composeSegments = this.cipher === null && (grant.edge_features ?? []).includes(EDGE_FEATURES.composeSegments);
+    this.composeSegments = composesSegmentsFromParts(grant);
     this.done = this.run();
   }
 
@@ -214,7 +214,7 @@ export class StreamPipeline {
         program_date_time: this.clock.programDateTime(event.startTime),
         parts: mode === "interactive" ? event.partCount : 0,
         // Its parts are at the edge already: let it build the segment from them rather than send every byte twice.
-        ...(this.composeSegments && mode === "interactive" && event.partCount > 0 ? { from_parts: true } : {}),
+        ...(this.composeSegments && event.partCount > 0 ? { from_parts: true } : {}),
       };
       this.deps.onSegment?.(rendition, meta.msn);
       this.log.debug("segment produced", { rendition, msn: meta.msn, epoch, duration: Math.round(meta.duration * 1000) / 1000 });
