@@ -67,12 +67,19 @@ export function renderAssetMedia(streamId: string, segments: RecordedSegment[], 
   return `${lines.join("\n")}\n`;
 }
 
-/** Segments of one rendition that overlap [startMs, startMs + durationS) by their program-date-time. */
+/** Overlap shorter than this is not media worth taking: program-date-times rounded to whole milliseconds, or one
+ *  rendition's segment boundary a frame (33 ms at 30 fps) off another's. */
+const BOUNDARY_SLACK_MS = 50;
+
+/**
+ * Segments of one rendition that overlap [startMs, startMs + durationS) by their program-date-time. A segment that
+ * only touches the range (starting a few milliseconds before its end) is not part of it.
+ */
 export function coveringSegments(segments: RecordedSegment[], startMs: number, durationS: number): RecordedSegment[] {
   const endMs = startMs + durationS * 1000;
   return segments.filter((s) => {
     const from = Date.parse(s.programDateTime);
-    return from < endMs && from + s.duration * 1000 > startMs;
+    return from < endMs - BOUNDARY_SLACK_MS && from + s.duration * 1000 > startMs + BOUNDARY_SLACK_MS;
   });
 }
 
