@@ -61,24 +61,25 @@ function uuidParam(c: AppContext, name: string, what: string): string {
   return id;
 }
 
-/** The VOD `id` if the caller may see its stream. */
-async function ownedVod(c: AppContext, id: string): Promise<VodRow> {
-  const row = (await database(c.env).select().from(vodAssets).where(eq(vodAssets.id, id)).limit(1))[0];
-  if (!row) throw notFound(`VOD "${id}"`);
+/** `row` if it exists and the caller may see its stream; else 404 naming `what` (another owner's asset is not found). */
+async function visibleToCaller<Row extends { streamId: string }>(c: AppContext, row: Row | undefined, what: string): Promise<Row> {
+  if (!row) throw notFound(what);
   await getStream(database(c.env), c.get("principal"), row.streamId).catch(() => {
-    throw notFound(`VOD "${id}"`);
+    throw notFound(what);
   });
   return row;
 }
 
+/** The VOD `id` if the caller may see its stream. */
+async function ownedVod(c: AppContext, id: string): Promise<VodRow> {
+  const [row] = await database(c.env).select().from(vodAssets).where(eq(vodAssets.id, id)).limit(1);
+  return visibleToCaller(c, row, `VOD "${id}"`);
+}
+
 /** The clip `id` if the caller may see its stream. */
 async function ownedClip(c: AppContext, id: string): Promise<ClipRow> {
-  const row = (await database(c.env).select().from(clips).where(eq(clips.id, id)).limit(1))[0];
-  if (!row) throw notFound(`Clip "${id}"`);
-  await getStream(database(c.env), c.get("principal"), row.streamId).catch(() => {
-    throw notFound(`Clip "${id}"`);
-  });
-  return row;
+  const [row] = await database(c.env).select().from(clips).where(eq(clips.id, id)).limit(1);
+  return visibleToCaller(c, row, `Clip "${id}"`);
 }
 
 /** Control routes mounted under /streams (authenticated there by the stream routes' middleware). */
