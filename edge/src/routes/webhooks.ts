@@ -11,32 +11,12 @@ import { AppError, notFound } from "../errors.ts";
 import { limitJsonBody, readJson } from "../http/json-body.ts";
 import { methodNotAllowed } from "../http/method-not-allowed.ts";
 import { parseEvents, WEBHOOK_EVENT_TYPES, type WebhookEventType } from "../webhooks/events.ts";
+import { webhookUrlProblem } from "../webhooks/webhook-url.ts";
 
 /** Prefix of every signing secret. */
 export const WEBHOOK_SECRET_PREFIX = "whsec";
 /** Endpoints one user may have. */
 export const MAX_ENDPOINTS_PER_USER = 20;
-
-const LOCAL_HOSTS = new Set(["127.0.0.1", "localhost", "[::1]"]);
-
-/**
- * Why `raw` cannot be a webhook URL, or null when it can: https:// anywhere; http:// only to 127.0.0.1, localhost or
- * [::1], and only when local webhooks are allowed (ALLOW_LOCAL_WEBHOOKS=1, for development and tests).
- */
-export function webhookUrlProblem(raw: string, allowLocal: boolean): string | null {
-  let url: URL;
-  try {
-    url = new URL(raw);
-  } catch {
-    return "is not an absolute URL";
-  }
-  if (url.username || url.password) return "must not contain credentials";
-  if (url.protocol === "https:") return null;
-  if (url.protocol === "http:" && LOCAL_HOSTS.has(url.hostname)) {
-    return allowLocal ? null : "http:// to a local host is allowed only when ALLOW_LOCAL_WEBHOOKS=1";
-  }
-  return allowLocal ? "must be https:// (or http:// to 127.0.0.1/localhost)" : "must be an https:// URL";
-}
 
 const CreateWebhookSchema = z.strictObject({
   url: z.string().trim().max(2048),

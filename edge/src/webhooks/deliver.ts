@@ -5,6 +5,7 @@ import { database } from "../db/client.ts";
 import { webhookEndpoints } from "../db/schema.ts";
 import { isWebhookMessage, type WebhookMessage } from "./events.ts";
 import { signWebhook } from "./signature.ts";
+import { webhookUrlProblem } from "./webhook-url.ts";
 
 /** How long one POST may take before it counts as failed. */
 export const DELIVERY_TIMEOUT_MS = 10_000;
@@ -34,6 +35,11 @@ async function attempt(env: Env, message: Message<WebhookMessage>): Promise<Atte
   const endpoint = rows[0];
   // Deleted or disabled since the event was emitted: nobody to deliver to.
   if (!endpoint || endpoint.disabledAt) return "gone";
+  // Checked again here: the endpoint may predate the rule, or ALLOW_LOCAL_WEBHOOKS may have been switched off since.
+  if (webhookUrlProblem(endpoint.url, env.ALLOW_LOCAL_WEBHOOKS === "1")) {
+    console.warn(`webhooks: endpoint ${endpoint.id} has a URL deliveries may not reach; dropping ${delivery.event_id}`);
+    return "gone";
+  }
   const timestamp = Math.floor(Date.now() / 1000);
   try {
     const response = await fetch(endpoint.url, {
@@ -46,7 +52,7 @@ async function attempt(env: Env, message: Message<WebhookMessage>): Promise<Atte
         "webhook-attempt": String(message.attempts),
       },
       body: delivery.body,
-      // A redirect is an answer we do not follow (it is not a 2xx): the delivery is retried.
+      // A redirect is never followed (it could lead to a host the URL rule refuses): not a 2xx, so it is retried.
       redirect: "manual",
       signal: AbortSignal.timeout(DELIVERY_TIMEOUT_MS),
     });

@@ -7,7 +7,8 @@ import { deliverWebhooks, retryDelaySeconds } from "../../../edge/src/webhooks/d
 import { emitEvent } from "../../../edge/src/webhooks/emit.ts";
 import type { WebhookEvent, WebhookMessage } from "../../../edge/src/webhooks/events.ts";
 import { hmacSha256Hex, parseSignatureHeader, signWebhook, verifyWebhookSignature } from "../../../edge/src/webhooks/signature.ts";
-import { webhookUrlProblem } from "../../../edge/src/routes/webhooks.ts";
+import { webhookUrlProblem } from "../../../edge/src/webhooks/webhook-url.ts";
+import worker from "../../../edge/src/index.ts";
 import { call, callJson, newUser } from "../api.ts";
 import { expectProblem } from "../playback-helpers.ts";
 
@@ -100,6 +101,47 @@ describe("GET and DELETE /webhooks", () => {
     expect((await callJson<{ webhooks: Endpoint[] }>("GET", "/webhooks", 200, { token: alice.token })).webhooks).toEqual([]);
     expect((await call("DELETE", `/webhooks/${b.id}`)).status).toBe(204);
     expect((await call("PATCH", `/webhooks/${b.id}`, { token: bob.token })).status).toBe(405);
+  });
+});
+
+/** The Worker as production runs it: ALLOW_LOCAL_WEBHOOKS unset (the test configuration sets it to 1). */
+const productionEnv = { ...env, ALLOW_LOCAL_WEBHOOKS: "" } as Env;
+
+describe("webhook URLs in production (ALLOW_LOCAL_WEBHOOKS unset)", () => {
+  it("refuses loopback, private, link-local, CGNAT and internal hosts with a 400 naming url", async () => {
+    const user = await newUser("ssrf");
+    const refused = ["https://127.0.0.1/x", "https://0x7f.1/x", "https://2130706433/x", "https://[::ffff:127.0.0.1]/x", "https://169.254.169.254/x", "https://10.1.2.3/x", "https://100.64.0.1/x", "https://[fd00::1]/x", "https://metadata.google.internal/x", "https://printer.local/x", "https://intranet/x", "https://api.localhost/x", "http://127.0.0.1:9/x"];
+    for (const url of refused) {
+      const response = await worker.fetch(
+        new Request("https://edge.test/webhooks", { method: "POST", headers: { authorization: `Bearer ${user.token}`, "content-type": "application/json" }, body: JSON.stringify({ url }) }),
+        productionEnv,
+        createExecutionContext(),
+      );
+      const problem = await expectProblem(response, 400, /^url: .*ALLOW_LOCAL_WEBHOOKS=1/);
+      expect(problem.code, url).toBe("invalid_field");
+    }
+    const ok = await worker.fetch(
+      new Request("https://edge.test/webhooks", { method: "POST", headers: { authorization: `Bearer ${user.token}`, "content-type": "application/json" }, body: JSON.stringify({ url: "https://hooks.example.com/x" }) }),
+      productionEnv,
+      createExecutionContext(),
+    );
+    expect(ok.status).toBe(201);
+  });
+
+  it("are checked again at delivery: an endpoint registered while local hooks were allowed gets nothing", async () => {
+    const user = await newUser("ssrf-later");
+    const endpoint = await register(user.token, { url: "http://127.0.0.1:9/hook" });
+    const fetchSpy = vi.spyOn(globalThis, "fetch").mockResolvedValue(new Response("ok"));
+    const message: WebhookMessage = { endpoint_id: endpoint.id, event_id: "evt_0123456789abcdef0123456789abcdef", type: "stream.live", body: "{}" };
+    const batch = createMessageBatch("edgecast-webhooks", [{ id: "local", timestamp: new Date(), attempts: 1, body: message }]);
+    await deliverWebhooks(batch, productionEnv);
+    const result = await getQueueResult(batch, createExecutionContext());
+    expect(result.explicitAcks).toEqual(["local"]);
+    expect(fetchSpy).not.toHaveBeenCalled();
+    // With local hooks allowed it is delivered as before.
+    const again = createMessageBatch("edgecast-webhooks", [{ id: "allowed", timestamp: new Date(), attempts: 1, body: message }]);
+    await deliverWebhooks(again, env);
+    expect(fetchSpy).toHaveBeenCalledTimes(1);
   });
 });
 
@@ -213,6 +255,8 @@ describe("the queue consumer", () => {
     expect(requests).toHaveLength(1);
     const request = requests[0]!;
     expect(request.method).toBe("POST");
+    // Redirects are never followed: one could lead to a host the URL rule refuses.
+    expect(request.redirect).toBe("manual");
     expect(request.url).toBe(endpoint.url);
     expect(request.headers.get("content-type")).toBe("application/json");
     expect(request.headers.get("webhook-id")).toBe(event.id);
