@@ -128,6 +128,14 @@ export const SegmentMetaSchema = z.object({
 /** Metadata of a segment upload. */
 export type SegmentMeta = z.infer<typeof SegmentMetaSchema>;
 
+/**
+ * A publish's pipeline: `ok`; `restarted` — FFmpeg or a packager failed and the node restarted it once (a
+ * discontinuity, under a new epoch); `failed` — it failed again (or could not restart) and the publish was ended.
+ */
+export const PIPELINE_HEALTH = ["ok", "restarted", "failed"] as const;
+/** One of PIPELINE_HEALTH. */
+export type PipelineHealth = (typeof PIPELINE_HEALTH)[number];
+
 /** POST /ingest/v1/streams/:id/heartbeat: a live stream's health, every 2 s. */
 export const StreamHeartbeatSchema = z.object({
   epoch: z.number().int().nonnegative(),
@@ -138,6 +146,8 @@ export const StreamHeartbeatSchema = z.object({
   keyframe_interval: z.number().nonnegative().nullable(),
   dropped_frames: z.number().int().nonnegative().default(0),
   duplicated_frames: z.number().int().nonnegative().default(0),
+  /** The node's FFmpeg + packager for this publish (PIPELINE_HEALTH); absent from older nodes. */
+  pipeline: z.enum(PIPELINE_HEALTH).optional(),
 });
 /** Body of a stream heartbeat. */
 export type StreamHeartbeat = z.infer<typeof StreamHeartbeatSchema>;

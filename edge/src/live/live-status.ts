@@ -1,4 +1,5 @@
 // The live part of `GET /streams/:id/status`, built from the LiveStream object's state. Pure.
+import type { PipelineHealth } from "../../../protocol/ingest.ts";
 import type { LiveMeta } from "./live-meta.ts";
 import type { LiveWindowState } from "./window.ts";
 
@@ -21,6 +22,8 @@ export interface LiveStatus {
     upload_backlog: number | null;
     keyframe_interval: number | null;
     dropped_frames: number | null;
+    /** The node's FFmpeg + packager: `ok`, `restarted` (once, with a discontinuity) or `failed` (publish ended). */
+    pipeline: PipelineHealth | null;
   };
 }
 
@@ -55,6 +58,7 @@ export function liveStatus(meta: LiveMeta, window: LiveWindowState | null, viewe
       upload_backlog: health?.backlog ?? null,
       keyframe_interval: health?.keyframe_interval ?? null,
       dropped_frames: health?.dropped_frames ?? null,
+      pipeline: health?.pipeline ?? null,
     },
   };
 }

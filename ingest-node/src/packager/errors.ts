@@ -14,7 +14,11 @@ export type PackagerErrorCode =
   | "UNKNOWN_TRACK"
   | "UNSUPPORTED_CODEC"
   | "NOT_CMAF"
-  | "PUSH_AFTER_END";
+  | "PUSH_AFTER_END"
+  /** The open segment outgrew its longest allowed duration without a keyframe to cut at. */
+  | "KEYFRAME_TIMEOUT"
+  /** The open segment outgrew its byte bound. */
+  | "SEGMENT_TOO_LARGE";
 
 /** A malformed or unsupported input stream; `code` is stable, `message` is for humans. */
 export class PackagerError extends Error {

@@ -17,6 +17,13 @@ export interface CmafPackagerOptions {
   segmentTarget: number;
   /** Largest box accepted, in bytes (default 256 MiB). */
   maxBoxSize?: number;
+  /**
+   * Longest a segment may grow, in seconds, while no keyframe comes to cut it at (default 3 x segmentTarget); past
+   * it push() throws KEYFRAME_TIMEOUT.
+   */
+  maxSegmentDuration?: number;
+  /** Most bytes an open segment may hold (default 64 MiB); past it push() throws SEGMENT_TOO_LARGE. */
+  maxSegmentBytes?: number;
   /** Emit part events (default true). Without them (no LL-HLS), each segment is copied together once, from its
    *  fragments, instead of each part first and the segment from the parts. */
   parts?: boolean;
@@ -62,6 +69,7 @@ interface OpenSegment {
   durationTicks: number;
   /** The segment's bytes so far: its parts', or its fragments' boxes when parts are not emitted. */
   chunks: Uint8Array[];
+  bytes: number;
   partCount: number;
 }
 
@@ -78,6 +86,8 @@ export class CmafPackager {
   readonly #reader: BoxReader;
   readonly #segmentTarget: number;
   readonly #emitParts: boolean;
+  readonly #maxSegmentDuration: number;
+  readonly #maxSegmentBytes: number;
   #initBoxes: Uint8Array[] = [];
   #tracks: Map<number, TrackInfo> | null = null;
   #initInfo: InitInfo | null = null;
@@ -95,6 +105,9 @@ export class CmafPackager {
     if (!(options.segmentTarget > 0)) throw new RangeError(`segmentTarget must be > 0, got ${options.segmentTarget}`);
     this.#segmentTarget = options.segmentTarget;
     this.#emitParts = options.parts ?? true;
+    this.#maxSegmentDuration = options.maxSegmentDuration ?? 3 * options.segmentTarget;
+    this.#maxSegmentBytes = options.maxSegmentBytes ?? 64 * 1024 * 1024;
+    if (!(this.#maxSegmentDuration >= options.segmentTarget)) throw new RangeError(`maxSegmentDuration must be >= segmentTarget, got ${this.#maxSegmentDuration}`);
     this.#reader = new BoxReader({ maxBoxSize: options.maxBoxSize });
   }
 
@@ -211,8 +224,9 @@ export class CmafPackager {
       events.push(this.#closeSegment()!);
     }
     let segment = this.#segment;
+    if (segment !== null) this.#checkBounds(segment, startTicks + durationTicks, chunks, timing.timescale);
     if (segment === null) {
-      segment = { index: this.#nextSegmentIndex++, startTicks, durationTicks: 0, chunks: [], partCount: 0 };
+      segment = { index: this.#nextSegmentIndex++, startTicks, durationTicks: 0, chunks: [], bytes: 0, partCount: 0 };
       this.#segment = segment;
     }
     if (this.#emitParts) {
@@ -228,9 +242,30 @@ export class CmafPackager {
       });
       segment.chunks.push(bytes);
     } else segment.chunks.push(...chunks);
+    segment.bytes += chunks.reduce((sum, chunk) => sum + chunk.byteLength, 0);
     segment.partCount += 1;
     segment.durationTicks += durationTicks;
     return events;
+  }
+
+  /**
+   * Refuses to grow `segment` past its bounds. Why no forced cut: a segment that does not start with a keyframe
+   * cannot be decoded on its own (the playlists declare EXT-X-INDEPENDENT-SEGMENTS, and a player that joins or
+   * switches there shows garbage or stalls), so a publisher that stopped sending keyframes is reported, and the
+   * pipeline encodes that rendition instead (its encoder forces keyframes).
+   */
+  #checkBounds(segment: OpenSegment, endTicks: number, chunks: Uint8Array[], timescale: number): void {
+    const maxTicks = Math.round(this.#maxSegmentDuration * timescale);
+    if (endTicks - segment.startTicks > maxTicks + this.#sampleTicks / 2) {
+      throw new PackagerError(
+        "KEYFRAME_TIMEOUT",
+        `no keyframe for ${((endTicks - segment.startTicks) / timescale).toFixed(2)} s: a segment may last ${this.#maxSegmentDuration} s at most`,
+      );
+    }
+    const bytes = segment.bytes + chunks.reduce((sum, chunk) => sum + chunk.byteLength, 0);
+    if (bytes > this.#maxSegmentBytes) {
+      throw new PackagerError("SEGMENT_TOO_LARGE", `segment ${segment.index} would hold ${bytes} bytes, more than ${this.#maxSegmentBytes}`);
+    }
   }
 
   #closeSegment(): SegmentEvent | null {

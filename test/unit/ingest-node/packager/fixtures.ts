@@ -1,7 +1,7 @@
 // Loads the recorded FFmpeg fixtures (test/fixtures/cmaf, made by make-fixtures.sh) and runs the packager over bytes.
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import type { PackagerEvent } from "../../../../ingest-node/src/packager/packager.ts";
+import type { CmafPackagerOptions, PackagerEvent } from "../../../../ingest-node/src/packager/packager.ts";
 import { CmafPackager } from "../../../../ingest-node/src/packager/packager.ts";
 import { bytes } from "./mp4-builder.ts";
 
@@ -37,8 +37,9 @@ export function packageAll(
   segmentTarget: number,
   nextSize: () => number = () => data.byteLength,
   parts = true,
+  options: Partial<CmafPackagerOptions> = {},
 ): PackagerEvent[] {
-  const packager = new CmafPackager({ segmentTarget, parts });
+  const packager = new CmafPackager({ segmentTarget, parts, ...options });
   const events: PackagerEvent[] = [];
   for (let at = 0; at < data.byteLength; ) {
     const size = Math.max(1, nextSize());

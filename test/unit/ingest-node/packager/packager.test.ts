@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { InitEvent } from "../../../../ingest-node/src/packager/packager.ts";
+import { CmafPackager } from "../../../../ingest-node/src/packager/packager.ts";
 import { concat, loadFixture, ofType, packageAll, randomSizes, topLevelBoxes } from "./fixtures.ts";
 
 interface Case {
@@ -130,7 +131,29 @@ describe("CmafPackager segmentation", () => {
 
   it("follows the segment target: 6 s keeps whole, 0.5 s cuts at every keyframe part", () => {
     expect(ofType(packageAll(data, 6), "segment").map((s) => s.partCount)).toEqual([12]);
-    expect(ofType(packageAll(data, 0.5), "segment").map((s) => s.partCount)).toEqual([4, 4, 4]);
+    // Keyframes 2 s apart are 4 targets: allowed here, past the default bound of 3 targets (see below).
+    expect(ofType(packageAll(data, 0.5, undefined, true, { maxSegmentDuration: 2.1 }), "segment").map((s) => s.partCount)).toEqual([4, 4, 4]);
+  });
+
+  it("throws KEYFRAME_TIMEOUT, after handing over what was complete, once a segment outgrows its bound without a keyframe", () => {
+    // Keyframes every 2 s; a 0.5 s target allows 1.5 s by default.
+    const packager = new CmafPackager({ segmentTarget: 0.5 });
+    const events = packager.push(data);
+    const parts = ofType(events, "part");
+    expect(parts.length).toBeGreaterThan(0);
+    expect(parts.reduce((sum, p) => sum + p.duration, 0)).toBeLessThanOrEqual(1.5 + 1 / 60);
+    expect(ofType(events, "segment")).toEqual([]);
+    expect(() => packager.push(new Uint8Array(0))).toThrow(expect.objectContaining({ code: "KEYFRAME_TIMEOUT" }));
+    // The explicit bound, in seconds, is what counts: 2 s fits 2.1 s and every segment is cut at a keyframe.
+    expect(ofType(packageAll(data, 0.5, undefined, true, { maxSegmentDuration: 2.1 }), "segment").every((s) => s.duration <= 2.1)).toBe(true);
+  });
+
+  it("throws SEGMENT_TOO_LARGE once an open segment holds more bytes than allowed", () => {
+    const packager = new CmafPackager({ segmentTarget: 2, maxSegmentBytes: 20_000 });
+    expect(() => {
+      packager.push(data);
+      packager.end();
+    }).toThrow(expect.objectContaining({ code: "SEGMENT_TOO_LARGE" }));
   });
 
   it("allows half a frame of tolerance below the target, not more", () => {
