@@ -146,6 +146,8 @@ export const StreamHeartbeatSchema = z.object({
   keyframe_interval: z.number().nonnegative().nullable(),
   dropped_frames: z.number().int().nonnegative().default(0),
   duplicated_frames: z.number().int().nonnegative().default(0),
+  /** Objects of the stream the node dropped because its upload backlog was full (memory and spool). */
+  upload_dropped: z.number().int().nonnegative().default(0),
   /** The node's FFmpeg + packager for this publish (PIPELINE_HEALTH); absent from older nodes. */
   pipeline: z.enum(PIPELINE_HEALTH).optional(),
 });

@@ -27,10 +27,20 @@ const ConfigSchema = z.object({
   /** Directory where uploads that do not fit the in-memory backlog spill to disk (and are replayed on restart). */
   SPOOL_DIR: z.string().default(".ingest-spool"),
   MEMORY_BACKLOG_MB: z.coerce.number().int().min(1).default(64),
+  /** Hard cap of the spool on disk; past memory and spool the oldest media of the largest backlog is dropped. */
+  SPOOL_MAX_MB: z.coerce.number().int().min(1).default(1024),
   /** A publisher silent this long (ms) is treated as gone. */
   PUBLISHER_TIMEOUT_MS: z.coerce.number().int().min(500).default(3000),
   DRAIN_TIMEOUT_MS: z.coerce.number().int().min(0).default(60 * 60 * 1000),
   THUMBNAIL_INTERVAL_S: z.coerce.number().min(1).default(10),
+  /** Bytes of a publisher's feed held for or queued toward its FFmpeg; past it the publish is ended. */
+  PIPELINE_MAX_BUFFER_MB: z.coerce.number().min(1).default(64),
+  /** Longest a segment may grow without a keyframe, in segment targets; then the copy falls back to encoding. */
+  PIPELINE_MAX_SEGMENT_TARGETS: z.coerce.number().min(1.5).default(3),
+  /** Most bytes the packager holds for one open segment of one rendition. */
+  PIPELINE_MAX_SEGMENT_MB: z.coerce.number().min(1).default(64),
+  /** Restarts of a failed FFmpeg/packager per publish (each a discontinuity); after them the publish is ended. */
+  PIPELINE_RESTARTS: z.coerce.number().int().min(0).max(10).default(1),
   LOG_LEVEL: z.enum(["debug", "info", "warn", "error"]).default("info"),
 });
 
@@ -52,9 +62,11 @@ export interface IngestConfig {
   x264Preset: string;
   spoolDir: string;
   memoryBacklogBytes: number;
+  spoolMaxBytes: number;
   publisherTimeoutMs: number;
   drainTimeoutMs: number;
   thumbnailIntervalS: number;
+  pipeline: { maxBufferBytes: number; maxSegmentTargets: number; maxSegmentBytes: number; restarts: number };
   logLevel: "debug" | "info" | "warn" | "error";
 }
 
@@ -109,9 +121,16 @@ export function loadConfig(env: Record<string, string | undefined>, argv: string
     x264Preset: c.X264_PRESET,
     spoolDir: c.SPOOL_DIR,
     memoryBacklogBytes: c.MEMORY_BACKLOG_MB * 1024 * 1024,
+    spoolMaxBytes: c.SPOOL_MAX_MB * 1024 * 1024,
     publisherTimeoutMs: c.PUBLISHER_TIMEOUT_MS,
     drainTimeoutMs: c.DRAIN_TIMEOUT_MS,
     thumbnailIntervalS: c.THUMBNAIL_INTERVAL_S,
+    pipeline: {
+      maxBufferBytes: c.PIPELINE_MAX_BUFFER_MB * 1024 * 1024,
+      maxSegmentTargets: c.PIPELINE_MAX_SEGMENT_TARGETS,
+      maxSegmentBytes: c.PIPELINE_MAX_SEGMENT_MB * 1024 * 1024,
+      restarts: c.PIPELINE_RESTARTS,
+    },
     logLevel: c.LOG_LEVEL,
   };
 }

@@ -57,6 +57,7 @@ export class IngestNode {
       ...endpoint,
       spillDir: config.spoolDir,
       memoryLimitBytes: config.memoryBacklogBytes,
+      diskLimitBytes: config.spoolMaxBytes,
       logger,
       onEvent: (event) => {
         if (event.type === "fenced") {
@@ -117,6 +118,7 @@ export class IngestNode {
       ladder: this.config.ladder,
       preset: this.config.x264Preset,
       thumbnailIntervalS: this.config.thumbnailIntervalS,
+      limits: this.config.pipeline,
       log: this.log.child("stream"),
       onSegment: (rendition) => this.countSegment(grant.stream_id, rendition),
     });
@@ -163,6 +165,7 @@ export class IngestNode {
       counter("ingest_upload_retries_total", "Upload attempts retried.", backlog.retries);
       counter("ingest_upload_failed_total", "Objects the edge rejected.", backlog.failedObjects);
       counter("ingest_upload_fenced_total", "Objects dropped because another publish took over.", backlog.fencedObjects);
+      counter("ingest_upload_dropped_total", "Objects dropped because the backlog was full (MEMORY_BACKLOG_MB + SPOOL_MAX_MB).", backlog.droppedObjects);
     }
     return samples;
   }

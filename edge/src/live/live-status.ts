@@ -22,6 +22,8 @@ export interface LiveStatus {
     upload_backlog: number | null;
     keyframe_interval: number | null;
     dropped_frames: number | null;
+    /** Media the node dropped because its upload backlog (memory and spool) was full. */
+    upload_dropped: number | null;
     /** The node's FFmpeg + packager: `ok`, `restarted` (once, with a discontinuity) or `failed` (publish ended). */
     pipeline: PipelineHealth | null;
   };
@@ -58,6 +60,7 @@ export function liveStatus(meta: LiveMeta, window: LiveWindowState | null, viewe
       upload_backlog: health?.backlog ?? null,
       keyframe_interval: health?.keyframe_interval ?? null,
       dropped_frames: health?.dropped_frames ?? null,
+      upload_dropped: health?.upload_dropped ?? null,
       pipeline: health?.pipeline ?? null,
     },
   };

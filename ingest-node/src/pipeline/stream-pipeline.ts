@@ -249,6 +249,7 @@ export class StreamPipeline {
         fps: p?.fps ?? 0,
         speed: p?.speed ?? 0,
         backlog: this.deps.sink.pending(this.streamId).objects,
+        upload_dropped: this.deps.sink.pending(this.streamId).dropped,
         keyframe_interval: this.session.source().keyframeInterval,
         dropped_frames: p?.dropFrames ?? 0,
         duplicated_frames: p?.dupFrames ?? 0,

@@ -1,4 +1,5 @@
-// Where queued objects wait: in memory up to a byte limit, past it in a directory (one file per object).
+// Where queued objects wait: in memory up to a byte limit, past it in a directory (one file per object) up to a
+// second byte limit; the queue makes room (drops old media) before it adds past both.
 import { mkdir, open, readdir, readFile, rename, unlink } from "node:fs/promises";
 import { join } from "node:path";
 import { z } from "zod";
@@ -17,9 +18,13 @@ export interface BacklogEntry {
   bytes: Uint8Array | null;
   /** The spill file, once the object goes to disk. */
   file: string | null;
-  /** The spill write in progress; it never rejects (a failed write leaves the object in memory). */
+  /** The spill write in progress; it never rejects (a failed write leaves the object in memory, or loses it). */
   writing: Promise<void> | null;
   removed: boolean;
+  /** A spill write failed and memory had no room left: the bytes are gone and the queue drops the object. */
+  lost: boolean;
+  /** Which budget the object counts against. */
+  place: "memory" | "disk" | "none";
 }
 
 /** Options of a BacklogStore. */
@@ -28,6 +33,8 @@ export interface BacklogStoreOptions {
   dir: string;
   /** Bytes of queued objects held in memory before new ones spill to disk. */
   memoryLimitBytes: number;
+  /** Bytes of spilled objects the directory may hold (default: no limit); past it the queue drops old media. */
+  diskLimitBytes?: number;
   logger: UploadLogger;
   /** fsync each spill file before renaming it into place (default true). */
   fsync?: boolean;
@@ -40,13 +47,15 @@ export interface BacklogStoreMetrics {
   diskObjects: number;
   diskBytes: number;
   spillFailures: number;
+  /** Objects whose spill write failed while memory was full: their bytes were given up. */
+  lostObjects: number;
 }
 
 /** What recover() found in the spill directory. */
 export interface RecoveredBacklog {
   /** Readable spilled objects, oldest first. */
   entries: BacklogEntry[];
-  /** Files that could not be read; each was renamed to `*.corrupt` and is not replayed. */
+  /** Files that could not be read; each was deleted (a corrupt object cannot be replayed) and is not replayed. */
   unreadable: BacklogUnreadableError[];
 }
 
@@ -80,12 +89,23 @@ export class BacklogStore {
   private diskObjects = 0;
   private diskBytes = 0;
   private spillFailures = 0;
+  private lostObjects = 0;
 
   constructor(options: BacklogStoreOptions) {
-    this.options = { fsync: true, ...options };
+    this.options = { fsync: true, diskLimitBytes: Number.POSITIVE_INFINITY, ...options };
   }
 
-  /** Takes an object in; it spills to disk when the memory limit would be exceeded (await `entry.writing`). */
+  /** True when an object of `size` bytes fits in memory or on disk without passing either limit. */
+  fits(size: number): boolean {
+    return (
+      this.memoryBytes + size <= this.options.memoryLimitBytes || this.diskBytes + size <= this.options.diskLimitBytes
+    );
+  }
+
+  /**
+   * Takes an object in; it spills to disk when the memory limit would be exceeded (await `entry.writing`). The caller
+   * checks fits() first: add() itself never refuses.
+   */
   add(object: MediaObject): BacklogEntry {
     const entry: BacklogEntry = {
       seq: this.nextSeq++,
@@ -95,13 +115,13 @@ export class BacklogStore {
       file: null,
       writing: null,
       removed: false,
+      lost: false,
+      place: "none",
     };
     if (this.memoryBytes + entry.size <= this.options.memoryLimitBytes) {
-      this.memoryObjects++;
-      this.memoryBytes += entry.size;
+      this.account(entry, "memory");
     } else {
-      this.diskObjects++;
-      this.diskBytes += entry.size;
+      this.account(entry, "disk");
       this.startSpill(entry);
     }
     return entry;
@@ -110,28 +130,28 @@ export class BacklogStore {
   /** The object's bytes, read back from its spill file when it is on disk. */
   async load(entry: BacklogEntry): Promise<Uint8Array> {
     if (entry.bytes) return entry.bytes;
+    if (entry.lost) throw new BacklogUnreadableError(String(entry.seq), "its spill write failed while memory was full");
     if (!entry.file) throw new BacklogUnreadableError(String(entry.seq), "neither in memory nor on disk");
     const { bytes } = await readSpillFile(entry.file);
     return bytes;
   }
 
-  /** Forgets an object (uploaded or dropped): frees its memory or deletes its spill file. */
+  /**
+   * Forgets an object (uploaded or dropped): its budget is freed at once (so fits() sees the room synchronously), then
+   * its spill file is deleted once any write in progress ends.
+   */
   async remove(entry: BacklogEntry): Promise<void> {
     if (entry.removed) return;
     entry.removed = true;
+    this.account(entry, "none");
     if (entry.writing) await entry.writing;
     if (entry.file) {
-      this.diskObjects--;
-      this.diskBytes -= entry.size;
       const file = entry.file;
       entry.file = null;
       await unlink(file).catch((error: NodeJS.ErrnoException) => {
         // A leftover file is replayed by the next recover(): a harmless idempotent re-PUT.
         if (error.code !== "ENOENT") this.options.logger.error("upload: cannot delete spill file", { file, error });
       });
-    } else {
-      this.memoryObjects--;
-      this.memoryBytes -= entry.size;
     }
     entry.bytes = null;
   }
@@ -142,10 +162,7 @@ export class BacklogStore {
       if (entry.writing) await entry.writing;
       return;
     }
-    this.memoryObjects--;
-    this.memoryBytes -= entry.size;
-    this.diskObjects++;
-    this.diskBytes += entry.size;
+    this.account(entry, "disk");
     this.startSpill(entry);
     await entry.writing;
   }
@@ -163,7 +180,9 @@ export class BacklogStore {
     const unreadable: BacklogUnreadableError[] = [];
     for (const name of names) {
       const path = join(this.options.dir, name);
-      if (name.endsWith(".tmp")) {
+      // Half-written files of a crash, and `.corrupt` files older versions set aside: neither can ever be replayed,
+      // and left alone they would fill the disk the spool's limit is meant to protect.
+      if (name.endsWith(".tmp") || name.endsWith(".corrupt")) {
         await unlink(path).catch(() => undefined);
         continue;
       }
@@ -178,18 +197,20 @@ export class BacklogStore {
           file: path,
           writing: null,
           removed: false,
+          lost: false,
+          place: "none",
         });
       } catch (error) {
         unreadable.push(
           error instanceof BacklogUnreadableError ? error : new BacklogUnreadableError(path, String(error)),
         );
-        await rename(path, `${path}.corrupt`).catch(() => undefined);
+        // The caller logs why; the file itself is of no further use.
+        await unlink(path).catch(() => undefined);
       }
     }
     entries.sort((a, b) => a.seq - b.seq);
     for (const entry of entries) {
-      this.diskObjects++;
-      this.diskBytes += entry.size;
+      this.account(entry, "disk");
       this.nextSeq = Math.max(this.nextSeq, entry.seq + 1);
     }
     return { entries, unreadable };
@@ -203,7 +224,27 @@ export class BacklogStore {
       diskObjects: this.diskObjects,
       diskBytes: this.diskBytes,
       spillFailures: this.spillFailures,
+      lostObjects: this.lostObjects,
     };
+  }
+
+  /** Moves the entry's size from the budget it counts against to `place`. */
+  private account(entry: BacklogEntry, place: BacklogEntry["place"]): void {
+    if (entry.place === "memory") {
+      this.memoryObjects--;
+      this.memoryBytes -= entry.size;
+    } else if (entry.place === "disk") {
+      this.diskObjects--;
+      this.diskBytes -= entry.size;
+    }
+    if (place === "memory") {
+      this.memoryObjects++;
+      this.memoryBytes += entry.size;
+    } else if (place === "disk") {
+      this.diskObjects++;
+      this.diskBytes += entry.size;
+    }
+    entry.place = place;
   }
 
   private startSpill(entry: BacklogEntry): void {
@@ -216,14 +257,25 @@ export class BacklogStore {
         if (!entry.removed) entry.bytes = null;
       },
       (error: unknown) => {
-        // Keeping the object in memory beats losing it: the limit is a soft bound.
         this.spillFailures++;
-        this.diskObjects--;
-        this.diskBytes -= entry.size;
-        this.memoryObjects++;
-        this.memoryBytes += entry.size;
         entry.file = null;
-        this.options.logger.error("upload: spill write failed, object kept in memory", {
+        if (entry.removed) return;
+        // Keeping the object in memory beats losing it, but only while memory has room: a disk that fails for good
+        // (full, read-only) must not turn the spool into an unbounded memory buffer.
+        if (this.memoryBytes + entry.size <= this.options.memoryLimitBytes) {
+          this.account(entry, "memory");
+          this.options.logger.error("upload: spill write failed, object kept in memory", {
+            object: describeObject(entry.ref),
+            file,
+            error,
+          });
+          return;
+        }
+        this.account(entry, "none");
+        this.lostObjects++;
+        entry.lost = true;
+        entry.bytes = null;
+        this.options.logger.error("upload: spill write failed and the memory backlog is full, object dropped", {
           object: describeObject(entry.ref),
           file,
           error,

@@ -30,6 +30,8 @@ export interface EdgeUploaderConfig extends EdgeEndpoint {
   spillDir: string;
   /** Bytes held in memory before objects spill to disk (default 64 MiB). */
   memoryLimitBytes?: number;
+  /** Bytes the spill directory may hold (default 1 GiB); past both limits the oldest media is dropped. */
+  diskLimitBytes?: number;
   /** Requests in flight at once across all streams and renditions (default 8). */
   concurrency?: number;
   /** Timeout of one request, body included (default 15 s). */
@@ -49,6 +51,7 @@ export interface EdgeUploaderConfig extends EdgeEndpoint {
 /** Defaults of EdgeUploaderConfig, merged once. */
 export const EDGE_UPLOADER_DEFAULTS = {
   memoryLimitBytes: 64 * 1024 * 1024,
+  diskLimitBytes: 1024 * 1024 * 1024,
   concurrency: 8,
   requestTimeoutMs: 15_000,
   fsync: true,
@@ -68,6 +71,7 @@ export class EdgeUploader implements MediaSink {
     const store = new BacklogStore({
       dir: config.spillDir,
       memoryLimitBytes: config.memoryLimitBytes ?? defaults.memoryLimitBytes,
+      diskLimitBytes: config.diskLimitBytes ?? defaults.diskLimitBytes,
       fsync: config.fsync ?? defaults.fsync,
       logger,
     });

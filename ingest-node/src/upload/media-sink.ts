@@ -32,14 +32,20 @@ export interface BacklogMetrics {
   fencedObjects: number;
   /** Queued thumbnails replaced by a newer one. */
   supersededObjects: number;
-  /** Spill writes that failed (the object then stayed in memory). */
+  /** Spill writes that failed (the object then stayed in memory while it had room, else it was dropped). */
   spillFailures: number;
+  /** Objects whose spill write failed while the memory backlog was full (also counted in droppedObjects). */
+  lostObjects: number;
+  /** Objects dropped because the backlog was full (memory and spool): the oldest media of the largest backlog. */
+  droppedObjects: number;
 }
 
 /** What one stream still has to upload. */
 export interface StreamBacklog {
   objects: number;
   bytes: number;
+  /** Objects of the stream dropped so far because the backlog was full (the heartbeat's `upload_dropped`). */
+  dropped: number;
 }
 
 /** Events a sink reports beside its metrics. */
@@ -92,6 +98,8 @@ export function emptyBacklogMetrics(): BacklogMetrics {
     fencedObjects: 0,
     supersededObjects: 0,
     spillFailures: 0,
+    lostObjects: 0,
+    droppedObjects: 0,
   };
 }
 

@@ -40,7 +40,7 @@ export class MemorySink implements MediaSink {
 
   /** Nothing is ever pending. */
   pending(_streamId: string): StreamBacklog {
-    return { objects: 0, bytes: 0 };
+    return { objects: 0, bytes: 0, dropped: 0 };
   }
 
   /** Counts what was put as uploaded. */

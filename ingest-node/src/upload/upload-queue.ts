@@ -1,7 +1,9 @@
 // Ordered delivery: one lane per stream and rendition, each sending its next object only after the previous one
-// was acknowledged; lanes run in parallel under a global bound; retryable failures back off forever.
+// was acknowledged; lanes run in parallel under a global bound; retryable failures back off forever, and when the
+// backlog is full (memory and spool) the oldest media of the stream with the largest backlog is dropped.
 import { isRenditionName, isStreamId } from "../../../protocol/names.ts";
 import type { BacklogEntry, BacklogStore } from "./backlog-store.ts";
+import { chooseEviction } from "./eviction.ts";
 import type { BacklogMetrics, MediaObject, StreamBacklog, UploadEvent, UploadLogger } from "./media-sink.ts";
 import { describeObject } from "./media-sink.ts";
 import { Slots } from "./slots.ts";
@@ -16,7 +18,6 @@ import {
   UploaderStateError,
 } from "./upload-errors.ts";
 
-/** Sends one object; resolves once the edge acknowledged it, throws a typed UploadError otherwise. */
 /** Sends one object; resolves with the body bytes the accepted request carried (fewer than the object's when the edge
  *  builds it from what it holds). */
 export type Transport = (object: MediaObject, signal: AbortSignal) => Promise<number>;
@@ -62,9 +63,21 @@ interface Lane {
   worker: Promise<void> | null;
 }
 
-type Outcome = { kind: "uploaded"; bytesSent: number } | { kind: "fenced" } | { kind: "dropped"; error: UploadError } | { kind: "closed" };
+type Outcome =
+  | { kind: "uploaded"; bytesSent: number }
+  | { kind: "fenced" }
+  | { kind: "dropped"; error: UploadError }
+  | { kind: "evicted" }
+  | { kind: "closed" };
 
-type Counter = "uploadedObjects" | "uploadedBytes" | "retries" | "failedObjects" | "fencedObjects" | "supersededObjects";
+type Counter =
+  | "uploadedObjects"
+  | "uploadedBytes"
+  | "retries"
+  | "failedObjects"
+  | "fencedObjects"
+  | "supersededObjects"
+  | "droppedObjects";
 
 /** UploadQueue delivers queued objects in order per stream and rendition, in parallel across them. */
 export class UploadQueue {
@@ -80,7 +93,10 @@ export class UploadQueue {
     failedObjects: 0,
     fencedObjects: 0,
     supersededObjects: 0,
+    droppedObjects: 0,
   };
+  /** Objects dropped for lack of room, per stream (kept past the stream's lanes: heartbeats report it). */
+  private readonly droppedByStream = new Map<string, number>();
   private started = false;
   private closed: Promise<void> | null = null;
 
@@ -100,9 +116,25 @@ export class UploadQueue {
     stream.maxEpoch = Math.max(stream.maxEpoch, epoch);
     const lane = this.lane(stream, object.kind === "thumbnail" ? null : object.rendition);
     if (lane.thumbnails) this.supersede(lane);
+    if (!this.makeRoom(object.bytes.byteLength)) {
+      // Nothing older can go (all in flight, or init segments): the newest object is the one given up.
+      this.countDropped(stream.id, 1, describeObject(object));
+      if (lane.items.length === 0 && !lane.worker) this.forgetLane(lane);
+      return;
+    }
     const entry = this.options.store.add(object);
-    this.push(lane, { entry, epoch, inFlight: false });
+    const item: QueueItem = { entry, epoch, inFlight: false };
+    this.push(lane, item);
     if (entry.writing) await entry.writing;
+    if (entry.lost && !item.inFlight) {
+      const index = lane.items.indexOf(item);
+      if (index >= 0) {
+        lane.items.splice(index, 1);
+        this.countDropped(stream.id, 1, describeObject(entry.ref));
+        await this.options.store.remove(entry);
+        this.done(stream, item);
+      }
+    }
   }
 
   /** Queues what a previous run spilled to disk, in its original order; only before the first enqueue(). */
@@ -138,10 +170,14 @@ export class UploadQueue {
     return new Promise((resolve, reject) => stream.waiters.push({ resolve, reject }));
   }
 
-  /** What the stream still has to upload. */
+  /** What the stream still has to upload, and how many of its objects were dropped for lack of room. */
   pending(streamId: string): StreamBacklog {
     const stream = this.streams.get(streamId);
-    return { objects: stream?.pendingObjects ?? 0, bytes: stream?.pendingBytes ?? 0 };
+    return {
+      objects: stream?.pendingObjects ?? 0,
+      bytes: stream?.pendingBytes ?? 0,
+      dropped: this.droppedByStream.get(streamId) ?? 0,
+    };
   }
 
   /** Queue sizes and counters. */
@@ -245,6 +281,7 @@ export class UploadQueue {
       try {
         object = { ...item.entry.ref, bytes: await options.store.load(item.entry) } as MediaObject;
       } catch (error) {
+        if (item.entry.lost) return { kind: "evicted" };
         return { kind: "dropped", error: asUploadError(error) };
       }
       try {
@@ -303,6 +340,8 @@ export class UploadQueue {
       this.counters.failedObjects++;
       this.options.logger.error("upload: object dropped", { object: describeObject(ref), error: outcome.error });
       this.emit({ type: "dropped", object: ref, error: outcome.error });
+    } else if (outcome.kind === "evicted") {
+      this.countDropped(stream.id, 1, describeObject(ref));
     }
     await this.options.store.remove(item.entry);
     this.done(stream, item);
@@ -343,6 +382,37 @@ export class UploadQueue {
       this.counters.supersededObjects++;
       void this.options.store.remove(item.entry);
       this.done(lane.stream, item);
+    }
+  }
+
+  /** Drops queued media (chooseEviction) until an object of `size` bytes fits; false when nothing more may go. */
+  private makeRoom(size: number): boolean {
+    const { store } = this.options;
+    while (!store.fits(size)) {
+      const victim = chooseEviction<QueueItem, Lane>(this.streams.values());
+      if (!victim) return false;
+      const { lane, items } = victim;
+      lane.items = lane.items.filter((item) => !items.includes(item));
+      for (const item of items) {
+        void store.remove(item.entry);
+        this.done(lane.stream, item);
+      }
+      this.countDropped(lane.stream.id, items.length, describeObject(items[0]!.entry.ref));
+    }
+    return true;
+  }
+
+  /** Counts objects dropped for lack of room; logs the first of a stream and every hundredth after it. */
+  private countDropped(streamId: string, count: number, what: string): void {
+    const before = this.droppedByStream.get(streamId) ?? 0;
+    this.counters.droppedObjects += count;
+    this.droppedByStream.set(streamId, before + count);
+    if (before === 0 || Math.floor(before / 100) !== Math.floor((before + count) / 100)) {
+      this.options.logger.warn("upload: backlog full (memory and spool), oldest media dropped", {
+        streamId,
+        object: what,
+        droppedForStream: before + count,
+      });
     }
   }
 

@@ -5,7 +5,7 @@ import { createLiveWindow } from "../../../../edge/src/live/window.ts";
 import { addLadder } from "./fixtures.ts";
 
 const NOW = 1_000_000;
-const HEALTH = { epoch: 3, input_kbps: 2499.6, fps: 30, speed: 1.01, backlog: 2, keyframe_interval: 2, dropped_frames: 1, duplicated_frames: 0, pipeline: "restarted" as const, at: NOW };
+const HEALTH = { epoch: 3, input_kbps: 2499.6, fps: 30, speed: 1.01, backlog: 2, keyframe_interval: 2, dropped_frames: 1, duplicated_frames: 0, upload_dropped: 4, pipeline: "restarted" as const, at: NOW };
 
 function meta(overrides: Partial<LiveMeta> = {}): LiveMeta {
   return {
@@ -35,6 +35,7 @@ describe("liveStatus", () => {
       upload_backlog: 2,
       keyframe_interval: 2,
       dropped_frames: 1,
+      upload_dropped: 4,
       pipeline: "restarted",
     });
     expect(status.renditions).toContainEqual({ name: "160p", width: 284, height: 160, bandwidth: 248_000, codecs: "avc1.42c00c,mp4a.40.2", frame_rate: 29.97 });

@@ -1,5 +1,5 @@
 // The backlog: bounded memory, spill to disk (atomic files), replay in order, recover() after a crash or a shutdown.
-import { readFile, writeFile } from "node:fs/promises";
+import { readdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { ingestPaths } from "../../../../protocol/ingest-paths.ts";
@@ -28,7 +28,7 @@ describe("BacklogStore", () => {
       store.add({ kind: "segment", streamId: STREAM_A, rendition: "360p", meta: segmentMeta(msn, 0), bytes: bytesOf(`s${msn}`, 800) }),
     );
     await Promise.all(entries.map((entry) => entry.writing));
-    expect(store.metrics()).toEqual({ memoryObjects: 2, memoryBytes: 1_600, diskObjects: 2, diskBytes: 1_600, spillFailures: 0 });
+    expect(store.metrics()).toEqual({ memoryObjects: 2, memoryBytes: 1_600, diskObjects: 2, diskBytes: 1_600, spillFailures: 0, lostObjects: 0 });
     const files = await spillFiles(env.dir);
     expect(files).toHaveLength(2);
     expect((await spillFiles(env.dir)).some((name) => name.endsWith(".tmp"))).toBe(false);
@@ -40,16 +40,37 @@ describe("BacklogStore", () => {
     expect(store.metrics()).toMatchObject({ memoryObjects: 0, memoryBytes: 0, diskObjects: 0, diskBytes: 0 });
   });
 
-  it("keeps an object in memory when its spill write fails, and says so", async () => {
+  it("keeps an object in memory when its spill write fails and memory has room again, and says so", async () => {
     const notADir = join(env.dir, "file");
     await writeFile(notADir, "x");
     const logger = recordingLogger();
-    const store = new BacklogStore({ dir: notADir, memoryLimitBytes: 0, logger, fsync: false });
+    const store = new BacklogStore({ dir: notADir, memoryLimitBytes: 300, logger, fsync: false });
+    const first = store.add({ kind: "thumbnail", streamId: STREAM_A, meta: { epoch: 1 }, bytes: bytesOf("first") });
     const entry = store.add({ kind: "thumbnail", streamId: STREAM_A, meta: { epoch: 1 }, bytes: bytesOf("jpeg") });
+    expect(store.metrics()).toMatchObject({ memoryObjects: 1, diskObjects: 1 });
+    // The first one is uploaded while the second is being written: its room is free before the write fails.
+    void store.remove(first);
     await entry.writing;
-    expect(store.metrics()).toMatchObject({ memoryObjects: 1, diskObjects: 0, spillFailures: 1 });
+    expect(store.metrics()).toMatchObject({ memoryObjects: 1, memoryBytes: 256, diskObjects: 0, spillFailures: 1, lostObjects: 0 });
     expect(await store.load(entry)).toEqual(bytesOf("jpeg"));
     expect(logger.lines.some((line) => line.level === "error" && line.message.includes("spill write failed"))).toBe(true);
+  });
+
+  it("gives the object up when its spill write fails and memory is full: memory never grows past its limit", async () => {
+    const notADir = join(env.dir, "file");
+    await writeFile(notADir, "x");
+    const logger = recordingLogger();
+    const store = new BacklogStore({ dir: notADir, memoryLimitBytes: 256, logger, fsync: false });
+    const held = store.add({ kind: "thumbnail", streamId: STREAM_A, meta: { epoch: 1 }, bytes: bytesOf("held") });
+    const entries = [0, 1, 2, 3].map((msn) =>
+      store.add({ kind: "segment", streamId: STREAM_A, rendition: "360p", meta: segmentMeta(msn, 0), bytes: bytesOf(`s${msn}`) }),
+    );
+    await Promise.all(entries.map((entry) => entry.writing));
+    expect(store.metrics()).toEqual({ memoryObjects: 1, memoryBytes: 256, diskObjects: 0, diskBytes: 0, spillFailures: 4, lostObjects: 4 });
+    expect(entries.every((entry) => entry.lost && entry.bytes === null)).toBe(true);
+    await expect(store.load(entries[0] as (typeof entries)[number])).rejects.toMatchObject({ code: "backlog_unreadable" });
+    expect(await store.load(held)).toEqual(bytesOf("held"));
+    expect(logger.lines.filter((line) => line.message.includes("memory backlog is full, object dropped"))).toHaveLength(4);
   });
 });
 
@@ -94,6 +115,8 @@ describe("spilling uploader", () => {
     // A crash can also leave a half-written temporary file and a damaged object.
     await writeFile(join(env.dir, "00000000000000001.obj.tmp"), "half");
     await writeFile(join(env.dir, "00000000000000002.obj"), "EUB1 not really");
+    // And a `.corrupt` file an older version set aside.
+    await writeFile(join(env.dir, "00000000000000003.obj.corrupt"), "old damage");
 
     env.edge.respond = () => ({ kind: "store" });
     const second = env.uploader();
@@ -107,7 +130,8 @@ describe("spilling uploader", () => {
     expect(second.uploader.backlog()).toMatchObject({ diskObjects: 0, failedObjects: 1, supersededObjects: 1 });
     expect(second.logger.lines.some((line) => line.level === "error" && line.message.includes("unreadable"))).toBe(true);
     expect((await spillFiles(env.dir)).length).toBe(0);
-    expect(await readFile(join(env.dir, "00000000000000002.obj.corrupt"), "utf8")).toBe("EUB1 not really");
+    // The damaged file is logged and deleted (not set aside as `.corrupt`, which would fill the disk over time).
+    expect(await readdir(env.dir)).toEqual([]);
   });
 
   it("close() spills what is still in memory, so a restart loses nothing", { timeout: 10_000 }, async () => {

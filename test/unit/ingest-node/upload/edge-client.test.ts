@@ -46,6 +46,7 @@ const heartbeat: StreamHeartbeat = {
   keyframe_interval: 2,
   dropped_frames: 0,
   duplicated_frames: 0,
+  upload_dropped: 0,
 };
 
 beforeEach(async () => {

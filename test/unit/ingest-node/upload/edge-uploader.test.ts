@@ -190,7 +190,7 @@ describe("EdgeUploader", () => {
     ]);
     expect(logger.lines.filter((line) => line.level === "error" && line.message.includes("dropped"))).toHaveLength(3);
     expect(up.backlog()).toMatchObject({ failedObjects: 3, uploadedObjects: plan.length - 2, retries: 0, memoryObjects: 0 });
-    expect(up.pending(STREAM_A)).toEqual({ objects: 0, bytes: 0 });
+    expect(up.pending(STREAM_A)).toEqual({ objects: 0, bytes: 0, dropped: 0 });
   });
 
   it("stops a fenced stream (409) and only that stream; a newer epoch may upload again", { timeout: 5_000 }, async () => {

@@ -17,7 +17,7 @@ describe("MemorySink", () => {
     expect(sink.objectsOf(STREAM_B)).toHaveLength(2);
     expect(sink.objectsOf(STREAM_A)).toHaveLength(8);
     expect(sink.backlog()).toMatchObject({ uploadedObjects: 10, memoryObjects: 0, failedObjects: 0 });
-    expect(sink.pending(STREAM_A)).toEqual({ objects: 0, bytes: 0 });
+    expect(sink.pending(STREAM_A)).toEqual({ objects: 0, bytes: 0, dropped: 0 });
 
     const bytes = bytesOf("mutable");
     await sink.putSegment(STREAM_B, "160p", segmentMeta(1, 0), bytes);

@@ -43,7 +43,7 @@ describe("edge outage", () => {
     expectAllInOrder(env.edge, plans);
     expect(up.backlog()).toMatchObject({ memoryObjects: 0, memoryBytes: 0, diskObjects: 0, failedObjects: 0 });
     expect(up.backlog().uploadedObjects).toBe(plans.flat().length);
-    expect(up.pending(STREAM_A)).toEqual({ objects: 0, bytes: 0 });
+    expect(up.pending(STREAM_A)).toEqual({ objects: 0, bytes: 0, dropped: 0 });
   });
 
   it("survives refused connections: the edge process gone, then back on the same port", { timeout: 10_000 }, async () => {
