@@ -5,6 +5,9 @@ import type { Context } from "hono";
 export interface Principal {
   userId: string;
   role: "admin" | "user";
+  /** The API token the caller used and when it expires (both null for ADMIN_TOKEN). */
+  tokenId?: string | null;
+  tokenExpiresAt?: string | null;
 }
 
 /** Hono environment of this Worker. */

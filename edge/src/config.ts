@@ -18,6 +18,9 @@ export interface EdgeConfig {
   coalescePlaylists: boolean;
   /** RELAY_PLAYLISTS: blocked LL-HLS playlist requests go through the stream's relay at their location ("0" off). */
   relayPlaylists: boolean;
+  /** Per-user quotas (the admin is exempt): MAX_STREAMS_PER_USER (100), MAX_CLIPS_PER_STREAM (200),
+   *  MAX_WEBHOOKS_PER_USER (20), MAX_TOKENS_PER_USER (50 unexpired, unrevoked API tokens). */
+  quotas: { streamsPerUser: number; clipsPerStream: number; webhooksPerUser: number; tokensPerUser: number };
 }
 
 const cache = new WeakMap<object, EdgeConfig>();
@@ -61,6 +64,16 @@ function parseRegionTable(raw: string | undefined): Record<string, string[]> | n
   return table;
 }
 
+// Read from the loose env: optional vars that wrangler.jsonc leaves out, so they need no generated Env field.
+function quotaSettings(vars: Record<string, string | undefined>): EdgeConfig["quotas"] {
+  return {
+    streamsPerUser: positiveInt("MAX_STREAMS_PER_USER", vars.MAX_STREAMS_PER_USER, 100),
+    clipsPerStream: positiveInt("MAX_CLIPS_PER_STREAM", vars.MAX_CLIPS_PER_STREAM, 200),
+    webhooksPerUser: positiveInt("MAX_WEBHOOKS_PER_USER", vars.MAX_WEBHOOKS_PER_USER, 20),
+    tokensPerUser: positiveInt("MAX_TOKENS_PER_USER", vars.MAX_TOKENS_PER_USER, 50),
+  };
+}
+
 /** Reads the configuration from `env` (memoized per env object). */
 export function getConfig(env: Env): EdgeConfig {
   const cached = cache.get(env);
@@ -79,6 +92,7 @@ export function getConfig(env: Env): EdgeConfig {
     maxMediaBytes: positiveInt("MAX_MEDIA_BYTES", env.MAX_MEDIA_BYTES, 32 * 1024 * 1024),
     coalescePlaylists: env.COALESCE_PLAYLISTS !== "0",
     relayPlaylists: env.RELAY_PLAYLISTS !== "0",
+    quotas: quotaSettings(env as unknown as Record<string, string | undefined>),
   };
   cache.set(env, config);
   return config;

@@ -12,6 +12,7 @@ export type ErrorCode =
   | "not_found"
   | "method_not_allowed"
   | "conflict"
+  | "quota_exceeded"
   | "init_required"
   | "payload_too_large"
   | "unsupported_media_type"
@@ -54,6 +55,11 @@ export class AppError extends Error {
 /** 404 for a resource that does not exist or is not the caller's (the two are indistinguishable on purpose). */
 export function notFound(what: string): AppError {
   return new AppError(404, "not_found", `${what} was not found`);
+}
+
+/** 409 `quota_exceeded`: the caller already has `max` of `what` (the setting that sets `max` is named). */
+export function quotaExceeded(what: string, max: number, setting: string): AppError {
+  return new AppError(409, "quota_exceeded", `You may have at most ${max} ${what} (${setting}); delete one first.`);
 }
 
 /** A `application/problem+json` response body and headers. */

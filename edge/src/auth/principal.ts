@@ -1,5 +1,5 @@
 // Bearer-token authentication for the control API: the admin token or a user's API token.
-import { and, eq, isNull } from "drizzle-orm";
+import { eq } from "drizzle-orm";
 import { createMiddleware } from "hono/factory";
 import type { AppEnv, Principal } from "../app-env.ts";
 import { database } from "../db/client.ts";
@@ -19,30 +19,48 @@ export function bearerToken(header: string | undefined): string | null {
   return match?.[1] ?? null;
 }
 
-async function resolvePrincipal(env: Env, token: string): Promise<Principal | null> {
+/** Who the token is, or why it is refused (the reason is told: a caller cannot learn a token from it). */
+type Resolution = { principal: Principal } | { refused: "invalid" | "expired" | "revoked" };
+
+async function resolvePrincipal(env: Env, token: string): Promise<Resolution> {
   if (env.ADMIN_TOKEN && (await constantTimeEqual(token, env.ADMIN_TOKEN))) {
-    return { userId: ADMIN_USER_ID, role: "admin" };
+    return { principal: { userId: ADMIN_USER_ID, role: "admin", tokenId: null, tokenExpiresAt: null } };
   }
   const hash = await sha256Hex(token);
   const rows = await database(env)
-    .select({ userId: apiTokens.userId, hash: apiTokens.tokenHash, expiresAt: apiTokens.expiresAt, role: users.role })
+    .select({
+      id: apiTokens.id,
+      userId: apiTokens.userId,
+      hash: apiTokens.tokenHash,
+      expiresAt: apiTokens.expiresAt,
+      revokedAt: apiTokens.revokedAt,
+      role: users.role,
+    })
     .from(apiTokens)
     .innerJoin(users, eq(users.id, apiTokens.userId))
-    .where(and(eq(apiTokens.tokenHash, hash), isNull(apiTokens.revokedAt)))
+    .where(eq(apiTokens.tokenHash, hash))
     .limit(1);
   const row = rows[0];
-  if (!row || !hashesEqual(row.hash, hash)) return null;
-  if (row.expiresAt && Date.parse(row.expiresAt) <= Date.now()) return null;
-  return { userId: row.userId, role: row.role };
+  if (!row || !hashesEqual(row.hash, hash)) return { refused: "invalid" };
+  // Read on every request, so a revocation takes effect at once.
+  if (row.revokedAt) return { refused: "revoked" };
+  if (row.expiresAt && Date.parse(row.expiresAt) <= Date.now()) return { refused: "expired" };
+  return { principal: { userId: row.userId, role: row.role, tokenId: row.id, tokenExpiresAt: row.expiresAt } };
 }
+
+const REFUSALS = {
+  invalid: "The bearer token is invalid.",
+  expired: "The bearer token has expired.",
+  revoked: "The bearer token has been revoked.",
+} as const;
 
 /** Middleware: 401 unless the request carries a valid bearer token; sets `principal`. */
 export const requireUser = createMiddleware<AppEnv>(async (c, next) => {
   const token = bearerToken(c.req.header("authorization"));
   if (!token) throw unauthorized("Missing bearer token: send `Authorization: Bearer <token>`.");
-  const principal = await resolvePrincipal(c.env, token);
-  if (!principal) throw unauthorized("The bearer token is invalid, expired or revoked.");
-  c.set("principal", principal);
+  const resolution = await resolvePrincipal(c.env, token);
+  if ("refused" in resolution) throw unauthorized(REFUSALS[resolution.refused]);
+  c.set("principal", resolution.principal);
   await next();
 });
 

@@ -27,11 +27,19 @@ export const apiTokens = sqliteTable(
       .references(() => users.id, { onDelete: "cascade" }),
     name: text("name").notNull(),
     tokenHash: text("token_hash").notNull(),
+    /** The token's last 4 characters, so its owner can tell tokens apart in a list (never enough to use one). */
+    hint: text("hint"),
+    /** The token that minted this one (null when the admin minted it): revoking a token revokes what it minted. */
+    parentTokenId: text("parent_token_id"),
     createdAt: timestamp("created_at"),
     expiresAt: text("expires_at"),
     revokedAt: text("revoked_at"),
   },
-  (t) => [uniqueIndex("api_tokens_hash_idx").on(t.tokenHash), index("api_tokens_user_idx").on(t.userId)],
+  (t) => [
+    uniqueIndex("api_tokens_hash_idx").on(t.tokenHash),
+    index("api_tokens_user_idx").on(t.userId),
+    index("api_tokens_parent_idx").on(t.parentTokenId),
+  ],
 );
 
 /** Streams: every field of the seed's data model plus settings and timestamps. */

@@ -1,12 +1,14 @@
-// Users and their API tokens: the admin creates users and mints tokens; a user may mint its own.
+// Users and their API tokens. The admin creates users and mints, lists and revokes anyone's tokens. A user's token
+// may mint, list and revoke tokens of its own user only; a token it mints never outlives it and is revoked with it.
 import { eq } from "drizzle-orm";
 import { Hono } from "hono";
 import { z } from "zod";
-import type { AppEnv } from "../app-env.ts";
+import type { AppContext, AppEnv } from "../app-env.ts";
+import { listTokens, mintToken } from "../auth/api-tokens.ts";
 import { requireAdmin, requireUser } from "../auth/principal.ts";
-import { newSecret, sha256Hex } from "../auth/secrets.ts";
+import { getConfig } from "../config.ts";
 import { database } from "../db/client.ts";
-import { apiTokens, users } from "../db/schema.ts";
+import { users } from "../db/schema.ts";
 import { notFound } from "../errors.ts";
 import { limitJsonBody, readJson } from "../http/json-body.ts";
 import { methodNotAllowed } from "../http/method-not-allowed.ts";
@@ -18,12 +20,9 @@ const CreateUserSchema = z.strictObject({
 
 const CreateTokenSchema = z.strictObject({
   name: z.string().trim().min(1).max(100).default("api"),
-  /** Lifetime in seconds; omitted means the token does not expire. */
+  /** Lifetime in seconds; omitted means as long as the minting token (the admin's: no expiry). */
   expires_in: z.number().int().min(60).max(10 * 365 * 86400).optional(),
 });
-
-/** Prefix of every API token. */
-export const API_TOKEN_PREFIX = "et";
 
 /** Routes under /users. */
 export const userRoutes = new Hono<AppEnv>();
@@ -42,20 +41,32 @@ userRoutes.post("/", requireAdmin, async (c) => {
 
 userRoutes.all("/", methodNotAllowed("POST"));
 
-userRoutes.post("/:id/tokens", async (c) => {
+/** The user named in the path, if the caller is that user or the admin (404 otherwise: others look unknown). */
+async function userFromPath(c: AppContext): Promise<string> {
   const principal = c.get("principal");
-  const userId = c.req.param("id");
+  const userId = c.req.param("id") ?? "";
   if (principal.role !== "admin" && principal.userId !== userId) throw notFound(`User "${userId.slice(0, 64)}"`);
-  const body = await readJson(c, CreateTokenSchema, { allowEmpty: true });
-  const db = database(c.env);
-  const owner = await db.select({ id: users.id }).from(users).where(eq(users.id, userId)).limit(1);
+  const owner = await database(c.env).select({ id: users.id }).from(users).where(eq(users.id, userId)).limit(1);
   if (!owner[0]) throw notFound(`User "${userId.slice(0, 64)}"`);
-  const token = newSecret(API_TOKEN_PREFIX);
-  const expiresAt = body.expires_in ? new Date(Date.now() + body.expires_in * 1000).toISOString() : null;
-  const id = crypto.randomUUID();
-  await db.insert(apiTokens).values({ id, userId, name: body.name, tokenHash: await sha256Hex(token), expiresAt });
+  return userId;
+}
+
+userRoutes.post("/:id/tokens", async (c) => {
+  const userId = await userFromPath(c);
+  const body = await readJson(c, CreateTokenSchema, { allowEmpty: true });
+  const { view, token } = await mintToken(database(c.env), c.get("principal"), {
+    userId,
+    name: body.name,
+    expiresInS: body.expires_in,
+    maxActive: getConfig(c.env).quotas.tokensPerUser,
+  });
   // The token is shown once, here; only its hash is stored.
-  return c.json({ token_id: id, user_id: userId, name: body.name, token, expires_at: expiresAt }, 201);
+  return c.json({ ...view, token }, 201);
 });
 
-userRoutes.all("/:id/tokens", methodNotAllowed("POST"));
+userRoutes.get("/:id/tokens", async (c) => {
+  const userId = await userFromPath(c);
+  return c.json({ tokens: await listTokens(database(c.env), userId) });
+});
+
+userRoutes.all("/:id/tokens", methodNotAllowed("GET", "POST"));
