@@ -29,6 +29,8 @@ export default defineConfig({
                 // The pool runs the Worker with no_handle_cross_request_promise_resolution (its runner needs it), so one
                 // request cannot wake another: coalescing is tested end to end under wrangler dev (test/e2e) instead.
                 COALESCE_PLAYLISTS: "0",
+                // Small, so a test reaches it (test/edge/routes/held-requests.test.ts); no other test holds this many.
+                MAX_HELD_REQUESTS: "16",
                 TEST_MIGRATIONS: await readD1Migrations("./migrations"),
               },
             },

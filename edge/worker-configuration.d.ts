@@ -17,6 +17,7 @@ interface __BaseEnv_Env {
 	NODE_HEALTHY_SECONDS: string;
 	COALESCE_PLAYLISTS: string;
 	RELAY_PLAYLISTS: string;
+	MAX_HELD_REQUESTS: string;
 	ADMIN_TOKEN: string;
 	INGEST_SECRET: string;
 	PLAYBACK_SIGNING_SECRET: string;

@@ -1,5 +1,6 @@
 // The Worker's configuration, parsed once per isolate from its environment bindings.
 import { REGION_PATTERN } from "../../protocol/names.ts";
+import { DEFAULT_MAX_HELD_REQUESTS } from "./live/playlist-coalescer.ts";
 
 /** Parsed, validated configuration of the edge Worker. */
 export interface EdgeConfig {
@@ -18,6 +19,8 @@ export interface EdgeConfig {
   coalescePlaylists: boolean;
   /** RELAY_PLAYLISTS: blocked LL-HLS playlist requests go through the stream's relay at their location ("0" off). */
   relayPlaylists: boolean;
+  /** MAX_HELD_REQUESTS: blocked LL-HLS playlist requests one stream object, relay or isolate holds (default 5000). */
+  maxHeldRequests: number;
   /** Per-user quotas (the admin is exempt): MAX_STREAMS_PER_USER (100), MAX_CLIPS_PER_STREAM (200),
    *  MAX_WEBHOOKS_PER_USER (20), MAX_TOKENS_PER_USER (50 unexpired, unrevoked API tokens). */
   quotas: { streamsPerUser: number; clipsPerStream: number; webhooksPerUser: number; tokensPerUser: number };
@@ -93,6 +96,7 @@ export function getConfig(env: Env): EdgeConfig {
     coalescePlaylists: env.COALESCE_PLAYLISTS !== "0",
     relayPlaylists: env.RELAY_PLAYLISTS !== "0",
     quotas: quotaSettings(env as unknown as Record<string, string | undefined>),
+    maxHeldRequests: positiveInt("MAX_HELD_REQUESTS", env.MAX_HELD_REQUESTS, DEFAULT_MAX_HELD_REQUESTS),
   };
   cache.set(env, config);
   return config;

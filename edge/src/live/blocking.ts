@@ -43,6 +43,27 @@ export function parseDeliveryDirectives(params: URLSearchParams): DirectiveParse
 }
 
 /**
+ * The directives in one canonical spelling (`_HLS_msn=5&_HLS_part=2&_HLS_skip=YES`, empty for none), so requests that
+ * mean the same thing share one key and one held request upstream. §4.2 allows leading zeros in a decimal-integer
+ * (`_HLS_msn=0005` is msn 5), so they are normalised rather than refused; `_HLS_skip=v2` is spelled YES because the
+ * delta playlists rendered here are the same for both (no EXT-X-DATERANGE to skip).
+ */
+export function canonicalDirectives(directive: DeliveryDirective): string {
+  const fields: string[] = [];
+  if (directive.msn !== null) fields.push(`_HLS_msn=${directive.msn}`);
+  if (directive.part !== null) fields.push(`_HLS_part=${directive.part}`);
+  if (directive.skip) fields.push("_HLS_skip=YES");
+  return fields.join("&");
+}
+
+/** The directives of `params` in canonical spelling, or null when they do not parse (the stream's object decides:
+ *  a 400 while live, ignored once ended). */
+export function canonicalDirectiveQuery(params: URLSearchParams): string | null {
+  const parsed = parseDeliveryDirectives(params);
+  return parsed.kind === "ok" ? canonicalDirectives(parsed.directive) : null;
+}
+
+/**
  * Decides a media playlist request. Directives are ignored, as if absent, for modes without LL-HLS (their
  * playlists advertise neither CAN-BLOCK-RELOAD nor CAN-SKIP-UNTIL, so §6.3.8 forbids clients to send them
  * and §6.2.5.1 makes the server ignore _HLS_skip) and once the playlist has EXT-X-ENDLIST (§6.2.5.1 and

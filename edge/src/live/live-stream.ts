@@ -4,6 +4,7 @@ import { DurableObject } from "cloudflare:workers";
 import { DEFAULT_KEY_ROTATION, deriveContentKey } from "../../../protocol/content-keys.ts";
 import type { InitMeta, PartMeta, PublishEncryption, PublishResponse, SegmentMeta, StreamHeartbeat } from "../../../protocol/ingest.ts";
 import { type LatencyMode, timingFor } from "../../../protocol/latency.ts";
+import { getConfig } from "../config.ts";
 import { recordBroadcastEnd, recordBroadcastStart } from "../streams/broadcast-ledger.ts";
 import { emitEvent } from "../webhooks/emit.ts";
 import type { AssetEncryption, AssetRendition } from "../vod/vod-playlist.ts";
@@ -17,7 +18,7 @@ import { assetEncryption, keyInSession, publishEncryption, windowEncryption } fr
 import { type EndReason, INITIAL_META, type LiveMeta, PUBLISHER_SILENCE_MS, WATCH_INTERVAL_MS } from "./live-meta.ts";
 import { type LiveStatus, liveStatus } from "./live-status.ts";
 import { stopDeadline, watchStep } from "./live-watch.ts";
-import { type PlaylistAnswer, playlistAnswer, problemAnswer } from "./playlist-answer.ts";
+import { type PlaylistAnswer, playlistAnswer, problemAnswer, tooManyHeldAnswer } from "./playlist-answer.ts";
 import { renderMedia, renderMultivariant } from "./playlist.ts";
 import { RenderCache } from "./render-cache.ts";
 import { RetiredMedia, retiredKeys } from "./retired-media.ts";
@@ -305,6 +306,8 @@ export class LiveStream extends DurableObject<Env> {
     if (decision.kind === "bad-request") return problemAnswer(400, decision.detail);
     let skip = false;
     if (decision.kind === "wait") {
+      // Bounded: each held request costs memory and a timer here, and a relay or isolate sends one per answer.
+      if (this.waiters.size >= getConfig(this.env).maxHeldRequests) return tooManyHeldAnswer();
       const satisfied = await this.waiters.wait(() => this.window === window && isSatisfied(window, rendition, decision.directive), decision.timeoutMs);
       if (!satisfied && !window.ended) return problemAnswer(503, "The requested part did not arrive in time; retry.", { "retry-after": "1" });
       skip = decision.directive.skip;

@@ -28,3 +28,9 @@ export function playlistAnswer(body: string, window: LiveWindowState, blocking: 
 export function problemAnswer(status: number, detail: string, headers: Record<string, string> = {}): PlaylistAnswer {
   return { status, body: detail, headers: { "cache-control": "no-store", ...headers } };
 }
+
+/** The answer to a blocking request past MAX_HELD_REQUESTS waiting ones: come back in a second (§6.2.5.2 lets a
+ *  server answer a blocked request with 503 when it cannot hold it). */
+export function tooManyHeldAnswer(): PlaylistAnswer {
+  return problemAnswer(503, "Too many requests are waiting for this stream's playlists; retry.", { "retry-after": "1" });
+}

@@ -3,7 +3,8 @@
 // cost one held request upstream, not a thousand, and on release the holder writes the thousand answers itself (and
 // keeps it a moment for late arrivals); plain reloads share only a call already in flight. Used by each Worker
 // isolate (upstream: the stream's relay, or its object for plain reloads) and by each relay (upstream: the object).
-import type { PlaylistAnswer } from "./playlist-answer.ts";
+import { canonicalDirectiveQuery } from "./blocking.ts";
+import { type PlaylistAnswer, tooManyHeldAnswer } from "./playlist-answer.ts";
 
 /** How long a blocking request's 200 answer keeps serving requests with the same key after it arrived (late arrivals
  *  for a part that has just landed: the answer holds what they ask for, so it cannot be too old for them), in ms. */
@@ -11,6 +12,9 @@ export const ANSWER_LINGER_MS = 200;
 
 /** Past this many lingering answers the oldest are dropped (bounded memory per isolate). */
 const MAX_LINGERING = 1000;
+
+/** Default of MAX_HELD_REQUESTS: blocked playlist requests one holder (isolate, relay, stream object) keeps waiting. */
+export const DEFAULT_MAX_HELD_REQUESTS = 5000;
 
 /** A follower gives up on its leader's call after this long and asks the Durable Object itself (a leader's call is
  *  kept alive with waitUntil, so this only guards against the runtime dropping it): longer than any hold (503 after
@@ -27,6 +31,8 @@ export interface PlaylistCoalescerOptions {
   lingerMs?: number;
   fallbackMs?: number;
   now?: () => number;
+  /** Most blocking requests waiting at once (leaders and followers, all keys); more get a 503 with Retry-After. */
+  maxHeld?: number;
 }
 
 /** Shares one in-flight call among concurrent requests with the same key, and briefly reuses its 200 answer. */
@@ -36,11 +42,19 @@ export class PlaylistCoalescer {
   readonly #lingerMs: number;
   readonly #fallbackMs: number;
   readonly #now: () => number;
+  readonly #maxHeld: number;
+  #held = 0;
 
   constructor(options: PlaylistCoalescerOptions = {}) {
     this.#lingerMs = options.lingerMs ?? ANSWER_LINGER_MS;
     this.#fallbackMs = options.fallbackMs ?? FOLLOWER_FALLBACK_MS;
     this.#now = options.now ?? Date.now;
+    this.#maxHeld = options.maxHeld ?? DEFAULT_MAX_HELD_REQUESTS;
+  }
+
+  /** Blocking requests waiting right now (all keys, leaders included). */
+  get held(): number {
+    return this.#held;
   }
 
   /** Requests waiting on another request's call right now (all keys). */
@@ -54,7 +68,8 @@ export class PlaylistCoalescer {
    * The answer for `key`: a lingering one, else that of the call already in flight for it, else `call()`'s (whose
    * promise goes to `keepAlive` so it outlives its own request: others depend on it). `onFollow` runs when this
    * request joins another's call, i.e. when the Durable Object will not see it. `linger`: keep the 200 answer for
-   * late arrivals — only for blocking requests; a plain reload must see a segment listed just before it.
+   * late arrivals — only for blocking requests; a plain reload must see a segment listed just before it. Blocking
+   * requests past `maxHeld` waiting ones are answered 503 with Retry-After at once (memory stays bounded).
    */
   answer(
     key: string,
@@ -68,6 +83,22 @@ export class PlaylistCoalescer {
       onFollow?.();
       return Promise.resolve(lingering.answer);
     }
+    if (!linger) return this.#join(key, call, keepAlive, onFollow, linger);
+    if (this.#held >= this.#maxHeld) return Promise.resolve(tooManyHeldAnswer());
+    this.#held += 1;
+    return this.#join(key, call, keepAlive, onFollow, linger).finally(() => {
+      this.#held -= 1;
+    });
+  }
+
+  /** Follows the call in flight for `key`, or leads a new one. */
+  #join(
+    key: string,
+    call: () => Promise<PlaylistAnswer>,
+    keepAlive: (work: Promise<unknown>) => void,
+    onFollow: (() => void) | undefined,
+    linger: boolean,
+  ): Promise<PlaylistAnswer> {
     const group = this.#inFlight.get(key);
     if (group) {
       onFollow?.();
@@ -139,10 +170,12 @@ export class PlaylistCoalescer {
 
 /**
  * The coalescing key of a media playlist request: what its answer depends on — stream, rendition, the delivery
- * directives exactly as given (invalid ones share their 400; none at all is a plain reload), and the query its URIs
- * carry (a signed stream's token). The viewer's session id (`vsid`) is not part of it.
+ * directives in canonical spelling (`_HLS_msn=0005` and `5` are one key; invalid ones, as given, share their 400;
+ * none at all is a plain reload), and the query its URIs carry (a signed stream's token). The viewer's session id
+ * (`vsid`) is not part of it.
  */
 export function playlistRequestKey(streamId: string, rendition: string, params: URLSearchParams, uriQuery: string | null): string {
-  const directive = ["_HLS_msn", "_HLS_part", "_HLS_skip"].map((name) => params.getAll(name).join(",")).join("&");
+  const canonical = canonicalDirectiveQuery(params);
+  const directive = canonical ?? `!${["_HLS_msn", "_HLS_part", "_HLS_skip"].map((name) => params.getAll(name).join(",")).join("&")}`;
   return `${streamId}|${rendition}|${directive}|${uriQuery ?? ""}`;
 }

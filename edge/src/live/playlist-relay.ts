@@ -4,6 +4,7 @@
 // isolates. Inside a Durable Object every request shares the object's context, so one request's call can wake the
 // others without workerd's cross-request machinery. Nothing is stored: a relay that is evicted just starts over.
 import { DurableObject } from "cloudflare:workers";
+import { getConfig } from "../config.ts";
 import type { PlaylistAnswer } from "./playlist-answer.ts";
 import { PlaylistCoalescer } from "./playlist-coalescer.ts";
 import { liveStream } from "./live-stream-stub.ts";
@@ -11,7 +12,8 @@ import { ViewerReports } from "./viewer-reports.ts";
 
 /** Durable Object relaying one location's playlist requests for one stream. */
 export class PlaylistRelay extends DurableObject<Env> {
-  private readonly coalescer = new PlaylistCoalescer();
+  // Bounded by MAX_HELD_REQUESTS: past it, a location's blocked requests are answered 503 with Retry-After here.
+  private readonly coalescer = new PlaylistCoalescer({ maxHeld: getConfig(this.env).maxHeldRequests });
   private readonly viewerReports = new ViewerReports();
 
   /**

@@ -10,6 +10,7 @@ import { AppError, notFound, problemResponse } from "../errors.ts";
 import { methodNotAllowed } from "../http/method-not-allowed.ts";
 import { playbackAccess, privateWhenSigned, signedCacheControl } from "../http/playback-access.ts";
 import { playbackCors, playbackHeaders } from "../http/playback-cors.ts";
+import { canonicalDirectiveQuery } from "../live/blocking.ts";
 import type { PlaylistAnswer } from "../live/playlist-answer.ts";
 import { PlaylistCoalescer, playlistRequestKey } from "../live/playlist-coalescer.ts";
 import { liveStream, playlistRelay, relayLocation } from "../live/live-stream-stub.ts";
@@ -44,9 +45,9 @@ function answer(c: AppContext, result: PlaylistAnswer, signed = false): Response
   return new Response(result.body, { status: 200, headers: playbackHeaders(headers, requestId) });
 }
 
-// Per isolate: media playlist requests for the same answer share one call, and the viewers the stream's object
-// therefore does not see are reported to it in batches.
-const coalescer = new PlaylistCoalescer();
+// Per isolate: media playlist requests for the same answer share one call (at most MAX_HELD_REQUESTS blocked ones
+// waiting), and the viewers the stream's object therefore does not see are reported to it in batches.
+let coalescer: PlaylistCoalescer | null = null;
 const viewerReports = new ViewerReports();
 
 /** Routes under /live. */
@@ -65,10 +66,13 @@ playbackRoutes.get("/:id/:rendition/index.m3u8", async (c) => {
   const rendition = c.req.param("rendition");
   if (!isRenditionName(rendition)) throw notFound(`Rendition "${rendition.slice(0, 64)}"`);
   const uriQuery = await playbackAccess(c, id);
-  const search = new URL(c.req.url).search;
+  const params = new URLSearchParams(new URL(c.req.url).search);
+  // Upstream sees the directives in one spelling (`_HLS_msn=0005` is 5), so they share one held request there too;
+  // directives that do not parse go as given: the stream's object answers 400, or ignores them once ended.
+  const canonical = canonicalDirectiveQuery(params);
+  const search = canonical === null ? new URL(c.req.url).search : canonical === "" ? "" : `?${canonical}`;
   const viewer = await viewerSession(c);
   const direct = () => liveStream(c.env, id).mediaPlaylist(rendition, search, viewer, uriQuery ?? undefined);
-  const params = new URLSearchParams(search);
   const key = playlistRequestKey(id, rendition, params, uriQuery);
   const blocking = params.has("_HLS_msn");
   const config = getConfig(c.env);
@@ -86,6 +90,7 @@ playbackRoutes.get("/:id/:rendition/index.m3u8", async (c) => {
             })
       : direct;
   if (!config.coalescePlaylists) return answer(c, await call(), uriQuery !== null);
+  coalescer ??= new PlaylistCoalescer({ maxHeld: config.maxHeldRequests });
   const keepAlive = (work: Promise<unknown>) => c.executionCtx.waitUntil(work);
   // Viewers that joined another request's call are not seen further up: the isolate reports them to the object.
   const reportViewer = () => viewerReports.note(id, viewer, (streamId, sessions) => liveStream(c.env, streamId).countViewers(sessions), keepAlive);

@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import {
   advancePartLimit,
   blockingTimeoutMs,
+  canonicalDirectiveQuery,
   evaluatePlaylistRequest,
   isSatisfied,
   parseDeliveryDirectives,
@@ -47,6 +48,23 @@ describe("parseDeliveryDirectives", () => {
     ["_HLS_skip=NO", "_HLS_skip must be YES or v2"],
   ])("refuses %s", (query, detail) => {
     expect(parseDeliveryDirectives(new URLSearchParams(query))).toEqual({ kind: "bad-request", detail });
+  });
+});
+
+describe("canonicalDirectiveQuery", () => {
+  it("spells directives that mean the same thing the same way", () => {
+    const canonical = (query: string) => canonicalDirectiveQuery(new URLSearchParams(query));
+    expect(canonical("_HLS_msn=0005")).toBe("_HLS_msn=5");
+    expect(canonical("_HLS_msn=0005")).toBe(canonical("_HLS_msn=5"));
+    expect(canonical("_HLS_part=02&vsid=x&_HLS_msn=000000012&_HLS_skip=v2")).toBe("_HLS_msn=12&_HLS_part=2&_HLS_skip=YES");
+    expect(canonical("_HLS_msn=0&_HLS_part=0")).toBe("_HLS_msn=0&_HLS_part=0");
+    expect(canonical("vsid=abc&token=t")).toBe("");
+  });
+
+  it("is null for directives that do not parse (the stream's object decides what they get)", () => {
+    for (const query of ["_HLS_msn=-1", "_HLS_part=1", "_HLS_msn=1&_HLS_msn=01", "_HLS_skip=NO", "_HLS_msn=0000000000000005"]) {
+      expect(canonicalDirectiveQuery(new URLSearchParams(query)), query).toBeNull();
+    }
   });
 });
 

@@ -114,6 +114,37 @@ describe("PlaylistCoalescer", () => {
   });
 });
 
+describe("PlaylistCoalescer limits", () => {
+  it("answers blocking requests past maxHeld waiting ones 503 with Retry-After, without calling upstream", async () => {
+    const coalescer = new PlaylistCoalescer({ maxHeld: 3 });
+    const a = controllableCall();
+    const b = controllableCall();
+    const waiting = [coalescer.answer("a", a.call, () => undefined), coalescer.answer("a", a.call, () => undefined), coalescer.answer("b", b.call, () => undefined)];
+    expect(coalescer.held).toBe(3);
+    const over = vi.fn(async () => ok("never"));
+    const refused = await coalescer.answer("c", over, () => undefined);
+    expect(refused.status).toBe(503);
+    expect(refused.headers["retry-after"]).toBe("1");
+    expect(over).not.toHaveBeenCalled();
+    // Plain reloads (no linger) are answered at once upstream: not held, not refused.
+    expect((await coalescer.answer("plain", async () => ok("plain"), () => undefined, undefined, false)).status).toBe(200);
+    a.release(ok("a"));
+    b.release(ok("b"));
+    await Promise.all(waiting);
+    expect(coalescer.held).toBe(0);
+    expect((await coalescer.answer("c", over, () => undefined)).body).toBe("never");
+  });
+
+  it("frees a place when an upstream call fails", async () => {
+    const coalescer = new PlaylistCoalescer({ maxHeld: 1 });
+    const a = controllableCall();
+    const first = coalescer.answer("a", a.call, () => undefined);
+    a.fail(new Error("gone"));
+    await expect(first).rejects.toThrow("gone");
+    expect(coalescer.held).toBe(0);
+  });
+});
+
 describe("playlistRequestKey", () => {
   it("depends only on what the answer depends on", () => {
     const key = (query: string, uriQuery: string | null = null) => playlistRequestKey("s1", "360p", new URLSearchParams(query), uriQuery);
@@ -124,5 +155,11 @@ describe("playlistRequestKey", () => {
     expect(key("_HLS_msn=5&_HLS_part=2")).not.toBe(key("_HLS_msn=5&_HLS_part=2&_HLS_skip=YES"));
     expect(key("_HLS_msn=5", "token=a")).not.toBe(key("_HLS_msn=5", "token=b"));
     expect(playlistRequestKey("s2", "360p", new URLSearchParams("_HLS_msn=5"), null)).not.toBe(key("_HLS_msn=5"));
+    // One key however the same directives are spelled (a decimal-integer may have leading zeros, §4.2).
+    expect(key("_HLS_msn=0005")).toBe(key("_HLS_msn=5"));
+    expect(key("_HLS_msn=05&_HLS_part=002&_HLS_skip=v2")).toBe(key("_HLS_msn=5&_HLS_part=2&_HLS_skip=YES"));
+    // Directives that do not parse keep their own key (they share their 400), apart from every valid one.
+    expect(key("_HLS_msn=-5")).not.toBe(key("_HLS_msn=5"));
+    expect(key("_HLS_part=2")).not.toBe(key(""));
   });
 });
