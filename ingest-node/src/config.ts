@@ -41,6 +41,17 @@ const ConfigSchema = z.object({
   PIPELINE_MAX_SEGMENT_MB: z.coerce.number().min(1).default(64),
   /** Restarts of a failed FFmpeg/packager per publish (each a discontinuity); after them the publish is ended. */
   PIPELINE_RESTARTS: z.coerce.number().int().min(0).max(10).default(1),
+  /** Largest RTMP message a client may announce (node-media-server allocates it up front); a 4K keyframe fits. */
+  RTMP_MAX_MESSAGE_BYTES: z.coerce.number().int().min(64 * 1024).max(0xffffff).default(8 * 1024 * 1024),
+  /** Distinct RTMP chunk stream ids per connection (ffmpeg uses 5, OBS 4). */
+  RTMP_MAX_CHUNK_STREAMS: z.coerce.number().int().min(4).max(64).default(8),
+  /** Bytes a connection may send (and make the node allocate) before the edge authorized its publish. */
+  RTMP_PREAUTH_BYTES: z.coerce.number().int().min(64 * 1024).default(4 * 1024 * 1024),
+  /** RTMP connections open at once, in total and from one IP address. */
+  RTMP_MAX_CONNECTIONS: z.coerce.number().int().min(1).default(64),
+  RTMP_MAX_CONNECTIONS_PER_IP: z.coerce.number().int().min(1).default(8),
+  /** Publishes on this node at once (each one an FFmpeg); more are refused. */
+  MAX_PUBLISHES: z.coerce.number().int().min(1).default(16),
   LOG_LEVEL: z.enum(["debug", "info", "warn", "error"]).default("info"),
 });
 
@@ -67,6 +78,12 @@ export interface IngestConfig {
   drainTimeoutMs: number;
   thumbnailIntervalS: number;
   pipeline: { maxBufferBytes: number; maxSegmentTargets: number; maxSegmentBytes: number; restarts: number };
+  /** Limits of the RTMP listener (see RtmpServerOptions). */
+  rtmpLimits: {
+    guard: { maxMessageBytes: number; maxChunkStreams: number; preauthBytes: number };
+    connections: { maxConnections: number; maxConnectionsPerIp: number };
+    maxPublishes: number;
+  };
   logLevel: "debug" | "info" | "warn" | "error";
 }
 
@@ -130,6 +147,11 @@ export function loadConfig(env: Record<string, string | undefined>, argv: string
       maxSegmentTargets: c.PIPELINE_MAX_SEGMENT_TARGETS,
       maxSegmentBytes: c.PIPELINE_MAX_SEGMENT_MB * 1024 * 1024,
       restarts: c.PIPELINE_RESTARTS,
+    },
+    rtmpLimits: {
+      guard: { maxMessageBytes: c.RTMP_MAX_MESSAGE_BYTES, maxChunkStreams: c.RTMP_MAX_CHUNK_STREAMS, preauthBytes: c.RTMP_PREAUTH_BYTES },
+      connections: { maxConnections: c.RTMP_MAX_CONNECTIONS, maxConnectionsPerIp: c.RTMP_MAX_CONNECTIONS_PER_IP },
+      maxPublishes: c.MAX_PUBLISHES,
     },
     logLevel: c.LOG_LEVEL,
   };

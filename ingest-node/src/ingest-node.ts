@@ -67,7 +67,7 @@ export class IngestNode {
       },
     });
     await this.uploader.recover();
-    const rtmp = new RtmpServer({ host: config.rtmpHost, port: config.rtmpPort, publisherTimeoutMs: config.publisherTimeoutMs, log: log.child("rtmp") });
+    const rtmp = new RtmpServer({ host: config.rtmpHost, port: config.rtmpPort, publisherTimeoutMs: config.publisherTimeoutMs, ...config.rtmpLimits, log: log.child("rtmp") });
     rtmp.on("publish", (session) => void this.onPublish(session, ffmpeg.ffmpeg, ffmpeg.features));
     rtmp.on("refused", () => this.publishesRefused++);
     this.rtmp = rtmp;
@@ -109,6 +109,7 @@ export class IngestNode {
       return;
     }
     this.publishesAccepted++;
+    session.authorize();
     log.info("publish accepted", { stream: grant.stream_id, from: session.remoteAddress, epoch: grant.epoch, reconnect: grant.reconnect, mode: grant.latency_mode });
     const pipeline = new StreamPipeline(session, grant, {
       ffmpegBinary,
@@ -123,7 +124,11 @@ export class IngestNode {
       onSegment: (rendition) => this.countSegment(grant.stream_id, rendition),
     });
     this.pipelines.set(grant.stream_id, pipeline);
-    await pipeline.done.catch((err: Error) => log.error("pipeline failed", { stream: grant.stream_id, error: err.message }));
+    await pipeline.done.catch((err: Error) => {
+      // The publisher must see the failure (and reconnect): an open session would keep feeding a pipeline that is gone.
+      log.error("pipeline failed; disconnecting the publisher", { stream: grant.stream_id, error: err.message });
+      session.close("pipeline failed");
+    });
     if (this.pipelines.get(grant.stream_id) === pipeline) this.pipelines.delete(grant.stream_id);
   }
 
@@ -149,6 +154,13 @@ export class IngestNode {
       { name: "ingest_publishes_accepted_total", help: "Publishes the edge authorized.", type: "counter", value: this.publishesAccepted },
       { name: "ingest_publishes_refused_total", help: "Publishes refused (bad key, duplicate, edge unreachable).", type: "counter", value: this.publishesRefused },
     ];
+    const rtmp = this.rtmp?.stats();
+    if (rtmp) {
+      samples.push({ name: "ingest_rtmp_connections", help: "RTMP connections open.", type: "gauge", value: rtmp.connections });
+      for (const [reason, count] of Object.entries(rtmp.refused)) {
+        samples.push({ name: "ingest_rtmp_refused_total", help: "RTMP connections and publishes the listener refused, by reason.", type: "counter", value: count, labels: { reason } });
+      }
+    }
     for (const [stream, renditions] of this.segmentsProduced) {
       for (const [rendition, count] of renditions) {
         samples.push({ name: "ingest_segments_produced_total", help: "Segments cut by the packager (before upload).", type: "counter", value: count, labels: { stream, rendition } });

@@ -31,9 +31,12 @@ export class PublishSession {
   private resolveEnded!: (reason: string) => void;
   private watchdog: NodeJS.Timeout;
   private feed: NmsSession | null = null;
+  private readonly onAuthorized: () => void;
 
-  constructor(nmsSession: NmsSession, silenceTimeoutMs: number) {
+  /** `onAuthorized` runs once the edge authorized the publish (the listener lifts its pre-authorization limits). */
+  constructor(nmsSession: NmsSession, silenceTimeoutMs: number, onAuthorized: () => void = () => {}) {
     this.nmsSession = nmsSession;
+    this.onAuthorized = onAuthorized;
     this.id = nmsSession.id;
     this.key = nmsSession.streamName;
     this.remoteAddress = nmsSession.ip;
@@ -106,6 +109,11 @@ export class PublishSession {
     };
     this.feed = feed;
     broadcast.postPlay(feed);
+  }
+
+  /** The edge authorized this publish: from now on it may send as a publisher does, past the pre-authorization budget. */
+  authorize(): void {
+    if (this.active) this.onAuthorized();
   }
 
   /** Disconnects the publisher (refused key, duplicate, shutdown, silence). */

@@ -2,8 +2,11 @@
 import { EventEmitter } from "node:events";
 import { createServer, type Server, type Socket } from "node:net";
 import { type Logger, redact } from "../log.ts";
+import { type ChunkGuardLimits, RtmpChunkGuard } from "./chunk-guard.ts";
+import { type ConnectionCaps, ConnectionLimits } from "./connection-limits.ts";
 import { nms, type NmsSession } from "./nms.ts";
 import { PublishSession } from "./publish-session.ts";
+import { RefusalLog } from "./refusal-log.ts";
 
 /** Options of the RTMP listener. */
 export interface RtmpServerOptions {
@@ -13,8 +16,17 @@ export interface RtmpServerOptions {
   publisherTimeoutMs: number;
   /** A connection that has not started publishing or playing within this time is dropped (slowloris). */
   handshakeTimeoutMs?: number;
+  /** What one connection may send (see RtmpChunkGuard). */
+  guard: ChunkGuardLimits;
+  /** Connections open at once, in total and per client IP. */
+  connections: ConnectionCaps;
+  /** Publishes on this node at once (authorized or waiting for the edge); more are refused. */
+  maxPublishes: number;
   log: Logger;
 }
+
+/** Reasons a connection or publish was refused by the listener, with how many times each happened. */
+export type RtmpRefusals = Record<string, number>;
 
 /** Events of the RTMP listener. */
 export interface RtmpServerEvents {
@@ -29,11 +41,17 @@ export class RtmpServer extends EventEmitter<RtmpServerEvents> {
   private readonly options: RtmpServerOptions;
   private readonly server: Server;
   private readonly sockets = new Set<Socket>();
+  private readonly guards = new WeakMap<Socket, RtmpChunkGuard>();
+  private readonly limits: ConnectionLimits;
+  private readonly publishes = new Set<PublishSession>();
+  private readonly refusals: RefusalLog;
   private accepting = true;
 
   constructor(options: RtmpServerOptions) {
     super();
     this.options = options;
+    this.limits = new ConnectionLimits(options.connections);
+    this.refusals = new RefusalLog(options.log);
     // node-media-server keeps its state in a module-wide context; we use only its RTMP session and broadcast
     // classes (no HTTP admin, store, relay or recorder), and silence its logger, which prints stream keys.
     nms.Context.config = { bind: options.host };
@@ -75,32 +93,56 @@ export class RtmpServer extends EventEmitter<RtmpServerEvents> {
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
   }
 
+  /** Connections open now and what the listener refused so far (for metrics). */
+  stats(): { connections: number; publishes: number; refused: RtmpRefusals } {
+    return { connections: this.limits.open, publishes: this.publishes.size, refused: this.refusals.counts() };
+  }
+
   private onConnection(socket: Socket): void {
-    this.sockets.add(socket);
-    socket.once("close", () => this.sockets.delete(socket));
+    const from = socket.remoteAddress ?? "unknown";
     socket.on("error", () => socket.destroy());
+    const slot = this.limits.admit(from);
+    if (!slot.ok) {
+      const cap = slot.refusal === "max-connections" ? `RTMP_MAX_CONNECTIONS=${this.options.connections.maxConnections}` : `RTMP_MAX_CONNECTIONS_PER_IP=${this.options.connections.maxConnectionsPerIp}`;
+      this.refusals.refuse(slot.refusal, `refusing an RTMP connection: too many open (${cap})`, { from });
+      socket.destroy();
+      return;
+    }
+    this.sockets.add(socket);
+    socket.once("close", () => {
+      slot.release();
+      this.sockets.delete(socket);
+    });
     socket.setNoDelay(true);
-    // Every RTMP connection opens with C0 = 0x03 (the protocol version): anything else is not RTMP, drop it at once.
-    socket.once("data", (first: Buffer) => {
-      if (first[0] !== 0x03) {
-        this.options.log.info("dropping a connection that does not speak RTMP", { from: socket.remoteAddress });
-        socket.destroy();
-      }
+    const guard = new RtmpChunkGuard(this.options.guard);
+    this.guards.set(socket, guard);
+    // A TCP health check (connect, close, no bytes) is routine: note it at debug, never as a warning.
+    socket.once("close", () => {
+      if (guard.bytesIn === 0) this.options.log.debug("a connection closed without sending anything (a TCP health check?)", { from });
     });
     const session = new nms.RtmpSession(socket);
-    // A parser exception on garbage bytes must end this connection, never the process.
+    // Every byte passes the guard before node-media-server reads it: nms allocates from the headers it parses.
     const onData = session.onData;
     session.onData = (data: Buffer) => {
+      if (socket.destroyed) return;
+      const verdict = guard.push(data);
+      if (!verdict.ok) {
+        if (verdict.code === "not-rtmp") this.refusals.refuse(verdict.code, "dropping a connection that does not speak RTMP", { from }, "info");
+        else this.refusals.refuse(verdict.code, `dropping an RTMP connection: ${verdict.detail}`, { from, limit: verdict.code });
+        socket.destroy();
+        return;
+      }
+      // A parser exception on garbage bytes must end this connection, never the process.
       try {
         onData(data);
       } catch (err) {
-        this.options.log.warn("dropping a connection that sent invalid RTMP data", { from: socket.remoteAddress, error: (err as Error).message });
+        this.refusals.refuse("invalid-rtmp", "dropping a connection that sent invalid RTMP data", { from, error: (err as Error).message });
         socket.destroy();
       }
     };
     const handshakeTimer = setTimeout(() => {
       if (session.isPublisher !== true) {
-        this.options.log.info("dropping a connection that did not start publishing in time", { from: socket.remoteAddress });
+        this.refusals.refuse("handshake-timeout", "dropping a connection that did not start publishing in time", { from }, "info");
         socket.destroy();
       }
     }, this.options.handshakeTimeoutMs ?? 10_000);
@@ -125,7 +167,9 @@ export class RtmpServer extends EventEmitter<RtmpServerEvents> {
         // No grace window inside node-media-server: reconnects are the edge's business (same broadcast, new epoch).
         nmsSession.broadcast.publishGraceMs = 0;
       }
-      const session = new PublishSession(nmsSession, this.options.publisherTimeoutMs);
+      const socket = nmsSession.socket;
+      const guard = socket ? this.guards.get(socket) : undefined;
+      const session = new PublishSession(nmsSession, this.options.publisherTimeoutMs, () => guard?.authorize());
       if (nmsSession.streamApp !== "live") {
         log.warn("publish refused: unknown application (use rtmp://host/live)", { from: nmsSession.ip, app: nmsSession.streamApp });
         session.close("unknown application");
@@ -138,6 +182,14 @@ export class RtmpServer extends EventEmitter<RtmpServerEvents> {
         this.emit("refused", "draining");
         return;
       }
+      if (this.publishes.size >= this.options.maxPublishes) {
+        this.refusals.refuse("max-publishes", `publish refused: this node is at its publish limit (MAX_PUBLISHES=${this.options.maxPublishes})`, { from: nmsSession.ip });
+        session.close("node at MAX_PUBLISHES");
+        this.emit("refused", "max publishes");
+        return;
+      }
+      this.publishes.add(session);
+      void session.ended.then(() => this.publishes.delete(session));
       this.emit("publish", session);
     });
   }
