@@ -1,7 +1,8 @@
 // Bearer-token authentication for the control API: the admin token or a user's API token.
 import { eq } from "drizzle-orm";
 import { createMiddleware } from "hono/factory";
-import type { AppEnv, Principal } from "../app-env.ts";
+import type { AppContext, AppEnv, Principal } from "../app-env.ts";
+import { type EdgeConfig, getConfig } from "../config.ts";
 import { database } from "../db/client.ts";
 import { apiTokens, users } from "../db/schema.ts";
 import { AppError } from "../errors.ts";
@@ -71,3 +72,8 @@ export const requireAdmin = createMiddleware<AppEnv>(async (c, next) => {
   }
   await next();
 });
+
+/** The caller's limit of `quota` from the settings (MAX_*_PER_USER and the like); the admin, the operator, has none. */
+export function quotaFor(c: AppContext, quota: keyof EdgeConfig["quotas"]): number {
+  return c.get("principal").role === "admin" ? Infinity : getConfig(c.env).quotas[quota];
+}

@@ -1,22 +1,24 @@
 // On-demand assets: VODs of finished broadcasts and highlight clips — their control API and their public playback.
-import { desc, eq } from "drizzle-orm";
+import { count, desc, eq } from "drizzle-orm";
 import { Hono } from "hono";
 import { isRenditionName, isStreamId } from "../../../protocol/names.ts";
 import type { AppContext, AppEnv } from "../app-env.ts";
-import { requireUser } from "../auth/principal.ts";
+import { quotaFor, requireUser } from "../auth/principal.ts";
 import { database } from "../db/client.ts";
+import { fewerThan, insertWhere } from "../db/conditional-insert.ts";
 import { clips, vodAssets } from "../db/schema.ts";
-import { AppError, notFound } from "../errors.ts";
+import { AppError, notFound, quotaExceeded } from "../errors.ts";
 import { readJson } from "../http/json-body.ts";
 import { playbackAccess, privateWhenSigned } from "../http/playback-access.ts";
 import { playbackCors } from "../http/playback-cors.ts";
 import { liveStream } from "../live/live-stream-stub.ts";
-import { type AssetKind, assetMasterKey, assetMediaKey, posterKey } from "../storage/media.ts";
+import { type AssetKind, assetMasterKey, assetMediaKey, assetPrefix, posterKey } from "../storage/media.ts";
 import { serveR2Object } from "../storage/r2-response.ts";
 import { getStream } from "../streams/stream-repository.ts";
 import { writeAsset } from "../vod/asset-writer.ts";
 import { CreateClipSchema } from "../vod/asset-input.ts";
 import { releaseAsset } from "../vod/asset-release.ts";
+import { deletePrefix } from "../vod/vod-finalizer.ts";
 import { emitEvent } from "../webhooks/emit.ts";
 import { type AssetRendition, byRendition, coveringSegments } from "../vod/vod-playlist.ts";
 import { publicOrigin } from "../http/public-origin.ts";
@@ -100,6 +102,11 @@ streamAssetRoutes.get("/:id/clips", async (c) => {
 streamAssetRoutes.post("/:id/clips", async (c) => {
   const stream = await getStream(database(c.env), c.get("principal"), uuidParam(c, "id", "Stream"));
   const body = await readJson(c, CreateClipSchema);
+  const maxClips = quotaFor(c, "clipsPerStream");
+  const clipQuota = fewerThan(clips, eq(clips.streamId, stream.id), maxClips);
+  // Refused before any media work when the quota is already full; the insert below decides races.
+  const [existing] = await database(c.env).select({ n: count() }).from(clips).where(eq(clips.streamId, stream.id));
+  if ((existing?.n ?? 0) >= maxClips) throw quotaExceeded("clips of a stream", maxClips, "MAX_CLIPS_PER_STREAM");
   let sessionId: string | null = null;
   let renditions: AssetRendition[] = [];
   if (body.vod_id) {
@@ -119,9 +126,10 @@ streamAssetRoutes.post("/:id/clips", async (c) => {
   if (covering.length === 0) throw new AppError(400, "invalid_field", "start_offset: no recorded media covers that range");
   const id = crypto.randomUUID();
   const written = await writeAsset(c.env.MEDIA, "clips", id, stream.id, renditions, covering, recorded.encryption);
-  const [row] = await database(c.env)
-    .insert(clips)
-    .values({
+  const [row] = await insertWhere(
+    database(c.env),
+    clips,
+    {
       id,
       streamId: stream.id,
       sessionId: recorded.sessionId,
@@ -130,9 +138,15 @@ streamAssetRoutes.post("/:id/clips", async (c) => {
       startAt: written.startedAt ?? new Date(startMs).toISOString(),
       durationS: written.durationS,
       readyAt: new Date().toISOString(),
-    })
-    .returning();
-  const view = clipView(c, row!);
+    },
+    clipQuota,
+  ).returning();
+  if (!row) {
+    // Another request took the last slot meanwhile: the playlists just written name nothing anyone can reach.
+    await deletePrefix(c.env.MEDIA, assetPrefix("clips", id));
+    throw quotaExceeded("clips of a stream", maxClips, "MAX_CLIPS_PER_STREAM");
+  }
+  const view = clipView(c, row);
   c.executionCtx.waitUntil(
     emitEvent(c.env, stream.id, "clip.ready", { clip_id: id, playback_url: view.playback_url, duration_s: view.duration_s }).catch((err: Error) =>
       console.error(`clip ${id}: clip.ready webhook could not be queued: ${err.message}`),

@@ -2,7 +2,7 @@
 import { Hono } from "hono";
 import { isStreamId } from "../../../protocol/names.ts";
 import type { AppContext, AppEnv } from "../app-env.ts";
-import { requireUser } from "../auth/principal.ts";
+import { quotaFor, requireUser } from "../auth/principal.ts";
 import { getConfig } from "../config.ts";
 import { database } from "../db/client.ts";
 import { AppError, notFound } from "../errors.ts";
@@ -80,7 +80,7 @@ streamRoutes.post("/", async (c) => {
     settings: JSON.parse(settingsWith(null, body)) as StreamSettings,
     ingestEndpoint: ingest.ingestServer,
     playbackManifestUrl: (id) => playbackUrl(publicOrigin(c), id),
-  });
+  }, quotaFor(c, "streamsPerUser"));
   c.header("location", `/streams/${row.id}`);
   return c.json(view(c, row, streamKey), 201);
 });
@@ -123,6 +123,10 @@ streamRoutes.delete("/:id", async (c) => {
   await deletePrefix(c.env.MEDIA, streamPrefix(row.id));
   await deleteStream(database(c.env), row.id);
   forgetPlaybackPolicy(row.id);
+  // A publish that came in meanwhile (its key still resolved until the row went) is cut off now that no key resolves:
+  // a second pass leaves no lease and nothing it uploaded. Playback already answers 404 (the stream is unknown).
+  await stub.destroy();
+  await deletePrefix(c.env.MEDIA, streamPrefix(row.id));
   return c.body(null, 204);
 });
 

@@ -1,13 +1,14 @@
 // Webhook endpoints: where a user's stream events are POSTed. Owner-scoped; the admin sees every endpoint.
-import { and, count, desc, eq, type SQL } from "drizzle-orm";
+import { and, desc, eq, type SQL } from "drizzle-orm";
 import { Hono } from "hono";
 import { z } from "zod";
 import type { AppContext, AppEnv, Principal } from "../app-env.ts";
-import { requireUser } from "../auth/principal.ts";
+import { quotaFor, requireUser } from "../auth/principal.ts";
 import { newSecret } from "../auth/secrets.ts";
 import { database } from "../db/client.ts";
+import { fewerThan, insertWhere } from "../db/conditional-insert.ts";
 import { webhookEndpoints } from "../db/schema.ts";
-import { AppError, notFound } from "../errors.ts";
+import { AppError, notFound, quotaExceeded } from "../errors.ts";
 import { limitJsonBody, readJson } from "../http/json-body.ts";
 import { methodNotAllowed } from "../http/method-not-allowed.ts";
 import { parseEvents, WEBHOOK_EVENT_TYPES, type WebhookEventType } from "../webhooks/events.ts";
@@ -15,8 +16,6 @@ import { webhookUrlProblem } from "../webhooks/webhook-url.ts";
 
 /** Prefix of every signing secret. */
 export const WEBHOOK_SECRET_PREFIX = "whsec";
-/** Endpoints one user may have. */
-export const MAX_ENDPOINTS_PER_USER = 20;
 
 const CreateWebhookSchema = z.strictObject({
   url: z.string().trim().max(2048),
@@ -67,18 +66,17 @@ webhookRoutes.post("/", async (c) => {
   const problem = webhookUrlProblem(body.url, c.env.ALLOW_LOCAL_WEBHOOKS === "1");
   if (problem) throw new AppError(400, "invalid_field", `url: ${problem}`);
   const userId = c.get("principal").userId;
-  const db = database(c.env);
-  const [existing] = await db.select({ n: count() }).from(webhookEndpoints).where(eq(webhookEndpoints.userId, userId));
-  if ((existing?.n ?? 0) >= MAX_ENDPOINTS_PER_USER) {
-    throw new AppError(409, "conflict", `A user may have at most ${MAX_ENDPOINTS_PER_USER} webhook endpoints; delete one first.`);
-  }
+  const max = quotaFor(c, "webhooksPerUser");
   const events: WebhookEventType[] = body.events ? [...new Set(body.events)] : [];
   const secret = newSecret(WEBHOOK_SECRET_PREFIX);
-  const [row] = await db
-    .insert(webhookEndpoints)
-    .values({ id: crypto.randomUUID(), userId, url: new URL(body.url).href, secret, events: JSON.stringify(events) })
-    .returning();
-  if (!row) throw new Error("insert into webhook_endpoints returned no row");
+  // The count and the insert are one statement: two requests racing for the last slot cannot both get it.
+  const [row] = await insertWhere(
+    database(c.env),
+    webhookEndpoints,
+    { id: crypto.randomUUID(), userId, url: new URL(body.url).href, secret, events: JSON.stringify(events) },
+    fewerThan(webhookEndpoints, eq(webhookEndpoints.userId, userId), max),
+  ).returning();
+  if (!row) throw quotaExceeded("webhook endpoints", max, "MAX_WEBHOOKS_PER_USER");
   c.header("location", `/webhooks/${row.id}`);
   // The secret is shown once, here: receivers need it to check `webhook-signature`.
   return c.json({ ...render(row), secret }, 201);

@@ -4,7 +4,8 @@ import type { Principal } from "../app-env.ts";
 import { hashesEqual, newSecret, sha256Hex } from "../auth/secrets.ts";
 import type { Database } from "../db/client.ts";
 import { streamKeys, streams } from "../db/schema.ts";
-import { AppError, notFound } from "../errors.ts";
+import { fewerThan, insertWhere } from "../db/conditional-insert.ts";
+import { AppError, notFound, quotaExceeded } from "../errors.ts";
 import type { ListStreamsQuery, StreamSettings } from "./stream-input.ts";
 
 /** A row of the `streams` table. */
@@ -30,15 +31,20 @@ function nowIso(): string {
   return new Date().toISOString();
 }
 
-/** Inserts a stream and its first key in one batch; returns the row and the key in the clear (never stored). */
-export async function createStream(db: Database, input: NewStream): Promise<{ row: StreamRow; streamKey: string }> {
+/**
+ * Inserts a stream and its first key in one batch; returns the row and the key in the clear (never stored). The
+ * stream is inserted only while its owner has fewer than `maxStreams` (decided in the INSERT itself, so concurrent
+ * creates cannot overshoot), and the key only if the stream was; 409 `quota_exceeded` otherwise.
+ */
+export async function createStream(db: Database, input: NewStream, maxStreams = Infinity): Promise<{ row: StreamRow; streamKey: string }> {
   const id = crypto.randomUUID();
   const streamKey = newSecret(STREAM_KEY_PREFIX);
   const now = nowIso();
   const [inserted] = await db.batch([
-    db
-      .insert(streams)
-      .values({
+    insertWhere(
+      db,
+      streams,
+      {
         id,
         ownerUserId: input.ownerUserId,
         title: input.title,
@@ -51,12 +57,18 @@ export async function createStream(db: Database, input: NewStream): Promise<{ ro
         playbackManifestUrl: input.playbackManifestUrl(id),
         createdAt: now,
         updatedAt: now,
-      })
-      .returning(),
-    db.insert(streamKeys).values({ id: crypto.randomUUID(), streamId: id, keyHash: await sha256Hex(streamKey), createdAt: now }),
+      },
+      fewerThan(streams, eq(streams.ownerUserId, input.ownerUserId), maxStreams),
+    ).returning(),
+    insertWhere(
+      db,
+      streamKeys,
+      { id: crypto.randomUUID(), streamId: id, keyHash: await sha256Hex(streamKey), createdAt: now },
+      sql`exists (select 1 from ${streams} where ${eq(streams.id, id)})`,
+    ),
   ]);
   const row = inserted[0];
-  if (!row) throw new Error("insert into streams returned no row");
+  if (!row) throw quotaExceeded("streams", maxStreams, "MAX_STREAMS_PER_USER");
   return { row, streamKey };
 }
 
