@@ -1,6 +1,7 @@
 // One error type for the whole Worker and one place that turns errors into RFC 9457 problem+json answers.
 import type { Context } from "hono";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
+import { describeError, redactSecrets } from "./auth/redact.ts";
 
 /** Stable, machine-readable error codes. */
 export type ErrorCode =
@@ -88,8 +89,9 @@ export function problemResponse(
 export function handleError(err: Error, c: Context): Response {
   const requestId = c.get("requestId") as string | undefined;
   if (err instanceof AppError) {
-    return problemResponse(err.status, err.code, err.message, requestId, err.headers);
+    return problemResponse(err.status, err.code, redactSecrets(err.message), requestId, err.headers);
   }
-  console.error(`[${requestId ?? "-"}] unhandled error:`, err.stack ?? err.message);
+  // Never err.stack or err.message as they are: a failed D1 query's message lists its parameters (secrets among them).
+  console.error(`[${requestId ?? "-"}] unhandled error: ${describeError(err)}`);
   return problemResponse(500, "internal_error", "An internal error occurred; quote the request id when reporting it.", requestId);
 }

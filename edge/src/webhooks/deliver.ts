@@ -1,6 +1,7 @@
 // The WEBHOOKS queue consumer: signs and POSTs each delivery; acks on a 2xx answer, otherwise retries it later with
 // exponential backoff (the consumer's max_retries in wrangler.jsonc bounds the attempts).
 import { eq } from "drizzle-orm";
+import { describeError, redactSecrets } from "../auth/redact.ts";
 import { database } from "../db/client.ts";
 import { webhookEndpoints } from "../db/schema.ts";
 import { isWebhookMessage, type WebhookMessage } from "./events.ts";
@@ -59,7 +60,7 @@ async function attempt(env: Env, message: Message<WebhookMessage>): Promise<Atte
     await response.body?.cancel();
     return response.ok ? { ok: true } : { ok: false, why: `HTTP ${response.status}` };
   } catch (err) {
-    return { ok: false, why: (err as Error).message || String(err) };
+    return { ok: false, why: redactSecrets((err as Error).message || String(err)) };
   }
 }
 
@@ -75,7 +76,7 @@ async function deliver(env: Env, message: Message<unknown>, base: number): Promi
   try {
     result = await attempt(env, delivery);
   } catch (err) {
-    result = { ok: false, why: `lookup failed: ${(err as Error).message}` };
+    result = { ok: false, why: `lookup failed: ${describeError(err).split("\n")[0]}` };
   }
   if (result === "gone" || result.ok) {
     message.ack();
