@@ -19,6 +19,11 @@ export class CaptureClock {
     this.originMs ??= timestampMs;
   }
 
+  /** Forgets the origin: a restarted FFmpeg's output time 0 is the first tag fed to it, set again by setOrigin. */
+  resetOrigin(): void {
+    this.originMs = null;
+  }
+
   /** Capture time (ms since the epoch) of output media time `seconds`, or now when nothing was observed yet. */
   captureTimeMs(seconds: number, now = Date.now()): number {
     if (this.offsetMs === null || this.originMs === null) return now;

@@ -1,20 +1,21 @@
 // One live stream on this node: the publisher's FLV feed -> FFmpeg (ABR ladder) -> CMAF packager -> uploader.
-import type { PublishResponse } from "../../../protocol/ingest.ts";
+import { NODE_FEATURES, type PipelineHealth, type PublishResponse } from "../../../protocol/ingest.ts";
 import type { LatencyMode } from "../../../protocol/latency.ts";
 import type { LadderSetting } from "../config.ts";
 import type { Logger } from "../log.ts";
-import { CmafPackager, type PackagerEvent } from "../packager/packager.ts";
+import { CmafPackager, type PackagerEvent, PackagerError } from "../packager/packager.ts";
 import type { PublishSession } from "../rtmp/publish-session.ts";
 import { buildFfmpegArgs } from "../transcode/ffmpeg-args.ts";
 import type { FfmpegFeatures } from "../transcode/ffmpeg-binary.ts";
-import { type FfmpegProcess, startFfmpeg } from "../transcode/ffmpeg-process.ts";
+import { type FfmpegExit, type FfmpegProcess, startFfmpeg } from "../transcode/ffmpeg-process.ts";
 import { type LadderPlan, planLadder, type SourceInfo } from "../transcode/ladder-plan.ts";
-import { PASSTHROUGH_LADDER, planPassthrough } from "../transcode/passthrough-plan.ts";
+import { encodeSourceCopy, PASSTHROUGH_LADDER, planPassthrough } from "../transcode/passthrough-plan.ts";
 import type { ProgressSnapshot } from "../transcode/progress-parser.ts";
 import type { EdgeClient } from "../upload/edge-client.ts";
 import type { MediaSink } from "../upload/media-sink.ts";
 import { StreamFencedError } from "../upload/upload-errors.ts";
 import { CaptureClock } from "./capture-clock.ts";
+import { FfmpegFeed } from "./ffmpeg-feed.ts";
 import { composesSegmentsFromParts } from "./segment-composition.ts";
 import { SegmentCipher } from "./segment-cipher.ts";
 import { toLadderSource, waitForSource } from "./source-probe.ts";
@@ -28,31 +29,62 @@ export interface PipelineDeps {
   ladder: LadderSetting;
   preset: string;
   thumbnailIntervalS: number;
+  limits: PipelineLimits;
   log: Logger;
   /** Called for every complete segment the packager cut (before it is queued for upload). */
   onSegment?: (rendition: string, msn: number) => void;
 }
 
+/** The bounds of one publish's pipeline (config: PIPELINE_*). */
+export interface PipelineLimits {
+  /** Feed bytes held for or queued toward FFmpeg; past it the publish is ended. */
+  maxBufferBytes: number;
+  /** Longest segment without a keyframe, in segment targets. */
+  maxSegmentTargets: number;
+  /** Most bytes of one open segment in the packager. */
+  maxSegmentBytes: number;
+  /** Restarts of a failed FFmpeg or packager per publish. */
+  restarts: number;
+}
+
+/** Why one FFmpeg run ended: the publisher left, or the pipeline failed (`restart`: worth another try). */
+type RunEnd = { kind: "left"; reason: string } | { kind: "failed"; reason: string; restart: boolean; encodeCopy?: boolean };
+
 /** Stream heartbeat period (issue #3: every 2 s). */
 const HEARTBEAT_MS = 2_000;
-/** Feed bytes buffered for FFmpeg before the node warns that it is falling behind. */
-const FEED_WARN_BYTES = 32 * 1024 * 1024;
+/** A progress report older than this is not reported (FFmpeg hung or died): fps 0. */
+const PROGRESS_STALE_MS = 5_000;
+/** No media out of the packagers for this long (at least) means FFmpeg is stuck. */
+const MIN_STALL_MS = 10_000;
 
 /** Runs one authorized publish until the publisher leaves, then flushes and tells the edge. */
 export class StreamPipeline {
   readonly streamId: string;
-  readonly epoch: number;
-  /** Resolves when everything is uploaded (or given up) and the edge was told. */
+  /** Resolves when everything is uploaded (or given up) and the edge was told; never rejects. */
   readonly done: Promise<void>;
-  private readonly grant: PublishResponse;
+  /** What the pipeline's heartbeats say: `ok`, `restarted` after a restart, `failed` once it ended the publish. */
+  health: PipelineHealth = "ok";
+  /** The current publish grant (a restart republishes: new epoch and first msn). */
+  private grant: PublishResponse;
   private readonly session: PublishSession;
   private readonly deps: PipelineDeps;
   private readonly log: Logger;
   private readonly clock = new CaptureClock();
-  private readonly pending: Buffer[] = [];
+  private readonly feed: FfmpegFeed;
   private ffmpeg: FfmpegProcess | null = null;
   private plan: LadderPlan | null = null;
   private progress: ProgressSnapshot | null = null;
+  private progressAt = 0;
+  /** Ends the current FFmpeg run as failed (null between runs). */
+  private failRun: ((end: RunEnd) => void) | null = null;
+  /** A failure seen while no FFmpeg ran (the feed overflowed during the probe). */
+  private earlyFailure: RunEnd | null = null;
+  private lastOutputAt = Date.now();
+  private restartsLeft: number;
+  /** False once the publisher stopped sending keyframes: the `source` rendition is encoded from then on. */
+  private copyAllowed = true;
+  /** Heartbeats wait while a restart swaps the grant (one with the old epoch would be fenced). */
+  private restarting = false;
   private heartbeat: NodeJS.Timeout | null = null;
   private lastBytesIn = 0;
   private lastBytesAt = Date.now();
@@ -69,11 +101,17 @@ export class StreamPipeline {
     this.grant = grant;
     this.deps = deps;
     this.streamId = grant.stream_id;
-    this.epoch = grant.epoch;
+    this.restartsLeft = deps.limits.restarts;
+    this.feed = new FfmpegFeed({ maxBufferedBytes: deps.limits.maxBufferBytes });
     this.log = deps.log.child(grant.stream_id.slice(0, 8));
     this.cipher = grant.encryption ? new SegmentCipher(grant.encryption) : null;
     this.composeSegments = composesSegmentsFromParts(grant);
     this.done = this.run();
+  }
+
+  /** The publish generation this pipeline uploads under (a restart takes a new one). */
+  get epoch(): number {
+    return this.grant.epoch;
   }
 
   /** The renditions being produced (empty until FFmpeg started). */
@@ -90,28 +128,62 @@ export class StreamPipeline {
   }
 
   private async run(): Promise<void> {
+    try {
+      await this.runPublish();
+    } catch (err) {
+      // Anything unforeseen (a plan that throws, a spawn that fails) ends the publish: never a half-open session.
+      await this.failPublish((err as Error).message);
+    }
+  }
+
+  private async runPublish(): Promise<void> {
     this.session.attachFeed((tag, info) => {
-      if (info && info.kind !== "other") {
-        this.clock.observe(info.timestampMs, Date.now());
+      if (info && info.kind !== "other") this.clock.observe(info.timestampMs, Date.now());
+      const result = this.feed.write(tag, info);
+      if (result.kind === "fed" && result.origin && info) this.clock.setOrigin(info.timestampMs);
+      if (result.kind === "overflow") {
+        const mb = Math.round(result.bufferedBytes / 1e5) / 10;
+        this.onFailure({ kind: "failed", reason: `FFmpeg fell behind the publisher: ${mb} MB of its input buffered (PIPELINE_MAX_BUFFER_MB)`, restart: false });
       }
-      this.feed(tag, info?.kind === "video" || info?.kind === "audio" ? info.timestampMs : null);
     });
-    const mode = this.grant.latency_mode;
     // A passthrough node gives the keyframe interval one more segment target to show: missing it means encoding the
     // whole broadcast instead of copying it (the wait ends as soon as the interval is known).
     const probeSeconds = (this.deps.ladder === PASSTHROUGH_LADDER ? 2 : 1) * this.grant.segment_target + 0.5;
     const source = await waitForSource(this.session, probeSeconds * 1000);
+    if (this.earlyFailure) return this.failPublish(this.earlyFailure.reason);
     // A publisher that already left still gets what it sent transcoded; only one that sent no video is dropped.
     if (!this.session.active && source.videoCodec === null) {
+      this.feed.close();
       await this.finish("publisher left before media arrived");
       return;
     }
     const ladderSource = toLadderSource(source);
-    this.plan = this.planFor(ladderSource);
+    this.heartbeat = setInterval(() => void this.sendHeartbeat(), HEARTBEAT_MS);
+    this.heartbeat.unref();
+    for (;;) {
+      // Set by the feed's callback (an overflow between runs): TypeScript cannot see that across the awaits.
+      const early = this.earlyFailure as RunEnd | null;
+      if (early) return this.failPublish(early.reason);
+      const end = await this.runFfmpeg(ladderSource);
+      if (end.kind === "left") return this.finish(end.reason);
+      if (this.fenced) return this.finish(end.reason);
+      if (end.restart && this.restartsLeft > 0 && this.session.active) {
+        this.restartsLeft--;
+        if (end.encodeCopy) this.copyAllowed = false;
+        if (await this.restart(end.reason)) continue;
+      }
+      return this.failPublish(end.reason);
+    }
+  }
+
+  /** Runs one FFmpeg (and its packagers) until the publisher leaves or something in it fails. */
+  private async runFfmpeg(source: SourceInfo): Promise<RunEnd> {
+    const mode = this.grant.latency_mode;
+    this.plan = this.planFor(source);
     // A passthrough node that has to encode after all says so at warn level: it costs the CPU it was meant to save.
-    this.log[this.plan.fallback ? "warn" : "info"]("transcoding", {
+    this.log[this.plan.fallback || !this.copyAllowed ? "warn" : "info"]("transcoding", {
       renditions: this.plan.renditions.map((r) => `${r.name}${r.kind === "copy" ? "(copy)" : ""}`).join(","),
-      source: `${ladderSource.width}x${ladderSource.height}@${ladderSource.fps ?? "?"}`,
+      source: `${source.width}x${source.height}@${source.fps ?? "?"}`,
       mode,
       epoch: this.epoch,
       first_msn: this.grant.first_msn,
@@ -123,59 +195,129 @@ export class StreamPipeline {
     const args = buildFfmpegArgs({
       input: { url: "pipe:0", format: "flv" },
       plan: this.plan,
-      source: ladderSource,
+      source,
       mode,
       timing: { segmentTarget: this.grant.segment_target, partTarget: this.grant.part_target },
       preset: this.deps.preset,
       features: this.deps.ffmpegFeatures,
       thumbnail: { intervalSeconds: this.deps.thumbnailIntervalS },
     });
+    let ending = false;
+    let failRun: (end: RunEnd) => void = () => {};
+    const failed = new Promise<RunEnd>((resolve) => (failRun = (end) => !ending && resolve(end)));
+    this.failRun = failRun;
     const ffmpeg = startFfmpeg({ binary: this.deps.ffmpegBinary, args, stdin: true });
     this.ffmpeg = ffmpeg;
-    ffmpeg.on("progress", (snapshot) => (this.progress = snapshot));
+    this.progress = null;
+    this.lastOutputAt = Date.now();
+    this.log.info("ffmpeg started", { pid: ffmpeg.pid ?? null, epoch: this.epoch });
+    ffmpeg.on("progress", (snapshot) => {
+      this.progress = snapshot;
+      this.progressAt = Date.now();
+    });
     ffmpeg.on("thumbnail", (jpeg) => this.upload(() => this.deps.sink.putThumbnail(this.streamId, { epoch: this.epoch }, jpeg)));
     ffmpeg.on("log", (line) => this.log.debug(`ffmpeg: ${line}`));
-    ffmpeg.stdin?.on("error", () => {}); // EPIPE when FFmpeg exits first; its exit is reported below
-    for (const chunk of this.pending.splice(0)) ffmpeg.stdin?.write(chunk);
+    if (ffmpeg.stdin) this.feed.attach(ffmpeg.stdin);
     const packaged = [...ffmpeg.renditions].map(([name, stream]) => this.package(name, stream, mode));
-    this.heartbeat = setInterval(() => void this.sendHeartbeat(), HEARTBEAT_MS);
-    this.heartbeat.unref();
-
-    const reason = await this.session.ended;
-    this.log.info("publisher left; flushing the last segment", { reason });
-    ffmpeg.stdin?.end();
-    const exit = await ffmpeg.exited;
-    if (exit.code !== 0 && !exit.stopped) this.log.warn("ffmpeg exited with an error", { code: exit.code, signal: exit.signal, log: ffmpeg.lastLog().slice(-5).join(" | ") });
+    void ffmpeg.exited.then((exit) => failRun({ kind: "failed", reason: exitReason(exit, ffmpeg), restart: true }));
+    // Why a watchdog beside the exit: a hung FFmpeg (stopped, deadlocked) neither exits nor produces anything.
+    const stallMs = Math.max(MIN_STALL_MS, 2 * this.deps.limits.maxSegmentTargets * this.grant.segment_target * 1000);
+    const watchdog = setInterval(() => {
+      const silentMs = Date.now() - this.lastOutputAt;
+      if (silentMs > stallMs) failRun({ kind: "failed", reason: `no media out of FFmpeg for ${Math.round(silentMs / 1000)} s`, restart: true });
+    }, 1_000);
+    watchdog.unref();
+    const end = await Promise.race([this.session.ended.then((reason): RunEnd => ({ kind: "left", reason })), failed]);
+    ending = true;
+    this.failRun = null;
+    clearInterval(watchdog);
+    if (end.kind === "left") {
+      this.log.info("publisher left; flushing the last segment", { reason: end.reason });
+      ffmpeg.stdin?.end();
+      const exit = await ffmpeg.exited;
+      if (exit.code !== 0 && !exit.stopped) this.log.warn("ffmpeg exited with an error", { reason: exitReason(exit, ffmpeg) });
+    } else {
+      this.log.error("pipeline failed", { reason: end.reason, epoch: this.epoch });
+      // What it still holds belongs to a run that failed: the next one starts clean, at a keyframe, and its output
+      // time 0 is that keyframe (both at once: a keyframe arriving in between must set the new origin).
+      this.feed.restartAtKeyframe(source.videoCodec !== "unknown");
+      this.clock.resetOrigin();
+      await ffmpeg.kill();
+    }
     await Promise.allSettled(packaged);
-    await this.finish(reason);
+    this.progress = null;
+    return end;
+  }
+
+  /** Ends the current run as failed, or (no FFmpeg yet) remembers the failure and ends the publish. */
+  private onFailure(end: RunEnd): void {
+    if (this.failRun) return this.failRun(end);
+    this.earlyFailure ??= end;
+    this.session.close(end.reason);
+  }
+
+  /**
+   * Restarts after a failure: uploads what was produced, hands the epoch back and publishes again, which the edge
+   * takes as a reconnect within the window (a new epoch: EXT-X-DISCONTINUITY and new init segments); the next FFmpeg
+   * starts at the publisher's next keyframe. False when the edge would not take it (the caller ends the publish).
+   */
+  private async restart(reason: string): Promise<boolean> {
+    this.restarting = true;
+    this.health = "restarted";
+    this.log.warn("restarting the pipeline at the next keyframe, under a new epoch (a discontinuity)", { reason, epoch: this.epoch, encode_source: !this.copyAllowed });
+    try {
+      await this.uploadChain;
+      if (this.fenced) return false;
+      await this.deps.sink.flush(this.streamId);
+      await this.deps.edge.unpublish({ stream_id: this.streamId, epoch: this.epoch, reason: `pipeline restart: ${reason}`.slice(0, 200) });
+      const grant = await this.deps.edge.publish({ stream_key: this.session.streamKey(), client_ip: this.session.remoteAddress.slice(0, 64), features: [NODE_FEATURES.encryption] });
+      if (grant.stream_id !== this.streamId) return false;
+      this.grant = grant;
+      this.log.info("pipeline restarted", { epoch: grant.epoch, first_msn: grant.first_msn, reconnect: grant.reconnect });
+      return true;
+    } catch (err) {
+      this.log.error("could not restart the pipeline", { error: (err as Error).message });
+      return false;
+    } finally {
+      this.restarting = false;
+    }
+  }
+
+  /** The pipeline cannot go on: the heartbeat says `failed`, the publisher is disconnected, the edge is told. */
+  private async failPublish(reason: string): Promise<void> {
+    this.health = "failed";
+    this.feed.close();
+    this.progress = null;
+    void this.ffmpeg?.kill();
+    this.log.error("ending the publish: the pipeline failed (the streamer's client may reconnect)", { reason });
+    if (!this.fenced && this.heartbeat) await this.sendHeartbeat();
+    this.session.close(`pipeline failed: ${reason}`);
+    await this.finish(`pipeline failed: ${reason}`);
   }
 
   /** The renditions for this source: the node's passthrough plan, else the stream's own ladder or the node's. */
   private planFor(source: SourceInfo): LadderPlan {
     const target = this.grant.segment_target;
+    let plan: LadderPlan;
     if (this.deps.ladder === PASSTHROUGH_LADDER) {
       // The operator runs this node for repackaging only: a stream's own ladder would make it transcode.
       if (this.grant.ladder) this.log.info("passthrough node: the stream's own ladder is not encoded here");
-      return planPassthrough(source, target);
-    }
-    return planLadder(this.grant.ladder ?? this.deps.ladder, source, target);
-  }
-
-  private feed(tag: Buffer, timestampMs: number | null): void {
-    const stdin = this.ffmpeg?.stdin;
-    if (!stdin) {
-      this.pending.push(tag);
-      if (timestampMs !== null) this.clock.setOrigin(timestampMs);
-      return;
-    }
-    if (timestampMs !== null) this.clock.setOrigin(timestampMs);
-    if (stdin.writable) stdin.write(tag);
-    if (stdin.writableLength > FEED_WARN_BYTES) this.log.warn("ffmpeg is falling behind the publisher", { buffered_mb: Math.round(stdin.writableLength / 1e6) });
+      plan = planPassthrough(source, target);
+    } else plan = planLadder(this.grant.ladder ?? this.deps.ladder, source, target);
+    return this.copyAllowed ? plan : encodeSourceCopy(plan);
   }
 
   private async package(rendition: string, stream: NodeJS.ReadableStream, mode: LatencyMode): Promise<void> {
     // Parts are uploaded only for LL-HLS (interactive); otherwise the packager need not cut them.
-    const packager = new CmafPackager({ segmentTarget: this.grant.segment_target, parts: mode === "interactive" });
+    const { maxSegmentTargets, maxSegmentBytes } = this.deps.limits;
+    const target = this.grant.segment_target;
+    const packager = new CmafPackager({
+      segmentTarget: target,
+      parts: mode === "interactive",
+      maxSegmentDuration: maxSegmentTargets * target,
+      maxSegmentBytes,
+      maxBoxSize: maxSegmentBytes,
+    });
     const rung = this.plan?.renditions.find((r) => r.name === rendition);
     // An encoded rung declares its ladder bitrates; the source copy declares what the publisher sends, with headroom
     // (the edge raises BANDWIDTH further if measured segments exceed it).
@@ -184,13 +326,17 @@ export class StreamPipeline {
         ? (rung.videoKbps + (this.plan?.hasAudio ? rung.audioKbps : 0)) * 1000
         : Math.round((this.session.bytesIn * 8 * 1.2) / Math.max(1, (Date.now() - this.session.startedAt) / 1000));
     const handle = (events: PackagerEvent[]) => {
+      if (events.length > 0) this.lastOutputAt = Date.now();
       for (const event of events) this.publishEvent(rendition, event, mode, bandwidth);
     };
     try {
       for await (const chunk of stream) handle(packager.push(chunk as Uint8Array));
       handle(packager.end());
     } catch (err) {
-      this.log.error("packaging failed; this rendition stops", { rendition, error: (err as Error).message });
+      const stalled = err instanceof PackagerError && err.code === "KEYFRAME_TIMEOUT" && rung?.kind === "copy";
+      const reason = `${stalled ? "the publisher stopped sending keyframes" : "packaging failed"} (${rendition}): ${(err as Error).message}`;
+      this.failRun?.({ kind: "failed", reason, restart: true, encodeCopy: stalled });
+      this.log.warn("packaging stopped", { rendition, error: (err as Error).message });
     }
   }
 
@@ -229,22 +375,27 @@ export class StreamPipeline {
 
   /** Queues an upload; put* resolve once queued, so a chain keeps call order without waiting for the edge. */
   private upload(put: () => Promise<void>): void {
+    const epoch = this.epoch;
     this.uploadChain = this.uploadChain.then(put).catch((err: Error) => {
-      if (err instanceof StreamFencedError) this.fence();
-      else this.log.error("could not queue an upload", { error: err.message });
+      if (!(err instanceof StreamFencedError)) this.log.error("could not queue an upload", { error: err.message });
+      else if (epoch === this.epoch) this.fence();
     });
   }
 
   private async sendHeartbeat(): Promise<void> {
+    if (this.restarting) return;
     const now = Date.now();
     const bytes = this.session.bytesIn;
     this.inputKbps = ((bytes - this.lastBytesIn) * 8) / Math.max(1, now - this.lastBytesAt);
     this.lastBytesIn = bytes;
     this.lastBytesAt = now;
-    const p = this.progress;
+    // Only what a running FFmpeg reported lately: a dead or hung one encodes nothing (fps 0), not its last figures.
+    const running = this.ffmpeg !== null && !this.ffmpeg.hasExited && now - this.progressAt < PROGRESS_STALE_MS;
+    const p = running ? this.progress : null;
+    const epoch = this.epoch;
     try {
       const answer = await this.deps.edge.streamHeartbeat(this.streamId, {
-        epoch: this.epoch,
+        epoch,
         input_kbps: Math.round(this.inputKbps),
         fps: p?.fps ?? 0,
         speed: p?.speed ?? 0,
@@ -253,14 +404,16 @@ export class StreamPipeline {
         keyframe_interval: this.session.source().keyframeInterval,
         dropped_frames: p?.dropFrames ?? 0,
         duplicated_frames: p?.dupFrames ?? 0,
+        pipeline: this.health,
       });
       if (answer.stop && this.session.active) {
         this.log.info("the stream's owner stopped the broadcast; disconnecting the publisher and flushing");
         this.session.close("stopped by the stream's owner");
       }
     } catch (err) {
-      if (err instanceof StreamFencedError) this.fence();
-      else this.log.debug("heartbeat failed", { error: (err as Error).message });
+      if (err instanceof StreamFencedError) {
+        if (epoch === this.epoch) this.fence();
+      } else this.log.debug("heartbeat failed", { error: (err as Error).message });
     }
   }
 
@@ -287,4 +440,12 @@ export class StreamPipeline {
   async kill(): Promise<void> {
     await this.ffmpeg?.stop();
   }
+}
+
+/** A human reason for an FFmpeg exit, with its last stderr lines (redacted). */
+function exitReason(exit: FfmpegExit, ffmpeg: FfmpegProcess): string {
+  if (exit.error) return exit.error.message;
+  const how = exit.signal ? `signal ${exit.signal}` : `code ${exit.code}`;
+  const log = ffmpeg.lastLog().slice(-3).join(" | ");
+  return `ffmpeg exited (${how})${log ? `: ${log}` : ""}`.slice(0, 300);
 }

@@ -48,3 +48,22 @@ export function fallbackRung(sourceHeight: number, ladder: readonly Rung[] = DEF
   const videoKbps = Math.min(50_000, Math.max(50, Math.round(scaled / 50) * 50));
   return { name: `${height}p`, height, videoKbps, audioKbps: nearest.audioKbps };
 }
+
+/**
+ * `plan` with its `source` copy encoded instead, under the same name and size (even), at fallbackRung's bitrate: what
+ * a publish falls back to when the publisher stops sending keyframes, since the copy can only be cut at the
+ * publisher's keyframes and the encoder forces its own. Keeping the name keeps the master playlist's renditions.
+ */
+export function encodeSourceCopy(plan: LadderPlan): LadderPlan {
+  const copy = plan.renditions.find((r) => r.kind === "copy");
+  if (!copy) return plan;
+  const rung = fallbackRung(copy.height);
+  const even = (value: number) => Math.max(2, value - (value % 2));
+  return {
+    ...plan,
+    renditions: plan.renditions.map((r) =>
+      r.kind === "copy" ? { kind: "encode", name: r.name, width: even(r.width), height: even(r.height), videoKbps: rung.videoKbps, audioKbps: rung.audioKbps } : r,
+    ),
+    sourceCopy: { included: false, reason: "the publisher stopped sending keyframes: the source rendition is encoded" },
+  };
+}
