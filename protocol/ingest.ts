@@ -158,6 +158,8 @@ export type StreamHeartbeat = z.infer<typeof StreamHeartbeatSchema>;
 export const StreamHeartbeatAnswerSchema = z.object({
   ok: z.boolean(),
   stop: z.boolean().default(false),
+  /** The stream key the publisher used was rotated: disconnect it (the broadcast goes on; it may return with the new key). */
+  disconnect: z.boolean().default(false),
 });
 /** Answer to a stream heartbeat. */
 export type StreamHeartbeatAnswer = z.infer<typeof StreamHeartbeatAnswerSchema>;

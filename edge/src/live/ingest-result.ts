@@ -3,7 +3,7 @@ import type { ContentfulStatusCode } from "hono/utils/http-status";
 import type { ErrorCode } from "../errors.ts";
 
 /** Success, or the HTTP status, code and detail the Worker should answer with. */
-export type IngestResult = { ok: true; stop?: boolean } | { ok: false; status: ContentfulStatusCode; code: ErrorCode; detail: string };
+export type IngestResult = { ok: true; stop?: boolean; disconnect?: boolean } | { ok: false; status: ContentfulStatusCode; code: ErrorCode; detail: string };
 
 /** A successful result. */
 export const OK: IngestResult = { ok: true };

@@ -34,6 +34,11 @@ export interface LiveMeta {
   stopping: { deadline: number; reason: EndReason } | null;
   /** Media of an unrecorded broadcast, deleted once viewers behind the live edge are done with it. */
   pendingCleanup: PendingCleanup | null;
+  /** created_at of the stream key the current lease's publish used (absent in meta saved by an older version). */
+  leaseKeyCreatedAt?: string | null;
+  /** The last key rotation: keys created before `keysBefore` no longer publish, and the lease of `epoch`, which used
+   *  one, is told to disconnect its publisher in its next heartbeat answer. */
+  keyRotation?: { keysBefore: string; epoch: number | null } | null;
 }
 
 /** A publisher that has sent nothing for this long may be replaced by a new publish (DESIGN.md: 3 s). */

@@ -41,6 +41,8 @@ export interface PublishInput {
   /** The stream's settings JSON (part target, reconnect window, encryption). */
   settings: string;
   defaultReconnectWindow: number;
+  /** created_at of the stream key the publisher used: keys created before the last rotation are refused. */
+  keyCreatedAt?: string;
 }
 
 const META_KEY = "meta";
@@ -108,6 +110,18 @@ export class LiveStream extends DurableObject<Env> {
     await this.endBroadcast(reason);
   }
 
+  /**
+   * The stream key was rotated; `keysBefore` is the new key's created_at. Publishes with older keys are refused from
+   * now on, and a connected publisher that used one hears `disconnect` in its node's next heartbeat answer. The
+   * broadcast does not end: within the reconnect window the publisher may come back with the new key.
+   */
+  async keyRotated(keysBefore: string): Promise<void> {
+    const lease = this.meta.lease;
+    const oldKey = lease?.connected && (this.meta.leaseKeyCreatedAt ?? "") < keysBefore;
+    this.meta.keyRotation = { keysBefore, epoch: oldKey && lease ? lease.epoch : null };
+    await this.saveMeta();
+  }
+
   /** The live status for the control API. */
   async status(): Promise<LiveStatus> {
     const now = Date.now();
@@ -130,6 +144,11 @@ export class LiveStream extends DurableObject<Env> {
     const now = Date.now();
     this.meta.streamId = input.streamId;
     if (this.meta.stopping) return refuse(409, "conflict", "The stream is being stopped; publish again in a few seconds.");
+    // A key D1 still accepted just before a rotation, whose publish arrives here just after it.
+    const rotation = this.meta.keyRotation;
+    if (rotation && input.keyCreatedAt !== undefined && input.keyCreatedAt < rotation.keysBefore) {
+      return refuse(403, "forbidden", "Unknown or revoked stream key.");
+    }
     const decision = decidePublish(this.meta.lease, this.meta.status === "live", now, PUBLISHER_SILENCE_MS);
     if (decision.kind === "conflict") return refuse(409, "conflict", decision.detail);
     const settings = JSON.parse(input.settings) as StreamSettings;
@@ -151,6 +170,7 @@ export class LiveStream extends DurableObject<Env> {
     this.meta.sessionFirstEpoch ??= epoch;
     const firstMsn = this.meta.nextMsn;
     this.meta.lease = { nodeId: input.nodeId, epoch, firstMsn, connected: true, lastSeenAt: now, disconnectedAt: null };
+    this.meta.leaseKeyCreatedAt = input.keyCreatedAt ?? null;
     await this.saveAll();
     await this.ctx.storage.setAlarm(now + WATCH_INTERVAL_MS);
     return {
@@ -213,7 +233,9 @@ export class LiveStream extends DurableObject<Env> {
     this.meta.health = { ...heartbeat, at: Date.now() };
     this.touchLease();
     await this.saveMeta();
-    return this.meta.stopping ? { ok: true, stop: true } : OK;
+    if (this.meta.stopping) return { ok: true, stop: true };
+    // Its key was rotated: the publisher is disconnected, the broadcast goes on (it may return with the new key).
+    return this.meta.keyRotation?.epoch === heartbeat.epoch ? { ok: true, disconnect: true } : OK;
   }
 
   /** 200 when `nodeId` holds the lease (for `epoch`, or any epoch when null), else 409. */

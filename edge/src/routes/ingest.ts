@@ -29,7 +29,7 @@ import type { IngestResult } from "../live/ingest-result.ts";
 import { liveStream } from "../live/live-stream-stub.ts";
 import { mediaFile, mediaKey, thumbnailKey } from "../storage/media.ts";
 import { composeSegment } from "../storage/segment-composer.ts";
-import { findStreamByKey } from "../streams/stream-repository.ts";
+import { findStreamKey } from "../streams/stream-repository.ts";
 
 /** Throws the AppError an ingest result describes; returns nothing when it succeeded. */
 function unwrap(result: IngestResult): void {
@@ -104,8 +104,9 @@ ingestRoutes.use("/streams/:id/heartbeat", limitJsonBody);
 
 ingestRoutes.post("/publish", async (c) => {
   const body = await readJson(c, PublishRequestSchema);
-  const stream = await findStreamByKey(database(c.env), body.stream_key);
-  if (!stream) throw new AppError(403, "forbidden", "Unknown or revoked stream key.");
+  const key = await findStreamKey(database(c.env), body.stream_key);
+  if (!key) throw new AppError(403, "forbidden", "Unknown or revoked stream key.");
+  const stream = key.stream;
   // An older node would ignore the encryption in the answer and upload clear media under encrypted playlists.
   if (streamSettings(stream).encryption === "aes-128" && !(body.features ?? []).includes(NODE_FEATURES.encryption)) {
     throw new AppError(422, "unprocessable", "This stream is encrypted (AES-128) and this ingest node does not encrypt; upgrade the node.");
@@ -117,6 +118,7 @@ ingestRoutes.post("/publish", async (c) => {
     record: stream.record,
     settings: stream.settings,
     defaultReconnectWindow: getConfig(c.env).reconnectWindowSeconds,
+    keyCreatedAt: key.createdAt,
   });
   if (!result.ok) unwrap(result);
   return c.json(result.ok ? { ...result.response, edge_features: [EDGE_FEATURES.composeSegments] } : null);
@@ -147,7 +149,10 @@ ingestRoutes.post("/streams/:id/heartbeat", async (c) => {
   const result = await liveStream(c.env, streamId).heartbeat(c.get("nodeId"), body);
   unwrap(result);
   // `stop`: the owner stopped the broadcast; the node disconnects the publisher and flushes what it has.
-  return c.json({ ok: true, stop: result.ok && result.stop === true });
+  // `disconnect` (only when true; older nodes ignore it): the stream key was rotated, so the node disconnects the
+  // publisher without ending the broadcast.
+  const disconnect = result.ok && result.disconnect === true;
+  return c.json({ ok: true, stop: result.ok && result.stop === true, ...(disconnect ? { disconnect } : {}) });
 });
 
 ingestRoutes.put("/streams/:id/thumbnail", async (c) => {

@@ -134,7 +134,9 @@ streamRoutes.all("/:id", methodNotAllowed("GET", "PATCH", "DELETE"));
 
 streamRoutes.post("/:id/key", async (c) => {
   const row = await streamFromPath(c);
-  const streamKey = await rotateStreamKey(database(c.env), row.id);
+  const { streamKey, createdAt } = await rotateStreamKey(database(c.env), row.id);
+  // A publisher still sending with the old key is disconnected (the broadcast goes on; it may return with the new key).
+  await liveStream(c.env, row.id).keyRotated(createdAt);
   // The new publish URL points at a node that is healthy now (the stream's region first).
   const ingest = await ingestFor(c, row.region, false);
   const current = ingest.region === row.region && ingest.ingestServer === row.ingestEndpoint ? row : await updateStream(database(c.env), row.id, { region: ingest.region, ingestEndpoint: ingest.ingestServer });

@@ -155,8 +155,8 @@ export async function deleteStream(db: Database, id: string): Promise<void> {
   await db.batch([db.delete(streamKeys).where(eq(streamKeys.streamId, id)), db.delete(streams).where(eq(streams.id, id))]);
 }
 
-/** Revokes every key of the stream and issues a new one; returns the new key in the clear. */
-export async function rotateStreamKey(db: Database, streamId: string): Promise<string> {
+/** Revokes every key of the stream and issues a new one; returns the new key in the clear and its created_at. */
+export async function rotateStreamKey(db: Database, streamId: string): Promise<{ streamKey: string; createdAt: string }> {
   const streamKey = newSecret(STREAM_KEY_PREFIX);
   const now = nowIso();
   await db.batch([
@@ -167,18 +167,23 @@ export async function rotateStreamKey(db: Database, streamId: string): Promise<s
     db.insert(streamKeys).values({ id: crypto.randomUUID(), streamId, keyHash: await sha256Hex(streamKey), createdAt: now }),
     db.update(streams).set({ updatedAt: now }).where(eq(streams.id, streamId)),
   ]);
-  return streamKey;
+  return { streamKey, createdAt: now };
 }
 
-/** The stream a (non-revoked) stream key belongs to, or null. */
-export async function findStreamByKey(db: Database, streamKey: string): Promise<StreamRow | null> {
+/** The stream a (non-revoked) stream key belongs to and when that key was created, or null. */
+export async function findStreamKey(db: Database, streamKey: string): Promise<{ stream: StreamRow; createdAt: string } | null> {
   const hash = await sha256Hex(streamKey);
   const rows = await db
-    .select({ stream: streams, keyHash: streamKeys.keyHash })
+    .select({ stream: streams, keyHash: streamKeys.keyHash, createdAt: streamKeys.createdAt })
     .from(streamKeys)
     .innerJoin(streams, eq(streams.id, streamKeys.streamId))
     .where(and(eq(streamKeys.keyHash, hash), isNull(streamKeys.revokedAt)))
     .limit(1);
   const row = rows[0];
-  return row && hashesEqual(row.keyHash, hash) ? row.stream : null;
+  return row && hashesEqual(row.keyHash, hash) ? { stream: row.stream, createdAt: row.createdAt } : null;
+}
+
+/** The stream a (non-revoked) stream key belongs to, or null. */
+export async function findStreamByKey(db: Database, streamKey: string): Promise<StreamRow | null> {
+  return (await findStreamKey(db, streamKey))?.stream ?? null;
 }

@@ -409,6 +409,10 @@ export class StreamPipeline {
       if (answer.stop && this.session.active) {
         this.log.info("the stream's owner stopped the broadcast; disconnecting the publisher and flushing");
         this.session.close("stopped by the stream's owner");
+      } else if (answer.disconnect && this.session.active) {
+        // Not a stop: the unpublish that follows opens the reconnect window, and the publisher may return with the new key.
+        this.log.info("the stream key was rotated; disconnecting the publisher");
+        this.session.close("stream key rotated");
       }
     } catch (err) {
       if (err instanceof StreamFencedError) {

@@ -128,7 +128,7 @@ export class EdgeClient {
       // an older edge answers without a body: nothing to act on
     }
     const parsed = StreamHeartbeatAnswerSchema.safeParse(json);
-    return parsed.success ? parsed.data : { ok: true, stop: false };
+    return parsed.success ? parsed.data : { ok: true, stop: false, disconnect: false };
   }
 
   /** Registers this node and reports its load. */

@@ -1,6 +1,9 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { ingestPaths } from "../../../protocol/ingest-paths.ts";
 import { ADMIN, call, callJson, newUser } from "../api.ts";
+import { liveStream } from "../../../edge/src/live/live-stream-stub.ts";
+import { ingest, publish } from "../ingest-client.ts";
 
 interface Stream {
   stream_id: string;
@@ -214,6 +217,43 @@ describe("key rotation", () => {
       .bind(stream.stream_id)
       .all<{ revoked_at: string | null }>();
     expect(keys.results.map((k) => k.revoked_at === null)).toEqual([false, true]);
+  });
+
+  it("disconnects the live publisher that used the old key without ending the broadcast", async () => {
+    const stream = await create();
+    const grant = await publish(stream.stream_key!);
+    const beat = async (epoch: number) => {
+      const response = await ingest("POST", ingestPaths.streamHeartbeat(stream.stream_id), { json: { epoch, input_kbps: 1, fps: 30, speed: 1, backlog: 0, keyframe_interval: 2 } });
+      expect(response.status).toBe(200);
+      return (await response.json()) as { ok: boolean; stop: boolean; disconnect?: boolean };
+    };
+    expect(await beat(grant.epoch)).toEqual({ ok: true, stop: false });
+    const rotated = await callJson<Stream>("POST", `/streams/${stream.stream_id}/key`, 200);
+    // The node hears it in its next heartbeat answer: disconnect, not stop.
+    expect(await beat(grant.epoch)).toEqual({ ok: true, stop: false, disconnect: true });
+    expect((await callJson<Stream>("GET", `/streams/${stream.stream_id}`, 200)).status).toBe("live");
+    // The node disconnects the publisher and unpublishes: the reconnect window opens, the broadcast goes on.
+    expect((await ingest("POST", ingestPaths.unpublish(), { json: { stream_id: stream.stream_id, epoch: grant.epoch, reason: "stream key rotated" } })).status).toBe(200);
+    const old = await ingest("POST", ingestPaths.publish(), { json: { stream_key: stream.stream_key, features: ["aes-128"] } });
+    expect(old.status).toBe(403);
+    const again = await publish(rotated.stream_key!);
+    expect(again.reconnect || again.epoch > grant.epoch).toBe(true);
+    expect(again.first_msn).toBeGreaterThanOrEqual(grant.first_msn);
+    expect(await beat(again.epoch)).toEqual({ ok: true, stop: false });
+    expect((await callJson<{ status: string; started_at: string }>("GET", `/streams/${stream.stream_id}/status`, 200)).status).toBe("live");
+  });
+
+  it("refuses a publish with the old key that reaches the stream's object after the rotation", async () => {
+    const stream = await create();
+    const before = await env.DB.prepare("select created_at from stream_keys where stream_id = ?").bind(stream.stream_id).first<{ created_at: string }>();
+    await callJson<Stream>("POST", `/streams/${stream.stream_id}/key`, 200);
+    // As if D1 had accepted the old key a moment before the rotation: the object itself refuses it.
+    const stub = liveStream(env, stream.stream_id);
+    const input = { streamId: stream.stream_id, nodeId: "node-a", latencyMode: "low" as const, record: true, settings: "{}", defaultReconnectWindow: 60 };
+    const refused = await stub.publish({ ...input, keyCreatedAt: before!.created_at });
+    expect(refused).toMatchObject({ ok: false, status: 403 });
+    const rows = await env.DB.prepare("select created_at from stream_keys where stream_id = ? and revoked_at is null").bind(stream.stream_id).first<{ created_at: string }>();
+    expect(await stub.publish({ ...input, keyCreatedAt: rows!.created_at })).toMatchObject({ ok: true });
   });
 });
 
