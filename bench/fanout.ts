@@ -273,7 +273,10 @@ async function releaseRound(
   await openInWaves(concurrency, (j) => {
     const h: Held = { sentAt: performance.now(), doneAt: null, status: null, hasPart: false, error: null };
     held.push(h);
-    const req = rawGet(playlistUrl.hostname, Number(playlistUrl.port), `${playlistUrl.pathname}${query}&vsid=fanout${roundIndex}x${String(j).padStart(6, "0")}`);
+    // Each request is its own viewer: the edge counts one per client IP + User-Agent (all are 127.0.0.1 here).
+    const req = rawGet(playlistUrl.hostname, Number(playlistUrl.port), `${playlistUrl.pathname}${query}`, undefined, {
+      "user-agent": `fanout${roundIndex}x${String(j).padStart(6, "0")}`,
+    });
     sockets.push(req.socket);
     req.answer.then(
       (answer) => {
@@ -289,7 +292,7 @@ async function releaseRound(
     return req.written;
   });
   const openMs = Math.round(performance.now() - firstSent);
-  // Wait until the edge holds them all: each request has its own viewer session (vsid), counted by the stream's object
+  // Wait until the edge holds them all: each request has its own viewer (User-Agent), counted by the stream's object
   // (directly, or reported by the Worker for those it parked), so the viewer count says how many arrived. A blocked
   // request times out (503) three target durations (6 s) after it arrived, so the wait is capped well below that.
   const holdCap = firstSent + 4500;

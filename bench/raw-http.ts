@@ -19,10 +19,10 @@ export interface RawRequest {
 }
 
 /** Sends `GET path` to host:port on a new connection (the caller closes `socket` once done with the answer). */
-export function rawGet(host: string, port: number, path: string, timeoutMs = 20_000): RawRequest {
+export function rawGet(host: string, port: number, path: string, timeoutMs = 20_000, headers: Record<string, string> = {}): RawRequest {
   const socket = connect(port, host);
   socket.on("connect", () => send());
-  const { answer, written, send } = exchange(socket, host, port, path, timeoutMs);
+  const { answer, written, send } = exchange(socket, host, port, path, timeoutMs, headers);
   return { socket, answer, written };
 }
 
@@ -34,7 +34,14 @@ export function rawPreconnected(host: string, port: number, path: string, timeou
   return { socket, connected, ...exchange(socket, host, port, path, timeoutMs) };
 }
 
-function exchange(socket: Socket, host: string, port: number, path: string, timeoutMs: number): { answer: Promise<RawAnswer>; written: Promise<void>; send: () => void } {
+function exchange(
+  socket: Socket,
+  host: string,
+  port: number,
+  path: string,
+  timeoutMs: number,
+  headers: Record<string, string> = {},
+): { answer: Promise<RawAnswer>; written: Promise<void>; send: () => void } {
   socket.setNoDelay(true);
   socket.setEncoding("latin1");
   let written: () => void = () => undefined;
@@ -79,7 +86,10 @@ function exchange(socket: Socket, host: string, port: number, path: string, time
     });
     socket.on("error", (err) => finish(err));
   });
-  const send = () => void socket.write(`GET ${path} HTTP/1.1\r\nHost: ${host}:${port}\r\n\r\n`, () => written());
+  const extra = Object.entries(headers)
+    .map(([name, value]) => `${name}: ${value}\r\n`)
+    .join("");
+  const send = () => void socket.write(`GET ${path} HTTP/1.1\r\nHost: ${host}:${port}\r\n${extra}\r\n`, () => written());
   return { answer, written: writtenPromise, send };
 }
 

@@ -224,7 +224,7 @@ export function buildReport(input: ReportInput): { markdown: string; figures: Fi
       "costs the load generator ~50 µs per answer, which on two cores would be counted as the server's delay), and held at the edge —",
       "the Worker parks all but one of them on that one (`edge/src/live/playlist-coalescer.ts`), which goes through the stream's relay at",
       "this location (`edge/src/live/playlist-relay.ts`) to the stream's Durable Object. Once the",
-      "stream's viewer count (every request has its own `vsid`) shows all N, the part is uploaded (`PUT`) and each answer is timed from",
+      "stream's viewer count (every request has its own User-Agent) shows all N, the part is uploaded (`PUT`) and each answer is timed from",
       "the upload's completion. Connections stay open after their answer, as players' keep-alive connections do, and are closed once",
       "the round is over (closing a thousand while answers still go out costs workerd's one thread ~30 µs each). The same upload with",
       "nothing held is timed just before each round. *workerd CPU* is the CPU time of the edge's workerd process from the upload's start",

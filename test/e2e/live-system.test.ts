@@ -37,9 +37,9 @@ async function createStream(body: Record<string, unknown>): Promise<Stream> {
   return created.body;
 }
 
-async function text(url: string): Promise<{ status: number; body: string; ms: number }> {
+async function text(url: string, headers: Record<string, string> = {}): Promise<{ status: number; body: string; ms: number }> {
   const started = Date.now();
-  const response = await fetch(url);
+  const response = await fetch(url, { headers });
   return { status: response.status, body: await response.text(), ms: Date.now() - started };
 }
 
@@ -150,7 +150,8 @@ describe("interactive stream, publish to playback", () => {
     const playlist = await media(firstMediaUrl);
     // Two segments past the last complete one (the most the spec allows): held for 2-4 s, long enough to look at.
     const next = playlist.mediaSequenceBase! + playlist.segments.filter((s) => s.uri !== "").length + 1;
-    const waiting = Array.from({ length: 100 }, (_, i) => text(`${firstMediaUrl}?_HLS_msn=${next}&vsid=e2e-crowd-${String(i).padStart(3, "0")}`));
+    // A hundred viewers: the edge counts one per client IP + User-Agent.
+    const waiting = Array.from({ length: 100 }, (_, i) => text(`${firstMediaUrl}?_HLS_msn=${next}`, { "user-agent": `e2e-crowd-${String(i).padStart(3, "0")}` }));
     // While they wait, the Worker has sent the stream's object one of them (the rest share its answer).
     const held = await eventually("the crowd held at the edge", 3_000, async () => {
       const s = (await system.api<Status & { held_requests: number }>("GET", `/streams/${stream.stream_id}/status`)).body;

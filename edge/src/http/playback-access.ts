@@ -1,7 +1,7 @@
 // Signed playback at the door: which streams want a token, checking it, and keeping signed answers out of shared caches.
 import type { AppContext } from "../app-env.ts";
 import { verifyPlaybackToken } from "../auth/playback-token.ts";
-import { AppError } from "../errors.ts";
+import { AppError, notFound } from "../errors.ts";
 import { playbackPolicy } from "../streams/playback-policy.ts";
 
 const TOKEN_REFUSALS = {
@@ -13,10 +13,13 @@ const TOKEN_REFUSALS = {
 
 /**
  * How the caller may play stream `id`: null for a public stream, else the query (`token=...`) that every URI of its
- * playlists must carry. Throws 403 when the stream is signed and the request has no valid token for it.
+ * playlists must carry. Throws 404 for a stream that does not exist (before any Durable Object, R2 or cache lookup),
+ * and 403 when the stream is signed and the request has no valid token for it.
  */
 export async function playbackAccess(c: AppContext, id: string): Promise<string | null> {
-  if ((await playbackPolicy(c.env, id)) === "public") return null;
+  const policy = await playbackPolicy(c.env, id);
+  if (policy === null) throw notFound(`Stream "${id}"`);
+  if (policy === "public") return null;
   const token = c.req.query("token");
   const check = await verifyPlaybackToken(c.env.PLAYBACK_SIGNING_SECRET, id, token);
   if (check !== "ok") throw new AppError(403, "forbidden", TOKEN_REFUSALS[check], { "cache-control": "no-store" });

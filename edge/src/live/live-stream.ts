@@ -6,6 +6,7 @@ import type { InitMeta, PartMeta, PublishEncryption, PublishResponse, SegmentMet
 import { type LatencyMode, timingFor } from "../../../protocol/latency.ts";
 import { getConfig } from "../config.ts";
 import { recordBroadcastEnd, recordBroadcastStart } from "../streams/broadcast-ledger.ts";
+import { bumpMediaGeneration } from "../streams/playback-policy.ts";
 import { emitEvent } from "../webhooks/emit.ts";
 import type { AssetEncryption, AssetRendition } from "../vod/vod-playlist.ts";
 import type { StreamSettings } from "../streams/stream-input.ts";
@@ -258,7 +259,7 @@ export class LiveStream extends DurableObject<Env> {
   async commitSegment(nodeId: string, rendition: string, meta: SegmentMeta, bytes: number): Promise<IngestResult> {
     const result = await this.commit(nodeId, meta.epoch, meta.msn, () => addSegment(this.window!, rendition, meta, { bytes }));
     if (result.ok && this.meta.sessionId) {
-      // Recorded whatever the record setting: clips of a live broadcast need it; record=false only skips the VOD.
+      // Recorded whatever the record setting: an unrecorded stream's retired media is found by it (epochOf).
       this.recording.add(this.meta.sessionId, { rendition, msn: meta.msn, epoch: meta.epoch, duration: meta.duration, programDateTime: meta.program_date_time });
     }
     return result;
@@ -416,6 +417,9 @@ export class LiveStream extends DurableObject<Env> {
       return;
     }
     await deleteUnrecorded(this.env.MEDIA, this.meta.streamId, cleanup, this.sessionKeys);
+    // Nothing of it stays reachable: not through the Cache API (a new media generation), not through the ended window.
+    await bumpMediaGeneration(this.env, this.meta.streamId);
+    if (cleanup.sessionId) await this.mediaDeleted(cleanup.sessionId);
     this.meta.pendingCleanup = null;
     await this.saveMeta();
   }
@@ -444,6 +448,14 @@ export class LiveStream extends DurableObject<Env> {
     return this.meta.sessionId === sessionId && (this.meta.status === "live" || this.meta.stopping !== null);
   }
 
+  /** Some media of finished session `sessionId` was deleted: its ended live window, which names it, goes too. */
+  async mediaDeleted(sessionId: string): Promise<void> {
+    if (this.meta.sessionId !== sessionId || this.meta.status === "live" || !this.window?.ended) return;
+    this.window = null;
+    this.windowChanged(true);
+    await this.saveAll();
+  }
+
   /** Forgets a finished session's key seed and recording once its last VOD or clip is deleted (not while live). */
   async forgetSession(sessionId: string): Promise<boolean> {
     if (await this.isLiveSession(sessionId)) return false;
@@ -452,14 +464,24 @@ export class LiveStream extends DurableObject<Env> {
     return true;
   }
 
-  /** The recorded segments of a session (the current or last broadcast when null) and its renditions, for clips. */
-  async recorded(
-    sessionId: string | null,
-  ): Promise<{ sessionId: string | null; segments: RecordedSegment[]; renditions: AssetRendition[]; encryption: AssetEncryption | null }> {
+  /**
+   * The recorded segments of a session (the current or last broadcast when null) and its renditions, for clips.
+   * `record`: whether the broadcast keeps its media (false: it is deleted as it leaves the live window, so a clip of it
+   * would stop playing).
+   */
+  async recorded(sessionId: string | null): Promise<{
+    sessionId: string | null;
+    record: boolean;
+    segments: RecordedSegment[];
+    renditions: AssetRendition[];
+    encryption: AssetEncryption | null;
+  }> {
     const id = sessionId ?? this.meta.sessionId;
-    if (!id) return { sessionId: null, segments: [], renditions: [], encryption: null };
+    if (!id) return { sessionId: null, record: this.meta.record, segments: [], renditions: [], encryption: null };
     return {
       sessionId: id,
+      // A past session named by the caller is a VOD's: recorded. The current or last one says it in its meta.
+      record: id === this.meta.sessionId ? this.meta.record : true,
       segments: this.recording.segments(id),
       renditions: id === this.meta.sessionId ? assetRenditions(this.window) : [],
       encryption: this.assetEncryption(id),

@@ -117,6 +117,11 @@ streamAssetRoutes.post("/:id/clips", async (c) => {
   }
   const recorded = await liveStream(c.env, stream.id).recorded(sessionId);
   if (!recorded.sessionId || recorded.segments.length === 0) throw new AppError(409, "conflict", "This stream has no recorded broadcast to clip.");
+  // A clip names the broadcast's own segments; an unrecorded broadcast deletes them as they leave the live window and
+  // at its end, so its clip would answer 200 and play nothing. Refused instead of kept: record: false promises deletion.
+  if (!recorded.record) {
+    throw new AppError(409, "conflict", "This broadcast is not recorded (record: false): its media is deleted as it leaves the live window, so it cannot be clipped. Set record: true for broadcasts you want to clip.");
+  }
   if (renditions.length === 0) renditions = recorded.renditions;
   const groups = byRendition(recorded.segments);
   const reference = groups.get(renditions[0]?.name ?? "") ?? [...groups.values()][0] ?? [];

@@ -17,11 +17,13 @@ import { liveStream, playlistRelay, relayLocation } from "../live/live-stream-st
 import { ViewerReports } from "../live/viewer-reports.ts";
 import { mediaContentType, mediaKey, parseMediaAddress, thumbnailKey } from "../storage/media.ts";
 import { IMMUTABLE, serveR2Object } from "../storage/r2-response.ts";
+import { playbackRecord } from "../streams/playback-policy.ts";
 
-/** A viewer's playback session: the `vsid` the watch page sends, else a hash of client IP and User-Agent. */
+/**
+ * A viewer's playback session: a hash of client IP and User-Agent, so one client counts as one viewer per stream. The
+ * `vsid` a player may send is not used: any client can make up a thousand of them and inflate the count.
+ */
 export async function viewerSession(c: AppContext): Promise<string> {
-  const vsid = c.req.query("vsid");
-  if (vsid && /^[A-Za-z0-9_-]{8,64}$/.test(vsid)) return `v:${vsid}`;
   const ip = c.req.header("cf-connecting-ip") ?? c.req.header("x-forwarded-for") ?? "";
   return `h:${(await sha256Hex(`${ip}|${c.req.header("user-agent") ?? ""}`)).slice(0, 32)}`;
 }
@@ -121,16 +123,21 @@ playbackRoutes.get("/:id/keys/:session/:file", async (c, next) => {
 });
 
 // Media objects never change once written (each publish epoch has its own directory), so they are cached for a
-// year at the edge and in browsers; the Cache API answers repeats without touching R2 or the Durable Object. For a
-// signed stream the token is checked first; the cache key is the path alone (no token, no query), so every viewer's
-// token hits the same entry — safe, because nothing reaches the cache without passing the check.
+// year at the edge and in browsers; the Cache API answers repeats without touching R2 or the Durable Object. The
+// stream's existence and policy are checked first (remembered per isolate: no lookup on the hot path); for a signed
+// stream, its token too. The cache key is the path and the stream's media generation (no token, no other query), so
+// every viewer's token hits the same entry — safe, because nothing reaches the cache without passing the check — and
+// deleting a VOD or clip (a new generation) or the stream (a 404 before the cache) leaves no cached copy reachable.
 playbackRoutes.on(["GET", "HEAD"], "/:id/:rendition/:epoch/:file", async (c) => {
   const address = parseMediaAddress(c.req.param("id"), c.req.param("rendition"), c.req.param("epoch"), c.req.param("file"));
   if (!address) throw new AppError(404, "not_found", "No such media object.");
   const signed = (await playbackAccess(c, address.streamId)) !== null;
+  const generation = (await playbackRecord(c.env, address.streamId))?.mediaGeneration ?? 0;
   const request = c.req.raw;
   const cacheable = request.method === "GET" && !request.headers.has("range");
-  const cacheKey = new Request(new URL(new URL(c.req.url).pathname, c.req.url).toString());
+  const url = new URL(c.req.url);
+  // Generation 0 (nothing of the stream ever deleted) keeps the bare path as its key.
+  const cacheKey = new Request(`${url.origin}${url.pathname}${generation === 0 ? "" : `?g=${generation}`}`);
   const cache = (caches as unknown as { default: Cache }).default;
   if (cacheable) {
     const hit = await cache.match(cacheKey);

@@ -30,6 +30,11 @@ export function thumbnailKey(streamId: string): string {
   return `live/${streamId}/thumbnail.jpg`;
 }
 
+/** The key prefix of the LL-HLS parts in the directory (one rendition, one publish epoch) of media object `key`. */
+export function partsPrefixOf(key: string): string {
+  return `${key.slice(0, key.lastIndexOf("/") + 1)}part-`;
+}
+
 /** The key prefix holding every object of a stream (for deletion). */
 export function streamPrefix(streamId: string): string {
   return `live/${streamId}/`;

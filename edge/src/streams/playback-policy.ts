@@ -1,32 +1,71 @@
-// A stream's playback policy ("public" | "signed") as playback reads it: on every playlist and media request, so it
-// is remembered per isolate for a few seconds instead of asking D1 each time.
+// What playback needs to know about a stream before it touches anything else: whether it exists, its playback policy
+// ("public" | "signed") and its media generation. Read on every playlist and media request, so it is remembered per
+// isolate for a few seconds instead of asking D1 each time — an unknown stream id is answered 404 from here, before any
+// Durable Object or R2 call.
+import { eq, sql } from "drizzle-orm";
 import { database } from "../db/client.ts";
+import { streams } from "../db/schema.ts";
 import type { PlaybackPolicy } from "./stream-input.ts";
 import { findStream } from "./stream-repository.ts";
 import { streamSettings } from "./stream-view.ts";
 
 /**
- * How long an isolate trusts a policy it read. A change made through this isolate applies at once (`forget`); other
+ * How long an isolate trusts what it read. A change made through this isolate applies at once (`forget`); other
  * isolates see it within this many seconds. Tokens are checked whenever the policy says "signed", so a stream turned
- * public keeps accepting them, and one turned signed refuses unsigned requests everywhere after this delay.
+ * public keeps accepting them, and one turned signed refuses unsigned requests everywhere after this delay. A deleted
+ * stream (or a deleted VOD's or clip's media) stops playing everywhere within the same delay.
  */
 export const POLICY_TTL_MS = 10_000;
 
-const remembered = new Map<string, { policy: PlaybackPolicy; until: number }>();
+/** What playback knows about an existing stream. */
+export interface PlaybackRecord {
+  policy: PlaybackPolicy;
+  /**
+   * Part of every media cache key: bumped when media of the stream is deleted (a VOD or clip), so what the Cache API
+   * kept of it is never answered again. The Cache API purges only exact keys and only in one location; a new key
+   * leaves the old entries to expire unseen.
+   */
+  mediaGeneration: number;
+}
+
+const remembered = new Map<string, { record: PlaybackRecord | null; until: number }>();
 const MAX_REMEMBERED = 10_000;
 
-/** The policy of `streamId`; "public" for a stream that does not exist (playback answers 404 for it anyway). */
-export async function playbackPolicy(env: Env, streamId: string, now: number = Date.now()): Promise<PlaybackPolicy> {
+/** The settings field that holds the media generation (internal: never rendered, kept by PATCH's merge). */
+const GENERATION_FIELD = "media_generation";
+
+/** What playback knows about `streamId`, or null when there is no such stream (remembered too, as briefly). */
+export async function playbackRecord(env: Env, streamId: string, now: number = Date.now()): Promise<PlaybackRecord | null> {
   const hit = remembered.get(streamId);
-  if (hit && hit.until > now) return hit.policy;
+  if (hit && hit.until > now) return hit.record;
   const row = await findStream(database(env), streamId);
-  const policy = row ? (streamSettings(row).playback_policy ?? "public") : "public";
+  let record: PlaybackRecord | null = null;
+  if (row) {
+    const settings = streamSettings(row) as ReturnType<typeof streamSettings> & { [GENERATION_FIELD]?: unknown };
+    const generation = settings[GENERATION_FIELD];
+    record = { policy: settings.playback_policy ?? "public", mediaGeneration: typeof generation === "number" ? generation : 0 };
+  }
   if (remembered.size >= MAX_REMEMBERED) remembered.clear();
-  remembered.set(streamId, { policy, until: now + POLICY_TTL_MS });
-  return policy;
+  remembered.set(streamId, { record, until: now + POLICY_TTL_MS });
+  return record;
+}
+
+/** The policy of `streamId`, or null for a stream that does not exist. */
+export async function playbackPolicy(env: Env, streamId: string, now: number = Date.now()): Promise<PlaybackPolicy | null> {
+  return (await playbackRecord(env, streamId, now))?.policy ?? null;
 }
 
 /** Drops what this isolate remembers about `streamId` (after a PATCH or DELETE). */
 export function forgetPlaybackPolicy(streamId: string): void {
   remembered.delete(streamId);
+}
+
+/** Retires every media cache entry of `streamId` (after some of its media was deleted): one atomic D1 update. */
+export async function bumpMediaGeneration(env: Env, streamId: string): Promise<void> {
+  const path = `$.${GENERATION_FIELD}`;
+  await database(env)
+    .update(streams)
+    .set({ settings: sql`json_set(${streams.settings}, ${path}, coalesce(json_extract(${streams.settings}, ${path}), 0) + 1)` })
+    .where(eq(streams.id, streamId));
+  forgetPlaybackPolicy(streamId);
 }

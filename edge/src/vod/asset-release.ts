@@ -5,7 +5,8 @@ import { and, eq } from "drizzle-orm";
 import { database } from "../db/client.ts";
 import { clips, vodAssets } from "../db/schema.ts";
 import { liveStream } from "../live/live-stream-stub.ts";
-import { type AssetKind, assetPrefix } from "../storage/media.ts";
+import { type AssetKind, assetPrefix, partsPrefixOf } from "../storage/media.ts";
+import { bumpMediaGeneration } from "../streams/playback-policy.ts";
 import { deletePrefix } from "./vod-finalizer.ts";
 
 /** The asset being deleted. */
@@ -39,8 +40,10 @@ export async function assetMediaKeys(bucket: R2Bucket, kind: AssetKind, id: stri
 
 /**
  * Deletes `asset`'s playlists (and poster) and its D1 row, and the media it names that no other asset of its session
- * names — unless the session is still live (its window, recording and coming VOD need them). When it was the session's
- * last asset, the stream's object forgets the session's key seed and recording.
+ * names, with every LL-HLS part of its publish epochs (no on-demand playlist names a part) — unless the session is
+ * still live (its window, recording and coming VOD need them). When it was the session's last asset, the stream's
+ * object forgets the session's key seed and recording. Media deleted here is also out of the Cache API's reach: the
+ * stream's media generation moves on, so no cache key of it is asked again.
  */
 export async function releaseAsset(env: Env, asset: ReleasedAsset): Promise<void> {
   const db = database(env);
@@ -61,6 +64,12 @@ export async function releaseAsset(env: Env, asset: ReleasedAsset): Promise<void
     for (const clip of otherClips) for (const key of await assetMediaKeys(env.MEDIA, "clips", clip.id)) kept.add(key);
     const doomed = [...named].filter((key) => !kept.has(key));
     for (let i = 0; i < doomed.length; i += 1000) await env.MEDIA.delete(doomed.slice(i, i + 1000));
+    let parts = 0;
+    for (const prefix of new Set([...named].map(partsPrefixOf))) parts += await deletePrefix(env.MEDIA, prefix);
+    if (doomed.length > 0 || parts > 0) {
+      await bumpMediaGeneration(env, asset.streamId);
+      await stream.mediaDeleted(asset.sessionId);
+    }
     if (otherVods.length === 0 && otherClips.length === 0) await stream.forgetSession(asset.sessionId);
   }
   await deletePrefix(env.MEDIA, assetPrefix(asset.kind, asset.id));

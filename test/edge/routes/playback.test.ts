@@ -224,9 +224,11 @@ describe("blocking playlist reload (_HLS_msn / _HLS_part)", () => {
     const status = () => callJson<{ held_requests: number; viewers: number }>("GET", `/streams/${stream.stream_id}/status`, 200);
     const before = await status();
     expect(before.held_requests).toBe(0);
-    const held = Array.from({ length: 12 }, (_, i) => get(`${media("360p")}?_HLS_msn=2&_HLS_part=1&vsid=held-relay-${String(i).padStart(2, "0")}`));
+    // Thirteen viewers: a viewer is a client IP + User-Agent pair.
+    const viewer = (name: string) => ({ headers: { "user-agent": `held-relay-${name}` } });
+    const held = Array.from({ length: 12 }, (_, i) => get(`${media("360p")}?_HLS_msn=2&_HLS_part=1`, viewer(String(i))));
     // A request for another part is another answer: the relay sends that one up too.
-    const other = get(`${media("360p")}?_HLS_msn=2&_HLS_part=2&vsid=held-relay-other`);
+    const other = get(`${media("360p")}?_HLS_msn=2&_HLS_part=2`, viewer("other"));
     await sleep(300);
     expect((await status()).held_requests).toBe(2);
     await publisher.part("360p", 2, 1);
@@ -417,7 +419,7 @@ describe("media objects", () => {
 });
 
 describe("viewer counting", () => {
-  it("counts distinct vsids and distinct IP/User-Agent pairs among playlist requests", async () => {
+  it("counts distinct IP/User-Agent pairs among playlist requests; a made-up vsid adds no viewer", async () => {
     const { media, master, stream } = await broadcast("low", 1);
     const path = media("360p");
     const segment = resolve(path, (await getMedia(path)).playlist.segments[0]!.uri);
@@ -426,23 +428,24 @@ describe("viewer counting", () => {
     expect(await viewers()).toBe(1);
 
     const client = (ip: string, ua: string) => ({ headers: { "cf-connecting-ip": ip, "user-agent": ua } });
-    // One watch-page session: master and media playlists with the same vsid, from any address.
-    await get(`${master}?vsid=session-aaaa-1`, client("192.0.2.1", "Chrome"));
-    await get(`${path}?vsid=session-aaaa-1`, client("192.0.2.2", "Chrome"));
-    expect(await viewers()).toBe(2);
-    await get(`${path}?vsid=session-bbbb-2`, client("192.0.2.1", "Chrome"));
-    expect(await viewers()).toBe(3);
-    // Without a vsid: IP + User-Agent.
     await get(path, client("198.51.100.7", "VLC/3.0"));
     await get(master, client("198.51.100.7", "VLC/3.0"));
-    expect(await viewers()).toBe(4);
+    expect(await viewers()).toBe(2);
     await get(path, client("198.51.100.7", "ffplay"));
     await get(path, client("198.51.100.8", "VLC/3.0"));
-    expect(await viewers()).toBe(6);
-    // An invalid vsid falls back to IP + User-Agent (the same pair as before: no new viewer).
-    await get(`${path}?vsid=x`, client("198.51.100.7", "VLC/3.0"));
+    expect(await viewers()).toBe(4);
+    // One client inventing session ids stays one viewer per stream, however many it sends (master or media).
+    for (let i = 0; i < 20; i += 1) {
+      await get(`${path}?vsid=inflate-${String(i).padStart(4, "0")}`, client("192.0.2.1", "Chrome"));
+      await get(`${master}?vsid=inflate-m-${String(i).padStart(4, "0")}`, client("192.0.2.1", "Chrome"));
+    }
+    expect(await viewers()).toBe(5);
+    // Blocking requests too: each is counted, whether the stream's object or its relay saw it.
+    await Promise.all(Array.from({ length: 5 }, (_, i) => get(`${path}?_HLS_msn=0&vsid=inflate-b-${String(i).padStart(4, "0")}`, client("192.0.2.1", "Chrome"))));
+    await sleep(700);
+    expect(await viewers()).toBe(5);
     // Media objects do not count: they are cacheable and say nothing about sessions.
     await get(`${segment}?vsid=session-cccc-3`, client("203.0.113.9", "Chrome"));
-    expect(await viewers()).toBe(6);
+    expect(await viewers()).toBe(5);
   });
 });

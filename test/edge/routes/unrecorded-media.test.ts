@@ -2,8 +2,9 @@ import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { liveStream } from "../../../edge/src/live/live-stream-stub.ts";
-import { callJson } from "../api.ts";
-import { publish, putInit, putSegment } from "../ingest-client.ts";
+import { call, callJson } from "../api.ts";
+import { publish, putInit, putSegment, stopBroadcast } from "../ingest-client.ts";
+import { expectProblem } from "../playback-helpers.ts";
 
 describe("record: false", () => {
   it("deletes media that slid out of the live window during the broadcast, a window's length later", async () => {
@@ -41,5 +42,19 @@ describe("record: false", () => {
     const queued = await runInDurableObject(stub, (_instance, state) => state.storage.sql.exec("SELECT COUNT(*) AS n FROM retired_media").toArray()[0]);
     expect((queued as { n: number }).n).toBe(0);
     expect(await env.MEDIA.head(`live/${stream.stream_id}/360p/${grant.epoch}/seg-0.m4s`)).not.toBeNull();
+  });
+
+  it("refuses clips of an unrecorded broadcast with 409, live and after it ended: a clip that answers 200 always plays", async () => {
+    const stream = await callJson<{ stream_id: string; stream_key: string }>("POST", "/streams", 201, {
+      body: { title: "unrecorded clips", latency_mode: "low", record: false },
+    });
+    const grant = await publish(stream.stream_key);
+    await putInit(stream.stream_id, "360p", grant.epoch);
+    for (let msn = 0; msn < 3; msn++) await putSegment(stream.stream_id, "360p", grant.epoch, msn);
+    const clip = () => call("POST", `/streams/${stream.stream_id}/clips`, { body: { start_offset: 0, duration: 2 } });
+    await expectProblem(await clip(), 409, /not recorded \(record: false\).*cannot be clipped/);
+    await stopBroadcast(stream.stream_id, grant.epoch);
+    await expectProblem(await clip(), 409, /not recorded \(record: false\)/);
+    expect((await callJson<{ clips: unknown[] }>("GET", `/streams/${stream.stream_id}/clips`, 200)).clips).toEqual([]);
   });
 });
