@@ -20,7 +20,7 @@ export interface TokenView {
   hint: string | null;
   created_at: string;
   expires_at: string | null;
-  /** The token this one was minted with (null: minted by the admin). */
+  /** The API token this one was minted with (null: minted with ADMIN_TOKEN). */
   minted_by: string | null;
 }
 
@@ -67,7 +67,8 @@ export async function mintToken(
   const now = Date.now();
   const nowIso = new Date(now).toISOString();
   const token = newSecret(API_TOKEN_PREFIX);
-  const parent = minter.role === "admin" ? null : (minter.tokenId ?? null);
+  // Any API token, an admin-role one too, is the parent of what it mints; only ADMIN_TOKEN itself (no row) is none.
+  const parent = minter.tokenId ?? null;
   const quota = fewerThan(apiTokens, and(eq(apiTokens.userId, input.userId), active(nowIso))!, minter.role === "admin" ? Infinity : input.maxActive);
   const parentAlive = parent
     ? sql`exists (select 1 from ${apiTokens} where ${and(eq(apiTokens.id, parent), isNull(apiTokens.revokedAt))})`

@@ -54,6 +54,13 @@ describe("token expiry", () => {
     expect(Date.parse(shorter.expires_at!)).toBeLessThan(Date.parse(parent.expires_at!));
     // The admin's tokens have no expiry of their own: what it mints without expires_in never expires.
     expect((await mint(user.userId, undefined)).expires_at).toBeNull();
+    // An API token of the admin user acts as the admin, yet what it mints still ends with it and goes with it.
+    const adminToken = await mint("00000000-0000-4000-8000-000000000001", undefined, { expires_in: 3600 });
+    const delegated = await mint(user.userId, adminToken.token);
+    expect(delegated.expires_at).toBe(adminToken.expires_at);
+    expect(delegated.minted_by).toBe(adminToken.token_id);
+    expect((await call("DELETE", `/tokens/${adminToken.token_id}`)).status).toBe(204);
+    await expectProblem(await probe(delegated.token), 401, /revoked/);
     // A user token mints only for its own user.
     const other = await newUser("other");
     await expectProblem(await call("POST", `/users/${other.userId}/tokens`, { token: parent.token, body: {} }), 404);
