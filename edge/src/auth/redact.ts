@@ -22,7 +22,8 @@ function isQueryError(err: unknown): err is Error & { query: string; params: unk
 /** One error's own message, safe to log: a failed query keeps its SQL and drops its parameters. */
 function safeMessage(err: unknown): string {
   if (isQueryError(err)) return `Failed query: ${err.query} (${err.params.length} parameters withheld)`;
-  if (err instanceof Error) return `${err.name}: ${err.message}`;
+  // The same error after a Durable Object RPC has lost its fields but not its message: cut the parameter list.
+  if (err instanceof Error) return `${err.name}: ${err.message.replace(/\nparams: [\s\S]*$/, "\nparams: [withheld]")}`;
   return String(err);
 }
 

@@ -26,5 +26,9 @@ describe("describeError", () => {
     expect(text).not.toContain("my-plain-secret");
     expect(text).toMatch(/\n\s+at /);
     expect(describeError("plain string whsec_AbCdEfGhIjKlMnOpQrStUv")).toBe("plain string whsec_[redacted]");
+    // After a Durable Object RPC only the message is left: its parameter list is cut all the same.
+    const remote = new Error("Failed query: select 1 where x = ?\nparams: my-plain-secret,2");
+    expect(describeError(remote)).toContain("Error: Failed query: select 1 where x = ?\nparams: [withheld]");
+    expect(describeError(remote)).not.toContain("my-plain-secret");
   });
 });
