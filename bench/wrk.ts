@@ -54,7 +54,14 @@ export async function runWrk(url: string, options: { threads?: number; connectio
   child.stderr.setEncoding("utf8").on("data", (chunk: string) => (out += chunk));
   // wrk stops itself after the duration; the timer is a backstop.
   const killer = setTimeout(() => child.kill("SIGKILL"), (options.durationS + 20) * 1000);
-  const code = await new Promise<number | null>((resolve) => child.once("exit", resolve));
+  const code = await new Promise<number | null>((resolve, reject) => {
+    child.once("exit", resolve);
+    // Without a listener a missing wrk (ENOENT) would crash the benchmark instead of failing this run.
+    child.once("error", (error) => {
+      clearTimeout(killer);
+      reject(new Error(`could not run wrk (apt-get install wrk): ${(error as NodeJS.ErrnoException).code ?? error.message}`));
+    });
+  });
   clearTimeout(killer);
   if (code !== 0) throw new Error(`wrk exited with ${code}: ${out.slice(-500)}`);
   return { url, threads, connections, durationS: options.durationS, ...parseWrk(out) };

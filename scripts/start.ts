@@ -1,16 +1,43 @@
 // `npm start`: the whole system on 127.0.0.1 — the edge under wrangler dev on :8787, an ingest node on :1935 pointed
-// at it, and (unless --no-demo) a demo stream publishing a test pattern. Ctrl-C stops every child.
+// at it, and (unless --no-demo) a demo stream publishing a test pattern. Ctrl-C stops every child; so does a watchdog
+// when this process dies any other way. Before it starts anything it makes sure of FFmpeg and of free ports.
 import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import type { FfmpegBinaries } from "../ingest-node/src/transcode/ffmpeg-binary.ts";
 import { startEdgeDev } from "./lib/edge-dev.ts";
+import { ensureFfmpeg } from "./lib/ensure-ffmpeg.ts";
 import { startIngestDev } from "./lib/ingest-dev.ts";
+import { describeTakenPorts } from "./lib/port-owner.ts";
+import type { GroupProcess } from "./lib/processes.ts";
+import { startReaper } from "./lib/reaper.ts";
+import { redactSecrets } from "./lib/redact.ts";
 import { startTestPublisher, type TestPublisher } from "./lib/test-publisher.ts";
 
 const args = new Set(process.argv.slice(2));
-const persistTo = ".wrangler/state";
-const demoFile = ".wrangler/demo-stream.json";
+// EDGECAST_STATE_DIR moves every piece of local state (D1/R2/DO, the demo stream, the spool) elsewhere, e.g. for tests.
+const stateDir = process.env.EDGECAST_STATE_DIR;
+const persistTo = stateDir ? join(stateDir, "state") : ".wrangler/state";
+const demoFile = stateDir ? join(stateDir, "demo-stream.json") : ".wrangler/demo-stream.json";
+const spoolDir = stateDir ? join(stateDir, "ingest-spool") : ".ingest-spool";
 const EDGE_PORT = Number(process.env.EDGE_PORT ?? 8787);
 const RTMP_PORT = Number(process.env.RTMP_PORT ?? 1935);
 const OPS_PORT = Number(process.env.OPS_PORT ?? 9935);
+
+// Nothing is started (nor written) before these checks: each failure is one line and exit status 1.
+let ffmpeg: FfmpegBinaries;
+try {
+  ffmpeg = await ensureFfmpeg();
+  const taken = await describeTakenPorts([
+    { port: EDGE_PORT, setting: "EDGE_PORT" },
+    { port: RTMP_PORT, setting: "RTMP_PORT" },
+    { port: OPS_PORT, setting: "OPS_PORT" },
+  ]);
+  if (taken) throw new Error(taken);
+} catch (err) {
+  console.error(`✗ ${redactSecrets((err as Error).message)}`);
+  process.exit(1);
+}
+const reaper = startReaper();
 
 function readDevVars(): Record<string, string> {
   const vars: Record<string, string> = {};
@@ -45,6 +72,8 @@ async function shutdown(signal: string, code = 0): Promise<void> {
 }
 process.on("SIGINT", () => void shutdown("SIGINT"));
 process.on("SIGTERM", () => void shutdown("SIGTERM"));
+// A closed terminal: stop in order as for Ctrl-C (the watchdog covers the case where this process cannot).
+process.on("SIGHUP", () => void shutdown("SIGHUP"));
 
 try {
   console.log("• starting the edge (wrangler dev: local D1, R2 and Durable Objects) …");
@@ -52,6 +81,7 @@ try {
     port: EDGE_PORT,
     persistTo,
     logLevel: "warn",
+    reaper,
     vars: { INGEST_REGIONS: JSON.stringify({ local: `rtmp://127.0.0.1:${RTMP_PORT}/live` }) },
   });
   children.push(edge);
@@ -65,7 +95,9 @@ try {
     httpPort: OPS_PORT,
     ladder: process.env.LADDER ?? "default",
     preset: process.env.X264_PRESET ?? "veryfast",
-    spoolDir: ".ingest-spool",
+    spoolDir,
+    reaper,
+    env: { FFMPEG_PATH: ffmpeg.ffmpeg },
     onLine: (line) => {
       if (/ WARN | ERROR |publish accepted|publish refused|publisher left/.test(line)) console.log(`  [ingest] ${line.slice(25)}`);
     },
@@ -92,15 +124,25 @@ try {
       const created = await api<{ stream_id: string; stream_key: string }>("POST", "/streams", { title: "Demo: test pattern", tags: ["demo"], latency_mode: "interactive" });
       if (created.status !== 201) throw new Error(`could not create the demo stream: ${JSON.stringify(created.body)}`);
       demo = { stream_id: created.body.stream_id, stream_key: created.body.stream_key };
-      mkdirSync(".wrangler", { recursive: true });
+      mkdirSync(dirname(demoFile), { recursive: true });
       // Local development only: the key is kept so re-runs publish to the same demo stream.
       writeFileSync(demoFile, JSON.stringify(demo), { mode: 0o600 });
     }
-    let publisher: TestPublisher = startTestPublisher({ url: `rtmp://127.0.0.1:${RTMP_PORT}/live/${demo.stream_key}`, size: "1280x720", clock: true });
-    const early = await Promise.race([publisher.exited, new Promise((resolve) => setTimeout(() => resolve("running"), 2000))]);
-    if (early !== "running") {
+    const publish = (clock: boolean): TestPublisher => {
+      const started = startTestPublisher({ url: `rtmp://127.0.0.1:${RTMP_PORT}/live/${demo!.stream_key}`, size: "1280x720", clock, ffmpeg: ffmpeg.ffmpeg });
+      if (started.child.pid !== undefined) reaper.watchPid(started.child.pid);
+      void started.exited.then(() => started.child.pid !== undefined && reaper.forget("pid", started.child.pid));
+      return started;
+    };
+    const running = () => new Promise((resolve) => setTimeout(() => resolve("running"), 2000));
+    let publisher = publish(true);
+    if ((await Promise.race([publisher.exited, running()])) !== "running") {
       // drawtext needs a font; without one, publish the pattern without the clock.
-      publisher = startTestPublisher({ url: `rtmp://127.0.0.1:${RTMP_PORT}/live/${demo.stream_key}`, size: "1280x720" });
+      publisher = publish(false);
+      if ((await Promise.race([publisher.exited, running()])) !== "running") {
+        const why = publisher.spawnError() ?? publisher.stderr.slice(-3).join(" | ");
+        console.error(`✗ the demo publisher (ffmpeg) stopped at once: ${why || `exit code ${publisher.child.exitCode}`}`);
+      }
     }
     children.push(publisher);
   }
@@ -120,12 +162,18 @@ try {
   console.log(`  Stop             Ctrl-C`);
   console.log(`${line}\n`);
 
-  await Promise.race([edge.process.exited, node.process.exited]);
+  const components: { label: string; process: GroupProcess }[] = [
+    { label: "the edge (wrangler dev)", process: edge.process },
+    { label: "the ingest node", process: node.process },
+  ];
+  const ended = await Promise.race(components.map((component) => component.process.exited.then(() => component)));
   if (!stopping) {
-    console.error("✗ a component exited unexpectedly; stopping the rest");
+    const tail = ended.process.tail().slice(-10);
+    console.error(`✗ ${ended.label} exited unexpectedly (${ended.process.exitDescription() ?? "unknown"}); stopping the rest.`);
+    if (tail.length > 0) console.error(`  Its last lines:\n${tail.map((line) => `    ${line}`).join("\n")}`);
     await shutdown("exit", 1);
   }
 } catch (err) {
-  console.error(`✗ ${(err as Error).message}`);
+  console.error(`✗ ${redactSecrets((err as Error).message)}`);
   await shutdown("error", 1);
 }

@@ -1,6 +1,7 @@
 // Runs the edge Worker locally under `wrangler dev` (local D1/R2/Durable Objects) with migrations applied.
 import { spawnSync } from "node:child_process";
 import { type GroupProcess, spawnGroup, waitForHttp } from "./processes.ts";
+import type { Reaper } from "./reaper.ts";
 
 /** Options for a local edge. */
 export interface EdgeDevOptions {
@@ -11,6 +12,8 @@ export interface EdgeDevOptions {
   vars?: Record<string, string>;
   echo?: boolean;
   logLevel?: "debug" | "info" | "log" | "warn" | "error" | "none";
+  /** The watchdog that takes wrangler's process group down if the caller dies. */
+  reaper?: Reaper;
 }
 
 /** A running local edge. */
@@ -50,13 +53,13 @@ export async function startEdgeDev(options: EdgeDevOptions): Promise<EdgeDev> {
     options.logLevel ?? "info",
   ];
   for (const [key, value] of Object.entries(options.vars ?? {})) args.push("--var", `${key}:${value}`);
-  const process_ = spawnGroup("edge", "npx", args, { env: { ...process.env, ...QUIET_ENV }, echo: options.echo });
+  const process_ = spawnGroup("edge", "npx", args, { env: { ...process.env, ...QUIET_ENV }, echo: options.echo, reaper: options.reaper });
   const url = `http://127.0.0.1:${options.port}`;
   try {
     await waitForHttp(`${url}/healthz`, 60_000, () => process_.child.exitCode === null);
   } catch (err) {
     await process_.stop();
-    throw err;
+    throw new Error(`${(err as Error).message} (wrangler dev: ${process_.exitDescription() ?? "stopped"})\n${process_.tail().join("\n")}`);
   }
   return { url, process: process_, stop: () => process_.stop() };
 }

@@ -1,5 +1,6 @@
 // Runs an ingest node as a child process (its own process group) and waits until its ops endpoint is healthy.
 import { type GroupProcess, spawnGroup, waitForHttp } from "./processes.ts";
+import type { Reaper } from "./reaper.ts";
 
 /** Options of a local ingest node. */
 export interface IngestDevOptions {
@@ -16,6 +17,8 @@ export interface IngestDevOptions {
   /** Extra environment (e.g. PUBLISHER_TIMEOUT_MS, LOG_LEVEL). */
   env?: Record<string, string>;
   onLine?: (line: string) => void;
+  /** The watchdog that takes the node's process group down if the caller dies. */
+  reaper?: Reaper;
 }
 
 /** A running ingest node. */
@@ -49,6 +52,7 @@ export async function startIngestDev(options: IngestDevOptions): Promise<IngestD
   const child = spawnGroup("ingest", process.execPath, ["ingest-node/src/main.ts"], {
     env,
     echo: options.echo,
+    reaper: options.reaper,
     onLine: (line) => {
       lines.push(line);
       options.onLine?.(line);

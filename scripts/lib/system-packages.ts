@@ -15,8 +15,21 @@ export function hasCommand(command: string): boolean {
   return spawnSync("sh", ["-c", `command -v ${command}`], { stdio: "ignore" }).status === 0;
 }
 
-function canUseApt(): boolean {
+/** Set to 1 to never install anything: the scripts then only say what is missing. */
+export const NO_AUTO_INSTALL_ENV = "EDGECAST_NO_AUTO_INSTALL";
+
+/** True when missing tools may be installed here: root on a system with apt-get, and not switched off. */
+export function canUseApt(): boolean {
+  if (process.env[NO_AUTO_INSTALL_ENV] === "1") return false;
   return process.platform === "linux" && process.getuid?.() === 0 && hasCommand("apt-get");
+}
+
+/** Installs Debian packages with apt-get (its output shown); true when both update and install succeeded. */
+export function aptInstall(packages: string[]): boolean {
+  const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" };
+  const update = spawnSync("apt-get", ["update", "-qq"], { stdio: "inherit", env });
+  const install = spawnSync("apt-get", ["install", "-y", "-qq", "--no-install-recommends", ...packages], { stdio: "inherit", env });
+  return update.status === 0 && install.status === 0;
 }
 
 /**
@@ -29,10 +42,7 @@ export function ensureSystemTools(tools: SystemTool[]): void {
   const packages = [...new Set(missing.map((tool) => tool.aptPackage))];
   if (canUseApt()) {
     console.log(`• installing ${packages.join(", ")} with apt-get (missing: ${missing.map((t) => t.command).join(", ")})`);
-    const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" };
-    const update = spawnSync("apt-get", ["update", "-qq"], { stdio: "inherit", env });
-    const install = spawnSync("apt-get", ["install", "-y", "-qq", "--no-install-recommends", ...packages], { stdio: "inherit", env });
-    if (update.status === 0 && install.status === 0 && missing.every((tool) => hasCommand(tool.command))) return;
+    if (aptInstall(packages) && missing.every((tool) => hasCommand(tool.command))) return;
     console.error("✗ apt-get could not install everything; see its output above.");
   }
   console.error("✗ Missing tools the tests need:");

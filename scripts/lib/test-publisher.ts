@@ -1,5 +1,6 @@
 // A test publisher: FFmpeg sending a test pattern (testsrc2 with a burned-in wall clock, plus a tone) over RTMP.
 import { type ChildProcess, spawn } from "node:child_process";
+import { redactSecrets } from "./redact.ts";
 
 /** Options of the test pattern. */
 export interface TestPublisherOptions {
@@ -15,6 +16,7 @@ export interface TestPublisherOptions {
   videoKbps?: number;
   /** Burn the wall clock into the picture (needs the drawtext filter and a font). */
   clock?: boolean;
+  /** The ffmpeg to run (start passes the one it resolved for the ingest node); default `$FFMPEG_PATH`, else `ffmpeg`. */
   ffmpeg?: string;
 }
 
@@ -22,8 +24,10 @@ export interface TestPublisherOptions {
 export interface TestPublisher {
   child: ChildProcess;
   exited: Promise<number | null>;
-  /** Last lines FFmpeg printed (may contain the URL: do not log them). */
+  /** Last lines FFmpeg printed, with the stream key redacted. */
   stderr: string[];
+  /** Why the process could not be started (e.g. no such file), redacted; null while it runs or once it ran. */
+  spawnError: () => string | null;
   stop(): Promise<void>;
 }
 
@@ -84,27 +88,45 @@ export function startTestPublisher(options: TestPublisherOptions): TestPublisher
     "flv",
     options.url,
   ];
-  const child = spawn(options.ffmpeg ?? process.env.FFMPEG_PATH ?? "ffmpeg", args, { stdio: ["ignore", "ignore", "pipe"] });
+  const binary = options.ffmpeg ?? process.env.FFMPEG_PATH ?? "ffmpeg";
+  const child = spawn(binary, args, { stdio: ["ignore", "ignore", "pipe"] });
   const stderr: string[] = [];
   child.stderr?.setEncoding("utf8");
   child.stderr?.on("data", (chunk: string) => {
-    stderr.push(...chunk.split("\n").filter(Boolean));
+    // FFmpeg quotes its output URL in errors ("rtmp://…/live/<key>: Connection refused").
+    stderr.push(...chunk.split("\n").filter(Boolean).map((line) => redactSecrets(line, args)));
     if (stderr.length > 50) stderr.splice(0, stderr.length - 50);
   });
-  const { exited, stop } = stoppableChild(child);
-  return { child, exited, stderr, stop };
+  const { exited, stop, spawnError } = stoppableChild(child, args);
+  return { child, exited, stderr, spawnError, stop };
 }
 
-/** A child's exit code, and stop(): SIGINT, SIGKILL 3 s later; the child is SIGKILLed if this process exits first. */
-export function stoppableChild(child: ChildProcess): { exited: Promise<number | null>; stop(): Promise<void> } {
-  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+/**
+ * A child's exit code, and stop(): SIGINT, SIGKILL 3 s later; the child is SIGKILLed if this process exits first.
+ * A child that cannot be started (ENOENT, EACCES) resolves `exited` with null instead of throwing: Node's unhandled
+ * `error` event would crash this process and print the child's whole argv, stream key included.
+ */
+export function stoppableChild(
+  child: ChildProcess,
+  args: readonly string[] = child.spawnargs,
+): { exited: Promise<number | null>; stop(): Promise<void>; spawnError: () => string | null } {
+  let spawnError: string | null = null;
+  const exited = new Promise<number | null>((resolve) => {
+    child.once("exit", (code) => resolve(code));
+    child.on("error", (error: NodeJS.ErrnoException) => {
+      if (child.pid !== undefined) return;
+      spawnError = redactSecrets(`could not start ${child.spawnfile}: ${error.code ?? error.message}`, args);
+      resolve(null);
+    });
+  });
   const killOnExit = () => child.kill("SIGKILL");
   process.once("exit", killOnExit);
   void exited.then(() => process.off("exit", killOnExit));
   return {
     exited,
+    spawnError: () => spawnError,
     async stop() {
-      if (child.exitCode !== null || child.signalCode !== null) return;
+      if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) return;
       child.kill("SIGINT");
       const timer = setTimeout(() => child.kill("SIGKILL"), 3000);
       await exited;
