@@ -74,6 +74,13 @@ process.on("SIGINT", () => void shutdown("SIGINT"));
 process.on("SIGTERM", () => void shutdown("SIGTERM"));
 // A closed terminal: stop in order as for Ctrl-C (the watchdog covers the case where this process cannot).
 process.on("SIGHUP", () => void shutdown("SIGHUP"));
+// A crash says what went wrong without Node's default dump (an error of a child process carries its whole argv).
+const crash = (err: unknown) => {
+  console.error(`✗ unexpected error: ${redactSecrets(err instanceof Error ? (err.stack ?? err.message) : String(err))}`);
+  void shutdown("crash", 1);
+};
+process.on("uncaughtException", crash);
+process.on("unhandledRejection", crash);
 
 try {
   console.log("• starting the edge (wrangler dev: local D1, R2 and Durable Objects) …");
