@@ -43,7 +43,7 @@ const ConfigSchema = z.object({
   PIPELINE_RESTARTS: z.coerce.number().int().min(0).max(10).default(1),
   /** Largest RTMP message a client may announce (node-media-server allocates it up front); a 4K keyframe fits. */
   RTMP_MAX_MESSAGE_BYTES: z.coerce.number().int().min(64 * 1024).max(0xffffff).default(8 * 1024 * 1024),
-  /** Distinct RTMP chunk stream ids per connection (ffmpeg uses 5, OBS 4). */
+  /** Distinct RTMP chunk stream ids per connection (ffmpeg uses 5; librtmp clients such as OBS a few). */
   RTMP_MAX_CHUNK_STREAMS: z.coerce.number().int().min(4).max(64).default(8),
   /** Bytes a connection may send (and make the node allocate) before the edge authorized its publish. */
   RTMP_PREAUTH_BYTES: z.coerce.number().int().min(64 * 1024).default(4 * 1024 * 1024),

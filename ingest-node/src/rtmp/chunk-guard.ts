@@ -14,7 +14,7 @@
 export interface ChunkGuardLimits {
   /** Largest message a client may announce (nms allocates this much per chunk stream). */
   maxMessageBytes: number;
-  /** Distinct chunk stream ids a client may use (ffmpeg uses 2, 3, 4, 6, 8; OBS 2 to 5). */
+  /** Distinct chunk stream ids a client may use (ffmpeg 5.1 uses 2, 3, 4, 6 and 8; librtmp clients such as OBS a few). */
   maxChunkStreams: number;
   /** Bytes received and bytes nms would allocate, each, before the publish was authorized. */
   preauthBytes: number;
