@@ -3,8 +3,8 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { liveStream } from "../../../edge/src/live/live-stream-stub.ts";
 import { call, callJson } from "../api.ts";
-import { publish, putInit, putSegment, stopBroadcast } from "../ingest-client.ts";
-import { expectProblem } from "../playback-helpers.ts";
+import { publish, putInit, putSegment, runDueCleanup, stopBroadcast } from "../ingest-client.ts";
+import { expectProblem, get, sleep } from "../playback-helpers.ts";
 
 describe("record: false", () => {
   it("deletes media that slid out of the live window during the broadcast, a window's length later", async () => {
@@ -56,5 +56,27 @@ describe("record: false", () => {
     await stopBroadcast(stream.stream_id, grant.epoch);
     await expectProblem(await clip(), 409, /not recorded \(record: false\)/);
     expect((await callJson<{ clips: unknown[] }>("GET", `/streams/${stream.stream_id}/clips`, 200)).clips).toEqual([]);
+  });
+
+  it("once its media is deleted after the broadcast, serves none of it: not from the Cache API, not from the ended playlist", async () => {
+    const stream = await callJson<{ stream_id: string; stream_key: string }>("POST", "/streams", 201, {
+      body: { title: "unrecorded end", latency_mode: "low", record: false },
+    });
+    const grant = await publish(stream.stream_key);
+    await putInit(stream.stream_id, "360p", grant.epoch);
+    for (let msn = 0; msn < 3; msn++) await putSegment(stream.stream_id, "360p", grant.epoch, msn);
+    const urls = [
+      `/live/${stream.stream_id}/master.m3u8`,
+      `/live/${stream.stream_id}/360p/index.m3u8`,
+      `/live/${stream.stream_id}/360p/${grant.epoch}/init.mp4`,
+      `/live/${stream.stream_id}/360p/${grant.epoch}/seg-1.m4s`,
+    ];
+    for (const url of urls) expect((await get(url)).status, url).toBe(200);
+    await sleep(50);
+    await stopBroadcast(stream.stream_id, grant.epoch);
+    // Until the cleanup, viewers behind the live edge finish: the ended playlist and its media still play.
+    for (const url of urls) expect((await get(url)).status, url).toBe(200);
+    expect(await runDueCleanup(stream.stream_id)).toBe(true);
+    for (const url of urls) expect((await get(url)).status, url).toBe(404);
   });
 });
