@@ -22,6 +22,8 @@ export default defineConfig({
               bindings: {
                 ADMIN_TOKEN: "test-admin-token",
                 INGEST_SECRET: "test-ingest-secret",
+                // Test nodes advertise rtmp://<node>.test URLs (test/edge/routes/regions.test.ts).
+                INGEST_HOST_PATTERN: "*.test",
                 PLAYBACK_SIGNING_SECRET: "test-playback-secret",
                 PUBLIC_URL: "https://play.example.test",
                 MAX_MEDIA_BYTES: "1048576",

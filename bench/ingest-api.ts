@@ -5,26 +5,41 @@ import type { InitMeta, PartMeta, PublishResponse, SegmentMeta } from "../protoc
 import { MEDIA_META_HEADER, NODE_FEATURES, NODE_ID_HEADER } from "../protocol/ingest.ts";
 import { ingestPaths } from "../protocol/ingest-paths.ts";
 
-/** An ingest API client with the bootstrap node credential. */
+/** An ingest API client: registers with the bootstrap secret, then calls with the credential that mints. */
 export class SyntheticNode {
   private readonly edgeUrl: string;
-  private readonly token: string;
+  private readonly bootstrapSecret: string;
   private readonly nodeId: string;
+  private token: Promise<string> | null = null;
 
-  constructor(edgeUrl: string, token: string, nodeId: string) {
+  constructor(edgeUrl: string, bootstrapSecret: string, nodeId: string) {
     this.edgeUrl = edgeUrl;
-    this.token = token;
+    this.bootstrapSecret = bootstrapSecret;
     this.nodeId = nodeId;
   }
 
-  private headers(extra: Record<string, string> = {}): Record<string, string> {
-    return { authorization: `Bearer ${this.token}`, [NODE_ID_HEADER]: this.nodeId, ...extra };
+  /** This node's own credential, registered on first use (region `local`). */
+  private credential(): Promise<string> {
+    this.token ??= fetch(new URL(ingestPaths.nodeRegister(), this.edgeUrl), {
+      method: "POST",
+      headers: { authorization: `Bearer ${this.bootstrapSecret}`, "content-type": "application/json" },
+      body: JSON.stringify({ node_id: this.nodeId, region: "local" }),
+    }).then(async (response) => {
+      if (response.status !== 201) throw new Error(`register ${this.nodeId}: ${response.status} ${await response.text()}`);
+      return ((await response.json()) as { credential: string }).credential;
+    });
+    return this.token;
+  }
+
+  private async headers(extra: Record<string, string> = {}): Promise<Record<string, string>> {
+    return { authorization: `Bearer ${await this.credential()}`, [NODE_ID_HEADER]: this.nodeId, ...extra };
   }
 
   /** One request on its own connection (no keep-alive: a pooled connection may be closed under load). */
-  private send(method: string, path: string, body: Uint8Array | string, headers: Record<string, string>): Promise<string> {
+  private async send(method: string, path: string, body: Uint8Array | string, extraHeaders: Record<string, string>): Promise<string> {
     const url = new URL(path, this.edgeUrl);
     const payload = typeof body === "string" ? Buffer.from(body) : Buffer.from(body.buffer, body.byteOffset, body.byteLength);
+    const headers = await this.headers(extraHeaders);
     return new Promise((resolve, reject) => {
       const req = request(
         {
@@ -33,7 +48,7 @@ export class SyntheticNode {
           path: url.pathname,
           method,
           agent: false,
-          headers: { ...this.headers(headers), "content-length": String(payload.byteLength), connection: "close" },
+          headers: { ...headers, "content-length": String(payload.byteLength), connection: "close" },
         },
         (res) => {
           let text = "";

@@ -15,6 +15,8 @@ interface __BaseEnv_Env {
 	WEBHOOK_RETRY_BASE_SECONDS: string;
 	REGION_BY_CONTINENT: string;
 	NODE_HEALTHY_SECONDS: string;
+	NODE_REGISTRATION_SECONDS: string;
+	INGEST_HOST_PATTERN: string;
 	COALESCE_PLAYLISTS: string;
 	RELAY_PLAYLISTS: string;
 	MAX_HELD_REQUESTS: string;
@@ -36,7 +38,7 @@ type StringifyValues<EnvType extends Record<string, unknown>> = {
 	[Binding in keyof EnvType]: EnvType[Binding] extends string ? EnvType[Binding] : string;
 };
 declare namespace NodeJS {
-	interface ProcessEnv extends StringifyValues<Pick<Cloudflare.Env, "PUBLIC_URL" | "INGEST_REGIONS" | "DEFAULT_REGION" | "RECONNECT_WINDOW_SECONDS" | "MAX_JSON_BYTES" | "MAX_MEDIA_BYTES" | "ALLOW_LOCAL_WEBHOOKS" | "WEBHOOK_RETRY_BASE_SECONDS" | "REGION_BY_CONTINENT" | "NODE_HEALTHY_SECONDS" | "COALESCE_PLAYLISTS" | "RELAY_PLAYLISTS" | "ADMIN_TOKEN" | "INGEST_SECRET" | "PLAYBACK_SIGNING_SECRET">> {}
+	interface ProcessEnv extends StringifyValues<Pick<Cloudflare.Env, "PUBLIC_URL" | "INGEST_REGIONS" | "DEFAULT_REGION" | "RECONNECT_WINDOW_SECONDS" | "MAX_JSON_BYTES" | "MAX_MEDIA_BYTES" | "ALLOW_LOCAL_WEBHOOKS" | "WEBHOOK_RETRY_BASE_SECONDS" | "REGION_BY_CONTINENT" | "NODE_HEALTHY_SECONDS" | "NODE_REGISTRATION_SECONDS" | "INGEST_HOST_PATTERN" | "COALESCE_PLAYLISTS" | "RELAY_PLAYLISTS" | "ADMIN_TOKEN" | "INGEST_SECRET" | "PLAYBACK_SIGNING_SECRET">> {}
 }
 declare module "*/hls.min.js" {
 	const value: string;

@@ -8,6 +8,7 @@ export const ingestPaths = {
   publish: () => `${INGEST_PREFIX}/publish`,
   unpublish: () => `${INGEST_PREFIX}/unpublish`,
   nodeHeartbeat: () => `${INGEST_PREFIX}/nodes/heartbeat`,
+  nodeRegister: () => `${INGEST_PREFIX}/nodes/register`,
   streamHeartbeat: (streamId: string) => `${INGEST_PREFIX}/streams/${streamId}/heartbeat`,
   thumbnail: (streamId: string) => `${INGEST_PREFIX}/streams/${streamId}/thumbnail`,
   init: (streamId: string, rendition: string) => `${INGEST_PREFIX}/streams/${streamId}/renditions/${rendition}/init`,

@@ -175,5 +175,40 @@ export const NodeHeartbeatSchema = z.object({
 /** Body of a node heartbeat. */
 export type NodeHeartbeat = z.infer<typeof NodeHeartbeatSchema>;
 
+/**
+ * The edge's answer to a node heartbeat: the region and RTMP URL it offers streamers for this node. The region is the
+ * one the node's credential was minted for (a different `region` in the heartbeat is ignored); `rtmp_url` is null
+ * while the edge offers the node to nobody (the advertised URL's host is not one configured for that region).
+ */
+export const NodeHeartbeatAnswerSchema = z.object({
+  ok: z.boolean(),
+  region: z.string().regex(REGION_PATTERN).optional(),
+  rtmp_url: z.string().max(300).nullable().optional(),
+});
+/** Answer to a node heartbeat. */
+export type NodeHeartbeatAnswer = z.infer<typeof NodeHeartbeatAnswerSchema>;
+
+/**
+ * POST /ingest/v1/nodes/register, with the bootstrap secret (INGEST_SECRET) as bearer: mints this node id's own
+ * expiring credential for `region`. That is all the bootstrap secret can do; every other ingest call wants the
+ * minted credential.
+ */
+export const NodeRegisterRequestSchema = z.strictObject({
+  node_id: z.string().regex(NODE_ID_PATTERN),
+  region: z.string().regex(REGION_PATTERN),
+});
+/** Body of POST /ingest/v1/nodes/register. */
+export type NodeRegisterRequest = z.infer<typeof NodeRegisterRequestSchema>;
+
+/** A minted node credential (the answer to a registration); shown once, valid with `x-node-id` until `expires_at`. */
+export const NodeCredentialSchema = z.object({
+  node_id: z.string().regex(NODE_ID_PATTERN),
+  region: z.string().regex(REGION_PATTERN),
+  credential: z.string().min(8).max(256),
+  expires_at: z.string().datetime(),
+});
+/** A minted node credential. */
+export type NodeCredential = z.infer<typeof NodeCredentialSchema>;
+
 /** A rendition name in an upload URL. */
 export const RenditionNameSchema = z.string().regex(RENDITION_PATTERN);

@@ -97,7 +97,8 @@ try {
   console.log("• starting an ingest node …");
   const node = await startIngestDev({
     edgeUrl: edge.url,
-    nodeToken: secrets.INGEST_SECRET ?? "dev-ingest-secret",
+    // The bootstrap secret only registers the node: it then uses the credential the edge mints for it.
+    ingestSecret: secrets.INGEST_SECRET ?? "dev-ingest-secret",
     rtmpPort: RTMP_PORT,
     httpPort: OPS_PORT,
     ladder: process.env.LADDER ?? "default",

@@ -13,7 +13,8 @@ export interface Principal {
 /** Hono environment of this Worker. */
 export type AppEnv = {
   Bindings: Env;
-  Variables: { requestId: string; principal: Principal; nodeId: string };
+  /** `nodeId`, `nodeRegion`: the authenticated ingest node and the region its credential was minted for. */
+  Variables: { requestId: string; principal: Principal; nodeId: string; nodeRegion: string };
 };
 
 /** The request context every route handler receives. */

@@ -1,6 +1,7 @@
 // The Worker's configuration, parsed once per isolate from its environment bindings.
 import { REGION_PATTERN } from "../../protocol/names.ts";
 import { DEFAULT_MAX_HELD_REQUESTS } from "./live/playlist-coalescer.ts";
+import { type HostPatterns, parseHostPatterns } from "./streams/ingest-host-policy.ts";
 
 /** Parsed, validated configuration of the edge Worker. */
 export interface EdgeConfig {
@@ -12,6 +13,10 @@ export interface EdgeConfig {
   regionByContinent: Record<string, string[]> | null;
   /** NODE_HEALTHY_SECONDS: an ingest node silent this long is unhealthy (default 15). */
   nodeHealthySeconds: number;
+  /** NODE_REGISTRATION_SECONDS: lifetime of a credential a node registers with INGEST_SECRET (default 86400). */
+  nodeRegistrationSeconds: number;
+  /** INGEST_HOST_PATTERN: hosts a node may advertise besides its region's INGEST_REGIONS host (default none). */
+  ingestHostPatterns: HostPatterns;
   reconnectWindowSeconds: number;
   maxJsonBytes: number;
   maxMediaBytes: number;
@@ -90,6 +95,8 @@ export function getConfig(env: Env): EdgeConfig {
     defaultRegion,
     regionByContinent: parseRegionTable(env.REGION_BY_CONTINENT),
     nodeHealthySeconds: positiveInt("NODE_HEALTHY_SECONDS", env.NODE_HEALTHY_SECONDS, 15),
+    nodeRegistrationSeconds: positiveInt("NODE_REGISTRATION_SECONDS", env.NODE_REGISTRATION_SECONDS, 86400),
+    ingestHostPatterns: parseHostPatterns(env.INGEST_HOST_PATTERN),
     reconnectWindowSeconds: positiveInt("RECONNECT_WINDOW_SECONDS", env.RECONNECT_WINDOW_SECONDS, 60),
     maxJsonBytes: positiveInt("MAX_JSON_BYTES", env.MAX_JSON_BYTES, 64 * 1024),
     maxMediaBytes: positiveInt("MAX_MEDIA_BYTES", env.MAX_MEDIA_BYTES, 32 * 1024 * 1024),

@@ -7,9 +7,13 @@ import { PASSTHROUGH_LADDER } from "./transcode/passthrough-plan.ts";
 const LADDERS = { default: DEFAULT_LADDER, test: TEST_LADDER };
 
 const ConfigSchema = z.object({
-  EDGE_URL: z.url().default("http://127.0.0.1:8787"),
-  /** The node credential: the bootstrap INGEST_SECRET locally, a minted node token in production. */
-  NODE_TOKEN: z.string().min(8, "NODE_TOKEN (or INGEST_SECRET) must be set to the node credential"),
+  EDGE_URL: z.url().default("http://127.0.0.1:8787").refine(edgeUrlIsSafe, {
+    message: "must be https:// (plain http only to a loopback address: 127.0.0.0/8, ::1, localhost), since node credentials travel in it",
+  }),
+  /** This node's own credential, minted by the admin API (`POST /nodes/:id/credentials`). */
+  NODE_TOKEN: z.string().min(8).optional(),
+  /** The bootstrap secret: the node registers with it at start (and again before expiry) and uses what it mints. */
+  INGEST_SECRET: z.string().min(8).optional(),
   NODE_ID: z.string().regex(NODE_ID_PATTERN).default("local-1"),
   REGION: z.string().regex(REGION_PATTERN).default("local"),
   RTMP_HOST: z.string().default("0.0.0.0"),
@@ -55,13 +59,30 @@ const ConfigSchema = z.object({
   LOG_LEVEL: z.enum(["debug", "info", "warn", "error"]).default("info"),
 });
 
+/** True for an https:// edge URL, or plain http:// to loopback (127.0.0.0/8, ::1, localhost). */
+export function edgeUrlIsSafe(raw: string): boolean {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    return false;
+  }
+  if (url.protocol === "https:") return true;
+  if (url.protocol !== "http:") return false;
+  const host = url.hostname.replace(/^\[(.*)\]$/, "$1").toLowerCase();
+  return host === "localhost" || host === "::1" || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
+}
+
 /** The configured ladder: rungs to encode (with the `source` copy when possible), or passthrough only. */
 export type LadderSetting = z.infer<typeof RungSchema>[] | typeof PASSTHROUGH_LADDER;
 
 /** The parsed configuration. */
 export interface IngestConfig {
   edgeUrl: string;
-  nodeToken: string;
+  /** This node's minted credential, or null when it registers with `ingestSecret`. */
+  nodeToken: string | null;
+  /** The bootstrap secret to register with (null when `nodeToken` is set: it wins). */
+  ingestSecret: string | null;
   nodeId: string;
   region: string;
   rtmpHost: string;
@@ -117,16 +138,20 @@ function parseLadder(raw: string): LadderSetting {
 /** Parses the configuration; throws an Error naming every invalid setting. */
 export function loadConfig(env: Record<string, string | undefined>, argv: string[] = []): IngestConfig {
   const merged = { ...env, ...flagsToEnv(argv) };
-  merged.NODE_TOKEN ??= merged.INGEST_SECRET;
+  for (const key of ["NODE_TOKEN", "INGEST_SECRET"]) if (merged[key] === "") delete merged[key];
   const parsed = ConfigSchema.safeParse(merged);
   if (!parsed.success) {
     throw new Error(`invalid ingest node configuration: ${parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")}`);
   }
   const c = parsed.data;
+  if (!c.NODE_TOKEN && !c.INGEST_SECRET) {
+    throw new Error("invalid ingest node configuration: set NODE_TOKEN (this node's minted credential) or INGEST_SECRET (the bootstrap secret, to register)");
+  }
   const advertisedHost = c.RTMP_HOST === "0.0.0.0" ? "127.0.0.1" : c.RTMP_HOST;
   return {
     edgeUrl: c.EDGE_URL.replace(/\/+$/, ""),
-    nodeToken: c.NODE_TOKEN,
+    nodeToken: c.NODE_TOKEN ?? null,
+    ingestSecret: c.NODE_TOKEN ? null : (c.INGEST_SECRET ?? null),
     nodeId: c.NODE_ID,
     region: c.REGION,
     rtmpHost: c.RTMP_HOST,

@@ -12,6 +12,7 @@ import { RtmpServer } from "./rtmp/rtmp-server.ts";
 import { type FfmpegFeatures, findFfmpeg } from "./transcode/ffmpeg-binary.ts";
 import { EdgeClient } from "./upload/edge-client.ts";
 import { EdgeUploader } from "./upload/edge-uploader.ts";
+import { NodeRegistration } from "./upload/node-registration.ts";
 import { EdgeRejectedError } from "./upload/upload-errors.ts";
 
 /** Node heartbeat period (issue #3: every 5 s). */
@@ -26,6 +27,9 @@ export class IngestNode {
   private ops: Server | null = null;
   private uploader: EdgeUploader | null = null;
   private edge: EdgeClient | null = null;
+  private registration: NodeRegistration | null = null;
+  /** What the last node heartbeat answer said differs from this node's settings (warned once per change). */
+  private heartbeatMismatch = "";
   private heartbeat: NodeJS.Timeout | null = null;
   private draining = false;
   private publishesRefused = 0;
@@ -45,13 +49,19 @@ export class IngestNode {
     const { config, log } = this;
     const ffmpeg = await findFfmpeg({ logger: { warn: (message: string) => log.warn(message) } });
     log.info("ffmpeg found", { path: ffmpeg.ffmpeg, version: ffmpeg.version });
-    const endpoint = { edgeUrl: config.edgeUrl, nodeId: config.nodeId, credential: config.nodeToken };
     const uploadLog = log.child("upload");
     const logger = {
       info: (message: string, fields?: Record<string, unknown>) => uploadLog.info(message, flat(fields)),
       warn: (message: string, fields?: Record<string, unknown>) => uploadLog.warn(message, flat(fields)),
       error: (message: string, fields?: Record<string, unknown>) => uploadLog.error(message, flat(fields)),
     };
+    // With only the bootstrap secret the node registers first and then uses (and renews) its own credential.
+    if (config.ingestSecret) {
+      const { edgeUrl, nodeId, region } = config;
+      this.registration = new NodeRegistration({ edgeUrl, nodeId, region, bootstrapSecret: config.ingestSecret, logger });
+      await this.registration.start();
+    }
+    const endpoint = { edgeUrl: config.edgeUrl, nodeId: config.nodeId, credential: this.registration ?? config.nodeToken ?? "" };
     this.edge = new EdgeClient({ ...endpoint, logger });
     this.uploader = new EdgeUploader({
       ...endpoint,
@@ -134,16 +144,28 @@ export class IngestNode {
 
   private async sendNodeHeartbeat(): Promise<void> {
     try {
-      await this.edge?.nodeHeartbeat({
+      const answer = await this.edge?.nodeHeartbeat({
         node_id: this.config.nodeId,
         region: this.config.region,
         rtmp_url: this.config.publicRtmpUrl,
         active_streams: this.pipelines.size,
         load: Math.round((loadavg()[0]! / cpus().length) * 100) / 100,
       });
+      if (answer) this.noteHeartbeatAnswer(answer.region, answer.rtmp_url);
     } catch (err) {
       this.log.debug("node heartbeat failed", { error: (err as Error).message });
     }
+  }
+
+  /** Warns (once per change) when the edge offers this node in another region or not at its PUBLIC_RTMP_URL. */
+  private noteHeartbeatAnswer(region: string | undefined, rtmpUrl: string | null | undefined): void {
+    const problems: string[] = [];
+    if (region !== undefined && region !== this.config.region) problems.push(`region is ${region} (its credential's), not ${this.config.region}`);
+    if (rtmpUrl === null) problems.push("PUBLIC_RTMP_URL is not offered: its host is not one configured for the region (INGEST_REGIONS, INGEST_HOST_PATTERN)");
+    else if (rtmpUrl !== undefined && rtmpUrl !== this.config.publicRtmpUrl) problems.push(`streamers are sent to ${rtmpUrl}, not PUBLIC_RTMP_URL`);
+    const summary = problems.join("; ");
+    if (summary !== "" && summary !== this.heartbeatMismatch) this.log.warn(`edge: ${summary}`);
+    this.heartbeatMismatch = summary;
   }
 
   private metrics(): MetricSample[] {
@@ -222,6 +244,7 @@ export class IngestNode {
 
   private async close(): Promise<void> {
     if (this.heartbeat) clearInterval(this.heartbeat);
+    this.registration?.stop();
     await this.rtmp?.close();
     await this.uploader?.close({ spill: true });
     await new Promise<void>((resolve) => (this.ops ? this.ops.close(() => resolve()) : resolve()));

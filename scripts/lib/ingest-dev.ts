@@ -5,7 +5,10 @@ import type { Reaper } from "./reaper.ts";
 /** Options of a local ingest node. */
 export interface IngestDevOptions {
   edgeUrl: string;
-  nodeToken: string;
+  /** The node's own minted credential (NODE_TOKEN)... */
+  nodeToken?: string;
+  /** ...or the bootstrap secret (INGEST_SECRET): the node then registers itself and uses what that mints. */
+  ingestSecret?: string;
   rtmpPort: number;
   httpPort: number;
   nodeId?: string;
@@ -37,7 +40,9 @@ export async function startIngestDev(options: IngestDevOptions): Promise<IngestD
   const env = {
     ...process.env,
     EDGE_URL: options.edgeUrl,
-    NODE_TOKEN: options.nodeToken,
+    // Neither inherited from this process: the node gets exactly the credential it was given.
+    NODE_TOKEN: options.nodeToken ?? "",
+    INGEST_SECRET: options.ingestSecret ?? "",
     NODE_ID: options.nodeId ?? "local-1",
     REGION: options.region ?? "local",
     RTMP_HOST: "127.0.0.1",

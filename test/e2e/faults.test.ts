@@ -9,7 +9,7 @@ import HLS from "hls-parser";
 import type { MasterPlaylist, MediaPlaylist } from "hls-parser/types";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { TestPublisher } from "../../scripts/lib/test-publisher.ts";
-import { eventually, INGEST_SECRET, startSystem, type SystemNode, type TestSystem } from "./harness.ts";
+import { eventually, INGEST_SECRET, registerNode, startSystem, type SystemNode, type TestSystem } from "./harness.ts";
 import { rtmpAbuse } from "./rtmp-abuse.ts";
 
 interface Stream {
@@ -509,12 +509,16 @@ describe("(f) forged, oversized and path-traversal uploads to the ingest API", (
     expect(forged.status).toBe(401);
     results.no_credential = (await put(`/ingest/v1/streams/${id}/renditions/r1/segments/999`, { "x-node-id": eu.nodeId, "x-media-meta": meta(999) }, randomBytes(1000))).status;
     expect(results.no_credential).toBe(401);
+    // The bootstrap secret registers nodes and does nothing else (401).
+    results.bootstrap_secret = (await put(`/ingest/v1/streams/${id}/renditions/r1/segments/999`, { authorization: `Bearer ${INGEST_SECRET}`, "x-node-id": eu.nodeId, "x-media-meta": meta(999) }, randomBytes(1000))).status;
+    expect(results.bootstrap_secret).toBe(401);
     // A valid credential, but not the node that holds the stream's lease: fenced (409), nothing listed.
-    results.not_lease_holder = (await put(`/ingest/v1/streams/${id}/renditions/r1/init`, { authorization: `Bearer ${INGEST_SECRET}`, "x-node-id": "intruder-1", "x-media-meta": JSON.stringify({ epoch, codecs: "avc1.42c01e", width: 64, height: 64, bandwidth: 1000, frame_rate: 30 }) }, randomBytes(1000))).status;
+    const intruder = await registerNode(system.edge.url, "intruder-1", "us");
+    results.not_lease_holder = (await put(`/ingest/v1/streams/${id}/renditions/r1/init`, { authorization: `Bearer ${intruder}`, "x-node-id": "intruder-1", "x-media-meta": JSON.stringify({ epoch, codecs: "avc1.42c01e", width: 64, height: 64, bandwidth: 1000, frame_rate: 30 }) }, randomBytes(1000))).status;
     expect(results.not_lease_holder).toBe(409);
 
     // Oversized: declared (Content-Length) and streamed (chunked, no length).
-    const auth = { authorization: `Bearer ${INGEST_SECRET}`, "x-node-id": "intruder-1", "x-media-meta": meta(999) };
+    const auth = { authorization: `Bearer ${intruder}`, "x-node-id": "intruder-1", "x-media-meta": meta(999) };
     results.oversized = (await put(`/ingest/v1/streams/${id}/renditions/r1/segments/999`, auth, new Uint8Array(MAX_MEDIA_BYTES + 1))).status;
     expect(results.oversized).toBe(413);
     const chunks = new ReadableStream<Uint8Array>({
@@ -536,7 +540,8 @@ describe("(f) forged, oversized and path-traversal uploads to the ingest API", (
       stream_id: `/ingest/v1/streams/..%2f${id}/renditions/r1/segments/999`,
     };
     for (const [name, path] of Object.entries(traversal)) {
-      const answer = await rawRequest("PUT", path, { ...auth, "x-node-id": eu.nodeId, "content-type": "video/mp4", "x-media-meta": meta(999) }, randomBytes(1000));
+      // A valid credential (the intruder's own), so each one reaches the path checks.
+      const answer = await rawRequest("PUT", path, { ...auth, "content-type": "video/mp4", "x-media-meta": meta(999) }, randomBytes(1000));
       results[`traversal_${name}`] = answer.status;
       expect([400, 404], `${name}: ${answer.status} ${answer.body.slice(0, 200)}`).toContain(answer.status);
     }

@@ -9,8 +9,19 @@ import { startTestPublisher, type TestPublisher, type TestPublisherOptions } fro
 
 /** The admin token of the test system. */
 export const ADMIN_TOKEN = "e2e-admin-token";
-/** The node credential of the test system. */
+/** The bootstrap secret of the test system: nodes register with it (it is no node credential itself). */
 export const INGEST_SECRET = "e2e-ingest-secret";
+
+/** Registers `nodeId` in `region` with the bootstrap secret, as a node does at start; its own minted credential. */
+export async function registerNode(edgeUrl: string, nodeId: string, region: string): Promise<string> {
+  const response = await fetch(`${edgeUrl}/ingest/v1/nodes/register`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${INGEST_SECRET}`, "content-type": "application/json" },
+    body: JSON.stringify({ node_id: nodeId, region }),
+  });
+  if (response.status !== 201) throw new Error(`registering ${nodeId}: ${response.status} ${await response.text()}`);
+  return ((await response.json()) as { credential: string }).credential;
+}
 
 /** One ingest node of a test system. */
 export interface NodeSpec {
@@ -18,7 +29,7 @@ export interface NodeSpec {
   region?: string;
   /** Its id (default `<region>-<n>`). */
   nodeId?: string;
-  /** Its credential (default the bootstrap INGEST_SECRET). */
+  /** Its own minted credential (NODE_TOKEN); by default it registers itself with the bootstrap INGEST_SECRET. */
   nodeToken?: string;
   /** Extra env for this node only. */
   env?: Record<string, string>;
@@ -122,7 +133,7 @@ export async function startSystem(options: SystemOptions = {}): Promise<TestSyst
   const launchNode = async (plan: Omit<SystemNode, "dev" | "lines">, lines: string[]): Promise<IngestDev> =>
     startIngestDev({
       edgeUrl,
-      nodeToken: plan.spec.nodeToken ?? INGEST_SECRET,
+      ...(plan.spec.nodeToken ? { nodeToken: plan.spec.nodeToken } : { ingestSecret: INGEST_SECRET }),
       nodeId: plan.nodeId,
       region: plan.region,
       rtmpPort: plan.rtmpPort,

@@ -12,6 +12,7 @@ import { ingestPaths } from "../../protocol/ingest-paths.ts";
 import { inPage, launchBrowser, type TestBrowser, waitInPage as waitForPage } from "../../scripts/lib/browser.ts";
 import { type EdgeDev, startEdgeDev } from "../../scripts/lib/edge-dev.ts";
 import { freePort } from "../../scripts/lib/free-port.ts";
+import { registerNode } from "./harness.ts";
 
 const ADMIN_TOKEN = "e2e-admin-token";
 const INGEST_SECRET = "e2e-ingest-secret";
@@ -81,6 +82,8 @@ function waitInPage(page: Page, what: string, expression: string, timeoutMs: num
 describe("watch page in Chromium", () => {
   let root = "";
   let edge: EdgeDev | null = null;
+  /** The node credential the bootstrap secret minted for NODE_ID. */
+  let nodeCredential = "";
   let browser: TestBrowser | null = null;
   let uploads: Promise<void> | null = null;
   let stopUploads = false;
@@ -99,7 +102,7 @@ describe("watch page in Chromium", () => {
   }
 
   async function upload(path: string, meta: InitMeta | PartMeta | SegmentMeta, bytes: Uint8Array): Promise<void> {
-    const response = await api("PUT", path, { token: INGEST_SECRET, body: bytes, headers: { "x-node-id": NODE_ID, "x-media-meta": JSON.stringify(meta) } });
+    const response = await api("PUT", path, { token: nodeCredential, body: bytes, headers: { "x-node-id": NODE_ID, "x-media-meta": JSON.stringify(meta) } });
     if (response.status !== 204) throw new Error(`PUT ${path}: ${response.status} ${await response.text()}`);
   }
 
@@ -144,6 +147,8 @@ describe("watch page in Chromium", () => {
       logLevel: "warn",
       echo: process.env.E2E_ECHO === "1",
     });
+    // The bootstrap secret only registers a node; uploads carry the credential it mints.
+    nodeCredential = await registerNode(edge.url, NODE_ID, "local");
     await encoded;
   });
 
@@ -165,7 +170,7 @@ describe("watch page in Chromium", () => {
     const stream = (await created.json()) as { stream_id: string; stream_key: string };
 
     const published = await api("POST", ingestPaths.publish(), {
-      token: INGEST_SECRET,
+      token: nodeCredential,
       body: JSON.stringify({ stream_key: stream.stream_key }),
       headers: { "content-type": "application/json", "x-node-id": NODE_ID },
     });

@@ -5,24 +5,66 @@ import { liveStream } from "../../edge/src/live/live-stream-stub.ts";
 import type { InitMeta, PartMeta, PublishResponse, SegmentMeta } from "../../protocol/ingest.ts";
 import { NODE_FEATURES } from "../../protocol/ingest.ts";
 import { ingestPaths } from "../../protocol/ingest-paths.ts";
+import { NODE_ID_PATTERN } from "../../protocol/names.ts";
 
-/** The ingest secret the test configuration sets. */
+/** The bootstrap secret the test configuration sets: it only registers nodes. */
 export const INGEST_SECRET = "test-ingest-secret";
 
-/** Calls the ingest API as node `nodeId`. */
-export function ingest(method: string, path: string, init: { nodeId?: string; token?: string | null; body?: BodyInit; meta?: unknown; json?: unknown } = {}): Promise<Response> {
-  const headers: Record<string, string> = {};
-  const token = init.token === undefined ? INGEST_SECRET : init.token;
-  if (token !== null) headers.authorization = `Bearer ${token}`;
-  headers["x-node-id"] = init.nodeId ?? "node-a";
-  // A string is sent as is (to test malformed headers); anything else as JSON.
-  if (init.meta !== undefined) headers["x-media-meta"] = typeof init.meta === "string" ? init.meta : JSON.stringify(init.meta);
-  let body = init.body;
-  if (init.json !== undefined) {
-    body = JSON.stringify(init.json);
-    headers["content-type"] = "application/json";
-  }
-  return exports.default.fetch(new Request(`https://edge.test${path}`, { method, headers, body }));
+/** Region test nodes register in unless told otherwise (the only one wrangler.jsonc configures). */
+export const TEST_REGION = "local";
+
+/** Each node's credential, one registration at a time (concurrent first calls share it, or they would replace it). */
+const credentials = new Map<string, Promise<string>>();
+
+/** Registers node `nodeId` with the bootstrap secret; its own minted credential (also kept for `ingest`). */
+export function registerNode(nodeId: string, region = TEST_REGION): Promise<string> {
+  const registration = (async () => {
+    const response = await exports.default.fetch(
+      new Request(`https://edge.test${ingestPaths.nodeRegister()}`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${INGEST_SECRET}`, "content-type": "application/json" },
+        body: JSON.stringify({ node_id: nodeId, region }),
+      }),
+    );
+    if (response.status !== 201) throw new Error(`register ${nodeId}: ${response.status} ${await response.text()}`);
+    return ((await response.json()) as { credential: string }).credential;
+  })();
+  credentials.set(nodeId, registration);
+  registration.catch(() => credentials.delete(nodeId));
+  return registration;
+}
+
+/**
+ * Calls the ingest API as node `nodeId`: with `token` when given (null: none), else with the node's own credential,
+ * registered on first use (and again when a test emptied the registry).
+ */
+export async function ingest(method: string, path: string, init: { nodeId?: string; token?: string | null; body?: BodyInit; meta?: unknown; json?: unknown } = {}): Promise<Response> {
+  const nodeId = init.nodeId ?? "node-a";
+  const send = (token: string | null) => {
+    const headers: Record<string, string> = {};
+    if (token !== null) headers.authorization = `Bearer ${token}`;
+    headers["x-node-id"] = nodeId;
+    // A string is sent as is (to test malformed headers); anything else as JSON.
+    if (init.meta !== undefined) headers["x-media-meta"] = typeof init.meta === "string" ? init.meta : JSON.stringify(init.meta);
+    let body = init.body;
+    if (init.json !== undefined) {
+      body = JSON.stringify(init.json);
+      headers["content-type"] = "application/json";
+    }
+    return exports.default.fetch(new Request(`https://edge.test${path}`, { method, headers, body }));
+  };
+  if (init.token !== undefined) return send(init.token);
+  // A malformed node id cannot register: send it with a credential that is no one's (the edge answers 401 either way).
+  if (!NODE_ID_PATTERN.test(nodeId)) return send("nc_unregistered-node-credential");
+  const cached = credentials.get(nodeId);
+  const used = await (cached ?? registerNode(nodeId));
+  const response = await send(used);
+  if (response.status !== 401 || cached === undefined) return response;
+  await response.body?.cancel();
+  // Registered again meanwhile (by a concurrent call), or never since the registry was emptied.
+  const current = credentials.get(nodeId);
+  const fresh = current && (await current) !== used ? await current : await registerNode(nodeId);
+  return send(fresh);
 }
 
 /** Publishes with `streamKey`, asserting success. */

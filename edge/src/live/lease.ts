@@ -20,21 +20,26 @@ export type PublishDecision =
   | { kind: "reconnect" }
   | { kind: "conflict"; detail: string };
 
+// Why the details below name neither the lease holder nor an epoch: any node credential can ask, and the epoch is what
+// names a publish's media objects, so the answer must not tell a stranger which node to impersonate or which key to aim at.
+
+/** Detail of every 409 for a node that does not hold the lease (the same text whatever the reason). */
+export const NOT_LEASE_HOLDER =
+  "This node does not hold this stream's publish lease for that epoch: a newer publish took over, or the broadcast ended.";
+
 /**
  * A publish is refused while the current publisher is still sending (seen within `silenceMs`); otherwise it
  * continues a broadcast that is still live (a reconnect, on any node) or starts a new one.
  */
 export function decidePublish(lease: Lease | null, live: boolean, now: number, silenceMs: number): PublishDecision {
   if (lease?.connected && now - lease.lastSeenAt < silenceMs) {
-    return { kind: "conflict", detail: `The stream is already being published (node ${lease.nodeId}); a new publish may take over once it has been silent for ${silenceMs / 1000} s.` };
+    return { kind: "conflict", detail: `The stream is already being published; a new publish may take over once it has been silent for ${silenceMs / 1000} s.` };
   }
   return live ? { kind: "reconnect" } : { kind: "new-broadcast" };
 }
 
 /** Null when `nodeId` holds the lease for `epoch` (any epoch when null), else why not. */
 export function leaseProblem(lease: Lease | null, nodeId: string, epoch: number | null): string | null {
-  if (!lease) return "The stream has no active publish: this node's lease was revoked or the broadcast ended.";
-  if (lease.nodeId !== nodeId) return `Another node (${lease.nodeId}) now holds this stream's publish lease.`;
-  if (epoch !== null && lease.epoch !== epoch) return `Epoch ${epoch} was fenced off by a newer publish (epoch ${lease.epoch}).`;
+  if (!lease || lease.nodeId !== nodeId || (epoch !== null && lease.epoch !== epoch)) return NOT_LEASE_HOLDER;
   return null;
 }

@@ -1,4 +1,5 @@
-// The ingest API that nodes call: publish/unpublish, heartbeats and media uploads (R2 first, then the Durable Object).
+// The ingest API that nodes call: publish/unpublish, heartbeats and media uploads (lease checked, R2 written, then listed).
+import { eq } from "drizzle-orm";
 import { Hono } from "hono";
 import type { z } from "zod";
 import {
@@ -6,7 +7,10 @@ import {
   NODE_FEATURES,
   InitMetaSchema,
   MEDIA_META_HEADER,
+  type NodeCredential,
+  type NodeHeartbeatAnswer,
   NodeHeartbeatSchema,
+  NodeRegisterRequestSchema,
   PartMetaSchema,
   PublishRequestSchema,
   type SegmentMeta,
@@ -17,7 +21,8 @@ import {
 } from "../../../protocol/ingest.ts";
 import { isRenditionName, isStreamId } from "../../../protocol/names.ts";
 import type { AppContext, AppEnv } from "../app-env.ts";
-import { requireNode } from "../auth/node-auth.ts";
+import { requireBootstrap, requireNode } from "../auth/node-auth.ts";
+import { mintNodeCredential } from "../auth/node-credentials.ts";
 import { getConfig } from "../config.ts";
 import { database } from "../db/client.ts";
 import { ingestNodes } from "../db/schema.ts";
@@ -29,6 +34,7 @@ import type { IngestResult } from "../live/ingest-result.ts";
 import { liveStream } from "../live/live-stream-stub.ts";
 import { mediaFile, mediaKey, thumbnailKey } from "../storage/media.ts";
 import { composeSegment } from "../storage/segment-composer.ts";
+import { advertisedUrlAllowed } from "../streams/ingest-host-policy.ts";
 import { findStreamKey } from "../streams/stream-repository.ts";
 
 /** Throws the AppError an ingest result describes; returns nothing when it succeeded. */
@@ -68,18 +74,46 @@ async function mediaBody(c: AppContext): Promise<ArrayBuffer> {
 }
 
 /** A `from_parts` segment upload: no body of its own, its parts' bytes in order (422 `parts_missing` when the edge
- *  lacks one, and the node sends the bytes instead). The lease is checked first: a fenced node composes nothing. */
+ *  lacks one, and the node sends the bytes instead). Called after the lease check: a fenced node composes nothing. */
 async function composedBody(c: AppContext, streamId: string, rendition: string, meta: SegmentMeta): Promise<Uint8Array> {
   if ((await c.req.arrayBuffer()).byteLength > 0) throw new AppError(400, "bad_request", "A from_parts segment upload has no body.");
   if (meta.parts < 1) throw new AppError(400, "invalid_field", `${MEDIA_META_HEADER}: from_parts needs parts >= 1`);
-  unwrap(await liveStream(c.env, streamId).checkLease(c.get("nodeId"), meta.epoch));
   const segment = await composeSegment(c.env.MEDIA, { streamId, rendition, epoch: meta.epoch }, meta.msn, meta.parts);
   if (!segment) throw new AppError(422, "parts_missing", `Segment ${meta.msn}: not every one of its ${meta.parts} parts is here; send its bytes.`);
   return segment;
 }
 
+/**
+ * 409 unless the calling node holds the stream's lease for `epoch`; called before any media byte reaches R2.
+ *
+ * Why check, then write, then list, and not write first: the R2 key of a media object is public (playlists name it)
+ * and the Cache API keeps what it served for a year, so a write by a node without the lease must never happen, even
+ * one the commit would then refuse. Why the gap between this check and the write is safe: media keys carry the epoch,
+ * and an epoch is granted to exactly one node (the Durable Object never hands it out twice), so a write that passed
+ * this check can only land under its own node's epoch. If the lease moves meanwhile, the late write touches only
+ * objects that node uploaded itself, and the commit after it is refused; the new holder writes under a new epoch.
+ * Cost: one Durable Object call per upload more than writing first (two in all: this check and the commit).
+ */
+async function requireLease(c: AppContext, streamId: string, epoch: number): Promise<void> {
+  unwrap(await liveStream(c.env, streamId).checkLease(c.get("nodeId"), epoch));
+}
+
 /** Routes under /ingest/v1. */
 export const ingestRoutes = new Hono<AppEnv>();
+
+/**
+ * A node registers itself with the bootstrap secret: the answer is that node id's own credential for `region`,
+ * expiring after NODE_REGISTRATION_SECONDS (the node registers again before then), and it replaces any previous one.
+ * Registered before the `requireNode` middleware below, which this route alone does not pass through.
+ */
+ingestRoutes.post("/nodes/register", limitJsonBody, requireBootstrap, async (c) => {
+  const body = await readJson(c, NodeRegisterRequestSchema);
+  const { nodeRegistrationSeconds } = getConfig(c.env);
+  const minted = await mintNodeCredential(c.env.DB, { nodeId: body.node_id, region: body.region, rtmpUrl: null, expiresInSeconds: nodeRegistrationSeconds });
+  const answer: NodeCredential = { node_id: body.node_id, region: body.region, credential: minted.credential, expires_at: minted.expiresAt };
+  return c.json(answer, 201);
+});
+ingestRoutes.all("/nodes/register", methodNotAllowed("POST"));
 
 ingestRoutes.use("*", requireNode);
 // Media bodies may be large; everything else is JSON with the control API's limit.
@@ -130,16 +164,26 @@ ingestRoutes.post("/unpublish", async (c) => {
   return c.json({ ok: true });
 });
 
+/**
+ * A node's load and public RTMP URL. Its region is the one its credential was minted for: a different `region` here
+ * is ignored. Its URL is stored only when the region's configured hosts allow it (streams/ingest-host-policy.ts); else
+ * the node keeps the URL it had (the admin's, or one accepted before), or none, and is offered to nobody.
+ */
 ingestRoutes.post("/nodes/heartbeat", async (c) => {
   const body = await readJson(c, NodeHeartbeatSchema);
-  if (body.node_id !== c.get("nodeId")) throw new AppError(400, "invalid_field", "node_id: must equal the x-node-id header");
-  const now = new Date().toISOString();
-  const values = { region: body.region, rtmpUrl: body.rtmp_url, activeStreams: body.active_streams, load: body.load, lastHeartbeatAt: now };
-  await database(c.env)
-    .insert(ingestNodes)
-    .values({ id: body.node_id, ...values })
-    .onConflictDoUpdate({ target: ingestNodes.id, set: values });
-  return c.json({ ok: true });
+  const nodeId = c.get("nodeId");
+  if (body.node_id !== nodeId) throw new AppError(400, "invalid_field", "node_id: must equal the x-node-id header");
+  const region = c.get("nodeRegion");
+  const config = getConfig(c.env);
+  const db = database(c.env);
+  const stored = (await db.select({ rtmpUrl: ingestNodes.rtmpUrl }).from(ingestNodes).where(eq(ingestNodes.id, nodeId)).limit(1))[0]?.rtmpUrl ?? "";
+  const allowed = advertisedUrlAllowed({ advertised: body.rtmp_url, region, stored, configured: config.regions, patterns: config.ingestHostPatterns });
+  const rtmpUrl = allowed ? body.rtmp_url : stored;
+  const values = { rtmpUrl, activeStreams: body.active_streams, load: body.load, lastHeartbeatAt: new Date().toISOString() };
+  // An update, never an insert: only a minted credential gets here, and it has its row.
+  await db.update(ingestNodes).set(values).where(eq(ingestNodes.id, nodeId));
+  const answer: NodeHeartbeatAnswer = { ok: true, region, rtmp_url: rtmpUrl === "" ? null : rtmpUrl };
+  return c.json(answer);
 });
 
 ingestRoutes.post("/streams/:id/heartbeat", async (c) => {
@@ -169,6 +213,7 @@ ingestRoutes.put("/streams/:id/renditions/:rendition/init", async (c) => {
   const { streamId, rendition } = mediaPath(c);
   const meta = mediaMeta(c, InitMetaSchema);
   const body = await mediaBody(c);
+  await requireLease(c, streamId, meta.epoch);
   // Durable first, listed second: the Durable Object only ever names objects R2 already holds.
   await c.env.MEDIA.put(mediaKey({ streamId, rendition, epoch: meta.epoch, file: mediaFile.init() }), body, {
     httpMetadata: { contentType: "video/mp4" },
@@ -184,6 +229,7 @@ ingestRoutes.put("/streams/:id/renditions/:rendition/parts/:msn/:part", async (c
     throw new AppError(400, "invalid_field", `${MEDIA_META_HEADER}: msn and part must match the path`);
   }
   const body = await mediaBody(c);
+  await requireLease(c, streamId, meta.epoch);
   await c.env.MEDIA.put(mediaKey({ streamId, rendition, epoch: meta.epoch, file: mediaFile.part(meta.msn, meta.part) }), body, {
     httpMetadata: { contentType: "video/iso.segment" },
   });
@@ -195,7 +241,9 @@ ingestRoutes.put("/streams/:id/renditions/:rendition/segments/:msn", async (c) =
   const { streamId, rendition } = mediaPath(c);
   const meta = mediaMeta(c, SegmentMetaSchema);
   if (String(meta.msn) !== c.req.param("msn")) throw new AppError(400, "invalid_field", `${MEDIA_META_HEADER}: msn must match the path`);
-  const body = meta.from_parts ? await composedBody(c, streamId, rendition, meta) : await mediaBody(c);
+  const uploaded = meta.from_parts ? null : await mediaBody(c);
+  await requireLease(c, streamId, meta.epoch);
+  const body = uploaded ?? (await composedBody(c, streamId, rendition, meta));
   await c.env.MEDIA.put(mediaKey({ streamId, rendition, epoch: meta.epoch, file: mediaFile.segment(meta.msn) }), body, {
     httpMetadata: { contentType: "video/iso.segment" },
   });

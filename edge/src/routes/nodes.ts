@@ -5,15 +5,12 @@ import { z } from "zod";
 import { NODE_ID_PATTERN, REGION_PATTERN } from "../../../protocol/names.ts";
 import type { AppContext, AppEnv } from "../app-env.ts";
 import { requireAdmin, requireUser } from "../auth/principal.ts";
-import { newSecret, sha256Hex } from "../auth/secrets.ts";
+import { mintNodeCredential } from "../auth/node-credentials.ts";
 import { database } from "../db/client.ts";
 import { ingestNodes } from "../db/schema.ts";
 import { AppError, notFound } from "../errors.ts";
 import { limitJsonBody, readJson } from "../http/json-body.ts";
 import { methodNotAllowed } from "../http/method-not-allowed.ts";
-
-/** Prefix of every minted node credential, so a leaked one is recognizable in secret scanners. */
-export const NODE_CREDENTIAL_PREFIX = "nc";
 
 /** Default lifetime of a node credential: 90 days. */
 export const DEFAULT_NODE_CREDENTIAL_SECONDS = 90 * 86400;
@@ -27,6 +24,12 @@ const MintCredentialSchema = z.strictObject({
     .min(1)
     .max(2 * 365 * 86400)
     .default(DEFAULT_NODE_CREDENTIAL_SECONDS),
+  /** The node's public RTMP URL, fixed by the admin: offered even when its host is not the region's configured one. */
+  rtmp_url: z
+    .string()
+    .max(300)
+    .regex(/^rtmps?:\/\/[^\s/?#]+(\/\S*)?$/, "must be an rtmp:// or rtmps:// URL")
+    .optional(),
 });
 
 function nodeIdFrom(c: AppContext): string {
@@ -42,25 +45,21 @@ nodeRoutes.use("*", requireUser, requireAdmin, limitJsonBody);
 
 /**
  * Mints a credential for node `:id` (replacing its previous one). The credential is valid only with
- * `x-node-id: <id>` and until `expires_at`; it is shown once, here, and stored only as a hash.
+ * `x-node-id: <id>` and until `expires_at`; it is shown once, here, and stored only as a hash. The node is offered to
+ * streamers in `region` only, at `rtmp_url` when given (else at the URL its heartbeats advertise, when the region's
+ * configured hosts allow it).
  */
 nodeRoutes.post("/:id/credentials", async (c) => {
   const nodeId = nodeIdFrom(c);
   const body = await readJson(c, MintCredentialSchema);
-  const credential = newSecret(NODE_CREDENTIAL_PREFIX);
-  const expiresAt = new Date(Date.now() + body.expires_in * 1000).toISOString();
-  const credentialHash = await sha256Hex(credential);
-  await database(c.env)
-    .insert(ingestNodes)
-    // The node fills in its RTMP URL and load with its first heartbeat; until then it is not offered to streamers.
-    .values({ id: nodeId, region: body.region, rtmpUrl: "", credentialHash, credentialExpiresAt: expiresAt })
-    .onConflictDoUpdate({ target: ingestNodes.id, set: { region: body.region, credentialHash, credentialExpiresAt: expiresAt } });
-  return c.json({ node_id: nodeId, region: body.region, credential, expires_at: expiresAt }, 201);
+  const rtmpUrl = body.rtmp_url?.replace(/\/+$/, "") ?? null;
+  const minted = await mintNodeCredential(c.env.DB, { nodeId, region: body.region, rtmpUrl, expiresInSeconds: body.expires_in });
+  return c.json({ node_id: nodeId, region: body.region, credential: minted.credential, expires_at: minted.expiresAt, rtmp_url: rtmpUrl }, 201);
 });
 
 nodeRoutes.all("/:id/credentials", methodNotAllowed("POST"));
 
-/** Forgets a node: its registration and its credential (the bootstrap INGEST_SECRET, if set, still works for it). */
+/** Forgets a node: its registration and its credential (with the bootstrap INGEST_SECRET it could register again). */
 nodeRoutes.delete("/:id", async (c) => {
   const nodeId = nodeIdFrom(c);
   const deleted = await database(c.env).delete(ingestNodes).where(eq(ingestNodes.id, nodeId)).returning({ id: ingestNodes.id });

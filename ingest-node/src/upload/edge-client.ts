@@ -1,13 +1,14 @@
 // The edge's JSON ingest calls (publish, unpublish, heartbeats), with the uploader's retry policy.
 import type {
   NodeHeartbeat,
+  NodeHeartbeatAnswer,
   PublishRequest,
   PublishResponse,
   StreamHeartbeat,
   StreamHeartbeatAnswer,
   UnpublishRequest,
 } from "../../../protocol/ingest.ts";
-import { PublishResponseSchema, StreamHeartbeatAnswerSchema } from "../../../protocol/ingest.ts";
+import { NodeHeartbeatAnswerSchema, PublishResponseSchema, StreamHeartbeatAnswerSchema } from "../../../protocol/ingest.ts";
 import { ingestPaths } from "../../../protocol/ingest-paths.ts";
 import type { EdgeEndpoint, EdgeReply, EdgeRequest } from "./edge-http.ts";
 import { edgeRequest } from "./edge-http.ts";
@@ -131,13 +132,24 @@ export class EdgeClient {
     return parsed.success ? parsed.data : { ok: true, stop: false, disconnect: false };
   }
 
-  /** Registers this node and reports its load. */
-  async nodeHeartbeat(heartbeat: NodeHeartbeat, options: CallOptions = {}): Promise<void> {
-    await this.call(
+  /**
+   * Reports this node's load and public RTMP URL; the answer says which region and URL the edge offers streamers for
+   * it (its credential's region; the URL only when the region's configured hosts allow it).
+   */
+  async nodeHeartbeat(heartbeat: NodeHeartbeat, options: CallOptions = {}): Promise<NodeHeartbeatAnswer> {
+    const reply = await this.call(
       { path: ingestPaths.nodeHeartbeat(), body: heartbeat, timeoutMs: this.settings.requestTimeoutMs },
       options.maxAttempts ?? this.settings.heartbeatAttempts,
       options.signal,
     );
+    let json: unknown = {};
+    try {
+      json = JSON.parse(reply.body || "{}");
+    } catch {
+      // an older edge answers without a body: nothing to compare
+    }
+    const parsed = NodeHeartbeatAnswerSchema.safeParse(json);
+    return parsed.success ? parsed.data : { ok: true };
   }
 
   private call(

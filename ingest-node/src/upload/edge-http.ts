@@ -6,13 +6,21 @@ import { Agent as HttpsAgent, request as httpsRequest } from "node:https";
 import { NODE_ID_HEADER } from "../../../protocol/ingest.ts";
 import { EdgeRejectedError, EdgeUnavailableError, StreamFencedError } from "./upload-errors.ts";
 
+/** A credential that changes over time (a registered node renews its own): read at each request. */
+export interface CredentialSource {
+  /** The credential to send now. */
+  current(): string;
+  /** The edge answered 401 to `used`: renew it (the request is then retried with the next current()). */
+  rejected(used: string): void;
+}
+
 /** Where the edge is and how this node authenticates to it. */
 export interface EdgeEndpoint {
   /** Base URL of the edge, e.g. `http://127.0.0.1:8787` (a path prefix is kept). */
   edgeUrl: string;
   nodeId: string;
-  /** The node's bearer credential. */
-  credential: string;
+  /** The node's bearer credential: fixed, or a source that renews it. */
+  credential: string | CredentialSource;
 }
 
 /** One request to the edge. */
@@ -49,11 +57,13 @@ export async function edgeRequest(endpoint: EdgeEndpoint, request: EdgeRequest):
   let status: number;
   let body: string;
   let retryAfter: string | null;
+  const source = typeof endpoint.credential === "string" ? null : endpoint.credential;
+  const credential = source ? source.current() : (endpoint.credential as string);
   try {
     // The body is read under the same timeout: a stalled answer is an unavailable edge too.
     ({ status, body, retryAfter } = await send(new URL(url), request, signal, {
       ...request.headers,
-      authorization: `Bearer ${endpoint.credential}`,
+      authorization: `Bearer ${credential}`,
       [NODE_ID_HEADER]: endpoint.nodeId,
       "content-type": request.contentType,
     }));
@@ -72,6 +82,12 @@ export async function edgeRequest(endpoint: EdgeEndpoint, request: EdgeRequest):
   const detail = problemDetail(body);
   if (isRetryableStatus(status)) {
     throw new EdgeUnavailableError(`edge answered ${status} for ${url}: ${detail}`, status, parseRetryAfter(retryAfter));
+  }
+  if (status === 401 && source) {
+    // A renewed credential may cross a request sent with the old one, and an expired one is renewed now: either way
+    // the request is retried (with backoff) rather than its media dropped.
+    source.rejected(credential);
+    throw new EdgeUnavailableError(`edge answered 401 for ${url}: ${detail}`, status, null);
   }
   if (status === 409 && request.fence) {
     throw new StreamFencedError(request.fence.streamId, request.fence.epoch, detail);

@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 import { ingestPaths } from "../../../protocol/ingest-paths.ts";
 import { liveStream } from "../../../edge/src/live/live-stream-stub.ts";
 import { callJson } from "../api.ts";
-import { bytesOf, ingest, initMeta, publish, putInit, putPart, putSegment, segmentMeta } from "../ingest-client.ts";
+import { bytesOf, ingest, initMeta, partMeta, publish, putInit, putPart, putSegment, segmentMeta } from "../ingest-client.ts";
 
 interface Created {
   stream_id: string;
@@ -72,7 +72,54 @@ describe("POST /ingest/v1/publish", () => {
     expect(second.epoch).toBe(first.epoch + 1);
     // The old node is fenced off.
     const stale = await ingest("PUT", ingestPaths.init(stream.stream_id, "360p"), { nodeId: "node-a", meta: initMeta(first.epoch), body: bytesOf("x") });
-    await expectProblem(stale, 409, /node-b/);
+    // The answer names neither the holder nor an epoch: nothing to aim a forged upload at.
+    const text = await stale.text();
+    expect(stale.status, text).toBe(409);
+    const { detail } = JSON.parse(text) as { detail: string };
+    expect(detail).not.toMatch(/node-b|node-a/);
+    expect(detail).not.toMatch(/\d/);
+  });
+});
+
+describe("uploads from a node without the lease", () => {
+  const sha256 = async (bytes: ArrayBuffer) => [...new Uint8Array(await crypto.subtle.digest("SHA-256", bytes))].map((b) => b.toString(16).padStart(2, "0")).join("");
+
+  it("never change a listed init, part or segment: R2 and what viewers are served keep the holder's bytes", async () => {
+    const stream = await newStream({ latency_mode: "interactive" });
+    const grant = await publish(stream.stream_key, "node-a");
+    await putInit(stream.stream_id, "360p", grant.epoch);
+    await putPart(stream.stream_id, "360p", grant.epoch, 0, 0);
+    await putSegment(stream.stream_id, "360p", grant.epoch, 0, "node-a", 1);
+    const files = ["init.mp4", "part-0.0.m4s", "seg-0.m4s"];
+    const key = (file: string) => `live/${stream.stream_id}/360p/${grant.epoch}/${file}`;
+    const original = new Map<string, string>();
+    for (const file of files) original.set(file, await sha256(await (await env.MEDIA.get(key(file)))!.arrayBuffer()));
+    const playlist = await (await ingestlessGet(`/live/${stream.stream_id}/360p/index.m3u8`)).text();
+    for (const file of files) expect(playlist).toContain(`${grant.epoch}/${file}`);
+
+    // node-b has a valid credential of its own and names the holder's epoch and the listed objects exactly.
+    const forged = bytesOf("forged by node-b", 1000);
+    const attempts = [
+      ingest("PUT", ingestPaths.init(stream.stream_id, "360p"), { nodeId: "node-b", meta: initMeta(grant.epoch), body: forged }),
+      ingest("PUT", ingestPaths.part(stream.stream_id, "360p", 0, 0), { nodeId: "node-b", meta: partMeta(grant.epoch, 0, 0), body: forged }),
+      ingest("PUT", ingestPaths.segment(stream.stream_id, "360p", 0), { nodeId: "node-b", meta: segmentMeta(grant.epoch, 0, 1), body: forged }),
+      ingest("PUT", ingestPaths.segment(stream.stream_id, "360p", 0), { nodeId: "node-b", meta: { ...segmentMeta(grant.epoch, 0, 1), from_parts: true } }),
+    ];
+    for (const response of await Promise.all(attempts)) {
+      const text = await response.text();
+      expect(response.status, text).toBe(409);
+      const { detail } = JSON.parse(text) as { detail: string };
+      expect(detail).not.toContain("node-a");
+      expect(detail).not.toContain(String(grant.epoch));
+    }
+
+    for (const file of files) {
+      expect(await sha256(await (await env.MEDIA.get(key(file)))!.arrayBuffer()), `R2 ${file}`).toBe(original.get(file));
+      // First fetched after the forgery, so the cache cannot be what hides it.
+      const served = await ingestlessGet(`/live/${stream.stream_id}/360p/${grant.epoch}/${file}`);
+      expect(served.status).toBe(200);
+      expect(await sha256(await served.arrayBuffer()), `served ${file}`).toBe(original.get(file));
+    }
   });
 });
 

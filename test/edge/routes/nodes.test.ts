@@ -86,12 +86,99 @@ describe("POST /nodes/:id/credentials", () => {
     expect(expired.code).toBe("unauthorized");
   });
 
-  it("keeps the INGEST_SECRET bootstrap credential working, for any node id", async () => {
-    await callJson<Minted>("POST", "/nodes/eu-node-6/credentials", 201, { body: { region: "eu-west" } });
-    for (const nodeId of ["eu-node-6", "brand-new-node"]) {
-      const response = await ingest("POST", ingestPaths.nodeHeartbeat(), { nodeId, token: INGEST_SECRET, json: heartbeatBody(nodeId) });
-      expect(response.status, await response.text()).toBe(200);
-    }
+});
+
+interface HeartbeatAnswer {
+  ok: boolean;
+  region: string;
+  rtmp_url: string | null;
+}
+
+const register = (nodeId: string, region: string, token: string | null = INGEST_SECRET) =>
+  ingest("POST", ingestPaths.nodeRegister(), { nodeId, token, json: { node_id: nodeId, region } });
+
+async function beat(nodeId: string, token: string, body: Record<string, unknown>): Promise<HeartbeatAnswer> {
+  const response = await ingest("POST", ingestPaths.nodeHeartbeat(), { nodeId, token, json: { ...heartbeatBody(nodeId), ...body } });
+  const text = await response.text();
+  expect(response.status, text).toBe(200);
+  return JSON.parse(text) as HeartbeatAnswer;
+}
+
+describe("POST /ingest/v1/nodes/register (the bootstrap secret)", () => {
+  it("mints the node id's own expiring credential, and can do nothing else", async () => {
+    const response = await register("boot-node-1", "eu-west");
+    const text = await response.text();
+    expect(response.status, text).toBe(201);
+    const minted = JSON.parse(text) as Minted;
+    expect(minted).toMatchObject({ node_id: "boot-node-1", region: "eu-west" });
+    expect(minted.credential).toMatch(/^nc_/);
+    // NODE_REGISTRATION_SECONDS defaults to a day.
+    expect(Math.abs(Date.parse(minted.expires_at) - (Date.now() + 86400_000))).toBeLessThan(5000);
+    expect((await beat("boot-node-1", minted.credential, {})).ok).toBe(true);
+    // The bootstrap secret itself publishes, uploads and heartbeats nothing, for any node id.
+    const calls = [
+      ingest("POST", ingestPaths.nodeHeartbeat(), { nodeId: "boot-node-1", token: INGEST_SECRET, json: heartbeatBody("boot-node-1") }),
+      ingest("POST", ingestPaths.nodeHeartbeat(), { nodeId: "never-registered", token: INGEST_SECRET, json: heartbeatBody("never-registered") }),
+      ingest("POST", ingestPaths.publish(), { nodeId: "boot-node-1", token: INGEST_SECRET, json: { stream_key: "sk_any" } }),
+      ingest("PUT", ingestPaths.segment("00000000-0000-4000-8000-000000000000", "360p", 0), { nodeId: "boot-node-1", token: INGEST_SECRET, body: "x" }),
+    ];
+    for (const answer of await Promise.all(calls)) expect((await problem(answer, 401)).detail).toMatch(/bootstrap secret: it only registers a node/);
+  });
+
+  it("wants the bootstrap secret, a valid body and POST; registering again replaces the credential", async () => {
+    const minted = (await (await register("boot-node-2", "eu-west")).json()) as Minted;
+    // A node credential cannot register (it would renew itself forever), nor can a stranger.
+    await problem(await register("boot-node-3", "eu-west", minted.credential), 401);
+    await problem(await register("boot-node-3", "eu-west", null), 401);
+    await problem(await register("boot-node-3", "eu-west", "wrong-secret"), 401);
+    expect((await problem(await register("boot-node-3", "EU WEST"), 400)).detail).toMatch(/^region/);
+    expect((await ingest("GET", ingestPaths.nodeRegister(), { token: INGEST_SECRET })).status).toBe(405);
+    const again = (await (await register("boot-node-2", "eu-west")).json()) as Minted;
+    await problem(await ingest("POST", ingestPaths.nodeHeartbeat(), { nodeId: "boot-node-2", token: minted.credential, json: heartbeatBody("boot-node-2") }), 401);
+    expect((await beat("boot-node-2", again.credential, {})).ok).toBe(true);
+  });
+});
+
+describe("what a node heartbeat may set", () => {
+  it("keeps the region the credential was minted for", async () => {
+    const { credential } = (await (await register("steer-1", "eu-west")).json()) as Minted;
+    const answer = await beat("steer-1", credential, { region: "us-east" });
+    expect(answer.region).toBe("eu-west");
+    const row = await env.DB.prepare("select region from ingest_nodes where id = 'steer-1'").first<{ region: string }>();
+    expect(row?.region).toBe("eu-west");
+    const regions = await callJson<{ regions: { region: string; nodes: { id: string }[] }[] }>("GET", "/regions", 200);
+    expect(regions.regions.map((r) => r.region)).not.toContain("us-east");
+    expect(regions.regions.find((r) => r.region === "eu-west")?.nodes.map((n) => n.id)).toContain("steer-1");
+  });
+
+  it("offers an advertised RTMP URL only on a host configured for the region", async () => {
+    // `local` is configured as rtmp://127.0.0.1:1935/live: the same host on another port is fine, another host is not.
+    const { credential } = (await (await register("steer-2", "local")).json()) as Minted;
+    expect((await beat("steer-2", credential, { rtmp_url: "rtmp://127.0.0.1:1940/live" })).rtmp_url).toBe("rtmp://127.0.0.1:1940/live");
+    expect((await beat("steer-2", credential, { rtmp_url: "rtmp://attacker.example:1935/live" })).rtmp_url).toBe("rtmp://127.0.0.1:1940/live");
+    // A node whose only URL is refused is offered to nobody.
+    const other = (await (await register("steer-3", "eu-west")).json()) as Minted;
+    expect((await beat("steer-3", other.credential, { rtmp_url: "rtmp://attacker.example/live", load: 0 })).rtmp_url).toBeNull();
+    const regions = await callJson<{ regions: { nodes: { id: string; rtmp_url: string }[] }[] }>("GET", "/regions", 200);
+    const offered = regions.regions.flatMap((r) => r.nodes);
+    expect(offered.map((n) => n.id)).not.toContain("steer-3");
+    expect(offered.map((n) => n.rtmp_url).join(" ")).not.toContain("attacker");
+    const created = await callJson<{ ingest_server: string }>("POST", "/streams", 201, { body: { title: "steered?", region: "eu-west" } });
+    expect(created.ingest_server).not.toContain("attacker");
+    // Registering in another region forgets the URL accepted for the old one.
+    await register("steer-2", "eu-west");
+    const row = await env.DB.prepare("select rtmp_url from ingest_nodes where id = 'steer-2'").first<{ rtmp_url: string }>();
+    expect(row?.rtmp_url).toBe("");
+  });
+
+  it("keeps the URL the admin fixed when minting", async () => {
+    const minted = await callJson<Minted & { rtmp_url: string }>("POST", "/nodes/pinned-1/credentials", 201, {
+      body: { region: "eu-west", rtmp_url: "rtmp://ingest.custom.example:1935/live" },
+    });
+    expect(minted.rtmp_url).toBe("rtmp://ingest.custom.example:1935/live");
+    expect((await beat("pinned-1", minted.credential, { rtmp_url: "rtmp://ingest.custom.example:1935/live" })).rtmp_url).toBe("rtmp://ingest.custom.example:1935/live");
+    expect((await beat("pinned-1", minted.credential, { rtmp_url: "rtmp://elsewhere.example/live" })).rtmp_url).toBe("rtmp://ingest.custom.example:1935/live");
+    expect((await problem(await call("POST", "/nodes/pinned-2/credentials", { body: { region: "eu-west", rtmp_url: "https://x.example/" } }), 400)).detail).toMatch(/^rtmp_url/);
   });
 });
 

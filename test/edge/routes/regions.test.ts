@@ -3,7 +3,7 @@ import { env } from "cloudflare:workers";
 import { beforeEach, describe, expect, it } from "vitest";
 import { ingestPaths } from "../../../protocol/ingest-paths.ts";
 import { ADMIN, call, callJson, newUser } from "../api.ts";
-import { ingest } from "../ingest-client.ts";
+import { ingest, registerNode } from "../ingest-client.ts";
 
 interface Region {
   region: string;
@@ -28,7 +28,9 @@ interface Stream {
 /** The vitest configuration's INGEST_REGIONS: only wrangler.jsonc's `local`. */
 const LOCAL_URL = "rtmp://127.0.0.1:1935/live";
 
+/** Registers `nodeId` in `region` (its credential's region is the one it is offered in), then heartbeats. */
 async function heartbeat(nodeId: string, region: string, load: number, activeStreams = 0): Promise<void> {
+  await registerNode(nodeId, region);
   const response = await ingest("POST", ingestPaths.nodeHeartbeat(), {
     nodeId,
     json: { node_id: nodeId, region, rtmp_url: `rtmp://${nodeId}.test:1935/live`, active_streams: activeStreams, load },

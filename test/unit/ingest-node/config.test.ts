@@ -27,3 +27,25 @@ describe("loadConfig: LADDER", () => {
     expect(() => loadConfig({ ...env, LADDER: "[]" })).toThrow(/LADDER: /);
   });
 });
+
+describe("loadConfig: EDGE_URL", () => {
+  it("wants https, except to a loopback address", () => {
+    for (const url of ["https://edge.example.com", "http://127.0.0.1:8787", "http://127.8.9.10", "http://localhost:8787", "http://[::1]:8787"]) {
+      expect(loadConfig({ ...env, EDGE_URL: url }).edgeUrl).toBe(url);
+    }
+    for (const url of ["http://edge.example.com", "http://10.0.0.5:8787", "http://128.0.0.1", "http://127.0.0.1.example.com", "http://[::2]", "ftp://127.0.0.1"]) {
+      expect(() => loadConfig({ ...env, EDGE_URL: url }), url).toThrow(/EDGE_URL: must be https:\/\/ \(plain http only to a loopback address/);
+    }
+  });
+});
+
+describe("loadConfig: node credential", () => {
+  it("takes a minted NODE_TOKEN as is, or registers with the bootstrap INGEST_SECRET", () => {
+    expect(loadConfig({ NODE_TOKEN: "nc_minted-1" })).toMatchObject({ nodeToken: "nc_minted-1", ingestSecret: null });
+    expect(loadConfig({ INGEST_SECRET: "bootstrap-1" })).toMatchObject({ nodeToken: null, ingestSecret: "bootstrap-1" });
+    // Both: the node's own credential wins (the secret is not needed, so it is not used).
+    expect(loadConfig({ NODE_TOKEN: "nc_minted-1", INGEST_SECRET: "bootstrap-1" })).toMatchObject({ nodeToken: "nc_minted-1", ingestSecret: null });
+    expect(() => loadConfig({})).toThrow(/set NODE_TOKEN \(this node's minted credential\) or INGEST_SECRET/);
+    expect(() => loadConfig({ NODE_TOKEN: "", INGEST_SECRET: "" })).toThrow(/set NODE_TOKEN/);
+  });
+});
