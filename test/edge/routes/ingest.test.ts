@@ -58,7 +58,12 @@ describe("POST /ingest/v1/publish", () => {
   it("refuses a second publisher while the first is sending, and lets a new one take over after 3 s of silence", async () => {
     const stream = await newStream();
     const first = await publish(stream.stream_key, "node-a");
-    await expectProblem(await ingest("POST", ingestPaths.publish(), { nodeId: "node-b", json: { stream_key: stream.stream_key } }), 409, /already being published/);
+    const busy = await ingest("POST", ingestPaths.publish(), { nodeId: "node-b", json: { stream_key: stream.stream_key } });
+    const busyText = await busy.text();
+    expect(busy.status, busyText).toBe(409);
+    expect((JSON.parse(busyText) as { detail: string }).detail).toMatch(/^The stream is already being published; /);
+    // The publishing node is not named: nothing to impersonate.
+    expect(busyText).not.toContain("node-a");
     // Age the lease as if node-a had been silent for 4 s.
     await runInDurableObject(liveStream(env, stream.stream_id), async (_instance, state) => {
       const meta = (await state.storage.get<{ lease: { lastSeenAt: number } }>("meta"))!;
