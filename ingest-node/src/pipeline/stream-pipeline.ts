@@ -3,11 +3,10 @@ import { NODE_FEATURES, type PipelineHealth, type PublishResponse } from "../../
 import type { LatencyMode } from "../../../protocol/latency.ts";
 import type { LadderSetting } from "../config.ts";
 import type { Logger } from "../log.ts";
-import { CmafPackager, type PackagerEvent, PackagerError } from "../packager/packager.ts";
 import type { PublishSession } from "../rtmp/publish-session.ts";
 import { buildFfmpegArgs } from "../transcode/ffmpeg-args.ts";
 import type { FfmpegFeatures } from "../transcode/ffmpeg-binary.ts";
-import { type FfmpegExit, type FfmpegProcess, startFfmpeg } from "../transcode/ffmpeg-process.ts";
+import { type FfmpegProcess, startFfmpeg } from "../transcode/ffmpeg-process.ts";
 import { type LadderPlan, planLadder, type SourceInfo } from "../transcode/ladder-plan.ts";
 import { encodeSourceCopy, PASSTHROUGH_LADDER, planPassthrough } from "../transcode/passthrough-plan.ts";
 import type { ProgressSnapshot } from "../transcode/progress-parser.ts";
@@ -16,8 +15,8 @@ import type { MediaSink } from "../upload/media-sink.ts";
 import { StreamFencedError } from "../upload/upload-errors.ts";
 import { CaptureClock } from "./capture-clock.ts";
 import { FfmpegFeed } from "./ffmpeg-feed.ts";
-import { composesSegmentsFromParts } from "./segment-composition.ts";
-import { SegmentCipher } from "./segment-cipher.ts";
+import { packageRendition } from "./rendition-packaging.ts";
+import { MediaUploads } from "./media-uploads.ts";
 import { toLadderSource, waitForSource } from "./source-probe.ts";
 
 /** What a pipeline needs from the node. */
@@ -90,11 +89,7 @@ export class StreamPipeline {
   private lastBytesAt = Date.now();
   private inputKbps = 0;
   private fenced = false;
-  private uploadChain: Promise<void> = Promise.resolve();
-  /** Encrypts segments and parts when the edge asked for it (init segments and thumbnails stay clear). */
-  private readonly cipher: SegmentCipher | null;
-  /** Segments go up as `from_parts`: the edge builds them from the parts it holds. */
-  private readonly composeSegments: boolean;
+  private readonly uploads: MediaUploads;
 
   constructor(session: PublishSession, grant: PublishResponse, deps: PipelineDeps) {
     this.session = session;
@@ -104,8 +99,7 @@ export class StreamPipeline {
     this.restartsLeft = deps.limits.restarts;
     this.feed = new FfmpegFeed({ maxBufferedBytes: deps.limits.maxBufferBytes });
     this.log = deps.log.child(grant.stream_id.slice(0, 8));
-    this.cipher = grant.encryption ? new SegmentCipher(grant.encryption) : null;
-    this.composeSegments = composesSegmentsFromParts(grant);
+    this.uploads = new MediaUploads(grant, { sink: deps.sink, clock: this.clock, log: this.log, onSegment: deps.onSegment, onFenced: () => this.fence() });
     this.done = this.run();
   }
 
@@ -187,7 +181,7 @@ export class StreamPipeline {
       mode,
       epoch: this.epoch,
       first_msn: this.grant.first_msn,
-      encryption: this.cipher ? `AES-128, key every ${this.cipher.rotateEvery} segments` : "none",
+      encryption: this.uploads.describeEncryption(),
       ladder: this.deps.ladder === PASSTHROUGH_LADDER ? PASSTHROUGH_LADDER : undefined,
       copy: this.plan.sourceCopy.reason,
       fallback: this.plan.fallback,
@@ -215,11 +209,11 @@ export class StreamPipeline {
       this.progress = snapshot;
       this.progressAt = Date.now();
     });
-    ffmpeg.on("thumbnail", (jpeg) => this.upload(() => this.deps.sink.putThumbnail(this.streamId, { epoch: this.epoch }, jpeg)));
+    ffmpeg.on("thumbnail", (jpeg) => this.uploads.thumbnail(jpeg));
     ffmpeg.on("log", (line) => this.log.debug(`ffmpeg: ${line}`));
     if (ffmpeg.stdin) this.feed.attach(ffmpeg.stdin);
     const packaged = [...ffmpeg.renditions].map(([name, stream]) => this.package(name, stream, mode));
-    void ffmpeg.exited.then((exit) => failRun({ kind: "failed", reason: exitReason(exit, ffmpeg), restart: true }));
+    void ffmpeg.exited.then((exit) => failRun({ kind: "failed", reason: ffmpeg.describeExit(exit), restart: true }));
     // Why a watchdog beside the exit: a hung FFmpeg (stopped, deadlocked) neither exits nor produces anything.
     const stallMs = Math.max(MIN_STALL_MS, 2 * this.deps.limits.maxSegmentTargets * this.grant.segment_target * 1000);
     const watchdog = setInterval(() => {
@@ -235,7 +229,7 @@ export class StreamPipeline {
       this.log.info("publisher left; flushing the last segment", { reason: end.reason });
       ffmpeg.stdin?.end();
       const exit = await ffmpeg.exited;
-      if (exit.code !== 0 && !exit.stopped) this.log.warn("ffmpeg exited with an error", { reason: exitReason(exit, ffmpeg) });
+      if (exit.code !== 0 && !exit.stopped) this.log.warn("ffmpeg exited with an error", { reason: ffmpeg.describeExit(exit) });
     } else {
       this.log.error("pipeline failed", { reason: end.reason, epoch: this.epoch });
       // What it still holds belongs to a run that failed: the next one starts clean, at a keyframe, and its output
@@ -266,13 +260,14 @@ export class StreamPipeline {
     this.health = "restarted";
     this.log.warn("restarting the pipeline at the next keyframe, under a new epoch (a discontinuity)", { reason, epoch: this.epoch, encode_source: !this.copyAllowed });
     try {
-      await this.uploadChain;
+      await this.uploads.settled();
       if (this.fenced) return false;
       await this.deps.sink.flush(this.streamId);
       await this.deps.edge.unpublish({ stream_id: this.streamId, epoch: this.epoch, reason: `pipeline restart: ${reason}`.slice(0, 200) });
       const grant = await this.deps.edge.publish({ stream_key: this.session.streamKey(), client_ip: this.session.remoteAddress.slice(0, 64), features: [NODE_FEATURES.encryption] });
       if (grant.stream_id !== this.streamId) return false;
       this.grant = grant;
+      this.uploads.setGrant(grant);
       this.log.info("pipeline restarted", { epoch: grant.epoch, first_msn: grant.first_msn, reconnect: grant.reconnect });
       return true;
     } catch (err) {
@@ -308,16 +303,6 @@ export class StreamPipeline {
   }
 
   private async package(rendition: string, stream: NodeJS.ReadableStream, mode: LatencyMode): Promise<void> {
-    // Parts are uploaded only for LL-HLS (interactive); otherwise the packager need not cut them.
-    const { maxSegmentTargets, maxSegmentBytes } = this.deps.limits;
-    const target = this.grant.segment_target;
-    const packager = new CmafPackager({
-      segmentTarget: target,
-      parts: mode === "interactive",
-      maxSegmentDuration: maxSegmentTargets * target,
-      maxSegmentBytes,
-      maxBoxSize: maxSegmentBytes,
-    });
     const rung = this.plan?.renditions.find((r) => r.name === rendition);
     // An encoded rung declares its ladder bitrates; the source copy declares what the publisher sends, with headroom
     // (the edge raises BANDWIDTH further if measured segments exceed it).
@@ -325,61 +310,22 @@ export class StreamPipeline {
       rung?.kind === "encode"
         ? (rung.videoKbps + (this.plan?.hasAudio ? rung.audioKbps : 0)) * 1000
         : Math.round((this.session.bytesIn * 8 * 1.2) / Math.max(1, (Date.now() - this.session.startedAt) / 1000));
-    const handle = (events: PackagerEvent[]) => {
-      if (events.length > 0) this.lastOutputAt = Date.now();
-      for (const event of events) this.publishEvent(rendition, event, mode, bandwidth);
-    };
-    try {
-      for await (const chunk of stream) handle(packager.push(chunk as Uint8Array));
-      handle(packager.end());
-    } catch (err) {
-      const stalled = err instanceof PackagerError && err.code === "KEYFRAME_TIMEOUT" && rung?.kind === "copy";
-      const reason = `${stalled ? "the publisher stopped sending keyframes" : "packaging failed"} (${rendition}): ${(err as Error).message}`;
-      this.failRun?.({ kind: "failed", reason, restart: true, encodeCopy: stalled });
-      this.log.warn("packaging stopped", { rendition, error: (err as Error).message });
-    }
-  }
-
-  private publishEvent(rendition: string, event: PackagerEvent, mode: LatencyMode, declaredBandwidth: number): void {
-    const { sink } = this.deps;
-    const id = this.streamId;
-    const epoch = this.epoch;
-    if (event.type === "init") {
-      const bandwidth = declaredBandwidth || 5_000_000;
-      const meta = { epoch, codecs: event.codecs, width: event.width ?? 0, height: event.height ?? 0, bandwidth, frame_rate: event.frameRate ?? 30 };
-      this.upload(() => sink.putInit(id, rendition, meta, event.bytes));
-    } else if (event.type === "part") {
-      if (mode !== "interactive") return;
-      const meta = { epoch, msn: this.grant.first_msn + event.segmentIndex, part: event.index, duration: event.duration, independent: event.independent };
-      this.upload(async () => sink.putPart(id, rendition, meta, await this.seal(meta.msn, event.bytes)));
-    } else {
-      const meta = {
-        epoch,
-        msn: this.grant.first_msn + event.index,
-        duration: event.duration,
-        program_date_time: this.clock.programDateTime(event.startTime),
-        parts: mode === "interactive" ? event.partCount : 0,
-        // Its parts are at the edge already: let it build the segment from them rather than send every byte twice.
-        ...(this.composeSegments && event.partCount > 0 ? { from_parts: true } : {}),
-      };
-      this.deps.onSegment?.(rendition, meta.msn);
-      this.log.debug("segment produced", { rendition, msn: meta.msn, epoch, duration: Math.round(meta.duration * 1000) / 1000 });
-      this.upload(async () => sink.putSegment(id, rendition, meta, await this.seal(meta.msn, event.bytes)));
-    }
-  }
-
-  /** A segment's or part's bytes as uploaded: encrypted under its msn's key when the broadcast is encrypted. */
-  private seal(msn: number, bytes: Uint8Array): Promise<Uint8Array> | Uint8Array {
-    return this.cipher ? this.cipher.encrypt(msn, bytes) : bytes;
-  }
-
-  /** Queues an upload; put* resolve once queued, so a chain keeps call order without waiting for the edge. */
-  private upload(put: () => Promise<void>): void {
-    const epoch = this.epoch;
-    this.uploadChain = this.uploadChain.then(put).catch((err: Error) => {
-      if (!(err instanceof StreamFencedError)) this.log.error("could not queue an upload", { error: err.message });
-      else if (epoch === this.epoch) this.fence();
+    const end = await packageRendition(stream, {
+      segmentTarget: this.grant.segment_target,
+      mode,
+      maxSegmentTargets: this.deps.limits.maxSegmentTargets,
+      maxSegmentBytes: this.deps.limits.maxSegmentBytes,
+      onEvents: (events) => {
+        if (events.length > 0) this.lastOutputAt = Date.now();
+        for (const event of events) this.uploads.publish(rendition, event, mode, bandwidth);
+      },
+      onPipeEnded: (err) => this.log.debug("rendition output ended early", { rendition, error: err.message }),
     });
+    if (end.kind === "ended") return;
+    this.log.warn("packaging stopped", { rendition, error: end.error.message });
+    const stalled = end.keyframesStopped && rung?.kind === "copy";
+    const reason = `${stalled ? "the publisher stopped sending keyframes" : "packaging failed"} (${rendition}): ${end.error.message}`;
+    this.failRun?.({ kind: "failed", reason, restart: true, encodeCopy: stalled });
   }
 
   private async sendHeartbeat(): Promise<void> {
@@ -423,7 +369,7 @@ export class StreamPipeline {
 
   private async finish(reason: string): Promise<void> {
     if (this.heartbeat) clearInterval(this.heartbeat);
-    await this.uploadChain;
+    await this.uploads.settled();
     if (this.fenced) return;
     try {
       await this.deps.sink.flush(this.streamId);
@@ -446,10 +392,3 @@ export class StreamPipeline {
   }
 }
 
-/** A human reason for an FFmpeg exit, with its last stderr lines (redacted). */
-function exitReason(exit: FfmpegExit, ffmpeg: FfmpegProcess): string {
-  if (exit.error) return exit.error.message;
-  const how = exit.signal ? `signal ${exit.signal}` : `code ${exit.code}`;
-  const log = ffmpeg.lastLog().slice(-3).join(" | ");
-  return `ffmpeg exited (${how})${log ? `: ${log}` : ""}`.slice(0, 300);
-}

@@ -127,6 +127,14 @@ export class FfmpegProcess extends EventEmitter<FfmpegProcessEvents> {
     return [...this.log];
   }
 
+  /** A human reason for `exit`, with the last stderr lines (redacted), for logs and the edge. */
+  describeExit(exit: FfmpegExit): string {
+    if (exit.error) return exit.error.message;
+    const how = exit.signal ? `signal ${exit.signal}` : `code ${exit.code}`;
+    const log = this.log.slice(-3).join(" | ");
+    return `ffmpeg exited (${how})${log ? `: ${log}` : ""}`.slice(0, 300);
+  }
+
   /** True once the process has exited and its internal pipes have ended. */
   get hasExited(): boolean {
     return this.done;
