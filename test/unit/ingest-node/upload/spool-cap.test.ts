@@ -4,6 +4,7 @@ import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { ingestPaths } from "../../../../protocol/ingest-paths.ts";
+import { loadConfig } from "../../../../ingest-node/src/config.ts";
 import {
   STREAM_A,
   STREAM_B,
@@ -96,5 +97,12 @@ describe("spool cap", () => {
     await up.flush(STREAM_A);
     expectAllInOrder(env.edge, [plan.slice(0, 4)]);
     expect(env.edge.ackedPaths()).toHaveLength(4);
+  });
+
+  it("is the node's SPOOL_MAX_MB setting (default 1024 MiB)", () => {
+    const base = { NODE_TOKEN: "node-secret-123" };
+    expect(loadConfig(base).spoolMaxBytes).toBe(1024 * 1024 * 1024);
+    expect(loadConfig({ ...base, SPOOL_MAX_MB: "2" }).spoolMaxBytes).toBe(2 * 1024 * 1024);
+    expect(() => loadConfig({ ...base, SPOOL_MAX_MB: "0" })).toThrow(/SPOOL_MAX_MB/);
   });
 });
