@@ -30,6 +30,9 @@ export interface NmsSession {
 export interface NmsBroadcast {
   publisher: NmsSession | null;
   publishGraceMs: number;
+  /** Messages since the last keyframe, kept for players that join (FLV and RTMP copies); null before a keyframe. */
+  flvGopCache: Set<Buffer> | null;
+  rtmpGopCache: Set<Buffer> | null;
   postPlay(session: NmsSession): string | null;
   donePlay(session: NmsSession): void;
 }

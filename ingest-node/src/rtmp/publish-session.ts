@@ -1,6 +1,6 @@
 // One RTMP publisher as the node sees it: its key, its source facts, its FLV tags, and when it is gone.
 import { randomUUID } from "node:crypto";
-import { FLV_CODEC, type NmsSession } from "./nms.ts";
+import { FLV_CODEC, type NmsBroadcast, type NmsSession } from "./nms.ts";
 import { type FlvTagInfo, KeyframeIntervalMeter, readFlvTag } from "./flv-tag.ts";
 
 /** What the publisher's metadata and tags tell about its media. */
@@ -109,6 +109,9 @@ export class PublishSession {
     };
     this.feed = feed;
     broadcast.postPlay(feed);
+    // The feed got the cached GOP; nothing else ever plays from this node, so from here node-media-server's GOP cache
+    // (two copies of up to 4096 messages of up to RTMP_MAX_MESSAGE_BYTES each) would only hold memory.
+    suppressGopCache(broadcast);
   }
 
   /** The edge authorized this publish: from now on it may send as a publisher does, past the pre-authorization budget. */
@@ -127,7 +130,32 @@ export class PublishSession {
     if (this.endReason !== null) return;
     this.endReason = reason;
     clearInterval(this.watchdog);
+    if (this.feed && this.nmsSession.broadcast) restoreGopCache(this.nmsSession.broadcast);
     if (this.feed) this.nmsSession.broadcast?.donePlay(this.feed);
     this.resolveEnded(reason);
   }
+}
+
+/** node-media-server's GOP cache fields on a broadcast (it recreates them at every keyframe). */
+const GOP_CACHES = ["flvGopCache", "rtmpGopCache"] as const;
+
+/** A Set that holds nothing: node-media-server adds to it, clears it and iterates it as its GOP cache. */
+class DiscardingSet<T> extends Set<T> {
+  override add(): this {
+    return this;
+  }
+}
+
+/** Empties a broadcast's GOP caches and keeps them empty (node-media-server's own assignments are dropped). */
+function suppressGopCache(broadcast: NmsBroadcast): void {
+  for (const field of GOP_CACHES) {
+    broadcast[field]?.clear();
+    const empty = new DiscardingSet<Buffer>();
+    Object.defineProperty(broadcast, field, { configurable: true, get: () => empty, set: () => {} });
+  }
+}
+
+/** Gives a broadcast its GOP caches back (a later publisher on the same broadcast needs them before its feed). */
+function restoreGopCache(broadcast: NmsBroadcast): void {
+  for (const field of GOP_CACHES) Object.defineProperty(broadcast, field, { configurable: true, writable: true, enumerable: true, value: null });
 }

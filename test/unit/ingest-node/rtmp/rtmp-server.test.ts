@@ -3,7 +3,8 @@ import { afterEach, describe, expect, it } from "vitest";
 import type { Logger, LogFields } from "../../../../ingest-node/src/log.ts";
 import type { PublishSession } from "../../../../ingest-node/src/rtmp/publish-session.ts";
 import { RtmpServer, type RtmpServerOptions } from "../../../../ingest-node/src/rtmp/rtmp-server.ts";
-import { announce, announceFlood, handshake, publishCommands } from "./rtmp-bytes.ts";
+import { nms } from "../../../../ingest-node/src/rtmp/nms.ts";
+import { announce, announceFlood, handshake, message, publishCommands } from "./rtmp-bytes.ts";
 
 /** A logger that keeps its lines as `LEVEL message`. */
 function memoryLog(lines: string[]): Logger {
@@ -134,5 +135,26 @@ describe("RtmpServer", () => {
     for (let i = 0; i < 50 && !three.socket.destroyed; i++) three.socket.write(video);
     await within(three.closed, 2000, "the unauthorized flood to be closed");
     expect(server.stats().refused["preauth-budget"]).toBe(1);
+  });
+
+  it("keeps node-media-server's GOP cache empty once the feed is attached (it would hold 4096 messages twice)", async () => {
+    const { port, publishes } = await start();
+    const one = await client(port);
+    one.socket.write(Buffer.concat([handshake(), publishCommands({ host: "127.0.0.1", port }, "live", "gop-key")]));
+    await within((async () => { while (publishes.length < 1) await sleep(20); })(), 2000, "the publish");
+    const frame = (key: boolean) => message(6, 9, Buffer.concat([Buffer.from([key ? 0x17 : 0x27, 0x01, 0, 0, 0]), Buffer.alloc(1000, 7)]), 1);
+    one.socket.write(Buffer.concat([frame(true), frame(false), frame(false)]));
+    const broadcast = nms.Context.broadcasts.get("/live/gop-key")!;
+    await within((async () => { while ((broadcast.flvGopCache?.size ?? 0) < 3) await sleep(20); })(), 2000, "the GOP cache to fill before the feed");
+    const session = publishes[0]!;
+    session.authorize();
+    const tags: number[] = [];
+    session.attachFeed((_tag, info) => info?.kind === "video" && tags.push(info.payloadBytes));
+    expect(tags, "the feed got the cached GOP").toHaveLength(3);
+    for (let i = 0; i < 20; i++) one.socket.write(Buffer.concat([frame(i % 5 === 0), frame(false)]));
+    await within((async () => { while (tags.length < 43) await sleep(20); })(), 2000, "the feed to get every frame").catch((e) => { throw new Error(`${e.message}: ${tags.length}`); });
+    expect(broadcast.flvGopCache?.size ?? 0).toBe(0);
+    expect(broadcast.rtmpGopCache?.size ?? 0).toBe(0);
+    expect(one.socket.destroyed).toBe(false);
   });
 });
