@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { DEFAULT_LADDER, TEST_LADDER } from "../../../../protocol/ladder.ts";
 import { planLadder, type SourceInfo, sourceCopyDecision } from "../../../../ingest-node/src/transcode/ladder-plan.ts";
-import { fallbackRung, planPassthrough } from "../../../../ingest-node/src/transcode/passthrough-plan.ts";
+import { encodeSourceCopy, fallbackRung, planPassthrough } from "../../../../ingest-node/src/transcode/passthrough-plan.ts";
 
 const h264: SourceInfo = {
   width: 1920,
@@ -140,5 +140,26 @@ describe("fallbackRung", () => {
     expect(fallbackRung(90).videoKbps).toBe(50);
     expect(fallbackRung(8640).videoKbps).toBe(50_000);
     expect(() => fallbackRung(720, [])).toThrow(RangeError);
+  });
+});
+
+describe("encodeSourceCopy", () => {
+  const copyable: SourceInfo = { width: 1281, height: 721, fps: 30, videoCodec: "h264", audioCodec: "aac", keyframeInterval: 2 };
+
+  it("encodes the source copy under the same name and even size, at the fallback rung's bitrate, and leaves the rungs", () => {
+    const plan = planLadder(TEST_LADDER, copyable, 2);
+    expect(plan.renditions[0]).toMatchObject({ kind: "copy", name: "source" });
+    const encoded = encodeSourceCopy(plan);
+    const rung = fallbackRung(721);
+    expect(encoded.renditions[0]).toEqual({ kind: "encode", name: "source", width: 1280, height: 720, videoKbps: rung.videoKbps, audioKbps: rung.audioKbps });
+    expect(encoded.renditions.slice(1)).toEqual(plan.renditions.slice(1));
+    expect(encoded.sourceCopy).toMatchObject({ included: false, reason: expect.stringContaining("keyframes") });
+  });
+
+  it("does the same for a passthrough plan, and leaves a plan without a copy as it is", () => {
+    const passthrough = encodeSourceCopy(planPassthrough(copyable, 2));
+    expect(passthrough.renditions.map((r) => `${r.kind}:${r.name}`)).toEqual(["encode:source"]);
+    const noCopy = planLadder(TEST_LADDER, { ...copyable, keyframeInterval: null }, 2);
+    expect(encodeSourceCopy(noCopy)).toBe(noCopy);
   });
 });
