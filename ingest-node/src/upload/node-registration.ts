@@ -118,6 +118,7 @@ export class NodeRegistration implements CredentialSource {
     this.expiresAt = Date.parse(parsed.data.expires_at);
     this.failures = 0;
     this.registrations++;
+    this.config.logger.info(this.registrations === 1 ? "edge: node registered" : "edge: node credential renewed", { expires_at: parsed.data.expires_at });
     if (parsed.data.region !== region) this.config.logger.warn("edge: registered in another region than asked", { asked: region, region: parsed.data.region });
     this.schedule(Math.max(1_000, (this.expiresAt - issuedAt) * this.config.renewAt));
   }
