@@ -24,7 +24,7 @@ export interface EdgeConfig {
   coalescePlaylists: boolean;
   /** RELAY_PLAYLISTS: blocked LL-HLS playlist requests go through the stream's relay at their location ("0" off). */
   relayPlaylists: boolean;
-  /** MAX_HELD_REQUESTS: blocked LL-HLS playlist requests one stream object, relay or isolate holds (default 5000). */
+  /** MAX_HELD_REQUESTS: blocked LL-HLS playlist and hinted-part requests one stream object, relay or isolate holds (default 5000). */
   maxHeldRequests: number;
   /** Per-user quotas (the admin is exempt): MAX_STREAMS_PER_USER (100), MAX_CLIPS_PER_STREAM (200),
    *  MAX_WEBHOOKS_PER_USER (20), MAX_TOKENS_PER_USER (50 unexpired, unrevoked API tokens). */

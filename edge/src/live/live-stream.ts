@@ -24,6 +24,7 @@ import { renderMedia, renderMultivariant } from "./playlist.ts";
 import { RenderCache } from "./render-cache.ts";
 import { RetiredMedia, retiredKeys } from "./retired-media.ts";
 import { PlaylistWaiters } from "./playlist-waiters.ts";
+import { holdForPart } from "./part-hold.ts";
 import { type RecordedSegment, Recording } from "./recording.ts";
 import { SessionKeys } from "./session-keys.ts";
 import { ViewerWindow } from "./viewers.ts";
@@ -280,6 +281,9 @@ export class LiveStream extends DurableObject<Env> {
       this.rendered.invalidate();
       // Release held requests just after answering the upload: a thousand answers must not delay the node's ack.
       setTimeout(() => this.waiters.notify(), 0);
+    } else if (result.outcome === "added") {
+      // A part that changes no playlist (out of order, late) may still be one a held hinted-part request waits for.
+      setTimeout(() => this.waiters.notify(), 0);
     }
     return OK;
   }
@@ -343,6 +347,14 @@ export class LiveStream extends DurableObject<Env> {
     const text = this.rendered.get(`media|${rendition}|${skip}|${uriQuery ?? ""}`, () => renderMedia(current, rendition, { uriQuery, skip }));
     if (text === null) return problemAnswer(404, `Rendition "${rendition}" does not exist.`);
     return playlistAnswer(text, this.window, decision.kind === "wait");
+  }
+
+  /**
+   * A request for a part R2 does not hold: held while it is the rendition's preload-hinted part (or one still owed),
+   * then 200 once committed (R2 holds it), 404 when it will never come, 503 after three part targets (part-hold.ts).
+   */
+  async awaitPart(rendition: string, epoch: number, msn: number, part: number): Promise<PlaylistAnswer> {
+    return holdForPart(() => this.window, { rendition, epoch, msn, part }, this.waiters, getConfig(this.env).maxHeldRequests);
   }
 
   // ---- lifecycle --------------------------------------------------------------------------------------------

@@ -1,8 +1,9 @@
 // The relay tier of DESIGN.md "Scale": one PlaylistRelay Durable Object per stream per edge location
-// (`idFromName(stream + ":" + location)`) holds that location's blocked LL-HLS playlist requests and sends the stream's
-// own object one request per distinct answer, so the origin's load grows with locations, not with viewers or Worker
-// isolates. Inside a Durable Object every request shares the object's context, so one request's call can wake the
-// others without workerd's cross-request machinery. Nothing is stored: a relay that is evicted just starts over.
+// (`idFromName(stream + ":" + location)`) holds that location's blocked LL-HLS playlist requests (and requests for
+// preload-hinted parts) and sends the stream's own object one request per distinct answer, so the origin's load grows
+// with locations, not with viewers or Worker isolates. Inside a Durable Object every request shares the object's
+// context, so one request's call can wake the others without workerd's cross-request machinery. Nothing is stored: a
+// relay that is evicted just starts over.
 import { DurableObject } from "cloudflare:workers";
 import { getConfig } from "../config.ts";
 import type { PlaylistAnswer } from "./playlist-answer.ts";
@@ -28,6 +29,18 @@ export class PlaylistRelay extends DurableObject<Env> {
       () => liveStream(this.env, streamId).mediaPlaylist(rendition, search, viewer, uriQuery),
       keepAlive,
       () => this.viewerReports.note(streamId, viewer, (id, sessions) => liveStream(this.env, id).countViewers(sessions), keepAlive),
+    );
+  }
+
+  /**
+   * The answer of the stream's object to a request for a part R2 does not hold yet (a preload-hinted part: see
+   * LiveStream.awaitPart), held here so the location's requests for one part cost the object one held request.
+   */
+  async awaitPart(key: string, streamId: string, rendition: string, epoch: number, msn: number, part: number): Promise<PlaylistAnswer> {
+    return this.coalescer.answer(
+      key,
+      () => liveStream(this.env, streamId).awaitPart(rendition, epoch, msn, part),
+      (work) => this.ctx.waitUntil(work),
     );
   }
 }

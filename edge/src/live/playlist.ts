@@ -3,7 +3,7 @@
 // "§" cites draft-pantos-hls-rfc8216bis (HLS 2nd edition).
 import type { LatencyMode } from "../../../protocol/latency.ts";
 import { type KeyTagWriter, keyTagWriter } from "./key-tags.ts";
-import { findRendition, inProgress, liveEdge, PART_SEGMENTS, partsComplete } from "./window.ts";
+import { findRendition, inProgress, liveEdge, PART_SEGMENTS, partsComplete, preloadHint } from "./window.ts";
 import type { LiveSegment, LiveWindowState, RenditionState } from "./window.ts";
 
 /**
@@ -155,11 +155,10 @@ function liveEdgeLines(r: RenditionState, mapEpoch: number | null, query: string
     for (const part of current.parts) lines.push(partLine(part.epoch, current.msn, part, query));
   }
   // Parts of a later segment already received mean this one is over: its successor's first part is next.
-  const moved = r.pendingParts.some((p) => p.msn > current.msn);
-  const next = moved ? { msn: current.msn + 1, index: 0 } : { msn: current.msn, index: current.parts.length };
+  const next = preloadHint(r) ?? { msn: current.msn, part: current.parts.length };
   // A hint that opens a segment: its key goes first, so a client loading the hinted part early can decrypt it.
   if (current.parts.length === 0) lines.push(...keys.before(next.msn));
-  lines.push(`#EXT-X-PRELOAD-HINT:TYPE=PART,URI="${r.epoch}/part-${next.msn}.${next.index}.m4s${query}"`);
+  lines.push(`#EXT-X-PRELOAD-HINT:TYPE=PART,URI="${r.epoch}/part-${next.msn}.${next.part}.m4s${query}"`);
   return lines;
 }
 

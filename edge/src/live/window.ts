@@ -330,6 +330,17 @@ export function inProgress(r: RenditionState): { msn: number; epoch: number; par
   return { msn, epoch: parts[0]?.epoch ?? r.epoch, parts };
 }
 
+/**
+ * The part EXT-X-PRELOAD-HINT names (§4.4.5.3): the next part of the segment in progress, or part 0 of the next segment
+ * once parts of a later one arrived (this one is over); null before anything is in progress.
+ */
+export function preloadHint(r: RenditionState): { msn: number; part: number } | null {
+  const current = inProgress(r);
+  if (current === null) return null;
+  const moved = r.pendingParts.some((p) => p.msn > current.msn);
+  return moved ? { msn: current.msn + 1, part: 0 } : { msn: current.msn, part: current.parts.length };
+}
+
 /** The last msn and part index a playlist of this rendition lists (LAST-MSN/LAST-PART, §4.4.5.4). */
 export function liveEdge(r: RenditionState): { msn: number; part: number | null } | null {
   const current = inProgress(r);

@@ -11,11 +11,12 @@ import { methodNotAllowed } from "../http/method-not-allowed.ts";
 import { playbackAccess, privateWhenSigned, signedCacheControl } from "../http/playback-access.ts";
 import { playbackCors, playbackHeaders } from "../http/playback-cors.ts";
 import { canonicalDirectiveQuery } from "../live/blocking.ts";
+import { parsePartFile } from "../live/hinted-part.ts";
 import type { PlaylistAnswer } from "../live/playlist-answer.ts";
 import { PlaylistCoalescer, playlistRequestKey } from "../live/playlist-coalescer.ts";
 import { liveStream, playlistRelay, relayLocation } from "../live/live-stream-stub.ts";
 import { ViewerReports } from "../live/viewer-reports.ts";
-import { mediaContentType, mediaKey, parseMediaAddress, thumbnailKey } from "../storage/media.ts";
+import { type MediaAddress, mediaContentType, mediaKey, parseMediaAddress, thumbnailKey } from "../storage/media.ts";
 import { IMMUTABLE, serveR2Object } from "../storage/r2-response.ts";
 import { playbackRecord } from "../streams/playback-policy.ts";
 
@@ -128,6 +129,7 @@ playbackRoutes.get("/:id/keys/:session/:file", async (c, next) => {
 // stream, its token too. The cache key is the path and the stream's media generation (no token, no other query), so
 // every viewer's token hits the same entry — safe, because nothing reaches the cache without passing the check — and
 // deleting a VOD or clip (a new generation) or the stream (a 404 before the cache) leaves no cached copy reachable.
+// A part R2 does not hold yet may be the one a live playlist's EXT-X-PRELOAD-HINT names: see awaitPart below.
 playbackRoutes.on(["GET", "HEAD"], "/:id/:rendition/:epoch/:file", async (c) => {
   const address = parseMediaAddress(c.req.param("id"), c.req.param("rendition"), c.req.param("epoch"), c.req.param("file"));
   if (!address) throw new AppError(404, "not_found", "No such media object.");
@@ -143,15 +145,46 @@ playbackRoutes.on(["GET", "HEAD"], "/:id/:rendition/:epoch/:file", async (c) => 
     const hit = await cache.match(cacheKey);
     if (hit) return privateWhenSigned(hit, signed);
   }
-  const response = await serveR2Object(c.env.MEDIA, mediaKey(address), request, {
-    contentType: mediaContentType(address.file),
-    cacheControl: IMMUTABLE,
-    what: "Media object",
-  });
+  const serve = () => serveR2Object(c.env.MEDIA, mediaKey(address), request, { contentType: mediaContentType(address.file), cacheControl: IMMUTABLE, what: "Media object" });
+  let response: Response;
+  try {
+    response = await serve();
+  } catch (err) {
+    const part = err instanceof AppError && err.status === 404 ? parsePartFile(address.file) : null;
+    if (part === null) throw err;
+    // A player loads the preload-hinted part before it exists (§6.2.6): held until it is committed, then read from R2.
+    const held = await awaitPart(c, address, part);
+    if (held.status !== 200) return answer(c, held);
+    response = await serve();
+  }
   // Stored with its public Cache-Control (the Cache API does not keep `private` answers); rewritten on the way out.
   if (cacheable && response.status === 200) c.executionCtx.waitUntil(cache.put(cacheKey, response.clone()));
   return privateWhenSigned(response, signed);
 });
+
+/**
+ * The stream's object's answer to a request for a part R2 does not hold (200 once committed, 404 when it will never
+ * come, 503 when late or past MAX_HELD_REQUESTS), reached like a blocked playlist request: one call per part in this
+ * isolate, through the stream's relay at this location (the object directly should the relay fail).
+ */
+function awaitPart(c: AppContext, address: MediaAddress, part: { msn: number; part: number }): Promise<PlaylistAnswer> {
+  const { streamId, rendition, epoch } = address;
+  const config = getConfig(c.env);
+  const key = `part|${streamId}|${rendition}|${epoch}|${address.file}`;
+  const direct = () => liveStream(c.env, streamId).awaitPart(rendition, epoch, part.msn, part.part);
+  const call = config.relayPlaylists
+    ? () =>
+        playlistRelay(c.env, streamId, relayLocation((c.req.raw as { cf?: { colo?: unknown } }).cf?.colo))
+          .awaitPart(key, streamId, rendition, epoch, part.msn, part.part)
+          .catch((err: Error) => {
+            console.error(`playlist relay of ${streamId} failed (${err.message}); asking the stream's object directly`);
+            return direct();
+          })
+    : direct;
+  if (!config.coalescePlaylists) return call();
+  coalescer ??= new PlaylistCoalescer({ maxHeld: config.maxHeldRequests });
+  return coalescer.answer(key, call, (work) => c.executionCtx.waitUntil(work));
+}
 
 playbackRoutes.all("/:id/master.m3u8", methodNotAllowed("GET"));
 playbackRoutes.all("/:id/:rendition/index.m3u8", methodNotAllowed("GET"));
