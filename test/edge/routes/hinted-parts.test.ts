@@ -3,8 +3,9 @@
 // segment closed without it, 503 after three part targets. Held requests go through the location's relay (one held
 // request at the stream's object per part) and count toward MAX_HELD_REQUESTS (16 in the test configuration).
 import { env } from "cloudflare:workers";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { liveStream } from "../../../edge/src/live/live-stream-stub.ts";
+import { PlaylistRelay } from "../../../edge/src/live/playlist-relay.ts";
 import type { SegmentMeta } from "../../../protocol/ingest.ts";
 import { ingestPaths } from "../../../protocol/ingest-paths.ts";
 import { callJson } from "../api.ts";
@@ -97,6 +98,39 @@ describe("preload-hinted parts", () => {
     expect(at).toBeGreaterThanOrEqual(closedAt);
     expect(at - closedAt).toBeLessThan(1000);
     expect(response.headers.get("cache-control")).toBe("no-store");
+  });
+
+  it("answers a part still owed by its closed segment when it lands late, though no playlist changes", async () => {
+    const { stream, publisher, held, base } = await broadcast(1);
+    const pending = timed(get(`${base}part-2.1.m4s`));
+    await sleep(200);
+    // Segment 2 is listed as cut into three parts while only part 0 has landed: part 1 is owed, the wait goes on.
+    const meta: SegmentMeta = { epoch: publisher.grant.epoch, msn: 2, duration: 2, program_date_time: publisher.programDateTime(2), parts: 3 };
+    expect((await ingest("PUT", ingestPaths.segment(stream.stream_id, "360p", 2), { meta, body: publisher.segmentBytes("360p", 2) })).status).toBe(204);
+    await sleep(200);
+    expect(await held()).toBe(1);
+    // Parts 0 and 1 of three do not complete the segment's part list, so its playlist does not change.
+    const uploadedAt = Date.now();
+    await publisher.part("360p", 2, 1);
+    const { response, at } = await pending;
+    expect(response.status).toBe(200);
+    expect(at - uploadedAt).toBeLessThan(1000);
+    expect(await bytesOf(response)).toEqual(mediaBytes("part 360p 2.1", 300));
+  });
+
+  it("asks the stream's object directly when the location's relay fails", async () => {
+    const { publisher, held, base } = await broadcast(1);
+    const broken = vi.spyOn(PlaylistRelay.prototype, "awaitPart").mockRejectedValue(new Error("relay unavailable"));
+    try {
+      const waiting = Array.from({ length: 2 }, () => get(`${base}part-2.1.m4s`));
+      await sleep(300);
+      expect(broken).toHaveBeenCalled();
+      expect(await held()).toBe(2);
+      await publisher.part("360p", 2, 1);
+      for (const response of await Promise.all(waiting)) expect(response.status).toBe(200);
+    } finally {
+      broken.mockRestore();
+    }
   });
 
   it("answers 503 with Retry-After after three part targets (0.6 s at part_target 0.2)", async () => {
