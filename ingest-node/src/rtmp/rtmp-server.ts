@@ -32,7 +32,7 @@ export type RtmpRefusals = Record<string, number>;
 export interface RtmpServerEvents {
   /** A publisher asked to publish on app `live`; the listener must accept (attach a feed) or close it. */
   publish: [session: PublishSession];
-  /** A publish refused by the listener itself (duplicate on this node, unknown application, draining). */
+  /** A publish refused by the listener itself (duplicate on this node, unknown application, draining, MAX_PUBLISHES). */
   refused: [reason: string];
 }
 
