@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { describe, expect, it } from "vitest";
 import { type ChunkGuardLimits, RtmpChunkGuard } from "../../../../ingest-node/src/rtmp/chunk-guard.ts";
@@ -126,6 +127,16 @@ function feedBoth(bytes: Buffer, seed: number, limits = { ...LIMITS, maxMessageB
 describe("RtmpChunkGuard agrees with node-media-server's parser", () => {
   it("on chunk boundaries, chunk sizes and allocations, for well-formed sessions in any slicing", () => {
     for (let seed = 1; seed <= 40; seed++) feedBoth(randomSession(seed), seed * 7);
+  });
+
+  it("on a real publish: ffmpeg 5.1 (1.2 s of H.264 + AAC, captured off the wire) passes the default limits", () => {
+    // Captured with ffmpeg -re -t 1.2 ... -f flv rtmp://127.0.0.1:<port>/live/fixture-key against this node.
+    const capture = readFileSync(new URL("./fixtures/ffmpeg-publish.rtmp", import.meta.url));
+    for (let seed = 1; seed <= 5; seed++) {
+      const guard = feedBoth(capture, seed, LIMITS);
+      expect(guard.chunkStreams).toBe(5);
+      expect(guard.bytesIn).toBe(capture.length);
+    }
   });
 
   it("on zero-length messages and fmt 1/2/3 headers on a fresh chunk stream", () => {
