@@ -34,6 +34,8 @@ export class IngestNode {
   private draining = false;
   private publishesRefused = 0;
   private publishesAccepted = 0;
+  /** Pipelines restarted after a failure, and pipelines that failed and ended their publish. */
+  private readonly pipelineEvents = { restarted: 0, failed: 0 };
   /** Segments the packager cut, per stream and rendition (kept for the life of the process, like any counter). */
   private readonly segmentsProduced = new Map<string, Map<string, number>>();
   /** Ports actually bound (useful with port 0 in tests). */
@@ -132,6 +134,9 @@ export class IngestNode {
       limits: this.config.pipeline,
       log: this.log.child("stream"),
       onSegment: (rendition) => this.countSegment(grant.stream_id, rendition),
+      onHealth: (health) => {
+        if (health !== "ok") this.pipelineEvents[health]++;
+      },
     });
     this.pipelines.set(grant.stream_id, pipeline);
     await pipeline.done.catch((err: Error) => {
@@ -175,6 +180,8 @@ export class IngestNode {
       { name: "ingest_draining", help: "1 while the node drains before shutdown.", type: "gauge", value: this.draining ? 1 : 0 },
       { name: "ingest_publishes_accepted_total", help: "Publishes the edge authorized.", type: "counter", value: this.publishesAccepted },
       { name: "ingest_publishes_refused_total", help: "Publishes refused (bad key, duplicate, edge unreachable).", type: "counter", value: this.publishesRefused },
+      { name: "ingest_pipeline_restarts_total", help: "Pipelines restarted after FFmpeg or a packager failed.", type: "counter", value: this.pipelineEvents.restarted },
+      { name: "ingest_pipeline_failures_total", help: "Publishes ended because their pipeline failed.", type: "counter", value: this.pipelineEvents.failed },
     ];
     const rtmp = this.rtmp?.stats();
     if (rtmp) {

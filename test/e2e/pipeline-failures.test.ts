@@ -103,6 +103,9 @@ describe("pipeline failures", () => {
     // Not the dead FFmpeg's last figures.
     expect(failed.health.fps).toBe(0);
     expect(system.node.lines.some((l) => l.includes("ending the publish: the pipeline failed"))).toBe(true);
+    const metrics = await (await fetch(`${system.nodes[0]!.opsUrl}/metrics`)).text();
+    expect(metrics).toMatch(/^ingest_pipeline_restarts_total 1$/m);
+    expect(metrics).toMatch(/^ingest_pipeline_failures_total 1$/m);
   });
 
   it("ends the publish when a hung FFmpeg lets its input reach PIPELINE_MAX_BUFFER_MB, and leaves no FFmpeg behind", async () => {

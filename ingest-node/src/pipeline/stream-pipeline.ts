@@ -32,6 +32,8 @@ export interface PipelineDeps {
   log: Logger;
   /** Called for every complete segment the packager cut (before it is queued for upload). */
   onSegment?: (rendition: string, msn: number) => void;
+  /** Called when the pipeline restarts or fails (for the node's counters). */
+  onHealth?: (health: PipelineHealth) => void;
 }
 
 /** The bounds of one publish's pipeline (config: PIPELINE_*). */
@@ -258,6 +260,7 @@ export class StreamPipeline {
   private async restart(reason: string): Promise<boolean> {
     this.restarting = true;
     this.health = "restarted";
+    this.deps.onHealth?.("restarted");
     this.log.warn("restarting the pipeline at the next keyframe, under a new epoch (a discontinuity)", { reason, epoch: this.epoch, encode_source: !this.copyAllowed });
     try {
       await this.uploads.settled();
@@ -281,6 +284,7 @@ export class StreamPipeline {
   /** The pipeline cannot go on: the heartbeat says `failed`, the publisher is disconnected, the edge is told. */
   private async failPublish(reason: string): Promise<void> {
     this.health = "failed";
+    this.deps.onHealth?.("failed");
     this.feed.close();
     this.progress = null;
     void this.ffmpeg?.kill();
