@@ -89,8 +89,9 @@ export class StreamPipeline {
   private heartbeat: NodeJS.Timeout | null = null;
   private lastBytesIn = 0;
   private lastBytesAt = Date.now();
-  private inputKbps = 0;
   private fenced = false;
+  /** The node stopped this pipeline (a hard stop): a failure after it is no reason to restart. */
+  private killed = false;
   private readonly uploads: MediaUploads;
 
   constructor(session: PublishSession, grant: PublishResponse, deps: PipelineDeps) {
@@ -161,8 +162,7 @@ export class StreamPipeline {
       const early = this.earlyFailure as RunEnd | null;
       if (early) return this.failPublish(early.reason);
       const end = await this.runFfmpeg(ladderSource);
-      if (end.kind === "left") return this.finish(end.reason);
-      if (this.fenced) return this.finish(end.reason);
+      if (end.kind === "left" || this.fenced || this.killed) return this.finish(end.reason);
       if (end.restart && this.restartsLeft > 0 && this.session.active) {
         this.restartsLeft--;
         if (end.encodeCopy) this.copyAllowed = false;
@@ -215,7 +215,10 @@ export class StreamPipeline {
     ffmpeg.on("log", (line) => this.log.debug(`ffmpeg: ${line}`));
     if (ffmpeg.stdin) this.feed.attach(ffmpeg.stdin);
     const packaged = [...ffmpeg.renditions].map(([name, stream]) => this.package(name, stream, mode));
-    void ffmpeg.exited.then((exit) => failRun({ kind: "failed", reason: ffmpeg.describeExit(exit), restart: true }));
+    // An exit the node asked for (kill() on a hard stop) is no failure: the session ends with the node.
+    void ffmpeg.exited.then((exit) => {
+      if (!exit.stopped) failRun({ kind: "failed", reason: ffmpeg.describeExit(exit), restart: true });
+    });
     // Why a watchdog beside the exit: a hung FFmpeg (stopped, deadlocked) neither exits nor produces anything.
     const stallMs = Math.max(MIN_STALL_MS, 2 * this.deps.limits.maxSegmentTargets * this.grant.segment_target * 1000);
     const watchdog = setInterval(() => {
@@ -336,7 +339,7 @@ export class StreamPipeline {
     if (this.restarting) return;
     const now = Date.now();
     const bytes = this.session.bytesIn;
-    this.inputKbps = ((bytes - this.lastBytesIn) * 8) / Math.max(1, now - this.lastBytesAt);
+    const inputKbps = ((bytes - this.lastBytesIn) * 8) / Math.max(1, now - this.lastBytesAt);
     this.lastBytesIn = bytes;
     this.lastBytesAt = now;
     // Only what a running FFmpeg reported lately: a dead or hung one encodes nothing (fps 0), not its last figures.
@@ -346,7 +349,7 @@ export class StreamPipeline {
     try {
       const answer = await this.deps.edge.streamHeartbeat(this.streamId, {
         epoch,
-        input_kbps: Math.round(this.inputKbps),
+        input_kbps: Math.round(inputKbps),
         fps: p?.fps ?? 0,
         speed: p?.speed ?? 0,
         backlog: this.deps.sink.pending(this.streamId).objects,
@@ -390,8 +393,9 @@ export class StreamPipeline {
     this.session.close(reason);
   }
 
-  /** Kills FFmpeg without waiting for the flush (second SIGTERM). */
+  /** Kills FFmpeg without waiting for the flush (second SIGTERM); nothing is restarted after it. */
   async kill(): Promise<void> {
+    this.killed = true;
     await this.ffmpeg?.stop();
   }
 }

@@ -132,4 +132,17 @@ describe("StreamPipeline failures", () => {
     expect(edge.unpublishes).toHaveLength(1);
     expect(session.closedWith).toMatch(/^pipeline failed/);
   });
+
+  it("does not restart an FFmpeg the node itself killed (a hard stop)", async () => {
+    const { session, edge, pipeline } = start({});
+    // FFmpeg runs (waiting for its input) once the plan is made.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    await pipeline.kill();
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    session.close("node shutting down");
+    await pipeline.done;
+    expect(edge.publishes).toEqual([]);
+    expect(pipeline.health).toBe("ok");
+    expect(edge.unpublishes).toEqual([expect.objectContaining({ epoch: 1, reason: "node shutting down" })]);
+  });
 });
