@@ -14,6 +14,7 @@ export type ErrorCode =
   | "method_not_allowed"
   | "conflict"
   | "quota_exceeded"
+  | "node_provisioned"
   | "init_required"
   | "payload_too_large"
   | "unsupported_media_type"

@@ -93,9 +93,15 @@ export const ingestNodes = sqliteTable("ingest_nodes", {
   lastHeartbeatAt: text("last_heartbeat_at"),
   activeStreams: integer("active_streams").notNull().default(0),
   load: real("load").notNull().default(0),
-  /** SHA-256 of the node credential minted by the admin API (null for the bootstrap secret). */
+  /** SHA-256 of the node's credential (minted by the admin API or by the node's own registration). */
   credentialHash: text("credential_hash"),
   credentialExpiresAt: text("credential_expires_at"),
+  /**
+   * Who minted the credential: the admin API, or the node registering with the bootstrap secret. Registration never
+   * replaces an admin-minted credential that has not expired. Rows from before this column count as the admin's
+   * (the safe reading: a self-registered node among them registers again once its credential expires).
+   */
+  credentialSource: text("credential_source", { enum: ["admin", "registered"] }).notNull().default("admin"),
   createdAt: timestamp("created_at"),
 });
 

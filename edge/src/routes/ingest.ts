@@ -22,7 +22,7 @@ import {
 import { isRenditionName, isStreamId } from "../../../protocol/names.ts";
 import type { AppContext, AppEnv } from "../app-env.ts";
 import { requireBootstrap, requireNode } from "../auth/node-auth.ts";
-import { mintNodeCredential } from "../auth/node-credentials.ts";
+import { registerNodeCredential } from "../auth/node-credentials.ts";
 import { getConfig } from "../config.ts";
 import { database } from "../db/client.ts";
 import { ingestNodes } from "../db/schema.ts";
@@ -103,13 +103,22 @@ export const ingestRoutes = new Hono<AppEnv>();
 
 /**
  * A node registers itself with the bootstrap secret: the answer is that node id's own credential for `region`,
- * expiring after NODE_REGISTRATION_SECONDS (the node registers again before then), and it replaces any previous one.
+ * expiring after NODE_REGISTRATION_SECONDS (the node registers again before then), and it replaces a previous one
+ * the node registered. It never replaces an unexpired credential the admin minted (409 `node_provisioned`): whoever
+ * holds the bootstrap secret must not take over a node the admin provisioned.
  * Registered before the `requireNode` middleware below, which this route alone does not pass through.
  */
 ingestRoutes.post("/nodes/register", limitJsonBody, requireBootstrap, async (c) => {
   const body = await readJson(c, NodeRegisterRequestSchema);
   const { nodeRegistrationSeconds } = getConfig(c.env);
-  const minted = await mintNodeCredential(c.env.DB, { nodeId: body.node_id, region: body.region, rtmpUrl: null, expiresInSeconds: nodeRegistrationSeconds });
+  const minted = await registerNodeCredential(c.env.DB, { nodeId: body.node_id, region: body.region, rtmpUrl: null, expiresInSeconds: nodeRegistrationSeconds });
+  if (!minted) {
+    throw new AppError(
+      409,
+      "node_provisioned",
+      `Node "${body.node_id}" holds a credential the admin minted, which has not expired: registering cannot replace it. Run that node with its credential (NODE_TOKEN), or pick another node id; the admin can forget the node (DELETE /nodes/${body.node_id}) to free the id.`,
+    );
+  }
   const answer: NodeCredential = { node_id: body.node_id, region: body.region, credential: minted.credential, expires_at: minted.expiresAt };
   return c.json(answer, 201);
 });

@@ -137,6 +137,36 @@ describe("POST /ingest/v1/nodes/register (the bootstrap secret)", () => {
     await problem(await ingest("POST", ingestPaths.nodeHeartbeat(), { nodeId: "boot-node-2", token: minted.credential, json: heartbeatBody("boot-node-2") }), 401);
     expect((await beat("boot-node-2", again.credential, {})).ok).toBe(true);
   });
+
+  it("never takes over a node whose unexpired credential the admin minted (409), only an expired or forgotten one", async () => {
+    const admin = await callJson<Minted>("POST", "/nodes/prov-1/credentials", 201, { body: { region: "eu-west", expires_in: 3600 } });
+    const refused = await problem(await register("prov-1", "us-east"), 409);
+    expect(refused.code).toBe("node_provisioned");
+    expect(refused.detail).toMatch(/admin minted/);
+    expect(refused.detail).not.toContain(admin.expires_at);
+    // Nothing changed: the admin's credential still works, in its region.
+    expect((await beat("prov-1", admin.credential, {})).region).toBe("eu-west");
+    const row = await env.DB.prepare("select region, credential_source, credential_expires_at from ingest_nodes where id = 'prov-1'").first();
+    expect(row).toEqual({ region: "eu-west", credential_source: "admin", credential_expires_at: admin.expires_at });
+    // Once it has expired, the node may register itself; then it renews like any registered node.
+    await env.DB.prepare("update ingest_nodes set credential_expires_at = ? where id = 'prov-1'").bind(new Date(Date.now() - 1000).toISOString()).run();
+    const taken = (await (await register("prov-1", "eu-west")).json()) as Minted;
+    expect((await beat("prov-1", taken.credential, {})).ok).toBe(true);
+    expect((await env.DB.prepare("select credential_source from ingest_nodes where id = 'prov-1'").first())?.credential_source).toBe("registered");
+    expect((await register("prov-1", "eu-west")).status).toBe(201);
+    // The admin minting again makes it the admin's; forgetting the node frees the id for registration.
+    await callJson<Minted>("POST", "/nodes/prov-1/credentials", 201, { body: { region: "eu-west" } });
+    await problem(await register("prov-1", "eu-west"), 409);
+    expect((await call("DELETE", "/nodes/prov-1")).status).toBe(204);
+    expect((await register("prov-1", "eu-west")).status).toBe(201);
+  });
+
+  it("an admin credential without expiry (minted before expiries) is never taken over", async () => {
+    const admin = await callJson<Minted>("POST", "/nodes/prov-2/credentials", 201, { body: { region: "eu-west" } });
+    await env.DB.prepare("update ingest_nodes set credential_expires_at = null where id = 'prov-2'").run();
+    await problem(await register("prov-2", "eu-west"), 409);
+    expect((await beat("prov-2", admin.credential, {})).ok).toBe(true);
+  });
 });
 
 describe("what a node heartbeat may set", () => {

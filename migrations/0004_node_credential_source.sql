@@ -1,0 +1,1 @@
+ALTER TABLE `ingest_nodes` ADD `credential_source` text DEFAULT 'admin' NOT NULL;
