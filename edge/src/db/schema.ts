@@ -64,6 +64,11 @@ export const streams = sqliteTable(
     record: integer("record", { mode: "boolean" }).notNull().default(true),
     /** JSON object of per-stream settings (part target, reconnect window, ...). */
     settings: text("settings").notNull().default("{}"),
+    /**
+     * Part of every media cache key, incremented in SQL when media of the stream is deleted. A column of its own, not
+     * a field of `settings`: a PATCH rewrites `settings` from what it read and would write an older generation back.
+     */
+    mediaGeneration: integer("media_generation").notNull().default(0),
     createdAt: timestamp("created_at"),
     updatedAt: timestamp("updated_at"),
   },

@@ -31,20 +31,13 @@ export interface PlaybackRecord {
 const remembered = new Map<string, { record: PlaybackRecord | null; until: number }>();
 const MAX_REMEMBERED = 10_000;
 
-/** The settings field that holds the media generation (internal: never rendered, kept by PATCH's merge). */
-const GENERATION_FIELD = "media_generation";
-
 /** What playback knows about `streamId`, or null when there is no such stream (remembered too, as briefly). */
 export async function playbackRecord(env: Env, streamId: string, now: number = Date.now()): Promise<PlaybackRecord | null> {
   const hit = remembered.get(streamId);
   if (hit && hit.until > now) return hit.record;
   const row = await findStream(database(env), streamId);
   let record: PlaybackRecord | null = null;
-  if (row) {
-    const settings = streamSettings(row) as ReturnType<typeof streamSettings> & { [GENERATION_FIELD]?: unknown };
-    const generation = settings[GENERATION_FIELD];
-    record = { policy: settings.playback_policy ?? "public", mediaGeneration: typeof generation === "number" ? generation : 0 };
-  }
+  if (row) record = { policy: streamSettings(row).playback_policy ?? "public", mediaGeneration: row.mediaGeneration };
   if (remembered.size >= MAX_REMEMBERED) remembered.clear();
   remembered.set(streamId, { record, until: now + POLICY_TTL_MS });
   return record;
@@ -60,12 +53,14 @@ export function forgetPlaybackPolicy(streamId: string): void {
   remembered.delete(streamId);
 }
 
-/** Retires every media cache entry of `streamId` (after some of its media was deleted): one atomic D1 update. */
+/**
+ * Retires every media cache entry of `streamId` (after some of its media was deleted): one D1 update that increments
+ * the column in SQL, so no concurrent write of the row (a PATCH of its settings) can put an older generation back.
+ */
 export async function bumpMediaGeneration(env: Env, streamId: string): Promise<void> {
-  const path = `$.${GENERATION_FIELD}`;
   await database(env)
     .update(streams)
-    .set({ settings: sql`json_set(${streams.settings}, ${path}, coalesce(json_extract(${streams.settings}, ${path}), 0) + 1)` })
+    .set({ mediaGeneration: sql`${streams.mediaGeneration} + 1` })
     .where(eq(streams.id, streamId));
   forgetPlaybackPolicy(streamId);
 }
