@@ -32,7 +32,7 @@ export default defineConfig({
                 // request cannot wake another: coalescing is tested end to end under wrangler dev (test/e2e) instead.
                 COALESCE_PLAYLISTS: "0",
                 // Small, so a test reaches it (test/edge/routes/held-requests.test.ts); no other test holds this many.
-                MAX_HELD_REQUESTS: "16",
+                MAX_HELD_REQUESTS: "64",
                 TEST_MIGRATIONS: await readD1Migrations("./migrations"),
               },
             },

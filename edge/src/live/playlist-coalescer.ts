@@ -171,11 +171,11 @@ export class PlaylistCoalescer {
 /**
  * The coalescing key of a media playlist request: what its answer depends on — stream, rendition, the delivery
  * directives in canonical spelling (`_HLS_msn=0005` and `5` are one key; invalid ones, as given, share their 400;
- * none at all is a plain reload), and the query its URIs carry (a signed stream's token). The viewer's session id
- * (`vsid`) is not part of it.
+ * none at all is a plain reload). Neither a signed stream's token (the shared answer is token-free; each viewer's
+ * token is added to its URIs at the edge, uri-query.ts) nor the viewer's session id (`vsid`) is part of it.
  */
-export function playlistRequestKey(streamId: string, rendition: string, params: URLSearchParams, uriQuery: string | null): string {
+export function playlistRequestKey(streamId: string, rendition: string, params: URLSearchParams): string {
   const canonical = canonicalDirectiveQuery(params);
   const directive = canonical ?? `!${["_HLS_msn", "_HLS_part", "_HLS_skip"].map((name) => params.getAll(name).join(",")).join("&")}`;
-  return `${streamId}|${rendition}|${directive}|${uriQuery ?? ""}`;
+  return `${streamId}|${rendition}|${directive}`;
 }

@@ -22,11 +22,11 @@ export class PlaylistRelay extends DurableObject<Env> {
    * playlistRequestKey), held here until it comes. Viewers whose requests shared another's are reported upward in
    * batches.
    */
-  async mediaPlaylist(key: string, streamId: string, rendition: string, search: string, viewer: string, uriQuery?: string): Promise<PlaylistAnswer> {
+  async mediaPlaylist(key: string, streamId: string, rendition: string, search: string, viewer: string): Promise<PlaylistAnswer> {
     const keepAlive = (work: Promise<unknown>) => this.ctx.waitUntil(work);
     return this.coalescer.answer(
       key,
-      () => liveStream(this.env, streamId).mediaPlaylist(rendition, search, viewer, uriQuery),
+      () => liveStream(this.env, streamId).mediaPlaylist(rendition, search, viewer),
       keepAlive,
       () => this.viewerReports.note(streamId, viewer, (id, sessions) => liveStream(this.env, id).countViewers(sessions), keepAlive),
     );

@@ -15,6 +15,7 @@ import { parsePartFile } from "../live/hinted-part.ts";
 import type { PlaylistAnswer } from "../live/playlist-answer.ts";
 import { PlaylistCoalescer, playlistRequestKey } from "../live/playlist-coalescer.ts";
 import { liveStream, playlistRelay, relayLocation } from "../live/live-stream-stub.ts";
+import { withUriQuery } from "../live/uri-query.ts";
 import { ViewerReports } from "../live/viewer-reports.ts";
 import { type MediaAddress, mediaContentType, mediaKey, parseMediaAddress, thumbnailKey } from "../storage/media.ts";
 import { IMMUTABLE, serveR2Object } from "../storage/r2-response.ts";
@@ -37,7 +38,9 @@ function streamIdFrom(c: AppContext): string {
 
 // Built in one go, headers and all (CORS, request id, a signed stream's private Cache-Control): when a thousand held
 // requests are released at once, each answer's cost is what the runtime pays for every Response touched after it exists.
-function answer(c: AppContext, result: PlaylistAnswer, signed = false): Response {
+// `uriQuery`: a signed stream's checked token, added here to every URI of the shared token-free playlist.
+function answer(c: AppContext, result: PlaylistAnswer, uriQuery: string | null = null): Response {
+  const signed = uriQuery !== null;
   const requestId = c.get("requestId");
   if (result.status !== 200) {
     const problem = result.status === 400 ? "bad_request" : result.status === 503 ? "service_unavailable" : "not_found";
@@ -45,7 +48,7 @@ function answer(c: AppContext, result: PlaylistAnswer, signed = false): Response
   }
   const cacheControl = result.headers["cache-control"];
   const headers = signed && cacheControl ? { ...result.headers, "cache-control": signedCacheControl(cacheControl) } : result.headers;
-  return new Response(result.body, { status: 200, headers: playbackHeaders(headers, requestId) });
+  return new Response(withUriQuery(result.body, uriQuery), { status: 200, headers: playbackHeaders(headers, requestId) });
 }
 
 // Per isolate: media playlist requests for the same answer share one call (at most MAX_HELD_REQUESTS blocked ones
@@ -61,7 +64,7 @@ playbackRoutes.use("*", playbackCors());
 playbackRoutes.get("/:id/master.m3u8", async (c) => {
   const id = streamIdFrom(c);
   const uriQuery = await playbackAccess(c, id);
-  return answer(c, await liveStream(c.env, id).masterPlaylist(await viewerSession(c), uriQuery ?? undefined), uriQuery !== null);
+  return answer(c, await liveStream(c.env, id).masterPlaylist(await viewerSession(c)), uriQuery);
 });
 
 playbackRoutes.get("/:id/:rendition/index.m3u8", async (c) => {
@@ -75,8 +78,9 @@ playbackRoutes.get("/:id/:rendition/index.m3u8", async (c) => {
   const canonical = canonicalDirectiveQuery(params);
   const search = canonical === null ? new URL(c.req.url).search : canonical === "" ? "" : `?${canonical}`;
   const viewer = await viewerSession(c);
-  const direct = () => liveStream(c.env, id).mediaPlaylist(rendition, search, viewer, uriQuery ?? undefined);
-  const key = playlistRequestKey(id, rendition, params, uriQuery);
+  // Rendered without any token, so every viewer's request shares one answer (and one held request) whatever its token.
+  const direct = () => liveStream(c.env, id).mediaPlaylist(rendition, search, viewer);
+  const key = playlistRequestKey(id, rendition, params);
   const blocking = params.has("_HLS_msn");
   const config = getConfig(c.env);
   // A blocking request goes through the stream's relay at this location, which holds the location's blocked requests
@@ -86,18 +90,18 @@ playbackRoutes.get("/:id/:rendition/index.m3u8", async (c) => {
     blocking && config.relayPlaylists
       ? () =>
           playlistRelay(c.env, id, relayLocation((c.req.raw as { cf?: { colo?: unknown } }).cf?.colo))
-            .mediaPlaylist(key, id, rendition, search, viewer, uriQuery ?? undefined)
+            .mediaPlaylist(key, id, rendition, search, viewer)
             .catch((err: Error) => {
               console.error(`playlist relay of ${id} failed (${err.message}); asking the stream's object directly`);
               return direct();
             })
       : direct;
-  if (!config.coalescePlaylists) return answer(c, await call(), uriQuery !== null);
+  if (!config.coalescePlaylists) return answer(c, await call(), uriQuery);
   coalescer ??= new PlaylistCoalescer({ maxHeld: config.maxHeldRequests });
   const keepAlive = (work: Promise<unknown>) => c.executionCtx.waitUntil(work);
   // Viewers that joined another request's call are not seen further up: the isolate reports them to the object.
   const reportViewer = () => viewerReports.note(id, viewer, (streamId, sessions) => liveStream(c.env, streamId).countViewers(sessions), keepAlive);
-  return answer(c, await coalescer.answer(key, call, keepAlive, reportViewer, blocking), uriQuery !== null);
+  return answer(c, await coalescer.answer(key, call, keepAlive, reportViewer, blocking), uriQuery);
 });
 
 playbackRoutes.get("/:id/thumbnail.jpg", async (c) => {

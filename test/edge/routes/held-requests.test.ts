@@ -1,4 +1,4 @@
-// Held LL-HLS playlist requests are bounded (MAX_HELD_REQUESTS, 16 in the test configuration) at the stream's relay
+// Held LL-HLS playlist requests are bounded (MAX_HELD_REQUESTS, 64 in the test configuration) at the stream's relay
 // and at its object, and directives that mean the same thing share one held request however they are spelled.
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
@@ -6,7 +6,7 @@ import { liveStream } from "../../../edge/src/live/live-stream-stub.ts";
 import { callJson } from "../api.ts";
 import { createStream, expectProblem, FakePublisher, get, parseMedia, sleep } from "../playback-helpers.ts";
 
-const MAX_HELD = 16;
+const MAX_HELD = 64;
 
 /** An interactive broadcast with segments 0 and 1 and part 0 of segment 2 uploaded. */
 async function broadcast() {

@@ -1,7 +1,7 @@
 // Preload-hinted parts (RFC 8216bis §4.4.5.3, §6.2.6): a player loads the part EXT-X-PRELOAD-HINT names before it
 // exists; the edge holds that request until the part is committed and answers it with the part's bytes, 404 when the
 // segment closed without it, 503 after three part targets. Held requests go through the location's relay (one held
-// request at the stream's object per part) and count toward MAX_HELD_REQUESTS (16 in the test configuration).
+// request at the stream's object per part) and count toward MAX_HELD_REQUESTS (64 in the test configuration).
 import { env } from "cloudflare:workers";
 import { describe, expect, it, vi } from "vitest";
 import { liveStream } from "../../../edge/src/live/live-stream-stub.ts";
@@ -12,7 +12,7 @@ import { callJson } from "../api.ts";
 import { ingest } from "../ingest-client.ts";
 import { type CreatedStream, expectProblem, FakePublisher, get, getMedia, mediaBytes, resolve, sleep } from "../playback-helpers.ts";
 
-const MAX_HELD = 16;
+const MAX_HELD = 64;
 
 /** An interactive broadcast (part target `partTarget`) with segments 0 and 1 and part 0 of segment 2 uploaded. */
 async function broadcast(partTarget?: number) {

@@ -1,0 +1,61 @@
+// withUriQuery: a signed viewer's token added at the edge to the shared token-free playlist gives exactly the text the
+// stream's object would have rendered for that token, in every playlist kind (master, plain, LL-HLS, delta, encrypted).
+import { describe, expect, it } from "vitest";
+import { renderMedia, renderMultivariant } from "../../../../edge/src/live/playlist.ts";
+import { withUriQuery } from "../../../../edge/src/live/uri-query.ts";
+import { addPart, createLiveWindow, end, type LiveWindowState, type WindowEncryption } from "../../../../edge/src/live/window.ts";
+import { addLadder, feedLowLatency, feedSegments, partMeta } from "./fixtures.ts";
+
+const TOKEN = "token=1780000000.abcdefghijklmnopqrstuvwxyzABCDEFGHIJ0123456_-";
+const ENCRYPTION: WindowEncryption = { method: "AES-128", sessionId: "0b7d1c4e-5f6a-4b8c-9d0e-1f2a3b4c5d6e", rotateEvery: 2, keyUriPrefix: "/live/s/keys/0b7d1c4e-5f6a-4b8c-9d0e-1f2a3b4c5d6e/" };
+
+function interactive(encryption: WindowEncryption | null = null): LiveWindowState {
+  const state = createLiveWindow({ mode: "interactive", encryption });
+  addLadder(state);
+  for (const r of ["360p", "240p", "160p"]) feedLowLatency(state, r, 0, 29);
+  addPart(state, "360p", partMeta(30, 0));
+  return state;
+}
+
+describe("withUriQuery", () => {
+  it("gives the text the object renders with the token, for every playlist kind", () => {
+    const low = createLiveWindow({ mode: "low", encryption: ENCRYPTION });
+    addLadder(low);
+    feedSegments(low, "360p", 0, 7);
+    const ll = interactive();
+    const llEncrypted = interactive(ENCRYPTION);
+    const cases: Array<[string, (q?: string) => string | null]> = [
+      ["master", (uriQuery) => renderMultivariant(ll, { uriQuery })],
+      ["low, encrypted", (uriQuery) => renderMedia(low, "360p", { uriQuery })],
+      ["interactive", (uriQuery) => renderMedia(ll, "360p", { uriQuery })],
+      ["interactive delta update", (uriQuery) => renderMedia(ll, "360p", { uriQuery, skip: true })],
+      ["interactive, encrypted", (uriQuery) => renderMedia(llEncrypted, "240p", { uriQuery })],
+    ];
+    for (const [name, render] of cases) {
+      const plain = render()!;
+      expect(plain, name).not.toContain("token=");
+      expect(withUriQuery(plain, TOKEN), name).toBe(render(TOKEN));
+    }
+    // Every URI kind is among them: map, parts, preload hint, rendition reports, keys, segments, variants.
+    const all = withUriQuery(renderMedia(llEncrypted, "360p")!, TOKEN);
+    for (const tag of ["#EXT-X-MAP:", "#EXT-X-PART:", "#EXT-X-PRELOAD-HINT:", "#EXT-X-RENDITION-REPORT:", "#EXT-X-KEY:METHOD=AES-128"]) {
+      expect(all, tag).toMatch(new RegExp(`${tag}[^\\n]*URI="[^"]+\\?${TOKEN.replace(/[.?]/g, "\\$&")}"`));
+    }
+  });
+
+  it("leaves tags without URIs, ended playlists' ENDLIST and a null query alone; appends with & after a query", () => {
+    const state = createLiveWindow({ mode: "low" });
+    addLadder(state);
+    feedSegments(state, "360p", 0, 3);
+    end(state);
+    const text = renderMedia(state, "360p")!;
+    expect(withUriQuery(text, null)).toBe(text);
+    const signed = withUriQuery(text, "token=t");
+    const tags = (t: string) => t.split("\n").filter((l) => l.startsWith("#") && !l.includes("URI="));
+    expect(tags(signed)).toEqual(tags(text));
+    expect(signed).toContain("#EXT-X-ENDLIST\n");
+    expect(withUriQuery('#EXT-X-MAP:URI="1/init.mp4?a=1"\n1/seg-0.m4s?a=1\n', "token=t")).toBe('#EXT-X-MAP:URI="1/init.mp4?a=1&token=t"\n1/seg-0.m4s?a=1&token=t\n');
+    expect(() => withUriQuery(text, 'a"b')).toThrow(RangeError);
+    expect(() => withUriQuery(text, "a b")).toThrow(RangeError);
+  });
+});
