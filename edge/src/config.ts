@@ -29,6 +29,8 @@ export interface EdgeConfig {
   /** Per-user quotas (the admin is exempt): MAX_STREAMS_PER_USER (100), MAX_CLIPS_PER_STREAM (200),
    *  MAX_WEBHOOKS_PER_USER (20), MAX_TOKENS_PER_USER (50 unexpired, unrevoked API tokens). */
   quotas: { streamsPerUser: number; clipsPerStream: number; webhooksPerUser: number; tokensPerUser: number };
+  /** DOWNLOAD_MAX_SEGMENTS: most segments an MP4 download may join (each is an R2 read of the request; default 7200). */
+  downloadMaxSegments: number;
 }
 
 const cache = new WeakMap<object, EdgeConfig>();
@@ -104,6 +106,7 @@ export function getConfig(env: Env): EdgeConfig {
     relayPlaylists: env.RELAY_PLAYLISTS !== "0",
     quotas: quotaSettings(env as unknown as Record<string, string | undefined>),
     maxHeldRequests: positiveInt("MAX_HELD_REQUESTS", env.MAX_HELD_REQUESTS, DEFAULT_MAX_HELD_REQUESTS),
+    downloadMaxSegments: positiveInt("DOWNLOAD_MAX_SEGMENTS", (env as unknown as Record<string, string | undefined>).DOWNLOAD_MAX_SEGMENTS, 7200),
   };
   cache.set(env, config);
   return config;

@@ -7,6 +7,7 @@ import { AppError, handleError, problemResponse } from "./errors.ts";
 import { accessLog } from "./http/access-log.ts";
 import { assetControlRoutes, assetPlaybackRoutes, streamAssetRoutes } from "./routes/assets.ts";
 import { benchRoutes } from "./routes/bench.ts";
+import { downloadRoutes } from "./routes/downloads.ts";
 import { ingestRoutes } from "./routes/ingest.ts";
 import { nodeRoutes } from "./routes/nodes.ts";
 import { playbackRoutes } from "./routes/playback.ts";
@@ -39,6 +40,8 @@ app.get("/healthz", (c) => c.json({ ok: true }));
 app.route("/streams", streamRoutes);
 // After streamRoutes: its middleware authenticates every /streams/* request, these included.
 app.route("/streams", streamAssetRoutes);
+// Before the asset routes: /vods/:id/download.mp4 and /clips/:id/download.mp4 authenticate themselves.
+app.route("/", downloadRoutes);
 app.route("/", assetControlRoutes);
 app.route("/", assetPlaybackRoutes);
 app.route("/users", userRoutes);

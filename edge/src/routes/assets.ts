@@ -22,6 +22,7 @@ import { deletePrefix } from "../vod/vod-finalizer.ts";
 import { emitEvent } from "../webhooks/emit.ts";
 import { type AssetRendition, byRendition, coveringSegments } from "../vod/vod-playlist.ts";
 import { publicOrigin } from "../http/public-origin.ts";
+import { downloadPath } from "./downloads.ts";
 
 type VodRow = typeof vodAssets.$inferSelect;
 type ClipRow = typeof clips.$inferSelect;
@@ -40,6 +41,7 @@ function vodView(c: AppContext, row: VodRow) {
     ready_at: row.readyAt,
     playback_url: `${publicOrigin(c)}/vod/${row.id}/master.m3u8`,
     poster_url: `${publicOrigin(c)}/vod/${row.id}/poster.jpg`,
+    download_url: `${publicOrigin(c)}${downloadPath("vod", row.id)}`,
   };
 }
 
@@ -54,6 +56,7 @@ function clipView(c: AppContext, row: ClipRow) {
     created_at: row.createdAt,
     ready_at: row.readyAt,
     playback_url: `${publicOrigin(c)}/clips/${row.id}/master.m3u8`,
+    download_url: `${publicOrigin(c)}${downloadPath("clips", row.id)}`,
   };
 }
 
