@@ -44,9 +44,12 @@ export interface LowLatencyParameters {
 /** LL-HLS parameters of an interactive stream, or null for modes without parts. */
 export function lowLatencyParameters(state: LiveWindowState): LowLatencyParameters | null {
   if (state.mode !== "interactive" || state.partTarget === null) return null;
+  // Rounded up to what decimal() prints, so no printed part outlasts the printed target and PART-HOLD-BACK is
+  // 3 x the target as printed (1.595117 is below 3 x 0.531706).
+  const partTarget = ceilMicro(state.partTarget);
   return {
-    partTarget: state.partTarget,
-    partHoldBack: 3 * state.partTarget,
+    partTarget,
+    partHoldBack: ceilMicro(3 * partTarget),
     holdBack: 3 * state.targetDuration,
     canSkipUntil: 6 * state.targetDuration,
   };
@@ -138,6 +141,11 @@ export function skippableSegments(segments: LiveSegment[], skipBoundary: number)
 export function decimal(value: number): string {
   const [whole = "0", fraction = ""] = value.toFixed(6).replace(/0+$/, "").split(".");
   return `${whole}.${fraction.padEnd(3, "0")}`;
+}
+
+/** `value` rounded up to the microsecond (decimal() prints 6 decimals); float noise of 1e-9 is not rounded up. */
+function ceilMicro(value: number): number {
+  return Math.ceil(Math.round(value * 1e9) / 1e3) / 1e6;
 }
 
 /** Parts of the segment in progress, then a preload hint for the next part (§4.4.5.3, §6.2.6). */

@@ -27,6 +27,12 @@ export interface CmafPackagerOptions {
   /** Emit part events (default true). Without them (no LL-HLS), each segment is copied together once, from its
    *  fragments, instead of each part first and the segment from the parts. */
   parts?: boolean;
+  /**
+   * LL-HLS PART-TARGET in seconds. Given, consecutive fragments are joined into parts of at most this long (cut on
+   * fragment boundaries, so feed it short fragments, e.g. one per frame); a part is emitted as soon as the next
+   * frame could not fit. Without it, every fragment is a part.
+   */
+  partTarget?: number;
 }
 
 /** The init segment (everything up to and including moov) and what it declares. */
@@ -35,7 +41,10 @@ export interface InitEvent extends InitInfo {
   bytes: Uint8Array;
 }
 
-/** One moof+mdat (with any styp/prft/sidx/emsg before it): an LL-HLS part. Times are seconds of the timing track. */
+/**
+ * An LL-HLS part: one moof+mdat (with any styp/prft/sidx/emsg before it), or several in a row with `partTarget`.
+ * Times are seconds of the timing track.
+ */
 export interface PartEvent {
   type: "part";
   bytes: Uint8Array;
@@ -45,7 +54,7 @@ export interface PartEvent {
   index: number;
   startTime: number;
   duration: number;
-  /** True when the part starts with a sync sample (always true for audio-only input). */
+  /** True when the part's first sample of the timing track is a sync sample (always true for audio-only input). */
   independent: boolean;
 }
 
@@ -78,6 +87,15 @@ interface PendingFragment {
   info: FragmentInfo;
 }
 
+/** A part being joined from fragments (with `partTarget`). */
+interface OpenPart {
+  startTicks: number;
+  durationTicks: number;
+  chunks: Uint8Array[];
+  /** Null until a fragment with a sample of the timing track joined. */
+  independent: boolean | null;
+}
+
 /**
  * Push-based CMAF packager. Timing follows the first video track (the first audio track for audio-only input).
  * Boxes left after the last mdat (FFmpeg's mfra index, padding) are dropped: they describe the file, not the stream.
@@ -88,6 +106,8 @@ export class CmafPackager {
   readonly #emitParts: boolean;
   readonly #maxSegmentDuration: number;
   readonly #maxSegmentBytes: number;
+  readonly #partTarget: number | null;
+  #part: OpenPart | null = null;
   #initBoxes: Uint8Array[] = [];
   #tracks: Map<number, TrackInfo> | null = null;
   #initInfo: InitInfo | null = null;
@@ -107,6 +127,8 @@ export class CmafPackager {
     this.#emitParts = options.parts ?? true;
     this.#maxSegmentDuration = options.maxSegmentDuration ?? 3 * options.segmentTarget;
     this.#maxSegmentBytes = options.maxSegmentBytes ?? 64 * 1024 * 1024;
+    this.#partTarget = options.partTarget ?? null;
+    if (this.#partTarget !== null && !(this.#partTarget > 0)) throw new RangeError(`partTarget must be > 0, got ${this.#partTarget}`);
     if (!(this.#maxSegmentDuration >= options.segmentTarget)) throw new RangeError(`maxSegmentDuration must be >= segmentTarget, got ${this.#maxSegmentDuration}`);
     this.#reader = new BoxReader({ maxBoxSize: options.maxBoxSize });
   }
@@ -136,8 +158,7 @@ export class CmafPackager {
         throw new PackagerError("MOOF_WITHOUT_MDAT", "stream ended after a moof without its mdat");
       }
       this.#prefix = [];
-      const last = this.#closeSegment();
-      if (last !== null) events.push(last);
+      events.push(...this.#closeSegment());
       return events;
     });
   }
@@ -221,7 +242,11 @@ export class CmafPackager {
     // Compared in ticks, with half a frame of slack, so float seconds never move a cut by a frame.
     const targetTicks = Math.round(this.#segmentTarget * timing.timescale);
     if (open !== null && independent && startTicks - open.startTicks + this.#sampleTicks / 2 >= targetTicks) {
-      events.push(this.#closeSegment()!);
+      // Fragments with no sample of the timing track (audio between two frames) wait for the keyframe's part.
+      const carried = this.#part !== null && this.#part.independent === null ? this.#part : null;
+      if (carried !== null) this.#part = null;
+      events.push(...this.#closeSegment());
+      this.#part = carried;
     }
     let segment = this.#segment;
     if (segment !== null) this.#checkBounds(segment, startTicks + durationTicks, chunks, timing.timescale);
@@ -229,23 +254,52 @@ export class CmafPackager {
       segment = { index: this.#nextSegmentIndex++, startTicks, durationTicks: 0, chunks: [], bytes: 0, partCount: 0 };
       this.#segment = segment;
     }
-    if (this.#emitParts) {
-      const bytes = concat(chunks);
-      events.push({
-        type: "part",
-        bytes,
-        segmentIndex: segment.index,
-        index: segment.partCount,
-        startTime: startTicks / timing.timescale,
-        duration: durationTicks / timing.timescale,
-        independent,
-      });
-      segment.chunks.push(bytes);
-    } else segment.chunks.push(...chunks);
     segment.bytes += chunks.reduce((sum, chunk) => sum + chunk.byteLength, 0);
-    segment.partCount += 1;
     segment.durationTicks += durationTicks;
+    if (!this.#emitParts) {
+      segment.chunks.push(...chunks);
+      segment.partCount += 1;
+      return events;
+    }
+    const limitTicks = this.#partTarget === null ? null : Math.round(this.#partTarget * timing.timescale);
+    let part = this.#part;
+    // A part never outlasts PART-TARGET (RFC 8216bis §4.4.4.9): a fragment that would not fit starts the next one.
+    if (part !== null && (limitTicks === null || part.durationTicks + durationTicks > limitTicks)) {
+      events.push(this.#flushPart()!);
+      part = null;
+    }
+    if (part === null) {
+      part = { startTicks, durationTicks: 0, chunks: [], independent: null };
+      this.#part = part;
+    }
+    part.chunks.push(...chunks);
+    part.durationTicks += durationTicks;
+    if (run !== undefined && run.sampleCount > 0) part.independent ??= independent;
+    // Why not wait for the next fragment to see whether it fits: the part would reach players a frame later.
+    if (limitTicks === null || part.durationTicks + this.#sampleTicks > limitTicks) events.push(this.#flushPart()!);
     return events;
+  }
+
+  /** Emits the part being joined, if any, as the open segment's next part. */
+  #flushPart(): PartEvent | null {
+    const part = this.#part;
+    const segment = this.#segment;
+    if (part === null || segment === null) return null;
+    this.#part = null;
+    const timescale = this.#timing!.timescale;
+    const bytes = concat(part.chunks);
+    segment.chunks.push(bytes);
+    const index = segment.partCount;
+    segment.partCount += 1;
+    return {
+      type: "part",
+      bytes,
+      segmentIndex: segment.index,
+      index,
+      startTime: part.startTicks / timescale,
+      duration: part.durationTicks / timescale,
+      independent: this.#audioOnly || part.independent === true,
+    };
   }
 
   /**
@@ -268,12 +322,14 @@ export class CmafPackager {
     }
   }
 
-  #closeSegment(): SegmentEvent | null {
+  /** Closes the open segment: its last part (if one is being joined), then the segment. */
+  #closeSegment(): PackagerEvent[] {
     const segment = this.#segment;
-    if (segment === null) return null;
+    if (segment === null) return [];
+    const last = this.#flushPart();
     this.#segment = null;
     const timescale = this.#timing!.timescale;
-    return {
+    const closed: SegmentEvent = {
       type: "segment",
       bytes: concat(segment.chunks),
       index: segment.index,
@@ -281,6 +337,7 @@ export class CmafPackager {
       duration: segment.durationTicks / timescale,
       partCount: segment.partCount,
     };
+    return last === null ? [closed] : [last, closed];
   }
 }
 

@@ -5,6 +5,8 @@ import { CmafPackager, type PackagerEvent, PackagerError } from "../packager/pac
 /** Options of packageRendition. */
 export interface RenditionPackagingOptions {
   segmentTarget: number;
+  /** LL-HLS PART-TARGET (null without parts): FFmpeg's per-frame fragments are joined into parts of at most this. */
+  partTarget?: number | null;
   mode: LatencyMode;
   /** Longest segment without a keyframe, in segment targets (PIPELINE_MAX_SEGMENT_TARGETS). */
   maxSegmentTargets: number;
@@ -28,6 +30,7 @@ export async function packageRendition(stream: AsyncIterable<unknown>, options: 
   const packager = new CmafPackager({
     segmentTarget: options.segmentTarget,
     parts: options.mode === "interactive",
+    ...(options.mode === "interactive" && options.partTarget ? { partTarget: options.partTarget } : {}),
     maxSegmentDuration: options.maxSegmentTargets * options.segmentTarget,
     maxSegmentBytes: options.maxSegmentBytes,
     maxBoxSize: options.maxSegmentBytes,

@@ -319,6 +319,7 @@ export class StreamPipeline {
         : Math.round((this.session.bytesIn * 8 * 1.2) / Math.max(1, (Date.now() - this.session.startedAt) / 1000));
     const end = await packageRendition(stream, {
       segmentTarget: this.grant.segment_target,
+      partTarget: this.grant.part_target,
       mode,
       maxSegmentTargets: this.deps.limits.maxSegmentTargets,
       maxSegmentBytes: this.deps.limits.maxSegmentBytes,

@@ -33,7 +33,7 @@ export interface FfmpegArgsOptions {
   preset?: string;
   /** Seconds between keyframes (default: the segment target); must divide the segment target. */
   keyframeInterval?: number;
-  /** Fragment duration in seconds (default: the part target, else 0.5 s for `low` and 1 s for `standard`). */
+  /** Fragment duration in seconds (default: about a frame with LL-HLS parts (partFragmentDuration), else 0.5 s for `low` and 1 s for `standard`). */
   fragmentDuration?: number;
   thumbnail?: ThumbnailOptions | null;
   /** Emit `-progress` (default true). */
@@ -80,6 +80,22 @@ export const CMAF_MOVFLAGS = "frag_keyframe+empty_moov+default_base_moof+skip_tr
 
 const FIRST_OUTPUT_FD = 3;
 
+/** Frame rate assumed when the source's is unknown: lower than common rates, so its frame interval is longer. */
+const UNKNOWN_FPS = 24;
+
+/**
+ * The `-frag_duration` (seconds) of LL-HLS outputs: about one fragment per video frame, which the packager joins into
+ * parts of at most PART-TARGET (RFC 8216bis §4.4.4.9: a part MUST NOT outlast it, nor fall below 85 % of it but for
+ * a segment's last). Why not fragments of the part target: FFmpeg closes a fragment before the first packet of any
+ * track at or past frag_duration, so its fragments outlast the target by up to a frame (0.5005 s at 29.97 fps, 0.52 s
+ * at 25 fps, and the first fragment, whose first sample FFmpeg stretches back to time 0, at any rate), and asking
+ * for a frame less lets AAC frames (21.3 ms) cut some a frame short (0.167 s of 0.2 s at 30 fps). Three quarters of
+ * a frame: every frame starts a fragment, while two AAC frames (42.7 ms) are more than a frame interval apart.
+ */
+export function partFragmentDuration(fps: number | null): number {
+  return 0.75 / (fps !== null && fps > 0 ? fps : UNKNOWN_FPS);
+}
+
 /** Builds the FFmpeg arguments for one stream. Pure. */
 export function buildFfmpegArgs(options: FfmpegArgsOptions): FfmpegArgs {
   const { plan, timing, mode } = options;
@@ -88,7 +104,11 @@ export function buildFfmpegArgs(options: FfmpegArgsOptions): FfmpegArgs {
   const encoded = renditions.filter((r) => r.kind === "encode");
   const keyframeInterval = options.keyframeInterval ?? timing.segmentTarget;
   assertDivides(keyframeInterval, timing.segmentTarget);
-  const fragmentDuration = options.fragmentDuration ?? timing.partTarget ?? DEFAULT_FRAGMENT_DURATION[mode];
+  const fragmentDuration =
+    options.fragmentDuration ??
+    (timing.partTarget !== undefined && timing.partTarget !== null
+      ? partFragmentDuration(options.source.fps ?? null)
+      : DEFAULT_FRAGMENT_DURATION[mode]);
   if (!(fragmentDuration > 0)) throw new RangeError(`fragment duration ${fragmentDuration} is not positive`);
   const thumbnail = options.thumbnail ?? null;
   const wantProgress = options.progress ?? true;

@@ -243,6 +243,17 @@ describe("renderMedia, interactive (LL-HLS)", () => {
     expect(ll !== undefined && ll.partHoldBack >= 3 * 0.5 && ll.holdBack >= 3 * playlist.targetDuration && ll.canSkipUntil >= 6 * playlist.targetDuration).toBe(true);
   });
 
+  it("prints PART-HOLD-BACK as at least 3 x PART-TARGET as printed, both rounded up, when a part raised the target", () => {
+    const state = interactiveStream();
+    addPart(state, "360p", partMeta(20, 0, { duration: 8167 / 15360 }));
+    const { text, playlist } = media(state);
+    expect(text).toContain("PART-HOLD-BACK=1.595118\n");
+    expect(text).toContain("#EXT-X-PART-INF:PART-TARGET=0.531706\n");
+    const printed = (name: string) => Number(new RegExp(`${name}=([0-9.]+)`).exec(text)?.[1]);
+    expect(printed("PART-HOLD-BACK")).toBeGreaterThanOrEqual(3 * printed("PART-TARGET"));
+    for (const part of playlist.segments.flatMap((s) => s.parts)) expect(part.duration ?? 0).toBeLessThanOrEqual(printed("PART-TARGET"));
+  });
+
   it("hints part 0 of the next segment when the last one just completed", () => {
     const state = interactiveStream();
     const { playlist, text } = media(state);

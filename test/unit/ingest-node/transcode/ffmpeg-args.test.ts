@@ -132,14 +132,17 @@ describe("buildFfmpegArgs", () => {
     );
   });
 
-  it("tunes for zero latency and fragments at the part target only in interactive mode", () => {
+  it("tunes for zero latency and fragments every frame (joined into parts by the packager) only in interactive mode", () => {
     const interactive = buildFfmpegArgs({ ...options("interactive"), timing: timingFor("interactive", 0.3) });
     const sections = [...outputSections(interactive.args).values()].slice(0, 3);
     for (const s of sections) {
       expect(value(s, "-tune")).toBe("zerolatency");
-      expect(value(s, "-frag_duration")).toBe("300000");
+      // Three quarters of a frame at 30 fps.
+      expect(value(s, "-frag_duration")).toBe("25000");
     }
-    expect(interactive.fragmentDuration).toBe(0.3);
+    expect(interactive.fragmentDuration).toBe(0.025);
+    const unknownRate = buildFfmpegArgs({ ...options("interactive", { ...rawSource, fps: null }), timing: timingFor("interactive", 0.3) });
+    expect(unknownRate.fragmentDuration).toBeCloseTo(0.75 / 24, 9);
     for (const mode of ["standard", "low"] as const) expect(buildFfmpegArgs(options(mode)).args).not.toContain("-tune");
   });
 
