@@ -28,6 +28,8 @@ const ConfigSchema = z.object({
    */
   LADDER: z.string().default("default"),
   X264_PRESET: z.enum(["ultrafast", "superfast", "veryfast", "faster", "fast", "medium"]).default("veryfast"),
+  /** How a copy-only plan (LADDER=passthrough) is made: `native` in the node's own process, `ffmpeg` by an FFmpeg copy. */
+  REMUX: z.enum(["native", "ffmpeg"]).default("native"),
   /** Directory where uploads that do not fit the in-memory backlog spill to disk (and are replayed on restart). */
   SPOOL_DIR: z.string().default(".ingest-spool"),
   MEMORY_BACKLOG_MB: z.coerce.number().int().min(1).default(64),
@@ -92,6 +94,7 @@ export interface IngestConfig {
   httpPort: number;
   ladder: LadderSetting;
   x264Preset: string;
+  remux: "native" | "ffmpeg";
   spoolDir: string;
   memoryBacklogBytes: number;
   spoolMaxBytes: number;
@@ -161,6 +164,7 @@ export function loadConfig(env: Record<string, string | undefined>, argv: string
     httpPort: c.HTTP_PORT,
     ladder: parseLadder(c.LADDER),
     x264Preset: c.X264_PRESET,
+    remux: c.REMUX,
     spoolDir: c.SPOOL_DIR,
     memoryBacklogBytes: c.MEMORY_BACKLOG_MB * 1024 * 1024,
     spoolMaxBytes: c.SPOOL_MAX_MB * 1024 * 1024,

@@ -129,6 +129,7 @@ export class IngestNode {
       sink: this.uploader!,
       edge: this.edge!,
       ladder: this.config.ladder,
+      remux: this.config.remux,
       preset: this.config.x264Preset,
       thumbnailIntervalS: this.config.thumbnailIntervalS,
       limits: this.config.pipeline,

@@ -4,9 +4,7 @@ import type { LatencyMode } from "../../../protocol/latency.ts";
 import type { LadderSetting } from "../config.ts";
 import type { Logger } from "../log.ts";
 import type { PublishSession } from "../rtmp/publish-session.ts";
-import { buildFfmpegArgs } from "../transcode/ffmpeg-args.ts";
 import type { FfmpegFeatures } from "../transcode/ffmpeg-binary.ts";
-import { type FfmpegProcess, startFfmpeg } from "../transcode/ffmpeg-process.ts";
 import { type LadderPlan, planLadder, type SourceInfo } from "../transcode/ladder-plan.ts";
 import { encodeSourceCopy, PASSTHROUGH_LADDER, planPassthrough } from "../transcode/passthrough-plan.ts";
 import type { ProgressSnapshot } from "../transcode/progress-parser.ts";
@@ -15,6 +13,7 @@ import type { MediaSink } from "../upload/media-sink.ts";
 import { StreamFencedError } from "../upload/upload-errors.ts";
 import { CaptureClock } from "./capture-clock.ts";
 import { FfmpegFeed } from "./ffmpeg-feed.ts";
+import { type MediaProcess, type RemuxSetting, remuxesNatively, startMediaProcess } from "./media-process.ts";
 import { packageRendition } from "./rendition-packaging.ts";
 import { MediaUploads } from "./media-uploads.ts";
 import { toLadderSource, waitForSource } from "./source-probe.ts";
@@ -26,6 +25,8 @@ export interface PipelineDeps {
   sink: MediaSink;
   edge: EdgeClient;
   ladder: LadderSetting;
+  /** How a copy-only plan is made (REMUX; default native): in the node, or by an FFmpeg copy process. */
+  remux?: RemuxSetting;
   preset: string;
   thumbnailIntervalS: number;
   limits: PipelineLimits;
@@ -72,7 +73,7 @@ export class StreamPipeline {
   private readonly log: Logger;
   private readonly clock = new CaptureClock();
   private readonly feed: FfmpegFeed;
-  private ffmpeg: FfmpegProcess | null = null;
+  private ffmpeg: MediaProcess | null = null;
   private plan: LadderPlan | null = null;
   private progress: ProgressSnapshot | null = null;
   private progressAt = 0;
@@ -188,25 +189,27 @@ export class StreamPipeline {
       copy: this.plan.sourceCopy.reason,
       fallback: this.plan.fallback,
     });
-    const args = buildFfmpegArgs({
-      input: { url: "pipe:0", format: "flv" },
+    const ffmpeg = startMediaProcess({
       plan: this.plan,
       source,
       mode,
       timing: { segmentTarget: this.grant.segment_target, partTarget: this.grant.part_target },
+      remux: this.deps.remux ?? "native",
+      ffmpegBinary: this.deps.ffmpegBinary,
+      ffmpegFeatures: this.deps.ffmpegFeatures,
       preset: this.deps.preset,
-      features: this.deps.ffmpegFeatures,
-      thumbnail: { intervalSeconds: this.deps.thumbnailIntervalS },
+      thumbnailIntervalS: this.deps.thumbnailIntervalS,
     });
     let ending = false;
     let failRun: (end: RunEnd) => void = () => {};
     const failed = new Promise<RunEnd>((resolve) => (failRun = (end) => !ending && resolve(end)));
     this.failRun = failRun;
-    const ffmpeg = startFfmpeg({ binary: this.deps.ffmpegBinary, args, stdin: true });
     this.ffmpeg = ffmpeg;
     this.progress = null;
     this.lastOutputAt = Date.now();
-    this.log.info("ffmpeg started", { pid: ffmpeg.pid ?? null, epoch: this.epoch });
+    // A copy-only plan is remuxed in the node: no FFmpeg runs for it but a short one per thumbnail.
+    if (remuxesNatively(this.plan, this.deps.remux ?? "native")) this.log.info("remuxing in the node (no FFmpeg copy process)", { epoch: this.epoch });
+    else this.log.info("ffmpeg started", { pid: ffmpeg.pid ?? null, epoch: this.epoch });
     ffmpeg.on("progress", (snapshot) => {
       this.progress = snapshot;
       this.progressAt = Date.now();

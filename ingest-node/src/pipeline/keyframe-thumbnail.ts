@@ -1,0 +1,44 @@
+// One thumbnail from one keyframe: a short FFmpeg run that decodes a single H.264 frame handed to it as FLV.
+import { spawn } from "node:child_process";
+
+/** Options of decodeKeyframeJpeg. */
+export interface KeyframeJpegOptions {
+  /** The ffmpeg executable. */
+  binary: string;
+  /** An FLV holding the AVC sequence header and one keyframe. */
+  flv: Uint8Array;
+  width: number;
+  height: number;
+  /** Killed past this (default 5 s): a thumbnail is never worth a stuck process. */
+  timeoutMs?: number;
+}
+
+/** Decodes the keyframe in `flv` and returns it as a JPEG of `width`x`height`; rejects when FFmpeg fails. */
+export function decodeKeyframeJpeg(options: KeyframeJpegOptions): Promise<Buffer> {
+  // The same picture settings as the encode path's thumbnail branch (ffmpeg-args.ts): full range, square pixels.
+  const args = [
+    "-nostdin", "-hide_banner", "-loglevel", "error", "-f", "flv", "-i", "pipe:0", "-frames:v", "1", "-an",
+    "-vf", `scale=${options.width}:${options.height}:out_range=full,setsar=1,format=yuv420p`,
+    "-c:v", "mjpeg", "-strict", "unofficial", "-q:v", "5", "-f", "image2pipe", "pipe:1",
+  ];
+  return new Promise((resolve, reject) => {
+    const child = spawn(options.binary, args, { stdio: ["pipe", "pipe", "pipe"], windowsHide: true });
+    const out: Buffer[] = [];
+    let err = "";
+    const timer = setTimeout(() => child.kill("SIGKILL"), options.timeoutMs ?? 5_000);
+    child.stdout.on("data", (chunk: Buffer) => out.push(chunk));
+    child.stderr.on("data", (chunk: Buffer) => (err = (err + chunk.toString("utf8")).slice(-300)));
+    child.stdin.on("error", () => undefined);
+    child.once("error", (error) => {
+      clearTimeout(timer);
+      reject(new Error(`could not start ${options.binary}: ${(error as NodeJS.ErrnoException).code ?? error.message}`));
+    });
+    child.once("close", (code, signal) => {
+      clearTimeout(timer);
+      const jpeg = Buffer.concat(out);
+      if (code === 0 && jpeg.byteLength > 2) resolve(jpeg);
+      else reject(new Error(`thumbnail decode failed (${signal ?? `code ${code}`}): ${err.trim().split("\n").pop() ?? ""}`));
+    });
+    child.stdin.end(options.flv);
+  });
+}

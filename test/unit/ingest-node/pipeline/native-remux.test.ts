@@ -1,0 +1,111 @@
+// NativeRemux: the `source` copy in the node's own process behind FFmpeg's interface. Real FFmpeg makes the publisher's
+// FLV and decodes the thumbnails; nothing else is spawned.
+import { execFile } from "node:child_process";
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+import { promisify } from "node:util";
+import { describe, expect, it } from "vitest";
+import { CmafPackager, type SegmentEvent } from "../../../../ingest-node/src/packager/packager.ts";
+import { remuxesNatively, startMediaProcess } from "../../../../ingest-node/src/pipeline/media-process.ts";
+import { NativeRemux } from "../../../../ingest-node/src/pipeline/native-remux.ts";
+import { jpegDimensions } from "../../../../ingest-node/src/transcode/jpeg-splitter.ts";
+import { planLadder } from "../../../../ingest-node/src/transcode/ladder-plan.ts";
+import { planPassthrough } from "../../../../ingest-node/src/transcode/passthrough-plan.ts";
+import type { ProgressSnapshot } from "../../../../ingest-node/src/transcode/progress-parser.ts";
+import { TEST_LADDER } from "../../../../protocol/ladder.ts";
+import { useRealFfmpeg } from "../transcode/real-ffmpeg.ts";
+
+const run = promisify(execFile);
+const ffmpeg = useRealFfmpeg("native-remux-");
+const SOURCE = { width: 640, height: 360, fps: 30, videoCodec: "h264", audioCodec: "aac", keyframeInterval: 2 };
+
+let made: Promise<Buffer> | null = null;
+
+/** 6 s of 640x360 H.264 (a keyframe every 2 s) + AAC as FLV, made once. */
+function publisherFlv(): Promise<Buffer> {
+  made ??= makeFlv();
+  return made;
+}
+
+async function makeFlv(): Promise<Buffer> {
+  const flv = join(ffmpeg.dir, "pub.flv");
+  await run(ffmpeg.bin.ffmpeg, [
+    "-v", "error", "-f", "lavfi", "-i", "testsrc2=size=640x360:rate=30", "-f", "lavfi", "-i", "sine=sample_rate=48000", "-t", "6",
+    "-c:v", "libx264", "-preset", "ultrafast", "-g", "60", "-keyint_min", "60", "-c:a", "aac", "-f", "flv", flv,
+  ]);
+  return readFile(flv);
+}
+
+describe("NativeRemux", () => {
+  it("is what a passthrough plan starts (REMUX=native), and only then: ladders and REMUX=ffmpeg start FFmpeg", () => {
+    const copy = planPassthrough(SOURCE, 2);
+    expect(remuxesNatively(copy, "native")).toBe(true);
+    expect(remuxesNatively(copy, "ffmpeg")).toBe(false);
+    expect(remuxesNatively(planLadder(TEST_LADDER, SOURCE, 2), "native")).toBe(false);
+    expect(remuxesNatively(planPassthrough({ ...SOURCE, keyframeInterval: 4 }, 2), "native")).toBe(false);
+  });
+
+  it("turns a paced FLV feed into packager-ready CMAF, a thumbnail per interval decoded from keyframes, progress", async () => {
+    const input = await publisherFlv();
+    const options = { source: SOURCE, mode: "low" as const, timing: { segmentTarget: 2, partTarget: null }, ffmpegBinary: ffmpeg.bin.ffmpeg, ffmpegFeatures: ffmpeg.bin.features, preset: "ultrafast", thumbnailIntervalS: 2 };
+    const proc = startMediaProcess({ ...options, plan: planPassthrough(SOURCE, 2), remux: "native" });
+    expect(proc).toBeInstanceOf(NativeRemux);
+    expect(proc.pid).toBeUndefined();
+    const thumbnails: Buffer[] = [];
+    const progress: ProgressSnapshot[] = [];
+    proc.on("thumbnail", (jpeg) => thumbnails.push(jpeg));
+    proc.on("progress", (p) => progress.push(p));
+    const output = proc.renditions.get("source")!.toArray();
+    // Paced (about 4x realtime) so each keyframe's thumbnail decode can run before the next one is due.
+    for (let i = 0; i < input.byteLength; i += 16_384) {
+      proc.stdin!.write(input.subarray(i, i + 16_384));
+      await sleep(15);
+    }
+    proc.stdin!.end();
+    expect(await proc.exited).toEqual({ code: 0, signal: null, stopped: false });
+    expect(proc.hasExited).toBe(true);
+    const packager = new CmafPackager({ segmentTarget: 2, parts: false });
+    const events = [...packager.push(Buffer.concat((await output) as Buffer[])), ...packager.end()];
+    // FLV times are whole milliseconds: the last frame lasts as long as the one before it (33 or 34 ms).
+    expect(events.filter((e): e is SegmentEvent => e.type === "segment").map((s) => Math.round(s.duration * 100) / 100)).toEqual([2, 2, 2]);
+    expect(thumbnails).toHaveLength(3);
+    for (const jpeg of thumbnails) expect(jpegDimensions(jpeg)).toEqual({ width: 640, height: 360 });
+    const last = progress.at(-1)!;
+    expect(last).toMatchObject({ end: true, frame: 180 });
+  });
+
+  it("ends with an error a restart can report when the feed is not FLV; kill() ends at once as stopped", async () => {
+    const bad = new NativeRemux({ rendition: "source", fragmentDuration: 0.5, thumbnails: null });
+    const out = bad.renditions.get("source")!.toArray();
+    bad.stdin.write(Buffer.from("not an flv stream at all"));
+    const exit = await bad.exited;
+    expect(exit.code).toBe(1);
+    expect(bad.describeExit(exit)).toMatch(/^remux failed: the input does not start with an FLV header/);
+    expect(await out).toEqual([]);
+
+    const killed = new NativeRemux({ rendition: "source", fragmentDuration: 0.5, thumbnails: null });
+    killed.stdin.write((await publisherFlv()).subarray(0, 50_000));
+    expect(await killed.kill()).toMatchObject({ stopped: true, signal: "SIGKILL" });
+    expect(killed.stdin.writable).toBe(false);
+  });
+
+  it("holds the feed back while its output is not read, so the feed's byte bound sees a stalled packager", async () => {
+    const remux = new NativeRemux({ rendition: "source", fragmentDuration: 0.5, thumbnails: null });
+    const input = await publisherFlv();
+    for (let i = 0; i < input.byteLength; i += 16_384) remux.stdin.write(input.subarray(i, i + 16_384));
+    await sleep(50);
+    // The output's 4 MiB buffer is more than this 6 s file: nothing backs up yet.
+    expect(remux.stdin.writableLength).toBe(0);
+    const big = new NativeRemux({ rendition: "source", fragmentDuration: 0.5, thumbnails: null });
+    // Seven times the file's tags (their timestamps start over; the remuxer forces them forward), never read: past the
+    // output's 4 MiB the writes wait, and the feed sees them as bytes FFmpeg has not taken.
+    big.stdin.write(input);
+    const body = input.subarray(13);
+    for (let i = 0; i < 6; i++) big.stdin.write(body);
+    await sleep(50);
+    expect(big.stdin.writableLength).toBeGreaterThan(0);
+    await big.kill();
+    await remux.kill();
+  });
+});
