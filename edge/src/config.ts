@@ -1,6 +1,7 @@
 // The Worker's configuration, parsed once per isolate from its environment bindings.
 import { REGION_PATTERN } from "../../protocol/names.ts";
 import { DEFAULT_MAX_HELD_REQUESTS } from "./live/playlist-coalescer.ts";
+import { parseRelaySettings, type RelaySettings } from "./live/relay-settings.ts";
 import { type HostPatterns, parseHostPatterns } from "./streams/ingest-host-policy.ts";
 
 /** Parsed, validated configuration of the edge Worker. */
@@ -26,6 +27,9 @@ export interface EdgeConfig {
   relayPlaylists: boolean;
   /** MAX_HELD_REQUESTS: blocked LL-HLS playlist and hinted-part requests one stream object, relay or isolate holds (default 5000). */
   maxHeldRequests: number;
+  /** PLAYLIST_STALENESS_MS (default 500) and TEST_RELAY_LOCATION_HEADER (tests only): see live/relay-settings.ts. */
+  playlistStalenessMs: RelaySettings["playlistStalenessMs"];
+  relayLocationHeader: RelaySettings["relayLocationHeader"];
   /** Per-user quotas (the admin is exempt): MAX_STREAMS_PER_USER (100), MAX_CLIPS_PER_STREAM (200),
    *  MAX_WEBHOOKS_PER_USER (20), MAX_TOKENS_PER_USER (50 unexpired, unrevoked API tokens). */
   quotas: { streamsPerUser: number; clipsPerStream: number; webhooksPerUser: number; tokensPerUser: number };
@@ -104,6 +108,7 @@ export function getConfig(env: Env): EdgeConfig {
     maxMediaBytes: positiveInt("MAX_MEDIA_BYTES", env.MAX_MEDIA_BYTES, 32 * 1024 * 1024),
     coalescePlaylists: env.COALESCE_PLAYLISTS !== "0",
     relayPlaylists: env.RELAY_PLAYLISTS !== "0",
+    ...parseRelaySettings(env as unknown as Record<string, string | undefined>),
     quotas: quotaSettings(env as unknown as Record<string, string | undefined>),
     maxHeldRequests: positiveInt("MAX_HELD_REQUESTS", env.MAX_HELD_REQUESTS, DEFAULT_MAX_HELD_REQUESTS),
     downloadMaxSegments: positiveInt("DOWNLOAD_MAX_SEGMENTS", (env as unknown as Record<string, string | undefined>).DOWNLOAD_MAX_SEGMENTS, 7200),

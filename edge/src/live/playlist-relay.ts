@@ -1,12 +1,14 @@
 // The relay tier of DESIGN.md "Scale": one PlaylistRelay Durable Object per stream per edge location
 // (`idFromName(stream + ":" + location)`) holds that location's blocked LL-HLS playlist requests (and requests for
-// preload-hinted parts) and sends the stream's own object one request per distinct answer, so the origin's load grows
-// with locations, not with viewers or Worker isolates. Inside a Durable Object every request shares the object's
+// preload-hinted parts) and sends the stream's own object one request per distinct answer, and answers the location's
+// plain reloads from the latest playlist it has for a short staleness bound (latest-playlists.ts), so the origin's load
+// grows with locations, not with viewers or Worker isolates. Inside a Durable Object every request shares the object's
 // context, so one request's call can wake the others without workerd's cross-request machinery. Nothing is stored: a
 // relay that is evicted just starts over.
 import { DurableObject } from "cloudflare:workers";
 import { getConfig } from "../config.ts";
 import type { PlaylistAnswer } from "./playlist-answer.ts";
+import { LatestPlaylists } from "./latest-playlists.ts";
 import { PlaylistCoalescer } from "./playlist-coalescer.ts";
 import { liveStream } from "./live-stream-stub.ts";
 import { ViewerReports } from "./viewer-reports.ts";
@@ -15,21 +17,22 @@ import { ViewerReports } from "./viewer-reports.ts";
 export class PlaylistRelay extends DurableObject<Env> {
   // Bounded by MAX_HELD_REQUESTS: past it, a location's blocked requests are answered 503 with Retry-After here.
   private readonly coalescer = new PlaylistCoalescer({ maxHeld: getConfig(this.env).maxHeldRequests });
+  // Plain reloads: one call to the stream's object per key per staleness bound (PLAYLIST_STALENESS_MS at most).
+  private readonly latest = new LatestPlaylists({ maxStalenessMs: getConfig(this.env).playlistStalenessMs });
   private readonly viewerReports = new ViewerReports();
 
   /**
-   * The answer of the stream's object to a blocked media playlist request (`key` says which requests share one: see
-   * playlistRequestKey), held here until it comes. Viewers whose requests shared another's are reported upward in
-   * batches.
+   * The answer of the stream's object to a media playlist request (`key` says which requests share one: see
+   * playlistRequestKey): a blocked one is held here until it comes; a plain reload (`blocking` false) is answered from
+   * the latest playlist this relay has while it is younger than its staleness bound. Viewers whose requests shared
+   * another's are reported upward in batches.
    */
-  async mediaPlaylist(key: string, streamId: string, rendition: string, search: string, viewer: string): Promise<PlaylistAnswer> {
+  async mediaPlaylist(key: string, streamId: string, rendition: string, search: string, viewer: string, blocking = true): Promise<PlaylistAnswer> {
     const keepAlive = (work: Promise<unknown>) => this.ctx.waitUntil(work);
-    return this.coalescer.answer(
-      key,
-      () => liveStream(this.env, streamId).mediaPlaylist(rendition, search, viewer),
-      keepAlive,
-      () => this.viewerReports.note(streamId, viewer, (id, sessions) => liveStream(this.env, id).countViewers(sessions), keepAlive),
-    );
+    const call = () => liveStream(this.env, streamId).mediaPlaylist(rendition, search, viewer);
+    const shared = () => this.viewerReports.note(streamId, viewer, (id, sessions) => liveStream(this.env, id).countViewers(sessions), keepAlive);
+    if (!blocking) return this.latest.answer(key, call, keepAlive, shared);
+    return this.coalescer.answer(key, call, keepAlive, shared);
   }
 
   /**

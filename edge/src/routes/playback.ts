@@ -30,6 +30,14 @@ export async function viewerSession(c: AppContext): Promise<string> {
   return `h:${(await sha256Hex(`${ip}|${c.req.header("user-agent") ?? ""}`)).slice(0, 32)}`;
 }
 
+/** The edge location whose relay serves this request: `cf.colo`, or (tests and benches only, when
+ *  TEST_RELAY_LOCATION_HEADER names a header) that header's value, to simulate many locations on one machine. */
+function locationOf(c: AppContext): string {
+  const header = getConfig(c.env).relayLocationHeader;
+  const chosen = header === null ? undefined : c.req.header(header);
+  return relayLocation(chosen ?? (c.req.raw as { cf?: { colo?: unknown } }).cf?.colo);
+}
+
 function streamIdFrom(c: AppContext): string {
   const id = c.req.param("id") ?? "";
   if (!isStreamId(id)) throw notFound(`Stream "${id.slice(0, 64)}"`);
@@ -83,19 +91,19 @@ playbackRoutes.get("/:id/:rendition/index.m3u8", async (c) => {
   const key = playlistRequestKey(id, rendition, params);
   const blocking = params.has("_HLS_msn");
   const config = getConfig(c.env);
-  // A blocking request goes through the stream's relay at this location, which holds the location's blocked requests
-  // and sends the origin one per answer; should the relay fail, straight to the origin — a viewer's request is never
-  // lost to the extra hop. A plain reload is answered at once, so the hop would only slow it: it goes to the origin.
-  const call =
-    blocking && config.relayPlaylists
-      ? () =>
-          playlistRelay(c.env, id, relayLocation((c.req.raw as { cf?: { colo?: unknown } }).cf?.colo))
-            .mediaPlaylist(key, id, rendition, search, viewer)
-            .catch((err: Error) => {
-              console.error(`playlist relay of ${id} failed (${err.message}); asking the stream's object directly`);
-              return direct();
-            })
-      : direct;
+  // Every media playlist request goes through the stream's relay at this location, which holds the location's blocked
+  // requests and sends the origin one per answer, and answers plain reloads from its latest playlist for a short
+  // staleness bound (latest-playlists.ts); should the relay fail, straight to the origin — a viewer's request is never
+  // lost to the extra hop.
+  const call = config.relayPlaylists
+    ? () =>
+        playlistRelay(c.env, id, locationOf(c))
+          .mediaPlaylist(key, id, rendition, search, viewer, blocking)
+          .catch((err: Error) => {
+            console.error(`playlist relay of ${id} failed (${err.message}); asking the stream's object directly`);
+            return direct();
+          })
+    : direct;
   if (!config.coalescePlaylists) return answer(c, await call(), uriQuery);
   coalescer ??= new PlaylistCoalescer({ maxHeld: config.maxHeldRequests });
   const keepAlive = (work: Promise<unknown>) => c.executionCtx.waitUntil(work);
@@ -178,7 +186,7 @@ function awaitPart(c: AppContext, address: MediaAddress, part: { msn: number; pa
   const direct = () => liveStream(c.env, streamId).awaitPart(rendition, epoch, part.msn, part.part);
   const call = config.relayPlaylists
     ? () =>
-        playlistRelay(c.env, streamId, relayLocation((c.req.raw as { cf?: { colo?: unknown } }).cf?.colo))
+        playlistRelay(c.env, streamId, locationOf(c))
           .awaitPart(key, streamId, rendition, epoch, part.msn, part.part)
           .catch((err: Error) => {
             console.error(`playlist relay of ${streamId} failed (${err.message}); asking the stream's object directly`);
