@@ -21,6 +21,7 @@ import { type LiveStatus, liveStatus } from "./live-status.ts";
 import { stopDeadline, watchStep } from "./live-watch.ts";
 import { type PlaylistAnswer, playlistAnswer, problemAnswer, tooManyHeldAnswer } from "./playlist-answer.ts";
 import { renderMedia, renderMultivariant } from "./playlist.ts";
+import { RelayViewerCounts } from "./relay-viewers.ts";
 import { RenderCache } from "./render-cache.ts";
 import { RetiredMedia, retiredKeys } from "./retired-media.ts";
 import { PlaylistWaiters } from "./playlist-waiters.ts";
@@ -59,6 +60,8 @@ export class LiveStream extends DurableObject<Env> {
   private readonly retiredMedia: RetiredMedia;
   // Viewer sessions live in memory only: a count that restarts after an eviction is fine, a write per request is not.
   private readonly viewers = new ViewerWindow();
+  // Viewers of the sessions each location's relay served (most of their requests never reach this object).
+  private readonly relayViewers = new RelayViewerCounts();
   private readonly recording: Recording;
   private readonly sessionKeys: SessionKeys;
 
@@ -127,7 +130,7 @@ export class LiveStream extends DurableObject<Env> {
   /** The live status for the control API. */
   async status(): Promise<LiveStatus> {
     const now = Date.now();
-    return liveStatus(this.meta, this.window, this.viewers.count(now), now, this.waiters.size);
+    return liveStatus(this.meta, this.window, this.viewers.count(now) + this.relayViewers.total(now), now, this.waiters.size);
   }
 
   /** Forgets everything (the stream was deleted). */
@@ -309,10 +312,10 @@ export class LiveStream extends DurableObject<Env> {
 
   // ---- playback ---------------------------------------------------------------------------------------------
 
-  /** The multivariant playlist; counts the viewer. */
+  /** The multivariant playlist; counts the viewer (none for ""). */
   async masterPlaylist(viewer: string, uriQuery?: string): Promise<PlaylistAnswer> {
     if (!this.window || this.window.renditions.length === 0) return problemAnswer(404, "The stream has nothing to play yet.");
-    this.viewers.touch(viewer, Date.now());
+    if (viewer !== "") this.viewers.touch(viewer, Date.now());
     const current = this.window;
     return playlistAnswer(this.rendered.get(`master|${uriQuery ?? ""}`, () => renderMultivariant(current, { uriQuery }))!, current, false);
   }
@@ -323,11 +326,20 @@ export class LiveStream extends DurableObject<Env> {
     for (const session of sessions.slice(0, 10_000)) if (typeof session === "string") this.viewers.touch(session, now);
   }
 
-  /** A media playlist, held until an LL-HLS delivery directive is satisfied (or 503 after 3 target durations). */
-  async mediaPlaylist(rendition: string, search: string, viewer: string, uriQuery?: string): Promise<PlaylistAnswer> {
+  /** A relay's count of the distinct viewers its location's requests came from (see relay-viewers.ts). */
+  async relayViewerCount(relayId: string, viewers: number): Promise<void> {
+    this.relayViewers.report(relayId, viewers, Date.now());
+  }
+
+  /**
+   * A media playlist, held until an LL-HLS delivery directive is satisfied (or 503 after 3 target durations). Counts
+   * `viewer` (none for ""); a relay's call passes its viewer count in `relay` instead.
+   */
+  async mediaPlaylist(rendition: string, search: string, viewer: string, uriQuery?: string, relay?: { id: string; viewers: number }): Promise<PlaylistAnswer> {
     const window = this.window;
+    if (relay) this.relayViewers.report(String(relay.id), relay.viewers, Date.now());
     if (!window) return problemAnswer(404, "The stream has nothing to play yet.");
-    this.viewers.touch(viewer, Date.now());
+    if (viewer !== "") this.viewers.touch(viewer, Date.now());
     const decision = evaluatePlaylistRequest(window, rendition, new URLSearchParams(search));
     if (decision.kind === "not-found") return problemAnswer(404, `Rendition "${rendition}" does not exist.`);
     if (decision.kind === "bad-request") return problemAnswer(400, decision.detail);

@@ -11,7 +11,7 @@ import type { PlaylistAnswer } from "./playlist-answer.ts";
 import { LatestPlaylists } from "./latest-playlists.ts";
 import { PlaylistCoalescer } from "./playlist-coalescer.ts";
 import { liveStream } from "./live-stream-stub.ts";
-import { ViewerReports } from "./viewer-reports.ts";
+import { RelaySessions } from "./relay-viewers.ts";
 
 /** Durable Object relaying one location's playlist requests for one stream. */
 export class PlaylistRelay extends DurableObject<Env> {
@@ -19,20 +19,32 @@ export class PlaylistRelay extends DurableObject<Env> {
   private readonly coalescer = new PlaylistCoalescer({ maxHeld: getConfig(this.env).maxHeldRequests });
   // Plain reloads: one call to the stream's object per key per staleness bound (PLAYLIST_STALENESS_MS at most).
   private readonly latest = new LatestPlaylists({ maxStalenessMs: getConfig(this.env).playlistStalenessMs });
-  private readonly viewerReports = new ViewerReports();
+  // The location's viewer sessions, counted here and reported upward as a number (relay-viewers.ts).
+  private readonly sessions = new RelaySessions();
 
   /**
    * The answer of the stream's object to a media playlist request (`key` says which requests share one: see
    * playlistRequestKey): a blocked one is held here until it comes; a plain reload (`blocking` false) is answered from
-   * the latest playlist this relay has while it is younger than its staleness bound. Viewers whose requests shared
-   * another's are reported upward in batches.
+   * the latest playlist this relay has while it is younger than its staleness bound. Every viewer is counted here, and
+   * the count goes upward with each call and in a report after each change.
    */
   async mediaPlaylist(key: string, streamId: string, rendition: string, search: string, viewer: string, blocking = true): Promise<PlaylistAnswer> {
     const keepAlive = (work: Promise<unknown>) => this.ctx.waitUntil(work);
-    const call = () => liveStream(this.env, streamId).mediaPlaylist(rendition, search, viewer);
-    const shared = () => this.viewerReports.note(streamId, viewer, (id, sessions) => liveStream(this.env, id).countViewers(sessions), keepAlive);
-    if (!blocking) return this.latest.answer(key, call, keepAlive, shared);
-    return this.coalescer.answer(key, call, keepAlive, shared);
+    this.noteSessions(streamId, [viewer]);
+    const relay = this.ctx.id.toString();
+    const call = () => liveStream(this.env, streamId).mediaPlaylist(rendition, search, "", undefined, { id: relay, viewers: this.sessions.count(Date.now()) });
+    if (!blocking) return this.latest.answer(key, call, keepAlive);
+    return this.coalescer.answer(key, call, keepAlive);
+  }
+
+  /** Viewer sessions whose requests a Worker isolate of this location answered from another's call. */
+  async countViewers(streamId: string, sessions: string[]): Promise<void> {
+    this.noteSessions(streamId, sessions.slice(0, 10_000));
+  }
+
+  private noteSessions(streamId: string, sessions: string[]): void {
+    const relay = this.ctx.id.toString();
+    this.sessions.note(sessions, Date.now(), (viewers) => liveStream(this.env, streamId).relayViewerCount(relay, viewers), (work) => this.ctx.waitUntil(work));
   }
 
   /**

@@ -72,7 +72,10 @@ playbackRoutes.use("*", playbackCors());
 playbackRoutes.get("/:id/master.m3u8", async (c) => {
   const id = streamIdFrom(c);
   const uriQuery = await playbackAccess(c, id);
-  return answer(c, await liveStream(c.env, id).masterPlaylist(await viewerSession(c)), uriQuery);
+  // With relays, viewers are counted by their media playlist requests at their location's relay (a player always makes
+  // some): counting the multivariant playlist at the object as well would count each viewer twice.
+  const viewer = getConfig(c.env).relayPlaylists ? "" : await viewerSession(c);
+  return answer(c, await liveStream(c.env, id).masterPlaylist(viewer), uriQuery);
 });
 
 playbackRoutes.get("/:id/:rendition/index.m3u8", async (c) => {
@@ -107,8 +110,13 @@ playbackRoutes.get("/:id/:rendition/index.m3u8", async (c) => {
   if (!config.coalescePlaylists) return answer(c, await call(), uriQuery);
   coalescer ??= new PlaylistCoalescer({ maxHeld: config.maxHeldRequests });
   const keepAlive = (work: Promise<unknown>) => c.executionCtx.waitUntil(work);
-  // Viewers that joined another request's call are not seen further up: the isolate reports them to the object.
-  const reportViewer = () => viewerReports.note(id, viewer, (streamId, sessions) => liveStream(c.env, streamId).countViewers(sessions), keepAlive);
+  // Viewers that joined another request's call are not seen further up: the isolate reports them in batches to the
+  // relay of their location (which counts the location's viewers), or to the object without relays.
+  const location = locationOf(c);
+  const reportViewer = config.relayPlaylists
+    ? () =>
+        viewerReports.note(`${id}|${location}`, viewer, (_key, sessions) => playlistRelay(c.env, id, location).countViewers(id, sessions), keepAlive)
+    : () => viewerReports.note(id, viewer, (streamId, sessions) => liveStream(c.env, streamId).countViewers(sessions), keepAlive);
   return answer(c, await coalescer.answer(key, call, keepAlive, reportViewer, blocking), uriQuery);
 });
 

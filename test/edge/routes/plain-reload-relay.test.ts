@@ -108,7 +108,7 @@ describe("plain playlist reloads through the location's relay", () => {
     expect(status.viewers).toBe(24);
   });
 
-  it("keeps locations apart: each location's relay asks the object for itself", async () => {
+  it("keeps locations apart: each location's relay asks the object for itself and counts its own viewers", async () => {
     const stream = await createStream("low");
     const publisher = await FakePublisher.start(stream);
     await publisher.segments(0, 2);
@@ -116,14 +116,21 @@ describe("plain playlist reloads through the location's relay", () => {
     const plainCalls = await countPlainCalls(stream.stream_id);
     const path = `/live/${stream.stream_id}/240p/index.m3u8`;
     for (const location of ["AAA", "BBB", "CCC"]) {
-      for (let i = 0; i < 10; i += 1) expect(await lastMsn(await get(path, { headers: { [LOCATION_HEADER]: location, "user-agent": `v${i}` } }))).toBe(2);
+      for (let i = 0; i < 10; i += 1) {
+        expect(await lastMsn(await get(path, { headers: { [LOCATION_HEADER]: location, "user-agent": `${location}-viewer-${i}` } }))).toBe(2);
+      }
     }
     expect(plainCalls.counts["240p"]).toBe(3);
     // A segment listed now is in every location's next reload once the bound has passed.
     await publisher.segment("240p", 3);
     await sleep(BOUND_MS + 10);
-    for (const location of ["AAA", "BBB", "CCC"]) expect(await lastMsn(await get(path, { headers: { [LOCATION_HEADER]: location } }))).toBe(3);
+    for (const location of ["AAA", "BBB", "CCC"]) {
+      expect(await lastMsn(await get(path, { headers: { [LOCATION_HEADER]: location, "user-agent": `${location}-viewer-0` } }))).toBe(3);
+    }
     plainCalls.restore();
     expect(plainCalls.counts["240p"]).toBe(6);
+    // 30 viewers, 6 of whose requests reached the object: each relay reports its own count, the object adds them up.
+    await sleep(700);
+    expect((await callJson<{ viewers: number }>("GET", `/streams/${stream.stream_id}/status`, 200)).viewers).toBe(30);
   });
 });

@@ -1,0 +1,72 @@
+// Viewer counts at viewer scale: each location's relay counts the distinct sessions whose playlist requests it served
+// (most never reach the stream's object) and reports the number upward; the stream's object adds the latest number of
+// every relay to the sessions it saw itself. Numbers, not session lists, cross the relay -> object hop, so the object's
+// cost grows with locations, not viewers. Pure: no Worker API.
+import { DEFAULT_VIEWER_WINDOW_MS, ViewerWindow } from "./viewers.ts";
+
+/** How long after a change a relay sends its count (changes within it go in one report), in ms. */
+export const RELAY_VIEWER_REPORT_MS = 500;
+
+/** Most relays an object remembers counts of; the least recently reporting are dropped first. */
+const MAX_RELAYS = 10_000;
+
+/** The stream object's side: the latest viewer count of each relay, each trusted for one viewer window. */
+export class RelayViewerCounts {
+  // Insertion order is report order: report() re-inserts, so the stalest entries are first.
+  readonly #counts = new Map<string, { viewers: number; at: number }>();
+  readonly #windowMs: number;
+
+  constructor(windowMs = DEFAULT_VIEWER_WINDOW_MS) {
+    this.#windowMs = windowMs;
+  }
+
+  /** Records relay `relayId`'s count at `now` (a count that is not a small non-negative integer is ignored). */
+  report(relayId: string, viewers: number, now: number): void {
+    if (!Number.isSafeInteger(viewers) || viewers < 0 || relayId.length > 128) return;
+    this.#counts.delete(relayId);
+    if (this.#counts.size >= MAX_RELAYS) this.#counts.delete(this.#counts.keys().next().value!);
+    this.#counts.set(relayId, { viewers, at: now });
+  }
+
+  /** Sum of the counts reported within the last viewer window (a relay silent that long has no viewers left). */
+  total(now: number): number {
+    let sum = 0;
+    for (const [id, { viewers, at }] of this.#counts) {
+      if (now - at > this.#windowMs) this.#counts.delete(id);
+      else sum += viewers;
+    }
+    return sum;
+  }
+}
+
+/** The relay's side: its location's sessions, and when to tell the stream's object how many there are. */
+export class RelaySessions {
+  readonly #window = new ViewerWindow();
+  readonly #reportMs: number;
+  #reportPending = false;
+
+  constructor(reportMs = RELAY_VIEWER_REPORT_MS) {
+    this.#reportMs = reportMs;
+  }
+
+  /** Distinct sessions seen in the last viewer window. */
+  count(now: number): number {
+    return this.#window.count(now);
+  }
+
+  /**
+   * Notes `sessions` at `now`. When no report is pending, schedules one (`send` with the count `reportMs` later, a
+   * promise handed to `keepAlive`), so a crowd of requests costs the object one call per report period.
+   */
+  note(sessions: Iterable<string>, now: number, send: (viewers: number) => Promise<void>, keepAlive: (work: Promise<unknown>) => void): void {
+    for (const session of sessions) if (typeof session === "string" && session !== "") this.#window.touch(session, now);
+    if (this.#reportPending) return;
+    this.#reportPending = true;
+    keepAlive(
+      new Promise<void>((resolve) => setTimeout(resolve, this.#reportMs)).then(async () => {
+        this.#reportPending = false;
+        await send(this.#window.count(Date.now())).catch(() => undefined);
+      }),
+    );
+  }
+}

@@ -1,0 +1,42 @@
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { RelaySessions, RelayViewerCounts } from "../../../../edge/src/live/relay-viewers.ts";
+
+afterEach(() => vi.useRealTimers());
+
+describe("RelayViewerCounts", () => {
+  it("adds up the latest count of every relay, forgets a relay silent for a viewer window, ignores nonsense", () => {
+    const counts = new RelayViewerCounts(30_000);
+    counts.report("AAA", 400, 0);
+    counts.report("BBB", 250, 1_000);
+    counts.report("AAA", 420, 2_000); // replaces, never adds
+    expect(counts.total(2_000)).toBe(670);
+    for (const bad of [-1, 1.5, Number.NaN, Number.POSITIVE_INFINITY]) counts.report("CCC", bad, 2_000);
+    counts.report("x".repeat(129), 5, 2_000);
+    expect(counts.total(2_000)).toBe(670);
+    expect(counts.total(31_500)).toBe(420); // BBB last reported at 1 s
+    expect(counts.total(32_001)).toBe(0);
+  });
+});
+
+describe("RelaySessions", () => {
+  it("counts distinct sessions and sends one report per period however many requests come", async () => {
+    vi.useFakeTimers();
+    const sessions = new RelaySessions(500);
+    const sent: number[] = [];
+    const kept: Promise<unknown>[] = [];
+    const send = async (viewers: number) => {
+      sent.push(viewers);
+    };
+    for (let i = 0; i < 1000; i += 1) sessions.note([`viewer-${i % 300}`], Date.now(), send, (p) => kept.push(p));
+    sessions.note(["", "viewer-0"], Date.now(), send, (p) => kept.push(p));
+    expect(sessions.count(Date.now())).toBe(300);
+    expect(kept).toHaveLength(1);
+    await vi.advanceTimersByTimeAsync(500);
+    expect(sent).toEqual([300]);
+    // The next change opens the next report.
+    sessions.note(["viewer-new"], Date.now(), send, (p) => kept.push(p));
+    await vi.advanceTimersByTimeAsync(500);
+    expect(sent).toEqual([300, 301]);
+    expect(kept).toHaveLength(2);
+  });
+});
