@@ -1,7 +1,7 @@
 // Starts what turns one publish's FLV feed into renditions: FFmpeg, or for a copy-only plan the node's own remuxer.
 import type { Readable, Writable } from "node:stream";
 import type { LatencyMode, MediaTiming } from "../../../protocol/latency.ts";
-import { buildFfmpegArgs, DEFAULT_FRAGMENT_DURATION, thumbnailSize } from "../transcode/ffmpeg-args.ts";
+import { buildFfmpegArgs, DEFAULT_FRAGMENT_DURATION, partFragmentDuration, thumbnailSize } from "../transcode/ffmpeg-args.ts";
 import type { FfmpegFeatures } from "../transcode/ffmpeg-binary.ts";
 import { type FfmpegExit, type FfmpegProcessEvents, startFfmpeg } from "../transcode/ffmpeg-process.ts";
 import type { LadderPlan, SourceInfo } from "../transcode/ladder-plan.ts";
@@ -48,8 +48,9 @@ export function startMediaProcess(options: MediaProcessOptions): MediaProcess {
     const aspect = source.displayAspectRatio ?? source.width / source.height;
     return new NativeRemux({
       rendition: plan.renditions[0]!.name,
-      // The fragment duration FFmpeg's copy would use, so parts and segments come out the same.
-      fragmentDuration: timing.partTarget ?? DEFAULT_FRAGMENT_DURATION[mode],
+      // The fragments FFmpeg's copy would write: with LL-HLS parts one per frame (the packager joins them into parts
+      // of at most PART-TARGET), else the mode's fragment duration.
+      fragmentDuration: timing.partTarget ? partFragmentDuration(source.fps) : DEFAULT_FRAGMENT_DURATION[mode],
       thumbnails: { ffmpegBinary: options.ffmpegBinary, intervalSeconds: options.thumbnailIntervalS, ...thumbnailSize(source.width, aspect, 640) },
     });
   }

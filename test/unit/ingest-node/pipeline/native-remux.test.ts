@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
-import { CmafPackager, type SegmentEvent } from "../../../../ingest-node/src/packager/packager.ts";
+import { CmafPackager, type PartEvent, type SegmentEvent } from "../../../../ingest-node/src/packager/packager.ts";
 import { remuxesNatively, startMediaProcess } from "../../../../ingest-node/src/pipeline/media-process.ts";
 import { NativeRemux } from "../../../../ingest-node/src/pipeline/native-remux.ts";
 import { jpegDimensions } from "../../../../ingest-node/src/transcode/jpeg-splitter.ts";
@@ -73,6 +73,23 @@ describe("NativeRemux", () => {
     for (const jpeg of thumbnails) expect(jpegDimensions(jpeg)).toEqual({ width: 640, height: 360 });
     const last = progress.at(-1)!;
     expect(last).toMatchObject({ end: true, frame: 180 });
+  });
+
+  it("with LL-HLS parts writes a fragment per frame, which the packager joins into parts of at most PART-TARGET", async () => {
+    const input = await publisherFlv();
+    const options = { source: SOURCE, mode: "interactive" as const, timing: { segmentTarget: 2, partTarget: 0.3 }, ffmpegBinary: ffmpeg.bin.ffmpeg, ffmpegFeatures: ffmpeg.bin.features, preset: "ultrafast", thumbnailIntervalS: 60 };
+    const proc = startMediaProcess({ ...options, plan: planPassthrough(SOURCE, 2), remux: "native" });
+    const output = proc.renditions.get("source")!.toArray();
+    proc.stdin!.end(input);
+    await proc.exited;
+    const bytes = Buffer.concat((await output) as Buffer[]);
+    const packager = new CmafPackager({ segmentTarget: 2, parts: true, partTarget: 0.3 });
+    const events = [...packager.push(bytes), ...packager.end()];
+    const parts = events.filter((e): e is PartEvent => e.type === "part");
+    // 30 fps with 33/34 ms FLV frames: 9 frames (0.300 or 0.301 s) would outlast 0.3 s at times, so 8 or 9, never more.
+    expect(parts.length).toBeGreaterThanOrEqual(20);
+    for (const part of parts) expect(part.duration).toBeLessThanOrEqual(0.3 + 1e-9);
+    expect(events.filter((e) => e.type === "segment")).toHaveLength(3);
   });
 
   it("ends with an error a restart can report when the feed is not FLV; kill() ends at once as stopped", async () => {
