@@ -1,12 +1,14 @@
 // The latest plain media playlist per request key, kept by a location's relay for a short staleness bound so that a
 // location's plain reloads (every `standard`/`low` viewer, every player's first load) cost the stream's object at most
-// one request per key per bound, however many viewers and Worker isolates send them. Pure: no Worker API.
+// one request per key per bound, however many viewers and Worker isolates send them. Each Worker isolate keeps them
+// too, so most reloads never leave it; the relay and the isolates then each spend half of the bound (an answer the
+// relay kept for at most half of it, kept in the isolate for at most the other half). Pure: no Worker API.
 import type { PlaylistAnswer } from "./playlist-answer.ts";
 
 /** Default of PLAYLIST_STALENESS_MS: the longest a relay answers plain reloads from a playlist it already has, in ms. */
 export const DEFAULT_PLAYLIST_STALENESS_MS = 500;
 
-/** Past this many kept playlists (renditions x directive spellings) the oldest are dropped. */
+/** Default cap on kept playlists (a relay's: renditions x directive spellings); past it the oldest are dropped. */
 const MAX_ENTRIES = 64;
 
 /** Answers worth keeping: a playlist, or a refusal that the same request would get again (bad directive, no rendition). */
@@ -36,6 +38,10 @@ interface Kept {
 /** Options (tests set the clock). */
 export interface LatestPlaylistsOptions {
   maxStalenessMs?: number;
+  /** Part of the staleness bound this holder may spend (0.5 when a relay and the isolates before it both keep). */
+  share?: number;
+  /** Most playlists kept at once. */
+  maxEntries?: number;
   now?: () => number;
 }
 
@@ -44,11 +50,35 @@ export class LatestPlaylists {
   readonly #kept = new Map<string, Kept>();
   readonly #inFlight = new Map<string, { startedAt: number; answer: Promise<PlaylistAnswer> }>();
   readonly #maxMs: number;
+  readonly #share: number;
+  readonly #maxEntries: number;
   readonly #now: () => number;
 
   constructor(options: LatestPlaylistsOptions = {}) {
     this.#maxMs = options.maxStalenessMs ?? DEFAULT_PLAYLIST_STALENESS_MS;
+    this.#share = options.share ?? 1;
+    this.#maxEntries = options.maxEntries ?? MAX_ENTRIES;
     this.#now = options.now ?? Date.now;
+  }
+
+  /** The kept answer for `key` while younger than its bound, else null. */
+  fresh(key: string): PlaylistAnswer | null {
+    const kept = this.#kept.get(key);
+    return kept && this.#now() - kept.requestedAt <= kept.boundMs ? kept.answer : null;
+  }
+
+  /**
+   * `call` wrapped so that its answer is kept under `key`, dated when the call was made (for holders whose in-flight
+   * sharing is done elsewhere: a Worker isolate's coalescer).
+   */
+  keeping(key: string, call: () => Promise<PlaylistAnswer>): () => Promise<PlaylistAnswer> {
+    return () => {
+      const requestedAt = this.#now();
+      return call().then((answer) => {
+        this.#keep(key, answer, requestedAt);
+        return answer;
+      });
+    };
   }
 
   /**
@@ -59,14 +89,15 @@ export class LatestPlaylists {
    */
   answer(key: string, call: () => Promise<PlaylistAnswer>, keepAlive: (work: Promise<unknown>) => void, onShared?: () => void): Promise<PlaylistAnswer> {
     const now = this.#now();
-    const kept = this.#kept.get(key);
-    if (kept && now - kept.requestedAt <= kept.boundMs) {
+    const fresh = this.fresh(key);
+    if (fresh) {
       onShared?.();
-      return Promise.resolve(kept.answer);
+      return Promise.resolve(fresh);
     }
+    const kept = this.#kept.get(key);
     const flight = this.#inFlight.get(key);
     // A call made longer ago than the bound may have been rendered before something this request must see.
-    if (flight && now - flight.startedAt <= (kept?.boundMs ?? this.#maxMs)) {
+    if (flight && now - flight.startedAt <= (kept?.boundMs ?? this.#maxMs * this.#share)) {
       onShared?.();
       return flight.answer;
     }
@@ -87,11 +118,11 @@ export class LatestPlaylists {
     if (this.#maxMs <= 0 || !KEPT_STATUSES.has(answer.status)) return;
     const current = this.#kept.get(key);
     if (current && current.requestedAt > requestedAt) return;
-    if (!current && this.#kept.size >= MAX_ENTRIES) {
+    if (!current && this.#kept.size >= this.#maxEntries) {
       const now = this.#now();
       for (const [k, entry] of this.#kept) if (now - entry.requestedAt > entry.boundMs) this.#kept.delete(k);
-      if (this.#kept.size >= MAX_ENTRIES) this.#kept.delete(this.#kept.keys().next().value!);
+      if (this.#kept.size >= this.#maxEntries) this.#kept.delete(this.#kept.keys().next().value!);
     }
-    this.#kept.set(key, { answer, requestedAt, boundMs: stalenessBoundMs(answer, this.#maxMs) });
+    this.#kept.set(key, { answer, requestedAt, boundMs: stalenessBoundMs(answer, this.#maxMs) * this.#share });
   }
 }

@@ -18,7 +18,11 @@ export class PlaylistRelay extends DurableObject<Env> {
   // Bounded by MAX_HELD_REQUESTS: past it, a location's blocked requests are answered 503 with Retry-After here.
   private readonly coalescer = new PlaylistCoalescer({ maxHeld: getConfig(this.env).maxHeldRequests });
   // Plain reloads: one call to the stream's object per key per staleness bound (PLAYLIST_STALENESS_MS at most).
-  private readonly latest = new LatestPlaylists({ maxStalenessMs: getConfig(this.env).playlistStalenessMs });
+  // Half of it when the isolates in front keep plain playlists too (COALESCE_PLAYLISTS), so a viewer's stays within it.
+  private readonly latest = new LatestPlaylists({
+    maxStalenessMs: getConfig(this.env).playlistStalenessMs,
+    share: getConfig(this.env).coalescePlaylists ? 0.5 : 1,
+  });
   // The location's viewer sessions, counted here and reported upward as a number (relay-viewers.ts).
   private readonly sessions = new RelaySessions();
 

@@ -13,6 +13,7 @@ import { playbackCors, playbackHeaders } from "../http/playback-cors.ts";
 import { canonicalDirectiveQuery } from "../live/blocking.ts";
 import { parsePartFile } from "../live/hinted-part.ts";
 import type { PlaylistAnswer } from "../live/playlist-answer.ts";
+import { LatestPlaylists } from "../live/latest-playlists.ts";
 import { PlaylistCoalescer, playlistRequestKey } from "../live/playlist-coalescer.ts";
 import { liveStream, playlistRelay, relayLocation } from "../live/live-stream-stub.ts";
 import { withUriQuery } from "../live/uri-query.ts";
@@ -63,6 +64,9 @@ function answer(c: AppContext, result: PlaylistAnswer, uriQuery: string | null =
 // waiting), and the viewers the stream's object therefore does not see are reported to it in batches.
 let coalescer: PlaylistCoalescer | null = null;
 const viewerReports = new ViewerReports();
+// Per isolate: plain reloads answered from the latest playlist for half the staleness bound (the relay spends the other
+// half), so most of them never leave the isolate (latest-playlists.ts).
+let keptPlain: LatestPlaylists | null = null;
 
 /** Routes under /live. */
 export const playbackRoutes = new Hono<AppEnv>();
@@ -94,13 +98,14 @@ playbackRoutes.get("/:id/:rendition/index.m3u8", async (c) => {
   const key = playlistRequestKey(id, rendition, params);
   const blocking = params.has("_HLS_msn");
   const config = getConfig(c.env);
-  // Every media playlist request goes through the stream's relay at this location, which holds the location's blocked
-  // requests and sends the origin one per answer, and answers plain reloads from its latest playlist for a short
-  // staleness bound (latest-playlists.ts); should the relay fail, straight to the origin — a viewer's request is never
-  // lost to the extra hop.
+  // Every media playlist request this isolate does not answer itself goes through the stream's relay at this location,
+  // which holds the location's blocked requests and sends the origin one per answer, and answers plain reloads from its
+  // latest playlist for a short staleness bound (latest-playlists.ts); should the relay fail, straight to the origin —
+  // a viewer's request is never lost to the extra hop.
+  const location = locationOf(c);
   const call = config.relayPlaylists
     ? () =>
-        playlistRelay(c.env, id, locationOf(c))
+        playlistRelay(c.env, id, location)
           .mediaPlaylist(key, id, rendition, search, viewer, blocking)
           .catch((err: Error) => {
             console.error(`playlist relay of ${id} failed (${err.message}); asking the stream's object directly`);
@@ -112,12 +117,19 @@ playbackRoutes.get("/:id/:rendition/index.m3u8", async (c) => {
   const keepAlive = (work: Promise<unknown>) => c.executionCtx.waitUntil(work);
   // Viewers that joined another request's call are not seen further up: the isolate reports them in batches to the
   // relay of their location (which counts the location's viewers), or to the object without relays.
-  const location = locationOf(c);
   const reportViewer = config.relayPlaylists
     ? () =>
         viewerReports.note(`${id}|${location}`, viewer, (_key, sessions) => playlistRelay(c.env, id, location).countViewers(id, sessions), keepAlive)
     : () => viewerReports.note(id, viewer, (streamId, sessions) => liveStream(c.env, streamId).countViewers(sessions), keepAlive);
-  return answer(c, await coalescer.answer(key, call, keepAlive, reportViewer, blocking), uriQuery);
+  if (blocking || !config.relayPlaylists) return answer(c, await coalescer.answer(key, call, keepAlive, reportViewer, blocking), uriQuery);
+  // A plain reload: the isolate's latest playlist while young enough, else one call in flight per key, kept.
+  keptPlain ??= new LatestPlaylists({ maxStalenessMs: config.playlistStalenessMs, share: 0.5, maxEntries: 1000 });
+  const kept = keptPlain.fresh(key);
+  if (kept) {
+    reportViewer();
+    return answer(c, kept, uriQuery);
+  }
+  return answer(c, await coalescer.answer(key, keptPlain.keeping(key, call), keepAlive, reportViewer, false), uriQuery);
 });
 
 playbackRoutes.get("/:id/thumbnail.jpg", async (c) => {

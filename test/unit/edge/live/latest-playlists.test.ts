@@ -96,6 +96,22 @@ describe("LatestPlaylists", () => {
     expect((await second).body).toContain("SEQUENCE:2");
   });
 
+  it("with a share of the bound, keeps answers that long; keeping() dates an answer by when its call was made", async () => {
+    let now = 0;
+    const isolate = new LatestPlaylists({ maxStalenessMs: 500, share: 0.5, now: () => now });
+    let release: (a: PlaylistAnswer) => void = () => undefined;
+    const call = isolate.keeping("k", () => new Promise<PlaylistAnswer>((resolve) => (release = resolve)));
+    const pending = call();
+    expect(isolate.fresh("k")).toBeNull();
+    now = 100; // the answer arrives 100 ms after the call was made: it may serve until 250 ms (half of 500)
+    release(PLAIN(3));
+    await pending;
+    now = 250;
+    expect(isolate.fresh("k")?.body).toContain("SEQUENCE:3");
+    now = 251;
+    expect(isolate.fresh("k")).toBeNull();
+  });
+
   it("forgets a failed call so the next request tries again", async () => {
     let calls = 0;
     const latest = new LatestPlaylists();
