@@ -129,6 +129,25 @@ describe("pipeline failures", () => {
     expect(status.health.fps).toBe(0);
   });
 
+  it("restarts an FFmpeg that hangs while its input stays under the bound (no media out for 2 x 3 targets)", async () => {
+    const stream = await createStream("pipeline: ffmpeg hung, slow publisher");
+    // About 0.2 Mbit/s: 1 MB would take 40 s, so the stall watchdog (12 s at a 2 s target) is what notices.
+    const publisher = system.publish(stream.ingest_endpoint, { videoKbps: 150 });
+    await eventually("the first segments", 20_000, async () => (segmentCount(await mediaPlaylist(stream.stream_id)) >= 1 ? true : undefined));
+    const { health } = await streamStatus(stream.stream_id);
+    const pid = ffmpegPid(stream.stream_id, health.epoch!)!;
+    expect(pid).toBeGreaterThan(0);
+    process.kill(pid, "SIGSTOP");
+    const restarted = await eventually("the pipeline to restart", 30_000, async () => {
+      const status = await streamStatus(stream.stream_id);
+      return status.health.pipeline === "restarted" && status.health.epoch! > health.epoch! && (status.health.fps ?? 0) > 0 ? status : undefined;
+    });
+    expect(restarted.health.ingest_connected).toBe(true);
+    expect(system.node.lines.some((l) => l.includes(stream.stream_id.slice(0, 8)) && /no media out of FFmpeg for \d+ s/.test(l))).toBe(true);
+    expect(running(pid)).toBe(false);
+    expect(publisher.child.exitCode).toBeNull();
+  });
+
   it("falls back to encoding the source rendition when the publisher stops sending keyframes", async () => {
     const stream = await createStream("pipeline: keyframes stop");
     // Keyframes every 2 s (the source is copied), none from 6 s to 16 s, one at 16 s, then none.
