@@ -4,7 +4,8 @@
 import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import type { FfmpegBinaries } from "../ingest-node/src/transcode/ffmpeg-binary.ts";
-import { startEdgeDev } from "./lib/edge-dev.ts";
+import { type EdgeDevOptions, startEdgeDev } from "./lib/edge-dev.ts";
+import { edgeMemorySettings, groupRssMiB, startEdgeMemoryGuard } from "./lib/edge-memory-guard.ts";
 import { ensureFfmpeg } from "./lib/ensure-ffmpeg.ts";
 import { startIngestDev } from "./lib/ingest-dev.ts";
 import { describeTakenPorts } from "./lib/port-owner.ts";
@@ -25,7 +26,9 @@ const OPS_PORT = Number(process.env.OPS_PORT ?? 9935);
 
 // Nothing is started (nor written) before these checks: each failure is one line and exit status 1.
 let ffmpeg: FfmpegBinaries;
+let edgeMemory: ReturnType<typeof edgeMemorySettings>;
 try {
+  edgeMemory = edgeMemorySettings(process.env);
   ffmpeg = await ensureFfmpeg();
   const taken = await describeTakenPorts([
     { port: EDGE_PORT, setting: "EDGE_PORT" },
@@ -84,14 +87,16 @@ process.on("unhandledRejection", crash);
 
 try {
   console.log("• starting the edge (wrangler dev: local D1, R2 and Durable Objects) …");
-  const edge = await startEdgeDev({
+  const edgeOptions: EdgeDevOptions = {
     port: EDGE_PORT,
     persistTo,
     logLevel: "warn",
     reaper,
     vars: { INGEST_REGIONS: JSON.stringify({ local: `rtmp://127.0.0.1:${RTMP_PORT}/live` }) },
-  });
-  children.push(edge);
+  };
+  // Replaced when the memory guard below restarts the edge (same port, same state).
+  let edge = await startEdgeDev(edgeOptions);
+  children.push({ stop: () => edge.stop() });
   console.log(`  edge ready on ${edge.url}`);
 
   console.log("• starting an ingest node …");
@@ -170,11 +175,41 @@ try {
   console.log(`  Stop             Ctrl-C`);
   console.log(`${line}\n`);
 
-  const components: { label: string; process: GroupProcess }[] = [
-    { label: "the edge (wrangler dev)", process: edge.process },
-    { label: "the ingest node", process: node.process },
-  ];
-  const ended = await Promise.race(components.map((component) => component.process.exited.then(() => component)));
+  // wrangler dev's workerd grows with every request it serves (README, Quickstart): past EDGE_MAX_RSS_MB the edge is
+  // restarted. Its state is on disk; the ingest node retries its uploads meanwhile, players their requests.
+  let restarting: Promise<void> | null = null;
+  startEdgeMemoryGuard({
+    ...edgeMemory,
+    rssMiB: () => groupRssMiB(edge.process.child.pid ?? -1, "workerd"),
+    restart: (rss) => {
+      restarting = (async () => {
+        console.log(`• the edge's workerd processes hold ${Math.round(rss)} MiB (EDGE_MAX_RSS_MB=${edgeMemory.maxMiB}): restarting the edge …`);
+        await edge.stop();
+        edge = await startEdgeDev(edgeOptions);
+        console.log(`  edge ready again on ${edge.url}`);
+      })().finally(() => (restarting = null));
+      return restarting;
+    },
+    onError: (err) => {
+      console.error(`✗ restarting the edge failed: ${redactSecrets((err as Error).message)}`);
+      void shutdown("error", 1);
+    },
+  });
+
+  let ended: { label: string; process: GroupProcess };
+  for (;;) {
+    const components: { label: string; process: GroupProcess }[] = [
+      { label: "the edge (wrangler dev)", process: edge.process },
+      { label: "the ingest node", process: node.process },
+    ];
+    ended = await Promise.race(components.map((component) => component.process.exited.then(() => component)));
+    // An edge the memory guard stopped: wait for its successor and watch that one.
+    if (!stopping && restarting && ended.process !== node.process) {
+      await (restarting as Promise<void>).catch(() => undefined);
+      continue;
+    }
+    break;
+  }
   if (!stopping) {
     const tail = ended.process.tail().slice(-10);
     console.error(`✗ ${ended.label} exited unexpectedly (${ended.process.exitDescription() ?? "unknown"}); stopping the rest.`);

@@ -209,6 +209,27 @@ describe("npm start on a bare machine", () => {
     await waitUntilGone(run, 10_000);
   });
 
+  it("past EDGE_MAX_RSS_MB the edge is restarted, its successor answers and is watched in turn", { timeout: 180_000 }, async () => {
+    // A cap every edge is over: each check restarts it, so one run shows a restart, a successor that answers, a second
+    // restart of that successor (not a crash report), and a clean stop.
+    const run = await runStart({ LADDER: "test", X264_PRESET: "ultrafast", EDGE_MAX_RSS_MB: "1", EDGE_MEMORY_CHECK_SECONDS: "1" }, ["--no-demo"]);
+    await run.waitFor(/Stop {13}Ctrl-C/, 120_000);
+    await run.waitFor(/the edge's workerd processes hold \d+ MiB \(EDGE_MAX_RSS_MB=1\): restarting the edge/, 10_000);
+    await run.waitFor(/edge ready again on /, 60_000);
+    let answered = false;
+    for (const deadline = Date.now() + 30_000; !answered && Date.now() < deadline; ) {
+      answered = (await fetch(`http://127.0.0.1:${run.ports.edge}/healthz`).catch(() => null))?.status === 200;
+      if (!answered) await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    expect(answered).toBe(true);
+    await run.waitFor(/edge ready again on [\s\S]*restarting the edge/, 30_000);
+    expect(run.output()).not.toMatch(/exited unexpectedly/);
+    expect(run.child.exitCode).toBeNull();
+    run.child.kill("SIGINT");
+    expect(await run.exited).toBe(0);
+    await waitUntilGone(run, 15_000);
+  });
+
   it("killed hard (SIGKILL): its children (edge, ingest node, publisher, FFmpeg) are gone within seconds, ports free", { timeout: 150_000 }, async () => {
     const run = await runStart({ LADDER: "test", X264_PRESET: "ultrafast" });
     await run.waitFor(/Stop {13}Ctrl-C/, 120_000);
