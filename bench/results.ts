@@ -7,6 +7,7 @@ import type { FanoutResult } from "./fanout.ts";
 import type { IngestResult } from "./ingest.ts";
 import type { LatencyResult } from "./latency.ts";
 import type { MachineInfo } from "./machine.ts";
+import type { SoakSectionResult } from "./soak.ts";
 
 /** One section's run. */
 export interface SectionRun<T> {
@@ -29,6 +30,7 @@ export interface BenchResults {
     fanout?: SectionRun<FanoutResult>;
     cost?: SectionRun<CostResult>;
     ingest?: SectionRun<IngestResult>;
+    soak?: SectionRun<SoakSectionResult>;
   };
 }
 

@@ -1,6 +1,6 @@
-// `npm run bench`: runs the benchmark sections (latency, edge throughput, fan-out, cost, ingest), saves their figures
-// to docs/bench/results.json and writes docs/BENCHMARKS.md with PNG plots (and, after a full run, the README's
-// "Measured" section). Options: --quick (~3 min smoke run), --only=a,b, --no-readme.
+// `npm run bench`: runs the benchmark sections (latency, edge throughput, fan-out, cost, ingest, memory soak), saves
+// their figures to docs/bench/results.json and writes docs/BENCHMARKS.md with PNG plots (and, after a full run, the
+// README's "Measured" section). Options: --quick (~5 min smoke run), --only=a,b, --no-readme, --soak-minutes=N.
 import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -11,6 +11,8 @@ import { runThroughput } from "./edge-throughput.ts";
 import { startDirectEdge } from "./edge-direct.ts";
 import { runFanout } from "./fanout.ts";
 import { runIngest } from "./ingest.ts";
+import { runSoak, type SoakResult } from "./soak.ts";
+import { devSoakSystem, directSoakSystem } from "./soak-systems.ts";
 import { MODES, runLatency } from "./latency.ts";
 import { loadNow, machineInfo } from "./machine.ts";
 import { type BenchOptions, parseOptions, type Section, SECTIONS, USAGE } from "./options.ts";
@@ -30,8 +32,9 @@ const BENCH_TOOLS: SystemTool[] = [
 ];
 
 /** How long each section runs, full and --quick. */
-function parameters(quick: boolean) {
+function parameters(quick: boolean, soakMinutes: number | null) {
   return {
+    soak: { minutes: soakMinutes ?? (quick ? 1 : 5), sampleIntervalMs: 5000, reloadMs: 500, baselineRequests: quick ? 2000 : 10_000 },
     latency: { durationS: quick ? 20 : 60, pollIntervalMs: 100 },
     throughput: { durationS: quick ? 3 : 5, rounds: quick ? 1 : 2, connections: 10 },
     fanout: { concurrencies: quick ? [1000, 5000] : [1000, 1000, 1000, 5000], warmupRounds: 1 },
@@ -55,7 +58,7 @@ async function main(options: BenchOptions): Promise<number> {
   log(`${machine.nproc} cores (${machine.cpuModel}), ${machine.memoryGiB} GiB, load ${machine.loadAtStart}; node ${machine.node}, wrangler ${machine.wrangler}, ${machine.ffmpeg}`);
   log(`sections: ${options.only.length > 0 ? options.only.join(", ") : "none (report only)"}${options.quick ? " (quick)" : ""}`);
   const results: BenchResults = loadResults(resultsPath);
-  const p = parameters(options.quick);
+  const p = parameters(options.quick, options.soakMinutes);
   let bench: BenchSystem | null = null;
   const edge = async () => {
     if (!bench) {
@@ -120,6 +123,23 @@ async function main(options: BenchOptions): Promise<number> {
 
   await section("ingest", () => runIngest({ ...p.ingest, log }));
 
+  // Last, each on a fresh edge: memory over time (its processes start from nothing, so growth is the soak's).
+  await section("soak", async () => {
+    const runs: SoakResult[] = [];
+    for (const kind of options.soakEdges) {
+      log(`starting ${kind === "dev" ? "wrangler dev" : "the bundled Worker on a direct socket"} + ingest node for the soak`);
+      const system = kind === "dev" ? await devSoakSystem() : await directSoakSystem();
+      try {
+        runs.push(await runSoak(system, { ...p.soak, warmupS: Math.min(120, Math.max(30, p.soak.minutes * 12)), log }));
+      } finally {
+        await system.stop();
+      }
+    }
+    // A soak of only some edges keeps the others' last soak (each run says when it was measured).
+    const kept = (results.sections.soak?.result?.runs ?? []).filter((old) => !runs.some((r) => r.edgeKind === old.edgeKind));
+    return { runs: [...runs, ...kept].sort((a, b) => Number(b.edgeKind === "wrangler dev") - Number(a.edgeKind === "wrangler dev")) };
+  });
+
   log("writing docs/BENCHMARKS.md");
   const report = buildReport({ results, docsDir });
   await renderPngs(report.figures);
@@ -154,7 +174,7 @@ for (const signal of ["SIGINT", "SIGTERM"] as const) {
   });
 }
 // A backstop: the whole run is bounded even if something hangs.
-const limitMin = options.quick ? 10 : 30;
+const limitMin = (options.quick ? 10 : 30) + (options.only.includes("soak") ? (options.soakMinutes ?? 5) * options.soakEdges.length : 0);
 setTimeout(() => {
   console.error(`the benchmark did not finish within ${limitMin} minutes; stopping`);
   process.exit(1);

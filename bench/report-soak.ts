@@ -1,0 +1,119 @@
+// The "Memory over time" section of docs/BENCHMARKS.md, from the soak's figures: RSS of every process over time, the
+// growth per 1,000 requests after the warm-up, and workerd's own growth per trivial request measured on the same edge.
+import { basename, join } from "node:path";
+import { lineChart, PALETTE } from "./plot-svg.ts";
+import type { Figure } from "./render-png.ts";
+import type { SectionRun } from "./results.ts";
+import type { SoakBaseline, SoakResult, SoakSectionResult } from "./soak.ts";
+
+function n(value: number | null | undefined, digits = 0): string {
+  if (value === null || value === undefined || !Number.isFinite(value)) return "–";
+  return value.toLocaleString("en-US", { minimumFractionDigits: digits, maximumFractionDigits: digits });
+}
+
+/** A baseline's growth for `label` (MiB per 1,000 of its requests), or null. */
+function baselineOf(b: SoakBaseline | undefined, label: string): number | null {
+  return b?.processes.find((p) => p.label === label)?.miBPerKRequests ?? null;
+}
+
+/** A workerd process's growth in a baseline, in words. */
+function burstLine(b: SoakBaseline): string {
+  return b.processes.map((p) => `${p.label} ${n(p.beforeMiB)} → ${n(p.afterMiB)} MiB (${n(p.miBPerKRequests, 2)} MiB per 1,000)`).join("; ");
+}
+
+/** Markdown lines and the figures of the soak section (one table and plot per edge it ran on). */
+export function soakSection(run: SectionRun<SoakSectionResult> | undefined, docsDir: string, caption: (run: SectionRun<unknown>, section: string) => string[]): { md: string[]; figures: Figure[] } {
+  const md: string[] = ["## 6. Memory over time", ""];
+  if (!run?.result) {
+    md.push(run ? `_This section failed in the last run (${run.startedAt}): ${run.error ?? "unknown error"}_` : "_Not measured yet: run `npm run bench -- --only=soak`._", "");
+    return { md, figures: [] };
+  }
+  const figures: Figure[] = [];
+  run.result.runs.forEach((r, i) => {
+    if (run.result!.runs.length > 1) md.push(`### ${String.fromCharCode(97 + i)}) ${r.edgeKind} (measured ${(r.measuredAt ?? run.startedAt).slice(0, 16).replace("T", " ")} UTC)`, "");
+    const one = soakRun(run, r, join(docsDir, "bench", i === 0 ? "soak.png" : `soak-${i + 1}.png`), caption);
+    md.push(...one.md);
+    figures.push(one.figure);
+  });
+  return { md, figures };
+}
+
+function soakRun(run: SectionRun<SoakSectionResult>, r: SoakResult, file: string, caption: (run: SectionRun<unknown>, section: string) => string[]): { md: string[]; figure: Figure } {
+  const md: string[] = [];
+  const perMinute = r.requests.total / r.minutes;
+  md.push(
+    `The whole system under \`${r.edgeKind}\` for **${n(r.minutes, r.minutes < 10 ? 1 : 0)} minutes** (\`--soak-minutes\`; the issue's hours, compressed — a longer run is`,
+    "`npm run bench -- --only=soak --soak-minutes=60`): an interactive stream on the test ladder (FFmpeg test pattern → RTMP → ingest node →",
+    `edge), and one reader that reloads each of the ${r.renditions.length} renditions' media playlists (${r.renditions.join(", ")}) every ${r.reloadMs} ms and fetches`,
+    "every object it lists (init, segments, parts) once. The RSS of every process is sampled from /proc with the number of requests the edge",
+    `had served by then (the reader's plus the node's uploads; heartbeats not counted). Growth is the least-squares slope after the first ${r.warmupS} s,`,
+    "over the longest stretch in which the same processes ran (`wrangler dev` replaces the Worker's workerd when a source file changes; \"restarts\" counts that).",
+    "",
+    `**Objects:** ${n(r.objects.fetched)} fetched, **${n(r.objects.missing)} listed but missing**${r.objects.missing > 0 ? ` (${r.objects.examples.join("; ")})` : ""}, ${n(r.objects.bytes / 1048576, 1)} MiB read (playlists included)${r.uploadedBytes === undefined ? "" : `, ${n(r.uploadedBytes / 1048576, 1)} MiB uploaded by the node`}; ${n(r.objects.playlistErrors)} playlist errors. ` +
+      `**Requests:** ${n(r.requests.reader)} from the reader, ${n(r.requests.node)} uploads from the node (${n(perMinute)} per minute).`,
+    "",
+    "| process | start | after warm-up | end | peak | restarts | **growth per 1,000 requests** | growth per minute | measured over | same edge, trivial route: per 1,000 | same edge, raw R2 segment reads: per 1,000 |",
+    "|---|---|---|---|---|---|---|---|---|---|---|",
+  );
+  const mib = (v: number | null | undefined, digits = 2) => (v === null || v === undefined ? "–" : `${n(v, digits)} MiB`);
+  for (const p of r.processes) {
+    const plain = p.kind === "workerd" ? baselineOf(r.baseline, p.label) : null;
+    const bytes = p.kind === "workerd" ? baselineOf(r.bytesBaseline, p.label) : null;
+    md.push(
+      `| ${p.label} | ${mib(p.startMiB, 0)} | ${mib(p.warmMiB, 0)} | ${mib(p.endMiB, 0)} | ${mib(p.peakMiB, 0)} | ${n(p.restarts)} | **${mib(p.miBPerKRequests)}** | ${mib(p.miBPerMinute)} | ${p.slopeSpanS === undefined ? "–" : `${n(p.slopeSpanS)} s`} | ${mib(plain)} | ${mib(bytes)} |`,
+    );
+  }
+  md.push(
+    "",
+    `**Baselines, same run, same edge:** after the soak the publisher stops; then ${n(r.baseline.requests)} \`${r.baseline.route}\` requests (a route that answers \"ok\" and`,
+    `touches nothing: no Durable Object, R2, D1 or cache) go out 4 at a time (${n(r.baseline.durationS)} s): ${burstLine(r.baseline)}.`,
+  );
+  if (r.bytesBaseline) {
+    md.push(
+      `Then ${n(r.bytesBaseline.requests)} \`${r.bytesBaseline.route}\` requests (the largest object the reader fetched, read straight from R2 by a bench route: no Cache`,
+      `API, Durable Object or D1, nothing of ours but the route; ${n(r.bytesBaseline.durationS)} s): ${burstLine(r.bytesBaseline)}.`,
+    );
+  }
+  if (r.note) md.push("", `**Note on this run:** ${r.note}`);
+  md.push("");
+  const series = [...new Set(r.samples.flatMap((s) => Object.keys(s.rss)))];
+  const fig = lineChart({
+    title: `Memory over time (${r.edgeKind}, ${n(r.minutes, 1)} min soak): RSS per process`,
+    xLabel: "seconds since the reader started",
+    yLabel: "RSS (MiB)",
+    series: series.map((label, i) => ({
+      name: label,
+      color: PALETTE[i % PALETTE.length]!,
+      points: r.samples.filter((s) => s.rss[label] !== undefined).map((s) => ({ x: s.t, y: s.rss[label]! })),
+    })),
+    caption: caption(run, "soak"),
+    yMin: 0,
+  });
+  md.push(`![RSS per process over the soak](bench/${basename(file)})`, "");
+  return { md, figure: { file, ...fig } };
+}
+
+/** Findings of the soak, stated from its figures only. */
+export function soakFindings(section: SoakSectionResult | null | undefined): string[] {
+  return (section?.runs ?? []).flatMap(runFindings);
+}
+
+function runFindings(r: SoakResult): string[] {
+  const parts = r.processes
+    .filter((p) => p.kind === "workerd")
+    .map((p) => {
+      const base = baselineOf(r.baseline, p.label);
+      const bytes = baselineOf(r.bytesBaseline, p.label);
+      const share =
+        (base !== null && p.miBPerKRequests ? ` — a trivial route on the same edge grew it ${n(base, 1)} MiB per 1,000 requests (${n((base / p.miBPerKRequests) * 100)} % of the soak's rate)` : "") +
+        (bytes !== null && p.miBPerKRequests ? `, raw R2 reads of a ${n((r.bytesBaseline?.objectBytes ?? 0) / 1024)} KiB segment ${n(bytes, 1)} MiB per 1,000 (${n((bytes / p.miBPerKRequests) * 100)} %)` : "");
+      return `${p.label} ${n(p.miBPerKRequests, 1)} MiB per 1,000 requests (${n(p.miBPerMinute, 1)} MiB/min)${share}`;
+    });
+  const others = r.processes
+    .filter((p) => p.kind === "other")
+    .map((p) => `${p.label} ${n(p.warmMiB)} → ${n(p.endMiB)} MiB (${n(p.miBPerMinute, 2)} MiB/min)`);
+  return [
+    `- **Memory over ${n(r.minutes, 1)} min (${r.edgeKind}):** ${n(r.objects.missing)} listed objects missing of ${n(r.objects.fetched + r.objects.missing)}. After the warm-up: ${parts.join("; ")}. ` +
+      `Beside them: ${others.join("; ")}. A baseline's share near 100 % means the soak grows that process no faster than requests that run none of our playback code.`,
+  ];
+}
