@@ -78,7 +78,14 @@ watchRoutes.get("/:id", async (c) => {
   const token = c.req.query("token");
   const playbackToken =
     streamSettings(row).playback_policy === "signed" && token && PLAYBACK_TOKEN_PATTERN.test(token) ? token : undefined;
-  const html = renderWatchPage({ streamId: row.id, title: row.title, latencyMode: row.latencyMode, hlsScriptUrl: HLS_SCRIPT_URL, playbackToken });
+  const html = renderWatchPage({
+    streamId: row.id,
+    title: row.title,
+    latencyMode: row.latencyMode,
+    hlsScriptUrl: HLS_SCRIPT_URL,
+    playbackToken,
+    partTarget: streamSettings(row).part_target,
+  });
   return c.html(html, 200, {
     "content-security-policy": await watchPageCsp(),
     // Short: a renamed title shows up on the next load (the page also polls it). A page holding a token is for

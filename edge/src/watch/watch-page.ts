@@ -1,6 +1,7 @@
 // The watch page (`GET /watch/:id`): one HTML document with an inline player script that drives the hls.js build
 // the Worker serves itself. No framework and no request leaves the origin (its Content-Security-Policy says so).
 import type { LatencyMode } from "../../../protocol/latency.ts";
+import { timingFor } from "../../../protocol/latency.ts";
 
 /** What the page needs to know about the stream. */
 export interface WatchPageInput {
@@ -11,6 +12,35 @@ export interface WatchPageInput {
   hlsScriptUrl: string;
   /** A signed playback token (`?token=` of the page) for a stream that requires one; it goes on the master URL. */
   playbackToken?: string;
+  /** The stream's `part_target` setting (interactive), seconds; the default when absent. */
+  partTarget?: number | null;
+}
+
+/** How far behind the live edge hls.js plays an interactive stream, and how it gets back there. */
+export interface LiveSyncConfig {
+  /** Target latency to the playlist's live edge: PART-HOLD-BACK (3 x PART-TARGET), seconds. */
+  holdBack: number;
+  /** Further behind the target than this, hls.js jumps back to it instead of catching up by playing faster. */
+  jumpAfter: number;
+  /** Playback rate while catching up (hls.js eases it down as the gap closes). */
+  maxRate: number;
+}
+
+/**
+ * Catch-up of the watch page: behind by up to LIVE_SYNC_JUMP_AFTER_S the page plays at up to LIVE_SYNC_MAX_RATE
+ * (pitch kept by the browser; 15 % is hard to notice), which closes that gap in 10 s; further behind (a tab in the
+ * background, a long stall, a pause) it jumps, since catching up 8 s at 1.15x would take almost a minute.
+ */
+export const LIVE_SYNC_MAX_RATE = 1.15;
+/** See LIVE_SYNC_MAX_RATE. */
+export const LIVE_SYNC_JUMP_AFTER_S = 1.5;
+
+/** The hls.js live-sync settings of a stream: only interactive (LL-HLS) streams are tuned; null keeps hls.js's defaults. */
+export function liveSyncConfig(mode: LatencyMode, partTarget?: number | null): LiveSyncConfig | null {
+  if (mode !== "interactive") return null;
+  const part = timingFor(mode, partTarget ?? undefined).partTarget ?? 0.5;
+  // The same PART-HOLD-BACK the playlists print (playlist.ts: 3 x PART-TARGET).
+  return { holdBack: Math.round(3 * part * 1e6) / 1e6, jumpAfter: LIVE_SYNC_JUMP_AFTER_S, maxRate: LIVE_SYNC_MAX_RATE };
 }
 
 /** What the player script reads from the page's JSON data block. */
@@ -18,6 +48,7 @@ interface PlayerConfig {
   manifestUrl: string;
   statusUrl: string;
   latencyMode: LatencyMode;
+  liveSync: LiveSyncConfig | null;
 }
 
 /** Escapes text for HTML element content and quoted attribute values. */
@@ -136,8 +167,16 @@ const PLAYER_SCRIPT = `
     setState("loading");
     if (window.Hls && Hls.isSupported()) {
       // hls.js even where the browser answers "maybe" for native HLS (Chromium): it is what we test and tune.
+      // Interactive: hls.js keeps PART-HOLD-BACK behind the live edge, plays faster (up to maxRate) while behind, and
+      // jumps back once further behind than jumpAfter (liveMaxLatencyDuration: checked at every playlist update).
+      const sync = config.liveSync;
       const hls = new Hls({
         lowLatencyMode: config.latencyMode === "interactive",
+        ...(sync ? {
+          liveSyncDuration: sync.holdBack,
+          liveMaxLatencyDuration: sync.holdBack + sync.jumpAfter,
+          maxLiveSyncPlaybackRate: sync.maxRate,
+        } : {}),
         xhrSetup(xhr, url) { xhr.open("GET", withSession(url), true); },
       });
       player.hls = hls;
@@ -194,15 +233,17 @@ const PLAYER_SCRIPT = `
   video.addEventListener("waiting", () => setState("buffering"));
   video.addEventListener("ended", () => setState("ended"));
 
-  // Latency: capture time (EXT-X-PROGRAM-DATE-TIME) of the frame on screen to now; else hls.js's distance to the
-  // live edge of the playlist.
+  // Latency: now minus the capture time (EXT-X-PROGRAM-DATE-TIME) of the frame on screen, glass to glass; else
+  // hls.js's distance to the live edge of the playlist. Kept on window.__player.latency (seconds or null) too.
+  player.latency = null;
   setInterval(() => {
     const hls = player.hls;
-    if (!hls || video.paused) { $("latency").textContent = ""; return; }
+    if (!hls || video.paused) { player.latency = null; $("latency").textContent = ""; return; }
     const date = hls.playingDate;
     const seconds = date ? (Date.now() - date.getTime()) / 1000 : hls.latency;
-    $("latency").textContent = Number.isFinite(seconds) && seconds > 0 ? "latency " + seconds.toFixed(1) + " s" : "";
-  }, 1000);
+    player.latency = Number.isFinite(seconds) && seconds > 0 ? seconds : null;
+    $("latency").textContent = player.latency !== null ? "latency " + seconds.toFixed(1) + " s" : "";
+  }, 500);
 
   pollStatus();
 })();
@@ -235,6 +276,7 @@ export function renderWatchPage(input: WatchPageInput): string {
     manifestUrl: `/live/${input.streamId}/master.m3u8${input.playbackToken ? `?token=${encodeURIComponent(input.playbackToken)}` : ""}`,
     statusUrl: `/watch/${input.streamId}/status.json`,
     latencyMode: input.latencyMode,
+    liveSync: liveSyncConfig(input.latencyMode, input.partTarget),
   };
   return `<!doctype html>
 <html lang="en">

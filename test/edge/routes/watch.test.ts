@@ -29,6 +29,8 @@ describe("GET /watch/:id", () => {
       manifestUrl: `/live/${stream.stream_id}/master.m3u8`,
       statusUrl: `/watch/${stream.stream_id}/status.json`,
       latencyMode: "interactive",
+      // hls.js targets the stream's PART-HOLD-BACK (default part target 0.5 s) and catches up (watch-page.ts).
+      liveSync: { holdBack: 1.5, jumpAfter: 1.5, maxRate: 1.15 },
     });
     expect(html).toContain('<video id="video" muted autoplay playsinline');
     expect(html).toContain("lowLatencyMode");
