@@ -275,8 +275,12 @@ export class CmafPackager {
     part.chunks.push(...chunks);
     part.durationTicks += durationTicks;
     if (run !== undefined && run.sampleCount > 0) part.independent ??= independent;
-    // Why not wait for the next fragment to see whether it fits: the part would reach players a frame later.
-    if (limitTicks === null || part.durationTicks + this.#sampleTicks > limitTicks) events.push(this.#flushPart()!);
+    // Why not wait for the next fragment to see whether it fits: the part would reach players a frame later. A quarter
+    // frame of slack: millisecond timestamps make frames 33 and 34 ms long at 30 fps, and a 34 ms guess would close
+    // 0.2 s parts at 5 frames (0.167 s, under the 85 % floor); a guess that was short costs a frame of waiting.
+    if (limitTicks === null || part.durationTicks + this.#sampleTicks > limitTicks + this.#sampleTicks / 4) {
+      events.push(this.#flushPart()!);
+    }
     return events;
   }
 
