@@ -1,0 +1,143 @@
+// A passthrough StreamPipeline (LADDER=passthrough, REMUX=native) with a fake publisher and edge, its FFmpeg path set
+// to a file that does not exist: the `source` rendition is produced all the same, since no FFmpeg copies it. A new
+// H.264 sequence header mid-stream (another picture size) restarts the pipeline under a new epoch with a new init.
+import { execFile } from "node:child_process";
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { describe, expect, it } from "vitest";
+import type { PublishRequest, PublishResponse, StreamHeartbeat, UnpublishRequest } from "../../../../protocol/ingest.ts";
+import { createLogger } from "../../../../ingest-node/src/log.ts";
+import { StreamPipeline } from "../../../../ingest-node/src/pipeline/stream-pipeline.ts";
+import { readFlvTag } from "../../../../ingest-node/src/rtmp/flv-tag.ts";
+import type { PublishSession, SourceInfo, TagListener } from "../../../../ingest-node/src/rtmp/publish-session.ts";
+import type { EdgeClient } from "../../../../ingest-node/src/upload/edge-client.ts";
+import { MemorySink } from "../../../../ingest-node/src/upload/memory-sink.ts";
+import { useRealFfmpeg } from "../transcode/real-ffmpeg.ts";
+
+const run = promisify(execFile);
+const STREAM = "5d1c2b3a-4e5f-4a6b-8c7d-9e0f1a2b3c4d";
+const ffmpeg = useRealFfmpeg("native-passthrough-");
+
+class FakeSession {
+  readonly remoteAddress = "127.0.0.1:5000";
+  readonly startedAt = Date.now();
+  readonly bytesIn = 0;
+  closedWith: string | null = null;
+  listener: TagListener | null = null;
+  readonly ended: Promise<string>;
+  private resolveEnded!: (reason: string) => void;
+
+  private readonly info: SourceInfo;
+
+  constructor(info: SourceInfo) {
+    this.info = info;
+    this.ended = new Promise((resolve) => (this.resolveEnded = resolve));
+  }
+  get active(): boolean {
+    return this.closedWith === null;
+  }
+  streamKey(): string {
+    return "sk_test_key";
+  }
+  source(): SourceInfo {
+    return this.info;
+  }
+  attachFeed(listener: TagListener): void {
+    this.listener = listener;
+  }
+  close(reason: string): void {
+    if (this.closedWith !== null) return;
+    this.closedWith = reason;
+    this.resolveEnded(reason);
+  }
+}
+
+class FakeEdge {
+  epoch = 1;
+  readonly publishes: PublishRequest[] = [];
+  readonly unpublishes: UnpublishRequest[] = [];
+  async publish(request: PublishRequest): Promise<PublishResponse> {
+    this.publishes.push(request);
+    return grant(++this.epoch, 10);
+  }
+  async unpublish(request: UnpublishRequest): Promise<void> {
+    this.unpublishes.push(request);
+  }
+  async streamHeartbeat(_id: string, _heartbeat: StreamHeartbeat): Promise<{ ok: boolean; stop: boolean }> {
+    return { ok: true, stop: false };
+  }
+}
+
+function grant(epoch: number, firstMsn: number): PublishResponse {
+  return { stream_id: STREAM, latency_mode: "low", segment_target: 2, part_target: null, ladder: null, epoch, first_msn: firstMsn, reconnect: epoch > 1, encryption: null };
+}
+
+/** The FLV file as node-media-server hands it over: the 13-byte header, then one buffer per tag (with its trailer). */
+async function flvBuffers(size: string, offsetMs: number): Promise<Buffer[]> {
+  const file = join(ffmpeg.dir, `${size}.flv`);
+  await run(ffmpeg.bin.ffmpeg, [
+    "-v", "error", "-y", "-f", "lavfi", "-i", `testsrc2=size=${size}:rate=30`, "-f", "lavfi", "-i", "sine=sample_rate=48000", "-t", "4",
+    "-c:v", "libx264", "-preset", "ultrafast", "-g", "30", "-keyint_min", "30", "-c:a", "aac", "-f", "flv", file,
+  ]);
+  const bytes = await readFile(file);
+  const out = [bytes.subarray(0, 13)];
+  for (let at = 13; at < bytes.byteLength; ) {
+    const total = 11 + bytes.readUIntBE(at + 1, 3) + 4;
+    const tag = Buffer.from(bytes.subarray(at, at + total));
+    const ts = tag.readUIntBE(4, 3) + offsetMs;
+    tag.writeUIntBE(ts & 0xffffff, 4, 3);
+    out.push(tag);
+    at += total;
+  }
+  return out;
+}
+
+const until = async (what: string, check: () => boolean) => {
+  for (let i = 0; i < 200 && !check(); i++) await new Promise((resolve) => setTimeout(resolve, 25));
+  if (!check()) throw new Error(`timed out waiting for ${what}`);
+};
+
+describe("passthrough pipeline, native remux", () => {
+  it("makes the source rendition with no FFmpeg at all, and restarts with a new init when the SPS changes", async () => {
+    const [first, second] = [await flvBuffers("640x360", 0), await flvBuffers("320x240", 4000)];
+    const session = new FakeSession({ width: 640, height: 360, fps: 30, videoCodec: "h264", audioCodec: "aac", keyframeInterval: 1 });
+    const edge = new FakeEdge();
+    const sink = new MemorySink();
+    const pipeline = new StreamPipeline(session as unknown as PublishSession, grant(1, 0), {
+      ffmpegBinary: "/nonexistent/ffmpeg-for-this-test",
+      ffmpegFeatures: { statsPeriod: true, fpsMode: true },
+      sink,
+      edge: edge as unknown as EdgeClient,
+      ladder: "passthrough",
+      remux: "native",
+      preset: "ultrafast",
+      thumbnailIntervalS: 10,
+      limits: { maxBufferBytes: 16 * 1024 * 1024, maxSegmentTargets: 3, maxSegmentBytes: 16 * 1024 * 1024, restarts: 1 },
+      log: createLogger("test"),
+    });
+    const feed = (tags: Buffer[]) => {
+      for (const tag of tags) session.listener!(tag, readFlvTag(tag));
+    };
+    await until("the feed", () => session.listener !== null);
+    feed(first);
+    await until("the first broadcast's segments", () => sink.objectsOf(STREAM, "source").filter((o) => o.kind === "segment").length >= 1);
+    // The second encoder's header, metadata and codec configuration, then its first keyframe and what follows.
+    feed(second.slice(1, 6));
+    await until("the restart", () => edge.publishes.length === 1);
+    feed(second.slice(6));
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    session.close("publisher left");
+    await pipeline.done;
+
+    expect(edge.unpublishes.map((u) => [u.epoch, u.reason?.split(":")[0]])).toEqual([[1, "pipeline restart"], [2, "publisher left"]]);
+    expect(edge.unpublishes[0]!.reason).toMatch(/new H\.264 sequence header/);
+    const objects = sink.objectsOf(STREAM, "source");
+    const inits = objects.filter((o) => o.kind === "init");
+    expect(inits.map((o) => o.kind === "init" && [o.meta.epoch, o.meta.width, o.meta.height])).toEqual([[1, 640, 360], [2, 320, 240]]);
+    const segments = objects.flatMap((o) => (o.kind === "segment" ? [[o.meta.epoch, o.meta.msn, Math.round(o.meta.duration)]] : []));
+    // The restarted run starts at the keyframe after the one that carried the change: 3 s of the second 4 s.
+    expect(segments).toEqual([[1, 0, 2], [1, 1, 2], [2, 10, 2], [2, 11, 1]]);
+    expect(pipeline.health).toBe("restarted");
+  });
+});
