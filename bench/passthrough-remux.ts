@@ -1,0 +1,159 @@
+// Passthrough cost per stream, side by side on this machine: N publishers copy one 720p file (H.264 2.5 Mbit/s, 2 s
+// GOP, AAC) over RTMP into one LADDER=passthrough node with REMUX=native (the node remuxes in-process) and with
+// REMUX=ffmpeg (one FFmpeg copy process per stream), and into nginx-rtmp (`hls on`, 2 s fragments) when its module is
+// installed. CPU (the server, its live children and the children it reaped) and resident memory (the server and its
+// live children) over a window after warm-up. The node talks to bench/fake-edge.ts, so workerd is not on the CPU.
+// Run alone (it loads both cores): `node bench/passthrough-remux.ts [--streams=16] [--seconds=30] [--modes=native,ffmpeg,nginx]`
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { findFfmpeg } from "../ingest-node/src/transcode/ffmpeg-binary.ts";
+import { freePort } from "../scripts/lib/free-port.ts";
+import { startIngestDev } from "../scripts/lib/ingest-dev.ts";
+import { spawnGroup } from "../scripts/lib/processes.ts";
+import { stoppableChild } from "../scripts/lib/test-publisher.ts";
+import { startFakeEdge } from "./fake-edge.ts";
+import { machineInfo, machineLine } from "./machine.ts";
+import { childrenOf, sampleProcess } from "./proc.ts";
+import { sleep } from "./stats.ts";
+
+const NGINX_RTMP_MODULE = "/usr/lib/nginx/modules/ngx_rtmp_module.so";
+const TICKS = 100;
+
+/** What one server cost over the window. */
+interface Measured {
+  mode: string;
+  streams: number;
+  cores: number;
+  rssMiB: number;
+  idleRssMiB: number;
+  /** Lowest media seconds delivered per second over the window, across streams (node modes only). */
+  minRealtime: number | null;
+}
+
+function option(name: string, fallback: string): string {
+  const arg = process.argv.find((a) => a.startsWith(`--${name}=`));
+  return arg ? arg.slice(name.length + 3) : fallback;
+}
+
+/** CPU seconds of `pid` itself plus the children it reaped (cutime, cstime) plus its live children. */
+function cpuWithChildren(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  const own = (Number(fields[11]) + Number(fields[12]) + Number(fields[13]) + Number(fields[14])) / TICKS;
+  return own + childrenOf(pid).reduce((sum, child) => sum + child.cpuS, 0);
+}
+
+function rssWithChildren(pid: number): number {
+  return (sampleProcess(pid)?.rssMiB ?? 0) + childrenOf(pid).reduce((sum, child) => sum + child.rssMiB, 0);
+}
+
+function publish(ffmpeg: string, file: string, url: string): { child: ChildProcess; stop(): Promise<void> } {
+  const child = spawn(ffmpeg, ["-hide_banner", "-loglevel", "error", "-re", "-stream_loop", "-1", "-i", file, "-c", "copy", "-f", "flv", url], { stdio: "ignore" });
+  return { child, ...stoppableChild(child) };
+}
+
+/** Runs N publishers into the server `pid` at `rtmpUrl` and measures it over the window. */
+async function window(pid: number, rtmpUrl: string, ffmpeg: string, file: string, n: number, seconds: number, warmupS: number) {
+  const idleRssMiB = rssWithChildren(pid);
+  const publishers = Array.from({ length: n }, (_, i) => publish(ffmpeg, file, `${rtmpUrl}/bench-${i}`));
+  try {
+    await sleep(warmupS * 1000);
+    const t0 = Date.now();
+    const cpu0 = cpuWithChildren(pid);
+    const rss: number[] = [];
+    while (Date.now() - t0 < seconds * 1000) {
+      rss.push(rssWithChildren(pid));
+      await sleep(1000);
+    }
+    const cores = (cpuWithChildren(pid) - cpu0) / ((Date.now() - t0) / 1000);
+    return { idleRssMiB, cores, rssMiB: rss.reduce((a, b) => a + b, 0) / rss.length, t0 };
+  } finally {
+    await Promise.allSettled(publishers.map((p) => p.stop()));
+  }
+}
+
+async function measureNode(remux: string, ffmpeg: string, file: string, n: number, seconds: number, warmupS: number): Promise<Measured> {
+  const fake = await startFakeEdge();
+  const dir = mkdtempSync(join(tmpdir(), "edgecast-bench-remux-"));
+  const node = await startIngestDev({
+    edgeUrl: fake.url,
+    nodeToken: "bench-node-credential",
+    rtmpPort: await freePort(),
+    httpPort: await freePort(),
+    ladder: "passthrough",
+    preset: "ultrafast",
+    spoolDir: join(dir, "spool"),
+    env: { LOG_LEVEL: "warn", REMUX: remux, MAX_PUBLISHES: String(n), RTMP_MAX_CONNECTIONS_PER_IP: String(n + 4) },
+  });
+  try {
+    await sleep(1000);
+    const w = await window(node.process.child.pid!, node.rtmpUrl, ffmpeg, file, n, seconds, warmupS);
+    const end = Date.now();
+    const factors = [...fake.streams.values()].map((s) => s.segments.filter((g) => g.at >= w.t0 && g.at <= end).reduce((sum, g) => sum + g.durationS, 0) / ((end - w.t0) / 1000));
+    if (factors.length < n) throw new Error(`only ${factors.length} of ${n} publishes reached the edge; node log: ${node.lines.slice(-5).join(" | ")}`);
+    return { mode: `node REMUX=${remux}`, streams: n, cores: w.cores, rssMiB: w.rssMiB, idleRssMiB: w.idleRssMiB, minRealtime: Math.min(...factors) };
+  } finally {
+    await node.stop();
+    await fake.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+async function measureNginx(ffmpeg: string, file: string, n: number, seconds: number, warmupS: number): Promise<Measured> {
+  const dir = mkdtempSync(join(tmpdir(), "edgecast-bench-nginx-rtmp-"));
+  mkdirSync(join(dir, "hls"));
+  mkdirSync(join(dir, "logs"));
+  const port = await freePort();
+  writeFileSync(
+    join(dir, "nginx.conf"),
+    `load_module ${NGINX_RTMP_MODULE};\nuser root;\ndaemon off;\nworker_processes 1;\npid ${dir}/nginx.pid;\nerror_log ${dir}/logs/error.log warn;\n` +
+      `events { worker_connections 1024; }\n` +
+      `rtmp { server { listen 127.0.0.1:${port}; application live { live on; hls on; hls_path ${dir}/hls; hls_fragment 2s; hls_playlist_length 10s; } } }\n`,
+  );
+  const nginx = spawnGroup("nginx", "nginx", ["-p", dir, "-c", join(dir, "nginx.conf")]);
+  try {
+    await sleep(1000);
+    const w = await window(nginx.child.pid!, `rtmp://127.0.0.1:${port}/live`, ffmpeg, file, n, seconds, warmupS);
+    return { mode: "nginx-rtmp (hls on)", streams: n, cores: w.cores, rssMiB: w.rssMiB, idleRssMiB: w.idleRssMiB, minRealtime: null };
+  } finally {
+    await nginx.stop(5_000);
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+async function main(): Promise<void> {
+  const n = Number(option("streams", "16"));
+  const seconds = Number(option("seconds", "30"));
+  const warmupS = Number(option("warmup", "8"));
+  const modes = option("modes", "native,ffmpeg,nginx").split(",");
+  const { ffmpeg } = await findFfmpeg({ logger: { warn: (m: string) => console.warn(m) } });
+  const file = join(tmpdir(), "edgecast-bench-720p-2500k.flv");
+  if (!existsSync(file)) {
+    const made = spawnSync(ffmpeg, [
+      "-v", "error", "-y", "-f", "lavfi", "-i", "testsrc2=size=1280x720:rate=30", "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000", "-t", "20",
+      "-c:v", "libx264", "-preset", "ultrafast", "-b:v", "2500k", "-maxrate", "2500k", "-bufsize", "5000k", "-g", "60", "-keyint_min", "60", "-sc_threshold", "0",
+      "-c:a", "aac", "-b:a", "128k", "-f", "flv", file,
+    ]);
+    if (made.status !== 0) throw new Error(`could not make the source: ${made.stderr}`);
+  }
+  console.log(`${machineLine(machineInfo(process.cwd()))}; ${n} streams of 1280x720 30 fps H.264 2.5 Mbit/s + AAC 128 kbit/s, ${seconds} s window after ${warmupS} s`);
+  const results: Measured[] = [];
+  for (const mode of modes) {
+    if (mode === "nginx" && !existsSync(NGINX_RTMP_MODULE)) {
+      console.log(`nginx-rtmp skipped: ${NGINX_RTMP_MODULE} missing (apt-get install libnginx-mod-rtmp)`);
+      continue;
+    }
+    const r = mode === "nginx" ? await measureNginx(ffmpeg, file, n, seconds, warmupS) : await measureNode(mode, ffmpeg, file, n, seconds, warmupS);
+    results.push(r);
+    console.log(
+      `${r.mode.padEnd(20)} ${r.cores.toFixed(3)} cores (${((r.cores / n) * 1000).toFixed(1)} millicores/stream), ` +
+        `RSS ${r.rssMiB.toFixed(0)} MiB (idle ${r.idleRssMiB.toFixed(0)} MiB, +${((r.rssMiB - r.idleRssMiB) / n).toFixed(1)} MiB/stream)` +
+        (r.minRealtime !== null ? `, slowest stream ${r.minRealtime.toFixed(3)}x realtime` : ""),
+    );
+  }
+  console.log(JSON.stringify(results));
+}
+
+await main();
