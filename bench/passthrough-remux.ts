@@ -3,7 +3,8 @@
 // REMUX=ffmpeg (one FFmpeg copy process per stream), and into nginx-rtmp (`hls on`, 2 s fragments) when its module is
 // installed. CPU (the server, its live children and the children it reaped) and resident memory (the server and its
 // live children) over a window after warm-up. The node talks to bench/fake-edge.ts, so workerd is not on the CPU.
-// Run alone (it loads both cores): `node bench/passthrough-remux.ts [--streams=16] [--seconds=30] [--modes=native,ffmpeg,nginx]`
+// Run alone (it loads both cores): `node bench/passthrough-remux.ts [--streams=16] [--seconds=30]
+// [--modes=native,native:3600,ffmpeg,nginx]` (`<remux>:<s>` sets THUMBNAIL_INTERVAL_S; the node's default is 10 s).
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -74,7 +75,9 @@ async function window(pid: number, rtmpUrl: string, ffmpeg: string, file: string
   }
 }
 
-async function measureNode(remux: string, ffmpeg: string, file: string, n: number, seconds: number, warmupS: number): Promise<Measured> {
+/** `native`, `ffmpeg`, or `<remux>:<THUMBNAIL_INTERVAL_S>` (e.g. `native:3600`: thumbnails all but off). */
+async function measureNode(mode: string, ffmpeg: string, file: string, n: number, seconds: number, warmupS: number): Promise<Measured> {
+  const [remux, thumbnailS = "10"] = mode.split(":") as [string, string?];
   const fake = await startFakeEdge();
   const dir = mkdtempSync(join(tmpdir(), "edgecast-bench-remux-"));
   const node = await startIngestDev({
@@ -85,7 +88,7 @@ async function measureNode(remux: string, ffmpeg: string, file: string, n: numbe
     ladder: "passthrough",
     preset: "ultrafast",
     spoolDir: join(dir, "spool"),
-    env: { LOG_LEVEL: "warn", REMUX: remux, MAX_PUBLISHES: String(n), RTMP_MAX_CONNECTIONS_PER_IP: String(n + 4) },
+    env: { LOG_LEVEL: "warn", REMUX: remux, THUMBNAIL_INTERVAL_S: thumbnailS, MAX_PUBLISHES: String(n), RTMP_MAX_CONNECTIONS_PER_IP: String(n + 4) },
   });
   try {
     await sleep(1000);
@@ -93,7 +96,7 @@ async function measureNode(remux: string, ffmpeg: string, file: string, n: numbe
     const end = Date.now();
     const factors = [...fake.streams.values()].map((s) => s.segments.filter((g) => g.at >= w.t0 && g.at <= end).reduce((sum, g) => sum + g.durationS, 0) / ((end - w.t0) / 1000));
     if (factors.length < n) throw new Error(`only ${factors.length} of ${n} publishes reached the edge; node log: ${node.lines.slice(-5).join(" | ")}`);
-    return { mode: `node REMUX=${remux}`, streams: n, cores: w.cores, rssMiB: w.rssMiB, idleRssMiB: w.idleRssMiB, minRealtime: Math.min(...factors) };
+    return { mode: `node REMUX=${remux}${thumbnailS === "10" ? "" : ` thumbnails/${thumbnailS}s`}`, streams: n, cores: w.cores, rssMiB: w.rssMiB, idleRssMiB: w.idleRssMiB, minRealtime: Math.min(...factors) };
   } finally {
     await node.stop();
     await fake.stop();
@@ -127,7 +130,7 @@ async function main(): Promise<void> {
   const n = Number(option("streams", "16"));
   const seconds = Number(option("seconds", "30"));
   const warmupS = Number(option("warmup", "8"));
-  const modes = option("modes", "native,ffmpeg,nginx").split(",");
+  const modes = option("modes", "native,native:3600,ffmpeg,nginx").split(",");
   const { ffmpeg } = await findFfmpeg({ logger: { warn: (m: string) => console.warn(m) } });
   const file = join(tmpdir(), "edgecast-bench-720p-2500k.flv");
   if (!existsSync(file)) {
@@ -148,7 +151,7 @@ async function main(): Promise<void> {
     const r = mode === "nginx" ? await measureNginx(ffmpeg, file, n, seconds, warmupS) : await measureNode(mode, ffmpeg, file, n, seconds, warmupS);
     results.push(r);
     console.log(
-      `${r.mode.padEnd(20)} ${r.cores.toFixed(3)} cores (${((r.cores / n) * 1000).toFixed(1)} millicores/stream), ` +
+      `${r.mode.padEnd(34)} ${r.cores.toFixed(3)} cores (${((r.cores / n) * 1000).toFixed(1)} millicores/stream), ` +
         `RSS ${r.rssMiB.toFixed(0)} MiB (idle ${r.idleRssMiB.toFixed(0)} MiB, +${((r.rssMiB - r.idleRssMiB) / n).toFixed(1)} MiB/stream)` +
         (r.minRealtime !== null ? `, slowest stream ${r.minRealtime.toFixed(3)}x realtime` : ""),
     );
