@@ -18,7 +18,7 @@ function baselineOf(b: SoakBaseline | undefined, label: string): number | null {
 
 /** A workerd process's growth in a baseline, in words. */
 function burstLine(b: SoakBaseline): string {
-  return b.processes.map((p) => `${p.label} ${n(p.beforeMiB)} → ${n(p.afterMiB)} MiB (${n(p.miBPerKRequests, 2)} MiB per 1,000)`).join("; ");
+  return b.processes.filter((p) => p.beforeMiB !== null || p.afterMiB !== null).map((p) => `${p.label} ${n(p.beforeMiB)} → ${n(p.afterMiB)} MiB (${n(p.miBPerKRequests, 2)} MiB per 1,000)`).join("; ");
 }
 
 /** Markdown lines and the figures of the soak section (one table and plot per edge it ran on). */
@@ -56,7 +56,8 @@ function soakRun(run: SectionRun<SoakSectionResult>, r: SoakResult, file: string
     "|---|---|---|---|---|---|---|---|---|---|---|",
   );
   const mib = (v: number | null | undefined, digits = 2) => (v === null || v === undefined ? "–" : `${n(v, digits)} MiB`);
-  for (const p of r.processes) {
+  // A label no sample found (e.g. a second workerd on an edge that has one) is left out.
+  for (const p of r.processes.filter((x) => x.startMiB !== null)) {
     const plain = p.kind === "workerd" ? baselineOf(r.baseline, p.label) : null;
     const bytes = p.kind === "workerd" ? baselineOf(r.bytesBaseline, p.label) : null;
     md.push(
@@ -68,9 +69,11 @@ function soakRun(run: SectionRun<SoakSectionResult>, r: SoakResult, file: string
     `**Baselines, same run, same edge:** after the soak the publisher stops; then ${n(r.baseline.requests)} \`${r.baseline.route}\` requests (a route that answers \"ok\" and`,
     `touches nothing: no Durable Object, R2, D1 or cache) go out 4 at a time (${n(r.baseline.durationS)} s): ${burstLine(r.baseline)}.`,
   );
-  if (r.bytesBaseline) {
+  if (r.bytesBaseline?.requests === 0) {
+    md.push(`Then \`${r.bytesBaseline.route}\` (raw R2 reads of a segment the reader had fetched): no request answered 200, so that baseline is missing from this run.`);
+  } else if (r.bytesBaseline) {
     md.push(
-      `Then ${n(r.bytesBaseline.requests)} \`${r.bytesBaseline.route}\` requests (the largest object the reader fetched, read straight from R2 by a bench route: no Cache`,
+      `Then ${n(r.bytesBaseline.requests)} \`${r.bytesBaseline.route}\` requests (the largest segment the playlists listed at the end, read straight from R2 by a bench route: no Cache`,
       `API, Durable Object or D1, nothing of ours but the route; ${n(r.bytesBaseline.durationS)} s): ${burstLine(r.bytesBaseline)}.`,
     );
   }
@@ -93,6 +96,9 @@ function soakRun(run: SectionRun<SoakSectionResult>, r: SoakResult, file: string
   return { md, figure: { file, ...fig } };
 }
 
+/** Growth below this many MiB a minute after the warm-up counts as flat in the findings. */
+const FLAT_MIB_PER_MINUTE = 0.5;
+
 /** Findings of the soak, stated from its figures only. */
 export function soakFindings(section: SoakSectionResult | null | undefined): string[] {
   return (section?.runs ?? []).flatMap(runFindings);
@@ -100,7 +106,7 @@ export function soakFindings(section: SoakSectionResult | null | undefined): str
 
 function runFindings(r: SoakResult): string[] {
   const parts = r.processes
-    .filter((p) => p.kind === "workerd")
+    .filter((p) => p.kind === "workerd" && p.startMiB !== null)
     .map((p) => {
       const base = baselineOf(r.baseline, p.label);
       const bytes = baselineOf(r.bytesBaseline, p.label);
@@ -109,11 +115,15 @@ function runFindings(r: SoakResult): string[] {
         (bytes !== null && p.miBPerKRequests ? `, raw R2 reads of a ${n((r.bytesBaseline?.objectBytes ?? 0) / 1024)} KiB segment ${n(bytes, 1)} MiB per 1,000 (${n((bytes / p.miBPerKRequests) * 100)} %)` : "");
       return `${p.label} ${n(p.miBPerKRequests, 1)} MiB per 1,000 requests (${n(p.miBPerMinute, 1)} MiB/min)${share}`;
     });
+  const measured = r.processes.filter((p) => p.miBPerMinute !== null);
+  const flat = measured.filter((p) => Math.abs(p.miBPerMinute!) < FLAT_MIB_PER_MINUTE).map((p) => p.label);
+  const growing = measured.filter((p) => p.miBPerMinute! >= FLAT_MIB_PER_MINUTE).map((p) => p.label);
   const others = r.processes
     .filter((p) => p.kind === "other")
     .map((p) => `${p.label} ${n(p.warmMiB)} → ${n(p.endMiB)} MiB (${n(p.miBPerMinute, 2)} MiB/min)`);
   return [
     `- **Memory over ${n(r.minutes, 1)} min (${r.edgeKind}):** ${n(r.objects.missing)} listed objects missing of ${n(r.objects.fetched + r.objects.missing)}. After the warm-up: ${parts.join("; ")}. ` +
-      `Beside them: ${others.join("; ")}. A baseline's share near 100 % means the soak grows that process no faster than requests that run none of our playback code.`,
+      `Beside them: ${others.join("; ")}. A baseline's share near 100 % means the soak grows that process no faster than requests that run none of our playback code. ` +
+      `Flat after the warm-up (under ${FLAT_MIB_PER_MINUTE} MiB/min): ${flat.length > 0 ? flat.join(", ") : "none"}; still growing at the end: ${growing.length > 0 ? growing.join(", ") : "none"}.`,
   ];
 }

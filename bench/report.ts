@@ -494,7 +494,7 @@ function readmeSummary(results: BenchResults): string {
     lines.push(`| streams per node at realtime: default ladder / passthrough | ${i.ladderSustained} / ≥ ${i.passthroughSustained} | |`);
   }
   for (const run of s.soak?.result?.runs ?? []) {
-    const workerd = run.processes.filter((p) => p.kind === "workerd");
+    const workerd = run.processes.filter((p) => p.kind === "workerd" && p.startMiB !== null);
     lines.push(
       `| memory soak, ${run.edgeKind}, ${n(run.minutes, 1)} min: objects missing; workerd growth per 1,000 requests (a trivial route's on the same edge) | ${n(run.objects.missing)} of ${n(run.objects.fetched + run.objects.missing)}; ${workerd.map((p) => `${p.label} ${n(p.miBPerKRequests, 1)} MiB (${n(run.baseline.processes.find((b) => b.label === p.label)?.miBPerKRequests, 1)})`).join(", ")} | 0 missing |`,
     );

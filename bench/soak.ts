@@ -73,7 +73,7 @@ export interface SoakResult {
   samples: MemorySample[];
   processes: ProcessGrowth[];
   baseline: SoakBaseline;
-  /** Raw R2 reads of the largest object the reader fetched (absent in soaks measured before it existed). */
+  /** Raw R2 reads of the largest segment listed at the end (absent in soaks measured before it existed). */
   bytesBaseline?: SoakBaseline;
   /** What the figures cannot say for themselves (written into the results file by hand, shown in the report). */
   note?: string;
@@ -114,8 +114,6 @@ class Reader {
   bytes = 0;
   playlistErrors = 0;
   readonly examples: string[] = [];
-  /** The largest media object read (the bytes baseline reads it again, straight from R2). */
-  largest: { url: string; bytes: number } | null = null;
   private readonly seen = new Set<string>();
 
   async run(playlists: { url: string }[], reloadMs: number, until: number): Promise<void> {
@@ -138,9 +136,7 @@ class Reader {
         this.requests += 1;
         const status = await fetch(url, { signal: AbortSignal.timeout(10_000) })
           .then(async (r) => {
-            const size = (await r.arrayBuffer()).byteLength;
-            this.bytes += size;
-            if (r.status === 200 && size > (this.largest?.bytes ?? 0)) this.largest = { url, bytes: size };
+            this.bytes += (await r.arrayBuffer()).byteLength;
             return r.status;
           })
           .catch((err: Error) => err.name);
@@ -224,6 +220,20 @@ async function hammer(url: string, count: number, concurrency: number): Promise<
   return ok;
 }
 
+/** The largest of the last segments (not parts) the media playlists list now, with its size; null when none answers. */
+async function largestListedSegment(playlistUrls: string[]): Promise<{ url: string; bytes: number } | null> {
+  let best: { url: string; bytes: number } | null = null;
+  for (const playlistUrl of playlistUrls) {
+    const text = await fetch(playlistUrl).then((r) => (r.ok ? r.text() : null)).catch(() => null);
+    const last = text?.split("\n").filter((line) => line.trim() !== "" && !line.startsWith("#")).at(-1);
+    if (!last) continue;
+    const url = new URL(last, playlistUrl).toString();
+    const bytes = await fetch(url).then(async (r) => (r.ok ? (await r.arrayBuffer()).byteLength : 0)).catch(() => 0);
+    if (bytes > (best?.bytes ?? 0)) best = { url, bytes };
+  }
+  return best;
+}
+
 /** `count` GETs of `url` (4 at a time) and what each workerd process grew meanwhile. */
 async function burst(workerds: Tracked[], route: string, url: string, count: number, objectBytes: number): Promise<SoakBaseline> {
   const before = workerds.map((t) => t.read());
@@ -295,18 +305,20 @@ export async function runSoak(system: SoakSystem, options: SoakOptions): Promise
     const processes = tracked.map((t) => growth(sampler.samples, t, options.warmupS));
     log(`soak: ${reader.fetched} objects fetched, ${reader.missing} missing; ${reader.requests} reader + ${uploads} node requests`);
 
-    // Baselines on the same edge, the publisher stopped: trivial requests, then raw R2 reads of the largest object the
-    // reader fetched (no Cache API, Durable Object or D1: bytes through workerd and nothing of ours).
+    // Baselines on the same edge, the publisher stopped: trivial requests, then raw R2 reads of the largest segment the
+    // playlists list now (no Cache API, Durable Object or D1: bytes through workerd and nothing of ours). Chosen before
+    // the publisher stops and from the live window: an unrecorded stream's older segments are deleted as it moves.
+    const segment = await largestListedSegment(renditions.map((r) => r.url));
     await publisher.stop();
     await sleep(3000);
     const workerds = tracked.filter((t) => t.kind === "workerd");
     const baseline = await burst(workerds, "GET /bench/plain", system.url("/bench/plain"), options.baselineRequests, 0);
     log(`soak baseline: ${describeBaseline(baseline)}`);
     let bytesBaseline: SoakBaseline | undefined;
-    if (reader.largest) {
-      const key = new URL(reader.largest.url).pathname.slice(1);
-      const kib = Math.round(reader.largest.bytes / 1024);
-      bytesBaseline = await burst(workerds, `GET /bench/r2/<a ${kib} KiB segment>`, system.url(`/bench/r2/${key}`), Math.round(options.baselineRequests / 5), reader.largest.bytes);
+    if (segment) {
+      const key = new URL(segment.url).pathname.slice(1);
+      const kib = Math.round(segment.bytes / 1024);
+      bytesBaseline = await burst(workerds, `GET /bench/r2/<a ${kib} KiB segment>`, system.url(`/bench/r2/${key}`), Math.round(options.baselineRequests / 5), segment.bytes);
       log(`soak baseline: ${describeBaseline(bytesBaseline)}`);
     }
     return {
