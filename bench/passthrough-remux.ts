@@ -4,11 +4,13 @@
 // installed. CPU (the server, its live children and the children it reaped) and resident memory (the server and its
 // live children) over a window after warm-up. The node talks to bench/fake-edge.ts, so workerd is not on the CPU.
 // Run alone (it loads both cores): `node bench/passthrough-remux.ts [--streams=16] [--seconds=30]
-// [--modes=native,native:3600,ffmpeg,nginx]` (`<remux>:<s>` sets THUMBNAIL_INTERVAL_S; the node's default is 10 s).
+// [--modes=inproc,native,native:3600,ffmpeg,nginx]` (`<remux>:<s>` sets THUMBNAIL_INTERVAL_S; the node's default is 10 s).
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { CmafPackager } from "../ingest-node/src/packager/packager.ts";
+import { FlvRemuxer } from "../ingest-node/src/remux/flv-remuxer.ts";
 import { findFfmpeg } from "../ingest-node/src/transcode/ffmpeg-binary.ts";
 import { freePort } from "../scripts/lib/free-port.ts";
 import { startIngestDev } from "../scripts/lib/ingest-dev.ts";
@@ -126,11 +128,28 @@ async function measureNginx(ffmpeg: string, file: string, n: number, seconds: nu
   }
 }
 
+/** The remuxer and packager alone, in this process, as fast as they go: CPU seconds per media second of one stream. */
+function measureInProcess(file: string, n: number): Measured {
+  const input = readFileSync(file);
+  const reps = 20;
+  const start = process.cpuUsage();
+  for (let r = 0; r < reps; r++) {
+    const remuxer = new FlvRemuxer({ fragmentDuration: 0.5 });
+    const packager = new CmafPackager({ segmentTarget: 2, parts: false });
+    for (let i = 0; i < input.byteLength; i += 65_536) for (const bytes of remuxer.push(input.subarray(i, i + 65_536))) packager.push(bytes);
+    for (const bytes of remuxer.end()) packager.push(bytes);
+    packager.end();
+  }
+  const used = process.cpuUsage(start);
+  const perStream = (used.user + used.system) / 1e6 / (reps * 20);
+  return { mode: "remux+packager in-process", streams: n, cores: perStream * n, rssMiB: 0, idleRssMiB: 0, minRealtime: null };
+}
+
 async function main(): Promise<void> {
   const n = Number(option("streams", "16"));
   const seconds = Number(option("seconds", "30"));
   const warmupS = Number(option("warmup", "8"));
-  const modes = option("modes", "native,native:3600,ffmpeg,nginx").split(",");
+  const modes = option("modes", "inproc,native,native:3600,ffmpeg,nginx").split(",");
   const { ffmpeg } = await findFfmpeg({ logger: { warn: (m: string) => console.warn(m) } });
   const file = join(tmpdir(), "edgecast-bench-720p-2500k.flv");
   if (!existsSync(file)) {
@@ -148,7 +167,8 @@ async function main(): Promise<void> {
       console.log(`nginx-rtmp skipped: ${NGINX_RTMP_MODULE} missing (apt-get install libnginx-mod-rtmp)`);
       continue;
     }
-    const r = mode === "nginx" ? await measureNginx(ffmpeg, file, n, seconds, warmupS) : await measureNode(mode, ffmpeg, file, n, seconds, warmupS);
+    const r =
+      mode === "inproc" ? measureInProcess(file, n) : mode === "nginx" ? await measureNginx(ffmpeg, file, n, seconds, warmupS) : await measureNode(mode, ffmpeg, file, n, seconds, warmupS);
     results.push(r);
     console.log(
       `${r.mode.padEnd(34)} ${r.cores.toFixed(3)} cores (${((r.cores / n) * 1000).toFixed(1)} millicores/stream), ` +
