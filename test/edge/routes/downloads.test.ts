@@ -217,6 +217,19 @@ describe("MP4 download of a VOD", () => {
   });
 });
 
+describe("a download whose media goes away part way", () => {
+  it("fails its body instead of ending a short or wrong file as if complete", async () => {
+    const up = await broadcast({}, 3);
+    const vod = await vodOf(up);
+    const url = path(vod.download_url);
+    expect((await fetchPath(url, {}, "HEAD")).status).toBe(200); // the byte map is built and kept
+    await env.MEDIA.delete(`live/${up.stream.stream_id}/720p/${up.grant.epoch}/seg-2.m4s`);
+    const response = await fetchPath(url);
+    expect(response.status).toBe(200);
+    await expect(response.arrayBuffer()).rejects.toThrow();
+  });
+});
+
 describe("MP4 download of a clip", () => {
   it("decrypts an encrypted broadcast's clip and starts its timeline at zero", async () => {
     const up = await broadcast({ encryption: "aes-128", key_rotation: 2 }, 5);
