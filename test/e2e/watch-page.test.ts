@@ -17,8 +17,11 @@ import { registerNode } from "./harness.ts";
 const ADMIN_TOKEN = "e2e-admin-token";
 const INGEST_SECRET = "e2e-ingest-secret";
 const NODE_ID = "e2e-node";
-/** Seconds of media. Long enough to join live, play 3 s, switch level and still be live. */
-const DURATION_S = 20;
+/** Seconds of media. Long enough to join live, play 3 s, switch level, pause 8 s, catch up and still be live. */
+const DURATION_S = 34;
+/** How long the viewer pauses before resuming, and how soon after it the page must be back at its target latency. */
+const PAUSE_MS = 8_000;
+const CATCH_UP_MS = 10_000;
 /** One rung: FFmpeg output options and the packaged result. */
 interface Rendition {
   name: string;
@@ -233,6 +236,28 @@ describe("watch page in Chromium", () => {
     const switchedAt = await inPage<number>(page, "window.__player.video.currentTime");
     await waitInPage(page, "playback after the switch", `window.__player.video.currentTime > ${switchedAt} + 1`, 10_000);
 
+    // Tuned from the stream's PART-HOLD-BACK (3 x 0.5 s) with catch-up; the latency shown is now minus the
+    // program date-time of the frame on screen.
+    const tuning = await inPage<Record<string, number>>(page, `(({ liveSyncDuration, liveMaxLatencyDuration, maxLiveSyncPlaybackRate }) =>
+      ({ liveSyncDuration, liveMaxLatencyDuration, maxLiveSyncPlaybackRate }))(window.__player.hls.config)`);
+    expect(tuning).toEqual({ liveSyncDuration: 1.5, liveMaxLatencyDuration: 3, maxLiveSyncPlaybackRate: 1.15 });
+    await waitInPage(page, "a latency from the frame on screen", "window.__player.latency !== null && window.__player.hls.playingDate !== null", 5_000);
+    const shown = await inPage<{ latency: number; fromDate: number; text: string }>(page, `({ latency: window.__player.latency,
+      fromDate: (Date.now() - window.__player.hls.playingDate.getTime()) / 1000, text: document.getElementById("latency").textContent })`);
+    expect(Math.abs(shown.latency - shown.fromDate)).toBeLessThan(0.7);
+    expect(shown.text).toBe(`latency ${shown.latency.toFixed(1)} s`);
+
+    // A viewer who pauses falls behind; after resuming the page is back near its target within 10 s.
+    await inPage(page, "window.__player.video.pause()");
+    await new Promise((resolve) => setTimeout(resolve, PAUSE_MS));
+    await inPage(page, "window.__player.video.play()");
+    const resumed = Date.now();
+    const nearTarget = "window.__player.latency !== null && window.__player.hls.latency < window.__player.hls.targetLatency + 0.5 && window.__player.latency < window.__player.hls.targetLatency + 1";
+    await waitInPage(page, "latency back near the target after an 8 s pause", nearTarget, CATCH_UP_MS);
+    const caughtUp = { ms: Date.now() - resumed, ...(await inPage<{ shown: number; edge: number; target: number }>(page, `({ shown: window.__player.latency, edge: window.__player.hls.latency,
+      target: window.__player.hls.targetLatency })`)) };
+    expect(caughtUp.ms).toBeLessThanOrEqual(CATCH_UP_MS);
+
     if (process.env.E2E_SCREENSHOT) await page.screenshot({ path: process.env.E2E_SCREENSHOT });
 
     // No fatal hls.js error, no script or CSP error in the page.
@@ -266,6 +291,6 @@ describe("watch page in Chromium", () => {
     await waitInPage(page, "playback ended", `document.body.dataset.state === "ended"`, 20_000);
     await waitInPage(page, "ENDED badge", `document.getElementById("badge").textContent === "ENDED"`, 15_000);
     expect(await inPage<number>(page, "window.__player.video.currentTime")).toBeGreaterThan(DURATION_S - 1);
-    console.log(`watch page: joined at ${startedAt.toFixed(1)} s, at the last upload ${live.latency} at ${live.time.toFixed(1)} s, non-fatal hls.js errors: ${live.errors}`);
+    console.log(`watch page: joined at ${startedAt.toFixed(1)} s, back near the target ${caughtUp.ms} ms after an 8 s pause (shown ${caughtUp.shown.toFixed(2)} s, to the edge ${caughtUp.edge.toFixed(2)} s, target ${caughtUp.target.toFixed(2)} s), at the last upload ${live.latency} at ${live.time.toFixed(1)} s, non-fatal hls.js errors: ${live.errors}`);
   });
 });
