@@ -6,6 +6,7 @@ import type { PackagerEvent, PartEvent, SegmentEvent } from "../../../../ingest-
 import { CmafPackager } from "../../../../ingest-node/src/packager/packager.ts";
 import { partFragmentDuration } from "../../../../ingest-node/src/transcode/ffmpeg-args.ts";
 import { concat } from "./fixtures.ts";
+import { ascii, box, bytes, fullBox, moov, u32, u64 } from "./mp4-builder.ts";
 
 /** 4.5 s of testsrc2 at `rate` + AAC, 2 s GOPs, through FLV first (millisecond timestamps, as the node gets them). */
 function encode(rate: string, fragDurationS: number): Promise<Uint8Array> {
@@ -94,5 +95,52 @@ describe("CmafPackager partTarget on FFmpeg's per-frame fragments", () => {
 
   it("refuses a non-positive partTarget", () => {
     expect(() => new CmafPackager({ segmentTarget: 2, partTarget: 0 })).toThrow(RangeError);
+  });
+});
+
+describe("CmafPackager partTarget on synthetic per-frame fragments", () => {
+  const SYNC = 0x02000000;
+  const NON_SYNC = 0x01010000;
+  const traf = (track: number, time: number, duration: number, flags: number | null) =>
+    box(
+      "traf",
+      fullBox("tfhd", 0, 0x020000, u32(track)),
+      fullBox("tfdt", 1, 0, u64(time)),
+      flags === null ? fullBox("trun", 0, 0x100, u32(1), u32(duration)) : fullBox("trun", 0, 0x104, u32(1), u32(flags), u32(duration)),
+    );
+  /** One fragment: a video frame (30 fps, 90 kHz) and/or an AAC frame (48 kHz). */
+  const fragment = (seq: number, video: { frame: number; key: boolean } | null, audio: number | null) =>
+    bytes(
+      box(
+        "moof",
+        fullBox("mfhd", 0, 0, u32(seq)),
+        ...(video ? [traf(1, video.frame * 3000, 3000, video.key ? SYNC : NON_SYNC)] : []),
+        ...(audio !== null ? [traf(2, audio * 1024, 1024, null)] : []),
+      ),
+      box("mdat", new Uint8Array(16)),
+    );
+
+  it("carries an audio-only fragment before a segment's keyframe into that segment's first part, never a 0 s part", () => {
+    const init = bytes(box("ftyp", ascii("iso6"), u32(0), ascii("iso6")), moov([{ id: 1, handler: "vide", timescale: 90000 }, { id: 2, handler: "soun", timescale: 48000 }]));
+    const chunks = [init];
+    let seq = 1;
+    for (let frame = 0; frame < 60; frame += 1) chunks.push(fragment(seq++, { frame, key: frame === 0 }, frame));
+    const carried = fragment(seq++, null, 60);
+    chunks.push(carried);
+    for (let frame = 60; frame < 65; frame += 1) chunks.push(fragment(seq++, { frame, key: frame === 60 }, frame + 1));
+    const events = packageAll(concat(chunks), 0.5);
+    const parts = partsOf(events);
+    const segments = segmentsOf(events);
+    expect(segments.map((s) => [s.index, s.partCount])).toEqual([[0, 4], [1, 1]]);
+    expect(parts.map((p) => [p.segmentIndex, p.index, Number(p.duration.toFixed(4)), p.independent])).toEqual([
+      [0, 0, 0.5, true],
+      [0, 1, 0.5, false],
+      [0, 2, 0.5, false],
+      [0, 3, 0.5, false],
+      [1, 0, 0.1667, true],
+    ]);
+    expect(parts[4]!.startTime).toBeCloseTo(2, 9);
+    expect(parts[4]!.bytes.subarray(0, carried.byteLength)).toEqual(carried);
+    for (const segment of segments) expect(concat(parts.filter((p) => p.segmentIndex === segment.index).map((p) => p.bytes))).toEqual(segment.bytes);
   });
 });
