@@ -48,7 +48,10 @@ let us: SystemNode;
 beforeAll(async () => {
   system = await startSystem({
     nodes: [{ region: "eu" }, { region: "us" }],
-    edgeVars: { RECONNECT_WINDOW_SECONDS: String(RECONNECT_WINDOW_S), MAX_MEDIA_BYTES: String(MAX_MEDIA_BYTES) },
+    // PLAYLIST_STALENESS_MS 0: the follower audits what the edge lists, not what a player sees. After an outage the node
+    // replays faster than real time and the 15-segment window can slide past a playlist kept for half a second (a
+    // player would skip ahead too); every segment must still have been listed at some moment.
+    edgeVars: { RECONNECT_WINDOW_SECONDS: String(RECONNECT_WINDOW_S), MAX_MEDIA_BYTES: String(MAX_MEDIA_BYTES), PLAYLIST_STALENESS_MS: "0" },
     // Debug: every cut segment is logged ("segment produced"), which survives a kill -9 of the node.
     nodeEnv: { LOG_LEVEL: "debug" },
   });
