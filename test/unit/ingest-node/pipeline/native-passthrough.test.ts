@@ -74,11 +74,11 @@ function grant(epoch: number, firstMsn: number): PublishResponse {
 }
 
 /** The FLV file as node-media-server hands it over: the 13-byte header, then one buffer per tag (with its trailer). */
-async function flvBuffers(size: string, offsetMs: number): Promise<Buffer[]> {
-  const file = join(ffmpeg.dir, `${size}.flv`);
+async function flvBuffers(size: string, offsetMs: number, seconds = 4, gop = 30): Promise<Buffer[]> {
+  const file = join(ffmpeg.dir, `${size}-${seconds}-${gop}.flv`);
   await run(ffmpeg.bin.ffmpeg, [
-    "-v", "error", "-y", "-f", "lavfi", "-i", `testsrc2=size=${size}:rate=30`, "-f", "lavfi", "-i", "sine=sample_rate=48000", "-t", "4",
-    "-c:v", "libx264", "-preset", "ultrafast", "-g", "30", "-keyint_min", "30", "-c:a", "aac", "-f", "flv", file,
+    "-v", "error", "-y", "-f", "lavfi", "-i", `testsrc2=size=${size}:rate=30`, "-f", "lavfi", "-i", "sine=sample_rate=48000", "-t", String(seconds),
+    "-c:v", "libx264", "-preset", "ultrafast", "-g", String(gop), "-keyint_min", String(gop), "-c:a", "aac", "-f", "flv", file,
   ]);
   const bytes = await readFile(file);
   const out = [bytes.subarray(0, 13)];
@@ -98,27 +98,49 @@ const until = async (what: string, check: () => boolean) => {
   if (!check()) throw new Error(`timed out waiting for ${what}`);
 };
 
+function start(ffmpegBinary: string) {
+  const session = new FakeSession({ width: 640, height: 360, fps: 30, videoCodec: "h264", audioCodec: "aac", keyframeInterval: 1 });
+  const edge = new FakeEdge();
+  const sink = new MemorySink();
+  const pipeline = new StreamPipeline(session as unknown as PublishSession, grant(1, 0), {
+    ffmpegBinary,
+    ffmpegFeatures: { statsPeriod: true, fpsMode: true },
+    sink,
+    edge: edge as unknown as EdgeClient,
+    ladder: "passthrough",
+    remux: "native",
+    preset: "ultrafast",
+    thumbnailIntervalS: 10,
+    limits: { maxBufferBytes: 16 * 1024 * 1024, maxSegmentTargets: 3, maxSegmentBytes: 16 * 1024 * 1024, restarts: 1 },
+    log: createLogger("test"),
+  });
+  const feed = (tags: Buffer[]) => {
+    for (const tag of tags) session.listener!(tag, readFlvTag(tag));
+  };
+  return { session, edge, sink, pipeline, feed };
+}
+
 describe("passthrough pipeline, native remux", () => {
+  it("falls back to encoding the source (with FFmpeg) when the publisher stops sending keyframes", async () => {
+    // One keyframe, then 8 s without: past PIPELINE_MAX_SEGMENT_TARGETS (3 x 2 s) the copy cannot be cut.
+    const tags = await flvBuffers("640x360", 0, 8, 1000);
+    const { session, edge, pipeline, feed } = start("/nonexistent/ffmpeg-for-this-test");
+    await until("the feed", () => session.listener !== null);
+    // Fed in steps, as a live publisher's tags come: the packager sees the fragments as they are cut.
+    for (let i = 0; i < tags.length; i += 20) {
+      feed(tags.slice(i, i + 20));
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    await pipeline.done;
+    // The restart asks for an encoded source; this test's FFmpeg does not exist, so that run fails to start.
+    expect(edge.unpublishes.map((u) => [u.epoch, u.reason?.split(":")[0]])).toEqual([[1, "pipeline restart"], [2, "pipeline failed"]]);
+    expect(edge.unpublishes[0]!.reason).toMatch(/the publisher stopped sending keyframes \(source\)/);
+    expect(edge.unpublishes[1]!.reason).toMatch(/could not start/);
+  });
+
   it("makes the source rendition with no FFmpeg at all, and restarts with a new init when the SPS changes", async () => {
     const [first, second] = [await flvBuffers("640x360", 0), await flvBuffers("320x240", 4000)];
-    const session = new FakeSession({ width: 640, height: 360, fps: 30, videoCodec: "h264", audioCodec: "aac", keyframeInterval: 1 });
-    const edge = new FakeEdge();
-    const sink = new MemorySink();
-    const pipeline = new StreamPipeline(session as unknown as PublishSession, grant(1, 0), {
-      ffmpegBinary: "/nonexistent/ffmpeg-for-this-test",
-      ffmpegFeatures: { statsPeriod: true, fpsMode: true },
-      sink,
-      edge: edge as unknown as EdgeClient,
-      ladder: "passthrough",
-      remux: "native",
-      preset: "ultrafast",
-      thumbnailIntervalS: 10,
-      limits: { maxBufferBytes: 16 * 1024 * 1024, maxSegmentTargets: 3, maxSegmentBytes: 16 * 1024 * 1024, restarts: 1 },
-      log: createLogger("test"),
-    });
-    const feed = (tags: Buffer[]) => {
-      for (const tag of tags) session.listener!(tag, readFlvTag(tag));
-    };
+    const { session, edge, sink, pipeline, feed } = start("/nonexistent/ffmpeg-for-this-test");
     await until("the feed", () => session.listener !== null);
     feed(first);
     await until("the first broadcast's segments", () => sink.objectsOf(STREAM, "source").filter((o) => o.kind === "segment").length >= 1);
