@@ -1,4 +1,20 @@
-// The frame rate an H.264 sequence parameter set declares in its VUI timing info (x264 always writes it).
+// Reads an H.264 sequence parameter set (H.264 7.3.2.1.1): picture size, sample aspect ratio and the frame rate its VUI
+// timing info declares (x264 always writes it). The one SPS reader of the node: the packager and the remuxer both use it.
+
+/** What an SPS declares. */
+export interface SpsInfo {
+  /** Displayed picture size (cropping applied); not validated, so it may be 0 or negative for a broken SPS. */
+  width: number;
+  height: number;
+  /** Sample aspect ratio from the VUI (1:1 when absent or truncated). */
+  sarWidth: number;
+  sarHeight: number;
+  /** timeScale / (2 * unitsInTick) from the VUI timing info, or null when absent or truncated. */
+  frameRate: number | null;
+}
+
+/** Thrown when the SPS ends (or holds a bad Exp-Golomb code) before its picture size has been read. */
+export class SpsTruncated extends RangeError {}
 
 /** Frame rate from the first SPS in an avcC body, or null when the SPS carries no timing info or cannot be read. */
 export function frameRateFromAvcC(avcC: Uint8Array): number | null {
@@ -6,16 +22,14 @@ export function frameRateFromAvcC(avcC: Uint8Array): number | null {
   const length = (avcC[6]! << 8) | avcC[7]!;
   if (8 + length > avcC.byteLength || length < 4) return null;
   try {
-    return frameRateFromSps(unescapeRbsp(avcC.subarray(9, 8 + length)));
+    return parseSps(unescapeRbsp(avcC.subarray(9, 8 + length))).frameRate;
   } catch (error) {
-    if (error instanceof SpsEnd) return null;
+    if (error instanceof SpsTruncated) return null;
     throw error;
   }
 }
 
-class SpsEnd extends Error {}
-
-/** Reads bits MSB-first, with Exp-Golomb codes. */
+/** Reads bits MSB-first, with Exp-Golomb codes; SpsTruncated past the end. */
 class BitReader {
   readonly #bytes: Uint8Array;
   #bit = 0;
@@ -28,7 +42,7 @@ class BitReader {
     let value = 0;
     for (let i = 0; i < count; i++) {
       const byte = this.#bytes[this.#bit >> 3];
-      if (byte === undefined) throw new SpsEnd();
+      if (byte === undefined) throw new SpsTruncated("end of SPS");
       value = value * 2 + ((byte >> (7 - (this.#bit & 7))) & 1);
       this.#bit += 1;
     }
@@ -41,10 +55,7 @@ class BitReader {
 
   ue(): number {
     let zeros = 0;
-    while (this.bits(1) === 0) {
-      zeros += 1;
-      if (zeros > 31) throw new SpsEnd();
-    }
+    while (this.bits(1) === 0) if (++zeros > 31) throw new SpsTruncated("bad Exp-Golomb code");
     return 2 ** zeros - 1 + this.bits(zeros);
   }
 
@@ -55,14 +66,21 @@ class BitReader {
 }
 
 const HIGH_PROFILES = new Set([100, 110, 122, 244, 44, 83, 86, 118, 128, 138, 139, 134, 135]);
+/** Table E-1 of H.264: sample aspect ratios by aspect_ratio_idc. */
+const SAR_TABLE: ReadonlyArray<readonly [number, number]> = [
+  [1, 1], [1, 1], [12, 11], [10, 11], [16, 11], [40, 33], [24, 11], [20, 11], [32, 11], [80, 33], [18, 11], [15, 11],
+  [64, 33], [160, 99], [4, 3], [3, 2], [2, 1],
+];
 
-function frameRateFromSps(rbsp: Uint8Array): number | null {
+/** Parses an SPS RBSP (from the profile_idc byte on); throws SpsTruncated when it ends before the picture size. */
+export function parseSps(rbsp: Uint8Array): SpsInfo {
   const r = new BitReader(rbsp);
   const profileIdc = r.bits(8);
   r.bits(16); // constraint flags, level_idc
   r.ue(); // seq_parameter_set_id
+  let chromaFormatIdc = 1;
   if (HIGH_PROFILES.has(profileIdc)) {
-    const chromaFormatIdc = r.ue();
+    chromaFormatIdc = r.ue();
     if (chromaFormatIdc === 3) r.bits(1);
     r.ue(); // bit_depth_luma_minus8
     r.ue(); // bit_depth_chroma_minus8
@@ -74,9 +92,8 @@ function frameRateFromSps(rbsp: Uint8Array): number | null {
   }
   r.ue(); // log2_max_frame_num_minus4
   const pocType = r.ue();
-  if (pocType === 0) {
-    r.ue();
-  } else if (pocType === 1) {
+  if (pocType === 0) r.ue();
+  else if (pocType === 1) {
     r.bits(1);
     r.se();
     r.se();
@@ -85,13 +102,38 @@ function frameRateFromSps(rbsp: Uint8Array): number | null {
   }
   r.ue(); // max_num_ref_frames
   r.bits(1); // gaps_in_frame_num_value_allowed_flag
-  r.ue(); // pic_width_in_mbs_minus1
-  r.ue(); // pic_height_in_map_units_minus1
-  if (!r.flag()) r.bits(1); // frame_mbs_only_flag, mb_adaptive_frame_field_flag
+  const widthMbs = r.ue() + 1;
+  const heightUnits = r.ue() + 1;
+  const frameMbsOnly = r.flag() ? 1 : 0;
+  if (!frameMbsOnly) r.bits(1); // mb_adaptive_frame_field_flag
   r.bits(1); // direct_8x8_inference_flag
-  if (r.flag()) for (let i = 0; i < 4; i++) r.ue(); // frame cropping
-  if (!r.flag()) return null; // vui_parameters_present_flag
-  if (r.flag() && r.bits(8) === 255) r.bits(32); // aspect ratio (extended SAR)
+  let crop = [0, 0, 0, 0];
+  if (r.flag()) crop = [r.ue(), r.ue(), r.ue(), r.ue()];
+  // Crop units (H.264 7.4.2.1.1): chroma subsampling, doubled vertically for field coding.
+  const cropX = chromaFormatIdc === 0 || chromaFormatIdc === 3 ? 1 : 2;
+  const cropY = (chromaFormatIdc === 1 ? 2 : 1) * (2 - frameMbsOnly);
+  const width = widthMbs * 16 - cropX * (crop[0]! + crop[1]!);
+  const height = (2 - frameMbsOnly) * heightUnits * 16 - cropY * (crop[2]! + crop[3]!);
+  // The VUI is optional detail: a truncated one leaves square pixels (if cut before the SAR) and no frame rate.
+  let sar: readonly [number, number] = [1, 1];
+  let frameRate: number | null = null;
+  try {
+    if (r.flag()) {
+      // vui_parameters_present_flag
+      if (r.flag()) {
+        const idc = r.bits(8);
+        sar = idc === 255 ? [r.bits(16), r.bits(16)] : (SAR_TABLE[idc] ?? [1, 1]);
+      }
+      frameRate = vuiFrameRate(r);
+    }
+  } catch (error) {
+    if (!(error instanceof SpsTruncated)) throw error;
+  }
+  return { width, height, sarWidth: sar[0] || 1, sarHeight: sar[1] || 1, frameRate };
+}
+
+/** The VUI from overscan_info_present_flag to the timing info: the frame rate, or null without timing info. */
+function vuiFrameRate(r: BitReader): number | null {
   if (r.flag()) r.bits(1); // overscan
   if (r.flag()) {
     r.bits(4); // video_format, video_full_range_flag
@@ -118,7 +160,7 @@ function skipScalingList(r: BitReader, size: number): void {
 }
 
 /** Removes emulation-prevention bytes (00 00 03 -> 00 00). */
-function unescapeRbsp(nal: Uint8Array): Uint8Array {
+export function unescapeRbsp(nal: Uint8Array): Uint8Array {
   const out = new Uint8Array(nal.byteLength);
   let length = 0;
   let zeros = 0;
