@@ -1,4 +1,8 @@
-// Builds small ISO BMFF boxes byte by byte, for tests that need shapes FFmpeg does not write.
+// Builds small ISO BMFF boxes byte by byte, for tests that need shapes FFmpeg does not write. The box primitives are the
+// remuxer's writers (ingest-node/src/remux/mp4-boxes.ts), re-exported; only what they lack (largesize boxes) is here.
+import { ascii, box, concat, fullBox } from "../../../../ingest-node/src/remux/mp4-boxes.ts";
+
+export { ascii, box, fullBox };
 
 /** Big-endian unsigned 32-bit bytes. */
 export function u32(value: number): Uint8Array {
@@ -21,35 +25,13 @@ export function u64(value: number | bigint): Uint8Array {
 
 /** Concatenates byte arrays. */
 export function bytes(...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((sum, part) => sum + part.byteLength, 0));
-  let at = 0;
-  for (const part of parts) {
-    out.set(part, at);
-    at += part.byteLength;
-  }
-  return out;
-}
-
-/** A box with a 32-bit size. */
-export function box(type: string, ...body: Uint8Array[]): Uint8Array {
-  const payload = bytes(...body);
-  return bytes(u32(8 + payload.byteLength), ascii(type), payload);
+  return concat(parts);
 }
 
 /** A box with size field 1 and a 64-bit largesize. */
 export function largeBox(type: string, ...body: Uint8Array[]): Uint8Array {
   const payload = bytes(...body);
   return bytes(u32(1), ascii(type), u64(16 + payload.byteLength), payload);
-}
-
-/** A full box: version, 24-bit flags, body. */
-export function fullBox(type: string, version: number, flags: number, ...body: Uint8Array[]): Uint8Array {
-  return box(type, u32(((version << 24) | flags) >>> 0), ...body);
-}
-
-/** The ASCII bytes of a string. */
-export function ascii(text: string): Uint8Array {
-  return Uint8Array.from(text, (c) => c.charCodeAt(0));
 }
 
 /** Options for a synthetic trak. */
