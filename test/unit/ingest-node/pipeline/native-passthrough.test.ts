@@ -6,72 +6,18 @@ import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
-import type { PublishRequest, PublishResponse, StreamHeartbeat, UnpublishRequest } from "../../../../protocol/ingest.ts";
 import { createLogger } from "../../../../ingest-node/src/log.ts";
 import { StreamPipeline } from "../../../../ingest-node/src/pipeline/stream-pipeline.ts";
 import { readFlvTag } from "../../../../ingest-node/src/rtmp/flv-tag.ts";
-import type { PublishSession, SourceInfo, TagListener } from "../../../../ingest-node/src/rtmp/publish-session.ts";
+import type { PublishSession, SourceInfo } from "../../../../ingest-node/src/rtmp/publish-session.ts";
 import type { EdgeClient } from "../../../../ingest-node/src/upload/edge-client.ts";
 import { MemorySink } from "../../../../ingest-node/src/upload/memory-sink.ts";
+import { FakeEdge, FakeSession, grant } from "./pipeline-harness.ts";
 import { useRealFfmpeg } from "../transcode/real-ffmpeg.ts";
 
 const run = promisify(execFile);
 const STREAM = "5d1c2b3a-4e5f-4a6b-8c7d-9e0f1a2b3c4d";
 const ffmpeg = useRealFfmpeg("native-passthrough-");
-
-class FakeSession {
-  readonly remoteAddress = "127.0.0.1:5000";
-  readonly startedAt = Date.now();
-  readonly bytesIn = 0;
-  closedWith: string | null = null;
-  listener: TagListener | null = null;
-  readonly ended: Promise<string>;
-  private resolveEnded!: (reason: string) => void;
-
-  private readonly info: SourceInfo;
-
-  constructor(info: SourceInfo) {
-    this.info = info;
-    this.ended = new Promise((resolve) => (this.resolveEnded = resolve));
-  }
-  get active(): boolean {
-    return this.closedWith === null;
-  }
-  streamKey(): string {
-    return "sk_test_key";
-  }
-  source(): SourceInfo {
-    return this.info;
-  }
-  attachFeed(listener: TagListener): void {
-    this.listener = listener;
-  }
-  close(reason: string): void {
-    if (this.closedWith !== null) return;
-    this.closedWith = reason;
-    this.resolveEnded(reason);
-  }
-}
-
-class FakeEdge {
-  epoch = 1;
-  readonly publishes: PublishRequest[] = [];
-  readonly unpublishes: UnpublishRequest[] = [];
-  async publish(request: PublishRequest): Promise<PublishResponse> {
-    this.publishes.push(request);
-    return grant(++this.epoch, 10);
-  }
-  async unpublish(request: UnpublishRequest): Promise<void> {
-    this.unpublishes.push(request);
-  }
-  async streamHeartbeat(_id: string, _heartbeat: StreamHeartbeat): Promise<{ ok: boolean; stop: boolean }> {
-    return { ok: true, stop: false };
-  }
-}
-
-function grant(epoch: number, firstMsn: number): PublishResponse {
-  return { stream_id: STREAM, latency_mode: "low", segment_target: 2, part_target: null, ladder: null, epoch, first_msn: firstMsn, reconnect: epoch > 1, encryption: null };
-}
 
 /** The FLV file as node-media-server hands it over: the 13-byte header, then one buffer per tag (with its trailer). */
 async function flvBuffers(size: string, offsetMs: number, seconds = 4, gop = 30): Promise<Buffer[]> {
@@ -100,9 +46,9 @@ const until = async (what: string, check: () => boolean) => {
 
 function start(ffmpegBinary: string) {
   const session = new FakeSession({ width: 640, height: 360, fps: 30, videoCodec: "h264", audioCodec: "aac", keyframeInterval: 1 });
-  const edge = new FakeEdge();
+  const edge = new FakeEdge(STREAM, 10);
   const sink = new MemorySink();
-  const pipeline = new StreamPipeline(session as unknown as PublishSession, grant(1, 0), {
+  const pipeline = new StreamPipeline(session as unknown as PublishSession, grant(STREAM, 1, 0), {
     ffmpegBinary,
     ffmpegFeatures: { statsPeriod: true, fpsMode: true },
     sink,

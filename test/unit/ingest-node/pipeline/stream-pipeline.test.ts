@@ -1,79 +1,21 @@
 // StreamPipeline's failure paths with a fake publisher and edge: whatever fails, the publisher is disconnected and the
 // edge told; an FFmpeg that dies is restarted once under a new epoch first.
 import { describe, expect, it } from "vitest";
-import type { PublishRequest, PublishResponse, StreamHeartbeat, UnpublishRequest } from "../../../../protocol/ingest.ts";
 import { createLogger } from "../../../../ingest-node/src/log.ts";
 import type { FfmpegFeed } from "../../../../ingest-node/src/pipeline/ffmpeg-feed.ts";
 import { StreamPipeline } from "../../../../ingest-node/src/pipeline/stream-pipeline.ts";
-import type { PublishSession, SourceInfo, TagListener } from "../../../../ingest-node/src/rtmp/publish-session.ts";
+import type { PublishSession, SourceInfo } from "../../../../ingest-node/src/rtmp/publish-session.ts";
 import { TEST_LADDER } from "../../../../protocol/ladder.ts";
 import type { EdgeClient } from "../../../../ingest-node/src/upload/edge-client.ts";
 import { MemorySink } from "../../../../ingest-node/src/upload/memory-sink.ts";
+import { FakeEdge, FakeSession, grant } from "./pipeline-harness.ts";
 
 const STREAM = "0b6f3c9e-5a1d-4d7e-9f20-3c4b5a6d7e8f";
 
-/** A publisher that stays connected until closed. */
-class FakeSession {
-  readonly remoteAddress = "127.0.0.1:5000";
-  readonly startedAt = Date.now();
-  readonly bytesIn = 0;
-  closedWith: string | null = null;
-  listener: TagListener | null = null;
-  readonly ended: Promise<string>;
-  private resolveEnded!: (reason: string) => void;
-
-  private readonly info: SourceInfo;
-
-  constructor(info: SourceInfo) {
-    this.info = info;
-    this.ended = new Promise((resolve) => (this.resolveEnded = resolve));
-  }
-  get active(): boolean {
-    return this.closedWith === null;
-  }
-  streamKey(): string {
-    return "sk_test_key";
-  }
-  source(): SourceInfo {
-    return this.info;
-  }
-  attachFeed(listener: TagListener): void {
-    this.listener = listener;
-  }
-  close(reason: string): void {
-    if (this.closedWith !== null) return;
-    this.closedWith = reason;
-    this.resolveEnded(reason);
-  }
-}
-
-/** The edge's ingest API as the pipeline uses it, recording every call. */
-class FakeEdge {
-  epoch = 1;
-  readonly publishes: PublishRequest[] = [];
-  readonly unpublishes: UnpublishRequest[] = [];
-  readonly heartbeats: StreamHeartbeat[] = [];
-  async publish(request: PublishRequest): Promise<PublishResponse> {
-    this.publishes.push(request);
-    return grant(++this.epoch, 3);
-  }
-  async unpublish(request: UnpublishRequest): Promise<void> {
-    this.unpublishes.push(request);
-  }
-  async streamHeartbeat(_id: string, heartbeat: StreamHeartbeat): Promise<{ ok: boolean; stop: boolean }> {
-    this.heartbeats.push(heartbeat);
-    return { ok: true, stop: false };
-  }
-}
-
-function grant(epoch: number, firstMsn: number): PublishResponse {
-  return { stream_id: STREAM, latency_mode: "low", segment_target: 2, part_target: null, ladder: null, epoch, first_msn: firstMsn, reconnect: epoch > 1, encryption: null };
-}
-
 function start(source: Partial<SourceInfo>, ffmpegBinary = "ffmpeg", restarts = 1) {
   const session = new FakeSession({ width: 640, height: 360, fps: 30, videoCodec: "h264", audioCodec: "aac", keyframeInterval: 2, ...source });
-  const edge = new FakeEdge();
-  const pipeline = new StreamPipeline(session as unknown as PublishSession, grant(1, 0), {
+  const edge = new FakeEdge(STREAM, 3);
+  const pipeline = new StreamPipeline(session as unknown as PublishSession, grant(STREAM, 1, 0), {
     ffmpegBinary,
     ffmpegFeatures: { statsPeriod: true, fpsMode: true },
     sink: new MemorySink(),
