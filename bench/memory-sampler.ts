@@ -1,9 +1,8 @@
 // Resident memory of a running system over time: every process of the edge's process group (wrangler's node process
 // and its workerd processes, told apart by which one listens on the edge's port), the ingest node, its FFmpeg
 // children and the publisher, sampled from /proc with the request count at that moment.
-import { readdirSync, readFileSync } from "node:fs";
 import { portOwner } from "../scripts/lib/port-owner.ts";
-import { childrenOf, sampleProcess } from "./proc.ts";
+import { childrenOf, listPids, readStat, sampleProcess } from "./proc.ts";
 
 /** A process (or a set of them, such as the node's FFmpeg children) followed by the sampler. */
 export interface Tracked {
@@ -27,22 +26,9 @@ export interface MemorySample {
 /** Members of process group `pgid` as (pid, comm). */
 export function groupMembers(pgid: number): { pid: number; comm: string }[] {
   const out: { pid: number; comm: string }[] = [];
-  let entries: string[] = [];
-  try {
-    entries = readdirSync("/proc");
-  } catch {
-    return out;
-  }
-  for (const entry of entries) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
-      const close = stat.lastIndexOf(")");
-      const fields = stat.slice(close + 2).split(" ");
-      if (Number(fields[2]) === pgid) out.push({ pid: Number(entry), comm: stat.slice(stat.indexOf("(") + 1, close) });
-    } catch {
-      // gone meanwhile
-    }
+  for (const pid of listPids()) {
+    const stat = readStat(pid);
+    if (stat?.pgrp === pgid) out.push({ pid, comm: stat.comm });
   }
   return out;
 }

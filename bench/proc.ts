@@ -16,37 +16,48 @@ export interface ProcSample {
   rssMiB: number;
 }
 
-/** Reads /proc/<pid>/stat and status; null when the process is gone. */
-export function sampleProcess(pid: number): ProcSample | null {
+/** The fields of /proc/<pid>/stat this file reads; null when the process is gone. */
+export function readStat(pid: number): { comm: string; ppid: number; pgrp: number; cpuS: number } | null {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
     // comm is in parentheses and may contain spaces: split after the last ')'.
     const close = stat.lastIndexOf(")");
     const comm = stat.slice(stat.indexOf("(") + 1, close);
     const fields = stat.slice(close + 2).split(" ");
-    // fields[0] is state (field 3); utime is field 14, stime 15, rss (pages) 24.
-    const ppid = Number(fields[1]);
-    const cpuS = (Number(fields[11]) + Number(fields[12])) / TICKS;
-    const status = readFileSync(`/proc/${pid}/status`, "utf8");
-    const rssKb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
-    return { pid, comm, ppid, cpuS, rssMiB: rssKb / 1024 };
+    // fields[0] is state (field 3); ppid is field 4, pgrp 5, utime 14, stime 15.
+    return { comm, ppid: Number(fields[1]), pgrp: Number(fields[2]), cpuS: (Number(fields[11]) + Number(fields[12])) / TICKS };
   } catch {
     return null;
+  }
+}
+
+/** Reads /proc/<pid>/stat and status; null when the process is gone. */
+export function sampleProcess(pid: number): ProcSample | null {
+  const stat = readStat(pid);
+  if (stat === null) return null;
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, "utf8");
+    const rssKb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
+    return { pid, comm: stat.comm, ppid: stat.ppid, cpuS: stat.cpuS, rssMiB: rssKb / 1024 };
+  } catch {
+    return null;
+  }
+}
+
+/** The pids /proc lists now (empty when it cannot be read). */
+export function listPids(): number[] {
+  try {
+    return readdirSync("/proc").filter((entry) => /^\d+$/.test(entry)).map(Number);
+  } catch {
+    return [];
   }
 }
 
 /** Direct children of `pid` (optionally only those whose comm is `comm`). */
 export function childrenOf(pid: number, comm?: string): ProcSample[] {
   const out: ProcSample[] = [];
-  let entries: string[] = [];
-  try {
-    entries = readdirSync("/proc");
-  } catch {
-    return out;
-  }
-  for (const entry of entries) {
-    if (!/^\d+$/.test(entry)) continue;
-    const sample = sampleProcess(Number(entry));
+  for (const child of listPids()) {
+    const sample = sampleProcess(child);
     if (sample && sample.ppid === pid && (comm === undefined || sample.comm === comm)) out.push(sample);
   }
   return out;
