@@ -120,7 +120,9 @@ async function measureSessions(bench: BenchSystem, windowS: number, log: (line: 
       const per = (n: number) => Math.round((n / windowS) * 60 * 10) / 10;
       const playlist = (counts.playlist ?? 0) + (counts["playlist-blocking"] ?? 0) + (counts.master ?? 0);
       const media = (counts.segment ?? 0) + (counts.part ?? 0) + (counts.init ?? 0);
-      const other = Object.entries(counts).filter(([k]) => !["playlist", "playlist-blocking", "master", "segment", "part", "init"].includes(k)).reduce((s, [, n]) => s + n, 0);
+      const other = Object.entries(counts)
+        .filter(([k]) => !["playlist", "playlist-blocking", "master", "segment", "part", "init"].includes(k))
+        .reduce((s, [, n]) => s + n, 0);
       sessions.push({ mode, windowS, counts, perMinute: { playlist: per(playlist), media: per(media), other: per(other) } });
       log(`cost ${mode}: Chromium made ${JSON.stringify(counts)} in ${windowS} s`);
     } finally {

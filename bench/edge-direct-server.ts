@@ -47,7 +47,9 @@ await mf.ready;
 const url = await mf.unsafeGetDirectURL();
 const db = await mf.getD1Database("DB");
 const migrationsDir = join(root, "migrations");
-for (const file of readdirSync(migrationsDir).filter((f) => f.endsWith(".sql")).sort()) {
+for (const file of readdirSync(migrationsDir)
+  .filter((f) => f.endsWith(".sql"))
+  .sort()) {
   for (const statement of unstable_splitSqlQuery(readFileSync(join(migrationsDir, file), "utf8"))) {
     if (statement.trim() !== "") await db.prepare(statement).run();
   }

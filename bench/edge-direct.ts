@@ -36,15 +36,20 @@ export async function startDirectEdge(vars: Record<string, string> = {}): Promis
   let ready: (url: string) => void = () => undefined;
   const readyUrl = new Promise<string>((resolve) => (ready = resolve));
   const output: string[] = [];
-  const child = spawnGroup("edge-direct", process.execPath, [join(import.meta.dirname, "edge-direct-server.ts"), bundleDir, String(port), join(dir, "state"), JSON.stringify(allVars)], {
-    cwd: root,
-    env: { ...process.env, CLOUDFLARE_CF_FETCH_ENABLED: "false" },
-    onLine: (line) => {
-      output.push(line);
-      const match = /^ready (\S+)/.exec(line);
-      if (match) ready(match[1]!);
+  const child = spawnGroup(
+    "edge-direct",
+    process.execPath,
+    [join(import.meta.dirname, "edge-direct-server.ts"), bundleDir, String(port), join(dir, "state"), JSON.stringify(allVars)],
+    {
+      cwd: root,
+      env: { ...process.env, CLOUDFLARE_CF_FETCH_ENABLED: "false" },
+      onLine: (line) => {
+        output.push(line);
+        const match = /^ready (\S+)/.exec(line);
+        if (match) ready(match[1]!);
+      },
     },
-  });
+  );
   const origin = await Promise.race([
     readyUrl,
     child.exited.then((code) => Promise.reject(new Error(`the direct edge exited (${code}):\n${output.join("\n")}`))),

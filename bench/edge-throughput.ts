@@ -83,7 +83,10 @@ export async function runThroughput(bench: BenchSystem, options: ThroughputOptio
   const segments = parseTimeline(playlistText).items.filter((i) => i.kind === "segment");
   if (segments.length < 2) throw new Error("the throughput stream never listed two segments");
   const lastSegment = segments.at(-1)!;
-  const segmentUri = playlistText.split("\n").find((l) => l.trim().endsWith(`seg-${lastSegment.msn}.m4s`))!.trim();
+  const segmentUri = playlistText
+    .split("\n")
+    .find((l) => l.trim().endsWith(`seg-${lastSegment.msn}.m4s`))!
+    .trim();
   const mapUri = /#EXT-X-MAP:URI="([^"]+)"/.exec(playlistText)?.[1];
   if (!mapUri) throw new Error("no EXT-X-MAP in the playlist");
   const segmentUrl = new URL(segmentUri, mediaUrl).toString();

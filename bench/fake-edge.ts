@@ -51,7 +51,16 @@ export async function startFakeEdge(port = 0): Promise<FakeEdge> {
         const stream: FakeStream = { streamId: randomUUID(), streamKey: stream_key, publishedAt: Date.now(), segments: [], heartbeats: [], uploadedBytes: 0 };
         streams.set(stream_key, stream);
         byId.set(stream.streamId, stream);
-        json(200, { stream_id: stream.streamId, latency_mode: "low", segment_target: 2, part_target: null, ladder: null, epoch: 1, first_msn: 0, reconnect: false });
+        json(200, {
+          stream_id: stream.streamId,
+          latency_mode: "low",
+          segment_target: 2,
+          part_target: null,
+          ladder: null,
+          epoch: 1,
+          first_msn: 0,
+          reconnect: false,
+        });
         return;
       }
       const streamMatch = /^\/ingest\/v1\/streams\/([0-9a-f-]{36})\/(.*)$/.exec(path);

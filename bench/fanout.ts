@@ -132,7 +132,12 @@ export async function runFanout(bench: DirectEdge, options: FanoutOptions): Prom
   const id = stream.stream_id;
   const epoch = grant.epoch;
   const partBytes = new Uint8Array(16 * 1024).fill(7);
-  await node.putInit(id, RENDITION, { epoch, codecs: "avc1.42c01e,mp4a.40.2", width: 640, height: 360, bandwidth: 800_000, frame_rate: 30 }, new Uint8Array(1024).fill(1));
+  await node.putInit(
+    id,
+    RENDITION,
+    { epoch, codecs: "avc1.42c01e,mp4a.40.2", width: 640, height: 360, bandwidth: 800_000, frame_rate: 30 },
+    new Uint8Array(1024).fill(1),
+  );
   let msn = grant.first_msn;
   let nextPart = 0;
   let segmentStart = Date.now();
@@ -159,7 +164,11 @@ export async function runFanout(bench: DirectEdge, options: FanoutOptions): Prom
   const probes: EdgeProbes = {
     fds() {
       const list = groupFds(bench.process.child.pid ?? -1, "workerd").processes;
-      return { total: list.reduce((sum, p) => sum + p.fds, 0), max: Math.max(0, ...list.map((p) => p.fds)), limit: list.find((p) => p.limit !== null)?.limit ?? null };
+      return {
+        total: list.reduce((sum, p) => sum + p.fds, 0),
+        max: Math.max(0, ...list.map((p) => p.fds)),
+        limit: list.find((p) => p.limit !== null)?.limit ?? null,
+      };
     },
     cpuMs() {
       const list = groupFds(bench.process.child.pid ?? -1, "workerd").processes.map((p) => processCpuMs(p.pid));
@@ -230,10 +239,7 @@ export async function runFanout(bench: DirectEdge, options: FanoutOptions): Prom
     await Promise.race([bench.api("POST", `/streams/${id}/stop`), backstop(10_000)]).catch(() => undefined);
   }
   const target = judgedRounds(rounds);
-  const pass =
-    target.length === 0
-      ? null
-      : target.every((r) => r.answered === r.concurrency && r.delay.p99 !== null && r.delay.p99 <= FANOUT_TARGET.p99Ms);
+  const pass = target.length === 0 ? null : target.every((r) => r.answered === r.concurrency && r.delay.p99 !== null && r.delay.p99 <= FANOUT_TARGET.p99Ms);
   let burst: BurstBaseline | null = null;
   try {
     burst = await plainBurst(new URL(bench.url("/bench/plain")), FANOUT_TARGET.requests);
@@ -308,7 +314,9 @@ async function releaseRound(
   await sleep(Math.max(0, Math.min(holdCap, firstSent + 1000) - performance.now()));
   const fdsHeld = probes.fds();
   const beforeUpload: Record<string, number> = {};
-  for (const h of held) if (h.doneAt !== null) beforeUpload[h.error ? `error: ${h.error}` : String(h.status)] = (beforeUpload[h.error ? `error: ${h.error}` : String(h.status)] ?? 0) + 1;
+  for (const h of held)
+    if (h.doneAt !== null)
+      beforeUpload[h.error ? `error: ${h.error}` : String(h.status)] = (beforeUpload[h.error ? `error: ${h.error}` : String(h.status)] ?? 0) + 1;
   let putStart = performance.now();
   const cpuBefore = probes.cpuMs();
   const uploadErrors: string[] = [];
@@ -425,7 +433,10 @@ async function parkedFloor(playlistUrl: URL, concurrency: number, probes: EdgePr
   await Promise.race([Promise.all(answers), backstop(15_000)]);
   const cpuAfter = probes.cpuMs();
   for (const socket of sockets) socket.destroy();
-  const delays = doneAt.filter((t): t is number => t !== null).map((t) => t - releasedAt).sort((a, b) => a - b);
+  const delays = doneAt
+    .filter((t): t is number => t !== null)
+    .map((t) => t - releasedAt)
+    .sort((a, b) => a - b);
   const d = distribution(delays);
   const round = (v: number | null) => (v === null ? null : Math.round(v));
   return {

@@ -69,7 +69,9 @@ export class SyntheticNode {
   }
 
   async publish(streamKey: string): Promise<PublishResponse> {
-    const text = await this.send("POST", ingestPaths.publish(), JSON.stringify({ stream_key: streamKey, features: [NODE_FEATURES.encryption] }), { "content-type": "application/json" });
+    const text = await this.send("POST", ingestPaths.publish(), JSON.stringify({ stream_key: streamKey, features: [NODE_FEATURES.encryption] }), {
+      "content-type": "application/json",
+    });
     return JSON.parse(text) as PublishResponse;
   }
 

@@ -126,7 +126,13 @@ function ensureSources(ffmpeg: string, speedMediaS: number): { long: string; spe
  * times realtime once (faster than the ladder encodes, so FFmpeg in the node is the bottleneck; a publisher that
  * sent everything at once would leave before the node has probed the source, and the node then drops the publish).
  */
-function publishFile(ffmpeg: string, file: string, url: string, realtime: boolean, readRate = 8): { child: ChildProcess; exited: Promise<unknown>; stop(): Promise<void> } {
+function publishFile(
+  ffmpeg: string,
+  file: string,
+  url: string,
+  realtime: boolean,
+  readRate = 8,
+): { child: ChildProcess; exited: Promise<unknown>; stop(): Promise<void> } {
   const pace = realtime ? ["-re", "-stream_loop", "-1"] : ["-readrate", String(readRate)];
   const args = ["-hide_banner", "-loglevel", "error", ...pace, "-i", file, "-c", "copy", "-f", "flv", url];
   const child = spawn(ffmpeg, args, { stdio: ["ignore", "ignore", "ignore"] });
@@ -220,7 +226,9 @@ export async function runIngest(options: IngestOptions): Promise<IngestResult> {
         runs.push({ kind, wallS, speed: options.speedMediaS / wallS, ffmpegCpuS: seen.cpuS, nodeCpuS: cpu1 - cpu0 });
       }
       const r = runs.at(-1)!;
-      options.log(`ingest speed ${r.kind}: ${options.speedMediaS} s of media in ${r.wallS.toFixed(2)} s = ${r.speed.toFixed(2)}x, ffmpeg CPU ${r.ffmpegCpuS.toFixed(1)} s${r.nodeCpuS !== null ? `, node CPU ${r.nodeCpuS.toFixed(2)} s` : ""}`);
+      options.log(
+        `ingest speed ${r.kind}: ${options.speedMediaS} s of media in ${r.wallS.toFixed(2)} s = ${r.speed.toFixed(2)}x, ffmpeg CPU ${r.ffmpegCpuS.toFixed(1)} s${r.nodeCpuS !== null ? `, node CPU ${r.nodeCpuS.toFixed(2)} s` : ""}`,
+      );
     }
     const raw = runs.filter((r) => r.kind === "raw");
     const viaNode = runs.filter((r) => r.kind === "node");
@@ -242,7 +250,9 @@ export async function runIngest(options: IngestOptions): Promise<IngestResult> {
     for (const n of options.ladderSteps) {
       const step = await ladderStep(node, nodePid, fake, binaries.ffmpeg, files.long, n, options, publishers);
       ladderSteps.push(step);
-      options.log(`ingest ladder x${n}: factors ${step.factors.map((f) => f?.toFixed(3)).join(", ")}, ffmpeg ${step.ffmpegCores.toFixed(2)} cores, node ${step.nodeCores.toFixed(3)} cores, node RSS ${step.nodeRssMiB?.toFixed(0)} MiB`);
+      options.log(
+        `ingest ladder x${n}: factors ${step.factors.map((f) => f?.toFixed(3)).join(", ")}, ffmpeg ${step.ffmpegCores.toFixed(2)} cores, node ${step.nodeCores.toFixed(3)} cores, node RSS ${step.nodeRssMiB?.toFixed(0)} MiB`,
+      );
       if (!step.sustained) break;
     }
     const sustainedLadder = ladderSteps.filter((s) => s.sustained);
@@ -253,7 +263,9 @@ export async function runIngest(options: IngestOptions): Promise<IngestResult> {
     for (const n of options.passthroughSteps) {
       const step = await passthroughStep(binaries.ffmpeg, binaries.features, files.long, n, options);
       passthroughSteps.push(step);
-      options.log(`ingest passthrough x${n}: min factor ${step.minFactor?.toFixed(3)}, ffmpeg ${step.ffmpegCores.toFixed(2)} cores, packaging ${step.nodeCores.toFixed(3)} cores`);
+      options.log(
+        `ingest passthrough x${n}: min factor ${step.minFactor?.toFixed(3)}, ffmpeg ${step.ffmpegCores.toFixed(2)} cores, packaging ${step.nodeCores.toFixed(3)} cores`,
+      );
       if (!step.sustained) break;
     }
 
@@ -341,7 +353,14 @@ async function ladderStep(
   }
 }
 
-function capacityStep(n: number, factors: (number | null)[], ffmpegCores: number, nodeCores: number, nodeRssMiB: number | null, ffmpegRssMiB: number): CapacityStep {
+function capacityStep(
+  n: number,
+  factors: (number | null)[],
+  ffmpegCores: number,
+  nodeCores: number,
+  nodeRssMiB: number | null,
+  ffmpegRssMiB: number,
+): CapacityStep {
   const known = factors.filter((f): f is number => f !== null);
   const minFactor = known.length === factors.length && known.length > 0 ? Math.min(...known) : null;
   return {
@@ -388,7 +407,8 @@ async function passthroughStep(
       try {
         for await (const chunk of stream) {
           for (const event of packager.push(chunk as Uint8Array)) {
-            if (event.type === "segment") segments.push({ rendition: name, msn: event.index, durationS: event.duration, bytes: event.bytes.byteLength, at: Date.now() });
+            if (event.type === "segment")
+              segments.push({ rendition: name, msn: event.index, durationS: event.duration, bytes: event.bytes.byteLength, at: Date.now() });
           }
         }
       } catch {

@@ -69,9 +69,7 @@ export async function runLatency(bench: BenchSystem, options: LatencyOptions): P
   for (const mode of options.modes) {
     modes.push(await measureMode(bench, mode, options));
     const m = modes.at(-1)!;
-    options.log(
-      `latency ${mode}: ${m.unit}s n=${m.end.n}, end-lag p50 ${m.end.p50} ms p95 ${m.end.p95} ms, first segment ${m.firstSegmentMs} ms`,
-    );
+    options.log(`latency ${mode}: ${m.unit}s n=${m.end.n}, end-lag p50 ${m.end.p50} ms p95 ${m.end.p95} ms, first segment ${m.firstSegmentMs} ms`);
   }
   return { pollIntervalMs: options.pollIntervalMs, modes };
 }

@@ -23,7 +23,12 @@ export interface MachineInfo {
 function firstLine(command: string, args: string[]): string {
   const result = spawnSync(command, args, { encoding: "utf8", timeout: 10_000 });
   const text = `${result.stdout ?? ""}\n${result.stderr ?? ""}`.trim();
-  return text.split("\n").find((line) => line.trim() !== "")?.trim() ?? "not found";
+  return (
+    text
+      .split("\n")
+      .find((line) => line.trim() !== "")
+      ?.trim() ?? "not found"
+  );
 }
 
 function packageVersion(root: string, name: string): string {
@@ -40,7 +45,9 @@ export function machineInfo(root: string): MachineInfo {
   let cpuModel = cpuList[0]?.model?.trim() ?? "unknown";
   try {
     // Some hypervisors give os.cpus() a bare family name; /proc/cpuinfo may say more.
-    const line = readFileSync("/proc/cpuinfo", "utf8").split("\n").find((l) => l.startsWith("model name"));
+    const line = readFileSync("/proc/cpuinfo", "utf8")
+      .split("\n")
+      .find((l) => l.startsWith("model name"));
     if (line) cpuModel = line.split(":").slice(1).join(":").trim() || cpuModel;
   } catch {
     // not Linux

@@ -54,8 +54,26 @@ export function edgeProcesses(pgid: number, edgePort: number, workerdLabels: { e
       .map((m) => ({ pid: m.pid, rss: sampleProcess(m.pid)?.rssMiB ?? 0 }))
       .sort((a, b) => b.rss - a.rss)[0]?.pid;
   const tracked: Tracked[] = [
-    { label: workerdLabels.entry, kind: "workerd", read: () => readPids(workerds().filter((m) => m.pid === entry()).map((m) => m.pid)) },
-    { label: workerdLabels.other, kind: "workerd", read: () => readPids(workerds().filter((m) => m.pid !== entry()).map((m) => m.pid)) },
+    {
+      label: workerdLabels.entry,
+      kind: "workerd",
+      read: () =>
+        readPids(
+          workerds()
+            .filter((m) => m.pid === entry())
+            .map((m) => m.pid),
+        ),
+    },
+    {
+      label: workerdLabels.other,
+      kind: "workerd",
+      read: () =>
+        readPids(
+          workerds()
+            .filter((m) => m.pid !== entry())
+            .map((m) => m.pid),
+        ),
+    },
     { label: nodeLabel, kind: "other", read: () => readPids([runner() ?? -1]) },
   ];
   return tracked;

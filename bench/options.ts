@@ -33,13 +33,20 @@ export function parseOptions(argv: string[]): BenchOptions {
       soakMinutes = Number(arg.slice("--soak-minutes=".length));
       if (!Number.isFinite(soakMinutes) || soakMinutes <= 0 || soakMinutes > 24 * 60) throw new Error(`--soak-minutes: a number of minutes, 0 < N <= 1440`);
     } else if (arg.startsWith("--soak-edges=")) {
-      const edges = arg.slice("--soak-edges=".length).split(",").map((x) => x.trim());
+      const edges = arg
+        .slice("--soak-edges=".length)
+        .split(",")
+        .map((x) => x.trim());
       if (edges.length === 0 || edges.some((x) => x !== "dev" && x !== "direct")) throw new Error("--soak-edges: dev, direct or dev,direct");
       soakEdges = edges as ("dev" | "direct")[];
     } else if (arg === "--no-readme") readme = false;
     else if (arg === "--report") only = [];
     else if (arg.startsWith("--only=")) {
-      const names = arg.slice("--only=".length).split(",").map((s) => s.trim()).filter(Boolean);
+      const names = arg
+        .slice("--only=".length)
+        .split(",")
+        .map((s) => s.trim())
+        .filter(Boolean);
       only = names.map((name) => {
         const section = (ALIASES[name] ?? name) as Section;
         if (!SECTIONS.includes(section)) throw new Error(`unknown section "${name}" (known: ${SECTIONS.join(", ")})`);

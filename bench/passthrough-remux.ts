@@ -53,7 +53,9 @@ function rssWithChildren(pid: number): number {
 }
 
 function publish(ffmpeg: string, file: string, url: string): { child: ChildProcess; stop(): Promise<void> } {
-  const child = spawn(ffmpeg, ["-hide_banner", "-loglevel", "error", "-re", "-stream_loop", "-1", "-i", file, "-c", "copy", "-f", "flv", url], { stdio: "ignore" });
+  const child = spawn(ffmpeg, ["-hide_banner", "-loglevel", "error", "-re", "-stream_loop", "-1", "-i", file, "-c", "copy", "-f", "flv", url], {
+    stdio: "ignore",
+  });
   return { child, ...stoppableChild(child) };
 }
 
@@ -96,9 +98,18 @@ async function measureNode(mode: string, ffmpeg: string, file: string, n: number
     await sleep(1000);
     const w = await window(node.process.child.pid!, node.rtmpUrl, ffmpeg, file, n, seconds, warmupS);
     const end = Date.now();
-    const factors = [...fake.streams.values()].map((s) => s.segments.filter((g) => g.at >= w.t0 && g.at <= end).reduce((sum, g) => sum + g.durationS, 0) / ((end - w.t0) / 1000));
+    const factors = [...fake.streams.values()].map(
+      (s) => s.segments.filter((g) => g.at >= w.t0 && g.at <= end).reduce((sum, g) => sum + g.durationS, 0) / ((end - w.t0) / 1000),
+    );
     if (factors.length < n) throw new Error(`only ${factors.length} of ${n} publishes reached the edge; node log: ${node.lines.slice(-5).join(" | ")}`);
-    return { mode: `node REMUX=${remux}${thumbnailS === "10" ? "" : ` thumbnails/${thumbnailS}s`}`, streams: n, cores: w.cores, rssMiB: w.rssMiB, idleRssMiB: w.idleRssMiB, minRealtime: Math.min(...factors) };
+    return {
+      mode: `node REMUX=${remux}${thumbnailS === "10" ? "" : ` thumbnails/${thumbnailS}s`}`,
+      streams: n,
+      cores: w.cores,
+      rssMiB: w.rssMiB,
+      idleRssMiB: w.idleRssMiB,
+      minRealtime: Math.min(...factors),
+    };
   } finally {
     await node.stop();
     await fake.stop();
@@ -154,13 +165,48 @@ async function main(): Promise<void> {
   const file = join(tmpdir(), "edgecast-bench-720p-2500k.flv");
   if (!existsSync(file)) {
     const made = spawnSync(ffmpeg, [
-      "-v", "error", "-y", "-f", "lavfi", "-i", "testsrc2=size=1280x720:rate=30", "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000", "-t", "20",
-      "-c:v", "libx264", "-preset", "ultrafast", "-b:v", "2500k", "-maxrate", "2500k", "-bufsize", "5000k", "-g", "60", "-keyint_min", "60", "-sc_threshold", "0",
-      "-c:a", "aac", "-b:a", "128k", "-f", "flv", file,
+      "-v",
+      "error",
+      "-y",
+      "-f",
+      "lavfi",
+      "-i",
+      "testsrc2=size=1280x720:rate=30",
+      "-f",
+      "lavfi",
+      "-i",
+      "sine=frequency=440:sample_rate=48000",
+      "-t",
+      "20",
+      "-c:v",
+      "libx264",
+      "-preset",
+      "ultrafast",
+      "-b:v",
+      "2500k",
+      "-maxrate",
+      "2500k",
+      "-bufsize",
+      "5000k",
+      "-g",
+      "60",
+      "-keyint_min",
+      "60",
+      "-sc_threshold",
+      "0",
+      "-c:a",
+      "aac",
+      "-b:a",
+      "128k",
+      "-f",
+      "flv",
+      file,
     ]);
     if (made.status !== 0) throw new Error(`could not make the source: ${made.stderr}`);
   }
-  console.log(`${machineLine(machineInfo(process.cwd()))}; ${n} streams of 1280x720 30 fps H.264 2.5 Mbit/s + AAC 128 kbit/s, ${seconds} s window after ${warmupS} s`);
+  console.log(
+    `${machineLine(machineInfo(process.cwd()))}; ${n} streams of 1280x720 30 fps H.264 2.5 Mbit/s + AAC 128 kbit/s, ${seconds} s window after ${warmupS} s`,
+  );
   const results: Measured[] = [];
   for (const mode of modes) {
     if (mode === "nginx" && !existsSync(NGINX_RTMP_MODULE)) {
@@ -168,7 +214,11 @@ async function main(): Promise<void> {
       continue;
     }
     const r =
-      mode === "inproc" ? measureInProcess(file, n) : mode === "nginx" ? await measureNginx(ffmpeg, file, n, seconds, warmupS) : await measureNode(mode, ffmpeg, file, n, seconds, warmupS);
+      mode === "inproc"
+        ? measureInProcess(file, n)
+        : mode === "nginx"
+          ? await measureNginx(ffmpeg, file, n, seconds, warmupS)
+          : await measureNode(mode, ffmpeg, file, n, seconds, warmupS);
     results.push(r);
     console.log(
       `${r.mode.padEnd(34)} ${r.cores.toFixed(3)} cores (${((r.cores / n) * 1000).toFixed(1)} millicores/stream), ` +

@@ -154,7 +154,11 @@ export function lineChart(o: LineChartOptions): { svg: string; width: number; he
     parts.push(`<text x="${m.left + pw + 34}" y="${ly}" font-size="12" ${FONT}>${esc(s.name)}</text>`);
   });
   parts.push(captionBlock(o.caption, plotHeight, width));
-  return { svg: `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}">${parts.join("")}</svg>`, width, height };
+  return {
+    svg: `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}">${parts.join("")}</svg>`,
+    width,
+    height,
+  };
 }
 
 /** A horizontal bar chart. */
@@ -169,8 +173,7 @@ export function barChart(o: BarChartOptions): { svg: string; width: number; heig
   const max = Math.max(...o.bars.map((b) => b.value), 1);
   const min = o.log ? Math.max(1, Math.min(...o.bars.map((b) => b.value).filter((v) => v > 0)) / 2) : 0;
   const top = o.log ? 10 ** Math.ceil(Math.log10(max)) : max * 1.05;
-  const sx = (v: number) =>
-    o.log ? ((Math.log10(Math.max(v, min)) - Math.log10(min)) / (Math.log10(top) - Math.log10(min))) * pw : (v / top) * pw;
+  const sx = (v: number) => (o.log ? ((Math.log10(Math.max(v, min)) - Math.log10(min)) / (Math.log10(top) - Math.log10(min))) * pw : (v / top) * pw);
   const parts: string[] = [`<rect width="${width}" height="${height}" fill="#fff"/>`];
   parts.push(`<text x="12" y="24" font-size="16" font-weight="bold" ${FONT}>${esc(o.title)}</text>`);
   const tickValues = o.log ? logTicks(min, top) : ticks(0, top);
@@ -188,5 +191,9 @@ export function barChart(o: BarChartOptions): { svg: string; width: number; heig
   });
   parts.push(`<text x="${m.left + pw / 2}" y="${m.top + o.bars.length * rowHeight + 36}" font-size="12" text-anchor="middle" ${FONT}>${esc(o.xLabel)}</text>`);
   parts.push(captionBlock(o.caption, plotHeight, width));
-  return { svg: `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}">${parts.join("")}</svg>`, width, height };
+  return {
+    svg: `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}">${parts.join("")}</svg>`,
+    width,
+    height,
+  };
 }

@@ -47,7 +47,9 @@ export function sampleProcess(pid: number): ProcSample | null {
 /** The pids /proc lists now (empty when it cannot be read). */
 export function listPids(): number[] {
   try {
-    return readdirSync("/proc").filter((entry) => /^\d+$/.test(entry)).map(Number);
+    return readdirSync("/proc")
+      .filter((entry) => /^\d+$/.test(entry))
+      .map(Number);
   } catch {
     return [];
   }
@@ -111,7 +113,9 @@ export class ChildWatcher {
       } else {
         let argv: string[] = [];
         try {
-          argv = readFileSync(`/proc/${child.pid}/cmdline`, "utf8").split("\0").filter((a, i, all) => i < all.length - 1 || a !== "");
+          argv = readFileSync(`/proc/${child.pid}/cmdline`, "utf8")
+            .split("\0")
+            .filter((a, i, all) => i < all.length - 1 || a !== "");
         } catch {
           // gone already
         }

@@ -18,19 +18,32 @@ function baselineOf(b: SoakBaseline | undefined, label: string): number | null {
 
 /** A workerd process's growth in a baseline, in words. */
 function burstLine(b: SoakBaseline): string {
-  return b.processes.filter((p) => p.beforeMiB !== null || p.afterMiB !== null).map((p) => `${p.label} ${n(p.beforeMiB)} → ${n(p.afterMiB)} MiB (${n(p.miBPerKRequests, 2)} MiB per 1,000)`).join("; ");
+  return b.processes
+    .filter((p) => p.beforeMiB !== null || p.afterMiB !== null)
+    .map((p) => `${p.label} ${n(p.beforeMiB)} → ${n(p.afterMiB)} MiB (${n(p.miBPerKRequests, 2)} MiB per 1,000)`)
+    .join("; ");
 }
 
 /** Markdown lines and the figures of the soak section (one table and plot per edge it ran on). */
-export function soakSection(run: SectionRun<SoakSectionResult> | undefined, docsDir: string, caption: (run: SectionRun<unknown>, section: string) => string[]): { md: string[]; figures: Figure[] } {
+export function soakSection(
+  run: SectionRun<SoakSectionResult> | undefined,
+  docsDir: string,
+  caption: (run: SectionRun<unknown>, section: string) => string[],
+): { md: string[]; figures: Figure[] } {
   const md: string[] = ["## 6. Memory over time", ""];
   if (!run?.result) {
-    md.push(run ? `_This section failed in the last run (${run.startedAt}): ${run.error ?? "unknown error"}_` : "_Not measured yet: run `npm run bench -- --only=soak`._", "");
+    md.push(
+      run
+        ? `_This section failed in the last run (${run.startedAt}): ${run.error ?? "unknown error"}_`
+        : "_Not measured yet: run `npm run bench -- --only=soak`._",
+      "",
+    );
     return { md, figures: [] };
   }
   const figures: Figure[] = [];
   run.result.runs.forEach((r, i) => {
-    if (run.result!.runs.length > 1) md.push(`### ${String.fromCharCode(97 + i)}) ${r.edgeKind} (measured ${(r.measuredAt ?? run.startedAt).slice(0, 16).replace("T", " ")} UTC)`, "");
+    if (run.result!.runs.length > 1)
+      md.push(`### ${String.fromCharCode(97 + i)}) ${r.edgeKind} (measured ${(r.measuredAt ?? run.startedAt).slice(0, 16).replace("T", " ")} UTC)`, "");
     const one = soakRun(run, r, join(docsDir, "bench", i === 0 ? "soak.png" : `soak-${i + 1}.png`), caption);
     md.push(...one.md);
     figures.push(one.figure);
@@ -38,7 +51,12 @@ export function soakSection(run: SectionRun<SoakSectionResult> | undefined, docs
   return { md, figures };
 }
 
-function soakRun(run: SectionRun<SoakSectionResult>, r: SoakResult, file: string, caption: (run: SectionRun<unknown>, section: string) => string[]): { md: string[]; figure: Figure } {
+function soakRun(
+  run: SectionRun<SoakSectionResult>,
+  r: SoakResult,
+  file: string,
+  caption: (run: SectionRun<unknown>, section: string) => string[],
+): { md: string[]; figure: Figure } {
   const md: string[] = [];
   const perMinute = r.requests.total / r.minutes;
   md.push(
@@ -47,7 +65,7 @@ function soakRun(run: SectionRun<SoakSectionResult>, r: SoakResult, file: string
     `edge), and one reader that reloads each of the ${r.renditions.length} renditions' media playlists (${r.renditions.join(", ")}) every ${r.reloadMs} ms and fetches`,
     "every object it lists (init, segments, parts) once. The RSS of every process is sampled from /proc with the number of requests the edge",
     `had served by then (the reader's plus the node's uploads; heartbeats not counted). Growth is the least-squares slope after the first ${r.warmupS} s,`,
-    "over the longest stretch in which the same processes ran (`wrangler dev` replaces the Worker's workerd when a source file changes; \"restarts\" counts that).",
+    'over the longest stretch in which the same processes ran (`wrangler dev` replaces the Worker\'s workerd when a source file changes; "restarts" counts that).',
     "",
     `**Objects:** ${n(r.objects.fetched)} fetched, **${n(r.objects.missing)} listed but missing**${r.objects.missing > 0 ? ` (${r.objects.examples.join("; ")})` : ""}, ${n(r.objects.bytes / 1048576, 1)} MiB read (playlists included)${r.uploadedBytes === undefined ? "" : `, ${n(r.uploadedBytes / 1048576, 1)} MiB uploaded by the node`}; ${n(r.objects.playlistErrors)} playlist errors. ` +
       `**Requests:** ${n(r.requests.reader)} from the reader, ${n(r.requests.node)} uploads from the node (${n(perMinute)} per minute).`,
@@ -66,11 +84,13 @@ function soakRun(run: SectionRun<SoakSectionResult>, r: SoakResult, file: string
   }
   md.push(
     "",
-    `**Baselines, same run, same edge:** after the soak the publisher stops; then ${n(r.baseline.requests)} \`${r.baseline.route}\` requests (a route that answers \"ok\" and`,
+    `**Baselines, same run, same edge:** after the soak the publisher stops; then ${n(r.baseline.requests)} \`${r.baseline.route}\` requests (a route that answers "ok" and`,
     `touches nothing: no Durable Object, R2, D1 or cache) go out 4 at a time (${n(r.baseline.durationS)} s): ${burstLine(r.baseline)}.`,
   );
   if (r.bytesBaseline?.requests === 0) {
-    md.push(`Then \`${r.bytesBaseline.route}\` (raw R2 reads of a segment the reader had fetched): no request answered 200, so that baseline is missing from this run.`);
+    md.push(
+      `Then \`${r.bytesBaseline.route}\` (raw R2 reads of a segment the reader had fetched): no request answered 200, so that baseline is missing from this run.`,
+    );
   } else if (r.bytesBaseline) {
     md.push(
       `Then ${n(r.bytesBaseline.requests)} \`${r.bytesBaseline.route}\` requests (the largest segment the playlists listed at the end, read straight from R2 by a bench route: no Cache`,
@@ -111,16 +131,18 @@ function runFindings(r: SoakResult): string[] {
       const base = baselineOf(r.baseline, p.label);
       const bytes = baselineOf(r.bytesBaseline, p.label);
       const share =
-        (base !== null && p.miBPerKRequests ? ` — a trivial route on the same edge grew it ${n(base, 1)} MiB per 1,000 requests (${n((base / p.miBPerKRequests) * 100)} % of the soak's rate)` : "") +
-        (bytes !== null && p.miBPerKRequests ? `, raw R2 reads of a ${n((r.bytesBaseline?.objectBytes ?? 0) / 1024)} KiB segment ${n(bytes, 1)} MiB per 1,000 (${n((bytes / p.miBPerKRequests) * 100)} %)` : "");
+        (base !== null && p.miBPerKRequests
+          ? ` — a trivial route on the same edge grew it ${n(base, 1)} MiB per 1,000 requests (${n((base / p.miBPerKRequests) * 100)} % of the soak's rate)`
+          : "") +
+        (bytes !== null && p.miBPerKRequests
+          ? `, raw R2 reads of a ${n((r.bytesBaseline?.objectBytes ?? 0) / 1024)} KiB segment ${n(bytes, 1)} MiB per 1,000 (${n((bytes / p.miBPerKRequests) * 100)} %)`
+          : "");
       return `${p.label} ${n(p.miBPerKRequests, 1)} MiB per 1,000 requests (${n(p.miBPerMinute, 1)} MiB/min)${share}`;
     });
   const measured = r.processes.filter((p) => p.miBPerMinute !== null);
   const flat = measured.filter((p) => Math.abs(p.miBPerMinute!) < FLAT_MIB_PER_MINUTE).map((p) => p.label);
   const growing = measured.filter((p) => p.miBPerMinute! >= FLAT_MIB_PER_MINUTE).map((p) => p.label);
-  const others = r.processes
-    .filter((p) => p.kind === "other")
-    .map((p) => `${p.label} ${n(p.warmMiB)} → ${n(p.endMiB)} MiB (${n(p.miBPerMinute, 2)} MiB/min)`);
+  const others = r.processes.filter((p) => p.kind === "other").map((p) => `${p.label} ${n(p.warmMiB)} → ${n(p.endMiB)} MiB (${n(p.miBPerMinute, 2)} MiB/min)`);
   return [
     `- **Memory over ${n(r.minutes, 1)} min (${r.edgeKind}):** ${n(r.objects.missing)} listed objects missing of ${n(r.objects.fetched + r.objects.missing)}. After the warm-up: ${parts.join("; ")}. ` +
       `Beside them: ${others.join("; ")}. A baseline's share near 100 % means the soak grows that process no faster than requests that run none of our playback code. ` +

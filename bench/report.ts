@@ -2,11 +2,10 @@
 // Every number in them comes from the results file: rerun `npm run bench` rather than editing them.
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import type { CostResult } from "./cost.ts";
-import { THROUGHPUT_TARGETS, type ThroughputResult } from "./edge-throughput.ts";
-import { FANOUT_TARGET, type FanoutResult, judgedRounds } from "./fanout.ts";
-import { INGEST_TARGETS, type IngestResult, REALTIME_THRESHOLD } from "./ingest.ts";
-import { LATENCY_TARGET_MS, type LatencyResult, type Mode } from "./latency.ts";
+import { THROUGHPUT_TARGETS } from "./edge-throughput.ts";
+import { FANOUT_TARGET, judgedRounds } from "./fanout.ts";
+import { INGEST_TARGETS, REALTIME_THRESHOLD } from "./ingest.ts";
+import { LATENCY_TARGET_MS, type Mode } from "./latency.ts";
 import { type MachineInfo, machineLine, versionsLine } from "./machine.ts";
 import { barChart, lineChart, PALETTE } from "./plot-svg.ts";
 import { soakFindings, soakSection } from "./report-soak.ts";
@@ -71,9 +70,16 @@ export function buildReport(input: ReportInput): { markdown: string; figures: Fi
     "(about 5 minutes, a smoke test), `npm run bench -- --only=latency,throughput,fanout,cost,ingest,soak`.",
     "",
   );
-  if (anyQuick) md.push("> **These are figures of a `--quick` smoke run** (short publishes, short wrk runs, fewer steps): use them to see that the benchmark works, not as reference figures.", "");
+  if (anyQuick)
+    md.push(
+      "> **These are figures of a `--quick` smoke run** (short publishes, short wrk runs, fewer steps): use them to see that the benchmark works, not as reference figures.",
+      "",
+    );
   if (machine) {
-    md.push(`**Machine:** ${machineLine(machine)}. **Versions:** ${versionsLine(machine)}, ${machine.wrk}, nginx ${machine.nginx.replace(/^nginx\//, "")}, ${machine.chromium.replace(/ built on.*$/, "")}.`, "");
+    md.push(
+      `**Machine:** ${machineLine(machine)}. **Versions:** ${versionsLine(machine)}, ${machine.wrk}, nginx ${machine.nginx.replace(/^nginx\//, "")}, ${machine.chromium.replace(/ built on.*$/, "")}.`,
+      "",
+    );
   }
   md.push(
     "Everything runs on one machine: `wrangler dev` (workerd with local D1/R2/Durable Objects; the fan-out section runs the bundled Worker on",
@@ -88,24 +94,56 @@ export function buildReport(input: ReportInput): { markdown: string; figures: Fi
   const lat = s.latency?.result;
   for (const mode of ["interactive", "low", "standard"] as Mode[]) {
     const m = lat?.modes.find((x) => x.mode === mode);
-    summary.push([`Live-edge lag, ${mode} (p95, last frame of each new ${m?.unit ?? "item"})`, m ? ms(m.end.p95) : "–", `≤ ${n(LATENCY_TARGET_MS[mode])} ms`, passMark(m?.pass)]);
+    summary.push([
+      `Live-edge lag, ${mode} (p95, last frame of each new ${m?.unit ?? "item"})`,
+      m ? ms(m.end.p95) : "–",
+      `≤ ${n(LATENCY_TARGET_MS[mode])} ms`,
+      passMark(m?.pass),
+    ]);
   }
   const thr = s.throughput?.result;
-  summary.push(["Playlist GET req/s vs plain Worker route", thr ? `${thr.ratios.playlistVsPlain.toFixed(2)}×` : "–", `≥ ${THROUGHPUT_TARGETS.playlistVsPlain}×`, passMark(thr?.pass.playlistVsPlain)]);
-  summary.push(["Cached segment GET req/s vs raw R2 route", thr ? `${thr.ratios.segmentVsR2.toFixed(2)}×` : "–", `≥ ${THROUGHPUT_TARGETS.segmentVsR2}×`, passMark(thr?.pass.segmentVsR2)]);
+  summary.push([
+    "Playlist GET req/s vs plain Worker route",
+    thr ? `${thr.ratios.playlistVsPlain.toFixed(2)}×` : "–",
+    `≥ ${THROUGHPUT_TARGETS.playlistVsPlain}×`,
+    passMark(thr?.pass.playlistVsPlain),
+  ]);
+  summary.push([
+    "Cached segment GET req/s vs raw R2 route",
+    thr ? `${thr.ratios.segmentVsR2.toFixed(2)}×` : "–",
+    `≥ ${THROUGHPUT_TARGETS.segmentVsR2}×`,
+    passMark(thr?.pass.segmentVsR2),
+  ]);
   const fan = s.fanout?.result;
   const fan1k = fan ? judgedRounds(fan.rounds) : [];
   const worst1k = fan1k.sort((a, b) => (b.delay.p99 ?? 0) - (a.delay.p99 ?? 0))[0];
   summary.push([
     `LL-HLS fan-out: ${n(FANOUT_TARGET.requests)} held requests, p99 after the part landed (worst round)`,
-    worst1k ? `${n(worst1k.answered)}/${n(worst1k.concurrency)} answered, p99 ${ms(worst1k.delay.p99)} (workerd's floor in the same run: ${ms(worst1k.floor?.delay.p99 ?? null)})` : "–",
+    worst1k
+      ? `${n(worst1k.answered)}/${n(worst1k.concurrency)} answered, p99 ${ms(worst1k.delay.p99)} (workerd's floor in the same run: ${ms(worst1k.floor?.delay.p99 ?? null)})`
+      : "–",
     `all, ≤ ${FANOUT_TARGET.p99Ms} ms`,
     passMark(fan?.pass),
   ]);
   const ing = s.ingest?.result;
-  summary.push(["Ingest: encode speed overhead of the node vs raw FFmpeg", ing ? pct(ing.speed.overhead) : "–", `≤ ${INGEST_TARGETS.overheadRatio * 100} %`, passMark(ing?.speed.pass)]);
-  summary.push(["Ingest: node RSS per stream (FFmpeg excluded)", ing?.nodeRssPerStreamMiB != null ? `${n(ing.nodeRssPerStreamMiB, 1)} MiB` : "–", `≤ ${INGEST_TARGETS.nodeRssPerStreamMiB} MB`, passMark(ing?.rssPass)]);
-  summary.push(["Ingest: streams at realtime, default ladder / passthrough", ing ? `${ing.ladderSustained} / ≥ ${ing.passthroughSustained}` : "–", "(report)", "–"]);
+  summary.push([
+    "Ingest: encode speed overhead of the node vs raw FFmpeg",
+    ing ? pct(ing.speed.overhead) : "–",
+    `≤ ${INGEST_TARGETS.overheadRatio * 100} %`,
+    passMark(ing?.speed.pass),
+  ]);
+  summary.push([
+    "Ingest: node RSS per stream (FFmpeg excluded)",
+    ing?.nodeRssPerStreamMiB != null ? `${n(ing.nodeRssPerStreamMiB, 1)} MiB` : "–",
+    `≤ ${INGEST_TARGETS.nodeRssPerStreamMiB} MB`,
+    passMark(ing?.rssPass),
+  ]);
+  summary.push([
+    "Ingest: streams at realtime, default ladder / passthrough",
+    ing ? `${ing.ladderSustained} / ≥ ${ing.passthroughSustained}` : "–",
+    "(report)",
+    "–",
+  ]);
   const cost = s.cost?.result;
   const costRow = (mode: Mode) => cost?.rows.find((r) => r.mode === mode && r.basis === "measured") ?? cost?.rows.find((r) => r.mode === mode);
   summary.push([
@@ -118,7 +156,9 @@ export function buildReport(input: ReportInput): { markdown: string; figures: Fi
   const proxy = soakRun?.processes.find((p) => p.kind === "workerd" && /proxy/.test(p.label));
   summary.push([
     "Memory soak: objects listed but missing / workerd growth per 1,000 requests (wrangler's proxy, trivial route on the same edge)",
-    soakRun ? `${n(soakRun.objects.missing)} of ${n(soakRun.objects.fetched + soakRun.objects.missing)} / ${proxy ? `${n(proxy.miBPerKRequests, 1)} MiB (${n(soakRun.baseline.processes.find((p) => p.label === proxy.label)?.miBPerKRequests, 1)} MiB)` : "–"}` : "–",
+    soakRun
+      ? `${n(soakRun.objects.missing)} of ${n(soakRun.objects.fetched + soakRun.objects.missing)} / ${proxy ? `${n(proxy.miBPerKRequests, 1)} MiB (${n(soakRun.baseline.processes.find((p) => p.label === proxy.label)?.miBPerKRequests, 1)} MiB)` : "–"}`
+      : "–",
     "0 missing / (report)",
     passMark(soakRun ? soakRun.objects.missing === 0 : null),
   ]);
@@ -151,7 +191,10 @@ export function buildReport(input: ReportInput): { markdown: string; figures: Fi
     }
     const inter = r.modes.find((m) => m.mode === "interactive");
     if (inter?.segmentEnd) {
-      md.push("", `In \`interactive\` mode whole segments are listed when their last part is: their last-frame lag is p50 ${ms(inter.segmentEnd.p50)}, p95 ${ms(inter.segmentEnd.p95)} (n = ${inter.segmentEnd.n}).`);
+      md.push(
+        "",
+        `In \`interactive\` mode whole segments are listed when their last part is: their last-frame lag is p50 ${ms(inter.segmentEnd.p50)}, p95 ${ms(inter.segmentEnd.p95)} (n = ${inter.segmentEnd.n}).`,
+      );
     }
     const fig = lineChart({
       title: "Live-edge lag over time (last frame of each newly listed segment / part)",
@@ -184,7 +227,9 @@ export function buildReport(input: ReportInput): { markdown: string; figures: Fi
       "|---|---|---|---|---|---|---|",
     );
     for (const t of r.targets) {
-      md.push(`| ${t.label} | ${n(t.bytes)} | **${n(t.requestsPerSec)}** | ${ms(t.latencyP50Ms)} | ${ms(t.latencyP99Ms)} | ${n(t.non2xx)} | ${n(t.socketErrors)} |`);
+      md.push(
+        `| ${t.label} | ${n(t.bytes)} | **${n(t.requestsPerSec)}** | ${ms(t.latencyP50Ms)} | ${ms(t.latencyP99Ms)} | ${n(t.non2xx)} | ${n(t.socketErrors)} |`,
+      );
     }
     md.push(
       "",
@@ -206,7 +251,7 @@ export function buildReport(input: ReportInput): { markdown: string; figures: Fi
       xLabel: "requests per second",
       log: true,
       bars: r.targets.map((t, i) => ({
-        label: t.label.replace(/ \(.*\)$/, "").replace("baseline: ", "") ,
+        label: t.label.replace(/ \(.*\)$/, "").replace("baseline: ", ""),
         value: t.requestsPerSec,
         color: t.id === "nginx" || t.id === "plain" || t.id === "r2" ? "#999" : PALETTE[i % PALETTE.length]!,
         note: `${n(t.requestsPerSec)} req/s, p99 ${ms(t.latencyP99Ms)}`,
@@ -248,7 +293,11 @@ export function buildReport(input: ReportInput): { markdown: string; figures: Fi
       "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     );
     for (const x of r.rounds) {
-      const target = x.warmup ? "warm-up, not judged" : x.concurrency === FANOUT_TARGET.requests ? passMark(x.answered === x.concurrency && (x.delay.p99 ?? Infinity) <= FANOUT_TARGET.p99Ms) : "";
+      const target = x.warmup
+        ? "warm-up, not judged"
+        : x.concurrency === FANOUT_TARGET.requests
+          ? passMark(x.answered === x.concurrency && (x.delay.p99 ?? Infinity) <= FANOUT_TARGET.p99Ms)
+          : "";
       const floor = x.floor?.delay.p99 ?? null;
       const ratio = floor && x.delay.p99 !== null ? `${(x.delay.p99 / floor).toFixed(2)}×` : "–";
       md.push(
@@ -306,7 +355,8 @@ export function buildReport(input: ReportInput): { markdown: string; figures: Fi
       "| run | wall | speed | FFmpeg CPU | node CPU |",
       "|---|---|---|---|---|",
     );
-    for (const x of r.speed.runs) md.push(`| ${x.kind} | ${n(x.wallS, 2)} s | ${n(x.speed, 2)}× | ${n(x.ffmpegCpuS, 1)} s | ${x.nodeCpuS === null ? "–" : `${n(x.nodeCpuS, 2)} s`} |`);
+    for (const x of r.speed.runs)
+      md.push(`| ${x.kind} | ${n(x.wallS, 2)} s | ${n(x.speed, 2)}× | ${n(x.ffmpegCpuS, 1)} s | ${x.nodeCpuS === null ? "–" : `${n(x.nodeCpuS, 2)} s`} |`);
     md.push(
       "",
       `Median speed raw ${n(r.speed.rawSpeed, 2)}×, through the node ${n(r.speed.nodeSpeed, 2)}×: **overhead ${pct(r.speed.overhead)}** (target ≤ ${INGEST_TARGETS.overheadRatio * 100} %, ${passMark(r.speed.pass)});`,
@@ -320,10 +370,14 @@ export function buildReport(input: ReportInput): { markdown: string; figures: Fi
       "|---|---|---|---|---|---|---|---|---|---|",
     );
     for (const x of r.ladderSteps) {
-      md.push(`| default ladder (node) | ${x.streams} | ${x.factors.map((f) => n(f, 3)).join(", ")} | ${n(x.minFactor, 3)} | ${x.sustained ? "yes" : "**no**"} | ${x.lagS.map((l) => n(l, 1)).join(", ")} | ${n(x.ffmpegCores, 2)} | ${n(x.nodeCores, 3)} | ${n(x.nodeRssMiB, 0)} MiB | ${n(x.ffmpegRssMiB, 0)} MiB |`);
+      md.push(
+        `| default ladder (node) | ${x.streams} | ${x.factors.map((f) => n(f, 3)).join(", ")} | ${n(x.minFactor, 3)} | ${x.sustained ? "yes" : "**no**"} | ${x.lagS.map((l) => n(l, 1)).join(", ")} | ${n(x.ffmpegCores, 2)} | ${n(x.nodeCores, 3)} | ${n(x.nodeRssMiB, 0)} MiB | ${n(x.ffmpegRssMiB, 0)} MiB |`,
+      );
     }
     for (const x of r.passthroughSteps) {
-      md.push(`| passthrough (copy) | ${x.streams} | ${x.factors.length > 6 ? `${x.factors.length} streams` : x.factors.map((f) => n(f, 3)).join(", ")} | ${n(x.minFactor, 3)} | ${x.sustained ? "yes" : "**no**"} | – | ${n(x.ffmpegCores, 2)} | ${n(x.nodeCores, 3)} | – | ${n(x.ffmpegRssMiB, 0)} MiB |`);
+      md.push(
+        `| passthrough (copy) | ${x.streams} | ${x.factors.length > 6 ? `${x.factors.length} streams` : x.factors.map((f) => n(f, 3)).join(", ")} | ${n(x.minFactor, 3)} | ${x.sustained ? "yes" : "**no**"} | – | ${n(x.ffmpegCores, 2)} | ${n(x.nodeCores, 3)} | – | ${n(x.ffmpegRssMiB, 0)} MiB |`,
+      );
     }
     md.push(
       "",
@@ -363,18 +417,40 @@ export function buildReport(input: ReportInput): { markdown: string; figures: Fi
       "",
       "Requests per viewer per minute: **derived** from the segment/part durations for an hls.js-like player (one playlist reload and one media",
       "request per segment; per part in LL-HLS, where the reload is the blocking request)" +
-        (r.measured.length > 0 ? `, and **measured**: the watch page (hls.js) played each mode in headless Chromium for ${r.measured[0]!.windowS} s while its requests were counted.` : "."),
+        (r.measured.length > 0
+          ? `, and **measured**: the watch page (hls.js) played each mode in headless Chromium for ${r.measured[0]!.windowS} s while its requests were counted.`
+          : "."),
       "",
       "| mode | basis | playlist req/min | media req/min | other req/min | Workers | Durable Object | **total / 1,000 viewer-h** | + R2 Class B if every media request missed the cache | DO requests/s per viewer |",
       "|---|---|---|---|---|---|---|---|---|---|",
     );
     for (const x of r.rows) {
-      md.push(`| ${x.mode} | ${x.basis} | ${n(x.perMinute.playlist, 1)} | ${n(x.perMinute.media, 1)} | ${n(x.perMinute.other, 1)} | ${usd(x.workers)} | ${usd(x.durableObject)} | **${usd(x.total)}** | ${usd(x.totalWorstCase)} | ${n(x.doRequestsPerSecPerViewer, 2)} |`);
+      md.push(
+        `| ${x.mode} | ${x.basis} | ${n(x.perMinute.playlist, 1)} | ${n(x.perMinute.media, 1)} | ${n(x.perMinute.other, 1)} | ${usd(x.workers)} | ${usd(x.durableObject)} | **${usd(x.total)}** | ${usd(x.totalWorstCase)} | ${n(x.doRequestsPerSecPerViewer, 2)} |`,
+      );
     }
     if (r.measured.length > 0) {
-      md.push("", "What Chromium fetched (counts in the window): " + r.measured.map((m) => `${m.mode}: ${Object.entries(m.counts).map(([k, v]) => `${k} ${v}`).join(", ")}`).join("; ") + ". \"Other\" is the watch page's status poll.");
+      md.push(
+        "",
+        "What Chromium fetched (counts in the window): " +
+          r.measured
+            .map(
+              (m) =>
+                `${m.mode}: ${Object.entries(m.counts)
+                  .map(([k, v]) => `${k} ${v}`)
+                  .join(", ")}`,
+            )
+            .join("; ") +
+          '. "Other" is the watch page\'s status poll.',
+      );
     }
-    md.push("", "Per stream-hour, ingest side (every upload is a Worker request, a Durable Object request and an R2 Class A write):", "", "| mode | renditions | uploads / hour | uploads | Durable Object duration (always active) |", "|---|---|---|---|---|");
+    md.push(
+      "",
+      "Per stream-hour, ingest side (every upload is a Worker request, a Durable Object request and an R2 Class A write):",
+      "",
+      "| mode | renditions | uploads / hour | uploads | Durable Object duration (always active) |",
+      "|---|---|---|---|---|",
+    );
     for (const x of r.streamHour) md.push(`| ${x.mode} | ${x.renditions} | ${n(x.uploadsPerHour)} | ${usd(x.usd)} | ${usd(x.doDurationUsd)} |`);
     md.push("");
     for (const note of r.notes) md.push(`- ${note}`);
@@ -387,7 +463,17 @@ export function buildReport(input: ReportInput): { markdown: string; figures: Fi
 
   md.push("## What the numbers show", "");
   md.push(...findings(results), "");
-  md.push("## Reproduce", "", "```sh", "npm run bench                 # everything, ~22 min; rewrites this file, docs/bench/*.png and the README's Measured section", "npm run bench -- --quick      # ~5 min smoke run", "npm run bench -- --only=fanout,throughput", "npm run bench -- --only=soak --soak-minutes=60 --soak-edges=dev,direct   # an hour on each edge", "```", "");
+  md.push(
+    "## Reproduce",
+    "",
+    "```sh",
+    "npm run bench                 # everything, ~22 min; rewrites this file, docs/bench/*.png and the README's Measured section",
+    "npm run bench -- --quick      # ~5 min smoke run",
+    "npm run bench -- --only=fanout,throughput",
+    "npm run bench -- --only=soak --soak-minutes=60 --soak-edges=dev,direct   # an hour on each edge",
+    "```",
+    "",
+  );
   md.push(
     "The benchmark installs `wrk` and `nginx-light` with apt-get when run as root on Debian/Ubuntu (else it says what to install), and needs",
     "ffmpeg and chromium like `npm test`. All load goes to 127.0.0.1; every process it starts is stopped by process group at the end.",
@@ -412,7 +498,9 @@ function findings(results: BenchResults): string[] {
       const share = m.end.p95 / m.targetMs;
       out.push(
         `- **Latency, ${m.mode}:** last-frame lag p95 ${ms(m.end.p95)} against a target of ${ms(m.targetMs)} (${(share * 100).toFixed(0)} % of it); the first segment was listed ${ms(m.firstSegmentMs)} after the publish started` +
-          (m.firstMasterMs !== null ? ` (master playlist after ${ms(m.firstMasterMs)}; the node waits for two source keyframes before it starts FFmpeg, \`ingest-node/src/pipeline/source-probe.ts\`).` : "."),
+          (m.firstMasterMs !== null
+            ? ` (master playlist after ${ms(m.firstMasterMs)}; the node waits for two source keyframes before it starts FFmpeg, \`ingest-node/src/pipeline/source-probe.ts\`).`
+            : "."),
       );
     }
   }
@@ -447,7 +535,7 @@ function findings(results: BenchResults): string[] {
     out.push(
       `- **Ingest:** the node adds ${pct(ing.speed.overhead)} to the encode time of raw FFmpeg with identical arguments (${ing.speed.argsIdentical ? "verified from /proc" : "arguments differed"}): its own process (RTMP, packaging, uploads) used ${n(median(ing.speed.runs.flatMap((r) => (r.nodeCpuS === null ? [] : [r.nodeCpuS]))) ?? 0, 2)} s of CPU per ${n(ing.speed.mediaS)} s run, beside FFmpeg's ${n(median(ing.speed.runs.map((r) => r.ffmpegCpuS)) ?? 0, 1)} s, and on two cores FFmpeg already fills that is what the encode loses; per stream it holds ${ing.nodeRssPerStreamMiB === null ? "–" : n(ing.nodeRssPerStreamMiB, 1)} MiB and ${n(ing.nodeCpuPerStreamCores, 3)} cores, while FFmpeg takes ${n(ing.ffmpegCpuPerStreamCores, 2)} cores for the default ladder — ` +
         `so capacity is FFmpeg's: ${ing.ladderSustained} default-ladder stream(s) on this machine, passthrough ≥ ${ing.passthroughSustained}.`,
-      "- **Ingest, short publishes:** a publisher that sends its whole (short) file and disconnects before the node has seen two keyframes is dropped without output (`stream-pipeline.ts` `run()`: \"publisher left before media arrived\"); the speed test publishes at 8× realtime to stay connected.",
+      '- **Ingest, short publishes:** a publisher that sends its whole (short) file and disconnects before the node has seen two keyframes is dropped without output (`stream-pipeline.ts` `run()`: "publisher left before media arrived"); the speed test publishes at 8× realtime to stay connected.',
       "- **Ingest, passthrough:** a region of repackaging-only nodes runs `LADDER=passthrough` (`ingest-node/src/transcode/passthrough-plan.ts`): the publisher's H.264/AAC is copied, and FFmpeg decodes only keyframes, for thumbnails.",
     );
   }
@@ -486,7 +574,10 @@ function readmeSummary(results: BenchResults): string {
   }
   // The worst of the rounds at the target count, as in the summary of docs/BENCHMARKS.md.
   const f = [...(s.fanout?.result ? judgedRounds(s.fanout.result.rounds) : [])].sort((a, b) => (b.delay.p99 ?? 0) - (a.delay.p99 ?? 0))[0];
-  if (f) lines.push(`| 1,000 held LL-HLS requests: answered, p99 after the part landed (worst round; workerd's own floor for 1,000 wake-ups in the same run) | ${n(f.answered)}, ${ms(f.delay.p99)} (floor ${ms(f.floor?.delay.p99 ?? null)}) | all, ≤ ${FANOUT_TARGET.p99Ms} ms |`);
+  if (f)
+    lines.push(
+      `| 1,000 held LL-HLS requests: answered, p99 after the part landed (worst round; workerd's own floor for 1,000 wake-ups in the same run) | ${n(f.answered)}, ${ms(f.delay.p99)} (floor ${ms(f.floor?.delay.p99 ?? null)}) | all, ≤ ${FANOUT_TARGET.p99Ms} ms |`,
+    );
   const i = s.ingest?.result;
   if (i) {
     lines.push(`| ingest node overhead vs raw FFmpeg | ${pct(i.speed.overhead)} | ≤ 3 % |`);

@@ -55,7 +55,9 @@ async function main(options: BenchOptions): Promise<number> {
   ensureSystemTools(BENCH_TOOLS);
   mkdirSync(join(docsDir, "bench"), { recursive: true });
   const machine = machineInfo(root);
-  log(`${machine.nproc} cores (${machine.cpuModel}), ${machine.memoryGiB} GiB, load ${machine.loadAtStart}; node ${machine.node}, wrangler ${machine.wrangler}, ${machine.ffmpeg}`);
+  log(
+    `${machine.nproc} cores (${machine.cpuModel}), ${machine.memoryGiB} GiB, load ${machine.loadAtStart}; node ${machine.node}, wrangler ${machine.wrangler}, ${machine.ffmpeg}`,
+  );
   log(`sections: ${options.only.length > 0 ? options.only.join(", ") : "none (report only)"}${options.quick ? " (quick)" : ""}`);
   const results: BenchResults = loadResults(resultsPath);
   const p = parameters(options.quick, options.soakMinutes);
@@ -154,7 +156,9 @@ async function main(options: BenchOptions): Promise<number> {
   } else if (options.readme) {
     log("README.md left as is (rewritten only when every section has full-run figures without failures)");
   }
-  log(`done: docs/BENCHMARKS.md, ${report.figures.length} figures in docs/bench/, results in docs/bench/results.json${failures ? `; ${failures} section(s) failed` : ""}`);
+  log(
+    `done: docs/BENCHMARKS.md, ${report.figures.length} figures in docs/bench/, results in docs/bench/results.json${failures ? `; ${failures} section(s) failed` : ""}`,
+  );
   return failures === 0 ? 0 : 1;
 }
 

@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { freePort } from "../scripts/lib/free-port.ts";
-import { startIngestDev } from "../scripts/lib/ingest-dev.ts";
+import { type IngestDev, startIngestDev } from "../scripts/lib/ingest-dev.ts";
 import { startTestPublisher } from "../scripts/lib/test-publisher.ts";
 import { DIRECT_INGEST_SECRET, startDirectEdge } from "./edge-direct.ts";
 import { startBenchSystem } from "./edge-system.ts";
@@ -62,9 +62,14 @@ export async function directSoakSystem(): Promise<RunningSoakSystem> {
   const dir = mkdtempSync(join(tmpdir(), "edgecast-soak-"));
   const [rtmpPort, opsPort] = [await freePort(), await freePort()];
   const rtmpUrl = `rtmp://127.0.0.1:${rtmpPort}/live`;
-  const edge = await startDirectEdge({ BENCH_ROUTES: "1", RECONNECT_WINDOW_SECONDS: "3600", INGEST_REGIONS: JSON.stringify({ local: rtmpUrl }), DEFAULT_REGION: "local" });
+  const edge = await startDirectEdge({
+    BENCH_ROUTES: "1",
+    RECONNECT_WINDOW_SECONDS: "3600",
+    INGEST_REGIONS: JSON.stringify({ local: rtmpUrl }),
+    DEFAULT_REGION: "local",
+  });
   const edgeOrigin = edge.url("");
-  let node;
+  let node: IngestDev;
   try {
     node = await startIngestDev({
       edgeUrl: edgeOrigin,
@@ -88,7 +93,11 @@ export async function directSoakSystem(): Promise<RunningSoakSystem> {
     edgeKind: "the bundled Worker on a direct socket (Miniflare)",
     url: (path) => edge.url(path),
     async createStream() {
-      const created = await edge.api<{ stream_id: string; ingest_endpoint: string }>("POST", "/streams", { title: "bench soak", latency_mode: "interactive", record: false });
+      const created = await edge.api<{ stream_id: string; ingest_endpoint: string }>("POST", "/streams", {
+        title: "bench soak",
+        latency_mode: "interactive",
+        record: false,
+      });
       if (created.status !== 201) throw new Error(`POST /streams answered ${created.status}: ${JSON.stringify(created.body)}`);
       return { id: created.body.stream_id, publishUrl: created.body.ingest_endpoint };
     },
@@ -99,7 +108,12 @@ export async function directSoakSystem(): Promise<RunningSoakSystem> {
     },
     waitForRenditions: (id, min, timeoutMs) => renditionsOf(edge.url(`/live/${id}/master.m3u8`), min, timeoutMs),
     processes: () => [
-      ...edgeProcesses(edge.process.child.pid ?? -1, Number(new URL(edgeOrigin).port), { entry: "workerd (direct socket)", other: "workerd" }, "Miniflare (node)"),
+      ...edgeProcesses(
+        edge.process.child.pid ?? -1,
+        Number(new URL(edgeOrigin).port),
+        { entry: "workerd (direct socket)", other: "workerd" },
+        "Miniflare (node)",
+      ),
       trackPid("ingest node", nodePid),
       trackChildren("FFmpeg (node's ladder)", nodePid),
     ],

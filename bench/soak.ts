@@ -125,7 +125,11 @@ class Reader {
       const cycle = Date.now();
       this.requests += 1;
       const text = await fetch(playlistUrl, { signal: AbortSignal.timeout(10_000) })
-        .then(async (r) => (r.ok ? r.text() : (await r.body?.cancel(), null)))
+        .then(async (r) => {
+          if (r.ok) return r.text();
+          await r.body?.cancel();
+          return null;
+        })
         .catch(() => null);
       if (text === null) this.playlistErrors += 1;
       else this.bytes += text.length;
@@ -160,7 +164,9 @@ function metric(text: string, name: string): number {
 
 /** The node's uploads so far (each one request to the edge) and their body bytes, from its metrics; 0 when unreadable. */
 async function nodeUploads(opsUrl: string): Promise<{ requests: number; bytes: number }> {
-  const text = await fetch(`${opsUrl}/metrics`).then((r) => r.text()).catch(() => "");
+  const text = await fetch(`${opsUrl}/metrics`)
+    .then((r) => r.text())
+    .catch(() => "");
   return {
     requests: metric(text, "ingest_uploaded_objects_total") + metric(text, "ingest_upload_retries_total"),
     bytes: metric(text, "ingest_uploaded_bytes_total"),
@@ -224,11 +230,18 @@ async function hammer(url: string, count: number, concurrency: number): Promise<
 async function largestListedSegment(playlistUrls: string[]): Promise<{ url: string; bytes: number } | null> {
   let best: { url: string; bytes: number } | null = null;
   for (const playlistUrl of playlistUrls) {
-    const text = await fetch(playlistUrl).then((r) => (r.ok ? r.text() : null)).catch(() => null);
-    const last = text?.split("\n").filter((line) => line.trim() !== "" && !line.startsWith("#")).at(-1);
+    const text = await fetch(playlistUrl)
+      .then((r) => (r.ok ? r.text() : null))
+      .catch(() => null);
+    const last = text
+      ?.split("\n")
+      .filter((line) => line.trim() !== "" && !line.startsWith("#"))
+      .at(-1);
     if (!last) continue;
     const url = new URL(last, playlistUrl).toString();
-    const bytes = await fetch(url).then(async (r) => (r.ok ? (await r.arrayBuffer()).byteLength : 0)).catch(() => 0);
+    const bytes = await fetch(url)
+      .then(async (r) => (r.ok ? (await r.arrayBuffer()).byteLength : 0))
+      .catch(() => 0);
     if (bytes > (best?.bytes ?? 0)) best = { url, bytes };
   }
   return best;
@@ -274,7 +287,9 @@ export async function runSoak(system: SoakSystem, options: SoakOptions): Promise
   const publisher = system.publish(stream.publishUrl);
   try {
     const renditions = await system.waitForRenditions(stream.id, 4, 60_000);
-    log(`soak: ${renditions.length} renditions (${renditions.map((r) => r.name).join(", ")}); reading every listed object for ${options.minutes} min on ${system.edgeKind}`);
+    log(
+      `soak: ${renditions.length} renditions (${renditions.map((r) => r.name).join(", ")}); reading every listed object for ${options.minutes} min on ${system.edgeKind}`,
+    );
     const tracked = [...system.processes(), ...(publisher.pid === undefined ? [] : [trackPid("FFmpeg (publisher)", publisher.pid)])];
     const reader = new Reader();
     const uploadsAtStart = await nodeUploads(system.nodeOpsUrl);
@@ -291,7 +306,12 @@ export async function runSoak(system: SoakSystem, options: SoakOptions): Promise
     const until = Date.now() + options.minutes * 60_000;
     const progress = setInterval(() => {
       const last = sampler.samples.at(-1);
-      if (last) log(`soak: t=${Math.round(last.t)} s, ${last.requests} requests, ${reader.missing} missing; RSS ${Object.entries(last.rss).map(([k, v]) => `${k} ${Math.round(v)}`).join(", ")} MiB`);
+      if (last)
+        log(
+          `soak: t=${Math.round(last.t)} s, ${last.requests} requests, ${reader.missing} missing; RSS ${Object.entries(last.rss)
+            .map(([k, v]) => `${k} ${Math.round(v)}`)
+            .join(", ")} MiB`,
+        );
     }, 60_000);
     try {
       await reader.run(renditions, options.reloadMs, until);
@@ -318,7 +338,13 @@ export async function runSoak(system: SoakSystem, options: SoakOptions): Promise
     if (segment) {
       const key = new URL(segment.url).pathname.slice(1);
       const kib = Math.round(segment.bytes / 1024);
-      bytesBaseline = await burst(workerds, `GET /bench/r2/<a ${kib} KiB segment>`, system.url(`/bench/r2/${key}`), Math.round(options.baselineRequests / 5), segment.bytes);
+      bytesBaseline = await burst(
+        workerds,
+        `GET /bench/r2/<a ${kib} KiB segment>`,
+        system.url(`/bench/r2/${key}`),
+        Math.round(options.baselineRequests / 5),
+        segment.bytes,
+      );
       log(`soak baseline: ${describeBaseline(bytesBaseline)}`);
     }
     return {

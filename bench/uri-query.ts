@@ -10,7 +10,11 @@ const TOKEN = "token=1780000000.abcdefghijklmnopqrstuvwxyzABCDEFGHIJ0123456_-";
 function interactiveWindow(segments: number): LiveWindowState {
   const state = createLiveWindow({ mode: "interactive", windowSegments: segments });
   const pdt = Date.UTC(2026, 11, 6);
-  for (const [name, height] of [["360p", 360], ["240p", 240], ["160p", 160]] as const) {
+  for (const [name, height] of [
+    ["360p", 360],
+    ["240p", 240],
+    ["160p", 160],
+  ] as const) {
     addInit(state, name, { epoch: 1, codecs: "avc1.42c01e,mp4a.40.2", width: (height * 16) / 9, height, bandwidth: 800_000, frame_rate: 30 });
     for (let msn = 0; msn < segments; msn += 1) {
       for (let part = 0; part < 4; part += 1) addPart(state, name, { epoch: 1, msn, part, duration: 0.5, independent: part === 0 });
@@ -43,5 +47,7 @@ for (const [name, render] of cases) {
   const text = render()!;
   const substitute = measure(() => withUriQuery(text, TOKEN));
   const full = measure(render);
-  console.log(`${name}: ${text.length} bytes, ${text.split("\n").length} lines: token added in ${substitute.toFixed(2)} µs (rendering it: ${full.toFixed(2)} µs)`);
+  console.log(
+    `${name}: ${text.length} bytes, ${text.split("\n").length} lines: token added in ${substitute.toFixed(2)} µs (rendering it: ${full.toFixed(2)} µs)`,
+  );
 }

@@ -12,8 +12,6 @@ export const ingestPaths = {
   streamHeartbeat: (streamId: string) => `${INGEST_PREFIX}/streams/${streamId}/heartbeat`,
   thumbnail: (streamId: string) => `${INGEST_PREFIX}/streams/${streamId}/thumbnail`,
   init: (streamId: string, rendition: string) => `${INGEST_PREFIX}/streams/${streamId}/renditions/${rendition}/init`,
-  part: (streamId: string, rendition: string, msn: number, part: number) =>
-    `${INGEST_PREFIX}/streams/${streamId}/renditions/${rendition}/parts/${msn}/${part}`,
-  segment: (streamId: string, rendition: string, msn: number) =>
-    `${INGEST_PREFIX}/streams/${streamId}/renditions/${rendition}/segments/${msn}`,
+  part: (streamId: string, rendition: string, msn: number, part: number) => `${INGEST_PREFIX}/streams/${streamId}/renditions/${rendition}/parts/${msn}/${part}`,
+  segment: (streamId: string, rendition: string, msn: number) => `${INGEST_PREFIX}/streams/${streamId}/renditions/${rendition}/segments/${msn}`,
 };

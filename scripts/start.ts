@@ -134,7 +134,11 @@ try {
       if ((await api("GET", `/streams/${saved.stream_id}`)).status === 200) demo = saved;
     }
     if (!demo) {
-      const created = await api<{ stream_id: string; stream_key: string }>("POST", "/streams", { title: "Demo: test pattern", tags: ["demo"], latency_mode: "interactive" });
+      const created = await api<{ stream_id: string; stream_key: string }>("POST", "/streams", {
+        title: "Demo: test pattern",
+        tags: ["demo"],
+        latency_mode: "interactive",
+      });
       if (created.status !== 201) throw new Error(`could not create the demo stream: ${JSON.stringify(created.body)}`);
       demo = { stream_id: created.body.stream_id, stream_key: created.body.stream_key };
       mkdirSync(dirname(demoFile), { recursive: true });

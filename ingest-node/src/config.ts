@@ -19,7 +19,10 @@ const ConfigSchema = z.object({
   RTMP_HOST: z.string().default("0.0.0.0"),
   RTMP_PORT: z.coerce.number().int().min(1).max(65535).default(1935),
   /** The RTMP server URL streamers use to reach this node (what OBS calls "Server"). */
-  PUBLIC_RTMP_URL: z.string().regex(/^rtmps?:\/\/\S+$/).optional(),
+  PUBLIC_RTMP_URL: z
+    .string()
+    .regex(/^rtmps?:\/\/\S+$/)
+    .optional(),
   HTTP_HOST: z.string().default("127.0.0.1"),
   HTTP_PORT: z.coerce.number().int().min(0).max(65535).default(9935),
   /**
@@ -37,7 +40,11 @@ const ConfigSchema = z.object({
   SPOOL_MAX_MB: z.coerce.number().int().min(1).default(1024),
   /** A publisher silent this long (ms) is treated as gone. */
   PUBLISHER_TIMEOUT_MS: z.coerce.number().int().min(500).default(3000),
-  DRAIN_TIMEOUT_MS: z.coerce.number().int().min(0).default(60 * 60 * 1000),
+  DRAIN_TIMEOUT_MS: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .default(60 * 60 * 1000),
   THUMBNAIL_INTERVAL_S: z.coerce.number().min(1).default(10),
   /** Bytes of a publisher's feed held for or queued toward its FFmpeg; past it the publish is ended. */
   PIPELINE_MAX_BUFFER_MB: z.coerce.number().min(1).default(64),
@@ -48,11 +55,20 @@ const ConfigSchema = z.object({
   /** Restarts of a failed FFmpeg/packager per publish (each a discontinuity); after them the publish is ended. */
   PIPELINE_RESTARTS: z.coerce.number().int().min(0).max(10).default(1),
   /** Largest RTMP message a client may announce (node-media-server allocates it up front); a 4K keyframe fits. */
-  RTMP_MAX_MESSAGE_BYTES: z.coerce.number().int().min(64 * 1024).max(0xffffff).default(8 * 1024 * 1024),
+  RTMP_MAX_MESSAGE_BYTES: z.coerce
+    .number()
+    .int()
+    .min(64 * 1024)
+    .max(0xffffff)
+    .default(8 * 1024 * 1024),
   /** Distinct RTMP chunk stream ids per connection (ffmpeg uses 5; librtmp clients such as OBS a few). */
   RTMP_MAX_CHUNK_STREAMS: z.coerce.number().int().min(4).max(64).default(8),
   /** Bytes a connection may send (and make the node allocate) before the edge authorized its publish. */
-  RTMP_PREAUTH_BYTES: z.coerce.number().int().min(64 * 1024).default(4 * 1024 * 1024),
+  RTMP_PREAUTH_BYTES: z.coerce
+    .number()
+    .int()
+    .min(64 * 1024)
+    .default(4 * 1024 * 1024),
   /** RTMP connections open at once, in total and from one IP address. */
   RTMP_MAX_CONNECTIONS: z.coerce.number().int().min(1).default(64),
   RTMP_MAX_CONNECTIONS_PER_IP: z.coerce.number().int().min(1).default(8),

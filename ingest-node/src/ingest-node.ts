@@ -1,7 +1,7 @@
 // The ingest node: RTMP in, one pipeline per authorized publish, uploads to the edge, heartbeats, graceful drain.
 import { cpus, loadavg } from "node:os";
 import type { Server } from "node:http";
-import { NODE_FEATURES } from "../../protocol/ingest.ts";
+import { NODE_FEATURES, type PublishResponse } from "../../protocol/ingest.ts";
 import type { IngestConfig } from "./config.ts";
 import type { Logger } from "./log.ts";
 import type { MetricSample } from "./ops/metrics.ts";
@@ -79,7 +79,13 @@ export class IngestNode {
       },
     });
     await this.uploader.recover();
-    const rtmp = new RtmpServer({ host: config.rtmpHost, port: config.rtmpPort, publisherTimeoutMs: config.publisherTimeoutMs, ...config.rtmpLimits, log: log.child("rtmp") });
+    const rtmp = new RtmpServer({
+      host: config.rtmpHost,
+      port: config.rtmpPort,
+      publisherTimeoutMs: config.publisherTimeoutMs,
+      ...config.rtmpLimits,
+      log: log.child("rtmp"),
+    });
     rtmp.on("publish", (session) => void this.onPublish(session, ffmpeg.ffmpeg, ffmpeg.features));
     rtmp.on("refused", () => this.publishesRefused++);
     this.rtmp = rtmp;
@@ -106,9 +112,13 @@ export class IngestNode {
 
   private async onPublish(session: PublishSession, ffmpegBinary: string, ffmpegFeatures: FfmpegFeatures): Promise<void> {
     const log = this.log.child("publish");
-    let grant;
+    let grant: PublishResponse;
     try {
-      grant = await this.edge!.publish({ stream_key: session.streamKey(), client_ip: session.remoteAddress.slice(0, 64), features: [NODE_FEATURES.encryption] });
+      grant = await this.edge!.publish({
+        stream_key: session.streamKey(),
+        client_ip: session.remoteAddress.slice(0, 64),
+        features: [NODE_FEATURES.encryption],
+      });
     } catch (err) {
       this.publishesRefused++;
       if (err instanceof EdgeRejectedError) {
@@ -122,7 +132,13 @@ export class IngestNode {
     }
     this.publishesAccepted++;
     session.authorize();
-    log.info("publish accepted", { stream: grant.stream_id, from: session.remoteAddress, epoch: grant.epoch, reconnect: grant.reconnect, mode: grant.latency_mode });
+    log.info("publish accepted", {
+      stream: grant.stream_id,
+      from: session.remoteAddress,
+      epoch: grant.epoch,
+      reconnect: grant.reconnect,
+      mode: grant.latency_mode,
+    });
     const pipeline = new StreamPipeline(session, grant, {
       ffmpegBinary,
       ffmpegFeatures,
@@ -180,20 +196,42 @@ export class IngestNode {
       { name: "ingest_active_streams", help: "Streams being transcoded on this node.", type: "gauge", value: this.pipelines.size },
       { name: "ingest_draining", help: "1 while the node drains before shutdown.", type: "gauge", value: this.draining ? 1 : 0 },
       { name: "ingest_publishes_accepted_total", help: "Publishes the edge authorized.", type: "counter", value: this.publishesAccepted },
-      { name: "ingest_publishes_refused_total", help: "Publishes refused (bad key, duplicate, edge unreachable).", type: "counter", value: this.publishesRefused },
-      { name: "ingest_pipeline_restarts_total", help: "Pipelines restarted after FFmpeg or a packager failed.", type: "counter", value: this.pipelineEvents.restarted },
+      {
+        name: "ingest_publishes_refused_total",
+        help: "Publishes refused (bad key, duplicate, edge unreachable).",
+        type: "counter",
+        value: this.publishesRefused,
+      },
+      {
+        name: "ingest_pipeline_restarts_total",
+        help: "Pipelines restarted after FFmpeg or a packager failed.",
+        type: "counter",
+        value: this.pipelineEvents.restarted,
+      },
       { name: "ingest_pipeline_failures_total", help: "Publishes ended because their pipeline failed.", type: "counter", value: this.pipelineEvents.failed },
     ];
     const rtmp = this.rtmp?.stats();
     if (rtmp) {
       samples.push({ name: "ingest_rtmp_connections", help: "RTMP connections open.", type: "gauge", value: rtmp.connections });
       for (const [reason, count] of Object.entries(rtmp.refused)) {
-        samples.push({ name: "ingest_rtmp_refused_total", help: "RTMP connections and publishes the listener refused, by reason.", type: "counter", value: count, labels: { reason } });
+        samples.push({
+          name: "ingest_rtmp_refused_total",
+          help: "RTMP connections and publishes the listener refused, by reason.",
+          type: "counter",
+          value: count,
+          labels: { reason },
+        });
       }
     }
     for (const [stream, renditions] of this.segmentsProduced) {
       for (const [rendition, count] of renditions) {
-        samples.push({ name: "ingest_segments_produced_total", help: "Segments cut by the packager (before upload).", type: "counter", value: count, labels: { stream, rendition } });
+        samples.push({
+          name: "ingest_segments_produced_total",
+          help: "Segments cut by the packager (before upload).",
+          type: "counter",
+          value: count,
+          labels: { stream, rendition },
+        });
       }
     }
     if (backlog) {
@@ -203,7 +241,11 @@ export class IngestNode {
       gauge("ingest_upload_backlog_bytes", "Bytes waiting to be uploaded (memory + disk).", backlog.memoryBytes + backlog.diskBytes);
       gauge("ingest_upload_spilled_objects", "Objects waiting on disk.", backlog.diskObjects);
       counter("ingest_uploaded_objects_total", "Objects the edge acknowledged.", backlog.uploadedObjects);
-      counter("ingest_uploaded_bytes_total", "Body bytes of the uploads the edge acknowledged (a segment it built from its parts: none).", backlog.uploadedBytes);
+      counter(
+        "ingest_uploaded_bytes_total",
+        "Body bytes of the uploads the edge acknowledged (a segment it built from its parts: none).",
+        backlog.uploadedBytes,
+      );
       counter("ingest_upload_retries_total", "Upload attempts retried.", backlog.retries);
       counter("ingest_upload_failed_total", "Objects the edge rejected.", backlog.failedObjects);
       counter("ingest_upload_fenced_total", "Objects dropped because another publish took over.", backlog.fencedObjects);
@@ -214,7 +256,10 @@ export class IngestNode {
 
   private countSegment(streamId: string, rendition: string): void {
     let renditions = this.segmentsProduced.get(streamId);
-    if (!renditions) this.segmentsProduced.set(streamId, (renditions = new Map()));
+    if (!renditions) {
+      renditions = new Map();
+      this.segmentsProduced.set(streamId, renditions);
+    }
     renditions.set(rendition, (renditions.get(rendition) ?? 0) + 1);
   }
 
@@ -233,7 +278,10 @@ export class IngestNode {
     this.log.info("draining: no new publishes; waiting for live streams to end", { active: this.pipelines.size, timeout_s: Math.round(drainTimeoutMs / 1000) });
     const all = () => Promise.allSettled([...this.pipelines.values()].map((p) => p.done));
     let timer: NodeJS.Timeout | undefined;
-    const timedOut = await Promise.race([all().then(() => false), new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), drainTimeoutMs)))]);
+    const timedOut = await Promise.race([
+      all().then(() => false),
+      new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), drainTimeoutMs))),
+    ]);
     clearTimeout(timer);
     if (timedOut) {
       this.log.warn("drain timeout: disconnecting the remaining publishers", { active: this.pipelines.size });

@@ -19,7 +19,10 @@ export function edgeMemorySettings(env: Record<string, string | undefined>): { m
     if (!Number.isInteger(value) || value < min) throw new Error(`${name} must be an integer >= ${min} (got "${raw}")`);
     return value;
   };
-  return { maxMiB: read("EDGE_MAX_RSS_MB", DEFAULT_EDGE_MAX_RSS_MB, 0), intervalMs: read("EDGE_MEMORY_CHECK_SECONDS", DEFAULT_EDGE_MEMORY_CHECK_SECONDS, 1) * 1000 };
+  return {
+    maxMiB: read("EDGE_MAX_RSS_MB", DEFAULT_EDGE_MAX_RSS_MB, 0),
+    intervalMs: read("EDGE_MEMORY_CHECK_SECONDS", DEFAULT_EDGE_MEMORY_CHECK_SECONDS, 1) * 1000,
+  };
 }
 
 /** Summed RSS (MiB) of the processes of group `pgid` whose command is `comm`; 0 when there are none. */

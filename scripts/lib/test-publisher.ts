@@ -41,9 +41,7 @@ export function startTestPublisher(options: TestPublisherOptions): TestPublisher
   const kbps = options.videoKbps ?? Math.round((width * height * fps * 0.1) / 1000);
   // drawtext: the wall clock at capture (what the live-edge lag is measured against) and the frame number.
   const clockText = "%{localtime\\:%H\\\\\\:%M\\\\\\:%S}  frame %{n}";
-  const filters = options.clock
-    ? ["-vf", `drawtext=text='${clockText}':x=16:y=h-th-24:fontsize=28:fontcolor=white:box=1:boxcolor=black@0.6:boxborderw=6`]
-    : [];
+  const filters = options.clock ? ["-vf", `drawtext=text='${clockText}':x=16:y=h-th-24:fontsize=28:fontcolor=white:box=1:boxcolor=black@0.6:boxborderw=6`] : [];
   const args = [
     "-hide_banner",
     "-loglevel",
@@ -94,7 +92,12 @@ export function startTestPublisher(options: TestPublisherOptions): TestPublisher
   child.stderr?.setEncoding("utf8");
   child.stderr?.on("data", (chunk: string) => {
     // FFmpeg quotes its output URL in errors ("rtmp://…/live/<key>: Connection refused").
-    stderr.push(...chunk.split("\n").filter(Boolean).map((line) => redactSecrets(line, args)));
+    stderr.push(
+      ...chunk
+        .split("\n")
+        .filter(Boolean)
+        .map((line) => redactSecrets(line, args)),
+    );
     if (stderr.length > 50) stderr.splice(0, stderr.length - 50);
   });
   const { exited, stop, spawnError } = stoppableChild(child, args);

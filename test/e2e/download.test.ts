@@ -105,7 +105,17 @@ describe("MP4 download of a real broadcast", () => {
     expect(decoded.streams).toEqual(["audio", "video"]);
     expect(Math.abs(decoded.durationS - vod.duration_s)).toBeLessThan(0.1);
     // Played straight off the URL, as a player streams it: FFmpeg's HTTP reader decodes it from the first byte.
-    const streamed = await run(FFMPEG, ["-v", "error", "-headers", `Authorization: Bearer ${ADMIN_TOKEN}\r\n`, "-i", local(vod.download_url), "-f", "null", "-"]);
+    const streamed = await run(FFMPEG, [
+      "-v",
+      "error",
+      "-headers",
+      `Authorization: Bearer ${ADMIN_TOKEN}\r\n`,
+      "-i",
+      local(vod.download_url),
+      "-f",
+      "null",
+      "-",
+    ]);
     expect(`${streamed.code} ${streamed.stderr}`.trim()).toBe("0");
 
     // Three ranges, cut anywhere (inside encrypted, retimed segments too), make the same file.

@@ -48,7 +48,12 @@ const videoFrames = (probe: ProbeResult) => probe.frames.filter((f) => f.media_t
 
 describe("an encrypted interactive stream", () => {
   it("plays in hls.js, and its media decodes only with the key from the key URL", async () => {
-    const created = await system.api<Stream>("POST", "/streams", { title: "encrypted e2e", latency_mode: "interactive", encryption: "aes-128", key_rotation: 1 });
+    const created = await system.api<Stream>("POST", "/streams", {
+      title: "encrypted e2e",
+      latency_mode: "interactive",
+      encryption: "aes-128",
+      key_rotation: 1,
+    });
     expect(created.status).toBe(201);
     const stream = created.body;
     expect([stream.encryption, stream.key_rotation]).toEqual(["aes-128", 1]);
@@ -87,7 +92,10 @@ describe("an encrypted interactive stream", () => {
     const initOnly = await probeBytes([init]);
     expect(initOnly.streams.some((s) => s.codec_type === "video")).toBe(true);
     const encrypted = await probeBytes([init, sealed]);
-    expect(encrypted.code !== 0 || encrypted.stderr !== "" || videoFrames(encrypted) === 0, JSON.stringify({ code: encrypted.code, frames: videoFrames(encrypted) })).toBe(true);
+    expect(
+      encrypted.code !== 0 || encrypted.stderr !== "" || videoFrames(encrypted) === 0,
+      JSON.stringify({ code: encrypted.code, frames: videoFrames(encrypted) }),
+    ).toBe(true);
     expect(sealed.byteLength % 16).toBe(0);
 
     // Decrypted with the key and IV = msn, init + segment decodes cleanly.

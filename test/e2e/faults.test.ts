@@ -198,7 +198,10 @@ class Follower {
 
   private record(variantUrl: string, playlist: MediaPlaylist): void {
     let seen = this.listed.get(variantUrl);
-    if (!seen) this.listed.set(variantUrl, (seen = new Map()));
+    if (!seen) {
+      seen = new Map();
+      this.listed.set(variantUrl, seen);
+    }
     for (const segment of playlist.segments) {
       if (seen.has(segment.mediaSequenceNumber)) continue;
       const entry: Listed = {
@@ -284,24 +287,38 @@ function tally(follower: Follower, produced: { msn: number }[]): Tally {
 }
 
 function report(name: string, figures: Tally & Record<string, unknown>): void {
-  console.log(`[faults] ${name}: ${Object.entries(figures).map(([k, v]) => `${k}=${v}`).join(" ")}`);
+  console.log(
+    `[faults] ${name}: ${Object.entries(figures)
+      .map(([k, v]) => `${k}=${v}`)
+      .join(" ")}`,
+  );
 }
 
 /** Waits until the edge lists every segment the node(s) cut so far (per msn, across renditions). */
 async function caughtUp(follower: Follower, produced: () => { msn: number }[], timeoutMs: number): Promise<void> {
-  await eventually("the edge to list every segment the node cut", timeoutMs, async () => {
-    const segments = produced();
-    return segments.length > 0 && tally(follower, segments).lost === 0 ? true : undefined;
-  }, 200);
+  await eventually(
+    "the edge to list every segment the node cut",
+    timeoutMs,
+    async () => {
+      const segments = produced();
+      return segments.length > 0 && tally(follower, segments).lost === 0 ? true : undefined;
+    },
+    200,
+  );
 }
 
 /** Waits until the node cut at least `count` segments of each of `renditions` renditions past `sinceMsn`. */
 async function segmentsCut(node: SystemNode, streamId: string, count: number, timeoutMs: number, sinceMsn = -1): Promise<void> {
-  await eventually(`${count} segments per rendition from ${node.nodeId}`, timeoutMs, async () => {
-    const perRendition = new Map<string, number>();
-    for (const p of producedSegments(node, streamId)) if (p.msn > sinceMsn) perRendition.set(p.rendition, (perRendition.get(p.rendition) ?? 0) + 1);
-    return perRendition.size >= 3 && [...perRendition.values()].every((n) => n >= count) ? true : undefined;
-  }, 250);
+  await eventually(
+    `${count} segments per rendition from ${node.nodeId}`,
+    timeoutMs,
+    async () => {
+      const perRendition = new Map<string, number>();
+      for (const p of producedSegments(node, streamId)) if (p.msn > sinceMsn) perRendition.set(p.rendition, (perRendition.get(p.rendition) ?? 0) + 1);
+      return perRendition.size >= 3 && [...perRendition.values()].every((n) => n >= count) ? true : undefined;
+    },
+    250,
+  );
 }
 
 /** Publishes `stream` to `node`, retrying (as OBS does) while the edge refuses; resolves once the node accepted it. */
@@ -310,13 +327,18 @@ async function publishUntilAccepted(node: SystemNode, stream: Stream, timeoutMs:
   for (let attempts = 1; Date.now() - started < timeoutMs; attempts++) {
     const mark = node.lines.length;
     const publisher = system.publish(`${node.rtmpUrl}/${stream.stream_key}`);
-    const outcome = await eventually("the node to accept or refuse the publish", 10_000, async () => {
-      const lines = node.lines.slice(mark);
-      if (lines.some((l) => l.includes("publish accepted") && l.includes(`stream=${stream.stream_id}`))) return "accepted";
-      if (lines.some((l) => l.includes("publish refused"))) return "refused";
-      if (publisher.child.exitCode !== null || publisher.child.signalCode !== null) return "exited";
-      return undefined;
-    }, 100);
+    const outcome = await eventually(
+      "the node to accept or refuse the publish",
+      10_000,
+      async () => {
+        const lines = node.lines.slice(mark);
+        if (lines.some((l) => l.includes("publish accepted") && l.includes(`stream=${stream.stream_id}`))) return "accepted";
+        if (lines.some((l) => l.includes("publish refused"))) return "refused";
+        if (publisher.child.exitCode !== null || publisher.child.signalCode !== null) return "exited";
+        return undefined;
+      },
+      100,
+    );
     if (outcome === "accepted") return { publisher, attempts, ms: Date.now() - started };
     await publisher.stop();
     await sleep(500);
@@ -378,13 +400,17 @@ describe("(d) two publishers with one key", () => {
 
     const usMark = us.lines.length;
     const other = system.publish(`${us.rtmpUrl}/${stream.stream_key}`);
-    await eventually("the us node to refuse", 10_000, async () => (us.lines.slice(usMark).some((l) => l.includes("publish refused: this stream is already being published")) ? true : undefined));
+    await eventually("the us node to refuse", 10_000, async () =>
+      us.lines.slice(usMark).some((l) => l.includes("publish refused: this stream is already being published")) ? true : undefined,
+    );
     const otherExit = await Promise.race([other.exited, sleep(10_000).then(() => "still running")]);
     expect(otherExit).not.toBe("still running");
 
     const euMark = eu.lines.length;
     const same = system.publish(`${eu.rtmpUrl}/${stream.stream_key}`);
-    await eventually("the eu node to refuse", 10_000, async () => (eu.lines.slice(euMark).some((l) => l.includes("publish refused: this stream key is already publishing on this node")) ? true : undefined));
+    await eventually("the eu node to refuse", 10_000, async () =>
+      eu.lines.slice(euMark).some((l) => l.includes("publish refused: this stream key is already publishing on this node")) ? true : undefined,
+    );
     const sameExit = await Promise.race([same.exited, sleep(10_000).then(() => "still running")]);
     expect(sameExit).not.toBe("still running");
 
@@ -418,7 +444,11 @@ describe("(c) publisher disconnects and reconnects to the same node", () => {
     // Reconnect at once, as OBS would; the edge may refuse until the node has flushed the old publish.
     const second = await publishUntilAccepted(eu, stream, 20_000);
     const backAfterMs = Date.now() - dropAt;
-    const lastOld = Math.max(...producedSegments(eu, stream.stream_id).filter((p) => p.epoch === before.health.epoch).map((p) => p.msn));
+    const lastOld = Math.max(
+      ...producedSegments(eu, stream.stream_id)
+        .filter((p) => p.epoch === before.health.epoch)
+        .map((p) => p.msn),
+    );
     await segmentsCut(eu, stream.stream_id, 3, 25_000, lastOld);
     const after = await streamStatus(stream.stream_id);
     expect(after.status).toBe("live");
@@ -503,21 +533,46 @@ describe("(f) forged, oversized and path-traversal uploads to the ingest API", (
     const id = stream.stream_id;
     const meta = (msn: number) => JSON.stringify({ epoch, msn, duration: 2, program_date_time: new Date().toISOString(), parts: 0 });
     const put = (path: string, headers: Record<string, string>, body: RequestInit["body"], init: RequestInit = {}) =>
-      fetch(system.url(path), { method: "PUT", headers: { "content-type": "video/mp4", ...headers }, body, ...init }).then(async (r) => ({ status: r.status, body: await r.text() }));
+      fetch(system.url(path), { method: "PUT", headers: { "content-type": "video/mp4", ...headers }, body, ...init }).then(async (r) => ({
+        status: r.status,
+        body: await r.text(),
+      }));
     const results: Record<string, number> = {};
 
     // Forged: a wrong bearer, no bearer, the eu node's id with someone else's secret.
-    const forged = await put(`/ingest/v1/streams/${id}/renditions/r1/segments/999`, { authorization: "Bearer forged-secret", "x-node-id": eu.nodeId, "x-media-meta": meta(999) }, randomBytes(1000));
+    const forged = await put(
+      `/ingest/v1/streams/${id}/renditions/r1/segments/999`,
+      { authorization: "Bearer forged-secret", "x-node-id": eu.nodeId, "x-media-meta": meta(999) },
+      randomBytes(1000),
+    );
     results.forged = forged.status;
     expect(forged.status).toBe(401);
-    results.no_credential = (await put(`/ingest/v1/streams/${id}/renditions/r1/segments/999`, { "x-node-id": eu.nodeId, "x-media-meta": meta(999) }, randomBytes(1000))).status;
+    results.no_credential = (
+      await put(`/ingest/v1/streams/${id}/renditions/r1/segments/999`, { "x-node-id": eu.nodeId, "x-media-meta": meta(999) }, randomBytes(1000))
+    ).status;
     expect(results.no_credential).toBe(401);
     // The bootstrap secret registers nodes and does nothing else (401).
-    results.bootstrap_secret = (await put(`/ingest/v1/streams/${id}/renditions/r1/segments/999`, { authorization: `Bearer ${INGEST_SECRET}`, "x-node-id": eu.nodeId, "x-media-meta": meta(999) }, randomBytes(1000))).status;
+    results.bootstrap_secret = (
+      await put(
+        `/ingest/v1/streams/${id}/renditions/r1/segments/999`,
+        { authorization: `Bearer ${INGEST_SECRET}`, "x-node-id": eu.nodeId, "x-media-meta": meta(999) },
+        randomBytes(1000),
+      )
+    ).status;
     expect(results.bootstrap_secret).toBe(401);
     // A valid credential, but not the node that holds the stream's lease: fenced (409), nothing listed.
     const intruder = await registerNode(system.edge.url, "intruder-1", "us");
-    results.not_lease_holder = (await put(`/ingest/v1/streams/${id}/renditions/r1/init`, { authorization: `Bearer ${intruder}`, "x-node-id": "intruder-1", "x-media-meta": JSON.stringify({ epoch, codecs: "avc1.42c01e", width: 64, height: 64, bandwidth: 1000, frame_rate: 30 }) }, randomBytes(1000))).status;
+    results.not_lease_holder = (
+      await put(
+        `/ingest/v1/streams/${id}/renditions/r1/init`,
+        {
+          authorization: `Bearer ${intruder}`,
+          "x-node-id": "intruder-1",
+          "x-media-meta": JSON.stringify({ epoch, codecs: "avc1.42c01e", width: 64, height: 64, bandwidth: 1000, frame_rate: 30 }),
+        },
+        randomBytes(1000),
+      )
+    ).status;
     expect(results.not_lease_holder).toBe(409);
 
     // Oversized: declared (Content-Length) and streamed (chunked, no length).
@@ -588,10 +643,15 @@ describe("(a) kill -9 of the node mid-stream, publisher reconnects to the other 
     expect(after.health.epoch).toBeGreaterThan(before.health.epoch!);
 
     // The dead node drops out of the registry; a rotated key points at the live one.
-    const regions = await eventually("the killed node to become unhealthy", 25_000, async () => {
-      const { body } = await system.api<Regions>("GET", "/regions");
-      return body.regions.find((r) => r.region === "eu")?.nodes.length === 0 ? body : undefined;
-    }, 1000);
+    const regions = await eventually(
+      "the killed node to become unhealthy",
+      25_000,
+      async () => {
+        const { body } = await system.api<Regions>("GET", "/regions");
+        return body.regions.find((r) => r.region === "eu")?.nodes.length === 0 ? body : undefined;
+      },
+      1000,
+    );
     expect(regions.regions.find((r) => r.region === "us")?.nodes.map((n) => n.id)).toEqual([us.nodeId]);
     const unhealthyAfterMs = Date.now() - killedAt;
     const rotated = await system.api<Stream>("POST", `/streams/${stream.stream_id}/key`);
@@ -691,7 +751,16 @@ describe("(g) an expired node credential", () => {
     const status = await streamStatus(stream.stream_id);
     expect(status.status).toBe("offline");
     const produced = producedSegments(node, stream.stream_id);
-    report("(g) expired node credential", { produced: produced.length, listed: 0, lost: 0, listedButMissing: 0, gaps: 0, fetched: 0, playlistFailures: 0, refusal_status: 401 });
+    report("(g) expired node credential", {
+      produced: produced.length,
+      listed: 0,
+      lost: 0,
+      listedButMissing: 0,
+      gaps: 0,
+      fetched: 0,
+      playlistFailures: 0,
+      refusal_status: 401,
+    });
     expect(produced).toEqual([]);
     expect((await fetch(system.url(`/live/${stream.stream_id}/master.m3u8`))).status).toBe(404);
   });

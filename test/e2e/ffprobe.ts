@@ -61,7 +61,7 @@ export async function probeBytes(parts: Uint8Array[], options: { timeoutMs?: num
     ];
     const { code, stdout, stderr } = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
       execFile(FFPROBE, args, { timeout: options.timeoutMs ?? 20_000, maxBuffer: 64 * 1024 * 1024 }, (error, stdout, stderr) => {
-        const exitCode = error ? (typeof (error as { code?: unknown }).code === "number" ? ((error as { code: number }).code) : null) : 0;
+        const exitCode = error ? (typeof (error as { code?: unknown }).code === "number" ? (error as { code: number }).code : null) : 0;
         resolve({ code: exitCode, stdout, stderr });
       });
     });

@@ -173,10 +173,15 @@ describe("npm start on a bare machine", () => {
     });
 
     const code = await run.exited;
-    const lines = run.output().split("\n").filter((line) => line.trim() !== "");
+    const lines = run
+      .output()
+      .split("\n")
+      .filter((line) => line.trim() !== "");
     expect(code).toBe(1);
     expect(lines).toHaveLength(1);
-    expect(lines[0]).toMatch(/^✗ ffmpeg is not installed: install it \(Debian\/Ubuntu: sudo apt-get install ffmpeg; macOS: brew install ffmpeg\) or set FFMPEG_PATH/);
+    expect(lines[0]).toMatch(
+      /^✗ ffmpeg is not installed: install it \(Debian\/Ubuntu: sudo apt-get install ffmpeg; macOS: brew install ffmpeg\) or set FFMPEG_PATH/,
+    );
     expect(run.output()).not.toContain(key);
     expect(run.output()).not.toContain(key.slice(3));
     expect(run.output()).not.toMatch(/sk_[A-Za-z0-9_-]{32}/);
@@ -192,7 +197,10 @@ describe("npm start on a bare machine", () => {
     const port = (server.address() as { port: number }).port;
     const run = await runStart({ RTMP_PORT: String(port) });
     expect(await run.exited).toBe(1);
-    const lines = run.output().split("\n").filter((line) => line.trim() !== "");
+    const lines = run
+      .output()
+      .split("\n")
+      .filter((line) => line.trim() !== "");
     expect(lines).toEqual([expect.stringMatching(new RegExp(`^✗ port ${port} is in use by pid ${process.pid} \\(\\S+\\): .*RTMP_PORT=`))]);
     expect(markedProcesses(run.mark)).toEqual([]);
     expect(existsSync(join(run.stateDir, "state"))).toBe(false);
@@ -205,7 +213,9 @@ describe("npm start on a bare machine", () => {
     expect(node).toBeDefined();
     process.kill(node!.pid, "SIGKILL");
     expect(await run.exited).toBe(1);
-    expect(run.output()).toMatch(/✗ the ingest node exited unexpectedly \(killed by SIGKILL\); stopping the rest\.\n {2}Its last lines:\n {4}[\s\S]*INFO {2}node {5}ingest node ready rtmp=rtmp:\/\/127\.0\.0\.1:\d+\/live /);
+    expect(run.output()).toMatch(
+      /✗ the ingest node exited unexpectedly \(killed by SIGKILL\); stopping the rest\.\n {2}Its last lines:\n {4}[\s\S]*INFO {2}node {5}ingest node ready rtmp=rtmp:\/\/127\.0\.0\.1:\d+\/live /,
+    );
     await waitUntilGone(run, 10_000);
   });
 

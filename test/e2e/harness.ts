@@ -73,7 +73,12 @@ export interface TestSystem {
   /** wrangler's --persist-to directory (D1, R2, Durable Objects). */
   persistDir: string;
   /** Calls the control API with the admin token; parses JSON answers. */
-  api<T = Record<string, unknown>>(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<{ status: number; body: T; headers: Headers }>;
+  api<T = Record<string, unknown>>(
+    method: string,
+    path: string,
+    body?: unknown,
+    headers?: Record<string, string>,
+  ): Promise<{ status: number; body: T; headers: Headers }>;
   /** Starts a publisher of the test pattern to `url`. */
   publish(url: string, options?: Omit<TestPublisherOptions, "url">): TestPublisher;
   /** Absolute URL on the edge. */

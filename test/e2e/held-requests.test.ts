@@ -20,7 +20,11 @@ afterAll(async () => {
 
 describe("blocked playlist requests in one Worker isolate", () => {
   it(`holds ${MAX_HELD}, answers the rest 503 with Retry-After at once, and releases the held ones with the segment`, async () => {
-    const created = await system.api<{ stream_id: string; ingest_endpoint: string }>("POST", "/streams", { title: "held", latency_mode: "interactive", record: false });
+    const created = await system.api<{ stream_id: string; ingest_endpoint: string }>("POST", "/streams", {
+      title: "held",
+      latency_mode: "interactive",
+      record: false,
+    });
     expect(created.status).toBe(201);
     const stream = created.body;
     const publisher = system.publish(stream.ingest_endpoint);

@@ -132,7 +132,9 @@ describe("ingest node against the real edge", () => {
     // Let the broadcast run to its end; the node flushes the last segment, then tells the edge the publisher left.
     const code = await exitWithin(publisher, (durationS + 10) * 1000);
     expect(code, `publisher: ${publisher.stderr.slice(-5).join(" | ")}`).toBe(0);
-    await eventually("the edge to see the publisher gone", 15_000, async () => ((await streamStatus(stream.stream_id)).health.ingest_connected ? undefined : true));
+    await eventually("the edge to see the publisher gone", 15_000, async () =>
+      (await streamStatus(stream.stream_id)).health.ingest_connected ? undefined : true,
+    );
 
     const master = await readMaster(stream.playback_manifest_url);
     expect(master).not.toBeNull();
@@ -177,7 +179,10 @@ describe("ingest node against the real edge", () => {
         expect(video, `a video stream in ${what}`).toBeDefined();
         expect(video!.codec_name).toBe("h264");
         expect({ width: video!.width, height: video!.height }, `resolution of ${what}`).toEqual(variant.resolution);
-        expect(probe.streams.some((s) => s.codec_type === "audio"), `an audio stream in ${what}`).toBe(true);
+        expect(
+          probe.streams.some((s) => s.codec_type === "audio"),
+          `an audio stream in ${what}`,
+        ).toBe(true);
         const first = firstVideoFrame(probe);
         expect(first, `a decoded video frame in ${what}`).not.toBeNull();
         frames.set(segment.msn, { pts: first!.pts, keyframe: first!.keyframe });
@@ -235,7 +240,9 @@ describe("ingest node against the real edge", () => {
     expect(countLines(/publish accepted/, from)).toBe(0);
     expect(system.node.lines.join("\n")).not.toContain(wrongKey);
     expectNoKeysInLog();
-    console.log(`[refused] wrong key: publisher exited (code ${code}) after ${exitMs} ms; log: ${system.node.lines.slice(from).find((l) => /publish refused/.test(l))}`);
+    console.log(
+      `[refused] wrong key: publisher exited (code ${code}) after ${exitMs} ms; log: ${system.node.lines.slice(from).find((l) => /publish refused/.test(l))}`,
+    );
   });
 
   it("survives garbage, a stalled handshake and a slowloris on the RTMP port", async () => {
@@ -254,11 +261,16 @@ describe("ingest node against the real edge", () => {
         }, 1000),
       );
 
-      await eventually("every abusive connection to be dropped", 14_000, async () => {
-        const health = await fetch(`${system.node.opsUrl}/healthz`, { signal: AbortSignal.timeout(2000) });
-        expect(health.status).toBe(200);
-        return sockets.every((s) => s.closedAt !== null) ? true : undefined;
-      }, 500);
+      await eventually(
+        "every abusive connection to be dropped",
+        14_000,
+        async () => {
+          const health = await fetch(`${system.node.opsUrl}/healthz`, { signal: AbortSignal.timeout(2000) });
+          expect(health.status).toBe(200);
+          return sockets.every((s) => s.closedAt !== null) ? true : undefined;
+        },
+        500,
+      );
     } finally {
       closeAll();
     }
@@ -312,7 +324,10 @@ describe("ingest node against the real edge", () => {
       expect(status.health.ingest_connected).toBe(true);
       expect(status.health.epoch).toBe(epochBefore);
       for (const [uri, playlist] of grown) {
-        expect(playlist.segments.some((s) => s.discontinuity), `a discontinuity in ${uri}`).toBe(false);
+        expect(
+          playlist.segments.some((s) => s.discontinuity),
+          `a discontinuity in ${uri}`,
+        ).toBe(false);
       }
       console.log(
         `[duplicate] second publisher exited (code ${code}); first grew ${[...grown].map(([uri, p]) => `${renditionOf(uri)} ${lastMsn(before.get(uri)!)}->${lastMsn(p)}`).join(", ")}`,
@@ -370,10 +385,15 @@ describe("ingest node against the real edge", () => {
     }
     const publishedS = (stoppedAt - spawnedAt) / 1000;
 
-    const status = await eventually("ingest_connected: false", 5_000, async () => {
-      const s = await streamStatus(stream.stream_id);
-      return s.health.ingest_connected ? undefined : s;
-    }, 200);
+    const status = await eventually(
+      "ingest_connected: false",
+      5_000,
+      async () => {
+        const s = await streamStatus(stream.stream_id);
+        return s.health.ingest_connected ? undefined : s;
+      },
+      200,
+    );
     const detectedMs = Date.now() - stoppedAt;
     expect(status.status, "the stream stays live during the reconnect window").toBe("live");
 
@@ -382,7 +402,9 @@ describe("ingest node against the real edge", () => {
     for (const variant of master!.variants) {
       const playlist = await readMedia(variant.url);
       const total = totalDuration(playlist);
-      totals.push(`${renditionOf(variant.uri)} ${playlist.segments.length} segments ${total.toFixed(2)} s (last ${playlist.segments.at(-1)?.duration.toFixed(3)} s)`);
+      totals.push(
+        `${renditionOf(variant.uri)} ${playlist.segments.length} segments ${total.toFixed(2)} s (last ${playlist.segments.at(-1)?.duration.toFixed(3)} s)`,
+      );
       expect(playlist.ended, "no ENDLIST while the reconnect window runs").toBe(false);
       expect(Math.abs(total - publishedS), `${variant.uri} lists ${total.toFixed(2)} s of ${publishedS.toFixed(2)} s published`).toBeLessThanOrEqual(2.5);
     }
@@ -405,10 +427,15 @@ describe("ingest node against the real edge", () => {
       // Freeze the publisher: its TCP connection stays open but no byte arrives any more.
       publisher.child.kill("SIGSTOP");
       frozenAt = Date.now();
-      const status = await eventually("ingest_connected: false after the publisher froze", 8_000, async () => {
-        const s = await streamStatus(stream.stream_id);
-        return s.health.ingest_connected ? undefined : s;
-      }, 200);
+      const status = await eventually(
+        "ingest_connected: false after the publisher froze",
+        8_000,
+        async () => {
+          const s = await streamStatus(stream.stream_id);
+          return s.health.ingest_connected ? undefined : s;
+        },
+        200,
+      );
       const detectedMs = Date.now() - frozenAt;
       expect(status.status).toBe("live");
       // 3 s of silence, then the flush of what FFmpeg still held and the hand-back to the edge.
@@ -448,7 +475,9 @@ describe("ingest node against the real edge", () => {
     const publisher = system.publish(`${node.rtmpUrl}/${stream.stream_key}`, { durationS });
     const code = await exitWithin(publisher, (durationS + 10) * 1000);
     expect(code, `publisher: ${publisher.stderr.slice(-5).join(" | ")}`).toBe(0);
-    await eventually("the edge to see the publisher gone", 15_000, async () => ((await streamStatus(stream.stream_id)).health.ingest_connected ? undefined : true));
+    await eventually("the edge to see the publisher gone", 15_000, async () =>
+      (await streamStatus(stream.stream_id)).health.ingest_connected ? undefined : true,
+    );
 
     const decision = node.lines.find((line) => /\btranscoding\b/.test(line));
     expect(decision, "the node logs its plan").toBeDefined();

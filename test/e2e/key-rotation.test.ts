@@ -81,7 +81,7 @@ describe("POST /streams/:id/key while live", () => {
         expect(after.started_at).toBe(before.started_at);
         const continued = await eventually("a discontinuity in the playlist", 30_000, async () => {
           const p = (await mediaPlaylist(stream.stream_id))?.playlist;
-          return p && p.segments.some((s) => s.discontinuity) && !p.segments.at(-1)!.discontinuity ? p : undefined;
+          return p?.segments.some((s) => s.discontinuity) && !p.segments.at(-1)!.discontinuity ? p : undefined;
         });
         const msns = continued.segments.map((s) => s.mediaSequenceNumber);
         expect(msns).toEqual([...msns].sort((a, b) => a - b));

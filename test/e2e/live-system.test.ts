@@ -151,7 +151,9 @@ describe("interactive stream, publish to playback", () => {
     // Two segments past the last complete one (the most the spec allows): held for 2-4 s, long enough to look at.
     const next = playlist.mediaSequenceBase! + playlist.segments.filter((s) => s.uri !== "").length + 1;
     // A hundred viewers: the edge counts one per client IP + User-Agent.
-    const waiting = Array.from({ length: 100 }, (_, i) => text(`${firstMediaUrl}?_HLS_msn=${next}`, { "user-agent": `e2e-crowd-${String(i).padStart(3, "0")}` }));
+    const waiting = Array.from({ length: 100 }, (_, i) =>
+      text(`${firstMediaUrl}?_HLS_msn=${next}`, { "user-agent": `e2e-crowd-${String(i).padStart(3, "0")}` }),
+    );
     // While they wait, the Worker has sent the stream's object one of them (the rest share its answer).
     const held = await eventually("the crowd held at the edge", 3_000, async () => {
       const s = (await system.api<Status & { held_requests: number }>("GET", `/streams/${stream.stream_id}/status`)).body;
@@ -202,7 +204,9 @@ describe("interactive stream, publish to playback", () => {
       expect(await inPage<number>(page, "window.__player.hls.currentLevel")).toBe(levels - 1);
       const fatal = await inPage<{ fatal?: boolean }[]>(page, "(window.__player.errors ?? []).filter((e) => e.fatal)");
       expect(fatal).toEqual([]);
-      console.log(`hls.js played ${(end - start).toFixed(1)} s of the live stream in 10 s; latency ${await inPage(page, "window.__player.hls.latency?.toFixed(2)")} s`);
+      console.log(
+        `hls.js played ${(end - start).toFixed(1)} s of the live stream in 10 s; latency ${await inPage(page, "window.__player.hls.latency?.toFixed(2)")} s`,
+      );
     } finally {
       await browser.close();
     }

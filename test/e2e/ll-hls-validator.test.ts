@@ -149,13 +149,18 @@ async function checkStream(partTarget: number): Promise<string> {
   const publisher = system.publish(created.body.ingest_endpoint);
   try {
     const masterUrl = system.url(`/live/${created.body.stream_id}/master.m3u8`);
-    const variants = await eventually(`${SEGMENTS} complete segments in every rendition`, 45_000, async () => {
-      const master = HLS.parse((await get(masterUrl)).text) as MasterPlaylist;
-      if (master.variants.length < 4) return undefined;
-      const urls = master.variants.map((v) => new URL(v.uri, masterUrl).toString());
-      for (const url of urls) if (complete(media((await get(url)).text)).length < SEGMENTS) return undefined;
-      return urls;
-    }, 500);
+    const variants = await eventually(
+      `${SEGMENTS} complete segments in every rendition`,
+      45_000,
+      async () => {
+        const master = HLS.parse((await get(masterUrl)).text) as MasterPlaylist;
+        if (master.variants.length < 4) return undefined;
+        const urls = master.variants.map((v) => new URL(v.uri, masterUrl).toString());
+        for (const url of urls) if (complete(media((await get(url)).text)).length < SEGMENTS) return undefined;
+        return urls;
+      },
+      500,
+    );
     const playlists = new Map<string, MediaPlaylist>();
     for (const url of variants) playlists.set(url, media((await get(url)).text));
 
@@ -234,7 +239,9 @@ async function checkStream(partTarget: number): Promise<string> {
       full.lowLatencyCompatibility,
       full.renditionReports,
     ]);
-    const afterSkip = complete(full).slice(delta.skip).reduce((sum, s) => sum + s.duration, 0);
+    const afterSkip = complete(full)
+      .slice(delta.skip)
+      .reduce((sum, s) => sum + s.duration, 0);
     expect(afterSkip).toBeGreaterThan(full.lowLatencyCompatibility!.canSkipUntil!);
     // The delta's first segment carries its date explicitly: the same as the full playlist's dates give it.
     const firstKept = delta.segments[0]!;

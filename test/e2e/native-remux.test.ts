@@ -96,8 +96,14 @@ interface Packet {
 }
 
 async function packets(file: string, stream: string): Promise<Packet[]> {
-  const { stdout } = await run(FFPROBE, ["-v", "error", "-select_streams", stream, "-show_entries", "packet=pts_time,dts_time,flags", "-of", "json", file], { maxBuffer: 64 << 20 });
-  return (JSON.parse(stdout).packets as Record<string, string>[]).map((p) => ({ dts: Number(p.dts_time), pts: Number(p.pts_time), key: p.flags!.startsWith("K") }));
+  const { stdout } = await run(FFPROBE, ["-v", "error", "-select_streams", stream, "-show_entries", "packet=pts_time,dts_time,flags", "-of", "json", file], {
+    maxBuffer: 64 << 20,
+  });
+  return (JSON.parse(stdout).packets as Record<string, string>[]).map((p) => ({
+    dts: Number(p.dts_time),
+    pts: Number(p.pts_time),
+    key: p.flags!.startsWith("K"),
+  }));
 }
 
 describe("native remux on a passthrough node (REMUX=native, the default)", () => {
@@ -109,7 +115,10 @@ describe("native remux on a passthrough node (REMUX=native, the default)", () =>
 
     const remuxLine = node.lines.find((line) => line.includes("remuxing in the node"));
     expect(remuxLine, "the node says it remuxes in-process").toBeDefined();
-    expect(node.lines.some((line) => /ffmpeg started/.test(line)), "no FFmpeg was started for the copy").toBe(false);
+    expect(
+      node.lines.some((line) => /ffmpeg started/.test(line)),
+      "no FFmpeg was started for the copy",
+    ).toBe(false);
     // Thumbnails: one short decode per 2 s of media; none lives anywhere near the publish's length.
     expect(children.length).toBeGreaterThanOrEqual(3);
     for (const child of children) expect(child.lastMs - child.firstMs, `ffmpeg ${child.pid} lived too long for a thumbnail`).toBeLessThan(2_000);

@@ -152,14 +152,47 @@ describe("pipeline failures", () => {
     const stream = await createStream("pipeline: keyframes stop");
     // Keyframes every 2 s (the source is copied), none from 6 s to 16 s, one at 16 s, then none.
     const keyframes = "expr:if(lt(t,7),gte(t,n_forced*2),eq(n_forced,4)*gte(t,16))";
-    const publisher = spawn("ffmpeg", [
-      "-hide_banner", "-loglevel", "error", "-re",
-      "-f", "lavfi", "-i", "testsrc2=size=640x360:rate=30",
-      "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000",
-      "-c:v", "libx264", "-preset", "ultrafast", "-tune", "zerolatency", "-g", "100000", "-x264-params", "scenecut=0",
-      "-force_key_frames", keyframes, "-b:v", "700k", "-pix_fmt", "yuv420p",
-      "-c:a", "aac", "-b:a", "64k", "-f", "flv", stream.ingest_endpoint,
-    ], { stdio: "ignore" });
+    const publisher = spawn(
+      "ffmpeg",
+      [
+        "-hide_banner",
+        "-loglevel",
+        "error",
+        "-re",
+        "-f",
+        "lavfi",
+        "-i",
+        "testsrc2=size=640x360:rate=30",
+        "-f",
+        "lavfi",
+        "-i",
+        "sine=frequency=440:sample_rate=48000",
+        "-c:v",
+        "libx264",
+        "-preset",
+        "ultrafast",
+        "-tune",
+        "zerolatency",
+        "-g",
+        "100000",
+        "-x264-params",
+        "scenecut=0",
+        "-force_key_frames",
+        keyframes,
+        "-b:v",
+        "700k",
+        "-pix_fmt",
+        "yuv420p",
+        "-c:a",
+        "aac",
+        "-b:a",
+        "64k",
+        "-f",
+        "flv",
+        stream.ingest_endpoint,
+      ],
+      { stdio: "ignore" },
+    );
     publisher.on("error", () => undefined);
     try {
       const source = async () => {
@@ -176,7 +209,10 @@ describe("pipeline failures", () => {
         return after !== undefined && segmentCount(after) >= 3 ? after : undefined;
       });
       // Every segment of the new epoch is at most a target long: cut at the encoder's own keyframes.
-      const durations = playlist.split("\n").filter((l) => l.startsWith("#EXTINF:")).map((l) => Number.parseFloat(l.slice(8)));
+      const durations = playlist
+        .split("\n")
+        .filter((l) => l.startsWith("#EXTINF:"))
+        .map((l) => Number.parseFloat(l.slice(8)));
       expect(Math.max(...durations)).toBeLessThanOrEqual(2.1);
       const lines = system.node.lines.filter((l) => l.includes(stream.stream_id.slice(0, 8)));
       expect(lines.some((l) => l.includes("the publisher stopped sending keyframes"))).toBe(true);

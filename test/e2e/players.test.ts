@@ -58,11 +58,14 @@ function percentile(values: number[], p: number): number {
  */
 async function play(page: Page, name: string, dateExpression: string, errorsExpression: string, responses: PlayerRun["responses"]): Promise<PlayerRun> {
   await waitInPage(page, `${name} playing`, "(() => { const v = document.querySelector('video'); return v && v.currentTime > 0 && !v.paused; })()", 30_000);
-  await inPage(page, `(() => {
+  await inPage(
+    page,
+    `(() => {
     const video = document.querySelector("video");
     window.__stalls = 0;
     video.addEventListener("waiting", () => { window.__stalls += 1; });
-  })()`);
+  })()`,
+  );
   const latency: number[] = [];
   const started = Date.now();
   while (Date.now() - started < PLAY_S * 1000) {
@@ -78,8 +81,10 @@ async function play(page: Page, name: string, dateExpression: string, errorsExpr
 function report(run: PlayerRun): string {
   const failed = run.responses.filter((r) => r.status >= 400).length;
   const hinted = run.responses.filter((r) => /part-\d+\.\d+\.m4s/.test(r.url)).length;
-  return `${run.name}: glass-to-glass p50 ${percentile(run.latency, 50).toFixed(2)} s, p95 ${percentile(run.latency, 95).toFixed(2)} s ` +
-    `(${run.latency.length} samples), ${run.stalls} stalls, ${run.responses.length} responses (${hinted} parts), ${failed} 4xx/5xx`;
+  return (
+    `${run.name}: glass-to-glass p50 ${percentile(run.latency, 50).toFixed(2)} s, p95 ${percentile(run.latency, 95).toFixed(2)} s ` +
+    `(${run.latency.length} samples), ${run.stalls} stalls, ${run.responses.length} responses (${hinted} parts), ${failed} 4xx/5xx`
+  );
 }
 
 function checkRun(run: PlayerRun): void {
@@ -144,8 +149,13 @@ describe("players in Chromium on an interactive stream", () => {
     try {
       const responses = recordResponses(page);
       await page.goto(system.url(`/watch/${streamId}`), { timeout: 15_000 });
-      const run = await play(page, "hls.js", "(() => { const d = window.__player && window.__player.hls && window.__player.hls.playingDate; return d ? d.getTime() : null; })()",
-        "window.__player.errors.filter((e) => e.fatal).map((e) => e.details)", responses);
+      const run = await play(
+        page,
+        "hls.js",
+        "(() => { const d = window.__player && window.__player.hls && window.__player.hls.playingDate; return d ? d.getTime() : null; })()",
+        "window.__player.errors.filter((e) => e.fatal).map((e) => e.details)",
+        responses,
+      );
       console.log(report(run));
       checkRun(run);
     } finally {
@@ -164,8 +174,13 @@ describe("players in Chromium on an interactive stream", () => {
       });
       const responses = recordResponses(page);
       await page.goto(system.url("/__players/shaka.html"), { timeout: 15_000 });
-      const run = await play(page, "Shaka", "(() => { const d = window.__shaka && window.__shaka.getPlayheadTimeAsDate(); return d ? d.getTime() : null; })()",
-        "window.__errors", responses);
+      const run = await play(
+        page,
+        "Shaka",
+        "(() => { const d = window.__shaka && window.__shaka.getPlayheadTimeAsDate(); return d ? d.getTime() : null; })()",
+        "window.__errors",
+        responses,
+      );
       console.log(report(run));
       checkRun(run);
     } finally {

@@ -16,6 +16,7 @@ export interface RtmpAbuse {
   /** Every connection opened so far. */
   sockets: AbusiveConnection[];
   /** Connects as `name`; once connected runs `onConnect`, whose returned interval (if any) is cleared on close. */
+  // biome-ignore lint/suspicious/noConfusingVoidType: onConnect may be any void callback or return an interval; `undefined` would reject the void ones
   open(name: string, onConnect: (socket: Socket) => NodeJS.Timeout | void): void;
   /** Clears every timer and destroys every socket. */
   closeAll(): void;

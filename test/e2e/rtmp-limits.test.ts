@@ -78,7 +78,10 @@ function memoryPeaks(): { stop(): Promise<{ vm: number; rss: number }> } {
 /** One line of the node's /metrics, summed over the series that match `prefix`. */
 async function metric(prefix: string): Promise<number> {
   const text = await (await fetch(`${node.opsUrl}/metrics`, { signal: AbortSignal.timeout(3000) })).text();
-  return text.split("\n").filter((l) => l.startsWith(prefix)).reduce((sum, l) => sum + Number(l.split(" ").at(-1)), 0);
+  return text
+    .split("\n")
+    .filter((l) => l.startsWith(prefix))
+    .reduce((sum, l) => sum + Number(l.split(" ").at(-1)), 0);
 }
 
 /** Reads a stream as a player does (master, every media playlist, every listed segment once) until stopped. */
@@ -154,7 +157,11 @@ async function pump(socket: Socket, source: Iterator<Buffer>, limit: number): Pr
     const next = source.next();
     if (next.done) break;
     written += next.value.length;
-    if (!socket.write(next.value)) await new Promise<void>((resolve) => (socket.once("drain", resolve), socket.once("close", resolve)));
+    if (!socket.write(next.value))
+      await new Promise<void>((resolve) => {
+        socket.once("drain", resolve);
+        socket.once("close", resolve);
+      });
   }
   return written;
 }
@@ -209,7 +216,12 @@ describe("the chunk-header flood of issue 13, and variants that fill the buffers
     const wave = async (name: string, start: (socket: Socket, id: string) => void, count = 3) => {
       const from = abuse.sockets.length;
       for (let n = 1; n <= count; n++) abuse.open(`${name}-${n}`, (socket) => start(socket, `${name}-${n}`));
-      await eventually(`the node to close every ${name} connection`, 15_000, async () => (abuse.sockets.slice(from).every((s) => s.closedAt !== null) ? true : undefined), 50);
+      await eventually(
+        `the node to close every ${name} connection`,
+        15_000,
+        async () => (abuse.sockets.slice(from).every((s) => s.closedAt !== null) ? true : undefined),
+        50,
+      );
       await sleep(100);
     };
     const pumpAs = (source: () => Iterator<Buffer>) => (socket: Socket, id: string) => void pump(socket, source(), FILL_BYTES).then((n) => (written[id] = n));
@@ -221,7 +233,11 @@ describe("the chunk-header flood of issue 13, and variants that fill the buffers
       // Under the per-message cap: 1 MiB messages on 8 chunk streams, bodies sent, never publishing.
       await wave("under-caps", pumpAs(underTheCaps));
       // Small messages on ever new chunk stream ids.
-      await wave("ids", (socket) => void socket.write(Buffer.concat([handshake(), ...ATTACK_CHUNK_STREAMS.map((id) => Buffer.concat([announce(id, 100), Buffer.alloc(100)]))])), 1);
+      await wave(
+        "ids",
+        (socket) => void socket.write(Buffer.concat([handshake(), ...ATTACK_CHUNK_STREAMS.map((id) => Buffer.concat([announce(id, 100), Buffer.alloc(100)]))])),
+        1,
+      );
     } finally {
       abuse.closeAll();
     }
@@ -265,7 +281,10 @@ async function idle(localAddress: string, sockets: Socket[]): Promise<{ socket: 
   socket.on("error", () => {});
   const opened = Date.now();
   const closed = new Promise<number>((resolve) => socket.once("close", () => resolve(Date.now() - opened)));
-  await new Promise<void>((resolve) => (socket.once("connect", resolve), socket.once("close", resolve)));
+  await new Promise<void>((resolve) => {
+    socket.once("connect", resolve);
+    socket.once("close", resolve);
+  });
   return { socket, closed };
 }
 
@@ -278,7 +297,9 @@ describe("connection caps and MAX_PUBLISHES", () => {
     const second = await createStream("capped-second");
     const mark = node.lines.length;
     const refusedPublisher = system.publish(`${node.rtmpUrl}/${second.stream_key}`);
-    const line = await eventually("the MAX_PUBLISHES refusal", 15_000, async () => node.lines.slice(mark).find((l) => l.includes("publish refused: this node is at its publish limit (MAX_PUBLISHES=1)")));
+    const line = await eventually("the MAX_PUBLISHES refusal", 15_000, async () =>
+      node.lines.slice(mark).find((l) => l.includes("publish refused: this node is at its publish limit (MAX_PUBLISHES=1)")),
+    );
     const code = await Promise.race([refusedPublisher.exited, sleep(15_000).then(() => "still running")]);
     console.log(`[rtmp-limits] MAX_PUBLISHES: ${line.slice(25)}; refused publisher exited with ${code}`);
     expect(code).not.toBe("still running");
@@ -289,7 +310,10 @@ describe("connection caps and MAX_PUBLISHES", () => {
     try {
       const fit = await Promise.all([1, 2, 3, 4].map(() => idle("127.0.0.1", sockets)));
       const over = await idle("127.0.0.1", sockets);
-      expect(await Promise.race([over.closed, sleep(3000).then(() => -1)]), "ms until the node closed the connection over the per-IP cap").toBeGreaterThanOrEqual(0);
+      expect(
+        await Promise.race([over.closed, sleep(3000).then(() => -1)]),
+        "ms until the node closed the connection over the per-IP cap",
+      ).toBeGreaterThanOrEqual(0);
       expect(node.lines.some((l) => l.includes("refusing an RTMP connection: too many open (RTMP_MAX_CONNECTIONS_PER_IP=5)"))).toBe(true);
       // In total: three more from another address reach eight; the ninth is closed.
       const others = await Promise.all([1, 2, 3].map(() => idle("127.0.0.2", sockets)));
@@ -324,7 +348,10 @@ async function widthRewritingProxy(): Promise<{ server: Server; port: number }> 
       upstream.write(data);
     });
     upstream.pipe(client);
-    for (const [a, b] of [[client, upstream], [upstream, client]] as const) {
+    for (const [a, b] of [
+      [client, upstream],
+      [upstream, client],
+    ] as const) {
       a.on("error", () => b.destroy());
       a.on("close", () => b.destroy());
     }
@@ -342,11 +369,15 @@ describe("onMetaData with width -1", () => {
       const publisher = await publish(stream, `rtmp://127.0.0.1:${proxy.port}/live/${stream.stream_key}`);
       const code = await Promise.race([publisher.exited, sleep(30_000).then(() => "still running")]);
       // The pipeline ends the publish itself; the node disconnects it on any failure the pipeline lets through.
-      const failure = node.lines.find((l) => l.includes("pipeline failed") && (l.includes(stream.stream_id) || l.includes(`stream/${stream.stream_id.slice(0, 8)}`)));
+      const failure = node.lines.find(
+        (l) => l.includes("pipeline failed") && (l.includes(stream.stream_id) || l.includes(`stream/${stream.stream_id.slice(0, 8)}`)),
+      );
       console.log(`[rtmp-limits] width -1: publisher exited with ${code}; node: ${failure?.slice(25)}`);
       expect(code, "the publisher saw the disconnect").not.toBe("still running");
       expect(failure).toMatch(/source size -1x\d+ is not usable/);
-      await eventually("the node to drop the stream", 10_000, async () => ((await metric("ingest_active_streams ")) === 0 && (await metric("ingest_rtmp_connections ")) === 0 ? true : undefined));
+      await eventually("the node to drop the stream", 10_000, async () =>
+        (await metric("ingest_active_streams ")) === 0 && (await metric("ingest_rtmp_connections ")) === 0 ? true : undefined,
+      );
       const after = nodeMemory();
       expect(after.rss - before.rss, "resident set after the failed publish").toBeLessThan(64 * MiB);
     } finally {

@@ -229,7 +229,10 @@ describe("watch page in Chromium", () => {
     expect(await page.textContent("#latency")).toMatch(/^latency \d+\.\d s$/);
 
     // A manual level switch takes effect: the level being played becomes the chosen one, and playback goes on.
-    const target = await inPage<number>(page, "(() => { const hls = window.__player.hls; const next = hls.currentLevel === 0 ? 1 : 0; hls.currentLevel = next; return next; })()");
+    const target = await inPage<number>(
+      page,
+      "(() => { const hls = window.__player.hls; const next = hls.currentLevel === 0 ? 1 : 0; hls.currentLevel = next; return next; })()",
+    );
     await waitInPage(page, `switch to level ${target}`, `window.__player.hls.currentLevel === ${target}`, 15_000);
     expect(await inPage(page, "window.__player.hls.autoLevelEnabled")).toBe(false);
     expect(await page.inputValue("#quality")).toBe(String(target));
@@ -238,12 +241,18 @@ describe("watch page in Chromium", () => {
 
     // Tuned from the stream's PART-HOLD-BACK (3 x 0.5 s) with catch-up; the latency shown is now minus the
     // program date-time of the frame on screen.
-    const tuning = await inPage<Record<string, number>>(page, `(({ liveSyncDuration, liveMaxLatencyDuration, maxLiveSyncPlaybackRate }) =>
-      ({ liveSyncDuration, liveMaxLatencyDuration, maxLiveSyncPlaybackRate }))(window.__player.hls.config)`);
+    const tuning = await inPage<Record<string, number>>(
+      page,
+      `(({ liveSyncDuration, liveMaxLatencyDuration, maxLiveSyncPlaybackRate }) =>
+      ({ liveSyncDuration, liveMaxLatencyDuration, maxLiveSyncPlaybackRate }))(window.__player.hls.config)`,
+    );
     expect(tuning).toEqual({ liveSyncDuration: 1.5, liveMaxLatencyDuration: 3, maxLiveSyncPlaybackRate: 1.15 });
     await waitInPage(page, "a latency from the frame on screen", "window.__player.latency !== null && window.__player.hls.playingDate !== null", 5_000);
-    const shown = await inPage<{ latency: number; fromDate: number; text: string }>(page, `({ latency: window.__player.latency,
-      fromDate: (Date.now() - window.__player.hls.playingDate.getTime()) / 1000, text: document.getElementById("latency").textContent })`);
+    const shown = await inPage<{ latency: number; fromDate: number; text: string }>(
+      page,
+      `({ latency: window.__player.latency,
+      fromDate: (Date.now() - window.__player.hls.playingDate.getTime()) / 1000, text: document.getElementById("latency").textContent })`,
+    );
     expect(Math.abs(shown.latency - shown.fromDate)).toBeLessThan(0.7);
     expect(shown.text).toBe(`latency ${shown.latency.toFixed(1)} s`);
 
@@ -252,10 +261,17 @@ describe("watch page in Chromium", () => {
     await new Promise((resolve) => setTimeout(resolve, PAUSE_MS));
     await inPage(page, "window.__player.video.play()");
     const resumed = Date.now();
-    const nearTarget = "window.__player.latency !== null && window.__player.hls.latency < window.__player.hls.targetLatency + 0.5 && window.__player.latency < window.__player.hls.targetLatency + 1";
+    const nearTarget =
+      "window.__player.latency !== null && window.__player.hls.latency < window.__player.hls.targetLatency + 0.5 && window.__player.latency < window.__player.hls.targetLatency + 1";
     await waitInPage(page, "latency back near the target after an 8 s pause", nearTarget, CATCH_UP_MS);
-    const caughtUp = { ms: Date.now() - resumed, ...(await inPage<{ shown: number; edge: number; target: number }>(page, `({ shown: window.__player.latency, edge: window.__player.hls.latency,
-      target: window.__player.hls.targetLatency })`)) };
+    const caughtUp = {
+      ms: Date.now() - resumed,
+      ...(await inPage<{ shown: number; edge: number; target: number }>(
+        page,
+        `({ shown: window.__player.latency, edge: window.__player.hls.latency,
+      target: window.__player.hls.targetLatency })`,
+      )),
+    };
     expect(caughtUp.ms).toBeLessThanOrEqual(CATCH_UP_MS);
 
     if (process.env.E2E_SCREENSHOT) await page.screenshot({ path: process.env.E2E_SCREENSHOT });
@@ -285,12 +301,17 @@ describe("watch page in Chromium", () => {
 
     // The broadcast ends: the player plays out the final playlist (EXT-X-ENDLIST) and the badge says so.
     await uploads;
-    const live = await inPage<{ latency: string; errors: string; time: number }>(page, `({ latency: document.getElementById("latency").textContent,
-      errors: window.__player.errors.map((e) => e.details).join(",") || "no", time: window.__player.video.currentTime })`);
+    const live = await inPage<{ latency: string; errors: string; time: number }>(
+      page,
+      `({ latency: document.getElementById("latency").textContent,
+      errors: window.__player.errors.map((e) => e.details).join(",") || "no", time: window.__player.video.currentTime })`,
+    );
     expect((await api("POST", `/streams/${stream.stream_id}/stop`, { token: ADMIN_TOKEN })).status).toBe(200);
     await waitInPage(page, "playback ended", `document.body.dataset.state === "ended"`, 20_000);
     await waitInPage(page, "ENDED badge", `document.getElementById("badge").textContent === "ENDED"`, 15_000);
     expect(await inPage<number>(page, "window.__player.video.currentTime")).toBeGreaterThan(DURATION_S - 1);
-    console.log(`watch page: joined at ${startedAt.toFixed(1)} s, back near the target ${caughtUp.ms} ms after an 8 s pause (shown ${caughtUp.shown.toFixed(2)} s, to the edge ${caughtUp.edge.toFixed(2)} s, target ${caughtUp.target.toFixed(2)} s), at the last upload ${live.latency} at ${live.time.toFixed(1)} s, non-fatal hls.js errors: ${live.errors}`);
+    console.log(
+      `watch page: joined at ${startedAt.toFixed(1)} s, back near the target ${caughtUp.ms} ms after an 8 s pause (shown ${caughtUp.shown.toFixed(2)} s, to the edge ${caughtUp.edge.toFixed(2)} s, target ${caughtUp.target.toFixed(2)} s), at the last upload ${live.latency} at ${live.time.toFixed(1)} s, non-fatal hls.js errors: ${live.errors}`,
+    );
   });
 });

@@ -26,12 +26,7 @@ export async function call(method: string, path: string, options: CallOptions = 
 }
 
 /** Calls the Worker and parses the JSON answer, asserting the status. */
-export async function callJson<T = Record<string, unknown>>(
-  method: string,
-  path: string,
-  expectedStatus: number,
-  options: CallOptions = {},
-): Promise<T> {
+export async function callJson<T = Record<string, unknown>>(method: string, path: string, expectedStatus: number, options: CallOptions = {}): Promise<T> {
   const response = await call(method, path, options);
   const text = await response.text();
   if (response.status !== expectedStatus) {

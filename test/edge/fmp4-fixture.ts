@@ -55,7 +55,11 @@ export function initSegment(label = "edgecast"): Uint8Array {
 /** One fragment (moof + mdat) whose tracks start at `seconds`, with `filler` bytes of sample data. */
 function fragment(sequence: number, seconds: number, filler: number, seed: number): Uint8Array {
   const trafs = [...TRACKS].map(([trackId, timescale]) =>
-    box("traf", box("tfhd", fields([32, 0x020000], [32, trackId])), box("tfdt", fields([8, 1], [8, 0], [8, 0], [8, 0], [64, BigInt(Math.round(seconds * timescale))]))),
+    box(
+      "traf",
+      box("tfhd", fields([32, 0x020000], [32, trackId])),
+      box("tfdt", fields([8, 1], [8, 0], [8, 0], [8, 0], [64, BigInt(Math.round(seconds * timescale))])),
+    ),
   );
   const data = new Uint8Array(filler).map((_, i) => (i * 7 + seed) & 0xff);
   return new Uint8Array([...box("moof", box("mfhd", fields([32, 0], [32, sequence])), ...trafs), ...box("mdat", data)]);

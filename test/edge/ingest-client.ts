@@ -38,7 +38,11 @@ export function registerNode(nodeId: string, region = TEST_REGION): Promise<stri
  * Calls the ingest API as node `nodeId`: with `token` when given (null: none), else with the node's own credential,
  * registered on first use (and again when a test emptied the registry).
  */
-export async function ingest(method: string, path: string, init: { nodeId?: string; token?: string | null; body?: BodyInit; meta?: unknown; json?: unknown } = {}): Promise<Response> {
+export async function ingest(
+  method: string,
+  path: string,
+  init: { nodeId?: string; token?: string | null; body?: BodyInit; meta?: unknown; json?: unknown } = {},
+): Promise<Response> {
   const nodeId = init.nodeId ?? "node-a";
   const send = (token: string | null) => {
     const headers: Record<string, string> = {};

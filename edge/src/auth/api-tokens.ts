@@ -70,9 +70,7 @@ export async function mintToken(
   // Any API token, an admin-role one too, is the parent of what it mints; only ADMIN_TOKEN itself (no row) is none.
   const parent = minter.tokenId ?? null;
   const quota = fewerThan(apiTokens, and(eq(apiTokens.userId, input.userId), active(nowIso))!, minter.role === "admin" ? Infinity : input.maxActive);
-  const parentAlive = parent
-    ? sql`exists (select 1 from ${apiTokens} where ${and(eq(apiTokens.id, parent), isNull(apiTokens.revokedAt))})`
-    : sql`1`;
+  const parentAlive = parent ? sql`exists (select 1 from ${apiTokens} where ${and(eq(apiTokens.id, parent), isNull(apiTokens.revokedAt))})` : sql`1`;
   const rows = await insertWhere(
     db,
     apiTokens,
@@ -91,7 +89,10 @@ export async function mintToken(
   const row = rows[0];
   if (!row) {
     if (parent) {
-      const [still] = await db.select({ id: apiTokens.id }).from(apiTokens).where(and(eq(apiTokens.id, parent), isNull(apiTokens.revokedAt)));
+      const [still] = await db
+        .select({ id: apiTokens.id })
+        .from(apiTokens)
+        .where(and(eq(apiTokens.id, parent), isNull(apiTokens.revokedAt)));
       if (!still) throw new AppError(401, "unauthorized", "The bearer token has been revoked.");
     }
     throw quotaExceeded("active API tokens", input.maxActive, "MAX_TOKENS_PER_USER");
@@ -113,7 +114,11 @@ export async function listTokens(db: Database, userId: string): Promise<TokenVie
 /** The token `id` if `principal` may manage it (its owner or the admin), else null. */
 export async function findToken(db: Database, principal: Principal, id: string): Promise<TokenRow | null> {
   const owner = principal.role === "admin" ? undefined : eq(apiTokens.userId, principal.userId);
-  const rows = await db.select().from(apiTokens).where(and(eq(apiTokens.id, id), owner)).limit(1);
+  const rows = await db
+    .select()
+    .from(apiTokens)
+    .where(and(eq(apiTokens.id, id), owner))
+    .limit(1);
   return rows[0] ?? null;
 }
 

@@ -11,8 +11,7 @@ import { AppError } from "../errors.ts";
 import { bearerToken } from "./principal.ts";
 import { constantTimeEqual, hashesEqual, sha256Hex } from "./secrets.ts";
 
-const unauthorized = (detail: string) =>
-  new AppError(401, "unauthorized", detail, { "www-authenticate": 'Bearer realm="edgecast-ingest"' });
+const unauthorized = (detail: string) => new AppError(401, "unauthorized", detail, { "www-authenticate": 'Bearer realm="edgecast-ingest"' });
 
 /** True when `token` is the configured bootstrap secret (compared in constant time). */
 async function isBootstrapSecret(env: Env, token: string): Promise<boolean> {

@@ -11,8 +11,7 @@ import { constantTimeEqual, hashesEqual, sha256Hex } from "./secrets.ts";
 /** Id of the built-in admin user (seeded by migration 0001) that ADMIN_TOKEN acts as. */
 export const ADMIN_USER_ID = "00000000-0000-4000-8000-000000000001";
 
-const unauthorized = (detail: string) =>
-  new AppError(401, "unauthorized", detail, { "www-authenticate": 'Bearer realm="edgecast"' });
+const unauthorized = (detail: string) => new AppError(401, "unauthorized", detail, { "www-authenticate": 'Bearer realm="edgecast"' });
 
 /** Extracts the token from `Authorization: Bearer <token>`, or null. */
 export function bearerToken(header: string | undefined): string | null {

@@ -38,7 +38,12 @@ export function describeError(err: unknown): string {
   for (let depth = 0; current !== undefined && current !== null && depth < 5; depth += 1) {
     lines.push(`${depth === 0 ? "" : "caused by: "}${safeMessage(current)}`);
     const stack = current instanceof Error ? (current.stack ?? "") : "";
-    lines.push(...stack.split("\n").filter((line) => /^\s+at\s/.test(line)).slice(0, 8));
+    lines.push(
+      ...stack
+        .split("\n")
+        .filter((line) => /^\s+at\s/.test(line))
+        .slice(0, 8),
+    );
     current = current instanceof Error ? current.cause : undefined;
   }
   return redactSecrets(lines.join("\n"));

@@ -3,17 +3,16 @@ import { sql } from "drizzle-orm";
 import { index, integer, real, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
 
 /** An ISO-8601 UTC timestamp column that defaults to the time of insertion. */
-const timestamp = (name: string) =>
-  text(name)
-    .notNull()
-    .default(sql`(strftime('%Y-%m-%dT%H:%M:%fZ','now'))`);
+const timestamp = (name: string) => text(name).notNull().default(sql`(strftime('%Y-%m-%dT%H:%M:%fZ','now'))`);
 
 /** People and services that own streams; `admin` sees every stream. */
 export const users = sqliteTable("users", {
   id: text("id").primaryKey(),
   name: text("name").notNull(),
   email: text("email"),
-  role: text("role", { enum: ["admin", "user"] }).notNull().default("user"),
+  role: text("role", { enum: ["admin", "user"] })
+    .notNull()
+    .default("user"),
   createdAt: timestamp("created_at"),
 });
 
@@ -35,11 +34,7 @@ export const apiTokens = sqliteTable(
     expiresAt: text("expires_at"),
     revokedAt: text("revoked_at"),
   },
-  (t) => [
-    uniqueIndex("api_tokens_hash_idx").on(t.tokenHash),
-    index("api_tokens_user_idx").on(t.userId),
-    index("api_tokens_parent_idx").on(t.parentTokenId),
-  ],
+  (t) => [uniqueIndex("api_tokens_hash_idx").on(t.tokenHash), index("api_tokens_user_idx").on(t.userId), index("api_tokens_parent_idx").on(t.parentTokenId)],
 );
 
 /** Streams: every field of the seed's data model plus settings and timestamps. */
@@ -50,12 +45,16 @@ export const streams = sqliteTable(
     ownerUserId: text("owner_user_id")
       .notNull()
       .references(() => users.id, { onDelete: "cascade" }),
-    status: text("status", { enum: ["live", "offline"] }).notNull().default("offline"),
+    status: text("status", { enum: ["live", "offline"] })
+      .notNull()
+      .default("offline"),
     /** The RTMP server part (`rtmp://host:1935/live`); the key is never stored in the clear. */
     ingestEndpoint: text("ingest_endpoint").notNull(),
     /** The playback URL as it was at creation; responses recompute it from PUBLIC_URL or the request's origin. */
     playbackManifestUrl: text("playback_manifest_url").notNull(),
-    latencyMode: text("latency_mode", { enum: ["standard", "low", "interactive"] }).notNull().default("low"),
+    latencyMode: text("latency_mode", { enum: ["standard", "low", "interactive"] })
+      .notNull()
+      .default("low"),
     startedAt: text("started_at"),
     title: text("title").notNull(),
     /** JSON array of strings. */
@@ -106,7 +105,9 @@ export const ingestNodes = sqliteTable("ingest_nodes", {
    * replaces an admin-minted credential that has not expired. Rows from before this column count as the admin's
    * (the safe reading: a self-registered node among them registers again once its credential expires).
    */
-  credentialSource: text("credential_source", { enum: ["admin", "registered"] }).notNull().default("admin"),
+  credentialSource: text("credential_source", { enum: ["admin", "registered"] })
+    .notNull()
+    .default("admin"),
   createdAt: timestamp("created_at"),
 });
 
@@ -138,7 +139,9 @@ export const vodAssets = sqliteTable(
       .notNull()
       .references(() => streams.id, { onDelete: "cascade" }),
     sessionId: text("session_id").notNull(),
-    status: text("status", { enum: ["processing", "ready", "failed"] }).notNull().default("processing"),
+    status: text("status", { enum: ["processing", "ready", "failed"] })
+      .notNull()
+      .default("processing"),
     /** JSON array of rendition names. */
     renditions: text("renditions").notNull().default("[]"),
     durationS: real("duration_s").notNull().default(0),
@@ -160,7 +163,9 @@ export const clips = sqliteTable(
       .notNull()
       .references(() => streams.id, { onDelete: "cascade" }),
     sessionId: text("session_id").notNull(),
-    status: text("status", { enum: ["processing", "ready", "failed"] }).notNull().default("processing"),
+    status: text("status", { enum: ["processing", "ready", "failed"] })
+      .notNull()
+      .default("processing"),
     title: text("title"),
     startAt: text("start_at").notNull(),
     durationS: real("duration_s").notNull(),

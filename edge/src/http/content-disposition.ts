@@ -16,7 +16,15 @@ function asciiName(name: string): string {
 
 /** `name` without control characters or path separators (for `filename*`). */
 function unicodeName(name: string): string {
-  return [...name.normalize("NFC").replace(/[\u0000-\u001f\u007f/\\]+/g, "_").trim()].slice(0, MAX_NAME_CHARS).join("");
+  return [
+    ...name
+      .normalize("NFC")
+      // biome-ignore lint/suspicious/noControlCharactersInRegex: stripping control characters from a filename is the point
+      .replace(/[\u0000-\u001f\u007f/\\]+/g, "_")
+      .trim(),
+  ]
+    .slice(0, MAX_NAME_CHARS)
+    .join("");
 }
 
 /** RFC 8187 value-chars: what encodeURIComponent leaves alone minus `'()*` (not attr-chars). */

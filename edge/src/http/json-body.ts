@@ -37,11 +37,7 @@ export function describeIssues(issues: readonly z.core.$ZodIssue[]): string {
 }
 
 /** Parses the request body as JSON and validates it with `schema`; an empty body counts as `{}` when allowed. */
-export async function readJson<S extends z.ZodType>(
-  c: AppContext,
-  schema: S,
-  options: { allowEmpty?: boolean } = {},
-): Promise<z.infer<S>> {
+export async function readJson<S extends z.ZodType>(c: AppContext, schema: S, options: { allowEmpty?: boolean } = {}): Promise<z.infer<S>> {
   const contentType = c.req.header("content-type");
   if (contentType && !/^application\/([\w.+-]*\+)?json\b/i.test(contentType)) {
     throw new AppError(415, "unsupported_media_type", `Send JSON with Content-Type: application/json (got "${contentType}").`);

@@ -14,10 +14,7 @@ export interface PartAddress {
 }
 
 /** What to do with a request for a part R2 does not hold (yet). `wait` ends in a 503 after `timeoutMs`. */
-export type HintedPartDecision =
-  | { kind: "ready" }
-  | { kind: "wait"; timeoutMs: number }
-  | { kind: "gone"; detail: string };
+export type HintedPartDecision = { kind: "ready" } | { kind: "wait"; timeoutMs: number } | { kind: "gone"; detail: string };
 
 const PART_FILE = /^part-(\d{1,10})\.(\d{1,4})\.m4s$/;
 

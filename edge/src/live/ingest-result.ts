@@ -9,6 +9,10 @@ export type IngestResult = { ok: true; stop?: boolean; disconnect?: boolean } | 
 export const OK: IngestResult = { ok: true };
 
 /** A failed result. */
-export function refuse(status: ContentfulStatusCode, code: ErrorCode, detail: string): { ok: false; status: ContentfulStatusCode; code: ErrorCode; detail: string } {
+export function refuse(
+  status: ContentfulStatusCode,
+  code: ErrorCode,
+  detail: string,
+): { ok: false; status: ContentfulStatusCode; code: ErrorCode; detail: string } {
   return { ok: false, status, code, detail };
 }

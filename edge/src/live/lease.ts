@@ -15,17 +15,13 @@ export interface Lease {
 }
 
 /** How a publish request is decided. */
-export type PublishDecision =
-  | { kind: "new-broadcast" }
-  | { kind: "reconnect" }
-  | { kind: "conflict"; detail: string };
+export type PublishDecision = { kind: "new-broadcast" } | { kind: "reconnect" } | { kind: "conflict"; detail: string };
 
 // Why the details below name neither the lease holder nor an epoch: any node credential can ask, and the epoch is what
 // names a publish's media objects, so the answer must not tell a stranger which node to impersonate or which key to aim at.
 
 /** Detail of every 409 for a node that does not hold the lease (the same text whatever the reason). */
-export const NOT_LEASE_HOLDER =
-  "This node does not hold this stream's publish lease for that epoch: a newer publish took over, or the broadcast ended.";
+export const NOT_LEASE_HOLDER = "This node does not hold this stream's publish lease for that epoch: a newer publish took over, or the broadcast ended.";
 
 /**
  * A publish is refused while the current publisher is still sending (seen within `silenceMs`); otherwise it
@@ -33,7 +29,10 @@ export const NOT_LEASE_HOLDER =
  */
 export function decidePublish(lease: Lease | null, live: boolean, now: number, silenceMs: number): PublishDecision {
   if (lease?.connected && now - lease.lastSeenAt < silenceMs) {
-    return { kind: "conflict", detail: `The stream is already being published; a new publish may take over once it has been silent for ${silenceMs / 1000} s.` };
+    return {
+      kind: "conflict",
+      detail: `The stream is already being published; a new publish may take over once it has been silent for ${silenceMs / 1000} s.`,
+    };
   }
   return live ? { kind: "reconnect" } : { kind: "new-broadcast" };
 }

@@ -264,7 +264,13 @@ export class LiveStream extends DurableObject<Env> {
     const result = await this.commit(nodeId, meta.epoch, meta.msn, () => addSegment(this.window!, rendition, meta, { bytes }));
     if (result.ok && this.meta.sessionId) {
       // Recorded whatever the record setting: an unrecorded stream's retired media is found by it (epochOf).
-      this.recording.add(this.meta.sessionId, { rendition, msn: meta.msn, epoch: meta.epoch, duration: meta.duration, programDateTime: meta.program_date_time });
+      this.recording.add(this.meta.sessionId, {
+        rendition,
+        msn: meta.msn,
+        epoch: meta.epoch,
+        duration: meta.duration,
+        programDateTime: meta.program_date_time,
+      });
     }
     return result;
   }

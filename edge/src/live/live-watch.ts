@@ -3,11 +3,7 @@
 import { type EndReason, type LiveMeta, NODE_SILENCE_MS, STOP_GRACE_MS, WATCH_INTERVAL_MS } from "./live-meta.ts";
 
 /** What the alarm does next for a stream. */
-export type WatchStep =
-  | { kind: "idle" }
-  | { kind: "alarm"; at: number }
-  | { kind: "disconnect"; at: number }
-  | { kind: "end"; reason: EndReason };
+export type WatchStep = { kind: "idle" } | { kind: "alarm"; at: number } | { kind: "disconnect"; at: number } | { kind: "end"; reason: EndReason };
 
 /** When a broadcast stopped at `now` ends even if its node never flushes and unpublishes. */
 export function stopDeadline(now: number, segmentTarget: number): number {

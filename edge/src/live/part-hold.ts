@@ -13,7 +13,12 @@ export const PART_READY: PlaylistAnswer = { status: 200, body: "", headers: {} }
  * Retry-After). `window` is read afresh at each look: the stream may end, be deleted or start a new broadcast meanwhile.
  * Past `maxHeld` requests held by `waiters`, a request that would wait is answered 503 at once.
  */
-export async function holdForPart(window: () => LiveWindowState | null, address: PartAddress, waiters: PlaylistWaiters, maxHeld: number): Promise<PlaylistAnswer> {
+export async function holdForPart(
+  window: () => LiveWindowState | null,
+  address: PartAddress,
+  waiters: PlaylistWaiters,
+  maxHeld: number,
+): Promise<PlaylistAnswer> {
   let deadline: number | null = null;
   for (;;) {
     const decision = evaluatePartRequest(window(), address);

@@ -48,7 +48,12 @@ export class PlaylistRelay extends DurableObject<Env> {
 
   private noteSessions(streamId: string, sessions: string[]): void {
     const relay = this.ctx.id.toString();
-    this.sessions.note(sessions, Date.now(), (viewers) => liveStream(this.env, streamId).relayViewerCount(relay, viewers), (work) => this.ctx.waitUntil(work));
+    this.sessions.note(
+      sessions,
+      Date.now(),
+      (viewers) => liveStream(this.env, streamId).relayViewerCount(relay, viewers),
+      (work) => this.ctx.waitUntil(work),
+    );
   }
 
   /**

@@ -32,7 +32,10 @@ export class RetiredMedia {
 
   /** Up to `limit` keys due at `now`. */
   dueKeys(now: number, limit = 1000): string[] {
-    return this.sql.exec<{ key: string }>("SELECT key FROM retired_media WHERE due <= ? ORDER BY due LIMIT ?", now, limit).toArray().map((row) => row.key);
+    return this.sql
+      .exec<{ key: string }>("SELECT key FROM retired_media WHERE due <= ? ORDER BY due LIMIT ?", now, limit)
+      .toArray()
+      .map((row) => row.key);
   }
 
   /** Deletes (from `bucket`) and forgets the keys due at `now`. */

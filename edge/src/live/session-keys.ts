@@ -39,7 +39,10 @@ export class SessionKeys {
   /** The session's key material, or null for a session that was not encrypted (or is unknown). */
   get(sessionId: string): SessionKey | null {
     const row = this.sql
-      .exec<{ seed: ArrayBuffer; rotate_every: number; first_msn: number }>("SELECT seed, rotate_every, first_msn FROM session_keys WHERE session_id = ?", sessionId)
+      .exec<{ seed: ArrayBuffer; rotate_every: number; first_msn: number }>(
+        "SELECT seed, rotate_every, first_msn FROM session_keys WHERE session_id = ?",
+        sessionId,
+      )
       .toArray()[0];
     if (!row) return null;
     return { sessionId, seed: new Uint8Array(row.seed), rotateEvery: row.rotate_every, firstMsn: row.first_msn };

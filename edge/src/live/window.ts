@@ -206,7 +206,8 @@ export function addInit(state: LiveWindowState, rendition: string, meta: InitMet
   }
   if (meta.epoch < r.epoch) return result("stale-epoch", false);
   if (meta.epoch === r.epoch) {
-    const same = r.codecs === info.codecs && r.width === info.width && r.height === info.height && r.bandwidth === info.bandwidth && r.frameRate === info.frameRate;
+    const same =
+      r.codecs === info.codecs && r.width === info.width && r.height === info.height && r.bandwidth === info.bandwidth && r.frameRate === info.frameRate;
     Object.assign(r, info);
     return result(same ? "duplicate" : "added", !same);
   }
@@ -419,17 +420,22 @@ function flushBuffered(state: LiveWindowState, r: RenditionState, evicted: Media
 /** Lists GAP segments for every msn from nextMsn up to (not including) `below`. */
 function fillGaps(state: LiveWindowState, r: RenditionState, below: number, evicted: MediaRef[]): void {
   while (r.nextMsn !== null && r.nextMsn < below) {
-    append(state, r, {
-      msn: r.nextMsn,
-      duration: state.segmentTarget,
-      programDateTime: null,
-      epoch: r.lastEpoch ?? r.epoch,
-      discontinuity: false,
-      gap: true,
-      partCount: 0,
-      parts: [],
-      bytes: null,
-    }, evicted);
+    append(
+      state,
+      r,
+      {
+        msn: r.nextMsn,
+        duration: state.segmentTarget,
+        programDateTime: null,
+        epoch: r.lastEpoch ?? r.epoch,
+        discontinuity: false,
+        gap: true,
+        partCount: 0,
+        parts: [],
+        bytes: null,
+      },
+      evicted,
+    );
   }
   if (r.gapFillBelow !== null && r.nextMsn !== null && r.nextMsn >= r.gapFillBelow) r.gapFillBelow = null;
 }

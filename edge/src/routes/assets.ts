@@ -123,7 +123,11 @@ streamAssetRoutes.post("/:id/clips", async (c) => {
   // A clip names the broadcast's own segments; an unrecorded broadcast deletes them as they leave the live window and
   // at its end, so its clip would answer 200 and play nothing. Refused instead of kept: record: false promises deletion.
   if (!recorded.record) {
-    throw new AppError(409, "conflict", "This broadcast is not recorded (record: false): its media is deleted as it leaves the live window, so it cannot be clipped. Set record: true for broadcasts you want to clip.");
+    throw new AppError(
+      409,
+      "conflict",
+      "This broadcast is not recorded (record: false): its media is deleted as it leaves the live window, so it cannot be clipped. Set record: true for broadcasts you want to clip.",
+    );
   }
   if (renditions.length === 0) renditions = recorded.renditions;
   const groups = byRendition(recorded.segments);
@@ -201,7 +205,11 @@ async function assetStream(c: AppContext, kind: AssetKind, id: string): Promise<
 /** Serves a stored asset playlist; for a signed stream, checks the token and passes it on to every URI it names. */
 async function servePlaylist(c: AppContext, kind: AssetKind, id: string, key: string, what: string): Promise<Response> {
   const uriQuery = await playbackAccess(c, await assetStream(c, kind, id));
-  const response = await serveR2Object(c.env.MEDIA, key, c.req.raw, { contentType: "application/vnd.apple.mpegurl", cacheControl: "public, max-age=300", what });
+  const response = await serveR2Object(c.env.MEDIA, key, c.req.raw, {
+    contentType: "application/vnd.apple.mpegurl",
+    cacheControl: "public, max-age=300",
+    what,
+  });
   if (uriQuery === null || response.status !== 200 || c.req.method === "HEAD") return privateWhenSigned(response, uriQuery !== null);
   const text = (await response.text())
     .split("\n")
@@ -230,7 +238,10 @@ for (const kind of ["vod", "clips"] as const) {
 assetPlaybackRoutes.get("/vod/:id/poster.jpg", async (c) => {
   const id = uuidParam(c, "id", "VOD");
   const signed = (await playbackAccess(c, await assetStream(c, "vod", id))) !== null;
-  const poster = await serveR2Object(c.env.MEDIA, posterKey(id), c.req.raw, { contentType: "image/jpeg", cacheControl: "public, max-age=3600", what: "Poster" });
+  const poster = await serveR2Object(c.env.MEDIA, posterKey(id), c.req.raw, {
+    contentType: "image/jpeg",
+    cacheControl: "public, max-age=3600",
+    what: "Poster",
+  });
   return privateWhenSigned(poster, signed);
 });
-

@@ -35,7 +35,12 @@ async function assetRow(c: AppContext, kind: AssetKind, id: string): Promise<Ass
   const db = database(c.env);
   if (kind === "vod") {
     // A VOD has no title of its own: it is the broadcast of its stream, named after the stream.
-    const [row] = await db.select({ streamId: vodAssets.streamId, title: streams.title }).from(vodAssets).innerJoin(streams, eq(streams.id, vodAssets.streamId)).where(eq(vodAssets.id, id)).limit(1);
+    const [row] = await db
+      .select({ streamId: vodAssets.streamId, title: streams.title })
+      .from(vodAssets)
+      .innerJoin(streams, eq(streams.id, vodAssets.streamId))
+      .where(eq(vodAssets.id, id))
+      .limit(1);
     return row;
   }
   const [row] = await db.select({ streamId: clips.streamId, title: clips.title }).from(clips).where(eq(clips.id, id)).limit(1);
@@ -91,7 +96,9 @@ async function serveDownload(c: AppContext, kind: AssetKind): Promise<Response> 
   const ifRange = c.req.header("if-range");
   const range = ifRange !== undefined && ifRange !== etag ? { kind: "full" as const } : parseRange(c.req.header("range"), index.size);
   if (range.kind === "unsatisfiable") {
-    throw new AppError(416, "range_not_satisfiable", `The range "${c.req.header("range")?.slice(0, 64)}" is outside the ${index.size}-byte file.`, { "content-range": `bytes */${index.size}` });
+    throw new AppError(416, "range_not_satisfiable", `The range "${c.req.header("range")?.slice(0, 64)}" is outside the ${index.size}-byte file.`, {
+      "content-range": `bytes */${index.size}`,
+    });
   }
   const span = range.kind === "partial" ? { start: range.start, end: range.end } : { start: 0, end: index.size - 1 };
   const status = range.kind === "partial" ? 206 : 200;

@@ -111,7 +111,12 @@ export const ingestRoutes = new Hono<AppEnv>();
 ingestRoutes.post("/nodes/register", limitJsonBody, requireBootstrap, async (c) => {
   const body = await readJson(c, NodeRegisterRequestSchema);
   const { nodeRegistrationSeconds } = getConfig(c.env);
-  const minted = await registerNodeCredential(c.env.DB, { nodeId: body.node_id, region: body.region, rtmpUrl: null, expiresInSeconds: nodeRegistrationSeconds });
+  const minted = await registerNodeCredential(c.env.DB, {
+    nodeId: body.node_id,
+    region: body.region,
+    rtmpUrl: null,
+    expiresInSeconds: nodeRegistrationSeconds,
+  });
   if (!minted) {
     throw new AppError(
       409,
@@ -261,6 +266,11 @@ ingestRoutes.put("/streams/:id/renditions/:rendition/segments/:msn", async (c) =
 });
 
 for (const path of ["/publish", "/unpublish", "/nodes/heartbeat", "/streams/:id/heartbeat"]) ingestRoutes.all(path, methodNotAllowed("POST"));
-for (const path of ["/streams/:id/thumbnail", "/streams/:id/renditions/:rendition/init", "/streams/:id/renditions/:rendition/parts/:msn/:part", "/streams/:id/renditions/:rendition/segments/:msn"]) {
+for (const path of [
+  "/streams/:id/thumbnail",
+  "/streams/:id/renditions/:rendition/init",
+  "/streams/:id/renditions/:rendition/parts/:msn/:part",
+  "/streams/:id/renditions/:rendition/segments/:msn",
+]) {
   ingestRoutes.all(path, methodNotAllowed("PUT"));
 }

@@ -118,8 +118,7 @@ playbackRoutes.get("/:id/:rendition/index.m3u8", async (c) => {
   // Viewers that joined another request's call are not seen further up: the isolate reports them in batches to the
   // relay of their location (which counts the location's viewers), or to the object without relays.
   const reportViewer = config.relayPlaylists
-    ? () =>
-        viewerReports.note(`${id}|${location}`, viewer, (_key, sessions) => playlistRelay(c.env, id, location).countViewers(id, sessions), keepAlive)
+    ? () => viewerReports.note(`${id}|${location}`, viewer, (_key, sessions) => playlistRelay(c.env, id, location).countViewers(id, sessions), keepAlive)
     : () => viewerReports.note(id, viewer, (streamId, sessions) => liveStream(c.env, streamId).countViewers(sessions), keepAlive);
   if (blocking || !config.relayPlaylists) return answer(c, await coalescer.answer(key, call, keepAlive, reportViewer, blocking), uriQuery);
   // A plain reload: the isolate's latest playlist while young enough, else one call in flight per key, kept.
@@ -135,7 +134,11 @@ playbackRoutes.get("/:id/:rendition/index.m3u8", async (c) => {
 playbackRoutes.get("/:id/thumbnail.jpg", async (c) => {
   const id = streamIdFrom(c);
   const signed = (await playbackAccess(c, id)) !== null;
-  const response = await serveR2Object(c.env.MEDIA, thumbnailKey(id), c.req.raw, { contentType: "image/jpeg", cacheControl: "public, max-age=5", what: "Thumbnail" });
+  const response = await serveR2Object(c.env.MEDIA, thumbnailKey(id), c.req.raw, {
+    contentType: "image/jpeg",
+    cacheControl: "public, max-age=5",
+    what: "Thumbnail",
+  });
   return privateWhenSigned(response, signed);
 });
 
@@ -177,7 +180,8 @@ playbackRoutes.on(["GET", "HEAD"], "/:id/:rendition/:epoch/:file", async (c) => 
     const hit = await cache.match(cacheKey);
     if (hit) return privateWhenSigned(hit, signed);
   }
-  const serve = () => serveR2Object(c.env.MEDIA, mediaKey(address), request, { contentType: mediaContentType(address.file), cacheControl: IMMUTABLE, what: "Media object" });
+  const serve = () =>
+    serveR2Object(c.env.MEDIA, mediaKey(address), request, { contentType: mediaContentType(address.file), cacheControl: IMMUTABLE, what: "Media object" });
   let response: Response;
   try {
     response = await serve();

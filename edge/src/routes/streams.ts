@@ -16,15 +16,7 @@ import { streamPrefix } from "../storage/media.ts";
 import { deleteStreamAssets } from "../vod/asset-cleanup.ts";
 import { deletePrefix } from "../vod/vod-finalizer.ts";
 import { CreateStreamSchema, ListStreamsQuerySchema, UpdateStreamSchema, type StreamSettings } from "../streams/stream-input.ts";
-import {
-  createStream,
-  deleteStream,
-  getStream,
-  listStreams,
-  rotateStreamKey,
-  updateStream,
-  type StreamRow,
-} from "../streams/stream-repository.ts";
+import { createStream, deleteStream, getStream, listStreams, rotateStreamKey, updateStream, type StreamRow } from "../streams/stream-repository.ts";
 import { type IngestChoice, selectIngest } from "../streams/ingest-selection.ts";
 import { playbackUrl, renderStream, streamSettings } from "../streams/stream-view.ts";
 
@@ -70,17 +62,21 @@ streamRoutes.use("*", requireUser, limitJsonBody);
 streamRoutes.post("/", async (c) => {
   const body = await readJson(c, CreateStreamSchema);
   const ingest = await ingestFor(c, body.region ?? null);
-  const { row, streamKey } = await createStream(database(c.env), {
-    ownerUserId: c.get("principal").userId,
-    title: body.title,
-    tags: body.tags,
-    latencyMode: body.latency_mode,
-    region: ingest.region,
-    record: body.record,
-    settings: JSON.parse(settingsWith(null, body)) as StreamSettings,
-    ingestEndpoint: ingest.ingestServer,
-    playbackManifestUrl: (id) => playbackUrl(publicOrigin(c), id),
-  }, quotaFor(c, "streamsPerUser"));
+  const { row, streamKey } = await createStream(
+    database(c.env),
+    {
+      ownerUserId: c.get("principal").userId,
+      title: body.title,
+      tags: body.tags,
+      latencyMode: body.latency_mode,
+      region: ingest.region,
+      record: body.record,
+      settings: JSON.parse(settingsWith(null, body)) as StreamSettings,
+      ingestEndpoint: ingest.ingestServer,
+      playbackManifestUrl: (id) => playbackUrl(publicOrigin(c), id),
+    },
+    quotaFor(c, "streamsPerUser"),
+  );
   c.header("location", `/streams/${row.id}`);
   return c.json(view(c, row, streamKey), 201);
 });
@@ -139,7 +135,10 @@ streamRoutes.post("/:id/key", async (c) => {
   await liveStream(c.env, row.id).keyRotated(createdAt);
   // The new publish URL points at a node that is healthy now (the stream's region first).
   const ingest = await ingestFor(c, row.region, false);
-  const current = ingest.region === row.region && ingest.ingestServer === row.ingestEndpoint ? row : await updateStream(database(c.env), row.id, { region: ingest.region, ingestEndpoint: ingest.ingestServer });
+  const current =
+    ingest.region === row.region && ingest.ingestServer === row.ingestEndpoint
+      ? row
+      : await updateStream(database(c.env), row.id, { region: ingest.region, ingestEndpoint: ingest.ingestServer });
   return c.json(view(c, current, streamKey));
 });
 

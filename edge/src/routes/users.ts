@@ -21,7 +21,12 @@ const CreateUserSchema = z.strictObject({
 const CreateTokenSchema = z.strictObject({
   name: z.string().trim().min(1).max(100).default("api"),
   /** Lifetime in seconds; omitted means as long as the minting token (the admin's: no expiry). */
-  expires_in: z.number().int().min(60).max(10 * 365 * 86400).optional(),
+  expires_in: z
+    .number()
+    .int()
+    .min(60)
+    .max(10 * 365 * 86400)
+    .optional(),
 });
 
 /** Routes under /users. */

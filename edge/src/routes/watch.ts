@@ -76,8 +76,7 @@ watchRoutes.get("/:id", async (c) => {
   const row = await streamFromPath(c);
   // Only a signed stream's page carries a token, and only one shaped like a token (the playback routes verify it).
   const token = c.req.query("token");
-  const playbackToken =
-    streamSettings(row).playback_policy === "signed" && token && PLAYBACK_TOKEN_PATTERN.test(token) ? token : undefined;
+  const playbackToken = streamSettings(row).playback_policy === "signed" && token && PLAYBACK_TOKEN_PATTERN.test(token) ? token : undefined;
   const html = renderWatchPage({
     streamId: row.id,
     title: row.title,

@@ -67,7 +67,7 @@ export function trackTimescales(init: Uint8Array): Map<number, number> {
 }
 
 /** Calls `visit` with the track id and the tfdt box of every track fragment of every moof in `bytes`. */
-function eachTfdt(bytes: Uint8Array, visit: (trackId: number, tfdt: BoxAt) => boolean | void): void {
+function eachTfdt(bytes: Uint8Array, visit: (trackId: number, tfdt: BoxAt) => boolean | undefined): void {
   const dv = view(bytes);
   for (const moof of boxes(bytes)) {
     if (moof.type !== "moof") continue;

@@ -6,9 +6,7 @@ import { type MediaAddress, mediaFile, mediaKey } from "./media.ts";
 /** The segment `msn` of `address`'s rendition and epoch as the concatenation of its `parts` parts, or null when one
  *  of them is not in R2 (never uploaded, or dropped by the node). */
 export async function composeSegment(bucket: R2Bucket, address: Omit<MediaAddress, "file">, msn: number, parts: number): Promise<Uint8Array | null> {
-  const objects = await Promise.all(
-    Array.from({ length: parts }, (_, part) => bucket.get(mediaKey({ ...address, file: mediaFile.part(msn, part) }))),
-  );
+  const objects = await Promise.all(Array.from({ length: parts }, (_, part) => bucket.get(mediaKey({ ...address, file: mediaFile.part(msn, part) }))));
   if (objects.some((object) => object === null)) {
     // Read bodies must be consumed or cancelled, or the runtime holds them until the request ends.
     await Promise.all(objects.map((object) => object?.body.cancel()));

@@ -26,13 +26,7 @@ export async function recordBroadcastStart(
 }
 
 /** Records the end of a broadcast: the session closed with its reason, the stream marked offline. */
-export async function recordBroadcastEnd(
-  env: Env,
-  streamId: string,
-  sessionId: string | null,
-  endedAt: string,
-  reason: string,
-): Promise<void> {
+export async function recordBroadcastEnd(env: Env, streamId: string, sessionId: string | null, endedAt: string, reason: string): Promise<void> {
   const db = database(env);
   const markOffline = db.update(streams).set({ status: "offline", updatedAt: endedAt }).where(eq(streams.id, streamId));
   if (!sessionId) {

@@ -76,14 +76,70 @@ const CONTINENT_ORDER: Record<Continent, Continent[]> = {
 
 /** First word of a region name (`eu-west-1` -> `eu`) -> the continent it is on. */
 const REGION_WORDS: Record<string, Continent> = {
-  eu: "EU", europe: "EU", uk: "EU", gb: "EU", de: "EU", fr: "EU", nl: "EU", ie: "EU", es: "EU", it: "EU", se: "EU", pl: "EU",
-  ams: "EU", fra: "EU", lhr: "EU", cdg: "EU",
-  us: "NA", na: "NA", ca: "NA", mx: "NA", america: "NA", iad: "NA", ewr: "NA", ord: "NA", dfw: "NA", lax: "NA", sjc: "NA", sea: "NA", yyz: "NA",
-  sa: "SA", br: "SA", latam: "SA", ar: "SA", cl: "SA", co: "SA", gru: "SA",
-  ap: "AS", asia: "AS", jp: "AS", kr: "AS", sg: "AS", in: "AS", hk: "AS", tw: "AS", cn: "AS", me: "AS", il: "AS",
-  nrt: "AS", sin: "AS", bom: "AS", icn: "AS",
-  oc: "OC", au: "OC", nz: "OC", oceania: "OC", syd: "OC", akl: "OC",
-  af: "AF", africa: "AF", za: "AF", ng: "AF", ke: "AF", eg: "AF", jnb: "AF",
+  eu: "EU",
+  europe: "EU",
+  uk: "EU",
+  gb: "EU",
+  de: "EU",
+  fr: "EU",
+  nl: "EU",
+  ie: "EU",
+  es: "EU",
+  it: "EU",
+  se: "EU",
+  pl: "EU",
+  ams: "EU",
+  fra: "EU",
+  lhr: "EU",
+  cdg: "EU",
+  us: "NA",
+  na: "NA",
+  ca: "NA",
+  mx: "NA",
+  america: "NA",
+  iad: "NA",
+  ewr: "NA",
+  ord: "NA",
+  dfw: "NA",
+  lax: "NA",
+  sjc: "NA",
+  sea: "NA",
+  yyz: "NA",
+  sa: "SA",
+  br: "SA",
+  latam: "SA",
+  ar: "SA",
+  cl: "SA",
+  co: "SA",
+  gru: "SA",
+  ap: "AS",
+  asia: "AS",
+  jp: "AS",
+  kr: "AS",
+  sg: "AS",
+  in: "AS",
+  hk: "AS",
+  tw: "AS",
+  cn: "AS",
+  me: "AS",
+  il: "AS",
+  nrt: "AS",
+  sin: "AS",
+  bom: "AS",
+  icn: "AS",
+  oc: "OC",
+  au: "OC",
+  nz: "OC",
+  oceania: "OC",
+  syd: "OC",
+  akl: "OC",
+  af: "AF",
+  africa: "AF",
+  za: "AF",
+  ng: "AF",
+  ke: "AF",
+  eg: "AF",
+  jnb: "AF",
 };
 
 /** The continent a region name suggests (`eu-west-1` -> EU), or null (`local`). */
@@ -123,12 +179,7 @@ export function isHealthy(node: RegisteredNode, now: number, healthyMs: number):
 
 /** Least loaded first: load, then active streams, then the freshest heartbeat, then id (a stable order). */
 export function byLoad(a: RegisteredNode, b: RegisteredNode): number {
-  return (
-    a.load - b.load ||
-    a.activeStreams - b.activeStreams ||
-    (b.lastHeartbeatAt ?? "").localeCompare(a.lastHeartbeatAt ?? "") ||
-    a.id.localeCompare(b.id)
-  );
+  return a.load - b.load || a.activeStreams - b.activeStreams || (b.lastHeartbeatAt ?? "").localeCompare(a.lastHeartbeatAt ?? "") || a.id.localeCompare(b.id);
 }
 
 /** Every region a stream may ask for: the configured ones and those registered nodes report. */

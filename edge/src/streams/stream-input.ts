@@ -9,7 +9,16 @@ export const PLAYBACK_POLICIES = ["public", "signed"] as const;
 export type PlaybackPolicy = (typeof PLAYBACK_POLICIES)[number];
 
 const title = z.string().trim().min(1, "must not be empty").max(200);
-const tags = z.array(z.string().trim().min(1).max(50).regex(/^[^\s,]+$/, "must have no spaces or commas")).max(20);
+const tags = z
+  .array(
+    z
+      .string()
+      .trim()
+      .min(1)
+      .max(50)
+      .regex(/^[^\s,]+$/, "must have no spaces or commas"),
+  )
+  .max(20);
 
 /** Per-stream settings beyond the seed's data model. */
 const settingsFields = {

@@ -111,11 +111,7 @@ function decodeCursor(cursor: string): [string, string] {
 }
 
 /** One page of the caller's streams, newest first, with the cursor of the next page (or null). */
-export async function listStreams(
-  db: Database,
-  principal: Principal,
-  query: ListStreamsQuery,
-): Promise<{ rows: StreamRow[]; nextCursor: string | null }> {
+export async function listStreams(db: Database, principal: Principal, query: ListStreamsQuery): Promise<{ rows: StreamRow[]; nextCursor: string | null }> {
   const conditions: (SQL | undefined)[] = [visibleTo(principal)];
   if (query.status) conditions.push(eq(streams.status, query.status));
   if (query.tag) conditions.push(sql`exists (select 1 from json_each(${streams.tags}) where json_each.value = ${query.tag})`);

@@ -45,10 +45,7 @@ export function streamSettings(row: StreamRow): StreamSettings {
  * Renders a row. With `streamKey` (create and rotate only) `ingest_endpoint` is the full publish URL ffmpeg takes;
  * otherwise it is the server part OBS calls "Server", which is always `ingest_server` too.
  */
-export function renderStream(
-  row: StreamRow,
-  opts: { origin: string; defaultReconnectWindow: number; streamKey?: string },
-): StreamView {
+export function renderStream(row: StreamRow, opts: { origin: string; defaultReconnectWindow: number; streamKey?: string }): StreamView {
   const settings = streamSettings(row);
   const view: StreamView = {
     stream_id: row.id,

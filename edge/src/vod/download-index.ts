@@ -153,7 +153,11 @@ export async function buildDownloadIndex(env: Env, request: IndexRequest, keys: 
   const segments = periods.flatMap((p) => p.segments);
   if (segments.length === 0) throw new AppError(409, "conflict", `This ${what.toLowerCase()} has no segments to download.`);
   if (segments.length > request.maxSegments) {
-    throw new AppError(409, "conflict", `This ${what.toLowerCase()} has ${segments.length} segments; a download may have at most ${request.maxSegments} (DOWNLOAD_MAX_SEGMENTS).`);
+    throw new AppError(
+      409,
+      "conflict",
+      `This ${what.toLowerCase()} has ${segments.length} segments; a download may have at most ${request.maxSegments} (DOWNLOAD_MAX_SEGMENTS).`,
+    );
   }
 
   // One file has one init segment: periods (reconnects) join only when their encoders described the media alike.
@@ -161,7 +165,11 @@ export async function buildDownloadIndex(env: Env, request: IndexRequest, keys: 
   const inits = await Promise.all(initKeys.map((key) => readBytes(bucket, key)));
   const init = inits[0]!;
   if (!inits.every((other) => sameBytes(other, init))) {
-    throw new AppError(409, "conflict", "This broadcast changed its media format at a reconnect (its periods have different init segments), so it does not fit one MP4 file; play it as HLS instead.");
+    throw new AppError(
+      409,
+      "conflict",
+      "This broadcast changed its media format at a reconnect (its periods have different init segments), so it does not fit one MP4 file; play it as HLS instead.",
+    );
   }
   const shifts = await timelineShifts(bucket, keys, periods, init);
   const sizes = await storedSizes(bucket, segments);
@@ -206,7 +214,13 @@ const INDEX_CACHE_PATH = "/__download-index";
  * The index of `request`, from the Cache API when this location built it before (assets never change once written, and
  * a deleted one is refused before this is asked: its D1 row is gone), else built and kept for a day.
  */
-export async function downloadIndex(env: Env, origin: string, request: IndexRequest, keys: ContentKeys, waitUntil: (work: Promise<unknown>) => void): Promise<DownloadIndex> {
+export async function downloadIndex(
+  env: Env,
+  origin: string,
+  request: IndexRequest,
+  keys: ContentKeys,
+  waitUntil: (work: Promise<unknown>) => void,
+): Promise<DownloadIndex> {
   const cache = (caches as unknown as { default: Cache }).default;
   const cacheKey = new Request(`${origin}${INDEX_CACHE_PATH}/${request.kind}/${request.id}/${request.rendition ?? "best"}`);
   const hit = await cache.match(cacheKey);

@@ -34,7 +34,10 @@ export function assetRenditions(master: string): string[] {
 const KEY_URI = /^\/live\/[^/]+\/keys\/([^/]+)\/(\d+)\.key$/;
 
 function attribute(line: string, name: string): string | undefined {
-  return new RegExp(`[:,]${name}=(?:"([^"]*)"|([^,]*))`).exec(line)?.slice(1).find((v) => v !== undefined);
+  return new RegExp(`[:,]${name}=(?:"([^"]*)"|([^,]*))`)
+    .exec(line)
+    ?.slice(1)
+    .find((v) => v !== undefined);
 }
 
 function address(uri: string): MediaAddress {

@@ -18,12 +18,7 @@ export function newEventId(): string {
  * `stream_id`. Returns the event, or null when nobody listens. Throws when D1 or the queue fails: callers on a path
  * that must not fail (a broadcast starting or ending) catch and log.
  */
-export async function emitEvent(
-  env: Env,
-  streamId: string,
-  type: WebhookEventType,
-  data: Record<string, unknown> = {},
-): Promise<WebhookEvent | null> {
+export async function emitEvent(env: Env, streamId: string, type: WebhookEventType, data: Record<string, unknown> = {}): Promise<WebhookEvent | null> {
   const endpoints = await database(env)
     .select({ id: webhookEndpoints.id, events: webhookEndpoints.events })
     .from(streams)

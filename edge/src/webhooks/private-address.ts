@@ -30,7 +30,7 @@ function v4ToNumber(octets: readonly number[]): number {
 function inV4Range(address: number, first: readonly number[], prefix: number): boolean {
   const base = v4ToNumber([...first, 0, 0, 0, 0].slice(0, 4));
   const mask = prefix === 0 ? 0 : (0xffffffff << (32 - prefix)) >>> 0;
-  return ((address & mask) >>> 0) === ((base & mask) >>> 0);
+  return (address & mask) >>> 0 === (base & mask) >>> 0;
 }
 
 /** True when the IPv4 address (as a 32-bit number) is in a blocked range. */

@@ -80,10 +80,7 @@ export class BoxReader {
     if (pending !== null && pending.size === null) return [this.#takeBox(pending, this.#buffered)];
     if (this.#buffered > 0) {
       const expected = pending === null ? "a box header" : `${pending.size} bytes of '${pending.type}'`;
-      throw new PackagerError(
-        "TRUNCATED",
-        `stream ended inside a box at offset ${this.#offset}: have ${this.#buffered} bytes, need ${expected}`,
-      );
+      throw new PackagerError("TRUNCATED", `stream ended inside a box at offset ${this.#offset}: have ${this.#buffered} bytes, need ${expected}`);
     }
     return [];
   }

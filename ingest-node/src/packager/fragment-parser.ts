@@ -1,17 +1,7 @@
 // Reads a moof's timing: per track, its decode time, sample count, total duration and first sample's flags.
 import type { Box } from "./box-reader.ts";
 import type { BoxRange } from "./box-view.ts";
-import {
-  child,
-  children,
-  fullBoxHeader,
-  malformed,
-  needBody,
-  rangeOf,
-  readU64,
-  requireChild,
-  viewOf,
-} from "./box-view.ts";
+import { child, children, fullBoxHeader, malformed, needBody, rangeOf, readU64, requireChild, viewOf } from "./box-view.ts";
 import { PackagerError } from "./errors.ts";
 import type { TrackInfo } from "./init-parser.ts";
 
@@ -78,12 +68,7 @@ function parseMoof(bytes: Uint8Array, moof: BoxRange, tracks: ReadonlyMap<number
   return { sequenceNumber: view.getUint32(mfhd.bodyStart + 4), tracks: [...merged.values()] };
 }
 
-function parseTraf(
-  bytes: Uint8Array,
-  view: DataView,
-  traf: BoxRange,
-  tracks: ReadonlyMap<number, TrackInfo>,
-): TrackFragment {
+function parseTraf(bytes: Uint8Array, view: DataView, traf: BoxRange, tracks: ReadonlyMap<number, TrackInfo>): TrackFragment {
   const tfhd = requireChild(bytes, traf, "tfhd");
   const { flags } = fullBoxHeader(view, tfhd);
   needBody(tfhd, 8);
@@ -95,8 +80,7 @@ function parseTraf(
   if (flags & TFHD_BASE_DATA_OFFSET) {
     throw new PackagerError(
       "NOT_CMAF",
-      `track ${trackId}: tfhd carries an absolute base_data_offset, so fragments cannot be moved ` +
-        "(use -movflags +default_base_moof)",
+      `track ${trackId}: tfhd carries an absolute base_data_offset, so fragments cannot be moved (use -movflags +default_base_moof)`,
     );
   }
   let at = tfhd.bodyStart + 8;
@@ -131,13 +115,7 @@ function parseTraf(
   return result;
 }
 
-function readTrun(
-  view: DataView,
-  trun: BoxRange,
-  defaultDuration: number,
-  defaultFlags: number,
-  into: TrackFragment,
-): void {
+function readTrun(view: DataView, trun: BoxRange, defaultDuration: number, defaultFlags: number, into: TrackFragment): void {
   const { flags } = fullBoxHeader(view, trun);
   needBody(trun, 8);
   const count = view.getUint32(trun.bodyStart + 4);

@@ -68,8 +68,23 @@ class BitReader {
 const HIGH_PROFILES = new Set([100, 110, 122, 244, 44, 83, 86, 118, 128, 138, 139, 134, 135]);
 /** Table E-1 of H.264: sample aspect ratios by aspect_ratio_idc. */
 const SAR_TABLE: ReadonlyArray<readonly [number, number]> = [
-  [1, 1], [1, 1], [12, 11], [10, 11], [16, 11], [40, 33], [24, 11], [20, 11], [32, 11], [80, 33], [18, 11], [15, 11],
-  [64, 33], [160, 99], [4, 3], [3, 2], [2, 1],
+  [1, 1],
+  [1, 1],
+  [12, 11],
+  [10, 11],
+  [16, 11],
+  [40, 33],
+  [24, 11],
+  [20, 11],
+  [32, 11],
+  [80, 33],
+  [18, 11],
+  [15, 11],
+  [64, 33],
+  [160, 99],
+  [4, 3],
+  [3, 2],
+  [2, 1],
 ];
 
 /** Parses an SPS RBSP (from the profile_idc byte on); throws SpsTruncated when it ends before the picture size. */

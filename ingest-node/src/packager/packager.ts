@@ -129,7 +129,8 @@ export class CmafPackager {
     this.#maxSegmentBytes = options.maxSegmentBytes ?? 64 * 1024 * 1024;
     this.#partTarget = options.partTarget ?? null;
     if (this.#partTarget !== null && !(this.#partTarget > 0)) throw new RangeError(`partTarget must be > 0, got ${this.#partTarget}`);
-    if (!(this.#maxSegmentDuration >= options.segmentTarget)) throw new RangeError(`maxSegmentDuration must be >= segmentTarget, got ${this.#maxSegmentDuration}`);
+    if (!(this.#maxSegmentDuration >= options.segmentTarget))
+      throw new RangeError(`maxSegmentDuration must be >= segmentTarget, got ${this.#maxSegmentDuration}`);
     this.#reader = new BoxReader({ maxBoxSize: options.maxBoxSize });
   }
 
@@ -206,8 +207,7 @@ export class CmafPackager {
     if (box.type === "mdat") {
       throw new PackagerError(
         "MDAT_WITHOUT_MOOF",
-        "mdat arrived before the moov: input is not fragmented MP4 " +
-          "(use -movflags frag_keyframe+empty_moov+default_base_moof)",
+        "mdat arrived before the moov: input is not fragmented MP4 " + "(use -movflags frag_keyframe+empty_moov+default_base_moof)",
       );
     }
     this.#initBoxes.push(box.bytes);

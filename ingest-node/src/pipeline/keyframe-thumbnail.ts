@@ -17,9 +17,28 @@ export interface KeyframeJpegOptions {
 export function decodeKeyframeJpeg(options: KeyframeJpegOptions): Promise<Buffer> {
   // The same picture settings as the encode path's thumbnail branch (ffmpeg-args.ts): full range, square pixels.
   const args = [
-    "-nostdin", "-hide_banner", "-loglevel", "error", "-f", "flv", "-i", "pipe:0", "-frames:v", "1", "-an",
-    "-vf", `scale=${options.width}:${options.height}:out_range=full,setsar=1,format=yuv420p`,
-    "-c:v", "mjpeg", "-strict", "unofficial", "-q:v", "5", "-f", "image2pipe", "pipe:1",
+    "-nostdin",
+    "-hide_banner",
+    "-loglevel",
+    "error",
+    "-f",
+    "flv",
+    "-i",
+    "pipe:0",
+    "-frames:v",
+    "1",
+    "-an",
+    "-vf",
+    `scale=${options.width}:${options.height}:out_range=full,setsar=1,format=yuv420p`,
+    "-c:v",
+    "mjpeg",
+    "-strict",
+    "unofficial",
+    "-q:v",
+    "5",
+    "-f",
+    "image2pipe",
+    "pipe:1",
   ];
   return new Promise((resolve, reject) => {
     const child = spawn(options.binary, args, { stdio: ["pipe", "pipe", "pipe"], windowsHide: true });

@@ -113,13 +113,17 @@ export class NativeRemux extends EventEmitter<FfmpegProcessEvents> {
   }
 
   #write(chunk: Buffer, callback: (error?: Error | null) => void): void {
-    if (this.#exit !== null) return callback();
+    if (this.#exit !== null) {
+      callback();
+      return;
+    }
     let out: Uint8Array[];
     try {
       out = this.#remuxer.push(chunk);
     } catch (error) {
       this.#finish(() => [], { code: 1, signal: null, stopped: false, error: error as Error });
-      return callback();
+      callback();
+      return;
     }
     let room = true;
     for (const bytes of out) room = this.#output.push(bytes);

@@ -253,7 +253,10 @@ export class StreamPipeline {
 
   /** Ends the current run as failed, or (no FFmpeg yet) remembers the failure and ends the publish. */
   private onFailure(end: RunEnd): void {
-    if (this.failRun) return this.failRun(end);
+    if (this.failRun) {
+      this.failRun(end);
+      return;
+    }
     this.earlyFailure ??= end;
     this.session.close(end.reason);
   }
@@ -267,13 +270,21 @@ export class StreamPipeline {
     this.restarting = true;
     this.health = "restarted";
     this.deps.onHealth?.("restarted");
-    this.log.warn("restarting the pipeline at the next keyframe, under a new epoch (a discontinuity)", { reason, epoch: this.epoch, encode_source: !this.copyAllowed });
+    this.log.warn("restarting the pipeline at the next keyframe, under a new epoch (a discontinuity)", {
+      reason,
+      epoch: this.epoch,
+      encode_source: !this.copyAllowed,
+    });
     try {
       await this.uploads.settled();
       if (this.fenced) return false;
       await this.deps.sink.flush(this.streamId);
       await this.deps.edge.unpublish({ stream_id: this.streamId, epoch: this.epoch, reason: `pipeline restart: ${reason}`.slice(0, 200) });
-      const grant = await this.deps.edge.publish({ stream_key: this.session.streamKey(), client_ip: this.session.remoteAddress.slice(0, 64), features: [NODE_FEATURES.encryption] });
+      const grant = await this.deps.edge.publish({
+        stream_key: this.session.streamKey(),
+        client_ip: this.session.remoteAddress.slice(0, 64),
+        features: [NODE_FEATURES.encryption],
+      });
       if (grant.stream_id !== this.streamId) return false;
       this.grant = grant;
       this.uploads.setGrant(grant);
@@ -403,4 +414,3 @@ export class StreamPipeline {
     await this.ffmpeg?.stop();
   }
 }
-

@@ -17,7 +17,9 @@ export const NON_SYNC_SAMPLE_FLAGS = 0x01010000;
 export function writeInit(video: AvcConfig, audio: AacConfig | null): Uint8Array {
   const ftyp = box("ftyp", ascii("iso6"), fields([32, 0]), ascii("iso6"), ascii("cmfc"), ascii("iso5"), ascii("mp41"));
   const mvhd = fullBox(
-    "mvhd", 0, 0,
+    "mvhd",
+    0,
+    0,
     fields([32, 0], [32, 0], [32, 1000], [32, 0], [32, 0x00010000], [16, 0x0100], [16, 0], [32, 0], [32, 0]),
     UNITY_MATRIX,
     new Uint8Array(24),
@@ -39,7 +41,9 @@ function trex(trackId: number, sampleFlags: number): Uint8Array {
 /** tkhd: enabled, in movie and in preview; width and height are the display size in 16.16. */
 function tkhd(trackId: number, volume: number, width: number, height: number): Uint8Array {
   return fullBox(
-    "tkhd", 0, 0x000007,
+    "tkhd",
+    0,
+    0x000007,
     fields([32, 0], [32, 0], [32, trackId], [32, 0], [32, 0], [32, 0], [32, 0], [16, 0], [16, volume ? 1 : 0], [16, volume], [16, 0]),
     UNITY_MATRIX,
     fields([32, width * 65536], [32, height * 65536]),
@@ -66,7 +70,8 @@ function videoTrak(video: AvcConfig): Uint8Array {
   const displayWidth = Math.round((video.width * video.sarWidth) / video.sarHeight);
   const entry = box(
     "avc1",
-    new Uint8Array(6), fields([16, 1]), // reserved, data_reference_index
+    new Uint8Array(6),
+    fields([16, 1]), // reserved, data_reference_index
     new Uint8Array(16), // pre_defined, reserved
     fields([16, video.width], [16, video.height], [32, 0x00480000], [32, 0x00480000], [32, 0], [16, 1]),
     new Uint8Array(32), // compressorname
@@ -81,7 +86,8 @@ function videoTrak(video: AvcConfig): Uint8Array {
 function audioTrak(audio: AacConfig): Uint8Array {
   const entry = box(
     "mp4a",
-    new Uint8Array(6), fields([16, 1]),
+    new Uint8Array(6),
+    fields([16, 1]),
     new Uint8Array(8), // reserved (version 0)
     fields([16, audio.channels], [16, 16], [16, 0], [16, 0], [32, Math.min(audio.sampleRate, 65535) * 65536]),
     esds(audio.asc),

@@ -122,13 +122,16 @@ export class FlvRemuxer {
     }
     if (frameType === 5 || p.byteLength < 5) return; // video info/command frame
     const packetType = p[1]!;
-    if (packetType === 0) return this.#onAvcConfig(p.subarray(5));
+    if (packetType === 0) {
+      this.#onAvcConfig(p.subarray(5));
+      return;
+    }
     if (packetType !== 1) return; // end of sequence
     const sync = frameType === 1;
     if (this.#video === null || (this.#held === null && this.#videoRun.length === 0 && this.#lastVideoDts < 0 && !sync)) return;
     if (sync) this.#onKeyframe?.(tag);
     // Composition time: signed 24-bit milliseconds.
-    const cts = ((p[2]! << 16) | (p[3]! << 8) | p[4]!) << 8 >> 8;
+    const cts = (((p[2]! << 16) | (p[3]! << 8) | p[4]!) << 8) >> 8;
     const wanted = (tag.timestampMs - this.#originMs!) * (VIDEO_TIMESCALE / 1000);
     // Why forced forward: a publisher's timestamps can stall or step back; decode times must grow.
     const dts = Math.max(this.#lastVideoDts + 1, wanted, 0);

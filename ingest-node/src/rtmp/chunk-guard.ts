@@ -160,13 +160,17 @@ export class RtmpChunkGuard {
         if (stream.bytes === 0) {
           const at = this.basicBytes + MESSAGE_HEADER_BYTES[fmt]!;
           const h = this.header;
-          const timestamp = stream.timestampField === 0xffffff ? ((h[at]! << 24) | (h[at + 1]! << 16) | (h[at + 2]! << 8) | h[at + 3]!) >>> 0 : stream.timestampField;
+          const timestamp =
+            stream.timestampField === 0xffffff ? ((h[at]! << 24) | (h[at + 1]! << 16) | (h[at + 2]! << 8) | h[at + 3]!) >>> 0 : stream.timestampField;
           stream.clock = fmt === 0 ? timestamp : stream.clock + timestamp;
           if (stream.capacity < stream.length) {
             this.allocatedBytes += stream.length + NMS_ALLOC_SLACK - stream.capacity;
             stream.capacity = stream.length + NMS_ALLOC_SLACK;
             if (!this.authorized && this.allocatedBytes > this.limits.preauthBytes) {
-              return this.fail("preauth-budget", `messages of ${this.allocatedBytes} bytes announced before the publish was authorized (limit ${this.limits.preauthBytes})`);
+              return this.fail(
+                "preauth-budget",
+                `messages of ${this.allocatedBytes} bytes announced before the publish was authorized (limit ${this.limits.preauthBytes})`,
+              );
             }
           }
         }

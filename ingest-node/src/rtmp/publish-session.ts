@@ -44,9 +44,12 @@ export class PublishSession {
     const socket = nmsSession.socket;
     socket?.on("data", () => (this.lastDataAt = Date.now()));
     socket?.once("close", () => this.finish("connection closed"));
-    this.watchdog = setInterval(() => {
-      if (Date.now() - this.lastDataAt > silenceTimeoutMs) this.close(`silent for ${silenceTimeoutMs} ms`);
-    }, Math.min(500, silenceTimeoutMs / 2));
+    this.watchdog = setInterval(
+      () => {
+        if (Date.now() - this.lastDataAt > silenceTimeoutMs) this.close(`silent for ${silenceTimeoutMs} ms`);
+      },
+      Math.min(500, silenceTimeoutMs / 2),
+    );
     this.watchdog.unref();
   }
 

@@ -103,7 +103,10 @@ export class RtmpServer extends EventEmitter<RtmpServerEvents> {
     socket.on("error", () => socket.destroy());
     const slot = this.limits.admit(from);
     if (!slot.ok) {
-      const cap = slot.refusal === "max-connections" ? `RTMP_MAX_CONNECTIONS=${this.options.connections.maxConnections}` : `RTMP_MAX_CONNECTIONS_PER_IP=${this.options.connections.maxConnectionsPerIp}`;
+      const cap =
+        slot.refusal === "max-connections"
+          ? `RTMP_MAX_CONNECTIONS=${this.options.connections.maxConnections}`
+          : `RTMP_MAX_CONNECTIONS_PER_IP=${this.options.connections.maxConnectionsPerIp}`;
       this.refusals.refuse(slot.refusal, `refusing an RTMP connection: too many open (${cap})`, { from });
       socket.destroy();
       return;
@@ -183,7 +186,9 @@ export class RtmpServer extends EventEmitter<RtmpServerEvents> {
         return;
       }
       if (this.publishes.size >= this.options.maxPublishes) {
-        this.refusals.refuse("max-publishes", `publish refused: this node is at its publish limit (MAX_PUBLISHES=${this.options.maxPublishes})`, { from: nmsSession.ip });
+        this.refusals.refuse("max-publishes", `publish refused: this node is at its publish limit (MAX_PUBLISHES=${this.options.maxPublishes})`, {
+          from: nmsSession.ip,
+        });
         session.close("node at MAX_PUBLISHES");
         this.emit("refused", "max publishes");
         return;

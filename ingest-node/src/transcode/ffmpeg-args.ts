@@ -49,10 +49,7 @@ export interface FfmpegArgsOptions {
 }
 
 /** What an output of the process carries. */
-export type FfmpegOutput =
-  | { kind: "rendition"; name: string; copy: boolean }
-  | { kind: "thumbnail" }
-  | { kind: "progress" };
+export type FfmpegOutput = { kind: "rendition"; name: string; copy: boolean } | { kind: "thumbnail" } | { kind: "progress" };
 
 /** The arguments plus which extra stdio fd carries which output. */
 export interface FfmpegArgs {
@@ -106,9 +103,7 @@ export function buildFfmpegArgs(options: FfmpegArgsOptions): FfmpegArgs {
   assertDivides(keyframeInterval, timing.segmentTarget);
   const fragmentDuration =
     options.fragmentDuration ??
-    (timing.partTarget !== undefined && timing.partTarget !== null
-      ? partFragmentDuration(options.source.fps ?? null)
-      : DEFAULT_FRAGMENT_DURATION[mode]);
+    (timing.partTarget !== undefined && timing.partTarget !== null ? partFragmentDuration(options.source.fps ?? null) : DEFAULT_FRAGMENT_DURATION[mode]);
   if (!(fragmentDuration > 0)) throw new RangeError(`fragment duration ${fragmentDuration} is not positive`);
   const thumbnail = options.thumbnail ?? null;
   const wantProgress = options.progress ?? true;
@@ -125,9 +120,7 @@ export function buildFfmpegArgs(options: FfmpegArgsOptions): FfmpegArgs {
 
   const args = ["-nostdin", "-hide_banner", "-loglevel", options.logLevel ?? "warning", "-nostats", "-y"];
   // Rendition pipes get the first fds so their numbers follow the plan's order; progress takes the next one.
-  const renditionTargets = renditions.map((r) =>
-    target({ kind: "rendition", name: r.name, copy: r.kind === "copy" }, `${r.name}.mp4`),
-  );
+  const renditionTargets = renditions.map((r) => target({ kind: "rendition", name: r.name, copy: r.kind === "copy" }, `${r.name}.mp4`));
   const thumbnailTarget = thumbnail ? target({ kind: "thumbnail" }, "thumbnails.mjpeg") : null;
   if (wantProgress) {
     args.push("-progress", target({ kind: "progress" }, "progress.txt"));
@@ -149,7 +142,9 @@ export function buildFfmpegArgs(options: FfmpegArgsOptions): FfmpegArgs {
   if (branches > 0) {
     const labels = Array.from({ length: branches }, (_, i) => `[s${i}]`);
     const graph = [branches === 1 ? `[0:v:0]null${labels[0]}` : `[0:v:0]split=${branches}${labels.join("")}`];
-    encoded.forEach((r, i) => graph.push(`[s${i}]scale=${r.width}:${r.height},setsar=1,format=yuv420p[v${i}]`));
+    encoded.forEach((r, i) => {
+      graph.push(`[s${i}]scale=${r.width}:${r.height},setsar=1,format=yuv420p[v${i}]`);
+    });
     if (thumbnail && thumbSize) {
       // select, unlike fps=1/N, emits the first frame at once (fps waits up to N/2 s to pick the nearest).
       // Full-range yuv420p + `-strict unofficial` keeps the mjpeg encoder from the yuvj420p swscale warning.
@@ -180,15 +175,7 @@ export function buildFfmpegArgs(options: FfmpegArgsOptions): FfmpegArgs {
       args.push(...videoEncoderArgs(r, options.preset ?? "veryfast", mode, keyframeInterval, gop));
       if (plan.hasAudio) args.push("-c:a", "aac", "-b:a", `${r.audioKbps}k`, "-ar", "48000", "-ac", "2");
     }
-    args.push(
-      "-f",
-      "mp4",
-      "-movflags",
-      CMAF_MOVFLAGS,
-      "-frag_duration",
-      String(Math.round(fragmentDuration * 1_000_000)),
-      out,
-    );
+    args.push("-f", "mp4", "-movflags", CMAF_MOVFLAGS, "-frag_duration", String(Math.round(fragmentDuration * 1_000_000)), out);
   });
 
   if (thumbnail && thumbnailTarget) {
@@ -201,25 +188,12 @@ export function buildFfmpegArgs(options: FfmpegArgsOptions): FfmpegArgs {
 }
 
 /** The libx264 arguments of one rung; identical keyframe settings on every rung keep GOPs aligned. */
-function videoEncoderArgs(
-  r: PlannedRendition & { kind: "encode" },
-  preset: string,
-  mode: LatencyMode,
-  keyframeInterval: number,
-  gop: number | null,
-): string[] {
+function videoEncoderArgs(r: PlannedRendition & { kind: "encode" }, preset: string, mode: LatencyMode, keyframeInterval: number, gop: number | null): string[] {
   const args = ["-c:v", "libx264", "-preset", preset];
   if (mode === "interactive") args.push("-tune", "zerolatency");
   // One second of VBV for interactive (steadier part sizes), two otherwise.
   const bufferSeconds = mode === "interactive" ? 1 : 2;
-  args.push(
-    "-b:v",
-    `${r.videoKbps}k`,
-    "-maxrate",
-    `${Math.round(r.videoKbps * 1.1)}k`,
-    "-bufsize",
-    `${r.videoKbps * bufferSeconds}k`,
-  );
+  args.push("-b:v", `${r.videoKbps}k`, "-maxrate", `${Math.round(r.videoKbps * 1.1)}k`, "-bufsize", `${r.videoKbps * bufferSeconds}k`);
   // The forced keyframes are time-based (right for variable frame rates); FFmpeg (5.1 checked) counts `t` from the
   // output's first frame, so every rung keys the same frames whatever the input's start offset. -g equal to the
   // same interval stops x264 from adding its own in between. With an unknown fps, -g is set high enough never to

@@ -59,12 +59,7 @@ export interface PlanOptions {
 export const SOURCE_RENDITION = "source";
 
 /** Plans the renditions for `source` from the configured `ladder` and the segment target in seconds. */
-export function planLadder(
-  ladder: readonly Rung[],
-  source: SourceInfo,
-  segmentTarget: number,
-  options: PlanOptions = {},
-): LadderPlan {
+export function planLadder(ladder: readonly Rung[], source: SourceInfo, segmentTarget: number, options: PlanOptions = {}): LadderPlan {
   if (!(source.width > 0 && source.height > 0)) {
     throw new RangeError(`source size ${source.width}x${source.height} is not usable`);
   }
@@ -112,11 +107,7 @@ export function planLadder(
 }
 
 /** Whether the source can be copied as is: H.264 (+AAC or silent) with keyframes that fit the segment target. */
-export function sourceCopyDecision(
-  source: SourceInfo,
-  segmentTarget: number,
-  tolerance = 0.05,
-): { included: boolean; reason: string } {
+export function sourceCopyDecision(source: SourceInfo, segmentTarget: number, tolerance = 0.05): { included: boolean; reason: string } {
   if (source.videoCodec !== "h264") {
     return { included: false, reason: `video codec ${source.videoCodec} is not h264` };
   }

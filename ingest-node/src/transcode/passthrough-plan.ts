@@ -62,7 +62,9 @@ export function encodeSourceCopy(plan: LadderPlan): LadderPlan {
   return {
     ...plan,
     renditions: plan.renditions.map((r) =>
-      r.kind === "copy" ? { kind: "encode", name: r.name, width: even(r.width), height: even(r.height), videoKbps: rung.videoKbps, audioKbps: rung.audioKbps } : r,
+      r.kind === "copy"
+        ? { kind: "encode", name: r.name, width: even(r.width), height: even(r.height), videoKbps: rung.videoKbps, audioKbps: rung.audioKbps }
+        : r,
     ),
     sourceCopy: { included: false, reason: "the publisher stopped sending keyframes: the source rendition is encoded" },
   };

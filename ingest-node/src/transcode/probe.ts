@@ -73,23 +73,18 @@ export async function probe(url: string, options: ProbeOptions): Promise<ProbeRe
   const redact = redactor([url]);
 
   const stdout = await new Promise<string>((resolve, reject) => {
-    execFile(
-      options.ffprobe,
-      args,
-      { timeout: timeoutMs, killSignal: "SIGKILL", maxBuffer: 32 << 20 },
-      (error, out, err) => {
-        if (!error) {
-          resolve(out);
-          return;
-        }
-        if ((error as { killed?: boolean }).killed) {
-          reject(new ProbeError("PROBE_TIMEOUT", `ffprobe gave no answer within ${timeoutMs} ms`));
-          return;
-        }
-        // error.message quotes the whole command line, input URL included: use stderr's last line only.
-        reject(new ProbeError("PROBE_FAILED", `ffprobe failed: ${redact(lastLine(err)) || `exit ${error.code}`}`));
-      },
-    );
+    execFile(options.ffprobe, args, { timeout: timeoutMs, killSignal: "SIGKILL", maxBuffer: 32 << 20 }, (error, out, err) => {
+      if (!error) {
+        resolve(out);
+        return;
+      }
+      if ((error as { killed?: boolean }).killed) {
+        reject(new ProbeError("PROBE_TIMEOUT", `ffprobe gave no answer within ${timeoutMs} ms`));
+        return;
+      }
+      // error.message quotes the whole command line, input URL included: use stderr's last line only.
+      reject(new ProbeError("PROBE_FAILED", `ffprobe failed: ${redact(lastLine(err)) || `exit ${error.code}`}`));
+    });
   });
   const parsed = JSON.parse(stdout) as FfprobeOutput;
   return { ...summarise(parsed, options.tolerance ?? 0.05), elapsedMs: Math.round(performance.now() - started) };

@@ -97,9 +97,7 @@ export class BacklogStore {
 
   /** True when an object of `size` bytes fits in memory or on disk without passing either limit. */
   fits(size: number): boolean {
-    return (
-      this.memoryBytes + size <= this.options.memoryLimitBytes || this.diskBytes + size <= this.options.diskLimitBytes
-    );
+    return this.memoryBytes + size <= this.options.memoryLimitBytes || this.diskBytes + size <= this.options.diskLimitBytes;
   }
 
   /**
@@ -201,9 +199,7 @@ export class BacklogStore {
           place: "none",
         });
       } catch (error) {
-        unreadable.push(
-          error instanceof BacklogUnreadableError ? error : new BacklogUnreadableError(path, String(error)),
-        );
+        unreadable.push(error instanceof BacklogUnreadableError ? error : new BacklogUnreadableError(path, String(error)));
         // The caller logs why; the file itself is of no further use.
         await unlink(path).catch(() => undefined);
       }
@@ -317,9 +313,7 @@ export class BacklogStore {
 }
 
 /** Reads and checks one spill file: magic, header, and a body of the announced size. */
-async function readSpillFile(
-  file: string,
-): Promise<{ header: z.infer<typeof StoredHeaderSchema>; bytes: Uint8Array }> {
+async function readSpillFile(file: string): Promise<{ header: z.infer<typeof StoredHeaderSchema>; bytes: Uint8Array }> {
   let data: Buffer;
   try {
     data = await readFile(file);

@@ -158,26 +158,23 @@ export class EdgeClient {
     signal: AbortSignal | undefined,
   ): Promise<EdgeReply> {
     const body = JSON.stringify(request.body);
-    return withRetry(
-      () => edgeRequest(this.endpoint, { ...request, method: "POST", body, contentType: "application/json", signal }),
-      {
-        policy: { ...this.policy, maxAttempts },
-        isRetryable: (error) => error instanceof UploadError && error.retryable,
-        serverHintMs: (error) => (error instanceof EdgeUnavailableError ? error.retryAfterMs : null),
-        sleep: this.sleep,
-        random: this.random,
-        signal,
-        onRetry: (error, retry, delayMs) => {
-          if (retry % 10 === 0) {
-            this.logger.warn("edge: retrying", {
-              path: request.path,
-              retry: retry + 1,
-              delayMs,
-              error: error instanceof Error ? error.message : String(error),
-            });
-          }
-        },
+    return withRetry(() => edgeRequest(this.endpoint, { ...request, method: "POST", body, contentType: "application/json", signal }), {
+      policy: { ...this.policy, maxAttempts },
+      isRetryable: (error) => error instanceof UploadError && error.retryable,
+      serverHintMs: (error) => (error instanceof EdgeUnavailableError ? error.retryAfterMs : null),
+      sleep: this.sleep,
+      random: this.random,
+      signal,
+      onRetry: (error, retry, delayMs) => {
+        if (retry % 10 === 0) {
+          this.logger.warn("edge: retrying", {
+            path: request.path,
+            retry: retry + 1,
+            delayMs,
+            error: error instanceof Error ? error.message : String(error),
+          });
+        }
       },
-    );
+    });
   }
 }

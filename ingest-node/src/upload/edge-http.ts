@@ -122,7 +122,12 @@ export function parseRetryAfter(value: string | null, now: number = Date.now()):
 const agents = { http: new HttpAgent({ keepAlive: true }), https: new HttpsAgent({ keepAlive: true }) };
 
 /** One HTTP exchange; resolves with the status and the whole body, rejects on a network error or `signal`. */
-function send(url: URL, request: EdgeRequest, signal: AbortSignal, headers: Record<string, string>): Promise<{ status: number; body: string; retryAfter: string | null }> {
+function send(
+  url: URL,
+  request: EdgeRequest,
+  signal: AbortSignal,
+  headers: Record<string, string>,
+): Promise<{ status: number; body: string; retryAfter: string | null }> {
   const body = typeof request.body === "string" ? Buffer.from(request.body) : request.body;
   const https = url.protocol === "https:";
   return new Promise((resolve, reject) => {
@@ -131,7 +136,11 @@ function send(url: URL, request: EdgeRequest, signal: AbortSignal, headers: Reco
       response.on("data", (chunk: Buffer) => chunks.push(chunk));
       response.on("end", () => {
         const retryAfter = response.headers["retry-after"];
-        resolve({ status: response.statusCode ?? 0, body: Buffer.concat(chunks).toString("utf8"), retryAfter: typeof retryAfter === "string" ? retryAfter : null });
+        resolve({
+          status: response.statusCode ?? 0,
+          body: Buffer.concat(chunks).toString("utf8"),
+          retryAfter: typeof retryAfter === "string" ? retryAfter : null,
+        });
       });
       response.on("error", reject);
       // Aborted mid-body (timeout, shutdown): "close" without "end".
@@ -140,7 +149,9 @@ function send(url: URL, request: EdgeRequest, signal: AbortSignal, headers: Reco
       });
     };
     const options = { method: request.method, signal, headers: { ...headers, "content-length": String(body.byteLength) } };
-    const outgoing = https ? httpsRequest(url, { ...options, agent: agents.https }, onResponse) : httpRequest(url, { ...options, agent: agents.http }, onResponse);
+    const outgoing = https
+      ? httpsRequest(url, { ...options, agent: agents.https }, onResponse)
+      : httpRequest(url, { ...options, agent: agents.http }, onResponse);
     outgoing.on("error", reject);
     outgoing.end(body);
   });

@@ -5,14 +5,7 @@ import { ingestPaths } from "../../../protocol/ingest-paths.ts";
 import { BacklogStore } from "./backlog-store.ts";
 import type { EdgeEndpoint, EdgeRequest } from "./edge-http.ts";
 import { edgeRequest } from "./edge-http.ts";
-import type {
-  BacklogMetrics,
-  MediaObject,
-  MediaSink,
-  StreamBacklog,
-  UploadEvent,
-  UploadLogger,
-} from "./media-sink.ts";
+import type { BacklogMetrics, MediaObject, MediaSink, StreamBacklog, UploadEvent, UploadLogger } from "./media-sink.ts";
 import type { Random, RetryPolicy, Sleep } from "./retry.ts";
 import { realSleep, retryPolicy } from "./retry.ts";
 import { EdgeRejectedError } from "./upload-errors.ts";

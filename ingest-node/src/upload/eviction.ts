@@ -24,9 +24,7 @@ export interface EvictableStream<L> {
  * segment (every later object of its rendition needs that one), together with the rest of its segment (its parts and
  * the segment itself), so that the edge lists one clean gap instead of a segment with holes.
  */
-export function chooseEviction<I extends EvictableItem, L extends EvictableLane<I>>(
-  streams: Iterable<EvictableStream<L>>,
-): { lane: L; items: I[] } | null {
+export function chooseEviction<I extends EvictableItem, L extends EvictableLane<I>>(streams: Iterable<EvictableStream<L>>): { lane: L; items: I[] } | null {
   const bySize = [...streams].sort((a, b) => b.pendingBytes - a.pendingBytes);
   for (const stream of bySize) {
     let victim: { lane: L; item: I } | null = null;
@@ -37,9 +35,7 @@ export function chooseEviction<I extends EvictableItem, L extends EvictableLane<
     if (!victim) continue;
     const oldest = victim.item;
     const msn = msnOf(oldest.entry.ref);
-    const items = victim.lane.items.filter(
-      (item) => item === oldest || (msn !== null && !item.inFlight && msnOf(item.entry.ref) === msn),
-    );
+    const items = victim.lane.items.filter((item) => item === oldest || (msn !== null && !item.inFlight && msnOf(item.entry.ref) === msn));
     return { lane: victim.lane, items };
   }
   return null;

@@ -64,9 +64,7 @@ export class MemorySink implements MediaSink {
   /** The objects put for one stream (and one rendition, if given), in order. */
   objectsOf(streamId: string, rendition?: string): MediaObject[] {
     return this.objects.filter(
-      (object) =>
-        object.streamId === streamId &&
-        (rendition === undefined || (object.kind !== "thumbnail" && object.rendition === rendition)),
+      (object) => object.streamId === streamId && (rendition === undefined || (object.kind !== "thumbnail" && object.rendition === rendition)),
     );
   }
 

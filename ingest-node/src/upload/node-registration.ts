@@ -103,7 +103,13 @@ export class NodeRegistration implements CredentialSource {
     const { edgeUrl, nodeId, region, bootstrapSecret, requestTimeoutMs } = this.config;
     const reply = await edgeRequest(
       { edgeUrl, nodeId, credential: bootstrapSecret },
-      { method: "POST", path: ingestPaths.nodeRegister(), body: JSON.stringify({ node_id: nodeId, region }), contentType: "application/json", timeoutMs: requestTimeoutMs },
+      {
+        method: "POST",
+        path: ingestPaths.nodeRegister(),
+        body: JSON.stringify({ node_id: nodeId, region }),
+        contentType: "application/json",
+        timeoutMs: requestTimeoutMs,
+      },
     );
     let json: unknown;
     try {

@@ -38,12 +38,7 @@ export function backoffDelay(retry: number, policy: RetryPolicy, random: Random 
 }
 
 /** The delay to wait: the jittered backoff, raised to what the server asked for, never above the cap. */
-export function retryDelay(
-  retry: number,
-  policy: RetryPolicy,
-  random: Random = Math.random,
-  serverHintMs: number | null = null,
-): number {
+export function retryDelay(retry: number, policy: RetryPolicy, random: Random = Math.random, serverHintMs: number | null = null): number {
   const jittered = backoffDelay(retry, policy, random);
   return Math.min(policy.maxDelayMs, Math.max(jittered, serverHintMs ?? 0));
 }

@@ -9,14 +9,7 @@ import { describeObject } from "./media-sink.ts";
 import { Slots } from "./slots.ts";
 import type { Random, RetryPolicy, Sleep } from "./retry.ts";
 import { withRetry } from "./retry.ts";
-import {
-  EdgeUnavailableError,
-  InvalidObjectError,
-  StreamFencedError,
-  UploadError,
-  UploaderClosedError,
-  UploaderStateError,
-} from "./upload-errors.ts";
+import { EdgeUnavailableError, InvalidObjectError, StreamFencedError, UploadError, UploaderClosedError, UploaderStateError } from "./upload-errors.ts";
 
 /** Sends one object; resolves with the body bytes the accepted request carried (fewer than the object's when the edge
  *  builds it from what it holds). */
@@ -70,14 +63,7 @@ type Outcome =
   | { kind: "evicted" }
   | { kind: "closed" };
 
-type Counter =
-  | "uploadedObjects"
-  | "uploadedBytes"
-  | "retries"
-  | "failedObjects"
-  | "fencedObjects"
-  | "supersededObjects"
-  | "droppedObjects";
+type Counter = "uploadedObjects" | "uploadedBytes" | "retries" | "failedObjects" | "fencedObjects" | "supersededObjects" | "droppedObjects";
 
 /** UploadQueue delivers queued objects in order per stream and rendition, in parallel across them. */
 export class UploadQueue {

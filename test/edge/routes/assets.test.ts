@@ -124,7 +124,8 @@ describe("deleting VODs and clips", () => {
       state.storage.sql.exec<{ n: number }>("SELECT count(*) AS n FROM recorded_segments").one().n,
     ]);
   }
-  const liveMedia = async (streamId: string) => (await env.MEDIA.list({ prefix: `live/${streamId}/` })).objects.map((o) => o.key).filter((k) => /\.(m4s|mp4)$/.test(k));
+  const liveMedia = async (streamId: string) =>
+    (await env.MEDIA.list({ prefix: `live/${streamId}/` })).objects.map((o) => o.key).filter((k) => /\.(m4s|mp4)$/.test(k));
 
   it("keeps the media a clip names when its VOD is deleted, and deletes them (and the key seed) with the last clip", async () => {
     const { stream, epoch } = await broadcast({ encryption: "aes-128" }, 4);

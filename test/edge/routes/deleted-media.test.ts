@@ -80,7 +80,11 @@ async function broadcast(settings: Record<string, unknown>) {
   const stream = await callJson<CreatedStream>("POST", "/streams", 201, { body: { title: "deleted media", latency_mode: "interactive", ...settings } });
   const publisher = await FakePublisher.start(stream);
   await publisher.segments(0, 3, 4);
-  const thumbnail = await ingest("PUT", ingestPaths.thumbnail(stream.stream_id), { nodeId: publisher.nodeId, meta: { epoch: publisher.grant.epoch }, body: new Uint8Array([0xff, 0xd8, 0xff, 0xd9]) });
+  const thumbnail = await ingest("PUT", ingestPaths.thumbnail(stream.stream_id), {
+    nodeId: publisher.nodeId,
+    meta: { epoch: publisher.grant.epoch },
+    body: new Uint8Array([0xff, 0xd8, 0xff, 0xd9]),
+  });
   expect(thumbnail.status).toBe(204);
   return { stream, publisher, master: `/live/${stream.stream_id}/master.m3u8` };
 }

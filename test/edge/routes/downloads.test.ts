@@ -43,12 +43,25 @@ interface Uploaded {
   segments: Map<string, Map<number, Uint8Array>>;
 }
 
-async function uploadEpoch(up: Uploaded, grant: PublishResponse, msns: number[], init: (rendition: string) => Uint8Array, startS: (msn: number) => number): Promise<void> {
+async function uploadEpoch(
+  up: Uploaded,
+  grant: PublishResponse,
+  msns: number[],
+  init: (rendition: string) => Uint8Array,
+  startS: (msn: number) => number,
+): Promise<void> {
   const seed = grant.encryption ? Uint8Array.from(atob(grant.encryption.key_seed), (ch) => ch.charCodeAt(0)) : null;
   for (const rung of RUNGS) {
     const initBytes = init(rung.name);
     up.init.set(rung.name, initBytes);
-    const meta = { epoch: grant.epoch, codecs: "avc1.42c01e,mp4a.40.2", width: Math.round((rung.height * 16) / 18) * 2, height: rung.height, bandwidth: rung.bandwidth, frame_rate: 30 };
+    const meta = {
+      epoch: grant.epoch,
+      codecs: "avc1.42c01e,mp4a.40.2",
+      width: Math.round((rung.height * 16) / 18) * 2,
+      height: rung.height,
+      bandwidth: rung.bandwidth,
+      frame_rate: 30,
+    };
     await put(ingestPaths.init(up.stream.stream_id, rung.name), meta, initBytes);
     const plain = up.segments.get(rung.name) ?? new Map<number, Uint8Array>();
     up.segments.set(rung.name, plain);
@@ -64,11 +77,17 @@ async function uploadEpoch(up: Uploaded, grant: PublishResponse, msns: number[],
 
 /** A broadcast of `count` 2 s segments from msn 0 (its encoder's clock starts at 0), still live. */
 async function broadcast(body: Record<string, unknown>, count: number): Promise<Uploaded> {
-  const stream = await callJson<Created>("POST", "/streams", 201, { body: { title: "Launch day: ünïcode/\"quotes\"", latency_mode: "low", ...body } });
+  const stream = await callJson<Created>("POST", "/streams", 201, { body: { title: 'Launch day: ünïcode/"quotes"', latency_mode: "low", ...body } });
   const grant = await publish(stream.stream_key);
   const up: Uploaded = { stream, grant, init: new Map(), segments: new Map() };
   const msns = Array.from({ length: count }, (_, i) => grant.first_msn + i);
-  await uploadEpoch(up, grant, msns, () => initSegment(), (msn) => (msn - grant.first_msn) * 2);
+  await uploadEpoch(
+    up,
+    grant,
+    msns,
+    () => initSegment(),
+    (msn) => (msn - grant.first_msn) * 2,
+  );
   return up;
 }
 
@@ -94,7 +113,8 @@ function expectedFile(up: Uploaded, rendition: string, msns: number[]): Uint8Arr
 }
 
 const path = (url: string) => new URL(url).pathname + new URL(url).search;
-const fetchPath = (p: string, headers: Record<string, string> = {}, method = "GET") => exports.default.fetch(new Request(`https://edge.test${p}`, { method, headers }));
+const fetchPath = (p: string, headers: Record<string, string> = {}, method = "GET") =>
+  exports.default.fetch(new Request(`https://edge.test${p}`, { method, headers }));
 const bytes = async (r: Response) => new Uint8Array(await r.arrayBuffer());
 
 /** The tfdt (in seconds) of each segment-leading moof of a downloaded file, given where the segments start. */
@@ -186,7 +206,13 @@ describe("MP4 download of a VOD", () => {
     await ingest("POST", ingestPaths.unpublish(), { json: { stream_id: stream.stream_id, epoch: up.grant.epoch } });
     const again = await publish(stream.stream_key);
     // The new encoder's clock starts over at 0 s.
-    await uploadEpoch(up, again, [again.first_msn, again.first_msn + 1], () => initSegment(), (msn) => (msn - again.first_msn) * 2);
+    await uploadEpoch(
+      up,
+      again,
+      [again.first_msn, again.first_msn + 1],
+      () => initSegment(),
+      (msn) => (msn - again.first_msn) * 2,
+    );
     await stopBroadcast(stream.stream_id, again.epoch);
     const { vods } = await callJson<{ vods: Asset[] }>("GET", `/streams/${stream.stream_id}/vods`, 200);
     const file = await bytes(await fetchPath(path(vods[0]!.download_url)));
@@ -201,7 +227,13 @@ describe("MP4 download of a VOD", () => {
     const changed = await broadcast({}, 1);
     await ingest("POST", ingestPaths.unpublish(), { json: { stream_id: changed.stream.stream_id, epoch: changed.grant.epoch } });
     const next = await publish(changed.stream.stream_key);
-    await uploadEpoch(changed, next, [next.first_msn], () => initSegment("another encoder"), () => 0);
+    await uploadEpoch(
+      changed,
+      next,
+      [next.first_msn],
+      () => initSegment("another encoder"),
+      () => 0,
+    );
     await stopBroadcast(changed.stream.stream_id, next.epoch);
     const list = await callJson<{ vods: Asset[] }>("GET", `/streams/${changed.stream.stream_id}/vods`, 200);
     await expectProblem(await fetchPath(path(list.vods[0]!.download_url)), 409, /different init segments/);
@@ -212,7 +244,10 @@ describe("MP4 download of a VOD", () => {
     const up = await broadcast({}, 3);
     const vod = await vodOf(up);
     const request = { kind: "vod" as const, id: vod.vod_id!, rendition: null, maxSegments: 2 };
-    await expect(buildDownloadIndex(env, request, new ContentKeys(env))).rejects.toMatchObject({ status: 409, message: expect.stringMatching(/at most 2 \(DOWNLOAD_MAX_SEGMENTS\)/) });
+    await expect(buildDownloadIndex(env, request, new ContentKeys(env))).rejects.toMatchObject({
+      status: 409,
+      message: expect.stringMatching(/at most 2 \(DOWNLOAD_MAX_SEGMENTS\)/),
+    });
     expect((await buildDownloadIndex(env, { ...request, maxSegments: 3 }, new ContentKeys(env))).pieces).toHaveLength(4);
   });
 });
@@ -262,7 +297,13 @@ describe("who may download", () => {
     const stream = await callJson<Created>("POST", "/streams", 201, { token: owner.token, body: { title: "signed", playback_policy: "signed" } });
     const grant = await publish(stream.stream_key);
     const up: Uploaded = { stream, grant, init: new Map(), segments: new Map() };
-    await uploadEpoch(up, grant, [0, 1], () => initSegment(), (msn) => msn * 2);
+    await uploadEpoch(
+      up,
+      grant,
+      [0, 1],
+      () => initSegment(),
+      (msn) => msn * 2,
+    );
     await callJson("POST", `/streams/${stream.stream_id}/stop`, 200, { token: owner.token });
     await ingest("POST", ingestPaths.unpublish(), { json: { stream_id: stream.stream_id, epoch: grant.epoch } });
     const { vods } = await callJson<{ vods: Asset[] }>("GET", `/streams/${stream.stream_id}/vods`, 200, { token: owner.token });

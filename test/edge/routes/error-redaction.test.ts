@@ -16,7 +16,9 @@ describe("the D1 error path", () => {
     await env.DB.prepare("create trigger provoke_webhook_failure before insert on webhook_endpoints begin select raise(abort, 'provoked failure'); end").run();
     const logged: string[] = [];
     for (const level of ["error", "warn", "log", "info", "debug"] as const) {
-      vi.spyOn(console, level).mockImplementation((...args: unknown[]) => void logged.push(args.map((a) => (a instanceof Error ? `${a.stack} ${String(a.cause)}` : String(a))).join(" ")));
+      vi.spyOn(console, level).mockImplementation(
+        (...args: unknown[]) => void logged.push(args.map((a) => (a instanceof Error ? `${a.stack} ${String(a.cause)}` : String(a))).join(" ")),
+      );
     }
     const response = await call("POST", "/webhooks", { token: user.token, body: { url: "https://hooks.example.com/x" } });
     const problem = await expectProblem(response, 500);

@@ -77,7 +77,7 @@ describe("preload-hinted parts", () => {
       expect(Date.now() - started).toBeLessThan(500);
     }
     // A part of another publish epoch is never hinted either.
-    await expectProblem(await get(base.replace(`/${publisher.grant.epoch}/`, `/${publisher.grant.epoch + 1}/`) + "part-2.1.m4s"), 404);
+    await expectProblem(await get(`${base.replace(`/${publisher.grant.epoch}/`, `/${publisher.grant.epoch + 1}/`)}part-2.1.m4s`), 404);
     expect(await held()).toBe(1);
     await publisher.part("360p", 2, 1);
     expect((await pending).status).toBe(200);

@@ -24,8 +24,21 @@ describe("POST /ingest/v1/publish", () => {
   it("authorizes a valid key and marks the stream live", async () => {
     const stream = await newStream({ latency_mode: "interactive" });
     const grant = await publish(stream.stream_key);
-    expect(grant).toMatchObject({ stream_id: stream.stream_id, latency_mode: "interactive", segment_target: 2, part_target: 0.5, epoch: 1, first_msn: 0, reconnect: false, ladder: null });
-    const status = await callJson<{ status: string; health: { ingest_connected: boolean; node_id: string } }>("GET", `/streams/${stream.stream_id}/status`, 200);
+    expect(grant).toMatchObject({
+      stream_id: stream.stream_id,
+      latency_mode: "interactive",
+      segment_target: 2,
+      part_target: 0.5,
+      epoch: 1,
+      first_msn: 0,
+      reconnect: false,
+      ladder: null,
+    });
+    const status = await callJson<{ status: string; health: { ingest_connected: boolean; node_id: string } }>(
+      "GET",
+      `/streams/${stream.stream_id}/status`,
+      200,
+    );
     expect(status.status).toBe("live");
     expect(status.health).toMatchObject({ ingest_connected: true, node_id: "node-a" });
   });
@@ -87,7 +100,8 @@ describe("POST /ingest/v1/publish", () => {
 });
 
 describe("uploads from a node without the lease", () => {
-  const sha256 = async (bytes: ArrayBuffer) => [...new Uint8Array(await crypto.subtle.digest("SHA-256", bytes))].map((b) => b.toString(16).padStart(2, "0")).join("");
+  const sha256 = async (bytes: ArrayBuffer) =>
+    [...new Uint8Array(await crypto.subtle.digest("SHA-256", bytes))].map((b) => b.toString(16).padStart(2, "0")).join("");
 
   it("never change a listed init, part or segment: R2 and what viewers are served keep the holder's bytes", async () => {
     const stream = await newStream({ latency_mode: "interactive" });
@@ -162,7 +176,10 @@ describe("media uploads", () => {
     await expectProblem(await compose(2, 1, bytesOf("stray", 10)), 400, /no body/);
     await expectProblem(await compose(2, 0), 400, /parts >= 1/);
     // Another node's credential composes nothing of a stream it does not hold.
-    const stranger = await ingest("PUT", ingestPaths.segment(stream.stream_id, "360p", 2), { nodeId: "node-b", meta: { ...segmentMeta(grant.epoch, 2, 1), from_parts: true } });
+    const stranger = await ingest("PUT", ingestPaths.segment(stream.stream_id, "360p", 2), {
+      nodeId: "node-b",
+      meta: { ...segmentMeta(grant.epoch, 2, 1), from_parts: true },
+    });
     expect(stranger.status).toBe(409);
   });
 
@@ -180,10 +197,17 @@ describe("media uploads", () => {
     const stream = await newStream();
     const grant = await publish(stream.stream_key);
     for (const rendition of ["UPPER", "a b", "..", "x".repeat(40)]) {
-      const response = await ingest("PUT", `/ingest/v1/streams/${stream.stream_id}/renditions/${encodeURIComponent(rendition)}/init`, { meta: initMeta(grant.epoch), body: bytesOf("x") });
+      const response = await ingest("PUT", `/ingest/v1/streams/${stream.stream_id}/renditions/${encodeURIComponent(rendition)}/init`, {
+        meta: initMeta(grant.epoch),
+        body: bytesOf("x"),
+      });
       expect([400, 404]).toContain(response.status);
     }
-    await expectProblem(await ingest("PUT", `/ingest/v1/streams/not-a-uuid/renditions/360p/init`, { meta: initMeta(grant.epoch), body: bytesOf("x") }), 400, /stream id/);
+    await expectProblem(
+      await ingest("PUT", `/ingest/v1/streams/not-a-uuid/renditions/360p/init`, { meta: initMeta(grant.epoch), body: bytesOf("x") }),
+      400,
+      /stream id/,
+    );
     const listed = await env.MEDIA.list({ prefix: `live/${stream.stream_id}/` });
     expect(listed.objects).toHaveLength(0);
   });
@@ -194,10 +218,22 @@ describe("media uploads", () => {
     await expectProblem(await ingest("PUT", ingestPaths.init(stream.stream_id, "360p"), { body: bytesOf("x") }), 400, /x-media-meta/);
     await expectProblem(await ingest("PUT", ingestPaths.init(stream.stream_id, "360p"), { meta: "{", body: bytesOf("x") }), 400, /not valid JSON/);
     await expectProblem(await ingest("PUT", ingestPaths.init(stream.stream_id, "360p"), { meta: { epoch: grant.epoch }, body: bytesOf("x") }), 400, /codecs/);
-    await expectProblem(await ingest("PUT", ingestPaths.init(stream.stream_id, "360p"), { meta: { ...initMeta(grant.epoch), codecs: 'x"y' }, body: bytesOf("x") }), 400, /codecs/);
+    await expectProblem(
+      await ingest("PUT", ingestPaths.init(stream.stream_id, "360p"), { meta: { ...initMeta(grant.epoch), codecs: 'x"y' }, body: bytesOf("x") }),
+      400,
+      /codecs/,
+    );
     await putInit(stream.stream_id, "360p", grant.epoch);
-    await expectProblem(await ingest("PUT", ingestPaths.segment(stream.stream_id, "360p", 5), { meta: segmentMeta(grant.epoch, 6), body: bytesOf("x") }), 400, /msn/);
-    await expectProblem(await ingest("PUT", ingestPaths.segment(stream.stream_id, "360p", 0), { meta: segmentMeta(grant.epoch, 0), body: new Uint8Array(0) }), 400, /empty/);
+    await expectProblem(
+      await ingest("PUT", ingestPaths.segment(stream.stream_id, "360p", 5), { meta: segmentMeta(grant.epoch, 6), body: bytesOf("x") }),
+      400,
+      /msn/,
+    );
+    await expectProblem(
+      await ingest("PUT", ingestPaths.segment(stream.stream_id, "360p", 0), { meta: segmentMeta(grant.epoch, 0), body: new Uint8Array(0) }),
+      400,
+      /empty/,
+    );
   });
 
   it("answers 413 for an object over the limit", async () => {
@@ -211,9 +247,16 @@ describe("media uploads", () => {
   it("refuses uploads for a rendition whose init was not uploaded, and parts for a non-LL stream", async () => {
     const stream = await newStream();
     const grant = await publish(stream.stream_key);
-    await expectProblem(await ingest("PUT", ingestPaths.segment(stream.stream_id, "720p", 0), { meta: segmentMeta(grant.epoch, 0), body: bytesOf("x") }), 400, /init/);
+    await expectProblem(
+      await ingest("PUT", ingestPaths.segment(stream.stream_id, "720p", 0), { meta: segmentMeta(grant.epoch, 0), body: bytesOf("x") }),
+      400,
+      /init/,
+    );
     await putInit(stream.stream_id, "360p", grant.epoch);
-    const part = await ingest("PUT", ingestPaths.part(stream.stream_id, "360p", 0, 0), { meta: { epoch: grant.epoch, msn: 0, part: 0, duration: 0.5, independent: true }, body: bytesOf("p") });
+    const part = await ingest("PUT", ingestPaths.part(stream.stream_id, "360p", 0, 0), {
+      meta: { epoch: grant.epoch, msn: 0, part: 0, duration: 0.5, independent: true },
+      body: bytesOf("p"),
+    });
     await expectProblem(part, 400, /LL-HLS/);
   });
 
@@ -253,7 +296,9 @@ describe("unpublish, reconnect window, stop", () => {
     expect(await runDurableObjectAlarm(liveStream(env, stream.stream_id))).toBe(true);
     const status = await callJson<{ status: string }>("GET", `/streams/${stream.stream_id}/status`, 200);
     expect(status.status).toBe("offline");
-    const session = await env.DB.prepare("select end_reason from broadcast_sessions where stream_id = ?").bind(stream.stream_id).first<{ end_reason: string }>();
+    const session = await env.DB.prepare("select end_reason from broadcast_sessions where stream_id = ?")
+      .bind(stream.stream_id)
+      .first<{ end_reason: string }>();
     expect(session?.end_reason).toBe("reconnect_window_expired");
   });
 
@@ -277,7 +322,9 @@ describe("unpublish, reconnect window, stop", () => {
     await putSegment(stream.stream_id, "360p", grant.epoch, 0);
     const stopped = await callJson<{ status: string }>("POST", `/streams/${stream.stream_id}/stop`, 200);
     expect(stopped.status).toBe("offline");
-    const heartbeat = await ingest("POST", ingestPaths.streamHeartbeat(stream.stream_id), { json: { epoch: grant.epoch, input_kbps: 1, fps: 30, speed: 1, backlog: 0, keyframe_interval: 2 } });
+    const heartbeat = await ingest("POST", ingestPaths.streamHeartbeat(stream.stream_id), {
+      json: { epoch: grant.epoch, input_kbps: 1, fps: 30, speed: 1, backlog: 0, keyframe_interval: 2 },
+    });
     expect(await heartbeat.json()).toEqual({ ok: true, stop: true });
     // The node's last segment still lands, and a new publish waits for the stop to finish.
     await putSegment(stream.stream_id, "360p", grant.epoch, 1);
@@ -309,7 +356,9 @@ describe("unpublish, reconnect window, stop", () => {
     expect(await runDurableObjectAlarm(stub)).toBe(true);
     const playlist = await (await ingestlessGet(`/live/${stream.stream_id}/360p/index.m3u8`)).text();
     expect(playlist.trim().endsWith("#EXT-X-ENDLIST")).toBe(true);
-    const heartbeat = await ingest("POST", ingestPaths.streamHeartbeat(stream.stream_id), { json: { epoch: grant.epoch, input_kbps: 1, fps: 30, speed: 1, backlog: 0, keyframe_interval: 2 } });
+    const heartbeat = await ingest("POST", ingestPaths.streamHeartbeat(stream.stream_id), {
+      json: { epoch: grant.epoch, input_kbps: 1, fps: 30, speed: 1, backlog: 0, keyframe_interval: 2 },
+    });
     expect(heartbeat.status).toBe(409);
   });
 });
@@ -325,11 +374,17 @@ describe("heartbeats", () => {
     const status = await callJson<{ bitrate_kbps: number; health: Record<string, unknown> }>("GET", `/streams/${stream.stream_id}/status`, 200);
     expect(status.bitrate_kbps).toBe(2500);
     expect(status.health).toMatchObject({ fps: 29.97, encoder_speed: 1.01, upload_backlog: 3, keyframe_interval: 2, dropped_frames: 1 });
-    const node = await ingest("POST", ingestPaths.nodeHeartbeat(), { nodeId: "node-z", json: { node_id: "node-z", region: "local", rtmp_url: "rtmp://127.0.0.1:1935/live", active_streams: 1, load: 0.5 } });
+    const node = await ingest("POST", ingestPaths.nodeHeartbeat(), {
+      nodeId: "node-z",
+      json: { node_id: "node-z", region: "local", rtmp_url: "rtmp://127.0.0.1:1935/live", active_streams: 1, load: 0.5 },
+    });
     expect(node.status).toBe(200);
     const row = await env.DB.prepare("select region, active_streams from ingest_nodes where id = 'node-z'").first();
     expect(row).toMatchObject({ region: "local", active_streams: 1 });
-    const mismatch = await ingest("POST", ingestPaths.nodeHeartbeat(), { nodeId: "node-y", json: { node_id: "node-z", region: "local", rtmp_url: "rtmp://127.0.0.1:1935/live", active_streams: 1, load: 0.5 } });
+    const mismatch = await ingest("POST", ingestPaths.nodeHeartbeat(), {
+      nodeId: "node-y",
+      json: { node_id: "node-z", region: "local", rtmp_url: "rtmp://127.0.0.1:1935/live", active_streams: 1, load: 0.5 },
+    });
     expect(mismatch.status).toBe(400);
   });
 });

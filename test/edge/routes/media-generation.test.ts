@@ -13,7 +13,9 @@ interface Created {
 }
 
 async function storedGeneration(streamId: string): Promise<unknown> {
-  const row = await env.DB.prepare("select media_generation, settings from streams where id = ?").bind(streamId).first<{ media_generation: number; settings: string }>();
+  const row = await env.DB.prepare("select media_generation, settings from streams where id = ?")
+    .bind(streamId)
+    .first<{ media_generation: number; settings: string }>();
   expect(row?.settings).not.toContain("generation");
   return row?.media_generation;
 }

@@ -61,7 +61,10 @@ describe("POST /nodes/:id/credentials", () => {
     expect(ok.status, await ok.text()).toBe(200);
     // The same credential presented as another node, or for a node that has none: 401.
     await callJson<Minted>("POST", "/nodes/eu-node-3/credentials", 201, { body: { region: "eu-west" } });
-    const other = await problem(await ingest("POST", ingestPaths.nodeHeartbeat(), { nodeId: "eu-node-3", token: credential, json: heartbeatBody("eu-node-3") }), 401);
+    const other = await problem(
+      await ingest("POST", ingestPaths.nodeHeartbeat(), { nodeId: "eu-node-3", token: credential, json: heartbeatBody("eu-node-3") }),
+      401,
+    );
     expect(other.detail).toMatch(/invalid/);
     await problem(await ingest("POST", ingestPaths.nodeHeartbeat(), { nodeId: "unknown-node", token: credential, json: heartbeatBody("unknown-node") }), 401);
     // The registered node is now healthy and listed.
@@ -74,18 +77,24 @@ describe("POST /nodes/:id/credentials", () => {
     const second = await callJson<Minted>("POST", "/nodes/eu-node-4/credentials", 201, { body: { region: "eu-west" } });
     expect(second.credential).not.toBe(first.credential);
     await problem(await ingest("POST", ingestPaths.nodeHeartbeat(), { nodeId: "eu-node-4", token: first.credential, json: heartbeatBody("eu-node-4") }), 401);
-    expect((await ingest("POST", ingestPaths.nodeHeartbeat(), { nodeId: "eu-node-4", token: second.credential, json: heartbeatBody("eu-node-4") })).status).toBe(200);
+    expect(
+      (await ingest("POST", ingestPaths.nodeHeartbeat(), { nodeId: "eu-node-4", token: second.credential, json: heartbeatBody("eu-node-4") })).status,
+    ).toBe(200);
   });
 
   it("an expired credential gets 401 expired", async () => {
     const { credential } = await callJson<Minted>("POST", "/nodes/eu-node-5/credentials", 201, { body: { region: "eu-west", expires_in: 1 } });
     // Expire it without waiting.
-    await env.DB.prepare("update ingest_nodes set credential_expires_at = ? where id = 'eu-node-5'").bind(new Date(Date.now() - 1000).toISOString()).run();
-    const expired = await problem(await ingest("POST", ingestPaths.publish(), { nodeId: "eu-node-5", token: credential, json: { stream_key: "sk_whatever" } }), 401);
+    await env.DB.prepare("update ingest_nodes set credential_expires_at = ? where id = 'eu-node-5'")
+      .bind(new Date(Date.now() - 1000).toISOString())
+      .run();
+    const expired = await problem(
+      await ingest("POST", ingestPaths.publish(), { nodeId: "eu-node-5", token: credential, json: { stream_key: "sk_whatever" } }),
+      401,
+    );
     expect(expired.detail).toMatch(/expired/);
     expect(expired.code).toBe("unauthorized");
   });
-
 });
 
 interface HeartbeatAnswer {
@@ -134,7 +143,10 @@ describe("POST /ingest/v1/nodes/register (the bootstrap secret)", () => {
     expect((await problem(await register("boot-node-3", "EU WEST"), 400)).detail).toMatch(/^region/);
     expect((await ingest("GET", ingestPaths.nodeRegister(), { token: INGEST_SECRET })).status).toBe(405);
     const again = (await (await register("boot-node-2", "eu-west")).json()) as Minted;
-    await problem(await ingest("POST", ingestPaths.nodeHeartbeat(), { nodeId: "boot-node-2", token: minted.credential, json: heartbeatBody("boot-node-2") }), 401);
+    await problem(
+      await ingest("POST", ingestPaths.nodeHeartbeat(), { nodeId: "boot-node-2", token: minted.credential, json: heartbeatBody("boot-node-2") }),
+      401,
+    );
     expect((await beat("boot-node-2", again.credential, {})).ok).toBe(true);
   });
 
@@ -149,7 +161,9 @@ describe("POST /ingest/v1/nodes/register (the bootstrap secret)", () => {
     const row = await env.DB.prepare("select region, credential_source, credential_expires_at from ingest_nodes where id = 'prov-1'").first();
     expect(row).toEqual({ region: "eu-west", credential_source: "admin", credential_expires_at: admin.expires_at });
     // Once it has expired, the node may register itself; then it renews like any registered node.
-    await env.DB.prepare("update ingest_nodes set credential_expires_at = ? where id = 'prov-1'").bind(new Date(Date.now() - 1000).toISOString()).run();
+    await env.DB.prepare("update ingest_nodes set credential_expires_at = ? where id = 'prov-1'")
+      .bind(new Date(Date.now() - 1000).toISOString())
+      .run();
     const taken = (await (await register("prov-1", "eu-west")).json()) as Minted;
     expect((await beat("prov-1", taken.credential, {})).ok).toBe(true);
     expect((await env.DB.prepare("select credential_source from ingest_nodes where id = 'prov-1'").first())?.credential_source).toBe("registered");
@@ -206,9 +220,13 @@ describe("what a node heartbeat may set", () => {
       body: { region: "eu-west", rtmp_url: "rtmp://ingest.custom.example:1935/live" },
     });
     expect(minted.rtmp_url).toBe("rtmp://ingest.custom.example:1935/live");
-    expect((await beat("pinned-1", minted.credential, { rtmp_url: "rtmp://ingest.custom.example:1935/live" })).rtmp_url).toBe("rtmp://ingest.custom.example:1935/live");
+    expect((await beat("pinned-1", minted.credential, { rtmp_url: "rtmp://ingest.custom.example:1935/live" })).rtmp_url).toBe(
+      "rtmp://ingest.custom.example:1935/live",
+    );
     expect((await beat("pinned-1", minted.credential, { rtmp_url: "rtmp://elsewhere.example/live" })).rtmp_url).toBe("rtmp://ingest.custom.example:1935/live");
-    expect((await problem(await call("POST", "/nodes/pinned-2/credentials", { body: { region: "eu-west", rtmp_url: "https://x.example/" } }), 400)).detail).toMatch(/^rtmp_url/);
+    expect(
+      (await problem(await call("POST", "/nodes/pinned-2/credentials", { body: { region: "eu-west", rtmp_url: "https://x.example/" } }), 400)).detail,
+    ).toMatch(/^rtmp_url/);
   });
 });
 

@@ -5,20 +5,7 @@ import { describe, expect, it, vi } from "vitest";
 import { PlaylistRelay } from "../../../edge/src/live/playlist-relay.ts";
 import type { LatencyMode } from "../../../protocol/latency.ts";
 import { callJson } from "../api.ts";
-import {
-  CODECS,
-  createStream,
-  expectProblem,
-  FakePublisher,
-  FIRST_PDT,
-  get,
-  getMaster,
-  getMedia,
-  LADDER,
-  parseMedia,
-  resolve,
-  sleep,
-} from "../playback-helpers.ts";
+import { CODECS, createStream, expectProblem, FakePublisher, FIRST_PDT, get, getMaster, getMedia, parseMedia, resolve, sleep } from "../playback-helpers.ts";
 
 const VERSION: Record<LatencyMode, number> = { standard: 8, low: 8, interactive: 9 };
 const TARGET: Record<LatencyMode, number> = { standard: 6, low: 2, interactive: 2 };
@@ -147,7 +134,10 @@ describe("interactive (LL-HLS) playlists", () => {
     // Only the last two complete segments keep their parts (uploaded for msn 2 and 3; never for 0 and 1).
     expect(s0!.parts).toEqual([]);
     expect(s1!.parts).toEqual([]);
-    for (const [segment, msn] of [[s2!, 2], [s3!, 3]] as const) {
+    for (const [segment, msn] of [
+      [s2!, 2],
+      [s3!, 3],
+    ] as const) {
       expect(segment.mediaSequenceNumber).toBe(msn);
       expect(segment.parts.map((p) => ({ uri: p.uri, duration: p.duration, independent: p.independent === true, hint: p.hint }))).toEqual(
         [0, 1, 2, 3].map((i) => ({ uri: `${epoch}/part-${msn}.${i}.m4s`, duration: 0.5, independent: i === 0, hint: false })),
@@ -234,7 +224,12 @@ describe("blocking playlist reload (_HLS_msn / _HLS_part)", () => {
     await publisher.part("360p", 2, 1);
     for (const response of await Promise.all(held)) {
       const { playlist } = await parseMedia(response);
-      expect(playlist.segments.at(-1)!.parts.filter((p) => !p.hint).map((p) => p.uri)).toContain(`${publisher.grant.epoch}/part-2.1.m4s`);
+      expect(
+        playlist.segments
+          .at(-1)!
+          .parts.filter((p) => !p.hint)
+          .map((p) => p.uri),
+      ).toContain(`${publisher.grant.epoch}/part-2.1.m4s`);
     }
     expect((await status()).held_requests).toBe(1);
     await publisher.part("360p", 2, 2);
@@ -352,14 +347,20 @@ describe("media objects", () => {
 
   it("answers a CORS preflight", async () => {
     const { segment } = await mediaUrls();
-    const response = await get(segment, { method: "OPTIONS", headers: { origin: "https://player.example", "access-control-request-method": "GET", "access-control-request-headers": "range" } });
+    const response = await get(segment, {
+      method: "OPTIONS",
+      headers: { origin: "https://player.example", "access-control-request-method": "GET", "access-control-request-headers": "range" },
+    });
     expect(response.status).toBe(204);
     expect(response.headers.get("access-control-allow-origin")).toBe("*");
     expect(response.headers.get("access-control-allow-headers")?.toLowerCase()).toContain("range");
     expect(response.headers.get("access-control-allow-methods")).toBe("GET,HEAD,OPTIONS");
     expect(response.headers.get("access-control-max-age")).toBe("86400");
     // Preflights of the VOD routes too (no such asset is needed: the browser asks before the GET).
-    const vod = await get("/vod/vod_nonexistent/master.m3u8", { method: "OPTIONS", headers: { origin: "https://player.example", "access-control-request-method": "GET" } });
+    const vod = await get("/vod/vod_nonexistent/master.m3u8", {
+      method: "OPTIONS",
+      headers: { origin: "https://player.example", "access-control-request-method": "GET" },
+    });
     expect(vod.status).toBe(204);
     expect(vod.headers.get("access-control-allow-origin")).toBe("*");
   });
@@ -441,7 +442,9 @@ describe("viewer counting", () => {
     }
     expect(await viewers()).toBe(5);
     // Blocking requests too: each is counted, whether the stream's object or its relay saw it.
-    await Promise.all(Array.from({ length: 5 }, (_, i) => get(`${path}?_HLS_msn=0&vsid=inflate-b-${String(i).padStart(4, "0")}`, client("192.0.2.1", "Chrome"))));
+    await Promise.all(
+      Array.from({ length: 5 }, (_, i) => get(`${path}?_HLS_msn=0&vsid=inflate-b-${String(i).padStart(4, "0")}`, client("192.0.2.1", "Chrome"))),
+    );
     await sleep(700);
     expect(await viewers()).toBe(5);
     // Media objects do not count: they are cacheable and say nothing about sessions.

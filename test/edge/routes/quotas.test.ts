@@ -13,7 +13,11 @@ const limited = { ...env, MAX_STREAMS_PER_USER: "3", MAX_CLIPS_PER_STREAM: "2", 
 /** A control API call against the Worker with the small quotas above. */
 async function post(path: string, token: string, body: unknown): Promise<Response> {
   return worker.fetch(
-    new Request(`https://edge.test${path}`, { method: "POST", headers: { authorization: `Bearer ${token}`, "content-type": "application/json" }, body: JSON.stringify(body) }),
+    new Request(`https://edge.test${path}`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+      body: JSON.stringify(body),
+    }),
     limited,
     createExecutionContext(),
   );
@@ -38,12 +42,22 @@ describe("MAX_STREAMS_PER_USER", () => {
     const problem = await expectProblem(racing.find((r) => r.status === 409)!, 409, /at most 3 streams \(MAX_STREAMS_PER_USER\)/);
     expect(problem.code).toBe("quota_exceeded");
     expect(await countRows("streams", "owner_user_id", user.userId)).toBe(3);
-    const keys = await env.DB.prepare("select count(*) as n from stream_keys k left join streams s on s.id = k.stream_id where s.id is null").first<{ n: number }>();
+    const keys = await env.DB.prepare("select count(*) as n from stream_keys k left join streams s on s.id = k.stream_id where s.id is null").first<{
+      n: number;
+    }>();
     expect(keys!.n).toBe(0);
     // Deleting one frees a slot; the admin has no quota.
     const { streams } = await callJson<{ streams: { stream_id: string }[] }>("GET", "/streams", 200, { token: user.token });
     await callJson("GET", `/streams/${streams[0]!.stream_id}`, 200, { token: user.token });
-    expect((await worker.fetch(new Request(`https://edge.test/streams/${streams[0]!.stream_id}`, { method: "DELETE", headers: { authorization: `Bearer ${user.token}` } }), limited, createExecutionContext())).status).toBe(204);
+    expect(
+      (
+        await worker.fetch(
+          new Request(`https://edge.test/streams/${streams[0]!.stream_id}`, { method: "DELETE", headers: { authorization: `Bearer ${user.token}` } }),
+          limited,
+          createExecutionContext(),
+        )
+      ).status,
+    ).toBe(204);
     expect((await post("/streams", user.token, { title: "again" })).status).toBe(201);
     for (let i = 0; i < 4; i += 1) expect((await post("/streams", ADMIN, { title: `admin ${i}` })).status).toBe(201);
   });

@@ -25,7 +25,9 @@ function urisOf(playlist: string): string[] {
 
 /** A signed interactive broadcast (segments 0 and 1 with parts, part 0 of segment 2) and `n` distinct valid tokens. */
 async function signedBroadcast(n: number) {
-  const stream = await callJson<CreatedStream>("POST", "/streams", 201, { body: { title: "signed crowd", latency_mode: "interactive", playback_policy: "signed" } });
+  const stream = await callJson<CreatedStream>("POST", "/streams", 201, {
+    body: { title: "signed crowd", latency_mode: "interactive", playback_policy: "signed" },
+  });
   const publisher = await FakePublisher.start(stream);
   await publisher.segments(0, 1, 2);
   await publisher.part("360p", 2, 0);
@@ -41,9 +43,7 @@ describe("signed playback at viewer scale", () => {
     const { stream, publisher, tokens, held } = await signedBroadcast(VIEWERS);
     expect(new Set(tokens).size).toBe(VIEWERS);
     const path = `/live/${stream.stream_id}/360p/index.m3u8`;
-    const waiting = tokens.map((token, i) =>
-      get(`${path}?_HLS_msn=2&_HLS_part=1&token=${token}`, { headers: { "user-agent": `signed-viewer-${i}` } }),
-    );
+    const waiting = tokens.map((token, i) => get(`${path}?_HLS_msn=2&_HLS_part=1&token=${token}`, { headers: { "user-agent": `signed-viewer-${i}` } }));
     await sleep(300);
     expect(await held()).toBe(1);
     // Another rendition's blocked requests are a second answer: one more held request, whatever their tokens.

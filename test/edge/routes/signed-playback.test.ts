@@ -99,7 +99,10 @@ describe("POST /streams/:id/playback-tokens", () => {
       expect(body.detail).toMatch(/expires_in/);
     }
     await expectProblem(await call("POST", `/streams/${stream.stream_id}/playback-tokens`, { body: { nope: 1 } }), 400);
-    await expectProblem(await call("POST", `/streams/${stream.stream_id}/playback-tokens`, { rawBody: "{", headers: { "content-type": "application/json" } }), 400);
+    await expectProblem(
+      await call("POST", `/streams/${stream.stream_id}/playback-tokens`, { rawBody: "{", headers: { "content-type": "application/json" } }),
+      400,
+    );
   });
 
   it("is for the stream's owner only: 401 without a token, 404 for someone else's stream, 405 for other methods", async () => {
@@ -124,7 +127,9 @@ describe("playback_policy", () => {
     await publisher.segments(0, 0);
     const master = `/live/${stream.stream_id}/master.m3u8`;
     expect((await get(master)).status).toBe(200);
-    const patched = await callJson<{ playback_policy: string; part_target: unknown }>("PATCH", `/streams/${stream.stream_id}`, 200, { body: { playback_policy: "signed" } });
+    const patched = await callJson<{ playback_policy: string; part_target: unknown }>("PATCH", `/streams/${stream.stream_id}`, 200, {
+      body: { playback_policy: "signed" },
+    });
     expect(patched.playback_policy).toBe("signed");
     expect((await callJson<{ playback_policy: string }>("GET", `/streams/${stream.stream_id}`, 200)).playback_policy).toBe("signed");
     await expectProblem(await get(master), 403, /requires signed playback/);
@@ -141,7 +146,9 @@ describe.each<LatencyMode>(["low", "interactive"])("a signed %s stream", (mode) 
     const { stream, token } = await signedBroadcast(mode);
     const id = stream.stream_id;
     const kinds = await routeKinds(id, token, mode);
-    expect(Object.keys(kinds)).toEqual(mode === "interactive" ? ["master", "media", "init", "segment", "thumbnail", "part"] : ["master", "media", "init", "segment", "thumbnail"]);
+    expect(Object.keys(kinds)).toEqual(
+      mode === "interactive" ? ["master", "media", "init", "segment", "thumbnail", "part"] : ["master", "media", "init", "segment", "thumbnail"],
+    );
 
     const future = Math.floor(Date.now() / 1000) + 3600;
     const [exp, sig] = token.split(".") as [string, string];

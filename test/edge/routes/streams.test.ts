@@ -77,7 +77,9 @@ describe("POST /streams", () => {
 
   it("names the offending field", async () => {
     expect((await problem(await call("POST", "/streams", { body: { tags: ["x"] } }), 400, "invalid_field")).detail).toMatch(/^title/);
-    expect((await problem(await call("POST", "/streams", { body: { title: "t", latency_mode: "ultra" } }), 400, "invalid_field")).detail).toMatch(/latency_mode/);
+    expect((await problem(await call("POST", "/streams", { body: { title: "t", latency_mode: "ultra" } }), 400, "invalid_field")).detail).toMatch(
+      /latency_mode/,
+    );
     expect((await problem(await call("POST", "/streams", { body: { title: "t", tags: "a,b" } }), 400, "invalid_field")).detail).toMatch(/tags/);
     expect((await problem(await call("POST", "/streams", { body: { title: "t", colour: "red" } }), 400, "invalid_field")).detail).toMatch(/colour/);
     expect((await problem(await call("POST", "/streams", { body: [1, 2] }), 400, "invalid_field")).detail).toMatch(/body/);
@@ -223,7 +225,9 @@ describe("key rotation", () => {
     const stream = await create();
     const grant = await publish(stream.stream_key!);
     const beat = async (epoch: number) => {
-      const response = await ingest("POST", ingestPaths.streamHeartbeat(stream.stream_id), { json: { epoch, input_kbps: 1, fps: 30, speed: 1, backlog: 0, keyframe_interval: 2 } });
+      const response = await ingest("POST", ingestPaths.streamHeartbeat(stream.stream_id), {
+        json: { epoch, input_kbps: 1, fps: 30, speed: 1, backlog: 0, keyframe_interval: 2 },
+      });
       expect(response.status).toBe(200);
       return (await response.json()) as { ok: boolean; stop: boolean; disconnect?: boolean };
     };
@@ -233,7 +237,9 @@ describe("key rotation", () => {
     expect(await beat(grant.epoch)).toEqual({ ok: true, stop: false, disconnect: true });
     expect((await callJson<Stream>("GET", `/streams/${stream.stream_id}`, 200)).status).toBe("live");
     // The node disconnects the publisher and unpublishes: the reconnect window opens, the broadcast goes on.
-    expect((await ingest("POST", ingestPaths.unpublish(), { json: { stream_id: stream.stream_id, epoch: grant.epoch, reason: "stream key rotated" } })).status).toBe(200);
+    expect(
+      (await ingest("POST", ingestPaths.unpublish(), { json: { stream_id: stream.stream_id, epoch: grant.epoch, reason: "stream key rotated" } })).status,
+    ).toBe(200);
     const old = await ingest("POST", ingestPaths.publish(), { json: { stream_key: stream.stream_key, features: ["aes-128"] } });
     expect(old.status).toBe(403);
     const again = await publish(rotated.stream_key!);
@@ -252,7 +258,9 @@ describe("key rotation", () => {
     const input = { streamId: stream.stream_id, nodeId: "node-a", latencyMode: "low" as const, record: true, settings: "{}", defaultReconnectWindow: 60 };
     const refused = await stub.publish({ ...input, keyCreatedAt: before!.created_at });
     expect(refused).toMatchObject({ ok: false, status: 403 });
-    const rows = await env.DB.prepare("select created_at from stream_keys where stream_id = ? and revoked_at is null").bind(stream.stream_id).first<{ created_at: string }>();
+    const rows = await env.DB.prepare("select created_at from stream_keys where stream_id = ? and revoked_at is null")
+      .bind(stream.stream_id)
+      .first<{ created_at: string }>();
     expect(await stub.publish({ ...input, keyCreatedAt: rows!.created_at })).toMatchObject({ ok: true });
   });
 });

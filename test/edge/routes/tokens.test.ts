@@ -28,7 +28,7 @@ function probe(token: string): Promise<Response> {
 }
 
 describe("token expiry", () => {
-  it("expires_in sets expires_at; an expired token is 401 \"expired\"", async () => {
+  it('expires_in sets expires_at; an expired token is 401 "expired"', async () => {
     const user = await newUser("expiring");
     const before = Date.now();
     const minted = await mint(user.userId, undefined, { name: "ci", expires_in: 3600 });
@@ -36,7 +36,9 @@ describe("token expiry", () => {
     expect(expires).toBeGreaterThanOrEqual(before + 3_600_000 - 1000);
     expect(expires).toBeLessThanOrEqual(Date.now() + 3_600_000 + 1000);
     expect((await probe(minted.token)).status).toBe(200);
-    await env.DB.prepare("update api_tokens set expires_at = ? where id = ?").bind(new Date(Date.now() - 1000).toISOString(), minted.token_id).run();
+    await env.DB.prepare("update api_tokens set expires_at = ? where id = ?")
+      .bind(new Date(Date.now() - 1000).toISOString(), minted.token_id)
+      .run();
     const problem = await expectProblem(await probe(minted.token), 401, /expired/);
     expect(problem.code).toBe("unauthorized");
     await expectProblem(await probe(`${minted.token}x`), 401, /invalid/);
@@ -107,7 +109,7 @@ describe("DELETE /tokens/:id", () => {
     expect((await probe(user.token)).status).toBe(200);
     await expectProblem(await call("DELETE", `/tokens/${parent.token_id}`, { token: user.token }), 404);
     const listed = await callJson<{ tokens: { token_id: string }[] }>("GET", `/users/${user.userId}/tokens`, 200, { token: user.token });
-    expect(listed.tokens.map((t) => t.token_id).sort()).toEqual([sibling.token_id, (await tokenIdOf(user.token))].sort());
+    expect(listed.tokens.map((t) => t.token_id).sort()).toEqual([sibling.token_id, await tokenIdOf(user.token)].sort());
     // A revoked token can mint nothing more.
     await expectProblem(await call("POST", `/users/${user.userId}/tokens`, { token: child.token, body: {} }), 401, /revoked/);
     // The admin may revoke anyone's; a token may revoke itself.
@@ -131,7 +133,11 @@ describe("MAX_TOKENS_PER_USER", () => {
     const user = await newUser("quota"); // 1 active token
     const post = (token: string) =>
       worker.fetch(
-        new Request(`https://edge.test/users/${user.userId}/tokens`, { method: "POST", headers: { authorization: `Bearer ${token}`, "content-type": "application/json" }, body: "{}" }),
+        new Request(`https://edge.test/users/${user.userId}/tokens`, {
+          method: "POST",
+          headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+          body: "{}",
+        }),
         limited,
         createExecutionContext(),
       );

@@ -110,10 +110,28 @@ const productionEnv = { ...env, ALLOW_LOCAL_WEBHOOKS: "" } as Env;
 describe("webhook URLs in production (ALLOW_LOCAL_WEBHOOKS unset)", () => {
   it("refuses loopback, private, link-local, CGNAT and internal hosts with a 400 naming url", async () => {
     const user = await newUser("ssrf");
-    const refused = ["https://127.0.0.1/x", "https://0x7f.1/x", "https://2130706433/x", "https://[::ffff:127.0.0.1]/x", "https://169.254.169.254/x", "https://10.1.2.3/x", "https://100.64.0.1/x", "https://[fd00::1]/x", "https://metadata.google.internal/x", "https://printer.local/x", "https://intranet/x", "https://api.localhost/x", "http://127.0.0.1:9/x"];
+    const refused = [
+      "https://127.0.0.1/x",
+      "https://0x7f.1/x",
+      "https://2130706433/x",
+      "https://[::ffff:127.0.0.1]/x",
+      "https://169.254.169.254/x",
+      "https://10.1.2.3/x",
+      "https://100.64.0.1/x",
+      "https://[fd00::1]/x",
+      "https://metadata.google.internal/x",
+      "https://printer.local/x",
+      "https://intranet/x",
+      "https://api.localhost/x",
+      "http://127.0.0.1:9/x",
+    ];
     for (const url of refused) {
       const response = await worker.fetch(
-        new Request("https://edge.test/webhooks", { method: "POST", headers: { authorization: `Bearer ${user.token}`, "content-type": "application/json" }, body: JSON.stringify({ url }) }),
+        new Request("https://edge.test/webhooks", {
+          method: "POST",
+          headers: { authorization: `Bearer ${user.token}`, "content-type": "application/json" },
+          body: JSON.stringify({ url }),
+        }),
         productionEnv,
         createExecutionContext(),
       );
@@ -121,7 +139,11 @@ describe("webhook URLs in production (ALLOW_LOCAL_WEBHOOKS unset)", () => {
       expect(problem.code, url).toBe("invalid_field");
     }
     const ok = await worker.fetch(
-      new Request("https://edge.test/webhooks", { method: "POST", headers: { authorization: `Bearer ${user.token}`, "content-type": "application/json" }, body: JSON.stringify({ url: "https://hooks.example.com/x" }) }),
+      new Request("https://edge.test/webhooks", {
+        method: "POST",
+        headers: { authorization: `Bearer ${user.token}`, "content-type": "application/json" },
+        body: JSON.stringify({ url: "https://hooks.example.com/x" }),
+      }),
       productionEnv,
       createExecutionContext(),
     );
@@ -205,7 +227,11 @@ describe("emitEvent", () => {
 
     const { sent, queue, env: fakeEnv } = recordingQueue();
     const live = await emitEvent(fakeEnv, stream.stream_id, "stream.live", { session_id: "s1" });
-    expect(live).toMatchObject({ id: expect.stringMatching(/^evt_[0-9a-f]{32}$/), type: "stream.live", data: { stream_id: stream.stream_id, session_id: "s1" } });
+    expect(live).toMatchObject({
+      id: expect.stringMatching(/^evt_[0-9a-f]{32}$/),
+      type: "stream.live",
+      data: { stream_id: stream.stream_id, session_id: "s1" },
+    });
     expect(Date.parse(live!.created_at)).toBeGreaterThan(Date.now() - 5_000);
     expect(sent).toEqual([{ endpoint_id: every.id, event_id: live!.id, type: "stream.live", body: JSON.stringify(live) }]);
 
@@ -218,7 +244,9 @@ describe("emitEvent", () => {
     // Nobody listening: no event, nothing sent.
     sent.length = 0;
     const quiet = await callJson<{ stream_id: string }>("POST", "/streams", 201, { token: other.token, body: { title: "quiet" } });
-    await call("DELETE", `/webhooks/${(await callJson<{ webhooks: Endpoint[] }>("GET", "/webhooks", 200, { token: other.token })).webhooks[0]!.id}`, { token: other.token });
+    await call("DELETE", `/webhooks/${(await callJson<{ webhooks: Endpoint[] }>("GET", "/webhooks", 200, { token: other.token })).webhooks[0]!.id}`, {
+      token: other.token,
+    });
     expect(await emitEvent(fakeEnv, quiet.stream_id, "stream.live")).toBeNull();
     expect(await emitEvent(fakeEnv, crypto.randomUUID(), "stream.live")).toBeNull();
     expect(queue.sendBatch).toHaveBeenCalledTimes(2);
@@ -230,13 +258,21 @@ describe("the queue consumer", () => {
   async function setup() {
     const user = await newUser("consumer");
     const endpoint = await register(user.token, { url: "https://receiver.example.test/hook" });
-    const event: WebhookEvent = { id: "evt_0123456789abcdef0123456789abcdef", type: "stream.live", created_at: new Date().toISOString(), data: { stream_id: crypto.randomUUID() } };
+    const event: WebhookEvent = {
+      id: "evt_0123456789abcdef0123456789abcdef",
+      type: "stream.live",
+      created_at: new Date().toISOString(),
+      data: { stream_id: crypto.randomUUID() },
+    };
     const message: WebhookMessage = { endpoint_id: endpoint.id, event_id: event.id, type: event.type, body: JSON.stringify(event) };
     return { endpoint, event, message };
   }
 
   async function run(messages: { id: string; attempts: number; body: unknown }[]) {
-    const batch = createMessageBatch("edgecast-webhooks", messages.map((m) => ({ ...m, timestamp: new Date() })));
+    const batch = createMessageBatch(
+      "edgecast-webhooks",
+      messages.map((m) => ({ ...m, timestamp: new Date() })),
+    );
     const ctx = createExecutionContext();
     await deliverWebhooks(batch, env);
     return getQueueResult(batch, ctx);
@@ -271,7 +307,11 @@ describe("the queue consumer", () => {
 
   it("retries non-2xx answers and network errors with a delay that doubles per attempt", async () => {
     const { message } = await setup();
-    const answers = [new Response("no", { status: 500 }), new Response(null, { status: 302, headers: { location: "https://elsewhere.test/" } }), new Response("gone", { status: 410 })];
+    const answers = [
+      new Response("no", { status: 500 }),
+      new Response(null, { status: 302, headers: { location: "https://elsewhere.test/" } }),
+      new Response("gone", { status: 410 }),
+    ];
     vi.spyOn(globalThis, "fetch").mockImplementation(async () => {
       const next = answers.shift();
       if (!next) throw new TypeError("Network connection lost.");

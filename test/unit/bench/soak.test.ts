@@ -19,8 +19,19 @@ seg-1.m4s
   });
 
   it("growth is the least-squares slope (MiB per request), null without two distinct x", () => {
-    expect(slope([{ x: 0, y: 100 }, { x: 1000, y: 150 }, { x: 2000, y: 200 }])).toBeCloseTo(0.05);
+    expect(
+      slope([
+        { x: 0, y: 100 },
+        { x: 1000, y: 150 },
+        { x: 2000, y: 200 },
+      ]),
+    ).toBeCloseTo(0.05);
     expect(slope([{ x: 5, y: 1 }])).toBeNull();
-    expect(slope([{ x: 5, y: 1 }, { x: 5, y: 2 }])).toBeNull();
+    expect(
+      slope([
+        { x: 5, y: 1 },
+        { x: 5, y: 2 },
+      ]),
+    ).toBeNull();
   });
 });

@@ -33,7 +33,14 @@ describe("loadConfig: EDGE_URL", () => {
     for (const url of ["https://edge.example.com", "http://127.0.0.1:8787", "http://127.8.9.10", "http://localhost:8787", "http://[::1]:8787"]) {
       expect(loadConfig({ ...env, EDGE_URL: url }).edgeUrl).toBe(url);
     }
-    for (const url of ["http://edge.example.com", "http://10.0.0.5:8787", "http://128.0.0.1", "http://127.0.0.1.example.com", "http://[::2]", "ftp://127.0.0.1"]) {
+    for (const url of [
+      "http://edge.example.com",
+      "http://10.0.0.5:8787",
+      "http://128.0.0.1",
+      "http://127.0.0.1.example.com",
+      "http://[::2]",
+      "ftp://127.0.0.1",
+    ]) {
       expect(() => loadConfig({ ...env, EDGE_URL: url }), url).toThrow(/EDGE_URL: must be https:\/\/ \(plain http only to a loopback address/);
     }
   });

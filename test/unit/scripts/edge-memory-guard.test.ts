@@ -1,11 +1,6 @@
 import { spawn } from "node:child_process";
 import { describe, expect, it } from "vitest";
-import {
-  DEFAULT_EDGE_MAX_RSS_MB,
-  edgeMemorySettings,
-  groupRssMiB,
-  startEdgeMemoryGuard,
-} from "../../../scripts/lib/edge-memory-guard.ts";
+import { DEFAULT_EDGE_MAX_RSS_MB, edgeMemorySettings, groupRssMiB, startEdgeMemoryGuard } from "../../../scripts/lib/edge-memory-guard.ts";
 
 describe("edgeMemorySettings", () => {
   it("defaults, values from the environment, 0 turns the guard off, bad values refused with the setting's name", () => {
@@ -57,7 +52,13 @@ describe("startEdgeMemoryGuard", () => {
     await off.check();
     expect(off.restarts()).toBe(0);
     const errors: unknown[] = [];
-    const failing = startEdgeMemoryGuard({ maxMiB: 1, intervalMs: 3_600_000, rssMiB: () => 2, restart: () => Promise.reject(new Error("port taken")), onError: (e) => errors.push(e) });
+    const failing = startEdgeMemoryGuard({
+      maxMiB: 1,
+      intervalMs: 3_600_000,
+      rssMiB: () => 2,
+      restart: () => Promise.reject(new Error("port taken")),
+      onError: (e) => errors.push(e),
+    });
     await failing.check();
     expect((errors[0] as Error).message).toBe("port taken");
     failing.stop();
@@ -65,7 +66,14 @@ describe("startEdgeMemoryGuard", () => {
 
   it("checks on its own every interval", async () => {
     let restarted = 0;
-    const guard = startEdgeMemoryGuard({ maxMiB: 1, intervalMs: 20, rssMiB: () => 2, restart: async () => void (restarted += 1) });
+    const guard = startEdgeMemoryGuard({
+      maxMiB: 1,
+      intervalMs: 20,
+      rssMiB: () => 2,
+      restart: async () => {
+        restarted += 1;
+      },
+    });
     await new Promise((resolve) => setTimeout(resolve, 150));
     guard.stop();
     expect(restarted).toBeGreaterThanOrEqual(2);

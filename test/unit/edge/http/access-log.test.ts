@@ -4,7 +4,10 @@ import { accessLog, isViewerRequest } from "../../../../edge/src/http/access-log
 
 function appLogging(lines: string[]): Hono {
   const app = new Hono();
-  app.use("*", accessLog((line) => lines.push(line)));
+  app.use(
+    "*",
+    accessLog((line) => lines.push(line)),
+  );
   app.get("/live/:id/master.m3u8", (c) => c.text("#EXTM3U"));
   app.get("/live/:id/missing.m3u8", (c) => c.text("no", 404));
   app.post("/streams", (c) => c.json({ ok: true }, 201));

@@ -30,8 +30,12 @@ describe("parseRange", () => {
 describe("attachmentDisposition", () => {
   it("quotes only safe ASCII, encodes the UTF-8 name, and falls back to the id", () => {
     expect(attachmentDisposition('a"b\\c\r\nd', "id", "720p", "mp4")).toBe(`attachment; filename="a_b_c_d-720p.mp4"; filename*=UTF-8''a%22b_c_d-720p.mp4`);
-    expect(attachmentDisposition("Café (live)", "id", "720p", "mp4")).toBe(`attachment; filename="Cafe _live-720p.mp4"; filename*=UTF-8''Caf%C3%A9%20%28live%29-720p.mp4`);
-    expect(attachmentDisposition("日本", "0b8c", "source", "mp4")).toBe(`attachment; filename="0b8c-source.mp4"; filename*=UTF-8''%E6%97%A5%E6%9C%AC-source.mp4`);
+    expect(attachmentDisposition("Café (live)", "id", "720p", "mp4")).toBe(
+      `attachment; filename="Cafe _live-720p.mp4"; filename*=UTF-8''Caf%C3%A9%20%28live%29-720p.mp4`,
+    );
+    expect(attachmentDisposition("日本", "0b8c", "source", "mp4")).toBe(
+      `attachment; filename="0b8c-source.mp4"; filename*=UTF-8''%E6%97%A5%E6%9C%AC-source.mp4`,
+    );
     expect(attachmentDisposition(null, "0b8c", "360p", "mp4")).toBe(`attachment; filename="0b8c-360p.mp4"; filename*=UTF-8''0b8c-360p.mp4`);
     expect(attachmentDisposition("x".repeat(300), "id", "360p", "mp4")).toMatch(/^attachment; filename="x{100}-360p\.mp4"/);
   });

@@ -7,7 +7,8 @@ describe("commitRefusal", () => {
   });
 
   it("asks for the init segment, not a 409 (which fences the node), when the rendition or epoch is unknown", () => {
-    for (const outcome of ["unknown-rendition", "unknown-epoch"] as const) expect(commitRefusal(outcome)).toMatchObject({ ok: false, status: 400, code: "init_required" });
+    for (const outcome of ["unknown-rendition", "unknown-epoch"] as const)
+      expect(commitRefusal(outcome)).toMatchObject({ ok: false, status: 400, code: "init_required" });
   });
 
   it("refuses parts without LL-HLS and msns too far ahead as bad requests, and anything after the end as a conflict", () => {

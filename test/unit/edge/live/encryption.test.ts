@@ -186,10 +186,11 @@ describe("LL-HLS playlists of an encrypted interactive stream", () => {
     const state = interactive(5, 9);
     const { text } = render(state);
     // Segment 9 done; the hint is part 0 of segment 10, which opens key 2.
-    expect(lines(text).filter((l) => l.startsWith("#EXT-X-KEY") || l.startsWith("#EXT-X-PRELOAD-HINT")).slice(-2)).toEqual([
-      `#EXT-X-KEY:METHOD=AES-128,URI="${PREFIX}2.key"`,
-      '#EXT-X-PRELOAD-HINT:TYPE=PART,URI="1/part-10.0.m4s"',
-    ]);
+    expect(
+      lines(text)
+        .filter((l) => l.startsWith("#EXT-X-KEY") || l.startsWith("#EXT-X-PRELOAD-HINT"))
+        .slice(-2),
+    ).toEqual([`#EXT-X-KEY:METHOD=AES-128,URI="${PREFIX}2.key"`, '#EXT-X-PRELOAD-HINT:TYPE=PART,URI="1/part-10.0.m4s"']);
     checkKeyScopes(text, 5);
   });
 
@@ -231,7 +232,13 @@ describe("LL-HLS playlists of an encrypted interactive stream", () => {
     addSegment(state, "360p", segmentMeta(6));
     addSegment(state, "360p", segmentMeta(7));
     const { text, playlist } = render(state);
-    expect(playlist.segments.map((s) => [s.mediaSequenceNumber, s.gap ?? false])).toEqual([[3, false], [4, true], [5, false], [6, false], [7, false]]);
+    expect(playlist.segments.map((s) => [s.mediaSequenceNumber, s.gap ?? false])).toEqual([
+      [3, false],
+      [4, true],
+      [5, false],
+      [6, false],
+      [7, false],
+    ]);
     checkKeyScopes(text, 2);
   });
 });
@@ -246,7 +253,9 @@ describe("on-demand playlists of an encrypted broadcast", () => {
     const text = renderAssetMedia(STREAM, segments, "", { rotateEvery: 4, keyUriPrefix: PREFIX });
     const playlist = parse(text);
     expect(playlist.endlist).toBe(true);
-    expect(playlist.segments.map((s) => [s.mediaSequenceNumber, s.key?.uri])).toEqual([0, 1, 2, 3, 4, 5, 6].map((msn) => [msn, `${PREFIX}${Math.floor(msn / 4)}.key`]));
+    expect(playlist.segments.map((s) => [s.mediaSequenceNumber, s.key?.uri])).toEqual(
+      [0, 1, 2, 3, 4, 5, 6].map((msn) => [msn, `${PREFIX}${Math.floor(msn / 4)}.key`]),
+    );
     expect(checkKeyScopes(text, 4)).toEqual([`${PREFIX}0.key`, `${PREFIX}1.key`, `${PREFIX}1.key`]);
     // The reconnect (epoch 2 at msn 5): key scope ended before its map, key named again after it.
     const at = lines(text).indexOf("#EXT-X-DISCONTINUITY");
@@ -275,7 +284,9 @@ describe("on-demand playlists of an encrypted broadcast", () => {
 
   it("carry the playback query on key URIs, and no key tags for a clear broadcast", () => {
     const segments = [0, 1].map((msn) => recorded(msn, 1));
-    expect(renderAssetMedia(STREAM, segments, "token=t", { rotateEvery: 10, keyUriPrefix: PREFIX })).toContain(`#EXT-X-KEY:METHOD=AES-128,URI="${PREFIX}0.key?token=t"`);
+    expect(renderAssetMedia(STREAM, segments, "token=t", { rotateEvery: 10, keyUriPrefix: PREFIX })).toContain(
+      `#EXT-X-KEY:METHOD=AES-128,URI="${PREFIX}0.key?token=t"`,
+    );
     expect(renderAssetMedia(STREAM, segments)).not.toContain("#EXT-X-KEY");
   });
 });

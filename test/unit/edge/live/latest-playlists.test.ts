@@ -7,7 +7,11 @@ const LL = (msn: number): PlaylistAnswer => ({
   body: `#EXTM3U\n#EXT-X-VERSION:9\n#EXT-X-TARGETDURATION:2\n#EXT-X-SERVER-CONTROL:CAN-BLOCK-RELOAD=YES\n#EXT-X-PART-INF:PART-TARGET=0.500\n#EXT-X-MEDIA-SEQUENCE:${msn}\n`,
   headers: {},
 });
-const PLAIN = (msn: number, target = 6): PlaylistAnswer => ({ status: 200, body: `#EXTM3U\n#EXT-X-VERSION:8\n#EXT-X-TARGETDURATION:${target}\n#EXT-X-MEDIA-SEQUENCE:${msn}\n`, headers: {} });
+const PLAIN = (msn: number, target = 6): PlaylistAnswer => ({
+  status: 200,
+  body: `#EXTM3U\n#EXT-X-VERSION:8\n#EXT-X-TARGETDURATION:${target}\n#EXT-X-MEDIA-SEQUENCE:${msn}\n`,
+  headers: {},
+});
 
 /** A clock the test moves, and an upstream that answers what the test says, counting calls. */
 function setup(maxStalenessMs = 500) {

@@ -17,7 +17,12 @@ describe("live encryption", () => {
 
   it("hands the node the seed in base64, and refuses an encrypted window without one", () => {
     const window = windowEncryption(STREAM, KEY);
-    expect(publishEncryption(window, KEY)).toEqual({ method: "AES-128", key_seed: btoa("\x07".repeat(32)), rotate_every: 10, key_uri_prefix: window.keyUriPrefix });
+    expect(publishEncryption(window, KEY)).toEqual({
+      method: "AES-128",
+      key_seed: btoa("\x07".repeat(32)),
+      rotate_every: 10,
+      key_uri_prefix: window.keyUriPrefix,
+    });
     expect(() => publishEncryption(window, null)).toThrow(/no key seed/);
   });
 

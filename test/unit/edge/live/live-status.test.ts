@@ -5,7 +5,19 @@ import { createLiveWindow } from "../../../../edge/src/live/window.ts";
 import { addLadder } from "./fixtures.ts";
 
 const NOW = 1_000_000;
-const HEALTH = { epoch: 3, input_kbps: 2499.6, fps: 30, speed: 1.01, backlog: 2, keyframe_interval: 2, dropped_frames: 1, duplicated_frames: 0, upload_dropped: 4, pipeline: "restarted" as const, at: NOW };
+const HEALTH = {
+  epoch: 3,
+  input_kbps: 2499.6,
+  fps: 30,
+  speed: 1.01,
+  backlog: 2,
+  keyframe_interval: 2,
+  dropped_frames: 1,
+  duplicated_frames: 0,
+  upload_dropped: 4,
+  pipeline: "restarted" as const,
+  at: NOW,
+};
 
 function meta(overrides: Partial<LiveMeta> = {}): LiveMeta {
   return {

@@ -27,7 +27,14 @@ describe("PlaylistCoalescer", () => {
     const upstream = controllableCall();
     const kept: Promise<unknown>[] = [];
     let followed = 0;
-    const answers = Array.from({ length: 50 }, () => coalescer.answer("k", upstream.call, (p) => kept.push(p), () => (followed += 1)));
+    const answers = Array.from({ length: 50 }, () =>
+      coalescer.answer(
+        "k",
+        upstream.call,
+        (p) => kept.push(p),
+        () => (followed += 1),
+      ),
+    );
     expect(upstream.calls()).toBe(1);
     expect(followed).toBe(49);
     expect(coalescer.followers).toBe(49);
@@ -119,7 +126,11 @@ describe("PlaylistCoalescer limits", () => {
     const coalescer = new PlaylistCoalescer({ maxHeld: 3 });
     const a = controllableCall();
     const b = controllableCall();
-    const waiting = [coalescer.answer("a", a.call, () => undefined), coalescer.answer("a", a.call, () => undefined), coalescer.answer("b", b.call, () => undefined)];
+    const waiting = [
+      coalescer.answer("a", a.call, () => undefined),
+      coalescer.answer("a", a.call, () => undefined),
+      coalescer.answer("b", b.call, () => undefined),
+    ];
     expect(coalescer.held).toBe(3);
     const over = vi.fn(async () => ok("never"));
     const refused = await coalescer.answer("c", over, () => undefined);
@@ -127,7 +138,17 @@ describe("PlaylistCoalescer limits", () => {
     expect(refused.headers["retry-after"]).toBe("1");
     expect(over).not.toHaveBeenCalled();
     // Plain reloads (no linger) are answered at once upstream: not held, not refused.
-    expect((await coalescer.answer("plain", async () => ok("plain"), () => undefined, undefined, false)).status).toBe(200);
+    expect(
+      (
+        await coalescer.answer(
+          "plain",
+          async () => ok("plain"),
+          () => undefined,
+          undefined,
+          false,
+        )
+      ).status,
+    ).toBe(200);
     a.release(ok("a"));
     b.release(ok("b"));
     await Promise.all(waiting);

@@ -142,7 +142,10 @@ describe("renderMedia, standard and low", () => {
     ]);
     expect(before.playlist.discontinuitySequenceBase).toBe(0);
     expect(before.playlist.segments.map((s) => [s.mediaSequenceNumber, s.discontinuitySequence, s.map.uri])).toEqual([
-      [2, 0, "1/init.mp4"], [3, 0, "1/init.mp4"], [4, 1, "2/init.mp4"], [5, 1, "2/init.mp4"],
+      [2, 0, "1/init.mp4"],
+      [3, 0, "1/init.mp4"],
+      [4, 1, "2/init.mp4"],
+      [5, 1, "2/init.mp4"],
     ]);
 
     feedSegments(state, "360p", 6, 8, { epoch: 2 });
@@ -151,7 +154,10 @@ describe("renderMedia, standard and low", () => {
     expect(after.text).toContain("#EXT-X-DISCONTINUITY-SEQUENCE:1\n");
     expect(after.text).not.toContain("#EXT-X-DISCONTINUITY\n");
     expect(after.playlist.segments.map((s) => [s.mediaSequenceNumber, s.discontinuitySequence, s.map.uri])).toEqual([
-      [5, 1, "2/init.mp4"], [6, 1, "2/init.mp4"], [7, 1, "2/init.mp4"], [8, 1, "2/init.mp4"],
+      [5, 1, "2/init.mp4"],
+      [6, 1, "2/init.mp4"],
+      [7, 1, "2/init.mp4"],
+      [8, 1, "2/init.mp4"],
     ]);
   });
 
@@ -172,7 +178,12 @@ describe("renderMedia, standard and low", () => {
     feedSegments(state, "360p", 0, 0);
     feedSegments(state, "360p", 2, 3);
     const { playlist, text } = media(state);
-    expect(playlist.segments.map((s) => [s.uri, s.gap ?? false])).toEqual([["1/seg-0.m4s", false], ["1/seg-1.m4s", true], ["1/seg-2.m4s", false], ["1/seg-3.m4s", false]]);
+    expect(playlist.segments.map((s) => [s.uri, s.gap ?? false])).toEqual([
+      ["1/seg-0.m4s", false],
+      ["1/seg-1.m4s", true],
+      ["1/seg-2.m4s", false],
+      ["1/seg-3.m4s", false],
+    ]);
     // The timeline is re-anchored after the gap.
     expect(text).toContain("#EXT-X-GAP\n#EXTINF:2.000,\n1/seg-1.m4s\n#EXT-X-PROGRAM-DATE-TIME:2026-11-25T12:00:04.000Z\n#EXTINF:2.000,\n1/seg-2.m4s\n");
   });
@@ -234,13 +245,20 @@ describe("renderMedia, interactive (LL-HLS)", () => {
       ["1/part-20.0.m4s", "1/part-20.1.m4s", "1/part-20.2.m4s", "1/part-20.3.m4s"],
     ]);
     const live = withParts[2]?.parts ?? [];
-    expect(live.map((p) => [p.independent ?? false, p.hint])).toEqual([[true, false], [true, false], [false, false], [false, true]]);
+    expect(live.map((p) => [p.independent ?? false, p.hint])).toEqual([
+      [true, false],
+      [true, false],
+      [false, false],
+      [false, true],
+    ]);
     expect(live.map((p) => p.duration)).toEqual([0.5, 0.5, 0.5, undefined]);
     expect(playlist.partTargetDuration).toBe(0.5);
     expect(playlist.lowLatencyCompatibility).toEqual({ canBlockReload: true, canSkipUntil: 12, holdBack: 6, partHoldBack: 1.5 });
     // PART-HOLD-BACK >= 3 x PART-TARGET, HOLD-BACK >= 3 x and CAN-SKIP-UNTIL >= 6 x target duration.
     const ll = playlist.lowLatencyCompatibility;
-    expect(ll !== undefined && ll.partHoldBack >= 3 * 0.5 && ll.holdBack >= 3 * playlist.targetDuration && ll.canSkipUntil >= 6 * playlist.targetDuration).toBe(true);
+    expect(ll !== undefined && ll.partHoldBack >= 3 * 0.5 && ll.holdBack >= 3 * playlist.targetDuration && ll.canSkipUntil >= 6 * playlist.targetDuration).toBe(
+      true,
+    );
   });
 
   it("prints PART-HOLD-BACK as at least 3 x PART-TARGET as printed, both rounded up, when a part raised the target", () => {
@@ -270,7 +288,10 @@ describe("renderMedia, interactive (LL-HLS)", () => {
     const state = interactiveStream();
     addPart(state, "240p", partMeta(20, 0));
     const reports = media(state).playlist.renditionReports.map((r) => [r.uri, r.lastMSN, r.lastPart]);
-    expect(reports).toEqual([["../240p/index.m3u8", 20, 0], ["../160p/index.m3u8", 19, 3]]);
+    expect(reports).toEqual([
+      ["../240p/index.m3u8", 20, 0],
+      ["../160p/index.m3u8", 19, 3],
+    ]);
     const own = media(state, "240p").playlist.renditionReports.map((r) => r.uri);
     expect(own).toEqual(["../360p/index.m3u8", "../160p/index.m3u8"]);
   });
@@ -341,7 +362,16 @@ describe("renderMedia, interactive (LL-HLS)", () => {
 
 describe("skippableSegments", () => {
   it("counts leading segments that end more than the boundary before the end", () => {
-    const two = (n: number) => Array.from({ length: n }, (_, msn) => ({ ...segmentMeta(msn), programDateTime: null, discontinuity: false, gap: false, partCount: 0, parts: [], bytes: null }));
+    const two = (n: number) =>
+      Array.from({ length: n }, (_, msn) => ({
+        ...segmentMeta(msn),
+        programDateTime: null,
+        discontinuity: false,
+        gap: false,
+        partCount: 0,
+        parts: [],
+        bytes: null,
+      }));
     expect(skippableSegments(two(7), 12)).toBe(0);
     expect(skippableSegments(two(8), 12)).toBe(1);
     expect(skippableSegments(two(15), 12)).toBe(8);

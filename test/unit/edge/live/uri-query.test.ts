@@ -7,7 +7,12 @@ import { addPart, createLiveWindow, end, type LiveWindowState, type WindowEncryp
 import { addLadder, feedLowLatency, feedSegments, partMeta } from "./fixtures.ts";
 
 const TOKEN = "token=1780000000.abcdefghijklmnopqrstuvwxyzABCDEFGHIJ0123456_-";
-const ENCRYPTION: WindowEncryption = { method: "AES-128", sessionId: "0b7d1c4e-5f6a-4b8c-9d0e-1f2a3b4c5d6e", rotateEvery: 2, keyUriPrefix: "/live/s/keys/0b7d1c4e-5f6a-4b8c-9d0e-1f2a3b4c5d6e/" };
+const ENCRYPTION: WindowEncryption = {
+  method: "AES-128",
+  sessionId: "0b7d1c4e-5f6a-4b8c-9d0e-1f2a3b4c5d6e",
+  rotateEvery: 2,
+  keyUriPrefix: "/live/s/keys/0b7d1c4e-5f6a-4b8c-9d0e-1f2a3b4c5d6e/",
+};
 
 function interactive(encryption: WindowEncryption | null = null): LiveWindowState {
   const state = createLiveWindow({ mode: "interactive", encryption });
@@ -54,7 +59,9 @@ describe("withUriQuery", () => {
     const tags = (t: string) => t.split("\n").filter((l) => l.startsWith("#") && !l.includes("URI="));
     expect(tags(signed)).toEqual(tags(text));
     expect(signed).toContain("#EXT-X-ENDLIST\n");
-    expect(withUriQuery('#EXT-X-MAP:URI="1/init.mp4?a=1"\n1/seg-0.m4s?a=1\n', "token=t")).toBe('#EXT-X-MAP:URI="1/init.mp4?a=1&token=t"\n1/seg-0.m4s?a=1&token=t\n');
+    expect(withUriQuery('#EXT-X-MAP:URI="1/init.mp4?a=1"\n1/seg-0.m4s?a=1\n', "token=t")).toBe(
+      '#EXT-X-MAP:URI="1/init.mp4?a=1&token=t"\n1/seg-0.m4s?a=1&token=t\n',
+    );
     expect(() => withUriQuery(text, 'a"b')).toThrow(RangeError);
     expect(() => withUriQuery(text, "a b")).toThrow(RangeError);
   });

@@ -43,7 +43,12 @@ describe("ViewerReports", () => {
     vi.useFakeTimers();
     const reports = new ViewerReports(10);
     const kept: Promise<unknown>[] = [];
-    reports.note("s1", "v:a", async () => Promise.reject(new Error("object gone")), (p) => kept.push(p));
+    reports.note(
+      "s1",
+      "v:a",
+      async () => Promise.reject(new Error("object gone")),
+      (p) => kept.push(p),
+    );
     await vi.advanceTimersByTimeAsync(10);
     await expect(Promise.all(kept)).resolves.toBeDefined();
   });

@@ -24,7 +24,14 @@ describe("ViewerWindow", () => {
 
   it("never remembers more than maxSessions, forgetting the least recently seen", () => {
     const viewers = new ViewerWindow({ maxSessions: 3 });
-    for (const [id, t] of [["a", 1], ["b", 2], ["c", 3], ["a", 4], ["d", 5]] as const) viewers.touch(id, t);
+    for (const [id, t] of [
+      ["a", 1],
+      ["b", 2],
+      ["c", 3],
+      ["a", 4],
+      ["d", 5],
+    ] as const)
+      viewers.touch(id, t);
     expect(viewers.count(5)).toBe(3);
     expect(viewers.toJSON().sessions.map(([id]) => id)).toEqual(["c", "a", "d"]);
 

@@ -1,15 +1,5 @@
 import { describe, expect, it } from "vitest";
-import {
-  addInit,
-  addPart,
-  addSegment,
-  createLiveWindow,
-  end,
-  findRendition,
-  inProgress,
-  liveEdge,
-  partsComplete,
-} from "../../../../edge/src/live/window.ts";
+import { addInit, addPart, addSegment, createLiveWindow, end, findRendition, inProgress, liveEdge, partsComplete } from "../../../../edge/src/live/window.ts";
 import type { LiveWindowState, RenditionState } from "../../../../edge/src/live/window.ts";
 import { feedLowLatency, feedSegments, initMeta, partMeta, segmentMeta } from "./fixtures.ts";
 
@@ -90,7 +80,12 @@ describe("addSegment", () => {
     addSegment(state, "360p", segmentMeta(0));
     expect(addSegment(state, "360p", segmentMeta(2)).outcome).toBe("buffered");
     expect(addSegment(state, "360p", segmentMeta(3)).outcome).toBe("added");
-    expect(rendition(state).segments.map((s) => [s.msn, s.gap])).toEqual([[0, false], [1, true], [2, false], [3, false]]);
+    expect(rendition(state).segments.map((s) => [s.msn, s.gap])).toEqual([
+      [0, false],
+      [1, true],
+      [2, false],
+      [3, false],
+    ]);
     // Too late now: the gap stands.
     expect(addSegment(state, "360p", segmentMeta(1)).outcome).toBe("stale");
   });
@@ -133,7 +128,12 @@ describe("discontinuities", () => {
     expect(reinit.evicted).toEqual([]);
     feedSegments(state, "360p", 4, 6, { epoch: 2 });
     const r = rendition(state);
-    expect(r.segments.map((s) => [s.msn, s.epoch, s.discontinuity])).toEqual([[3, 1, false], [4, 2, true], [5, 2, false], [6, 2, false]]);
+    expect(r.segments.map((s) => [s.msn, s.epoch, s.discontinuity])).toEqual([
+      [3, 1, false],
+      [4, 2, true],
+      [5, 2, false],
+      [6, 2, false],
+    ]);
     expect(r.discontinuitySequence).toBe(0);
 
     // Segment 3 leaves: the last one of epoch 1, so its init goes too.
@@ -156,7 +156,12 @@ describe("discontinuities", () => {
     addInit(state, "360p", initMeta(2), { firstMsn: 5 });
     expect(addSegment(state, "360p", segmentMeta(5, { epoch: 2 })).outcome).toBe("added");
     expect(rendition(state).segments.map((s) => [s.msn, s.gap, s.discontinuity])).toEqual([
-      [0, false, false], [1, false, false], [2, false, false], [3, true, false], [4, true, false], [5, false, true],
+      [0, false, false],
+      [1, false, false],
+      [2, false, false],
+      [3, true, false],
+      [4, true, false],
+      [5, false, true],
     ]);
   });
 
@@ -166,7 +171,11 @@ describe("discontinuities", () => {
     addSegment(state, "360p", segmentMeta(0));
     addSegment(state, "360p", segmentMeta(2));
     addInit(state, "360p", initMeta(2), { firstMsn: 3 });
-    expect(rendition(state).segments.map((s) => [s.msn, s.gap])).toEqual([[0, false], [1, true], [2, false]]);
+    expect(rendition(state).segments.map((s) => [s.msn, s.gap])).toEqual([
+      [0, false],
+      [1, true],
+      [2, false],
+    ]);
   });
 });
 

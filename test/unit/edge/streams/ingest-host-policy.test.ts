@@ -2,7 +2,8 @@ import { describe, expect, it } from "vitest";
 import { advertisedUrlAllowed, parseHostPatterns, rtmpHost } from "../../../../edge/src/streams/ingest-host-policy.ts";
 
 const configured = { "eu-west": "rtmp://ingest-eu.example.com:1935/live", local: "rtmp://127.0.0.1:1935/live" };
-const allowed = (advertised: string, region: string, patterns: string[] = [], stored = "") => advertisedUrlAllowed({ advertised, region, stored, configured, patterns });
+const allowed = (advertised: string, region: string, patterns: string[] = [], stored = "") =>
+  advertisedUrlAllowed({ advertised, region, stored, configured, patterns });
 
 describe("advertisedUrlAllowed", () => {
   it("accepts the region's configured host on any port and path, and nothing else without a pattern", () => {

@@ -51,7 +51,11 @@ describe("chooseIngest", () => {
   });
 
   it("breaks load ties by active streams, then the freshest heartbeat", () => {
-    const nodes = [node("a", "eu-west", 0.5, { activeStreams: 3 }), node("b", "eu-west", 0.5, { activeStreams: 1, ageS: 9 }), node("c", "eu-west", 0.5, { activeStreams: 1, ageS: 2 })];
+    const nodes = [
+      node("a", "eu-west", 0.5, { activeStreams: 3 }),
+      node("b", "eu-west", 0.5, { activeStreams: 1, ageS: 9 }),
+      node("c", "eu-west", 0.5, { activeStreams: 1, ageS: 2 }),
+    ];
     expect(chooseIngest(input({ requested: "eu-west", nodes })).nodeId).toBe("c");
   });
 
@@ -60,7 +64,9 @@ describe("chooseIngest", () => {
     expect(isHealthy(node("x", "eu-west", 0, { ageS: 15 }), NOW, HEALTHY_MS)).toBe(false);
     expect(isHealthy({ ...node("x", "eu-west"), lastHeartbeatAt: null }, NOW, HEALTHY_MS)).toBe(false);
     expect(isHealthy(node("x", "eu-west", 0, { rtmpUrl: "" }), NOW, HEALTHY_MS)).toBe(false);
-    const choice = chooseIngest(input({ requested: "eu-west", nodes: [node("eu-1", "eu-west", 0, { ageS: 20 }), node("us-1", "us-east", 0.9)], caller: { continent: "EU" } }));
+    const choice = chooseIngest(
+      input({ requested: "eu-west", nodes: [node("eu-1", "eu-west", 0, { ageS: 20 }), node("us-1", "us-east", 0.9)], caller: { continent: "EU" } }),
+    );
     expect(choice).toMatchObject({ region: "us-east", nodeId: "us-1", reason: "nearest" });
   });
 
@@ -83,7 +89,9 @@ describe("chooseIngest", () => {
     expect(chooseIngest(input({ nodes, regionTable, caller: { continent: "EU", country: "DE" } }))).toMatchObject({ region: "local", reason: "nearest" });
     expect(chooseIngest(input({ nodes, regionTable, caller: { continent: "EU", country: "PT" } }))).toMatchObject({ region: "us-east", reason: "nearest" });
     // A continent the table does not name: least loaded anywhere.
-    expect(chooseIngest(input({ nodes: [node("eu-1", "eu-west", 0.4), node("us-1", "us-east", 0.3)], regionTable, caller: { continent: "OC" } }))).toMatchObject({
+    expect(
+      chooseIngest(input({ nodes: [node("eu-1", "eu-west", 0.4), node("us-1", "us-east", 0.3)], regionTable, caller: { continent: "OC" } })),
+    ).toMatchObject({
       region: "us-east",
       reason: "least-loaded",
     });
@@ -103,16 +111,31 @@ describe("chooseIngest", () => {
       nodeId: null,
       reason: "configured-default",
     });
-    expect(chooseIngest(input({ nodes: [] }))).toEqual({ region: "eu-west", ingestServer: "rtmp://eu.default:1935/live", nodeId: null, reason: "configured-default" });
+    expect(chooseIngest(input({ nodes: [] }))).toEqual({
+      region: "eu-west",
+      ingestServer: "rtmp://eu.default:1935/live",
+      nodeId: null,
+      reason: "configured-default",
+    });
     // A region only nodes report, none healthy: the URL its freshest node advertised.
-    const reported = [node("sa-1", "sa-east", 0, { ageS: 100, rtmpUrl: "rtmp://old:1935/live" }), node("sa-2", "sa-east", 0, { ageS: 30, rtmpUrl: "rtmp://newer:1935/live/" })];
-    expect(chooseIngest(input({ requested: "sa-east", nodes: reported }))).toMatchObject({ region: "sa-east", ingestServer: "rtmp://newer:1935/live", nodeId: null });
+    const reported = [
+      node("sa-1", "sa-east", 0, { ageS: 100, rtmpUrl: "rtmp://old:1935/live" }),
+      node("sa-2", "sa-east", 0, { ageS: 30, rtmpUrl: "rtmp://newer:1935/live/" }),
+    ];
+    expect(chooseIngest(input({ requested: "sa-east", nodes: reported }))).toMatchObject({
+      region: "sa-east",
+      ingestServer: "rtmp://newer:1935/live",
+      nodeId: null,
+    });
   });
 });
 
 describe("regions", () => {
   it("knows configured regions and the ones registered nodes report", () => {
-    expect(knownRegions({ local: "rtmp://x/live" }, [node("a", "eu-west"), node("b", "eu-west"), { ...node("c", "never"), lastHeartbeatAt: null }])).toEqual(["eu-west", "local"]);
+    expect(knownRegions({ local: "rtmp://x/live" }, [node("a", "eu-west"), node("b", "eu-west"), { ...node("c", "never"), lastHeartbeatAt: null }])).toEqual([
+      "eu-west",
+      "local",
+    ]);
   });
 
   it("derives a nearest-first table from region names", () => {

@@ -6,7 +6,13 @@ import { coveringSegments } from "../../../../edge/src/vod/vod-playlist.ts";
 const T0 = Date.UTC(2026, 10, 25, 12, 0, 0);
 /** Segments 0..n-1 of 2 s each, their program-date-times offset by `skewMs` each (rounding to whole ms). */
 const segments = (n: number, skewMs: number[] = []): RecordedSegment[] =>
-  Array.from({ length: n }, (_, msn) => ({ rendition: "360p", msn, epoch: 1, duration: 2, programDateTime: new Date(T0 + msn * 2000 + (skewMs[msn] ?? 0)).toISOString() }));
+  Array.from({ length: n }, (_, msn) => ({
+    rendition: "360p",
+    msn,
+    epoch: 1,
+    duration: 2,
+    programDateTime: new Date(T0 + msn * 2000 + (skewMs[msn] ?? 0)).toISOString(),
+  }));
 
 describe("coveringSegments", () => {
   it("takes the segments a range overlaps", () => {

@@ -122,7 +122,18 @@ describe("webhookUrlProblem with ALLOW_LOCAL_WEBHOOKS=1", () => {
 describe("host parsing without a URL parser's help", () => {
   it("reads every IPv4 spelling inet_aton accepts", () => {
     const loopback = 0x7f000001;
-    for (const host of ["127.0.0.1", "127.1", "127.0.1", "2130706433", "0x7f000001", "0x7f.0.0.1", "0177.0.0.1", "0177.0.0.01", "0x7F.0x0.0x0.0x1", "127.0.0.1."]) {
+    for (const host of [
+      "127.0.0.1",
+      "127.1",
+      "127.0.1",
+      "2130706433",
+      "0x7f000001",
+      "0x7f.0.0.1",
+      "0177.0.0.1",
+      "0177.0.0.01",
+      "0x7F.0x0.0x0.0x1",
+      "127.0.0.1.",
+    ]) {
       expect(parseIPv4(host), host).toBe(loopback);
     }
     for (const host of ["256.0.0.1", "1.2.3.4.5", "1.2.3.256", "4294967296", "example.com", "0x", "08.0.0.1", "1..2"]) {

@@ -27,12 +27,7 @@ function codeOf(run: () => unknown): string {
 }
 
 describe("BoxReader", () => {
-  const stream = bytes(
-    box("ftyp", ascii("iso6")),
-    largeBox("mdat", Uint8Array.of(1, 2, 3)),
-    box("free"),
-    box("moof", u32(7)),
-  );
+  const stream = bytes(box("ftyp", ascii("iso6")), largeBox("mdat", Uint8Array.of(1, 2, 3)), box("free"), box("moof", u32(7)));
 
   it("returns whole boxes, 64-bit largesize included, whatever the chunking", () => {
     const whole = readAll(stream, stream.byteLength);

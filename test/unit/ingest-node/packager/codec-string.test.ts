@@ -1,10 +1,5 @@
 import { describe, expect, it } from "vitest";
-import {
-  avcCodecString,
-  fixedCodecString,
-  hevcCodecString,
-  mp4aCodecString,
-} from "../../../../ingest-node/src/packager/codec-string.ts";
+import { avcCodecString, fixedCodecString, hevcCodecString, mp4aCodecString } from "../../../../ingest-node/src/packager/codec-string.ts";
 import { PackagerError } from "../../../../ingest-node/src/packager/errors.ts";
 import { frameRateFromAvcC } from "../../../../ingest-node/src/packager/h264-sps.ts";
 import { bytes, esdsAacLc, u16 } from "./mp4-builder.ts";

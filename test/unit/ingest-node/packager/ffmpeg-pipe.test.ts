@@ -4,7 +4,6 @@ import type { PackagerEvent } from "../../../../ingest-node/src/packager/package
 import { CmafPackager, PackagerError } from "../../../../ingest-node/src/packager/packager.ts";
 import { concat, ofType, topLevelBoxes } from "./fixtures.ts";
 
-
 interface Run {
   events: PackagerEvent[];
   stdout: Uint8Array;

@@ -34,12 +34,10 @@ const tracks: Map<number, TrackInfo> = new Map(
 );
 
 const mfhd = (sequence: number) => fullBox("mfhd", 0, 0, u32(sequence));
-const tfhd = (flags: number, trackId: number, ...fields: number[]) =>
-  fullBox("tfhd", 0, flags, u32(trackId), ...fields.map(u32));
+const tfhd = (flags: number, trackId: number, ...fields: number[]) => fullBox("tfhd", 0, flags, u32(trackId), ...fields.map(u32));
 const tfdt0 = (time: number) => fullBox("tfdt", 0, 0, u32(time));
 const tfdt1 = (time: number | bigint) => fullBox("tfdt", 1, 0, u64(time));
-const trun = (flags: number, count: number, ...fields: number[]) =>
-  fullBox("trun", 0, flags, u32(count), ...fields.map(u32));
+const trun = (flags: number, count: number, ...fields: number[]) => fullBox("trun", 0, flags, u32(count), ...fields.map(u32));
 const traf = (...children: Uint8Array[]) => box("traf", ...children);
 const parse = (...trafs: Uint8Array[]) => parseFragment(toBox(box("moof", mfhd(3), ...trafs)), tracks);
 
@@ -47,9 +45,7 @@ describe("parseFragment", () => {
   it("reads durations from trun, tfhd or trex defaults", () => {
     // trun durations (0x100) with sizes (0x200) and data offset (0x001).
     const explicit = parse(traf(tfhd(0x20000, 1), tfdt1(1000), trun(0x301, 2, 99, 840, 10, 512, 11)));
-    expect(explicit.tracks).toEqual([
-      { trackId: 1, baseMediaDecodeTime: 1000, sampleCount: 2, duration: 1352, firstSampleFlags: NON_SYNC },
-    ]);
+    expect(explicit.tracks).toEqual([{ trackId: 1, baseMediaDecodeTime: 1000, sampleCount: 2, duration: 1352, firstSampleFlags: NON_SYNC }]);
     expect(explicit.sequenceNumber).toBe(3);
     // tfhd default duration (0x08) after a sample description index (0x02).
     const tfhdDefault = parse(traf(tfhd(0x2000a, 1, 1, 500), tfdt0(7), trun(0x200, 3, 1, 2, 3)));

@@ -43,11 +43,7 @@ export interface TrakSpec {
 
 /** A minimal moov with one trak per spec (avc1/mp4a entries) and an mvex with the given trex defaults. */
 export function moov(traks: TrakSpec[], trex: Array<{ id: number; duration: number; flags: number }> = []): Uint8Array {
-  return box(
-    "moov",
-    ...traks.map(trak),
-    box("mvex", ...trex.map((t) => fullBox("trex", 0, 0, u32(t.id), u32(1), u32(t.duration), u32(0), u32(t.flags)))),
-  );
+  return box("moov", ...traks.map(trak), box("mvex", ...trex.map((t) => fullBox("trex", 0, 0, u32(t.id), u32(1), u32(t.duration), u32(0), u32(t.flags)))));
 }
 
 /** avcC for High profile level 3.1 without parameter sets. */

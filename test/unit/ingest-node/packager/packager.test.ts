@@ -76,7 +76,10 @@ describe.each(CASES)("CmafPackager on FFmpeg's $name", ({ name, segments, partsP
       expect(own.map((p) => p.index)).toEqual(own.map((_, i) => i));
       expect(segment.bytes).toEqual(concat(own.map((p) => p.bytes)));
       expect(segment.startTime).toBe(own[0]?.startTime);
-      expect(segment.duration).toBeCloseTo(own.reduce((sum, p) => sum + p.duration, 0), 9);
+      expect(segment.duration).toBeCloseTo(
+        own.reduce((sum, p) => sum + p.duration, 0),
+        9,
+      );
     }
   });
 

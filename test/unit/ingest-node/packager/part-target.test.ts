@@ -121,7 +121,13 @@ describe("CmafPackager partTarget on synthetic per-frame fragments", () => {
     );
 
   it("carries an audio-only fragment before a segment's keyframe into that segment's first part, never a 0 s part", () => {
-    const init = bytes(box("ftyp", ascii("iso6"), u32(0), ascii("iso6")), moov([{ id: 1, handler: "vide", timescale: 90000 }, { id: 2, handler: "soun", timescale: 48000 }]));
+    const init = bytes(
+      box("ftyp", ascii("iso6"), u32(0), ascii("iso6")),
+      moov([
+        { id: 1, handler: "vide", timescale: 90000 },
+        { id: 2, handler: "soun", timescale: 48000 },
+      ]),
+    );
     const chunks = [init];
     let seq = 1;
     for (let frame = 0; frame < 60; frame += 1) chunks.push(fragment(seq++, { frame, key: frame === 0 }, frame));
@@ -131,7 +137,10 @@ describe("CmafPackager partTarget on synthetic per-frame fragments", () => {
     const events = packageAll(concat(chunks), 0.5);
     const parts = partsOf(events);
     const segments = segmentsOf(events);
-    expect(segments.map((s) => [s.index, s.partCount])).toEqual([[0, 4], [1, 1]]);
+    expect(segments.map((s) => [s.index, s.partCount])).toEqual([
+      [0, 4],
+      [1, 1],
+    ]);
     expect(parts.map((p) => [p.segmentIndex, p.index, Number(p.duration.toFixed(4)), p.independent])).toEqual([
       [0, 0, 0.5, true],
       [0, 1, 0.5, false],

@@ -7,7 +7,19 @@ import { readFlvTag } from "../../../../ingest-node/src/rtmp/flv-tag.ts";
 function tag(type: 8 | 9 | 18, timestampMs: number, payload: number[], size = payload.length): Buffer {
   const body = Buffer.alloc(size);
   Buffer.from(payload).copy(body);
-  const header = Buffer.from([type, (size >> 16) & 0xff, (size >> 8) & 0xff, size & 0xff, (timestampMs >> 16) & 0xff, (timestampMs >> 8) & 0xff, timestampMs & 0xff, (timestampMs >>> 24) & 0xff, 0, 0, 0]);
+  const header = Buffer.from([
+    type,
+    (size >> 16) & 0xff,
+    (size >> 8) & 0xff,
+    size & 0xff,
+    (timestampMs >> 16) & 0xff,
+    (timestampMs >> 8) & 0xff,
+    timestampMs & 0xff,
+    (timestampMs >>> 24) & 0xff,
+    0,
+    0,
+    0,
+  ]);
   const trailer = Buffer.alloc(4);
   trailer.writeUInt32BE(11 + size);
   return Buffer.concat([header, body, trailer]);

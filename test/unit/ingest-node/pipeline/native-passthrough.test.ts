@@ -9,7 +9,7 @@ import { describe, expect, it } from "vitest";
 import { createLogger } from "../../../../ingest-node/src/log.ts";
 import { StreamPipeline } from "../../../../ingest-node/src/pipeline/stream-pipeline.ts";
 import { readFlvTag } from "../../../../ingest-node/src/rtmp/flv-tag.ts";
-import type { PublishSession, SourceInfo } from "../../../../ingest-node/src/rtmp/publish-session.ts";
+import type { PublishSession } from "../../../../ingest-node/src/rtmp/publish-session.ts";
 import type { EdgeClient } from "../../../../ingest-node/src/upload/edge-client.ts";
 import { MemorySink } from "../../../../ingest-node/src/upload/memory-sink.ts";
 import { FakeEdge, FakeSession, grant } from "./pipeline-harness.ts";
@@ -23,8 +23,32 @@ const ffmpeg = useRealFfmpeg("native-passthrough-");
 async function flvBuffers(size: string, offsetMs: number, seconds = 4, gop = 30): Promise<Buffer[]> {
   const file = join(ffmpeg.dir, `${size}-${seconds}-${gop}.flv`);
   await run(ffmpeg.bin.ffmpeg, [
-    "-v", "error", "-y", "-f", "lavfi", "-i", `testsrc2=size=${size}:rate=30`, "-f", "lavfi", "-i", "sine=sample_rate=48000", "-t", String(seconds),
-    "-c:v", "libx264", "-preset", "ultrafast", "-g", String(gop), "-keyint_min", String(gop), "-c:a", "aac", "-f", "flv", file,
+    "-v",
+    "error",
+    "-y",
+    "-f",
+    "lavfi",
+    "-i",
+    `testsrc2=size=${size}:rate=30`,
+    "-f",
+    "lavfi",
+    "-i",
+    "sine=sample_rate=48000",
+    "-t",
+    String(seconds),
+    "-c:v",
+    "libx264",
+    "-preset",
+    "ultrafast",
+    "-g",
+    String(gop),
+    "-keyint_min",
+    String(gop),
+    "-c:a",
+    "aac",
+    "-f",
+    "flv",
+    file,
   ]);
   const bytes = await readFile(file);
   const out = [bytes.subarray(0, 13)];
@@ -79,7 +103,10 @@ describe("passthrough pipeline, native remux", () => {
     }
     await pipeline.done;
     // The restart asks for an encoded source; this test's FFmpeg does not exist, so that run fails to start.
-    expect(edge.unpublishes.map((u) => [u.epoch, u.reason?.split(":")[0]])).toEqual([[1, "pipeline restart"], [2, "pipeline failed"]]);
+    expect(edge.unpublishes.map((u) => [u.epoch, u.reason?.split(":")[0]])).toEqual([
+      [1, "pipeline restart"],
+      [2, "pipeline failed"],
+    ]);
     expect(edge.unpublishes[0]!.reason).toMatch(/the publisher stopped sending keyframes \(source\)/);
     expect(edge.unpublishes[1]!.reason).toMatch(/could not start/);
   });
@@ -98,14 +125,25 @@ describe("passthrough pipeline, native remux", () => {
     session.close("publisher left");
     await pipeline.done;
 
-    expect(edge.unpublishes.map((u) => [u.epoch, u.reason?.split(":")[0]])).toEqual([[1, "pipeline restart"], [2, "publisher left"]]);
+    expect(edge.unpublishes.map((u) => [u.epoch, u.reason?.split(":")[0]])).toEqual([
+      [1, "pipeline restart"],
+      [2, "publisher left"],
+    ]);
     expect(edge.unpublishes[0]!.reason).toMatch(/new H\.264 sequence header/);
     const objects = sink.objectsOf(STREAM, "source");
     const inits = objects.filter((o) => o.kind === "init");
-    expect(inits.map((o) => o.kind === "init" && [o.meta.epoch, o.meta.width, o.meta.height])).toEqual([[1, 640, 360], [2, 320, 240]]);
+    expect(inits.map((o) => o.kind === "init" && [o.meta.epoch, o.meta.width, o.meta.height])).toEqual([
+      [1, 640, 360],
+      [2, 320, 240],
+    ]);
     const segments = objects.flatMap((o) => (o.kind === "segment" ? [[o.meta.epoch, o.meta.msn, Math.round(o.meta.duration)]] : []));
     // The restarted run starts at the keyframe after the one that carried the change: 3 s of the second 4 s.
-    expect(segments).toEqual([[1, 0, 2], [1, 1, 2], [2, 10, 2], [2, 11, 1]]);
+    expect(segments).toEqual([
+      [1, 0, 2],
+      [1, 1, 2],
+      [2, 10, 2],
+      [2, 11, 1],
+    ]);
     expect(pipeline.health).toBe("restarted");
   });
 });

@@ -31,8 +31,31 @@ function publisherFlv(): Promise<Buffer> {
 async function makeFlv(): Promise<Buffer> {
   const flv = join(ffmpeg.dir, "pub.flv");
   await run(ffmpeg.bin.ffmpeg, [
-    "-v", "error", "-f", "lavfi", "-i", "testsrc2=size=640x360:rate=30", "-f", "lavfi", "-i", "sine=sample_rate=48000", "-t", "6",
-    "-c:v", "libx264", "-preset", "ultrafast", "-g", "60", "-keyint_min", "60", "-c:a", "aac", "-f", "flv", flv,
+    "-v",
+    "error",
+    "-f",
+    "lavfi",
+    "-i",
+    "testsrc2=size=640x360:rate=30",
+    "-f",
+    "lavfi",
+    "-i",
+    "sine=sample_rate=48000",
+    "-t",
+    "6",
+    "-c:v",
+    "libx264",
+    "-preset",
+    "ultrafast",
+    "-g",
+    "60",
+    "-keyint_min",
+    "60",
+    "-c:a",
+    "aac",
+    "-f",
+    "flv",
+    flv,
   ]);
   return readFile(flv);
 }
@@ -48,7 +71,15 @@ describe("NativeRemux", () => {
 
   it("turns a paced FLV feed into packager-ready CMAF, a thumbnail per interval decoded from keyframes, progress", async () => {
     const input = await publisherFlv();
-    const options = { source: SOURCE, mode: "low" as const, timing: { segmentTarget: 2, partTarget: null }, ffmpegBinary: ffmpeg.bin.ffmpeg, ffmpegFeatures: ffmpeg.bin.features, preset: "ultrafast", thumbnailIntervalS: 2 };
+    const options = {
+      source: SOURCE,
+      mode: "low" as const,
+      timing: { segmentTarget: 2, partTarget: null },
+      ffmpegBinary: ffmpeg.bin.ffmpeg,
+      ffmpegFeatures: ffmpeg.bin.features,
+      preset: "ultrafast",
+      thumbnailIntervalS: 2,
+    };
     const proc = startMediaProcess({ ...options, plan: planPassthrough(SOURCE, 2), remux: "native" });
     expect(proc).toBeInstanceOf(NativeRemux);
     expect(proc.pid).toBeUndefined();
@@ -77,7 +108,15 @@ describe("NativeRemux", () => {
 
   it("with LL-HLS parts writes a fragment per frame, which the packager joins into parts of at most PART-TARGET", async () => {
     const input = await publisherFlv();
-    const options = { source: SOURCE, mode: "interactive" as const, timing: { segmentTarget: 2, partTarget: 0.3 }, ffmpegBinary: ffmpeg.bin.ffmpeg, ffmpegFeatures: ffmpeg.bin.features, preset: "ultrafast", thumbnailIntervalS: 60 };
+    const options = {
+      source: SOURCE,
+      mode: "interactive" as const,
+      timing: { segmentTarget: 2, partTarget: 0.3 },
+      ffmpegBinary: ffmpeg.bin.ffmpeg,
+      ffmpegFeatures: ffmpeg.bin.features,
+      preset: "ultrafast",
+      thumbnailIntervalS: 60,
+    };
     const proc = startMediaProcess({ ...options, plan: planPassthrough(SOURCE, 2), remux: "native" });
     const output = proc.renditions.get("source")!.toArray();
     proc.stdin!.end(input);

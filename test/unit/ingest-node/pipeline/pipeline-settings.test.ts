@@ -10,7 +10,10 @@ describe("loadConfig: PIPELINE_*", () => {
   });
 
   it("takes each from the env or a flag", () => {
-    const config = loadConfig({ ...env, PIPELINE_MAX_BUFFER_MB: "8", PIPELINE_MAX_SEGMENT_TARGETS: "4", PIPELINE_RESTARTS: "0" }, ["--pipeline-max-segment-mb", "16"]);
+    const config = loadConfig({ ...env, PIPELINE_MAX_BUFFER_MB: "8", PIPELINE_MAX_SEGMENT_TARGETS: "4", PIPELINE_RESTARTS: "0" }, [
+      "--pipeline-max-segment-mb",
+      "16",
+    ]);
     expect(config.pipeline).toEqual({ maxBufferBytes: 8 * 1024 * 1024, maxSegmentTargets: 4, maxSegmentBytes: 16 * 1024 * 1024, restarts: 0 });
   });
 

@@ -16,7 +16,13 @@ async function decrypt(msn: number, period: number, bytes: Uint8Array): Promise<
 describe("SegmentCipher", () => {
   it("encrypts each object whole (AES-128-CBC, PKCS7) under key floor(msn/N) with IV = msn", async () => {
     const cipher = new SegmentCipher({ method: "AES-128", key_seed: SEED_B64, rotate_every: 4 });
-    for (const [msn, size] of [[0, 1000], [3, 16], [4, 0], [9, 4095], [123_456, 50_000]] as const) {
+    for (const [msn, size] of [
+      [0, 1000],
+      [3, 16],
+      [4, 0],
+      [9, 4095],
+      [123_456, 50_000],
+    ] as const) {
       const clear = crypto.getRandomValues(new Uint8Array(size));
       const sealed = await cipher.encrypt(msn, clear);
       // PKCS7 always pads: to the next multiple of 16, a whole block when already aligned.

@@ -7,8 +7,8 @@ import { writeFlv } from "../../../../ingest-node/src/remux/flv-writer.ts";
 
 // The AVCDecoderConfigurationRecord x264 (ultrafast, Constrained Baseline) wrote for a 320x240 picture.
 const AVCC = Uint8Array.from([
-  0x01, 0x42, 0xc0, 0x0d, 0xff, 0xe1, 0x00, 0x16, 0x67, 0x42, 0xc0, 0x0d, 0xda, 0x05, 0x07, 0xec, 0x04, 0x40, 0x00, 0x00, 0x03,
-  0x00, 0x40, 0x00, 0x00, 0x0c, 0x83, 0xc5, 0x0a, 0xa8, 0x01, 0x00, 0x04, 0x68, 0xce, 0x0f, 0xc8,
+  0x01, 0x42, 0xc0, 0x0d, 0xff, 0xe1, 0x00, 0x16, 0x67, 0x42, 0xc0, 0x0d, 0xda, 0x05, 0x07, 0xec, 0x04, 0x40, 0x00, 0x00, 0x03, 0x00, 0x40, 0x00, 0x00, 0x0c,
+  0x83, 0xc5, 0x0a, 0xa8, 0x01, 0x00, 0x04, 0x68, 0xce, 0x0f, 0xc8,
 ]);
 /** AAC LC, 48 kHz, stereo. */
 const ASC = Uint8Array.from([0x11, 0x90]);
@@ -19,7 +19,11 @@ const video = (ms: number, packetType: number, key: boolean, body: Uint8Array, c
   payload: Uint8Array.from([(key ? 0x10 : 0x20) | 7, packetType, (cts >> 16) & 0xff, (cts >> 8) & 0xff, cts & 0xff, ...body]),
 });
 const frame = (ms: number, key: boolean) => video(ms, 1, key, Uint8Array.from([0, 0, 0, 2, key ? 0x65 : 0x41, 0x88]));
-const audio = (ms: number, packetType: number, body: Uint8Array): FlvTag => ({ type: 8, timestampMs: ms, payload: Uint8Array.from([0xaf, packetType, ...body]) });
+const audio = (ms: number, packetType: number, body: Uint8Array): FlvTag => ({
+  type: 8,
+  timestampMs: ms,
+  payload: Uint8Array.from([0xaf, packetType, ...body]),
+});
 
 function packaged(tags: FlvTag[], fragmentDuration = 0.5) {
   const remuxer = new FlvRemuxer({ fragmentDuration });
@@ -46,7 +50,12 @@ describe("FlvRemuxer rules", () => {
     const { parts } = packaged(tags, 0.5);
     // Keyframes at 0 and 1.5 s, frames of 100 ms: half-second fragments, one starting at the second keyframe.
     expect(parts.map((p) => [Math.round(p.startTime * 10) / 10, p.independent])).toEqual([
-      [0, true], [0.5, false], [1, false], [1.5, true], [2, false], [2.5, false],
+      [0, true],
+      [0.5, false],
+      [1, false],
+      [1.5, true],
+      [2, false],
+      [2.5, false],
     ]);
   });
 

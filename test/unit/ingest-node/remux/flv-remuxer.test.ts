@@ -19,10 +19,36 @@ async function publisherFlv(name: string, gopSeconds = 2, extra: string[] = []):
   const flv = join(ffmpeg.dir, `${name}.flv`);
   const gop = String(FPS * gopSeconds);
   await run(ffmpeg.bin.ffmpeg, [
-    "-v", "error", "-f", "lavfi", "-i", `testsrc2=size=640x360:rate=${FPS}`,
-    "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=44100", "-t", String(SECONDS),
-    "-c:v", "libx264", "-preset", "superfast", "-bf", "2", "-g", gop, "-keyint_min", gop, "-sc_threshold", "0",
-    "-c:a", "aac", ...extra, "-f", "flv", flv,
+    "-v",
+    "error",
+    "-f",
+    "lavfi",
+    "-i",
+    `testsrc2=size=640x360:rate=${FPS}`,
+    "-f",
+    "lavfi",
+    "-i",
+    "sine=frequency=440:sample_rate=44100",
+    "-t",
+    String(SECONDS),
+    "-c:v",
+    "libx264",
+    "-preset",
+    "superfast",
+    "-bf",
+    "2",
+    "-g",
+    gop,
+    "-keyint_min",
+    gop,
+    "-sc_threshold",
+    "0",
+    "-c:a",
+    "aac",
+    ...extra,
+    "-f",
+    "flv",
+    flv,
   ]);
   return flv;
 }
@@ -46,7 +72,17 @@ interface Packet {
 
 /** ffprobe's packets of one stream (`v:0` or `a:0`), times in seconds. */
 async function packets(file: string, stream: string): Promise<Packet[]> {
-  const { stdout } = await run(ffmpeg.ffprobe, ["-v", "error", "-select_streams", stream, "-show_entries", "packet=pts_time,dts_time,duration_time,flags", "-of", "json", file]);
+  const { stdout } = await run(ffmpeg.ffprobe, [
+    "-v",
+    "error",
+    "-select_streams",
+    stream,
+    "-show_entries",
+    "packet=pts_time,dts_time,duration_time,flags",
+    "-of",
+    "json",
+    file,
+  ]);
   return (JSON.parse(stdout).packets as Record<string, string>[]).map((p) => ({
     pts: Number(p.pts_time),
     dts: Number(p.dts_time),
@@ -56,7 +92,16 @@ async function packets(file: string, stream: string): Promise<Packet[]> {
 }
 
 async function streams(file: string): Promise<Record<string, string | number>[]> {
-  const { stdout, stderr } = await run(ffmpeg.ffprobe, ["-v", "error", "-count_frames", "-show_entries", "stream=codec_type,codec_name,width,height,sample_rate,channels,nb_read_frames", "-of", "json", file]);
+  const { stdout, stderr } = await run(ffmpeg.ffprobe, [
+    "-v",
+    "error",
+    "-count_frames",
+    "-show_entries",
+    "stream=codec_type,codec_name,width,height,sample_rate,channels,nb_read_frames",
+    "-of",
+    "json",
+    file,
+  ]);
   expect(stderr).toBe("");
   return JSON.parse(stdout).streams;
 }
@@ -74,7 +119,12 @@ describe("FlvRemuxer (real ffmpeg)", () => {
     const [inStreams, outStreams] = [await streams(flv), await streams(mp4)];
     const pick = (s: Record<string, string | number>[], type: string) => s.find((x) => x.codec_type === type)!;
     expect(pick(outStreams, "video")).toMatchObject({ codec_name: "h264", width: 640, height: 360, nb_read_frames: pick(inStreams, "video").nb_read_frames });
-    expect(pick(outStreams, "audio")).toMatchObject({ codec_name: "aac", sample_rate: "44100", channels: 1, nb_read_frames: pick(inStreams, "audio").nb_read_frames });
+    expect(pick(outStreams, "audio")).toMatchObject({
+      codec_name: "aac",
+      sample_rate: "44100",
+      channels: 1,
+      nb_read_frames: pick(inStreams, "audio").nb_read_frames,
+    });
     expect(Number(pick(outStreams, "video").nb_read_frames)).toBe(FPS * SECONDS);
     expect(keyframes).toBe(SECONDS / 2);
 
@@ -87,7 +137,10 @@ describe("FlvRemuxer (real ffmpeg)", () => {
       expect(p.key).toBe(vin[i]!.key);
       if (i > 0) expect(p.dts).toBeGreaterThan(vout[i - 1]!.dts);
     });
-    expect(vout.some((p, i) => i > 0 && p.pts < vout[i - 1]!.pts), "B-frames: presentation order differs from decode order").toBe(true);
+    expect(
+      vout.some((p, i) => i > 0 && p.pts < vout[i - 1]!.pts),
+      "B-frames: presentation order differs from decode order",
+    ).toBe(true);
     // Audio: every frame, 1024 samples apart, starting within a video frame of the video.
     const [ain, aout] = [await packets(flv, "a:0"), await packets(mp4, "a:0")];
     expect(aout).toHaveLength(ain.length);
@@ -130,7 +183,25 @@ describe("FlvRemuxer (real ffmpeg)", () => {
 
   it("writes a video-only init for a source without audio", async () => {
     const flv = join(ffmpeg.dir, "silent.flv");
-    await run(ffmpeg.bin.ffmpeg, ["-v", "error", "-f", "lavfi", "-i", `testsrc2=size=320x240:rate=25`, "-t", "2", "-c:v", "libx264", "-preset", "ultrafast", "-g", "25", "-f", "flv", flv]);
+    await run(ffmpeg.bin.ffmpeg, [
+      "-v",
+      "error",
+      "-f",
+      "lavfi",
+      "-i",
+      `testsrc2=size=320x240:rate=25`,
+      "-t",
+      "2",
+      "-c:v",
+      "libx264",
+      "-preset",
+      "ultrafast",
+      "-g",
+      "25",
+      "-f",
+      "flv",
+      flv,
+    ]);
     const { out } = remux(await readFile(flv), 10_000);
     const packager = new CmafPackager({ segmentTarget: 1, parts: false });
     const events = [...packager.push(out), ...packager.end()];

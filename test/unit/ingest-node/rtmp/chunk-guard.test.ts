@@ -27,7 +27,7 @@ function basic(fmt: number, csid: number): number[] {
 /** One message header (fmt 0..3) plus its extended timestamp when `timestamp` does not fit 24 bits. */
 function messageHeader(fmt: number, csid: number, m: { timestamp: number; length: number; type: number }): number[] {
   const out = basic(fmt, csid);
-  const field = m.timestamp >= 0xffffff ? 0xffffff : m.timestamp;
+  const field = Math.min(m.timestamp, 0xffffff);
   if (fmt <= 2) out.push((field >> 16) & 0xff, (field >> 8) & 0xff, field & 0xff);
   if (fmt <= 1) out.push((m.length >> 16) & 0xff, (m.length >> 8) & 0xff, m.length & 0xff, m.type);
   if (fmt === 0) out.push(1, 0, 0, 0);
@@ -115,6 +115,7 @@ function feedBoth(bytes: Buffer, seed: number, limits = { ...LIMITS, maxMessageB
     expect(guard.push(slice)).toEqual({ ok: true });
     nms.parserData(slice);
     const nmsAllocated = [...nms.inPackets.values()].reduce((sum, packet) => sum + packet.capacity, 0);
+    // biome-ignore lint/complexity/useLiteralKeys: chunkSize is private; bracket access is how the test reads it past TypeScript
     expect({ chunkSize: guard["chunkSize"], ids: guard.chunkStreams, allocated: guard.allocatedBytes }).toEqual({
       chunkSize: nms.inChunkSize,
       ids: nms.inPackets.size,
@@ -140,7 +141,13 @@ describe("RtmpChunkGuard agrees with node-media-server's parser", () => {
   });
 
   it("on zero-length messages and fmt 1/2/3 headers on a fresh chunk stream", () => {
-    const bytes = Buffer.concat([HANDSHAKE, Buffer.from(messageHeader(2, 9, { timestamp: 5, length: 0, type: 0 })), Buffer.from(basic(3, 10)), Buffer.from(messageHeader(1, 11, { timestamp: 0, length: 0, type: 4 })), setChunkSize(4096)]);
+    const bytes = Buffer.concat([
+      HANDSHAKE,
+      Buffer.from(messageHeader(2, 9, { timestamp: 5, length: 0, type: 0 })),
+      Buffer.from(basic(3, 10)),
+      Buffer.from(messageHeader(1, 11, { timestamp: 0, length: 0, type: 4 })),
+      setChunkSize(4096),
+    ]);
     for (let seed = 1; seed <= 10; seed++) feedBoth(bytes, seed);
   });
 });
@@ -184,7 +191,10 @@ describe("RtmpChunkGuard refuses", () => {
     }
     const short = new RtmpChunkGuard(LIMITS);
     short.push(HANDSHAKE);
-    expect(short.push(Buffer.concat(messageChunks(0, 2, { timestamp: 0, type: 1, payload: Buffer.alloc(2) }, 128)))).toMatchObject({ ok: false, code: "bad-chunk-size" });
+    expect(short.push(Buffer.concat(messageChunks(0, 2, { timestamp: 0, type: 1, payload: Buffer.alloc(2) }, 128)))).toMatchObject({
+      ok: false,
+      code: "bad-chunk-size",
+    });
   });
 
   it("a new message header inside a message (nms would re-read old bytes)", () => {

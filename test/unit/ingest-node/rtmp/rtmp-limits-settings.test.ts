@@ -22,7 +22,11 @@ describe("RTMP limit settings", () => {
       RTMP_MAX_CONNECTIONS_PER_IP: "2",
       MAX_PUBLISHES: "3",
     }).rtmpLimits;
-    expect(set).toEqual({ guard: { maxMessageBytes: 1048576, maxChunkStreams: 6, preauthBytes: 262144 }, connections: { maxConnections: 10, maxConnectionsPerIp: 2 }, maxPublishes: 3 });
+    expect(set).toEqual({
+      guard: { maxMessageBytes: 1048576, maxChunkStreams: 6, preauthBytes: 262144 },
+      connections: { maxConnections: 10, maxConnectionsPerIp: 2 },
+      maxPublishes: 3,
+    });
   });
 
   it("refuse values that would disable a limit or break RTMP", () => {

@@ -110,7 +110,13 @@ describe("RtmpServer", () => {
     const { port, lines, publishes, server } = await start({ guard: { ...LIMITS.guard, preauthBytes: 64 * 1024 } });
     const one = await client(port);
     one.socket.write(Buffer.concat([handshake(), publishCommands({ host: "127.0.0.1", port }, "live", "key-one")]));
-    await within((async () => { while (publishes.length < 1) await sleep(20); })(), 2000, "the first publish");
+    await within(
+      (async () => {
+        while (publishes.length < 1) await sleep(20);
+      })(),
+      2000,
+      "the first publish",
+    );
     const two = await client(port);
     two.socket.write(Buffer.concat([handshake(), publishCommands({ host: "127.0.0.1", port }, "live", "key-two")]));
     await within(two.closed, 2000, "the second publish to be refused");
@@ -128,10 +134,22 @@ describe("RtmpServer", () => {
     // Once it left, a new publish fits again; not authorized, it is closed past the budget.
     one.socket.destroy();
     await one.closed;
-    await within((async () => { while (publishes[0]!.active) await sleep(20); })(), 2000, "the first publish to end");
+    await within(
+      (async () => {
+        while (publishes[0]!.active) await sleep(20);
+      })(),
+      2000,
+      "the first publish to end",
+    );
     const three = await client(port);
     three.socket.write(Buffer.concat([handshake(), publishCommands({ host: "127.0.0.1", port }, "live", "key-three")]));
-    await within((async () => { while (publishes.length < 2) await sleep(20); })(), 2000, "the third publish");
+    await within(
+      (async () => {
+        while (publishes.length < 2) await sleep(20);
+      })(),
+      2000,
+      "the third publish",
+    );
     for (let i = 0; i < 50 && !three.socket.destroyed; i++) three.socket.write(video);
     await within(three.closed, 2000, "the unauthorized flood to be closed");
     expect(server.stats().refused["preauth-budget"]).toBe(1);
@@ -141,18 +159,38 @@ describe("RtmpServer", () => {
     const { port, publishes } = await start();
     const one = await client(port);
     one.socket.write(Buffer.concat([handshake(), publishCommands({ host: "127.0.0.1", port }, "live", "gop-key")]));
-    await within((async () => { while (publishes.length < 1) await sleep(20); })(), 2000, "the publish");
+    await within(
+      (async () => {
+        while (publishes.length < 1) await sleep(20);
+      })(),
+      2000,
+      "the publish",
+    );
     const frame = (key: boolean) => message(6, 9, Buffer.concat([Buffer.from([key ? 0x17 : 0x27, 0x01, 0, 0, 0]), Buffer.alloc(1000, 7)]), 1);
     one.socket.write(Buffer.concat([frame(true), frame(false), frame(false)]));
     const broadcast = nms.Context.broadcasts.get("/live/gop-key")!;
-    await within((async () => { while ((broadcast.flvGopCache?.size ?? 0) < 3) await sleep(20); })(), 2000, "the GOP cache to fill before the feed");
+    await within(
+      (async () => {
+        while ((broadcast.flvGopCache?.size ?? 0) < 3) await sleep(20);
+      })(),
+      2000,
+      "the GOP cache to fill before the feed",
+    );
     const session = publishes[0]!;
     session.authorize();
     const tags: number[] = [];
     session.attachFeed((_tag, info) => info?.kind === "video" && tags.push(info.payloadBytes));
     expect(tags, "the feed got the cached GOP").toHaveLength(3);
     for (let i = 0; i < 20; i++) one.socket.write(Buffer.concat([frame(i % 5 === 0), frame(false)]));
-    await within((async () => { while (tags.length < 43) await sleep(20); })(), 2000, "the feed to get every frame").catch((e) => { throw new Error(`${e.message}: ${tags.length}`); });
+    await within(
+      (async () => {
+        while (tags.length < 43) await sleep(20);
+      })(),
+      2000,
+      "the feed to get every frame",
+    ).catch((e) => {
+      throw new Error(`${e.message}: ${tags.length}`);
+    });
     expect(broadcast.flvGopCache?.size ?? 0).toBe(0);
     expect(broadcast.rtmpGopCache?.size ?? 0).toBe(0);
     expect(one.socket.destroyed).toBe(false);

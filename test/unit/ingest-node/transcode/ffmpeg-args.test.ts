@@ -63,15 +63,8 @@ describe("buildFfmpegArgs", () => {
 
   it("pulls rtmp with a read timeout, and other inputs without", () => {
     const { args } = buildFfmpegArgs(options("low"));
-    expect(args.slice(args.indexOf("-rw_timeout"), args.indexOf("-i") + 2)).toEqual([
-      "-rw_timeout",
-      "3000000",
-      "-i",
-      "rtmp://127.0.0.1:1935/live/sk_secret",
-    ]);
-    const lavfi = buildFfmpegArgs(
-      options("low", rawSource, { input: { url: "testsrc2", format: "lavfi", options: ["-re"] } }),
-    ).args;
+    expect(args.slice(args.indexOf("-rw_timeout"), args.indexOf("-i") + 2)).toEqual(["-rw_timeout", "3000000", "-i", "rtmp://127.0.0.1:1935/live/sk_secret"]);
+    const lavfi = buildFfmpegArgs(options("low", rawSource, { input: { url: "testsrc2", format: "lavfi", options: ["-re"] } })).args;
     expect(lavfi).not.toContain("-rw_timeout");
     expect(lavfi.slice(lavfi.indexOf("-re"), lavfi.indexOf("-re") + 5)).toEqual(["-re", "-f", "lavfi", "-i", "testsrc2"]);
   });
@@ -89,7 +82,11 @@ describe("buildFfmpegArgs", () => {
   });
 
   it("gives every rung the same keyframe settings, from fps x segment target", () => {
-    for (const [mode, gop] of [["standard", "180"], ["low", "60"], ["interactive", "60"]] as const) {
+    for (const [mode, gop] of [
+      ["standard", "180"],
+      ["low", "60"],
+      ["interactive", "60"],
+    ] as const) {
       const sections = [...outputSections(buildFfmpegArgs(options(mode)).args).values()].slice(0, 3);
       const seg = timingFor(mode).segmentTarget;
       for (const s of sections) {
@@ -117,19 +114,12 @@ describe("buildFfmpegArgs", () => {
     expect(value(s360, "-c:v")).toBe("libx264");
     expect(value(s360, "-preset")).toBe("veryfast");
     expect([value(s360, "-b:v"), value(s360, "-maxrate"), value(s360, "-bufsize")]).toEqual(["600k", "660k", "1200k"]);
-    expect([value(s360, "-c:a"), value(s360, "-b:a"), value(s360, "-ar"), value(s360, "-ac")]).toEqual([
-      "aac",
-      "64k",
-      "48000",
-      "2",
-    ]);
+    expect([value(s360, "-c:a"), value(s360, "-b:a"), value(s360, "-ar"), value(s360, "-ac")]).toEqual(["aac", "64k", "48000", "2"]);
     expect(value(s360, "-f")).toBe("mp4");
     expect(value(s360, "-movflags")).toBe("frag_keyframe+empty_moov+default_base_moof+skip_trailer");
     expect(value(s360, "-frag_duration")).toBe("1000000");
     expect(value(sections.get("pipe:5") as string[], "-b:a")).toBe("48k");
-    expect(value(outputSections(buildFfmpegArgs(options("low")).args).get("pipe:3") as string[], "-frag_duration")).toBe(
-      "500000",
-    );
+    expect(value(outputSections(buildFfmpegArgs(options("low")).args).get("pipe:3") as string[], "-frag_duration")).toBe("500000");
   });
 
   it("tunes for zero latency and fragments every frame (joined into parts by the packager) only in interactive mode", () => {
@@ -201,12 +191,23 @@ describe("buildFfmpegArgs", () => {
     expect(bare.args).not.toContain("-filter_complex");
     expect(bare.args).not.toContain("-skip_frame");
     expect(bare.args.slice(bare.args.indexOf("-i") + 2)).toEqual([
-      "-map", "0:v:0", "-c", "copy", "-f", "mp4", "-movflags", "frag_keyframe+empty_moov+default_base_moof+skip_trailer", "-frag_duration", "500000",
+      "-map",
+      "0:v:0",
+      "-c",
+      "copy",
+      "-f",
+      "mp4",
+      "-movflags",
+      "frag_keyframe+empty_moov+default_base_moof+skip_trailer",
+      "-frag_duration",
+      "500000",
       "pipe:3",
     ]);
     const fallback = buildFfmpegArgs(options("low", rawSource, { plan: planPassthrough(rawSource, 2) }));
     expect([...fallback.outputs.values()].map((o) => (o.kind === "rendition" ? `${o.name}${o.copy ? "(copy)" : ""}` : o.kind))).toEqual([
-      "360p", "thumbnail", "progress",
+      "360p",
+      "thumbnail",
+      "progress",
     ]);
     expect(fallback.args).not.toContain("-skip_frame");
     expect(value(fallback.args, "-filter_complex")).toMatch(/^\[0:v:0\]split=2\[s0\]\[s1\];\[s0\]scale=640:360,/);
@@ -225,9 +226,7 @@ describe("buildFfmpegArgs", () => {
     const { args } = buildFfmpegArgs(options("low", big));
     expect(value(args, "-filter_complex")).toContain(",5)',scale=640:360:");
     const thumb = outputSections(args).get("pipe:6") as string[];
-    expect(thumb).toEqual([
-      "-map", "[thumb]", "-an", "-fps_mode", "vfr", "-c:v", "mjpeg", "-strict", "unofficial", "-q:v", "5", "-f", "image2pipe",
-    ]);
+    expect(thumb).toEqual(["-map", "[thumb]", "-an", "-fps_mode", "vfr", "-c:v", "mjpeg", "-strict", "unofficial", "-q:v", "5", "-f", "image2pipe"]);
     const small = { ...rawSource, width: 320, height: 180 };
     expect(value(buildFfmpegArgs(options("low", small)).args, "-filter_complex")).toContain("scale=320:180:");
     const none = buildFfmpegArgs(options("low", rawSource, { thumbnail: null }));

@@ -99,8 +99,7 @@ describe("FfmpegProcess (real ffmpeg)", () => {
       expect(jpegDimensions(jpeg)).toEqual({ width: 640, height: 360 });
     }
     console.info(
-      `small ladder, 5 s of 640x360@30 to 360p/240p/160p (ultrafast): ${wallSeconds.toFixed(2)} s wall, ` +
-        `ffmpeg speed ${progress.at(-1)?.speed}x`,
+      `small ladder, 5 s of 640x360@30 to 360p/240p/160p (ultrafast): ${wallSeconds.toFixed(2)} s wall, ` + `ffmpeg speed ${progress.at(-1)?.speed}x`,
     );
   });
 
@@ -114,7 +113,14 @@ describe("FfmpegProcess (real ffmpeg)", () => {
     const keyframes: number[][] = [];
     for (const rung of TEST_LADDER) {
       const { stdout } = await run(bin.ffprobe ?? "ffprobe", [
-        "-v", "error", "-select_streams", "v:0", "-show_entries", "packet=pts_time,flags", "-of", "csv=p=0",
+        "-v",
+        "error",
+        "-select_streams",
+        "v:0",
+        "-show_entries",
+        "packet=pts_time,flags",
+        "-of",
+        "csv=p=0",
         join(out, `${rung.name}.mp4`),
       ]);
       keyframes.push(
@@ -160,9 +166,33 @@ describe("FfmpegProcess (real ffmpeg)", () => {
   it("transcodes FLV fed through stdin, copying an H.264 source with fitting keyframes", async () => {
     const flv = join(dir, "publisher.flv");
     await run(bin.ffmpeg, [
-      "-v", "error", "-f", "lavfi", "-i", "testsrc2=size=426x240:rate=30", "-f", "lavfi", "-i", "sine",
-      "-t", "4", "-c:v", "libx264", "-preset", "ultrafast", "-g", "60", "-keyint_min", "60", "-sc_threshold", "0",
-      "-c:a", "aac", "-f", "flv", flv,
+      "-v",
+      "error",
+      "-f",
+      "lavfi",
+      "-i",
+      "testsrc2=size=426x240:rate=30",
+      "-f",
+      "lavfi",
+      "-i",
+      "sine",
+      "-t",
+      "4",
+      "-c:v",
+      "libx264",
+      "-preset",
+      "ultrafast",
+      "-g",
+      "60",
+      "-keyint_min",
+      "60",
+      "-sc_threshold",
+      "0",
+      "-c:a",
+      "aac",
+      "-f",
+      "flv",
+      flv,
     ]);
     const source: SourceInfo = { width: 426, height: 240, fps: 30, videoCodec: "h264", audioCodec: "aac", keyframeInterval: 2 };
     const timing = timingFor("low");
@@ -182,7 +212,11 @@ describe("FfmpegProcess (real ffmpeg)", () => {
     ff.stdin?.end();
     expect(await ff.exited).toEqual({ code: 0, signal: null, stopped: false });
     for (const data of await outputs) {
-      expect(boxes(data).map(([type]) => type).slice(0, 3)).toEqual(["ftyp", "moov", "moof"]);
+      expect(
+        boxes(data)
+          .map(([type]) => type)
+          .slice(0, 3),
+      ).toEqual(["ftyp", "moov", "moof"]);
     }
   });
 

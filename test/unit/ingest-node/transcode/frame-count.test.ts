@@ -36,12 +36,32 @@ interface Rendition {
 
 async function probeRendition(file: string, bytes: Uint8Array): Promise<Rendition> {
   const { stdout: count } = await run(ffmpeg.ffprobe, [
-    "-v", "error", "-count_frames", "-select_streams", "v:0", "-show_entries", "stream=nb_read_frames", "-of", "csv=p=0", file,
+    "-v",
+    "error",
+    "-count_frames",
+    "-select_streams",
+    "v:0",
+    "-show_entries",
+    "stream=nb_read_frames",
+    "-of",
+    "csv=p=0",
+    file,
   ]);
   const { stdout: packets } = await run(ffmpeg.ffprobe, [
-    "-v", "error", "-select_streams", "v:0", "-show_entries", "packet=pts_time,flags", "-of", "csv=p=0", file,
+    "-v",
+    "error",
+    "-select_streams",
+    "v:0",
+    "-show_entries",
+    "packet=pts_time,flags",
+    "-of",
+    "csv=p=0",
+    file,
   ]);
-  const rows = packets.trim().split("\n").map((line) => line.split(","));
+  const rows = packets
+    .trim()
+    .split("\n")
+    .map((line) => line.split(","));
   const keyRows = rows.map((row, index) => ({ pts: Number(row[0]), key: row[1]?.startsWith("K") ?? false, index })).filter((r) => r.key);
   const packager = new CmafPackager({ segmentTarget: timingFor("low").segmentTarget });
   const events = [...packager.push(bytes), ...packager.end()];
@@ -57,14 +77,41 @@ async function probeRendition(file: string, bytes: Uint8Array): Promise<Renditio
 async function transcodeFlv(name: string, encoderOptions: string[]): Promise<Map<string, Rendition>> {
   const flv = join(ffmpeg.dir, `${name}.flv`);
   await run(ffmpeg.bin.ffmpeg, [
-    "-v", "error", "-f", "lavfi", "-i", `testsrc2=size=640x360:rate=${FPS}`,
-    "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000", "-t", String(SECONDS),
-    "-c:v", "libx264", ...encoderOptions, "-g", "60", "-keyint_min", "60", "-sc_threshold", "0",
-    "-c:a", "aac", "-f", "flv", flv,
+    "-v",
+    "error",
+    "-f",
+    "lavfi",
+    "-i",
+    `testsrc2=size=640x360:rate=${FPS}`,
+    "-f",
+    "lavfi",
+    "-i",
+    "sine=frequency=440:sample_rate=48000",
+    "-t",
+    String(SECONDS),
+    "-c:v",
+    "libx264",
+    ...encoderOptions,
+    "-g",
+    "60",
+    "-keyint_min",
+    "60",
+    "-sc_threshold",
+    "0",
+    "-c:a",
+    "aac",
+    "-f",
+    "flv",
+    flv,
   ]);
   // The condition that triggered the duplicate: video starting over half a frame after the audio.
   const { stdout: starts } = await run(ffmpeg.ffprobe, ["-v", "error", "-show_entries", "stream=codec_type,start_time", "-of", "csv=p=0", flv]);
-  const start = Object.fromEntries(starts.trim().split("\n").map((line) => line.split(",") as [string, string]));
+  const start = Object.fromEntries(
+    starts
+      .trim()
+      .split("\n")
+      .map((line) => line.split(",") as [string, string]),
+  );
   expect(Number(start.video) - Number(start.audio)).toBeGreaterThan(0.5 / FPS);
 
   const timing = timingFor("low");
@@ -80,9 +127,7 @@ async function transcodeFlv(name: string, encoderOptions: string[]): Promise<Map
   const ff = startFfmpeg({ binary: ffmpeg.bin.ffmpeg, args, stdin: true });
   const names = [...ff.renditions.keys()];
   expect(names).toEqual(["source", "360p", "240p", "160p"]);
-  const outputs = Promise.all(
-    [...ff.renditions.values()].map(async (s: Readable) => Buffer.concat((await s.toArray()) as Buffer[])),
-  );
+  const outputs = Promise.all([...ff.renditions.values()].map(async (s: Readable) => Buffer.concat((await s.toArray()) as Buffer[])));
   const bytes = await readFile(flv);
   for (let i = 0; i < bytes.length; i += 16_384) ff.stdin?.write(bytes.subarray(i, i + 16_384));
   ff.stdin?.end(); // the publisher left: FFmpeg sees EOF, as in the pipeline
@@ -126,8 +171,12 @@ describe("encoded renditions at the end of a publish (real ffmpeg)", () => {
     }
     console.info(
       `[frame-count] ${name}: ` +
-        [...renditions].map(([n, r]) => `${n} ${r.frames} frames, keys [${r.keyframes.map((t) => t.toFixed(3))}], ` +
-          `segments [${r.segments.map((s) => s.duration.toFixed(3))}]`).join("; "),
+        [...renditions]
+          .map(
+            ([n, r]) =>
+              `${n} ${r.frames} frames, keys [${r.keyframes.map((t) => t.toFixed(3))}], ` + `segments [${r.segments.map((s) => s.duration.toFixed(3))}]`,
+          )
+          .join("; "),
     );
   });
 });

@@ -39,9 +39,7 @@ describe("planLadder", () => {
 
   it("keeps one rung at the source's (even) height when every rung is taller", () => {
     const plan = planLadder(TEST_LADDER, { ...h264, width: 256, height: 145, keyframeInterval: null }, 2);
-    expect(plan.renditions).toEqual([
-      { kind: "encode", name: "144p", width: 254, height: 144, videoKbps: 200, audioKbps: 48 },
-    ]);
+    expect(plan.renditions).toEqual([{ kind: "encode", name: "144p", width: 254, height: 144, videoKbps: 200, audioKbps: 48 }]);
   });
 
   it("sorts an unsorted ladder highest first", () => {
@@ -105,9 +103,7 @@ describe("planPassthrough", () => {
     const hevc = planPassthrough({ ...h264, videoCodec: "hevc" }, 2);
     expect(hevc.renditions).toEqual([{ kind: "encode", name: "1080p", width: 1920, height: 1080, videoKbps: 5000, audioKbps: 128 }]);
     expect(hevc.sourceCopy).toEqual({ included: false, reason: "video codec hevc is not h264" });
-    expect(hevc.fallback).toBe(
-      "passthrough cannot copy this source (video codec hevc is not h264): encoding one 1920x1080 rendition at 5000 kbps instead",
-    );
+    expect(hevc.fallback).toBe("passthrough cannot copy this source (video codec hevc is not h264): encoding one 1920x1080 rendition at 5000 kbps instead");
     const longGop = planPassthrough({ ...h264, width: 1280, height: 720, keyframeInterval: 4 }, 2);
     expect(sizes(longGop)).toEqual(["720p:1280x720"]);
     expect(longGop.fallback).toMatch(/keyframe interval 4s exceeds the 2s segment target/);

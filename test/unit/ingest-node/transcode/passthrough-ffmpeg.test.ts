@@ -38,10 +38,33 @@ async function publisherFlv(name: string, gopSeconds: number): Promise<string> {
   const flv = join(ffmpeg.dir, `${name}.flv`);
   const gop = String(FPS * gopSeconds);
   await run(ffmpeg.bin.ffmpeg, [
-    "-v", "error", "-f", "lavfi", "-i", `testsrc2=size=640x360:rate=${FPS}`,
-    "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000", "-t", String(SECONDS),
-    "-c:v", "libx264", "-preset", "ultrafast", "-g", gop, "-keyint_min", gop, "-sc_threshold", "0",
-    "-c:a", "aac", "-f", "flv", flv,
+    "-v",
+    "error",
+    "-f",
+    "lavfi",
+    "-i",
+    `testsrc2=size=640x360:rate=${FPS}`,
+    "-f",
+    "lavfi",
+    "-i",
+    "sine=frequency=440:sample_rate=48000",
+    "-t",
+    String(SECONDS),
+    "-c:v",
+    "libx264",
+    "-preset",
+    "ultrafast",
+    "-g",
+    gop,
+    "-keyint_min",
+    gop,
+    "-sc_threshold",
+    "0",
+    "-c:a",
+    "aac",
+    "-f",
+    "flv",
+    flv,
   ]);
   return flv;
 }
@@ -78,18 +101,28 @@ async function runPassthrough(flv: string, source: SourceInfo, thumbnailSeconds:
 
 async function probe(file: string, bytes: Uint8Array): Promise<Output> {
   const { stdout: stream } = await run(ffmpeg.ffprobe, [
-    "-v", "error", "-count_frames", "-select_streams", "v:0", "-show_entries", "stream=codec_name,nb_read_frames", "-of", "csv=p=0", file,
+    "-v",
+    "error",
+    "-count_frames",
+    "-select_streams",
+    "v:0",
+    "-show_entries",
+    "stream=codec_name,nb_read_frames",
+    "-of",
+    "csv=p=0",
+    file,
   ]);
-  const { stdout: packets } = await run(ffmpeg.ffprobe, [
-    "-v", "error", "-select_streams", "v:0", "-show_entries", "packet=flags", "-of", "csv=p=0", file,
-  ]);
+  const { stdout: packets } = await run(ffmpeg.ffprobe, ["-v", "error", "-select_streams", "v:0", "-show_entries", "packet=flags", "-of", "csv=p=0", file]);
   const [codec, frames] = stream.trim().split(",");
   const packager = new CmafPackager({ segmentTarget: TIMING.segmentTarget });
   const events = [...packager.push(bytes), ...packager.end()];
   return {
     codec: codec ?? "",
     frames: Number(frames),
-    keyframeIndexes: packets.trim().split("\n").flatMap((flags, index) => (flags.startsWith("K") ? [index] : [])),
+    keyframeIndexes: packets
+      .trim()
+      .split("\n")
+      .flatMap((flags, index) => (flags.startsWith("K") ? [index] : [])),
     segments: events.filter((e): e is SegmentEvent => e.type === "segment"),
   };
 }

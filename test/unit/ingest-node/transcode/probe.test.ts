@@ -21,9 +21,33 @@ beforeAll(async () => {
   file = join(dir, "gop1s.flv");
   // What a publisher sends: H.264 with a 1 s GOP (30 frames at 30 fps) and AAC, in FLV.
   await run(bin.ffmpeg, [
-    "-v", "error", "-f", "lavfi", "-i", "testsrc2=size=426x240:rate=30", "-f", "lavfi", "-i", "sine",
-    "-t", "4", "-c:v", "libx264", "-preset", "ultrafast", "-g", "30", "-keyint_min", "30", "-sc_threshold", "0",
-    "-c:a", "aac", "-f", "flv", file,
+    "-v",
+    "error",
+    "-f",
+    "lavfi",
+    "-i",
+    "testsrc2=size=426x240:rate=30",
+    "-f",
+    "lavfi",
+    "-i",
+    "sine",
+    "-t",
+    "4",
+    "-c:v",
+    "libx264",
+    "-preset",
+    "ultrafast",
+    "-g",
+    "30",
+    "-keyint_min",
+    "30",
+    "-sc_threshold",
+    "0",
+    "-c:a",
+    "aac",
+    "-f",
+    "flv",
+    file,
   ]);
 });
 afterAll(async () => {
@@ -57,9 +81,7 @@ describe("probe", () => {
 describe("summarise", () => {
   it("reads NTSC rates and non-square pixels", () => {
     const s = summarise({
-      streams: [
-        { index: 0, codec_type: "video", codec_name: "h264", width: 1440, height: 1080, avg_frame_rate: "30000/1001", sample_aspect_ratio: "4:3" },
-      ],
+      streams: [{ index: 0, codec_type: "video", codec_name: "h264", width: 1440, height: 1080, avg_frame_rate: "30000/1001", sample_aspect_ratio: "4:3" }],
     });
     expect(s).toMatchObject({ fps: 29.97, audioCodec: null, displayAspectRatio: 16 / 9, keyframeInterval: null });
   });

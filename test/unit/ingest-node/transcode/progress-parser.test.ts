@@ -57,9 +57,7 @@ describe("ProgressParser", () => {
   });
 
   it("maps N/A and negative start times to null", () => {
-    const [s] = parseProgress(
-      "frame=0\nfps=0.00\nbitrate=N/A\ntotal_size=N/A\nout_time_us=-9223372036854775807\nspeed=N/A\nprogress=continue\n",
-    );
+    const [s] = parseProgress("frame=0\nfps=0.00\nbitrate=N/A\ntotal_size=N/A\nout_time_us=-9223372036854775807\nspeed=N/A\nprogress=continue\n");
     expect(s).toMatchObject({ frame: 0, bitrateKbps: null, totalSizeBytes: null, outTimeUs: null, speed: null });
     expect(s?.dupFrames).toBeNull();
   });

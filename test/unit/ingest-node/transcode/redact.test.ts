@@ -10,12 +10,8 @@ describe("redaction", () => {
 
   it("removes the key wherever FFmpeg quotes it, raw or percent-decoded", () => {
     const redact = redactor(["-i", "rtmp://ingest:1935/live/sk%2Bsecret42"]);
-    expect(redact("rtmp://ingest:1935/live/sk%2Bsecret42: Input/output error")).toBe(
-      "rtmp://ingest:1935/live/<redacted>: Input/output error",
-    );
-    expect(redact("[rtmp @ 0x1] Server error: stream sk+secret42 not found")).toBe(
-      "[rtmp @ 0x1] Server error: stream <redacted> not found",
-    );
+    expect(redact("rtmp://ingest:1935/live/sk%2Bsecret42: Input/output error")).toBe("rtmp://ingest:1935/live/<redacted>: Input/output error");
+    expect(redact("[rtmp @ 0x1] Server error: stream sk+secret42 not found")).toBe("[rtmp @ 0x1] Server error: stream <redacted> not found");
     expect(redact("frame=1 fps=0")).toBe("frame=1 fps=0");
   });
 });

@@ -101,10 +101,7 @@ describe("spilling uploader", () => {
   it("recover(): a new uploader on the same directory replays what a crashed one spilled, in order", { timeout: 10_000 }, async () => {
     env.edge.respond = () => ({ kind: "status", status: 503 });
     const first = env.uploader({ memoryLimitBytes: 2 * 512 });
-    const plans = [
-      renditionPlan(STREAM_A, "360p", { segments: 3, parts: 2, size: 512 }),
-      renditionPlan(STREAM_B, "360p", { segments: 3, size: 512 }),
-    ];
+    const plans = [renditionPlan(STREAM_A, "360p", { segments: 3, parts: 2, size: 512 }), renditionPlan(STREAM_B, "360p", { segments: 3, size: 512 })];
     await putInterleaved(first.uploader, plans);
     await first.uploader.putThumbnail(STREAM_A, { epoch: 1 }, bytesOf("old-thumb", 512));
     await first.uploader.putThumbnail(STREAM_A, { epoch: 1 }, bytesOf("new-thumb", 512));
@@ -124,7 +121,10 @@ describe("spilling uploader", () => {
     await Promise.all([second.uploader.flush(STREAM_A), second.uploader.flush(STREAM_B)]);
 
     const memoryOnly = new Set([plans[0]?.[0]?.path, plans[1]?.[0]?.path]);
-    expectAllInOrder(env.edge, plans.map((plan) => plan.filter((item) => !memoryOnly.has(item.path))));
+    expectAllInOrder(
+      env.edge,
+      plans.map((plan) => plan.filter((item) => !memoryOnly.has(item.path))),
+    );
     for (const path of memoryOnly) expect(env.edge.objects.has(path as string)).toBe(false);
     expect(new Uint8Array(env.edge.objects.get(ingestPaths.thumbnail(STREAM_A)) ?? [])).toEqual(bytesOf("new-thumb", 512));
     expect(second.uploader.backlog()).toMatchObject({ diskObjects: 0, failedObjects: 1, supersededObjects: 1 });

@@ -4,12 +4,7 @@ import type { PublishResponse, StreamHeartbeat } from "../../../../protocol/inge
 import { ingestPaths } from "../../../../protocol/ingest-paths.ts";
 import { EdgeClient } from "../../../../ingest-node/src/upload/edge-client.ts";
 import type { EdgeClientConfig } from "../../../../ingest-node/src/upload/edge-client.ts";
-import {
-  EdgeBadResponseError,
-  EdgeRejectedError,
-  EdgeUnavailableError,
-  StreamFencedError,
-} from "../../../../ingest-node/src/upload/upload-errors.ts";
+import { EdgeBadResponseError, EdgeRejectedError, EdgeUnavailableError, StreamFencedError } from "../../../../ingest-node/src/upload/upload-errors.ts";
 import { FakeEdge } from "./fake-edge.ts";
 import { NODE, STREAM_A, recordingLogger } from "./fixtures.ts";
 
@@ -80,9 +75,7 @@ describe("EdgeClient", () => {
     expect(edge.requests).toHaveLength(2);
 
     edge.respond = () => ({ kind: "hang" });
-    await expect(client({ publishTimeoutMs: 150, publishAttempts: 1 }).publish({ stream_key: "k" })).rejects.toThrow(
-      /timed out after 150 ms/,
-    );
+    await expect(client({ publishTimeoutMs: 150, publishAttempts: 1 }).publish({ stream_key: "k" })).rejects.toThrow(/timed out after 150 ms/);
     expect(Date.now() - started).toBeLessThan(2_000);
   });
 

@@ -15,7 +15,9 @@ afterEach(async () => {
 });
 
 /** A server answering every request with `handle`; resolves with its endpoint and what it received. */
-async function edgeAnswering(handle: (res: ServerResponse, body: Buffer) => void): Promise<{ endpoint: EdgeEndpoint; received: { headers: Record<string, unknown>; body: Buffer }[] }> {
+async function edgeAnswering(
+  handle: (res: ServerResponse, body: Buffer) => void,
+): Promise<{ endpoint: EdgeEndpoint; received: { headers: Record<string, unknown>; body: Buffer }[] }> {
   const received: { headers: Record<string, unknown>; body: Buffer }[] = [];
   server = createServer((req, res) => {
     const chunks: Buffer[] = [];
@@ -30,7 +32,13 @@ async function edgeAnswering(handle: (res: ServerResponse, body: Buffer) => void
   return { endpoint: { edgeUrl: `http://127.0.0.1:${port}/`, nodeId: "node-a", credential: "secret-credential" }, received };
 }
 
-const put = (body: Uint8Array | string, timeoutMs = 2000) => ({ method: "PUT" as const, path: "/ingest/v1/streams/s/r/1/seg-0.m4s", body, contentType: "video/iso.segment", timeoutMs });
+const put = (body: Uint8Array | string, timeoutMs = 2000) => ({
+  method: "PUT" as const,
+  path: "/ingest/v1/streams/s/r/1/seg-0.m4s",
+  body,
+  contentType: "video/iso.segment",
+  timeoutMs,
+});
 
 describe("edgeRequest", () => {
   it("sends the body with its length, the credential and the node id, and returns a 2xx answer", async () => {
@@ -40,7 +48,12 @@ describe("edgeRequest", () => {
     expect(reply).toEqual({ status: 201, body: '{"ok":true}' });
     expect(received).toHaveLength(1);
     expect(new Uint8Array(received[0]!.body)).toEqual(bytes);
-    expect(received[0]!.headers).toMatchObject({ authorization: "Bearer secret-credential", "x-node-id": "node-a", "content-type": "video/iso.segment", "content-length": "300000" });
+    expect(received[0]!.headers).toMatchObject({
+      authorization: "Bearer secret-credential",
+      "x-node-id": "node-a",
+      "content-type": "video/iso.segment",
+      "content-length": "300000",
+    });
   });
 
   it("sorts error answers: retryable with Retry-After, refused with the problem's detail, fenced on 409", async () => {

@@ -66,7 +66,8 @@ describe("EdgeUploader", () => {
   it("sends a from_parts segment without its bytes, and with them when the edge answers 422 (a part is missing)", { timeout: 5_000 }, async () => {
     const { uploader: up } = env.uploader();
     const composed = { ...segmentMeta(4, 2), from_parts: true };
-    env.edge.respond = (request) => (msnOf(request.path) === 5 && request.body.byteLength === 0 ? { kind: "status", status: 422, detail: "parts missing" } : { kind: "store" });
+    env.edge.respond = (request) =>
+      msnOf(request.path) === 5 && request.body.byteLength === 0 ? { kind: "status", status: 422, detail: "parts missing" } : { kind: "store" };
     await up.putSegment(STREAM_A, "360p", composed, bytesOf("segment 4"));
     await up.putSegment(STREAM_A, "360p", { ...segmentMeta(5, 2), from_parts: true }, bytesOf("segment 5"));
     await up.flush(STREAM_A);
@@ -124,9 +125,7 @@ describe("EdgeUploader", () => {
   it("runs renditions and streams in parallel, never more requests at once than the concurrency bound", { timeout: 5_000 }, async () => {
     env.edge.respond = () => ({ kind: "store", delayMs: 40 });
     const { uploader: up } = env.uploader({ concurrency: 3 });
-    const plans = [STREAM_A, STREAM_B].flatMap((stream) =>
-      ["360p", "240p", "160p"].map((rendition) => renditionPlan(stream, rendition, { segments: 3 })),
-    );
+    const plans = [STREAM_A, STREAM_B].flatMap((stream) => ["360p", "240p", "160p"].map((rendition) => renditionPlan(stream, rendition, { segments: 3 })));
     await putInterleaved(up, plans);
     await Promise.all([up.flush(STREAM_A), up.flush(STREAM_B)]);
     expect(env.edge.maxInFlight).toBe(3);
@@ -135,8 +134,7 @@ describe("EdgeUploader", () => {
 
   it("re-PUTs the same bytes when an answer is lost (idempotent), and counts the object once", { timeout: 5_000 }, async () => {
     const target = ingestPaths.segment(STREAM_A, "360p", 1);
-    env.edge.respond = (request) =>
-      request.path === target && env.edge.requestsFor(target).length === 0 ? { kind: "hang", store: true } : { kind: "store" };
+    env.edge.respond = (request) => (request.path === target && env.edge.requestsFor(target).length === 0 ? { kind: "hang", store: true } : { kind: "store" });
     const { uploader: up } = env.uploader({ requestTimeoutMs: 200 });
     const plan = renditionPlan(STREAM_A, "360p", { segments: 3 });
     await putInterleaved(up, [plan]);
@@ -219,9 +217,7 @@ describe("EdgeUploader", () => {
     expect(ackedInPlan(env.edge.ackedPaths(), b160)).toEqual(b160.map((item) => item.path));
     const sentA = env.edge.requests.filter((request) => request.path.includes(STREAM_A)).map((request) => msnOf(request.path));
     expect(sentA.every((msn) => msn === null || msn <= 2)).toBe(true);
-    expect(events.filter((event) => event.type === "fenced")).toEqual([
-      expect.objectContaining({ type: "fenced", streamId: STREAM_A, epoch: 1 }),
-    ]);
+    expect(events.filter((event) => event.type === "fenced")).toEqual([expect.objectContaining({ type: "fenced", streamId: STREAM_A, epoch: 1 })]);
     // Each A lane had init, 0, 1 acknowledged or fenced in flight, and 2..5 fenced: 14 A objects in all.
     const metrics = up.backlog();
     expect(metrics.fencedObjects).toBeGreaterThanOrEqual(8);

@@ -11,9 +11,7 @@ describe("MemorySink", () => {
     await sink.putThumbnail(STREAM_A, { epoch: 1 }, bytesOf("jpeg"));
     await sink.flush(STREAM_A);
 
-    expect(sink.objectsOf(STREAM_A, "360p").map((object) => object.kind)).toEqual([
-      "init", "part", "part", "segment", "part", "part", "segment",
-    ]);
+    expect(sink.objectsOf(STREAM_A, "360p").map((object) => object.kind)).toEqual(["init", "part", "part", "segment", "part", "part", "segment"]);
     expect(sink.objectsOf(STREAM_B)).toHaveLength(2);
     expect(sink.objectsOf(STREAM_A)).toHaveLength(8);
     expect(sink.backlog()).toMatchObject({ uploadedObjects: 10, memoryObjects: 0, failedObjects: 0 });

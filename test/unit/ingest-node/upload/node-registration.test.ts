@@ -36,7 +36,9 @@ beforeEach(async () => {
       const { region } = JSON.parse(request.body.toString()) as { region: string };
       return { kind: "json", status: 201, body: { node_id: "node-a", region, credential, expires_at: new Date(Date.now() + lifetimeMs).toISOString() } };
     }
-    return valid.has(bearer(request)) ? { kind: "json", status: 200, body: { ok: true } } : { kind: "status", status: 401, detail: "The node credential is invalid." };
+    return valid.has(bearer(request))
+      ? { kind: "json", status: 200, body: { ok: true } }
+      : { kind: "status", status: 401, detail: "The node credential is invalid." };
   };
   await edge.start(0);
 });
@@ -89,7 +91,10 @@ describe("NodeRegistration", () => {
 
   it("a wrong bootstrap secret stops the node at start with the edge's reason", async () => {
     const source = register({ bootstrapSecret: "not-the-secret" });
-    const error = await source.start().then(() => null, (e: unknown) => e);
+    const error = await source.start().then(
+      () => null,
+      (e: unknown) => e,
+    );
     expect(error).toBeInstanceOf(EdgeRejectedError);
     expect((error as EdgeRejectedError).status).toBe(401);
     expect((error as Error).message).not.toContain("not-the-secret");

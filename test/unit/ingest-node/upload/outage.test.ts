@@ -19,10 +19,7 @@ const env = useUploaderTestEnv();
 describe("edge outage", () => {
   it("holds objects through a run of 503s and 500s, backlog rising then back to 0", { timeout: 10_000 }, async () => {
     const { uploader: up, logger } = env.uploader();
-    const plans = [
-      renditionPlan(STREAM_A, "360p", { segments: 6, parts: 2 }),
-      renditionPlan(STREAM_A, "240p", { segments: 6, parts: 2 }),
-    ];
+    const plans = [renditionPlan(STREAM_A, "360p", { segments: 6, parts: 2 }), renditionPlan(STREAM_A, "240p", { segments: 6, parts: 2 })];
     const [first, second] = [plans.map((plan) => plan.slice(0, 4)), plans.map((plan) => plan.slice(4))];
     await putInterleaved(up, first);
     await up.flush(STREAM_A);
@@ -48,16 +45,19 @@ describe("edge outage", () => {
 
   it("survives refused connections: the edge process gone, then back on the same port", { timeout: 10_000 }, async () => {
     const { uploader: up } = env.uploader();
-    const plans = [
-      renditionPlan(STREAM_A, "360p", { segments: 5 }),
-      renditionPlan(STREAM_B, "360p", { segments: 5 }),
-    ];
+    const plans = [renditionPlan(STREAM_A, "360p", { segments: 5 }), renditionPlan(STREAM_B, "360p", { segments: 5 })];
     const port = env.edge.port;
-    await putInterleaved(up, plans.map((plan) => plan.slice(0, 2)));
+    await putInterleaved(
+      up,
+      plans.map((plan) => plan.slice(0, 2)),
+    );
     await Promise.all([up.flush(STREAM_A), up.flush(STREAM_B)]);
 
     await env.edge.stop();
-    await putInterleaved(up, plans.map((plan) => plan.slice(2)));
+    await putInterleaved(
+      up,
+      plans.map((plan) => plan.slice(2)),
+    );
     await waitFor(() => up.backlog().retries >= 6, 5_000, "retries while the edge is down");
     expect(up.backlog().memoryObjects).toBe(8);
 

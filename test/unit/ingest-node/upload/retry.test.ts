@@ -1,12 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { isRetryableStatus, parseRetryAfter, problemDetail } from "../../../../ingest-node/src/upload/edge-http.ts";
-import {
-  DEFAULT_RETRY_POLICY,
-  backoffDelay,
-  retryDelay,
-  retryPolicy,
-  withRetry,
-} from "../../../../ingest-node/src/upload/retry.ts";
+import { DEFAULT_RETRY_POLICY, backoffDelay, retryDelay, retryPolicy, withRetry } from "../../../../ingest-node/src/upload/retry.ts";
 import type { RetryPolicy, Sleep } from "../../../../ingest-node/src/upload/retry.ts";
 
 const policy: RetryPolicy = { baseDelayMs: 200, maxDelayMs: 5_000, maxAttempts: Infinity };
@@ -16,9 +10,7 @@ class Flaky extends Error {}
 describe("backoffDelay", () => {
   it("doubles the ceiling per retry up to the cap, with full jitter below it", () => {
     const top = () => 0.999999;
-    expect([0, 1, 2, 3, 4, 5, 6, 40].map((retry) => backoffDelay(retry, policy, top))).toEqual([
-      199, 399, 799, 1599, 3199, 4999, 4999, 4999,
-    ]);
+    expect([0, 1, 2, 3, 4, 5, 6, 40].map((retry) => backoffDelay(retry, policy, top))).toEqual([199, 399, 799, 1599, 3199, 4999, 4999, 4999]);
     expect(backoffDelay(3, policy, () => 0)).toBe(0);
     expect(backoffDelay(3, policy, () => 0.5)).toBe(800);
   });
@@ -44,9 +36,11 @@ describe("backoffDelay", () => {
 });
 
 describe("withRetry", () => {
-  const recordingSleep = (slept: number[]): Sleep => async (ms) => {
-    slept.push(ms);
-  };
+  const recordingSleep =
+    (slept: number[]): Sleep =>
+    async (ms) => {
+      slept.push(ms);
+    };
 
   it("retries retryable failures with the policy's delays until the operation succeeds", async () => {
     const slept: number[] = [];

@@ -5,18 +5,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { ingestPaths } from "../../../../protocol/ingest-paths.ts";
 import { loadConfig } from "../../../../ingest-node/src/config.ts";
-import {
-  STREAM_A,
-  STREAM_B,
-  bytesOf,
-  expectAllInOrder,
-  initMeta,
-  renditionPlan,
-  segmentMeta,
-  spillFiles,
-  useUploaderTestEnv,
-  waitFor,
-} from "./fixtures.ts";
+import { STREAM_A, STREAM_B, bytesOf, expectAllInOrder, initMeta, renditionPlan, segmentMeta, spillFiles, useUploaderTestEnv, waitFor } from "./fixtures.ts";
 
 const env = useUploaderTestEnv();
 
