@@ -7,7 +7,7 @@ import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
 import { CmafPackager, type PartEvent, type SegmentEvent } from "../../../../ingest-node/src/packager/packager.ts";
 import { FlvRemuxer, RemuxError } from "../../../../ingest-node/src/remux/flv-remuxer.ts";
-import { useRealFfmpeg } from "../transcode/real-ffmpeg.ts";
+import { testFlvArgs, useRealFfmpeg } from "../transcode/real-ffmpeg.ts";
 
 const run = promisify(execFile);
 const FPS = 30;
@@ -17,39 +17,21 @@ const ffmpeg = useRealFfmpeg("remux-");
 /** SECONDS of 640x360 testsrc2 + sine as FLV: H.264 with B-frames (composition offsets), a keyframe every `gop` s. */
 async function publisherFlv(name: string, gopSeconds = 2, extra: string[] = []): Promise<string> {
   const flv = join(ffmpeg.dir, `${name}.flv`);
-  const gop = String(FPS * gopSeconds);
-  await run(ffmpeg.bin.ffmpeg, [
-    "-v",
-    "error",
-    "-f",
-    "lavfi",
-    "-i",
-    `testsrc2=size=640x360:rate=${FPS}`,
-    "-f",
-    "lavfi",
-    "-i",
-    "sine=frequency=440:sample_rate=44100",
-    "-t",
-    String(SECONDS),
-    "-c:v",
-    "libx264",
-    "-preset",
-    "superfast",
-    "-bf",
-    "2",
-    "-g",
-    gop,
-    "-keyint_min",
-    gop,
-    "-sc_threshold",
-    "0",
-    "-c:a",
-    "aac",
-    ...extra,
-    "-f",
-    "flv",
-    flv,
-  ]);
+  await run(
+    ffmpeg.bin.ffmpeg,
+    testFlvArgs(
+      {
+        size: "640x360",
+        fps: FPS,
+        seconds: SECONDS,
+        gop: FPS * gopSeconds,
+        sine: "sine=frequency=440:sample_rate=44100",
+        encoder: ["-preset", "superfast", "-bf", "2"],
+        extra,
+      },
+      flv,
+    ),
+  );
   return flv;
 }
 

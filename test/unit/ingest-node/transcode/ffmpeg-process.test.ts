@@ -14,6 +14,7 @@ import { startFfmpeg } from "../../../../ingest-node/src/transcode/ffmpeg-proces
 import { jpegDimensions } from "../../../../ingest-node/src/transcode/jpeg-splitter.ts";
 import { planLadder, type SourceInfo } from "../../../../ingest-node/src/transcode/ladder-plan.ts";
 import type { ProgressSnapshot } from "../../../../ingest-node/src/transcode/progress-parser.ts";
+import { testFlvArgs } from "./real-ffmpeg.ts";
 
 const run = promisify(execFile);
 const SOURCE: SourceInfo = { width: 640, height: 360, fps: 30, videoCodec: "rawvideo", audioCodec: "pcm", keyframeInterval: null };
@@ -165,35 +166,7 @@ describe("FfmpegProcess (real ffmpeg)", () => {
 
   it("transcodes FLV fed through stdin, copying an H.264 source with fitting keyframes", async () => {
     const flv = join(dir, "publisher.flv");
-    await run(bin.ffmpeg, [
-      "-v",
-      "error",
-      "-f",
-      "lavfi",
-      "-i",
-      "testsrc2=size=426x240:rate=30",
-      "-f",
-      "lavfi",
-      "-i",
-      "sine",
-      "-t",
-      "4",
-      "-c:v",
-      "libx264",
-      "-preset",
-      "ultrafast",
-      "-g",
-      "60",
-      "-keyint_min",
-      "60",
-      "-sc_threshold",
-      "0",
-      "-c:a",
-      "aac",
-      "-f",
-      "flv",
-      flv,
-    ]);
+    await run(bin.ffmpeg, testFlvArgs({ size: "426x240", fps: 30, seconds: 4, gop: 60, sine: "sine", encoder: ["-preset", "ultrafast"] }, flv));
     const source: SourceInfo = { width: 426, height: 240, fps: 30, videoCodec: "h264", audioCodec: "aac", keyframeInterval: 2 };
     const timing = timingFor("low");
     const args = buildFfmpegArgs({

@@ -14,7 +14,7 @@ import { CmafPackager, type SegmentEvent } from "../../../../ingest-node/src/pac
 import { buildFfmpegArgs } from "../../../../ingest-node/src/transcode/ffmpeg-args.ts";
 import { startFfmpeg } from "../../../../ingest-node/src/transcode/ffmpeg-process.ts";
 import { planLadder, type SourceInfo } from "../../../../ingest-node/src/transcode/ladder-plan.ts";
-import { useRealFfmpeg } from "./real-ffmpeg.ts";
+import { testFlvArgs, useRealFfmpeg } from "./real-ffmpeg.ts";
 
 const run = promisify(execFile);
 const FPS = 30;
@@ -76,34 +76,10 @@ async function probeRendition(file: string, bytes: Uint8Array): Promise<Renditio
 /** Publishes `SECONDS` s of testsrc2 + sine as FLV through the node's stdin path; returns each rendition. */
 async function transcodeFlv(name: string, encoderOptions: string[]): Promise<Map<string, Rendition>> {
   const flv = join(ffmpeg.dir, `${name}.flv`);
-  await run(ffmpeg.bin.ffmpeg, [
-    "-v",
-    "error",
-    "-f",
-    "lavfi",
-    "-i",
-    `testsrc2=size=640x360:rate=${FPS}`,
-    "-f",
-    "lavfi",
-    "-i",
-    "sine=frequency=440:sample_rate=48000",
-    "-t",
-    String(SECONDS),
-    "-c:v",
-    "libx264",
-    ...encoderOptions,
-    "-g",
-    "60",
-    "-keyint_min",
-    "60",
-    "-sc_threshold",
-    "0",
-    "-c:a",
-    "aac",
-    "-f",
-    "flv",
-    flv,
-  ]);
+  await run(
+    ffmpeg.bin.ffmpeg,
+    testFlvArgs({ size: "640x360", fps: FPS, seconds: SECONDS, gop: 60, sine: "sine=frequency=440:sample_rate=48000", encoder: encoderOptions }, flv),
+  );
   // The condition that triggered the duplicate: video starting over half a frame after the audio.
   const { stdout: starts } = await run(ffmpeg.ffprobe, ["-v", "error", "-show_entries", "stream=codec_type,start_time", "-of", "csv=p=0", flv]);
   const start = Object.fromEntries(

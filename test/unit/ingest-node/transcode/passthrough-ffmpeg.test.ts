@@ -14,7 +14,7 @@ import { startFfmpeg } from "../../../../ingest-node/src/transcode/ffmpeg-proces
 import { jpegDimensions } from "../../../../ingest-node/src/transcode/jpeg-splitter.ts";
 import type { SourceInfo } from "../../../../ingest-node/src/transcode/ladder-plan.ts";
 import { planPassthrough } from "../../../../ingest-node/src/transcode/passthrough-plan.ts";
-import { useRealFfmpeg } from "./real-ffmpeg.ts";
+import { testFlvArgs, useRealFfmpeg } from "./real-ffmpeg.ts";
 
 const run = promisify(execFile);
 const FPS = 30;
@@ -36,36 +36,13 @@ interface Output {
 /** A publisher's FLV: SECONDS of 640x360 testsrc2 + sine, H.264 with a keyframe every `gopSeconds`, AAC. */
 async function publisherFlv(name: string, gopSeconds: number): Promise<string> {
   const flv = join(ffmpeg.dir, `${name}.flv`);
-  const gop = String(FPS * gopSeconds);
-  await run(ffmpeg.bin.ffmpeg, [
-    "-v",
-    "error",
-    "-f",
-    "lavfi",
-    "-i",
-    `testsrc2=size=640x360:rate=${FPS}`,
-    "-f",
-    "lavfi",
-    "-i",
-    "sine=frequency=440:sample_rate=48000",
-    "-t",
-    String(SECONDS),
-    "-c:v",
-    "libx264",
-    "-preset",
-    "ultrafast",
-    "-g",
-    gop,
-    "-keyint_min",
-    gop,
-    "-sc_threshold",
-    "0",
-    "-c:a",
-    "aac",
-    "-f",
-    "flv",
-    flv,
-  ]);
+  await run(
+    ffmpeg.bin.ffmpeg,
+    testFlvArgs(
+      { size: "640x360", fps: FPS, seconds: SECONDS, gop: FPS * gopSeconds, sine: "sine=frequency=440:sample_rate=48000", encoder: ["-preset", "ultrafast"] },
+      flv,
+    ),
+  );
   return flv;
 }
 

@@ -8,6 +8,7 @@ import { TEST_LADDER } from "../../../../protocol/ladder.ts";
 import { findFfmpeg } from "../../../../ingest-node/src/transcode/ffmpeg-binary.ts";
 import { planLadder } from "../../../../ingest-node/src/transcode/ladder-plan.ts";
 import { ProbeError, probe, regularInterval, summarise } from "../../../../ingest-node/src/transcode/probe.ts";
+import { testFlvArgs } from "./real-ffmpeg.ts";
 
 const run = promisify(execFile);
 let ffprobe: string;
@@ -20,35 +21,7 @@ beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), "probe-"));
   file = join(dir, "gop1s.flv");
   // What a publisher sends: H.264 with a 1 s GOP (30 frames at 30 fps) and AAC, in FLV.
-  await run(bin.ffmpeg, [
-    "-v",
-    "error",
-    "-f",
-    "lavfi",
-    "-i",
-    "testsrc2=size=426x240:rate=30",
-    "-f",
-    "lavfi",
-    "-i",
-    "sine",
-    "-t",
-    "4",
-    "-c:v",
-    "libx264",
-    "-preset",
-    "ultrafast",
-    "-g",
-    "30",
-    "-keyint_min",
-    "30",
-    "-sc_threshold",
-    "0",
-    "-c:a",
-    "aac",
-    "-f",
-    "flv",
-    file,
-  ]);
+  await run(bin.ffmpeg, testFlvArgs({ size: "426x240", fps: 30, seconds: 4, gop: 30, sine: "sine", encoder: ["-preset", "ultrafast"] }, file));
 });
 afterAll(async () => {
   await rm(dir, { recursive: true, force: true });

@@ -26,3 +26,29 @@ export function useRealFfmpeg(prefix: string): RealFfmpeg {
   });
   return env;
 }
+
+/** A test publisher's FLV: testsrc2 video in H.264 with a fixed keyframe interval, and a lavfi sine in AAC. */
+export interface TestFlvOptions {
+  /** `WIDTHxHEIGHT` of the test pattern. */
+  size: string;
+  fps: number;
+  seconds: number;
+  /** Frames between keyframes (scene-cut keyframes off). */
+  gop: number;
+  /** The lavfi audio source (`sine`, `sine=frequency=440:sample_rate=48000`, ...). */
+  sine: string;
+  /** x264 options after `-c:v libx264` (preset, B-frames). */
+  encoder: string[];
+  /** Output options after `-c:a aac`. */
+  extra?: string[];
+}
+
+/** The ffmpeg arguments that write `options`' FLV to `out`. */
+export function testFlvArgs(options: TestFlvOptions, out: string): string[] {
+  const gop = String(options.gop);
+  return [
+    ...["-v", "error", "-f", "lavfi", "-i", `testsrc2=size=${options.size}:rate=${options.fps}`, "-f", "lavfi", "-i", options.sine],
+    ...["-t", String(options.seconds), "-c:v", "libx264", ...options.encoder, "-g", gop, "-keyint_min", gop, "-sc_threshold", "0"],
+    ...["-c:a", "aac", ...(options.extra ?? []), "-f", "flv", out],
+  ];
+}
