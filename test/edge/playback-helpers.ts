@@ -190,3 +190,19 @@ export class FakePublisher {
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
+
+/** A playlist body as text. */
+export async function text(response: Response): Promise<string> {
+  return new TextDecoder().decode(await response.arrayBuffer());
+}
+
+/** Every URI a playlist names: URI lines and URI="..." attributes. */
+export function urisOf(playlist: string): string[] {
+  const uris: string[] = [];
+  for (const line of playlist.split("\n")) {
+    if (line === "") continue;
+    if (!line.startsWith("#")) uris.push(line);
+    for (const match of line.matchAll(/URI="([^"]*)"/g)) uris.push(match[1]!);
+  }
+  return uris;
+}

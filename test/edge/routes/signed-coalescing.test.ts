@@ -4,24 +4,9 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { signPlaybackToken } from "../../../edge/src/auth/playback-token.ts";
 import { callJson } from "../api.ts";
-import { type CreatedStream, expectProblem, FakePublisher, get, sleep } from "../playback-helpers.ts";
+import { type CreatedStream, expectProblem, FakePublisher, get, sleep, text, urisOf } from "../playback-helpers.ts";
 
 const VIEWERS = 50;
-
-async function text(response: Response): Promise<string> {
-  return new TextDecoder().decode(await response.arrayBuffer());
-}
-
-/** Every URI a playlist names: URI lines and URI="..." attributes. */
-function urisOf(playlist: string): string[] {
-  const uris: string[] = [];
-  for (const line of playlist.split("\n")) {
-    if (line === "") continue;
-    if (!line.startsWith("#")) uris.push(line);
-    for (const match of line.matchAll(/URI="([^"]*)"/g)) uris.push(match[1]!);
-  }
-  return uris;
-}
 
 /** A signed interactive broadcast (segments 0 and 1 with parts, part 0 of segment 2) and `n` distinct valid tokens. */
 async function signedBroadcast(n: number) {

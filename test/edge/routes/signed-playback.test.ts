@@ -7,7 +7,7 @@ import type { LatencyMode } from "../../../protocol/latency.ts";
 import { MAX_TOKEN_LIFETIME_S, PLAYBACK_TOKEN_PATTERN, signPlaybackToken, verifyPlaybackToken } from "../../../edge/src/auth/playback-token.ts";
 import { thumbnailKey } from "../../../edge/src/storage/media.ts";
 import { call, callJson, newUser } from "../api.ts";
-import { type CreatedStream, createStream, expectProblem, FakePublisher, get, mediaBytes, resolve } from "../playback-helpers.ts";
+import { type CreatedStream, createStream, expectProblem, FakePublisher, get, mediaBytes, resolve, text, urisOf } from "../playback-helpers.ts";
 
 const SECRET = env.PLAYBACK_SIGNING_SECRET;
 const IMMUTABLE_PRIVATE = "private, max-age=31536000, immutable";
@@ -26,22 +26,6 @@ function mint(streamId: string, body: unknown = {}, token?: string): Promise<Min
 /** Path without its query string. */
 function bare(path: string): string {
   return path.split("?")[0]!;
-}
-
-/** A playlist body as text. */
-async function text(response: Response): Promise<string> {
-  return new TextDecoder().decode(await response.arrayBuffer());
-}
-
-/** Every URI a playlist names: URI lines and URI="..." attributes. */
-function urisOf(playlist: string): string[] {
-  const uris: string[] = [];
-  for (const line of playlist.split("\n")) {
-    if (line === "") continue;
-    if (!line.startsWith("#")) uris.push(line);
-    for (const match of line.matchAll(/URI="([^"]*)"/g)) uris.push(match[1]!);
-  }
-  return uris;
 }
 
 /** A signed broadcast in `mode` with three segments per rendition (the last two with parts), and a thumbnail. */
