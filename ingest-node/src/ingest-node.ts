@@ -7,9 +7,9 @@ import type { Logger } from "./log.ts";
 import type { MetricSample } from "./ops/metrics.ts";
 import { startOpsServer } from "./ops/ops-server.ts";
 import { StreamPipeline } from "./pipeline/stream-pipeline.ts";
-import type { PublishSession } from "./rtmp/publish-session.ts";
+import type { PublishSource } from "./publish/publish-source.ts";
 import { RtmpServer } from "./rtmp/rtmp-server.ts";
-import { type FfmpegFeatures, findFfmpeg } from "./transcode/ffmpeg-binary.ts";
+import { type FfmpegBinaries, findFfmpeg } from "./transcode/ffmpeg-binary.ts";
 import { EdgeClient } from "./upload/edge-client.ts";
 import { EdgeUploader } from "./upload/edge-uploader.ts";
 import { NodeRegistration } from "./upload/node-registration.ts";
@@ -17,6 +17,9 @@ import { EdgeRejectedError } from "./upload/upload-errors.ts";
 
 /** Node heartbeat period (issue #3: every 5 s). */
 const NODE_HEARTBEAT_MS = 5_000;
+
+/** Why the edge refused a publish: a bad key, a stream already being published, or no answer (or a draining node). */
+export type PublishRefusal = "forbidden" | "conflict" | "unavailable";
 
 /** A running ingest node. */
 export class IngestNode {
@@ -32,6 +35,8 @@ export class IngestNode {
   private heartbeatMismatch = "";
   private heartbeat: NodeJS.Timeout | null = null;
   private draining = false;
+  /** The FFmpeg every pipeline runs (found at start). */
+  private ffmpeg: FfmpegBinaries | null = null;
   private publishesRefused = 0;
   private publishesAccepted = 0;
   /** Pipelines restarted after a failure, and pipelines that failed and ended their publish. */
@@ -51,6 +56,7 @@ export class IngestNode {
     const { config, log } = this;
     const ffmpeg = await findFfmpeg({ logger: { warn: (message: string) => log.warn(message) } });
     log.info("ffmpeg found", { path: ffmpeg.ffmpeg, version: ffmpeg.version });
+    this.ffmpeg = ffmpeg;
     const uploadLog = log.child("upload");
     const logger = {
       info: (message: string, fields?: Record<string, unknown>) => uploadLog.info(message, flat(fields)),
@@ -86,7 +92,7 @@ export class IngestNode {
       ...config.rtmpLimits,
       log: log.child("rtmp"),
     });
-    rtmp.on("publish", (session) => void this.onPublish(session, ffmpeg.ffmpeg, ffmpeg.features));
+    rtmp.on("publish", (session) => void this.acceptPublish(session));
     rtmp.on("refused", () => this.publishesRefused++);
     this.rtmp = rtmp;
     this.ports.rtmp = await rtmp.listen();
@@ -110,27 +116,21 @@ export class IngestNode {
     });
   }
 
-  private async onPublish(session: PublishSession, ffmpegBinary: string, ffmpegFeatures: FfmpegFeatures): Promise<void> {
+  /**
+   * The one entry point for a new publisher, whatever its protocol: checks the key with the edge (unless `grant` is
+   * the answer the protocol already got from `requestPublish` before accepting the connection), then runs its
+   * pipeline until it ends. Lease, reconnect window, fencing and status follow from the grant.
+   */
+  async acceptPublish(session: PublishSource, grant?: PublishResponse): Promise<void> {
     const log = this.log.child("publish");
-    let grant: PublishResponse;
-    try {
-      grant = await this.edge!.publish({
-        stream_key: session.streamKey(),
-        client_ip: session.remoteAddress.slice(0, 64),
-        features: [NODE_FEATURES.encryption],
-      });
-    } catch (err) {
-      this.publishesRefused++;
-      if (err instanceof EdgeRejectedError) {
-        const why = err.status === 403 ? "unknown or revoked stream key" : err.status === 409 ? "this stream is already being published" : err.detail;
-        log.warn(`publish refused: ${why}`, { from: session.remoteAddress, status: err.status });
-      } else {
-        log.error("publish refused: the edge could not be reached to check the stream key", { from: session.remoteAddress, error: (err as Error).message });
+    if (!grant) {
+      const answer = await this.requestPublish(session.streamKey(), session.remoteAddress);
+      if (!answer.ok) {
+        session.close("publish refused");
+        return;
       }
-      session.close("publish refused");
-      return;
+      grant = answer.grant;
     }
-    this.publishesAccepted++;
     session.authorize();
     log.info("publish accepted", {
       stream: grant.stream_id,
@@ -140,8 +140,8 @@ export class IngestNode {
       mode: grant.latency_mode,
     });
     const pipeline = new StreamPipeline(session, grant, {
-      ffmpegBinary,
-      ffmpegFeatures,
+      ffmpegBinary: this.ffmpeg!.ffmpeg,
+      ffmpegFeatures: this.ffmpeg!.features,
       sink: this.uploader!,
       edge: this.edge!,
       ladder: this.config.ladder,
@@ -162,6 +162,33 @@ export class IngestNode {
       session.close("pipeline failed");
     });
     if (this.pipelines.get(grant.stream_id) === pipeline) this.pipelines.delete(grant.stream_id);
+  }
+
+  /**
+   * Asks the edge whether `streamKey` may publish now (it takes the stream's lease when so). Refusals are counted and
+   * logged here; `reason` is what a protocol may tell its publisher (never the key).
+   */
+  async requestPublish(streamKey: string, from: string): Promise<{ ok: true; grant: PublishResponse } | { ok: false; reason: PublishRefusal }> {
+    const log = this.log.child("publish");
+    if (this.draining || !this.edge) {
+      this.publishesRefused++;
+      log.warn("publish refused: the node is draining", { from });
+      return { ok: false, reason: "unavailable" };
+    }
+    try {
+      const grant = await this.edge.publish({ stream_key: streamKey, client_ip: from.slice(0, 64), features: [NODE_FEATURES.encryption] });
+      this.publishesAccepted++;
+      return { ok: true, grant };
+    } catch (err) {
+      this.publishesRefused++;
+      if (err instanceof EdgeRejectedError) {
+        const why = err.status === 403 ? "unknown or revoked stream key" : err.status === 409 ? "this stream is already being published" : err.detail;
+        log.warn(`publish refused: ${why}`, { from, status: err.status });
+        return { ok: false, reason: err.status === 403 ? "forbidden" : err.status === 409 ? "conflict" : "unavailable" };
+      }
+      log.error("publish refused: the edge could not be reached to check the stream key", { from, error: (err as Error).message });
+      return { ok: false, reason: "unavailable" };
+    }
   }
 
   private async sendNodeHeartbeat(): Promise<void> {

@@ -1,11 +1,11 @@
 // Waits briefly for what the ladder plan needs to know about a publisher (size, codecs, keyframe interval).
-import type { PublishSession, SourceInfo as PublisherSource } from "../rtmp/publish-session.ts";
+import type { PublishSource, SourceInfo as PublisherSource } from "../publish/publish-source.ts";
 import type { SourceInfo } from "../transcode/ladder-plan.ts";
 
 /** Size assumed when a publisher sends no onMetaData (rare: OBS and ffmpeg always do). */
 const FALLBACK = { width: 1280, height: 720 };
 
-/** Converts what the RTMP session knows into the ladder planner's source description. */
+/** Converts what the publisher told into the ladder planner's source description. */
 export function toLadderSource(source: PublisherSource): SourceInfo {
   return {
     width: source.width ?? FALLBACK.width,
@@ -22,7 +22,7 @@ export function toLadderSource(source: PublisherSource): SourceInfo {
  * comes first; the feed must already be attached. Only H.264 sources wait: the interval matters only for deciding
  * whether the `source` rendition can be copied.
  */
-export async function waitForSource(session: PublishSession, maxWaitMs: number): Promise<PublisherSource> {
+export async function waitForSource(session: PublishSource, maxWaitMs: number): Promise<PublisherSource> {
   const deadline = Date.now() + maxWaitMs;
   while (Date.now() < deadline && session.active) {
     const source = session.source();

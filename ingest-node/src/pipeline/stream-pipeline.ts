@@ -3,7 +3,7 @@ import { NODE_FEATURES, type PipelineHealth, type PublishResponse } from "../../
 import type { LatencyMode } from "../../../protocol/latency.ts";
 import type { LadderSetting } from "../config.ts";
 import type { Logger } from "../log.ts";
-import type { PublishSession } from "../rtmp/publish-session.ts";
+import type { PublishSource } from "../publish/publish-source.ts";
 import type { FfmpegFeatures } from "../transcode/ffmpeg-binary.ts";
 import { type LadderPlan, planLadder, type SourceInfo } from "../transcode/ladder-plan.ts";
 import { encodeSourceCopy, PASSTHROUGH_LADDER, planPassthrough } from "../transcode/passthrough-plan.ts";
@@ -68,7 +68,7 @@ export class StreamPipeline {
   health: PipelineHealth = "ok";
   /** The current publish grant (a restart republishes: new epoch and first msn). */
   private grant: PublishResponse;
-  private readonly session: PublishSession;
+  private readonly session: PublishSource;
   private readonly deps: PipelineDeps;
   private readonly log: Logger;
   private readonly clock = new CaptureClock();
@@ -95,7 +95,7 @@ export class StreamPipeline {
   private killed = false;
   private readonly uploads: MediaUploads;
 
-  constructor(session: PublishSession, grant: PublishResponse, deps: PipelineDeps) {
+  constructor(session: PublishSource, grant: PublishResponse, deps: PipelineDeps) {
     this.session = session;
     this.grant = grant;
     this.deps = deps;

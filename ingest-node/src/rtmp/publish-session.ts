@@ -1,23 +1,13 @@
 // One RTMP publisher as the node sees it: its key, its source facts, its FLV tags, and when it is gone.
 import { randomUUID } from "node:crypto";
 import { FLV_CODEC, type NmsBroadcast, type NmsSession } from "./nms.ts";
-import { type FlvTagInfo, KeyframeIntervalMeter, readFlvTag } from "./flv-tag.ts";
+import { KeyframeIntervalMeter, readFlvTag } from "./flv-tag.ts";
+import type { PublishSource, SourceInfo, TagListener } from "../publish/publish-source.ts";
 
-/** What the publisher's metadata and tags tell about its media. */
-export interface SourceInfo {
-  width: number | null;
-  height: number | null;
-  fps: number | null;
-  videoCodec: "h264" | "hevc" | "other" | null;
-  audioCodec: "aac" | "other" | null;
-  keyframeInterval: number | null;
-}
-
-/** Receives every FLV tag (header first) once a feed is attached. */
-export type TagListener = (tag: Buffer, info: FlvTagInfo | null) => void;
+export type { SourceInfo, TagListener } from "../publish/publish-source.ts";
 
 /** A publisher connected over RTMP, wrapped so the rest of the node never touches node-media-server. */
-export class PublishSession {
+export class PublishSession implements PublishSource {
   readonly id: string;
   readonly remoteAddress: string;
   readonly startedAt = Date.now();
