@@ -33,7 +33,7 @@ export interface RenditionInfo {
   /** Declared peak bandwidth, bits per second. */
   bandwidth: number;
   frameRate: number;
-  /** Epoch of the current init segment (`init-{epoch}.mp4`). */
+  /** Publish epoch of the current init segment: its media sit under `<rendition>/<epoch>/` (storage/media.ts). */
   epoch: number;
 }
 

@@ -50,7 +50,7 @@ export const EDGE_UPLOADER_DEFAULTS = {
   fsync: true,
 };
 
-/** EdgeUploader uploads media objects to the edge: a MediaSink backed by fetch, a backlog and ordered lanes. */
+/** EdgeUploader uploads media objects to the edge: a MediaSink backed by node:http (edge-http.ts), a backlog and ordered lanes. */
 export class EdgeUploader implements MediaSink {
   private readonly endpoint: EdgeEndpoint;
   private readonly requestTimeoutMs: number;

@@ -1,4 +1,4 @@
-// Raw RTMP client bytes for tests: a blind handshake, a publish, and the abusive chunk headers of issue 13. A server
+// Raw RTMP client bytes for tests: a blind handshake, a publish, and abusive chunk headers (a memory flood before any key check). A server
 // such as node-media-server reads C2 and the commands without waiting for its own answers, so none are awaited.
 import { createRequire } from "node:module";
 
@@ -38,7 +38,7 @@ export function publishCommands(url: { host: string; port: number }, app: string
   ]);
 }
 
-/** The chunk stream ids 2..319 in their 1- and 2-byte forms: 317 of them, as in issue 13. */
+/** The chunk stream ids 2..319 in their 1- and 2-byte forms: 317 of them, the flood that once took a node's virtual size to 37.7 GB. */
 export const ATTACK_CHUNK_STREAMS: readonly number[] = [...Array(318).keys()].map((i) => i + 2).slice(0, 317);
 
 /** A chunk header of a message of `length` bytes (fmt 0) on chunk stream `csid`, 1- or 2-byte basic header. */
@@ -52,7 +52,7 @@ export function announce(csid: number, length: number): Buffer {
 }
 
 /**
- * The issue's pattern: one 0xFFFFFF-byte message announced on each of 317 chunk streams, each followed by one 128-byte
+ * The measured attack pattern: one 0xFFFFFF-byte message announced on each of 317 chunk streams, each followed by one 128-byte
  * chunk of its body (the server's chunk size), so the next header is read as a header (~45 KB in all).
  */
 export function announceFlood(): Buffer {
