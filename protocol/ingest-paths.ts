@@ -15,3 +15,14 @@ export const ingestPaths = {
   part: (streamId: string, rendition: string, msn: number, part: number) => `${INGEST_PREFIX}/streams/${streamId}/renditions/${rendition}/parts/${msn}/${part}`,
   segment: (streamId: string, rendition: string, msn: number) => `${INGEST_PREFIX}/streams/${streamId}/renditions/${rendition}/segments/${msn}`,
 };
+
+/** Header carrying a worker grant (the pool's transcode workers send it instead of a node credential). */
+export const WORKER_GRANT_HEADER = "x-worker-grant";
+
+/** Paths a transcode worker calls on the edge, under its grant: read the source, upload rungs. */
+export const workerPaths = {
+  sourceInit: (streamId: string, rendition: string, epoch: number) => `${INGEST_PREFIX}/worker/streams/${streamId}/renditions/${rendition}/init/${epoch}`,
+  sourceSegment: (streamId: string, rendition: string, msn: number) => `${INGEST_PREFIX}/worker/streams/${streamId}/renditions/${rendition}/segments/${msn}`,
+  init: (streamId: string, rendition: string) => `${INGEST_PREFIX}/worker/streams/${streamId}/renditions/${rendition}/init`,
+  segment: (streamId: string, rendition: string, msn: number) => `${INGEST_PREFIX}/worker/streams/${streamId}/renditions/${rendition}/segments/${msn}`,
+};

@@ -17,6 +17,11 @@ export const PublishRequestSchema = z.object({
   client_ip: z.string().max(64).optional(),
   /** What the node can do beyond the basics (NODE_FEATURES); absent from older nodes, which can do none of it. */
   features: z.array(z.string().max(32)).max(16).optional(),
+  /**
+   * A queue-mode node (TRANSCODE=queue) names the rungs its worker pool may make for this publish: the answer then
+   * carries a `worker_grant` for them (never for `source`, which only the node uploads).
+   */
+  pool_renditions: z.array(z.string().regex(RENDITION_PATTERN)).max(16).optional(),
 });
 
 /** Node features a publish may need: `aes-128` — the node encrypts segments and parts when the answer asks. */
@@ -59,6 +64,8 @@ export const PublishResponseSchema = z.object({
   encryption: PublishEncryptionSchema.nullable().default(null),
   /** What the edge can do beyond the basics (EDGE_FEATURES); absent from older edges, which can do none of it. */
   edge_features: z.array(z.string().max(32)).max(16).optional(),
+  /** Present when the node asked for `pool_renditions` and the edge can grant them: what its workers upload under. */
+  worker_grant: z.string().max(2048).optional(),
 });
 
 /**

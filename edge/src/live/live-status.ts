@@ -1,7 +1,7 @@
 // The live part of `GET /streams/:id/status`, built from the LiveStream object's state. Pure.
 import type { PipelineHealth } from "../../../protocol/ingest.ts";
 import type { LiveMeta } from "./live-meta.ts";
-import type { LiveWindowState } from "./window.ts";
+import type { LiveWindowState, RenditionState } from "./window.ts";
 
 /** The live part of `GET /streams/:id/status`. */
 export interface LiveStatus {
@@ -11,7 +11,21 @@ export interface LiveStatus {
   /** Blocked LL-HLS playlist requests the stream's Durable Object holds right now (coalesced ones count once). */
   held_requests: number;
   bitrate_kbps: number;
-  renditions: { name: string; width: number; height: number; bandwidth: number; codecs: string; frame_rate: number }[];
+  /**
+   * `behind_segments`: segments the newest of the node's own renditions lists after this one's newest media segment
+   * (0 for those); `gaps`: GAP segments listed so far; `pool`: made by the transcoding pool.
+   */
+  renditions: {
+    name: string;
+    width: number;
+    height: number;
+    bandwidth: number;
+    codecs: string;
+    frame_rate: number;
+    behind_segments: number;
+    gaps: number;
+    pool: boolean;
+  }[];
   health: {
     ingest_connected: boolean;
     node_id: string | null;
@@ -27,6 +41,22 @@ export interface LiveStatus {
     /** The node's FFmpeg + packager: `ok`, `restarted` (once, with a discontinuity) or `failed` (publish ended). */
     pipeline: PipelineHealth | null;
   };
+}
+
+/** How far `r` is behind the node's own renditions, in segments, and its GAP count. */
+function renditionLag(window: LiveWindowState, r: RenditionState): { behind_segments: number; gaps: number; pool: boolean } {
+  const pool = window.pool?.renditions ?? [];
+  let reference = -1;
+  for (const other of window.renditions) if (!pool.includes(other.name)) reference = Math.max(reference, lastMediaMsn(other));
+  const own = lastMediaMsn(r);
+  return { behind_segments: reference < 0 ? 0 : Math.max(0, reference - own), gaps: r.gaps ?? 0, pool: pool.includes(r.name) };
+}
+
+/** The msn of the newest listed segment that is not a GAP (-1 before any). */
+function lastMediaMsn(r: RenditionState): number {
+  for (let i = r.segments.length - 1; i >= 0; i--) if (!r.segments[i]!.gap) return r.segments[i]!.msn;
+  const first = r.segments[0]?.msn ?? r.nextMsn;
+  return first === null ? -1 : first - 1;
 }
 
 /** The status of a stream at `now`, with `viewers` and `heldRequests` counted by the caller. */
@@ -49,6 +79,7 @@ export function liveStatus(meta: LiveMeta, window: LiveWindowState | null, viewe
       bandwidth: r.bandwidth,
       codecs: r.codecs,
       frame_rate: r.frameRate,
+      ...renditionLag(window!, r),
     })),
     health: {
       ingest_connected: connected,

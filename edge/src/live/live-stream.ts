@@ -29,7 +29,7 @@ import { holdForPart } from "./part-hold.ts";
 import { type RecordedSegment, Recording } from "./recording.ts";
 import { SessionKeys } from "./session-keys.ts";
 import { ViewerWindow } from "./viewers.ts";
-import { addInit, addPart, addSegment, type ApplyResult, createLiveWindow, end, type LiveWindowState, type MediaRef } from "./window.ts";
+import { addInit, addPart, addSegment, type ApplyResult, createLiveWindow, end, type LiveWindowState, type MediaRef, markLateRungs } from "./window.ts";
 
 export type { EndReason } from "./live-meta.ts";
 export { NODE_SILENCE_MS, PUBLISHER_SILENCE_MS } from "./live-meta.ts";
@@ -46,7 +46,12 @@ export interface PublishInput {
   defaultReconnectWindow: number;
   /** created_at of the stream key the publisher used: keys created before the last rotation are refused. */
   keyCreatedAt?: string;
+  /** Renditions a transcoding pool makes for this publish (their late segments become GAPs). */
+  poolRenditions?: string[];
 }
+
+/** Segments the node's own renditions may get ahead of a pool-made rung's missing one before it is listed as a GAP. */
+export const POOL_LATE_AFTER_SEGMENTS = 3;
 
 const META_KEY = "meta";
 const WINDOW_KEY = "window";
@@ -171,6 +176,7 @@ export class LiveStream extends DurableObject<Env> {
       this.rendered.invalidate();
       this.window = createLiveWindow({ mode: input.latencyMode, timing: timingFor(input.latencyMode, settings.part_target), encryption });
     }
+    if (input.poolRenditions?.length) this.window.pool = { renditions: input.poolRenditions, lateAfterSegments: POOL_LATE_AFTER_SEGMENTS };
     const epoch = this.meta.nextEpoch++;
     this.meta.sessionFirstEpoch ??= epoch;
     const firstMsn = this.meta.nextMsn;
@@ -249,6 +255,13 @@ export class LiveStream extends DurableObject<Env> {
     return problem ? refuse(409, "conflict", problem) : OK;
   }
 
+  /** The node holding the lease for `epoch` (a pool worker uploads on its behalf), else 409: the epoch was fenced. */
+  async epochHolder(epoch: number): Promise<{ ok: true; nodeId: string } | Exclude<IngestResult, { ok: true }>> {
+    const lease = this.meta.lease;
+    if (!lease || lease.epoch !== epoch || !this.window) return refuse(409, "conflict", "This epoch no longer holds the stream (fenced).");
+    return { ok: true, nodeId: lease.nodeId };
+  }
+
   /** Lists an init segment R2 now holds. */
   async commitInit(nodeId: string, rendition: string, meta: InitMeta): Promise<IngestResult> {
     return this.commit(nodeId, meta.epoch, null, () => addInit(this.window!, rendition, meta, { firstMsn: this.meta.lease?.firstMsn }));
@@ -261,7 +274,11 @@ export class LiveStream extends DurableObject<Env> {
 
   /** Lists a segment R2 now holds. */
   async commitSegment(nodeId: string, rendition: string, meta: SegmentMeta, bytes: number): Promise<IngestResult> {
-    const result = await this.commit(nodeId, meta.epoch, meta.msn, () => addSegment(this.window!, rendition, meta, { bytes }));
+    const result = await this.commit(nodeId, meta.epoch, meta.msn, () => {
+      const added = addSegment(this.window!, rendition, meta, { bytes });
+      const late = markLateRungs(this.window!);
+      return { ...added, changed: added.changed || late.changed, evicted: [...added.evicted, ...late.evicted] };
+    });
     if (result.ok && this.meta.sessionId) {
       // Recorded whatever the record setting: an unrecorded stream's retired media is found by it (epochOf).
       this.recording.add(this.meta.sessionId, {

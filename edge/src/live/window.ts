@@ -85,6 +85,8 @@ export interface RenditionState extends RenditionInfo {
   lastEpoch: number | null;
   /** EXT-X-DISCONTINUITY-SEQUENCE: discontinuities that slid out of the window (§6.2.2). */
   discontinuitySequence: number;
+  /** GAP segments listed so far (absent in states saved before it was counted). */
+  gaps?: number;
 }
 
 /**
@@ -115,6 +117,8 @@ export interface LiveWindowState {
   ended: boolean;
   /** Encryption of the broadcast's media, null (or absent, in states saved before it existed) when clear. */
   encryption?: WindowEncryption | null;
+  /** Renditions a transcoding pool makes (late ones turn into GAPs, see markLateRungs); absent without a pool. */
+  pool?: { renditions: string[]; lateAfterSegments: number } | null;
 }
 
 /** A stored object that dropped out of the live window. Delete it no sooner than the window's
@@ -224,6 +228,34 @@ export function addInit(state: LiveWindowState, rendition: string, meta: InitMet
     else if (first > r.nextMsn) r.gapFillBelow = first;
   }
   return result("added", true, evicted);
+}
+
+/**
+ * A pool-made rung's segment is late once the renditions the node uploads itself have listed `lateAfterSegments` more
+ * segments after it: it is listed as EXT-X-GAP (§4.4.4.7, a player switches rungs instead of stalling) and counted, and
+ * its upload, should it come, is then stale. Called after each of the node's own segments is listed.
+ */
+export function markLateRungs(state: LiveWindowState): ApplyResult {
+  const pool = state.pool;
+  if (!pool || state.ended) return result("duplicate", false);
+  let reference: number | null = null;
+  for (const r of state.renditions) {
+    const last = r.segments.at(-1);
+    if (!pool.renditions.includes(r.name) && last !== undefined) reference = Math.max(reference ?? last.msn, last.msn);
+  }
+  if (reference === null) return result("duplicate", false);
+  const evicted: MediaRef[] = [];
+  let changed = false;
+  for (const r of state.renditions) {
+    if (!pool.renditions.includes(r.name)) continue;
+    for (;;) {
+      drain(state, r, evicted);
+      if (r.nextMsn === null || reference - r.nextMsn < pool.lateAfterSegments) break;
+      fillGaps(state, r, r.nextMsn + 1, evicted);
+      changed = true;
+    }
+  }
+  return result(changed ? "added" : "duplicate", changed, evicted);
 }
 
 /** Records a part (LL-HLS only). Parts of a later segment wait until the earlier one is listed. */
@@ -420,6 +452,7 @@ function flushBuffered(state: LiveWindowState, r: RenditionState, evicted: Media
 /** Lists GAP segments for every msn from nextMsn up to (not including) `below`. */
 function fillGaps(state: LiveWindowState, r: RenditionState, below: number, evicted: MediaRef[]): void {
   while (r.nextMsn !== null && r.nextMsn < below) {
+    r.gaps = (r.gaps ?? 0) + 1;
     append(
       state,
       r,

@@ -36,6 +36,7 @@ import { mediaFile, mediaKey, thumbnailKey } from "../storage/media.ts";
 import { composeSegment } from "../storage/segment-composer.ts";
 import { advertisedUrlAllowed } from "../streams/ingest-host-policy.ts";
 import { findStreamKey } from "../streams/stream-repository.ts";
+import { grantablePool, issueWorkerGrant, workerIngestRoutes } from "./worker-ingest.ts";
 
 /** Throws the AppError an ingest result describes; returns nothing when it succeeded. */
 function unwrap(result: IngestResult): void {
@@ -129,6 +130,9 @@ ingestRoutes.post("/nodes/register", limitJsonBody, requireBootstrap, async (c) 
 });
 ingestRoutes.all("/nodes/register", methodNotAllowed("POST"));
 
+// The pool's workers carry a worker grant, not a node credential: their routes answer before requireNode runs.
+ingestRoutes.route("/worker", workerIngestRoutes);
+
 ingestRoutes.use("*", requireNode);
 // Media bodies may be large; everything else is JSON with the control API's limit.
 ingestRoutes.use(
@@ -159,6 +163,7 @@ ingestRoutes.post("/publish", async (c) => {
   if (streamSettings(stream).encryption === "aes-128" && !(body.features ?? []).includes(NODE_FEATURES.encryption)) {
     throw new AppError(422, "unprocessable", "This stream is encrypted (AES-128) and this ingest node does not encrypt; upgrade the node.");
   }
+  const pool = grantablePool(c.env, body, { latencyMode: stream.latencyMode, encrypted: streamSettings(stream).encryption === "aes-128" });
   const result = await liveStream(c.env, stream.id).publish({
     streamId: stream.id,
     nodeId: c.get("nodeId"),
@@ -167,9 +172,13 @@ ingestRoutes.post("/publish", async (c) => {
     settings: stream.settings,
     defaultReconnectWindow: getConfig(c.env).reconnectWindowSeconds,
     keyCreatedAt: key.createdAt,
+    poolRenditions: pool,
   });
   if (!result.ok) unwrap(result);
-  return c.json(result.ok ? { ...result.response, edge_features: [EDGE_FEATURES.composeSegments] } : null);
+  const workerGrant = result.ok && pool ? await issueWorkerGrant(c.env, stream.id, result.response.epoch, pool) : undefined;
+  return c.json(
+    result.ok ? { ...result.response, edge_features: [EDGE_FEATURES.composeSegments], ...(workerGrant ? { worker_grant: workerGrant } : {}) } : null,
+  );
 });
 
 ingestRoutes.post("/unpublish", async (c) => {

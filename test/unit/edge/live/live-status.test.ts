@@ -50,7 +50,17 @@ describe("liveStatus", () => {
       upload_dropped: 4,
       pipeline: "restarted",
     });
-    expect(status.renditions).toContainEqual({ name: "160p", width: 284, height: 160, bandwidth: 248_000, codecs: "avc1.42c00c,mp4a.40.2", frame_rate: 29.97 });
+    expect(status.renditions).toContainEqual({
+      name: "160p",
+      width: 284,
+      height: 160,
+      bandwidth: 248_000,
+      codecs: "avc1.42c00c,mp4a.40.2",
+      frame_rate: 29.97,
+      behind_segments: 0,
+      gaps: 0,
+      pool: false,
+    });
     expect(status.renditions).toHaveLength(3);
   });
 

@@ -1,0 +1,88 @@
+// Worker grants: what a transcode worker of the pool uploads under. The edge issues one with a queue-mode publish,
+// scoped to that stream, that epoch, the renditions the node named and an expiry; it is `wg1.<payload>.<mac>`, the
+// payload base64url JSON and the mac the base64url HMAC-SHA256 of it under WORKER_GRANT_SECRET, so checking one costs
+// an HMAC and no lookup. A worker holds no node credential and never sees a stream key: the grant is all it has.
+
+/** A grant's scope. */
+export interface WorkerGrant {
+  streamId: string;
+  epoch: number;
+  /** The renditions its holder may upload (never `source`) and read the source for. */
+  renditions: string[];
+  /** Unix seconds. */
+  exp: number;
+}
+
+/** Why a grant was refused, or its scope. */
+export type GrantCheck = { ok: true; grant: WorkerGrant } | { ok: false; reason: "missing" | "malformed" | "invalid" | "expired" };
+
+/** Default lifetime of a grant, in seconds: longer than any broadcast is expected to run on one epoch. */
+export const DEFAULT_GRANT_LIFETIME_S = 24 * 3600;
+
+const GRANT_PATTERN = /^wg1\.([A-Za-z0-9_-]{1,1500})\.([A-Za-z0-9_-]{43})$/;
+const encoder = new TextEncoder();
+const keys = new Map<string, Promise<CryptoKey>>();
+
+function hmacKey(secret: string): Promise<CryptoKey> {
+  let key = keys.get(secret);
+  if (!key) {
+    key = crypto.subtle.importKey("raw", encoder.encode(secret), { name: "HMAC", hash: "SHA-256" }, false, ["sign", "verify"]);
+    keys.set(secret, key);
+  }
+  return key;
+}
+
+/** The signed message: a purpose label, so the secret's MACs mean nothing anywhere else. */
+function message(payload: string): Uint8Array {
+  return encoder.encode(`edgecast-worker-grant-v1:${payload}`);
+}
+
+function base64url(bytes: Uint8Array): string {
+  let binary = "";
+  for (const byte of bytes) binary += String.fromCharCode(byte);
+  return btoa(binary).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+}
+
+function fromBase64url(text: string): Uint8Array {
+  const binary = atob(text.replace(/-/g, "+").replace(/_/g, "/"));
+  return Uint8Array.from(binary, (ch) => ch.charCodeAt(0));
+}
+
+/** Signs `grant` under `secret`. */
+export async function signWorkerGrant(secret: string, grant: WorkerGrant): Promise<string> {
+  if (!secret) throw new Error("WORKER_GRANT_SECRET is not configured");
+  const payload = base64url(encoder.encode(JSON.stringify({ s: grant.streamId, e: grant.epoch, r: grant.renditions, x: grant.exp })));
+  const mac = await crypto.subtle.sign("HMAC", await hmacKey(secret), message(payload));
+  return `wg1.${payload}.${base64url(new Uint8Array(mac))}`;
+}
+
+/**
+ * Checks `token` at `nowMs`. The MAC is checked by `crypto.subtle.verify` (constant time) before anything in the
+ * payload is believed, the expiry after it; without a secret nothing verifies.
+ */
+export async function verifyWorkerGrant(secret: string | undefined, token: string | null | undefined, nowMs: number = Date.now()): Promise<GrantCheck> {
+  if (!token) return { ok: false, reason: "missing" };
+  const match = GRANT_PATTERN.exec(token);
+  if (!match) return { ok: false, reason: "malformed" };
+  const payload = match[1]!;
+  let mac: Uint8Array;
+  try {
+    mac = fromBase64url(match[2]!);
+  } catch {
+    return { ok: false, reason: "malformed" };
+  }
+  if (!secret) return { ok: false, reason: "invalid" };
+  if (!(await crypto.subtle.verify("HMAC", await hmacKey(secret), mac, message(payload)))) return { ok: false, reason: "invalid" };
+  let raw: { s?: unknown; e?: unknown; r?: unknown; x?: unknown };
+  try {
+    raw = JSON.parse(new TextDecoder().decode(fromBase64url(payload)));
+  } catch {
+    return { ok: false, reason: "malformed" };
+  }
+  const { s, e, r, x } = raw;
+  if (typeof s !== "string" || !Number.isInteger(e) || !Number.isInteger(x) || !Array.isArray(r) || !r.every((v) => typeof v === "string")) {
+    return { ok: false, reason: "malformed" };
+  }
+  if ((x as number) * 1000 <= nowMs) return { ok: false, reason: "expired" };
+  return { ok: true, grant: { streamId: s, epoch: e as number, renditions: r as string[], exp: x as number } };
+}
