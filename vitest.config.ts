@@ -47,6 +47,8 @@ export default defineConfig({
           name: "edge",
           include: ["test/edge/**/*.test.ts"],
           setupFiles: ["./test/edge/apply-migrations.ts"],
+          // wrangler.jsonc's assets (the bundled front end) must exist; this pool runs no `build.command`.
+          globalSetup: ["./scripts/build-web.ts"],
         },
       },
       {

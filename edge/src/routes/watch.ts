@@ -7,7 +7,6 @@ import { Hono } from "hono";
 import hlsScript from "hls.js/dist/hls.min.js";
 import hlsPackage from "hls.js/package.json";
 import { isStreamId } from "../../../protocol/names.ts";
-import type { LatencyMode } from "../../../protocol/latency.ts";
 import type { AppContext, AppEnv } from "../app-env.ts";
 import { database } from "../db/client.ts";
 import { notFound } from "../errors.ts";
@@ -18,21 +17,15 @@ import { IMMUTABLE } from "../storage/r2-response.ts";
 import { findStream, type StreamRow } from "../streams/stream-repository.ts";
 import { streamSettings } from "../streams/stream-view.ts";
 import { renderWatchPage, watchPageCsp } from "../watch/watch-page.ts";
+import type { WatchStatus } from "../../web/src/watch-config.ts";
+
+export type { WatchStatus } from "../../web/src/watch-config.ts";
 
 /** File name of the bundled hls.js build; the version in it makes the URL immutable. */
 const HLS_SCRIPT_FILE = `hls-${hlsPackage.version}.min.js`;
 
 /** Same-origin URL of the hls.js build the page loads. */
 export const HLS_SCRIPT_URL = `/watch/assets/${HLS_SCRIPT_FILE}`;
-
-/** `GET /watch/:id/status.json`: what the page polls. */
-export interface WatchStatus {
-  /** `ended`: offline after a broadcast; `offline`: never broadcast yet. */
-  status: "live" | "ended" | "offline";
-  viewers: number;
-  title: string;
-  latency_mode: LatencyMode;
-}
 
 /** Seconds a status answer may be reused: every viewer polls it, the stream's Durable Object must not see them all. */
 const STATUS_MAX_AGE_S = 2;

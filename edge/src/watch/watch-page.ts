@@ -1,7 +1,14 @@
-// The watch page (`GET /watch/:id`): one HTML document with an inline player script that drives the hls.js build
-// the Worker serves itself. No framework and no request leaves the origin (its Content-Security-Policy says so).
+// The watch page (`GET /watch/:id`): the HTML shell of one stream's player. The player itself is browser TypeScript
+// (edge/web/src/watch.ts) bundled to a static asset; it drives the hls.js build the Worker serves itself. No
+// framework and no request leaves the origin (its Content-Security-Policy says so).
 import type { LatencyMode } from "../../../protocol/latency.ts";
 import { timingFor } from "../../../protocol/latency.ts";
+import type { LiveSyncConfig, WatchConfig } from "../../web/src/watch-config.ts";
+
+export type { LiveSyncConfig } from "../../web/src/watch-config.ts";
+
+/** Same-origin URL of the bundled player (scripts/build-web.ts writes it; Workers static assets serve it). */
+export const WATCH_SCRIPT_URL = "/static/watch.js";
 
 /** What the page needs to know about the stream. */
 export interface WatchPageInput {
@@ -14,16 +21,6 @@ export interface WatchPageInput {
   playbackToken?: string;
   /** The stream's `part_target` setting (interactive), seconds; the default when absent. */
   partTarget?: number | null;
-}
-
-/** How far behind the live edge hls.js plays an interactive stream, and how it gets back there. */
-export interface LiveSyncConfig {
-  /** Target latency to the playlist's live edge: PART-HOLD-BACK (3 x PART-TARGET), seconds. */
-  holdBack: number;
-  /** Further behind the target than this, hls.js jumps back to it instead of catching up by playing faster. */
-  jumpAfter: number;
-  /** Playback rate while catching up (hls.js eases it down as the gap closes). */
-  maxRate: number;
 }
 
 /**
@@ -43,14 +40,6 @@ export function liveSyncConfig(mode: LatencyMode, partTarget?: number | null): L
   return { holdBack: Math.round(3 * part * 1e6) / 1e6, jumpAfter: LIVE_SYNC_JUMP_AFTER_S, maxRate: LIVE_SYNC_MAX_RATE };
 }
 
-/** What the player script reads from the page's JSON data block. */
-interface PlayerConfig {
-  manifestUrl: string;
-  statusUrl: string;
-  latencyMode: LatencyMode;
-  liveSync: LiveSyncConfig | null;
-}
-
 /** Escapes text for HTML element content and quoted attribute values. */
 export function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (ch) => HTML_ESCAPES[ch] ?? ch);
@@ -59,7 +48,7 @@ export function escapeHtml(text: string): string {
 const HTML_ESCAPES: Record<string, string> = { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" };
 
 /** JSON that is safe inside a `<script type="application/json">` block (no `</script>`, no `<!--`). */
-function scriptJson(value: unknown): string {
+export function scriptJson(value: unknown): string {
   return JSON.stringify(value).replace(/[<>&\u2028\u2029]/g, (ch) => `\\u${ch.charCodeAt(0).toString(16).padStart(4, "0")}`);
 }
 
@@ -77,185 +66,13 @@ video { display: block; width: 100%; aspect-ratio: 16 / 9; background: #000; mar
 #latency, #viewers { color: #a8a8b0; font-variant-numeric: tabular-nums; }
 `;
 
-// Plain browser JavaScript, run after hls.min.js. It keeps its state on window.__player and body[data-state]
-// (loading | offline | buffering | playing | ended | error) so tests and embedders can observe it.
-const PLAYER_SCRIPT = `
-(() => {
-  "use strict";
-  const config = JSON.parse(document.getElementById("watch-config").textContent);
-  const $ = (id) => document.getElementById(id);
-  const video = $("video");
-  video.muted = true; // autoplay is only allowed muted
-  const quality = $("quality");
-  const STATUS_POLL_MS = 5000;
-  const RETRY_MS = 3000;
-  // One playback session per page view: the edge counts distinct vsids as viewers (playlist requests only, so
-  // immutable media URLs stay cacheable).
-  const vsid = Array.from(crypto.getRandomValues(new Uint8Array(12)), (b) => b.toString(16).padStart(2, "0")).join("");
-  const player = { hls: null, video, vsid, status: null, errors: [] };
-  window.__player = player;
-  let nativeHls = false;
-  let startedOnce = false;
-  let retryTimer = null;
-  let forbidden = false; // a signed stream refused our token: retrying cannot help
-
-  const setState = (state) => { document.body.dataset.state = state; };
-  const say = (text) => { $("message").textContent = text; };
-
-  function withSession(url) {
-    const u = new URL(url, location.href);
-    if (u.pathname.endsWith(".m3u8")) u.searchParams.set("vsid", vsid);
-    return u.href;
-  }
-
-  function showStatus(s) {
-    player.status = s;
-    const badge = $("badge");
-    badge.textContent = s.status === "live" ? "LIVE" : s.status === "ended" ? "ENDED" : "OFFLINE";
-    badge.className = "badge " + s.status;
-    $("viewers").textContent = s.viewers + (s.viewers === 1 ? " viewer" : " viewers");
-    if (s.title !== $("title").textContent) { $("title").textContent = s.title; document.title = s.title; }
-  }
-
-  async function pollStatus() {
-    try {
-      const response = await fetch(config.statusUrl);
-      if (response.ok) {
-        const s = await response.json();
-        showStatus(s);
-        onStatus(s.status);
-      }
-    } catch (err) {
-      // A missed poll is harmless: the next one updates the badge.
-    }
-    setTimeout(pollStatus, STATUS_POLL_MS);
-  }
-
-  function fillQualities(levels) {
-    quality.replaceChildren(new Option("Auto", "-1"));
-    levels.forEach((level, i) => {
-      const label = (level.height ? level.height + "p" : "level " + i) + " · " + Math.round(level.bitrate / 1000) + " kbps";
-      quality.add(new Option(label, String(i)));
-    });
-    quality.disabled = levels.length < 2;
-  }
-
-  function onStatus(status) {
-    if (forbidden) return;
-    if (status === "live" && document.body.dataset.state === "ended") {
-      stop(); // a new broadcast after the last one ended
-      start();
-    } else if (player.hls || nativeHls || retryTimer !== null) {
-      // already playing, or about to retry
-    } else if (status === "live" || (status === "ended" && !startedOnce)) {
-      start(); // an ended broadcast: play its final window once
-    } else {
-      setState(status === "ended" ? "ended" : "offline");
-    }
-  }
-
-  function stop() {
-    clearTimeout(retryTimer);
-    retryTimer = null;
-    if (player.hls) { player.hls.destroy(); player.hls = null; }
-  }
-
-  function start() {
-    if (player.hls) return;
-    startedOnce = true;
-    say("");
-    setState("loading");
-    if (window.Hls && Hls.isSupported()) {
-      // hls.js even where the browser answers "maybe" for native HLS (Chromium): it is what we test and tune.
-      // Interactive: hls.js keeps PART-HOLD-BACK behind the live edge, plays faster (up to maxRate) while behind, and
-      // jumps back once further behind than jumpAfter (liveMaxLatencyDuration: checked at every playlist update).
-      const sync = config.liveSync;
-      const hls = new Hls({
-        lowLatencyMode: config.latencyMode === "interactive",
-        ...(sync ? {
-          liveSyncDuration: sync.holdBack,
-          liveMaxLatencyDuration: sync.holdBack + sync.jumpAfter,
-          maxLiveSyncPlaybackRate: sync.maxRate,
-        } : {}),
-        xhrSetup(xhr, url) { xhr.open("GET", withSession(url), true); },
-      });
-      player.hls = hls;
-      hls.on(Hls.Events.MANIFEST_PARSED, (_event, data) => {
-        fillQualities(data.levels);
-        video.play().catch(() => say("Press play to start."));
-      });
-      hls.on(Hls.Events.LEVEL_SWITCHED, (_event, data) => {
-        const level = hls.levels[data.level];
-        quality.options[0].text = hls.autoLevelEnabled && level ? "Auto (" + level.height + "p)" : "Auto";
-        quality.value = hls.autoLevelEnabled ? "-1" : String(data.level);
-      });
-      hls.on(Hls.Events.ERROR, (_event, data) => {
-        player.errors.push({ type: data.type, details: data.details, fatal: data.fatal });
-        if (!data.fatal) return;
-        if (data.type === Hls.ErrorTypes.NETWORK_ERROR && data.response && data.response.code === 403) {
-          // Signed playback: the link has no token, a wrong one, or an expired one.
-          forbidden = true;
-          stop();
-          setState("error");
-          say("This stream needs a valid signed link (?token=…); ask its owner for a new one.");
-          return;
-        }
-        if (data.details === Hls.ErrorDetails.MANIFEST_LOAD_ERROR) nothingToPlay();
-        else if (data.type === Hls.ErrorTypes.NETWORK_ERROR) hls.startLoad();
-        else if (data.type === Hls.ErrorTypes.MEDIA_ERROR) hls.recoverMediaError();
-        else { setState("error"); say("Playback failed: " + data.details); }
-      });
-      hls.loadSource(config.manifestUrl);
-      hls.attachMedia(video);
-    } else if (video.canPlayType("application/vnd.apple.mpegurl")) {
-      // Native HLS cannot add vsid to every playlist request: it is counted by IP and User-Agent instead.
-      nativeHls = true;
-      video.src = config.manifestUrl;
-    } else {
-      setState("error");
-      say("This browser cannot play HLS.");
-    }
-  }
-
-  // The stream has no playlist yet (or any more): retry while it is live, else wait for the status to change.
-  function nothingToPlay() {
-    stop();
-    const status = player.status ? player.status.status : "offline";
-    if (status !== "live") { setState(status === "ended" ? "ended" : "offline"); return; }
-    say("Waiting for the stream…");
-    retryTimer = setTimeout(() => { retryTimer = null; start(); }, RETRY_MS);
-  }
-
-  quality.addEventListener("change", () => {
-    if (player.hls) player.hls.currentLevel = Number(quality.value);
-  });
-  video.addEventListener("playing", () => setState("playing"));
-  video.addEventListener("waiting", () => setState("buffering"));
-  video.addEventListener("ended", () => setState("ended"));
-
-  // Latency: now minus the capture time (EXT-X-PROGRAM-DATE-TIME) of the frame on screen, glass to glass; else
-  // hls.js's distance to the live edge of the playlist. Kept on window.__player.latency (seconds or null) too.
-  player.latency = null;
-  setInterval(() => {
-    const hls = player.hls;
-    if (!hls || video.paused) { player.latency = null; $("latency").textContent = ""; return; }
-    const date = hls.playingDate;
-    const seconds = date ? (Date.now() - date.getTime()) / 1000 : hls.latency;
-    player.latency = Number.isFinite(seconds) && seconds > 0 ? seconds : null;
-    $("latency").textContent = player.latency !== null ? "latency " + seconds.toFixed(1) + " s" : "";
-  }, 500);
-
-  pollStatus();
-})();
-`;
-
-/** The Content-Security-Policy of the page: own origin only; the inline script and style allowed by hash. */
+/** The Content-Security-Policy of the page: own origin only (scripts are files); the inline style allowed by hash. */
 let cspPromise: Promise<string> | null = null;
 export function watchPageCsp(): Promise<string> {
-  cspPromise ??= Promise.all([sha256Base64(PLAYER_SCRIPT), sha256Base64(STYLE)]).then(([script, style]) =>
+  cspPromise ??= sha256Base64(STYLE).then((style) =>
     [
       "default-src 'none'",
-      `script-src 'self' 'sha256-${script}'`,
+      "script-src 'self'",
       `style-src 'sha256-${style}'`,
       "connect-src 'self'",
       // hls.js plays through MediaSource (blob: URLs) and transmuxes in a blob: worker.
@@ -272,7 +89,7 @@ export function watchPageCsp(): Promise<string> {
 /** The watch page's HTML. */
 export function renderWatchPage(input: WatchPageInput): string {
   const title = escapeHtml(input.title);
-  const config: PlayerConfig = {
+  const config: WatchConfig = {
     manifestUrl: `/live/${input.streamId}/master.m3u8${input.playbackToken ? `?token=${encodeURIComponent(input.playbackToken)}` : ""}`,
     statusUrl: `/watch/${input.streamId}/status.json`,
     latencyMode: input.latencyMode,
@@ -302,13 +119,14 @@ export function renderWatchPage(input: WatchPageInput): string {
 </main>
 <script id="watch-config" type="application/json">${scriptJson(config)}</script>
 <script src="${escapeHtml(input.hlsScriptUrl)}"></script>
-<script>${PLAYER_SCRIPT}</script>
+<script type="module" src="${WATCH_SCRIPT_URL}"></script>
 </body>
 </html>
 `;
 }
 
-async function sha256Base64(text: string): Promise<string> {
+/** Base64 SHA-256 of `text`, as a CSP hash source wants it. */
+export async function sha256Base64(text: string): Promise<string> {
   const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
   return btoa(String.fromCharCode(...new Uint8Array(digest)));
 }

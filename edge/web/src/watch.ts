@@ -1,0 +1,227 @@
+// The watch page's player (`/watch/:id`): drives the hls.js build the Worker serves (a classic script loaded before
+// this module, which defines `window.Hls`), polls the stream's public status, shows latency and a quality picker.
+// It keeps its state on window.__player and body[data-state] (loading | offline | buffering | playing | ended | error)
+// so tests and embedders can observe it.
+import type Hls from "hls.js";
+import type { ErrorData, Level, LevelSwitchedData, ManifestParsedData } from "hls.js";
+import { type HlsClass, hlsClass } from "./hls-global.ts";
+import type { WatchConfig, WatchStatus } from "./watch-config.ts";
+
+/** What the page exposes on `window.__player`. */
+interface Player {
+  hls: Hls | null;
+  video: HTMLVideoElement;
+  /** The playback session id the edge counts viewers by. */
+  vsid: string;
+  status: WatchStatus | null;
+  errors: { type: string; details: string; fatal: boolean }[];
+  /** Glass-to-glass latency of the frame on screen, seconds, or null. */
+  latency: number | null;
+}
+
+declare global {
+  interface Window {
+    __player?: Player;
+  }
+}
+
+type PageState = "loading" | "offline" | "buffering" | "playing" | "ended" | "error";
+
+const STATUS_POLL_MS = 5000;
+const RETRY_MS = 3000;
+
+function element<T extends HTMLElement>(id: string): T {
+  const found = document.getElementById(id);
+  if (!found) throw new Error(`the page has no #${id}`);
+  return found as T;
+}
+
+const config = JSON.parse(element("watch-config").textContent ?? "{}") as WatchConfig;
+const video = element<HTMLVideoElement>("video");
+video.muted = true; // autoplay is only allowed muted
+const quality = element<HTMLSelectElement>("quality");
+// One playback session per page view: the edge counts distinct vsids as viewers (playlist requests only, so
+// immutable media URLs stay cacheable).
+const vsid = Array.from(crypto.getRandomValues(new Uint8Array(12)), (b) => b.toString(16).padStart(2, "0")).join("");
+const player: Player = { hls: null, video, vsid, status: null, errors: [], latency: null };
+window.__player = player;
+let nativeHls = false;
+let startedOnce = false;
+let retryTimer: ReturnType<typeof setTimeout> | null = null;
+let forbidden = false; // a signed stream refused our token: retrying cannot help
+
+const setState = (state: PageState): void => {
+  document.body.dataset.state = state;
+};
+const say = (text: string): void => {
+  element("message").textContent = text;
+};
+
+function withSession(url: string): string {
+  const u = new URL(url, location.href);
+  if (u.pathname.endsWith(".m3u8")) u.searchParams.set("vsid", vsid);
+  return u.href;
+}
+
+function showStatus(s: WatchStatus): void {
+  player.status = s;
+  const badge = element("badge");
+  badge.textContent = s.status === "live" ? "LIVE" : s.status === "ended" ? "ENDED" : "OFFLINE";
+  badge.className = `badge ${s.status}`;
+  element("viewers").textContent = `${s.viewers}${s.viewers === 1 ? " viewer" : " viewers"}`;
+  const title = element("title");
+  if (s.title !== title.textContent) {
+    title.textContent = s.title;
+    document.title = s.title;
+  }
+}
+
+async function pollStatus(): Promise<void> {
+  try {
+    const response = await fetch(config.statusUrl);
+    if (response.ok) {
+      const s = (await response.json()) as WatchStatus;
+      showStatus(s);
+      onStatus(s.status);
+    }
+  } catch {
+    // A missed poll is harmless: the next one updates the badge.
+  }
+  setTimeout(pollStatus, STATUS_POLL_MS);
+}
+
+function fillQualities(levels: Level[]): void {
+  quality.replaceChildren(new Option("Auto", "-1"));
+  levels.forEach((level, i) => {
+    const label = `${level.height ? `${level.height}p` : `level ${i}`} · ${Math.round(level.bitrate / 1000)} kbps`;
+    quality.add(new Option(label, String(i)));
+  });
+  quality.disabled = levels.length < 2;
+}
+
+function onStatus(status: WatchStatus["status"]): void {
+  if (forbidden) return;
+  if (status === "live" && document.body.dataset.state === "ended") {
+    stop(); // a new broadcast after the last one ended
+    start();
+  } else if (player.hls || nativeHls || retryTimer !== null) {
+    // already playing, or about to retry
+  } else if (status === "live" || (status === "ended" && !startedOnce)) {
+    start(); // an ended broadcast: play its final window once
+  } else {
+    setState(status === "ended" ? "ended" : "offline");
+  }
+}
+
+function stop(): void {
+  if (retryTimer !== null) clearTimeout(retryTimer);
+  retryTimer = null;
+  if (player.hls) {
+    player.hls.destroy();
+    player.hls = null;
+  }
+}
+
+function start(): void {
+  if (player.hls) return;
+  startedOnce = true;
+  say("");
+  setState("loading");
+  const HlsJs = hlsClass();
+  if (HlsJs?.isSupported()) {
+    // hls.js even where the browser answers "maybe" for native HLS (Chromium): it is what we test and tune.
+    player.hls = startHls(HlsJs);
+  } else if (video.canPlayType("application/vnd.apple.mpegurl")) {
+    // Native HLS cannot add vsid to every playlist request: it is counted by IP and User-Agent instead.
+    nativeHls = true;
+    video.src = config.manifestUrl;
+  } else {
+    setState("error");
+    say("This browser cannot play HLS.");
+  }
+}
+
+function startHls(HlsJs: HlsClass): Hls {
+  // Interactive: hls.js keeps PART-HOLD-BACK behind the live edge, plays faster (up to maxRate) while behind, and
+  // jumps back once further behind than jumpAfter (liveMaxLatencyDuration: checked at every playlist update).
+  const sync = config.liveSync;
+  const hls = new HlsJs({
+    lowLatencyMode: config.latencyMode === "interactive",
+    ...(sync ? { liveSyncDuration: sync.holdBack, liveMaxLatencyDuration: sync.holdBack + sync.jumpAfter, maxLiveSyncPlaybackRate: sync.maxRate } : {}),
+    xhrSetup(xhr, url) {
+      xhr.open("GET", withSession(url), true);
+    },
+  });
+  hls.on(HlsJs.Events.MANIFEST_PARSED, (_event: string, data: ManifestParsedData) => {
+    fillQualities(data.levels);
+    video.play().catch(() => say("Press play to start."));
+  });
+  hls.on(HlsJs.Events.LEVEL_SWITCHED, (_event: string, data: LevelSwitchedData) => {
+    const level = hls.levels[data.level];
+    const first = quality.options[0];
+    if (first) first.text = hls.autoLevelEnabled && level ? `Auto (${level.height}p)` : "Auto";
+    quality.value = hls.autoLevelEnabled ? "-1" : String(data.level);
+  });
+  hls.on(HlsJs.Events.ERROR, (_event: string, data: ErrorData) => {
+    player.errors.push({ type: data.type, details: data.details, fatal: data.fatal });
+    if (!data.fatal) return;
+    if (data.type === HlsJs.ErrorTypes.NETWORK_ERROR && data.response?.code === 403) {
+      // Signed playback: the link has no token, a wrong one, or an expired one.
+      forbidden = true;
+      stop();
+      setState("error");
+      say("This stream needs a valid signed link (?token=…); ask its owner for a new one.");
+      return;
+    }
+    if (data.details === HlsJs.ErrorDetails.MANIFEST_LOAD_ERROR) nothingToPlay();
+    else if (data.type === HlsJs.ErrorTypes.NETWORK_ERROR) hls.startLoad();
+    else if (data.type === HlsJs.ErrorTypes.MEDIA_ERROR) hls.recoverMediaError();
+    else {
+      setState("error");
+      say(`Playback failed: ${data.details}`);
+    }
+  });
+  hls.loadSource(config.manifestUrl);
+  hls.attachMedia(video);
+  return hls;
+}
+
+// The stream has no playlist yet (or any more): retry while it is live, else wait for the status to change.
+function nothingToPlay(): void {
+  stop();
+  const status = player.status?.status ?? "offline";
+  if (status !== "live") {
+    setState(status === "ended" ? "ended" : "offline");
+    return;
+  }
+  say("Waiting for the stream…");
+  retryTimer = setTimeout(() => {
+    retryTimer = null;
+    start();
+  }, RETRY_MS);
+}
+
+quality.addEventListener("change", () => {
+  if (player.hls) player.hls.currentLevel = Number(quality.value);
+});
+video.addEventListener("playing", () => setState("playing"));
+video.addEventListener("waiting", () => setState("buffering"));
+video.addEventListener("ended", () => setState("ended"));
+
+// Latency: now minus the capture time (EXT-X-PROGRAM-DATE-TIME) of the frame on screen, glass to glass; else
+// hls.js's distance to the live edge of the playlist. Kept on window.__player.latency (seconds or null) too.
+setInterval(() => {
+  const hls = player.hls;
+  const shown = element("latency");
+  if (!hls || video.paused) {
+    player.latency = null;
+    shown.textContent = "";
+    return;
+  }
+  const date = hls.playingDate;
+  const seconds = date ? (Date.now() - date.getTime()) / 1000 : hls.latency;
+  player.latency = Number.isFinite(seconds) && seconds > 0 ? seconds : null;
+  shown.textContent = player.latency !== null ? `latency ${seconds.toFixed(1)} s` : "";
+}, 500);
+
+void pollStatus();
