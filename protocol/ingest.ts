@@ -176,6 +176,8 @@ export const NodeHeartbeatSchema = z.object({
   node_id: z.string().regex(NODE_ID_PATTERN),
   region: z.string().regex(REGION_PATTERN),
   rtmp_url: z.string().url().max(300),
+  /** The node's WHIP base URL (`<base>/whip/<stream id>` takes a stream's publish), when WHIP is on. */
+  whip_url: z.string().url().max(300).optional(),
   active_streams: z.number().int().nonnegative(),
   load: z.number().nonnegative(),
 });

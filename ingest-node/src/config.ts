@@ -23,6 +23,25 @@ const ConfigSchema = z.object({
     .string()
     .regex(/^rtmps?:\/\/\S+$/)
     .optional(),
+  /** WHIP (WebRTC) publishing: its HTTP listener (off unless WHIP_PORT is set; 0 picks a free port). */
+  WHIP_HOST: z.string().default("0.0.0.0"),
+  WHIP_PORT: z.coerce.number().int().min(0).max(65535).optional(),
+  /** The base URL publishers reach the WHIP listener at (a stream's `whip_url` is `<base>/whip/<stream id>`). */
+  PUBLIC_WHIP_URL: z
+    .string()
+    .regex(/^https?:\/\/[^\s/]+$/)
+    .optional(),
+  /** UDP ports WebRTC sessions bind (one per session), `min-max`. */
+  WEBRTC_PORTS: z
+    .string()
+    .regex(/^\d{4,5}-\d{4,5}$/)
+    .default("20000-20199"),
+  /** The IPv4 address put in WHIP answers' candidates: this machine's (listen on it alone) or a 1:1 NAT's public one. */
+  WEBRTC_PUBLIC_IP: z.ipv4().optional(),
+  /** WHIP sessions on this node at once. */
+  WHIP_MAX_SESSIONS: z.coerce.number().int().min(1).max(1000).default(16),
+  /** How long a WHIP session's jitter buffer waits for a lost packet's retransmission before skipping it, ms. */
+  WHIP_JITTER_MS: z.coerce.number().int().min(20).max(2000).default(200),
   HTTP_HOST: z.string().default("127.0.0.1"),
   HTTP_PORT: z.coerce.number().int().min(0).max(65535).default(9935),
   /**
@@ -108,6 +127,8 @@ export interface IngestConfig {
   publicRtmpUrl: string;
   httpHost: string;
   httpPort: number;
+  /** WHIP publishing, or null when off (WHIP_PORT unset). */
+  whip: WhipSettings | null;
   ladder: LadderSetting;
   x264Preset: string;
   remux: "native" | "ffmpeg";
@@ -125,6 +146,18 @@ export interface IngestConfig {
     maxPublishes: number;
   };
   logLevel: "debug" | "info" | "warn" | "error";
+}
+
+/** The WHIP listener and its WebRTC sessions. */
+export interface WhipSettings {
+  host: string;
+  port: number;
+  /** Base URL streamers reach it at (null: derived from the bound port at start). */
+  publicUrl: string | null;
+  portRange: [number, number];
+  publicIp: string | null;
+  maxSessions: number;
+  jitterMs: number;
 }
 
 /** Turns `--rtmp-port 1936` / `--rtmp-port=1936` flags into `RTMP_PORT` entries. */
@@ -178,6 +211,7 @@ export function loadConfig(env: Record<string, string | undefined>, argv: string
     publicRtmpUrl: c.PUBLIC_RTMP_URL ?? `rtmp://${advertisedHost}:${c.RTMP_PORT}/live`,
     httpHost: c.HTTP_HOST,
     httpPort: c.HTTP_PORT,
+    whip: c.WHIP_PORT === undefined ? null : whipSettings(c),
     ladder: parseLadder(c.LADDER),
     x264Preset: c.X264_PRESET,
     remux: c.REMUX,
@@ -199,5 +233,23 @@ export function loadConfig(env: Record<string, string | undefined>, argv: string
       maxPublishes: c.MAX_PUBLISHES,
     },
     logLevel: c.LOG_LEVEL,
+  };
+}
+
+function whipSettings(c: z.infer<typeof ConfigSchema>): WhipSettings {
+  const [min, max] = c.WEBRTC_PORTS.split("-").map(Number) as [number, number];
+  if (!(min >= 1024 && max <= 65535 && max > min))
+    throw new Error(`invalid ingest node configuration: WEBRTC_PORTS: expected min-max within 1024-65535, got ${c.WEBRTC_PORTS}`);
+  if (c.WHIP_MAX_SESSIONS > max - min + 1) {
+    throw new Error(`invalid ingest node configuration: WHIP_MAX_SESSIONS (${c.WHIP_MAX_SESSIONS}) exceeds the ${max - min + 1} ports of WEBRTC_PORTS`);
+  }
+  return {
+    host: c.WHIP_HOST,
+    port: c.WHIP_PORT!,
+    publicUrl: c.PUBLIC_WHIP_URL ?? null,
+    portRange: [min, max],
+    publicIp: c.WEBRTC_PUBLIC_IP ?? null,
+    maxSessions: c.WHIP_MAX_SESSIONS,
+    jitterMs: c.WHIP_JITTER_MS,
   };
 }

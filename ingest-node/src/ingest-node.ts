@@ -14,6 +14,7 @@ import { EdgeClient } from "./upload/edge-client.ts";
 import { EdgeUploader } from "./upload/edge-uploader.ts";
 import { NodeRegistration } from "./upload/node-registration.ts";
 import { EdgeRejectedError } from "./upload/upload-errors.ts";
+import { startWhipListener, type WhipListener } from "./whip/whip-listener.ts";
 
 /** Node heartbeat period (issue #3: every 5 s). */
 const NODE_HEARTBEAT_MS = 5_000;
@@ -27,6 +28,7 @@ export class IngestNode {
   private readonly log: Logger;
   private readonly pipelines = new Map<string, StreamPipeline>();
   private rtmp: RtmpServer | null = null;
+  private whip: WhipListener | null = null;
   private ops: Server | null = null;
   private uploader: EdgeUploader | null = null;
   private edge: EdgeClient | null = null;
@@ -44,7 +46,7 @@ export class IngestNode {
   /** Segments the packager cut, per stream and rendition (kept for the life of the process, like any counter). */
   private readonly segmentsProduced = new Map<string, Map<string, number>>();
   /** Ports actually bound (useful with port 0 in tests). */
-  ports = { rtmp: 0, http: 0 };
+  ports = { rtmp: 0, http: 0, whip: 0 };
 
   constructor(config: IngestConfig, log: Logger) {
     this.config = config;
@@ -96,6 +98,17 @@ export class IngestNode {
     rtmp.on("refused", () => this.publishesRefused++);
     this.rtmp = rtmp;
     this.ports.rtmp = await rtmp.listen();
+    if (config.whip) {
+      const deps = {
+        ffmpegBinary: ffmpeg.ffmpeg,
+        preset: config.x264Preset,
+        silenceTimeoutMs: config.publisherTimeoutMs,
+        log: log.child("whip"),
+        publisher: this,
+      };
+      this.whip = await startWhipListener(config.whip, deps);
+      this.ports.whip = this.whip.port;
+    }
     const ops = await startOpsServer(config.httpHost, config.httpPort, {
       health: () => ({ ok: !this.draining, draining: this.draining, active_streams: this.pipelines.size, node_id: config.nodeId, region: config.region }),
       metrics: () => this.metrics(),
@@ -108,6 +121,7 @@ export class IngestNode {
     log.info("ingest node ready", {
       rtmp: `rtmp://${config.rtmpHost}:${this.ports.rtmp}/live`,
       public: config.publicRtmpUrl,
+      whip: this.whip ? `${this.whip.publicUrl}/whip/<stream id>` : "off (WHIP_PORT unset)",
       ops: `http://${config.httpHost}:${this.ports.http}`,
       edge: config.edgeUrl,
       node: config.nodeId,
@@ -197,6 +211,7 @@ export class IngestNode {
         node_id: this.config.nodeId,
         region: this.config.region,
         rtmp_url: this.config.publicRtmpUrl,
+        ...(this.whip ? { whip_url: this.whip.publicUrl } : {}),
         active_streams: this.pipelines.size,
         load: Math.round((loadavg()[0]! / cpus().length) * 100) / 100,
       });
@@ -237,6 +252,7 @@ export class IngestNode {
       },
       { name: "ingest_pipeline_failures_total", help: "Publishes ended because their pipeline failed.", type: "counter", value: this.pipelineEvents.failed },
     ];
+    if (this.whip) samples.push({ name: "ingest_whip_sessions", help: "WHIP (WebRTC) sessions open.", type: "gauge", value: this.whip.server.sessionCount });
     const rtmp = this.rtmp?.stats();
     if (rtmp) {
       samples.push({ name: "ingest_rtmp_connections", help: "RTMP connections open.", type: "gauge", value: rtmp.connections });
@@ -302,6 +318,7 @@ export class IngestNode {
   async drain(drainTimeoutMs = this.config.drainTimeoutMs): Promise<void> {
     this.draining = true;
     this.rtmp?.stopAccepting();
+    this.whip?.server.stopAccepting();
     this.log.info("draining: no new publishes; waiting for live streams to end", { active: this.pipelines.size, timeout_s: Math.round(drainTimeoutMs / 1000) });
     const all = () => Promise.allSettled([...this.pipelines.values()].map((p) => p.done));
     let timer: NodeJS.Timeout | undefined;
@@ -329,6 +346,7 @@ export class IngestNode {
     if (this.heartbeat) clearInterval(this.heartbeat);
     this.registration?.stop();
     await this.rtmp?.close();
+    await this.whip?.server.close();
     await this.uploader?.close({ spill: true });
     await new Promise<void>((resolve) => (this.ops ? this.ops.close(() => resolve()) : resolve()));
     this.log.info("ingest node stopped");
