@@ -93,6 +93,17 @@ const ConfigSchema = z.object({
   RTMP_MAX_CONNECTIONS_PER_IP: z.coerce.number().int().min(1).default(8),
   /** Publishes on this node at once (each one an FFmpeg); more are refused. */
   MAX_PUBLISHES: z.coerce.number().int().min(1).default(16),
+  /** `local`: this node encodes the ladder; `queue`: it makes the source only and a worker pool (REDIS_URL) the rungs. */
+  TRANSCODE: z.enum(["local", "queue"]).default("local"),
+  /** The Redis (BullMQ) of the worker pool, e.g. `redis://127.0.0.1:6379` (TRANSCODE=queue). */
+  REDIS_URL: z
+    .string()
+    .regex(/^rediss?:\/\/\S+$/)
+    .optional(),
+  /** Rungs at least this tall go to gpu-class workers while one is there. */
+  GPU_MIN_HEIGHT: z.coerce.number().int().min(2).default(720),
+  /** Transcode jobs held while Redis cannot be reached; past it the oldest is dropped. */
+  QUEUE_BUFFER_JOBS: z.coerce.number().int().min(1).default(2000),
   LOG_LEVEL: z.enum(["debug", "info", "warn", "error"]).default("info"),
 });
 
@@ -146,6 +157,8 @@ export interface IngestConfig {
     maxPublishes: number;
   };
   logLevel: "debug" | "info" | "warn" | "error";
+  /** TRANSCODE=queue: the pool's Redis and routing; null for local encoding. */
+  pool: { redisUrl: string; gpuMinHeight: number; bufferJobs: number } | null;
 }
 
 /** The WHIP listener and its WebRTC sessions. */
@@ -199,6 +212,9 @@ export function loadConfig(env: Record<string, string | undefined>, argv: string
   if (!c.NODE_TOKEN && !c.INGEST_SECRET) {
     throw new Error("invalid ingest node configuration: set NODE_TOKEN (this node's minted credential) or INGEST_SECRET (the bootstrap secret, to register)");
   }
+  if (c.TRANSCODE === "queue" && (!c.REDIS_URL || c.LADDER === PASSTHROUGH_LADDER)) {
+    throw new Error("invalid ingest node configuration: TRANSCODE=queue needs REDIS_URL and a ladder for the pool to make (not LADDER=passthrough)");
+  }
   const advertisedHost = c.RTMP_HOST === "0.0.0.0" ? "127.0.0.1" : c.RTMP_HOST;
   return {
     edgeUrl: c.EDGE_URL.replace(/\/+$/, ""),
@@ -233,6 +249,7 @@ export function loadConfig(env: Record<string, string | undefined>, argv: string
       maxPublishes: c.MAX_PUBLISHES,
     },
     logLevel: c.LOG_LEVEL,
+    pool: c.TRANSCODE === "queue" && c.REDIS_URL ? { redisUrl: c.REDIS_URL, gpuMinHeight: c.GPU_MIN_HEIGHT, bufferJobs: c.QUEUE_BUFFER_JOBS } : null,
   };
 }
 

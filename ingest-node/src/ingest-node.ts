@@ -7,6 +7,7 @@ import type { Logger } from "./log.ts";
 import type { MetricSample } from "./ops/metrics.ts";
 import { startOpsServer } from "./ops/ops-server.ts";
 import { StreamPipeline } from "./pipeline/stream-pipeline.ts";
+import { type NodePool, startNodePool } from "./queue/node-pool.ts";
 import type { PublishSource } from "./publish/publish-source.ts";
 import { RtmpServer } from "./rtmp/rtmp-server.ts";
 import { type FfmpegBinaries, findFfmpeg } from "./transcode/ffmpeg-binary.ts";
@@ -47,6 +48,8 @@ export class IngestNode {
   private readonly segmentsProduced = new Map<string, Map<string, number>>();
   /** Ports actually bound (useful with port 0 in tests). */
   ports = { rtmp: 0, http: 0, whip: 0 };
+  /** TRANSCODE=queue: the worker pool's queues and this node's enqueue buffer (null: local encoding). */
+  private pool: NodePool | null = null;
 
   constructor(config: IngestConfig, log: Logger) {
     this.config = config;
@@ -72,7 +75,8 @@ export class IngestNode {
       await this.registration.start();
     }
     const endpoint = { edgeUrl: config.edgeUrl, nodeId: config.nodeId, credential: this.registration ?? config.nodeToken ?? "" };
-    this.edge = new EdgeClient({ ...endpoint, logger });
+    if (config.pool) this.pool = startNodePool(config.pool, config.ladder, log.child("pool"));
+    this.edge = new EdgeClient({ ...endpoint, logger, poolRenditions: this.pool?.transcoding.renditionNames() });
     this.uploader = new EdgeUploader({
       ...endpoint,
       spillDir: config.spoolDir,
@@ -111,7 +115,7 @@ export class IngestNode {
     }
     const ops = await startOpsServer(config.httpHost, config.httpPort, {
       health: () => ({ ok: !this.draining, draining: this.draining, active_streams: this.pipelines.size, node_id: config.nodeId, region: config.region }),
-      metrics: () => this.metrics(),
+      metrics: () => [...this.metrics(), ...(this.pool?.metrics() ?? [])],
     });
     this.ops = ops.server;
     this.ports.http = ops.port;
@@ -165,6 +169,7 @@ export class IngestNode {
       limits: this.config.pipeline,
       log: this.log.child("stream"),
       onSegment: (rendition) => this.countSegment(grant.stream_id, rendition),
+      pool: this.pool?.transcoding ?? null,
       onHealth: (health) => {
         if (health !== "ok") this.pipelineEvents[health]++;
       },
@@ -348,6 +353,7 @@ export class IngestNode {
     await this.rtmp?.close();
     await this.whip?.server.close();
     await this.uploader?.close({ spill: true });
+    await this.pool?.close();
     await new Promise<void>((resolve) => (this.ops ? this.ops.close(() => resolve()) : resolve()));
     this.log.info("ingest node stopped");
   }

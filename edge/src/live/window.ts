@@ -231,8 +231,8 @@ export function addInit(state: LiveWindowState, rendition: string, meta: InitMet
 }
 
 /**
- * A pool-made rung's segment is late once the renditions the node uploads itself have listed `lateAfterSegments` more
- * segments after it: it is listed as EXT-X-GAP (§4.4.4.7, a player switches rungs instead of stalling) and counted, and
+ * A pool-made rung's segment is late once it is more than `lateAfterSegments` behind the renditions the node uploads
+ * itself (they listed that many segments and one more after it): it is listed as EXT-X-GAP (§4.4.4.7, a player switches rungs instead of stalling) and counted, and
  * its upload, should it come, is then stale. Called after each of the node's own segments is listed.
  */
 export function markLateRungs(state: LiveWindowState): ApplyResult {
@@ -250,7 +250,7 @@ export function markLateRungs(state: LiveWindowState): ApplyResult {
     if (!pool.renditions.includes(r.name)) continue;
     for (;;) {
       drain(state, r, evicted);
-      if (r.nextMsn === null || reference - r.nextMsn < pool.lateAfterSegments) break;
+      if (r.nextMsn === null || reference - r.nextMsn <= pool.lateAfterSegments) break;
       fillGaps(state, r, r.nextMsn + 1, evicted);
       changed = true;
     }

@@ -4,9 +4,11 @@
 export interface MetricSample {
   name: string;
   help: string;
-  type: "gauge" | "counter";
+  type: "gauge" | "counter" | "histogram";
   value: number;
   labels?: Record<string, string>;
+  /** The metric a sample belongs to when its name differs (a histogram's `_bucket`, `_sum`, `_count`). */
+  family?: string;
 }
 
 function labelText(labels: Record<string, string> | undefined): string {
@@ -20,9 +22,10 @@ export function renderMetrics(samples: MetricSample[]): string {
   const lines: string[] = [];
   const described = new Set<string>();
   for (const sample of samples) {
-    if (!described.has(sample.name)) {
-      lines.push(`# HELP ${sample.name} ${sample.help}`, `# TYPE ${sample.name} ${sample.type}`);
-      described.add(sample.name);
+    const family = sample.family ?? sample.name;
+    if (!described.has(family)) {
+      lines.push(`# HELP ${family} ${sample.help}`, `# TYPE ${family} ${sample.type}`);
+      described.add(family);
     }
     lines.push(`${sample.name}${labelText(sample.labels)} ${Number.isFinite(sample.value) ? sample.value : 0}`);
   }

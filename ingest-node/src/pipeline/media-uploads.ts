@@ -1,5 +1,5 @@
 // A publish's packager events as uploads: metadata under the current grant, sealed when encrypted, queued in order.
-import type { PublishResponse } from "../../../protocol/ingest.ts";
+import type { PublishResponse, SegmentMeta } from "../../../protocol/ingest.ts";
 import type { LatencyMode } from "../../../protocol/latency.ts";
 import type { Logger } from "../log.ts";
 import type { PackagerEvent } from "../packager/packager.ts";
@@ -15,7 +15,7 @@ export interface MediaUploadsOptions {
   clock: CaptureClock;
   log: Logger;
   /** Called for every complete segment (before it is queued for upload). */
-  onSegment?: (rendition: string, msn: number) => void;
+  onSegment?: (rendition: string, msn: number, meta: SegmentMeta) => void;
   /** The edge fenced an upload of the current grant's epoch (409). */
   onFenced: () => void;
 }
@@ -77,7 +77,7 @@ export class MediaUploads {
         // Its parts are at the edge already: let it build the segment from them rather than send every byte twice.
         ...(this.composeSegments && event.partCount > 0 ? { from_parts: true } : {}),
       };
-      this.options.onSegment?.(rendition, meta.msn);
+      this.options.onSegment?.(rendition, meta.msn, meta);
       this.options.log.debug("segment produced", { rendition, msn: meta.msn, epoch, duration: Math.round(meta.duration * 1000) / 1000 });
       this.queue(async () => sink.putSegment(id, rendition, meta, await this.seal(meta.msn, event.bytes)));
     }

@@ -1,8 +1,9 @@
 // One live stream on this node: the publisher's FLV feed -> FFmpeg (ABR ladder) -> CMAF packager -> uploader.
-import { NODE_FEATURES, type PipelineHealth, type PublishResponse } from "../../../protocol/ingest.ts";
+import { NODE_FEATURES, type PipelineHealth, type PublishResponse, type SegmentMeta } from "../../../protocol/ingest.ts";
 import type { LatencyMode } from "../../../protocol/latency.ts";
 import type { LadderSetting } from "../config.ts";
 import type { Logger } from "../log.ts";
+import type { PoolPublish, PoolTranscoding } from "../queue/pool-transcoding.ts";
 import type { PublishSource } from "../publish/publish-source.ts";
 import type { FfmpegFeatures } from "../transcode/ffmpeg-binary.ts";
 import { type LadderPlan, planLadder, type SourceInfo } from "../transcode/ladder-plan.ts";
@@ -35,6 +36,8 @@ export interface PipelineDeps {
   onSegment?: (rendition: string, msn: number) => void;
   /** Called when the pipeline restarts or fails (for the node's counters). */
   onHealth?: (health: PipelineHealth) => void;
+  /** TRANSCODE=queue: the worker pool makes the rungs of publishes the edge granted it (see queue/pool-transcoding.ts). */
+  pool?: PoolTranscoding | null;
 }
 
 /** The bounds of one publish's pipeline (config: PIPELINE_*). */
@@ -94,6 +97,8 @@ export class StreamPipeline {
   /** The node stopped this pipeline (a hard stop): a failure after it is no reason to restart. */
   private killed = false;
   private readonly uploads: MediaUploads;
+  /** The worker pool's part of this publish: the node then makes the source only (null: it encodes the ladder). */
+  private readonly pool: PoolPublish | null;
 
   constructor(session: PublishSource, grant: PublishResponse, deps: PipelineDeps) {
     this.session = session;
@@ -103,7 +108,12 @@ export class StreamPipeline {
     this.restartsLeft = deps.limits.restarts;
     this.feed = new FfmpegFeed({ maxBufferedBytes: deps.limits.maxBufferBytes });
     this.log = deps.log.child(grant.stream_id.slice(0, 8));
-    this.uploads = new MediaUploads(grant, { sink: deps.sink, clock: this.clock, log: this.log, onSegment: deps.onSegment, onFenced: () => this.fence() });
+    this.pool = deps.pool?.forPublish(grant) ?? null;
+    const onSegment = (rendition: string, msn: number, meta: SegmentMeta) => {
+      deps.onSegment?.(rendition, msn);
+      this.pool?.segment(rendition, meta);
+    };
+    this.uploads = new MediaUploads(grant, { sink: deps.sink, clock: this.clock, log: this.log, onSegment, onFenced: () => this.fence() });
     this.done = this.run();
   }
 
@@ -146,7 +156,7 @@ export class StreamPipeline {
     });
     // A passthrough node gives the keyframe interval one more segment target to show: missing it means encoding the
     // whole broadcast instead of copying it (the wait ends as soon as the interval is known).
-    const probeSeconds = (this.deps.ladder === PASSTHROUGH_LADDER ? 2 : 1) * this.grant.segment_target + 0.5;
+    const probeSeconds = (this.deps.ladder === PASSTHROUGH_LADDER || this.pool ? 2 : 1) * this.grant.segment_target + 0.5;
     const source = await waitForSource(this.session, probeSeconds * 1000);
     if (this.earlyFailure) return this.failPublish(this.earlyFailure.reason);
     // A publisher that already left still gets what it sent transcoded; only one that sent no video is dropped.
@@ -288,6 +298,7 @@ export class StreamPipeline {
       if (grant.stream_id !== this.streamId) return false;
       this.grant = grant;
       this.uploads.setGrant(grant);
+      this.pool?.setGrant(grant);
       this.log.info("pipeline restarted", { epoch: grant.epoch, first_msn: grant.first_msn, reconnect: grant.reconnect });
       return true;
     } catch (err) {
@@ -314,6 +325,7 @@ export class StreamPipeline {
   /** The renditions for this source: the node's passthrough plan, else the stream's own ladder or the node's. */
   private planFor(source: SourceInfo): LadderPlan {
     const target = this.grant.segment_target;
+    if (this.pool) return this.pool.plan(source, target, this.copyAllowed);
     let plan: LadderPlan;
     if (this.deps.ladder === PASSTHROUGH_LADDER) {
       // The operator runs this node for repackaging only: a stream's own ladder would make it transcode.

@@ -32,6 +32,8 @@ export interface EdgeClientConfig extends EdgeEndpoint {
   sleep?: Sleep;
   random?: Random;
   logger?: UploadLogger;
+  /** TRANSCODE=queue: every publish asks the edge to grant the worker pool these renditions. */
+  poolRenditions?: string[];
 }
 
 /** Defaults of EdgeClientConfig, merged once. */
@@ -56,6 +58,7 @@ export class EdgeClient {
   private readonly sleep: Sleep;
   private readonly random: Random;
   private readonly logger: UploadLogger;
+  private readonly poolRenditions: string[] | undefined;
 
   constructor(config: EdgeClientConfig) {
     const { edgeUrl, nodeId, credential } = config;
@@ -71,12 +74,17 @@ export class EdgeClient {
     this.sleep = config.sleep ?? realSleep;
     this.random = config.random ?? Math.random;
     this.logger = config.logger ?? console;
+    this.poolRenditions = config.poolRenditions;
   }
 
   /** Asks whether a stream key may publish here; fails fast (EdgeRejectedError 403/404/409 for a refused key). */
   async publish(request: PublishRequest, options: CallOptions = {}): Promise<PublishResponse> {
     const reply = await this.call(
-      { path: ingestPaths.publish(), body: request, timeoutMs: this.settings.publishTimeoutMs },
+      {
+        path: ingestPaths.publish(),
+        body: this.poolRenditions ? { ...request, pool_renditions: this.poolRenditions } : request,
+        timeoutMs: this.settings.publishTimeoutMs,
+      },
       options.maxAttempts ?? this.settings.publishAttempts,
       options.signal,
     );

@@ -14,13 +14,13 @@ function poolWindow() {
 }
 
 describe("markLateRungs", () => {
-  it("lists a pool rung's segment as a GAP once the source is 3 segments past it, and counts it", () => {
+  it("lists a pool rung's segment as a GAP once it is more than 3 segments behind the source, and counts it", () => {
     const state = poolWindow();
     addSegment(state, "360p", segmentMeta(0));
-    for (let msn = 0; msn <= 3; msn++) addSegment(state, "source", segmentMeta(msn));
-    // Source at 3, rung missing 1: 3 - 1 < 3, not late yet.
+    for (let msn = 0; msn <= 4; msn++) addSegment(state, "source", segmentMeta(msn));
+    // Source at 4, rung missing 1: 3 behind, not late yet.
     expect(markLateRungs(state).changed).toBe(false);
-    addSegment(state, "source", segmentMeta(4));
+    addSegment(state, "source", segmentMeta(5));
     expect(markLateRungs(state).changed).toBe(true);
     const rung = findRendition(state, "360p")!;
     expect(rung.segments.map((s) => [s.msn, s.gap])).toEqual([
@@ -33,7 +33,7 @@ describe("markLateRungs", () => {
     expect(addSegment(state, "360p", segmentMeta(1)).outcome).toBe("stale");
     expect(addSegment(state, "360p", segmentMeta(2)).outcome).toBe("added");
     const status = liveStatus({ ...INITIAL_META, status: "live" }, state, 0, Date.now());
-    expect(status.renditions.find((r) => r.name === "360p")).toMatchObject({ behind_segments: 2, gaps: 1, pool: true });
+    expect(status.renditions.find((r) => r.name === "360p")).toMatchObject({ behind_segments: 3, gaps: 1, pool: true });
     expect(status.renditions.find((r) => r.name === "source")).toMatchObject({ behind_segments: 0, gaps: 0, pool: false });
   });
 
