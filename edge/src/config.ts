@@ -1,6 +1,5 @@
 // The Worker's configuration, parsed once per isolate from its environment bindings.
 import { REGION_PATTERN } from "../../protocol/names.ts";
-import { DEFAULT_HEALTH_HISTORY_SAMPLES } from "./live/health-history.ts";
 import { DEFAULT_MAX_HELD_REQUESTS } from "./live/playlist-coalescer.ts";
 import { parseRelaySettings, type RelaySettings } from "./live/relay-settings.ts";
 import { type HostPatterns, parseHostPatterns } from "./streams/ingest-host-policy.ts";
@@ -36,8 +35,6 @@ export interface EdgeConfig {
   quotas: { streamsPerUser: number; clipsPerStream: number; webhooksPerUser: number; tokensPerUser: number };
   /** DOWNLOAD_MAX_SEGMENTS: most segments an MP4 download may join (each is an R2 read of the request; default 7200). */
   downloadMaxSegments: number;
-  /** HEALTH_HISTORY_SAMPLES: health samples (one per node heartbeat, ~2 s) a stream's object keeps, an hour at most (default 1800). */
-  healthHistorySamples: number;
 }
 
 const cache = new WeakMap<object, EdgeConfig>();
@@ -115,11 +112,6 @@ export function getConfig(env: Env): EdgeConfig {
     quotas: quotaSettings(env as unknown as Record<string, string | undefined>),
     maxHeldRequests: positiveInt("MAX_HELD_REQUESTS", env.MAX_HELD_REQUESTS, DEFAULT_MAX_HELD_REQUESTS),
     downloadMaxSegments: positiveInt("DOWNLOAD_MAX_SEGMENTS", (env as unknown as Record<string, string | undefined>).DOWNLOAD_MAX_SEGMENTS, 7200),
-    healthHistorySamples: positiveInt(
-      "HEALTH_HISTORY_SAMPLES",
-      (env as unknown as Record<string, string | undefined>).HEALTH_HISTORY_SAMPLES,
-      DEFAULT_HEALTH_HISTORY_SAMPLES,
-    ),
   };
   cache.set(env, config);
   return config;

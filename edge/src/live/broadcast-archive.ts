@@ -1,6 +1,7 @@
 // What becomes of a broadcast's media once it ended: a VOD of its recording (record: true), or deletion after a delay
 // (record: false) so viewers behind the live edge can finish. The Durable Object passes in its state and storage.
-import { deleteBroadcastMedia, type FinishedBroadcast, finalizeVod } from "../vod/vod-finalizer.ts";
+import type { MediaStore } from "../storage/media-store.ts";
+import { type FinishedBroadcast, finalizeVod } from "../vod/vod-finalizer.ts";
 import type { AssetRendition } from "../vod/vod-playlist.ts";
 import { CLEANUP_DELAY_MS, type LiveMeta, type PendingCleanup } from "./live-meta.ts";
 import type { SessionKeys } from "./session-keys.ts";
@@ -34,8 +35,8 @@ export async function archiveBroadcast(env: Env, broadcast: FinishedBroadcast): 
 }
 
 /** Deletes an unrecorded broadcast's media, and its key seed with it. */
-export async function deleteUnrecorded(bucket: R2Bucket, streamId: string, cleanup: PendingCleanup, sessionKeys: Pick<SessionKeys, "forget">): Promise<void> {
-  await deleteBroadcastMedia(bucket, streamId, cleanup.firstEpoch, cleanup.lastEpoch);
+export async function deleteUnrecorded(store: MediaStore, streamId: string, cleanup: PendingCleanup, sessionKeys: Pick<SessionKeys, "forget">): Promise<void> {
+  await store.deleteEpochs(streamId, cleanup.firstEpoch, cleanup.lastEpoch);
   // Nothing is left to decrypt: the session's key seed goes with its media.
   if (cleanup.sessionId) sessionKeys.forget(cleanup.sessionId);
 }

@@ -5,6 +5,7 @@ import { DEFAULT_KEY_ROTATION, deriveContentKey } from "../../../protocol/conten
 import type { InitMeta, PartMeta, PublishEncryption, PublishResponse, SegmentMeta, StreamHeartbeat } from "../../../protocol/ingest.ts";
 import { type LatencyMode, timingFor } from "../../../protocol/latency.ts";
 import { getConfig } from "../config.ts";
+import { mediaStore } from "../storage/media-bucket.ts";
 import { recordBroadcastEnd, recordBroadcastStart } from "../streams/broadcast-ledger.ts";
 import { bumpMediaGeneration } from "../streams/playback-policy.ts";
 import { emitEvent } from "../webhooks/emit.ts";
@@ -23,9 +24,10 @@ import { type PlaylistAnswer, playlistAnswer, problemAnswer, tooManyHeldAnswer }
 import { renderMedia, renderMultivariant } from "./playlist.ts";
 import { RelayViewerCounts } from "./relay-viewers.ts";
 import { RenderCache } from "./render-cache.ts";
-import { RetiredMedia, retiredKeys } from "./retired-media.ts";
+import { RetiredMedia, retiredAddresses } from "./retired-media.ts";
 import { PlaylistWaiters } from "./playlist-waiters.ts";
 import { holdForPart } from "./part-hold.ts";
+import type { RecordingCursor } from "../vod/recorded-segment.ts";
 import { type RecordedSegment, Recording } from "./recording.ts";
 import { SessionKeys } from "./session-keys.ts";
 import { ViewerWindow } from "./viewers.ts";
@@ -318,8 +320,8 @@ export class LiveStream extends DurableObject<Env> {
   private retire(refs: MediaRef[]): void {
     const { streamId, sessionId } = this.meta;
     if (!streamId || !sessionId || !this.window) return;
-    const keys = retiredKeys(refs, streamId, (rendition, msn) => this.recording.epochOf(sessionId, rendition, msn));
-    this.retiredMedia.retire(keys, Date.now() + this.window.windowSegments * this.window.segmentTarget * 1000);
+    const addresses = retiredAddresses(refs, streamId, (rendition, msn) => this.recording.epochOf(sessionId, rendition, msn));
+    this.retiredMedia.retire(addresses, Date.now() + this.window.windowSegments * this.window.segmentTarget * 1000);
   }
 
   private touchLease(): void {
@@ -404,7 +406,7 @@ export class LiveStream extends DurableObject<Env> {
   override async alarm(): Promise<void> {
     const now = Date.now();
     await this.runCleanup(now);
-    await this.retiredMedia.deleteDue(this.env.MEDIA, now);
+    await this.retiredMedia.deleteDue(mediaStore(this.env), now);
     const step = watchStep(this.meta, now);
     if (step.kind === "alarm") await this.ctx.storage.setAlarm(step.at);
     else if (step.kind === "disconnect") await this.disconnect(step.at, "ingest node went silent");
@@ -463,7 +465,7 @@ export class LiveStream extends DurableObject<Env> {
       if (this.meta.status !== "live") await this.ctx.storage.setAlarm(cleanup.at);
       return;
     }
-    await deleteUnrecorded(this.env.MEDIA, this.meta.streamId, cleanup, this.sessionKeys);
+    await deleteUnrecorded(mediaStore(this.env), this.meta.streamId, cleanup, this.sessionKeys);
     // Nothing of it stays reachable: not through the Cache API (a new media generation), not through the ended window.
     await bumpMediaGeneration(this.env, this.meta.streamId);
     if (cleanup.sessionId) await this.mediaDeleted(cleanup.sessionId);
@@ -509,6 +511,11 @@ export class LiveStream extends DurableObject<Env> {
     this.sessionKeys.forget(sessionId);
     this.recording.forget(sessionId);
     return true;
+  }
+
+  /** At most `limit` (up to 1000) recorded segments of session `sessionId` after `after`, by rendition then msn. */
+  async recordedPage(sessionId: string, after: RecordingCursor, limit: number): Promise<RecordedSegment[]> {
+    return this.recording.page(sessionId, after, Math.min(Math.max(1, limit), 1000));
   }
 
   /**

@@ -2,7 +2,8 @@
 // (plain HLS for `standard`/`low`, LL-HLS for `interactive`). Pure: strings in, strings out.
 // "§" cites draft-pantos-hls-rfc8216bis (HLS 2nd edition).
 import type { LatencyMode } from "../../../protocol/latency.ts";
-import { type KeyTagWriter, keyTagWriter } from "./key-tags.ts";
+import { type KeyTagWriter, keyTagWriter } from "../hls/key-tags.ts";
+import { mediaFile, relativeMediaUri } from "../storage/media.ts";
 import { findRendition, inProgress, liveEdge, PART_SEGMENTS, partsComplete, preloadHint } from "./window.ts";
 import type { LiveSegment, LiveWindowState, RenditionState } from "./window.ts";
 
@@ -102,7 +103,7 @@ export function renderMedia(state: LiveWindowState, rendition: string, options: 
     if (i < skipped) return;
     if (segment.discontinuity) lines.push("#EXT-X-DISCONTINUITY");
     if (segment.epoch !== mapEpoch) {
-      lines.push(...keys.beforeMap(), `#EXT-X-MAP:URI="${segment.epoch}/init.mp4${query}"`);
+      lines.push(...keys.beforeMap(), `#EXT-X-MAP:URI="${relativeMediaUri(segment.epoch, mediaFile.init())}${query}"`);
       mapEpoch = segment.epoch;
     }
     if (segment.discontinuity) keys.restart();
@@ -117,7 +118,7 @@ export function renderMedia(state: LiveWindowState, rendition: string, options: 
     if (ll !== null && i >= r.segments.length - PART_SEGMENTS && partsComplete(segment)) {
       for (const part of segment.parts) lines.push(partLine(segment.epoch, segment.msn, part, query));
     }
-    lines.push(`#EXTINF:${decimal(segment.duration)},`, `${segment.epoch}/seg-${segment.msn}.m4s${query}`);
+    lines.push(`#EXTINF:${decimal(segment.duration)},`, `${relativeMediaUri(segment.epoch, mediaFile.segment(segment.msn))}${query}`);
   });
 
   if (ll !== null && !state.ended) lines.push(...liveEdgeLines(r, mapEpoch, query, keys));
@@ -157,7 +158,7 @@ function liveEdgeLines(r: RenditionState, mapEpoch: number | null, query: string
     // §4.4.4.9: tags that apply to the parent segment come before its first EXT-X-PART.
     const discontinuity = r.lastEpoch !== null && current.epoch !== r.lastEpoch;
     if (discontinuity) lines.push("#EXT-X-DISCONTINUITY");
-    if (current.epoch !== mapEpoch) lines.push(...keys.beforeMap(), `#EXT-X-MAP:URI="${current.epoch}/init.mp4${query}"`);
+    if (current.epoch !== mapEpoch) lines.push(...keys.beforeMap(), `#EXT-X-MAP:URI="${relativeMediaUri(current.epoch, mediaFile.init())}${query}"`);
     if (discontinuity) keys.restart();
     lines.push(...keys.before(current.msn));
     for (const part of current.parts) lines.push(partLine(part.epoch, current.msn, part, query));
@@ -166,7 +167,7 @@ function liveEdgeLines(r: RenditionState, mapEpoch: number | null, query: string
   const next = preloadHint(r) ?? { msn: current.msn, part: current.parts.length };
   // A hint that opens a segment: its key goes first, so a client loading the hinted part early can decrypt it.
   if (current.parts.length === 0) lines.push(...keys.before(next.msn));
-  lines.push(`#EXT-X-PRELOAD-HINT:TYPE=PART,URI="${r.epoch}/part-${next.msn}.${next.part}.m4s${query}"`);
+  lines.push(`#EXT-X-PRELOAD-HINT:TYPE=PART,URI="${relativeMediaUri(r.epoch, mediaFile.part(next.msn, next.part))}${query}"`);
   return lines;
 }
 
@@ -185,7 +186,7 @@ function renditionReports(state: LiveWindowState, self: RenditionState, query: s
 
 function partLine(epoch: number, msn: number, part: { index: number; duration: number; independent: boolean }, query: string): string {
   const independent = part.independent ? ",INDEPENDENT=YES" : "";
-  return `#EXT-X-PART:DURATION=${decimal(part.duration)},URI="${epoch}/part-${msn}.${part.index}.m4s${query}"${independent}`;
+  return `#EXT-X-PART:DURATION=${decimal(part.duration)},URI="${relativeMediaUri(epoch, mediaFile.part(msn, part.index))}${query}"${independent}`;
 }
 
 /** BANDWIDTH and AVERAGE-BANDWIDTH: the declared figure, raised to what listed segments measured. */

@@ -1,8 +1,14 @@
 // The recording of a stream's broadcasts, kept in the Durable Object's own SQLite: every listed segment of every
 // rendition, so a VOD or a clip can name all of them long after they left the live window.
-import type { RecordedSegment } from "./recorded-segment.ts";
+import type { RecordedSegment, RecordingCursor } from "../vod/recorded-segment.ts";
 
 export type { RecordedSegment };
+
+type Row = { rendition: string; msn: number; epoch: number; duration: number; program_date_time: string };
+
+function segmentOf(row: Row): RecordedSegment {
+  return { rendition: row.rendition, msn: row.msn, epoch: row.epoch, duration: row.duration, programDateTime: row.program_date_time };
+}
 
 /** Recording of segments per broadcast session, on the Durable Object's SQL storage. */
 export class Recording {
@@ -37,12 +43,27 @@ export class Recording {
   /** Every recorded segment of a session, by rendition then media sequence number. */
   segments(sessionId: string): RecordedSegment[] {
     return this.sql
-      .exec<{ rendition: string; msn: number; epoch: number; duration: number; program_date_time: string }>(
-        "SELECT rendition, msn, epoch, duration, program_date_time FROM recorded_segments WHERE session_id = ? ORDER BY rendition, msn",
-        sessionId,
-      )
+      .exec<Row>("SELECT rendition, msn, epoch, duration, program_date_time FROM recorded_segments WHERE session_id = ? ORDER BY rendition, msn", sessionId)
       .toArray()
-      .map((row) => ({ rendition: row.rendition, msn: row.msn, epoch: row.epoch, duration: row.duration, programDateTime: row.program_date_time }));
+      .map(segmentOf);
+  }
+
+  /** At most `limit` recorded segments of a session after `after`, by rendition then msn (the primary key's order). */
+  page(sessionId: string, after: RecordingCursor, limit: number): RecordedSegment[] {
+    const rows = after
+      ? this.sql.exec<Row>(
+          "SELECT rendition, msn, epoch, duration, program_date_time FROM recorded_segments WHERE session_id = ? AND (rendition, msn) > (?, ?) ORDER BY rendition, msn LIMIT ?",
+          sessionId,
+          after.rendition,
+          after.msn,
+          limit,
+        )
+      : this.sql.exec<Row>(
+          "SELECT rendition, msn, epoch, duration, program_date_time FROM recorded_segments WHERE session_id = ? ORDER BY rendition, msn LIMIT ?",
+          sessionId,
+          limit,
+        );
+    return rows.toArray().map(segmentOf);
   }
 
   /** The publish epoch that produced a recorded segment, or null when it was never recorded. */

@@ -1,22 +1,23 @@
 // Media objects that left the live window of an unrecorded stream, waiting (in the Durable Object's SQLite) for the
 // moment they may be deleted: players behind the live edge may still fetch them for a window's duration.
-import { mediaFile, mediaKey } from "../storage/media.ts";
+import { addressOfKey, type MediaAddress, mediaFile, mediaKey } from "../storage/media.ts";
+import type { MediaStore } from "../storage/media-store.ts";
 import type { MediaRef } from "./window.ts";
 
-/** R2 keys of window evictions; `epochOf` finds a segment's publish epoch (null when it was never recorded). */
-export function retiredKeys(refs: MediaRef[], streamId: string, epochOf: (rendition: string, msn: number) => number | null): string[] {
-  const keys: string[] = [];
+/** Addresses of window evictions; `epochOf` finds a segment's publish epoch (null when it was never recorded). */
+export function retiredAddresses(refs: MediaRef[], streamId: string, epochOf: (rendition: string, msn: number) => number | null): MediaAddress[] {
+  const addresses: MediaAddress[] = [];
   for (const ref of refs) {
     const epoch = ref.kind === "init" ? ref.epoch : epochOf(ref.rendition, ref.msn);
     // Parts of a segment that never completed were never recorded: the end-of-broadcast cleanup takes them.
     if (epoch === null) continue;
     const file = ref.kind === "init" ? mediaFile.init() : ref.kind === "segment" ? mediaFile.segment(ref.msn) : mediaFile.part(ref.msn, ref.part);
-    keys.push(mediaKey({ streamId, rendition: ref.rendition, epoch, file }));
+    addresses.push({ streamId, rendition: ref.rendition, epoch, file });
   }
-  return keys;
+  return addresses;
 }
 
-/** A queue of R2 keys to delete once due. */
+/** A queue of media objects to delete once due (each row names one by its storage key). */
 export class RetiredMedia {
   private readonly sql: SqlStorage;
 
@@ -25,9 +26,9 @@ export class RetiredMedia {
     sql.exec("CREATE TABLE IF NOT EXISTS retired_media (key TEXT PRIMARY KEY, due INTEGER NOT NULL)");
   }
 
-  /** Schedules `keys` for deletion at `due` (ms since the epoch). */
-  retire(keys: string[], due: number): void {
-    for (const key of keys) this.sql.exec("INSERT OR IGNORE INTO retired_media (key, due) VALUES (?, ?)", key, due);
+  /** Schedules `addresses` for deletion at `due` (ms since the epoch). */
+  retire(addresses: MediaAddress[], due: number): void {
+    for (const address of addresses) this.sql.exec("INSERT OR IGNORE INTO retired_media (key, due) VALUES (?, ?)", mediaKey(address), due);
   }
 
   /** Up to `limit` keys due at `now`. */
@@ -38,11 +39,11 @@ export class RetiredMedia {
       .map((row) => row.key);
   }
 
-  /** Deletes (from `bucket`) and forgets the keys due at `now`. */
-  async deleteDue(bucket: R2Bucket, now: number): Promise<void> {
+  /** Deletes (from `store`) and forgets the objects due at `now`. */
+  async deleteDue(store: MediaStore, now: number): Promise<void> {
     const keys = this.dueKeys(now);
     if (keys.length === 0) return;
-    await bucket.delete(keys);
+    await store.deleteMedia(keys.map(addressOfKey).filter((address) => address !== null));
     this.forget(keys);
   }
 

@@ -12,13 +12,12 @@ import { readJson } from "../http/json-body.ts";
 import { playbackAccess, privateWhenSigned } from "../http/playback-access.ts";
 import { playbackCors } from "../http/playback-cors.ts";
 import { liveStream } from "../live/live-stream-stub.ts";
-import { type AssetKind, assetMasterKey, assetMediaKey, assetPrefix, posterKey } from "../storage/media.ts";
-import { serveR2Object } from "../storage/r2-response.ts";
+import type { AssetKind } from "../storage/media.ts";
+import { mediaStore } from "../storage/media-bucket.ts";
 import { getStream } from "../streams/stream-repository.ts";
 import { writeAsset } from "../vod/asset-writer.ts";
 import { CreateClipSchema } from "../vod/asset-input.ts";
 import { releaseAsset } from "../vod/asset-release.ts";
-import { deletePrefix } from "../vod/vod-finalizer.ts";
 import { emitEvent } from "../webhooks/emit.ts";
 import { type AssetRendition, byRendition, coveringSegments } from "../vod/vod-playlist.ts";
 import { publicOrigin } from "../http/public-origin.ts";
@@ -137,7 +136,7 @@ streamAssetRoutes.post("/:id/clips", async (c) => {
   const covering = recorded.segments.filter((s) => coveringSegments([s], startMs, body.duration).length > 0);
   if (covering.length === 0) throw new AppError(400, "invalid_field", "start_offset: no recorded media covers that range");
   const id = crypto.randomUUID();
-  const written = await writeAsset(c.env.MEDIA, "clips", id, stream.id, renditions, covering, recorded.encryption);
+  const written = await writeAsset(mediaStore(c.env), "clips", id, stream.id, renditions, covering, recorded.encryption);
   const [row] = await insertWhere(
     database(c.env),
     clips,
@@ -155,7 +154,7 @@ streamAssetRoutes.post("/:id/clips", async (c) => {
   ).returning();
   if (!row) {
     // Another request took the last slot meanwhile: the playlists just written name nothing anyone can reach.
-    await deletePrefix(c.env.MEDIA, assetPrefix("clips", id));
+    await mediaStore(c.env).deleteAsset("clips", id);
     throw quotaExceeded("clips of a stream", maxClips, "MAX_CLIPS_PER_STREAM");
   }
   const view = clipView(c, row);
@@ -175,13 +174,13 @@ assetControlRoutes.get("/vods/:id", requireUser, async (c) => c.json(vodView(c, 
 // A VOD or clip owns its playlists; the broadcast's media go when no other asset of the session still names them.
 assetControlRoutes.delete("/vods/:id", requireUser, async (c) => {
   const vod = await ownedVod(c, uuidParam(c, "id", "VOD"));
-  await releaseAsset(c.env, { kind: "vod", id: vod.id, streamId: vod.streamId, sessionId: vod.sessionId });
+  await releaseAsset(c.env, { kind: "vod", id: vod.id, streamId: vod.streamId, sessionId: vod.sessionId }, liveStream(c.env, vod.streamId));
   return c.body(null, 204);
 });
 
 assetControlRoutes.delete("/clips/:id", requireUser, async (c) => {
   const clip = await ownedClip(c, uuidParam(c, "id", "Clip"));
-  await releaseAsset(c.env, { kind: "clips", id: clip.id, streamId: clip.streamId, sessionId: clip.sessionId });
+  await releaseAsset(c.env, { kind: "clips", id: clip.id, streamId: clip.streamId, sessionId: clip.sessionId }, liveStream(c.env, clip.streamId));
   return c.body(null, 204);
 });
 
@@ -203,10 +202,9 @@ async function assetStream(c: AppContext, kind: AssetKind, id: string): Promise<
 }
 
 /** Serves a stored asset playlist; for a signed stream, checks the token and passes it on to every URI it names. */
-async function servePlaylist(c: AppContext, kind: AssetKind, id: string, key: string, what: string): Promise<Response> {
+async function servePlaylist(c: AppContext, kind: AssetKind, id: string, rendition: string | null, what: string): Promise<Response> {
   const uriQuery = await playbackAccess(c, await assetStream(c, kind, id));
-  const response = await serveR2Object(c.env.MEDIA, key, c.req.raw, {
-    contentType: "application/vnd.apple.mpegurl",
+  const response = await mediaStore(c.env).serveAssetPlaylist(kind, id, rendition, c.req.raw, {
     cacheControl: "public, max-age=300",
     what,
   });
@@ -225,21 +223,20 @@ for (const kind of ["vod", "clips"] as const) {
   const what = kind === "vod" ? "VOD" : "Clip";
   assetPlaybackRoutes.get(`/${kind}/:id/master.m3u8`, async (c) => {
     const id = uuidParam(c, "id", what);
-    return servePlaylist(c, kind, id, assetMasterKey(kind, id), what);
+    return servePlaylist(c, kind, id, null, what);
   });
   assetPlaybackRoutes.get(`/${kind}/:id/:rendition/index.m3u8`, async (c) => {
     const id = uuidParam(c, "id", what);
     const rendition = c.req.param("rendition");
     if (!isRenditionName(rendition)) throw notFound(`Rendition "${rendition.slice(0, 64)}"`);
-    return servePlaylist(c, kind, id, assetMediaKey(kind, id, rendition), `${what} rendition`);
+    return servePlaylist(c, kind, id, rendition, `${what} rendition`);
   });
 }
 
 assetPlaybackRoutes.get("/vod/:id/poster.jpg", async (c) => {
   const id = uuidParam(c, "id", "VOD");
   const signed = (await playbackAccess(c, await assetStream(c, "vod", id))) !== null;
-  const poster = await serveR2Object(c.env.MEDIA, posterKey(id), c.req.raw, {
-    contentType: "image/jpeg",
+  const poster = await mediaStore(c.env).servePoster(id, c.req.raw, {
     cacheControl: "public, max-age=3600",
     what: "Poster",
   });

@@ -4,6 +4,7 @@
 import { Hono } from "hono";
 import type { AppEnv } from "../app-env.ts";
 import { problemResponse } from "../errors.ts";
+import { mediaStore } from "../storage/media-bucket.ts";
 
 function enabled(env: Env): boolean {
   return (env as unknown as { BENCH_ROUTES?: string }).BENCH_ROUTES === "1";
@@ -25,7 +26,7 @@ benchRoutes.get("/plain", (c) => c.text("ok\n", 200, { "cache-control": "no-stor
 /** Streams an R2 object by key with no Cache API in front: the floor for media GETs. */
 benchRoutes.get("/r2/*", async (c) => {
   const key = decodeURIComponent(new URL(c.req.url).pathname.slice("/bench/r2/".length));
-  const object = key === "" ? null : await c.env.MEDIA.get(key);
+  const object = await mediaStore(c.env).rawObject(key);
   if (!object) return problemResponse(404, "not_found", "No such R2 object.", c.get("requestId"));
   return new Response(object.body, {
     headers: { "content-type": "application/octet-stream", "content-length": String(object.size), "cache-control": "no-store" },

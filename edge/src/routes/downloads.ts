@@ -16,10 +16,13 @@ import { parseRange } from "../http/byte-range.ts";
 import { attachmentDisposition } from "../http/content-disposition.ts";
 import { playbackAccess } from "../http/playback-access.ts";
 import { playbackCors } from "../http/playback-cors.ts";
+import { liveStream } from "../live/live-stream-stub.ts";
 import type { AssetKind } from "../storage/media.ts";
+import { mediaStore } from "../storage/media-bucket.ts";
 import { getStream } from "../streams/stream-repository.ts";
 import { downloadBody } from "../vod/download-body.ts";
-import { ContentKeys, downloadIndex } from "../vod/download-index.ts";
+import { downloadIndex } from "../vod/download-cache.ts";
+import { ContentKeys } from "../vod/download-index.ts";
 
 /** The download path of an asset (`kind` as the control API spells it). */
 export function downloadPath(kind: AssetKind, id: string): string {
@@ -76,7 +79,7 @@ async function serveDownload(c: AppContext, kind: AssetKind): Promise<Response> 
   if (!row) throw notFound(`${what} "${id}"`);
   await authorize(c, row.streamId, `${what} "${id}"`);
 
-  const keys = new ContentKeys(c.env);
+  const keys = new ContentKeys((streamId) => liveStream(c.env, streamId));
   const waitUntil = (work: Promise<unknown>) => c.executionCtx.waitUntil(work);
   const origin = new URL(c.req.url).origin;
   const index = await downloadIndex(c.env, origin, { kind, id, rendition: requested, maxSegments: getConfig(c.env).downloadMaxSegments }, keys, waitUntil);
@@ -105,7 +108,7 @@ async function serveDownload(c: AppContext, kind: AssetKind): Promise<Response> 
   if (range.kind === "partial") headers.set("content-range", `bytes ${span.start}-${span.end}/${index.size}`);
   headers.set("content-length", String(span.end - span.start + 1));
   if (c.req.method === "HEAD") return new Response(null, { status, headers });
-  return new Response(downloadBody(c.env.MEDIA, index, span, keys, waitUntil), { status, headers });
+  return new Response(downloadBody(mediaStore(c.env), index, span, keys, waitUntil), { status, headers });
 }
 
 /** GET and HEAD of /vods/:id/download.mp4 and /clips/:id/download.mp4. */

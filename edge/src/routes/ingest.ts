@@ -32,8 +32,8 @@ import { describeIssues, limitBody, limitJsonBody, readJson } from "../http/json
 import { methodNotAllowed } from "../http/method-not-allowed.ts";
 import type { IngestResult } from "../live/ingest-result.ts";
 import { liveStream } from "../live/live-stream-stub.ts";
-import { mediaFile, mediaKey, thumbnailKey } from "../storage/media.ts";
-import { composeSegment } from "../storage/segment-composer.ts";
+import { mediaFile } from "../storage/media.ts";
+import { mediaStore } from "../storage/media-bucket.ts";
 import { advertisedUrlAllowed } from "../streams/ingest-host-policy.ts";
 import { findStreamKey } from "../streams/stream-repository.ts";
 import { grantablePool, issueWorkerGrant, workerIngestRoutes } from "./worker-ingest.ts";
@@ -79,7 +79,7 @@ async function mediaBody(c: AppContext): Promise<ArrayBuffer> {
 async function composedBody(c: AppContext, streamId: string, rendition: string, meta: SegmentMeta): Promise<Uint8Array> {
   if ((await c.req.arrayBuffer()).byteLength > 0) throw new AppError(400, "bad_request", "A from_parts segment upload has no body.");
   if (meta.parts < 1) throw new AppError(400, "invalid_field", `${MEDIA_META_HEADER}: from_parts needs parts >= 1`);
-  const segment = await composeSegment(c.env.MEDIA, { streamId, rendition, epoch: meta.epoch }, meta.msn, meta.parts);
+  const segment = await mediaStore(c.env).composeSegment({ streamId, rendition, epoch: meta.epoch }, meta.msn, meta.parts);
   if (!segment) throw new AppError(422, "parts_missing", `Segment ${meta.msn}: not every one of its ${meta.parts} parts is here; send its bytes.`);
   return segment;
 }
@@ -228,7 +228,7 @@ ingestRoutes.put("/streams/:id/thumbnail", async (c) => {
   const meta = mediaMeta(c, ThumbnailMetaSchema);
   const body = await mediaBody(c);
   unwrap(await liveStream(c.env, streamId).checkLease(c.get("nodeId"), meta.epoch));
-  await c.env.MEDIA.put(thumbnailKey(streamId), body, { httpMetadata: { contentType: "image/jpeg" } });
+  await mediaStore(c.env).putThumbnail(streamId, body);
   return c.body(null, 204);
 });
 
@@ -238,9 +238,7 @@ ingestRoutes.put("/streams/:id/renditions/:rendition/init", async (c) => {
   const body = await mediaBody(c);
   await requireLease(c, streamId, meta.epoch);
   // Durable first, listed second: the Durable Object only ever names objects R2 already holds.
-  await c.env.MEDIA.put(mediaKey({ streamId, rendition, epoch: meta.epoch, file: mediaFile.init() }), body, {
-    httpMetadata: { contentType: "video/mp4" },
-  });
+  await mediaStore(c.env).putMedia({ streamId, rendition, epoch: meta.epoch, file: mediaFile.init() }, body);
   unwrap(await liveStream(c.env, streamId).commitInit(c.get("nodeId"), rendition, meta));
   return c.body(null, 204);
 });
@@ -253,9 +251,7 @@ ingestRoutes.put("/streams/:id/renditions/:rendition/parts/:msn/:part", async (c
   }
   const body = await mediaBody(c);
   await requireLease(c, streamId, meta.epoch);
-  await c.env.MEDIA.put(mediaKey({ streamId, rendition, epoch: meta.epoch, file: mediaFile.part(meta.msn, meta.part) }), body, {
-    httpMetadata: { contentType: "video/iso.segment" },
-  });
+  await mediaStore(c.env).putMedia({ streamId, rendition, epoch: meta.epoch, file: mediaFile.part(meta.msn, meta.part) }, body);
   unwrap(await liveStream(c.env, streamId).commitPart(c.get("nodeId"), rendition, meta));
   return c.body(null, 204);
 });
@@ -267,9 +263,7 @@ ingestRoutes.put("/streams/:id/renditions/:rendition/segments/:msn", async (c) =
   const uploaded = meta.from_parts ? null : await mediaBody(c);
   await requireLease(c, streamId, meta.epoch);
   const body = uploaded ?? (await composedBody(c, streamId, rendition, meta));
-  await c.env.MEDIA.put(mediaKey({ streamId, rendition, epoch: meta.epoch, file: mediaFile.segment(meta.msn) }), body, {
-    httpMetadata: { contentType: "video/iso.segment" },
-  });
+  await mediaStore(c.env).putMedia({ streamId, rendition, epoch: meta.epoch, file: mediaFile.segment(meta.msn) }, body);
   unwrap(await liveStream(c.env, streamId).commitSegment(c.get("nodeId"), rendition, meta, body.byteLength));
   return c.body(null, 204);
 });

@@ -15,11 +15,12 @@ import { parsePartFile } from "../live/hinted-part.ts";
 import type { PlaylistAnswer } from "../live/playlist-answer.ts";
 import { LatestPlaylists } from "../live/latest-playlists.ts";
 import { PlaylistCoalescer, playlistRequestKey } from "../live/playlist-coalescer.ts";
-import { liveStream, playlistRelay, relayLocation } from "../live/live-stream-stub.ts";
+import { liveStream } from "../live/live-stream-stub.ts";
+import { playlistRelay, relayLocation } from "../live/playlist-relay-stub.ts";
 import { withUriQuery } from "../live/uri-query.ts";
 import { ViewerReports } from "../live/viewer-reports.ts";
-import { type MediaAddress, mediaContentType, mediaKey, parseMediaAddress, thumbnailKey } from "../storage/media.ts";
-import { IMMUTABLE, serveR2Object } from "../storage/r2-response.ts";
+import { type MediaAddress, parseMediaAddress } from "../storage/media.ts";
+import { cachedAnswer, keepAnswer, mediaStore } from "../storage/media-bucket.ts";
 import { playbackRecord } from "../streams/playback-policy.ts";
 
 /**
@@ -134,8 +135,7 @@ playbackRoutes.get("/:id/:rendition/index.m3u8", async (c) => {
 playbackRoutes.get("/:id/thumbnail.jpg", async (c) => {
   const id = streamIdFrom(c);
   const signed = (await playbackAccess(c, id)) !== null;
-  const response = await serveR2Object(c.env.MEDIA, thumbnailKey(id), c.req.raw, {
-    contentType: "image/jpeg",
+  const response = await mediaStore(c.env).serveThumbnail(id, c.req.raw, {
     cacheControl: "public, max-age=5",
     what: "Thumbnail",
   });
@@ -175,13 +175,11 @@ playbackRoutes.on(["GET", "HEAD"], "/:id/:rendition/:epoch/:file", async (c) => 
   const url = new URL(c.req.url);
   // Generation 0 (nothing of the stream ever deleted) keeps the bare path as its key.
   const cacheKey = new Request(`${url.origin}${url.pathname}${generation === 0 ? "" : `?g=${generation}`}`);
-  const cache = (caches as unknown as { default: Cache }).default;
   if (cacheable) {
-    const hit = await cache.match(cacheKey);
+    const hit = await cachedAnswer(cacheKey);
     if (hit) return privateWhenSigned(hit, signed);
   }
-  const serve = () =>
-    serveR2Object(c.env.MEDIA, mediaKey(address), request, { contentType: mediaContentType(address.file), cacheControl: IMMUTABLE, what: "Media object" });
+  const serve = () => mediaStore(c.env).serveMedia(address, request);
   let response: Response;
   try {
     response = await serve();
@@ -194,7 +192,7 @@ playbackRoutes.on(["GET", "HEAD"], "/:id/:rendition/:epoch/:file", async (c) => 
     response = await serve();
   }
   // Stored with its public Cache-Control (the Cache API does not keep `private` answers); rewritten on the way out.
-  if (cacheable && response.status === 200) c.executionCtx.waitUntil(cache.put(cacheKey, response.clone()));
+  if (cacheable && response.status === 200) c.executionCtx.waitUntil(keepAnswer(cacheKey, response.clone()));
   return privateWhenSigned(response, signed);
 });
 

@@ -12,9 +12,8 @@ import { publicOrigin } from "../http/public-origin.ts";
 import { liveStream } from "../live/live-stream-stub.ts";
 import { forgetPlaybackPolicy } from "../streams/playback-policy.ts";
 import { mintPlaybackToken } from "./playback-tokens.ts";
-import { streamPrefix } from "../storage/media.ts";
+import { mediaStore } from "../storage/media-bucket.ts";
 import { deleteStreamAssets } from "../vod/asset-cleanup.ts";
-import { deletePrefix } from "../vod/vod-finalizer.ts";
 import { CreateStreamSchema, ListStreamsQuerySchema, UpdateStreamSchema, type StreamSettings } from "../streams/stream-input.ts";
 import { createStream, deleteStream, getStream, listStreams, rotateStreamKey, updateStream, type StreamRow } from "../streams/stream-repository.ts";
 import { type IngestChoice, selectIngest } from "../streams/ingest-selection.ts";
@@ -116,13 +115,13 @@ streamRoutes.delete("/:id", async (c) => {
   await stub.destroy();
   // Deleting a stream deletes its media: live objects, VOD and clip playlists.
   await deleteStreamAssets(c.env, row.id);
-  await deletePrefix(c.env.MEDIA, streamPrefix(row.id));
+  await mediaStore(c.env).deleteStreamMedia(row.id);
   await deleteStream(database(c.env), row.id);
   forgetPlaybackPolicy(row.id);
   // A publish that came in meanwhile (its key still resolved until the row went) is cut off now that no key resolves:
   // a second pass leaves no lease and nothing it uploaded. Playback already answers 404 (the stream is unknown).
   await stub.destroy();
-  await deletePrefix(c.env.MEDIA, streamPrefix(row.id));
+  await mediaStore(c.env).deleteStreamMedia(row.id);
   return c.body(null, 204);
 });
 

@@ -15,7 +15,8 @@ import { describeIssues, limitBody } from "../http/json-body.ts";
 import { methodNotAllowed } from "../http/method-not-allowed.ts";
 import type { IngestResult } from "../live/ingest-result.ts";
 import { liveStream } from "../live/live-stream-stub.ts";
-import { mediaFile, mediaKey } from "../storage/media.ts";
+import { type MediaAddress, mediaFile } from "../storage/media.ts";
+import { mediaStore } from "../storage/media-bucket.ts";
 
 /** The source rendition's name; a pool never uploads it. */
 const SOURCE = "source";
@@ -89,8 +90,8 @@ async function body(c: WorkerContext): Promise<ArrayBuffer> {
   return bytes;
 }
 
-async function readObject(c: WorkerContext, key: string): Promise<Response> {
-  const object = await c.env.MEDIA.get(key);
+async function readObject(c: WorkerContext, address: MediaAddress): Promise<Response> {
+  const object = await mediaStore(c.env).openMedia(address);
   if (!object) throw new AppError(404, "not_found", "Not uploaded (yet).");
   return new Response(object.body, { headers: { "content-type": "video/mp4", "content-length": String(object.size) } });
 }
@@ -122,7 +123,7 @@ workerIngestRoutes.get("/streams/:id/renditions/:rendition/init/:epoch", async (
   const name = rendition(c, false);
   sameEpoch(c, Number(c.req.param("epoch")));
   await holder(c);
-  return readObject(c, mediaKey({ streamId: c.get("grant").streamId, rendition: name, epoch: c.get("grant").epoch, file: mediaFile.init() }));
+  return readObject(c, { streamId: c.get("grant").streamId, rendition: name, epoch: c.get("grant").epoch, file: mediaFile.init() });
 });
 
 workerIngestRoutes.get("/streams/:id/renditions/:rendition/segments/:msn", async (c) => {
@@ -130,7 +131,7 @@ workerIngestRoutes.get("/streams/:id/renditions/:rendition/segments/:msn", async
   const msn = Number(c.req.param("msn"));
   if (!Number.isInteger(msn) || msn < 0) throw new AppError(400, "invalid_field", "msn: must be a non-negative integer");
   await holder(c);
-  return readObject(c, mediaKey({ streamId: c.get("grant").streamId, rendition: name, epoch: c.get("grant").epoch, file: mediaFile.segment(msn) }));
+  return readObject(c, { streamId: c.get("grant").streamId, rendition: name, epoch: c.get("grant").epoch, file: mediaFile.segment(msn) });
 });
 
 workerIngestRoutes.put("/streams/:id/renditions/:rendition/init", async (c) => {
@@ -140,9 +141,7 @@ workerIngestRoutes.put("/streams/:id/renditions/:rendition/init", async (c) => {
   const bytes = await body(c);
   const nodeId = await holder(c);
   const streamId = c.get("grant").streamId;
-  await c.env.MEDIA.put(mediaKey({ streamId, rendition: name, epoch: info.epoch, file: mediaFile.init() }), bytes, {
-    httpMetadata: { contentType: "video/mp4" },
-  });
+  await mediaStore(c.env).putMedia({ streamId, rendition: name, epoch: info.epoch, file: mediaFile.init() }, bytes);
   unwrap(await liveStream(c.env, streamId).commitInit(nodeId, name, info));
   return c.body(null, 204);
 });
@@ -156,9 +155,7 @@ workerIngestRoutes.put("/streams/:id/renditions/:rendition/segments/:msn", async
   const bytes = await body(c);
   const nodeId = await holder(c);
   const streamId = c.get("grant").streamId;
-  await c.env.MEDIA.put(mediaKey({ streamId, rendition: name, epoch: info.epoch, file: mediaFile.segment(info.msn) }), bytes, {
-    httpMetadata: { contentType: "video/iso.segment" },
-  });
+  await mediaStore(c.env).putMedia({ streamId, rendition: name, epoch: info.epoch, file: mediaFile.segment(info.msn) }, bytes);
   unwrap(await liveStream(c.env, streamId).commitSegment(nodeId, name, info, bytes.byteLength));
   return c.body(null, 204);
 });

@@ -1,5 +1,5 @@
-// The R2 key scheme, in one place. Media objects live under the publish epoch that produced them, so a node that
-// lost its lease can never overwrite an object another node's publish listed.
+// The R2 key scheme, in one place (only the storage module names keys). Media objects live under the publish epoch
+// that produced them, so a node that lost its lease can never overwrite an object another node's publish listed.
 import { isRenditionName, isStreamId } from "../../../protocol/names.ts";
 
 /** A media object's place: stream, rendition, publish epoch and file name. */
@@ -10,6 +10,9 @@ export interface MediaAddress {
   file: string;
 }
 
+/** One rendition's media of one publish epoch (the directory its init segment, parts and segments share). */
+export type MediaDirectory = Omit<MediaAddress, "file">;
+
 /** File names of the three kinds of media object. */
 export const mediaFile = {
   init: () => "init.mp4",
@@ -19,25 +22,33 @@ export const mediaFile = {
 
 const FILE_PATTERN = /^(?:init\.mp4|seg-\d{1,10}\.m4s|part-\d{1,10}\.\d{1,4}\.m4s)$/;
 const EPOCH_PATTERN = /^\d{1,9}$/;
+const LIVE_ROOT = "live";
 
 /** The R2 key of a media object. */
 export function mediaKey(address: MediaAddress): string {
-  return `live/${address.streamId}/${address.rendition}/${address.epoch}/${address.file}`;
+  return `${directoryKey(address)}${address.file}`;
+}
+
+/** The key prefix of a media directory (ends in `/`). */
+export function directoryKey(directory: MediaDirectory): string {
+  return `${LIVE_ROOT}/${directory.streamId}/${directory.rendition}/${directory.epoch}/`;
+}
+
+/** The media address of R2 key `key`, or null when the key is not a media object's (a thumbnail, say). */
+export function addressOfKey(key: string): MediaAddress | null {
+  const parts = key.split("/");
+  if (parts.length !== 5 || parts[0] !== LIVE_ROOT) return null;
+  return parseMediaAddress(parts[1]!, parts[2]!, parts[3]!, parts[4]!);
 }
 
 /** The R2 key of a stream's latest thumbnail. */
 export function thumbnailKey(streamId: string): string {
-  return `live/${streamId}/thumbnail.jpg`;
-}
-
-/** The key prefix of the LL-HLS parts in the directory (one rendition, one publish epoch) of media object `key`. */
-export function partsPrefixOf(key: string): string {
-  return `${key.slice(0, key.lastIndexOf("/") + 1)}part-`;
+  return `${LIVE_ROOT}/${streamId}/thumbnail.jpg`;
 }
 
 /** The key prefix holding every object of a stream (for deletion). */
 export function streamPrefix(streamId: string): string {
-  return `live/${streamId}/`;
+  return `${LIVE_ROOT}/${streamId}/`;
 }
 
 /** Validates names from a playback URL; null when any part is not a name this scheme produces. */
@@ -53,9 +64,19 @@ export function mediaContentType(file: string): string {
   return file.endsWith(".mp4") ? "video/mp4" : "video/iso.segment";
 }
 
-/** The playback URL path of a media object (what VOD and clip playlists name). */
+/** The playback URL path of a media object (what VOD and clip playlists name): `/` and its key. */
 export function mediaUrlPath(address: MediaAddress): string {
-  return `/live/${address.streamId}/${address.rendition}/${address.epoch}/${address.file}`;
+  return `/${mediaKey(address)}`;
+}
+
+/** The URI of a media object relative to its rendition's live media playlist (`/live/<id>/<rendition>/index.m3u8`). */
+export function relativeMediaUri(epoch: number, file: string): string {
+  return `${epoch}/${file}`;
+}
+
+/** The media address a playback URL path names (as mediaUrlPath writes it), or null. */
+export function addressOfUrlPath(path: string): MediaAddress | null {
+  return path.startsWith(`/${LIVE_ROOT}/`) ? addressOfKey(path.slice(1)) : null;
 }
 
 /** What kind of on-demand asset a playlist belongs to. */

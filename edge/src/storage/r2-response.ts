@@ -1,10 +1,11 @@
-// Turning R2 objects into HTTP responses: content type, length, ETag, Range (206) and HEAD.
+// Turning stored objects into HTTP responses: content type, length, ETag, Range (206) and HEAD.
 import { AppError } from "../errors.ts";
+import type { ByteRange, ObjectBucket, StoredBody, StoredObject } from "./object-bucket.ts";
 
 /** Headers every immutable media response carries. */
 export const IMMUTABLE = "public, max-age=31536000, immutable";
 
-function baseHeaders(object: R2Object, contentType: string, cacheControl: string): Headers {
+function baseHeaders(object: StoredObject, contentType: string, cacheControl: string): Headers {
   const headers = new Headers();
   object.writeHttpMetadata(headers);
   headers.set("content-type", contentType);
@@ -16,8 +17,8 @@ function baseHeaders(object: R2Object, contentType: string, cacheControl: string
 }
 
 /** Serves `key` from the bucket: GET with optional Range, or HEAD; 404 problem when absent. */
-export async function serveR2Object(
-  bucket: R2Bucket,
+export async function serveStoredObject(
+  bucket: ObjectBucket,
   key: string,
   request: Request,
   options: { contentType: string; cacheControl: string; what: string },
@@ -29,7 +30,7 @@ export async function serveR2Object(
     headers.set("content-length", String(head.size));
     return new Response(null, { status: 200, headers });
   }
-  let object: R2ObjectBody | R2Object | null;
+  let object: StoredBody | StoredObject | null;
   try {
     object = await bucket.get(key, { range: request.headers, onlyIf: request.headers });
   } catch (err) {
@@ -42,7 +43,7 @@ export async function serveR2Object(
     // A conditional GET whose precondition failed (e.g. If-None-Match matched): R2 returns no body.
     return new Response(null, { status: 304, headers });
   }
-  const range = object.range as { offset?: number; length?: number; suffix?: number } | undefined;
+  const range = object.range as (ByteRange & { offset?: number; length?: number; suffix?: number }) | undefined;
   if (range && request.headers.has("range")) {
     const offset = range.suffix !== undefined ? object.size - range.suffix : (range.offset ?? 0);
     const length = range.suffix ?? range.length ?? object.size - offset;

@@ -4,10 +4,11 @@
 import { and, eq } from "drizzle-orm";
 import { database } from "../db/client.ts";
 import { clips, vodAssets } from "../db/schema.ts";
-import { liveStream } from "../live/live-stream-stub.ts";
-import { type AssetKind, assetPrefix, partsPrefixOf } from "../storage/media.ts";
+import type { AssetKind } from "../storage/media.ts";
+import { mediaStore } from "../storage/media-bucket.ts";
 import { bumpMediaGeneration } from "../streams/playback-policy.ts";
-import { deletePrefix } from "./vod-finalizer.ts";
+import { type KeptRange, namedByRanges, releaseRecordedMedia } from "./media-release.ts";
+import { type RecordedSegment, type RecordingCursor, recordingPages } from "./recorded-segment.ts";
 
 /** The asset being deleted. */
 export interface ReleasedAsset {
@@ -17,62 +18,48 @@ export interface ReleasedAsset {
   sessionId: string;
 }
 
-/** R2 keys of the live media objects (init segments and segments) the media playlists of an asset name. */
-export async function assetMediaKeys(bucket: R2Bucket, kind: AssetKind, id: string): Promise<Set<string>> {
-  const keys = new Set<string>();
-  const prefix = assetPrefix(kind, id);
-  let cursor: string | undefined;
-  do {
-    const page = await bucket.list({ prefix, cursor, limit: 1000 });
-    for (const object of page.objects) {
-      if (!object.key.endsWith("/index.m3u8")) continue;
-      const playlist = await bucket.get(object.key);
-      if (!playlist) continue;
-      for (const line of (await playlist.text()).split("\n")) {
-        const uri = /^#EXT-X-MAP:URI="([^"?]+)/.exec(line)?.[1] ?? (line.startsWith("/live/") ? line.split("?")[0] : undefined);
-        if (uri?.startsWith("/live/")) keys.add(uri.slice(1));
-      }
-    }
-    cursor = page.truncated ? page.cursor : undefined;
-  } while (cursor);
-  return keys;
+/** What a release asks of the stream's Durable Object, which holds the session's recording (its stub). */
+export interface RecordingHolder {
+  isLiveSession(sessionId: string): Promise<boolean>;
+  recordedPage(sessionId: string, after: RecordingCursor, limit: number): Promise<RecordedSegment[]>;
+  mediaDeleted(sessionId: string): Promise<void>;
+  forgetSession(sessionId: string): Promise<boolean>;
 }
 
 /**
- * Deletes `asset`'s playlists (and poster) and its D1 row, and the media it names that no other asset of its session
- * names, with every LL-HLS part of its publish epochs (no on-demand playlist names a part) — unless the session is
- * still live (its window, recording and coming VOD need them). When it was the session's last asset, the stream's
- * object forgets the session's key seed and recording. Media deleted here is also out of the Cache API's reach: the
- * stream's media generation moves on, so no cache key of it is asked again.
+ * Deletes `asset`'s playlists (and poster) and its D1 row, and the media of its session that no other asset names —
+ * unless the session is still live (its window, recording and coming VOD need them). A VOD names the whole recording
+ * (another VOD of the session, even one still processing, keeps everything); a clip names the segments its time range
+ * covers. The last asset of a session takes every object of its publish epochs, and the stream's object forgets the
+ * session's key seed and recording. Media deleted here is also out of the Cache API's reach: the stream's media
+ * generation moves on, so no cache key of it is asked again.
  */
-export async function releaseAsset(env: Env, asset: ReleasedAsset): Promise<void> {
+export async function releaseAsset(env: Env, asset: ReleasedAsset, stream: RecordingHolder): Promise<void> {
   const db = database(env);
-  const others = (kind: AssetKind, rows: { id: string }[]) => rows.filter((row) => !(kind === asset.kind && row.id === asset.id));
-  const otherVods = others("vod", await db.select({ id: vodAssets.id }).from(vodAssets).where(eq(vodAssets.sessionId, asset.sessionId)));
-  const otherClips = others(
-    "clips",
-    await db
-      .select({ id: clips.id })
-      .from(clips)
-      .where(and(eq(clips.streamId, asset.streamId), eq(clips.sessionId, asset.sessionId))),
+  const store = mediaStore(env);
+  const otherVods = (await db.select({ id: vodAssets.id }).from(vodAssets).where(eq(vodAssets.sessionId, asset.sessionId))).filter(
+    (row) => !(asset.kind === "vod" && row.id === asset.id),
   );
-  const stream = liveStream(env, asset.streamId);
-  if (!(await stream.isLiveSession(asset.sessionId))) {
-    const named = await assetMediaKeys(env.MEDIA, asset.kind, asset.id);
-    const kept = new Set<string>();
-    for (const vod of otherVods) for (const key of await assetMediaKeys(env.MEDIA, "vod", vod.id)) kept.add(key);
-    for (const clip of otherClips) for (const key of await assetMediaKeys(env.MEDIA, "clips", clip.id)) kept.add(key);
-    const doomed = [...named].filter((key) => !kept.has(key));
-    for (let i = 0; i < doomed.length; i += 1000) await env.MEDIA.delete(doomed.slice(i, i + 1000));
-    let parts = 0;
-    for (const prefix of new Set([...named].map(partsPrefixOf))) parts += await deletePrefix(env.MEDIA, prefix);
-    if (doomed.length > 0 || parts > 0) {
+  const otherClips = (
+    await db
+      .select({ id: clips.id, startAt: clips.startAt, durationS: clips.durationS })
+      .from(clips)
+      .where(and(eq(clips.streamId, asset.streamId), eq(clips.sessionId, asset.sessionId)))
+  ).filter((row) => !(asset.kind === "clips" && row.id === asset.id));
+  if (otherVods.length === 0 && !(await stream.isLiveSession(asset.sessionId))) {
+    const ranges: KeptRange[] = otherClips.map((clip) => ({ startMs: Date.parse(clip.startAt), durationS: clip.durationS }));
+    const pages = recordingPages((after, limit) => stream.recordedPage(asset.sessionId, after, limit));
+    const released = await releaseRecordedMedia(store, asset.streamId, pages, (segment) => namedByRanges(segment, ranges));
+    const last = otherClips.length === 0;
+    // The last asset takes what the recording never listed too (an init or parts of a publish that recorded nothing).
+    if (last && released.epochs) await store.deleteEpochs(asset.streamId, released.epochs.first, released.epochs.last);
+    if (released.segments > 0 || released.parts > 0 || released.inits > 0) {
       await bumpMediaGeneration(env, asset.streamId);
       await stream.mediaDeleted(asset.sessionId);
     }
-    if (otherVods.length === 0 && otherClips.length === 0) await stream.forgetSession(asset.sessionId);
+    if (last) await stream.forgetSession(asset.sessionId);
   }
-  await deletePrefix(env.MEDIA, assetPrefix(asset.kind, asset.id));
+  await store.deleteAsset(asset.kind, asset.id);
   if (asset.kind === "vod") await db.delete(vodAssets).where(eq(vodAssets.id, asset.id));
   else await db.delete(clips).where(eq(clips.id, asset.id));
 }

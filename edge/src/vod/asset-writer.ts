@@ -1,6 +1,7 @@
-// Writes an on-demand asset's playlists (multivariant + one per rendition) to R2.
-import type { RecordedSegment } from "../live/recording.ts";
-import { type AssetKind, assetMasterKey, assetMediaKey } from "../storage/media.ts";
+// Writes an on-demand asset's playlists (multivariant + one per rendition) to the media store.
+import type { AssetKind } from "../storage/media.ts";
+import type { MediaStore } from "../storage/media-store.ts";
+import type { RecordedSegment } from "./recorded-segment.ts";
 import { type AssetEncryption, type AssetRendition, byRendition, renderAssetMaster, renderAssetMedia } from "./vod-playlist.ts";
 
 /** What was written. */
@@ -12,14 +13,12 @@ export interface WrittenAsset {
   endedAt: string | null;
 }
 
-const PLAYLIST_TYPE = "application/vnd.apple.mpegurl";
-
 /**
  * Renders and stores the playlists of `segments`; renditions without segments are left out. `encryption` is the
  * recorded session's key schedule when its media is encrypted (the playlists then name its key URIs).
  */
 export async function writeAsset(
-  bucket: R2Bucket,
+  store: MediaStore,
   kind: AssetKind,
   id: string,
   streamId: string,
@@ -29,10 +28,9 @@ export async function writeAsset(
 ): Promise<WrittenAsset> {
   const groups = byRendition(segments);
   const present = renditions.filter((r) => (groups.get(r.name)?.length ?? 0) > 0);
-  const options = { httpMetadata: { contentType: PLAYLIST_TYPE } };
-  await Promise.all(present.map((r) => bucket.put(assetMediaKey(kind, id, r.name), renderAssetMedia(streamId, groups.get(r.name)!, "", encryption), options)));
+  await Promise.all(present.map((r) => store.putAssetMedia(kind, id, r.name, renderAssetMedia(streamId, groups.get(r.name)!, "", encryption))));
   // The master goes last: once it exists, every playlist it names exists too.
-  await bucket.put(assetMasterKey(kind, id), renderAssetMaster(present), options);
+  await store.putAssetMaster(kind, id, renderAssetMaster(present));
   const reference = present[0] ? groups.get(present[0].name)! : [];
   const first = reference[0];
   const last = reference[reference.length - 1];

@@ -3,6 +3,8 @@
 // are piped, with a ranged R2 read for a partial first or last one; an object to decrypt or retime is read whole (one
 // segment, a few MB), rewritten and sliced. At most one object is in memory at a time.
 import { shiftDecodeTimes } from "../storage/fmp4-timing.ts";
+import { mediaUrlPath } from "../storage/media.ts";
+import type { MediaStore } from "../storage/media-store.ts";
 import { type ContentKeys, type DownloadIndex, type DownloadPiece, indexShifts } from "./download-index.ts";
 import { decryptSegment } from "./segment-decryption.ts";
 
@@ -12,16 +14,16 @@ export interface ByteSpan {
   end: number;
 }
 
-async function rewritten(bucket: R2Bucket, index: DownloadIndex, piece: DownloadPiece, keys: ContentKeys): Promise<Uint8Array> {
-  const object = await bucket.get(piece.key);
-  if (!object) throw new Error(`download: ${piece.key} is gone`);
-  let bytes: Uint8Array = new Uint8Array(await object.arrayBuffer());
+async function rewritten(store: MediaStore, index: DownloadIndex, piece: DownloadPiece, keys: ContentKeys): Promise<Uint8Array> {
+  const stored = await store.readMedia(piece.address);
+  if (!stored) throw new Error(`download: ${mediaUrlPath(piece.address)} is gone`);
+  let bytes: Uint8Array = stored;
   if (piece.decrypt) {
     const key = await keys.get(piece.decrypt.streamId, piece.decrypt.sessionId, piece.decrypt.period);
     bytes = await decryptSegment(key, piece.decrypt.msn, bytes);
   }
   if (piece.shift !== null) shiftDecodeTimes(bytes, indexShifts(index, piece.shift));
-  if (bytes.byteLength !== piece.size) throw new Error(`download: ${piece.key} is ${bytes.byteLength} bytes, the index says ${piece.size}`);
+  if (bytes.byteLength !== piece.size) throw new Error(`download: ${mediaUrlPath(piece.address)} is ${bytes.byteLength} bytes, the index says ${piece.size}`);
   return bytes;
 }
 
@@ -34,20 +36,20 @@ async function writeBytes(writable: WritableStream<Uint8Array>, bytes: Uint8Arra
   }
 }
 
-async function pump(bucket: R2Bucket, index: DownloadIndex, span: ByteSpan, keys: ContentKeys, writable: WritableStream<Uint8Array>): Promise<void> {
+async function pump(store: MediaStore, index: DownloadIndex, span: ByteSpan, keys: ContentKeys, writable: WritableStream<Uint8Array>): Promise<void> {
   for (const piece of index.pieces) {
     const pieceEnd = piece.offset + piece.size - 1;
     if (pieceEnd < span.start || piece.offset > span.end) continue;
     const from = Math.max(span.start, piece.offset) - piece.offset;
     const to = Math.min(span.end, pieceEnd) - piece.offset;
     if (piece.decrypt || piece.shift !== null) {
-      await writeBytes(writable, (await rewritten(bucket, index, piece, keys)).subarray(from, to + 1));
+      await writeBytes(writable, (await rewritten(store, index, piece, keys)).subarray(from, to + 1));
       continue;
     }
     const whole = from === 0 && to === piece.size - 1;
-    const object = await bucket.get(piece.key, whole ? {} : { range: { offset: from, length: to - from + 1 } });
-    if (!object) throw new Error(`download: ${piece.key} is gone`);
-    await object.body.pipeTo(writable, { preventClose: true });
+    const body = await store.mediaStream(piece.address, whole ? undefined : { offset: from, length: to - from + 1 });
+    if (!body) throw new Error(`download: ${mediaUrlPath(piece.address)} is gone`);
+    await body.pipeTo(writable, { preventClose: true });
   }
   await writable.close();
 }
@@ -58,7 +60,7 @@ async function pump(bucket: R2Bucket, index: DownloadIndex, span: ByteSpan, keys
  * rather than a complete-looking wrong one.
  */
 export function downloadBody(
-  bucket: R2Bucket,
+  store: MediaStore,
   index: DownloadIndex,
   span: ByteSpan,
   keys: ContentKeys,
@@ -66,7 +68,7 @@ export function downloadBody(
 ): ReadableStream<Uint8Array> {
   const { readable, writable } = new FixedLengthStream(span.end - span.start + 1);
   waitUntil(
-    pump(bucket, index, span, keys, writable).catch(async (err: Error) => {
+    pump(store, index, span, keys, writable).catch(async (err: Error) => {
       console.error(`download of ${index.rendition} failed part way: ${err.message}`);
       await writable.abort(err).catch(() => undefined);
     }),

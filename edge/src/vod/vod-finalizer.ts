@@ -1,11 +1,11 @@
-// End of a broadcast: its recording becomes a VOD asset (playlists in R2, a row in D1, a poster).
+// End of a broadcast: its recording becomes a VOD asset (playlists in the media store, a row in D1, a poster).
 import { eq } from "drizzle-orm";
 import { database } from "../db/client.ts";
 import { vodAssets } from "../db/schema.ts";
-import type { RecordedSegment } from "../live/recording.ts";
-import { posterKey, thumbnailKey } from "../storage/media.ts";
+import { mediaStore } from "../storage/media-bucket.ts";
 import { emitEvent } from "../webhooks/emit.ts";
 import { writeAsset } from "./asset-writer.ts";
+import type { RecordedSegment } from "./recorded-segment.ts";
 import type { AssetEncryption, AssetRendition } from "./vod-playlist.ts";
 
 /** What the Durable Object knows about the broadcast that ended. */
@@ -26,9 +26,9 @@ export async function finalizeVod(env: Env, broadcast: FinishedBroadcast): Promi
   const id = crypto.randomUUID();
   await db.insert(vodAssets).values({ id, streamId: broadcast.streamId, sessionId: broadcast.sessionId, status: "processing" }).onConflictDoNothing();
   try {
-    const written = await writeAsset(env.MEDIA, "vod", id, broadcast.streamId, broadcast.renditions, broadcast.segments, broadcast.encryption ?? null);
-    const thumbnail = await env.MEDIA.get(thumbnailKey(broadcast.streamId));
-    if (thumbnail) await env.MEDIA.put(posterKey(id), thumbnail.body, { httpMetadata: { contentType: "image/jpeg" } });
+    const store = mediaStore(env);
+    const written = await writeAsset(store, "vod", id, broadcast.streamId, broadcast.renditions, broadcast.segments, broadcast.encryption ?? null);
+    await store.copyThumbnailToPoster(broadcast.streamId, id);
     await db
       .update(vodAssets)
       .set({
@@ -49,37 +49,4 @@ export async function finalizeVod(env: Env, broadcast: FinishedBroadcast): Promi
     await db.update(vodAssets).set({ status: "failed" }).where(eq(vodAssets.id, id));
     throw err;
   }
-}
-
-/** Deletes the live media objects a broadcast's publish epochs wrote (for streams with record: false). */
-export async function deleteBroadcastMedia(bucket: R2Bucket, streamId: string, firstEpoch: number, lastEpoch: number): Promise<number> {
-  let deleted = 0;
-  let cursor: string | undefined;
-  do {
-    const page = await bucket.list({ prefix: `live/${streamId}/`, cursor, limit: 1000 });
-    const keys = page.objects
-      .map((o) => o.key)
-      .filter((key) => {
-        const epoch = Number(key.split("/")[3]);
-        return Number.isInteger(epoch) && epoch >= firstEpoch && epoch <= lastEpoch;
-      });
-    if (keys.length) await bucket.delete(keys);
-    deleted += keys.length;
-    cursor = page.truncated ? page.cursor : undefined;
-  } while (cursor);
-  return deleted;
-}
-
-/** Deletes every object under `prefix` (a stream's media, an asset's playlists). */
-export async function deletePrefix(bucket: R2Bucket, prefix: string): Promise<number> {
-  let deleted = 0;
-  let cursor: string | undefined;
-  do {
-    const page = await bucket.list({ prefix, cursor, limit: 1000 });
-    const keys = page.objects.map((o) => o.key);
-    if (keys.length) await bucket.delete(keys);
-    deleted += keys.length;
-    cursor = page.truncated ? page.cursor : undefined;
-  } while (cursor);
-  return deleted;
 }

@@ -1,11 +1,17 @@
 // Playlists of on-demand assets (a finished broadcast, a highlight clip): pure rendering of recorded segments.
-import { type KeySchedule, keyTagWriter } from "../live/key-tags.ts";
-import type { RecordedSegment } from "../live/recorded-segment.ts";
-import type { RenditionInfo } from "../live/window.ts";
+import { type KeySchedule, keyTagWriter } from "../hls/key-tags.ts";
 import { mediaFile, mediaUrlPath } from "../storage/media.ts";
+import type { RecordedSegment } from "./recorded-segment.ts";
 
-/** What the multivariant playlist says about a rendition: the live window's rendition info without its epoch. */
-export type AssetRendition = Omit<RenditionInfo, "epoch">;
+/** What the multivariant playlist says about a rendition (the live window's rendition info without its epoch). */
+export interface AssetRendition {
+  name: string;
+  codecs: string;
+  width: number;
+  height: number;
+  bandwidth: number;
+  frameRate: number;
+}
 
 /** EXT-X-VERSION of on-demand playlists: EXT-X-MAP in a media playlist needs 6; 7 matches hls.js and Apple's tools. */
 export const VOD_PLAYLIST_VERSION = 7;
@@ -33,7 +39,7 @@ export type AssetEncryption = KeySchedule;
 /**
  * A VOD media playlist naming every segment (one rendition, sorted by msn). A change of publish epoch (a reconnect)
  * or a hole in the sequence starts a discontinuity with a new EXT-X-MAP and program-date-time. With `encryption`,
- * EXT-X-KEY tags name the broadcast's rotating keys (placement rules in ../live/key-tags.ts).
+ * EXT-X-KEY tags name the broadcast's rotating keys (placement rules in ../hls/key-tags.ts).
  */
 export function renderAssetMedia(streamId: string, segments: RecordedSegment[], uriQuery = "", encryption: AssetEncryption | null = null): string {
   const query = uriQuery ? `?${uriQuery}` : "";

@@ -8,6 +8,8 @@ import type { PublishResponse } from "../../../protocol/ingest.ts";
 import { ingestPaths } from "../../../protocol/ingest-paths.ts";
 import { getConfig } from "../../../edge/src/config.ts";
 import { firstDecodeTimes } from "../../../edge/src/storage/fmp4-timing.ts";
+import { liveStream } from "../../../edge/src/live/live-stream-stub.ts";
+import { mediaStore } from "../../../edge/src/storage/media-bucket.ts";
 import { buildDownloadIndex, ContentKeys } from "../../../edge/src/vod/download-index.ts";
 import { call, callJson, newUser } from "../api.ts";
 import { encryptSegment, initSegment, mediaSegment, TRACKS } from "../fmp4-fixture.ts";
@@ -244,11 +246,12 @@ describe("MP4 download of a VOD", () => {
     const up = await broadcast({}, 3);
     const vod = await vodOf(up);
     const request = { kind: "vod" as const, id: vod.vod_id!, rendition: null, maxSegments: 2 };
-    await expect(buildDownloadIndex(env, request, new ContentKeys(env))).rejects.toMatchObject({
+    const keys = () => new ContentKeys((streamId) => liveStream(env, streamId));
+    await expect(buildDownloadIndex(mediaStore(env), request, keys())).rejects.toMatchObject({
       status: 409,
       message: expect.stringMatching(/at most 2 \(DOWNLOAD_MAX_SEGMENTS\)/),
     });
-    expect((await buildDownloadIndex(env, { ...request, maxSegments: 3 }, new ContentKeys(env))).pieces).toHaveLength(4);
+    expect((await buildDownloadIndex(mediaStore(env), { ...request, maxSegments: 3 }, keys())).pieces).toHaveLength(4);
   });
 });
 

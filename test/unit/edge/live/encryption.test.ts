@@ -4,9 +4,9 @@
 import HLS from "hls-parser";
 import type { MediaPlaylist } from "hls-parser/types.js";
 import { describe, expect, it } from "vitest";
-import { CLEAR_KEY_TAG, keyTag, keyTagWriter } from "../../../../edge/src/live/key-tags.ts";
+import { CLEAR_KEY_TAG, keyTag, keyTagWriter } from "../../../../edge/src/hls/key-tags.ts";
 import { renderMedia, renderMultivariant } from "../../../../edge/src/live/playlist.ts";
-import type { RecordedSegment } from "../../../../edge/src/live/recorded-segment.ts";
+import type { RecordedSegment } from "../../../../edge/src/vod/recorded-segment.ts";
 import { addInit, addPart, addSegment, createLiveWindow, type LiveWindowState, type WindowEncryption } from "../../../../edge/src/live/window.ts";
 import { renderAssetMedia } from "../../../../edge/src/vod/vod-playlist.ts";
 import { addLadder, feedLowLatency, feedSegments, initMeta, lines, partMeta, segmentMeta, T0 } from "./fixtures.ts";

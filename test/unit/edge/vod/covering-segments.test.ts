@@ -1,6 +1,6 @@
 // Which recorded segments a clip's time range takes: those it overlaps, not those its ends merely touch.
 import { describe, expect, it } from "vitest";
-import type { RecordedSegment } from "../../../../edge/src/live/recorded-segment.ts";
+import type { RecordedSegment } from "../../../../edge/src/vod/recorded-segment.ts";
 import { coveringSegments } from "../../../../edge/src/vod/vod-playlist.ts";
 
 const T0 = Date.UTC(2026, 10, 25, 12, 0, 0);
