@@ -1,7 +1,7 @@
 // What an MP4 download of an on-demand asset is made of, read back from the asset's own stored playlists (the one
 // record of exactly which segments a VOD or a clip names): the best rendition, and per period (a run of segments
 // between discontinuities) its init segment and its segments with their keys. Pure: playlist text in, data out.
-import { type MediaAddress, parseMediaAddress } from "../storage/media.ts";
+import { addressOfUrlPath, type MediaAddress } from "../storage/media.ts";
 
 /** One segment of a download: where it is, its msn, its duration and the content key that encrypts it (if any). */
 export interface PlannedSegment {
@@ -41,9 +41,7 @@ function attribute(line: string, name: string): string | undefined {
 }
 
 function address(uri: string): MediaAddress {
-  const parts = new URL(uri, "https://asset.invalid").pathname.split("/");
-  // /live/<stream>/<rendition>/<epoch>/<file>
-  const parsed = parts.length === 6 && parts[1] === "live" ? parseMediaAddress(parts[2]!, parts[3]!, parts[4]!, parts[5]!) : null;
+  const parsed = addressOfUrlPath(new URL(uri, "https://asset.invalid").pathname);
   if (!parsed) throw new Error(`the asset playlist names an unknown media URI "${uri.slice(0, 120)}"`);
   return parsed;
 }
