@@ -91,6 +91,19 @@ const ConfigSchema = z.object({
   /** RTMP connections open at once, in total and from one IP address. */
   RTMP_MAX_CONNECTIONS: z.coerce.number().int().min(1).default(64),
   RTMP_MAX_CONNECTIONS_PER_IP: z.coerce.number().int().min(1).default(8),
+  /** UDP port of the SRT listener (every SRT caller shares it); 0 turns SRT off. Binds RTMP_HOST's address. */
+  SRT_PORT: z.coerce.number().int().min(0).max(65535).default(9000),
+  /** The SRT URL streamers use to reach this node (default srt://<RTMP_HOST>:<SRT_PORT>). */
+  PUBLIC_SRT_URL: z
+    .string()
+    .regex(/^srt:\/\/[^\s?#]+$/)
+    .optional(),
+  /** SRT receive latency (ms): how long lost packets may take to be retransmitted (SRTO_LATENCY). */
+  SRT_LATENCY_MS: z.coerce.number().int().min(20).max(8000).default(120),
+  /** When set, SRT callers must encrypt with this passphrase (AES; libsrt takes 10 to 79 characters). */
+  SRT_PASSPHRASE: z.string().min(10).max(79).optional(),
+  /** SRT callers connected at once (including those whose key is being checked); more are rejected. */
+  SRT_MAX_CONNECTIONS: z.coerce.number().int().min(1).max(1024).default(64),
   /** Publishes on this node at once (each one an FFmpeg); more are refused. */
   MAX_PUBLISHES: z.coerce.number().int().min(1).default(16),
   /** `local`: this node encodes the ladder; `queue`: it makes the source only and a worker pool (REDIS_URL) the rungs. */
@@ -136,6 +149,8 @@ export interface IngestConfig {
   rtmpHost: string;
   rtmpPort: number;
   publicRtmpUrl: string;
+  /** The SRT listener (null: SRT off) and the URL streamers use for it. */
+  srt: { port: number; publicUrl: string; latencyMs: number; passphrase: string | null; maxConnections: number } | null;
   httpHost: string;
   httpPort: number;
   /** WHIP publishing, or null when off (WHIP_PORT unset). */
@@ -203,7 +218,7 @@ function parseLadder(raw: string): LadderSetting {
 /** Parses the configuration; throws an Error naming every invalid setting. */
 export function loadConfig(env: Record<string, string | undefined>, argv: string[] = []): IngestConfig {
   const merged = { ...env, ...flagsToEnv(argv) };
-  for (const key of ["NODE_TOKEN", "INGEST_SECRET"]) if (merged[key] === "") delete merged[key];
+  for (const key of ["NODE_TOKEN", "INGEST_SECRET", "SRT_PASSPHRASE", "PUBLIC_SRT_URL"]) if (merged[key] === "") delete merged[key];
   const parsed = ConfigSchema.safeParse(merged);
   if (!parsed.success) {
     throw new Error(`invalid ingest node configuration: ${parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")}`);
@@ -225,6 +240,16 @@ export function loadConfig(env: Record<string, string | undefined>, argv: string
     rtmpHost: c.RTMP_HOST,
     rtmpPort: c.RTMP_PORT,
     publicRtmpUrl: c.PUBLIC_RTMP_URL ?? `rtmp://${advertisedHost}:${c.RTMP_PORT}/live`,
+    srt:
+      c.SRT_PORT === 0
+        ? null
+        : {
+            port: c.SRT_PORT,
+            publicUrl: c.PUBLIC_SRT_URL ?? `srt://${advertisedHost}:${c.SRT_PORT}`,
+            latencyMs: c.SRT_LATENCY_MS,
+            passphrase: c.SRT_PASSPHRASE ?? null,
+            maxConnections: c.SRT_MAX_CONNECTIONS,
+          },
     httpHost: c.HTTP_HOST,
     httpPort: c.HTTP_PORT,
     whip: c.WHIP_PORT === undefined ? null : whipSettings(c),

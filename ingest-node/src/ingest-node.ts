@@ -10,6 +10,7 @@ import { StreamPipeline } from "./pipeline/stream-pipeline.ts";
 import { type NodePool, startNodePool } from "./queue/node-pool.ts";
 import type { PublishSource } from "./publish/publish-source.ts";
 import { RtmpServer } from "./rtmp/rtmp-server.ts";
+import { SrtServer } from "./srt/srt-server.ts";
 import { type FfmpegBinaries, findFfmpeg } from "./transcode/ffmpeg-binary.ts";
 import { EdgeClient } from "./upload/edge-client.ts";
 import { EdgeUploader } from "./upload/edge-uploader.ts";
@@ -20,6 +21,9 @@ import { startWhipListener, type WhipListener } from "./whip/whip-listener.ts";
 /** Node heartbeat period (issue #3: every 5 s). */
 const NODE_HEARTBEAT_MS = 5_000;
 
+/** Longest an SRT caller's handshake waits for the edge to check its key (libsrt's caller gives up after 3 s). */
+const SRT_AUTH_TIMEOUT_MS = 2_500;
+
 /** Why the edge refused a publish: a bad key, a stream already being published, or no answer (or a draining node). */
 export type PublishRefusal = "forbidden" | "conflict" | "unavailable";
 
@@ -29,6 +33,7 @@ export class IngestNode {
   private readonly log: Logger;
   private readonly pipelines = new Map<string, StreamPipeline>();
   private rtmp: RtmpServer | null = null;
+  private srt: SrtServer | null = null;
   private whip: WhipListener | null = null;
   private ops: Server | null = null;
   private uploader: EdgeUploader | null = null;
@@ -47,7 +52,7 @@ export class IngestNode {
   /** Segments the packager cut, per stream and rendition (kept for the life of the process, like any counter). */
   private readonly segmentsProduced = new Map<string, Map<string, number>>();
   /** Ports actually bound (useful with port 0 in tests). */
-  ports = { rtmp: 0, http: 0, whip: 0 };
+  ports = { rtmp: 0, http: 0, srt: 0, whip: 0 };
   /** TRANSCODE=queue: the worker pool's queues and this node's enqueue buffer (null: local encoding). */
   private pool: NodePool | null = null;
 
@@ -102,6 +107,7 @@ export class IngestNode {
     rtmp.on("refused", () => this.publishesRefused++);
     this.rtmp = rtmp;
     this.ports.rtmp = await rtmp.listen();
+    if (config.srt) await this.startSrt(config.srt, ffmpeg.ffmpeg);
     if (config.whip) {
       const deps = {
         ffmpegBinary: ffmpeg.ffmpeg,
@@ -132,6 +138,34 @@ export class IngestNode {
       region: config.region,
       ladder: typeof config.ladder === "string" ? config.ladder : config.ladder.map((r) => r.name).join(","),
     });
+  }
+
+  /** Starts the SRT listener; without it (no libsrt, port taken) the node runs on and offers no SRT URL. */
+  private async startSrt(settings: NonNullable<IngestConfig["srt"]>, ffmpegBinary: string): Promise<void> {
+    const { config } = this;
+    const srt = new SrtServer({
+      host: config.rtmpHost,
+      port: settings.port,
+      latencyMs: settings.latencyMs,
+      passphrase: settings.passphrase,
+      maxConnections: settings.maxConnections,
+      authTimeoutMs: SRT_AUTH_TIMEOUT_MS,
+      silenceTimeoutMs: config.publisherTimeoutMs,
+      ffmpegBinary,
+      x264Preset: config.x264Preset,
+      maxBufferBytes: config.pipeline.maxBufferBytes,
+      authorize: (key, from) => this.requestPublish(key, from),
+      publish: (source, grant) => void this.acceptPublish(source, grant),
+      log: this.log.child("srt"),
+    });
+    try {
+      this.ports.srt = await srt.listen();
+      this.srt = srt;
+      this.log.info("SRT listener ready", { srt: `srt://${config.rtmpHost}:${this.ports.srt}`, public: settings.publicUrl, latency_ms: settings.latencyMs });
+    } catch (err) {
+      await srt.close();
+      this.log.error("SRT is off: its listener could not start", { error: (err as Error).message });
+    }
   }
 
   /**
@@ -216,6 +250,7 @@ export class IngestNode {
         node_id: this.config.nodeId,
         region: this.config.region,
         rtmp_url: this.config.publicRtmpUrl,
+        ...(this.srt && this.config.srt ? { srt_url: this.config.srt.publicUrl } : {}),
         ...(this.whip ? { whip_url: this.whip.publicUrl } : {}),
         active_streams: this.pipelines.size,
         load: Math.round((loadavg()[0]! / cpus().length) * 100) / 100,
@@ -271,6 +306,13 @@ export class IngestNode {
         });
       }
     }
+    const srt = this.srt?.stats();
+    if (srt) {
+      samples.push({ name: "ingest_srt_connections", help: "SRT callers connected (or being checked).", type: "gauge", value: srt.connections });
+      for (const [reason, count] of Object.entries(srt.refused)) {
+        samples.push({ name: "ingest_srt_refused_total", help: "SRT callers refused, by reason.", type: "counter", value: count, labels: { reason } });
+      }
+    }
     for (const [stream, renditions] of this.segmentsProduced) {
       for (const [rendition, count] of renditions) {
         samples.push({
@@ -323,6 +365,7 @@ export class IngestNode {
   async drain(drainTimeoutMs = this.config.drainTimeoutMs): Promise<void> {
     this.draining = true;
     this.rtmp?.stopAccepting();
+    this.srt?.stopAccepting();
     this.whip?.server.stopAccepting();
     this.log.info("draining: no new publishes; waiting for live streams to end", { active: this.pipelines.size, timeout_s: Math.round(drainTimeoutMs / 1000) });
     const all = () => Promise.allSettled([...this.pipelines.values()].map((p) => p.done));
@@ -351,6 +394,7 @@ export class IngestNode {
     if (this.heartbeat) clearInterval(this.heartbeat);
     this.registration?.stop();
     await this.rtmp?.close();
+    await this.srt?.close();
     await this.whip?.server.close();
     await this.uploader?.close({ spill: true });
     await this.pool?.close();

@@ -4,8 +4,10 @@ import { redactSecrets } from "./redact.ts";
 
 /** Options of the test pattern. */
 export interface TestPublisherOptions {
-  /** rtmp://host:port/live/<key> */
+  /** rtmp://host:port/live/<key>, or srt://host:port?streamid=<key> with `format: "mpegts"` */
   url: string;
+  /** Container sent to `url`: FLV for RTMP (default), MPEG-TS for SRT. */
+  format?: "flv" | "mpegts";
   size?: string;
   fps?: number;
   /** Keyframe interval in seconds. */
@@ -83,7 +85,7 @@ export function startTestPublisher(options: TestPublisherOptions): TestPublisher
     "-b:a",
     "96k",
     "-f",
-    "flv",
+    options.format ?? "flv",
     options.url,
   ];
   const binary = options.ffmpeg ?? process.env.FFMPEG_PATH ?? "ffmpeg";

@@ -53,6 +53,8 @@ export interface SystemNode {
   region: string;
   rtmpPort: number;
   opsPort: number;
+  /** UDP port of its SRT listener (each node its own, so nodes on one machine do not share the default 9000). */
+  srtPort: number;
   /** RTMP server URL (`rtmp://127.0.0.1:<port>/live`). */
   rtmpUrl: string;
   opsUrl: string;
@@ -100,12 +102,13 @@ export interface TestSystem {
 async function planNode(dir: string, spec: NodeSpec, ordinal: number): Promise<Omit<SystemNode, "dev" | "lines">> {
   const region = spec.region ?? "local";
   const nodeId = spec.nodeId ?? `${region}-${ordinal}`;
-  const [rtmpPort, opsPort] = [await freePort(), await freePort()];
+  const [rtmpPort, opsPort, srtPort] = [await freePort(), await freePort(), await freePort()];
   return {
     nodeId,
     region,
     rtmpPort,
     opsPort,
+    srtPort,
     rtmpUrl: `rtmp://127.0.0.1:${rtmpPort}/live`,
     opsUrl: `http://127.0.0.1:${opsPort}`,
     spoolDir: join(dir, ordinal === 1 ? "spool" : `spool-${nodeId}`),
@@ -146,7 +149,7 @@ export async function startSystem(options: SystemOptions = {}): Promise<TestSyst
       ladder: "test",
       preset: "ultrafast",
       spoolDir: plan.spoolDir,
-      env: { LOG_LEVEL: "info", ...options.nodeEnv, ...plan.spec.env },
+      env: { LOG_LEVEL: "info", SRT_PORT: String(plan.srtPort), ...options.nodeEnv, ...plan.spec.env },
       onLine: (line) => lines.push(line),
     });
 
