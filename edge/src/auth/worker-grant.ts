@@ -21,9 +21,11 @@ export const DEFAULT_GRANT_LIFETIME_S = 24 * 3600;
 
 const GRANT_PATTERN = /^wg1\.([A-Za-z0-9_-]{1,1500})\.([A-Za-z0-9_-]{43})$/;
 const encoder = new TextEncoder();
-const keys = new Map<string, Promise<CryptoKey>>();
+// Typed from importKey itself: this module also runs in Node tests, whose lib names no global CryptoKey.
+type HmacKey = ReturnType<typeof crypto.subtle.importKey>;
+const keys = new Map<string, HmacKey>();
 
-function hmacKey(secret: string): Promise<CryptoKey> {
+function hmacKey(secret: string): HmacKey {
   let key = keys.get(secret);
   if (!key) {
     key = crypto.subtle.importKey("raw", encoder.encode(secret), { name: "HMAC", hash: "SHA-256" }, false, ["sign", "verify"]);

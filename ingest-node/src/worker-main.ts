@@ -1,0 +1,125 @@
+// Entry point of a transcode worker of the pool: `npm run worker` / `node ingest-node/src/worker-main.ts`. It takes
+// jobs from its class's BullMQ queue, makes their rungs from the source segment it reads through the edge, and
+// uploads them under each job's grant. It holds no state between jobs and never sees a stream key.
+import type { Server } from "node:http";
+import { createLogger, setLogLevel } from "./log.ts";
+import type { MetricSample } from "./ops/metrics.ts";
+import { startOpsServer } from "./ops/ops-server.ts";
+import { depthSamples, Histogram } from "./queue/pool-metrics.ts";
+import { DropJobError, type QueueDepth, startTranscodeConsumer } from "./queue/redis-queue.ts";
+import { findFfmpeg } from "./transcode/ffmpeg-binary.ts";
+import { EdgeMedia, JobRefusedError } from "./worker/edge-media.ts";
+import { encoderProblem } from "./worker/encoder-check.ts";
+import { runTranscodeJob } from "./worker/transcode-runner.ts";
+import { loadWorkerConfig } from "./worker/worker-config.ts";
+
+const log = createLogger("worker");
+let config: ReturnType<typeof loadWorkerConfig>;
+try {
+  config = loadWorkerConfig(process.env, process.argv.slice(2));
+} catch (err) {
+  log.error(`cannot start: ${(err as Error).message}`);
+  process.exit(1);
+}
+setLogLevel(config.logLevel);
+const ffmpeg = await findFfmpeg({ logger: { warn: (message: string) => log.warn(message) } });
+const encoderFailure = await encoderProblem(ffmpeg.ffmpeg, config.encoder, config.vaapiDevice);
+if (encoderFailure !== null) {
+  log.error(`cannot start: ENCODER=${config.encoder} does not work with ${ffmpeg.ffmpeg} on this machine (${encoderFailure})`);
+  process.exit(1);
+}
+
+const wait = new Histogram("transcode_job_wait_seconds", "Time a job waited in the queue before this worker took it.");
+const encode = new Histogram("transcode_job_encode_seconds", "FFmpeg time of one job (all its rungs).");
+const counts = { done: 0, late: 0, fenced: 0, grant: 0, failed: 0 };
+let depths: QueueDepth[] = [];
+const edge = new EdgeMedia(config.edgeUrl, config.workerId);
+const consumer = startTranscodeConsumer(config.redisUrl, config.workerClass, config.concurrency, {
+  run: async (job, info) => {
+    wait.observeMs(info.waitedMs);
+    try {
+      const outcome = await runTranscodeJob(job, {
+        edge,
+        ffmpegBinary: ffmpeg.ffmpeg,
+        encoder: config.encoder,
+        preset: config.preset,
+        vaapiDevice: config.vaapiDevice,
+      });
+      encode.observeMs(outcome.encodeMs);
+      counts.done++;
+      log.debug("job done", { stream: job.streamId.slice(0, 8), msn: job.msn, group: job.group, encode_ms: outcome.encodeMs, waited_ms: info.waitedMs });
+    } catch (error) {
+      if (error instanceof JobRefusedError) {
+        counts[error.reason]++;
+        log.warn(`job dropped (${error.reason})`, { stream: job.streamId.slice(0, 8), msn: job.msn, group: job.group, detail: error.message });
+        throw new DropJobError(error.message);
+      }
+      counts.failed++;
+      log.warn("job failed; it is retried with backoff", {
+        stream: job.streamId.slice(0, 8),
+        msn: job.msn,
+        attempt: info.attempt,
+        error: (error as Error).message,
+      });
+      throw error;
+    }
+  },
+  onError: (error) => log.debug("redis", { error: error.message }),
+});
+const refresh = setInterval(() => void consumer.depths().then((d) => (depths = d)), 2_000);
+refresh.unref();
+
+function metrics(): MetricSample[] {
+  const labels = { class: config.workerClass };
+  const counter = (name: string, help: string, value: number, extra: Record<string, string> = {}): MetricSample => ({
+    name,
+    help,
+    type: "counter",
+    value,
+    labels: { ...labels, ...extra },
+  });
+  return [
+    ...depthSamples(depths),
+    ...wait.samples(labels),
+    ...encode.samples(labels),
+    counter("transcode_jobs_done_total", "Jobs this worker finished.", counts.done),
+    counter("transcode_jobs_late_total", "Transcode jobs dropped past their deadline.", counts.late, { where: "worker" }),
+    counter("transcode_jobs_dropped_total", "Transcode jobs dropped for another reason.", counts.fenced, { where: "worker", reason: "fenced" }),
+    counter("transcode_jobs_dropped_total", "Transcode jobs dropped for another reason.", counts.grant, { where: "worker", reason: "grant_refused" }),
+    counter("transcode_jobs_failed_total", "Job attempts that failed and were retried.", counts.failed),
+  ];
+}
+
+let ops: Server | null = null;
+try {
+  const started = await startOpsServer(config.httpHost, config.httpPort, {
+    health: () => ({ ok: true, draining: false, active_streams: 0, node_id: config.workerId, region: config.workerClass }),
+    metrics,
+  });
+  ops = started.server;
+  log.info("transcode worker ready", {
+    worker: config.workerId,
+    class: config.workerClass,
+    encoder: config.encoder,
+    concurrency: config.concurrency,
+    edge: config.edgeUrl,
+    ops: `http://${config.httpHost}:${started.port}`,
+  });
+} catch (err) {
+  log.error(`cannot start: ${(err as Error).message}`);
+  process.exit(1);
+}
+
+let stopping = false;
+const stop = (signal: string) => {
+  if (stopping) process.exit(0);
+  stopping = true;
+  log.info(`${signal}: finishing the running jobs (send it again to stop at once)`);
+  clearInterval(refresh);
+  void consumer.close().finally(() => {
+    ops?.close();
+    process.exit(0);
+  });
+};
+process.on("SIGTERM", () => stop("SIGTERM"));
+process.on("SIGINT", () => stop("SIGINT"));

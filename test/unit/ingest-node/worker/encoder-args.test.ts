@@ -1,0 +1,71 @@
+import { describe, expect, it } from "vitest";
+import { encoderArgs, jobFfmpegArgs } from "../../../../ingest-node/src/worker/encoder-args.ts";
+
+const rungs = [
+  { name: "720p", width: 1280, height: 720, videoKbps: 2800, audioKbps: 128 },
+  { name: "360p", width: 640, height: 360, videoKbps: 800, audioKbps: 96 },
+];
+
+/** The value after `flag` in the arguments of output `index` (split at each output file). */
+function outputArgs(args: string[], outputs: string[], index: number): string[] {
+  const end = args.indexOf(outputs[index]!);
+  const start = index === 0 ? args.indexOf("-filter_complex") + 2 : args.indexOf(outputs[index - 1]!) + 1;
+  return args.slice(start, end);
+}
+
+describe("encoderArgs", () => {
+  it("builds each encoder's rate control at the rung's bitrate", () => {
+    expect(encoderArgs("libx264", rungs[1]!, "veryfast")).toEqual([
+      "-c:v",
+      "libx264",
+      "-preset",
+      "veryfast",
+      "-b:v",
+      "800k",
+      "-maxrate",
+      "880k",
+      "-bufsize",
+      "1600k",
+      "-sc_threshold",
+      "0",
+    ]);
+    expect(encoderArgs("h264_nvenc", rungs[0]!, "veryfast")).toEqual(
+      expect.arrayContaining(["-c:v", "h264_nvenc", "-preset", "p4", "-rc", "vbr", "-b:v", "2800k", "-forced-idr", "1"]),
+    );
+    expect(encoderArgs("h264_vaapi", rungs[0]!, "veryfast").slice(0, 4)).toEqual(["-c:v", "h264_vaapi", "-rc_mode", "VBR"]);
+    expect(encoderArgs("h264_qsv", rungs[0]!, "veryfast")).toEqual(expect.arrayContaining(["-c:v", "h264_qsv", "-forced_idr", "1", "-b:v", "2800k"]));
+  });
+});
+
+describe("jobFfmpegArgs", () => {
+  const outputs = ["/t/720p.mp4", "/t/360p.mp4"];
+  const base = { input: "/t/in.mp4", rungs, outputs, preset: "veryfast", hasAudio: true, videoTimescale: 90000, fragmentDuration: 0.5 };
+
+  it("decodes once, scales per rung, forces one IDR at the first frame, copies audio and keeps the source's timescale", () => {
+    const args = jobFfmpegArgs({ ...base, encoder: "libx264" });
+    expect(args[args.indexOf("-filter_complex") + 1]).toBe(
+      "[0:v:0]split=2[s0][s1];[s0]scale=1280:720,setsar=1,format=yuv420p[v0];[s1]scale=640:360,setsar=1,format=yuv420p[v1]",
+    );
+    for (const i of [0, 1]) {
+      const out = outputArgs(args, outputs, i);
+      expect(out.slice(0, 4)).toEqual(["-map", `[v${i}]`, "-map", "0:a:0?"]);
+      expect(out).toEqual(expect.arrayContaining(["-force_key_frames", "expr:eq(n,0)", "-bf", "0", "-c:a", "copy", "-fps_mode", "vfr"]));
+      expect(out[out.indexOf("-video_track_timescale") + 1]).toBe("90000");
+      expect(out[out.indexOf("-frag_duration") + 1]).toBe("500000");
+    }
+  });
+
+  it("uploads frames to the device for VAAPI, converts to NV12 for Quick Sync, and leaves audio out when there is none", () => {
+    const vaapi = jobFfmpegArgs({ ...base, encoder: "h264_vaapi" });
+    expect(vaapi.slice(vaapi.indexOf("-vaapi_device"), vaapi.indexOf("-vaapi_device") + 2)).toEqual(["-vaapi_device", "/dev/dri/renderD128"]);
+    expect(vaapi.indexOf("-vaapi_device")).toBeLessThan(vaapi.indexOf("-i"));
+    expect(vaapi[vaapi.indexOf("-filter_complex") + 1]).toContain("format=nv12,hwupload[v0]");
+    expect(jobFfmpegArgs({ ...base, encoder: "h264_qsv" })[jobFfmpegArgs({ ...base, encoder: "h264_qsv" }).indexOf("-filter_complex") + 1]).toContain(
+      "format=nv12[v1]",
+    );
+    const silent = jobFfmpegArgs({ ...base, encoder: "libx264", hasAudio: false });
+    expect(silent).not.toContain("-c:a");
+    expect(silent).not.toContain("0:a:0?");
+    expect(() => jobFfmpegArgs({ ...base, encoder: "libx264", outputs: ["/t/one.mp4"] })).toThrow(RangeError);
+  });
+});
