@@ -1,4 +1,4 @@
-// Finding system tools the tests need (ffmpeg, ffprobe, chromium) and installing them with apt-get when allowed.
+// Finding system tools the tests need (ffmpeg, ffprobe, chromium, libsrt, srt-live-transmit) and installing them with apt-get when allowed.
 import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 
@@ -59,4 +59,11 @@ export const TEST_TOOLS: SystemTool[] = [
     aptPackage: "chromium",
     hint: "apt-get install chromium (or set CHROMIUM_PATH to a Chromium/Chrome binary)",
   },
+  // The ingest node's SRT listener loads libsrt; the SRT tests publish with srt-live-transmit too.
+  {
+    command: `/usr/lib/${process.arch === "arm64" ? "aarch64" : "x86_64"}-linux-gnu/libsrt.so.1.5`,
+    aptPackage: "libsrt1.5-openssl",
+    hint: "apt-get install libsrt1.5-openssl | brew install srt",
+  },
+  { command: "srt-live-transmit", aptPackage: "srt-tools", hint: "apt-get install srt-tools | brew install srt" },
 ];
