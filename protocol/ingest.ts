@@ -176,6 +176,8 @@ export const NodeHeartbeatSchema = z.object({
   node_id: z.string().regex(NODE_ID_PATTERN),
   region: z.string().regex(REGION_PATTERN),
   rtmp_url: z.string().url().max(300),
+  /** The node's SRT URL (`srt://host:port`; the stream key goes in the streamid), when SRT is on. */
+  srt_url: z.string().max(300).optional(),
   /** The node's WHIP base URL (`<base>/whip/<stream id>` takes a stream's publish), when WHIP is on. */
   whip_url: z.string().url().max(300).optional(),
   active_streams: z.number().int().nonnegative(),
@@ -193,6 +195,8 @@ export const NodeHeartbeatAnswerSchema = z.object({
   ok: z.boolean(),
   region: z.string().regex(REGION_PATTERN).optional(),
   rtmp_url: z.string().max(300).nullable().optional(),
+  /** The SRT URL the edge offers for this node; null when it refused the advertised one (not on the RTMP URL's host). */
+  srt_url: z.string().max(300).nullable().optional(),
 });
 /** Answer to a node heartbeat. */
 export type NodeHeartbeatAnswer = z.infer<typeof NodeHeartbeatAnswerSchema>;

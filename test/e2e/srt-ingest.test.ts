@@ -17,7 +17,7 @@ interface StreamObject {
   stream_id: string;
   stream_key: string;
   playback_manifest_url: string;
-  srt_url?: string;
+  srt_url: string | null;
 }
 
 interface StreamStatus {
@@ -109,7 +109,9 @@ describe("SRT ingest against the real edge", () => {
 
   it("takes two publishers on one UDP port at once (ffmpeg and srt-live-transmit); both go live and play", async () => {
     [first, second] = [await createStream("srt ffmpeg"), await createStream("srt-live-transmit")];
-    firstPublisher = system.publish(srtUrl(first.stream_key), { format: "mpegts", fps: 25, size: "640x360" });
+    // The create answer names the node's SRT URL (from its heartbeat) with the key as streamid: ffmpeg takes it as is.
+    expect(first.srt_url).toBe(srtUrl(first.stream_key));
+    firstPublisher = system.publish(first.srt_url!, { format: "mpegts", fps: 25, size: "640x360" });
 
     // The second publisher forwards a TS file (H.264 + AAC), paced in real time, with Debian's srt-live-transmit.
     const file = join(system.dir, "forward.ts");

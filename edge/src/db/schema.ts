@@ -89,11 +89,15 @@ export const streamKeys = sqliteTable(
   (t) => [uniqueIndex("stream_keys_hash_idx").on(t.keyHash), index("stream_keys_stream_idx").on(t.streamId)],
 );
 
-/** Regional ingest nodes, their public RTMP URL and last reported load. */
+/** Regional ingest nodes, their public RTMP (and SRT, WHIP) URLs and last reported load. */
 export const ingestNodes = sqliteTable("ingest_nodes", {
   id: text("id").primaryKey(),
   region: text("region").notNull(),
   rtmpUrl: text("rtmp_url").notNull(),
+  /** The node's SRT URL (`srt://host:port`) from its heartbeats, on its RTMP URL's host; null without SRT. */
+  srtUrl: text("srt_url"),
+  /** The node's WHIP base URL from its heartbeats; null without WHIP. */
+  whipUrl: text("whip_url"),
   lastHeartbeatAt: text("last_heartbeat_at"),
   activeStreams: integer("active_streams").notNull().default(0),
   load: real("load").notNull().default(0),

@@ -34,7 +34,7 @@ import type { IngestResult } from "../live/ingest-result.ts";
 import { liveStream } from "../live/live-stream-stub.ts";
 import { mediaFile } from "../storage/media.ts";
 import { mediaStore } from "../storage/media-bucket.ts";
-import { advertisedUrlAllowed } from "../streams/ingest-host-policy.ts";
+import { advertisedUrlAllowed, srtUrlAllowed } from "../streams/ingest-host-policy.ts";
 import { findStreamKey } from "../streams/stream-repository.ts";
 import { grantablePool, issueWorkerGrant, workerIngestRoutes } from "./worker-ingest.ts";
 
@@ -202,10 +202,17 @@ ingestRoutes.post("/nodes/heartbeat", async (c) => {
   const stored = (await db.select({ rtmpUrl: ingestNodes.rtmpUrl }).from(ingestNodes).where(eq(ingestNodes.id, nodeId)).limit(1))[0]?.rtmpUrl ?? "";
   const allowed = advertisedUrlAllowed({ advertised: body.rtmp_url, region, stored, configured: config.regions, patterns: config.ingestHostPatterns });
   const rtmpUrl = allowed ? body.rtmp_url : stored;
-  const values = { rtmpUrl, activeStreams: body.active_streams, load: body.load, lastHeartbeatAt: new Date().toISOString() };
+  // Its SRT URL only on the host of the RTMP URL offered for it (and forgotten when the node stops advertising one).
+  const srtUrl = body.srt_url === undefined ? null : srtUrlAllowed(body.srt_url, rtmpUrl);
+  const values = { rtmpUrl, srtUrl, activeStreams: body.active_streams, load: body.load, lastHeartbeatAt: new Date().toISOString() };
   // An update, never an insert: only a minted credential gets here, and it has its row.
   await db.update(ingestNodes).set(values).where(eq(ingestNodes.id, nodeId));
-  const answer: NodeHeartbeatAnswer = { ok: true, region, rtmp_url: rtmpUrl === "" ? null : rtmpUrl };
+  const answer: NodeHeartbeatAnswer = {
+    ok: true,
+    region,
+    rtmp_url: rtmpUrl === "" ? null : rtmpUrl,
+    ...(body.srt_url === undefined ? {} : { srt_url: srtUrl }),
+  };
   return c.json(answer);
 });
 

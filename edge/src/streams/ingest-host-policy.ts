@@ -64,3 +64,20 @@ export function advertisedUrlAllowed(input: HostPolicyInput): boolean {
   if (configuredUrl !== undefined && rtmpHost(configuredUrl) === host) return true;
   return input.patterns.some((pattern) => hostMatches(host, pattern, input.region));
 }
+
+/**
+ * A node's URL for another protocol (SRT: `srt://host:port`) is accepted only on the host of the RTMP URL the edge
+ * offers for it, which passed the checks above: it gets the same host restrictions and needs no setting of its own.
+ * Returns the URL without a trailing slash, or null when it is refused (another host, no port, a query, no RTMP URL).
+ */
+export function srtUrlAllowed(advertised: string, offeredRtmpUrl: string): string | null {
+  const rtmp = rtmpHost(offeredRtmpUrl);
+  if (rtmp === null || !/^srt:\/\/[^\s/?#]+\/?$/i.test(advertised)) return null;
+  try {
+    const url = new URL(advertised);
+    const host = url.hostname.toLowerCase().replace(/^\[(.*)\]$/, "$1");
+    return host === rtmp && url.port !== "" ? advertised.replace(/\/+$/, "") : null;
+  } catch {
+    return null;
+  }
+}

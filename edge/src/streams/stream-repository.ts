@@ -1,15 +1,29 @@
 // D1 access for streams and their keys; every read is scoped to what the caller may see.
-import { and, desc, eq, isNull, lt, or, sql, type SQL } from "drizzle-orm";
+import { and, desc, eq, getTableColumns, isNull, lt, or, sql, type SQL } from "drizzle-orm";
 import type { Principal } from "../app-env.ts";
 import { hashesEqual, newSecret, sha256Hex } from "../auth/secrets.ts";
 import type { Database } from "../db/client.ts";
-import { streamKeys, streams } from "../db/schema.ts";
+import { ingestNodes, streamKeys, streams } from "../db/schema.ts";
 import { fewerThan, insertWhere } from "../db/conditional-insert.ts";
 import { AppError, notFound, quotaExceeded } from "../errors.ts";
 import type { ListStreamsQuery, StreamSettings } from "./stream-input.ts";
 
-/** A row of the `streams` table. */
-export type StreamRow = typeof streams.$inferSelect;
+/**
+ * A row of the `streams` table; read for the API (getStream, listStreams, createStream, updateStream) it also carries
+ * `srtServer`, the SRT URL of the node behind its ingest server (null when that node offers none).
+ */
+export type StreamRow = typeof streams.$inferSelect & { srtServer?: string | null };
+
+/**
+ * `srtServer` as a column: the SRT URL its heartbeats advertise (and the edge accepted) of the freshest node whose
+ * RTMP URL is the stream's ingest server. A subquery, so reading it costs no extra round trip.
+ */
+const srtServer = sql<
+  string | null
+>`(select ${ingestNodes.srtUrl} from ${ingestNodes} where rtrim(${ingestNodes.rtmpUrl}, '/') = ${streams.ingestEndpoint} and ${ingestNodes.srtUrl} is not null order by ${ingestNodes.lastHeartbeatAt} desc limit 1)`;
+
+/** The stream columns plus `srtServer`. */
+const streamWithSrt = { ...getTableColumns(streams), srtServer };
 
 /** Prefix of every stream key, so a leaked key is recognizable in secret scanners. */
 export const STREAM_KEY_PREFIX = "sk";
@@ -69,7 +83,8 @@ export async function createStream(db: Database, input: NewStream, maxStreams = 
   ]);
   const row = inserted[0];
   if (!row) throw quotaExceeded("streams", maxStreams, "MAX_STREAMS_PER_USER");
-  return { row, streamKey };
+  const [withSrt] = await db.select({ srtServer }).from(streams).where(eq(streams.id, row.id)).limit(1);
+  return { row: { ...row, srtServer: withSrt?.srtServer ?? null }, streamKey };
 }
 
 function visibleTo(principal: Principal): SQL | undefined {
@@ -79,7 +94,7 @@ function visibleTo(principal: Principal): SQL | undefined {
 /** The stream with `id` if the caller may see it; 404 otherwise (unknown and not-yours look the same). */
 export async function getStream(db: Database, principal: Principal, id: string): Promise<StreamRow> {
   const rows = await db
-    .select()
+    .select(streamWithSrt)
     .from(streams)
     .where(and(eq(streams.id, id), visibleTo(principal)))
     .limit(1);
@@ -120,7 +135,7 @@ export async function listStreams(db: Database, principal: Principal, query: Lis
     conditions.push(or(lt(streams.createdAt, createdAt), and(eq(streams.createdAt, createdAt), lt(streams.id, id))));
   }
   const rows = await db
-    .select()
+    .select(streamWithSrt)
     .from(streams)
     .where(and(...conditions))
     .orderBy(desc(streams.createdAt), desc(streams.id))
@@ -140,7 +155,7 @@ export async function updateStream(
     .update(streams)
     .set({ ...changes, updatedAt: nowIso() })
     .where(eq(streams.id, id))
-    .returning();
+    .returning(streamWithSrt);
   const row = rows[0];
   if (!row) throw notFound(`Stream "${id}"`);
   return row;

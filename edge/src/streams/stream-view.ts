@@ -11,6 +11,11 @@ export interface StreamView {
   status: "live" | "offline";
   ingest_endpoint: string;
   ingest_server: string;
+  /**
+   * SRT publish URL of the node behind `ingest_server` (`srt://host:port`, with `?streamid=<key>` in the create and
+   * rotate answers), or null when that node offers no SRT.
+   */
+  srt_url: string | null;
   playback_manifest_url: string;
   latency_mode: LatencyMode;
   started_at: string | null;
@@ -53,6 +58,7 @@ export function renderStream(row: StreamRow, opts: { origin: string; defaultReco
     status: row.status,
     ingest_endpoint: opts.streamKey ? `${row.ingestEndpoint}/${opts.streamKey}` : row.ingestEndpoint,
     ingest_server: row.ingestEndpoint,
+    srt_url: row.srtServer ? (opts.streamKey ? `${row.srtServer}?streamid=${opts.streamKey}` : row.srtServer) : null,
     playback_manifest_url: playbackUrl(opts.origin, row.id),
     latency_mode: row.latencyMode,
     started_at: row.startedAt,
