@@ -7,9 +7,9 @@ import { join } from "node:path";
 import { Log, LogLevel, Miniflare, supportedCompatibilityDate } from "miniflare";
 import { unstable_getMiniflareWorkerOptions, unstable_splitSqlQuery } from "wrangler";
 
-const [bundleDir, portArg, persistDir, varsJson] = process.argv.slice(2);
+const [bundleDir, portArg, persistDir, varsJson, entryFile = "index.js"] = process.argv.slice(2);
 if (!bundleDir || !portArg || !persistDir) {
-  console.error("usage: node bench/edge-direct-server.ts <bundle dir> <port> <persist dir> [vars JSON]");
+  console.error("usage: node bench/edge-direct-server.ts <bundle dir> <port> <persist dir> [vars JSON] [entry file, default index.js]");
   process.exit(2);
 }
 const root = join(import.meta.dirname, "..");
@@ -25,8 +25,8 @@ const mf = new Miniflare({
   // The bundle's entry plus the Text modules it imports (hls.min.js under a content-hashed name, wrangler.jsonc's rules).
   modulesRoot: bundleDir,
   modules: [
-    { type: "ESModule", path: join(bundleDir, "index.js") },
-    ...bundleFiles.filter((f) => f.endsWith(".js") && f !== "index.js").map((f) => ({ type: "Text" as const, path: join(bundleDir, f) })),
+    { type: "ESModule", path: join(bundleDir, entryFile) },
+    ...bundleFiles.filter((f) => f.endsWith(".js") && f !== entryFile).map((f) => ({ type: "Text" as const, path: join(bundleDir, f) })),
   ],
   // No network here: a placeholder request.cf instead of fetching Cloudflare's.
   cf: false,

@@ -3,7 +3,7 @@
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import { freePort } from "../scripts/lib/free-port.ts";
 import { type GroupProcess, spawnGroup } from "../scripts/lib/processes.ts";
 
@@ -20,12 +20,13 @@ export interface DirectEdge {
   stop(): Promise<void>;
 }
 
-/** Bundles the Worker and starts it on a free port with `vars` on top of wrangler.jsonc's. */
-export async function startDirectEdge(vars: Record<string, string> = {}): Promise<DirectEdge> {
+/** Bundles the Worker (or the bench-only `entry` that wraps it, relative to the repository) and starts it on a free port
+ *  with `vars` on top of wrangler.jsonc's. */
+export async function startDirectEdge(vars: Record<string, string> = {}, entry?: string): Promise<DirectEdge> {
   const root = join(import.meta.dirname, "..");
   const dir = mkdtempSync(join(tmpdir(), "edgecast-direct-"));
   const bundleDir = join(dir, "dist");
-  const build = spawnSync("npx", ["wrangler", "deploy", "--dry-run", "--outdir", bundleDir], {
+  const build = spawnSync("npx", ["wrangler", "deploy", ...(entry ? [entry] : []), "--dry-run", "--outdir", bundleDir], {
     cwd: root,
     env: { ...process.env, WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false", CI: "true" },
     encoding: "utf8",
@@ -39,7 +40,14 @@ export async function startDirectEdge(vars: Record<string, string> = {}): Promis
   const child = spawnGroup(
     "edge-direct",
     process.execPath,
-    [join(import.meta.dirname, "edge-direct-server.ts"), bundleDir, String(port), join(dir, "state"), JSON.stringify(allVars)],
+    [
+      join(import.meta.dirname, "edge-direct-server.ts"),
+      bundleDir,
+      String(port),
+      join(dir, "state"),
+      JSON.stringify(allVars),
+      entry ? `${basename(entry).replace(/\.ts$/, "")}.js` : "index.js",
+    ],
     {
       cwd: root,
       env: { ...process.env, CLOUDFLARE_CF_FETCH_ENABLED: "false" },

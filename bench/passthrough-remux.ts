@@ -5,6 +5,7 @@
 // live children) over a window after warm-up. The node talks to bench/fake-edge.ts, so workerd is not on the CPU.
 // Run alone (it loads both cores): `node bench/passthrough-remux.ts [--streams=16] [--seconds=30]
 // [--modes=inproc,native,native:3600,ffmpeg,nginx]` (`<remux>:<s>` sets THUMBNAIL_INTERVAL_S; the node's default is 10 s).
+// It writes its figures to docs/bench/passthrough.json, which bench/report.ts renders in docs/BENCHMARKS.md.
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -17,23 +18,13 @@ import { startIngestDev } from "../scripts/lib/ingest-dev.ts";
 import { spawnGroup } from "../scripts/lib/processes.ts";
 import { stoppableChild } from "../scripts/lib/test-publisher.ts";
 import { startFakeEdge } from "./fake-edge.ts";
+import { type Measured, PASSTHROUGH_RESULTS, type PassthroughResults } from "./passthrough-results.ts";
 import { machineInfo, machineLine } from "./machine.ts";
 import { childrenOf, sampleProcess } from "./proc.ts";
 import { sleep } from "./stats.ts";
 
 const NGINX_RTMP_MODULE = "/usr/lib/nginx/modules/ngx_rtmp_module.so";
 const TICKS = 100;
-
-/** What one server cost over the window. */
-interface Measured {
-  mode: string;
-  streams: number;
-  cores: number;
-  rssMiB: number;
-  idleRssMiB: number;
-  /** Lowest media seconds delivered per second over the window, across streams (node modes only). */
-  minRealtime: number | null;
-}
 
 function option(name: string, fallback: string): string {
   const arg = process.argv.find((a) => a.startsWith(`--${name}=`));
@@ -227,6 +218,17 @@ async function main(): Promise<void> {
     );
   }
   console.log(JSON.stringify(results));
+  const saved: PassthroughResults = {
+    measuredAt: new Date().toISOString(),
+    machine: machineLine(machineInfo(process.cwd())),
+    command: ["node bench/passthrough-remux.ts", ...process.argv.slice(2)].join(" "),
+    streams: n,
+    seconds,
+    warmupS,
+    results,
+  };
+  writeFileSync(PASSTHROUGH_RESULTS, `${JSON.stringify(saved, null, 1)}\n`);
+  console.log(`saved to ${PASSTHROUGH_RESULTS}`);
 }
 
 await main();

@@ -7,7 +7,9 @@ import type { FanoutResult } from "./fanout.ts";
 import type { IngestResult } from "./ingest.ts";
 import type { LatencyResult } from "./latency.ts";
 import type { MachineInfo } from "./machine.ts";
+import type { PlayersResult } from "./players.ts";
 import type { SoakSectionResult } from "./soak.ts";
+import type { ViewersResult } from "./viewers.ts";
 
 /** One section's run. */
 export interface SectionRun<T> {
@@ -28,6 +30,8 @@ export interface BenchResults {
     latency?: SectionRun<LatencyResult>;
     throughput?: SectionRun<ThroughputResult>;
     fanout?: SectionRun<FanoutResult>;
+    viewers?: SectionRun<ViewersResult>;
+    players?: SectionRun<PlayersResult>;
     cost?: SectionRun<CostResult>;
     ingest?: SectionRun<IngestResult>;
     soak?: SectionRun<SoakSectionResult>;

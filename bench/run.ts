@@ -1,6 +1,7 @@
-// `npm run bench`: runs the benchmark sections (latency, edge throughput, fan-out, cost, ingest, memory soak), saves
-// their figures to docs/bench/results.json and writes docs/BENCHMARKS.md with PNG plots (and, after a full run, the
-// README's "Measured" section). Options: --quick (~5 min smoke run), --only=a,b, --no-readme, --soak-minutes=N.
+// `npm run bench`: runs the benchmark sections (latency, edge throughput, fan-out, viewer scale, player latency, cost,
+// ingest, memory soak), saves their figures to docs/bench/results.json and writes docs/BENCHMARKS.md with PNG plots (and,
+// after a full run, the README's "Measured" section). Options: --quick (~5 min smoke run), --only=a,b, --no-readme,
+// --soak-minutes=N, --play-seconds=N.
 import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -10,6 +11,8 @@ import { type BenchSystem, startBenchSystem } from "./edge-system.ts";
 import { runThroughput } from "./edge-throughput.ts";
 import { startDirectEdge } from "./edge-direct.ts";
 import { runFanout } from "./fanout.ts";
+import { runPlayers } from "./players.ts";
+import { runViewers } from "./viewers.ts";
 import { runIngest } from "./ingest.ts";
 import { runSoak, type SoakResult } from "./soak.ts";
 import { devSoakSystem, directSoakSystem } from "./soak-systems.ts";
@@ -32,12 +35,27 @@ const BENCH_TOOLS: SystemTool[] = [
 ];
 
 /** How long each section runs, full and --quick. */
-function parameters(quick: boolean, soakMinutes: number | null) {
+function parameters(quick: boolean, soakMinutes: number | null, playSeconds: number | null) {
   return {
     soak: { minutes: soakMinutes ?? (quick ? 1 : 5), sampleIntervalMs: 5000, reloadMs: 500, baselineRequests: quick ? 2000 : 10_000 },
     latency: { durationS: quick ? 20 : 60, pollIntervalMs: 100 },
     throughput: { durationS: quick ? 3 : 5, rounds: quick ? 1 : 2, connections: 10 },
     fanout: { concurrencies: quick ? [1000, 5000] : [1000, 1000, 1000, 5000], warmupRounds: 1 },
+    viewers: {
+      // 10,000 viewers at a real player's cadence would send ~13,000 requests/s, more than one workerd and this load
+      // generator can take on 2 cores: that crowd is sampled (each viewer plays one second in ten; see viewers.ts).
+      steps: [
+        { viewers: 100, sampling: 1 },
+        { viewers: 1000, sampling: 1 },
+        { viewers: 10_000, sampling: 10 },
+      ],
+      locations: 4,
+      seconds: quick ? 8 : 20,
+      budgetSeconds: quick ? 2 : 4,
+      partS: 0.5,
+      plainReloadS: 1,
+    },
+    players: { playS: playSeconds ?? (quick ? 15 : 60), ladders: ["test", "default"] as ("test" | "default")[] },
     cost: { browserWindowS: quick ? 0 : 30 },
     ingest: quick
       ? { speedMediaS: 8, ladderSteps: [1, 2], passthroughSteps: [1, 4, 16], warmupS: 4, measureS: 8 }
@@ -60,7 +78,7 @@ async function main(options: BenchOptions): Promise<number> {
   );
   log(`sections: ${options.only.length > 0 ? options.only.join(", ") : "none (report only)"}${options.quick ? " (quick)" : ""}`);
   const results: BenchResults = loadResults(resultsPath);
-  const p = parameters(options.quick, options.soakMinutes);
+  const p = parameters(options.quick, options.soakMinutes, options.playSeconds);
   let bench: BenchSystem | null = null;
   const edge = async () => {
     if (!bench) {
@@ -112,6 +130,10 @@ async function main(options: BenchOptions): Promise<number> {
       await direct.stop();
     }
   });
+  // Also on its own bundled Worker, right after: the viewer-scale simulation (its load generator and workerd take both cores).
+  await section("viewers", () => runViewers({ ...p.viewers, log }));
+  // Real players on their own wrangler dev + ingest node per ladder, before anything else starts FFmpeg.
+  await section("players", () => runPlayers({ ...p.players, log }));
   try {
     await section("latency", async () => runLatency(await edge(), { ...p.latency, modes: MODES, log }));
     await section("throughput", async () => runThroughput(await edge(), { ...p.throughput, log }));
@@ -178,7 +200,11 @@ for (const signal of ["SIGINT", "SIGTERM"] as const) {
   });
 }
 // A backstop: the whole run is bounded even if something hangs.
-const limitMin = (options.quick ? 10 : 30) + (options.only.includes("soak") ? (options.soakMinutes ?? 5) * options.soakEdges.length : 0);
+const limitMin =
+  (options.quick ? 10 : 30) +
+  (options.only.includes("players") ? 15 : 0) +
+  (options.only.includes("viewers") ? 5 : 0) +
+  (options.only.includes("soak") ? (options.soakMinutes ?? 5) * options.soakEdges.length : 0);
 setTimeout(() => {
   console.error(`the benchmark did not finish within ${limitMin} minutes; stopping`);
   process.exit(1);

@@ -1,0 +1,35 @@
+// The figures bench/passthrough-remux.ts saves (docs/bench/passthrough.json) and bench/report.ts renders.
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+
+/** What one server cost over the window. */
+export interface Measured {
+  mode: string;
+  streams: number;
+  cores: number;
+  rssMiB: number;
+  idleRssMiB: number;
+  /** Lowest media seconds delivered per second over the window, across streams (node modes only). */
+  minRealtime: number | null;
+}
+
+/** The figures of the last run. */
+export interface PassthroughResults {
+  measuredAt: string;
+  machine: string;
+  command: string;
+  streams: number;
+  seconds: number;
+  warmupS: number;
+  results: Measured[];
+  /** Where the figures come from when not written by the script's own run. */
+  note?: string;
+}
+
+/** Where the figures are saved. */
+export const PASSTHROUGH_RESULTS = join(import.meta.dirname, "..", "docs", "bench", "passthrough.json");
+
+/** The saved figures, or null when the script has not been run. */
+export function loadPassthroughResults(path = PASSTHROUGH_RESULTS): PassthroughResults | null {
+  return existsSync(path) ? (JSON.parse(readFileSync(path, "utf8")) as PassthroughResults) : null;
+}

@@ -1,0 +1,148 @@
+// The "Player latency" section of docs/BENCHMARKS.md (bench/players.ts's figures), its plot and summary rows.
+import { join } from "node:path";
+import { lineChart, PALETTE } from "./plot-svg.ts";
+import { PLAYER_TARGETS, type PlayerRun, type PlayersResult } from "./players.ts";
+import type { Figure } from "./render-png.ts";
+import type { SectionRun } from "./results.ts";
+
+type Caption = (run: SectionRun<unknown>, section: string) => string[];
+
+function n(value: number | null | undefined, digits = 0): string {
+  if (value === null || value === undefined || !Number.isFinite(value)) return "–";
+  return value.toLocaleString("en-US", { minimumFractionDigits: digits, maximumFractionDigits: digits });
+}
+
+function s(value: number | null | undefined): string {
+  return value === null || value === undefined ? "–" : `${n(value, 2)} s`;
+}
+
+function passMark(pass: boolean | null | undefined): string {
+  return pass === true ? "✅ pass" : pass === false ? "❌ fail" : "– not measured";
+}
+
+function label(run: PlayerRun): string {
+  return `${run.player}, ${run.ladder} ladder, part ${run.partTarget} s`;
+}
+
+/** Summary rows: the targets of the test ladder, and stalls. */
+export function playersSummaryRows(run: SectionRun<PlayersResult> | undefined): string[][] {
+  const r = run?.result;
+  const rows: string[][] = [];
+  for (const target of PLAYER_TARGETS) {
+    const x = r?.runs.find((p) => p.ladder === "test" && p.player === target.player && p.partTarget === target.partTarget);
+    rows.push([
+      `Player glass-to-glass p95, ${target.player} (test ladder, part_target ${target.partTarget})${target.player === "Shaka" ? "; 4xx" : ""}`,
+      x ? `${s(x.latency.p95)}${target.player === "Shaka" ? `; ${n(x.status4xx)}` : ""}` : "–",
+      `≤ ${target.p95S} s${target.player === "Shaka" ? "; 0" : ""}`,
+      passMark(x?.pass),
+    ]);
+  }
+  const all = r?.runs ?? [];
+  rows.push([
+    "Players: stalls in all runs (hls.js, Shaka, video.js; test and default ladder)",
+    r ? `${n(all.reduce((sum, x) => sum + x.stalls, 0))} in ${all.length} runs of ${r.playS} s` : "–",
+    "0",
+    passMark(r ? all.every((x) => x.stalls === 0) : null),
+  ]);
+  return rows;
+}
+
+/** The section's Markdown and figure. */
+export function playersSection(run: SectionRun<PlayersResult> | undefined, docsDir: string, caption: Caption): { md: string[]; figures: Figure[] } {
+  const md: string[] = ["## 8. Player latency", ""];
+  const figures: Figure[] = [];
+  const r = run?.result;
+  if (!run || !r) {
+    md.push(
+      run
+        ? `_This section failed in the last run (${run.startedAt}): ${run.error ?? "unknown error"}_`
+        : "_Not measured yet: run `npm run bench -- --only=players`._",
+      "",
+    );
+    return { md, figures };
+  }
+  md.push(
+    "Real players in Debian's Chromium (playwright-core, headless) on a real publish: FFmpeg's test pattern over RTMP to the ingest node",
+    "and `wrangler dev`, interactive mode, the same 2 cores for everything. **Test ladder:** 640x360 source, 360p/240p/160p, x264",
+    "`ultrafast`. **Default ladder:** a 1280x720 source, source copy + 720p/480p/360p, x264 `veryfast`. Players: **hls.js** in the",
+    "watch page (`/watch/:id`, its settings: configured from PART-HOLD-BACK with catch-up), **Shaka Player** 5.2 with `lowLatencyMode`",
+    "(it loads the part `EXT-X-PRELOAD-HINT` names as soon as it reads a playlist), **video.js** 8 with its VHS (`llhls: true`).",
+    `Each plays ${r.playS} s after its first frame; the first ${3} s are left out of the figures.`,
+    "*Glass-to-glass* = now − the program date-time of the frame on screen (hls.js `playingDate`, Shaka `getPlayheadTimeAsDate()`),",
+    "sampled every 250 ms; the publisher stamps program date-times from the capture clock, so this is capture → screen. video.js",
+    "exposes no program date-time of the frame on screen: its own *behind live* (`liveTracker`: live edge − position) is given instead,",
+    "as are hls.js's `latency` and Shaka's seek-range end − position. *Stalls*: `waiting` events after the first frame. Every HTTP",
+    "response the page received from the edge is counted.",
+    "",
+    "| player | ladder | part target | glass-to-glass p50 | **p95** | max | own behind-live p50 | stalls | responses (parts) | 4xx | 5xx | errors | first frame | target | |",
+    "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+  );
+  for (const x of r.runs) {
+    md.push(
+      `| ${x.player} | ${x.ladder} | ${x.partTarget} s | ${s(x.latency.p50)} | **${s(x.latency.p95)}** | ${s(x.latency.max)} | ${s(x.behind.p50)} | ${n(x.stalls)} | ${n(x.responses)} (${n(x.parts)}) | ${n(x.status4xx)} | ${n(x.status5xx)} | ${x.errors.length === 0 ? "none" : x.errors.slice(0, 3).join(", ")} | ${x.firstFrameMs === null ? "–" : `${n(x.firstFrameMs)} ms`} | ${x.targetP95S === null ? "(report)" : `p95 ≤ ${x.targetP95S} s${x.player === "Shaka" ? ", 0 4xx" : ""}, 0 stalls`} | ${x.pass === null ? "–" : passMark(x.pass)} |`,
+    );
+  }
+  const failed = r.runs.filter((x) => x.failedExamples.length > 0);
+  if (failed.length > 0) {
+    md.push("", `Failed responses (first few): ${failed.map((x) => `${label(x)}: ${x.failedExamples.join(", ")}`).join("; ")}.`);
+  }
+  if (r.timeToLive.length > 0) {
+    md.push(
+      "",
+      "**Time to live and time to first frame** (test ladder): *live* = publisher started → the master playlist's first rendition lists",
+      "a part (interactive) or a segment (low, standard); *first frame* = the watch page loaded right then → its first frame on screen.",
+      "",
+      "| mode | time to live | time to first frame |",
+      "|---|---|---|",
+    );
+    for (const t of r.timeToLive)
+      md.push(`| ${t.mode} | ${t.liveMs === null ? "–" : `${n(t.liveMs)} ms`} | ${t.firstFrameMs === null ? "–" : `${n(t.firstFrameMs)} ms`} |`);
+  }
+  const def = r.runs.filter((x) => x.ladder === "default");
+  const test = r.runs.filter((x) => x.ladder === "test");
+  if (def.length > 0 && test.length > 0) {
+    const median = (xs: (number | null)[]) => {
+      const v = xs.filter((x): x is number => x !== null).sort((a, b) => a - b);
+      return v.length === 0 ? null : v[Math.floor(v.length / 2)]!;
+    };
+    md.push(
+      "",
+      `**What limits the default ladder here.** Median glass-to-glass p95 over the players: test ladder ${s(median(test.filter((x) => x.partTarget === 0.5).map((x) => x.latency.p95)))},`,
+      `default ladder ${s(median(def.map((x) => x.latency.p95)))}. The default ladder is three x264 \`veryfast\` encodes of 720p plus a copy, with the`,
+      "720p publisher, workerd and Chromium's software decoder on the same two cores: FFmpeg runs at about 1.0× realtime here (the",
+      "ingest section: 0.92 cores per default-ladder stream), so every part leaves the encoder late by however far it fell behind, and",
+      "the players hold back more. The 1-min load average after the test-ladder runs was " +
+        `${n(r.loadAfter.test ?? null, 2)}, after the default-ladder runs ${n(r.loadAfter.default ?? null, 2)} (other sessions were compiling on the same machine).`,
+    );
+  }
+  const series = r.runs
+    .filter((x) => x.curve.length > 0)
+    .map((x, i) => ({
+      name: `${x.player} ${x.ladder} ${x.partTarget}s${x.player === "video.js" ? " (behind live)" : ""}`,
+      color: PALETTE[i % PALETTE.length]!,
+      dashed: x.ladder === "default",
+      points: x.curve.map(([t, y]) => ({ x: t, y })),
+    }));
+  const fig = lineChart({
+    title: "Player latency over time: glass-to-glass (video.js: its own behind-live)",
+    xLabel: "seconds since the first frame",
+    yLabel: "seconds behind the capture clock",
+    series,
+    refLines: PLAYER_TARGETS.map((t, i) => ({
+      y: t.p95S,
+      label: `${t.player} ${t.partTarget}s: p95 ≤ ${t.p95S} s`,
+      color: ["#d62728", "#9467bd", "#8c564b"][i]!,
+    })),
+    caption: caption(run, "players"),
+    yMin: 0,
+  });
+  figures.push({ file: join(docsDir, "bench", "players.png"), ...fig });
+  md.push(
+    "",
+    "![Player latency over time](bench/players.png)",
+    "",
+    `<sub>${caption(run, "players").join(" · ")}; 1-min load ${run.load.before} before, ${run.load.after} after (other sessions were compiling on the same 2 cores)</sub>`,
+    "",
+  );
+  return { md, figures };
+}

@@ -1,0 +1,187 @@
+// The "Viewer scale" section of docs/BENCHMARKS.md (bench/viewers.ts's figures), its plot and summary rows.
+import { join } from "node:path";
+import { lineChart, PALETTE } from "./plot-svg.ts";
+import type { Figure } from "./render-png.ts";
+import type { SectionRun } from "./results.ts";
+import { paperEstimate, VIEWER_TARGETS, type ViewersResult } from "./viewers.ts";
+
+type Caption = (run: SectionRun<unknown>, section: string) => string[];
+
+function n(value: number | null | undefined, digits = 0): string {
+  if (value === null || value === undefined || !Number.isFinite(value)) return "–";
+  return value.toLocaleString("en-US", { minimumFractionDigits: digits, maximumFractionDigits: digits });
+}
+
+function passMark(pass: boolean | null | undefined): string {
+  return pass === true ? "✅ pass" : pass === false ? "❌ fail" : "– not measured";
+}
+
+/** Summary rows: object load growth, and the 1M-viewer estimate against the budget. */
+export function viewersSummaryRows(run: SectionRun<ViewersResult> | undefined): string[][] {
+  const r = run?.result;
+  const first = r?.steps[0];
+  const last = r?.steps.at(-1);
+  const paper = r?.budget && r.steps.length > 0 ? paperEstimate(r.steps, r.budget.budgetPerSec, r.partS, r.stalenessBoundMs) : null;
+  const errors = r ? r.steps.reduce((sum, s) => sum + s.errors, 0) : null;
+  return [
+    [
+      `Viewer scale: calls/s reaching the stream objects, ${n(first?.viewers)} → ${n(last?.viewers)} simulated viewers (${n(first?.locations)} locations); plain staleness p99; errors`,
+      r && first && last
+        ? `${n(first.objectPerSec.total, 1)} → ${n(last.objectPerSec.total, 1)} (${n(r.growth, 2)}×); ${n(Math.max(...r.steps.map((s) => s.staleness.p99 ?? 0)))} ms; ${n(errors)}`
+        : "–",
+      `< ${VIEWER_TARGETS.growth}×; ≤ ${n(r?.stalenessBoundMs ?? 250)} ms; 0`,
+      passMark(r?.pass),
+    ],
+    [
+      "Viewer scale (on paper): one stream object's load at 1M viewers over 300 locations vs its measured budget",
+      paper
+        ? `${n(paper.objectPerSec)} calls/s vs ${n(paper.budgetPerSec)} req/s (headroom ${n(paper.headroom, 2)}×)${paper.regionalTier ? `; with ${paper.regionalTier.regions} regional relays (not built) ${n(paper.regionalTier.objectPerSec)} calls/s (${n(paper.regionalTier.headroom, 1)}×)` : ""}`
+        : "–",
+      "fits (≥ 2× headroom)",
+      passMark(paper ? paper.fits : null),
+    ],
+  ];
+}
+
+/** The section's Markdown and figure. */
+export function viewersSection(run: SectionRun<ViewersResult> | undefined, docsDir: string, caption: Caption): { md: string[]; figures: Figure[] } {
+  const md: string[] = ["## 7. Viewer scale", ""];
+  const figures: Figure[] = [];
+  const r = run?.result;
+  if (!run || !r) {
+    md.push(
+      run
+        ? `_This section failed in the last run (${run.startedAt}): ${run.error ?? "unknown error"}_`
+        : "_Not measured yet: run `npm run bench -- --only=viewers`._",
+      "",
+    );
+    return { md, figures };
+  }
+  const captionLine = `<sub>${caption(run, "viewers").join(" · ")}; 1-min load ${run.load.before} before, ${run.load.after} after (other sessions were compiling on the same 2 cores)</sub>`;
+  md.push(
+    "How much of a crowd reaches one stream's Durable Object. The edge is the Worker as it deploys, on bare workerd (as in the fan-out",
+    "section), built from `bench/workerd/object-counter.ts`: the edge's own code with its `LiveStream` class wrapped so that every call a",
+    "stream object receives is counted by method, read through a bench-only route (`GET /bench/object-calls/:id`, answered only with",
+    "`BENCH_ROUTES=1`). The edge's code carries no counter.",
+    "",
+  );
+  const b = r.budget;
+  if (b) {
+    md.push(
+      `**The budget.** A media playlist of an interactive stream (4 segments, a part) requested with wrk with the isolate and relay tiers`,
+      "off (`COALESCE_PLAYLISTS=0`, `RELAY_PLAYLISTS=0`: every request is one call to the stream's object), 1 → 64 connections; the",
+      "budget is the throughput of the busiest step whose median latency is at most twice the one-connection median. The same ramp on",
+      "`/bench/plain` (no Durable Object) is the Worker's own ceiling on this workerd: the Worker and the object share workerd's thread",
+      "here, so the budget is a lower bound for an object that has a thread of its own in production.",
+      "",
+      "| connections | playlist → object: req/s | p50 | p99 | `/bench/plain`: req/s | p50 |",
+      "|---|---|---|---|---|---|",
+    );
+    for (const [i, s] of b.steps.entries()) {
+      const plain = b.plainSteps[i];
+      md.push(
+        `| ${s.connections}${s.connections === b.kneeConnections ? " (budget)" : ""} | ${n(s.requestsPerSec)} | ${n(s.p50Ms, 2)} ms | ${n(s.p99Ms, 1)} ms | ${n(plain?.requestsPerSec)} | ${n(plain?.p50Ms, 2)} ms |`,
+      );
+    }
+    md.push("", `**Budget: ${n(b.budgetPerSec)} playlist requests/s** for one stream object on this machine.`, "");
+  }
+  const first = r.steps[0];
+  md.push(
+    `**The simulation.** Two interactive streams (part target ${r.partS} s, 4 parts a segment, renditions \`hi\` and \`lo\`) fed on the`,
+    "clock by a synthetic ingest node; simulated viewers, each with its own User-Agent (its own viewer session): 70 % reload their",
+    `media playlist plainly every ${r.plainReloadS} s (a \`low\`-style player: half the 2 s target duration), 30 % chain blocking LL-HLS`,
+    "requests on the part their playlist's `EXT-X-PRELOAD-HINT` names (an `interactive` player); every fifth viewer watches the",
+    "signed stream with a token of its own (minted by the API, all distinct); renditions alternate; viewers are spread evenly",
+    `over ${n(first?.locations)} simulated edge locations, named per request by the test-only relay location header`,
+    "(`TEST_RELAY_LOCATION_HEADER`), so each location has its own `PlaylistRelay`. Requests go over keep-alive raw sockets",
+    "(`bench/keepalive-http.ts`).",
+    "",
+    "**Isolates.** Several workerd processes cost more than two cores have; instead every request runs with the isolate tier off",
+    "(`COALESCE_PLAYLISTS=0`): each request reaches its location's relay as if every viewer had an isolate of its own — the worst",
+    "case for the object, since real isolates only take load off (they keep plain playlists for half the staleness bound and share",
+    "blocked requests before the relay). The relays then keep plain playlists for the whole bound.",
+    "",
+    "**The largest crowd is sampled.** 10,000 viewers at a player's cadence send ~13,000 requests/s; tried on this machine, workerd",
+    "answered ~1,550/s with connection resets and late part uploads (load average 6.5, other sessions compiling). So each of the",
+    "10,000 plays one second in ten (from a random phase, exactly as a player does, closing its connection while paused, reloading",
+    "plainly when back): the edge gets the request rate of ~1,000 players from 10,000 distinct sessions and tokens, which tests what",
+    "could grow with the viewer count (viewer counting, token-keyed coalescing, per-session state) but not a 10× denser request stream.",
+    "",
+    `**Staleness** of a plain answer: ms from the commit of the first part it does not list (its upload acknowledged by the edge before`,
+    `the answer arrived) to the answer's arrival; 0 when it lists every part committed by then. The bound is half a part target,`,
+    `${n(r.stalenessBoundMs)} ms (\`edge/src/live/latest-playlists.ts\`). *Calls/s at the objects* counts the calls viewers cause`,
+    "(media and master playlists, hinted parts, viewer counts); the node's uploads are left out (the same in every step).",
+    "",
+    "| viewers | edge req/s: plain / blocking | **calls/s at the objects**: public / signed / total | per part per location per rendition (public) | calls by method | plain staleness p50 / p99 / max | blocking answer after commit p50 / p99 | errors | status `viewers` (expected) |",
+    "|---|---|---|---|---|---|---|---|---|",
+  );
+  for (const s of r.steps) {
+    const methods = Object.entries(s.objectCalls)
+      .filter(([, v]) => v > 0)
+      .map(([k, v]) => `${k} ${n(v)}`)
+      .join(", ");
+    const errors =
+      s.errors === 0
+        ? "0"
+        : `${n(s.errors)} (${Object.entries(s.errorKinds)
+            .map(([k, v]) => `${k}: ${v}`)
+            .join(", ")})`;
+    md.push(
+      `| ${n(s.viewers)}${s.sampling > 1 ? ` (1 s in ${s.sampling})` : ""} | ${n(s.edgeRequestsPerSec.plain)} / ${n(s.edgeRequestsPerSec.blocking)} | ${n(s.objectPerSec.public, 1)} / ${n(s.objectPerSec.signed, 1)} / **${n(s.objectPerSec.total, 1)}** | ${n(s.objectPerPartPerLocationRendition, 2)} | ${methods} | ${n(s.staleness.p50)} / ${n(s.staleness.p99)} / ${n(s.staleness.max)} ms | ${n(s.blockingDelay.p50)} / ${n(s.blockingDelay.p99)} ms | ${errors} | ${n(s.statusViewers.public)} (${n(s.statusViewers.expected)}) |`,
+    );
+  }
+  const ceiling = first ? first.locations * 2 * 2 * (1 / r.partS + 1000 / r.stalenessBoundMs) : null;
+  md.push(
+    "",
+    `Growth of the calls at the objects from ${n(first?.viewers)} to ${n(r.steps.at(-1)?.viewers)} viewers: **${n(r.growth, 2)}×** (target < ${VIEWER_TARGETS.growth}×, ${passMark(r.pass)}).`,
+    `The ceiling the tiers impose, whatever the crowd: per location, rendition and stream one blocked call per part (${n(1 / r.partS, 0)}/s) and one`,
+    `plain call per staleness bound (${n(1000 / r.stalenessBoundMs, 0)}/s), plus viewer-count reports — ${n(ceiling)} playlist calls/s for`,
+    `${n(first?.locations)} locations × 2 renditions × 2 streams. A small crowd stays below it (some bounds pass without a plain reload at`,
+    "a location, so no call), which is why the smallest step can be lower than the others: the load rises towards the ceiling and then",
+    "stays flat however many viewers come.",
+    "",
+  );
+  const p = r.budget && r.steps.length > 0 ? paperEstimate(r.steps, r.budget.budgetPerSec, r.partS, r.stalenessBoundMs) : null;
+  if (p) {
+    md.push(
+      `**On paper: ${n(p.viewers)} viewers over ${n(p.locations)} locations, ${p.renditions} renditions.** A million viewers fill every bound at`,
+      `every location, so the object's load is the tiers' ceiling at production settings (isolates keeping plain playlists for half`,
+      `the bound, relays for the other half): per location and rendition one blocked call per part and one plain call per`,
+      `${n(r.stalenessBoundMs / 2)} ms, ${n(p.perLocationRenditionPerSec, 1)} calls/s (the simulation measured at most ${n(p.measuredPerLocationRenditionPerSec, 2)} with relays keeping for the`,
+      `whole bound), plus ${n(p.reportsPerLocationPerSec, 2)} viewer-count reports/s per location (measured). Viewers do not enter the product:`,
+      `${n(p.locations)} × (${p.renditions} × ${n(p.perLocationRenditionPerSec, 1)} + ${n(p.reportsPerLocationPerSec, 2)}) ≈ **${n(p.objectPerSec)} calls/s** against the budget of`,
+      `${n(p.budgetPerSec)} req/s: headroom **${n(p.headroom, 2)}×**${p.fits ? " — it fits." : " — it does not fit (an object needs ~2× headroom to stay responsive)."}`,
+    );
+    if (p.regionalTier) {
+      md.push(
+        `The tier that makes it fit: a **regional relay** between the locations' relays and the stream's object (one \`PlaylistRelay\`-like`,
+        `object per stream per region, the location relays calling it instead of the origin, holding blocked requests and plain playlists`,
+        `the same way). The object then sees regions, not locations: with ${p.regionalTier.regions} regions, ≈ ${n(p.regionalTier.objectPerSec)} calls/s,`,
+        `headroom ${n(p.regionalTier.headroom, 1)}×; the staleness bound is then split three ways (isolate, location, region). Not built yet.`,
+      );
+    }
+    md.push("");
+  }
+  const fig = lineChart({
+    title: "Viewer scale: calls per second reaching the stream objects vs simulated viewers",
+    xLabel: "simulated viewers (log10)",
+    yLabel: "calls/s at the objects",
+    series: [
+      { name: "total (2 streams)", color: PALETTE[0]!, points: r.steps.map((s) => ({ x: Math.log10(s.viewers), y: s.objectPerSec.total })) },
+      { name: "public stream", color: PALETTE[2]!, points: r.steps.map((s) => ({ x: Math.log10(s.viewers), y: s.objectPerSec.public })) },
+      { name: "signed stream", color: PALETTE[3]!, points: r.steps.map((s) => ({ x: Math.log10(s.viewers), y: s.objectPerSec.signed })) },
+      {
+        name: "edge requests/s ÷ 10",
+        color: "#7f7f7f",
+        dashed: true,
+        points: r.steps.map((s) => ({ x: Math.log10(s.viewers), y: s.edgeRequestsPerSec.total / 10 })),
+      },
+    ],
+    refLines: ceiling ? [{ y: ceiling, label: `tiers' ceiling: ${n(ceiling)}/s`, color: "#d62728" }] : [],
+    caption: caption(run, "viewers"),
+    yMin: 0,
+  });
+  figures.push({ file: join(docsDir, "bench", "viewers.png"), ...fig });
+  md.push("![Viewer scale](bench/viewers.png)", "", captionLine, "");
+  return { md, figures };
+}
