@@ -146,3 +146,11 @@ export function playersSection(run: SectionRun<PlayersResult> | undefined, docsD
   );
   return { md, figures };
 }
+
+/** The README's "Measured" row (null when not measured). */
+export function playersReadmeRow(run: SectionRun<PlayersResult> | undefined): string | null {
+  const r = run?.result;
+  if (!r) return null;
+  const p95 = PLAYER_TARGETS.map((t) => r.runs.find((x) => x.ladder === "test" && x.player === t.player && x.partTarget === t.partTarget)?.latency.p95 ?? null);
+  return `| players in Chromium, glass-to-glass p95 (test ladder): ${PLAYER_TARGETS.map((t) => `${t.player} @${t.partTarget} s`).join(" / ")}; stalls | ${p95.map((v) => (v === null ? "–" : n(v, 2))).join(" / ")} s; ${n(r.runs.reduce((sum, x) => sum + x.stalls, 0))} | ≤ ${PLAYER_TARGETS.map((t) => t.p95S).join(" / ")} s; 0 |`;
+}

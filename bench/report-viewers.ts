@@ -185,3 +185,12 @@ export function viewersSection(run: SectionRun<ViewersResult> | undefined, docsD
   md.push("![Viewer scale](bench/viewers.png)", "", captionLine, "");
   return { md, figures };
 }
+
+/** The README's "Measured" row (null when not measured). */
+export function viewersReadmeRow(run: SectionRun<ViewersResult> | undefined): string | null {
+  const r = run?.result;
+  const first = r?.steps[0];
+  const last = r?.steps.at(-1);
+  if (!r || !first || !last) return null;
+  return `| viewer scale: calls/s reaching the stream objects, ${n(first.viewers)} → ${n(last.viewers)} simulated viewers over ${first.locations} locations (errors) | ${n(first.objectPerSec.total, 1)} → ${n(last.objectPerSec.total, 1)} (${n(r.growth, 2)}×; ${n(r.steps.reduce((sum, s) => sum + s.errors, 0))}) | < ${VIEWER_TARGETS.growth}× (0) |`;
+}

@@ -10,9 +10,9 @@ import { type MachineInfo, machineLine, versionsLine } from "./machine.ts";
 import { barChart, lineChart, PALETTE } from "./plot-svg.ts";
 import { loadPassthroughResults } from "./passthrough-results.ts";
 import { passthroughParagraph } from "./report-passthrough.ts";
-import { playersSection, playersSummaryRows } from "./report-players.ts";
+import { playersReadmeRow, playersSection, playersSummaryRows } from "./report-players.ts";
 import { soakFindings, soakSection } from "./report-soak.ts";
-import { viewersSection, viewersSummaryRows } from "./report-viewers.ts";
+import { viewersReadmeRow, viewersSection, viewersSummaryRows } from "./report-viewers.ts";
 import type { Figure } from "./render-png.ts";
 import type { BenchResults, SectionRun } from "./results.ts";
 import { median } from "./stats.ts";
@@ -591,6 +591,7 @@ function readmeSummary(results: BenchResults): string {
     lines.push(
       `| 1,000 held LL-HLS requests: answered, p99 after the part landed (worst round; workerd's own floor for 1,000 wake-ups in the same run) | ${n(f.answered)}, ${ms(f.delay.p99)} (floor ${ms(f.floor?.delay.p99 ?? null)}) | all, ≤ ${FANOUT_TARGET.p99Ms} ms |`,
     );
+  for (const row of [viewersReadmeRow(s.viewers), playersReadmeRow(s.players)]) if (row) lines.push(row);
   const i = s.ingest?.result;
   if (i) {
     lines.push(`| ingest node overhead vs raw FFmpeg | ${pct(i.speed.overhead)} | ≤ 3 % |`);
