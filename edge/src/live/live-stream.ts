@@ -55,6 +55,11 @@ export interface PublishInput {
 /** Segments the node's own renditions may get ahead of a pool-made rung's missing one before it is listed as a GAP. */
 export const POOL_LATE_AFTER_SEGMENTS = 3;
 
+/** How a commit came: `byPool` for a transcode worker's upload under a grant (not the node's own). */
+export interface CommitOptions {
+  byPool?: boolean;
+}
+
 const META_KEY = "meta";
 const WINDOW_KEY = "window";
 
@@ -265,8 +270,8 @@ export class LiveStream extends DurableObject<Env> {
   }
 
   /** Lists an init segment R2 now holds. */
-  async commitInit(nodeId: string, rendition: string, meta: InitMeta): Promise<IngestResult> {
-    return this.commit(nodeId, meta.epoch, null, () => addInit(this.window!, rendition, meta, { firstMsn: this.meta.lease?.firstMsn }));
+  async commitInit(nodeId: string, rendition: string, meta: InitMeta, options: CommitOptions = {}): Promise<IngestResult> {
+    return this.commit(nodeId, meta.epoch, null, () => addInit(this.window!, rendition, meta, { firstMsn: this.meta.lease?.firstMsn }), options);
   }
 
   /** Lists a part R2 now holds. */
@@ -275,12 +280,12 @@ export class LiveStream extends DurableObject<Env> {
   }
 
   /** Lists a segment R2 now holds. */
-  async commitSegment(nodeId: string, rendition: string, meta: SegmentMeta, bytes: number): Promise<IngestResult> {
+  async commitSegment(nodeId: string, rendition: string, meta: SegmentMeta, bytes: number, options: CommitOptions = {}): Promise<IngestResult> {
     const result = await this.commit(nodeId, meta.epoch, meta.msn, () => {
       const added = addSegment(this.window!, rendition, meta, { bytes });
       const late = markLateRungs(this.window!);
       return { ...added, changed: added.changed || late.changed, evicted: [...added.evicted, ...late.evicted] };
-    });
+    }, options);
     if (result.ok && this.meta.sessionId) {
       // Recorded whatever the record setting: an unrecorded stream's retired media is found by it (epochOf).
       this.recording.add(this.meta.sessionId, {
@@ -294,7 +299,7 @@ export class LiveStream extends DurableObject<Env> {
     return result;
   }
 
-  private async commit(nodeId: string, epoch: number, msn: number | null, apply: () => ApplyResult): Promise<IngestResult> {
+  private async commit(nodeId: string, epoch: number, msn: number | null, apply: () => ApplyResult, options: CommitOptions = {}): Promise<IngestResult> {
     const problem = leaseProblem(this.meta.lease, nodeId, epoch);
     if (problem || !this.window) return refuse(409, "conflict", problem ?? "The stream has no live window.");
     const result = apply();
@@ -303,7 +308,8 @@ export class LiveStream extends DurableObject<Env> {
     if (msn !== null) this.meta.nextMsn = Math.max(this.meta.nextMsn, msn + 1);
     if (!this.meta.record && result.evicted.length > 0) this.retire(result.evicted);
     this.meta.lastMediaAt = Date.now();
-    this.touchLease();
+    // A pool worker's upload says nothing about the node: it must not mark a publisher that left as connected again.
+    if (!options.byPool) this.touchLease();
     await this.saveAll();
     if (result.changed) {
       this.rendered.invalidate();

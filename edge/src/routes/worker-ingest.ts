@@ -142,7 +142,7 @@ workerIngestRoutes.put("/streams/:id/renditions/:rendition/init", async (c) => {
   const nodeId = await holder(c);
   const streamId = c.get("grant").streamId;
   await mediaStore(c.env).putMedia({ streamId, rendition: name, epoch: info.epoch, file: mediaFile.init() }, bytes);
-  unwrap(await liveStream(c.env, streamId).commitInit(nodeId, name, info));
+  unwrap(await liveStream(c.env, streamId).commitInit(nodeId, name, info, { byPool: true }));
   return c.body(null, 204);
 });
 
@@ -156,7 +156,7 @@ workerIngestRoutes.put("/streams/:id/renditions/:rendition/segments/:msn", async
   const nodeId = await holder(c);
   const streamId = c.get("grant").streamId;
   await mediaStore(c.env).putMedia({ streamId, rendition: name, epoch: info.epoch, file: mediaFile.segment(info.msn) }, bytes);
-  unwrap(await liveStream(c.env, streamId).commitSegment(nodeId, name, info, bytes.byteLength));
+  unwrap(await liveStream(c.env, streamId).commitSegment(nodeId, name, info, bytes.byteLength, { byPool: true }));
   return c.body(null, 204);
 });
 

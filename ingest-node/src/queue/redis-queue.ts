@@ -151,7 +151,8 @@ export function startTranscodeConsumer(redisUrl: string, cls: WorkerClass, concu
       const startedAt = bull.processedOn ?? Date.now();
       await hooks.run(parsed.data, { waitedMs: Math.max(0, startedAt - bull.timestamp), attempt: bull.attemptsMade + 1 });
     },
-    { connection, concurrency, ...CONSUMER_LOCKS },
+    // runRetryDelay: after Redis was away, look for jobs again within 250 ms (BullMQ's default waits 15 s).
+    { connection, concurrency, ...CONSUMER_LOCKS, runRetryDelay: 250 },
   );
   worker.on("error", (error) => hooks.onError?.(error));
   let presence: NodeJS.Timeout | null = null;

@@ -1,0 +1,334 @@
+// TRANSCODE=queue end to end: a real redis-server (on a free port, its own directory), one queue-mode node that only
+// copies the source, two transcode workers (worker-main.ts) that make the test ladder from it, the real edge. One
+// `low` publish of 36 s carries the faults: a worker is killed (-9) while it encodes, and Redis is stopped for 5 s.
+// Then every rung must list every msn the source lists (no GAP), decode continuously across segments made by
+// different workers, and a grant must be refused when forged, expired, or its epoch fenced.
+import { type ChildProcess, execFile, spawn } from "node:child_process";
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { writeFile } from "node:fs/promises";
+import { createConnection } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { signWorkerGrant } from "../../edge/src/auth/worker-grant.ts";
+import { MEDIA_META_HEADER } from "../../protocol/ingest.ts";
+import { WORKER_GRANT_HEADER, workerPaths } from "../../protocol/ingest-paths.ts";
+import { freePort } from "../../scripts/lib/free-port.ts";
+import { FFPROBE } from "./ffprobe.ts";
+import { eventually, startSystem, type TestSystem } from "./harness.ts";
+import { downloadSegments, type MediaPlaylist, readMaster, readMedia } from "./hls-reader.ts";
+
+const run = promisify(execFile);
+const FPS = 30;
+const GRANT_SECRET = "e2e-worker-grant-secret";
+const RUNGS = ["360p", "240p", "160p"];
+
+interface StreamObject {
+  stream_id: string;
+  stream_key: string;
+  playback_manifest_url: string;
+}
+
+/** A redis-server of this test: append-only file in its own directory, so a stop and start keeps the queue. */
+class TestRedis {
+  child: ChildProcess | null = null;
+  readonly port: number;
+  readonly dir: string;
+  constructor(port: number, dir: string) {
+    this.port = port;
+    this.dir = dir;
+  }
+  get url(): string {
+    return `redis://127.0.0.1:${this.port}`;
+  }
+  async start(): Promise<void> {
+    const args = ["--port", String(this.port), "--bind", "127.0.0.1", "--dir", this.dir, "--appendonly", "yes", "--appendfsync", "always", "--save", ""];
+    this.child = spawn("redis-server", args, { stdio: "ignore" });
+    await eventually("redis-server to answer", 10_000, async () => ((await this.ping()) ? true : undefined), 50);
+  }
+  /** SIGTERM: Redis writes its append-only file and exits. */
+  async stop(): Promise<void> {
+    const child = this.child;
+    if (!child || child.exitCode !== null) return;
+    const exited = new Promise((resolve) => child.once("exit", resolve));
+    child.kill("SIGTERM");
+    await exited;
+  }
+  ping(): Promise<boolean> {
+    return new Promise((resolve) => {
+      const socket = createConnection({ host: "127.0.0.1", port: this.port });
+      socket.once("error", () => resolve(false));
+      socket.once("connect", () => socket.write("PING\r\n"));
+      socket.once("data", (data) => {
+        socket.destroy();
+        resolve(data.toString().startsWith("+PONG"));
+      });
+    });
+  }
+}
+
+/** A transcode worker process (its own process group, so kill -9 takes its FFmpeg too). */
+interface TestWorker {
+  id: string;
+  child: ChildProcess;
+  lines: string[];
+  opsPort: number;
+}
+
+let system: TestSystem;
+let redis: TestRedis;
+let redisDir: string;
+const workers: TestWorker[] = [];
+
+async function startWorker(id: string): Promise<TestWorker> {
+  const opsPort = await freePort();
+  const child = spawn(process.execPath, ["ingest-node/src/worker-main.ts"], {
+    detached: true,
+    stdio: ["ignore", "pipe", "pipe"],
+    env: {
+      ...process.env,
+      REDIS_URL: redis.url,
+      EDGE_URL: system.url(""),
+      NODE_ID: id,
+      WORKER_CLASS: "cpu",
+      CONCURRENCY: "1",
+      X264_PRESET: "ultrafast",
+      HTTP_PORT: String(opsPort),
+      LOG_LEVEL: "debug",
+    },
+  });
+  const worker: TestWorker = { id, child, lines: [], opsPort };
+  for (const stream of [child.stdout!, child.stderr!]) stream.on("data", (chunk: Buffer) => worker.lines.push(...chunk.toString().split("\n").filter(Boolean)));
+  workers.push(worker);
+  await eventually(`${id} to be ready`, 20_000, async () => (worker.lines.some((l) => l.includes("transcode worker ready")) ? true : undefined), 100);
+  return worker;
+}
+
+function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-child.pid!, signal);
+  } catch {
+    // already gone
+  }
+}
+
+/** Pids of the FFmpeg processes whose parent is `pid`. */
+function ffmpegChildren(pid: number): number[] {
+  const out: number[] = [];
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    let stat = "";
+    try {
+      stat = readFileSync(`/proc/${entry}/stat`, "utf8");
+    } catch {
+      continue;
+    }
+    const close = stat.lastIndexOf(")");
+    if (stat.slice(stat.indexOf("(") + 1, close) === "ffmpeg" && Number(stat.slice(close + 2).split(" ")[1]) === pid) out.push(Number(entry));
+  }
+  return out;
+}
+
+/** msns of the jobs a worker logged as done. */
+function jobsDone(worker: TestWorker): number[] {
+  return worker.lines.filter((l) => l.includes("job done")).map((l) => Number(/msn=(\d+)/.exec(l)?.[1]));
+}
+
+async function metricValue(url: string, name: string): Promise<number> {
+  const text = await (await fetch(url)).text();
+  const line = text.split("\n").find((l) => l.startsWith(`${name} `) || l.startsWith(`${name}{`));
+  return line ? Number(line.split(" ").at(-1)) : Number.NaN;
+}
+
+beforeAll(async () => {
+  redisDir = mkdtempSync(join(tmpdir(), "edgecast-redis-"));
+  redis = new TestRedis(await freePort(), redisDir);
+  await redis.start();
+  system = await startSystem({
+    edgeVars: { WORKER_GRANT_SECRET: GRANT_SECRET },
+    nodes: [{ region: "local", env: { TRANSCODE: "queue", REDIS_URL: redis.url, THUMBNAIL_INTERVAL_S: "10" } }],
+  });
+  await Promise.all([startWorker("worker-a"), startWorker("worker-b")]);
+}, 120_000);
+
+afterAll(async () => {
+  for (const worker of workers) killGroup(worker.child, "SIGKILL");
+  await system?.stop();
+  await redis?.stop();
+  rmSync(redisDir, { recursive: true, force: true });
+});
+
+describe("transcoding pool (TRANSCODE=queue, BullMQ on Redis, two workers)", () => {
+  let stream: StreamObject;
+  let source: MediaPlaylist;
+  const rungs = new Map<string, MediaPlaylist>();
+  let grantOfJobs = "";
+  let epoch = 0;
+
+  it("makes every rung of every source segment through a worker kill -9 and a 5 s Redis outage", async () => {
+    const created = await system.api<StreamObject>("POST", "/streams", { title: "e2e pool", latency_mode: "low" });
+    expect(created.status).toBe(201);
+    stream = created.body;
+    const node = system.nodes[0]!;
+    const started = Date.now();
+    const publisher = system.publish(`${node.rtmpUrl}/${stream.stream_key}`, { durationS: 36 });
+
+    // kill -9 of a worker while its FFmpeg encodes a job (from 8 s in, when jobs flow).
+    await new Promise((resolve) => setTimeout(resolve, 8_000));
+    const [victim] = workers;
+    const busyAt = await eventually(
+      "worker-a to be encoding",
+      10_000,
+      async () => (ffmpegChildren(victim!.child.pid!).length > 0 ? Date.now() : undefined),
+      10,
+    );
+    killGroup(victim!.child, "SIGKILL");
+    const doneBeforeKill = jobsDone(victim!).length;
+    console.log(`[pool] killed worker-a ${busyAt - started} ms into the publish, while it encoded (it had done ${doneBeforeKill} jobs)`);
+    // The pool goes on with worker-b; a fresh worker-a joins (a worker keeps no state, so it is just another one).
+    await startWorker("worker-a2");
+
+    // Redis stopped for 5 s from about 20 s in: the node holds its jobs and enqueues them late.
+    await new Promise((resolve) => setTimeout(resolve, Math.max(0, started + 20_000 - Date.now())));
+    await redis.stop();
+    const stoppedAt = Date.now();
+    let bufferedPeak = 0;
+    while (Date.now() - stoppedAt < 5_000) {
+      bufferedPeak = Math.max(bufferedPeak, await metricValue(`${node.opsUrl}/metrics`, "transcode_jobs_buffered"));
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+    await redis.start();
+    expect(bufferedPeak, "the node held jobs while Redis was down").toBeGreaterThan(0);
+
+    expect(await publisher.exited, publisher.stderr.slice(-3).join(" | ")).toBe(0);
+    await eventually("the edge to see the publisher gone", 20_000, async () => {
+      const { body } = await system.api<{ health: { ingest_connected: boolean } }>("GET", `/streams/${stream.stream_id}/status`);
+      return body.health.ingest_connected ? undefined : true;
+    });
+    // Every rung catches up with the source: the same msns, none of them a GAP.
+    const master = (await readMaster(stream.playback_manifest_url))!;
+    const url = (name: string) => master.variants.find((v) => v.url.includes(`/${name}/index.m3u8`))?.url;
+    expect(url("source")).toBeDefined();
+    source = await readMedia(url("source")!);
+    const sourceMsns = source.segments.map((s) => s.msn);
+    expect(sourceMsns.length).toBeGreaterThanOrEqual(15);
+    for (const name of RUNGS) {
+      const playlist = await eventually(`${name} to list every source msn`, 20_000, async () => {
+        const rungUrl = (await readMaster(stream.playback_manifest_url))!.variants.find((v) => v.url.includes(`/${name}/index.m3u8`))?.url;
+        if (!rungUrl) return undefined;
+        const media = await readMedia(rungUrl);
+        return media.segments.filter((s) => !s.gap).length >= sourceMsns.length ? media : undefined;
+      });
+      rungs.set(name, playlist);
+      expect(
+        playlist.segments.map((s) => s.msn),
+        `${name} lists the source's msns`,
+      ).toEqual(sourceMsns);
+      expect(
+        playlist.segments.filter((s) => s.gap).map((s) => s.msn),
+        `${name} has no GAP`,
+      ).toEqual([]);
+      // Same duration as the source segment, within a frame.
+      for (const [i, segment] of playlist.segments.entries()) expect(Math.abs(segment.duration - source.segments[i]!.duration)).toBeLessThan(1 / FPS);
+    }
+    const status = (
+      await system.api<{ renditions: { name: string; behind_segments: number; gaps: number; pool: boolean }[] }>("GET", `/streams/${stream.stream_id}/status`)
+    ).body;
+    for (const name of RUNGS) expect(status.renditions.find((r) => r.name === name)).toMatchObject({ behind_segments: 0, gaps: 0, pool: true });
+    expect(status.renditions.find((r) => r.name === "source")).toMatchObject({ pool: false, gaps: 0 });
+
+    // Both surviving workers did jobs, so the continuity checked next spans segments made by different workers.
+    const [b, a2] = [workers[1]!, workers[2]!];
+    expect(jobsDone(b).length).toBeGreaterThan(0);
+    expect(jobsDone(a2).length + doneBeforeKill).toBeGreaterThan(0);
+    expect(
+      system.nodes[0]!.lines.some((l) => l.includes("holding jobs")),
+      "the node said it held jobs during the outage",
+    ).toBe(true);
+    const late = await metricValue(`http://127.0.0.1:${b.opsPort}/metrics`, "transcode_job_wait_seconds_count");
+    console.log(
+      `[pool] source msns ${sourceMsns[0]}..${sourceMsns.at(-1)}; jobs done: worker-a ${doneBeforeKill} (killed), worker-b ${jobsDone(b).length}, worker-a2 ${jobsDone(a2).length}; ` +
+        `node held up to ${bufferedPeak} jobs during the Redis outage; worker-b wait observations ${late}`,
+    );
+  }, 100_000);
+
+  it("each rung's segments, concatenated, decode with continuous timestamps and a keyframe at each segment start", async () => {
+    expect(rungs.size).toBe(RUNGS.length);
+    for (const [name, playlist] of rungs) {
+      const downloads = await downloadSegments(playlist);
+      const file = join(system.dir, `pool-${name}.mp4`);
+      await writeFile(file, Buffer.concat([downloads[0]!.init, ...downloads.map((d) => d.bytes)]));
+      const { stdout } = await run(FFPROBE, ["-v", "error", "-show_entries", "packet=codec_type,pts_time,dts_time,flags", "-of", "json", file], {
+        maxBuffer: 64 << 20,
+      });
+      const packets = JSON.parse(stdout).packets as { codec_type: string; dts_time: string; pts_time: string; flags: string }[];
+      const video = packets.filter((p) => p.codec_type === "video");
+      const audio = packets.filter((p) => p.codec_type === "audio");
+      for (let i = 1; i < video.length; i++) {
+        const step = Number(video[i]!.dts_time) - Number(video[i - 1]!.dts_time);
+        expect(step, `${name}: video dts step at frame ${i}`).toBeGreaterThan(0);
+        expect(step, `${name}: video dts step at frame ${i}`).toBeLessThan(1.5 / FPS);
+      }
+      for (let i = 1; i < audio.length; i++) expect(Number(audio[i]!.dts_time) - Number(audio[i - 1]!.dts_time)).toBeCloseTo(1024 / 48000, 3);
+      // A keyframe exactly where each segment starts (aligned with the source's, whose cuts the jobs followed).
+      const keyframes = video.filter((p) => p.flags.startsWith("K")).length;
+      expect(keyframes, `${name}: one keyframe per segment`).toBe(downloads.length);
+      const expectedFrames = playlist.segments.reduce((sum, s) => sum + s.duration, 0) * FPS;
+      expect(Math.abs(video.length - expectedFrames)).toBeLessThan(2);
+    }
+  }, 60_000);
+
+  it("refuses forged and expired grants (401) and a fenced epoch's (409); the worker drops such a job", async () => {
+    const { Queue } = await import("bullmq");
+    const { Redis } = await import("ioredis");
+    const connection = new Redis(redis.url, { maxRetriesPerRequest: null });
+    const queue = new Queue("edgecast-transcode-cpu", { connection });
+    try {
+      const [job] = await queue.getJobs(["completed"], 0, 0);
+      expect(job, "a completed job is kept (so a repeated enqueue stays a no-op)").toBeDefined();
+      grantOfJobs = job!.data.grant;
+      epoch = job!.data.epoch;
+      const put = (grant: string) =>
+        fetch(system.url(workerPaths.segment(stream.stream_id, "360p", 999)), {
+          method: "PUT",
+          headers: {
+            [WORKER_GRANT_HEADER]: grant,
+            [MEDIA_META_HEADER]: JSON.stringify({ epoch, msn: 999, duration: 2, program_date_time: new Date().toISOString(), parts: 0 }),
+          },
+          body: new Uint8Array(16),
+        });
+      const [, payload, mac] = grantOfJobs.split(".");
+      const forged = `wg1.${Buffer.from(JSON.stringify({ s: stream.stream_id, e: epoch, r: ["360p", "source"], x: 4_000_000_000 })).toString("base64url")}.${mac}`;
+      expect((await put(forged)).status).toBe(401);
+      expect((await put(`wg1.${payload}.${"A".repeat(43)}`)).status).toBe(401);
+      const expired = await signWorkerGrant(GRANT_SECRET, { streamId: stream.stream_id, epoch, renditions: ["360p"], exp: Math.floor(Date.now() / 1000) - 1 });
+      expect((await put(expired)).status).toBe(401);
+      // A grant covers only its renditions: never the source.
+      const sourcePut = await fetch(system.url(workerPaths.segment(stream.stream_id, "source", 999)), {
+        method: "PUT",
+        headers: {
+          [WORKER_GRANT_HEADER]: grantOfJobs,
+          [MEDIA_META_HEADER]: JSON.stringify({ epoch, msn: 999, duration: 2, program_date_time: new Date().toISOString(), parts: 0 }),
+        },
+        body: new Uint8Array(16),
+      });
+      expect(sourcePut.status).toBe(403);
+
+      // The broadcast ends: its epoch no longer holds the stream.
+      expect((await system.api("POST", `/streams/${stream.stream_id}/stop`)).status).toBe(200);
+      expect((await put(grantOfJobs)).status).toBe(409);
+      const fencedJob = { ...job!.data, msn: 998, cutAt: Date.now() };
+      await queue.add("transcode", fencedJob, { jobId: `${stream.stream_id}_e${epoch}_m998_low`, attempts: 4 });
+      await eventually("a worker to drop the fenced job", 15_000, async () =>
+        workers.some((w) => w.lines.some((l) => l.includes("job dropped (fenced)") && l.includes("msn=998"))) ? true : undefined,
+      );
+      const failed = await queue.getJob(`${stream.stream_id}_e${epoch}_m998_low`);
+      expect(await failed?.getState()).toBe("failed");
+      expect(failed?.attemptsMade, "dropped without retries").toBeLessThanOrEqual(1);
+    } finally {
+      await queue.close();
+      connection.disconnect();
+    }
+  }, 40_000);
+});
