@@ -281,11 +281,17 @@ export class LiveStream extends DurableObject<Env> {
 
   /** Lists a segment R2 now holds. */
   async commitSegment(nodeId: string, rendition: string, meta: SegmentMeta, bytes: number, options: CommitOptions = {}): Promise<IngestResult> {
-    const result = await this.commit(nodeId, meta.epoch, meta.msn, () => {
-      const added = addSegment(this.window!, rendition, meta, { bytes });
-      const late = markLateRungs(this.window!);
-      return { ...added, changed: added.changed || late.changed, evicted: [...added.evicted, ...late.evicted] };
-    }, options);
+    const result = await this.commit(
+      nodeId,
+      meta.epoch,
+      meta.msn,
+      () => {
+        const added = addSegment(this.window!, rendition, meta, { bytes });
+        const late = markLateRungs(this.window!);
+        return { ...added, changed: added.changed || late.changed, evicted: [...added.evicted, ...late.evicted] };
+      },
+      options,
+    );
     if (result.ok && this.meta.sessionId) {
       // Recorded whatever the record setting: an unrecorded stream's retired media is found by it (epochOf).
       this.recording.add(this.meta.sessionId, {
