@@ -3,26 +3,30 @@ import type { Context } from "hono";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { describeError, redactSecrets } from "./auth/redact.ts";
 
-/** Stable, machine-readable error codes. */
-export type ErrorCode =
-  | "bad_request"
-  | "malformed_json"
-  | "invalid_field"
-  | "unauthorized"
-  | "forbidden"
-  | "not_found"
-  | "method_not_allowed"
-  | "conflict"
-  | "quota_exceeded"
-  | "node_provisioned"
-  | "init_required"
-  | "payload_too_large"
-  | "unsupported_media_type"
-  | "range_not_satisfiable"
-  | "unprocessable"
-  | "parts_missing"
-  | "service_unavailable"
-  | "internal_error";
+/** Stable, machine-readable error codes (the `code` of every problem answer). */
+export const ERROR_CODES = [
+  "bad_request",
+  "malformed_json",
+  "invalid_field",
+  "unauthorized",
+  "forbidden",
+  "not_found",
+  "method_not_allowed",
+  "conflict",
+  "quota_exceeded",
+  "node_provisioned",
+  "init_required",
+  "payload_too_large",
+  "unsupported_media_type",
+  "range_not_satisfiable",
+  "unprocessable",
+  "parts_missing",
+  "service_unavailable",
+  "internal_error",
+] as const;
+
+/** One of ERROR_CODES. */
+export type ErrorCode = (typeof ERROR_CODES)[number];
 
 const TITLES: Record<number, string> = {
   400: "Bad Request",

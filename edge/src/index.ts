@@ -1,20 +1,27 @@
 // The edge Worker: one Hono app for the control API, the ingest API and playback; exports the Durable Objects.
-import { Hono } from "hono";
+import { OpenAPIHono } from "@hono/zod-openapi";
 import { HTTPException } from "hono/http-exception";
 import { requestId } from "hono/request-id";
 import type { AppEnv } from "./app-env.ts";
 import { AppError, handleError, problemResponse } from "./errors.ts";
 import { accessLog } from "./http/access-log.ts";
-import { assetControlRoutes, assetPlaybackRoutes, streamAssetRoutes } from "./routes/assets.ts";
+import { openApiDocument } from "./openapi/document.ts";
+import { apiDocsRoutes } from "./routes/api-docs.ts";
+import { clipPlaybackRoutes, vodPlaybackRoutes } from "./routes/asset-playback.ts";
 import { benchRoutes } from "./routes/bench.ts";
-import { downloadRoutes } from "./routes/downloads.ts";
+import { clipRoutes, streamClipRoutes } from "./routes/clips.ts";
+import { clipDownloadRoutes, vodDownloadRoutes } from "./routes/downloads.ts";
+import { adminOnly, bearer } from "./routes/guarded.ts";
 import { ingestRoutes } from "./routes/ingest.ts";
 import { nodeRoutes } from "./routes/nodes.ts";
 import { playbackRoutes } from "./routes/playback.ts";
+import { playbackTokenRoutes } from "./routes/playback-tokens.ts";
 import { regionRoutes } from "./routes/regions.ts";
+import { serviceRoutes } from "./routes/service.ts";
 import { streamRoutes } from "./routes/streams.ts";
 import { tokenRoutes } from "./routes/tokens.ts";
 import { userRoutes } from "./routes/users.ts";
+import { streamVodRoutes, vodRoutes } from "./routes/vods.ts";
 import { watchRoutes } from "./routes/watch.ts";
 import { webhookRoutes } from "./routes/webhooks.ts";
 import { deliverWebhooks } from "./webhooks/deliver.ts";
@@ -22,36 +29,47 @@ import { deliverWebhooks } from "./webhooks/deliver.ts";
 export { LiveStream } from "./live/live-stream.ts";
 export { PlaylistRelay } from "./live/playlist-relay.ts";
 
-/** The Worker's Hono application. */
-export const app = new Hono<AppEnv>();
+/** The Worker's Hono application; its createRoute routes make the OpenAPI document. */
+export const app = new OpenAPIHono<AppEnv>();
 
 app.use("*", requestId());
 app.use("*", accessLog());
 
-app.get("/", (c) =>
-  c.json({
-    name: "edgecast",
-    docs: "https://github.com/edgecast/edgecast#readme",
-    endpoints: ["/streams", "/users", "/regions", "/nodes", "/live/:id/master.m3u8", "/watch/:id"],
-  }),
-);
-app.get("/healthz", (c) => c.json({ ok: true }));
+app.route("/", serviceRoutes); // GET / (where things are, as JSON) and GET /healthz
 
-app.route("/streams", streamRoutes);
-// After streamRoutes: its middleware authenticates every /streams/* request, these included.
-app.route("/streams", streamAssetRoutes);
-// Before the asset routes: /vods/:id/download.mp4 and /clips/:id/download.mp4 authenticate themselves.
-app.route("/", downloadRoutes);
-app.route("/", assetControlRoutes);
-app.route("/", assetPlaybackRoutes);
-app.route("/users", userRoutes);
-app.route("/tokens", tokenRoutes);
-app.route("/webhooks", webhookRoutes);
-app.route("/regions", regionRoutes);
-app.route("/nodes", nodeRoutes);
-app.route("/ingest/v1", ingestRoutes);
+// Every route and who may call it. `bearer(router)` needs a valid bearer token (an API token or ADMIN_TOKEN) and
+// `adminOnly(router)` ADMIN_TOKEN, each checked before that router's own routes and no others, so the order of the
+// mounts does not matter. Routers without either check their callers themselves, as their comment says.
+
+// The control API (described by /openapi.json).
+app.route("/streams", bearer(streamRoutes)); // create, list, read, change, delete, key, start, stop, manifest, status
+app.route("/streams/:id/playback-tokens", bearer(playbackTokenRoutes));
+app.route("/streams/:id/vods", bearer(streamVodRoutes));
+app.route("/streams/:id/clips", bearer(streamClipRoutes));
+app.route("/vods", bearer(vodRoutes));
+app.route("/clips", bearer(clipRoutes));
+app.route("/webhooks", bearer(webhookRoutes));
+app.route("/users", bearer(userRoutes)); // creating a user: ADMIN_TOKEN only (the route's own requireAdmin)
+app.route("/tokens", bearer(tokenRoutes));
+app.route("/regions", bearer(regionRoutes));
+app.route("/nodes", adminOnly(nodeRoutes));
+// MP4 downloads: the owner's bearer token, else as playback (anyone for a public stream, `?token=` for a signed one).
+app.route("/vods/:id/download.mp4", vodDownloadRoutes);
+app.route("/clips/:id/download.mp4", clipDownloadRoutes);
+// Recorded playback: public, or `?token=` for a stream with signed playback.
+app.route("/vod", vodPlaybackRoutes); // a VOD's playlists and poster
+app.route("/clips", clipPlaybackRoutes); // a clip's playlists (/clips/:id itself is the control API above)
+
+// The API's own description: the document and an interactive reference (public).
+app.get("/openapi.json", (c) => c.json(openApiDocument(app)));
+app.route("/docs", apiDocsRoutes);
+
+// Live playback: public, or `?token=` for a stream with signed playback; the watch page (public).
 app.route("/live", playbackRoutes);
 app.route("/watch", watchRoutes);
+// Ingest nodes: a node credential (or the bootstrap INGEST_SECRET to register), checked by the ingest routes.
+app.route("/ingest/v1", ingestRoutes);
+// Benchmarks only: answers nothing unless the bench setting is on (bench.ts).
 app.route("/bench", benchRoutes);
 
 app.notFound((c) => problemResponse(404, "not_found", `No route for ${c.req.method} ${new URL(c.req.url).pathname}`, c.get("requestId")));
@@ -59,7 +77,7 @@ app.notFound((c) => problemResponse(404, "not_found", `No route for ${c.req.meth
 app.onError((err, c) => {
   // Errors thrown by hono's own middleware carry a status; keep it but answer in our problem format.
   if (err instanceof HTTPException && !(err instanceof AppError)) {
-    const code = err.status === 413 ? "payload_too_large" : "bad_request";
+    const code = err.status === 413 ? "payload_too_large" : err.status === 415 ? "unsupported_media_type" : "bad_request";
     return handleError(new AppError(err.status, code, err.message || "Bad request"), c);
   }
   return handleError(err, c);

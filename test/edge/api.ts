@@ -1,5 +1,6 @@
 // Helpers for calling the Worker under test through its real fetch handler.
 import { exports } from "cloudflare:workers";
+import { checkAgainstDocument } from "./openapi-check.ts";
 
 /** The admin token the test configuration sets. */
 export const ADMIN = "test-admin-token";
@@ -12,7 +13,10 @@ export interface CallOptions {
   headers?: Record<string, string>;
 }
 
-/** Calls the Worker with JSON in and out; `token: null` sends no Authorization header. */
+/**
+ * Calls the Worker with JSON in and out; `token: null` sends no Authorization header. Throws when the answer is not
+ * what the OpenAPI document says it can be (undocumented route or status, or a JSON body that does not match).
+ */
 export async function call(method: string, path: string, options: CallOptions = {}): Promise<Response> {
   const headers: Record<string, string> = { ...options.headers };
   const token = options.token === undefined ? ADMIN : options.token;
@@ -22,7 +26,9 @@ export async function call(method: string, path: string, options: CallOptions = 
     body = JSON.stringify(options.body);
     headers["content-type"] ??= "application/json";
   }
-  return exports.default.fetch(new Request(`https://edge.test${path}`, { method, headers, body, redirect: "manual" }));
+  const response = await exports.default.fetch(new Request(`https://edge.test${path}`, { method, headers, body, redirect: "manual" }));
+  await checkAgainstDocument(method, path, response);
+  return response;
 }
 
 /** Calls the Worker and parses the JSON answer, asserting the status. */

@@ -36,24 +36,27 @@ export function describeIssues(issues: readonly z.core.$ZodIssue[]): string {
     .join("; ");
 }
 
-/** Parses the request body as JSON and validates it with `schema`; an empty body counts as `{}` when allowed. */
-export async function readJson<S extends z.ZodType>(c: AppContext, schema: S, options: { allowEmpty?: boolean } = {}): Promise<z.infer<S>> {
+/**
+ * Reads the request body as JSON: 415 for another Content-Type (none counts as JSON), 400 `malformed_json` for text
+ * that does not parse; an empty body is `{}` when allowed.
+ */
+export async function parseJsonBody(c: AppContext, options: { allowEmpty?: boolean } = {}): Promise<unknown> {
   const contentType = c.req.header("content-type");
   if (contentType && !/^application\/([\w.+-]*\+)?json\b/i.test(contentType)) {
     throw new AppError(415, "unsupported_media_type", `Send JSON with Content-Type: application/json (got "${contentType}").`);
   }
   const text = await c.req.text();
-  let value: unknown;
-  if (text.trim() === "" && options.allowEmpty) {
-    value = {};
-  } else {
-    try {
-      value = JSON.parse(text);
-    } catch (err) {
-      throw new AppError(400, "malformed_json", `The request body is not valid JSON: ${(err as Error).message}`);
-    }
+  if (text.trim() === "" && options.allowEmpty) return {};
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    throw new AppError(400, "malformed_json", `The request body is not valid JSON: ${(err as Error).message}`);
   }
-  const result = schema.safeParse(value);
+}
+
+/** Parses the request body as JSON and validates it with `schema`; an empty body counts as `{}` when allowed. */
+export async function readJson<S extends z.ZodType>(c: AppContext, schema: S, options: { allowEmpty?: boolean } = {}): Promise<z.infer<S>> {
+  const result = schema.safeParse(await parseJsonBody(c, options));
   if (!result.success) {
     throw new AppError(400, "invalid_field", describeIssues(result.error.issues));
   }

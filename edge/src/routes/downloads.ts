@@ -4,9 +4,9 @@
 // anyone who may play the asset — everyone for a public stream (its HLS already hands out the same bytes), a valid
 // `?token=` for a signed one.
 import { eq } from "drizzle-orm";
-import { Hono } from "hono";
+import { createRoute, z } from "@hono/zod-openapi";
 import { isRenditionName, isStreamId } from "../../../protocol/names.ts";
-import type { AppContext, AppEnv } from "../app-env.ts";
+import type { AppContext } from "../app-env.ts";
 import { requireUser } from "../auth/principal.ts";
 import { getConfig } from "../config.ts";
 import { database } from "../db/client.ts";
@@ -16,6 +16,8 @@ import { parseRange } from "../http/byte-range.ts";
 import { attachmentDisposition } from "../http/content-disposition.ts";
 import { playbackAccess } from "../http/playback-access.ts";
 import { playbackCors } from "../http/playback-cors.ts";
+import { apiRouter } from "../openapi/api-router.ts";
+import { problems } from "../openapi/problem.ts";
 import { liveStream } from "../live/live-stream-stub.ts";
 import type { AssetKind } from "../storage/media.ts";
 import { mediaStore } from "../storage/media-bucket.ts";
@@ -23,6 +25,7 @@ import { getStream } from "../streams/stream-repository.ts";
 import { downloadBody } from "../vod/download-body.ts";
 import { downloadIndex } from "../vod/download-cache.ts";
 import { ContentKeys } from "../vod/download-index.ts";
+import { IdParams } from "./stream-from-path.ts";
 
 /** The download path of an asset (`kind` as the control API spells it). */
 export function downloadPath(kind: AssetKind, id: string): string {
@@ -111,12 +114,37 @@ async function serveDownload(c: AppContext, kind: AssetKind): Promise<Response> 
   return new Response(downloadBody(mediaStore(c.env), index, span, keys, waitUntil), { status, headers });
 }
 
-/** GET and HEAD of /vods/:id/download.mp4 and /clips/:id/download.mp4. */
-export const downloadRoutes = new Hono<AppEnv>();
+const DownloadQuery = z.object({
+  rendition: z.string().optional().openapi({ description: "The rendition to download (default the best).", example: "720p" }),
+  token: z.string().optional().openapi({ description: "A playback token, for a signed stream's asset without the owner's bearer token." }),
+});
 
-const cors = playbackCors();
-for (const kind of ["vod", "clips"] as const) {
-  const path = `/${kind === "vod" ? "vods" : "clips"}/:id/download.mp4`;
-  downloadRoutes.use(path, cors);
-  downloadRoutes.on(["GET", "HEAD"], path, (c) => serveDownload(c, kind));
+/** GET (and HEAD, which Hono answers from GET without the body) of an asset's download, under its mount. */
+function downloadRouter(kind: AssetKind) {
+  const router = apiRouter();
+  const what = kind === "vod" ? "VOD" : "clip";
+  const route = createRoute({
+    method: "get",
+    path: "/",
+    tags: [kind === "vod" ? "VODs" : "Clips"],
+    summary: `Download a ${what} as one MP4 file`,
+    description:
+      "A fragmented MP4 with Content-Length, a file name and Range support (HEAD too). Who may: the owner (or the admin) with their bearer token; else anyone who may play it: everyone for a public stream, a valid `?token=` for a signed one.",
+    security: [{ bearer: [] }, {}],
+    request: { params: IdParams, query: DownloadQuery },
+    responses: {
+      200: { description: "The whole file", content: { "video/mp4": { schema: z.string().openapi({ format: "binary" }) } } },
+      206: { description: "The requested range", content: { "video/mp4": { schema: z.string().openapi({ format: "binary" }) } } },
+      ...problems(400, 401, 403, 404, 416),
+    },
+  });
+  router.use("/", playbackCors());
+  router.openapi(route, (c) => serveDownload(c, kind));
+  return router;
 }
+
+/** Routes under /vods/:id/download.mp4. */
+export const vodDownloadRoutes = downloadRouter("vod");
+
+/** Routes under /clips/:id/download.mp4. */
+export const clipDownloadRoutes = downloadRouter("clips");

@@ -1,9 +1,11 @@
 // GET /regions: the ingest regions (configured ones and those registered nodes report) with their healthy nodes.
-import { Hono } from "hono";
-import type { AppEnv } from "../app-env.ts";
-import { requireUser } from "../auth/principal.ts";
+// Mounted behind a bearer token (index.ts): any user's.
+import { createRoute } from "@hono/zod-openapi";
 import { getConfig } from "../config.ts";
 import { methodNotAllowed } from "../http/method-not-allowed.ts";
+import { apiRouter } from "../openapi/api-router.ts";
+import { problems } from "../openapi/problem.ts";
+import { RegionsSchema } from "../openapi/schemas.ts";
 import { byLoad, callerLocation, chooseIngest, isHealthy, knownRegions, registeredNodes } from "../streams/ingest-selection.ts";
 
 /** One healthy node as `GET /regions` shows it. */
@@ -25,11 +27,19 @@ export interface RegionView {
 }
 
 /** Routes under /regions. */
-export const regionRoutes = new Hono<AppEnv>();
+export const regionRoutes = apiRouter();
 
-regionRoutes.use("*", requireUser);
+const regionsRoute = createRoute({
+  method: "get",
+  path: "/",
+  tags: ["Regions and nodes"],
+  summary: "Ingest regions and their healthy nodes",
+  description: "Configured regions and those registered nodes report, and where a stream created now without a region would ingest.",
+  security: [{ bearer: [] }],
+  responses: { 200: { description: "Regions", content: { "application/json": { schema: RegionsSchema } } }, ...problems(401) },
+});
 
-regionRoutes.get("/", async (c) => {
+regionRoutes.openapi(regionsRoute, async (c) => {
   const config = getConfig(c.env);
   const nodes = await registeredNodes(c.env.DB);
   const now = Date.now();
@@ -53,12 +63,15 @@ regionRoutes.get("/", async (c) => {
     now,
     healthyMs,
   });
-  return c.json({
-    regions,
-    default_region: config.defaultRegion,
-    node_healthy_seconds: config.nodeHealthySeconds,
-    suggested: { region: suggested.region, ingest_server: suggested.ingestServer, reason: suggested.reason },
-  });
+  return c.json(
+    {
+      regions,
+      default_region: config.defaultRegion,
+      node_healthy_seconds: config.nodeHealthySeconds,
+      suggested: { region: suggested.region, ingest_server: suggested.ingestServer, reason: suggested.reason },
+    },
+    200,
+  );
 });
 
 regionRoutes.all("/", methodNotAllowed("GET"));

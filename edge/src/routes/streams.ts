@@ -1,23 +1,25 @@
 // The control API for streams: create, list, read, update, delete, rotate key, start, stop, manifest, status.
-import { Hono } from "hono";
-import { isStreamId } from "../../../protocol/names.ts";
-import type { AppContext, AppEnv } from "../app-env.ts";
-import { quotaFor, requireUser } from "../auth/principal.ts";
+// Mounted at /streams behind a bearer token (index.ts).
+import { createRoute } from "@hono/zod-openapi";
+import type { AppContext } from "../app-env.ts";
+import { quotaFor } from "../auth/principal.ts";
 import { getConfig } from "../config.ts";
 import { database } from "../db/client.ts";
-import { AppError, notFound } from "../errors.ts";
-import { limitJsonBody, readJson, describeIssues } from "../http/json-body.ts";
 import { methodNotAllowed } from "../http/method-not-allowed.ts";
 import { publicOrigin } from "../http/public-origin.ts";
 import { liveStream } from "../live/live-stream-stub.ts";
+import { apiRouter } from "../openapi/api-router.ts";
+import { jsonBody, jsonBodyMiddleware } from "../openapi/json-request.ts";
+import { problems } from "../openapi/problem.ts";
+import { ManifestSchema, StreamListSchema, StreamSchema, StreamStatusSchema } from "../openapi/schemas.ts";
 import { forgetPlaybackPolicy } from "../streams/playback-policy.ts";
-import { mintPlaybackToken } from "./playback-tokens.ts";
 import { mediaStore } from "../storage/media-bucket.ts";
 import { deleteStreamAssets } from "../vod/asset-cleanup.ts";
 import { CreateStreamSchema, ListStreamsQuerySchema, UpdateStreamSchema, type StreamSettings } from "../streams/stream-input.ts";
 import { createStream, deleteStream, getStream, listStreams, rotateStreamKey, updateStream, type StreamRow } from "../streams/stream-repository.ts";
 import { type IngestChoice, selectIngest } from "../streams/ingest-selection.ts";
 import { playbackUrl, renderStream, streamSettings } from "../streams/stream-view.ts";
+import { IdParams, streamFromPath } from "./stream-from-path.ts";
 
 export { publicOrigin };
 
@@ -35,13 +37,6 @@ function ingestFor(c: AppContext, requested: string | null, strict = true): Prom
   return selectIngest(c.env.DB, getConfig(c.env), c.req.raw, requested, { strict });
 }
 
-/** The stream named in the path, if the caller may see it. */
-async function streamFromPath(c: AppContext): Promise<StreamRow> {
-  const id = c.req.param("id") ?? "";
-  if (!isStreamId(id)) throw notFound(`Stream "${id.slice(0, 64)}"`);
-  return getStream(database(c.env), c.get("principal"), id);
-}
-
 function settingsWith(row: StreamRow | null, changes: StreamSettings): string {
   const merged: StreamSettings = { ...(row ? streamSettings(row) : {}) };
   if (changes.part_target !== undefined) merged.part_target = changes.part_target;
@@ -53,13 +48,26 @@ function settingsWith(row: StreamRow | null, changes: StreamSettings): string {
   return JSON.stringify(merged);
 }
 
+const security = [{ bearer: [] }];
+const streamAnswer = (description: string) => ({ description, content: { "application/json": { schema: StreamSchema } } });
+
 /** Routes under /streams. */
-export const streamRoutes = new Hono<AppEnv>();
+export const streamRoutes = apiRouter();
 
-streamRoutes.use("*", requireUser, limitJsonBody);
+const createStreamRoute = createRoute({
+  method: "post",
+  path: "/",
+  tags: ["Streams"],
+  summary: "Create a stream",
+  description: "The answer carries the stream key (`stream_key`, shown only here and on rotation) and the full publish URL in `ingest_endpoint`.",
+  security,
+  middleware: jsonBodyMiddleware(),
+  request: { body: jsonBody(CreateStreamSchema.openapi("StreamCreate")) },
+  responses: { 201: streamAnswer("The new stream, with its key"), ...problems(400, 401, 409, 413, 415) },
+});
 
-streamRoutes.post("/", async (c) => {
-  const body = await readJson(c, CreateStreamSchema);
+streamRoutes.openapi(createStreamRoute, async (c) => {
+  const body = c.req.valid("json");
   const ingest = await ingestFor(c, body.region ?? null);
   const { row, streamKey } = await createStream(
     database(c.env),
@@ -80,20 +88,51 @@ streamRoutes.post("/", async (c) => {
   return c.json(view(c, row, streamKey), 201);
 });
 
-streamRoutes.get("/", async (c) => {
-  const parsed = ListStreamsQuerySchema.safeParse(c.req.query());
-  if (!parsed.success) throw new AppError(400, "invalid_field", describeIssues(parsed.error.issues));
-  const { rows, nextCursor } = await listStreams(database(c.env), c.get("principal"), parsed.data);
-  return c.json({ streams: rows.map((row) => view(c, row)), next_cursor: nextCursor });
+const listStreamsRoute = createRoute({
+  method: "get",
+  path: "/",
+  tags: ["Streams"],
+  summary: "List your streams",
+  description: "Newest first, a page at a time: pass `next_cursor` as `cursor` for the next page (null on the last).",
+  security,
+  request: { query: ListStreamsQuerySchema },
+  responses: { 200: { description: "A page of streams", content: { "application/json": { schema: StreamListSchema } } }, ...problems(400, 401) },
+});
+
+streamRoutes.openapi(listStreamsRoute, async (c) => {
+  const { rows, nextCursor } = await listStreams(database(c.env), c.get("principal"), c.req.valid("query"));
+  return c.json({ streams: rows.map((row) => view(c, row)), next_cursor: nextCursor }, 200);
 });
 
 streamRoutes.all("/", methodNotAllowed("GET", "POST"));
 
-streamRoutes.get("/:id", async (c) => c.json(view(c, await streamFromPath(c))));
+const getStreamRoute = createRoute({
+  method: "get",
+  path: "/{id}",
+  tags: ["Streams"],
+  summary: "Read a stream",
+  security,
+  request: { params: IdParams },
+  responses: { 200: streamAnswer("The stream"), ...problems(401, 404) },
+});
 
-streamRoutes.patch("/:id", async (c) => {
+streamRoutes.openapi(getStreamRoute, async (c) => c.json(view(c, await streamFromPath(c)), 200));
+
+const updateStreamRoute = createRoute({
+  method: "patch",
+  path: "/{id}",
+  tags: ["Streams"],
+  summary: "Change a stream",
+  description: "Any subset of the create fields, at least one. Encryption changes apply from the next broadcast on.",
+  security,
+  middleware: jsonBodyMiddleware(),
+  request: { params: IdParams, body: jsonBody(UpdateStreamSchema.openapi("StreamUpdate")) },
+  responses: { 200: streamAnswer("The changed stream"), ...problems(400, 401, 404, 413, 415) },
+});
+
+streamRoutes.openapi(updateStreamRoute, async (c) => {
   const row = await streamFromPath(c);
-  const body = await readJson(c, UpdateStreamSchema);
+  const body = c.req.valid("json");
   const ingest = body.region !== undefined ? await ingestFor(c, body.region) : undefined;
   const updated = await updateStream(database(c.env), row.id, {
     title: body.title,
@@ -105,10 +144,21 @@ streamRoutes.patch("/:id", async (c) => {
     settings: settingsWith(row, body),
   });
   forgetPlaybackPolicy(row.id);
-  return c.json(view(c, updated));
+  return c.json(view(c, updated), 200);
 });
 
-streamRoutes.delete("/:id", async (c) => {
+const deleteStreamRoute = createRoute({
+  method: "delete",
+  path: "/{id}",
+  tags: ["Streams"],
+  summary: "Delete a stream",
+  description: "Ends a live broadcast and deletes the stream's media, VODs and clips.",
+  security,
+  request: { params: IdParams },
+  responses: { 204: { description: "Deleted" }, ...problems(401, 404) },
+});
+
+streamRoutes.openapi(deleteStreamRoute, async (c) => {
   const row = await streamFromPath(c);
   const stub = liveStream(c.env, row.id);
   await stub.stop(row.id, "deleted");
@@ -127,7 +177,19 @@ streamRoutes.delete("/:id", async (c) => {
 
 streamRoutes.all("/:id", methodNotAllowed("GET", "PATCH", "DELETE"));
 
-streamRoutes.post("/:id/key", async (c) => {
+const rotateKeyRoute = createRoute({
+  method: "post",
+  path: "/{id}/key",
+  tags: ["Streams"],
+  summary: "Rotate the stream key",
+  description:
+    "The old key stops working and a publisher live with it is disconnected; the broadcast goes on, so it can reconnect with the new key within `reconnect_window`.",
+  security,
+  request: { params: IdParams },
+  responses: { 200: streamAnswer("The stream, with its new key"), ...problems(401, 404) },
+});
+
+streamRoutes.openapi(rotateKeyRoute, async (c) => {
   const row = await streamFromPath(c);
   const { streamKey, createdAt } = await rotateStreamKey(database(c.env), row.id);
   // A publisher still sending with the old key is disconnected (the broadcast goes on; it may return with the new key).
@@ -138,39 +200,80 @@ streamRoutes.post("/:id/key", async (c) => {
     ingest.region === row.region && ingest.ingestServer === row.ingestEndpoint
       ? row
       : await updateStream(database(c.env), row.id, { region: ingest.region, ingestEndpoint: ingest.ingestServer });
-  return c.json(view(c, current, streamKey));
+  return c.json(view(c, current, streamKey), 200);
 });
 
-streamRoutes.post("/:id/start", async (c) => {
+const startRoute = createRoute({
+  method: "post",
+  path: "/{id}/start",
+  tags: ["Streams"],
+  summary: "Mark the stream live",
+  description: "Idempotent.",
+  security,
+  request: { params: IdParams },
+  responses: { 200: streamAnswer("The stream"), ...problems(401, 404) },
+});
+
+streamRoutes.openapi(startRoute, async (c) => {
   const row = await streamFromPath(c);
   await liveStream(c.env, row.id).start(row.id, { record: row.record });
-  return c.json(view(c, await getStream(database(c.env), c.get("principal"), row.id)));
+  return c.json(view(c, await getStream(database(c.env), c.get("principal"), row.id)), 200);
 });
 
-streamRoutes.post("/:id/stop", async (c) => {
+const stopRoute = createRoute({
+  method: "post",
+  path: "/{id}/stop",
+  tags: ["Streams"],
+  summary: "End the broadcast",
+  description: "Disconnects the publisher (its node flushes its last segment first); a recorded broadcast becomes a VOD. Idempotent.",
+  security,
+  request: { params: IdParams },
+  responses: { 200: streamAnswer("The stream"), ...problems(401, 404) },
+});
+
+streamRoutes.openapi(stopRoute, async (c) => {
   const row = await streamFromPath(c);
   await liveStream(c.env, row.id).stop(row.id, "stopped");
-  return c.json(view(c, await getStream(database(c.env), c.get("principal"), row.id)));
+  return c.json(view(c, await getStream(database(c.env), c.get("principal"), row.id)), 200);
 });
 
-streamRoutes.get("/:id/manifest", async (c) => {
+const manifestRoute = createRoute({
+  method: "get",
+  path: "/{id}/manifest",
+  tags: ["Streams"],
+  summary: "The playback URL",
+  description: "A 302 to the multivariant playlist, or `{url}` when asked with `Accept: application/json`.",
+  security,
+  request: { params: IdParams },
+  responses: {
+    200: { description: "With `Accept: application/json`", content: { "application/json": { schema: ManifestSchema } } },
+    302: { description: "Redirect to the playlist", headers: { location: { schema: { type: "string" } } } },
+    ...problems(401, 404),
+  },
+});
+
+streamRoutes.openapi(manifestRoute, async (c) => {
   const row = await streamFromPath(c);
   const url = playbackUrl(publicOrigin(c), row.id);
-  if (/\bapplication\/json\b/i.test(c.req.header("accept") ?? "")) return c.json({ url });
+  if (/\bapplication\/json\b/i.test(c.req.header("accept") ?? "")) return c.json({ url }, 200);
   return c.redirect(url, 302);
 });
 
-streamRoutes.get("/:id/status", async (c) => {
+const statusRoute = createRoute({
+  method: "get",
+  path: "/{id}/status",
+  tags: ["Streams"],
+  summary: "Live status and ingest health",
+  security,
+  request: { params: IdParams },
+  responses: { 200: { description: "The stream's live state", content: { "application/json": { schema: StreamStatusSchema } } }, ...problems(401, 404) },
+});
+
+streamRoutes.openapi(statusRoute, async (c) => {
   const row = await streamFromPath(c);
   const live = await liveStream(c.env, row.id).status();
-  return c.json({ ...live, region: row.region });
+  return c.json({ ...live, region: row.region }, 200);
 });
 
-// Signed playback: a token for this stream's playback URLs (any stream may have them; signed ones need them).
-streamRoutes.post("/:id/playback-tokens", async (c) => {
-  const row = await streamFromPath(c);
-  return c.json(await mintPlaybackToken(c, row.id), 201);
-});
-
-for (const action of ["key", "start", "stop", "playback-tokens"]) streamRoutes.all(`/:id/${action}`, methodNotAllowed("POST"));
+for (const action of ["key", "start", "stop"]) streamRoutes.all(`/:id/${action}`, methodNotAllowed("POST"));
 for (const read of ["manifest", "status"]) streamRoutes.all(`/:id/${read}`, methodNotAllowed("GET"));

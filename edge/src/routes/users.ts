@@ -1,41 +1,61 @@
 // Users and their API tokens. The admin creates users and mints, lists and revokes anyone's tokens. A user's token
 // may mint, list and revoke tokens of its own user only; a token it mints never outlives it and is revoked with it.
+// Mounted behind a bearer token (index.ts); creating a user also needs the admin's.
+import { createRoute, z } from "@hono/zod-openapi";
 import { eq } from "drizzle-orm";
-import { Hono } from "hono";
-import { z } from "zod";
-import type { AppContext, AppEnv } from "../app-env.ts";
+import type { AppContext } from "../app-env.ts";
 import { listTokens, mintToken } from "../auth/api-tokens.ts";
-import { requireAdmin, requireUser } from "../auth/principal.ts";
+import { requireAdmin } from "../auth/principal.ts";
 import { getConfig } from "../config.ts";
 import { database } from "../db/client.ts";
 import { users } from "../db/schema.ts";
 import { notFound } from "../errors.ts";
-import { limitJsonBody, readJson } from "../http/json-body.ts";
 import { methodNotAllowed } from "../http/method-not-allowed.ts";
+import { apiRouter } from "../openapi/api-router.ts";
+import { jsonBody, jsonBodyMiddleware } from "../openapi/json-request.ts";
+import { problems } from "../openapi/problem.ts";
+import { MintedTokenSchema, TokenListSchema, UserSchema } from "../openapi/schemas.ts";
 
-const CreateUserSchema = z.strictObject({
-  name: z.string().trim().min(1).max(100),
-  email: z.email().max(200).optional(),
-});
+const CreateUserSchema = z
+  .strictObject({
+    name: z.string().trim().min(1).max(100),
+    email: z.email().max(200).optional(),
+  })
+  .openapi("UserCreate");
 
-const CreateTokenSchema = z.strictObject({
-  name: z.string().trim().min(1).max(100).default("api"),
-  /** Lifetime in seconds; omitted means as long as the minting token (the admin's: no expiry). */
-  expires_in: z
-    .number()
-    .int()
-    .min(60)
-    .max(10 * 365 * 86400)
-    .optional(),
-});
+const CreateTokenSchema = z
+  .strictObject({
+    name: z.string().trim().min(1).max(100).default("api"),
+    /** Lifetime in seconds; omitted means as long as the minting token (the admin's: no expiry). */
+    expires_in: z
+      .number()
+      .int()
+      .min(60)
+      .max(10 * 365 * 86400)
+      .optional(),
+  })
+  .openapi("TokenCreate");
+
+const UserParams = z.object({ id: z.string().openapi({ param: { name: "id", in: "path" }, format: "uuid" }) });
+const security = [{ bearer: [] }];
 
 /** Routes under /users. */
-export const userRoutes = new Hono<AppEnv>();
+export const userRoutes = apiRouter();
 
-userRoutes.use("*", requireUser, limitJsonBody);
+const createUserRoute = createRoute({
+  method: "post",
+  path: "/",
+  tags: ["Users and tokens"],
+  summary: "Create a user (admin)",
+  description: "A user sees only its own streams, VODs, clips and webhooks. Only ADMIN_TOKEN may create users.",
+  security,
+  middleware: [requireAdmin, ...jsonBodyMiddleware()],
+  request: { body: jsonBody(CreateUserSchema) },
+  responses: { 201: { description: "The new user", content: { "application/json": { schema: UserSchema } } }, ...problems(400, 401, 403, 413, 415) },
+});
 
-userRoutes.post("/", requireAdmin, async (c) => {
-  const body = await readJson(c, CreateUserSchema);
+userRoutes.openapi(createUserRoute, async (c) => {
+  const body = c.req.valid("json");
   const [user] = await database(c.env)
     .insert(users)
     .values({ id: crypto.randomUUID(), name: body.name, email: body.email ?? null, role: "user" })
@@ -56,9 +76,25 @@ async function userFromPath(c: AppContext): Promise<string> {
   return userId;
 }
 
-userRoutes.post("/:id/tokens", async (c) => {
+const mintTokenRoute = createRoute({
+  method: "post",
+  path: "/{id}/tokens",
+  tags: ["Users and tokens"],
+  summary: "Mint an API token",
+  description:
+    "The token is shown once, here. The admin mints for anyone, a user's token only for its own user. What an API token mints never outlives it (`expires_at` at most its own; omitted `expires_in` inherits it) and is revoked with it. 409 `quota_exceeded` past MAX_TOKENS_PER_USER active tokens. The body may be empty.",
+  security,
+  middleware: jsonBodyMiddleware({ allowEmpty: true }),
+  request: { params: UserParams, body: jsonBody(CreateTokenSchema) },
+  responses: {
+    201: { description: "The token, with its secret", content: { "application/json": { schema: MintedTokenSchema } } },
+    ...problems(400, 401, 404, 409, 413, 415),
+  },
+});
+
+userRoutes.openapi(mintTokenRoute, async (c) => {
   const userId = await userFromPath(c);
-  const body = await readJson(c, CreateTokenSchema, { allowEmpty: true });
+  const body = c.req.valid("json");
   const { view, token } = await mintToken(database(c.env), c.get("principal"), {
     userId,
     name: body.name,
@@ -69,9 +105,20 @@ userRoutes.post("/:id/tokens", async (c) => {
   return c.json({ ...view, token }, 201);
 });
 
-userRoutes.get("/:id/tokens", async (c) => {
+const listTokensRoute = createRoute({
+  method: "get",
+  path: "/{id}/tokens",
+  tags: ["Users and tokens"],
+  summary: "List a user's active tokens",
+  description: "Never a secret or a hash: `hint` tells tokens apart.",
+  security,
+  request: { params: UserParams },
+  responses: { 200: { description: "Active tokens", content: { "application/json": { schema: TokenListSchema } } }, ...problems(401, 404) },
+});
+
+userRoutes.openapi(listTokensRoute, async (c) => {
   const userId = await userFromPath(c);
-  return c.json({ tokens: await listTokens(database(c.env), userId) });
+  return c.json({ tokens: await listTokens(database(c.env), userId) }, 200);
 });
 
 userRoutes.all("/:id/tokens", methodNotAllowed("GET", "POST"));
