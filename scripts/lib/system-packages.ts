@@ -1,4 +1,4 @@
-// Finding system tools the tests need (ffmpeg, ffprobe, chromium, libsrt, srt-live-transmit) and installing them with apt-get when allowed.
+// Finding system tools the tests need (ffmpeg, ffprobe, chromium, libsrt, srt-live-transmit, redis-server) and installing them with apt-get when allowed.
 import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 
@@ -66,4 +66,6 @@ export const TEST_TOOLS: SystemTool[] = [
     hint: "apt-get install libsrt1.5-openssl | brew install srt",
   },
   { command: "srt-live-transmit", aptPackage: "srt-tools", hint: "apt-get install srt-tools | brew install srt" },
+  // The transcoding pool's tests run their own Redis (BullMQ's store).
+  { command: "redis-server", aptPackage: "redis-server", hint: "apt-get install redis-server | brew install redis" },
 ];
