@@ -1,6 +1,7 @@
 // The Worker's configuration, parsed once per isolate from its environment bindings.
 import { REGION_PATTERN } from "../../protocol/names.ts";
 import { DEFAULT_MAX_HELD_REQUESTS } from "./live/playlist-coalescer.ts";
+import type { RetryPolicy } from "./live/outbox.ts";
 import { parseRelaySettings, type RelaySettings } from "./live/relay-settings.ts";
 import { type HostPatterns, parseHostPatterns } from "./streams/ingest-host-policy.ts";
 
@@ -35,6 +36,9 @@ export interface EdgeConfig {
   quotas: { streamsPerUser: number; clipsPerStream: number; webhooksPerUser: number; tokensPerUser: number };
   /** DOWNLOAD_MAX_SEGMENTS: most segments an MP4 download may join (each is an R2 read of the request; default 7200). */
   downloadMaxSegments: number;
+  /** FINALIZE_MAX_ATTEMPTS (10) and FINALIZE_RETRY_BASE_SECONDS (2, doubled per attempt, at most 10 minutes): how
+   *  often a stream object's end-of-broadcast steps (ledger, webhooks, VOD, media release) are tried (live/outbox.ts). */
+  finalizeRetry: RetryPolicy;
 }
 
 const cache = new WeakMap<object, EdgeConfig>();
@@ -88,6 +92,13 @@ function quotaSettings(vars: Record<string, string | undefined>): EdgeConfig["qu
   };
 }
 
+function finalizeRetry(vars: Record<string, string | undefined>): RetryPolicy {
+  return {
+    maxAttempts: positiveInt("FINALIZE_MAX_ATTEMPTS", vars.FINALIZE_MAX_ATTEMPTS, 10),
+    baseDelayMs: positiveInt("FINALIZE_RETRY_BASE_SECONDS", vars.FINALIZE_RETRY_BASE_SECONDS, 2) * 1000,
+  };
+}
+
 /** Reads the configuration from `env` (memoized per env object). */
 export function getConfig(env: Env): EdgeConfig {
   const cached = cache.get(env);
@@ -112,6 +123,7 @@ export function getConfig(env: Env): EdgeConfig {
     quotas: quotaSettings(env as unknown as Record<string, string | undefined>),
     maxHeldRequests: positiveInt("MAX_HELD_REQUESTS", env.MAX_HELD_REQUESTS, DEFAULT_MAX_HELD_REQUESTS),
     downloadMaxSegments: positiveInt("DOWNLOAD_MAX_SEGMENTS", (env as unknown as Record<string, string | undefined>).DOWNLOAD_MAX_SEGMENTS, 7200),
+    finalizeRetry: finalizeRetry(env as unknown as Record<string, string | undefined>),
   };
   cache.set(env, config);
   return config;

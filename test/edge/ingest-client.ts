@@ -138,13 +138,12 @@ export async function stopBroadcast(streamId: string, epoch: number, nodeId = "n
   if (response.status !== 200) throw new Error(`unpublish after stop: ${response.status} ${await response.text()}`);
 }
 
-/** Makes the stream's pending media cleanup due now, evicts its Durable Object and runs the alarm; whether it ran. */
+/** Makes the stream's pending outbox steps (its media cleanup) due now, evicts its Durable Object and runs the alarm;
+ *  whether it ran. */
 export async function runDueCleanup(streamId: string): Promise<boolean> {
   const stub = liveStream(env, streamId);
   await runInDurableObject(stub, async (_instance, state) => {
-    const meta = (await state.storage.get<{ pendingCleanup: { at: number } }>("meta"))!;
-    meta.pendingCleanup.at = Date.now() - 1;
-    await state.storage.put("meta", meta);
+    state.storage.sql.exec("UPDATE outbox SET next_at = ? WHERE state = 'pending'", Date.now() - 1);
   });
   await evictDurableObject(stub);
   await stub.status();

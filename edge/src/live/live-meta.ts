@@ -5,7 +5,7 @@ import type { Lease } from "./lease.ts";
 /** Why a broadcast ended. */
 export type EndReason = "stopped" | "reconnect_window_expired" | "node_lost" | "deleted";
 
-/** Media of an unrecorded broadcast, deleted once viewers behind the live edge are done with it. */
+/** Media of an unrecorded broadcast to delete at `at` (as versions before the outbox saved it). */
 export interface PendingCleanup {
   at: number;
   firstEpoch: number;
@@ -32,7 +32,7 @@ export interface LiveMeta {
   sessionFirstEpoch: number | null;
   /** Set by POST /stop while the node still publishes: it is asked to flush; the broadcast ends by `deadline`. */
   stopping: { deadline: number; reason: EndReason } | null;
-  /** Media of an unrecorded broadcast, deleted once viewers behind the live edge are done with it. */
+  /** Saved by versions before the outbox (live/outbox.ts), which now holds this as a step: converted at load. */
   pendingCleanup: PendingCleanup | null;
   /** created_at of the stream key the current lease's publish used (absent in meta saved by an older version). */
   leaseKeyCreatedAt?: string | null;

@@ -1,24 +1,38 @@
 // The LiveStream Durable Object: one per stream, the single source of truth for what is live now. It holds the
-// publish lease, the live window (pure logic in window.ts), blocked LL-HLS requests and viewer counts.
+// publish lease, the live window (pure logic in window.ts), blocked LL-HLS requests and viewer counts. What a
+// broadcast's start and end ask of the outside (the D1 ledger, webhooks, the VOD, releasing media) is recorded in its
+// outbox with the state change and worked by its alarm until done (outbox.ts, broadcast-steps.ts).
 import { DurableObject } from "cloudflare:workers";
 import { DEFAULT_KEY_ROTATION, deriveContentKey } from "../../../protocol/content-keys.ts";
 import type { InitMeta, PartMeta, PublishEncryption, PublishResponse, SegmentMeta, StreamHeartbeat } from "../../../protocol/ingest.ts";
 import { type LatencyMode, timingFor } from "../../../protocol/latency.ts";
 import { getConfig } from "../config.ts";
+import { redactSecrets } from "../auth/redact.ts";
 import { mediaStore } from "../storage/media-bucket.ts";
-import { recordBroadcastEnd, recordBroadcastStart } from "../streams/broadcast-ledger.ts";
-import { bumpMediaGeneration } from "../streams/playback-policy.ts";
-import { emitEvent } from "../webhooks/emit.ts";
+import type { MediaStore } from "../storage/media-store.ts";
+import { recordBroadcastStart } from "../streams/broadcast-ledger.ts";
+import { newEventId } from "../webhooks/emit.ts";
 import type { AssetEncryption, AssetRendition } from "../vod/vod-playlist.ts";
 import type { StreamSettings } from "../streams/stream-input.ts";
 import { evaluatePlaylistRequest, isSatisfied } from "./blocking.ts";
-import { archiveBroadcast, assetRenditions, deleteUnrecorded, unrecordedCleanup } from "./broadcast-archive.ts";
+import { giveUp, runStep, type StepHost } from "./broadcast-steps.ts";
 import { commitRefusal } from "./commit-outcome.ts";
 import { type IngestResult, OK, refuse } from "./ingest-result.ts";
 import { decidePublish, leaseProblem } from "./lease.ts";
 import { assetEncryption, keyInSession, publishEncryption, windowEncryption } from "./live-encryption.ts";
-import { type EndReason, INITIAL_META, type LiveMeta, PUBLISHER_SILENCE_MS, WATCH_INTERVAL_MS } from "./live-meta.ts";
+import { CLEANUP_DELAY_MS, type EndReason, INITIAL_META, type LiveMeta, PUBLISHER_SILENCE_MS, WATCH_INTERVAL_MS } from "./live-meta.ts";
 import { type LiveStatus, liveStatus } from "./live-status.ts";
+import {
+  afterFailure,
+  assetRenditions,
+  claimLeaseMs,
+  endOfBroadcastSteps,
+  type OutboxRow,
+  type OutboxStepView,
+  outboxStepView,
+  type RetryPolicy,
+} from "./outbox.ts";
+import { OutboxStore } from "./outbox-store.ts";
 import { stopDeadline, watchStep } from "./live-watch.ts";
 import { type PlaylistAnswer, playlistAnswer, problemAnswer, tooManyHeldAnswer } from "./playlist-answer.ts";
 import { renderMedia, renderMultivariant } from "./playlist.ts";
@@ -76,16 +90,34 @@ export class LiveStream extends DurableObject<Env> {
   private readonly relayViewers = new RelayViewerCounts();
   private readonly recording: Recording;
   private readonly sessionKeys: SessionKeys;
+  private readonly outbox: OutboxStore;
+  /** The media bucket's door (a test may wrap it to make storage fail). */
+  private media: MediaStore;
+  /** The outbox run in progress: one at a time, whoever asks (an alarm, the end of a broadcast). */
+  private outboxRun: Promise<void> | null = null;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.recording = new Recording(ctx.storage.sql);
     this.retiredMedia = new RetiredMedia(ctx.storage.sql);
     this.sessionKeys = new SessionKeys(ctx.storage.sql);
+    this.outbox = new OutboxStore(ctx.storage.sql);
+    this.media = mediaStore(env);
     // Load before any request is delivered so every method sees the persisted state after an eviction.
     ctx.blockConcurrencyWhile(async () => {
       this.meta = { ...INITIAL_META, ...((await ctx.storage.get<LiveMeta>(META_KEY)) ?? {}) };
       this.window = (await ctx.storage.get<LiveWindowState>(WINDOW_KEY)) ?? null;
+      const legacy = this.meta.pendingCleanup;
+      if (legacy && this.meta.streamId) {
+        // Saved before the outbox existed: the pending cleanup becomes the outbox step it now is.
+        const { firstEpoch, lastEpoch } = legacy;
+        this.outbox.add(
+          [{ step: { kind: "release-unrecorded", streamId: this.meta.streamId, sessionId: legacy.sessionId ?? null, firstEpoch, lastEpoch }, at: legacy.at }],
+          Date.now(),
+        );
+        this.meta.pendingCleanup = null;
+        await ctx.storage.put(META_KEY, this.meta);
+      }
     });
   }
 
@@ -118,9 +150,18 @@ export class LiveStream extends DurableObject<Env> {
       if (!this.meta.stopping) {
         const deadline = stopDeadline(Date.now(), this.window.segmentTarget);
         this.meta.stopping = { deadline, reason };
-        if (this.meta.streamId) await recordBroadcastEnd(this.env, streamId, this.meta.sessionId, new Date().toISOString(), reason);
+        const ledger = {
+          kind: "ledger-end" as const,
+          streamId,
+          sessionId: this.meta.sessionId,
+          startedAt: this.meta.startedAt,
+          endedAt: new Date().toISOString(),
+          reason,
+        };
+        this.outbox.add([{ step: ledger, at: null }], Date.now());
         await this.saveMeta();
         await this.ctx.storage.setAlarm(deadline);
+        await this.workOutbox();
       }
       return;
     }
@@ -139,10 +180,11 @@ export class LiveStream extends DurableObject<Env> {
     await this.saveMeta();
   }
 
-  /** The live status for the control API. */
-  async status(): Promise<LiveStatus> {
+  /** The live status for the control API, with the outbox's steps (`finalization`: pending and recently finished). */
+  async status(): Promise<LiveStatus & { finalization: OutboxStepView[] }> {
     const now = Date.now();
-    return liveStatus(this.meta, this.window, this.viewers.count(now) + this.relayViewers.total(now), now, this.waiters.size);
+    const status = liveStatus(this.meta, this.window, this.viewers.count(now) + this.relayViewers.total(now), now, this.waiters.size);
+    return { ...status, finalization: this.outbox.rows().map(outboxStepView) };
   }
 
   /** Forgets everything (the stream was deleted). */
@@ -191,6 +233,7 @@ export class LiveStream extends DurableObject<Env> {
     this.meta.leaseKeyCreatedAt = input.keyCreatedAt ?? null;
     await this.saveAll();
     await this.ctx.storage.setAlarm(now + WATCH_INTERVAL_MS);
+    await this.scheduleOutbox();
     return {
       ok: true,
       response: {
@@ -417,12 +460,12 @@ export class LiveStream extends DurableObject<Env> {
 
   override async alarm(): Promise<void> {
     const now = Date.now();
-    await this.runCleanup(now);
-    await this.retiredMedia.deleteDue(mediaStore(this.env), now);
+    await this.retiredMedia.deleteDue(this.media, now).catch((err: Error) => console.error(`stream ${this.meta.streamId}: retired media: ${err.message}`));
     const step = watchStep(this.meta, now);
     if (step.kind === "alarm") await this.ctx.storage.setAlarm(step.at);
     else if (step.kind === "disconnect") await this.disconnect(step.at, "ingest node went silent");
     else if (step.kind === "end") await this.endBroadcast(step.reason);
+    await this.workOutbox();
   }
 
   private async disconnect(at: number, _reason: string): Promise<void> {
@@ -432,33 +475,49 @@ export class LiveStream extends DurableObject<Env> {
     lease.disconnectedAt = at;
     await this.saveMeta();
     await this.ctx.storage.setAlarm(Math.max(Date.now(), at + this.meta.reconnectWindowS * 1000));
+    await this.scheduleOutbox();
   }
 
   private async beginBroadcast(streamId: string, record: boolean, nodeId: string | null): Promise<void> {
     const startedAt = new Date().toISOString();
     const sessionId = crypto.randomUUID();
     await recordBroadcastStart(this.env, streamId, sessionId, startedAt, nodeId, record);
-    this.emitWebhook(streamId, "stream.live", { session_id: sessionId, started_at: startedAt, node_id: nodeId });
+    const data = { session_id: sessionId, started_at: startedAt, node_id: nodeId };
+    this.outbox.add([{ step: { kind: "webhook", streamId, type: "stream.live", eventId: newEventId(), createdAt: startedAt, data }, at: null }], Date.now());
+    this.ctx.waitUntil(this.workOutbox());
     this.meta = { ...this.meta, status: "live", startedAt, sessionId, record, lease: null, health: null, lastMediaAt: null, sessionFirstEpoch: null };
     // A new broadcast starts a new window (media sequence numbers keep counting from meta.nextMsn).
     this.window = null;
     this.windowChanged(true);
   }
 
-  /** Queues a webhook event in the background: a failure is logged, never fails or delays the broadcast change. */
-  private emitWebhook(streamId: string, type: "stream.live" | "stream.offline", data: Record<string, unknown>): void {
-    const queued = emitEvent(this.env, streamId, type, data).catch((err: unknown) => {
-      console.error(`stream ${streamId}: ${type} webhook could not be queued: ${(err as Error).message}`);
-    });
-    this.ctx.waitUntil(queued);
-  }
-
+  /**
+   * Ends the broadcast: its outbox steps (ledger, `stream.offline`, the VOD or the release of unrecorded media) are
+   * recorded with the state change, then tried at once, so the VOD is normally ready when the end is answered; what
+   * fails is retried by the alarm.
+   */
   private async endBroadcast(reason: EndReason): Promise<void> {
-    const streamId = this.meta.streamId;
-    const endedAt = new Date().toISOString();
-    if (streamId) await recordBroadcastEnd(this.env, streamId, this.meta.sessionId, endedAt, reason);
+    const { streamId, sessionId } = this.meta;
+    const now = Date.now();
     if (streamId) {
-      this.emitWebhook(streamId, "stream.offline", { session_id: this.meta.sessionId, started_at: this.meta.startedAt, ended_at: endedAt, reason });
+      const first = this.meta.sessionFirstEpoch;
+      const steps = endOfBroadcastSteps(
+        {
+          streamId,
+          sessionId,
+          startedAt: this.meta.startedAt,
+          endedAt: new Date(now).toISOString(),
+          reason,
+          record: this.meta.record,
+          renditions: assetRenditions(this.window),
+          encryption: sessionId ? this.assetEncryption(sessionId) : null,
+          epochs: first === null ? null : { first, last: this.meta.nextEpoch - 1 },
+          recordedSomething: sessionId !== null && this.recording.lastMsn(sessionId) !== null,
+        },
+        now + CLEANUP_DELAY_MS,
+        { eventId: newEventId, vodId: () => crypto.randomUUID() },
+      );
+      this.outbox.add(steps, now);
     }
     if (this.window) end(this.window);
     this.meta = { ...this.meta, status: "offline", lease: null, stopping: null };
@@ -466,42 +525,74 @@ export class LiveStream extends DurableObject<Env> {
     await this.ctx.storage.deleteAlarm();
     // Blocked requests get the final playlist with EXT-X-ENDLIST.
     this.windowChanged(true);
-    if (streamId && this.meta.sessionId && reason !== "deleted") await this.finishRecording(streamId, this.meta.sessionId);
+    await this.workOutbox();
   }
 
-  /** Deletes an unrecorded broadcast's media once due; keeps an alarm set while a cleanup is pending. */
-  private async runCleanup(now: number): Promise<void> {
-    const cleanup = this.meta.pendingCleanup;
-    if (!cleanup || !this.meta.streamId) return;
-    if (now < cleanup.at) {
-      if (this.meta.status !== "live") await this.ctx.storage.setAlarm(cleanup.at);
-      return;
-    }
-    await deleteUnrecorded(mediaStore(this.env), this.meta.streamId, cleanup, this.sessionKeys);
-    // Nothing of it stays reachable: not through the Cache API (a new media generation), not through the ended window.
-    await bumpMediaGeneration(this.env, this.meta.streamId);
-    if (cleanup.sessionId) await this.mediaDeleted(cleanup.sessionId);
-    this.meta.pendingCleanup = null;
-    await this.saveMeta();
-  }
+  // ---- outbox -----------------------------------------------------------------------------------------------
 
-  /** Turns the broadcast's recording into a VOD (record: true), or deletes its media (record: false). */
-  private async finishRecording(streamId: string, sessionId: string): Promise<void> {
-    const cleanup = unrecordedCleanup(this.meta, sessionId, Date.now());
-    if (cleanup) {
-      this.meta.pendingCleanup = cleanup;
-      await this.saveMeta();
-      await this.ctx.storage.setAlarm(cleanup.at);
-      return;
-    }
-    await archiveBroadcast(this.env, {
-      streamId,
-      sessionId,
-      record: this.meta.record,
-      renditions: assetRenditions(this.window),
-      segments: this.recording.segments(sessionId),
-      encryption: this.assetEncryption(sessionId),
+  /** Works the outbox's due steps (one run at a time), then sets the alarm for the next due one. */
+  private workOutbox(): Promise<void> {
+    this.outboxRun ??= this.runOutbox().finally(() => {
+      this.outboxRun = null;
     });
+    return this.outboxRun;
+  }
+
+  private async runOutbox(): Promise<void> {
+    const policy = getConfig(this.env).finalizeRetry;
+    for (let rows = this.outbox.due(Date.now()); rows.length > 0; rows = this.outbox.due(Date.now())) {
+      for (const row of rows) await this.runRow(row, policy);
+    }
+    await this.scheduleOutbox();
+  }
+
+  /**
+   * One attempt of a step: claimed first, with the alarm set for the claim's end, so an object that dies mid-step
+   * (evicted, crashed, reset) runs it again from its alarm; then done, retried later or given up.
+   */
+  private async runRow(row: OutboxRow, policy: RetryPolicy): Promise<void> {
+    const attempt = this.outbox.claim(row.id, Date.now() + claimLeaseMs(row.attempts + 1, policy));
+    await this.scheduleOutbox();
+    const host = this.stepHost();
+    try {
+      const next = await runStep(host, row.step, row.progress, (progress) => this.outbox.saveProgress(row.id, progress));
+      this.outbox.add(
+        next.map((step) => ({ step, at: null })),
+        Date.now(),
+      );
+      this.outbox.done(row.id);
+    } catch (err) {
+      const message = redactSecrets(err instanceof Error ? err.message : String(err)).slice(0, 500);
+      const decision = afterFailure(attempt, Date.now(), policy);
+      console.error(`stream ${row.step.streamId}: ${row.step.kind} failed (attempt ${attempt} of ${policy.maxAttempts}): ${message}`);
+      if (decision.kind === "failed") {
+        await giveUp(host, row.step).catch((e: Error) => console.error(`stream ${row.step.streamId}: giving up ${row.step.kind}: ${e.message}`));
+      }
+      this.outbox.failed(row.id, message, decision.kind === "retry" ? decision.at : null);
+    }
+  }
+
+  /** Moves the alarm forward to the next due step when it is set later (or not at all). */
+  private async scheduleOutbox(): Promise<void> {
+    const next = this.outbox.nextDue();
+    if (next === null) return;
+    const current = await this.ctx.storage.getAlarm();
+    if (current === null || current > next) await this.ctx.storage.setAlarm(next);
+  }
+
+  /** What outbox steps may use of this object. */
+  private stepHost(): StepHost {
+    return {
+      env: this.env,
+      store: this.media,
+      recordingPage: (sessionId) => async (after, limit) => this.recording.page(sessionId, after, limit),
+      mediaReleased: async (sessionId) => {
+        if (!sessionId) return;
+        // Nothing is left to decrypt: the session's key seed goes with its media.
+        this.sessionKeys.forget(sessionId);
+        await this.mediaDeleted(sessionId);
+      },
+    };
   }
 
   /** True while `sessionId` is the broadcast going on now (live, or stopping while its last media arrives). */

@@ -25,10 +25,22 @@ export async function recordBroadcastStart(
   ]);
 }
 
-/** Records the end of a broadcast: the session closed with its reason, the stream marked offline. */
-export async function recordBroadcastEnd(env: Env, streamId: string, sessionId: string | null, endedAt: string, reason: string): Promise<void> {
+/**
+ * Records the end of a broadcast: the session closed with its reason, the stream marked offline — unless a newer
+ * broadcast started since (the stream's started_at is no longer `startedAt`), so a late retry never turns a live
+ * stream offline. Idempotent.
+ */
+export async function recordBroadcastEnd(
+  env: Env,
+  streamId: string,
+  sessionId: string | null,
+  endedAt: string,
+  reason: string,
+  startedAt: string | null = null,
+): Promise<void> {
   const db = database(env);
-  const markOffline = db.update(streams).set({ status: "offline", updatedAt: endedAt }).where(eq(streams.id, streamId));
+  const thisBroadcast = startedAt === null ? eq(streams.id, streamId) : and(eq(streams.id, streamId), eq(streams.startedAt, startedAt));
+  const markOffline = db.update(streams).set({ status: "offline", updatedAt: endedAt }).where(thisBroadcast);
   if (!sessionId) {
     await markOffline;
     return;

@@ -37,40 +37,69 @@ export function renderAssetMaster(renditions: AssetRendition[], uriQuery = ""): 
 export type AssetEncryption = KeySchedule;
 
 /**
- * A VOD media playlist naming every segment (one rendition, sorted by msn). A change of publish epoch (a reconnect)
- * or a hole in the sequence starts a discontinuity with a new EXT-X-MAP and program-date-time. With `encryption`,
- * EXT-X-KEY tags name the broadcast's rotating keys (placement rules in ../hls/key-tags.ts).
+ * Renders a VOD media playlist (one rendition) from segments added a page at a time in msn order, so a long
+ * recording never needs to be in memory at once (the text does). A change of publish epoch (a reconnect) or a hole in
+ * the sequence starts a discontinuity with a new EXT-X-MAP and program-date-time. With `encryption`, EXT-X-KEY tags
+ * name the broadcast's rotating keys (placement rules in ../hls/key-tags.ts).
  */
-export function renderAssetMedia(streamId: string, segments: RecordedSegment[], uriQuery = "", encryption: AssetEncryption | null = null): string {
-  const query = uriQuery ? `?${uriQuery}` : "";
-  const target = Math.max(1, ...segments.map((s) => Math.round(s.duration)));
-  const lines = [
-    "#EXTM3U",
-    `#EXT-X-VERSION:${VOD_PLAYLIST_VERSION}`,
-    `#EXT-X-TARGETDURATION:${target}`,
-    "#EXT-X-PLAYLIST-TYPE:VOD",
-    `#EXT-X-MEDIA-SEQUENCE:${segments[0]?.msn ?? 0}`,
-    "#EXT-X-INDEPENDENT-SEGMENTS",
-  ];
-  let previous: RecordedSegment | null = null;
-  const keys = keyTagWriter(encryption, query);
-  const first = segments[0]?.msn ?? 0;
-  for (const [index, segment] of segments.entries()) {
-    const address = { streamId, rendition: segment.rendition, epoch: segment.epoch };
-    const broken = previous !== null && (segment.epoch !== previous.epoch || segment.msn !== previous.msn + 1);
-    if (broken) lines.push("#EXT-X-DISCONTINUITY");
-    if (previous === null || segment.epoch !== previous.epoch) {
-      lines.push(...keys.beforeMap(), `#EXT-X-MAP:URI="${mediaUrlPath({ ...address, file: mediaFile.init() })}${query}"`);
-    }
-    if (broken) keys.restart();
-    // After a hole the implied sequence number (MEDIA-SEQUENCE + index) falls behind the msn the IV must be.
-    lines.push(...keys.before(segment.msn, first + index));
-    if (previous === null || broken) lines.push(`#EXT-X-PROGRAM-DATE-TIME:${segment.programDateTime}`);
-    lines.push(`#EXTINF:${decimal(segment.duration)},`, `${mediaUrlPath({ ...address, file: mediaFile.segment(segment.msn) })}${query}`);
-    previous = segment;
+export class AssetMediaRenderer {
+  private readonly streamId: string;
+  private readonly query: string;
+  private readonly keys: ReturnType<typeof keyTagWriter>;
+  private readonly body: string[] = [];
+  private previous: RecordedSegment | null = null;
+  private first: number | null = null;
+  private index = 0;
+  private target = 1;
+
+  constructor(streamId: string, uriQuery = "", encryption: AssetEncryption | null = null) {
+    this.streamId = streamId;
+    this.query = uriQuery ? `?${uriQuery}` : "";
+    this.keys = keyTagWriter(encryption, this.query);
   }
-  lines.push("#EXT-X-ENDLIST");
-  return `${lines.join("\n")}\n`;
+
+  /** Adds the next segments (sorted by msn, after every segment added before). */
+  add(segments: RecordedSegment[]): void {
+    const { body, keys, query } = this;
+    for (const segment of segments) {
+      this.first ??= segment.msn;
+      this.target = Math.max(this.target, Math.round(segment.duration));
+      const previous = this.previous;
+      const address = { streamId: this.streamId, rendition: segment.rendition, epoch: segment.epoch };
+      const broken = previous !== null && (segment.epoch !== previous.epoch || segment.msn !== previous.msn + 1);
+      if (broken) body.push("#EXT-X-DISCONTINUITY");
+      if (previous === null || segment.epoch !== previous.epoch) {
+        body.push(...keys.beforeMap(), `#EXT-X-MAP:URI="${mediaUrlPath({ ...address, file: mediaFile.init() })}${query}"`);
+      }
+      if (broken) keys.restart();
+      // After a hole the implied sequence number (MEDIA-SEQUENCE + index) falls behind the msn the IV must be.
+      body.push(...keys.before(segment.msn, this.first + this.index));
+      if (previous === null || broken) body.push(`#EXT-X-PROGRAM-DATE-TIME:${segment.programDateTime}`);
+      body.push(`#EXTINF:${decimal(segment.duration)},`, `${mediaUrlPath({ ...address, file: mediaFile.segment(segment.msn) })}${query}`);
+      this.previous = segment;
+      this.index += 1;
+    }
+  }
+
+  /** The whole playlist. */
+  finish(): string {
+    const header = [
+      "#EXTM3U",
+      `#EXT-X-VERSION:${VOD_PLAYLIST_VERSION}`,
+      `#EXT-X-TARGETDURATION:${this.target}`,
+      "#EXT-X-PLAYLIST-TYPE:VOD",
+      `#EXT-X-MEDIA-SEQUENCE:${this.first ?? 0}`,
+      "#EXT-X-INDEPENDENT-SEGMENTS",
+    ];
+    return `${[...header, ...this.body, "#EXT-X-ENDLIST"].join("\n")}\n`;
+  }
+}
+
+/** A VOD media playlist naming every segment of one rendition (sorted by msn): see AssetMediaRenderer. */
+export function renderAssetMedia(streamId: string, segments: RecordedSegment[], uriQuery = "", encryption: AssetEncryption | null = null): string {
+  const renderer = new AssetMediaRenderer(streamId, uriQuery, encryption);
+  renderer.add(segments);
+  return renderer.finish();
 }
 
 /** Overlap shorter than this is not media worth taking: program-date-times rounded to whole milliseconds, or one

@@ -16,9 +16,16 @@ export function newEventId(): string {
  * Emits `type` for `streamId`: looks up the stream owner's endpoints and enqueues one delivery per endpoint that
  * subscribed to it on the WEBHOOKS queue (the consumer signs, POSTs and retries). `data` is merged after
  * `stream_id`. Returns the event, or null when nobody listens. Throws when D1 or the queue fails: callers on a path
- * that must not fail (a broadcast starting or ending) catch and log.
+ * that must not fail catch and log, or (a broadcast starting or ending) retry with the same `fixed` id and time, so
+ * receivers see one event however often it is sent.
  */
-export async function emitEvent(env: Env, streamId: string, type: WebhookEventType, data: Record<string, unknown> = {}): Promise<WebhookEvent | null> {
+export async function emitEvent(
+  env: Env,
+  streamId: string,
+  type: WebhookEventType,
+  data: Record<string, unknown> = {},
+  fixed?: { id: string; createdAt: string },
+): Promise<WebhookEvent | null> {
   const endpoints = await database(env)
     .select({ id: webhookEndpoints.id, events: webhookEndpoints.events })
     .from(streams)
@@ -26,7 +33,12 @@ export async function emitEvent(env: Env, streamId: string, type: WebhookEventTy
     .where(and(eq(streams.id, streamId), isNull(webhookEndpoints.disabledAt)));
   const targets = endpoints.filter((endpoint) => subscribesTo(endpoint.events, type));
   if (targets.length === 0) return null;
-  const event: WebhookEvent = { id: newEventId(), type, created_at: new Date().toISOString(), data: { ...data, stream_id: streamId } };
+  const event: WebhookEvent = {
+    id: fixed?.id ?? newEventId(),
+    type,
+    created_at: fixed?.createdAt ?? new Date().toISOString(),
+    data: { ...data, stream_id: streamId },
+  };
   const body = JSON.stringify(event);
   const queue = env.WEBHOOKS as Queue<WebhookMessage> | undefined;
   if (!queue) throw new Error("the WEBHOOKS queue binding is missing: webhook events cannot be delivered");

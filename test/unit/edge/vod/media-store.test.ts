@@ -5,7 +5,7 @@ import { describe, expect, it } from "vitest";
 import { mediaFile } from "../../../../edge/src/storage/media.ts";
 import { MediaStore } from "../../../../edge/src/storage/media-store.ts";
 import { MemoryBucket } from "../../../../edge/src/storage/memory-bucket.ts";
-import { writeAsset } from "../../../../edge/src/vod/asset-writer.ts";
+import { writeAsset, writeAssetPages } from "../../../../edge/src/vod/asset-writer.ts";
 import { buildDownloadIndex, ContentKeys } from "../../../../edge/src/vod/download-index.ts";
 import { namedByRanges, releaseRecordedMedia } from "../../../../edge/src/vod/media-release.ts";
 import { type RecordedSegment, recordingPages } from "../../../../edge/src/vod/recorded-segment.ts";
@@ -86,6 +86,18 @@ describe("MediaStore on the in-memory bucket", () => {
     // The reconnect's period starts where the first ended (8 s in), in each track's timescale.
     expect(index.shifts[1]).not.toEqual(index.shifts[0]);
     await expect(buildDownloadIndex(store, { kind: "vod", id: "v1", rendition: null, maxSegments: 5 }, keys)).rejects.toThrow(/at most 5/);
+  });
+
+  it("writes a VOD a page of the recording at a time exactly as all at once, leaving out renditions it was not asked for", async () => {
+    const whole = new MemoryBucket();
+    await writeAsset(new MediaStore(whole), "vod", "v1", STREAM, RENDITIONS, recording());
+    const paged = new MemoryBucket();
+    const extra = recording().map((s) => ({ ...s, rendition: "1080p" }));
+    // Pages of 5 cut across renditions, as the stream object's recording pages them (by rendition, then msn).
+    const written = await writeAssetPages(new MediaStore(paged), "vod", "v1", STREAM, RENDITIONS, pagesOf([...recording(), ...extra], 5));
+    expect(written.segmentCount).toBe(6);
+    expect(paged.keys()).toEqual(whole.keys());
+    for (const key of whole.keys()) expect(await (await paged.get(key))!.text()).toBe(await (await whole.get(key))!.text());
   });
 
   it("composes a segment from its stored parts, or says one is missing", async () => {
