@@ -17,14 +17,16 @@ export function jsonBody<S extends z.ZodType>(schema: S, description?: string) {
 export function jsonBodyMiddleware(options: { allowEmpty?: boolean } = {}) {
   const parse = createMiddleware<AppEnv>(async (c, next) => {
     const value = await parseJsonBody(c, options);
-    // The route's validator reads the body again, as JSON: it gets the value parsed here (an empty body as `{}`).
-    c.req.bodyCache.json = Promise.resolve(value);
+    // The route's validator reads the body again, as JSON text (Hono's c.req.json() parses the cached text): it
+    // gets the value parsed here, an empty body as `{}`.
+    const text = JSON.stringify(value);
+    c.req.bodyCache.text = Promise.resolve(text);
     // It also reads only a body labelled JSON (and refuses an unlabelled one), where we take a body without a
     // Content-Type as JSON: label it. The request keeps everything else (method, headers, `cf`).
     if (!c.req.header("content-type")) {
       const headers = new Headers(c.req.raw.headers);
       headers.set("content-type", "application/json");
-      c.req.raw = new Request(c.req.raw, { headers, body: await c.req.text() });
+      c.req.raw = new Request(c.req.raw, { headers, body: text });
     }
     await next();
   });

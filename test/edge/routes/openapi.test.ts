@@ -93,3 +93,31 @@ describe("GET /docs", () => {
     expect(index.openapi).toBe("/openapi.json");
   });
 });
+
+describe("requests validated by the routes' schemas keep the API's answers", () => {
+  it("reads a body without Content-Type as JSON, and an empty one where the body is optional", async () => {
+    // Bytes, not a string: a string body would be labelled text/plain by the Request constructor.
+    const created = await call("POST", "/streams", { rawBody: new TextEncoder().encode(JSON.stringify({ title: "no content type" })) });
+    expect(created.status).toBe(201);
+    const stream = (await created.json()) as { stream_id: string; title: string };
+    expect(stream.title).toBe("no content type");
+    const token = await call("POST", `/streams/${stream.stream_id}/playback-tokens`);
+    expect(token.status, await token.clone().text()).toBe(201);
+    const empty = await call("POST", `/streams/${stream.stream_id}/playback-tokens`, { rawBody: "", headers: { "content-type": "application/json" } });
+    expect(empty.status).toBe(201);
+  });
+
+  it("answers problems with our codes: invalid_field naming the field, malformed_json, unsupported_media_type", async () => {
+    const problem = async (response: Response, status: number, code: string) => {
+      expect(response.status).toBe(status);
+      expect(response.headers.get("content-type")).toBe("application/problem+json");
+      const body = (await response.json()) as { code: string; detail: string };
+      expect(body.code).toBe(code);
+      return body.detail;
+    };
+    expect(await problem(await call("POST", "/streams", { body: { title: "x", latency_mode: "fast" } }), 400, "invalid_field")).toMatch(/^latency_mode: /);
+    expect(await problem(await call("GET", "/streams?limit=1000"), 400, "invalid_field")).toMatch(/^limit: /);
+    await problem(await call("POST", "/streams", { rawBody: "{", headers: { "content-type": "application/json" } }), 400, "malformed_json");
+    await problem(await call("POST", "/webhooks", { rawBody: "url=x", headers: { "content-type": "text/plain" } }), 415, "unsupported_media_type");
+  });
+});
