@@ -36,12 +36,12 @@ export interface EdgeConfig {
    *  MAX_WEBHOOKS_PER_USER (20), MAX_TOKENS_PER_USER (50 unexpired, unrevoked API tokens). */
   quotas: { streamsPerUser: number; clipsPerStream: number; webhooksPerUser: number; tokensPerUser: number };
   /** DOWNLOAD_MAX_SEGMENTS: most segments an MP4 download may join (each is an R2 read of the request; default 7200). */
-  /** HEALTH_HISTORY_SAMPLES: health samples (one per node heartbeat, ~2 s) a stream's object keeps, an hour at most (default 1800). */
-  healthHistorySamples: number;
   downloadMaxSegments: number;
   /** FINALIZE_MAX_ATTEMPTS (10) and FINALIZE_RETRY_BASE_SECONDS (2, doubled per attempt, at most 10 minutes): how
    *  often a stream object's end-of-broadcast steps (ledger, webhooks, VOD, media release) are tried (live/outbox.ts). */
   finalizeRetry: RetryPolicy;
+  /** HEALTH_HISTORY_SAMPLES: health samples (one per node heartbeat, ~2 s) a stream's object keeps, an hour at most (default 1800). */
+  healthHistorySamples: number;
 }
 
 const cache = new WeakMap<object, EdgeConfig>();
@@ -115,11 +115,6 @@ export function getConfig(env: Env): EdgeConfig {
     defaultRegion,
     regionByContinent: parseRegionTable(env.REGION_BY_CONTINENT),
     nodeHealthySeconds: positiveInt("NODE_HEALTHY_SECONDS", env.NODE_HEALTHY_SECONDS, 15),
-    healthHistorySamples: positiveInt(
-      "HEALTH_HISTORY_SAMPLES",
-      (env as unknown as Record<string, string | undefined>).HEALTH_HISTORY_SAMPLES,
-      DEFAULT_HEALTH_HISTORY_SAMPLES,
-    ),
     nodeRegistrationSeconds: positiveInt("NODE_REGISTRATION_SECONDS", env.NODE_REGISTRATION_SECONDS, 86400),
     ingestHostPatterns: parseHostPatterns(env.INGEST_HOST_PATTERN),
     reconnectWindowSeconds: positiveInt("RECONNECT_WINDOW_SECONDS", env.RECONNECT_WINDOW_SECONDS, 60),
@@ -132,6 +127,11 @@ export function getConfig(env: Env): EdgeConfig {
     maxHeldRequests: positiveInt("MAX_HELD_REQUESTS", env.MAX_HELD_REQUESTS, DEFAULT_MAX_HELD_REQUESTS),
     downloadMaxSegments: positiveInt("DOWNLOAD_MAX_SEGMENTS", (env as unknown as Record<string, string | undefined>).DOWNLOAD_MAX_SEGMENTS, 7200),
     finalizeRetry: finalizeRetry(env as unknown as Record<string, string | undefined>),
+    healthHistorySamples: positiveInt(
+      "HEALTH_HISTORY_SAMPLES",
+      (env as unknown as Record<string, string | undefined>).HEALTH_HISTORY_SAMPLES,
+      DEFAULT_HEALTH_HISTORY_SAMPLES,
+    ),
   };
   cache.set(env, config);
   return config;
