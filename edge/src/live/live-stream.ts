@@ -1,13 +1,12 @@
 // The LiveStream Durable Object: one per stream, the single source of truth for what is live now. It holds the
 // publish lease, the live window (pure logic in window.ts), blocked LL-HLS requests and viewer counts. What a
 // broadcast's start and end ask of the outside (the D1 ledger, webhooks, the VOD, releasing media) is recorded in its
-// outbox with the state change and worked by its alarm until done (outbox.ts, broadcast-steps.ts).
+// outbox with the state change and worked by its alarm until done (outbox.ts, outbox-runner.ts, broadcast-steps.ts).
 import { DurableObject } from "cloudflare:workers";
 import { DEFAULT_KEY_ROTATION, deriveContentKey } from "../../../protocol/content-keys.ts";
 import type { InitMeta, PartMeta, PublishEncryption, PublishResponse, SegmentMeta, StreamHeartbeat } from "../../../protocol/ingest.ts";
 import { type LatencyMode, timingFor } from "../../../protocol/latency.ts";
 import { getConfig } from "../config.ts";
-import { redactSecrets } from "../auth/redact.ts";
 import { mediaStore } from "../storage/media-bucket.ts";
 import type { MediaStore } from "../storage/media-store.ts";
 import { recordBroadcastStart } from "../streams/broadcast-ledger.ts";
@@ -15,24 +14,16 @@ import { newEventId } from "../webhooks/emit.ts";
 import type { AssetEncryption, AssetRendition } from "../vod/vod-playlist.ts";
 import type { StreamSettings } from "../streams/stream-input.ts";
 import { evaluatePlaylistRequest, isSatisfied } from "./blocking.ts";
-import { giveUp, runStep, type StepHost } from "./broadcast-steps.ts";
+import type { StepHost } from "./broadcast-steps.ts";
 import { commitRefusal } from "./commit-outcome.ts";
 import { type IngestResult, OK, refuse } from "./ingest-result.ts";
 import { decidePublish, leaseProblem } from "./lease.ts";
 import { assetEncryption, keyInSession, publishEncryption, windowEncryption } from "./live-encryption.ts";
 import { CLEANUP_DELAY_MS, type EndReason, INITIAL_META, type LiveMeta, PUBLISHER_SILENCE_MS, WATCH_INTERVAL_MS } from "./live-meta.ts";
 import { type LiveStatus, liveStatus } from "./live-status.ts";
-import {
-  afterFailure,
-  assetRenditions,
-  claimLeaseMs,
-  endOfBroadcastSteps,
-  type OutboxRow,
-  type OutboxStepView,
-  outboxStepView,
-  type RetryPolicy,
-} from "./outbox.ts";
+import { assetRenditions, endOfBroadcastSteps, type OutboxStepView, outboxStepView } from "./outbox.ts";
 import { OutboxStore } from "./outbox-store.ts";
+import { OutboxRunner } from "./outbox-runner.ts";
 import { stopDeadline, watchStep } from "./live-watch.ts";
 import { type PlaylistAnswer, playlistAnswer, problemAnswer, tooManyHeldAnswer } from "./playlist-answer.ts";
 import { renderMedia, renderMultivariant } from "./playlist.ts";
@@ -93,8 +84,7 @@ export class LiveStream extends DurableObject<Env> {
   private readonly outbox: OutboxStore;
   /** The media bucket's door (a test may wrap it to make storage fail). */
   private media: MediaStore;
-  /** The outbox run in progress: one at a time, whoever asks (an alarm, the end of a broadcast). */
-  private outboxRun: Promise<void> | null = null;
+  private readonly outboxRunner: OutboxRunner;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -103,6 +93,13 @@ export class LiveStream extends DurableObject<Env> {
     this.sessionKeys = new SessionKeys(ctx.storage.sql);
     this.outbox = new OutboxStore(ctx.storage.sql);
     this.media = mediaStore(env);
+    const alarm = { get: () => ctx.storage.getAlarm(), set: (at: number) => ctx.storage.setAlarm(at) };
+    this.outboxRunner = new OutboxRunner(
+      this.outbox,
+      alarm,
+      () => this.stepHost(),
+      () => getConfig(env).finalizeRetry,
+    );
     // Load before any request is delivered so every method sees the persisted state after an eviction.
     ctx.blockConcurrencyWhile(async () => {
       this.meta = { ...INITIAL_META, ...((await ctx.storage.get<LiveMeta>(META_KEY)) ?? {}) };
@@ -161,7 +158,7 @@ export class LiveStream extends DurableObject<Env> {
         this.outbox.add([{ step: ledger, at: null }], Date.now());
         await this.saveMeta();
         await this.ctx.storage.setAlarm(deadline);
-        await this.workOutbox();
+        await this.outboxRunner.work();
       }
       return;
     }
@@ -233,7 +230,7 @@ export class LiveStream extends DurableObject<Env> {
     this.meta.leaseKeyCreatedAt = input.keyCreatedAt ?? null;
     await this.saveAll();
     await this.ctx.storage.setAlarm(now + WATCH_INTERVAL_MS);
-    await this.scheduleOutbox();
+    await this.outboxRunner.schedule();
     return {
       ok: true,
       response: {
@@ -465,7 +462,7 @@ export class LiveStream extends DurableObject<Env> {
     if (step.kind === "alarm") await this.ctx.storage.setAlarm(step.at);
     else if (step.kind === "disconnect") await this.disconnect(step.at, "ingest node went silent");
     else if (step.kind === "end") await this.endBroadcast(step.reason);
-    await this.workOutbox();
+    await this.outboxRunner.work();
   }
 
   private async disconnect(at: number, _reason: string): Promise<void> {
@@ -475,7 +472,7 @@ export class LiveStream extends DurableObject<Env> {
     lease.disconnectedAt = at;
     await this.saveMeta();
     await this.ctx.storage.setAlarm(Math.max(Date.now(), at + this.meta.reconnectWindowS * 1000));
-    await this.scheduleOutbox();
+    await this.outboxRunner.schedule();
   }
 
   private async beginBroadcast(streamId: string, record: boolean, nodeId: string | null): Promise<void> {
@@ -484,7 +481,7 @@ export class LiveStream extends DurableObject<Env> {
     await recordBroadcastStart(this.env, streamId, sessionId, startedAt, nodeId, record);
     const data = { session_id: sessionId, started_at: startedAt, node_id: nodeId };
     this.outbox.add([{ step: { kind: "webhook", streamId, type: "stream.live", eventId: newEventId(), createdAt: startedAt, data }, at: null }], Date.now());
-    this.ctx.waitUntil(this.workOutbox());
+    this.ctx.waitUntil(this.outboxRunner.work());
     this.meta = { ...this.meta, status: "live", startedAt, sessionId, record, lease: null, health: null, lastMediaAt: null, sessionFirstEpoch: null };
     // A new broadcast starts a new window (media sequence numbers keep counting from meta.nextMsn).
     this.window = null;
@@ -525,60 +522,10 @@ export class LiveStream extends DurableObject<Env> {
     await this.ctx.storage.deleteAlarm();
     // Blocked requests get the final playlist with EXT-X-ENDLIST.
     this.windowChanged(true);
-    await this.workOutbox();
+    await this.outboxRunner.work();
   }
 
   // ---- outbox -----------------------------------------------------------------------------------------------
-
-  /** Works the outbox's due steps (one run at a time), then sets the alarm for the next due one. */
-  private workOutbox(): Promise<void> {
-    this.outboxRun ??= this.runOutbox().finally(() => {
-      this.outboxRun = null;
-    });
-    return this.outboxRun;
-  }
-
-  private async runOutbox(): Promise<void> {
-    const policy = getConfig(this.env).finalizeRetry;
-    for (let rows = this.outbox.due(Date.now()); rows.length > 0; rows = this.outbox.due(Date.now())) {
-      for (const row of rows) await this.runRow(row, policy);
-    }
-    await this.scheduleOutbox();
-  }
-
-  /**
-   * One attempt of a step: claimed first, with the alarm set for the claim's end, so an object that dies mid-step
-   * (evicted, crashed, reset) runs it again from its alarm; then done, retried later or given up.
-   */
-  private async runRow(row: OutboxRow, policy: RetryPolicy): Promise<void> {
-    const attempt = this.outbox.claim(row.id, Date.now() + claimLeaseMs(row.attempts + 1, policy));
-    await this.scheduleOutbox();
-    const host = this.stepHost();
-    try {
-      const next = await runStep(host, row.step, row.progress, (progress) => this.outbox.saveProgress(row.id, progress));
-      this.outbox.add(
-        next.map((step) => ({ step, at: null })),
-        Date.now(),
-      );
-      this.outbox.done(row.id);
-    } catch (err) {
-      const message = redactSecrets(err instanceof Error ? err.message : String(err)).slice(0, 500);
-      const decision = afterFailure(attempt, Date.now(), policy);
-      console.error(`stream ${row.step.streamId}: ${row.step.kind} failed (attempt ${attempt} of ${policy.maxAttempts}): ${message}`);
-      if (decision.kind === "failed") {
-        await giveUp(host, row.step).catch((e: Error) => console.error(`stream ${row.step.streamId}: giving up ${row.step.kind}: ${e.message}`));
-      }
-      this.outbox.failed(row.id, message, decision.kind === "retry" ? decision.at : null);
-    }
-  }
-
-  /** Moves the alarm forward to the next due step when it is set later (or not at all). */
-  private async scheduleOutbox(): Promise<void> {
-    const next = this.outbox.nextDue();
-    if (next === null) return;
-    const current = await this.ctx.storage.getAlarm();
-    if (current === null || current > next) await this.ctx.storage.setAlarm(next);
-  }
 
   /** What outbox steps may use of this object. */
   private stepHost(): StepHost {
