@@ -197,6 +197,8 @@ export const NodeHeartbeatAnswerSchema = z.object({
   rtmp_url: z.string().max(300).nullable().optional(),
   /** The SRT URL the edge offers for this node; null when it refused the advertised one (not on the RTMP URL's host). */
   srt_url: z.string().max(300).nullable().optional(),
+  /** The WHIP base URL the edge offers for this node; null when it refused the advertised one (not on the RTMP URL's host). */
+  whip_url: z.string().max(300).nullable().optional(),
 });
 /** Answer to a node heartbeat. */
 export type NodeHeartbeatAnswer = z.infer<typeof NodeHeartbeatAnswerSchema>;

@@ -255,19 +255,20 @@ export class IngestNode {
         active_streams: this.pipelines.size,
         load: Math.round((loadavg()[0]! / cpus().length) * 100) / 100,
       });
-      if (answer) this.noteHeartbeatAnswer(answer.region, answer.rtmp_url, answer.srt_url);
+      if (answer) this.noteHeartbeatAnswer(answer.region, answer.rtmp_url, answer.srt_url, answer.whip_url);
     } catch (err) {
       this.log.debug("node heartbeat failed", { error: (err as Error).message });
     }
   }
 
   /** Warns (once per change) when the edge offers this node in another region or not at its PUBLIC_RTMP_URL (or PUBLIC_SRT_URL). */
-  private noteHeartbeatAnswer(region: string | undefined, rtmpUrl: string | null | undefined, srtUrl?: string | null): void {
+  private noteHeartbeatAnswer(region: string | undefined, rtmpUrl: string | null | undefined, srtUrl?: string | null, whipUrl?: string | null): void {
     const problems: string[] = [];
     if (region !== undefined && region !== this.config.region) problems.push(`region is ${region} (its credential's), not ${this.config.region}`);
     if (rtmpUrl === null) problems.push("PUBLIC_RTMP_URL is not offered: its host is not one configured for the region (INGEST_REGIONS, INGEST_HOST_PATTERN)");
     else if (rtmpUrl !== undefined && rtmpUrl !== this.config.publicRtmpUrl) problems.push(`streamers are sent to ${rtmpUrl}, not PUBLIC_RTMP_URL`);
     if (srtUrl === null) problems.push("PUBLIC_SRT_URL is not offered: its host is not the one of the RTMP URL offered for this node");
+    if (whipUrl === null) problems.push("PUBLIC_WHIP_URL is not offered: its host is not the one of the RTMP URL offered for this node");
     const summary = problems.join("; ");
     if (summary !== "" && summary !== this.heartbeatMismatch) this.log.warn(`edge: ${summary}`);
     this.heartbeatMismatch = summary;

@@ -34,7 +34,7 @@ import type { IngestResult } from "../live/ingest-result.ts";
 import { liveStream } from "../live/live-stream-stub.ts";
 import { mediaFile } from "../storage/media.ts";
 import { mediaStore } from "../storage/media-bucket.ts";
-import { advertisedUrlAllowed, srtUrlAllowed } from "../streams/ingest-host-policy.ts";
+import { advertisedUrlAllowed, srtUrlAllowed, whipUrlAllowed } from "../streams/ingest-host-policy.ts";
 import { findStreamKey } from "../streams/stream-repository.ts";
 import { grantablePool, issueWorkerGrant, workerIngestRoutes } from "./worker-ingest.ts";
 
@@ -204,7 +204,9 @@ ingestRoutes.post("/nodes/heartbeat", async (c) => {
   const rtmpUrl = allowed ? body.rtmp_url : stored;
   // Its SRT URL only on the host of the RTMP URL offered for it (and forgotten when the node stops advertising one).
   const srtUrl = body.srt_url === undefined ? null : srtUrlAllowed(body.srt_url, rtmpUrl);
-  const values = { rtmpUrl, srtUrl, activeStreams: body.active_streams, load: body.load, lastHeartbeatAt: new Date().toISOString() };
+  // Its WHIP base URL the same way.
+  const whipUrl = body.whip_url === undefined ? null : whipUrlAllowed(body.whip_url, rtmpUrl);
+  const values = { rtmpUrl, srtUrl, whipUrl, activeStreams: body.active_streams, load: body.load, lastHeartbeatAt: new Date().toISOString() };
   // An update, never an insert: only a minted credential gets here, and it has its row.
   await db.update(ingestNodes).set(values).where(eq(ingestNodes.id, nodeId));
   const answer: NodeHeartbeatAnswer = {
@@ -212,6 +214,7 @@ ingestRoutes.post("/nodes/heartbeat", async (c) => {
     region,
     rtmp_url: rtmpUrl === "" ? null : rtmpUrl,
     ...(body.srt_url === undefined ? {} : { srt_url: srtUrl }),
+    ...(body.whip_url === undefined ? {} : { whip_url: whipUrl }),
   };
   return c.json(answer);
 });

@@ -81,3 +81,20 @@ export function srtUrlAllowed(advertised: string, offeredRtmpUrl: string): strin
     return null;
   }
 }
+
+/**
+ * A node's WHIP base URL (`https://host[:port]`, plain http only beside a plain rtmp:// URL, as on a laptop): accepted
+ * only on the host of the RTMP URL the edge offers for it, like its SRT URL. Returns it without a trailing slash, or
+ * null when refused (another host, a path, a query, no RTMP URL).
+ */
+export function whipUrlAllowed(advertised: string, offeredRtmpUrl: string): string | null {
+  const rtmp = rtmpHost(offeredRtmpUrl);
+  if (rtmp === null || !/^https?:\/\/[^\s/?#]+\/?$/i.test(advertised)) return null;
+  try {
+    const url = new URL(advertised);
+    const host = url.hostname.toLowerCase().replace(/^\[(.*)\]$/, "$1");
+    return host === rtmp ? advertised.replace(/\/+$/, "") : null;
+  } catch {
+    return null;
+  }
+}

@@ -10,9 +10,10 @@ import type { ListStreamsQuery, StreamSettings } from "./stream-input.ts";
 
 /**
  * A row of the `streams` table; read for the API (getStream, listStreams, createStream, updateStream) it also carries
- * `srtServer`, the SRT URL of the node behind its ingest server (null when that node offers none).
+ * `srtServer` and `whipServer`, the SRT URL and WHIP base URL of the node behind its ingest server (null when that
+ * node offers none).
  */
-export type StreamRow = typeof streams.$inferSelect & { srtServer?: string | null };
+export type StreamRow = typeof streams.$inferSelect & { srtServer?: string | null; whipServer?: string | null };
 
 /**
  * `srtServer` as a column: the SRT URL its heartbeats advertise (and the edge accepted) of the freshest node whose
@@ -22,8 +23,13 @@ const srtServer = sql<
   string | null
 >`(select ${ingestNodes.srtUrl} from ${ingestNodes} where rtrim(${ingestNodes.rtmpUrl}, '/') = ${streams.ingestEndpoint} and ${ingestNodes.srtUrl} is not null order by ${ingestNodes.lastHeartbeatAt} desc limit 1)`;
 
-/** The stream columns plus `srtServer`. */
-const streamWithSrt = { ...getTableColumns(streams), srtServer };
+/** `whipServer` as a column, the same way: the WHIP base URL of the freshest node behind the ingest server. */
+const whipServer = sql<
+  string | null
+>`(select ${ingestNodes.whipUrl} from ${ingestNodes} where rtrim(${ingestNodes.rtmpUrl}, '/') = ${streams.ingestEndpoint} and ${ingestNodes.whipUrl} is not null order by ${ingestNodes.lastHeartbeatAt} desc limit 1)`;
+
+/** The stream columns plus `srtServer` and `whipServer`. */
+const streamWithSrt = { ...getTableColumns(streams), srtServer, whipServer };
 
 /** Prefix of every stream key, so a leaked key is recognizable in secret scanners. */
 export const STREAM_KEY_PREFIX = "sk";
@@ -83,8 +89,8 @@ export async function createStream(db: Database, input: NewStream, maxStreams = 
   ]);
   const row = inserted[0];
   if (!row) throw quotaExceeded("streams", maxStreams, "MAX_STREAMS_PER_USER");
-  const [withSrt] = await db.select({ srtServer }).from(streams).where(eq(streams.id, row.id)).limit(1);
-  return { row: { ...row, srtServer: withSrt?.srtServer ?? null }, streamKey };
+  const [withSrt] = await db.select({ srtServer, whipServer }).from(streams).where(eq(streams.id, row.id)).limit(1);
+  return { row: { ...row, srtServer: withSrt?.srtServer ?? null, whipServer: withSrt?.whipServer ?? null }, streamKey };
 }
 
 function visibleTo(principal: Principal): SQL | undefined {

@@ -16,6 +16,11 @@ export interface StreamView {
    * rotate answers), or null when that node offers no SRT.
    */
   srt_url: string | null;
+  /**
+   * WHIP publish URL (`<node>/whip/<stream id>`; the stream key goes in `Authorization: Bearer`) of the node behind
+   * `ingest_server`, or null when that node offers no WHIP.
+   */
+  whip_url: string | null;
   playback_manifest_url: string;
   latency_mode: LatencyMode;
   started_at: string | null;
@@ -59,6 +64,7 @@ export function renderStream(row: StreamRow, opts: { origin: string; defaultReco
     ingest_endpoint: opts.streamKey ? `${row.ingestEndpoint}/${opts.streamKey}` : row.ingestEndpoint,
     ingest_server: row.ingestEndpoint,
     srt_url: row.srtServer ? (opts.streamKey ? `${row.srtServer}?streamid=${opts.streamKey}` : row.srtServer) : null,
+    whip_url: row.whipServer ? `${row.whipServer}/whip/${row.id}` : null,
     playback_manifest_url: playbackUrl(opts.origin, row.id),
     latency_mode: row.latencyMode,
     started_at: row.startedAt,

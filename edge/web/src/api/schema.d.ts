@@ -2764,6 +2764,8 @@ export interface components {
             /** @enum {string} */
             encryption: "none" | "aes-128";
             key_rotation: number;
+            /** @example http://127.0.0.1:8889/whip/6f1c2a1e-9d3b-4c1e-8a55-2b7e1f0c9d41 */
+            whip_url: string | null;
             /** @example srt://127.0.0.1:9000 */
             srt_url: string | null;
             /**
