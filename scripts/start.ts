@@ -8,6 +8,7 @@ import { type EdgeDevOptions, startEdgeDev } from "./lib/edge-dev.ts";
 import { edgeMemorySettings, groupRssMiB, startEdgeMemoryGuard } from "./lib/edge-memory-guard.ts";
 import { ensureFfmpeg } from "./lib/ensure-ffmpeg.ts";
 import { startIngestDev } from "./lib/ingest-dev.ts";
+import { ensureRedis, startRedisDev, startWorkerDev, workersFlag } from "./lib/pool-dev.ts";
 import { describeTakenPorts } from "./lib/port-owner.ts";
 import type { GroupProcess } from "./lib/processes.ts";
 import { startReaper } from "./lib/reaper.ts";
@@ -23,6 +24,11 @@ const spoolDir = stateDir ? join(stateDir, "ingest-spool") : ".ingest-spool";
 const EDGE_PORT = Number(process.env.EDGE_PORT ?? 8787);
 const RTMP_PORT = Number(process.env.RTMP_PORT ?? 1935);
 const OPS_PORT = Number(process.env.OPS_PORT ?? 9935);
+// --workers N: the node only copies the source (TRANSCODE=queue) and N local transcode workers make the ladder,
+// through a redis-server of its own on REDIS_PORT (not 6379, which a system Redis may hold). Their ops ports follow
+// OPS_PORT.
+let WORKERS = 0;
+const REDIS_PORT = Number(process.env.REDIS_PORT ?? 6390);
 
 // Nothing is started (nor written) before these checks: each failure is one line and exit status 1.
 let ffmpeg: FfmpegBinaries;
@@ -30,7 +36,11 @@ let edgeMemory: ReturnType<typeof edgeMemorySettings>;
 try {
   edgeMemory = edgeMemorySettings(process.env);
   ffmpeg = await ensureFfmpeg();
+  WORKERS = workersFlag(process.argv.slice(2));
+  if (WORKERS > 0) ensureRedis();
   const taken = await describeTakenPorts([
+    ...(WORKERS > 0 ? [{ port: REDIS_PORT, setting: "REDIS_PORT" }] : []),
+    ...Array.from({ length: WORKERS }, (_, i) => ({ port: OPS_PORT + 1 + i, setting: "OPS_PORT" })),
     { port: EDGE_PORT, setting: "EDGE_PORT" },
     { port: RTMP_PORT, setting: "RTMP_PORT" },
     { port: OPS_PORT, setting: "OPS_PORT" },
@@ -92,13 +102,23 @@ try {
     persistTo,
     logLevel: "warn",
     reaper,
-    vars: { INGEST_REGIONS: JSON.stringify({ local: `rtmp://127.0.0.1:${RTMP_PORT}/live` }) },
+    vars: {
+      INGEST_REGIONS: JSON.stringify({ local: `rtmp://127.0.0.1:${RTMP_PORT}/live` }),
+      // A .dev.vars made before the pool existed lacks the grant secret; the pool cannot work without one.
+      ...(WORKERS > 0 && !secrets.WORKER_GRANT_SECRET ? { WORKER_GRANT_SECRET: "dev-worker-grant-secret" } : {}),
+    },
   };
   // Replaced when the memory guard below restarts the edge (same port, same state).
   let edge = await startEdgeDev(edgeOptions);
   children.push({ stop: () => edge.stop() });
   console.log(`  edge ready on ${edge.url}`);
 
+  const redisUrl = `redis://127.0.0.1:${REDIS_PORT}`;
+  if (WORKERS > 0) {
+    console.log(`• starting redis-server on 127.0.0.1:${REDIS_PORT} (the transcoding pool's queue) …`);
+    const redis = await startRedisDev({ port: REDIS_PORT, dir: join(dirname(persistTo), "redis"), reaper });
+    children.push(redis);
+  }
   console.log("• starting an ingest node …");
   const node = await startIngestDev({
     edgeUrl: edge.url,
@@ -110,13 +130,28 @@ try {
     preset: process.env.X264_PRESET ?? "veryfast",
     spoolDir,
     reaper,
-    env: { FFMPEG_PATH: ffmpeg.ffmpeg },
+    env: { FFMPEG_PATH: ffmpeg.ffmpeg, ...(WORKERS > 0 ? { TRANSCODE: "queue", REDIS_URL: redisUrl } : {}) },
     onLine: (line) => {
       if (/ WARN | ERROR |publish accepted|publish refused|publisher left/.test(line)) console.log(`  [ingest] ${line.slice(25)}`);
     },
   });
   children.push(node);
   console.log(`  ingest node ready on rtmp://127.0.0.1:${RTMP_PORT}/live (ops ${node.opsUrl}/metrics)`);
+  for (let i = 1; i <= WORKERS; i++) {
+    const worker = await startWorkerDev({
+      id: `local-worker-${i}`,
+      redisUrl,
+      edgeUrl: edge.url,
+      httpPort: OPS_PORT + i,
+      env: { FFMPEG_PATH: ffmpeg.ffmpeg, X264_PRESET: process.env.X264_PRESET ?? "veryfast" },
+      reaper,
+      onLine: (line) => {
+        if (/ WARN | ERROR /.test(line)) console.log(`  [worker ${i}] ${line.slice(25)}`);
+      },
+    });
+    children.push(worker);
+  }
+  if (WORKERS > 0) console.log(`  ${WORKERS} transcode worker(s) ready (ops http://127.0.0.1:${OPS_PORT + 1}/metrics …)`);
 
   const api = async <T>(method: string, path: string, body?: unknown): Promise<{ status: number; body: T }> => {
     const response = await fetch(`${edge.url}${path}`, {
@@ -128,22 +163,24 @@ try {
   };
 
   let demo: { stream_id: string; stream_key: string } | null = null;
+  // The pool makes the ladders of low and standard streams (interactive ones stay node-local): its own demo stream.
+  const demoPath = WORKERS > 0 ? demoFile.replace(/\.json$/, "-pool.json") : demoFile;
   if (!args.has("--no-demo")) {
-    if (existsSync(demoFile)) {
-      const saved = JSON.parse(readFileSync(demoFile, "utf8")) as { stream_id: string; stream_key: string };
+    if (existsSync(demoPath)) {
+      const saved = JSON.parse(readFileSync(demoPath, "utf8")) as { stream_id: string; stream_key: string };
       if ((await api("GET", `/streams/${saved.stream_id}`)).status === 200) demo = saved;
     }
     if (!demo) {
       const created = await api<{ stream_id: string; stream_key: string }>("POST", "/streams", {
         title: "Demo: test pattern",
         tags: ["demo"],
-        latency_mode: "interactive",
+        latency_mode: WORKERS > 0 ? "low" : "interactive",
       });
       if (created.status !== 201) throw new Error(`could not create the demo stream: ${JSON.stringify(created.body)}`);
       demo = { stream_id: created.body.stream_id, stream_key: created.body.stream_key };
-      mkdirSync(dirname(demoFile), { recursive: true });
+      mkdirSync(dirname(demoPath), { recursive: true });
       // Local development only: the key is kept so re-runs publish to the same demo stream.
-      writeFileSync(demoFile, JSON.stringify(demo), { mode: 0o600 });
+      writeFileSync(demoPath, JSON.stringify(demo), { mode: 0o600 });
     }
     const publish = (clock: boolean): TestPublisher => {
       const started = startTestPublisher({ url: `rtmp://127.0.0.1:${RTMP_PORT}/live/${demo!.stream_key}`, size: "1280x720", clock, ffmpeg: ffmpeg.ffmpeg });
@@ -176,6 +213,9 @@ try {
   console.log(`  API token        ${adminToken}`);
   console.log(`  Try the API      curl -s -X POST ${edge.url}/streams -H 'authorization: Bearer ${adminToken}' \\`);
   console.log(`                     -H 'content-type: application/json' -d '{"title":"My stream"}'`);
+  if (WORKERS > 0) {
+    console.log(`  Transcoding      the node copies the source; ${WORKERS} pool worker(s) make the ladder (Redis ${redisUrl})`);
+  }
   console.log(`  Stop             Ctrl-C`);
   console.log(`${line}\n`);
 

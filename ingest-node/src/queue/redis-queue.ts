@@ -79,12 +79,14 @@ export class TranscodeQueues {
   /** True when a gpu worker said it was there within GPU_SEEN_MS (asked at most once a second). */
   async gpuWorkerSeen(): Promise<boolean> {
     const now = Date.now();
-    if (now - this.#gpuSeen.at < 1_000) return this.#gpuSeen.value;
-    this.#gpuSeen.at = now;
+    // While Redis is away the last answer stands (nothing can be enqueued then anyway): a job enqueued just after it
+    // returns must not go to cpu only because the look failed.
+    if (now - this.#gpuSeen.at < 1_000 || this.#connection.status !== "ready") return this.#gpuSeen.value;
     try {
-      this.#gpuSeen.value = this.#connection.status === "ready" && (await this.#connection.exists(GPU_SEEN_KEY)) === 1;
+      this.#gpuSeen.value = (await this.#connection.exists(GPU_SEEN_KEY)) === 1;
+      this.#gpuSeen.at = now;
     } catch {
-      this.#gpuSeen.value = false;
+      // Same as above: keep the last answer and look again on the next job.
     }
     return this.#gpuSeen.value;
   }
