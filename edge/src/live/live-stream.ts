@@ -14,14 +14,14 @@ import { newEventId } from "../webhooks/emit.ts";
 import type { AssetEncryption, AssetRendition } from "../vod/vod-playlist.ts";
 import type { StreamSettings } from "../streams/stream-input.ts";
 import { evaluatePlaylistRequest, isSatisfied } from "./blocking.ts";
-import type { StepHost } from "./broadcast-steps.ts";
+import { giveUp, runStep, type StepHost } from "./broadcast-steps.ts";
 import { commitRefusal } from "./commit-outcome.ts";
 import { type IngestResult, OK, refuse } from "./ingest-result.ts";
 import { decidePublish, leaseProblem } from "./lease.ts";
 import { assetEncryption, keyInSession, publishEncryption, windowEncryption } from "./live-encryption.ts";
 import { CLEANUP_DELAY_MS, type EndReason, INITIAL_META, type LiveMeta, PUBLISHER_SILENCE_MS, WATCH_INTERVAL_MS } from "./live-meta.ts";
 import { type LiveStatus, liveStatus } from "./live-status.ts";
-import { assetRenditions, endOfBroadcastSteps, type OutboxStepView, outboxStepView } from "./outbox.ts";
+import { assetRenditions, endOfBroadcastSteps, type OutboxStep, type OutboxStepView, outboxStepView } from "./outbox.ts";
 import { OutboxStore } from "./outbox-store.ts";
 import { OutboxRunner } from "./outbox-runner.ts";
 import { stopDeadline, watchStep } from "./live-watch.ts";
@@ -94,12 +94,13 @@ export class LiveStream extends DurableObject<Env> {
     this.outbox = new OutboxStore(ctx.storage.sql);
     this.media = mediaStore(env);
     const alarm = { get: () => ctx.storage.getAlarm(), set: (at: number) => ctx.storage.setAlarm(at) };
-    this.outboxRunner = new OutboxRunner(
-      this.outbox,
-      alarm,
-      () => this.stepHost(),
-      () => getConfig(env).finalizeRetry,
-    );
+    // What a step uses is looked up per attempt (a test may swap the media store in between).
+    const steps = {
+      run: (step: OutboxStep, progress: Record<string, unknown> | null, save: (progress: Record<string, unknown>) => void) =>
+        runStep(this.stepHost(), step, progress, save),
+      giveUp: (step: OutboxStep) => giveUp(this.stepHost(), step),
+    };
+    this.outboxRunner = new OutboxRunner(this.outbox, alarm, steps, () => getConfig(env).finalizeRetry);
     // Load before any request is delivered so every method sees the persisted state after an eviction.
     ctx.blockConcurrencyWhile(async () => {
       this.meta = { ...INITIAL_META, ...((await ctx.storage.get<LiveMeta>(META_KEY)) ?? {}) };

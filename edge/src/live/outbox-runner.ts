@@ -2,9 +2,7 @@
 // run at a time whoever asks (the alarm, the end of a broadcast); each due step claimed, run, then done, retried later
 // or given up; the object's alarm kept at the next due step, so nothing pending is ever left without one.
 import { redactSecrets } from "../auth/redact.ts";
-import { giveUp, runStep, type StepHost } from "./broadcast-steps.ts";
-import { afterFailure, claimLeaseMs, type OutboxRow, type RetryPolicy } from "./outbox.ts";
-import type { OutboxStore } from "./outbox-store.ts";
+import { afterFailure, claimLeaseMs, type OutboxRow, type OutboxStep, type RetryPolicy } from "./outbox.ts";
 
 /** The object's single alarm, as the runner uses it. */
 export interface AlarmClock {
@@ -12,18 +10,37 @@ export interface AlarmClock {
   set(at: number): Promise<void>;
 }
 
+/** The outbox rows (outbox-store.ts keeps them in the object's SQLite). */
+export interface OutboxRows {
+  add(steps: { step: OutboxStep; at: number | null }[], now: number): void;
+  due(now: number): OutboxRow[];
+  claim(id: number, leaseUntil: number): number;
+  saveProgress(id: number, progress: Record<string, unknown>): void;
+  done(id: number): void;
+  failed(id: number, error: string, retryAt: number | null): void;
+  nextDue(): number | null;
+}
+
+/** Does the steps (broadcast-steps.ts in the object; a fake in unit tests). */
+export interface StepWorker {
+  /** Runs a step; returns the steps it calls for next. Throws when it failed. */
+  run(step: OutboxStep, progress: Record<string, unknown> | null, saveProgress: (progress: Record<string, unknown>) => void): Promise<OutboxStep[]>;
+  /** Called once when a step will not be tried again. */
+  giveUp(step: OutboxStep): Promise<void>;
+}
+
 /** The outbox runner of one stream object. */
 export class OutboxRunner {
   private running: Promise<void> | null = null;
-  private readonly rows: OutboxStore;
+  private readonly rows: OutboxRows;
   private readonly alarm: AlarmClock;
-  private readonly host: () => StepHost;
+  private readonly worker: StepWorker;
   private readonly policy: () => RetryPolicy;
 
-  constructor(rows: OutboxStore, alarm: AlarmClock, host: () => StepHost, policy: () => RetryPolicy) {
+  constructor(rows: OutboxRows, alarm: AlarmClock, worker: StepWorker, policy: () => RetryPolicy) {
     this.rows = rows;
     this.alarm = alarm;
-    this.host = host;
+    this.worker = worker;
     this.policy = policy;
   }
 
@@ -58,9 +75,8 @@ export class OutboxRunner {
   private async attempt(row: OutboxRow, policy: RetryPolicy): Promise<void> {
     const attempt = this.rows.claim(row.id, Date.now() + claimLeaseMs(row.attempts + 1, policy));
     await this.schedule();
-    const host = this.host();
     try {
-      const next = await runStep(host, row.step, row.progress, (progress) => this.rows.saveProgress(row.id, progress));
+      const next = await this.worker.run(row.step, row.progress, (progress) => this.rows.saveProgress(row.id, progress));
       this.rows.add(
         next.map((step) => ({ step, at: null })),
         Date.now(),
@@ -71,7 +87,7 @@ export class OutboxRunner {
       const decision = afterFailure(attempt, Date.now(), policy);
       console.error(`stream ${row.step.streamId}: ${row.step.kind} failed (attempt ${attempt} of ${policy.maxAttempts}): ${message}`);
       if (decision.kind === "failed") {
-        await giveUp(host, row.step).catch((e: Error) => console.error(`stream ${row.step.streamId}: giving up ${row.step.kind}: ${e.message}`));
+        await this.worker.giveUp(row.step).catch((e: Error) => console.error(`stream ${row.step.streamId}: giving up ${row.step.kind}: ${e.message}`));
       }
       this.rows.failed(row.id, message, decision.kind === "retry" ? decision.at : null);
     }
