@@ -646,16 +646,8 @@ class Simulation {
     };
   }
 
-  /** ms between the commit of the first part `body` does not list (if committed before `at`) and `at`; else 0. */
   private staleness(id: string, body: string, at: number): number {
-    const last = body.lastIndexOf("#EXT-X-PART:");
-    const m = last < 0 ? null : /part-(\d+)\.(\d+)\.m4s/.exec(body.slice(last));
-    if (!m) return 0;
-    const msn = Number(m[1]);
-    const part = Number(m[2]);
-    const next = part + 1 < PARTS_PER_SEGMENT ? `${msn}.${part + 1}` : `${msn + 1}.0`;
-    const committedAt = this.committed.get(`${id}|${next}`);
-    return committedAt !== undefined && committedAt < at ? at - committedAt : 0;
+    return unlistedAgeMs(body, (msn, part) => this.committed.get(`${id}|${msn}.${part}`), at);
   }
 
   async stop(): Promise<void> {
@@ -663,6 +655,20 @@ class Simulation {
     await this.feeder.catch(() => undefined);
     for (const s of Object.values(this.streams)) await this.edge.api("POST", `/streams/${s.id}/stop`).catch(() => undefined);
   }
+}
+
+/**
+ * How stale a plain answer is: ms between the commit of the first part `body` does not list (when `commitTime` says it
+ * was committed before `at`) and `at`; 0 when the playlist lists every part committed by then.
+ */
+export function unlistedAgeMs(body: string, commitTime: (msn: number, part: number) => number | undefined, at: number): number {
+  const last = body.lastIndexOf("#EXT-X-PART:");
+  const m = last < 0 ? null : /part-(\d+)\.(\d+)\.m4s/.exec(body.slice(last));
+  if (!m) return 0;
+  const msn = Number(m[1]);
+  const part = Number(m[2]);
+  const committedAt = part + 1 < PARTS_PER_SEGMENT ? commitTime(msn, part + 1) : commitTime(msn + 1, 0);
+  return committedAt !== undefined && committedAt < at ? at - committedAt : 0;
 }
 
 function rounded(d: Distribution): Distribution {

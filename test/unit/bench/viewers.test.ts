@@ -1,0 +1,125 @@
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { KeepAliveConnection } from "../../../bench/keepalive-http.ts";
+import { passthroughParagraph } from "../../../bench/report-passthrough.ts";
+import { paperEstimate, unlistedAgeMs, type ViewerStep } from "../../../bench/viewers.ts";
+
+const PLAYLIST = `#EXTM3U
+#EXT-X-TARGETDURATION:2
+#EXT-X-PART-INF:PART-TARGET=0.5
+#EXTINF:2.0,
+seg-4.m4s
+#EXT-X-PART:DURATION=0.5,URI="part-5.0.m4s",INDEPENDENT=YES
+#EXT-X-PART:DURATION=0.5,URI="part-5.1.m4s"
+#EXT-X-PRELOAD-HINT:TYPE=PART,URI="part-5.2.m4s"
+`;
+
+describe("the viewer simulation's staleness", () => {
+  it("is the age of the first part the answer does not list, when that part was committed before the answer", () => {
+    const commits: Record<string, number> = { "5.1": 900, "5.2": 1000 };
+    expect(unlistedAgeMs(PLAYLIST, (msn, part) => commits[`${msn}.${part}`], 1180)).toBe(180);
+    // Not committed yet when the answer came: the answer was as fresh as it could be.
+    expect(unlistedAgeMs(PLAYLIST, (msn, part) => commits[`${msn}.${part}`], 990)).toBe(0);
+    expect(unlistedAgeMs(PLAYLIST, () => undefined, 5000)).toBe(0);
+  });
+
+  it("after the last part of a segment, the next one is part 0 of the next segment", () => {
+    const body = PLAYLIST.replace('part-5.1.m4s"', 'part-5.3.m4s"');
+    expect(unlistedAgeMs(body, (msn, part) => (msn === 6 && part === 0 ? 100 : undefined), 150)).toBe(50);
+  });
+});
+
+function step(overrides: Partial<ViewerStep>): ViewerStep {
+  const none = { n: 0, p50: null, p95: null, p99: null, max: null };
+  return {
+    viewers: 1000,
+    sampling: 1,
+    locations: 4,
+    seconds: 10,
+    edgeRequestsPerSec: { plain: 700, blocking: 600, total: 1300 },
+    objectPerSec: { public: 40, signed: 30, total: 70 },
+    objectPerPartPerLocationRendition: 2.5,
+    objectCalls: { mediaPlaylist: 600, relayViewerCount: 80 },
+    staleness: none,
+    blockingDelay: none,
+    errors: 0,
+    errorKinds: {},
+    statusViewers: { public: 800, expected: 800 },
+    ...overrides,
+  };
+}
+
+describe("the 1M-viewer estimate", () => {
+  it("is the tiers' ceiling per location (a blocked call per part, a plain call per half bound, measured reports) times 300 locations", () => {
+    // 0.5 s parts: 2 blocked calls/s; a 250 ms bound of which the relay keeps half: 8 plain calls/s; reports
+    // 80 calls / 10 s / (4 locations x 2 streams) = 1/s per location.
+    const p = paperEstimate([step({})], 20_000, 0.5, 250);
+    expect(p.perLocationRenditionPerSec).toBe(10);
+    expect(p.reportsPerLocationPerSec).toBe(1);
+    expect(p.objectPerSec).toBe(300 * (4 * 10 + 1));
+    expect(p.headroom).toBeCloseTo(20_000 / 12_300, 2);
+    expect(p.fits).toBe(false);
+    // 20,000 / 2 / 41 per region: 243 regions would do, capped at 30.
+    expect(p.regionalTier).toEqual({ regions: 30, objectPerSec: 1230, headroom: 16.26 });
+    // 2x headroom is the line: 24,600 / 12,300 fits, 24,000 does not.
+    expect(paperEstimate([step({})], 24_600, 0.5, 250)).toMatchObject({ fits: true, regionalTier: null });
+    expect(paperEstimate([step({})], 24_000, 0.5, 250).fits).toBe(false);
+  });
+});
+
+describe("the keep-alive load client", () => {
+  let server: Server;
+  let port = 0;
+  let connections = 0;
+  beforeAll(async () => {
+    server = createServer((req, res) => {
+      if (req.url === "/chunked") {
+        res.write("ab");
+        res.end("cd");
+      } else res.end(`you asked ${req.url} as ${req.headers["user-agent"]}`);
+    });
+    server.on("connection", () => (connections += 1));
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    port = (server.address() as AddressInfo).port;
+  });
+  afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
+
+  it("sends requests one after the other on one connection and reads Content-Length and chunked answers", async () => {
+    const connection = new KeepAliveConnection("127.0.0.1", port);
+    const [a, b, c] = await Promise.all([
+      connection.get("/one", { "user-agent": "x" }),
+      connection.get("/chunked"),
+      connection.get("/two", { "user-agent": "y" }),
+    ]);
+    expect(a).toEqual({ status: 200, body: "you asked /one as x" });
+    expect(b).toEqual({ status: 200, body: "abcd" });
+    expect(c).toEqual({ status: 200, body: "you asked /two as y" });
+    expect(connections).toBe(1);
+    connection.close();
+  });
+});
+
+describe("the passthrough paragraph", () => {
+  it("renders the saved figures, per stream and against nginx-rtmp", () => {
+    const md = passthroughParagraph({
+      measuredAt: "2026-12-06T04:05:00.000Z",
+      machine: "2 cores",
+      command: "node bench/passthrough-remux.ts",
+      streams: 16,
+      seconds: 30,
+      warmupS: 8,
+      results: [
+        { mode: "nginx-rtmp (hls on)", streams: 16, cores: 0.064, rssMiB: 18, idleRssMiB: 14.8, minRealtime: null },
+        { mode: "node REMUX=native", streams: 16, cores: 0.32, rssMiB: 200, idleRssMiB: 104, minRealtime: 0.99 },
+        { mode: "node REMUX=ffmpeg", streams: 16, cores: 0.28, rssMiB: 1256, idleRssMiB: 104, minRealtime: 0.98 },
+      ],
+    }).join("\n");
+    expect(md).toContain("| node, `REMUX=ffmpeg` (one FFmpeg copy per stream) | 0.280 | 17.5 mcores | 1,256 MiB | +72.0 MiB | 0.980× |");
+    expect(md).toContain("| nginx-rtmp (`hls on`, 2 s fragments) | 0.064 | 4.0 mcores | 18 MiB | +0.2 MiB | – |");
+    expect(md.indexOf("REMUX=ffmpeg")).toBeLessThan(md.indexOf("nginx-rtmp ("));
+    expect(md).toContain("memory drops from 72 to about 6 MiB per stream");
+    expect(md).toContain("CPU per stream is 5.0× nginx-rtmp's (the target is ≤ 2×): not reached yet.");
+    expect(passthroughParagraph(null)).toEqual([]);
+  });
+});
