@@ -5,7 +5,7 @@ import { readFlvMetadata } from "../publish/flv-metadata.ts";
 import type { PublishSource, SourceInfo, TagListener } from "../publish/publish-source.ts";
 import { FlvReader } from "../remux/flv-reader.ts";
 import { type FlvTagInfo, KeyframeIntervalMeter, readFlvTag } from "../rtmp/flv-tag.ts";
-import { type TsVideoCodec, tsVideoCodec } from "./ts-video-codec.ts";
+import { TsStartFinder, type TsVideoCodec } from "./ts-video-codec.ts";
 
 /** How an SRT publish is demuxed and bounded. */
 export interface SrtPublishOptions {
@@ -24,8 +24,15 @@ export interface SrtPublishOptions {
   onDemuxError?: (message: string) => void;
 }
 
-/** Bytes of TS held while looking for the PMT; past it the stream is demuxed as if it were H.264. */
-const MAX_PROBE_BYTES = 512 * 1024;
+/**
+ * Bytes of TS held while looking for the PMT and the first keyframe (4 MiB: 2 s at 16 Mbit/s, and no more than
+ * maxBufferBytes); past it the demuxer gets everything and probes as long as FFmpeg's default (5 s) to find one.
+ */
+const MAX_START_BYTES = 4 * 1024 * 1024;
+/** FFmpeg's probe once the stream starts at a keyframe: a second finds every stream the PMT declares. */
+const SHORT_PROBE_US = 1_000_000;
+/** FFmpeg's default probe, for a stream whose keyframes are not flagged (random_access_indicator). */
+const DEFAULT_PROBE_US = 5_000_000;
 /** FLV codec ids. */
 const FLV_VIDEO = { h264: 7, hevc: 12 } as const;
 const FLV_AAC = 10;
@@ -33,7 +40,7 @@ const FLV_AAC = 10;
 const FLV_HEADER_BYTES = 13;
 
 /** The FFmpeg arguments that turn MPEG-TS on stdin into FLV on stdout (video copied, or encoded when FLV cannot hold it). */
-export function demuxArgs(video: TsVideoCodec, x264Preset: string): string[] {
+export function demuxArgs(video: TsVideoCodec, x264Preset: string, probeMicroseconds = SHORT_PROBE_US): string[] {
   const videoCodec =
     video === "hevc" || video === "other"
       ? // Keyframes where the source has them, so the `source` rendition and segment cuts follow the publisher's GOP.
@@ -41,7 +48,9 @@ export function demuxArgs(video: TsVideoCodec, x264Preset: string): string[] {
       : ["-c:v", "copy"];
   return [
     ...["-hide_banner", "-nostats", "-loglevel", "error"],
-    ...["-f", "mpegts", "-i", "pipe:0"],
+    // Why a probe bound: an MPEG-TS demuxer may meet new streams at any time, so FFmpeg reads for the whole
+    // analyzeduration before it writes anything, which delays the go-live by as much.
+    ...["-analyzeduration", String(probeMicroseconds), "-f", "mpegts", "-i", "pipe:0"],
     ...["-map", "0:v:0?", "-map", "0:a:0?"],
     ...videoCodec,
     ...["-c:a", "copy"],
@@ -70,8 +79,7 @@ export class SrtPublish implements PublishSource {
   private received = 0;
   private lastDataAt = Date.now();
   private readonly watchdog: NodeJS.Timeout;
-  private probe: Buffer[] = [];
-  private probeBytes = 0;
+  private start: TsStartFinder | null = new TsStartFinder();
   private demuxer: ChildProcess | null = null;
   private stderrTail = "";
   private listener: TagListener | null = null;
@@ -154,15 +162,17 @@ export class SrtPublish implements PublishSource {
       this.writeToDemuxer(bytes);
       return;
     }
-    this.probe.push(bytes);
-    this.probeBytes += bytes.byteLength;
-    const joined = Buffer.concat(this.probe);
-    this.probe = [joined];
-    const codec = tsVideoCodec(joined);
-    if (codec === null && this.probeBytes < MAX_PROBE_BYTES) return;
-    this.startDemuxer(codec ?? "h264");
-    this.probe = [];
-    this.writeToDemuxer(joined);
+    const finder = this.start!;
+    const point = finder.push(bytes);
+    if (point) {
+      this.start = null;
+      this.startDemuxer(point.video, SHORT_PROBE_US);
+      this.writeToDemuxer(Buffer.concat([point.tables, point.from]));
+    } else if (finder.bytes >= Math.min(MAX_START_BYTES, this.options.maxBufferBytes)) {
+      this.start = null;
+      this.startDemuxer(finder.video ?? "h264", DEFAULT_PROBE_US);
+      this.writeToDemuxer(finder.all());
+    }
   }
 
   /** The caller is gone (its SRT connection closed). */
@@ -176,8 +186,8 @@ export class SrtPublish implements PublishSource {
     this.finish(reason);
   }
 
-  private startDemuxer(video: TsVideoCodec): void {
-    const child = spawn(this.options.ffmpegBinary, demuxArgs(video, this.options.x264Preset), { stdio: ["pipe", "pipe", "pipe"] });
+  private startDemuxer(video: TsVideoCodec, probeMicroseconds: number): void {
+    const child = spawn(this.options.ffmpegBinary, demuxArgs(video, this.options.x264Preset, probeMicroseconds), { stdio: ["pipe", "pipe", "pipe"] });
     this.demuxer = child;
     child.stdin!.on("error", () => {});
     child.stdout!.on("data", (chunk: Buffer) => this.onFlv(chunk));
@@ -254,7 +264,7 @@ export class SrtPublish implements PublishSource {
     if (this.endReason !== null) return;
     this.endReason = reason;
     clearInterval(this.watchdog);
-    this.probe = [];
+    this.start = null;
     this.early = [];
     this.resolveMedia(false);
     const demuxer = this.demuxer;

@@ -1,59 +1,126 @@
-// Finds which video codec an MPEG-TS stream declares (PAT -> PMT stream_type), before anything is demuxed.
+// Reads the start of an MPEG-TS stream before anything is demuxed: which video codec its program declares (PAT ->
+// PMT stream_type), and where its video first becomes decodable (a packet flagged random_access_indicator).
 
-/** The video codec a TS program declares, "none" without video, or null while the PMT was not seen yet. */
+/** The video codec a TS program declares, "other" for one FLV cannot carry as is, "none" without video. */
 export type TsVideoCodec = "h264" | "hevc" | "other" | "none";
 
 const PACKET = 188;
 const SYNC = 0x47;
-/** PMT stream_type values (ISO/IEC 13818-1, table 2-34). */
-const STREAM_TYPES: Record<number, TsVideoCodec> = { 27: "h264", 36: "hevc", 1: "other", 2: "other", 16: "other", 51: "other" };
+/** PMT stream_type values (ISO/IEC 13818-1 table 2-34, and H.265 0x24). */
+const VIDEO_TYPES: Record<number, TsVideoCodec> = { 27: "h264", 36: "hevc", 1: "other", 2: "other", 16: "other", 51: "other", 209: "other" };
 
-/** Scans 188-byte TS packets for the first program's PMT; null until both PAT and PMT were seen in `data`. */
-export function tsVideoCodec(data: Uint8Array): TsVideoCodec | null {
-  let pmtPid: number | null = null;
-  for (let pass = 0; pass < 2; pass++) {
-    for (let at = data.indexOf(SYNC); at >= 0 && at + PACKET <= data.length; at += PACKET) {
+/** Where a caller's stream may start being demuxed: its tables, then its first random access point. */
+export interface TsStartPoint {
+  video: TsVideoCodec;
+  /** The PAT and PMT packets, to put in front of `from` (the demuxer needs them before any media). */
+  tables: Buffer;
+  /** The packets from the first video random access point on (everything, when the program has no video). */
+  from: Buffer;
+}
+
+/**
+ * Scans TS packets as they arrive (any slicing) for the PAT, the first program's PMT and the first video packet that
+ * carries random_access_indicator (what muxers set on keyframes). Starting the demuxer there, FFmpeg's probe of the
+ * stream ends within a second instead of running until a keyframe shows up, or failing when none came within it.
+ * Holds what it scanned (the caller bounds it); push() returns the start point once found, else null.
+ */
+export class TsStartFinder {
+  private pending = Buffer.alloc(0);
+  private readonly held: Buffer[] = [];
+  private pat: Buffer | null = null;
+  private pmt: Buffer | null = null;
+  private pmtPid: number | null = null;
+  private videoPid: number | null = null;
+  private codec: TsVideoCodec | null = null;
+  private heldBytes = 0;
+
+  /** Bytes held so far. */
+  get bytes(): number {
+    return this.heldBytes + this.pending.byteLength;
+  }
+
+  /** The declared video codec once the PMT was seen, else null. */
+  get video(): TsVideoCodec | null {
+    return this.codec;
+  }
+
+  /** Everything pushed so far, as one buffer (to start the demuxer without a start point). */
+  all(): Buffer {
+    return Buffer.concat([...this.held, this.pending]);
+  }
+
+  push(chunk: Buffer): TsStartPoint | null {
+    let data = this.pending.byteLength ? Buffer.concat([this.pending, chunk]) : chunk;
+    let at = 0;
+    while (at + PACKET <= data.byteLength) {
       if (data[at] !== SYNC) {
         const next = data.indexOf(SYNC, at + 1);
-        if (next < 0) break;
-        at = next - PACKET;
+        if (next < 0) {
+          at = data.byteLength;
+          break;
+        }
+        at = next;
         continue;
       }
-      const pid = ((data[at + 1]! & 0x1f) << 8) | data[at + 2]!;
-      const unitStart = (data[at + 1]! & 0x40) !== 0;
-      if (!unitStart) continue;
-      const adaptation = (data[at + 3]! >> 4) & 0x3;
-      let offset = at + 4;
-      if (adaptation === 2) continue;
-      if (adaptation === 3) offset += 1 + data[offset]!;
-      offset += 1 + (data[offset] ?? 0); // pointer_field
-      const end = at + PACKET;
-      if (offset + 8 > end) continue;
-      const sectionLength = ((data[offset + 1]! & 0x0f) << 8) | data[offset + 2]!;
-      const sectionEnd = Math.min(end, offset + 3 + sectionLength - 4); // without the CRC
-      if (pid === 0 && data[offset] === 0x00 && pmtPid === null) {
-        for (let p = offset + 8; p + 4 <= sectionEnd; p += 4) {
-          const program = (data[p]! << 8) | data[p + 1]!;
-          if (program !== 0) {
-            pmtPid = ((data[p + 2]! & 0x1f) << 8) | data[p + 3]!;
-            break;
-          }
-        }
-      } else if (pmtPid !== null && pid === pmtPid && data[offset] === 0x02) {
-        const infoLength = ((data[offset + 10]! & 0x0f) << 8) | data[offset + 11]!;
-        let audioOnly = true;
-        for (let p = offset + 12 + infoLength; p + 5 <= sectionEnd; ) {
-          const type = data[p]!;
-          const codec = STREAM_TYPES[type];
-          if (codec) return codec;
-          if (type !== 0x0f && type !== 0x11 && type !== 0x03 && type !== 0x04 && type !== 0x06 && type !== 0x15) audioOnly = false;
-          p += 5 + (((data[p + 3]! & 0x0f) << 8) | data[p + 4]!);
-        }
-        return audioOnly ? "none" : "other";
+      const packet = data.subarray(at, at + PACKET);
+      const start = this.inspect(packet);
+      if (start) {
+        const from = Buffer.concat([...this.held, data.subarray(0, at)]).byteLength;
+        const everything = Buffer.concat([...this.held, data]);
+        return { video: this.codec!, tables: Buffer.concat([this.pat!, this.pmt!]), from: everything.subarray(from) };
       }
+      at += PACKET;
     }
-    // The PMT may precede the PAT in the first packets: a second pass finds it once the PAT gave its PID.
-    if (pmtPid === null) return null;
+    this.held.push(data.subarray(0, at));
+    this.heldBytes += at;
+    data = data.subarray(at);
+    this.pending = Buffer.from(data);
+    return null;
   }
-  return null;
+
+  /** Learns from one packet; true when it is the start point. */
+  private inspect(packet: Buffer): boolean {
+    const pid = ((packet[1]! & 0x1f) << 8) | packet[2]!;
+    const unitStart = (packet[1]! & 0x40) !== 0;
+    const adaptation = (packet[3]! >> 4) & 0x3;
+    if (this.codec !== null) {
+      if (this.codec === "none") return true;
+      // random_access_indicator: adaptation field present, its length > 0, flag 0x40.
+      return pid === this.videoPid && (adaptation & 0x2) !== 0 && packet[4]! > 0 && (packet[5]! & 0x40) !== 0;
+    }
+    if (!unitStart || adaptation === 2) return false;
+    let offset = 4 + (adaptation === 3 ? 1 + packet[4]! : 0);
+    offset += 1 + (packet[offset] ?? 0); // pointer_field
+    if (offset + 8 > PACKET) return false;
+    const sectionEnd = Math.min(PACKET, offset + 3 + (((packet[offset + 1]! & 0x0f) << 8) | packet[offset + 2]!) - 4);
+    if (pid === 0 && packet[offset] === 0x00) {
+      for (let p = offset + 8; p + 4 <= sectionEnd; p += 4) {
+        if (((packet[p]! << 8) | packet[p + 1]!) === 0) continue;
+        this.pmtPid = ((packet[p + 2]! & 0x1f) << 8) | packet[p + 3]!;
+        this.pat = Buffer.from(packet);
+        break;
+      }
+    } else if (this.pmtPid !== null && pid === this.pmtPid && packet[offset] === 0x02) {
+      const infoLength = ((packet[offset + 10]! & 0x0f) << 8) | packet[offset + 11]!;
+      for (let p = offset + 12 + infoLength; p + 5 <= sectionEnd; p += 5 + (((packet[p + 3]! & 0x0f) << 8) | packet[p + 4]!)) {
+        const codec = VIDEO_TYPES[packet[p]!];
+        if (codec) {
+          this.codec = codec;
+          this.videoPid = ((packet[p + 1]! & 0x1f) << 8) | packet[p + 2]!;
+          break;
+        }
+      }
+      this.codec ??= "none";
+      this.pmt = Buffer.from(packet);
+      return this.codec === "none";
+    }
+    return false;
+  }
+}
+
+/** The video codec `data` (TS from its start) declares, or null when its PAT and PMT are not both in it. */
+export function tsVideoCodec(data: Uint8Array): TsVideoCodec | null {
+  const finder = new TsStartFinder();
+  finder.push(Buffer.from(data));
+  return finder.video;
 }

@@ -1,6 +1,6 @@
 import { execFileSync } from "node:child_process";
 import { describe, expect, it } from "vitest";
-import { tsVideoCodec } from "../../../../ingest-node/src/srt/ts-video-codec.ts";
+import { TsStartFinder, type TsStartPoint, tsVideoCodec } from "../../../../ingest-node/src/srt/ts-video-codec.ts";
 
 /** A second of real MPEG-TS from FFmpeg with the given encoder (and AAC audio unless `audio` is false). */
 function ts(videoArgs: string[], audio = true): Buffer {
@@ -42,5 +42,23 @@ describe("tsVideoCodec", () => {
   it("finds the PMT when the data starts mid-packet", () => {
     const data = ts(["-c:v", "libx264"]);
     expect(tsVideoCodec(data.subarray(100))).toBe("h264");
+  });
+
+  it("starts a stream joined mid-GOP at its first keyframe, with the PAT and PMT in front", () => {
+    const data = ts(["-c:v", "libx264", "-g", "3"]);
+    const cut = data.subarray(188 * Math.floor(data.length / 188 / 3) + 50);
+    const finder = new TsStartFinder();
+    let point: TsStartPoint | null = null;
+    for (let at = 0; at < cut.length && !point; at += 1316) point = finder.push(cut.subarray(at, at + 1316));
+    expect(point).not.toBe(null);
+    expect(point!.video).toBe("h264");
+    expect(point!.tables.length).toBe(2 * 188);
+    expect(point!.tables[0]).toBe(0x47);
+    const first = point!.from;
+    // The start packet: sync byte, adaptation field present, random_access_indicator set.
+    expect([first[0], (first[3]! >> 4) & 0x2, first[5]! & 0x40]).toEqual([0x47, 0x2, 0x40]);
+    // What follows is the rest of the stream, byte for byte.
+    expect(cut.includes(first.subarray(0, 4 * 188))).toBe(true);
+    expect(finder.bytes).toBeLessThan(cut.length);
   });
 });
