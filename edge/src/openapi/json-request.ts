@@ -20,7 +20,8 @@ export function jsonBodyMiddleware(options: { allowEmpty?: boolean } = {}) {
     // The route's validator reads the body again, as JSON text (Hono's c.req.json() parses the cached text): it
     // gets the value parsed here, an empty body as `{}`.
     const text = JSON.stringify(value);
-    c.req.bodyCache.text = Promise.resolve(text);
+    // (The cache holds each body read's promise, which Hono's type of it does not say.)
+    (c.req.bodyCache as { text?: Promise<string> }).text = Promise.resolve(text);
     // It also reads only a body labelled JSON (and refuses an unlabelled one), where we take a body without a
     // Content-Type as JSON: label it. The request keeps everything else (method, headers, `cf`).
     if (!c.req.header("content-type")) {

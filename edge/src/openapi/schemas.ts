@@ -86,20 +86,18 @@ export const StreamStatusSchema = z
       pipeline: z.enum(PIPELINE_HEALTH).nullable(),
     }),
     /** The end-of-broadcast steps (ledger, webhooks, VOD, media release): pending ones and recently finished ones. */
-    finalization: z
-      .array(
-        z.strictObject({
-          /** `ledger`, `webhook:<event type>`, `vod`, `release-unrecorded`, ... */
-          step: z.string(),
-          state: z.enum(["pending", "done", "failed"]),
-          attempts: z.int(),
-          last_error: z.string().nullable(),
-          next_attempt_at: timestamp.nullable(),
-          vod_id: z.string().optional(),
-          session_id: z.string().nullable().optional(),
-        }),
-      )
-      .optional(),
+    finalization: z.array(
+      z.strictObject({
+        /** `ledger`, `webhook:<event type>`, `vod`, `release-unrecorded`, ... */
+        step: z.string(),
+        state: z.enum(["pending", "done", "failed"]),
+        attempts: z.int(),
+        last_error: z.string().nullable(),
+        next_attempt_at: timestamp.nullable(),
+        vod_id: z.string().optional(),
+        session_id: z.string().nullable().optional(),
+      }),
+    ),
     region: z.string(),
   })
   .openapi("StreamStatus");
@@ -115,7 +113,8 @@ export const VodSchema = z
   .strictObject({
     vod_id: uuid,
     stream_id: uuid,
-    status: z.string().openapi({ example: "ready" }),
+    /** `processing` until its playlists are written, `ready` to play, `failed` after the retries. */
+    status: z.enum(["processing", "ready", "failed"]),
     duration_s: z.number().nullable(),
     segment_count: z.int().nullable(),
     renditions: z.array(z.string()),
@@ -137,7 +136,8 @@ export const ClipSchema = z
   .strictObject({
     clip_id: uuid,
     stream_id: uuid,
-    status: z.string().openapi({ example: "ready" }),
+    /** `processing` until its playlists are written, `ready` to play, `failed` after the retries. */
+    status: z.enum(["processing", "ready", "failed"]),
     title: z.string().nullable(),
     start_time: timestamp,
     duration_s: z.number(),

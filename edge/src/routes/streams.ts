@@ -21,8 +21,6 @@ import { type IngestChoice, selectIngest } from "../streams/ingest-selection.ts"
 import { playbackUrl, renderStream, streamSettings } from "../streams/stream-view.ts";
 import { IdParams, streamFromPath } from "./stream-from-path.ts";
 
-export { publicOrigin };
-
 function view(c: AppContext, row: StreamRow, streamKey?: string) {
   const config = getConfig(c.env);
   return renderStream(row, { origin: publicOrigin(c), defaultReconnectWindow: config.reconnectWindowSeconds, streamKey });

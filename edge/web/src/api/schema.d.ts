@@ -2871,7 +2871,7 @@ export interface components {
                 /** @enum {string|null} */
                 pipeline: "ok" | "restarted" | "failed" | null;
             };
-            finalization?: {
+            finalization: {
                 step: string;
                 /** @enum {string} */
                 state: "pending" | "done" | "failed";
@@ -2917,8 +2917,8 @@ export interface components {
              * @example 3f0c1c2e-8a4b-4c1d-9e2f-1a2b3c4d5e6f
              */
             stream_id: string;
-            /** @example ready */
-            status: string;
+            /** @enum {string} */
+            status: "processing" | "ready" | "failed";
             duration_s: number | null;
             segment_count: number | null;
             renditions: string[];
@@ -2963,8 +2963,8 @@ export interface components {
              * @example 3f0c1c2e-8a4b-4c1d-9e2f-1a2b3c4d5e6f
              */
             stream_id: string;
-            /** @example ready */
-            status: string;
+            /** @enum {string} */
+            status: "processing" | "ready" | "failed";
             title: string | null;
             /**
              * Format: date-time
