@@ -1,5 +1,6 @@
 // TRANSCODE=queue end to end: a real redis-server (on a free port, its own directory), one queue-mode node that only
-// copies the source, two transcode workers (worker-main.ts) that make the test ladder from it, the real edge. One
+// copies the source, two cpu-class transcode workers (worker-main.ts) and one gpu-class worker (running libx264) that
+// make the test ladder from it (GPU_MIN_HEIGHT 240: 360p and 240p to gpu, 160p to cpu), the real edge. One
 // `low` publish of 36 s carries the faults: a worker is killed (-9) while it encodes, and Redis is stopped for 5 s.
 // Then every rung must list every msn the source lists (no GAP), decode continuously across segments made by
 // different workers, and a grant must be refused when forged, expired, or its epoch fenced.
@@ -81,7 +82,7 @@ let redis: TestRedis;
 let redisDir: string;
 const workers: TestWorker[] = [];
 
-async function startWorker(id: string): Promise<TestWorker> {
+async function startWorker(id: string, workerClass: "cpu" | "gpu" = "cpu"): Promise<TestWorker> {
   const opsPort = await freePort();
   const child = spawn(process.execPath, ["ingest-node/src/worker-main.ts"], {
     detached: true,
@@ -91,7 +92,7 @@ async function startWorker(id: string): Promise<TestWorker> {
       REDIS_URL: redis.url,
       EDGE_URL: system.url(""),
       NODE_ID: id,
-      WORKER_CLASS: "cpu",
+      WORKER_CLASS: workerClass,
       CONCURRENCY: "1",
       X264_PRESET: "ultrafast",
       HTTP_PORT: String(opsPort),
@@ -135,6 +136,15 @@ function jobsDone(worker: TestWorker): number[] {
   return worker.lines.filter((l) => l.includes("job done")).map((l) => Number(/msn=(\d+)/.exec(l)?.[1]));
 }
 
+/** The rung groups of the jobs a worker logged as done. */
+function groupsDone(worker: TestWorker): Set<string> {
+  return new Set(worker.lines.filter((l) => l.includes("job done")).map((l) => /group=(\w+)/.exec(l)?.[1] ?? "?"));
+}
+
+function worker(id: string): TestWorker {
+  return workers.find((w) => w.id === id)!;
+}
+
 async function metricValue(url: string, name: string): Promise<number> {
   const text = await (await fetch(url)).text();
   const line = text.split("\n").find((l) => l.startsWith(`${name} `) || l.startsWith(`${name}{`));
@@ -147,9 +157,10 @@ beforeAll(async () => {
   await redis.start();
   system = await startSystem({
     edgeVars: { WORKER_GRANT_SECRET: GRANT_SECRET },
-    nodes: [{ region: "local", env: { TRANSCODE: "queue", REDIS_URL: redis.url, THUMBNAIL_INTERVAL_S: "10" } }],
+    // GPU_MIN_HEIGHT 240: the test ladder's 360p and 240p go to the gpu queue (its worker runs libx264), 160p to cpu.
+    nodes: [{ region: "local", env: { TRANSCODE: "queue", REDIS_URL: redis.url, THUMBNAIL_INTERVAL_S: "10", GPU_MIN_HEIGHT: "240" } }],
   });
-  await Promise.all([startWorker("worker-a"), startWorker("worker-b")]);
+  await Promise.all([startWorker("worker-a"), startWorker("worker-b"), startWorker("worker-gpu", "gpu")]);
 }, 120_000);
 
 afterAll(async () => {
@@ -159,7 +170,7 @@ afterAll(async () => {
   rmSync(redisDir, { recursive: true, force: true });
 });
 
-describe("transcoding pool (TRANSCODE=queue, BullMQ on Redis, two workers)", () => {
+describe("transcoding pool (TRANSCODE=queue, BullMQ on Redis, cpu and gpu workers)", () => {
   let stream: StreamObject;
   let source: MediaPlaylist;
   const rungs = new Map<string, MediaPlaylist>();
@@ -176,7 +187,7 @@ describe("transcoding pool (TRANSCODE=queue, BullMQ on Redis, two workers)", () 
 
     // kill -9 of a worker while its FFmpeg encodes a job (from 8 s in, when jobs flow).
     await new Promise((resolve) => setTimeout(resolve, 8_000));
-    const [victim] = workers;
+    const victim = worker("worker-a");
     const busyAt = await eventually(
       "worker-a to be encoding",
       10_000,
@@ -238,17 +249,22 @@ describe("transcoding pool (TRANSCODE=queue, BullMQ on Redis, two workers)", () 
     for (const name of RUNGS) expect(status.renditions.find((r) => r.name === name)).toMatchObject({ behind_segments: 0, gaps: 0, pool: true });
     expect(status.renditions.find((r) => r.name === "source")).toMatchObject({ pool: false, gaps: 0 });
 
-    // Both surviving workers did jobs, so the continuity checked next spans segments made by different workers.
-    const [b, a2] = [workers[1]!, workers[2]!];
+    // Both surviving cpu workers did jobs, so the continuity checked next spans segments made by different workers.
+    const [b, a2, gpu] = [worker("worker-b"), worker("worker-a2"), worker("worker-gpu")];
     expect(jobsDone(b).length).toBeGreaterThan(0);
     expect(jobsDone(a2).length + doneBeforeKill).toBeGreaterThan(0);
+    // Routing: the gpu-class worker made exactly the rungs at or above GPU_MIN_HEIGHT, the cpu ones the others.
+    expect([...groupsDone(gpu)]).toEqual(["high"]);
+    expect(new Set(jobsDone(gpu)).size).toBeGreaterThanOrEqual(sourceMsns.length);
+    for (const w of [worker("worker-a"), b, a2]) expect([...groupsDone(w)].filter((g) => g !== "low")).toEqual([]);
     expect(
       system.nodes[0]!.lines.some((l) => l.includes("holding jobs")),
       "the node said it held jobs during the outage",
     ).toBe(true);
     const late = await metricValue(`http://127.0.0.1:${b.opsPort}/metrics`, "transcode_job_wait_seconds_count");
     console.log(
-      `[pool] source msns ${sourceMsns[0]}..${sourceMsns.at(-1)}; jobs done: worker-a ${doneBeforeKill} (killed), worker-b ${jobsDone(b).length}, worker-a2 ${jobsDone(a2).length}; ` +
+      `[pool] source msns ${sourceMsns[0]}..${sourceMsns.at(-1)}; jobs done: worker-a ${doneBeforeKill} (killed), worker-b ${jobsDone(b).length}, ` +
+        `worker-a2 ${jobsDone(a2).length}, worker-gpu ${jobsDone(gpu).length} (high rungs); ` +
         `node held up to ${bufferedPeak} jobs during the Redis outage; worker-b wait observations ${late}`,
     );
   }, 100_000);
@@ -318,7 +334,7 @@ describe("transcoding pool (TRANSCODE=queue, BullMQ on Redis, two workers)", () 
       // The broadcast ends: its epoch no longer holds the stream.
       expect((await system.api("POST", `/streams/${stream.stream_id}/stop`)).status).toBe(200);
       expect((await put(grantOfJobs)).status).toBe(409);
-      const fencedJob = { ...job!.data, msn: 998, cutAt: Date.now() };
+      const fencedJob = { ...job!.data, msn: 998, group: "low", cutAt: Date.now() };
       await queue.add("transcode", fencedJob, { jobId: `${stream.stream_id}_e${epoch}_m998_low`, attempts: 4 });
       await eventually("a worker to drop the fenced job", 15_000, async () =>
         workers.some((w) => w.lines.some((l) => l.includes("job dropped (fenced)") && l.includes("msn=998"))) ? true : undefined,
