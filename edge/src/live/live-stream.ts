@@ -116,6 +116,8 @@ export class LiveStream extends DurableObject<Env> {
         this.meta.pendingCleanup = null;
         await ctx.storage.put(META_KEY, this.meta);
       }
+      // Whatever is pending has an alarm (a version before the outbox set none for it).
+      await this.outboxRunner.schedule();
     });
   }
 

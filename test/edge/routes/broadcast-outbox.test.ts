@@ -1,7 +1,7 @@
 // The end of a broadcast goes through the stream object's outbox: with R2 failing once and the object reset (all its
 // in-memory state and the attempt in flight gone, as in a crash or eviction) in the middle of writing the VOD, the VOD still comes out ready, listed `processing` meanwhile with its step's attempts
 // and last error visible; a VOD whose step gave up is `failed`, and deleting it leaves none of its media behind.
-import { abortAllDurableObjects, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import { abortAllDurableObjects, evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { liveStream } from "../../../edge/src/live/live-stream-stub.ts";
@@ -132,5 +132,26 @@ describe("end of a broadcast through the outbox", () => {
     expect((await mediaOf(streamId)).length).toBeGreaterThan(0);
     expect((await call("DELETE", `/vods/${failed!.vod_id}`)).status).toBe(204);
     expect(await mediaOf(streamId)).toEqual([]);
+  });
+
+  it("turns a media cleanup saved before the outbox existed into its outbox step, which deletes the media", async () => {
+    const stream = await callJson<{ stream_id: string; stream_key: string }>("POST", "/streams", 201, { body: { title: "legacy", record: false } });
+    const grant = await publish(stream.stream_key);
+    await putInit(stream.stream_id, "360p", grant.epoch);
+    await putSegment(stream.stream_id, "360p", grant.epoch, 0);
+    await stopBroadcast(stream.stream_id, grant.epoch);
+    const stub = liveStream(env, stream.stream_id);
+    // What an older version left: no outbox row, the cleanup in the object's meta.
+    await runInDurableObject(stub, async (_instance, state) => {
+      state.storage.sql.exec("DELETE FROM outbox WHERE step LIKE '%release-unrecorded%'");
+      const meta = (await state.storage.get<Record<string, unknown>>("meta"))!;
+      meta.pendingCleanup = { at: Date.now() - 1, firstEpoch: grant.epoch, lastEpoch: grant.epoch, sessionId: null };
+      await state.storage.put("meta", meta);
+    });
+    await evictDurableObject(stub);
+    expect((await stepsOf(stream.stream_id)).filter((s) => s.step === "release-unrecorded")).toMatchObject([{ state: "pending", attempts: 0 }]);
+    expect(await runDurableObjectAlarm(liveStream(env, stream.stream_id))).toBe(true);
+    expect((await stepsOf(stream.stream_id)).find((s) => s.step === "release-unrecorded")).toMatchObject({ state: "done" });
+    expect(await mediaOf(stream.stream_id)).toEqual([]);
   });
 });
