@@ -33,6 +33,8 @@ export default defineConfig({
                 COALESCE_PLAYLISTS: "0",
                 // Small, so a test reaches it (test/edge/routes/held-requests.test.ts); no other test holds this many.
                 MAX_HELD_REQUESTS: "64",
+                // Small, so a test fills a stream's health history past its bound (test/edge/routes/stream-health.test.ts).
+                HEALTH_HISTORY_SAMPLES: "8",
                 // Lets a test choose the relay location per request (test/edge/routes/plain-reload-relay.test.ts).
                 TEST_RELAY_LOCATION_HEADER: "x-test-relay-location",
                 // Relays keep no plain playlist here, so a test sees an upload in its very next reload; the relay's staleness

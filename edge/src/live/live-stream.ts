@@ -19,6 +19,8 @@ import { commitRefusal } from "./commit-outcome.ts";
 import { type IngestResult, OK, refuse } from "./ingest-result.ts";
 import { decidePublish, leaseProblem } from "./lease.ts";
 import { assetEncryption, keyInSession, publishEncryption, windowEncryption } from "./live-encryption.ts";
+import { healthSample, type HealthSample } from "./health-history.ts";
+import { HealthSamples } from "./health-samples.ts";
 import { CLEANUP_DELAY_MS, type EndReason, INITIAL_META, type LiveMeta, PUBLISHER_SILENCE_MS, WATCH_INTERVAL_MS } from "./live-meta.ts";
 import { type LiveStatus, liveStatus } from "./live-status.ts";
 import { assetRenditions, endOfBroadcastSteps, type OutboxStep, type OutboxStepView, outboxStepView } from "./outbox.ts";
@@ -85,6 +87,7 @@ export class LiveStream extends DurableObject<Env> {
   /** The media bucket's door (a test may wrap it to make storage fail). */
   private media: MediaStore;
   private readonly outboxRunner: OutboxRunner;
+  private readonly healthHistory: HealthSamples;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -101,6 +104,7 @@ export class LiveStream extends DurableObject<Env> {
       giveUp: (step: OutboxStep) => giveUp(this.stepHost(), step),
     };
     this.outboxRunner = new OutboxRunner(this.outbox, alarm, steps, () => getConfig(env).finalizeRetry);
+    this.healthHistory = new HealthSamples(ctx.storage.sql, getConfig(env).healthHistorySamples);
     // Load before any request is delivered so every method sees the persisted state after an eviction.
     ctx.blockConcurrencyWhile(async () => {
       this.meta = { ...INITIAL_META, ...((await ctx.storage.get<LiveMeta>(META_KEY)) ?? {}) };
@@ -185,6 +189,11 @@ export class LiveStream extends DurableObject<Env> {
     const now = Date.now();
     const status = liveStatus(this.meta, this.window, this.viewers.count(now) + this.relayViewers.total(now), now, this.waiters.size);
     return { ...status, finalization: this.outbox.rows().map(outboxStepView) };
+  }
+
+  /** The health samples from `since` (ms since the epoch) on, oldest first (health-history.ts). */
+  async healthSince(since: number): Promise<HealthSample[]> {
+    return this.healthHistory.since(since);
   }
 
   /** Forgets everything (the stream was deleted). */
@@ -291,7 +300,9 @@ export class LiveStream extends DurableObject<Env> {
   async heartbeat(nodeId: string, heartbeat: StreamHeartbeat): Promise<IngestResult> {
     const problem = leaseProblem(this.meta.lease, nodeId, heartbeat.epoch);
     if (problem) return refuse(409, "conflict", problem);
-    this.meta.health = { ...heartbeat, at: Date.now() };
+    const now = Date.now();
+    this.meta.health = { ...heartbeat, at: now };
+    this.healthHistory.add(healthSample(now, heartbeat, this.window, this.meta.lastMediaAt, this.viewers.count(now) + this.relayViewers.total(now)));
     this.touchLease();
     await this.saveMeta();
     if (this.meta.stopping) return { ok: true, stop: true };
