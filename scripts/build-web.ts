@@ -12,7 +12,7 @@ const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 export const WEB_DIST = join(root, "edge/web/dist");
 
 /** The pages' entry points, each bundled to `/static/<name>.js` (and `.css` when it imports styles). */
-const ENTRY_POINTS = ["watch"].map((name) => join(root, `edge/web/src/${name}.ts`));
+const ENTRY_POINTS = ["watch", "dashboard"].map((name) => join(root, `edge/web/src/${name}.ts`));
 
 /** Bundles every entry point; writes only files whose bytes changed, each atomically. Returns the files written. */
 export async function buildWeb(): Promise<string[]> {

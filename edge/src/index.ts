@@ -10,6 +10,7 @@ import { apiDocsRoutes } from "./routes/api-docs.ts";
 import { clipPlaybackRoutes, vodPlaybackRoutes } from "./routes/asset-playback.ts";
 import { benchRoutes } from "./routes/bench.ts";
 import { clipRoutes, streamClipRoutes } from "./routes/clips.ts";
+import { dashboardRoutes, homePage, wantsHtml } from "./routes/dashboard.ts";
 import { clipDownloadRoutes, vodDownloadRoutes } from "./routes/downloads.ts";
 import { adminOnly, bearer } from "./routes/guarded.ts";
 import { ingestRoutes } from "./routes/ingest.ts";
@@ -18,6 +19,7 @@ import { playbackRoutes } from "./routes/playback.ts";
 import { playbackTokenRoutes } from "./routes/playback-tokens.ts";
 import { regionRoutes } from "./routes/regions.ts";
 import { serviceRoutes } from "./routes/service.ts";
+import { streamHealthRoutes } from "./routes/stream-health.ts";
 import { streamRoutes } from "./routes/streams.ts";
 import { tokenRoutes } from "./routes/tokens.ts";
 import { userRoutes } from "./routes/users.ts";
@@ -35,6 +37,8 @@ export const app = new OpenAPIHono<AppEnv>();
 app.use("*", requestId());
 app.use("*", accessLog());
 
+// A browser gets the home page (links to the dashboard and the API reference); API clients the JSON index below.
+app.get("/", (c, next) => (wantsHtml(c.req.header("accept")) ? homePage() : next()));
 app.route("/", serviceRoutes); // GET / (where things are, as JSON) and GET /healthz
 
 // Every route and who may call it. `bearer(router)` needs a valid bearer token (an API token or ADMIN_TOKEN) and
@@ -44,6 +48,7 @@ app.route("/", serviceRoutes); // GET / (where things are, as JSON) and GET /hea
 // The control API (described by /openapi.json).
 app.route("/streams", bearer(streamRoutes)); // create, list, read, change, delete, key, start, stop, manifest, status
 app.route("/streams/:id/playback-tokens", bearer(playbackTokenRoutes));
+app.route("/streams/:id/health", bearer(streamHealthRoutes));
 app.route("/streams/:id/vods", bearer(streamVodRoutes));
 app.route("/streams/:id/clips", bearer(streamClipRoutes));
 app.route("/vods", bearer(vodRoutes));
@@ -67,6 +72,8 @@ app.route("/docs", apiDocsRoutes);
 // Live playback: public, or `?token=` for a stream with signed playback; the watch page (public).
 app.route("/live", playbackRoutes);
 app.route("/watch", watchRoutes);
+// The streamer's dashboard (public page; its API calls carry the token the user signs in with).
+app.route("/dashboard", dashboardRoutes);
 // Ingest nodes: a node credential (or the bootstrap INGEST_SECRET to register), checked by the ingest routes.
 app.route("/ingest/v1", ingestRoutes);
 // Benchmarks only: answers nothing unless the bench setting is on (bench.ts).
