@@ -17,7 +17,11 @@ describe("edge/web/src/api/schema.d.ts", () => {
     // The edge/web workspace's openapi-typescript (it needs the TypeScript 5 compiler API installed there), with the
     // options of `npm run api:types` (a field with a default is optional in a request, as the document says).
     const cli = join(dirname(createRequire(join(web, "package.json")).resolve("openapi-typescript/package.json")), "bin/cli.js");
-    const generated = execFileSync(process.execPath, [cli, "../../docs/openapi.json", "--default-non-nullable", "false"], { cwd: web, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+    const generated = execFileSync(process.execPath, [cli, "../../docs/openapi.json", "--default-non-nullable", "false"], {
+      cwd: web,
+      encoding: "utf8",
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     const committed = readFileSync(join(web, "src/api/schema.d.ts"), "utf8");
     expect(generated.trim() === committed.trim(), "schema.d.ts is stale: run npm run api:types").toBe(true);
   });
