@@ -347,4 +347,39 @@ describe("transcoding pool (TRANSCODE=queue, BullMQ on Redis, cpu and gpu worker
       connection.disconnect();
     }
   }, 40_000);
+
+  it("with every worker gone, late rungs turn into EXT-X-GAP while the source plays on, and recover when workers return", async () => {
+    const created = await system.api<StreamObject>("POST", "/streams", { title: "e2e pool outage", latency_mode: "low" });
+    const outage = created.body;
+    const node = system.nodes[0]!;
+    const publisher = system.publish(`${node.rtmpUrl}/${outage.stream_key}`, { durationS: 26 });
+    const rungUrl = system.url(`/live/${outage.stream_id}/160p/index.m3u8`);
+    await eventually("160p to list a segment", 20_000, async () => ((await readMedia(rungUrl).catch(() => null))?.segments.length ? true : undefined));
+    for (const w of workers) killGroup(w.child, "SIGKILL");
+    const killedAt = Date.now();
+    // More than 3 segments behind the source: the edge lists the missing rung segments as GAPs.
+    const gapped = await eventually("160p to list a GAP", 20_000, async () => {
+      const media = await readMedia(rungUrl);
+      return media.segments.some((s) => s.gap) ? media : undefined;
+    });
+    console.log(`[pool] every worker killed; first GAP listed ${Date.now() - killedAt} ms later`);
+    const source = await readMedia(system.url(`/live/${outage.stream_id}/source/index.m3u8`));
+    expect(source.segments.filter((s) => s.gap)).toEqual([]);
+    expect(source.segments.at(-1)!.msn).toBeGreaterThan(gapped.segments.find((s) => s.gap)!.msn + 3);
+    // Workers come back: the rungs go on with real segments after their gaps (the jobs that waited are late and dropped).
+    const lastGap = () => Math.max(...gapped.segments.filter((s) => s.gap).map((s) => s.msn));
+    await Promise.all([startWorker("worker-c"), startWorker("worker-gpu2", "gpu")]);
+    for (const name of RUNGS) {
+      await eventually(`${name} to recover`, 25_000, async () => {
+        const media = await readMedia(system.url(`/live/${outage.stream_id}/${name}/index.m3u8`));
+        return media.segments.some((s) => !s.gap && s.msn > lastGap()) ? true : undefined;
+      });
+    }
+    const status = (await system.api<{ renditions: { name: string; gaps: number }[] }>("GET", `/streams/${outage.stream_id}/status`)).body;
+    expect(status.renditions.find((r) => r.name === "160p")!.gaps).toBeGreaterThan(0);
+    expect(status.renditions.find((r) => r.name === "source")!.gaps).toBe(0);
+    const late = await metricValue(`http://127.0.0.1:${worker("worker-c").opsPort}/metrics`, 'transcode_jobs_late_total{class="cpu",where="worker"}');
+    console.log(`[pool] gaps per rung: ${status.renditions.map((r) => `${r.name} ${r.gaps}`).join(", ")}; late jobs dropped by worker-c: ${late}`);
+    await publisher.stop();
+  }, 70_000);
 });
