@@ -74,7 +74,9 @@ describe("GET /docs", () => {
     expect(page.headers.get("content-type")).toMatch(/^text\/html/);
     expect(page.headers.get("content-security-policy")).toContain("default-src 'self'");
     const html = await page.text();
-    const assets = [...html.matchAll(/(?:src|href)="([^"]+)"/g)].map((match) => match[1] ?? "").filter((url) => url !== "/openapi.json" && !url.startsWith("data:"));
+    const assets = [...html.matchAll(/(?:src|href)="([^"]+)"/g)]
+      .map((match) => match[1] ?? "")
+      .filter((url) => url !== "/openapi.json" && !url.startsWith("data:"));
     expect(assets.length).toBe(3);
     for (const asset of assets) {
       expect(asset.startsWith("/docs/assets/"), asset).toBe(true);
