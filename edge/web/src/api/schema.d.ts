@@ -885,6 +885,86 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/streams/{id}/health": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A stream's health over the last hour
+         * @description One sample per heartbeat of the stream's ingest node (about every 2 s) while it is live, kept by the stream's Durable Object for an hour (at most HEALTH_HISTORY_SAMPLES). Poll with `since` set to the last sample's `at` for new ones.
+         */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description ISO-8601 time or milliseconds since the epoch; default (and at most) an hour ago */
+                    since?: string;
+                };
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The samples since `since` */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["HealthHistory"];
+                    };
+                };
+                /** @description Invalid request: `detail` names each bad field (`invalid_field`), or the body is not JSON (`malformed_json`). */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Missing, invalid, expired or revoked bearer token. */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Unknown, or someone else's (the two look alike). */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description An internal error: quote `request_id` when reporting it. */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/streams/{id}/vods": {
         parameters: {
             query?: never;
@@ -2902,6 +2982,39 @@ export interface components {
         PlaybackTokenRequest: {
             /** @default 3600 */
             expires_in?: number;
+        };
+        HealthHistory: {
+            stream_id: string;
+            /** Format: date-time */
+            since: string;
+            /** @description How far back the stream's object keeps samples */
+            window_s: number;
+            /** @description The most samples it keeps (HEALTH_HISTORY_SAMPLES) */
+            max_samples: number;
+            /** @description Oldest first */
+            samples: components["schemas"]["HealthSample"][];
+        };
+        HealthSample: {
+            /**
+             * Format: date-time
+             * @description When the edge received the node's heartbeat
+             */
+            at: string;
+            /** @description What the publisher sends, kbit/s */
+            input_kbps: number;
+            /** @description Frames per second the node's encoder reads */
+            fps: number;
+            /** @description The node's encoder speed: 1 is real time, less falls behind */
+            encoder_speed: number;
+            /** @description Seconds since the edge last listed media of the stream (null before any) */
+            last_segment_age_s: number | null;
+            /** @description Objects waiting in the node's upload queue */
+            upload_backlog: number;
+            viewers: number;
+            /** @description Per rendition: seconds from the capture of the end of its newest listed segment to `at` (null without a program date-time) */
+            rendition_lag_s: {
+                [key: string]: number | null;
+            };
         };
         VodList: {
             vods: components["schemas"]["Vod"][];
