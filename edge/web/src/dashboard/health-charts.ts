@@ -103,7 +103,7 @@ class HealthChart {
         {
           width,
           height: HEIGHT,
-          legend: { show: true },
+          legend: { show: true, live: false },
           scales: { x: { time: true }, right: { auto: true } },
           axes: [
             { stroke: "#c8c8d0", grid: { stroke: "#2a2d36" } },

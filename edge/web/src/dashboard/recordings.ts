@@ -139,7 +139,7 @@ export function recordingsSection(app: App, streamId: string): Recordings {
       vodState.textContent = vods.length ? "" : "No VODs yet: a recorded broadcast becomes one when it ends.";
       clipState.textContent = clips.length ? "" : "No clips yet: play a VOD and make one.";
       // A VOD or clip being written: look again shortly.
-      if ([...vods, ...clips].some((a) => a.status === "processing" || a.status === "pending")) timer = setTimeout(() => void refresh(), 2000);
+      if ([...vods, ...clips].some((a) => a.status === "processing")) timer = setTimeout(() => void refresh(), 2000);
     } catch (error) {
       showError(errors, error);
     }
