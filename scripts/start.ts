@@ -210,6 +210,7 @@ try {
   console.log(`  Go live from OBS Settings → Stream → Service "Custom…"`);
   console.log(`                   Server      rtmp://127.0.0.1:${RTMP_PORT}/live`);
   console.log(`                   Stream Key  ${demo ? demo.stream_key : "(create a stream with the curl line below)"}`);
+  console.log(`  Dashboard        ${edge.url}/dashboard  (sign in with the API token)`);
   console.log(`  API token        ${adminToken}`);
   console.log(`  Try the API      curl -s -X POST ${edge.url}/streams -H 'authorization: Bearer ${adminToken}' \\`);
   console.log(`                     -H 'content-type: application/json' -d '{"title":"My stream"}'`);
