@@ -37,6 +37,7 @@ const edge = new EdgeMedia(config.edgeUrl, config.workerId);
 const consumer = startTranscodeConsumer(config.redisUrl, config.workerClass, config.concurrency, {
   run: async (job, info) => {
     wait.observeMs(info.waitedMs);
+    log.debug("job started", { stream: job.streamId.slice(0, 8), msn: job.msn, group: job.group, attempt: info.attempt, waited_ms: info.waitedMs });
     try {
       const outcome = await runTranscodeJob(job, {
         edge,

@@ -195,8 +195,28 @@ describe("transcoding pool (TRANSCODE=queue, BullMQ on Redis, cpu and gpu worker
       10,
     );
     killGroup(victim!.child, "SIGKILL");
+    const killedAt = Date.now();
     const doneBeforeKill = jobsDone(victim!).length;
+    // The job it was running: the last it started and did not finish.
+    const startedJobs = (w: TestWorker) =>
+      w.lines.filter((l) => l.includes("job started")).map((l) => `${/msn=(\d+)/.exec(l)?.[1]}/${/group=(\w+)/.exec(l)?.[1]}`);
+    const lost = startedJobs(victim!)
+      .filter((key) => !victim!.lines.some((l) => l.includes("job done") && `${/msn=(\d+)/.exec(l)?.[1]}/${/group=(\w+)/.exec(l)?.[1]}` === key))
+      .at(-1);
+    expect(lost, "worker-a was running a job when it was killed").toBeDefined();
     console.log(`[pool] killed worker-a ${busyAt - started} ms into the publish, while it encoded (it had done ${doneBeforeKill} jobs)`);
+    // Another worker takes that job once its lock lapses and a stalled check gives it back (within 2 s).
+    const retakenAt = await eventually(
+      "another worker to take the killed worker's job",
+      10_000,
+      async () => {
+        const line = worker("worker-b").lines.find((l) => l.includes("job started") && `${/msn=(\d+)/.exec(l)?.[1]}/${/group=(\w+)/.exec(l)?.[1]}` === lost);
+        return line ? Date.parse(line.slice(0, 24)) : undefined;
+      },
+      20,
+    );
+    console.log(`[pool] the killed worker's job ${lost} was taken again ${retakenAt - killedAt} ms after the kill`);
+    expect(retakenAt - killedAt).toBeLessThan(2_500);
     // The pool goes on with worker-b; a fresh worker-a joins (a worker keeps no state, so it is just another one).
     await startWorker("worker-a2");
 
