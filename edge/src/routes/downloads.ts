@@ -129,13 +129,13 @@ function downloadRouter(kind: AssetKind) {
     tags: [kind === "vod" ? "VODs" : "Clips"],
     summary: `Download a ${what} as one MP4 file`,
     description:
-      "A fragmented MP4 with Content-Length, a file name and Range support (HEAD too). Who may: the owner (or the admin) with their bearer token; else anyone who may play it: everyone for a public stream, a valid `?token=` for a signed one.",
+      "A fragmented MP4 with Content-Length, a file name and Range support (HEAD too). Who may: the owner (or the admin) with their bearer token; else anyone who may play it: everyone for a public stream, a valid `?token=` for a signed one. 409 when the asset cannot be one file (periods that do not fit one timeline, more than DOWNLOAD_MAX_SEGMENTS segments, media or keys gone).",
     security: [{ bearer: [] }, {}],
     request: { params: IdParams, query: DownloadQuery },
     responses: {
       200: { description: "The whole file", content: { "video/mp4": { schema: z.string().openapi({ format: "binary" }) } } },
       206: { description: "The requested range", content: { "video/mp4": { schema: z.string().openapi({ format: "binary" }) } } },
-      ...problems(400, 401, 403, 404, 416),
+      ...problems(400, 401, 403, 404, 409, 416),
     },
   });
   router.use("/", playbackCors());

@@ -6,6 +6,7 @@ import { describe, expect, it } from "vitest";
 import { ingestPaths } from "../../../protocol/ingest-paths.ts";
 import { call, callJson } from "../api.ts";
 import { ingest, publish, putInit, putSegment, runDueCleanup, stopBroadcast } from "../ingest-client.ts";
+import { checkAgainstDocument } from "../openapi-check.ts";
 
 interface Created {
   stream_id: string;
@@ -26,7 +27,11 @@ interface Clip {
   playback_url: string;
 }
 
-const get = (path: string) => exports.default.fetch(new Request(`https://edge.test${path}`));
+const get = async (path: string) => {
+  const response = await exports.default.fetch(new Request(`https://edge.test${path}`));
+  await checkAgainstDocument("GET", path, response);
+  return response;
+};
 const pathOf = (url: string) => new URL(url).pathname;
 
 async function broadcast(body: Record<string, unknown> = {}, segments = 3): Promise<{ stream: Created; epoch: number }> {

@@ -15,6 +15,7 @@ import { call, callJson, newUser } from "../api.ts";
 import { encryptSegment, initSegment, mediaSegment, TRACKS } from "../fmp4-fixture.ts";
 import { ingest, publish, stopBroadcast } from "../ingest-client.ts";
 import { expectProblem } from "../playback-helpers.ts";
+import { checkAgainstDocument } from "../openapi-check.ts";
 
 interface Created {
   stream_id: string;
@@ -115,8 +116,11 @@ function expectedFile(up: Uploaded, rendition: string, msns: number[]): Uint8Arr
 }
 
 const path = (url: string) => new URL(url).pathname + new URL(url).search;
-const fetchPath = (p: string, headers: Record<string, string> = {}, method = "GET") =>
-  exports.default.fetch(new Request(`https://edge.test${p}`, { method, headers }));
+const fetchPath = async (p: string, headers: Record<string, string> = {}, method = "GET") => {
+  const response = await exports.default.fetch(new Request(`https://edge.test${p}`, { method, headers }));
+  await checkAgainstDocument(method, p, response);
+  return response;
+};
 const bytes = async (r: Response) => new Uint8Array(await r.arrayBuffer());
 
 /** The tfdt (in seconds) of each segment-leading moof of a downloaded file, given where the segments start. */

@@ -4,6 +4,7 @@ import { beforeEach, describe, expect, it } from "vitest";
 import { ingestPaths } from "../../../protocol/ingest-paths.ts";
 import { ADMIN, call, callJson, newUser } from "../api.ts";
 import { ingest, registerNode } from "../ingest-client.ts";
+import { checkAgainstDocument } from "../openapi-check.ts";
 
 interface Region {
   region: string;
@@ -49,7 +50,9 @@ async function callFrom(method: string, path: string, cf: { continent?: string; 
   const headers: Record<string, string> = { authorization: `Bearer ${ADMIN}` };
   if (body !== undefined) headers["content-type"] = "application/json";
   const request = new Request(`https://edge.test${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), cf: cf as never });
-  return exports.default.fetch(request);
+  const response = await exports.default.fetch(request);
+  await checkAgainstDocument(method, path, response);
+  return response;
 }
 
 async function jsonFrom<T>(response: Response, status: number): Promise<T> {

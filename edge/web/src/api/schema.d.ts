@@ -2242,7 +2242,7 @@ export interface paths {
         };
         /**
          * Download a VOD as one MP4 file
-         * @description A fragmented MP4 with Content-Length, a file name and Range support (HEAD too). Who may: the owner (or the admin) with their bearer token; else anyone who may play it: everyone for a public stream, a valid `?token=` for a signed one.
+         * @description A fragmented MP4 with Content-Length, a file name and Range support (HEAD too). Who may: the owner (or the admin) with their bearer token; else anyone who may play it: everyone for a public stream, a valid `?token=` for a signed one. 409 when the asset cannot be one file (periods that do not fit one timeline, more than DOWNLOAD_MAX_SEGMENTS segments, media or keys gone).
          */
         get: {
             parameters: {
@@ -2307,6 +2307,15 @@ export interface paths {
                 };
                 /** @description Unknown, or someone else's (the two look alike). */
                 404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Conflict with the current state, or `quota_exceeded` (the setting that bounds it is named). */
+                409: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -2351,7 +2360,7 @@ export interface paths {
         };
         /**
          * Download a clip as one MP4 file
-         * @description A fragmented MP4 with Content-Length, a file name and Range support (HEAD too). Who may: the owner (or the admin) with their bearer token; else anyone who may play it: everyone for a public stream, a valid `?token=` for a signed one.
+         * @description A fragmented MP4 with Content-Length, a file name and Range support (HEAD too). Who may: the owner (or the admin) with their bearer token; else anyone who may play it: everyone for a public stream, a valid `?token=` for a signed one. 409 when the asset cannot be one file (periods that do not fit one timeline, more than DOWNLOAD_MAX_SEGMENTS segments, media or keys gone).
          */
         get: {
             parameters: {
@@ -2416,6 +2425,15 @@ export interface paths {
                 };
                 /** @description Unknown, or someone else's (the two look alike). */
                 404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Conflict with the current state, or `quota_exceeded` (the setting that bounds it is named). */
+                409: {
                     headers: {
                         [name: string]: unknown;
                     };
