@@ -5,6 +5,7 @@ import { DEFAULT_MAX_HELD_REQUESTS } from "./live/playlist-coalescer.ts";
 import type { RetryPolicy } from "./live/outbox.ts";
 import { parseRelaySettings, type RelaySettings } from "./live/relay-settings.ts";
 import { type HostPatterns, parseHostPatterns } from "./streams/ingest-host-policy.ts";
+import { MAX_DVR_WINDOW_SECONDS } from "./streams/stream-input.ts";
 
 /** Parsed, validated configuration of the edge Worker. */
 export interface EdgeConfig {
@@ -42,6 +43,8 @@ export interface EdgeConfig {
   finalizeRetry: RetryPolicy;
   /** HEALTH_HISTORY_SAMPLES: health samples (one per node heartbeat, ~2 s) a stream's object keeps, an hour at most (default 1800). */
   healthHistorySamples: number;
+  /** DVR_MAX_WINDOW_SECONDS: the longest dvr_window a stream may set (default 14400, 4 h; at most 86400). */
+  dvrMaxWindowSeconds: number;
 }
 
 const cache = new WeakMap<object, EdgeConfig>();
@@ -131,6 +134,10 @@ export function getConfig(env: Env): EdgeConfig {
       "HEALTH_HISTORY_SAMPLES",
       (env as unknown as Record<string, string | undefined>).HEALTH_HISTORY_SAMPLES,
       DEFAULT_HEALTH_HISTORY_SAMPLES,
+    ),
+    dvrMaxWindowSeconds: Math.min(
+      MAX_DVR_WINDOW_SECONDS,
+      positiveInt("DVR_MAX_WINDOW_SECONDS", (env as unknown as Record<string, string | undefined>).DVR_MAX_WINDOW_SECONDS, 14_400),
     ),
   };
   cache.set(env, config);

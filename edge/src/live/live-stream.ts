@@ -16,6 +16,7 @@ import type { StreamSettings } from "../streams/stream-input.ts";
 import { evaluatePlaylistRequest, isSatisfied } from "./blocking.ts";
 import { giveUp, runStep, type StepHost } from "./broadcast-steps.ts";
 import { commitRefusal } from "./commit-outcome.ts";
+import { DvrHistory, dvrSegmentCount } from "./dvr-history.ts";
 import { type IngestResult, OK, refuse } from "./ingest-result.ts";
 import { decidePublish, leaseProblem } from "./lease.ts";
 import { assetEncryption, keyInSession, publishEncryption, windowEncryption } from "./live-encryption.ts";
@@ -28,7 +29,7 @@ import { OutboxStore } from "./outbox-store.ts";
 import { OutboxRunner } from "./outbox-runner.ts";
 import { stopDeadline, watchStep } from "./live-watch.ts";
 import { type PlaylistAnswer, playlistAnswer, problemAnswer, tooManyHeldAnswer } from "./playlist-answer.ts";
-import { renderMedia, renderMultivariant } from "./playlist.ts";
+import { type PlaylistHistory, renderMedia, renderMultivariant } from "./playlist.ts";
 import { RelayViewerCounts } from "./relay-viewers.ts";
 import { RenderCache } from "./render-cache.ts";
 import { RetiredMedia, retiredAddresses } from "./retired-media.ts";
@@ -88,6 +89,8 @@ export class LiveStream extends DurableObject<Env> {
   private media: MediaStore;
   private readonly outboxRunner: OutboxRunner;
   private readonly healthHistory: HealthSamples;
+  /** DVR: the rendered history of the current broadcast (dvr-history.ts), made when first asked for. */
+  private dvr: { sessionId: string; history: DvrHistory } | null = null;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -232,7 +235,11 @@ export class LiveStream extends DurableObject<Env> {
       const key = encrypted ? this.sessionKeys.create(sessionId, settings.key_rotation ?? DEFAULT_KEY_ROTATION, this.meta.nextMsn) : null;
       const encryption = key ? windowEncryption(input.streamId, key) : null;
       this.rendered.invalidate();
-      this.window = createLiveWindow({ mode: input.latencyMode, timing: timingFor(input.latencyMode, settings.part_target), encryption });
+      const timing = timingFor(input.latencyMode, settings.part_target);
+      // Like encryption, the DVR window is fixed by the broadcast's first publish (capped by DVR_MAX_WINDOW_SECONDS).
+      const dvrSeconds = Math.min(settings.dvr_window ?? 0, getConfig(this.env).dvrMaxWindowSeconds);
+      const dvrSegments = dvrSegmentCount(dvrSeconds, timing.segmentTarget);
+      this.window = createLiveWindow({ mode: input.latencyMode, timing, encryption, dvrSegments });
     }
     if (input.poolRenditions?.length) this.window.pool = { renditions: input.poolRenditions, lateAfterSegments: POOL_LATE_AFTER_SEGMENTS };
     const epoch = this.meta.nextEpoch++;
@@ -387,7 +394,9 @@ export class LiveStream extends DurableObject<Env> {
     const { streamId, sessionId } = this.meta;
     if (!streamId || !sessionId || !this.window) return;
     const addresses = retiredAddresses(refs, streamId, (rendition, msn) => this.recording.epochOf(sessionId, rendition, msn));
-    this.retiredMedia.retire(addresses, Date.now() + this.window.windowSegments * this.window.segmentTarget * 1000);
+    // With DVR, what left the live window is still listed for the DVR window's length.
+    const listedSegments = this.window.windowSegments + (this.window.dvrSegments ?? 0);
+    this.retiredMedia.retire(addresses, Date.now() + listedSegments * this.window.segmentTarget * 1000);
   }
 
   private touchLease(): void {
@@ -447,9 +456,19 @@ export class LiveStream extends DurableObject<Env> {
     // The stream may have been deleted, or a new broadcast started, while the request was held.
     if (this.window === null) return problemAnswer(404, "The stream has nothing to play.");
     const current = this.window;
-    const text = this.rendered.get(`media|${rendition}|${skip}|${uriQuery ?? ""}`, () => renderMedia(current, rendition, { uriQuery, skip }));
+    const text = this.rendered.get(`media|${rendition}|${skip}|${uriQuery ?? ""}`, () =>
+      renderMedia(current, rendition, { uriQuery, skip, history: this.dvrHistory(current, rendition, uriQuery) }),
+    );
     if (text === null) return problemAnswer(404, `Rendition "${rendition}" does not exist.`);
     return playlistAnswer(text, this.window, decision.kind === "wait");
+  }
+
+  /** DVR: what the media playlist lists before the live window (null without DVR or before anything left it). */
+  private dvrHistory(window: LiveWindowState, rendition: string, uriQuery?: string): PlaylistHistory | null {
+    const sessionId = this.meta.sessionId;
+    if (!window.dvrSegments || !sessionId) return null;
+    if (this.dvr?.sessionId !== sessionId) this.dvr = { sessionId, history: new DvrHistory(this.recording.historySource(sessionId)) };
+    return this.dvr.history.history(window, rendition, uriQuery);
   }
 
   /**

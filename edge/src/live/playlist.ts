@@ -29,6 +29,8 @@ export interface RenderOptions {
 export interface MediaRenderOptions extends RenderOptions {
   /** `_HLS_skip=YES|v2` was asked for: answer with a Playlist Delta Update when there is anything to skip. */
   skip?: boolean;
+  /** DVR: the broadcast's earlier segments to list before the live window's. */
+  history?: PlaylistHistory | null;
 }
 
 /** The LL-HLS server parameters of a stream, in seconds. */
@@ -75,12 +77,14 @@ export function renderMultivariant(state: LiveWindowState, options: RenderOption
   return `${lines.join("\n")}\n`;
 }
 
-/** The media playlist (`{rendition}/index.m3u8`), or null when the rendition is unknown. */
+/** The media playlist (`{rendition}/index.m3u8`), or null when the rendition is unknown. With `history` (DVR, see
+ * dvr-history.ts) the segments that already left the live window are listed in front of it. */
 export function renderMedia(state: LiveWindowState, rendition: string, options: MediaRenderOptions = {}): string | null {
   const r = findRendition(state, rendition);
   if (r === undefined) return null;
   const query = querySuffix(options.uriQuery);
   const ll = lowLatencyParameters(state);
+  const history = options.history ?? null;
   const lines = ["#EXTM3U", `#EXT-X-VERSION:${playlistVersion(state.mode)}`, `#EXT-X-TARGETDURATION:${state.targetDuration}`];
   if (ll !== null) {
     lines.push(
@@ -88,43 +92,90 @@ export function renderMedia(state: LiveWindowState, rendition: string, options: 
       `#EXT-X-PART-INF:PART-TARGET=${decimal(ll.partTarget)}`,
     );
   }
-  const firstMsn = r.segments[0]?.msn ?? inProgress(r)?.msn ?? 0;
-  lines.push(`#EXT-X-MEDIA-SEQUENCE:${firstMsn}`, `#EXT-X-DISCONTINUITY-SEQUENCE:${r.discontinuitySequence}`);
+  const firstMsn = history?.firstMsn ?? r.segments[0]?.msn ?? inProgress(r)?.msn ?? 0;
+  // The history's discontinuities have not slid out of this playlist: they are listed in it.
+  const discontinuitySequence = r.discontinuitySequence - (history?.discontinuities ?? 0);
+  lines.push(`#EXT-X-MEDIA-SEQUENCE:${firstMsn}`, `#EXT-X-DISCONTINUITY-SEQUENCE:${discontinuitySequence}`);
 
   // §6.2.5.1: the server ignores _HLS_skip without CAN-SKIP-UNTIL or with EXT-X-ENDLIST.
   const skipped = ll !== null && options.skip === true && !state.ended ? skippableSegments(r.segments, ll.canSkipUntil) : 0;
-  if (skipped > 0) lines.push(`#EXT-X-SKIP:SKIPPED-SEGMENTS=${skipped}`);
+  // The history is older than every window segment: skippable whenever the window's first segment is.
+  const skippedHistory = skipped > 0 && history !== null ? history.count : 0;
+  if (skipped > 0) lines.push(`#EXT-X-SKIP:SKIPPED-SEGMENTS=${skipped + skippedHistory}`);
+  const head = `${lines.join("\n")}\n`;
 
-  let mapEpoch: number | null = null;
-  let needsDate = true;
   // Encrypted streams: EXT-X-KEY before the first segment (and part) of each key period (key-tags.ts).
   const keys = keyTagWriter(state.encryption, query);
+  const context = freshContext();
+  let historyText = "";
+  if (history !== null && skipped === 0) {
+    historyText = history.text();
+    // The window's first segment continues the history: no repeated EXT-X-MAP, key or date.
+    primeContext(context, keys, history.last);
+  }
+  const body: string[] = [];
   r.segments.forEach((segment, i) => {
     if (i < skipped) return;
-    if (segment.discontinuity) lines.push("#EXT-X-DISCONTINUITY");
-    if (segment.epoch !== mapEpoch) {
-      lines.push(...keys.beforeMap(), `#EXT-X-MAP:URI="${relativeMediaUri(segment.epoch, mediaFile.init())}${query}"`);
-      mapEpoch = segment.epoch;
-    }
-    if (segment.discontinuity) keys.restart();
-    lines.push(...keys.before(segment.msn));
-    if (segment.gap) {
-      lines.push("#EXT-X-GAP");
-      needsDate = true;
-    } else if (segment.programDateTime !== null && (needsDate || segment.discontinuity)) {
-      lines.push(`#EXT-X-PROGRAM-DATE-TIME:${segment.programDateTime}`);
-      needsDate = false;
-    }
-    if (ll !== null && i >= r.segments.length - PART_SEGMENTS && partsComplete(segment)) {
-      for (const part of segment.parts) lines.push(partLine(segment.epoch, segment.msn, part, query));
-    }
-    lines.push(`#EXTINF:${decimal(segment.duration)},`, `${relativeMediaUri(segment.epoch, mediaFile.segment(segment.msn))}${query}`);
+    const withParts = ll !== null && i >= r.segments.length - PART_SEGMENTS && partsComplete(segment);
+    segmentLines(body, segment, context, keys, query, withParts);
   });
 
-  if (ll !== null && !state.ended) lines.push(...liveEdgeLines(r, mapEpoch, query, keys));
-  if (state.ended) lines.push("#EXT-X-ENDLIST");
-  if (ll !== null) lines.push(...renditionReports(state, r, query));
-  return `${lines.join("\n")}\n`;
+  if (ll !== null && !state.ended) body.push(...liveEdgeLines(r, context.mapEpoch, query, keys));
+  if (state.ended) body.push("#EXT-X-ENDLIST");
+  if (ll !== null) body.push(...renditionReports(state, r, query));
+  return body.length === 0 ? head + historyText : `${head}${historyText}${body.join("\n")}\n`;
+}
+
+/** The earlier segments a DVR playlist lists before the live window's (rendered by dvr-history.ts). */
+export interface PlaylistHistory {
+  /** EXT-X-MEDIA-SEQUENCE: the msn of its first segment. */
+  firstMsn: number;
+  /** Segments it lists. */
+  count: number;
+  /** Segments among them carrying EXT-X-DISCONTINUITY. */
+  discontinuities: number;
+  /** Its last segment, which the window's first one continues. */
+  last: Pick<LiveSegment, "msn" | "epoch" | "gap">;
+  /** Its lines, each ending in a newline (only asked for when the render lists it). */
+  text(): string;
+}
+
+/** Where a render stands between two segments: the EXT-X-MAP in effect and whether the next one needs a date. */
+export interface SegmentContext {
+  mapEpoch: number | null;
+  needsDate: boolean;
+}
+
+/** The context at the top of a playlist. */
+export function freshContext(): SegmentContext {
+  return { mapEpoch: null, needsDate: true };
+}
+
+/** Sets `context` and `keys` as they stand right after `previous` was written (a render that continues another). */
+export function primeContext(context: SegmentContext, keys: KeyTagWriter, previous: Pick<LiveSegment, "msn" | "epoch" | "gap">): void {
+  context.mapEpoch = previous.epoch;
+  context.needsDate = previous.gap;
+  keys.before(previous.msn);
+}
+
+/** Appends one segment's lines (its tags, parts with `withParts`, EXTINF and URI) to `lines`. */
+export function segmentLines(lines: string[], segment: LiveSegment, context: SegmentContext, keys: KeyTagWriter, query: string, withParts: boolean): void {
+  if (segment.discontinuity) lines.push("#EXT-X-DISCONTINUITY");
+  if (segment.epoch !== context.mapEpoch) {
+    lines.push(...keys.beforeMap(), `#EXT-X-MAP:URI="${relativeMediaUri(segment.epoch, mediaFile.init())}${query}"`);
+    context.mapEpoch = segment.epoch;
+  }
+  if (segment.discontinuity) keys.restart();
+  lines.push(...keys.before(segment.msn));
+  if (segment.gap) {
+    lines.push("#EXT-X-GAP");
+    context.needsDate = true;
+  } else if (segment.programDateTime !== null && (context.needsDate || segment.discontinuity)) {
+    lines.push(`#EXT-X-PROGRAM-DATE-TIME:${segment.programDateTime}`);
+    context.needsDate = false;
+  }
+  if (withParts) for (const part of segment.parts) lines.push(partLine(segment.epoch, segment.msn, part, query));
+  lines.push(`#EXTINF:${decimal(segment.duration)},`, `${relativeMediaUri(segment.epoch, mediaFile.segment(segment.msn))}${query}`);
 }
 
 /** How many leading segments a delta update replaces: those ending more than the Skip Boundary before
@@ -214,7 +265,8 @@ function bandwidthOf(r: RenditionState, targetDuration: number): { peak: number;
   return { peak: Math.max(r.bandwidth, Math.ceil(peak), average), average };
 }
 
-function querySuffix(uriQuery: string | undefined): string {
+/** `?query` for a URI query without its `?` (or with it), "" for none; refuses what a URI line cannot carry. */
+export function querySuffix(uriQuery: string | undefined): string {
   if (uriQuery === undefined) return "";
   const query = uriQuery.startsWith("?") ? uriQuery.slice(1) : uriQuery;
   // A quoted-string cannot hold '"', CR or LF (§4.2); whitespace would break URI lines.

@@ -1,6 +1,7 @@
 // The recording of a stream's broadcasts, kept in the Durable Object's own SQLite: every listed segment of every
 // rendition, so a VOD or a clip can name all of them long after they left the live window.
 import type { RecordedSegment, RecordingCursor } from "../vod/recorded-segment.ts";
+import type { HistorySource } from "./dvr-history.ts";
 
 export type { RecordedSegment };
 
@@ -78,6 +79,49 @@ export class Recording {
   lastMsn(sessionId: string): number | null {
     const row = this.sql.exec<{ last: number | null }>("SELECT MAX(msn) AS last FROM recorded_segments WHERE session_id = ?", sessionId).toArray()[0];
     return row?.last ?? null;
+  }
+
+  /** The recording of session `sessionId` as the DVR history reads it (dvr-history.ts), one rendition at a time. */
+  historySource(sessionId: string): HistorySource {
+    const sql = this.sql;
+    return {
+      range: (rendition, from, to) =>
+        sql
+          .exec<Row>(
+            "SELECT rendition, msn, epoch, duration, program_date_time FROM recorded_segments WHERE session_id = ? AND rendition = ? AND msn >= ? AND msn < ? ORDER BY msn",
+            sessionId,
+            rendition,
+            from,
+            to,
+          )
+          .toArray()
+          .map(segmentOf),
+      before: (rendition, msn) => {
+        const row = sql
+          .exec<Row>(
+            "SELECT rendition, msn, epoch, duration, program_date_time FROM recorded_segments WHERE session_id = ? AND rendition = ? AND msn < ? ORDER BY msn DESC LIMIT 1",
+            sessionId,
+            rendition,
+            msn,
+          )
+          .toArray()[0];
+        return row ? segmentOf(row) : null;
+      },
+      firstMsn: (rendition) =>
+        sql
+          .exec<{ first: number | null }>("SELECT MIN(msn) AS first FROM recorded_segments WHERE session_id = ? AND rendition = ?", sessionId, rendition)
+          .toArray()[0]?.first ?? null,
+      epochCount: (rendition, from, to) =>
+        sql
+          .exec<{ epochs: number }>(
+            "SELECT COUNT(DISTINCT epoch) AS epochs FROM recorded_segments WHERE session_id = ? AND rendition = ? AND msn >= ? AND msn < ?",
+            sessionId,
+            rendition,
+            from,
+            to,
+          )
+          .toArray()[0]?.epochs ?? 0,
+    };
   }
 
   /** Forgets a session's recording (after its media was deleted). */

@@ -119,6 +119,8 @@ export interface LiveWindowState {
   encryption?: WindowEncryption | null;
   /** Renditions a transcoding pool makes (late ones turn into GAPs, see markLateRungs); absent without a pool. */
   pool?: { renditions: string[]; lateAfterSegments: number } | null;
+  /** DVR: how many of the broadcast's latest segments the media playlists list (dvr-history.ts); absent or 0: off. */
+  dvrSegments?: number;
 }
 
 /** A stored object that dropped out of the live window. Delete it no sooner than the window's
@@ -154,6 +156,7 @@ export interface LiveWindowOptions {
   timing?: MediaTiming;
   windowSegments?: number;
   encryption?: WindowEncryption | null;
+  dvrSegments?: number;
 }
 
 /** A new, empty live window. */
@@ -175,6 +178,7 @@ export function createLiveWindow(options: LiveWindowOptions): LiveWindowState {
     renditions: [],
     ended: false,
     encryption,
+    ...(options.dvrSegments ? { dvrSegments: options.dvrSegments } : {}),
   };
 }
 

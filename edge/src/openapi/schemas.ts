@@ -33,6 +33,8 @@ export const StreamSchema = z
     playback_policy: z.enum(PLAYBACK_POLICIES),
     encryption: z.enum(ENCRYPTION_SETTINGS),
     key_rotation: z.int(),
+    /** Seconds of the broadcast the live media playlists list behind the live edge for rewinding (DVR); 0: off. */
+    dvr_window: z.int(),
     /** WHIP publish URL of the stream's ingest node (POST an SDP offer with `Authorization: Bearer <stream key>`); null without WHIP. */
     whip_url: z.string().nullable().openapi({ example: "http://127.0.0.1:8889/whip/6f1c2a1e-9d3b-4c1e-8a55-2b7e1f0c9d41" }),
     /** SRT publish URL of the stream's ingest node (`?streamid=<key>` in the create and rotate answers); null without SRT. */

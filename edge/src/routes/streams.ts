@@ -5,6 +5,7 @@ import type { AppContext } from "../app-env.ts";
 import { quotaFor } from "../auth/principal.ts";
 import { getConfig } from "../config.ts";
 import { database } from "../db/client.ts";
+import { AppError } from "../errors.ts";
 import { methodNotAllowed } from "../http/method-not-allowed.ts";
 import { publicOrigin } from "../http/public-origin.ts";
 import { liveStream } from "../live/live-stream-stub.ts";
@@ -35,7 +36,10 @@ function ingestFor(c: AppContext, requested: string | null, strict = true): Prom
   return selectIngest(c.env.DB, getConfig(c.env), c.req.raw, requested, { strict });
 }
 
-function settingsWith(row: StreamRow | null, changes: StreamSettings): string {
+function settingsWith(row: StreamRow | null, changes: StreamSettings, dvrMaxWindow: number): string {
+  if (changes.dvr_window !== undefined && changes.dvr_window > dvrMaxWindow) {
+    throw new AppError(400, "invalid_field", `dvr_window: at most ${dvrMaxWindow} seconds here (DVR_MAX_WINDOW_SECONDS).`);
+  }
   const merged: StreamSettings = { ...(row ? streamSettings(row) : {}) };
   if (changes.part_target !== undefined) merged.part_target = changes.part_target;
   if (changes.reconnect_window !== undefined) merged.reconnect_window = changes.reconnect_window;
@@ -43,6 +47,8 @@ function settingsWith(row: StreamRow | null, changes: StreamSettings): string {
   // Read by the stream's Durable Object at the next broadcast's first publish: a live broadcast keeps its own.
   if (changes.encryption !== undefined) merged.encryption = changes.encryption;
   if (changes.key_rotation !== undefined) merged.key_rotation = changes.key_rotation;
+  // Read at the next broadcast's first publish, like encryption.
+  if (changes.dvr_window !== undefined) merged.dvr_window = changes.dvr_window;
   return JSON.stringify(merged);
 }
 
@@ -76,7 +82,7 @@ streamRoutes.openapi(createStreamRoute, async (c) => {
       latencyMode: body.latency_mode,
       region: ingest.region,
       record: body.record,
-      settings: JSON.parse(settingsWith(null, body)) as StreamSettings,
+      settings: JSON.parse(settingsWith(null, body, getConfig(c.env).dvrMaxWindowSeconds)) as StreamSettings,
       ingestEndpoint: ingest.ingestServer,
       playbackManifestUrl: (id) => playbackUrl(publicOrigin(c), id),
     },
@@ -139,7 +145,7 @@ streamRoutes.openapi(updateStreamRoute, async (c) => {
     record: body.record,
     region: ingest?.region,
     ingestEndpoint: ingest?.ingestServer,
-    settings: settingsWith(row, body),
+    settings: settingsWith(row, body, getConfig(c.env).dvrMaxWindowSeconds),
   });
   forgetPlaybackPolicy(row.id);
   return c.json(view(c, updated), 200);

@@ -8,6 +8,9 @@ export const PLAYBACK_POLICIES = ["public", "signed"] as const;
 /** A stream's playback policy. */
 export type PlaybackPolicy = (typeof PLAYBACK_POLICIES)[number];
 
+/** The largest dvr_window any configuration may allow (a day); DVR_MAX_WINDOW_SECONDS sets the edge's own cap. */
+export const MAX_DVR_WINDOW_SECONDS = 86_400;
+
 const title = z.string().trim().min(1, "must not be empty").max(200);
 const tags = z
   .array(
@@ -32,6 +35,9 @@ const settingsFields = {
   encryption: z.enum(ENCRYPTION_SETTINGS).optional(),
   /** Segments per content key of an encrypted stream (default 10). */
   key_rotation: z.number().int().min(MIN_KEY_ROTATION).max(MAX_KEY_ROTATION).optional(),
+  /** Seconds of the broadcast the live playlists keep listing for rewinding (DVR); 0 (the default) is off. At most
+   *  DVR_MAX_WINDOW_SECONDS (checked by the route, which knows the configuration). */
+  dvr_window: z.number().int().min(0).max(MAX_DVR_WINDOW_SECONDS).optional(),
 };
 
 /** Body of `POST /streams`. */
@@ -77,4 +83,5 @@ export interface StreamSettings {
   playback_policy?: PlaybackPolicy;
   encryption?: EncryptionSetting;
   key_rotation?: number;
+  dvr_window?: number;
 }

@@ -36,6 +36,8 @@ export interface StreamView {
   encryption: EncryptionSetting;
   /** Segments per content key of an encrypted broadcast. */
   key_rotation: number;
+  /** Seconds of the broadcast its live playlists list behind the live edge for rewinding; 0: no DVR. */
+  dvr_window: number;
   created_at: string;
   updated_at: string;
   stream_key?: string;
@@ -77,6 +79,7 @@ export function renderStream(row: StreamRow, opts: { origin: string; defaultReco
     playback_policy: settings.playback_policy ?? "public",
     encryption: settings.encryption ?? "none",
     key_rotation: settings.key_rotation ?? DEFAULT_KEY_ROTATION,
+    dvr_window: settings.dvr_window ?? 0,
     created_at: row.createdAt,
     updated_at: row.updatedAt,
   };

@@ -2862,6 +2862,7 @@ export interface components {
             /** @enum {string} */
             encryption: "none" | "aes-128";
             key_rotation: number;
+            dvr_window: number;
             /** @example http://127.0.0.1:8889/whip/6f1c2a1e-9d3b-4c1e-8a55-2b7e1f0c9d41 */
             whip_url: string | null;
             /** @example srt://127.0.0.1:9000 */
@@ -2909,6 +2910,7 @@ export interface components {
             /** @enum {string} */
             encryption?: "none" | "aes-128";
             key_rotation?: number;
+            dvr_window?: number;
         };
         StreamList: {
             streams: components["schemas"]["Stream"][];
@@ -2928,6 +2930,7 @@ export interface components {
             /** @enum {string} */
             encryption?: "none" | "aes-128";
             key_rotation?: number;
+            dvr_window?: number;
         };
         Manifest: {
             /** Format: uri */
