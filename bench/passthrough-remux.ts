@@ -8,7 +8,7 @@
 // It writes its figures to docs/bench/passthrough.json, which bench/report.ts renders in docs/BENCHMARKS.md.
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { CmafPackager } from "../ingest-node/src/packager/packager.ts";
 import { FlvRemuxer } from "../ingest-node/src/remux/flv-remuxer.ts";
@@ -198,6 +198,7 @@ async function main(): Promise<void> {
   console.log(
     `${machineLine(machineInfo(process.cwd()))}; ${n} streams of 1280x720 30 fps H.264 2.5 Mbit/s + AAC 128 kbit/s, ${seconds} s window after ${warmupS} s`,
   );
+  const loadBefore = Number(loadavg()[0]!.toFixed(2));
   const results: Measured[] = [];
   for (const mode of modes) {
     if (mode === "nginx" && !existsSync(NGINX_RTMP_MODULE)) {
@@ -226,6 +227,7 @@ async function main(): Promise<void> {
     seconds,
     warmupS,
     results,
+    load: { before: loadBefore, after: Number(loadavg()[0]!.toFixed(2)) },
   };
   writeFileSync(PASSTHROUGH_RESULTS, `${JSON.stringify(saved, null, 1)}\n`);
   console.log(`saved to ${PASSTHROUGH_RESULTS}`);

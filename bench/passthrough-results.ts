@@ -22,6 +22,8 @@ export interface PassthroughResults {
   seconds: number;
   warmupS: number;
   results: Measured[];
+  /** The 1-minute load average before and after the run (other work on the machine shows up in the figures). */
+  load?: { before: number; after: number };
   /** Where the figures come from when not written by the script's own run. */
   note?: string;
 }

@@ -31,7 +31,7 @@ export function passthroughParagraph(saved: PassthroughResults | null): string[]
   const f = (v: number | null, digits = 1) => (v === null ? "–" : v.toLocaleString("en-US", { minimumFractionDigits: digits, maximumFractionDigits: digits }));
   const md = [
     `**Passthrough without an FFmpeg per stream** (\`${saved.command}\`, run by hand, not by \`npm run bench\`; ${saved.machine},`,
-    `${saved.measuredAt.slice(0, 16).replace("T", " ")} UTC${saved.note ? `; ${saved.note}` : ""}): ${n} publishers copy one 1280x720 30 fps H.264 2.5 Mbit/s + AAC`,
+    `${saved.measuredAt.slice(0, 16).replace("T", " ")} UTC${saved.load ? `, 1-min load ${saved.load.before} before, ${saved.load.after} after` : ""}${saved.note ? `; ${saved.note}` : ""}): ${n} publishers copy one 1280x720 30 fps H.264 2.5 Mbit/s + AAC`,
     `128 kbit/s FLV over RTMP, ${saved.seconds} s measured after ${saved.warmupS} s, CPU counted for the server, its live children and the children it`,
     "reaped, RSS for the server and its live children.",
     "",
