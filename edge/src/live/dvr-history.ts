@@ -117,6 +117,8 @@ export function renderHistoryBlock(
 /** The DVR history of one broadcast: renders and caches its immutable blocks. */
 export class DvrHistory {
   private readonly blocks = new Map<string, string>();
+  /** Per rendition, the discontinuities of the last range asked for: the next range counts only what it moved by. */
+  private readonly counts = new Map<string, { from: number; to: number; discontinuities: number }>();
   private readonly source: HistorySource;
   /** Block renders so far (tests and the benchmark read it to see what a reload cost). */
   blockRenders = 0;
@@ -132,15 +134,29 @@ export class DvrHistory {
     const range = historyRange(r, state.dvrSegments, this.source.firstMsn(rendition));
     if (range === null) return null;
     const { from, to } = range;
-    const previous = this.source.before(rendition, from);
-    // Epochs only grow with msns, so each change of epoch in the range is one discontinuity listed in it.
-    const lower = previous?.msn ?? from;
-    const epochs = this.source.epochCount(rendition, lower, to);
-    const discontinuities = Math.max(0, epochs - 1);
+    const discontinuities = this.discontinuities(rendition, from, to);
     const lastRow = this.source.before(rendition, to);
     const last =
       lastRow === null ? { msn: to - 1, epoch: r.segments[0]?.epoch ?? 0, gap: true } : { msn: to - 1, epoch: lastRow.epoch, gap: lastRow.msn !== to - 1 };
     return { firstMsn: from, count: to - from, discontinuities, last, text: () => this.render(state, rendition, from, to, uriQuery) };
+  }
+
+  /** Discontinuities in [from, to), counted over what the range moved by since the last call (both ends only advance). */
+  private discontinuities(rendition: string, from: number, to: number): number {
+    const memo = this.counts.get(rendition);
+    const count =
+      memo && memo.from <= from && memo.to <= to && from <= memo.to
+        ? memo.discontinuities - this.flags(rendition, memo.from, from) + this.flags(rendition, memo.to, to)
+        : this.flags(rendition, from, to);
+    this.counts.set(rendition, { from, to, discontinuities: count });
+    return count;
+  }
+
+  /** Segments with EXT-X-DISCONTINUITY among msns [from, to): epochs only grow with msns, so one per change of epoch. */
+  private flags(rendition: string, from: number, to: number): number {
+    if (from >= to) return 0;
+    const lower = this.source.before(rendition, from)?.msn ?? from;
+    return Math.max(0, this.source.epochCount(rendition, lower, to) - 1);
   }
 
   private render(state: LiveWindowState, rendition: string, from: number, to: number, uriQuery: string | undefined): string {
