@@ -35,6 +35,8 @@ export default defineConfig({
                 MAX_HELD_REQUESTS: "64",
                 // Small, so a test fills a stream's health history past its bound (test/edge/routes/stream-health.test.ts).
                 HEALTH_HISTORY_SAMPLES: "8",
+                // Small, so a test reaches it (test/edge/routes/storyboard.test.ts).
+                STORYBOARD_MAX_SHEETS: "3",
                 // Lets a test choose the relay location per request (test/edge/routes/plain-reload-relay.test.ts).
                 TEST_RELAY_LOCATION_HEADER: "x-test-relay-location",
                 // Relays keep no plain playlist here, so a test sees an upload in its very next reload; the relay's staleness

@@ -11,6 +11,7 @@ export const ingestPaths = {
   nodeRegister: () => `${INGEST_PREFIX}/nodes/register`,
   streamHeartbeat: (streamId: string) => `${INGEST_PREFIX}/streams/${streamId}/heartbeat`,
   thumbnail: (streamId: string) => `${INGEST_PREFIX}/streams/${streamId}/thumbnail`,
+  storyboardSheet: (streamId: string, sheet: number) => `${INGEST_PREFIX}/streams/${streamId}/storyboard/${sheet}`,
   init: (streamId: string, rendition: string) => `${INGEST_PREFIX}/streams/${streamId}/renditions/${rendition}/init`,
   part: (streamId: string, rendition: string, msn: number, part: number) => `${INGEST_PREFIX}/streams/${streamId}/renditions/${rendition}/parts/${msn}/${part}`,
   segment: (streamId: string, rendition: string, msn: number) => `${INGEST_PREFIX}/streams/${streamId}/renditions/${rendition}/segments/${msn}`,

@@ -83,6 +83,35 @@ export const ThumbnailMetaSchema = z.object({
 /** Metadata of a thumbnail upload. */
 export type ThumbnailMeta = z.infer<typeof ThumbnailMetaSchema>;
 
+const StoryboardSheetFields = z.object({
+  sheet: z.number().int().nonnegative().max(100_000),
+  tiles: z.number().int().min(1).max(400),
+  interval_s: z.number().positive().max(3600),
+  tile_width: z.number().int().min(16).max(640),
+  tile_height: z.number().int().min(16).max(640),
+  columns: z.number().int().min(1).max(20),
+  rows: z.number().int().min(1).max(20),
+});
+const tilesFit = {
+  check: (meta: { tiles: number; columns: number; rows: number }) => meta.tiles <= meta.columns * meta.rows,
+  message: "tiles: at most columns × rows",
+};
+
+/** What the edge keeps of a publish's latest storyboard sheet upload (its index): the upload's metadata but the epoch. */
+export const StoryboardIndexSchema = StoryboardSheetFields.refine(tilesFit.check, { message: tilesFit.message, path: ["tiles"] });
+
+/**
+ * Metadata of a storyboard sprite sheet upload (PUT .../storyboard/{sheet}): the sheet's JPEG as it is now, holding
+ * `tiles` tiles. Tile k of the publish (epoch) shows its media at k × `interval_s` seconds (protocol/storyboard.ts);
+ * sheet n is uploaded again as tiles are added, and every sheet before it is full.
+ */
+export const StoryboardSheetMetaSchema = StoryboardSheetFields.extend({ epoch: z.number().int().nonnegative() }).refine(tilesFit.check, {
+  message: tilesFit.message,
+  path: ["tiles"],
+});
+/** Metadata of a storyboard sprite sheet upload. */
+export type StoryboardSheetMeta = z.infer<typeof StoryboardSheetMetaSchema>;
+
 /** POST /ingest/v1/unpublish: the publisher left (or the node drained). */
 export const UnpublishRequestSchema = z.object({
   stream_id: z.string().regex(STREAM_ID_PATTERN),

@@ -45,6 +45,8 @@ export interface EdgeConfig {
   healthHistorySamples: number;
   /** DVR_MAX_WINDOW_SECONDS: the longest dvr_window a stream may set (default 14400, 4 h; at most 86400). */
   dvrMaxWindowSeconds: number;
+  /** STORYBOARD_MAX_SHEETS: storyboard sprite sheets one publish may store (default 100: 2500 tiles, ~7 h at 10 s). */
+  storyboardMaxSheets: number;
 }
 
 const cache = new WeakMap<object, EdgeConfig>();
@@ -139,6 +141,7 @@ export function getConfig(env: Env): EdgeConfig {
       MAX_DVR_WINDOW_SECONDS,
       positiveInt("DVR_MAX_WINDOW_SECONDS", (env as unknown as Record<string, string | undefined>).DVR_MAX_WINDOW_SECONDS, 14_400),
     ),
+    storyboardMaxSheets: positiveInt("STORYBOARD_MAX_SHEETS", (env as unknown as Record<string, string | undefined>).STORYBOARD_MAX_SHEETS, 100),
   };
   cache.set(env, config);
   return config;

@@ -24,6 +24,7 @@ import { streamRoutes } from "./routes/streams.ts";
 import { tokenRoutes } from "./routes/tokens.ts";
 import { userRoutes } from "./routes/users.ts";
 import { streamVodRoutes, vodRoutes } from "./routes/vods.ts";
+import { vodStoryboardRoutes } from "./routes/vod-storyboard.ts";
 import { watchRoutes } from "./routes/watch.ts";
 import { webhookRoutes } from "./routes/webhooks.ts";
 import { deliverWebhooks } from "./webhooks/deliver.ts";
@@ -63,6 +64,7 @@ app.route("/vods/:id/download.mp4", vodDownloadRoutes);
 app.route("/clips/:id/download.mp4", clipDownloadRoutes);
 // Recorded playback: public, or `?token=` for a stream with signed playback.
 app.route("/vod", vodPlaybackRoutes); // a VOD's playlists and poster
+app.route("/vod", vodStoryboardRoutes); // a VOD's storyboard (seek previews): WebVTT track and sprite sheets
 app.route("/clips", clipPlaybackRoutes); // a clip's playlists (/clips/:id itself is the control API above)
 
 // The API's own description: the document and an interactive reference (public).

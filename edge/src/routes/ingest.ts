@@ -15,6 +15,7 @@ import {
   PublishRequestSchema,
   type SegmentMeta,
   SegmentMetaSchema,
+  StoryboardSheetMetaSchema,
   StreamHeartbeatSchema,
   ThumbnailMetaSchema,
   UnpublishRequestSchema,
@@ -149,6 +150,13 @@ ingestRoutes.use(
     () => "Thumbnails are limited to 2 MiB.",
   ),
 );
+ingestRoutes.use(
+  "/streams/:id/storyboard/*",
+  limitBody(
+    () => 2 * 1024 * 1024,
+    () => "Storyboard sheets are limited to 2 MiB.",
+  ),
+);
 ingestRoutes.use("/publish", limitJsonBody);
 ingestRoutes.use("/unpublish", limitJsonBody);
 ingestRoutes.use("/nodes/*", limitJsonBody);
@@ -242,6 +250,25 @@ ingestRoutes.put("/streams/:id/thumbnail", async (c) => {
   return c.body(null, 204);
 });
 
+/**
+ * A storyboard sprite sheet as it is now (sheet `sheet` of the publish `meta.epoch`, re-sent as tiles are added):
+ * lease checked, then the sheet and the epoch's index written. At most STORYBOARD_MAX_SHEETS sheets per publish
+ * (422 `unprocessable` past it: the node stops making sheets for that publish).
+ */
+ingestRoutes.put("/streams/:id/storyboard/:sheet", async (c) => {
+  const streamId = c.req.param("id");
+  if (!isStreamId(streamId)) throw new AppError(400, "invalid_field", "stream id: must be a lowercase UUID");
+  const meta = mediaMeta(c, StoryboardSheetMetaSchema);
+  if (String(meta.sheet) !== c.req.param("sheet")) throw new AppError(400, "invalid_field", `${MEDIA_META_HEADER}: sheet must match the path`);
+  const maxSheets = getConfig(c.env).storyboardMaxSheets;
+  if (meta.sheet >= maxSheets) throw new AppError(422, "unprocessable", `A publish stores at most ${maxSheets} storyboard sheets.`);
+  const body = await mediaBody(c);
+  await requireLease(c, streamId, meta.epoch);
+  const { epoch: _epoch, ...index } = meta;
+  await mediaStore(c.env).putStoryboardSheet(streamId, meta.epoch, meta.sheet, body, index);
+  return c.body(null, 204);
+});
+
 ingestRoutes.put("/streams/:id/renditions/:rendition/init", async (c) => {
   const { streamId, rendition } = mediaPath(c);
   const meta = mediaMeta(c, InitMetaSchema);
@@ -281,6 +308,7 @@ ingestRoutes.put("/streams/:id/renditions/:rendition/segments/:msn", async (c) =
 for (const path of ["/publish", "/unpublish", "/nodes/heartbeat", "/streams/:id/heartbeat"]) ingestRoutes.all(path, methodNotAllowed("POST"));
 for (const path of [
   "/streams/:id/thumbnail",
+  "/streams/:id/storyboard/:sheet",
   "/streams/:id/renditions/:rendition/init",
   "/streams/:id/renditions/:rendition/parts/:msn/:part",
   "/streams/:id/renditions/:rendition/segments/:msn",

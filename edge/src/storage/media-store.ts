@@ -14,6 +14,8 @@ import {
   mediaFile,
   mediaKey,
   posterKey,
+  storyboardIndexKey,
+  storyboardSheetKey,
   streamPrefix,
   thumbnailKey,
 } from "./media.ts";
@@ -111,6 +113,31 @@ export class MediaStore {
   /** Answers a request for a stream's latest thumbnail. */
   serveThumbnail(streamId: string, request: Request, options: ServeOptions): Promise<Response> {
     return serveStoredObject(this.bucket, thumbnailKey(streamId), request, { contentType: "image/jpeg", ...options });
+  }
+
+  /**
+   * Stores storyboard sheet `sheet` of a publish epoch, then the epoch's index naming it (sheet, tiles, grid): the
+   * index is written after the sheet, so it never names a tile R2 does not hold yet.
+   */
+  async putStoryboardSheet(streamId: string, epoch: number, sheet: number, body: ArrayBuffer | ArrayBufferView, index: object): Promise<void> {
+    await this.bucket.put(storyboardSheetKey(streamId, epoch, sheet), body, { httpMetadata: { contentType: "image/jpeg" } });
+    await this.bucket.put(storyboardIndexKey(streamId, epoch), JSON.stringify(index), { httpMetadata: { contentType: "application/json" } });
+  }
+
+  /** The parsed storyboard index of a publish epoch, or null when it has none (or it is not JSON). */
+  async readStoryboardIndex(streamId: string, epoch: number): Promise<unknown> {
+    const object = await this.bucket.get(storyboardIndexKey(streamId, epoch));
+    if (!object || !("body" in object)) return null;
+    try {
+      return JSON.parse(await object.text());
+    } catch {
+      return null;
+    }
+  }
+
+  /** Answers a request for a storyboard sprite sheet (re-made while its epoch is live: not immutable). */
+  serveStoryboardSheet(streamId: string, epoch: number, sheet: number, request: Request, options: ServeOptions): Promise<Response> {
+    return serveStoredObject(this.bucket, storyboardSheetKey(streamId, epoch, sheet), request, { contentType: "image/jpeg", ...options });
   }
 
   // ---- on-demand assets -------------------------------------------------------------------------------------

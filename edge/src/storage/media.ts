@@ -46,6 +46,21 @@ export function thumbnailKey(streamId: string): string {
   return `${LIVE_ROOT}/${streamId}/thumbnail.jpg`;
 }
 
+/** The key prefix of a stream's storyboard for one publish epoch ("_" starts no rendition name: no collision). */
+function storyboardPrefix(streamId: string, epoch: number): string {
+  return `${LIVE_ROOT}/${streamId}/_storyboard/${epoch}/`;
+}
+
+/** The R2 key of storyboard sprite sheet `sheet` of a stream's publish `epoch`. */
+export function storyboardSheetKey(streamId: string, epoch: number, sheet: number): string {
+  return `${storyboardPrefix(streamId, epoch)}sheet-${sheet}.jpg`;
+}
+
+/** The R2 key of the JSON index of a stream's storyboard for publish `epoch` (what its sheets hold). */
+export function storyboardIndexKey(streamId: string, epoch: number): string {
+  return `${storyboardPrefix(streamId, epoch)}index.json`;
+}
+
 /** The key prefix holding every object of a stream (for deletion). */
 export function streamPrefix(streamId: string): string {
   return `${LIVE_ROOT}/${streamId}/`;

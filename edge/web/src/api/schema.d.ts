@@ -2674,6 +2674,147 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/vod/{id}/storyboard.vtt": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A VOD's storyboard: seek-preview thumbnails as a WebVTT track
+         * @description One cue per thumbnail (one every THUMBNAIL_INTERVAL_S of the node, 10 s by default), covering the whole VOD; each cue's payload is a sprite sheet URI with a `#xywh=x,y,w,h` fragment naming the thumbnail's rectangle. Empty (just `WEBVTT`) when the broadcast made no thumbnails.
+         */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description A playback token (`POST /streams/{id}/playback-tokens`): needed when the stream's playback is signed. */
+                    token?: string;
+                };
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description WebVTT */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "text/vtt": string;
+                    };
+                };
+                /** @description The token may not do this (e.g. only the admin token may). */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Unknown, or someone else's (the two look alike). */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description An internal error: quote `request_id` when reporting it. */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/vod/{id}/storyboard/{epoch}/{sheet}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A sprite sheet of a VOD's storyboard (a grid of thumbnails, as storyboard.vtt names it) */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description A playback token (`POST /streams/{id}/playback-tokens`): needed when the stream's playback is signed. */
+                    token?: string;
+                };
+                header?: never;
+                path: {
+                    id: string;
+                    epoch: string;
+                    sheet: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description JPEG */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "image/jpeg": string;
+                    };
+                };
+                /** @description The token may not do this (e.g. only the admin token may). */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Unknown, or someone else's (the two look alike). */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description An internal error: quote `request_id` when reporting it. */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/clips/{id}/master.m3u8": {
         parameters: {
             query?: never;
