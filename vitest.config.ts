@@ -39,6 +39,9 @@ export default defineConfig({
                 STORYBOARD_MAX_SHEETS: "3",
                 // Lets a test choose the relay location per request (test/edge/routes/plain-reload-relay.test.ts).
                 TEST_RELAY_LOCATION_HEADER: "x-test-relay-location",
+                // Only these simulated locations go through a region's relay (test/edge/routes/relay-tier.test.ts); every
+                // other location's relay asks the stream's object itself, as the other tests expect.
+                RELAY_TIER_REGIONS: "tier-east=EAA EAB EAC EAD EAE EAF EAG EAH; tier-west=WAA WAB WAC WAD",
                 // Relays keep no plain playlist here, so a test sees an upload in its very next reload; the relay's staleness
                 // bound is turned on per relay by test/edge/routes/plain-reload-relay.test.ts.
                 PLAYLIST_STALENESS_MS: "0",

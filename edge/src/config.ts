@@ -33,6 +33,8 @@ export interface EdgeConfig {
   /** PLAYLIST_STALENESS_MS (default 500) and TEST_RELAY_LOCATION_HEADER (tests only): see live/relay-settings.ts. */
   playlistStalenessMs: RelaySettings["playlistStalenessMs"];
   relayLocationHeader: RelaySettings["relayLocationHeader"];
+  /** RELAY_TIER_REGIONS (default "continent"; "off"; or region=LOC LOC;...): the regional relay tier, live/relay-tier.ts. */
+  relayTier: RelaySettings["relayTier"];
   /** Per-user quotas (the admin is exempt): MAX_STREAMS_PER_USER (100), MAX_CLIPS_PER_STREAM (200),
    *  MAX_WEBHOOKS_PER_USER (20), MAX_TOKENS_PER_USER (50 unexpired, unrevoked API tokens). */
   quotas: { streamsPerUser: number; clipsPerStream: number; webhooksPerUser: number; tokensPerUser: number };

@@ -1,70 +1,154 @@
 // The relay tier of DESIGN.md "Scale": one PlaylistRelay Durable Object per stream per edge location
 // (`idFromName(stream + ":" + location)`) holds that location's blocked LL-HLS playlist requests (and requests for
-// preload-hinted parts) and sends the stream's own object one request per distinct answer, and answers the location's
-// plain reloads from the latest playlist it has for a short staleness bound (latest-playlists.ts), so the origin's load
-// grows with locations, not with viewers or Worker isolates. Inside a Durable Object every request shares the object's
-// context, so one request's call can wake the others without workerd's cross-request machinery. Nothing is stored: a
-// relay that is evicted just starts over.
+// preload-hinted parts) and sends upstream one request per distinct answer, and answers the location's plain reloads
+// from the latest playlist it has for a short staleness bound (latest-playlists.ts), so the origin's load grows with
+// locations, not with viewers or Worker isolates. With the regional tier (RELAY_TIER_REGIONS, relay-tier.ts) upstream
+// is the stream's relay of the location's region — the same class, named `stream:region:<region>`, doing the same for
+// its locations' relays — so the stream's object sees regions, not locations. Inside a Durable Object every request
+// shares the object's context, so one request's call can wake the others without workerd's cross-request machinery.
+// Nothing is stored: a relay that is evicted just starts over.
 import { DurableObject } from "cloudflare:workers";
 import { getConfig } from "../config.ts";
-import type { PlaylistAnswer } from "./playlist-answer.ts";
 import { LatestPlaylists } from "./latest-playlists.ts";
+import type { PlaylistAnswer } from "./playlist-answer.ts";
 import { PlaylistCoalescer } from "./playlist-coalescer.ts";
 import { liveStream } from "./live-stream-stub.ts";
-import { RelaySessions } from "./relay-viewers.ts";
+import { regionRelay } from "./playlist-relay-stub.ts";
+import { stalenessShares } from "./relay-tier.ts";
+import { RegionViewerCounts, RelaySessions } from "./relay-viewers.ts";
 
-/** Durable Object relaying one location's playlist requests for one stream. */
+/** Durable Object relaying one location's (or one tier region's) playlist requests for one stream. */
 export class PlaylistRelay extends DurableObject<Env> {
   // Bounded by MAX_HELD_REQUESTS: past it, a location's blocked requests are answered 503 with Retry-After here.
   private readonly coalescer = new PlaylistCoalescer({ maxHeld: getConfig(this.env).maxHeldRequests });
-  // Plain reloads: one call to the stream's object per key per staleness bound (PLAYLIST_STALENESS_MS at most).
-  // Half of it when the isolates in front keep plain playlists too (COALESCE_PLAYLISTS), so a viewer's stays within it.
-  private readonly latest = new LatestPlaylists({
-    maxStalenessMs: getConfig(this.env).playlistStalenessMs,
-    share: getConfig(this.env).coalescePlaylists ? 0.5 : 1,
-  });
-  // The location's viewer sessions, counted here and reported upward as a number (relay-viewers.ts).
+  // Plain reloads: one call upstream per key per this holder's share of the staleness bound (relay-tier.ts
+  // stalenessShares: it depends on whether the isolates keep playlists too and on whether this location has a region).
+  // Made by the first request, which tells which; tests may set it beforehand.
+  private latest: LatestPlaylists | null = null;
+  // A location relay's viewer sessions, counted here and reported upward as a number (relay-viewers.ts).
   private readonly sessions = new RelaySessions();
+  // A region relay's: the latest count of each of its locations' relays.
+  private readonly locationCounts = new RegionViewerCounts();
 
   /**
    * The answer of the stream's object to a media playlist request (`key` says which requests share one: see
    * playlistRequestKey): a blocked one is held here until it comes; a plain reload (`blocking` false) is answered from
    * the latest playlist this relay has while it is younger than its staleness bound. Every viewer is counted here, and
-   * the count goes upward with each call and in a report after each change.
+   * the count goes upward with each call and in a report after each change. `region`: the location's tier region, whose
+   * relay is asked instead of the object (null: the object directly; so too should the region's relay fail).
    */
-  async mediaPlaylist(key: string, streamId: string, rendition: string, search: string, viewer: string, blocking = true): Promise<PlaylistAnswer> {
+  async mediaPlaylist(
+    key: string,
+    streamId: string,
+    rendition: string,
+    search: string,
+    viewer: string,
+    blocking = true,
+    region: string | null = null,
+  ): Promise<PlaylistAnswer> {
     const keepAlive = (work: Promise<unknown>) => this.ctx.waitUntil(work);
-    this.noteSessions(streamId, [viewer]);
+    this.noteSessions(streamId, [viewer], region);
     const relay = this.ctx.id.toString();
-    const call = () => liveStream(this.env, streamId).mediaPlaylist(rendition, search, "", undefined, { id: relay, viewers: this.sessions.count(Date.now()) });
-    if (!blocking) return this.latest.answer(key, call, keepAlive);
+    const direct = () =>
+      liveStream(this.env, streamId).mediaPlaylist(rendition, search, "", undefined, { id: relay, viewers: this.sessions.count(Date.now()) });
+    const call =
+      region === null
+        ? direct
+        : () =>
+            regionRelay(this.env, streamId, region)
+              .regionPlaylist(key, streamId, rendition, search, { id: relay, viewers: this.sessions.count(Date.now()) }, blocking)
+              .catch((err: Error) => {
+                console.error(`region relay ${region} of ${streamId} failed (${err.message}); asking the stream's object directly`);
+                return direct();
+              });
+    if (!blocking) return this.latestPlaylists(region === null ? "location" : "tiered").answer(key, call, keepAlive);
+    return this.coalescer.answer(key, call, keepAlive);
+  }
+
+  /**
+   * A region relay's side of mediaPlaylist: a location relay's call (`from`: its id and viewer count), held or answered
+   * from the region's latest playlist the same way, one call to the stream's object per distinct answer.
+   */
+  async regionPlaylist(
+    key: string,
+    streamId: string,
+    rendition: string,
+    search: string,
+    from: { id: string; viewers: number },
+    blocking: boolean,
+  ): Promise<PlaylistAnswer> {
+    const keepAlive = (work: Promise<unknown>) => this.ctx.waitUntil(work);
+    this.locationCounts.note(String(from.id), from.viewers, Date.now());
+    const relay = this.ctx.id.toString();
+    const call = () =>
+      liveStream(this.env, streamId).mediaPlaylist(rendition, search, "", undefined, { id: relay, viewers: this.locationCounts.total(Date.now()) });
+    if (!blocking) return this.latestPlaylists("region").answer(key, call, keepAlive);
     return this.coalescer.answer(key, call, keepAlive);
   }
 
   /** Viewer sessions whose requests a Worker isolate of this location answered from another's call. */
-  async countViewers(streamId: string, sessions: string[]): Promise<void> {
-    this.noteSessions(streamId, sessions.slice(0, 10_000));
+  async countViewers(streamId: string, sessions: string[], region: string | null = null): Promise<void> {
+    this.noteSessions(streamId, sessions.slice(0, 10_000), region);
   }
 
-  private noteSessions(streamId: string, sessions: string[]): void {
+  /** A region relay's side: location relay `relayId` now counts `viewers`; the region's sum goes to the object soon. */
+  async locationViewerCount(streamId: string, relayId: string, viewers: number): Promise<void> {
+    const relay = this.ctx.id.toString();
+    this.locationCounts.note(
+      String(relayId),
+      viewers,
+      Date.now(),
+      (total) => liveStream(this.env, streamId).relayViewerCount(relay, total),
+      (work) => this.ctx.waitUntil(work),
+    );
+  }
+
+  private latestPlaylists(role: "location" | "tiered" | "region"): LatestPlaylists {
+    if (this.latest) return this.latest;
+    const config = getConfig(this.env);
+    const shares = stalenessShares(config.coalescePlaylists, role !== "location");
+    this.latest = new LatestPlaylists({ maxStalenessMs: config.playlistStalenessMs, share: role === "region" ? shares.region : shares.location });
+    return this.latest;
+  }
+
+  private noteSessions(streamId: string, sessions: string[], region: string | null): void {
     const relay = this.ctx.id.toString();
     this.sessions.note(
       sessions,
       Date.now(),
-      (viewers) => liveStream(this.env, streamId).relayViewerCount(relay, viewers),
+      (viewers) =>
+        region === null
+          ? liveStream(this.env, streamId).relayViewerCount(relay, viewers)
+          : regionRelay(this.env, streamId, region).locationViewerCount(streamId, relay, viewers),
       (work) => this.ctx.waitUntil(work),
     );
   }
 
   /**
    * The answer of the stream's object to a request for a part R2 does not hold yet (a preload-hinted part: see
-   * LiveStream.awaitPart), held here so the location's requests for one part cost the object one held request.
+   * LiveStream.awaitPart), held here so the location's requests for one part cost the object one held request (through
+   * the location's tier region's relay when it has one).
    */
-  async awaitPart(key: string, streamId: string, rendition: string, epoch: number, msn: number, part: number): Promise<PlaylistAnswer> {
-    return this.coalescer.answer(
-      key,
-      () => liveStream(this.env, streamId).awaitPart(rendition, epoch, msn, part),
-      (work) => this.ctx.waitUntil(work),
-    );
+  async awaitPart(
+    key: string,
+    streamId: string,
+    rendition: string,
+    epoch: number,
+    msn: number,
+    part: number,
+    region: string | null = null,
+  ): Promise<PlaylistAnswer> {
+    const direct = () => liveStream(this.env, streamId).awaitPart(rendition, epoch, msn, part);
+    const call =
+      region === null
+        ? direct
+        : () =>
+            regionRelay(this.env, streamId, region)
+              .awaitPart(key, streamId, rendition, epoch, msn, part)
+              .catch((err: Error) => {
+                console.error(`region relay ${region} of ${streamId} failed (${err.message}); asking the stream's object directly`);
+                return direct();
+              });
+    return this.coalescer.answer(key, call, (work) => this.ctx.waitUntil(work));
   }
 }

@@ -70,3 +70,37 @@ export class RelaySessions {
     );
   }
 }
+
+/**
+ * A region relay's side (relay-tier.ts): the latest count of each of its locations' relays, whose sum it passes to the
+ * stream's object with each call and reports within `reportMs` of a location's report, so counts flow through the tier
+ * as numbers and the object keeps one count per region.
+ */
+export class RegionViewerCounts {
+  readonly #locations: RelayViewerCounts;
+  readonly #reportMs: number;
+  #reportPending = false;
+
+  constructor(reportMs = RELAY_VIEWER_REPORT_MS, windowMs = DEFAULT_VIEWER_WINDOW_MS) {
+    this.#locations = new RelayViewerCounts(windowMs);
+    this.#reportMs = reportMs;
+  }
+
+  /** Sum of the region's locations' latest counts. */
+  total(now: number): number {
+    return this.#locations.total(now);
+  }
+
+  /** Records location relay `relayId`'s count; without `send`, only that (the count rides on the call being made). */
+  note(relayId: string, viewers: number, now: number, send?: (viewers: number) => Promise<void>, keepAlive?: (work: Promise<unknown>) => void): void {
+    this.#locations.report(relayId, viewers, now);
+    if (!send || !keepAlive || this.#reportPending) return;
+    this.#reportPending = true;
+    keepAlive(
+      new Promise<void>((resolve) => setTimeout(resolve, this.#reportMs)).then(async () => {
+        this.#reportPending = false;
+        await send(this.#locations.total(Date.now())).catch(() => undefined);
+      }),
+    );
+  }
+}

@@ -17,6 +17,7 @@ import { LatestPlaylists } from "../live/latest-playlists.ts";
 import { PlaylistCoalescer, playlistRequestKey } from "../live/playlist-coalescer.ts";
 import { liveStream } from "../live/live-stream-stub.ts";
 import { playlistRelay, relayLocation } from "../live/playlist-relay-stub.ts";
+import { stalenessShares, tierRegion } from "../live/relay-tier.ts";
 import { withUriQuery } from "../live/uri-query.ts";
 import { ViewerReports } from "../live/viewer-reports.ts";
 import { type MediaAddress, parseMediaAddress } from "../storage/media.ts";
@@ -38,6 +39,11 @@ function locationOf(c: AppContext): string {
   const header = getConfig(c.env).relayLocationHeader;
   const chosen = header === null ? undefined : c.req.header(header);
   return relayLocation(chosen ?? (c.req.raw as { cf?: { colo?: unknown } }).cf?.colo);
+}
+
+/** The tier region whose relay `location`'s relay asks (RELAY_TIER_REGIONS, live/relay-tier.ts), or null for none. */
+function regionOf(c: AppContext, location: string): string | null {
+  return tierRegion(getConfig(c.env).relayTier, location, (c.req.raw as { cf?: { continent?: unknown } }).cf?.continent);
 }
 
 function streamIdFrom(c: AppContext): string {
@@ -65,8 +71,8 @@ function answer(c: AppContext, result: PlaylistAnswer, uriQuery: string | null =
 // waiting), and the viewers the stream's object therefore does not see are reported to it in batches.
 let coalescer: PlaylistCoalescer | null = null;
 const viewerReports = new ViewerReports();
-// Per isolate: plain reloads answered from the latest playlist for half the staleness bound (the relay spends the other
-// half), so most of them never leave the isolate (latest-playlists.ts).
+// Per isolate: plain reloads answered from the latest playlist for the isolate's share of the staleness bound (the relays
+// above spend the rest: relay-tier.ts stalenessShares), so most of them never leave the isolate (latest-playlists.ts).
 let keptPlain: LatestPlaylists | null = null;
 
 /** Routes under /live. */
@@ -104,10 +110,11 @@ playbackRoutes.get("/:id/:rendition/index.m3u8", async (c) => {
   // latest playlist for a short staleness bound (latest-playlists.ts); should the relay fail, straight to the origin —
   // a viewer's request is never lost to the extra hop.
   const location = locationOf(c);
+  const region = regionOf(c, location);
   const call = config.relayPlaylists
     ? () =>
         playlistRelay(c.env, id, location)
-          .mediaPlaylist(key, id, rendition, search, viewer, blocking)
+          .mediaPlaylist(key, id, rendition, search, viewer, blocking, region)
           .catch((err: Error) => {
             console.error(`playlist relay of ${id} failed (${err.message}); asking the stream's object directly`);
             return direct();
@@ -119,11 +126,16 @@ playbackRoutes.get("/:id/:rendition/index.m3u8", async (c) => {
   // Viewers that joined another request's call are not seen further up: the isolate reports them in batches to the
   // relay of their location (which counts the location's viewers), or to the object without relays.
   const reportViewer = config.relayPlaylists
-    ? () => viewerReports.note(`${id}|${location}`, viewer, (_key, sessions) => playlistRelay(c.env, id, location).countViewers(id, sessions), keepAlive)
+    ? () =>
+        viewerReports.note(`${id}|${location}`, viewer, (_key, sessions) => playlistRelay(c.env, id, location).countViewers(id, sessions, region), keepAlive)
     : () => viewerReports.note(id, viewer, (streamId, sessions) => liveStream(c.env, streamId).countViewers(sessions), keepAlive);
   if (blocking || !config.relayPlaylists) return answer(c, await coalescer.answer(key, call, keepAlive, reportViewer, blocking), uriQuery);
   // A plain reload: the isolate's latest playlist while young enough, else one call in flight per key, kept.
-  keptPlain ??= new LatestPlaylists({ maxStalenessMs: config.playlistStalenessMs, share: 0.5, maxEntries: 1000 });
+  keptPlain ??= new LatestPlaylists({
+    maxStalenessMs: config.playlistStalenessMs,
+    share: stalenessShares(true, config.relayTier.kind !== "off").isolate,
+    maxEntries: 1000,
+  });
   const kept = keptPlain.fresh(key);
   if (kept) {
     reportViewer();
@@ -206,10 +218,11 @@ function awaitPart(c: AppContext, address: MediaAddress, part: { msn: number; pa
   const config = getConfig(c.env);
   const key = `part|${streamId}|${rendition}|${epoch}|${address.file}`;
   const direct = () => liveStream(c.env, streamId).awaitPart(rendition, epoch, part.msn, part.part);
+  const location = locationOf(c);
   const call = config.relayPlaylists
     ? () =>
-        playlistRelay(c.env, streamId, locationOf(c))
-          .awaitPart(key, streamId, rendition, epoch, part.msn, part.part)
+        playlistRelay(c.env, streamId, location)
+          .awaitPart(key, streamId, rendition, epoch, part.msn, part.part, regionOf(c, location))
           .catch((err: Error) => {
             console.error(`playlist relay of ${streamId} failed (${err.message}); asking the stream's object directly`);
             return direct();
