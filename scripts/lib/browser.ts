@@ -31,13 +31,13 @@ export interface TestBrowser {
   close(): Promise<void>;
 }
 
-/** Launches Chromium (`CHROMIUM_PATH` or /usr/bin/chromium) with a throwaway profile. */
-export async function launchBrowser(): Promise<TestBrowser> {
+/** Launches Chromium (`CHROMIUM_PATH` or /usr/bin/chromium) with a throwaway profile and `extraArgs` beside ours. */
+export async function launchBrowser(extraArgs: string[] = []): Promise<TestBrowser> {
   const profile = mkdtempSync(join(tmpdir(), "edgecast-chromium-"));
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: chromiumPath(),
     headless: true,
-    args: CHROMIUM_ARGS,
+    args: [...CHROMIUM_ARGS, ...extraArgs],
     timeout: 30_000,
   });
   const page = context.pages()[0] ?? (await context.newPage());

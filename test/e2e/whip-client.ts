@@ -10,6 +10,8 @@ export interface WhipClient {
   sessionUrl: string;
   /** The answer's status (201) and the publish's answer SDP. */
   answerSdp: string;
+  /** Media packets the relay dropped (0 without one). */
+  dropped(): number;
   /** Ends the publish: DELETE on the session URL, then stops FFmpeg and the peer connection. */
   stop(options?: { withoutDelete?: boolean }): Promise<number | null>;
 }
@@ -21,6 +23,8 @@ export interface WhipClientOptions {
   streamKey: string;
   /** Seconds between the encoder's keyframes (like OBS's fixed keyframe interval). */
   keyframeIntervalS?: number;
+  /** Sends through a UDP relay that drops every `lossEvery`-th media packet on the way to the node (50: 2 %). */
+  lossEvery?: number;
 }
 
 /** POSTs an offer to `url` and starts sending the test pattern; throws with the status on anything but 201. */
@@ -45,7 +49,8 @@ export async function startWhipClient(options: WhipClientOptions): Promise<WhipC
   const response = await fetch(options.url, {
     method: "POST",
     headers: { authorization: `Bearer ${options.streamKey}`, "content-type": "application/sdp" },
-    body: pc.localDescription!.sdp,
+    // Behind the relay the node must not learn the client's own candidates: its checks would find the direct path.
+    body: options.lossEvery ? withUnreachableCandidates(pc.localDescription!.sdp) : pc.localDescription!.sdp,
   });
   const body = await response.text();
   if (response.status !== 201) {
@@ -53,8 +58,10 @@ export async function startWhipClient(options: WhipClientOptions): Promise<WhipC
     throw new WhipClientError(response.status, body);
   }
   const sessionUrl = new URL(response.headers.get("location") ?? "", options.url).toString();
-  await pc.setRemoteDescription({ type: "answer", sdp: body });
   const sockets: Socket[] = [];
+  const relay = options.lossEvery ? await lossyRelay(body, options.lossEvery) : null;
+  if (relay) sockets.push(relay.socket);
+  await pc.setRemoteDescription({ type: "answer", sdp: relay?.answer ?? body });
   const listen = async (onPacket: (packet: Buffer) => void): Promise<number> => {
     const socket = createSocket("udp4");
     sockets.push(socket);
@@ -82,6 +89,7 @@ export async function startWhipClient(options: WhipClientOptions): Promise<WhipC
   return {
     sessionUrl,
     answerSdp: body,
+    dropped: () => relay?.dropped() ?? 0,
     async stop(stopOptions = {}) {
       if (stopped) return null;
       stopped = true;
@@ -105,4 +113,44 @@ export class WhipClientError extends Error {
     super(`WHIP POST answered ${status}: ${body.slice(0, 200)}`);
     this.status = status;
   }
+}
+
+/**
+ * A UDP relay between the client and the node's first candidate: the answer is rewritten to name only the relay.
+ * Every `lossEvery`-th SRTP media packet toward the node is dropped (never STUN or DTLS, so the connection is set up
+ * as it would be; RTCP passes, so NACKs and their retransmissions work as on a real lossy uplink).
+ */
+async function lossyRelay(answer: string, lossEvery: number): Promise<{ socket: Socket; answer: string; dropped: () => number }> {
+  const candidate = /^a=candidate:\S+ 1 udp \d+ (\d{1,3}(?:\.\d{1,3}){3}) (\d+) typ host.*$/m.exec(answer);
+  if (!candidate) throw new Error("the answer has no IPv4 host candidate to relay to");
+  const node = { address: candidate[1]!, port: Number(candidate[2]) };
+  const socket = createSocket("udp4");
+  await new Promise<void>((resolve) => socket.bind(0, "127.0.0.1", () => resolve()));
+  const relayPort = socket.address().port;
+  let client: { address: string; port: number } | null = null;
+  let media = 0;
+  let dropped = 0;
+  socket.on("message", (packet, from) => {
+    // The node may answer from another local address than its candidate's (a loopback path): its port tells.
+    if (from.port === node.port && (from.address === node.address || from.address.startsWith("127."))) {
+      if (client) socket.send(packet, client.port, client.address);
+      return;
+    }
+    client = { address: from.address, port: from.port };
+    // RTP (not RTCP: payload types 72-76 with the marker bit, i.e. second byte 200-204) starts with version 2.
+    const isRtp = packet.length > 12 && packet[0]! >> 6 === 2 && !(packet[1]! >= 200 && packet[1]! <= 204);
+    if (isRtp && ++media % lossEvery === 0) {
+      dropped++;
+      return;
+    }
+    socket.send(packet, node.port, node.address);
+  });
+  const lines = answer.split("\r\n").filter((line) => !line.startsWith("a=candidate:") || line === candidate[0]);
+  const rewritten = lines.map((line) => (line === candidate[0] ? line.replace(`${node.address} ${node.port}`, `127.0.0.1 ${relayPort}`) : line));
+  return { socket, answer: rewritten.join("\r\n"), dropped: () => dropped };
+}
+
+/** The SDP with every candidate pointed at the discard port: the node's own checks go nowhere. */
+function withUnreachableCandidates(sdp: string): string {
+  return sdp.replace(/^(a=candidate:\S+ \d+ udp \d+ )\S+ \d+ /gm, "$1127.0.0.1 9 ");
 }

@@ -10,6 +10,11 @@ export interface WhipPublishOptions {
   /** Media to send; by default the camera and microphone (getUserMedia with `constraints`). */
   stream?: MediaStream;
   constraints?: MediaStreamConstraints;
+  /**
+   * `h264` (default): H.264 offered first, which the node takes whenever offered (it can copy it into the `source`
+   * rendition); `vp8`: VP8 alone, for a browser whose H.264 encoder is poor (the node encodes it).
+   */
+  videoCodec?: "h264" | "vp8";
   /** Longest wait for ICE candidates before the offer is sent anyway (the node does not take trickled ones). */
   iceGatheringTimeoutMs?: number;
 }
@@ -49,7 +54,7 @@ export async function publishWhip(options: WhipPublishOptions): Promise<WhipPubl
   try {
     for (const track of stream.getTracks()) {
       const transceiver = connection.addTransceiver(track, { direction: "sendonly", streams: [stream] });
-      if (track.kind === "video") preferH264(transceiver);
+      if (track.kind === "video") chooseVideoCodec(transceiver, options.videoCodec ?? "h264");
     }
     await connection.setLocalDescription(await connection.createOffer());
     await iceGatheringComplete(connection, options.iceGatheringTimeoutMs ?? 2_000);
@@ -87,16 +92,19 @@ export async function publishWhip(options: WhipPublishOptions): Promise<WhipPubl
 }
 
 /**
- * Puts H.264 (packetization-mode 1) first: the node copies H.264 into the `source` rendition, while VP8 (Chromium's
- * default first choice) must be encoded once more.
+ * H.264 first (its packetization-mode 1 profiles, the ones the node takes), or VP8 alone with its retransmission
+ * codec. Why H.264 by default: the node copies it into the `source` rendition, while VP8 (Chromium's own first
+ * choice) is encoded again.
  */
-function preferH264(transceiver: RTCRtpTransceiver): void {
+function chooseVideoCodec(transceiver: RTCRtpTransceiver, codec: "h264" | "vp8"): void {
   const codecs = RTCRtpSender.getCapabilities?.("video")?.codecs;
   if (!codecs || typeof transceiver.setCodecPreferences !== "function") return;
-  const rank = (codec: RTCRtpCodec) => {
-    if (codec.mimeType.toLowerCase() !== "video/h264") return 2;
-    return /packetization-mode=1/.test(codec.sdpFmtpLine ?? "") ? 0 : 1;
-  };
+  const mime = (c: RTCRtpCodec) => c.mimeType.toLowerCase();
+  if (codec === "vp8") {
+    transceiver.setCodecPreferences(codecs.filter((c) => mime(c) === "video/vp8" || mime(c) === "video/rtx"));
+    return;
+  }
+  const rank = (c: RTCRtpCodec) => (mime(c) !== "video/h264" ? 2 : /packetization-mode=1/.test(c.sdpFmtpLine ?? "") ? 0 : 1);
   transceiver.setCodecPreferences([...codecs].sort((a, b) => rank(a) - rank(b)));
 }
 

@@ -69,6 +69,7 @@ export class WhipSession implements PublishSource {
     const local = options.publicIp !== null && options.publicIpIsLocal ? [options.publicIp] : undefined;
     this.pc = new RTCPeerConnection({
       codecs: {
+        // H.264 first: werift answers in this order, so H.264 is taken whenever offered (the pipeline can copy it).
         // NACK (retransmission) and PLI (keyframe requests) on video; Opus has its own loss concealment.
         video: [useH264({ rtcpFeedback: [useNACK(), usePLI()] }), useVP8({ rtcpFeedback: [useNACK(), usePLI()] })],
         audio: [useOPUS()],
