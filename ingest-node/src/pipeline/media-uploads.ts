@@ -2,6 +2,7 @@
 import type { PublishResponse, SegmentMeta } from "../../../protocol/ingest.ts";
 import type { LatencyMode } from "../../../protocol/latency.ts";
 import type { Logger } from "../log.ts";
+import type { StoryboardSheets } from "../storyboard/storyboard-sheets.ts";
 import type { PackagerEvent } from "../packager/packager.ts";
 import type { MediaSink } from "../upload/media-sink.ts";
 import { StreamFencedError } from "../upload/upload-errors.ts";
@@ -18,6 +19,8 @@ export interface MediaUploadsOptions {
   onSegment?: (rendition: string, msn: number, meta: SegmentMeta) => void;
   /** The edge fenced an upload of the current grant's epoch (409). */
   onFenced: () => void;
+  /** Seek-preview sprite sheets made from the thumbnails (null or absent: none). */
+  storyboard?: StoryboardSheets | null;
 }
 
 /** Queues a publish's init segments, parts, segments and thumbnails on the sink, under the grant in force. */
@@ -49,9 +52,10 @@ export class MediaUploads {
     return this.cipher ? `AES-128, key every ${this.cipher.rotateEvery} segments` : "none";
   }
 
-  /** Resolves once everything queued so far was handed to the sink. */
-  settled(): Promise<void> {
-    return this.chain;
+  /** Resolves once everything queued so far was handed to the sink (and the storyboard's sheets sent). */
+  async settled(): Promise<void> {
+    await this.chain;
+    await this.options.storyboard?.settled();
   }
 
   /** Queues what one packager event of `rendition` produced. */
@@ -83,9 +87,10 @@ export class MediaUploads {
     }
   }
 
-  /** Queues the latest thumbnail. */
+  /** Queues the latest thumbnail, and adds it to the storyboard as its next tile. */
   thumbnail(jpeg: Uint8Array): void {
     const meta = { epoch: this.grant.epoch };
+    this.options.storyboard?.add(this.grant.epoch, jpeg);
     this.queue(() => this.options.sink.putThumbnail(this.grant.stream_id, meta, jpeg));
   }
 

@@ -17,6 +17,7 @@ import { FfmpegFeed } from "./ffmpeg-feed.ts";
 import { type MediaProcess, type RemuxSetting, remuxesNatively, startMediaProcess } from "./media-process.ts";
 import { packageRendition } from "./rendition-packaging.ts";
 import { MediaUploads } from "./media-uploads.ts";
+import { publishStoryboard } from "../storyboard/publish-storyboard.ts";
 import { toLadderSource, waitForSource } from "./source-probe.ts";
 
 /** What a pipeline needs from the node. */
@@ -113,7 +114,8 @@ export class StreamPipeline {
       deps.onSegment?.(rendition, msn);
       this.pool?.segment(rendition, meta);
     };
-    this.uploads = new MediaUploads(grant, { sink: deps.sink, clock: this.clock, log: this.log, onSegment, onFenced: () => this.fence() });
+    const storyboard = publishStoryboard(deps.sink, grant.stream_id, { ffmpegBinary: deps.ffmpegBinary, intervalS: deps.thumbnailIntervalS, log: this.log });
+    this.uploads = new MediaUploads(grant, { sink: deps.sink, clock: this.clock, log: this.log, onSegment, onFenced: () => this.fence(), storyboard });
     this.done = this.run();
   }
 

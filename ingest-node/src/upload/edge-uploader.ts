@@ -1,5 +1,5 @@
 // The real MediaSink: PUTs every object to the edge's ingest API, in order, retried, spilled to disk when it piles up.
-import type { InitMeta, PartMeta, SegmentMeta, ThumbnailMeta } from "../../../protocol/ingest.ts";
+import type { InitMeta, PartMeta, SegmentMeta, StoryboardSheetMeta, ThumbnailMeta } from "../../../protocol/ingest.ts";
 import { MEDIA_META_HEADER } from "../../../protocol/ingest.ts";
 import { ingestPaths } from "../../../protocol/ingest-paths.ts";
 import { BacklogStore } from "./backlog-store.ts";
@@ -103,6 +103,19 @@ export class EdgeUploader implements MediaSink {
   /** Queues a thumbnail, replacing one of the same stream still waiting. */
   putThumbnail(streamId: string, meta: ThumbnailMeta, bytes: Uint8Array): Promise<void> {
     return this.queue.enqueue({ kind: "thumbnail", streamId, meta, bytes });
+  }
+
+  /** Sends a storyboard sprite sheet now (not queued: the sheet's next version replaces a failed one). */
+  async putStoryboardSheet(streamId: string, meta: StoryboardSheetMeta, bytes: Uint8Array): Promise<void> {
+    await edgeRequest(this.endpoint, {
+      path: ingestPaths.storyboardSheet(streamId, meta.sheet),
+      method: "PUT",
+      contentType: THUMBNAIL_CONTENT_TYPE,
+      headers: { [MEDIA_META_HEADER]: JSON.stringify(meta) },
+      body: bytes,
+      timeoutMs: this.requestTimeoutMs,
+      fence: { streamId, epoch: meta.epoch },
+    });
   }
 
   /** Resolves when everything queued for the stream is acknowledged or dropped; rejects if it is fenced. */

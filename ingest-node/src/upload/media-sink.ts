@@ -1,5 +1,5 @@
 // The boundary the media pipeline writes to: the edge uploader for real, an in-memory sink in tests.
-import type { InitMeta, PartMeta, SegmentMeta, ThumbnailMeta } from "../../../protocol/ingest.ts";
+import type { InitMeta, PartMeta, SegmentMeta, StoryboardSheetMeta, ThumbnailMeta } from "../../../protocol/ingest.ts";
 import type { EdgeRejectedError, StreamFencedError, UploadError } from "./upload-errors.ts";
 
 /** What identifies a media object, without its bytes. */
@@ -74,6 +74,11 @@ export interface MediaSink {
   putSegment(streamId: string, rendition: string, meta: SegmentMeta, bytes: Uint8Array): Promise<void>;
   /** Queues a JPEG thumbnail; a queued older thumbnail of the same stream may be dropped. */
   putThumbnail(streamId: string, meta: ThumbnailMeta, bytes: Uint8Array): Promise<void>;
+  /**
+   * Sends a storyboard sprite sheet now, not queued: a failed one is replaced by the next version of the sheet
+   * (storyboard/storyboard-sheets.ts). Resolves once the edge stored it. Optional: a sink without it makes no storyboard.
+   */
+  putStoryboardSheet?(streamId: string, meta: StoryboardSheetMeta, bytes: Uint8Array): Promise<void>;
   /** Resolves when everything queued for the stream is acknowledged or dropped; rejects if the stream is fenced. */
   flush(streamId: string): Promise<void>;
   /** Objects and bytes the stream still has to upload. */

@@ -1,5 +1,5 @@
 // An in-memory MediaSink for tests of the pipeline: it keeps every object, in the order it was put.
-import type { InitMeta, PartMeta, SegmentMeta, ThumbnailMeta } from "../../../protocol/ingest.ts";
+import type { InitMeta, PartMeta, SegmentMeta, StoryboardSheetMeta, ThumbnailMeta } from "../../../protocol/ingest.ts";
 import type { BacklogMetrics, MediaObject, MediaSink, StreamBacklog } from "./media-sink.ts";
 import { emptyBacklogMetrics } from "./media-sink.ts";
 import { StreamFencedError, UploaderClosedError } from "./upload-errors.ts";
@@ -24,6 +24,16 @@ export class MemorySink implements MediaSink {
   /** Queues a segment. */
   putSegment(streamId: string, rendition: string, meta: SegmentMeta, bytes: Uint8Array): Promise<void> {
     return this.put({ kind: "segment", streamId, rendition, meta, bytes });
+  }
+
+  /** Storyboard sheets sent, in order (every version of a sheet). */
+  readonly storyboardSheets: { streamId: string; meta: StoryboardSheetMeta; bytes: Uint8Array }[] = [];
+
+  /** Records a storyboard sheet. */
+  async putStoryboardSheet(streamId: string, meta: StoryboardSheetMeta, bytes: Uint8Array): Promise<void> {
+    const fenced = this.fenced.get(streamId);
+    if (fenced) throw fenced;
+    this.storyboardSheets.push({ streamId, meta, bytes });
   }
 
   /** Queues a thumbnail. */

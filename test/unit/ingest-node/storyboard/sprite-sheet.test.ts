@@ -1,0 +1,53 @@
+// Sprite sheets drawn by the real FFmpeg: any number of thumbnails up to the grid gives one JPEG of the whole grid's
+// size (tiles letterboxed to 160×90), and a sheet of too many tiles or a missing binary is a clear error.
+import { execFileSync } from "node:child_process";
+import { describe, expect, it } from "vitest";
+import { DEFAULT_STORYBOARD_GRID } from "../../../../protocol/storyboard.ts";
+import { composeSpriteSheet } from "../../../../ingest-node/src/storyboard/sprite-sheet.ts";
+import { jpegSize } from "../../../edge/storyboard-check.ts";
+
+/** A real JPEG thumbnail of `size` (FFmpeg's test pattern), like the node's. */
+function thumbnail(size: string): Buffer {
+  return execFileSync("ffmpeg", [
+    "-loglevel",
+    "error",
+    "-f",
+    "lavfi",
+    "-i",
+    `testsrc=size=${size}:rate=1`,
+    "-frames:v",
+    "1",
+    "-pix_fmt",
+    "yuvj420p",
+    "-f",
+    "image2pipe",
+    "-c:v",
+    "mjpeg",
+    "pipe:1",
+  ]);
+}
+
+describe("composeSpriteSheet", () => {
+  const wide = thumbnail("640x360");
+  const tall = thumbnail("360x640");
+
+  it("draws a partial and a full sheet at the grid's size", async () => {
+    const partial = await composeSpriteSheet({ binary: "ffmpeg", grid: DEFAULT_STORYBOARD_GRID, tiles: [wide, tall, wide] });
+    expect(jpegSize(partial)).toEqual({ width: 800, height: 450 });
+    const full = await composeSpriteSheet({ binary: "ffmpeg", grid: DEFAULT_STORYBOARD_GRID, tiles: Array.from({ length: 25 }, () => wide) });
+    expect(jpegSize(full)).toEqual({ width: 800, height: 450 });
+    const small = await composeSpriteSheet({ binary: "ffmpeg", grid: { tileWidth: 96, tileHeight: 54, columns: 3, rows: 2 }, tiles: [wide] });
+    expect(jpegSize(small)).toEqual({ width: 288, height: 108 });
+  });
+
+  it("refuses too many tiles or none, and names a binary that does not start", async () => {
+    await expect(composeSpriteSheet({ binary: "ffmpeg", grid: DEFAULT_STORYBOARD_GRID, tiles: Array.from({ length: 26 }, () => wide) })).rejects.toThrow(
+      /1 to 25 tiles, not 26/,
+    );
+    await expect(composeSpriteSheet({ binary: "ffmpeg", grid: DEFAULT_STORYBOARD_GRID, tiles: [] })).rejects.toThrow(/not 0/);
+    await expect(composeSpriteSheet({ binary: "/nonexistent/ffmpeg", grid: DEFAULT_STORYBOARD_GRID, tiles: [wide] })).rejects.toThrow(/could not start/);
+    await expect(composeSpriteSheet({ binary: "ffmpeg", grid: DEFAULT_STORYBOARD_GRID, tiles: [new Uint8Array([1, 2, 3])] })).rejects.toThrow(
+      /sprite sheet failed/,
+    );
+  });
+});

@@ -1,0 +1,114 @@
+// A publish's storyboard with a fake drawer and uploader: each thumbnail re-sends its sheet with one tile more, a
+// sheet rolls over after columns × rows tiles, a failed upload is repaired by the next tile before any later sheet,
+// a refusal stops the publish's storyboard, a new epoch starts over, and the bound on sheets held is reached.
+import { describe, expect, it } from "vitest";
+import type { StoryboardSheetMeta } from "../../../../protocol/ingest.ts";
+import type { StoryboardGrid } from "../../../../protocol/storyboard.ts";
+import type { Logger } from "../../../../ingest-node/src/log.ts";
+import { MAX_PENDING_SHEETS, StoryboardRefusedError, StoryboardSheets } from "../../../../ingest-node/src/storyboard/storyboard-sheets.ts";
+
+const GRID: StoryboardGrid = { tileWidth: 160, tileHeight: 90, columns: 2, rows: 2 };
+const quiet: Logger = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined, child: () => quiet } as unknown as Logger;
+
+function harness(fail: (meta: StoryboardSheetMeta) => Error | null = () => null) {
+  const sent: { sheet: number; tiles: number; epoch: number; drawn: number[] }[] = [];
+  const board = new StoryboardSheets({
+    intervalS: 10,
+    grid: GRID,
+    log: quiet,
+    compose: async (tiles) => new Uint8Array(tiles.map((tile) => tile[0]!)),
+    upload: async (meta, jpeg) => {
+      const error = fail(meta);
+      if (error) throw error;
+      sent.push({ sheet: meta.sheet, tiles: meta.tiles, epoch: meta.epoch, drawn: [...jpeg] });
+    },
+  });
+  return { board, sent };
+}
+
+const tile = (k: number) => new Uint8Array([k]);
+
+describe("StoryboardSheets", () => {
+  it("re-sends the sheet a tile lands on, rolling to the next sheet after columns × rows tiles", async () => {
+    const { board, sent } = harness();
+    for (let k = 0; k < 6; k++) {
+      board.add(7, tile(k));
+      await board.settled();
+    }
+    expect(sent.map((s) => [s.sheet, s.tiles])).toEqual([
+      [0, 1],
+      [0, 2],
+      [0, 3],
+      [0, 4],
+      [1, 1],
+      [1, 2],
+    ]);
+    expect(sent[3]!.drawn).toEqual([0, 1, 2, 3]);
+    expect(sent[5]!.drawn).toEqual([4, 5]);
+    expect(sent.every((s) => s.epoch === 7)).toBe(true);
+    // The full sheet is no longer held.
+    expect(board.heldSheets).toBe(1);
+  });
+
+  it("coalesces tiles added while a sheet is being sent into the next upload", async () => {
+    const { board, sent } = harness();
+    for (let k = 0; k < 3; k++) board.add(1, tile(k));
+    await board.settled();
+    expect(sent.map((s) => [s.sheet, s.tiles])).toEqual([
+      [0, 1],
+      [0, 3],
+    ]);
+  });
+
+  it("repairs a failed upload with the next tile, before any later sheet", async () => {
+    let failing = true;
+    const { board, sent } = harness((meta) => (failing && meta.sheet === 0 && meta.tiles === 4 ? new Error("edge unavailable") : null));
+    for (let k = 0; k < 4; k++) {
+      board.add(1, tile(k));
+      await board.settled();
+    }
+    failing = false;
+    board.add(1, tile(4));
+    await board.settled();
+    expect(sent.map((s) => [s.sheet, s.tiles])).toEqual([
+      [0, 1],
+      [0, 2],
+      [0, 3],
+      [0, 4],
+      [1, 1],
+    ]);
+  });
+
+  it("stops the publish's storyboard when the edge refuses a sheet, and starts over with a new epoch", async () => {
+    const { board, sent } = harness((meta) => (meta.epoch === 1 && meta.sheet === 1 ? new StoryboardRefusedError("at most 1 sheet") : null));
+    for (let k = 0; k < 7; k++) {
+      board.add(1, tile(k));
+      await board.settled();
+    }
+    expect(sent.map((s) => [s.sheet, s.tiles])).toEqual([
+      [0, 1],
+      [0, 2],
+      [0, 3],
+      [0, 4],
+    ]);
+    expect(board.heldSheets).toBe(0);
+    board.add(2, tile(9));
+    await board.settled();
+    expect(sent.at(-1)).toMatchObject({ epoch: 2, sheet: 0, tiles: 1, drawn: [9] });
+    expect(board.tileCount).toBe(1);
+  });
+
+  it(`holds at most ${MAX_PENDING_SHEETS} sheets while uploads fail, then gives the publish's storyboard up`, async () => {
+    const { board, sent } = harness(() => new Error("edge unavailable"));
+    const perSheet = GRID.columns * GRID.rows;
+    for (let k = 0; k < MAX_PENDING_SHEETS * perSheet; k++) {
+      board.add(1, tile(k));
+      await board.settled();
+    }
+    expect(board.heldSheets).toBe(MAX_PENDING_SHEETS);
+    board.add(1, tile(99));
+    await board.settled();
+    expect(board.heldSheets).toBe(0);
+    expect(sent).toEqual([]);
+  });
+});
