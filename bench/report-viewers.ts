@@ -7,6 +7,17 @@ import { paperEstimate, VIEWER_TARGETS, type ViewersResult } from "./viewers.ts"
 
 type Caption = (run: SectionRun<unknown>, section: string) => string[];
 
+/** "12 locations" or "12 locations in 3 tier regions". */
+function where(locations: number | undefined, regions: number | undefined): string {
+  return `${n(locations)} locations${regions ? ` in ${regions} tier regions` : ""}`;
+}
+
+/** The most calls/s the tiers let through for `holders` relays calling the object (each keeping plain playlists for
+ *  `share` of the bound), 2 renditions, 2 streams: one blocked call per part, one plain call per kept bound. */
+function ceilingOf(holders: number, share: number, r: ViewersResult): number {
+  return holders * 2 * 2 * (1 / r.partS + 1000 / (r.stalenessBoundMs * share));
+}
+
 function n(value: number | null | undefined, digits = 0): string {
   if (value === null || value === undefined || !Number.isFinite(value)) return "–";
   return value.toLocaleString("en-US", { minimumFractionDigits: digits, maximumFractionDigits: digits });
@@ -25,7 +36,7 @@ export function viewersSummaryRows(run: SectionRun<ViewersResult> | undefined): 
   const errors = r ? r.steps.reduce((sum, s) => sum + s.errors, 0) : null;
   return [
     [
-      `Viewer scale: calls/s reaching the stream objects, ${n(first?.viewers)} → ${n(last?.viewers)} simulated viewers (${n(first?.locations)} locations); plain staleness p99; errors`,
+      `Viewer scale: calls/s reaching the stream objects, ${n(first?.viewers)} → ${n(last?.viewers)} simulated viewers (${where(first?.locations, r?.regions)}); plain staleness p99; errors`,
       r && first && last
         ? `${r.steps.map((s) => n(s.objectPerSec.total, 1)).join(" → ")} (busiest ${n(r.growth, 2)}× the first); ${n(Math.max(...r.steps.map((s) => s.staleness.p99 ?? 0)))} ms; ${n(errors)}`
         : "–",
@@ -35,10 +46,10 @@ export function viewersSummaryRows(run: SectionRun<ViewersResult> | undefined): 
     [
       "Viewer scale (on paper): one stream object's load at 1M viewers over 300 locations vs its measured budget",
       paper
-        ? `${n(paper.objectPerSec)} calls/s vs ${n(paper.budgetPerSec)} req/s (headroom ${n(paper.headroom, 2)}×)${paper.regionalTier ? `; with ${paper.regionalTier.regions} regional relays (not built) ${n(paper.regionalTier.objectPerSec)} calls/s (${n(paper.regionalTier.headroom, 1)}×)` : ""}`
+        ? `${paper.regionalTier ? `with the regional tier: ${paper.regionalTier.regions} regions ${n(paper.regionalTier.objectPerSec)} calls/s (${n(paper.regionalTier.headroom, 1)}×)${paper.continentTier ? `, by continent (${paper.continentTier.regions}) ${n(paper.continentTier.objectPerSec)} calls/s (${n(paper.continentTier.headroom, 1)}×)` : ""}; ` : ""}without it ${n(paper.objectPerSec)} calls/s (${n(paper.headroom, 2)}×); budget ${n(paper.budgetPerSec)} req/s`
         : "–",
       "fits (≥ 2× headroom)",
-      passMark(paper ? paper.fits : null),
+      passMark(paper ? (r?.regions && paper.regionalTier ? paper.regionalTier.headroom >= 2 : paper.fits) : null),
     ],
   ];
 }
@@ -96,10 +107,22 @@ export function viewersSection(run: SectionRun<ViewersResult> | undefined, docsD
     "(`TEST_RELAY_LOCATION_HEADER`), so each location has its own `PlaylistRelay`. Requests go over keep-alive raw sockets",
     "(`bench/keepalive-http.ts`).",
     "",
+  );
+  if (r.regions) {
+    md.push(
+      `**The regional tier.** The locations are grouped into ${r.regions} tier regions (\`RELAY_TIER_REGIONS\` as a table, location *i* in`,
+      `region *i* mod ${r.regions}): each location's relay asks its region's relay (one \`PlaylistRelay\` per stream per region), which`,
+      "asks the stream's object, holding blocked requests once per region and keeping plain playlists for half the staleness bound",
+      "(the location's relay keeps them for the other half: `edge/src/live/relay-tier.ts`). The same crowds then run once more on a",
+      "fresh edge with the tier off (`RELAY_TIER_REGIONS=off`), the location relays calling the object themselves.",
+      "",
+    );
+  }
+  md.push(
     "**Isolates.** Several workerd processes cost more than two cores have; instead every request runs with the isolate tier off",
     "(`COALESCE_PLAYLISTS=0`): each request reaches its location's relay as if every viewer had an isolate of its own — the worst",
-    "case for the object, since real isolates only take load off (they keep plain playlists for half the staleness bound and share",
-    "blocked requests before the relay). The relays then keep plain playlists for the whole bound.",
+    "case for the object, since real isolates only take load off (they keep plain playlists for part of the staleness bound and",
+    "share blocked requests before the relay). The relays then keep plain playlists for the whole bound between them.",
     "",
     "**The largest crowd is sampled.** 10,000 viewers at a player's cadence send ~13,000 requests/s; tried while this benchmark was",
     "developed (2026-12-06), workerd answered ~1,550/s with connection resets and late part uploads (load average 6.5, other sessions",
@@ -113,10 +136,10 @@ export function viewersSection(run: SectionRun<ViewersResult> | undefined, docsD
     `${n(r.stalenessBoundMs)} ms (\`edge/src/live/latest-playlists.ts\`). *Calls/s at the objects* counts the calls viewers cause`,
     "(media and master playlists, hinted parts, viewer counts); the node's uploads are left out (the same in every step).",
     "",
-    "| viewers | edge req/s: plain / blocking | **calls/s at the objects**: public / signed / total | per part per location per rendition (public) | calls by method | plain staleness p50 / p99 / max | blocking answer after commit p50 / p99 | errors | status `viewers` (expected) |",
-    "|---|---|---|---|---|---|---|---|---|",
+    "| viewers | tier | edge req/s: plain / blocking | **calls/s at the objects**: public / signed / total | per part per location per rendition (public) | calls by method | plain staleness p50 / p99 / max | blocking answer after commit p50 / p99 | errors | status `viewers` (expected) |",
+    "|---|---|---|---|---|---|---|---|---|---|",
   );
-  for (const s of r.steps) {
+  for (const s of [...r.steps, ...(r.untiered?.steps ?? [])]) {
     const methods = Object.entries(s.objectCalls)
       .filter(([, v]) => v > 0)
       .map(([k, v]) => `${k} ${n(v)}`)
@@ -128,18 +151,21 @@ export function viewersSection(run: SectionRun<ViewersResult> | undefined, docsD
             .map(([k, v]) => `${k}: ${v}`)
             .join(", ")})`;
     md.push(
-      `| ${n(s.viewers)}${s.sampling > 1 ? ` (1 s in ${s.sampling})` : ""} | ${n(s.edgeRequestsPerSec.plain)} / ${n(s.edgeRequestsPerSec.blocking)} | ${n(s.objectPerSec.public, 1)} / ${n(s.objectPerSec.signed, 1)} / **${n(s.objectPerSec.total, 1)}** | ${n(s.objectPerPartPerLocationRendition, 2)} | ${methods} | ${n(s.staleness.p50)} / ${n(s.staleness.p99)} / ${n(s.staleness.max)} ms | ${n(s.blockingDelay.p50)} / ${n(s.blockingDelay.p99)} ms | ${errors} | ${n(s.statusViewers.public)} (${n(s.statusViewers.expected)}) |`,
+      `| ${n(s.viewers)}${s.sampling > 1 ? ` (1 s in ${s.sampling})` : ""} | ${s.regions ? `${s.regions} regions` : "off"} | ${n(s.edgeRequestsPerSec.plain)} / ${n(s.edgeRequestsPerSec.blocking)} | ${n(s.objectPerSec.public, 1)} / ${n(s.objectPerSec.signed, 1)} / **${n(s.objectPerSec.total, 1)}** | ${n(s.objectPerPartPerLocationRendition, 2)} | ${methods} | ${n(s.staleness.p50)} / ${n(s.staleness.p99)} / ${n(s.staleness.max)} ms | ${n(s.blockingDelay.p50)} / ${n(s.blockingDelay.p99)} ms | ${errors} | ${n(s.statusViewers.public)} (${n(s.statusViewers.expected)}) |`,
     );
   }
-  const ceiling = first ? first.locations * 2 * 2 * (1 / r.partS + 1000 / r.stalenessBoundMs) : null;
+  const ceiling = first ? (r.regions ? ceilingOf(r.regions, 0.5, r) : ceilingOf(first.locations, 1, r)) : null;
+  const untieredCeiling = first && r.untiered ? ceilingOf(first.locations, 1, r) : null;
   md.push(
     "",
-    `Growth of the calls at the objects from ${n(first?.viewers)} to ${n(r.steps.at(-1)?.viewers)} viewers (the busiest step over the first): **${n(r.growth, 2)}×** (target < ${VIEWER_TARGETS.growth}×, 0 errors, staleness p99 within the bound: ${passMark(r.pass)}).`,
-    `The ceiling the tiers impose, whatever the crowd: per location, rendition and stream one blocked call per part (${n(1 / r.partS, 0)}/s) and one`,
-    `plain call per staleness bound (${n(1000 / r.stalenessBoundMs, 0)}/s), plus viewer-count reports — ${n(ceiling)} playlist calls/s for`,
-    `${n(first?.locations)} locations × 2 renditions × 2 streams. A small crowd stays below it (some bounds pass without a plain reload at`,
-    "a location, so no call), which is why the smallest step can be lower than the others: the load rises towards the ceiling and then",
-    "stays flat however many viewers come.",
+    `Growth of the calls at the objects from ${n(first?.viewers)} to ${n(r.steps.at(-1)?.viewers)} viewers (the busiest step over the first)${r.regions ? ", with the tier" : ""}: **${n(r.growth, 2)}×** (target < ${VIEWER_TARGETS.growth}×, 0 errors, staleness p99 within the bound: ${passMark(r.pass)}).` +
+      (r.untiered ? ` Without the tier: ${r.untiered.steps.map((s) => n(s.objectPerSec.total, 1)).join(" → ")} calls/s, ${n(r.untiered.growth, 2)}×.` : ""),
+    r.regions
+      ? `The ceiling the tiers impose, whatever the crowd: per region, rendition and stream one blocked call per part (${n(1 / r.partS, 0)}/s) and one plain call per half staleness bound (${n(2000 / r.stalenessBoundMs, 0)}/s), plus viewer-count reports — ${n(ceiling)} playlist calls/s for ${r.regions} regions × 2 renditions × 2 streams, however many locations the regions hold; without the tier ${n(untieredCeiling)} for ${n(first?.locations)} locations (one plain call per location per whole bound).`
+      : `The ceiling the tiers impose, whatever the crowd: per location, rendition and stream one blocked call per part (${n(1 / r.partS, 0)}/s) and one plain call per staleness bound (${n(1000 / r.stalenessBoundMs, 0)}/s), plus viewer-count reports — ${n(ceiling)} playlist calls/s for ${n(first?.locations)} locations × 2 renditions × 2 streams.`,
+    "A small crowd stays below it (some bounds pass without a plain reload, so no call), which is why the smallest step can be lower",
+    "than the others: the load rises towards the ceiling and then stays flat however many viewers come. The growth target measures",
+    "how far below its ceiling the smallest crowd is, not a load that keeps growing with viewers.",
   );
   const sampled = r.steps.at(-1);
   const before = r.steps.at(-2);
@@ -157,19 +183,18 @@ export function viewersSection(run: SectionRun<ViewersResult> | undefined, docsD
   if (p) {
     md.push(
       `**On paper: ${n(p.viewers)} viewers over ${n(p.locations)} locations, ${p.renditions} renditions.** A million viewers fill every bound at`,
-      `every location, so the object's load is the tiers' ceiling at production settings (isolates keeping plain playlists for half`,
-      `the bound, relays for the other half): per location and rendition one blocked call per part and one plain call per`,
-      `${n(r.stalenessBoundMs / 2)} ms, ${n(p.perLocationRenditionPerSec, 1)} calls/s (the simulation measured at most ${n(p.measuredPerLocationRenditionPerSec, 2)} with relays keeping for the`,
-      `whole bound), plus ${n(p.reportsPerLocationPerSec, 2)} viewer-count reports/s per location (measured). Viewers do not enter the product:`,
-      `${n(p.locations)} × (${p.renditions} × ${n(p.perLocationRenditionPerSec, 1)} + ${n(p.reportsPerLocationPerSec, 2)}) ≈ **${n(p.objectPerSec)} calls/s** against the budget of`,
+      `every location, so the object's load is the tiers' ceiling at production settings (the relay that calls the object keeps`,
+      `plain playlists for half the bound, the holders below it for the other half): per caller and rendition one blocked call per part and one plain call per`,
+      `${n(r.stalenessBoundMs / 2)} ms, ${n(p.perLocationRenditionPerSec, 1)} calls/s (the simulation measured at most ${n(p.measuredPerLocationRenditionPerSec, 2)} per ${r.regions ? "region" : "location"}),`,
+      `plus ${n(p.reportsPerLocationPerSec, 2)} viewer-count reports/s per caller (measured). Viewers do not enter the product. Without the regional tier every`,
+      `location calls the object: ${n(p.locations)} × (${p.renditions} × ${n(p.perLocationRenditionPerSec, 1)} + ${n(p.reportsPerLocationPerSec, 2)}) ≈ **${n(p.objectPerSec)} calls/s** against the budget of`,
       `${n(p.budgetPerSec)} req/s: headroom **${n(p.headroom, 2)}×**${p.fits ? " — it fits." : " — it does not fit (an object needs ~2× headroom to stay responsive)."}`,
     );
     if (p.regionalTier) {
       md.push(
-        `The tier that makes it fit: a **regional relay** between the locations' relays and the stream's object (one \`PlaylistRelay\`-like`,
-        `object per stream per region, the location relays calling it instead of the origin, holding blocked requests and plain playlists`,
-        `the same way). The object then sees regions, not locations: with ${p.regionalTier.regions} regions, ≈ ${n(p.regionalTier.objectPerSec)} calls/s,`,
-        `headroom ${n(p.regionalTier.headroom, 1)}×; the staleness bound is then split three ways (isolate, location, region). Not built yet.`,
+        `With the **regional tier** (built: \`RELAY_TIER_REGIONS\`, \`edge/src/live/relay-tier.ts\`) the object sees regions, not locations:`,
+        `${p.regionalTier.regions} regions from a table ≈ **${n(p.regionalTier.objectPerSec)} calls/s**, headroom **${n(p.regionalTier.headroom, 1)}×**${p.continentTier ? `; the default, one region per inhabited continent (${p.continentTier.regions}), ≈ ${n(p.continentTier.objectPerSec)} calls/s, ${n(p.continentTier.headroom, 1)}×` : ""}.`,
+        "The staleness bound is split so that the chain isolate → location → region never serves a playlist older than the bound.",
       );
     }
     md.push("");
@@ -182,6 +207,15 @@ export function viewersSection(run: SectionRun<ViewersResult> | undefined, docsD
       { name: "total (2 streams)", color: PALETTE[0]!, points: r.steps.map((s) => ({ x: Math.log10(s.viewers), y: s.objectPerSec.total })) },
       { name: "public stream", color: PALETTE[2]!, points: r.steps.map((s) => ({ x: Math.log10(s.viewers), y: s.objectPerSec.public })) },
       { name: "signed stream", color: PALETTE[3]!, points: r.steps.map((s) => ({ x: Math.log10(s.viewers), y: s.objectPerSec.signed })) },
+      ...(r.untiered
+        ? [
+            {
+              name: "total, regional tier off",
+              color: PALETTE[1]!,
+              points: r.untiered.steps.map((s) => ({ x: Math.log10(s.viewers), y: s.objectPerSec.total })),
+            },
+          ]
+        : []),
       {
         name: "edge requests/s ÷ 10",
         color: "#7f7f7f",
@@ -189,7 +223,10 @@ export function viewersSection(run: SectionRun<ViewersResult> | undefined, docsD
         points: r.steps.map((s) => ({ x: Math.log10(s.viewers), y: s.edgeRequestsPerSec.total / 10 })),
       },
     ],
-    refLines: ceiling ? [{ y: ceiling, label: `tiers' ceiling: ${n(ceiling)}/s`, color: "#d62728" }] : [],
+    refLines: [
+      ...(ceiling ? [{ y: ceiling, label: `tiers' ceiling: ${n(ceiling)}/s`, color: "#d62728" }] : []),
+      ...(untieredCeiling ? [{ y: untieredCeiling, label: `ceiling, regional tier off: ${n(untieredCeiling)}/s`, color: "#ff7f0e" }] : []),
+    ],
     caption: caption(run, "viewers"),
     yMin: 0,
   });
@@ -204,5 +241,5 @@ export function viewersReadmeRow(run: SectionRun<ViewersResult> | undefined): st
   const first = r?.steps[0];
   const last = r?.steps.at(-1);
   if (!r || !first || !last) return null;
-  return `| viewer scale: calls/s reaching the stream objects, ${n(first.viewers)} → ${n(last.viewers)} simulated viewers over ${first.locations} locations (errors) | ${r.steps.map((s) => n(s.objectPerSec.total, 1)).join(" → ")} (busiest ${n(r.growth, 2)}× the first; ${n(r.steps.reduce((sum, s) => sum + s.errors, 0))}) | < ${VIEWER_TARGETS.growth}× (0) |`;
+  return `| viewer scale: calls/s reaching the stream objects, ${n(first.viewers)} → ${n(last.viewers)} simulated viewers over ${where(first.locations, r.regions)} (errors) | ${r.steps.map((s) => n(s.objectPerSec.total, 1)).join(" → ")} (busiest ${n(r.growth, 2)}× the first; ${n(r.steps.reduce((sum, s) => sum + s.errors, 0))}) | < ${VIEWER_TARGETS.growth}× (0) |`;
 }

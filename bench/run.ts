@@ -49,7 +49,10 @@ function parameters(quick: boolean, soakMinutes: number | null, playSeconds: num
         { viewers: 1000, sampling: 1 },
         { viewers: 10_000, sampling: 10 },
       ],
-      locations: 4,
+      // 12 locations in 3 tier regions (then the same without the tier): enough locations per region to show what the
+      // regional tier takes off the stream's object.
+      locations: 12,
+      regions: 3,
       seconds: quick ? 8 : 20,
       budgetSeconds: quick ? 2 : 4,
       partS: 0.5,

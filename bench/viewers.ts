@@ -8,6 +8,9 @@
 //   with its own token; spread over renditions and over simulated edge locations named by the test-only relay location
 //   header), 100 -> 1,000 -> 10,000, against two interactive streams fed by a synthetic node; the object's calls per
 //   second and per part, the staleness of every plain answer, errors.
+// The regional relay tier (RELAY_TIER_REGIONS, edge/src/live/relay-tier.ts): the simulation runs with the locations
+// grouped into `regions` regions (location i in region i mod regions), then once more with the tier off, so the
+// object's load is measured both ways for the same crowd and locations.
 // Isolates: every request is sent with the isolate tier off (COALESCE_PLAYLISTS=0), so each reaches its location's relay
 // as if it came from an isolate of its own: the worst case for the object (real isolates only ever take load off).
 import type { CreatedStream } from "./edge-system.ts";
@@ -53,6 +56,8 @@ export interface ViewerStep {
   /** Each viewer was active one second in `sampling` (1: all the time, a real player's cadence). */
   sampling: number;
   locations: number;
+  /** Tier regions the locations were grouped in (0: the tier off, every location's relay calls the object). */
+  regions?: number;
   seconds: number;
   /** Requests the simulated players sent (and got answers to) per second, by kind. */
   edgeRequestsPerSec: { plain: number; blocking: number; total: number };
@@ -76,7 +81,12 @@ export interface ViewerStep {
 
 export interface ViewersResult {
   budget: ViewerBudget | null;
+  /** With the regional tier when `regions` > 0. */
   steps: ViewerStep[];
+  /** Tier regions of `steps` (0 or absent: the tier off). */
+  regions?: number;
+  /** The same crowds and locations with the tier off (null: not run). */
+  untiered?: { steps: ViewerStep[]; growth: number | null } | null;
   partS: number;
   plainReloadS: number;
   stalenessBoundMs: number;
@@ -94,7 +104,7 @@ export interface PaperEstimate {
   /** Per location and rendition at production defaults with every bound filled: one blocked call per part plus one
    *  plain call per relay bound (half the staleness bound: isolates keep the other half). */
   perLocationRenditionPerSec: number;
-  /** Viewer-count reports per location per second, measured (largest step, per stream). */
+  /** Viewer-count reports per relay that calls the object per second, measured (largest step, per stream). */
   reportsPerLocationPerSec: number;
   /** Highest per location per rendition load measured in the simulation (public stream). */
   measuredPerLocationRenditionPerSec: number;
@@ -102,8 +112,9 @@ export interface PaperEstimate {
   budgetPerSec: number;
   headroom: number;
   fits: boolean;
-  /** When it does not fit: a regional tier of this many relays between locations and the object. */
+  /** The regional tier (RELAY_TIER_REGIONS): 30 regions from a table; `continent`, one per inhabited continent. */
   regionalTier: { regions: number; objectPerSec: number; headroom: number } | null;
+  continentTier?: { regions: number; objectPerSec: number; headroom: number };
 }
 
 /** A crowd: `viewers` distinct viewers, each sending one in `sampling` of a real player's requests (1: all). */
@@ -115,6 +126,8 @@ export interface CrowdSpec {
 export interface ViewersOptions {
   steps: CrowdSpec[];
   locations: number;
+  /** Tier regions the locations are grouped in (0: the tier off); with regions, the tier-off run follows for comparison. */
+  regions: number;
   seconds: number;
   budgetSeconds: number;
   partS: number;
@@ -128,7 +141,15 @@ function locationName(i: number): string {
   return `X${a[Math.floor(i / 26) % 26]}${a[i % 26]}`;
 }
 
-/** Runs the budget, then the simulation. */
+/** RELAY_TIER_REGIONS for `locations` simulated locations in `regions` regions (location i in region i mod regions). */
+export function tierTable(locations: number, regions: number): string {
+  if (regions <= 0) return "off";
+  const byRegion = Array.from({ length: regions }, () => [] as string[]);
+  for (let i = 0; i < locations; i++) byRegion[i % regions]!.push(locationName(i));
+  return byRegion.map((names, r) => `bench-r${r}=${names.join(" ")}`).join("; ");
+}
+
+/** Runs the budget, then the simulation (with the tier, then without it when there are regions). */
 export async function runViewers(options: ViewersOptions): Promise<ViewersResult> {
   options.log("viewers: the budget (every playlist request a call to the object)");
   const budgetEdge = await startDirectEdge(
@@ -142,11 +163,46 @@ export async function runViewers(options: ViewersOptions): Promise<ViewersResult
     await budgetEdge.stop();
   }
   options.log(`viewers: budget ${budget.budgetPerSec} req/s (knee at ${budget.kneeConnections} connections)`);
+  const stalenessBoundMs = Math.min(500, (options.partS * 1000) / 2);
+  const steps = await simulate(options, options.regions);
+  const untiered = options.regions > 0 ? await simulate(options, 0) : null;
+  const last = steps.at(-1);
+  const growth = growthOf(steps);
+  const pass =
+    growth === null
+      ? null
+      : growth < VIEWER_TARGETS.growth && steps.every((s) => s.errors === 0 && s.staleness.p99 !== null && s.staleness.p99 <= stalenessBoundMs);
+  return {
+    budget,
+    steps,
+    regions: options.regions,
+    untiered: untiered ? { steps: untiered, growth: growthOf(untiered) } : null,
+    partS: options.partS,
+    plainReloadS: options.plainReloadS,
+    stalenessBoundMs,
+    growth,
+    pass,
+    paper: last && budget ? paperEstimate(steps, budget.budgetPerSec, options.partS, stalenessBoundMs) : null,
+  };
+}
+
+/** Growth over the whole range: the busiest step against the smallest crowd (a larger crowd that happens to cost less
+ *  must not hide a middle one that cost more). */
+function growthOf(steps: ViewerStep[]): number | null {
+  const first = steps[0];
+  return first && first.objectPerSec.total > 0 ? round(Math.max(...steps.map((s) => s.objectPerSec.total)) / first.objectPerSec.total, 2) : null;
+}
+
+/** The crowds of `options.steps` on a fresh edge whose locations are grouped in `regions` tier regions (0: tier off). */
+async function simulate(options: ViewersOptions, regions: number): Promise<ViewerStep[]> {
+  const tier = tierTable(options.locations, regions);
+  options.log(`viewers: ${options.locations} locations, ${regions > 0 ? `${regions} tier regions (${tier})` : "the regional tier off"}`);
   const edge = await startDirectEdge(
     {
       BENCH_ROUTES: "1",
       COALESCE_PLAYLISTS: "0",
       RELAY_PLAYLISTS: "1",
+      RELAY_TIER_REGIONS: tier,
       TEST_RELAY_LOCATION_HEADER: LOCATION_HEADER,
       PLAYBACK_SIGNING_SECRET: SIGNING_SECRET,
       RECONNECT_WINDOW_SECONDS: "3600",
@@ -154,12 +210,11 @@ export async function runViewers(options: ViewersOptions): Promise<ViewersResult
     COUNTER_ENTRY,
   );
   const steps: ViewerStep[] = [];
-  const stalenessBoundMs = Math.min(500, (options.partS * 1000) / 2);
   try {
     const sim = await Simulation.start(edge, options);
     try {
       for (const spec of options.steps) {
-        const step = await sim.runStep(spec);
+        const step = { ...(await sim.runStep(spec)), regions };
         steps.push(step);
         options.log(
           `viewers ${spec.viewers}${spec.sampling > 1 ? ` (1 in ${spec.sampling} sampled)` : ""}: edge ${step.edgeRequestsPerSec.total} req/s, object ${step.objectPerSec.total} calls/s (${step.objectPerPartPerLocationRendition} per part per location per rendition), staleness p99 ${step.staleness.p99} ms, ${step.errors} errors`,
@@ -171,26 +226,7 @@ export async function runViewers(options: ViewersOptions): Promise<ViewersResult
   } finally {
     await edge.stop();
   }
-  const first = steps[0];
-  const last = steps.at(-1);
-  // Growth over the whole range: the busiest step against the smallest crowd (a larger crowd that happens to cost less
-  // must not hide a middle one that cost more).
-  const growth =
-    first && last && first.objectPerSec.total > 0 ? round(Math.max(...steps.map((s) => s.objectPerSec.total)) / first.objectPerSec.total, 2) : null;
-  const pass =
-    growth === null
-      ? null
-      : growth < VIEWER_TARGETS.growth && steps.every((s) => s.errors === 0 && s.staleness.p99 !== null && s.staleness.p99 <= stalenessBoundMs);
-  return {
-    budget,
-    steps,
-    partS: options.partS,
-    plainReloadS: options.plainReloadS,
-    stalenessBoundMs,
-    growth,
-    pass,
-    paper: last && budget ? paperEstimate(steps, budget.budgetPerSec, options.partS, stalenessBoundMs) : null,
-  };
+  return steps;
 }
 
 /** 1M viewers over 300 locations and 4 renditions: the tiers' ceiling per location (every bound filled, as a million
@@ -199,21 +235,26 @@ export function paperEstimate(steps: ViewerStep[], budgetPerSec: number, partS: 
   const locations = 300;
   const renditions = 4;
   const last = steps.at(-1)!;
+  // Production settings: isolates keep plain playlists for part of the bound; whichever relay calls the object (a
+  // location's without the tier, a region's with it) keeps them for half of it (edge/src/live/relay-tier.ts).
   const perLocationRenditionPerSec = round(1 / partS + 1000 / (stalenessBoundMs / 2), 2) ?? 0;
-  const reportsPerLocationPerSec = round((last.objectCalls.relayViewerCount ?? 0) / last.seconds / (last.locations * 2), 2) ?? 0;
-  const measuredPerLocationRenditionPerSec = round(Math.max(...steps.map((s) => s.objectPerSec.public / (s.locations * RENDITIONS.length))), 2) ?? 0;
+  // Reports come from the relays that call the object: the regions' when the run had the tier.
+  const callers = last.regions ? last.regions : last.locations;
+  const reportsPerLocationPerSec = round((last.objectCalls.relayViewerCount ?? 0) / last.seconds / (callers * 2), 2) ?? 0;
+  const measuredPerLocationRenditionPerSec =
+    round(Math.max(...steps.map((s) => s.objectPerSec.public / ((s.regions || s.locations) * RENDITIONS.length))), 2) ?? 0;
   const perLocation = perLocationRenditionPerSec * renditions + reportsPerLocationPerSec;
   const objectPerSec = Math.round(perLocation * locations);
   const headroom = round(budgetPerSec / Math.max(1, objectPerSec), 2) ?? 0;
   const fits = headroom >= 2;
-  let regionalTier: PaperEstimate["regionalTier"] = null;
-  if (!fits) {
-    // A regional relay per group of locations, calling the object the way a location's relay does: the object sees
-    // regions instead of locations. The most regions (at most 30) that leave 2x headroom.
-    const regions = Math.max(1, Math.min(30, Math.floor(budgetPerSec / 2 / perLocation)));
+  // With the regional tier (built: RELAY_TIER_REGIONS) the object sees one caller per region, each calling it the way
+  // a location's relay did: 30 regions from a table, or one per inhabited continent (the default, "continent").
+  const tierOf = (regions: number) => {
     const regionalPerSec = Math.round(perLocation * regions);
-    regionalTier = { regions, objectPerSec: regionalPerSec, headroom: round(budgetPerSec / Math.max(1, regionalPerSec), 2) ?? 0 };
-  }
+    return { regions, objectPerSec: regionalPerSec, headroom: round(budgetPerSec / Math.max(1, regionalPerSec), 2) ?? 0 };
+  };
+  const regionalTier = tierOf(30);
+  const continentTier = tierOf(6);
   return {
     viewers: 1_000_000,
     locations,
@@ -226,6 +267,7 @@ export function paperEstimate(steps: ViewerStep[], budgetPerSec: number, partS: 
     headroom,
     fits,
     regionalTier,
+    continentTier,
   };
 }
 

@@ -3,7 +3,7 @@ import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { KeepAliveConnection } from "../../../bench/keepalive-http.ts";
 import { passthroughParagraph } from "../../../bench/report-passthrough.ts";
-import { paperEstimate, unlistedAgeMs, type ViewerStep } from "../../../bench/viewers.ts";
+import { paperEstimate, tierTable, unlistedAgeMs, type ViewerStep } from "../../../bench/viewers.ts";
 
 const PLAYLIST = `#EXTM3U
 #EXT-X-TARGETDURATION:2
@@ -60,11 +60,20 @@ describe("the 1M-viewer estimate", () => {
     expect(p.objectPerSec).toBe(300 * (4 * 10 + 1));
     expect(p.headroom).toBeCloseTo(20_000 / 12_300, 2);
     expect(p.fits).toBe(false);
-    // 20,000 / 2 / 41 per region: 243 regions would do, capped at 30.
+    // The regional tier (built): 30 regions from a table, 6 by continent, each calling the object as a location did.
     expect(p.regionalTier).toEqual({ regions: 30, objectPerSec: 1230, headroom: 16.26 });
+    expect(p.continentTier).toEqual({ regions: 6, objectPerSec: 246, headroom: 81.3 });
     // 2x headroom is the line: 24,600 / 12,300 fits, 24,000 does not.
-    expect(paperEstimate([step({})], 24_600, 0.5, 250)).toMatchObject({ fits: true, regionalTier: null });
+    expect(paperEstimate([step({})], 24_600, 0.5, 250).fits).toBe(true);
     expect(paperEstimate([step({})], 24_000, 0.5, 250).fits).toBe(false);
+  });
+
+  it("with the tier in the run, counts viewer-count reports per region (the relays that call the object)", () => {
+    // 80 calls / 10 s / (2 regions x 2 streams) = 2/s per region.
+    const p = paperEstimate([step({ regions: 2 })], 20_000, 0.5, 250);
+    expect(p.reportsPerLocationPerSec).toBe(2);
+    expect(p.objectPerSec).toBe(300 * (4 * 10 + 2));
+    expect(p.regionalTier?.objectPerSec).toBe(30 * 42);
   });
 });
 
@@ -121,5 +130,18 @@ describe("the passthrough paragraph", () => {
     expect(md).toContain("memory drops from 72 to about 6 MiB per stream");
     expect(md).toContain("CPU per stream is 5.0× nginx-rtmp's (the target is ≤ 2×): not reached yet.");
     expect(passthroughParagraph(null)).toEqual([]);
+  });
+});
+
+describe("the simulation's tier regions", () => {
+  it("puts location i in region i mod regions, as RELAY_TIER_REGIONS reads it; 0 regions is the tier off", async () => {
+    const { parseRelayTier, tierRegion } = await import("../../../edge/src/live/relay-tier.ts");
+    const table = tierTable(12, 3);
+    const tier = parseRelayTier(table);
+    expect(tierRegion(tier, "XAA", undefined)).toBe("bench-r0");
+    expect(tierRegion(tier, "XAB", undefined)).toBe("bench-r1");
+    expect(tierRegion(tier, "XAD", undefined)).toBe("bench-r0");
+    expect(tierRegion(tier, "XAL", undefined)).toBe("bench-r2");
+    expect(tierTable(12, 0)).toBe("off");
   });
 });
