@@ -87,7 +87,7 @@ beforeAll(async () => {
   whipPort = await freePort();
   system = await startSystem({
     nodeEnv: { WHIP_PORT: String(whipPort), WEBRTC_PORTS: "21400-21499", PUBLISHER_TIMEOUT_MS: "3000" },
-    edgeVars: { RECONNECT_WINDOW_SECONDS: "10" },
+    edgeVars: { RECONNECT_WINDOW_SECONDS: "60" },
   });
   [browserStream, clientStream, vp8Stream] = [await createStream("whip browser"), await createStream("whip client"), await createStream("whip vp8")];
   const bundle = await build({
@@ -231,8 +231,31 @@ describe("WHIP ingest", () => {
       headers: { authorization: `Bearer ${browserStream.stream_key}` },
     });
     expect(again.status).toBe(404);
+  }, 30_000);
+
+  it("a second publisher for a live stream is refused (409), as for RTMP", async () => {
+    const second = await startWhipClient({ url: clientStream.whip_url!, streamKey: clientStream.stream_key }).catch((err: unknown) => err);
+    expect(second).toBeInstanceOf(WhipClientError);
+    expect((second as WhipClientError).status).toBe(409);
+    expect((await streamStatus(clientStream.stream_id)).health.ingest_connected).toBe(true);
     expect(await client!.stop()).toBe(200);
   }, 30_000);
+
+  it("publishing again within the reconnect window continues the broadcast with a discontinuity", async () => {
+    const variant = (await readMaster(browserStream.playback_manifest_url))!.variants[0]!;
+    const before = await readMedia(variant.url);
+    await publishFromPage(publisherPage!, browserStream, "h264");
+    const after = await eventually("segments after the reconnect", 25_000, async () => {
+      const media = await readMedia(variant.url);
+      const resumed = media.segments.find((s) => s.discontinuity && s.msn > before.segments.at(-1)!.msn);
+      return resumed && media.segments.at(-1)!.msn > resumed.msn ? media : undefined;
+    });
+    const msns = after.segments.map((s) => s.msn);
+    // One broadcast: the media sequence numbers go on from where they were (no restart at 0).
+    expect(msns[0]).toBeLessThanOrEqual(before.segments.at(-1)!.msn);
+    expect(msns.every((msn, i) => i === 0 || msn === msns[i - 1]! + 1)).toBe(true);
+    await inPage(publisherPage!, "window.__publish.stop()");
+  }, 45_000);
 
   it("VP8 from Chromium is taken and encoded: live, every rendition decodes", async () => {
     const page = await browser!.context.newPage();
