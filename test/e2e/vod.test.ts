@@ -4,6 +4,8 @@ import type { MasterPlaylist, MediaPlaylist } from "hls-parser/types";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import hlsPackage from "hls.js/package.json" with { type: "json" };
 import { inPage, launchBrowser, waitInPage } from "../../scripts/lib/browser.ts";
+import { parseThumbnailVtt } from "../edge/storyboard-check.ts";
+import { probeBytes } from "./ffprobe.ts";
 import { eventually, startSystem, type TestSystem } from "./harness.ts";
 
 interface Stream {
@@ -81,6 +83,19 @@ describe("VOD and clips from a real broadcast", () => {
     // Everything the publisher sent (12 s) is in the VOD.
     expect(Math.abs(vod.duration_s - 12)).toBeLessThan(1);
     expect((await fetch(local(vod.poster_url))).headers.get("content-type")).toBe("image/jpeg");
+    // Its storyboard, made by the node while live: a WebVTT track whose cues cover the VOD and point inside sprite
+    // sheets that decode as 800x450 JPEGs (5x5 tiles of 160x90).
+    const track = await fetch(local(vod.playback_url).replace(/master\.m3u8$/, "storyboard.vtt"));
+    expect(track.status).toBe(200);
+    const cues = parseThumbnailVtt(await track.text());
+    expect(cues.length).toBeGreaterThanOrEqual(2);
+    expect(cues[0]!.start).toBe(0);
+    expect(cues.at(-1)!.end).toBeCloseTo(vod.duration_s, 2);
+    const sprite = await fetch(new URL(cues.at(-1)!.uri, track.url));
+    const probe = await probeBytes([new Uint8Array(await sprite.arrayBuffer())], { suffix: ".jpg" });
+    expect(probe.code, probe.stderr).toBe(0);
+    expect(probe.streams[0]).toMatchObject({ codec_name: "mjpeg", width: 800, height: 450 });
+    for (const cue of cues) expect(cue.x + cue.width <= 800 && cue.y + cue.height <= 450).toBe(true);
 
     const browser = await launchBrowser();
     try {
