@@ -14,6 +14,7 @@ import {
   mediaFile,
   mediaKey,
   posterKey,
+  storyboardEpochOfKey,
   storyboardIndexKey,
   storyboardSheetKey,
   streamPrefix,
@@ -189,10 +190,10 @@ export class MediaStore {
     return this.deletePrefix(`${directoryKey(directory)}part-`);
   }
 
-  /** Deletes the media objects publish epochs `firstEpoch`..`lastEpoch` of a stream wrote (one broadcast's). */
+  /** Deletes the media objects and storyboards publish epochs `firstEpoch`..`lastEpoch` of a stream wrote. */
   deleteEpochs(streamId: string, firstEpoch: number, lastEpoch: number): Promise<number> {
     return this.deletePrefix(streamPrefix(streamId), (key) => {
-      const epoch = addressOfKey(key)?.epoch;
+      const epoch = addressOfKey(key)?.epoch ?? storyboardEpochOfKey(key);
       return epoch !== undefined && epoch >= firstEpoch && epoch <= lastEpoch;
     });
   }

@@ -56,6 +56,13 @@ export function storyboardSheetKey(streamId: string, epoch: number, sheet: numbe
   return `${storyboardPrefix(streamId, epoch)}sheet-${sheet}.jpg`;
 }
 
+/** The publish epoch of a storyboard object's key (a sheet or the index), or undefined when the key is not one. */
+export function storyboardEpochOfKey(key: string): number | undefined {
+  const parts = key.split("/");
+  if (parts.length !== 5 || parts[0] !== LIVE_ROOT || parts[2] !== "_storyboard" || !EPOCH_PATTERN.test(parts[3]!)) return undefined;
+  return Number(parts[3]);
+}
+
 /** The R2 key of the JSON index of a stream's storyboard for publish `epoch` (what its sheets hold). */
 export function storyboardIndexKey(streamId: string, epoch: number): string {
   return `${storyboardPrefix(streamId, epoch)}index.json`;

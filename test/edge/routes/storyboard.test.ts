@@ -1,11 +1,11 @@
 // VOD storyboards from synthetic uploads: the node's sprite sheet uploads (lease checked, bounded by
 // STORYBOARD_MAX_SHEETS = 3 in the test config) become, the moment the broadcast ends, a WebVTT track that parses,
 // covers the VOD, and whose every cue names a stored sheet and a rectangle inside its image; signed playback applies.
-import { exports } from "cloudflare:workers";
+import { env, exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import type { StoryboardSheetMeta } from "../../../protocol/ingest.ts";
 import { ingestPaths } from "../../../protocol/ingest-paths.ts";
-import { callJson } from "../api.ts";
+import { call, callJson } from "../api.ts";
 import { ingest, publish, putInit, putSegment, stopBroadcast } from "../ingest-client.ts";
 import { checkAgainstDocument } from "../openapi-check.ts";
 import { jpegSize, parseThumbnailVtt } from "../storyboard-check.ts";
@@ -131,6 +131,25 @@ describe("VOD storyboard", () => {
     for (const cue of cues) expect(cue.uri).toBe(`storyboard/${grant.epoch}/0.jpg?token=${token}`);
     const sheet = await get(`/vod/${vod.vod_id}/storyboard/${grant.epoch}/0.jpg?token=${token}`);
     expect(sheet.headers.get("cache-control")).toMatch(/private/);
+  });
+});
+
+describe("VOD storyboard deletion", () => {
+  it("goes with the VOD's media when the VOD is deleted", async () => {
+    const stream = await callJson<Created>("POST", "/streams", 201, { body: { title: "storyboard deletion" } });
+    const grant = await publish(stream.stream_key);
+    await putInit(stream.stream_id, "360p", grant.epoch);
+    for (let msn = 0; msn < 3; msn++) await putSegment(stream.stream_id, "360p", grant.epoch, msn);
+    await uploadTiles(stream.stream_id, grant.epoch, 0, 4);
+    await stopBroadcast(stream.stream_id, grant.epoch);
+    const vod = (await callJson<{ vods: Vod[] }>("GET", `/streams/${stream.stream_id}/vods`, 200)).vods[0]!;
+    const stored = async () => (await env.MEDIA.list({ prefix: `live/${stream.stream_id}/_storyboard/` })).objects.map((o) => o.key);
+    expect((await stored()).sort()).toEqual(
+      ["index.json", "sheet-0.jpg", "sheet-1.jpg"].map((file) => `live/${stream.stream_id}/_storyboard/${grant.epoch}/${file}`),
+    );
+    expect((await call("DELETE", `/vods/${vod.vod_id}`)).status).toBe(204);
+    expect(await stored()).toEqual([]);
+    expect((await get(`/vod/${vod.vod_id}/storyboard.vtt`)).status).toBe(404);
   });
 });
 
