@@ -148,6 +148,9 @@ describe("dashboard in Chromium", () => {
     await waitInPage(page, "the clip playing", "document.getElementById('asset-player').currentTime > 0.5", 20_000);
     expect(await text(page, "#now-playing")).toContain("Best bit");
     await checkPage(page, "stream-recordings");
+    page.once("dialog", (dialog) => void dialog.accept());
+    await clip.getByRole("button", { name: "Delete clip" }).click();
+    await page.getByText("No clips yet").waitFor({ timeout: 10_000 });
 
     // Rotate the key (after a confirmation): the page shows a new one, and the old one no longer publishes.
     page.once("dialog", (dialog) => void dialog.accept());
@@ -168,6 +171,10 @@ describe("dashboard in Chromium", () => {
     // Webhooks: add one (its secret shown once), then delete it.
     await page.getByRole("link", { name: "Webhooks" }).click();
     await page.getByRole("heading", { name: "Webhooks" }).waitFor();
+    // A URL the API refuses: its problem's detail is shown.
+    await page.getByLabel("Endpoint URL").fill("ftp://127.0.0.1/hooks");
+    await page.getByRole("button", { name: "Add webhook" }).click();
+    await page.locator(".problem", { hasText: "400 invalid_field" }).waitFor({ timeout: 10_000 });
     await page.getByLabel("Endpoint URL").fill("http://127.0.0.1:9/hooks");
     await page.getByRole("button", { name: "Add webhook" }).click();
     expect(await (await page.locator("#webhook-secret").elementHandle({ timeout: 10_000 }))?.textContent()).toMatch(/^whsec_/);
@@ -196,11 +203,12 @@ describe("dashboard in Chromium", () => {
     await page.getByRole("button", { name: "Sign out" }).click();
     await page.getByRole("heading", { name: "Sign in" }).waitFor();
     expect(await inPage(page, "sessionStorage.getItem('edgecast.apiToken')")).toBeNull();
-    // Only the refused calls (the wrong token, the revoked one) log errors: the browser reports every 401.
+    // Only the refused calls (the wrong token, the revoked one, the bad webhook URL) log errors: the browser reports each.
     expect(
-      browser.errors.filter((e) => !/status of 401/.test(e)),
+      browser.errors.filter((e) => !/status of (401|400)/.test(e)),
       failed.join(", "),
     ).toEqual([]);
+    expect(failed).toEqual(["401 /streams", "400 /webhooks", "401 /streams"]);
     console.log(`dashboard walk-through: ${((Date.now() - started) / 1000).toFixed(1)} s`);
   });
 });

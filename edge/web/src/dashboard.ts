@@ -4,6 +4,8 @@ import "./dashboard/dashboard.css";
 import { type ApiClient, type ApiError, apiClient } from "./api/client.ts";
 import type { App } from "./dashboard/app.ts";
 import { h, Scope } from "./dashboard/dom.ts";
+// Registers "Go live from this browser" (WHIP) in every stream's go-live section.
+import "./dashboard/browser-go-live.ts";
 import { forgetToken, saveToken, savedToken } from "./dashboard/session.ts";
 import { signInView } from "./dashboard/sign-in-view.ts";
 import { streamView } from "./dashboard/stream-view.ts";
@@ -19,7 +21,10 @@ let api: ApiClient | null = null;
 /** Why the tab is on the sign-in page (a revoked token, a sign-out), until it signs in again. */
 let signInMessage: string | undefined;
 
+let notifiedAt = 0;
+
 function notify(text: string): void {
+  notifiedAt = Date.now();
   announcer.textContent = text;
   announcer.classList.add("shown");
   setTimeout(() => {
@@ -53,6 +58,8 @@ function renderNav(signedIn: boolean): void {
 }
 
 function render(): void {
+  // A notice belongs to the page it was about, unless it came with this navigation ("Stream created").
+  if (Date.now() - notifiedAt > 1000) announcer.classList.remove("shown");
   scope.dispose();
   scope = new Scope();
   const token = savedToken();
