@@ -22,11 +22,14 @@ const mf = new Miniflare({
   name: "edgecast",
   // The hoisted Miniflare 4 (the one the vitest pool uses) may ship a workerd older than wrangler.jsonc's date.
   compatibilityDate: [workerOptions.compatibilityDate ?? supportedCompatibilityDate, supportedCompatibilityDate].sort()[0],
-  // The bundle's entry plus the Text modules it imports (hls.min.js under a content-hashed name, wrangler.jsonc's rules).
+  // The bundle's entry plus the Text modules it imports (hls.min.js, swagger-ui's script and CSS under content-hashed
+  // names, wrangler.jsonc's rules).
   modulesRoot: bundleDir,
   modules: [
     { type: "ESModule", path: join(bundleDir, entryFile) },
-    ...bundleFiles.filter((f) => f.endsWith(".js") && f !== entryFile).map((f) => ({ type: "Text" as const, path: join(bundleDir, f) })),
+    ...bundleFiles
+      .filter((f) => (f.endsWith(".js") || f.endsWith(".css")) && f !== entryFile)
+      .map((f) => ({ type: "Text" as const, path: join(bundleDir, f) })),
   ],
   // No network here: a placeholder request.cf instead of fetching Cloudflare's.
   cf: false,
