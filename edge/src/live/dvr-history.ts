@@ -13,8 +13,9 @@ import type { LiveSegment, LiveWindowState, RenditionState } from "./window.ts";
 /** Msns per cached block (about 3 minutes of 2 s segments, ~6 KB of playlist). */
 export const BLOCK_SEGMENTS = 100;
 
-/** Rendered blocks kept at most (renditions x URI queries x blocks: 4 renditions of a 4 h window is ~290). */
-export const MAX_CACHED_BLOCKS = 1024;
+/** Rendered blocks kept at most (renditions x blocks: 4 renditions of a 4 h window are 288; ~5 KB each). The object
+ * renders token-free playlists (the edge adds a signed viewer's token), so the URI query rarely varies. */
+export const MAX_CACHED_BLOCKS = 512;
 
 /** A recorded segment as the history needs it. */
 export interface HistoryRow {
