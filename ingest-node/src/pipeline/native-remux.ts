@@ -150,7 +150,11 @@ export class NativeRemux extends EventEmitter<FfmpegProcessEvents> {
   #onKeyframe(tag: FlvTag): void {
     const avcC = this.#remuxer.avcC;
     if (this.#thumbnails === null || avcC === null) return;
-    if (this.#lastThumbnailMs !== null && tag.timestampMs - this.#lastThumbnailMs < this.#thumbnails.intervalSeconds * 1000) return;
+    // The first keyframe of each interval of the media's clock, not one interval after the last thumbnail: keyframes
+    // an interval does not divide would otherwise push every later thumbnail further late (the storyboard times tile k
+    // at k × interval).
+    const intervalMs = this.#thumbnails.intervalSeconds * 1000;
+    if (this.#lastThumbnailMs !== null && Math.floor(tag.timestampMs / intervalMs) <= Math.floor(this.#lastThumbnailMs / intervalMs)) return;
     this.#lastThumbnailMs = tag.timestampMs;
     const header = new Uint8Array(5 + avcC.byteLength);
     header.set([0x17, 0, 0, 0, 0]);

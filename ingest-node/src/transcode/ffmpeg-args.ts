@@ -146,10 +146,9 @@ export function buildFfmpegArgs(options: FfmpegArgsOptions): FfmpegArgs {
       graph.push(`[s${i}]scale=${r.width}:${r.height},setsar=1,format=yuv420p[v${i}]`);
     });
     if (thumbnail && thumbSize) {
-      // select, unlike fps=1/N, emits the first frame at once (fps waits up to N/2 s to pick the nearest).
       // Full-range yuv420p + `-strict unofficial` keeps the mjpeg encoder from the yuvj420p swscale warning.
       graph.push(
-        `[s${encoded.length}]select='isnan(prev_selected_t)+gte(t-prev_selected_t\\,${thumbnail.intervalSeconds})',` +
+        `[s${encoded.length}]${thumbnailSelect(thumbnail.intervalSeconds)},` +
           `scale=${thumbSize.width}:${thumbSize.height}:out_range=full,setsar=1,format=yuv420p[thumb]`,
       );
     }
@@ -219,6 +218,16 @@ function inputArgs(input: FfmpegInput, rtmpTimeoutUs = 3_000_000, decoderOptions
   if (input.format) args.push("-f", input.format);
   args.push("-i", input.url);
   return args;
+}
+
+/**
+ * The filter that picks a thumbnail every `intervalSeconds`: the first frame of each interval of the media's clock.
+ * select, unlike fps=1/N, emits the first frame at once (fps waits up to N/2 s to pick the nearest); counting
+ * intervals of the clock, not N s after the last pick, keeps thumbnails from drifting whatever the frame rate or
+ * keyframe spacing (the storyboard times tile k at k × N).
+ */
+export function thumbnailSelect(intervalSeconds: number): string {
+  return `select='isnan(prev_selected_t)+gt(floor(t/${intervalSeconds})\\,floor(prev_selected_t/${intervalSeconds}))'`;
 }
 
 /** The thumbnail size: at most `maxWidth` wide, never wider than the source, even dimensions. */

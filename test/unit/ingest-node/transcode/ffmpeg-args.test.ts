@@ -76,7 +76,7 @@ describe("buildFfmpegArgs", () => {
         "[s0]scale=640:360,setsar=1,format=yuv420p[v0];" +
         "[s1]scale=426:240,setsar=1,format=yuv420p[v1];" +
         "[s2]scale=284:160,setsar=1,format=yuv420p[v2];" +
-        "[s3]select='isnan(prev_selected_t)+gte(t-prev_selected_t\\,5)',scale=640:360:out_range=full,setsar=1,format=yuv420p[thumb]",
+        "[s3]select='isnan(prev_selected_t)+gt(floor(t/5)\\,floor(prev_selected_t/5))',scale=640:360:out_range=full,setsar=1,format=yuv420p[thumb]",
     );
     expect(args.filter((a) => a === "-i")).toHaveLength(1);
   });
@@ -177,7 +177,7 @@ describe("buildFfmpegArgs", () => {
     ]);
     expect(args.slice(args.indexOf("-skip_frame"), args.indexOf("-i") + 2)).toEqual(["-skip_frame", "nokey", "-f", "flv", "-i", "pipe:0"]);
     expect(value(args, "-filter_complex")).toBe(
-      "[0:v:0]null[s0];[s0]select='isnan(prev_selected_t)+gte(t-prev_selected_t\\,5)',scale=640:360:out_range=full,setsar=1,format=yuv420p[thumb]",
+      "[0:v:0]null[s0];[s0]select='isnan(prev_selected_t)+gt(floor(t/5)\\,floor(prev_selected_t/5))',scale=640:360:out_range=full,setsar=1,format=yuv420p[thumb]",
     );
     const sections = outputSections(args);
     expect(value(sections.get("pipe:3") as string[], "-c")).toBe("copy");
@@ -224,7 +224,7 @@ describe("buildFfmpegArgs", () => {
   it("writes a capped, never upscaled MJPEG thumbnail to its own pipe", () => {
     const big = { ...rawSource, width: 1920, height: 1080 };
     const { args } = buildFfmpegArgs(options("low", big));
-    expect(value(args, "-filter_complex")).toContain(",5)',scale=640:360:");
+    expect(value(args, "-filter_complex")).toContain("floor(prev_selected_t/5))',scale=640:360:");
     const thumb = outputSections(args).get("pipe:6") as string[];
     expect(thumb).toEqual(["-map", "[thumb]", "-an", "-fps_mode", "vfr", "-c:v", "mjpeg", "-strict", "unofficial", "-q:v", "5", "-f", "image2pipe"]);
     const small = { ...rawSource, width: 320, height: 180 };
