@@ -10,6 +10,8 @@ export interface WhipClient {
   sessionUrl: string;
   /** The answer's status (201) and the publish's answer SDP. */
   answerSdp: string;
+  /** When FFmpeg, the encoder, was started (ms since the epoch): the first frame leaves about then. */
+  startedAt: number;
   /** Media packets the relay dropped (0 without one). */
   dropped(): number;
   /** Ends the publish: DELETE on the session URL, then stops FFmpeg and the peer connection. */
@@ -23,6 +25,8 @@ export interface WhipClientOptions {
   streamKey: string;
   /** Seconds between the encoder's keyframes (like OBS's fixed keyframe interval). */
   keyframeIntervalS?: number;
+  /** Video bitrate in kbit/s (default 1000). */
+  videoKbps?: number;
   /** Sends through a UDP relay that drops every `lossEvery`-th media packet on the way to the node (50: 2 %). */
   lossEvery?: number;
 }
@@ -73,13 +77,14 @@ export async function startWhipClient(options: WhipClientOptions): Promise<WhipC
   const audioPort = await listen((packet) => audio.writeRtp(packet));
   const gop = Math.round(30 * (options.keyframeIntervalS ?? 2));
   // The wall clock is burned in, as in the other tests' publisher, so a player's latency can be read off a frame.
+  const startedAt = Date.now();
   const ffmpeg: ChildProcess = spawn(
     process.env.FFMPEG_PATH ?? "ffmpeg",
     [
       ...["-hide_banner", "-loglevel", "error", "-re", "-f", "lavfi", "-i", "testsrc2=size=640x360:rate=30"],
       ...["-re", "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000"],
       ...["-map", "0:v", "-c:v", "libx264", "-preset", "ultrafast", "-tune", "zerolatency", "-profile:v", "baseline", "-pix_fmt", "yuv420p"],
-      ...["-g", String(gop), "-keyint_min", String(gop), "-sc_threshold", "0", "-b:v", "1M"],
+      ...["-g", String(gop), "-keyint_min", String(gop), "-sc_threshold", "0", "-b:v", `${options.videoKbps ?? 1000}k`],
       ...["-payload_type", "96", "-f", "rtp", `rtp://127.0.0.1:${videoPort}?pkt_size=1200`],
       ...["-map", "1:a", "-c:a", "libopus", "-ac", "2", "-b:a", "64k", "-payload_type", "111", "-f", "rtp", `rtp://127.0.0.1:${audioPort}?pkt_size=1200`],
     ],
@@ -89,6 +94,7 @@ export async function startWhipClient(options: WhipClientOptions): Promise<WhipC
   return {
     sessionUrl,
     answerSdp: body,
+    startedAt,
     dropped: () => relay?.dropped() ?? 0,
     async stop(stopOptions = {}) {
       if (stopped) return null;

@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { inPage, launchBrowser, type TestBrowser, waitInPage } from "../../scripts/lib/browser.ts";
 import { freePort } from "../../scripts/lib/free-port.ts";
 import { probeBytes } from "./ffprobe.ts";
-import { eventually, startSystem, type TestSystem } from "./harness.ts";
+import { ADMIN_TOKEN, eventually, startSystem, type TestSystem } from "./harness.ts";
 import { downloadSegments, readMaster, readMedia } from "./hls-reader.ts";
 import { startWhipClient, type WhipClient, WhipClientError } from "./whip-client.ts";
 
@@ -266,6 +266,33 @@ describe("WHIP ingest", () => {
       const renditions = await everyRenditionPlays(vp8Stream);
       console.log(`browser (VP8): renditions ${renditions.join(", ")}`);
       await inPage(page, "window.__publish.stop()");
+    } finally {
+      await page.close();
+    }
+  }, 60_000);
+
+  it("the dashboard's \"Go live from this browser\" publishes the camera from a stream's page, with a preview, and stops", async () => {
+    const page = await browser!.context.newPage();
+    try {
+      await page.goto(system.url("/dashboard"), { timeout: 15_000 });
+      await page.getByLabel("API token").fill(ADMIN_TOKEN);
+      await page.getByRole("button", { name: "Sign in" }).click();
+      await page.getByRole("heading", { name: "Streams" }).waitFor({ timeout: 10_000 });
+      await page.getByLabel("Title").fill("From the dashboard");
+      await page.getByRole("button", { name: "Create stream" }).click();
+      await page.getByRole("heading", { name: "Go live" }).waitFor({ timeout: 10_000 });
+      const streamId = /#\/streams\/([0-9a-f-]+)/.exec(page.url())?.[1];
+      expect(streamId, page.url()).toBeTruthy();
+      await page.getByRole("button", { name: "Go live from this browser" }).click();
+      await page.getByRole("button", { name: "Stop publishing from this browser" }).waitFor({ timeout: 15_000 });
+      await waitInPage(page, "the preview playing", "document.getElementById('browser-preview').currentTime > 0", 10_000);
+      await eventually("the dashboard's stream live", 30_000, async () => {
+        const s = await streamStatus(streamId!);
+        return s.status === "live" && s.health.ingest_connected ? true : undefined;
+      });
+      await page.getByRole("button", { name: "Stop publishing from this browser" }).click();
+      await page.getByRole("button", { name: "Go live from this browser" }).waitFor({ timeout: 10_000 });
+      await eventually("the dashboard's stream disconnected", 10_000, async () => ((await streamStatus(streamId!)).health.ingest_connected ? undefined : true));
     } finally {
       await page.close();
     }

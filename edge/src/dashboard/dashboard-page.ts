@@ -13,7 +13,8 @@ export const DASHBOARD_CSP = [
   "script-src 'self'",
   // uPlot sizes its canvas and legend with style attributes set from script.
   "style-src 'self' 'unsafe-inline'",
-  "connect-src 'self'",
+  // "Go live from this browser" POSTs its WebRTC offer to the stream's ingest node (https, or plain http on a laptop).
+  "connect-src 'self' https: http://127.0.0.1:* http://localhost:*",
   // hls.js plays through MediaSource (blob: URLs) and transmuxes in a blob: worker.
   "media-src 'self' blob:",
   "worker-src blob:",
