@@ -67,6 +67,13 @@ function lastMsn(playlist: MediaPlaylist): number {
  * and returns the rejection reason the listener sent, or 0 when the connection was accepted (then closed at once).
  */
 function srtRejection(streamId: string): number {
+  const caller = srtCaller(streamId);
+  caller.close();
+  return caller.rejection;
+}
+
+/** A libsrt caller connected (rejection 0) or rejected with `streamId`; close() ends it. */
+function srtCaller(streamId: string): { rejection: number; close(): void } {
   const srt = loadLibsrt();
   srt.startup();
   const socket = srt.createSocket();
@@ -74,9 +81,7 @@ function srtRejection(streamId: string): number {
   srt.setFlag(socket, SRTO.STREAMID, id, id.length);
   srt.setFlag(socket, SRTO.LATENCY, intOption(120), 4);
   const connected = srt.connect(socket, ipv4Address("127.0.0.1", srtPort), 16) === 0;
-  const reason = connected ? 0 : srt.rejectReason(socket);
-  srt.close(socket);
-  return reason;
+  return { rejection: connected ? 0 : srt.rejectReason(socket), close: () => srt.close(socket) };
 }
 
 async function nodeMetric(name: string, label?: string): Promise<number> {
@@ -128,7 +133,8 @@ describe("SRT ingest against the real edge", () => {
   let firstPublisher: TestPublisher;
 
   beforeAll(async () => {
-    system = await startSystem({ nodeEnv: { PUBLISHER_TIMEOUT_MS: "2000" } });
+    // Three SRT callers at most: the two publishers and one more (the capacity test fills it).
+    system = await startSystem({ nodeEnv: { PUBLISHER_TIMEOUT_MS: "2000", SRT_MAX_CONNECTIONS: "3" } });
     srtPort = system.nodes[0]!.srtPort;
   });
 
@@ -181,6 +187,23 @@ describe("SRT ingest against the real edge", () => {
     expect(await nodeMetric("ingest_srt_refused_total", 'reason="edge forbidden"')).toBeGreaterThanOrEqual(3);
   }, 30_000);
 
+  it("rejects callers past SRT_MAX_CONNECTIONS with SRT's 'overload' reason, before asking the edge", async () => {
+    const third = await createStream("srt third caller");
+    const holder = srtCaller(third.stream_key);
+    try {
+      expect(holder.rejection).toBe(0);
+      expect(srtRejection(third.stream_key)).toBe(SRT_REJECT.OVERLOAD);
+      expect(srtRejection(`sk_${randomBytes(24).toString("base64url")}`)).toBe(SRT_REJECT.OVERLOAD);
+      expect(await nodeMetric("ingest_srt_refused_total", 'reason="capacity"')).toBe(2);
+    } finally {
+      holder.close();
+    }
+    // The slot frees once the caller is gone: a wrong key is again checked with the edge.
+    await eventually("the third caller's slot to free", 10_000, async () =>
+      srtRejection(`sk_${randomBytes(24).toString("base64url")}`) === SRT_REJECT.FORBIDDEN ? true : undefined,
+    );
+  }, 30_000);
+
   it("refuses a second publisher for a live stream and keeps the first", async () => {
     const before = lastMsn(await playlistPast(first, -1, 1, 10_000));
     expect(srtRejection(`#!::r=${first.stream_key},m=publish`)).toBe(SRT_REJECT.CONFLICT);
@@ -214,12 +237,16 @@ describe("SRT ingest against the real edge", () => {
     );
     expect((await streamStatus(first.stream_id)).status).toBe("live");
     const again = system.publish(srtUrl(first.stream_key), { format: "mpegts", fps: 25, size: "640x360" });
-    const media = await playlistPast(first, lastMsn(before), 2, 30_000);
-    const text = await (await fetch(media.url)).text();
-    expect(text).toContain("#EXT-X-DISCONTINUITY");
-    const status = await streamStatus(first.stream_id);
-    expect(status.health.ingest_connected).toBe(true);
-    expect(status.health.epoch).toBeGreaterThan(epoch ?? 0);
+    await eventually("the reconnected SRT publisher to be live under a new epoch", 30_000, async () => {
+      const status = await streamStatus(first.stream_id);
+      return status.health.ingest_connected && (status.health.epoch ?? 0) > (epoch ?? 0) ? true : undefined;
+    });
+    // Segments of the new publish follow the old ones in the same playlist, after a discontinuity.
+    const settled = lastMsn(await playlistPast(first, lastMsn(before), 1, 20_000));
+    const media = await playlistPast(first, settled, 2, 30_000);
+    expect(media.segments.some((s) => s.discontinuity && s.msn > lastMsn(before))).toBe(true);
+    expect(media.segments.filter((s) => s.msn > settled).every((s) => !s.gap)).toBe(true);
+    expect((await streamStatus(first.stream_id)).status).toBe("live");
     await again.stop();
   }, 60_000);
 
