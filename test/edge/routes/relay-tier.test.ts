@@ -133,4 +133,23 @@ describe("the regional relay tier", () => {
     await sleep(1300);
     expect((await status(stream.stream_id)).viewers).toBe(36);
   });
+
+  it("requests for a preload-hinted part from 12 locations in 2 regions are held at the object once per region", async () => {
+    const stream = await createStream("interactive");
+    const publisher = await FakePublisher.start(stream);
+    await publisher.segments(0, 1, 2);
+    await publisher.part("360p", 2, 0);
+    const part = `/live/${stream.stream_id}/360p/${publisher.grant.epoch}/part-2.1.m4s`;
+    const locations = [...EAST, ...WEST];
+    const waiting = Array.from({ length: 24 }, (_, i) =>
+      get(part, { headers: { [LOCATION_HEADER]: locations[i % locations.length]!, "user-agent": `tier-part-${i}` } }),
+    );
+    await sleep(400);
+    expect((await status(stream.stream_id)).held_requests).toBe(2);
+    await publisher.part("360p", 2, 1);
+    for (const response of await Promise.all(waiting)) {
+      expect(response.status).toBe(200);
+      expect((await response.arrayBuffer()).byteLength).toBeGreaterThan(0);
+    }
+  });
 });
