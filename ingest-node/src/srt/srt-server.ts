@@ -119,9 +119,13 @@ export class SrtServer {
         this.count(message.reason);
         this.options.log.warn(`SRT caller refused: ${message.reason}`, { from: message.from });
         break;
-      case "accepted":
-        this.sources.get(message.socket)?.markConnected();
+      case "accepted": {
+        // A caller whose publish already ended (it gave up on the key check, or the node stopped it) is closed.
+        const source = this.sources.get(message.socket);
+        if (source?.active) source.markConnected();
+        else this.send({ type: "close", socket: message.socket });
         break;
+      }
       case "data":
         this.sources.get(message.socket)?.push(Buffer.from(message.bytes));
         break;

@@ -108,6 +108,11 @@ function acceptAll(): void {
 }
 
 function closeSocket(socket: number, reason: string | null): void {
+  // A caller accepted by the key check whose handshake never completed: its slot is freed here.
+  if (pending.delete(socket)) {
+    srt.close(socket);
+    return;
+  }
   if (!open.delete(socket)) return;
   srt.epollRemove(epoll, socket);
   srt.close(socket);
