@@ -24,6 +24,8 @@ const spoolDir = stateDir ? join(stateDir, "ingest-spool") : ".ingest-spool";
 const EDGE_PORT = Number(process.env.EDGE_PORT ?? 8787);
 const RTMP_PORT = Number(process.env.RTMP_PORT ?? 1935);
 const OPS_PORT = Number(process.env.OPS_PORT ?? 9935);
+/** The node's WHIP (WebRTC publishing) listener. */
+const WHIP_PORT = Number(process.env.WHIP_PORT ?? 8889);
 // --workers N: the node only copies the source (TRANSCODE=queue) and N local transcode workers make the ladder,
 // through a redis-server of its own on REDIS_PORT (not 6379, which a system Redis may hold). Their ops ports follow
 // OPS_PORT.
@@ -43,6 +45,7 @@ try {
     ...Array.from({ length: WORKERS }, (_, i) => ({ port: OPS_PORT + 1 + i, setting: "OPS_PORT" })),
     { port: EDGE_PORT, setting: "EDGE_PORT" },
     { port: RTMP_PORT, setting: "RTMP_PORT" },
+    { port: WHIP_PORT, setting: "WHIP_PORT" },
     { port: OPS_PORT, setting: "OPS_PORT" },
   ]);
   if (taken) throw new Error(taken);
@@ -130,7 +133,7 @@ try {
     preset: process.env.X264_PRESET ?? "veryfast",
     spoolDir,
     reaper,
-    env: { FFMPEG_PATH: ffmpeg.ffmpeg, ...(WORKERS > 0 ? { TRANSCODE: "queue", REDIS_URL: redisUrl } : {}) },
+    env: { FFMPEG_PATH: ffmpeg.ffmpeg, WHIP_PORT: String(WHIP_PORT), ...(WORKERS > 0 ? { TRANSCODE: "queue", REDIS_URL: redisUrl } : {}) },
     onLine: (line) => {
       if (/ WARN | ERROR |publish accepted|publish refused|publisher left/.test(line)) console.log(`  [ingest] ${line.slice(25)}`);
     },
@@ -210,6 +213,7 @@ try {
   console.log(`  Go live from OBS Settings → Stream → Service "Custom…"`);
   console.log(`                   Server      rtmp://127.0.0.1:${RTMP_PORT}/live`);
   console.log(`                   Stream Key  ${demo ? demo.stream_key : "(create a stream with the curl line below)"}`);
+  console.log(`  Go live over WHIP http://127.0.0.1:${WHIP_PORT}/whip/<stream id> (OBS 30+: Service "WHIP", Bearer Token = key)`);
   console.log(`  Dashboard        ${edge.url}/dashboard  (sign in with the API token)`);
   console.log(`  API token        ${adminToken}`);
   console.log(`  Try the API      curl -s -X POST ${edge.url}/streams -H 'authorization: Bearer ${adminToken}' \\`);

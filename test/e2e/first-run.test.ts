@@ -38,7 +38,7 @@ function tempDir(): string {
 /** Starts the start script with `env` on top of a minimal environment (PATH from `env`, else this process's). */
 async function runStart(env: Record<string, string>, args: string[] = [], prepare?: (stateDir: string) => void): Promise<StartRun> {
   const mark = randomUUID();
-  const ports = { edge: await freePort(), rtmp: await freePort(), ops: await freePort() };
+  const ports = { edge: await freePort(), rtmp: await freePort(), ops: await freePort(), whip: await freePort() };
   const stateDir = join(tempDir(), "state");
   prepare?.(stateDir);
   const child = spawn(NODE, ["scripts/start.ts", ...args], {
@@ -48,6 +48,7 @@ async function runStart(env: Record<string, string>, args: string[] = [], prepar
       EDGE_PORT: String(ports.edge),
       RTMP_PORT: String(ports.rtmp),
       OPS_PORT: String(ports.ops),
+      WHIP_PORT: String(ports.whip),
       EDGECAST_STATE_DIR: stateDir,
       [MARK]: mark,
       ...env,
@@ -248,7 +249,8 @@ describe("npm start on a bare machine", () => {
     expect(before.some((p) => p.cmdline.includes("wrangler"))).toBe(true);
     expect(before.some((p) => p.cmdline.includes("ingest-node/src/main.ts"))).toBe(true);
     expect(before.some((p) => /ffmpeg .*testsrc2/.test(p.cmdline))).toBe(true);
-    expect(await takenPorts(run)).toHaveLength(3);
+    // Edge, RTMP, ops and WHIP.
+    expect(await takenPorts(run)).toHaveLength(4);
     run.child.kill("SIGKILL");
     await run.exited;
     const tookMs = await waitUntilGone(run, 8_000);
