@@ -86,7 +86,8 @@ async function everyRenditionPlays(stream: StreamObject): Promise<string[]> {
 beforeAll(async () => {
   whipPort = await freePort();
   system = await startSystem({
-    nodeEnv: { WHIP_PORT: String(whipPort), WEBRTC_PORTS: "21400-21499", PUBLISHER_TIMEOUT_MS: "3000" },
+    // Two sessions at most: the third one while both publishers are live is refused.
+    nodeEnv: { WHIP_PORT: String(whipPort), WEBRTC_PORTS: "21400-21499", PUBLISHER_TIMEOUT_MS: "3000", WHIP_MAX_SESSIONS: "2" },
     edgeVars: { RECONNECT_WINDOW_SECONDS: "60" },
   });
   [browserStream, clientStream, vp8Stream] = [await createStream("whip browser"), await createStream("whip client"), await createStream("whip vp8")];
@@ -195,7 +196,7 @@ describe("WHIP ingest", () => {
     console.log(`browser (H.264): renditions ${renditions.join(", ")}; status ${status.bitrate_kbps} kbit/s at ${status.health.fps} fps`);
   }, 90_000);
 
-  it("a bogus offer is 400 and disturbs neither live stream", async () => {
+  it("a bogus offer is 400, a session past WHIP_MAX_SESSIONS 503, and neither disturbs the live streams", async () => {
     const before = await readMedia((await readMaster(clientStream.playback_manifest_url))!.variants[0]!.url);
     const bogus = await fetch(clientStream.whip_url!, {
       method: "POST",
@@ -204,13 +205,9 @@ describe("WHIP ingest", () => {
     });
     expect(bogus.status).toBe(400);
     expect(((await bogus.json()) as { code: string }).code).toBe("bad_offer");
-    // One that passes the first look but no peer connection can apply, with the key of a stream that is offline.
-    const applied = await fetch(vp8Stream.whip_url!, {
-      method: "POST",
-      headers: { authorization: `Bearer ${vp8Stream.stream_key}`, "content-type": "application/sdp" },
-      body: BOGUS_OFFER,
-    });
-    expect(applied.status).toBe(400);
+    const third = await startWhipClient({ url: vp8Stream.whip_url!, streamKey: vp8Stream.stream_key }).catch((err: unknown) => err);
+    expect((third as WhipClientError).status).toBe(503);
+    expect((third as WhipClientError).message).toContain("too_many_sessions");
     const lastMsn = before.segments.at(-1)!.msn;
     await eventually("the client's stream keeps growing", 10_000, async () => {
       const now = await readMedia(before.url);
@@ -233,7 +230,14 @@ describe("WHIP ingest", () => {
     expect(again.status).toBe(404);
   }, 30_000);
 
-  it("a second publisher for a live stream is refused (409), as for RTMP", async () => {
+  it("a second publisher for a live stream is refused (409), as for RTMP; an offer no peer connection can apply is 400", async () => {
+    // It passes the first look (H.264 video) but not werift, with the key of a stream that is offline.
+    const applied = await fetch(vp8Stream.whip_url!, {
+      method: "POST",
+      headers: { authorization: `Bearer ${vp8Stream.stream_key}`, "content-type": "application/sdp" },
+      body: BOGUS_OFFER,
+    });
+    expect(applied.status).toBe(400);
     const second = await startWhipClient({ url: clientStream.whip_url!, streamKey: clientStream.stream_key }).catch((err: unknown) => err);
     expect(second).toBeInstanceOf(WhipClientError);
     expect((second as WhipClientError).status).toBe(409);

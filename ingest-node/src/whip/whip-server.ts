@@ -75,6 +75,11 @@ export class WhipServer {
   /** Starts listening; resolves with the bound port. */
   async listen(): Promise<number> {
     const server = createServer((req, res) => void this.handle(req, res));
+    // Offers are read before the session cap is checked, so the requests in flight are bounded instead: a few per
+    // session, each answered (or cut) within 10 s.
+    server.maxConnections = 4 * this.options.maxSessions + 16;
+    server.requestTimeout = 10_000;
+    server.headersTimeout = 5_000;
     this.server = server;
     await new Promise<void>((resolve, reject) => {
       server.once("error", reject);
@@ -142,16 +147,15 @@ export class WhipServer {
       req.resume();
       return this.fail(res, 503, "unavailable", "this node is draining", { "retry-after": "5" });
     }
+    const offer = await readBody(req, this.options.maxOfferBytes);
+    if (offer === null) return this.fail(res, 413, "offer_too_large", `the offer is over ${this.options.maxOfferBytes} bytes`);
+    // Checked before the edge is asked: a bad offer must not take the stream's lease.
+    if (!offerHasUsableVideo(offer)) return this.fail(res, 400, "bad_offer", "the offer has no H.264 or VP8 video section");
     if (this.sessions.size + this.pending >= this.options.maxSessions) {
-      req.resume();
       return this.fail(res, 503, "too_many_sessions", `this node takes at most ${this.options.maxSessions} WHIP sessions`, { "retry-after": "5" });
     }
     this.pending++;
     try {
-      const offer = await readBody(req, this.options.maxOfferBytes);
-      if (offer === null) return this.fail(res, 413, "offer_too_large", `the offer is over ${this.options.maxOfferBytes} bytes`);
-      // Checked before the edge is asked: a bad offer must not take the stream's lease.
-      if (!offerHasUsableVideo(offer)) return this.fail(res, 400, "bad_offer", "the offer has no H.264 or VP8 video section");
       const answer = await this.publisher.requestPublish(key, from);
       if (!answer.ok) {
         const [status, code, detail] =

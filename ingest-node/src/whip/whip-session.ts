@@ -205,7 +205,10 @@ export class WhipSession implements PublishSource {
       return;
     }
     // Held until the pipeline attaches (it does at once after the grant); bounded all the same.
-    if (this.heldBytes + chunk.byteLength > this.options.maxHeldBytes) return;
+    if (this.heldBytes + chunk.byteLength > this.options.maxHeldBytes) {
+      this.close(`over ${this.options.maxHeldBytes} bytes of media arrived before the pipeline attached`);
+      return;
+    }
     this.held.push(chunk);
     this.heldBytes += chunk.byteLength;
   }
