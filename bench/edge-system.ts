@@ -25,9 +25,9 @@ export interface BenchSystem {
   waitForRenditions(id: string, min: number, timeoutMs: number): Promise<{ name: string; url: string }[]>;
 }
 
-/** Starts wrangler dev with BENCH_ROUTES=1 and a long reconnect window, and an ingest node pointed at it. */
-export async function startBenchSystem(): Promise<BenchSystem> {
-  const system = await startSystem({ edgeVars: { BENCH_ROUTES: "1", RECONNECT_WINDOW_SECONDS: "3600" }, nodeEnv: { LOG_LEVEL: "warn" } });
+/** Starts wrangler dev with BENCH_ROUTES=1 and a long reconnect window, and an ingest node (with `nodeEnv`) pointed at it. */
+export async function startBenchSystem(nodeEnv: Record<string, string> = {}): Promise<BenchSystem> {
+  const system = await startSystem({ edgeVars: { BENCH_ROUTES: "1", RECONNECT_WINDOW_SECONDS: "3600" }, nodeEnv: { LOG_LEVEL: "warn", ...nodeEnv } });
   return {
     system,
     edgePgid: system.edge.process.child.pid ?? -1,

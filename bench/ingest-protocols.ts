@@ -1,25 +1,32 @@
-// Live-edge lag and the ingest node's CPU per stream, RTMP vs SRT, for the same source (FFmpeg's test pattern,
+// Live-edge lag and the ingest node's CPU per stream, RTMP vs SRT vs WHIP, for the same source (FFmpeg's test pattern,
 // 640x360 30 fps, 2 s GOP, `low` mode, test ladder): `node bench/ingest-protocols.ts [--seconds 40]`, under the e2e
 // lock. One protocol at a time on one system. Per listed segment of an encoded rendition: the edge lag as in
 // section 1 (now - program-date-time of its end: the node's side only, since program-date-time is when media reached
 // the pipeline), and sent -> listed (now - when the publisher sent the segment's last frame, from the publish start
 // and the segment's position; `-re` paces it in real time): that includes the protocol's own delay (SRT's receive
 // latency, the TS demuxer), and FFmpeg's start-up alike for both, so the difference between protocols is what SRT
-// adds. CPU: the node process and its children (FFmpeg; for SRT also the demuxer) over the steady part.
+// adds. CPU: the node process and its children (FFmpeg; for SRT also the demuxer, for WHIP the RTP-to-FLV FFmpeg) over
+// the steady part. WHIP's publisher is werift in this process sending the same pattern (x264 ultrafast, 2 s GOP, the
+// test publisher's bitrate) from FFmpeg over RTP; its "sent" clock starts when that FFmpeg starts (after the answer).
+// `--protocols rtmp,whip` runs a subset.
 import { fileURLToPath } from "node:url";
 import { startBenchSystem } from "./edge-system.ts";
 import { parseTimeline } from "./hls.ts";
 import { loadNow, machineInfo, machineLine, versionsLine } from "./machine.ts";
 import { childrenOf, readStat } from "./proc.ts";
 import { distribution, sleep } from "./stats.ts";
+import { startWhipClient } from "../test/e2e/whip-client.ts";
 
 const seconds = Number(process.argv[process.argv.indexOf("--seconds") + 1] || 40);
+const PROTOCOLS = ["rtmp", "srt", "whip"] as const;
+const protocolsFlag = process.argv.indexOf("--protocols");
+const protocols = protocolsFlag > 0 ? PROTOCOLS.filter((p) => process.argv[protocolsFlag + 1]!.split(",").includes(p)) : PROTOCOLS;
 /** Segments before this are the start-up: not in the lag figures, nor in the CPU window. */
 const WARMUP_S = 10;
 const SEGMENT_S = 2;
 
 interface Row {
-  protocol: "rtmp" | "srt";
+  protocol: (typeof PROTOCOLS)[number];
   segments: number;
   lagP50: number | null;
   lagP95: number | null;
@@ -34,21 +41,30 @@ function nodeCpuSeconds(pid: number): number {
   return (readStat(pid)?.cpuS ?? 0) + childrenOf(pid).reduce((sum, child) => sum + child.cpuS, 0);
 }
 
-const bench = await startBenchSystem();
+const bench = await startBenchSystem({ WHIP_PORT: "0" });
 const nodePid = bench.system.node.process.child.pid!;
 const rows: Row[] = [];
 try {
-  for (const protocol of ["rtmp", "srt"] as const) {
-    const created = await bench.system.api<{ stream_id: string; ingest_endpoint: string; srt_url: string | null }>("POST", "/streams", {
-      title: `bench ${protocol}`,
-      latency_mode: "low",
-      record: false,
-    });
+  for (const protocol of protocols) {
+    const created = await bench.system.api<{ stream_id: string; stream_key: string; ingest_endpoint: string; srt_url: string | null; whip_url: string | null }>(
+      "POST",
+      "/streams",
+      {
+        title: `bench ${protocol}`,
+        latency_mode: "low",
+        record: false,
+      },
+    );
     const stream = created.body;
-    const url = protocol === "rtmp" ? stream.ingest_endpoint : stream.srt_url;
+    const url = protocol === "rtmp" ? stream.ingest_endpoint : protocol === "srt" ? stream.srt_url : stream.whip_url;
     if (!url) throw new Error(`no ${protocol} URL in the create answer`);
-    const t0 = Date.now();
-    const publisher = bench.system.publish(url, { format: protocol === "rtmp" ? "flv" : "mpegts" });
+    let t0 = Date.now();
+    let publisher: { stop(): Promise<unknown> };
+    if (protocol === "whip") {
+      const client = await startWhipClient({ url, streamKey: stream.stream_key, videoKbps: Math.round((640 * 360 * 30 * 0.1) / 1000) });
+      t0 = client.startedAt;
+      publisher = client;
+    } else publisher = bench.system.publish(url, { format: protocol === "rtmp" ? "flv" : "mpegts" });
     const renditions = await bench.waitForRenditions(stream.stream_id, 3, 30_000);
     const chosen = renditions.find((r) => r.name !== "source") ?? renditions[0]!;
     const lags: number[] = [];
