@@ -26,6 +26,8 @@ const RTMP_PORT = Number(process.env.RTMP_PORT ?? 1935);
 const OPS_PORT = Number(process.env.OPS_PORT ?? 9935);
 /** The node's WHIP (WebRTC publishing) listener. */
 const WHIP_PORT = Number(process.env.WHIP_PORT ?? 8889);
+/** The node's SRT listener (UDP; the node runs on without SRT when it cannot bind it, and says so). */
+const SRT_PORT = Number(process.env.SRT_PORT ?? 9000);
 // --workers N: the node only copies the source (TRANSCODE=queue) and N local transcode workers make the ladder,
 // through a redis-server of its own on REDIS_PORT (not 6379, which a system Redis may hold). Their ops ports follow
 // OPS_PORT.
@@ -133,7 +135,12 @@ try {
     preset: process.env.X264_PRESET ?? "veryfast",
     spoolDir,
     reaper,
-    env: { FFMPEG_PATH: ffmpeg.ffmpeg, WHIP_PORT: String(WHIP_PORT), ...(WORKERS > 0 ? { TRANSCODE: "queue", REDIS_URL: redisUrl } : {}) },
+    env: {
+      FFMPEG_PATH: ffmpeg.ffmpeg,
+      WHIP_PORT: String(WHIP_PORT),
+      SRT_PORT: String(SRT_PORT),
+      ...(WORKERS > 0 ? { TRANSCODE: "queue", REDIS_URL: redisUrl } : {}),
+    },
     onLine: (line) => {
       if (/ WARN | ERROR |publish accepted|publish refused|publisher left/.test(line)) console.log(`  [ingest] ${line.slice(25)}`);
     },
@@ -214,6 +221,7 @@ try {
   console.log(`                   Server      rtmp://127.0.0.1:${RTMP_PORT}/live`);
   console.log(`                   Stream Key  ${demo ? demo.stream_key : "(create a stream with the curl line below)"}`);
   console.log(`  Go live over WHIP http://127.0.0.1:${WHIP_PORT}/whip/<stream id> (OBS 30+: Service "WHIP", Bearer Token = key)`);
+  console.log(`  Go live over SRT  srt://127.0.0.1:${SRT_PORT}?streamid=${demo ? demo.stream_key : "<stream key>"}  (the stream's srt_url)`);
   console.log(`  Dashboard        ${edge.url}/dashboard  (sign in with the API token)`);
   console.log(`  API token        ${adminToken}`);
   console.log(`  Try the API      curl -s -X POST ${edge.url}/streams -H 'authorization: Bearer ${adminToken}' \\`);
