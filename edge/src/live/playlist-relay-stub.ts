@@ -11,10 +11,3 @@ export function playlistRelay(env: Env, streamId: string, location: string): Dur
   const namespace = env.PLAYLIST_RELAY as DurableObjectNamespace<PlaylistRelay>;
   return namespace.get(namespace.idFromName(`${streamId}:${location}`));
 }
-
-/** The stub of the region relay of `streamId` in tier region `region` (relay-tier.ts; one object per stream per region). */
-export function regionRelay(env: Env, streamId: string, region: string): DurableObjectStub<PlaylistRelay> {
-  const namespace = env.PLAYLIST_RELAY as DurableObjectNamespace<PlaylistRelay>;
-  // Locations never contain ":", so a region's name cannot be a location's.
-  return namespace.get(namespace.idFromName(`${streamId}:region:${region}`));
-}

@@ -13,7 +13,6 @@ import { LatestPlaylists } from "./latest-playlists.ts";
 import type { PlaylistAnswer } from "./playlist-answer.ts";
 import { PlaylistCoalescer } from "./playlist-coalescer.ts";
 import { liveStream } from "./live-stream-stub.ts";
-import { regionRelay } from "./playlist-relay-stub.ts";
 import { stalenessShares } from "./relay-tier.ts";
 import { RegionViewerCounts, RelaySessions } from "./relay-viewers.ts";
 
@@ -151,4 +150,14 @@ export class PlaylistRelay extends DurableObject<Env> {
               });
     return this.coalescer.answer(key, call, (work) => this.ctx.waitUntil(work));
   }
+}
+
+/**
+ * The stub of the region relay of `streamId` in tier region `region` (relay-tier.ts; one object per stream per region).
+ * Here, not in playlist-relay-stub.ts: only a relay calls its region, and the stub file must not import this one back.
+ */
+function regionRelay(env: Env, streamId: string, region: string): DurableObjectStub<PlaylistRelay> {
+  const namespace = env.PLAYLIST_RELAY as DurableObjectNamespace<PlaylistRelay>;
+  // Locations never contain ":", so a region's name cannot be a location's.
+  return namespace.get(namespace.idFromName(`${streamId}:region:${region}`));
 }
