@@ -18,16 +18,24 @@ export function toLadderSource(source: PublisherSource): SourceInfo {
 }
 
 /**
- * Resolves once the publisher's keyframe interval is known (two keyframes seen) or `maxWaitMs` passed, whichever
- * comes first; the feed must already be attached. Only H.264 sources wait: the interval matters only for deciding
- * whether the `source` rendition can be copied.
+ * Whether the pipeline can plan from what it knows. With `needInterval` (a passthrough node, the worker pool) an H.264
+ * source waits for its keyframe interval (two keyframes); otherwise it starts at once with its size (onMetaData or
+ * the SPS) and the copy's interval is checked later (copy-check.ts): waiting for a second keyframe cost a keyframe
+ * interval (2 s from OBS) before the first part.
  */
-export async function waitForSource(session: PublishSource, maxWaitMs: number): Promise<PublisherSource> {
+export function sourceReady(source: PublisherSource, needInterval: boolean): boolean {
+  if (source.videoCodec === null) return false;
+  if (source.videoCodec !== "h264" || source.keyframeInterval !== null) return true;
+  return !needInterval && source.width !== null && source.height !== null;
+}
+
+/** Resolves once sourceReady or `maxWaitMs` passed, whichever comes first; the feed must already be attached. */
+export async function waitForSource(session: PublishSource, maxWaitMs: number, needInterval: boolean): Promise<PublisherSource> {
   const deadline = Date.now() + maxWaitMs;
   while (Date.now() < deadline && session.active) {
     const source = session.source();
-    if (source.videoCodec !== null && (source.videoCodec !== "h264" || source.keyframeInterval !== null)) return source;
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    if (sourceReady(source, needInterval)) return source;
+    await new Promise((resolve) => setTimeout(resolve, 20));
   }
   return session.source();
 }

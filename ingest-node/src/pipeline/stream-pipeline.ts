@@ -18,6 +18,7 @@ import { type MediaProcess, type RemuxSetting, remuxesNatively, startMediaProces
 import { packageRendition } from "./rendition-packaging.ts";
 import { MediaUploads } from "./media-uploads.ts";
 import { publishStoryboard } from "../storyboard/publish-storyboard.ts";
+import { checkEarlyCopy } from "./copy-check.ts";
 import { toLadderSource, waitForSource } from "./source-probe.ts";
 
 /** What a pipeline needs from the node. */
@@ -54,7 +55,10 @@ export interface PipelineLimits {
 }
 
 /** Why one FFmpeg run ended: the publisher left, or the pipeline failed (`restart`: worth another try). */
-type RunEnd = { kind: "left"; reason: string } | { kind: "failed"; reason: string; restart: boolean; encodeCopy?: boolean };
+type RunEnd =
+  | { kind: "left"; reason: string }
+  /** `replan`: no failure, the early `source` copy turned out not to fit (a new run without it, not counted as a restart). */
+  | { kind: "failed"; reason: string; restart: boolean; encodeCopy?: boolean; replan?: boolean };
 
 /** Stream heartbeat period (issue #3: every 2 s). */
 const HEARTBEAT_MS = 2_000;
@@ -89,6 +93,8 @@ export class StreamPipeline {
   private restartsLeft: number;
   /** False once the publisher stopped sending keyframes: the `source` rendition is encoded from then on. */
   private copyAllowed = true;
+  /** The `source` copy is planned before the publisher's keyframe interval is known (checked by each run until it is). */
+  private copyEarly = false;
   /** Heartbeats wait while a restart swaps the grant (one with the old epoch would be fenced). */
   private restarting = false;
   private heartbeat: NodeJS.Timeout | null = null;
@@ -158,8 +164,11 @@ export class StreamPipeline {
     });
     // A passthrough node gives the keyframe interval one more segment target to show: missing it means encoding the
     // whole broadcast instead of copying it (the wait ends as soon as the interval is known).
-    const probeSeconds = (this.deps.ladder === PASSTHROUGH_LADDER || this.pool ? 2 : 1) * this.grant.segment_target + 0.5;
-    const source = await waitForSource(this.session, probeSeconds * 1000);
+    // Only they wait for the interval: every other plan starts at the first keyframe, its copy checked later.
+    const needInterval = this.deps.ladder === PASSTHROUGH_LADDER || this.pool !== null;
+    const probeSeconds = (needInterval ? 2 : 1) * this.grant.segment_target + 0.5;
+    const source = await waitForSource(this.session, probeSeconds * 1000, needInterval);
+    this.copyEarly = !needInterval && source.videoCodec === "h264" && source.keyframeInterval === null;
     if (this.earlyFailure) return this.failPublish(this.earlyFailure.reason);
     // A publisher that already left still gets what it sent transcoded; only one that sent no video is dropped.
     if (!this.session.active && source.videoCodec === null) {
@@ -174,12 +183,14 @@ export class StreamPipeline {
       // Set by the feed's callback (an overflow between runs): TypeScript cannot see that across the awaits.
       const early = this.earlyFailure as RunEnd | null;
       if (early) return this.failPublish(early.reason);
-      const end = await this.runFfmpeg(ladderSource);
+      // A run after the early copy was checked plans with the interval seen since.
+      const keyframeInterval = ladderSource.keyframeInterval ?? this.session.source().keyframeInterval;
+      const end = await this.runFfmpeg({ ...ladderSource, keyframeInterval });
       if (end.kind === "left" || this.fenced || this.killed) return this.finish(end.reason);
-      if (end.restart && this.restartsLeft > 0 && this.session.active) {
-        this.restartsLeft--;
+      if (end.restart && (end.replan || this.restartsLeft > 0) && this.session.active) {
+        if (!end.replan) this.restartsLeft--;
         if (end.encodeCopy) this.copyAllowed = false;
-        if (await this.restart(end.reason)) continue;
+        if (await this.restart(end.reason, end.replan ?? false)) continue;
       }
       return this.failPublish(end.reason);
     }
@@ -241,17 +252,20 @@ export class StreamPipeline {
       if (silentMs > stallMs) failRun({ kind: "failed", reason: `no media out of FFmpeg for ${Math.round(silentMs / 1000)} s`, restart: true });
     }, 1_000);
     watchdog.unref();
+    const copyCheck = this.watchEarlyCopy(failRun);
     const end = await Promise.race([this.session.ended.then((reason): RunEnd => ({ kind: "left", reason })), failed]);
     ending = true;
     this.failRun = null;
     clearInterval(watchdog);
+    if (copyCheck) clearInterval(copyCheck);
     if (end.kind === "left") {
       this.log.info("publisher left; flushing the last segment", { reason: end.reason });
       ffmpeg.stdin?.end();
       const exit = await ffmpeg.exited;
       if (exit.code !== 0 && !exit.stopped) this.log.warn("ffmpeg exited with an error", { reason: ffmpeg.describeExit(exit) });
     } else {
-      this.log.error("pipeline failed", { reason: end.reason, epoch: this.epoch });
+      if (end.replan) this.log.info("planning again without the source copy", { reason: end.reason, epoch: this.epoch });
+      else this.log.error("pipeline failed", { reason: end.reason, epoch: this.epoch });
       // What it still holds belongs to a run that failed: the next one starts clean, at a keyframe, and its output
       // time 0 is that keyframe (both at once: a keyframe arriving in between must set the new origin).
       this.feed.restartAtKeyframe(source.videoCodec !== "unknown");
@@ -261,6 +275,26 @@ export class StreamPipeline {
     await Promise.allSettled(packaged);
     this.progress = null;
     return end;
+  }
+
+  /**
+   * While the `source` copy runs before the keyframe interval is known: keeps it once the interval fits the segment
+   * target, else ends the run so the next one encodes the source (a discontinuity a segment target into the publish;
+   * only a publisher whose keyframes are too far apart pays it). Null when there is nothing to check.
+   */
+  private watchEarlyCopy(failRun: (end: RunEnd) => void): NodeJS.Timeout | null {
+    if (!this.copyEarly || !this.plan?.renditions.some((r) => r.kind === "copy")) return null;
+    const started = Date.now();
+    const timer = setInterval(() => {
+      const check = checkEarlyCopy(toLadderSource(this.session.source()), Date.now() - started, this.grant.segment_target);
+      if (check.kind === "wait") return;
+      clearInterval(timer);
+      this.copyEarly = false;
+      if (check.kind === "keep") this.log.info("source copy kept", { reason: check.reason });
+      else failRun({ kind: "failed", reason: `the source cannot be copied: ${check.reason}`, restart: true, encodeCopy: true, replan: true });
+    }, 100);
+    timer.unref();
+    return timer;
   }
 
   /** Ends the current run as failed, or (no FFmpeg yet) remembers the failure and ends the publish. */
@@ -278,11 +312,14 @@ export class StreamPipeline {
    * takes as a reconnect within the window (a new epoch: EXT-X-DISCONTINUITY and new init segments); the next FFmpeg
    * starts at the publisher's next keyframe. False when the edge would not take it (the caller ends the publish).
    */
-  private async restart(reason: string): Promise<boolean> {
+  private async restart(reason: string, replan: boolean): Promise<boolean> {
     this.restarting = true;
-    this.health = "restarted";
-    this.deps.onHealth?.("restarted");
-    this.log.warn("restarting the pipeline at the next keyframe, under a new epoch (a discontinuity)", {
+    // A re-plan is no failure: the stream's health stays as it was.
+    if (!replan) {
+      this.health = "restarted";
+      this.deps.onHealth?.("restarted");
+    }
+    this.log[replan ? "info" : "warn"]("restarting the pipeline at the next keyframe, under a new epoch (a discontinuity)", {
       reason,
       epoch: this.epoch,
       encode_source: !this.copyAllowed,
@@ -333,7 +370,7 @@ export class StreamPipeline {
       // The operator runs this node for repackaging only: a stream's own ladder would make it transcode.
       if (this.grant.ladder) this.log.info("passthrough node: the stream's own ladder is not encoded here");
       plan = planPassthrough(source, target);
-    } else plan = planLadder(this.grant.ladder ?? this.deps.ladder, source, target);
+    } else plan = planLadder(this.grant.ladder ?? this.deps.ladder, source, target, { copyBeforeInterval: this.copyEarly });
     return this.copyAllowed ? plan : encodeSourceCopy(plan);
   }
 

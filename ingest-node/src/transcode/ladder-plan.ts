@@ -53,6 +53,8 @@ export interface PlanOptions {
   allowSourceCopy?: boolean;
   /** Seconds of slack when matching the keyframe interval to the segment target (default 0.05). */
   tolerance?: number;
+  /** Copy an H.264 source whose keyframe interval is not known yet (the caller checks it once known, see copy-check.ts). */
+  copyBeforeInterval?: boolean;
 }
 
 /** The name of the copy rendition. */
@@ -94,7 +96,7 @@ export function planLadder(ladder: readonly Rung[], source: SourceInfo, segmentT
   const sourceCopy =
     options.allowSourceCopy === false
       ? { included: false, reason: "source copy disabled" }
-      : sourceCopyDecision(source, segmentTarget, options.tolerance ?? 0.05);
+      : sourceCopyDecision(source, segmentTarget, options.tolerance ?? 0.05, options.copyBeforeInterval ?? false);
   if (sourceCopy.included) {
     renditions.unshift({
       kind: "copy",
@@ -107,7 +109,7 @@ export function planLadder(ladder: readonly Rung[], source: SourceInfo, segmentT
 }
 
 /** Whether the source can be copied as is: H.264 (+AAC or silent) with keyframes that fit the segment target. */
-export function sourceCopyDecision(source: SourceInfo, segmentTarget: number, tolerance = 0.05): { included: boolean; reason: string } {
+export function sourceCopyDecision(source: SourceInfo, segmentTarget: number, tolerance = 0.05, beforeInterval = false): { included: boolean; reason: string } {
   if (source.videoCodec !== "h264") {
     return { included: false, reason: `video codec ${source.videoCodec} is not h264` };
   }
@@ -115,6 +117,9 @@ export function sourceCopyDecision(source: SourceInfo, segmentTarget: number, to
     return { included: false, reason: `audio codec ${source.audioCodec} is not aac` };
   }
   const interval = source.keyframeInterval;
+  if (interval === null && beforeInterval) {
+    return { included: true, reason: "h264, copied before its keyframe interval is known (checked at the second keyframe)" };
+  }
   if (interval === null || !(interval > 0)) {
     return { included: false, reason: "keyframe interval unknown" };
   }
