@@ -1,6 +1,7 @@
-// DVR with a real player: FFmpeg publishes a `low` stream with a 40 s dvr_window through the ingest node; once the
+// DVR with a real player: FFmpeg publishes a `low` stream with a 50 s dvr_window through the ingest node; once the
 // broadcast is longer than the live window (15 segments, 30 s) the media playlists list more than it, hls.js in
-// Chromium sees the whole DVR window as seekable, seeks back 20 s, plays from there, and returns to the live edge.
+// Chromium sees the whole DVR window as seekable, seeks back 20 s, plays from there, and returns to the live edge. The
+// watch page does the same with its seek bar and "Go live" button.
 import { createRequire } from "node:module";
 import { readFileSync } from "node:fs";
 import type { Page } from "playwright-core";
@@ -42,10 +43,10 @@ beforeAll(async () => {
     title: "dvr",
     latency_mode: "low",
     record: false,
-    dvr_window: 40,
+    dvr_window: 50,
   });
   expect(created.status).toBe(201);
-  expect(created.body.dvr_window).toBe(40);
+  expect(created.body.dvr_window).toBe(50);
   streamId = created.body.stream_id;
   system.publish(created.body.ingest_endpoint);
   browser = await launchBrowser();
@@ -121,4 +122,36 @@ describe("DVR in hls.js", () => {
       await page.close();
     }
   }, 150_000);
+
+  it("the watch page: its seek bar goes back 20 s and its Go live button returns to the live edge", async () => {
+    const mediaUrl = system.url(`/live/${streamId}/360p/index.m3u8`);
+    // More than the watch page's 40 s threshold (no plain live window is that long) is listed.
+    await eventually(
+      "a media playlist of 21 segments",
+      60_000,
+      async () => {
+        const response = await fetch(mediaUrl);
+        const text = response.ok ? await response.text() : "";
+        return (text.match(/^#EXTINF/gm) ?? []).length >= 21 ? true : undefined;
+      },
+      1000,
+    );
+    const page: Page = await browser!.context.newPage();
+    try {
+      await page.goto(system.url(`/watch/${streamId}`), { timeout: 15_000 });
+      const latency = "window.__player.latency";
+      await waitInPage(page, "playing with a seek bar", `(() => !document.getElementById("go-live").hidden && ${latency} !== null)()`, 30_000);
+      const liveLatency = await inPage<number>(page, latency);
+      await inPage(
+        page,
+        `(() => { const s = document.getElementById("dvr-seek"); s.value = String(document.querySelector("video").currentTime - 20); s.dispatchEvent(new Event("change")); })()`,
+      );
+      await waitInPage(page, "20 s behind live", `(() => { const l = ${latency}; return l !== null && l > ${liveLatency} + 15; })()`, 20_000);
+      await page.click("#go-live");
+      await waitInPage(page, "back at the live edge", `(() => { const l = ${latency}; return l !== null && l < ${liveLatency} + 4; })()`, 20_000);
+      expect(await inPage<unknown[]>(page, "window.__player.errors.filter((e) => e.fatal)")).toEqual([]);
+    } finally {
+      await page.close();
+    }
+  }, 120_000);
 });

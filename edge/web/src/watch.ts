@@ -1,5 +1,6 @@
 // The watch page's player (`/watch/:id`): drives the hls.js build the Worker serves (a classic script loaded before
 // this module, which defines `window.Hls`), polls the stream's public status, shows latency and a quality picker.
+// With DVR (a stream's dvr_window) it shows a seek bar over the rewind window and a "Go live" button.
 // It keeps its state on window.__player and body[data-state] (loading | offline | buffering | playing | ended | error)
 // so tests and embedders can observe it.
 import type Hls from "hls.js";
@@ -207,6 +208,63 @@ quality.addEventListener("change", () => {
 video.addEventListener("playing", () => setState("playing"));
 video.addEventListener("waiting", () => setState("buffering"));
 video.addEventListener("ended", () => setState("ended"));
+
+// DVR: when the playlists reach further back than a live window (the stream's dvr_window), a seek bar over what can be
+// played and a "Go live" button. Behind live, an interactive stream's catch-up (faster playback, jumping back) is off.
+// No plain live window is this long (standard lists 6 x 6 s), so a longer seekable range is DVR.
+const DVR_MIN_SECONDS = 40;
+const seekBar = document.createElement("input");
+seekBar.type = "range";
+seekBar.id = "dvr-seek";
+seekBar.step = "0.1";
+seekBar.hidden = true;
+seekBar.setAttribute("aria-label", "Position in the rewind window");
+const goLive = document.createElement("button");
+goLive.type = "button";
+goLive.id = "go-live";
+goLive.textContent = "Go live";
+goLive.hidden = true;
+(quality.closest("label") ?? quality).after(seekBar, goLive);
+let seeking = false;
+
+function followLive(live: boolean): void {
+  const hls = player.hls;
+  const sync = config.liveSync;
+  if (!hls || !sync) return;
+  hls.config.liveMaxLatencyDuration = live ? sync.holdBack + sync.jumpAfter : Number.POSITIVE_INFINITY;
+  hls.config.maxLiveSyncPlaybackRate = live ? sync.maxRate : 1;
+}
+
+function showDvr(): void {
+  const ranges = video.seekable;
+  const start = ranges.length > 0 ? ranges.start(0) : 0;
+  const end = ranges.length > 0 ? ranges.end(ranges.length - 1) : 0;
+  const dvr = end - start >= DVR_MIN_SECONDS;
+  seekBar.hidden = !dvr;
+  goLive.hidden = !dvr;
+  if (!dvr) return;
+  seekBar.min = String(start);
+  seekBar.max = String(end);
+  if (!seeking) seekBar.value = String(video.currentTime);
+}
+
+seekBar.addEventListener("input", () => {
+  seeking = true;
+});
+seekBar.addEventListener("change", () => {
+  seeking = false;
+  followLive(false);
+  video.currentTime = Number(seekBar.value);
+});
+goLive.addEventListener("click", () => {
+  followLive(true);
+  const live = player.hls?.liveSyncPosition;
+  const ranges = video.seekable;
+  if (live != null) video.currentTime = live;
+  else if (ranges.length > 0) video.currentTime = ranges.end(ranges.length - 1);
+  void video.play().catch(() => {});
+});
+video.addEventListener("timeupdate", showDvr);
 
 // Latency: now minus the capture time (EXT-X-PROGRAM-DATE-TIME) of the frame on screen, glass to glass; else
 // hls.js's distance to the live edge of the playlist. Kept on window.__player.latency (seconds or null) too.
