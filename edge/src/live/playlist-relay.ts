@@ -156,7 +156,7 @@ export class PlaylistRelay extends DurableObject<Env> {
  * The stub of the region relay of `streamId` in tier region `region` (relay-tier.ts; one object per stream per region).
  * Here, not in playlist-relay-stub.ts: only a relay calls its region, and the stub file must not import this one back.
  */
-function regionRelay(env: Env, streamId: string, region: string): DurableObjectStub<PlaylistRelay> {
+export function regionRelay(env: Env, streamId: string, region: string): DurableObjectStub<PlaylistRelay> {
   const namespace = env.PLAYLIST_RELAY as DurableObjectNamespace<PlaylistRelay>;
   // Locations never contain ":", so a region's name cannot be a location's.
   return namespace.get(namespace.idFromName(`${streamId}:region:${region}`));
