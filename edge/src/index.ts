@@ -15,6 +15,7 @@ import { clipDownloadRoutes, vodDownloadRoutes } from "./routes/downloads.ts";
 import { adminOnly, bearer } from "./routes/guarded.ts";
 import { ingestRoutes } from "./routes/ingest.ts";
 import { nodeRoutes } from "./routes/nodes.ts";
+import { liveStoryboardRoutes } from "./routes/live-storyboard.ts";
 import { playbackRoutes } from "./routes/playback.ts";
 import { playbackTokenRoutes } from "./routes/playback-tokens.ts";
 import { regionRoutes } from "./routes/regions.ts";
@@ -73,6 +74,7 @@ app.route("/docs", apiDocsRoutes);
 
 // Live playback: public, or `?token=` for a stream with signed playback; the watch page (public).
 app.route("/live", playbackRoutes);
+app.route("/live", liveStoryboardRoutes); // a DVR stream's storyboard (seek previews over its rewind window)
 app.route("/watch", watchRoutes);
 // The streamer's dashboard (public page; its API calls carry the token the user signs in with).
 app.route("/dashboard", dashboardRoutes);

@@ -57,3 +57,9 @@ export function jpegSize(bytes: Uint8Array): { width: number; height: number } {
   }
   throw new Error("JPEG: no SOF marker");
 }
+
+/** The smallest bytes that read as a JPEG of `width`×`height`: SOI, an SOF0 segment, EOI (the edge never decodes). */
+export function syntheticJpeg(width: number, height: number, label: number): Uint8Array {
+  const sof = [0xff, 0xc0, 0x00, 0x11, 0x08, height >> 8, height & 0xff, width >> 8, width & 0xff, 0x03, 1, 0x22, 0, 2, 0x11, 1, 3, 0x11, 1];
+  return new Uint8Array([0xff, 0xd8, ...sof, 0xff, 0xfe, 0x00, 0x03, label & 0xff, 0xff, 0xd9]);
+}

@@ -17,6 +17,7 @@ import { evaluatePlaylistRequest, isSatisfied } from "./blocking.ts";
 import { giveUp, runStep, type StepHost } from "./broadcast-steps.ts";
 import { commitRefusal } from "./commit-outcome.ts";
 import { DvrHistory, dvrSegmentCount } from "./dvr-history.ts";
+import { listedSegments } from "./dvr-storyboard.ts";
 import { type IngestResult, OK, refuse } from "./ingest-result.ts";
 import { decidePublish, leaseProblem } from "./lease.ts";
 import { assetEncryption, keyInSession, publishEncryption, windowEncryption } from "./live-encryption.ts";
@@ -461,6 +462,25 @@ export class LiveStream extends DurableObject<Env> {
     );
     if (text === null) return problemAnswer(404, `Rendition "${rendition}" does not exist.`);
     return playlistAnswer(text, this.window, decision.kind === "wait");
+  }
+
+  /**
+   * DVR storyboard: the first rendition's media playlist as a plain reload lists it (token-free) and the seconds of
+   * its first segment's publish epoch recorded before that segment; null without DVR or anything listed.
+   */
+  async dvrStoryboardSource(): Promise<{ playlist: string; epochSecondsBefore: number } | null> {
+    const window = this.window;
+    const rendition = window?.renditions[0]?.name;
+    const sessionId = this.meta.sessionId;
+    if (!window?.dvrSegments || rendition === undefined || !sessionId) return null;
+    const playlist = this.rendered.get(`media|${rendition}|false|`, () =>
+      renderMedia(window, rendition, { skip: false, history: this.dvrHistory(window, rendition) }),
+    );
+    if (playlist === null) return null;
+    const listed = listedSegments(playlist);
+    const first = listed.segments[0];
+    if (!first) return null;
+    return { playlist, epochSecondsBefore: this.recording.epochSecondsBefore(sessionId, rendition, first.epoch, first.msn) };
   }
 
   /** DVR: what the media playlist lists before the live window (null without DVR or before anything left it). */

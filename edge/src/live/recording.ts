@@ -75,6 +75,20 @@ export class Recording {
     return row?.epoch ?? null;
   }
 
+  /** Seconds of publish `epoch`'s recorded media of `rendition` before `msn` (where a storyboard's tile clock stands). */
+  epochSecondsBefore(sessionId: string, rendition: string, epoch: number, msn: number): number {
+    const row = this.sql
+      .exec<{ seconds: number | null }>(
+        "SELECT SUM(duration) AS seconds FROM recorded_segments WHERE session_id = ? AND rendition = ? AND epoch = ? AND msn < ?",
+        sessionId,
+        rendition,
+        epoch,
+        msn,
+      )
+      .toArray()[0];
+    return row?.seconds ?? 0;
+  }
+
   /** The highest recorded media sequence number of a session, or null when it recorded nothing. */
   lastMsn(sessionId: string): number | null {
     const row = this.sql.exec<{ last: number | null }>("SELECT MAX(msn) AS last FROM recorded_segments WHERE session_id = ?", sessionId).toArray()[0];

@@ -8,7 +8,7 @@ import { ingestPaths } from "../../../protocol/ingest-paths.ts";
 import { call, callJson } from "../api.ts";
 import { ingest, publish, putInit, putSegment, stopBroadcast } from "../ingest-client.ts";
 import { checkAgainstDocument } from "../openapi-check.ts";
-import { jpegSize, parseThumbnailVtt } from "../storyboard-check.ts";
+import { jpegSize, parseThumbnailVtt, syntheticJpeg } from "../storyboard-check.ts";
 
 interface Created {
   stream_id: string;
@@ -21,12 +21,6 @@ interface Vod {
 
 /** 2×2 tiles of 160×90 per sheet (a 320×180 image), one tile every 4 s of media. */
 const GRID = { interval_s: 4, tile_width: 160, tile_height: 90, columns: 2, rows: 2 };
-
-/** The smallest bytes that read as a JPEG of `width`×`height`: SOI, an SOF0 segment, EOI (the edge never decodes). */
-function syntheticJpeg(width: number, height: number, label: number): Uint8Array {
-  const sof = [0xff, 0xc0, 0x00, 0x11, 0x08, height >> 8, height & 0xff, width >> 8, width & 0xff, 0x03, 1, 0x22, 0, 2, 0x11, 1, 3, 0x11, 1];
-  return new Uint8Array([0xff, 0xd8, ...sof, 0xff, 0xfe, 0x00, 0x03, label & 0xff, 0xff, 0xd9]);
-}
 
 function putSheet(streamId: string, meta: StoryboardSheetMeta, body = syntheticJpeg(320, 180, meta.tiles), path = meta.sheet): Promise<Response> {
   return ingest("PUT", ingestPaths.storyboardSheet(streamId, path), { meta, body });
