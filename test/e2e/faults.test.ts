@@ -1,5 +1,6 @@
 // Fault tests of the whole system: two ingest nodes in two regions (eu, us) against one edge under wrangler dev, real
-// FFmpeg publishers (one at a time), and a follower that reads the stream the way a player does (master, every media
+// publishers (FFmpeg over RTMP and SRT, a werift WHIP client; cases (b) and (c) run one stream per protocol at
+// once), and a follower that reads the stream the way a player does (master, every media
 // playlist, every object they list). Each case counts the segments the nodes cut (their "segment produced" log
 // lines, cross-checked with `ingest_segments_produced_total` on /metrics) against the segments the edge listed and
 // served: zero lost, zero listed-but-missing. Every wait is bounded.
@@ -8,15 +9,18 @@ import { request as httpRequest } from "node:http";
 import HLS from "hls-parser";
 import type { MasterPlaylist, MediaPlaylist } from "hls-parser/types";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { TestPublisher } from "../../scripts/lib/test-publisher.ts";
+import { freePort } from "../../scripts/lib/free-port.ts";
 import { eventually, INGEST_SECRET, registerNode, startSystem, type SystemNode, type TestSystem } from "./harness.ts";
 import { rtmpAbuse } from "./rtmp-abuse.ts";
+import { startWhipClient, WhipClientError } from "./whip-client.ts";
 
 interface Stream {
   stream_id: string;
   stream_key: string;
   ingest_endpoint: string;
   ingest_server: string;
+  srt_url: string | null;
+  whip_url: string | null;
   region: string;
   status: string;
   started_at: string | null;
@@ -46,8 +50,13 @@ let eu: SystemNode;
 let us: SystemNode;
 
 beforeAll(async () => {
+  // Both nodes also take WHIP (SRT is on for every node): cases (b) and (c) publish over all three protocols at once.
+  const whip = async (ports: string) => ({ WHIP_PORT: String(await freePort()), WEBRTC_PORTS: ports });
   system = await startSystem({
-    nodes: [{ region: "eu" }, { region: "us" }],
+    nodes: [
+      { region: "eu", env: await whip("21600-21649") },
+      { region: "us", env: await whip("21650-21699") },
+    ],
     // PLAYLIST_STALENESS_MS 0: the follower audits what the edge lists, not what a player sees. After an outage the node
     // replays faster than real time and the 15-segment window can slide past a playlist kept for half a second (a
     // player would skip ahead too); every segment must still have been listed at some moment.
@@ -321,12 +330,59 @@ async function segmentsCut(node: SystemNode, streamId: string, count: number, ti
   );
 }
 
+/** The ingest protocols a case publishes with. */
+type Protocol = "rtmp" | "srt" | "whip";
+
+/** A running publisher of any protocol. */
+interface Publisher {
+  /** Ends the publish the polite way (RTMP and SRT: FFmpeg closes its connection; WHIP: DELETE on the session). */
+  stop(): Promise<unknown>;
+  /**
+   * Ends it the way a failing uplink does: RTMP stops as OBS does before it reconnects; SRT's FFmpeg is killed, so
+   * the node learns of it only from the link's silence; the WHIP peer vanishes without a DELETE.
+   */
+  drop(): Promise<unknown>;
+  /** True once it gave up on its own (FFmpeg exited, or the WHIP offer was refused). */
+  gone(): boolean;
+}
+
+/**
+ * Starts publishing `stream` to `node`: FFmpeg over RTMP, FFmpeg (MPEG-TS) to the node's SRT port, or the werift WHIP
+ * client (H.264 + Opus) to the stream's WHIP URL.
+ */
+async function startPublisher(node: SystemNode, stream: Stream, protocol: Protocol): Promise<Publisher> {
+  if (protocol === "whip") {
+    try {
+      const client = await startWhipClient({ url: stream.whip_url!, streamKey: stream.stream_key });
+      return { stop: () => client.stop(), drop: () => client.stop({ withoutDelete: true }), gone: () => false };
+    } catch (err) {
+      if (err instanceof WhipClientError) return { stop: async () => {}, drop: async () => {}, gone: () => true };
+      throw err;
+    }
+  }
+  const publisher =
+    protocol === "srt"
+      ? system.publish(`srt://127.0.0.1:${node.srtPort}?streamid=${stream.stream_key}`, { format: "mpegts" })
+      : system.publish(`${node.rtmpUrl}/${stream.stream_key}`);
+  const drop = async () => {
+    if (protocol === "rtmp") return publisher.stop();
+    publisher.child.kill("SIGKILL");
+    await publisher.exited;
+  };
+  return { stop: () => publisher.stop(), drop, gone: () => publisher.child.exitCode !== null || publisher.child.signalCode !== null };
+}
+
 /** Publishes `stream` to `node`, retrying (as OBS does) while the edge refuses; resolves once the node accepted it. */
-async function publishUntilAccepted(node: SystemNode, stream: Stream, timeoutMs: number): Promise<{ publisher: TestPublisher; attempts: number; ms: number }> {
+async function publishUntilAccepted(
+  node: SystemNode,
+  stream: Stream,
+  timeoutMs: number,
+  protocol: Protocol = "rtmp",
+): Promise<{ publisher: Publisher; attempts: number; ms: number }> {
   const started = Date.now();
   for (let attempts = 1; Date.now() - started < timeoutMs; attempts++) {
     const mark = node.lines.length;
-    const publisher = system.publish(`${node.rtmpUrl}/${stream.stream_key}`);
+    const publisher = await startPublisher(node, stream, protocol);
     const outcome = await eventually(
       "the node to accept or refuse the publish",
       10_000,
@@ -334,7 +390,7 @@ async function publishUntilAccepted(node: SystemNode, stream: Stream, timeoutMs:
         const lines = node.lines.slice(mark);
         if (lines.some((l) => l.includes("publish accepted") && l.includes(`stream=${stream.stream_id}`))) return "accepted";
         if (lines.some((l) => l.includes("publish refused"))) return "refused";
-        if (publisher.child.exitCode !== null || publisher.child.signalCode !== null) return "exited";
+        if (publisher.gone()) return "exited";
         return undefined;
       },
       100,
@@ -347,7 +403,7 @@ async function publishUntilAccepted(node: SystemNode, stream: Stream, timeoutMs:
 }
 
 /** Stops the publisher and waits until the node handed the broadcast back (flushed, unpublished). */
-async function stopPublisher(node: SystemNode, stream: Stream, publisher: TestPublisher): Promise<void> {
+async function stopPublisher(node: SystemNode, stream: Stream, publisher: Publisher): Promise<void> {
   const before = node.lines.filter((l) => l.includes(`stream/${stream.stream_id.slice(0, 8)} broadcast handed back`)).length;
   await publisher.stop();
   await eventually("the node to hand the broadcast back", 15_000, async () =>
@@ -431,43 +487,61 @@ describe("(d) two publishers with one key", () => {
   });
 });
 
-describe("(c) publisher disconnects and reconnects to the same node", () => {
-  it("continues the broadcast under a new epoch with a discontinuity; nothing lost", async () => {
-    const stream = await createStream("reconnect same node", "eu");
-    const follower = new Follower(stream.stream_id);
-    follower.start();
-    const first = await publishUntilAccepted(eu, stream, 15_000);
-    await segmentsCut(eu, stream.stream_id, 3, 25_000);
-    const before = await streamStatus(stream.stream_id);
+describe("(c) the publisher drops and reconnects to the same node (RTMP stops, SRT's link dies)", () => {
+  it("each broadcast continues under a new epoch with a discontinuity; nothing lost", async () => {
+    // One stream per protocol at once, each dropped its own protocol's way (see Publisher.drop).
+    const lanes: { protocol: Protocol; stream: Stream; follower: Follower; publisher: Publisher }[] = [];
+    for (const protocol of ["rtmp", "srt"] as const) {
+      const stream = await createStream(`reconnect same node ${protocol}`, "eu");
+      const follower = new Follower(stream.stream_id);
+      follower.start();
+      lanes.push({ protocol, stream, follower, publisher: (await publishUntilAccepted(eu, stream, 15_000, protocol)).publisher });
+    }
+    await Promise.all(lanes.map((lane) => segmentsCut(eu, lane.stream.stream_id, 3, 25_000)));
+    const before = await Promise.all(lanes.map((lane) => streamStatus(lane.stream.stream_id)));
     const dropAt = Date.now();
-    await first.publisher.stop();
-    // Reconnect at once, as OBS would; the edge may refuse until the node has flushed the old publish.
-    const second = await publishUntilAccepted(eu, stream, 20_000);
-    const backAfterMs = Date.now() - dropAt;
-    const lastOld = Math.max(
-      ...producedSegments(eu, stream.stream_id)
-        .filter((p) => p.epoch === before.health.epoch)
-        .map((p) => p.msn),
+    await Promise.all(lanes.map((lane) => lane.publisher.drop()));
+    // Reconnect at once, as OBS would; the edge (or the node, until it noticed a dead SRT link or a vanished WHIP
+    // peer) refuses until the old publish is flushed. One at a time: a refusal's log line names no stream.
+    const reconnects: { attempts: number; ms: number }[] = [];
+    for (const lane of lanes) {
+      const second = await publishUntilAccepted(eu, lane.stream, 25_000, lane.protocol);
+      lane.publisher = second.publisher;
+      reconnects.push({ attempts: second.attempts, ms: Date.now() - dropAt });
+    }
+    const lastOld = lanes.map((lane, i) =>
+      Math.max(
+        ...producedSegments(eu, lane.stream.stream_id)
+          .filter((p) => p.epoch === before[i]!.health.epoch)
+          .map((p) => p.msn),
+      ),
     );
-    await segmentsCut(eu, stream.stream_id, 3, 25_000, lastOld);
-    const after = await streamStatus(stream.stream_id);
-    expect(after.status).toBe("live");
-    expect(after.started_at).toBe(before.started_at);
-    expect(after.health.epoch).toBeGreaterThan(before.health.epoch!);
+    await Promise.all(lanes.map((lane, i) => segmentsCut(eu, lane.stream.stream_id, 3, 25_000, lastOld[i])));
+    const after = await Promise.all(lanes.map((lane) => streamStatus(lane.stream.stream_id)));
+    for (const [i, lane] of lanes.entries()) {
+      expect(after[i]!.status, lane.protocol).toBe("live");
+      expect(after[i]!.started_at, lane.protocol).toBe(before[i]!.started_at);
+      expect(after[i]!.health.epoch, lane.protocol).toBeGreaterThan(before[i]!.health.epoch!);
+    }
 
-    await stopPublisher(eu, stream, second.publisher);
-    const produced = producedSegments(eu, stream.stream_id);
-    await caughtUp(follower, () => produced, 10_000);
-    const firstNew = Math.min(...produced.filter((p) => p.epoch === after.health.epoch).map((p) => p.msn));
-    expect(firstNew).toBe(lastOld + 1);
-    expect(follower.entries(firstNew).length).toBeGreaterThan(0);
-    expect(follower.entries(firstNew).every((e) => e.discontinuity)).toBe(true);
-    await finish("(c) reconnect same node", stream, follower, produced, {
-      reconnect_attempts: second.attempts,
-      back_after_ms: backAfterMs,
-      epochs: `${before.health.epoch}->${after.health.epoch}`,
-      msn_boundary: `${lastOld}|${firstNew}`,
-    });
+    await Promise.all(lanes.map((lane) => stopPublisher(eu, lane.stream, lane.publisher)));
+    for (const [i, { protocol, stream, follower }] of lanes.entries()) {
+      const produced = producedSegments(eu, stream.stream_id);
+      await caughtUp(follower, () => produced, 10_000);
+      const firstNew = Math.min(...produced.filter((p) => p.epoch === after[i]!.health.epoch).map((p) => p.msn));
+      expect(firstNew, protocol).toBe(lastOld[i]! + 1);
+      expect(follower.entries(firstNew).length, protocol).toBeGreaterThan(0);
+      expect(
+        follower.entries(firstNew).every((e) => e.discontinuity),
+        protocol,
+      ).toBe(true);
+      await finish(`(c) reconnect same node, ${protocol}`, stream, follower, produced, {
+        reconnect_attempts: reconnects[i]!.attempts,
+        back_after_ms: reconnects[i]!.ms,
+        epochs: `${before[i]!.health.epoch}->${after[i]!.health.epoch}`,
+        msn_boundary: `${lastOld[i]}|${firstNew}`,
+      });
+    }
   });
 });
 
@@ -681,51 +755,71 @@ describe("(a) kill -9 of the node mid-stream, publisher reconnects to the other 
   });
 });
 
-describe("(b) the edge is down for 30 s while the publisher keeps publishing", () => {
-  it("the node buffers (backlog rises) and replays in order; playlists catch up; nothing lost", async () => {
-    const stream = await createStream("edge outage", "us");
-    const follower = new Follower(stream.stream_id);
-    follower.start();
-    const { publisher } = await publishUntilAccepted(us, stream, 15_000);
-    await segmentsCut(us, stream.stream_id, 2, 20_000);
-    await caughtUp(follower, () => producedSegments(us, stream.stream_id), 10_000);
-    const before = await streamStatus(stream.stream_id);
+describe("(b) the edge is down for 30 s while an RTMP, an SRT and a WHIP publisher keep publishing", () => {
+  it("the node buffers (backlog rises) and replays each stream in order; playlists catch up; nothing lost", async () => {
+    // One stream per protocol on the same node at once: the outage (and the node's spool and replay) is the same for
+    // all three, so each is audited with the same counts for the price of one outage.
+    const protocols: Protocol[] = ["rtmp", "srt", "whip"];
+    const lanes: { protocol: Protocol; stream: Stream; follower: Follower }[] = [];
+    for (const protocol of protocols) {
+      const stream = await createStream(`edge outage ${protocol}`, "us");
+      const follower = new Follower(stream.stream_id);
+      follower.start();
+      lanes.push({ protocol, stream, follower });
+    }
+    expect(lanes[2]!.stream.whip_url, "the us node offers WHIP").toMatch(/^http:\/\/127\.0\.0\.1:\d+\/whip\//);
+    const publishers: Publisher[] = [];
+    for (const lane of lanes) publishers.push((await publishUntilAccepted(us, lane.stream, 15_000, lane.protocol)).publisher);
+    await Promise.all(lanes.map((lane) => segmentsCut(us, lane.stream.stream_id, 2, 25_000)));
+    await Promise.all(lanes.map((lane) => caughtUp(lane.follower, () => producedSegments(us, lane.stream.stream_id), 10_000)));
+    const before = await Promise.all(lanes.map((lane) => streamStatus(lane.stream.stream_id)));
 
     const downAt = Date.now();
     await system.stopEdge();
     let maxBacklog = 0;
     while (Date.now() - downAt < EDGE_OUTAGE_MS) {
-      maxBacklog = Math.max(maxBacklog, (await nodeMetrics(us, stream.stream_id)).backlog);
+      maxBacklog = Math.max(maxBacklog, (await nodeMetrics(us, lanes[0]!.stream.stream_id)).backlog);
       await sleep(1000);
     }
-    const producedDuringOutage = producedSegments(us, stream.stream_id).filter((p) => p.msn > Math.max(...follower.listedPerMsn().keys())).length;
+    const producedDuringOutage = lanes.map(
+      (lane) => producedSegments(us, lane.stream.stream_id).filter((p) => p.msn > Math.max(...lane.follower.listedPerMsn().keys())).length,
+    );
     await system.startEdge();
     const upAt = Date.now();
-    await eventually("the node's backlog to drain", 60_000, async () => ((await nodeMetrics(us, stream.stream_id)).backlog === 0 ? true : undefined), 500);
+    await eventually(
+      "the node's backlog to drain",
+      90_000,
+      async () => ((await nodeMetrics(us, lanes[0]!.stream.stream_id)).backlog === 0 ? true : undefined),
+      500,
+    );
     const drainedMs = Date.now() - upAt;
-    await caughtUp(follower, () => producedSegments(us, stream.stream_id), 20_000);
+    await Promise.all(lanes.map((lane) => caughtUp(lane.follower, () => producedSegments(us, lane.stream.stream_id), 30_000)));
     const caughtUpMs = Date.now() - upAt;
-    const after = await streamStatus(stream.stream_id);
-    expect(after).toMatchObject({ status: "live", started_at: before.started_at });
-    expect(after.health.epoch).toBe(before.health.epoch);
+    for (const [i, lane] of lanes.entries()) {
+      const after = await streamStatus(lane.stream.stream_id);
+      expect(after, lane.protocol).toMatchObject({ status: "live", started_at: before[i]!.started_at });
+      expect(after.health.epoch, lane.protocol).toBe(before[i]!.health.epoch);
+    }
 
-    await stopPublisher(us, stream, publisher);
-    const produced = producedSegments(us, stream.stream_id);
-    await caughtUp(follower, () => produced, 10_000);
-    const msns = [...follower.listedPerMsn().keys()].sort((a, b) => a - b);
-    expect(msns).toEqual(Array.from({ length: msns.length }, (_, i) => msns[0]! + i));
-    expect(follower.gaps()).toBe(0);
+    await Promise.all(lanes.map((lane, i) => stopPublisher(us, lane.stream, publishers[i]!)));
     expect(maxBacklog).toBeGreaterThanOrEqual(10);
-    const metrics = await nodeMetrics(us, stream.stream_id);
-    expect(metrics.produced).toBe(produced.length);
-    await finish("(b) edge down 30 s", stream, follower, produced, {
-      outage_ms: upAt - downAt,
-      produced_during_outage: producedDuringOutage,
-      max_backlog_objects: maxBacklog,
-      drained_after_ms: drainedMs,
-      listed_after_ms: caughtUpMs,
-      unreachable_polls: follower.unreachable,
-    });
+    for (const [i, { protocol, stream, follower }] of lanes.entries()) {
+      const produced = producedSegments(us, stream.stream_id);
+      await caughtUp(follower, () => produced, 10_000);
+      const msns = [...follower.listedPerMsn().keys()].sort((a, b) => a - b);
+      expect(msns, protocol).toEqual(Array.from({ length: msns.length }, (_, j) => msns[0]! + j));
+      expect(follower.gaps(), protocol).toBe(0);
+      const metrics = await nodeMetrics(us, stream.stream_id);
+      expect(metrics.produced, protocol).toBe(produced.length);
+      await finish(`(b) edge down 30 s, ${protocol}`, stream, follower, produced, {
+        outage_ms: upAt - downAt,
+        produced_during_outage: producedDuringOutage[i],
+        max_backlog_objects: maxBacklog,
+        drained_after_ms: drainedMs,
+        listed_after_ms: caughtUpMs,
+        unreachable_polls: follower.unreachable,
+      });
+    }
   });
 });
 
