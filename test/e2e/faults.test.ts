@@ -1,9 +1,9 @@
 // Fault tests of the whole system: two ingest nodes in two regions (eu, us) against one edge under wrangler dev, real
-// publishers (FFmpeg over RTMP and SRT, a werift WHIP client; cases (b) and (c) run one stream per protocol at
-// once), and a follower that reads the stream the way a player does (master, every media
-// playlist, every object they list). Each case counts the segments the nodes cut (their "segment produced" log
-// lines, cross-checked with `ingest_segments_produced_total` on /metrics) against the segments the edge listed and
-// served: zero lost, zero listed-but-missing. Every wait is bounded.
+// publishers (FFmpeg over RTMP and SRT, a werift WHIP client; cases (b) and (c) run one stream per protocol at once),
+// and a follower that reads the stream the way a player does (master, every media playlist, every object they list).
+// Each case counts the segments the nodes cut (their "segment produced" log lines, cross-checked with
+// `ingest_segments_produced_total` on /metrics) against the segments the edge listed and served: zero lost, zero
+// listed-but-missing. Every wait is bounded.
 import { randomBytes } from "node:crypto";
 import { request as httpRequest } from "node:http";
 import HLS from "hls-parser";
@@ -487,11 +487,11 @@ describe("(d) two publishers with one key", () => {
   });
 });
 
-describe("(c) the publisher drops and reconnects to the same node (RTMP stops, SRT's link dies)", () => {
+describe("(c) the publisher drops and reconnects to the same node (RTMP stops, SRT's link dies, the WHIP peer vanishes)", () => {
   it("each broadcast continues under a new epoch with a discontinuity; nothing lost", async () => {
     // One stream per protocol at once, each dropped its own protocol's way (see Publisher.drop).
     const lanes: { protocol: Protocol; stream: Stream; follower: Follower; publisher: Publisher }[] = [];
-    for (const protocol of ["rtmp", "srt"] as const) {
+    for (const protocol of ["rtmp", "srt", "whip"] as const) {
       const stream = await createStream(`reconnect same node ${protocol}`, "eu");
       const follower = new Follower(stream.stream_id);
       follower.start();
@@ -531,9 +531,12 @@ describe("(c) the publisher drops and reconnects to the same node (RTMP stops, S
       const firstNew = Math.min(...produced.filter((p) => p.epoch === after[i]!.health.epoch).map((p) => p.msn));
       expect(firstNew, protocol).toBe(lastOld[i]! + 1);
       expect(follower.entries(firstNew).length, protocol).toBeGreaterThan(0);
+      // On a failure, say which renditions' first new segment lacks the discontinuity, and each epoch's ladder.
+      const boundary = follower.entries(firstNew).map((e) => `${e.url.split("/").slice(-3).join("/")} discontinuity=${e.discontinuity}`);
+      const ladders = eu.lines.filter((l) => l.includes(`stream/${stream.stream_id.slice(0, 8)} transcoding `)).map((l) => l.slice(l.indexOf("renditions=")));
       expect(
         follower.entries(firstNew).every((e) => e.discontinuity),
-        protocol,
+        `${protocol}: ${boundary.join(", ")}; ladders: ${ladders.join(" | ")}`,
       ).toBe(true);
       await finish(`(c) reconnect same node, ${protocol}`, stream, follower, produced, {
         reconnect_attempts: reconnects[i]!.attempts,
