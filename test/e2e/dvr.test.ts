@@ -1,7 +1,7 @@
 // DVR with a real player: FFmpeg publishes a `low` stream with a 50 s dvr_window through the ingest node; once the
 // broadcast is longer than the live window (15 segments, 30 s) the media playlists list more than it, hls.js in
 // Chromium sees the whole DVR window as seekable, seeks back 20 s, plays from there, and returns to the live edge. The
-// watch page does the same with its seek bar and "Go live" button.
+// watch page does the same with its seek bar and "Go live" button, and hovering its seek bar shows a storyboard tile.
 import { createRequire } from "node:module";
 import { readFileSync } from "node:fs";
 import type { Page } from "playwright-core";
@@ -142,6 +142,33 @@ describe("DVR in hls.js", () => {
       const latency = "window.__player.latency";
       await waitInPage(page, "playing with a seek bar", `(() => !document.getElementById("go-live").hidden && ${latency} !== null)()`, 30_000);
       const liveLatency = await inPage<number>(page, latency);
+      // Hovering the seek bar a quarter of the way in shows that moment's storyboard tile, whose sprite loads.
+      const bar = (await page.locator("#dvr-seek").boundingBox())!;
+      let sprite = "";
+      await eventually(
+        "a seek preview on hover",
+        10_000,
+        async () => {
+          await page.mouse.move(bar.x + bar.width * 0.25 + Math.random(), bar.y + bar.height / 2);
+          sprite = await inPage<string>(
+            page,
+            `(() => { const p = document.getElementById("seek-preview"); return p.hidden ? "" : p.style.backgroundImage; })()`,
+          );
+          return sprite !== "" ? true : undefined;
+        },
+        250,
+      );
+      const spriteUrl = /^url\("(.+)"\)$/.exec(sprite)?.[1] ?? "";
+      expect(spriteUrl).toMatch(new RegExp(`/live/${streamId}/storyboard-\\d+-\\d+\\.jpg$`));
+      const loaded = await inPage<{ width: number; height: number }>(
+        page,
+        `new Promise((resolve, reject) => { const i = new Image(); i.onload = () => resolve({ width: i.naturalWidth, height: i.naturalHeight }); i.onerror = reject; i.src = ${JSON.stringify(spriteUrl)}; })`,
+      );
+      const position = await inPage<string>(page, `document.getElementById("seek-preview").style.backgroundPosition`);
+      const [x, y] = position.split(" ").map((v) => -Number.parseFloat(v));
+      expect(x! + 160).toBeLessThanOrEqual(loaded.width);
+      expect(y! + 90).toBeLessThanOrEqual(loaded.height);
+      await page.mouse.move(0, 0);
       await inPage(
         page,
         `(() => { const s = document.getElementById("dvr-seek"); s.value = String(document.querySelector("video").currentTime - 20); s.dispatchEvent(new Event("change")); })()`,

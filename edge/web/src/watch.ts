@@ -1,11 +1,13 @@
 // The watch page's player (`/watch/:id`): drives the hls.js build the Worker serves (a classic script loaded before
 // this module, which defines `window.Hls`), polls the stream's public status, shows latency and a quality picker.
-// With DVR (a stream's dvr_window) it shows a seek bar over the rewind window and a "Go live" button.
+// With DVR (a stream's dvr_window) it shows a seek bar over the rewind window, with seek previews on hover, and a
+// "Go live" button.
 // It keeps its state on window.__player and body[data-state] (loading | offline | buffering | playing | ended | error)
 // so tests and embedders can observe it.
 import type Hls from "hls.js";
 import type { ErrorData, Level, LevelSwitchedData, ManifestParsedData } from "hls.js";
 import { type HlsClass, hlsClass } from "./hls-global.ts";
+import { parseStoryboardTrack, type StoryboardTrack, tileAt, timeAtPointer } from "./storyboard-track.ts";
 import type { WatchConfig, WatchStatus } from "./watch-config.ts";
 
 /** What the page exposes on `window.__player`. */
@@ -265,6 +267,69 @@ goLive.addEventListener("click", () => {
   void video.play().catch(() => {});
 });
 video.addEventListener("timeupdate", showDvr);
+
+// Seek previews: hovering the seek bar shows the storyboard tile (/live/:id/storyboard.vtt, made from the node's
+// thumbnails) of the moment under the pointer. The track's cue times count from its first segment (X-MEDIA-SEQUENCE),
+// which hls.js's playlist places on the video's timeline. Pointer only: the seek bar's keyboard use is unchanged.
+const TRACK_REFRESH_MS = 10_000;
+const preview = document.createElement("div");
+preview.id = "seek-preview";
+preview.hidden = true;
+preview.setAttribute("aria-hidden", "true");
+preview.style.cssText = "position:fixed;pointer-events:none;border:1px solid #fff;box-shadow:0 1px 4px #000;background-repeat:no-repeat;z-index:10";
+document.body.append(preview);
+let track: { value: StoryboardTrack | null; fetchedAt: number; loading: boolean } = { value: null, fetchedAt: 0, loading: false };
+
+function storyboardUrl(): string {
+  const url = new URL(config.manifestUrl, location.href);
+  url.pathname = url.pathname.replace(/master\.m3u8$/, "storyboard.vtt");
+  return url.href;
+}
+
+async function loadTrack(): Promise<void> {
+  if (track.loading || Date.now() - track.fetchedAt < 1000) return;
+  track.loading = true;
+  try {
+    const url = storyboardUrl();
+    const response = await fetch(url);
+    // 404: no storyboard (yet): the bar works without previews.
+    track = { value: response.ok ? parseStoryboardTrack(await response.text(), url) : null, fetchedAt: Date.now(), loading: false };
+  } catch {
+    track = { ...track, fetchedAt: Date.now(), loading: false };
+  }
+}
+
+function showPreview(event: PointerEvent): void {
+  const current = track.value;
+  if (Date.now() - track.fetchedAt > TRACK_REFRESH_MS) void loadTrack();
+  const start = current ? player.hls?.latestLevelDetails?.fragments.find((f) => f.sn === current.firstMsn)?.start : undefined;
+  if (!current || start === undefined) {
+    // The playlist moved past the track's first segment (or not yet to it): a newer track places it again.
+    if (current) void loadTrack();
+    preview.hidden = true;
+    return;
+  }
+  const bar = seekBar.getBoundingClientRect();
+  const time = timeAtPointer(event.clientX, bar.left, bar.width, Number(seekBar.min), Number(seekBar.max));
+  const tile = tileAt(current, start, time);
+  if (!tile) {
+    preview.hidden = true;
+    return;
+  }
+  preview.style.width = `${tile.width}px`;
+  preview.style.height = `${tile.height}px`;
+  preview.style.backgroundImage = `url("${tile.url}")`;
+  preview.style.backgroundPosition = `-${tile.x}px -${tile.y}px`;
+  preview.style.left = `${Math.min(Math.max(0, event.clientX - tile.width / 2), window.innerWidth - tile.width)}px`;
+  preview.style.top = `${Math.max(0, bar.top - tile.height - 8)}px`;
+  preview.hidden = false;
+}
+
+seekBar.addEventListener("pointerenter", () => void loadTrack());
+seekBar.addEventListener("pointermove", showPreview);
+seekBar.addEventListener("pointerleave", () => {
+  preview.hidden = true;
+});
 
 // Latency: now minus the capture time (EXT-X-PROGRAM-DATE-TIME) of the frame on screen, glass to glass; else
 // hls.js's distance to the live edge of the playlist. Kept on window.__player.latency (seconds or null) too.
