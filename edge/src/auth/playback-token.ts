@@ -2,6 +2,8 @@
 // under PLAYBACK_SIGNING_SECRET, of the stream id and exp. A token plays one stream until it expires; nothing is
 // stored, so minting and checking cost one HMAC each and no database or Durable Object call.
 
+import { fromBase64url, hmacSign, hmacVerify } from "./hmac-sha256";
+
 /** Longest lifetime a token may be minted with (7 days), in seconds. */
 export const MAX_TOKEN_LIFETIME_S = 7 * 86_400;
 /** Lifetime of a token minted without `expires_in`, in seconds. */
@@ -13,32 +15,9 @@ export const PLAYBACK_TOKEN_PATTERN = /^(\d{1,12})\.([A-Za-z0-9_-]{43})$/;
 /** Why a token was refused, or "ok". */
 export type TokenCheck = "ok" | "missing" | "malformed" | "invalid" | "expired";
 
-const encoder = new TextEncoder();
-const keys = new Map<string, Promise<CryptoKey>>();
-
-function hmacKey(secret: string): Promise<CryptoKey> {
-  let key = keys.get(secret);
-  if (!key) {
-    key = crypto.subtle.importKey("raw", encoder.encode(secret), { name: "HMAC", hash: "SHA-256" }, false, ["sign", "verify"]);
-    keys.set(secret, key);
-  }
-  return key;
-}
-
 /** The signed message: a version and purpose label, so the secret's MACs mean nothing anywhere else. */
-function message(streamId: string, exp: number): Uint8Array {
-  return encoder.encode(`edgecast-playback-v1:${streamId}:${exp}`);
-}
-
-function base64url(bytes: Uint8Array): string {
-  let binary = "";
-  for (const byte of bytes) binary += String.fromCharCode(byte);
-  return btoa(binary).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
-}
-
-function fromBase64url(text: string): Uint8Array {
-  const binary = atob(text.replace(/-/g, "+").replace(/_/g, "/"));
-  return Uint8Array.from(binary, (ch) => ch.charCodeAt(0));
+function message(streamId: string, exp: number): string {
+  return `edgecast-playback-v1:${streamId}:${exp}`;
 }
 
 function requireSecret(secret: string | undefined): string {
@@ -49,8 +28,7 @@ function requireSecret(secret: string | undefined): string {
 /** A token for `streamId` that expires at `exp` (Unix seconds). */
 export async function signPlaybackToken(secret: string | undefined, streamId: string, exp: number): Promise<string> {
   if (!Number.isInteger(exp) || exp < 0) throw new RangeError("exp must be a non-negative integer");
-  const mac = await crypto.subtle.sign("HMAC", await hmacKey(requireSecret(secret)), message(streamId, exp));
-  return `${exp}.${base64url(new Uint8Array(mac))}`;
+  return `${exp}.${await hmacSign(requireSecret(secret), message(streamId, exp))}`;
 }
 
 /**
@@ -75,7 +53,7 @@ export async function verifyPlaybackToken(
     return "malformed";
   }
   if (!secret) return "invalid"; // nothing can be verified without the secret: refuse, never allow
-  const valid = await crypto.subtle.verify("HMAC", await hmacKey(secret), mac, message(streamId, exp));
+  const valid = await hmacVerify(secret, mac, message(streamId, exp));
   if (!valid) return "invalid";
   return exp * 1000 > nowMs ? "ok" : "expired";
 }

@@ -3,6 +3,8 @@
 // payload base64url JSON and the mac the base64url HMAC-SHA256 of it under WORKER_GRANT_SECRET, so checking one costs
 // an HMAC and no lookup. A worker holds no node credential and never sees a stream key: the grant is all it has.
 
+import { base64url, fromBase64url, hmacSign, hmacVerify } from "./hmac-sha256";
+
 /** A grant's scope. */
 export interface WorkerGrant {
   streamId: string;
@@ -21,41 +23,17 @@ export const DEFAULT_GRANT_LIFETIME_S = 24 * 3600;
 
 const GRANT_PATTERN = /^wg1\.([A-Za-z0-9_-]{1,1500})\.([A-Za-z0-9_-]{43})$/;
 const encoder = new TextEncoder();
-// Typed from importKey itself: this module also runs in Node tests, whose lib names no global CryptoKey.
-type HmacKey = ReturnType<typeof crypto.subtle.importKey>;
-const keys = new Map<string, HmacKey>();
-
-function hmacKey(secret: string): HmacKey {
-  let key = keys.get(secret);
-  if (!key) {
-    key = crypto.subtle.importKey("raw", encoder.encode(secret), { name: "HMAC", hash: "SHA-256" }, false, ["sign", "verify"]);
-    keys.set(secret, key);
-  }
-  return key;
-}
 
 /** The signed message: a purpose label, so the secret's MACs mean nothing anywhere else. */
-function message(payload: string): Uint8Array {
-  return encoder.encode(`edgecast-worker-grant-v1:${payload}`);
-}
-
-function base64url(bytes: Uint8Array): string {
-  let binary = "";
-  for (const byte of bytes) binary += String.fromCharCode(byte);
-  return btoa(binary).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
-}
-
-function fromBase64url(text: string): Uint8Array {
-  const binary = atob(text.replace(/-/g, "+").replace(/_/g, "/"));
-  return Uint8Array.from(binary, (ch) => ch.charCodeAt(0));
+function message(payload: string): string {
+  return `edgecast-worker-grant-v1:${payload}`;
 }
 
 /** Signs `grant` under `secret`. */
 export async function signWorkerGrant(secret: string, grant: WorkerGrant): Promise<string> {
   if (!secret) throw new Error("WORKER_GRANT_SECRET is not configured");
   const payload = base64url(encoder.encode(JSON.stringify({ s: grant.streamId, e: grant.epoch, r: grant.renditions, x: grant.exp })));
-  const mac = await crypto.subtle.sign("HMAC", await hmacKey(secret), message(payload));
-  return `wg1.${payload}.${base64url(new Uint8Array(mac))}`;
+  return `wg1.${payload}.${await hmacSign(secret, message(payload))}`;
 }
 
 /**
@@ -74,7 +52,7 @@ export async function verifyWorkerGrant(secret: string | undefined, token: strin
     return { ok: false, reason: "malformed" };
   }
   if (!secret) return { ok: false, reason: "invalid" };
-  if (!(await crypto.subtle.verify("HMAC", await hmacKey(secret), mac, message(payload)))) return { ok: false, reason: "invalid" };
+  if (!(await hmacVerify(secret, mac, message(payload)))) return { ok: false, reason: "invalid" };
   let raw: { s?: unknown; e?: unknown; r?: unknown; x?: unknown };
   try {
     raw = JSON.parse(new TextDecoder().decode(fromBase64url(payload)));
