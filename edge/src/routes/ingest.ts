@@ -1,7 +1,6 @@
 // The ingest API that nodes call: publish/unpublish, heartbeats and media uploads (lease checked, R2 written, then listed).
 import { eq } from "drizzle-orm";
 import { Hono } from "hono";
-import type { z } from "zod";
 import {
   EDGE_FEATURES,
   NODE_FEATURES,
@@ -29,7 +28,8 @@ import { database } from "../db/client.ts";
 import { ingestNodes } from "../db/schema.ts";
 import { AppError } from "../errors.ts";
 import { streamSettings } from "../streams/stream-view.ts";
-import { describeIssues, limitBody, limitJsonBody, readJson } from "../http/json-body.ts";
+import { limitBody, limitJsonBody, readJson } from "../http/json-body.ts";
+import { readMediaMeta, readUploadBody } from "../http/media-upload.ts";
 import { methodNotAllowed } from "../http/method-not-allowed.ts";
 import type { IngestResult } from "../live/ingest-result.ts";
 import { liveStream } from "../live/live-stream-stub.ts";
@@ -44,21 +44,6 @@ function unwrap(result: IngestResult): void {
   if (!result.ok) throw new AppError(result.status, result.code, result.detail);
 }
 
-/** Parses the `x-media-meta` header with `schema`; 400 naming the field otherwise. */
-function mediaMeta<S extends z.ZodType>(c: AppContext, schema: S): z.infer<S> {
-  const raw = c.req.header(MEDIA_META_HEADER);
-  if (!raw) throw new AppError(400, "invalid_field", `${MEDIA_META_HEADER}: header is required`);
-  let value: unknown;
-  try {
-    value = JSON.parse(raw);
-  } catch {
-    throw new AppError(400, "malformed_json", `${MEDIA_META_HEADER}: is not valid JSON`);
-  }
-  const parsed = schema.safeParse(value);
-  if (!parsed.success) throw new AppError(400, "invalid_field", `${MEDIA_META_HEADER}: ${describeIssues(parsed.error.issues)}`);
-  return parsed.data;
-}
-
 /** The stream id and rendition from the path, validated before they become R2 keys. */
 function mediaPath(c: AppContext): { streamId: string; rendition: string } {
   const streamId = c.req.param("id") ?? "";
@@ -66,13 +51,6 @@ function mediaPath(c: AppContext): { streamId: string; rendition: string } {
   if (!isStreamId(streamId)) throw new AppError(400, "invalid_field", "stream id: must be a lowercase UUID");
   if (!isRenditionName(rendition)) throw new AppError(400, "invalid_field", "rendition: must match [a-z0-9][a-z0-9_-]{0,31}");
   return { streamId, rendition };
-}
-
-/** Reads the upload body; empty bodies are refused. */
-async function mediaBody(c: AppContext): Promise<ArrayBuffer> {
-  const body = await c.req.arrayBuffer();
-  if (body.byteLength === 0) throw new AppError(400, "bad_request", "The upload body is empty.");
-  return body;
 }
 
 /** A `from_parts` segment upload: no body of its own, its parts' bytes in order (422 `parts_missing` when the edge
@@ -243,8 +221,8 @@ ingestRoutes.post("/streams/:id/heartbeat", async (c) => {
 ingestRoutes.put("/streams/:id/thumbnail", async (c) => {
   const streamId = c.req.param("id");
   if (!isStreamId(streamId)) throw new AppError(400, "invalid_field", "stream id: must be a lowercase UUID");
-  const meta = mediaMeta(c, ThumbnailMetaSchema);
-  const body = await mediaBody(c);
+  const meta = readMediaMeta(c.req, ThumbnailMetaSchema);
+  const body = await readUploadBody(c.req);
   unwrap(await liveStream(c.env, streamId).checkLease(c.get("nodeId"), meta.epoch));
   await mediaStore(c.env).putThumbnail(streamId, body);
   return c.body(null, 204);
@@ -258,11 +236,11 @@ ingestRoutes.put("/streams/:id/thumbnail", async (c) => {
 ingestRoutes.put("/streams/:id/storyboard/:sheet", async (c) => {
   const streamId = c.req.param("id");
   if (!isStreamId(streamId)) throw new AppError(400, "invalid_field", "stream id: must be a lowercase UUID");
-  const meta = mediaMeta(c, StoryboardSheetMetaSchema);
+  const meta = readMediaMeta(c.req, StoryboardSheetMetaSchema);
   if (String(meta.sheet) !== c.req.param("sheet")) throw new AppError(400, "invalid_field", `${MEDIA_META_HEADER}: sheet must match the path`);
   const maxSheets = getConfig(c.env).storyboardMaxSheets;
   if (meta.sheet >= maxSheets) throw new AppError(422, "unprocessable", `A publish stores at most ${maxSheets} storyboard sheets.`);
-  const body = await mediaBody(c);
+  const body = await readUploadBody(c.req);
   await requireLease(c, streamId, meta.epoch);
   const { epoch: _epoch, ...index } = meta;
   await mediaStore(c.env).putStoryboardSheet(streamId, meta.epoch, meta.sheet, body, index);
@@ -271,8 +249,8 @@ ingestRoutes.put("/streams/:id/storyboard/:sheet", async (c) => {
 
 ingestRoutes.put("/streams/:id/renditions/:rendition/init", async (c) => {
   const { streamId, rendition } = mediaPath(c);
-  const meta = mediaMeta(c, InitMetaSchema);
-  const body = await mediaBody(c);
+  const meta = readMediaMeta(c.req, InitMetaSchema);
+  const body = await readUploadBody(c.req);
   await requireLease(c, streamId, meta.epoch);
   // Durable first, listed second: the Durable Object only ever names objects R2 already holds.
   await mediaStore(c.env).putMedia({ streamId, rendition, epoch: meta.epoch, file: mediaFile.init() }, body);
@@ -282,11 +260,11 @@ ingestRoutes.put("/streams/:id/renditions/:rendition/init", async (c) => {
 
 ingestRoutes.put("/streams/:id/renditions/:rendition/parts/:msn/:part", async (c) => {
   const { streamId, rendition } = mediaPath(c);
-  const meta = mediaMeta(c, PartMetaSchema);
+  const meta = readMediaMeta(c.req, PartMetaSchema);
   if (String(meta.msn) !== c.req.param("msn") || String(meta.part) !== c.req.param("part")) {
     throw new AppError(400, "invalid_field", `${MEDIA_META_HEADER}: msn and part must match the path`);
   }
-  const body = await mediaBody(c);
+  const body = await readUploadBody(c.req);
   await requireLease(c, streamId, meta.epoch);
   await mediaStore(c.env).putMedia({ streamId, rendition, epoch: meta.epoch, file: mediaFile.part(meta.msn, meta.part) }, body);
   unwrap(await liveStream(c.env, streamId).commitPart(c.get("nodeId"), rendition, meta));
@@ -295,9 +273,9 @@ ingestRoutes.put("/streams/:id/renditions/:rendition/parts/:msn/:part", async (c
 
 ingestRoutes.put("/streams/:id/renditions/:rendition/segments/:msn", async (c) => {
   const { streamId, rendition } = mediaPath(c);
-  const meta = mediaMeta(c, SegmentMetaSchema);
+  const meta = readMediaMeta(c.req, SegmentMetaSchema);
   if (String(meta.msn) !== c.req.param("msn")) throw new AppError(400, "invalid_field", `${MEDIA_META_HEADER}: msn must match the path`);
-  const uploaded = meta.from_parts ? null : await mediaBody(c);
+  const uploaded = meta.from_parts ? null : await readUploadBody(c.req);
   await requireLease(c, streamId, meta.epoch);
   const body = uploaded ?? (await composedBody(c, streamId, rendition, meta));
   await mediaStore(c.env).putMedia({ streamId, rendition, epoch: meta.epoch, file: mediaFile.segment(meta.msn) }, body);

@@ -3,7 +3,6 @@
 // names the stream, the epoch and the renditions, and the epoch must still hold the stream's lease (else 409, as for
 // a fenced node). What a worker uploads is listed as if the lease holder had sent it.
 import { type Context, Hono } from "hono";
-import type { z } from "zod";
 import { InitMetaSchema, MEDIA_META_HEADER, type PublishRequest, SegmentMetaSchema } from "../../../protocol/ingest.ts";
 import { WORKER_GRANT_HEADER } from "../../../protocol/ingest-paths.ts";
 import { isRenditionName, isStreamId } from "../../../protocol/names.ts";
@@ -11,7 +10,8 @@ import type { AppEnv } from "../app-env.ts";
 import { DEFAULT_GRANT_LIFETIME_S, signWorkerGrant, verifyWorkerGrant, type WorkerGrant } from "../auth/worker-grant.ts";
 import { getConfig } from "../config.ts";
 import { AppError } from "../errors.ts";
-import { describeIssues, limitBody } from "../http/json-body.ts";
+import { limitBody } from "../http/json-body.ts";
+import { readMediaMeta, readUploadBody } from "../http/media-upload.ts";
 import { methodNotAllowed } from "../http/method-not-allowed.ts";
 import type { IngestResult } from "../live/ingest-result.ts";
 import { liveStream } from "../live/live-stream-stub.ts";
@@ -66,28 +66,8 @@ function rendition(c: WorkerContext, write: boolean): string {
   return name;
 }
 
-function meta<S extends z.ZodType>(c: WorkerContext, schema: S): z.infer<S> {
-  const raw = c.req.header(MEDIA_META_HEADER);
-  if (!raw) throw new AppError(400, "invalid_field", `${MEDIA_META_HEADER}: header is required`);
-  let value: unknown;
-  try {
-    value = JSON.parse(raw);
-  } catch {
-    throw new AppError(400, "malformed_json", `${MEDIA_META_HEADER}: is not valid JSON`);
-  }
-  const parsed = schema.safeParse(value);
-  if (!parsed.success) throw new AppError(400, "invalid_field", `${MEDIA_META_HEADER}: ${describeIssues(parsed.error.issues)}`);
-  return parsed.data;
-}
-
 function sameEpoch(c: WorkerContext, epoch: number): void {
   if (epoch !== c.get("grant").epoch) throw new AppError(403, "forbidden", "This grant is for another epoch.");
-}
-
-async function body(c: WorkerContext): Promise<ArrayBuffer> {
-  const bytes = await c.req.arrayBuffer();
-  if (bytes.byteLength === 0) throw new AppError(400, "bad_request", "The upload body is empty.");
-  return bytes;
 }
 
 async function readObject(c: WorkerContext, address: MediaAddress): Promise<Response> {
@@ -136,9 +116,9 @@ workerIngestRoutes.get("/streams/:id/renditions/:rendition/segments/:msn", async
 
 workerIngestRoutes.put("/streams/:id/renditions/:rendition/init", async (c) => {
   const name = rendition(c, true);
-  const info = meta(c, InitMetaSchema);
+  const info = readMediaMeta(c.req, InitMetaSchema);
   sameEpoch(c, info.epoch);
-  const bytes = await body(c);
+  const bytes = await readUploadBody(c.req);
   const nodeId = await holder(c);
   const streamId = c.get("grant").streamId;
   await mediaStore(c.env).putMedia({ streamId, rendition: name, epoch: info.epoch, file: mediaFile.init() }, bytes);
@@ -148,11 +128,11 @@ workerIngestRoutes.put("/streams/:id/renditions/:rendition/init", async (c) => {
 
 workerIngestRoutes.put("/streams/:id/renditions/:rendition/segments/:msn", async (c) => {
   const name = rendition(c, true);
-  const info = meta(c, SegmentMetaSchema);
+  const info = readMediaMeta(c.req, SegmentMetaSchema);
   sameEpoch(c, info.epoch);
   if (String(info.msn) !== c.req.param("msn")) throw new AppError(400, "invalid_field", `${MEDIA_META_HEADER}: msn must match the path`);
   if (info.from_parts) throw new AppError(400, "bad_request", "A worker uploads whole segments.");
-  const bytes = await body(c);
+  const bytes = await readUploadBody(c.req);
   const nodeId = await holder(c);
   const streamId = c.get("grant").streamId;
   await mediaStore(c.env).putMedia({ streamId, rendition: name, epoch: info.epoch, file: mediaFile.segment(info.msn) }, bytes);
