@@ -4,7 +4,7 @@
 // time t to its own media time as (start of that msn's segment) + t. Pure: the caller reads the playlist, each
 // epoch's storyboard index and where the window's first epoch stood when the window began.
 import { tilePlace } from "../../../protocol/storyboard.ts";
-import type { EpochStoryboard, StoryboardCue } from "../vod/storyboard-vtt.ts";
+import { type EpochStoryboard, type StoryboardCue, tilesToCues } from "../vod/storyboard-vtt.ts";
 
 /** One segment a live media playlist lists. */
 export interface ListedSegment {
@@ -95,11 +95,5 @@ export function windowStoryboardCues(
       tiles.push({ start: Math.max(at, run.start), uri: spriteUri(run.epoch, place.sheet), x: place.x, y: place.y, width: place.width, height: place.height });
     }
   }
-  const cues: StoryboardCue[] = [];
-  for (let i = 0; i < tiles.length; i++) {
-    const start = i === 0 ? 0 : tiles[i]!.start;
-    const end = i + 1 < tiles.length ? tiles[i + 1]!.start : duration;
-    if (end > start) cues.push({ ...tiles[i]!, start, end });
-  }
-  return cues;
+  return tilesToCues(tiles, duration);
 }

@@ -51,6 +51,14 @@ export function storyboardCues(
     }
   }
   tiles.sort((a, b) => a.start - b.start);
+  return tilesToCues(tiles, duration);
+}
+
+/**
+ * Cues from `tiles` in time order over a track `duration` s long: each tile from its start until the next tile's (the
+ * last until `duration`), the first from 0; a tile that would last no time is dropped.
+ */
+export function tilesToCues(tiles: Omit<StoryboardCue, "end">[], duration: number): StoryboardCue[] {
   const cues: StoryboardCue[] = [];
   for (let i = 0; i < tiles.length; i++) {
     const start = i === 0 ? 0 : tiles[i]!.start;
