@@ -1,5 +1,5 @@
 // One thumbnail from one keyframe: a short FFmpeg run that decodes a single H.264 frame handed to it as FLV.
-import { spawn } from "node:child_process";
+import { runFfmpegJpeg } from "../transcode/ffmpeg-jpeg.ts";
 
 /** Options of decodeKeyframeJpeg. */
 export interface KeyframeJpegOptions {
@@ -40,24 +40,5 @@ export function decodeKeyframeJpeg(options: KeyframeJpegOptions): Promise<Buffer
     "image2pipe",
     "pipe:1",
   ];
-  return new Promise((resolve, reject) => {
-    const child = spawn(options.binary, args, { stdio: ["pipe", "pipe", "pipe"], windowsHide: true });
-    const out: Buffer[] = [];
-    let err = "";
-    const timer = setTimeout(() => child.kill("SIGKILL"), options.timeoutMs ?? 5_000);
-    child.stdout.on("data", (chunk: Buffer) => out.push(chunk));
-    child.stderr.on("data", (chunk: Buffer) => (err = (err + chunk.toString("utf8")).slice(-300)));
-    child.stdin.on("error", () => undefined);
-    child.once("error", (error) => {
-      clearTimeout(timer);
-      reject(new Error(`could not start ${options.binary}: ${(error as NodeJS.ErrnoException).code ?? error.message}`));
-    });
-    child.once("close", (code, signal) => {
-      clearTimeout(timer);
-      const jpeg = Buffer.concat(out);
-      if (code === 0 && jpeg.byteLength > 2) resolve(jpeg);
-      else reject(new Error(`thumbnail decode failed (${signal ?? `code ${code}`}): ${err.trim().split("\n").pop() ?? ""}`));
-    });
-    child.stdin.end(options.flv);
-  });
+  return runFfmpegJpeg({ binary: options.binary, args, input: [options.flv], timeoutMs: options.timeoutMs, what: "thumbnail decode" });
 }

@@ -1,8 +1,8 @@
 // One storyboard sprite sheet: a short FFmpeg run that scales the thumbnails handed to it (JPEGs, one after another
 // on stdin) to the grid's tile size and draws them row-major with the `tile` filter. Fewer tiles than the grid holds
 // give the same image size, the empty places black (the filter pads the last, partial frame at the end of input).
-import { spawn } from "node:child_process";
 import { type StoryboardGrid, tilesPerSheet } from "../../../protocol/storyboard.ts";
+import { runFfmpegJpeg } from "../transcode/ffmpeg-jpeg.ts";
 
 /** Options of composeSpriteSheet. */
 export interface SpriteSheetOptions {
@@ -49,25 +49,11 @@ export function composeSpriteSheet(options: SpriteSheetOptions): Promise<Buffer>
   if (options.tiles.length === 0 || options.tiles.length > tilesPerSheet(options.grid)) {
     return Promise.reject(new Error(`a sprite sheet holds 1 to ${tilesPerSheet(options.grid)} tiles, not ${options.tiles.length}`));
   }
-  return new Promise((resolve, reject) => {
-    const child = spawn(options.binary, spriteSheetArgs(options.grid), { stdio: ["pipe", "pipe", "pipe"], windowsHide: true });
-    const out: Buffer[] = [];
-    let err = "";
-    const timer = setTimeout(() => child.kill("SIGKILL"), options.timeoutMs ?? 5_000);
-    child.stdout.on("data", (chunk: Buffer) => out.push(chunk));
-    child.stderr.on("data", (chunk: Buffer) => (err = (err + chunk.toString("utf8")).slice(-300)));
-    child.stdin.on("error", () => undefined);
-    child.once("error", (error) => {
-      clearTimeout(timer);
-      reject(new Error(`could not start ${options.binary}: ${(error as NodeJS.ErrnoException).code ?? error.message}`));
-    });
-    child.once("close", (code, signal) => {
-      clearTimeout(timer);
-      const jpeg = Buffer.concat(out);
-      if (code === 0 && jpeg.byteLength > 2) resolve(jpeg);
-      else reject(new Error(`sprite sheet failed (${signal ?? `code ${code}`}): ${err.trim().split("\n").pop() ?? ""}`));
-    });
-    for (const tile of options.tiles) child.stdin.write(tile);
-    child.stdin.end();
+  return runFfmpegJpeg({
+    binary: options.binary,
+    args: spriteSheetArgs(options.grid),
+    input: options.tiles,
+    timeoutMs: options.timeoutMs,
+    what: "sprite sheet",
   });
 }
