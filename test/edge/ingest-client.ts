@@ -71,6 +71,20 @@ export async function ingest(
   return send(fresh);
 }
 
+/**
+ * A heartbeat of node `nodeId` in `region` with no streams, its RTMP URL `rtmp://<nodeId>.test:1935/live` plus the
+ * `advertised` fields (srt_url, whip_url, ...); the edge's answer, asserting success.
+ */
+export async function heartbeatAdvertising<T>(nodeId: string, region: string, advertised: Record<string, string> = {}): Promise<T> {
+  const response = await ingest("POST", ingestPaths.nodeHeartbeat(), {
+    nodeId,
+    json: { node_id: nodeId, region, rtmp_url: `rtmp://${nodeId}.test:1935/live`, ...advertised, active_streams: 0, load: 0.1 },
+  });
+  const text = await response.text();
+  if (response.status !== 200) throw new Error(`heartbeat: ${response.status} ${text}`);
+  return JSON.parse(text) as T;
+}
+
 /** Publishes with `streamKey`, asserting success. */
 export async function publish(streamKey: string, nodeId = "node-a"): Promise<PublishResponse> {
   const response = await ingest("POST", ingestPaths.publish(), { nodeId, json: { stream_key: streamKey, features: [NODE_FEATURES.encryption] } });

@@ -1,7 +1,6 @@
 import { beforeEach, describe, expect, it } from "vitest";
-import { ingestPaths } from "../../../protocol/ingest-paths.ts";
 import { callJson } from "../api.ts";
-import { ingest, registerNode } from "../ingest-client.ts";
+import { heartbeatAdvertising, registerNode } from "../ingest-client.ts";
 
 interface Stream {
   stream_id: string;
@@ -11,21 +10,8 @@ interface Stream {
 }
 
 /** A node heartbeat advertising `srtUrl` (or none); returns the edge's answer. */
-async function heartbeat(nodeId: string, srtUrl?: string): Promise<{ rtmp_url: string | null; srt_url?: string | null }> {
-  const response = await ingest("POST", ingestPaths.nodeHeartbeat(), {
-    nodeId,
-    json: {
-      node_id: nodeId,
-      region: "eu-west",
-      rtmp_url: `rtmp://${nodeId}.test:1935/live`,
-      ...(srtUrl ? { srt_url: srtUrl } : {}),
-      active_streams: 0,
-      load: 0.1,
-    },
-  });
-  const text = await response.text();
-  expect(response.status, text).toBe(200);
-  return JSON.parse(text);
+function heartbeat(nodeId: string, srtUrl?: string): Promise<{ rtmp_url: string | null; srt_url?: string | null }> {
+  return heartbeatAdvertising(nodeId, "eu-west", srtUrl ? { srt_url: srtUrl } : {});
 }
 
 describe("srt_url: a node's SRT URL, from its heartbeat to the stream object", () => {

@@ -1,7 +1,6 @@
 import { beforeEach, describe, expect, it } from "vitest";
-import { ingestPaths } from "../../../protocol/ingest-paths.ts";
 import { callJson } from "../api.ts";
-import { ingest, registerNode } from "../ingest-client.ts";
+import { heartbeatAdvertising, registerNode } from "../ingest-client.ts";
 
 interface Stream {
   stream_id: string;
@@ -11,21 +10,8 @@ interface Stream {
 }
 
 /** A node heartbeat advertising `whipUrl` (or none); returns the edge's answer. */
-async function heartbeat(nodeId: string, whipUrl?: string): Promise<{ rtmp_url: string | null; whip_url?: string | null }> {
-  const response = await ingest("POST", ingestPaths.nodeHeartbeat(), {
-    nodeId,
-    json: {
-      node_id: nodeId,
-      region: "eu-west",
-      rtmp_url: `rtmp://${nodeId}.test:1935/live`,
-      ...(whipUrl ? { whip_url: whipUrl } : {}),
-      active_streams: 0,
-      load: 0.1,
-    },
-  });
-  const text = await response.text();
-  expect(response.status, text).toBe(200);
-  return JSON.parse(text);
+function heartbeat(nodeId: string, whipUrl?: string): Promise<{ rtmp_url: string | null; whip_url?: string | null }> {
+  return heartbeatAdvertising(nodeId, "eu-west", whipUrl ? { whip_url: whipUrl } : {});
 }
 
 describe("whip_url: a node's WHIP base URL, from its heartbeat to the stream object", () => {
