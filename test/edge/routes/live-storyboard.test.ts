@@ -3,28 +3,15 @@
 // reconnect whose first epoch began before the window; every cue names a sheet that is served and a rectangle inside
 // it; 404 without a dvr_window or without sheets; signed playback applies and the token reaches every sprite.
 import { describe, expect, it } from "vitest";
-import type { StoryboardSheetMeta } from "../../../protocol/ingest.ts";
 import { ingestPaths } from "../../../protocol/ingest-paths.ts";
 import { callJson } from "../api.ts";
 import { ingest } from "../ingest-client.ts";
 import { type CreatedStream, FakePublisher, get, getMedia } from "../playback-helpers.ts";
-import { jpegSize, parseThumbnailVtt, syntheticJpeg } from "../storyboard-check.ts";
+import { checkCues, uploadTiles } from "../storyboard-helpers.ts";
 
 const RUNG = [{ name: "360p", width: 640, height: 360, bandwidth: 800_000 }];
-/** 2×2 tiles of 160×90 per sheet (a 320×180 image), one tile every 4 s of media. */
-const GRID = { interval_s: 4, tile_width: 160, tile_height: 90, columns: 2, rows: 2 };
-
 function create(body: Record<string, unknown>): Promise<CreatedStream> {
   return callJson<CreatedStream>("POST", "/streams", 201, { body: { title: "live storyboard", latency_mode: "low", ...body } });
-}
-
-/** Uploads tiles first..last of `epoch` as the node does: the sheet again after each tile. */
-async function uploadTiles(streamId: string, epoch: number, first: number, last: number): Promise<void> {
-  for (let k = first; k <= last; k++) {
-    const meta: StoryboardSheetMeta = { epoch, sheet: Math.floor(k / 4), tiles: (k % 4) + 1, ...GRID };
-    const response = await ingest("PUT", ingestPaths.storyboardSheet(streamId, meta.sheet), { meta, body: syntheticJpeg(320, 180, k) });
-    expect(response.status, await response.text()).toBe(204);
-  }
 }
 
 /** Segments 0..19 (40 s), a reconnect, segments 20..44: with a 60 s window, msns 15..44 are listed. */
@@ -49,22 +36,7 @@ async function checkedStoryboard(streamId: string, query = "") {
   const { playlist } = await getMedia(`/live/${streamId}/360p/index.m3u8${query}`);
   expect(Number(/^X-MEDIA-SEQUENCE:(\d+)$/m.exec(vtt)?.[1])).toBe(playlist.mediaSequenceBase);
   const windowSeconds = playlist.segments.reduce((sum, segment) => sum + segment.duration, 0);
-  const cues = parseThumbnailVtt(vtt);
-  expect(cues[0]!.start).toBe(0);
-  for (let i = 1; i < cues.length; i++) expect(cues[i]!.start).toBeCloseTo(cues[i - 1]!.end, 3);
-  expect(cues.at(-1)!.end).toBeCloseTo(windowSeconds, 3);
-  for (const uri of new Set(cues.map((cue) => cue.uri))) {
-    const url = new URL(uri, `https://edge.test${path}`);
-    const sheet = await get(url.pathname + url.search);
-    expect(sheet.status, uri).toBe(200);
-    expect(sheet.headers.get("content-type")).toBe("image/jpeg");
-    const size = jpegSize(new Uint8Array(await sheet.arrayBuffer()));
-    for (const cue of cues.filter((c) => c.uri === uri)) {
-      expect(cue.x + cue.width).toBeLessThanOrEqual(size.width);
-      expect(cue.y + cue.height).toBeLessThanOrEqual(size.height);
-    }
-  }
-  return cues;
+  return checkCues(vtt, path, windowSeconds, get);
 }
 
 describe("GET /live/:id/storyboard.vtt", () => {

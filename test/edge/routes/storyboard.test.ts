@@ -3,12 +3,12 @@
 // covers the VOD, and whose every cue names a stored sheet and a rectangle inside its image; signed playback applies.
 import { env, exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import type { StoryboardSheetMeta } from "../../../protocol/ingest.ts";
 import { ingestPaths } from "../../../protocol/ingest-paths.ts";
 import { call, callJson } from "../api.ts";
 import { ingest, publish, putInit, putSegment, stopBroadcast } from "../ingest-client.ts";
 import { checkAgainstDocument } from "../openapi-check.ts";
-import { jpegSize, parseThumbnailVtt, syntheticJpeg } from "../storyboard-check.ts";
+import { syntheticJpeg } from "../storyboard-check.ts";
+import { checkCues, putSheet, TEST_GRID, uploadTiles } from "../storyboard-helpers.ts";
 
 interface Created {
   stream_id: string;
@@ -17,21 +17,6 @@ interface Created {
 interface Vod {
   vod_id: string;
   duration_s: number;
-}
-
-/** 2×2 tiles of 160×90 per sheet (a 320×180 image), one tile every 4 s of media. */
-const GRID = { interval_s: 4, tile_width: 160, tile_height: 90, columns: 2, rows: 2 };
-
-function putSheet(streamId: string, meta: StoryboardSheetMeta, body = syntheticJpeg(320, 180, meta.tiles), path = meta.sheet): Promise<Response> {
-  return ingest("PUT", ingestPaths.storyboardSheet(streamId, path), { meta, body });
-}
-
-/** Uploads tiles first..last (publish-wide indexes) of `epoch` as the node does: the sheet again after each tile. */
-async function uploadTiles(streamId: string, epoch: number, first: number, last: number): Promise<void> {
-  for (let k = first; k <= last; k++) {
-    const response = await putSheet(streamId, { epoch, sheet: Math.floor(k / 4), tiles: (k % 4) + 1, ...GRID });
-    expect(response.status, await response.text()).toBe(204);
-  }
 }
 
 const get = async (path: string) => {
@@ -45,21 +30,7 @@ async function checkedStoryboard(vod: Vod, query = "") {
   const response = await get(`/vod/${vod.vod_id}/storyboard.vtt${query}`);
   expect(response.status).toBe(200);
   expect(response.headers.get("content-type")).toBe("text/vtt; charset=utf-8");
-  const cues = parseThumbnailVtt(await response.text());
-  expect(cues[0]!.start).toBe(0);
-  for (let i = 1; i < cues.length; i++) expect(cues[i]!.start).toBeCloseTo(cues[i - 1]!.end, 3);
-  expect(cues.at(-1)!.end).toBeCloseTo(vod.duration_s, 3);
-  for (const uri of new Set(cues.map((cue) => cue.uri))) {
-    const sheet = await get(new URL(uri, `https://edge.test/vod/${vod.vod_id}/storyboard.vtt`).pathname + new URL(uri, "https://x/").search);
-    expect(sheet.status, uri).toBe(200);
-    expect(sheet.headers.get("content-type")).toBe("image/jpeg");
-    const size = jpegSize(new Uint8Array(await sheet.arrayBuffer()));
-    for (const cue of cues.filter((c) => c.uri === uri)) {
-      expect(cue.x + cue.width).toBeLessThanOrEqual(size.width);
-      expect(cue.y + cue.height).toBeLessThanOrEqual(size.height);
-    }
-  }
-  return cues;
+  return checkCues(await response.text(), `/vod/${vod.vod_id}/storyboard.vtt`, vod.duration_s, get);
 }
 
 describe("VOD storyboard", () => {
@@ -151,7 +122,7 @@ describe("PUT /ingest/v1/streams/:id/storyboard/:sheet", () => {
   it("stores at most STORYBOARD_MAX_SHEETS sheets per publish, checks the lease and refuses bad metadata", async () => {
     const stream = await callJson<Created>("POST", "/streams", 201, { body: { title: "storyboard bounds" } });
     const grant = await publish(stream.stream_key);
-    const meta = { epoch: grant.epoch, sheet: 2, tiles: 1, ...GRID };
+    const meta = { epoch: grant.epoch, sheet: 2, tiles: 1, ...TEST_GRID };
     expect((await putSheet(stream.stream_id, meta)).status).toBe(204);
     // The bound: sheets 0..2 (STORYBOARD_MAX_SHEETS = 3).
     const full = await putSheet(stream.stream_id, { ...meta, sheet: 3 });
