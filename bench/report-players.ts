@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { lineChart, PALETTE } from "./plot-svg.ts";
 import { PLAYER_TARGETS, type PlayerRun, type PlayersResult } from "./players.ts";
 import type { Figure } from "./render-png.ts";
+import { sectionMissing } from "./report-missing.ts";
 import type { SectionRun } from "./results.ts";
 
 type Caption = (run: SectionRun<unknown>, section: string) => string[];
@@ -53,12 +54,7 @@ export function playersSection(run: SectionRun<PlayersResult> | undefined, docsD
   const figures: Figure[] = [];
   const r = run?.result;
   if (!run || !r) {
-    md.push(
-      run
-        ? `_This section failed in the last run (${run.startedAt}): ${run.error ?? "unknown error"}_`
-        : "_Not measured yet: run `npm run bench -- --only=players`._",
-      "",
-    );
+    md.push(sectionMissing(run, "players"), "");
     return { md, figures };
   }
   md.push(

@@ -3,6 +3,7 @@
 import { basename, join } from "node:path";
 import { lineChart, PALETTE } from "./plot-svg.ts";
 import type { Figure } from "./render-png.ts";
+import { sectionMissing } from "./report-missing.ts";
 import type { SectionRun } from "./results.ts";
 import type { SoakBaseline, SoakResult, SoakSectionResult } from "./soak.ts";
 
@@ -32,12 +33,7 @@ export function soakSection(
 ): { md: string[]; figures: Figure[] } {
   const md: string[] = ["## 6. Memory over time", ""];
   if (!run?.result) {
-    md.push(
-      run
-        ? `_This section failed in the last run (${run.startedAt}): ${run.error ?? "unknown error"}_`
-        : "_Not measured yet: run `npm run bench -- --only=soak`._",
-      "",
-    );
+    md.push(sectionMissing(run, "soak"), "");
     return { md, figures: [] };
   }
   const figures: Figure[] = [];

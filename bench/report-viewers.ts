@@ -2,6 +2,7 @@
 import { join } from "node:path";
 import { lineChart, PALETTE } from "./plot-svg.ts";
 import type { Figure } from "./render-png.ts";
+import { sectionMissing } from "./report-missing.ts";
 import type { SectionRun } from "./results.ts";
 import { paperEstimate, VIEWER_TARGETS, type ViewersResult } from "./viewers.ts";
 
@@ -60,12 +61,7 @@ export function viewersSection(run: SectionRun<ViewersResult> | undefined, docsD
   const figures: Figure[] = [];
   const r = run?.result;
   if (!run || !r) {
-    md.push(
-      run
-        ? `_This section failed in the last run (${run.startedAt}): ${run.error ?? "unknown error"}_`
-        : "_Not measured yet: run `npm run bench -- --only=viewers`._",
-      "",
-    );
+    md.push(sectionMissing(run, "viewers"), "");
     return { md, figures };
   }
   const captionLine = `<sub>${caption(run, "viewers").join(" · ")}; 1-min load ${run.load.before} before, ${run.load.after} after (other sessions were compiling on the same 2 cores)</sub>`;

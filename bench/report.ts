@@ -10,6 +10,7 @@ import { type MachineInfo, machineLine, versionsLine } from "./machine.ts";
 import { barChart, lineChart, PALETTE } from "./plot-svg.ts";
 import { loadPassthroughResults } from "./passthrough-results.ts";
 import { passthroughParagraph } from "./report-passthrough.ts";
+import { sectionMissing } from "./report-missing.ts";
 import { playersReadmeRow, playersSection, playersSummaryRows } from "./report-players.ts";
 import { soakFindings, soakSection } from "./report-soak.ts";
 import { viewersReadmeRow, viewersSection, viewersSummaryRows } from "./report-viewers.ts";
@@ -493,11 +494,6 @@ export function buildReport(input: ReportInput): { markdown: string; figures: Fi
     "",
   );
   return { markdown: md.join("\n"), figures, readmeSummary: readmeSummary(results) };
-}
-
-function sectionMissing(run: SectionRun<unknown> | undefined): string {
-  if (!run) return "_Not measured yet: run `npm run bench`._";
-  return `_This section failed in the last run (${run.startedAt}): ${run.error ?? "unknown error"}_`;
 }
 
 /** Observations computed from the figures (the text states only what the numbers support). */
