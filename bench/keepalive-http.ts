@@ -2,6 +2,7 @@
 // one request at a time per connection, as a player's connection does, with only the status line, Content-Length or
 // chunked framing parsed (Node's http client costs ~50 µs of this process's CPU per answer; see raw-http.ts).
 import { connect, type Socket } from "node:net";
+import { dechunk } from "./http-chunked.ts";
 import type { RawAnswer } from "./raw-http.ts";
 
 /** One connection; `get` queues behind the request in flight. */
@@ -111,17 +112,5 @@ export class KeepAliveConnection {
     if (body === null) return;
     this.#buffer = this.#buffer.slice(consumed);
     this.#settle(null, { status, body });
-  }
-}
-
-function dechunk(body: string): string {
-  let out = "";
-  let at = 0;
-  for (;;) {
-    const lineEnd = body.indexOf("\r\n", at);
-    const size = Number.parseInt(body.slice(at, lineEnd), 16);
-    if (!(size > 0)) return out;
-    out += body.slice(lineEnd + 2, lineEnd + 2 + size);
-    at = lineEnd + 2 + size + 2;
   }
 }

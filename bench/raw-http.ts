@@ -2,6 +2,7 @@
 // http client costs ~50 µs of this process's CPU per answer (IncomingMessage, stream plumbing), which on a 2-core machine
 // would be measured as the server's delay. This one parses only the status line and the body's length.
 import { connect, type Socket } from "node:net";
+import { dechunk } from "./http-chunked.ts";
 
 /** What came back. */
 export interface RawAnswer {
@@ -91,16 +92,4 @@ function exchange(
     .join("");
   const send = () => void socket.write(`GET ${path} HTTP/1.1\r\nHost: ${host}:${port}\r\n${extra}\r\n`, () => written());
   return { answer, written: writtenPromise, send };
-}
-
-function dechunk(body: string): string {
-  let out = "";
-  let at = 0;
-  for (;;) {
-    const lineEnd = body.indexOf("\r\n", at);
-    const size = Number.parseInt(body.slice(at, lineEnd), 16);
-    if (!(size > 0)) return out;
-    out += body.slice(lineEnd + 2, lineEnd + 2 + size);
-    at = lineEnd + 2 + size + 2;
-  }
 }
