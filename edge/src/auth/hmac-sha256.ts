@@ -2,6 +2,8 @@
 // to base64url and constant-time verifying with `crypto.subtle`. Each caller labels its own message, so one secret's
 // MACs mean nothing to another purpose.
 
+import { base64url } from "./base64url.ts";
+
 const encoder = new TextEncoder();
 // Typed from importKey itself: this module also runs in Node tests, whose lib names no global CryptoKey.
 type HmacKey = ReturnType<typeof crypto.subtle.importKey>;
@@ -14,19 +16,6 @@ function hmacKey(secret: string): HmacKey {
     keys.set(secret, key);
   }
   return key;
-}
-
-/** `bytes` as unpadded base64url. */
-export function base64url(bytes: Uint8Array): string {
-  let binary = "";
-  for (const byte of bytes) binary += String.fromCharCode(byte);
-  return btoa(binary).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
-}
-
-/** The bytes of base64url `text`; throws on characters `atob` refuses. */
-export function fromBase64url(text: string): Uint8Array {
-  const binary = atob(text.replace(/-/g, "+").replace(/_/g, "/"));
-  return Uint8Array.from(binary, (ch) => ch.charCodeAt(0));
 }
 
 /** The base64url HMAC-SHA256 of `message` (UTF-8) under `secret`. */

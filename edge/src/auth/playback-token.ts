@@ -2,7 +2,8 @@
 // under PLAYBACK_SIGNING_SECRET, of the stream id and exp. A token plays one stream until it expires; nothing is
 // stored, so minting and checking cost one HMAC each and no database or Durable Object call.
 
-import { fromBase64url, hmacSign, hmacVerify } from "./hmac-sha256";
+import { fromBase64url } from "./base64url.ts";
+import { hmacSign, hmacVerify } from "./hmac-sha256.ts";
 
 /** Longest lifetime a token may be minted with (7 days), in seconds. */
 export const MAX_TOKEN_LIFETIME_S = 7 * 86_400;

@@ -1,10 +1,6 @@
 // Random secrets (stream keys, API tokens), their SHA-256 hashes, and constant-time comparison.
 
-function base64url(bytes: Uint8Array): string {
-  let binary = "";
-  for (const byte of bytes) binary += String.fromCharCode(byte);
-  return btoa(binary).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
-}
+import { base64url } from "./base64url.ts";
 
 /** A new random secret with a readable prefix, e.g. `sk_…` (192 bits of entropy). */
 export function newSecret(prefix: string): string {

@@ -3,7 +3,8 @@
 // payload base64url JSON and the mac the base64url HMAC-SHA256 of it under WORKER_GRANT_SECRET, so checking one costs
 // an HMAC and no lookup. A worker holds no node credential and never sees a stream key: the grant is all it has.
 
-import { base64url, fromBase64url, hmacSign, hmacVerify } from "./hmac-sha256";
+import { base64url, fromBase64url } from "./base64url.ts";
+import { hmacSign, hmacVerify } from "./hmac-sha256.ts";
 
 /** A grant's scope. */
 export interface WorkerGrant {
