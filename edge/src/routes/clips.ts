@@ -90,7 +90,11 @@ streamClipRoutes.openapi(createClipRoute, async (c) => {
   const reference = groups.get(renditions[0]?.name ?? "") ?? [...groups.values()][0] ?? [];
   const broadcastStart = Date.parse(reference[0]?.programDateTime ?? "");
   const startMs = body.start_time ? Date.parse(body.start_time) : broadcastStart + (body.start_offset ?? 0) * 1000;
-  const covering = recorded.segments.filter((s) => coveringSegments([s], startMs, body.duration).length > 0);
+  // The range is cut on one rendition's timeline and every rendition takes the same msns: renditions share segment
+  // boundaries by msn, but their program date-times may differ by a frame (a copied source runs ahead of the encoded
+  // rungs), which cut on each one's own dates gave one rendition an extra segment at an edge of the range.
+  const msns = new Set(coveringSegments(reference, startMs, body.duration).map((s) => s.msn));
+  const covering = recorded.segments.filter((s) => msns.has(s.msn));
   if (covering.length === 0) throw new AppError(400, "invalid_field", "start_offset: no recorded media covers that range");
   const id = crypto.randomUUID();
   const written = await writeAsset(mediaStore(c.env), "clips", id, stream.id, renditions, covering, recorded.encryption);

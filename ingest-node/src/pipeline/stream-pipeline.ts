@@ -167,7 +167,12 @@ export class StreamPipeline {
     // Only they wait for the interval: every other plan starts at the first keyframe, its copy checked later.
     const needInterval = this.deps.ladder === PASSTHROUGH_LADDER || this.pool !== null;
     const probeSeconds = (needInterval ? 2 : 1) * this.grant.segment_target + 0.5;
-    const source = await waitForSource(this.session, probeSeconds * 1000, needInterval);
+    let source = await waitForSource(this.session, probeSeconds * 1000, needInterval);
+    // A publisher whose video has not begun (a WebRTC peer's first keyframe follows DTLS and a keyframe request) gets
+    // two more segment targets: planned without its video, the ladder would lack the source copy until the next epoch.
+    if (source.videoCodec === null && this.session.active) {
+      source = await waitForSource(this.session, 2 * this.grant.segment_target * 1000, needInterval);
+    }
     this.copyEarly = !needInterval && source.videoCodec === "h264" && source.keyframeInterval === null;
     if (this.earlyFailure) return this.failPublish(this.earlyFailure.reason);
     // A publisher that already left still gets what it sent transcoded; only one that sent no video is dropped.
