@@ -19,7 +19,7 @@ import { packageRendition } from "./rendition-packaging.ts";
 import { MediaUploads } from "./media-uploads.ts";
 import { publishStoryboard } from "../storyboard/publish-storyboard.ts";
 import { checkEarlyCopy } from "./copy-check.ts";
-import { toLadderSource, waitForSource } from "./source-probe.ts";
+import { sourceWaitFor, toLadderSource, waitForSource } from "./source-probe.ts";
 
 /** What a pipeline needs from the node. */
 export interface PipelineDeps {
@@ -162,17 +162,9 @@ export class StreamPipeline {
         this.onFailure({ kind: "failed", reason: `FFmpeg fell behind the publisher: ${mb} MB of its input buffered (PIPELINE_MAX_BUFFER_MB)`, restart: false });
       }
     });
-    // A passthrough node gives the keyframe interval one more segment target to show: missing it means encoding the
-    // whole broadcast instead of copying it (the wait ends as soon as the interval is known).
-    // Only they wait for the interval: every other plan starts at the first keyframe, its copy checked later.
+    // Only a passthrough node and the pool wait for the keyframe interval (see sourceWaitFor).
     const needInterval = this.deps.ladder === PASSTHROUGH_LADDER || this.pool !== null;
-    const probeSeconds = (needInterval ? 2 : 1) * this.grant.segment_target + 0.5;
-    let source = await waitForSource(this.session, probeSeconds * 1000, needInterval);
-    // A publisher whose video has not begun (a WebRTC peer's first keyframe follows DTLS and a keyframe request) gets
-    // two more segment targets: planned without its video, the ladder would lack the source copy until the next epoch.
-    if (source.videoCodec === null && this.session.active) {
-      source = await waitForSource(this.session, 2 * this.grant.segment_target * 1000, needInterval);
-    }
+    const source = await waitForSource(this.session, sourceWaitFor(this.grant.segment_target, needInterval));
     this.copyEarly = !needInterval && source.videoCodec === "h264" && source.keyframeInterval === null;
     if (this.earlyFailure) return this.failPublish(this.earlyFailure.reason);
     // A publisher that already left still gets what it sent transcoded; only one that sent no video is dropped.
