@@ -1,7 +1,7 @@
 // Command-line options of `npm run bench`: --quick, --only=a,b, --no-readme, --soak-minutes=N, --play-seconds=N.
 
 /** The benchmark sections, in run order. */
-export const SECTIONS = ["latency", "throughput", "fanout", "viewers", "players", "cost", "ingest", "soak"] as const;
+export const SECTIONS = ["latency", "throughput", "fanout", "viewers", "players", "cost", "ingest", "pool", "soak"] as const;
 export type Section = (typeof SECTIONS)[number];
 
 /** Parsed options. */

@@ -23,6 +23,7 @@ import { machineInfo, machineLine } from "./machine.ts";
 import { childrenOf, sampleProcess } from "./proc.ts";
 import { sleep } from "./stats.ts";
 
+const profileDir = option("profile", "");
 const NGINX_RTMP_MODULE = "/usr/lib/nginx/modules/ngx_rtmp_module.so";
 const TICKS = 100;
 
@@ -83,7 +84,15 @@ async function measureNode(mode: string, ffmpeg: string, file: string, n: number
     ladder: "passthrough",
     preset: "ultrafast",
     spoolDir: join(dir, "spool"),
-    env: { LOG_LEVEL: "warn", REMUX: remux, THUMBNAIL_INTERVAL_S: thumbnailS, MAX_PUBLISHES: String(n), RTMP_MAX_CONNECTIONS_PER_IP: String(n + 4) },
+    env: {
+      LOG_LEVEL: "warn",
+      REMUX: remux,
+      THUMBNAIL_INTERVAL_S: thumbnailS,
+      MAX_PUBLISHES: String(n),
+      RTMP_MAX_CONNECTIONS_PER_IP: String(n + 4),
+      // --profile=DIR: the node writes a V8 CPU profile there when it exits (open it in Chrome's DevTools).
+      ...(profileDir ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${profileDir}` } : {}),
+    },
   });
   try {
     await sleep(1000);

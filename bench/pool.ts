@@ -1,157 +1,260 @@
-// The transcoding pool, measured on this machine (standalone: `node bench/pool.ts [--seconds 40] [--mode low]
-// [--workers 2] [--ladder default]`): a 720p publish to a queue-mode node with idle workers. Prints, per rendition,
-// the last-frame lag (listed at the edge minus the capture time of the segment's last frame) of the source and of the
-// pool-made rungs, and the jobs' wait and encode times from the workers' logs.
+// The transcoding pool, measured on this machine (`npm run bench -- --only=pool`, or standalone: `node bench/pool.ts
+// [--seconds=40] [--modes=low,standard] [--workers=2] [--ladder=default]`): per latency mode, a 720p publish to a
+// queue-mode node with idle workers. Per rendition, the last-frame lag (listed at the edge minus the capture time of
+// the segment's last frame) of the node's source copy and of the pool-made rungs; the jobs' wait and encode times from
+// the workers' logs.
 import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { startEdgeDev } from "../scripts/lib/edge-dev.ts";
 import { freePort } from "../scripts/lib/free-port.ts";
 import { startIngestDev } from "../scripts/lib/ingest-dev.ts";
 import { startRedisDev, startWorkerDev } from "../scripts/lib/pool-dev.ts";
-import type { GroupProcess } from "../scripts/lib/processes.ts";
 import { startTestPublisher } from "../scripts/lib/test-publisher.ts";
+import { percentile, sleep } from "./stats.ts";
 
-const flags = new Map<string, string>();
-for (let i = 2; i < process.argv.length; i++) {
-  const [key, value] = process.argv[i]!.replace(/^--/, "").split("=");
-  flags.set(key!, value ?? process.argv[++i] ?? "");
+/** The modes the section measures and how far behind the source a pool rung's p95 may be in each. */
+export const POOL_LAG_MARGIN_MS = { low: 1_500, standard: 3_000 } as const;
+/** Target: job wait p95 with idle workers. */
+export const POOL_JOB_WAIT_P95_TARGET_MS = 50;
+/** A latency mode the section measures. */
+export type PoolMode = keyof typeof POOL_LAG_MARGIN_MS;
+
+/** One rendition's last-frame lag. */
+export interface PoolRendition {
+  rendition: string;
+  /** Made by the pool (the source is the node's copy). */
+  pool: boolean;
+  segments: number;
+  lagP50Ms: number | null;
+  lagP95Ms: number | null;
+  /** Every sample, for the plot: seconds since the publish started, lag in ms. */
+  samples: { atS: number; lagMs: number }[];
 }
-const seconds = Number(flags.get("seconds") ?? 40);
-const mode = flags.get("mode") ?? "low";
-const workerCount = Number(flags.get("workers") ?? 2);
-const ladder = flags.get("ladder") ?? "default";
+
+/** Encode times of one rung group's jobs. */
+export interface PoolEncode {
+  group: string;
+  /** The rungs a job of the group makes. */
+  rungs: string[];
+  jobs: number;
+  p50Ms: number | null;
+  p95Ms: number | null;
+}
+
+/** One mode's publish. */
+export interface PoolModeRun {
+  mode: PoolMode;
+  renditions: PoolRendition[];
+  jobWaitMs: { jobs: number; p50: number | null; p95: number | null; max: number | null };
+  encode: PoolEncode[];
+  /** Source p95 + the mode's margin, and whether every pool rung's p95 stayed within it. */
+  lagTargetMs: number | null;
+  pass: boolean | null;
+  loadAverage: number[];
+}
+
+/** The section's figures. */
+export interface PoolResult {
+  ladder: string;
+  seconds: number;
+  workers: number;
+  runs: PoolModeRun[];
+}
+
+/** Options of runPool. */
+export interface PoolOptions {
+  modes: PoolMode[];
+  seconds: number;
+  workers: number;
+  ladder: string;
+  log: (line: string) => void;
+}
+
 const ADMIN = "bench-admin-token";
 const SECRET = "bench-ingest-secret";
 
-/** The p-th percentile (0..100) of `values`, nearest rank. */
-function percentile(values: number[], p: number): number {
-  if (values.length === 0) return Number.NaN;
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
+/** key=value fields of one logfmt-style log line. */
+export function logFields(line: string): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const m of line.matchAll(/(\w+)=("(?:[^"\\]|\\.)*"|\S+)/g)) out.set(m[1]!, m[2]!.replace(/^"|"$/g, ""));
+  return out;
 }
 
-const dir = mkdtempSync(join(tmpdir(), "edgecast-bench-pool-"));
-const stops: (() => Promise<void>)[] = [];
-try {
-  const [edgePort, rtmpPort, opsPort, redisPort] = [await freePort(), await freePort(), await freePort(), await freePort()];
-  const edge = await startEdgeDev({
-    port: edgePort,
-    persistTo: join(dir, "state"),
-    logLevel: "warn",
-    vars: {
-      ADMIN_TOKEN: ADMIN,
-      INGEST_SECRET: SECRET,
-      WORKER_GRANT_SECRET: "bench-worker-grant-secret",
-      INGEST_REGIONS: JSON.stringify({ local: `rtmp://127.0.0.1:${rtmpPort}/live` }),
-    },
-  });
-  stops.push(() => edge.stop());
-  const redis: GroupProcess = await startRedisDev({ port: redisPort, dir: join(dir, "redis") });
-  stops.push(() => redis.stop());
-  const redisUrl = `redis://127.0.0.1:${redisPort}`;
-  const node = await startIngestDev({
-    edgeUrl: edge.url,
-    ingestSecret: SECRET,
-    rtmpPort,
-    httpPort: opsPort,
-    ladder,
-    preset: "veryfast",
-    spoolDir: join(dir, "spool"),
-    env: { TRANSCODE: "queue", REDIS_URL: redisUrl },
-  });
-  stops.push(() => node.stop());
-  const workerLines: string[] = [];
-  for (let i = 1; i <= workerCount; i++) {
-    const worker = await startWorkerDev({
-      id: `bench-worker-${i}`,
-      redisUrl,
-      edgeUrl: edge.url,
-      httpPort: await freePort(),
-      env: { LOG_LEVEL: "debug", X264_PRESET: "veryfast" },
-      onLine: (line) => workerLines.push(line),
-    });
-    stops.push(() => worker.stop());
+/** The jobs' wait and per-group encode times from the workers' "job started" / "job done" lines. */
+export function jobFigures(lines: readonly string[]): { jobWaitMs: PoolModeRun["jobWaitMs"]; encode: PoolEncode[] } {
+  const waits: number[] = [];
+  const groups = new Map<string, { rungs: string[]; times: number[] }>();
+  for (const line of lines) {
+    const f = logFields(line);
+    if (line.includes("job started") && f.has("waited_ms")) waits.push(Number(f.get("waited_ms")));
+    if (line.includes("job done") && f.has("encode_ms")) {
+      const group = f.get("group") ?? "?";
+      const entry = groups.get(group) ?? { rungs: (f.get("rungs") ?? "").split("+").filter(Boolean), times: [] };
+      entry.times.push(Number(f.get("encode_ms")));
+      groups.set(group, entry);
+    }
   }
-  const created = await fetch(`${edge.url}/streams`, {
-    method: "POST",
-    headers: { authorization: `Bearer ${ADMIN}`, "content-type": "application/json" },
-    body: JSON.stringify({ title: "bench pool", latency_mode: mode }),
-  });
-  const stream = (await created.json()) as { stream_id: string; stream_key: string };
-  const publisher = startTestPublisher({ url: `rtmp://127.0.0.1:${rtmpPort}/live/${stream.stream_key}`, size: "1280x720", durationS: seconds });
-  stops.push(() => publisher.stop());
-  const publishedAt = Date.now();
+  return {
+    jobWaitMs: { jobs: waits.length, p50: percentile(waits, 50), p95: percentile(waits, 95), max: waits.length ? Math.max(...waits) : null },
+    encode: [...groups].map(([group, g]) => ({ group, rungs: g.rungs, jobs: g.times.length, p50Ms: percentile(g.times, 50), p95Ms: percentile(g.times, 95) })),
+  };
+}
 
-  // Poll every rendition's playlist; a segment's last-frame lag is when it was first seen listed minus the capture
-  // time of its last frame (its program date-time plus its duration).
-  const seen = new Map<string, Map<number, number>>();
-  const lags = new Map<string, number[]>();
-  const poll = async () => {
-    const master = await fetch(`${edge.url}/live/${stream.stream_id}/master.m3u8`).then((r) => (r.ok ? r.text() : ""));
-    const names = [...master.matchAll(/^([a-z0-9_-]+)\/index\.m3u8/gm)].map((m) => m[1]!);
-    await Promise.all(
-      names.map(async (name) => {
-        const text = await fetch(`${edge.url}/live/${stream.stream_id}/${name}/index.m3u8`).then((r) => r.text());
-        const now = Date.now();
-        // Segments already listed when a rendition is first read: their listing time is unknown.
-        const first = !seen.has(name);
-        const msnBase = Number(/#EXT-X-MEDIA-SEQUENCE:(\d+)/.exec(text)?.[1] ?? 0);
-        // EXT-X-PROGRAM-DATE-TIME may name only the first segment: the next ones start where the one before ended.
-        let pdt: number | null = null;
-        let nextPdt: number | null = null;
-        let duration = 0;
-        let index = 0;
-        for (const line of text.split("\n")) {
-          if (line.startsWith("#EXT-X-PROGRAM-DATE-TIME:")) pdt = Date.parse(line.slice(25));
-          else if (line.startsWith("#EXTINF:")) duration = Number.parseFloat(line.slice(8));
-          else if (line !== "" && !line.startsWith("#")) {
-            const msn = msnBase + index++;
-            pdt ??= nextPdt;
-            nextPdt = pdt === null ? null : pdt + duration * 1000;
-            const mine = seen.get(name) ?? new Map<number, number>();
-            seen.set(name, mine);
-            if (process.env.BENCH_POOL_DEBUG && !mine.has(msn) && pdt !== null && name === "source") {
-              console.error(`source msn ${msn}: listed +${now - publishedAt} ms, pdt +${pdt - publishedAt} ms, duration ${duration}`);
+/** Whether every pool rung's p95 lag is within the source's p95 + `marginMs` (null without a source or rung figure). */
+export function judgeLag(renditions: readonly PoolRendition[], marginMs: number): { targetMs: number | null; pass: boolean | null } {
+  const source = renditions.find((r) => !r.pool)?.lagP95Ms ?? null;
+  const rungs = renditions.filter((r) => r.pool && r.lagP95Ms !== null);
+  if (source === null || rungs.length === 0) return { targetMs: source === null ? null : source + marginMs, pass: null };
+  const targetMs = source + marginMs;
+  return { targetMs, pass: rungs.every((r) => r.lagP95Ms! <= targetMs) };
+}
+
+/** One publish in `mode`: edge, redis, a queue-mode node and idle workers of its own, stopped at the end. */
+async function runMode(mode: PoolMode, options: PoolOptions): Promise<PoolModeRun> {
+  const dir = mkdtempSync(join(tmpdir(), "edgecast-bench-pool-"));
+  const stops: (() => Promise<void>)[] = [];
+  try {
+    const [edgePort, rtmpPort, opsPort, redisPort] = [await freePort(), await freePort(), await freePort(), await freePort()];
+    const edge = await startEdgeDev({
+      port: edgePort,
+      persistTo: join(dir, "state"),
+      logLevel: "warn",
+      vars: {
+        ADMIN_TOKEN: ADMIN,
+        INGEST_SECRET: SECRET,
+        WORKER_GRANT_SECRET: "bench-worker-grant-secret",
+        INGEST_REGIONS: JSON.stringify({ local: `rtmp://127.0.0.1:${rtmpPort}/live` }),
+      },
+    });
+    stops.push(() => edge.stop());
+    const redis = await startRedisDev({ port: redisPort, dir: join(dir, "redis") });
+    stops.push(() => redis.stop());
+    const redisUrl = `redis://127.0.0.1:${redisPort}`;
+    const node = await startIngestDev({
+      edgeUrl: edge.url,
+      ingestSecret: SECRET,
+      rtmpPort,
+      httpPort: opsPort,
+      ladder: options.ladder,
+      preset: "veryfast",
+      spoolDir: join(dir, "spool"),
+      env: { TRANSCODE: "queue", REDIS_URL: redisUrl },
+    });
+    stops.push(() => node.stop());
+    const workerLines: string[] = [];
+    for (let i = 1; i <= options.workers; i++) {
+      const worker = await startWorkerDev({
+        id: `bench-worker-${i}`,
+        redisUrl,
+        edgeUrl: edge.url,
+        httpPort: await freePort(),
+        env: { LOG_LEVEL: "debug", X264_PRESET: "veryfast" },
+        onLine: (line) => workerLines.push(line),
+      });
+      stops.push(() => worker.stop());
+    }
+    const created = await fetch(`${edge.url}/streams`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${ADMIN}`, "content-type": "application/json" },
+      body: JSON.stringify({ title: `bench pool ${mode}`, latency_mode: mode }),
+    });
+    if (!created.ok) throw new Error(`POST /streams: ${created.status} ${await created.text()}`);
+    const stream = (await created.json()) as { stream_id: string; stream_key: string };
+    const publisher = startTestPublisher({ url: `rtmp://127.0.0.1:${rtmpPort}/live/${stream.stream_key}`, size: "1280x720", durationS: options.seconds });
+    stops.push(() => publisher.stop());
+    const publishedAt = Date.now();
+    options.log(`pool ${mode}: publishing ${options.seconds} s of 720p to a queue-mode node with ${options.workers} idle worker(s)`);
+
+    // Poll every rendition's playlist; a segment's last-frame lag is when it was first seen listed minus the capture
+    // time of its last frame (its program date-time plus its duration).
+    const seen = new Map<string, Set<number>>();
+    const samples = new Map<string, { atS: number; lagMs: number }[]>();
+    const poll = async () => {
+      const master = await fetch(`${edge.url}/live/${stream.stream_id}/master.m3u8`).then((r) => (r.ok ? r.text() : ""));
+      const names = [...master.matchAll(/^([a-z0-9_-]+)\/index\.m3u8/gm)].map((m) => m[1]!);
+      await Promise.all(
+        names.map(async (name) => {
+          const text = await fetch(`${edge.url}/live/${stream.stream_id}/${name}/index.m3u8`).then((r) => r.text());
+          const now = Date.now();
+          // Segments already listed when a rendition is first read: their listing time is unknown.
+          const first = !seen.has(name);
+          const mine = seen.get(name) ?? new Set<number>();
+          seen.set(name, mine);
+          const msnBase = Number(/#EXT-X-MEDIA-SEQUENCE:(\d+)/.exec(text)?.[1] ?? 0);
+          // EXT-X-PROGRAM-DATE-TIME may name only the first segment: the next ones start where the one before ended.
+          let pdt: number | null = null;
+          let nextPdt: number | null = null;
+          let duration = 0;
+          let index = 0;
+          for (const line of text.split("\n")) {
+            if (line.startsWith("#EXT-X-PROGRAM-DATE-TIME:")) pdt = Date.parse(line.slice(25));
+            else if (line.startsWith("#EXTINF:")) duration = Number.parseFloat(line.slice(8));
+            else if (line !== "" && !line.startsWith("#")) {
+              const msn = msnBase + index++;
+              pdt ??= nextPdt;
+              nextPdt = pdt === null ? null : pdt + duration * 1000;
+              if (!mine.has(msn) && pdt !== null) {
+                mine.add(msn);
+                if (!first) {
+                  const list = samples.get(name) ?? [];
+                  list.push({ atS: Math.round((now - publishedAt) / 100) / 10, lagMs: now - (pdt + duration * 1000) });
+                  samples.set(name, list);
+                }
+              }
+              pdt = null;
             }
-            if (!mine.has(msn) && pdt !== null) {
-              mine.set(msn, now);
-              if (!first) lags.set(name, [...(lags.get(name) ?? []), now - (pdt + duration * 1000)]);
-            }
-            pdt = null;
           }
-        }
-      }),
-    );
-  };
-  const until = Date.now() + (seconds + 8) * 1000;
-  let polls = 0;
-  while (Date.now() < until) {
-    polls++;
-    await poll().catch(() => undefined);
-    await new Promise((resolve) => setTimeout(resolve, 100));
+        }),
+      );
+    };
+    const until = Date.now() + (options.seconds + 8) * 1000;
+    while (Date.now() < until) {
+      await poll().catch(() => undefined);
+      await sleep(100);
+    }
+    const renditions: PoolRendition[] = [...samples].map(([name, list]) => {
+      const lags = list.map((s) => s.lagMs);
+      return { rendition: name, pool: name !== "source", segments: list.length, lagP50Ms: percentile(lags, 50), lagP95Ms: percentile(lags, 95), samples: list };
+    });
+    renditions.sort((a, b) => Number(a.pool) - Number(b.pool) || a.rendition.localeCompare(b.rendition, "en", { numeric: true }));
+    const judged = judgeLag(renditions, POOL_LAG_MARGIN_MS[mode]);
+    return {
+      mode,
+      renditions,
+      ...jobFigures(workerLines),
+      lagTargetMs: judged.targetMs,
+      pass: judged.pass,
+      loadAverage: loadavg().map((l) => Math.round(l * 100) / 100),
+    };
+  } finally {
+    for (const stop of stops.reverse()) await stop().catch(() => undefined);
+    rmSync(dir, { recursive: true, force: true });
   }
-  const waits = workerLines.filter((l) => l.includes("job started")).map((l) => Number(/waited_ms=(\d+)/.exec(l)?.[1]));
-  const encodes = workerLines.filter((l) => l.includes("job done")).map((l) => Number(/encode_ms=(\d+)/.exec(l)?.[1]));
-  const rows = [...lags].map(([name, values]) => ({
-    rendition: name,
-    segments: values.length,
-    lag_p50_ms: percentile(values, 50),
-    lag_p95_ms: percentile(values, 95),
-  }));
-  const result = {
-    mode,
-    ladder,
-    seconds,
-    workers: workerCount,
-    polls,
-    load_average: (await import("node:os")).loadavg().map((l) => Math.round(l * 100) / 100),
-    renditions: rows,
-    job_wait_ms: { jobs: waits.length, p50: percentile(waits, 50), p95: percentile(waits, 95) },
-    job_encode_ms: { jobs: encodes.length, p50: percentile(encodes, 50), p95: percentile(encodes, 95) },
-  };
-  console.log(JSON.stringify(result, null, 2));
-} finally {
-  for (const stop of stops.reverse()) await stop().catch(() => undefined);
-  rmSync(dir, { recursive: true, force: true });
+}
+
+/** Runs each mode's publish in turn. */
+export async function runPool(options: PoolOptions): Promise<PoolResult> {
+  const runs: PoolModeRun[] = [];
+  for (const mode of options.modes) {
+    const run = await runMode(mode, options);
+    options.log(
+      `pool ${mode}: ${run.renditions.map((r) => `${r.rendition} p95 ${r.lagP95Ms} ms`).join(", ")}; job wait p50 ${run.jobWaitMs.p50} ms, p95 ${run.jobWaitMs.p95} ms (${run.jobWaitMs.jobs} jobs)`,
+    );
+    runs.push(run);
+  }
+  return { ladder: options.ladder, seconds: options.seconds, workers: options.workers, runs };
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  const flag = (name: string, fallback: string) => process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3) ?? fallback;
+  const result = await runPool({
+    modes: flag("modes", "low,standard").split(",") as PoolMode[],
+    seconds: Number(flag("seconds", "40")),
+    workers: Number(flag("workers", "2")),
+    ladder: flag("ladder", "default"),
+    log: (line) => console.log(line),
+  });
+  console.log(JSON.stringify({ ...result, runs: result.runs.map((r) => ({ ...r, renditions: r.renditions.map(({ samples: _, ...x }) => x) })) }, null, 2));
 }

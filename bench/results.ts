@@ -8,6 +8,7 @@ import type { IngestResult } from "./ingest.ts";
 import type { LatencyResult } from "./latency.ts";
 import type { MachineInfo } from "./machine.ts";
 import type { PlayersResult } from "./players.ts";
+import type { PoolResult } from "./pool.ts";
 import type { SoakSectionResult } from "./soak.ts";
 import type { ViewersResult } from "./viewers.ts";
 
@@ -34,6 +35,7 @@ export interface BenchResults {
     players?: SectionRun<PlayersResult>;
     cost?: SectionRun<CostResult>;
     ingest?: SectionRun<IngestResult>;
+    pool?: SectionRun<PoolResult>;
     soak?: SectionRun<SoakSectionResult>;
   };
 }

@@ -14,6 +14,7 @@ import { runFanout } from "./fanout.ts";
 import { runPlayers } from "./players.ts";
 import { runViewers } from "./viewers.ts";
 import { runIngest } from "./ingest.ts";
+import { runPool } from "./pool.ts";
 import { runSoak, type SoakResult } from "./soak.ts";
 import { devSoakSystem, directSoakSystem } from "./soak-systems.ts";
 import { MODES, runLatency } from "./latency.ts";
@@ -60,6 +61,7 @@ function parameters(quick: boolean, soakMinutes: number | null, playSeconds: num
     },
     players: { playS: playSeconds ?? (quick ? 15 : 60), ladders: ["test", "default"] as ("test" | "default")[] },
     cost: { browserWindowS: quick ? 0 : 30 },
+    pool: { modes: ["low", "standard"] as ("low" | "standard")[], seconds: quick ? 20 : 40, workers: 2, ladder: "default" },
     ingest: quick
       ? { speedMediaS: 8, ladderSteps: [1, 2], passthroughSteps: [1, 4, 16], warmupS: 4, measureS: 8 }
       : { speedMediaS: 20, ladderSteps: [1, 2, 3, 4], passthroughSteps: [1, 4, 8, 16, 32], warmupS: 6, measureS: 16 },
@@ -149,6 +151,8 @@ async function main(options: BenchOptions): Promise<number> {
   }
 
   await section("ingest", () => runIngest({ ...p.ingest, log }));
+  // The transcoding pool: per mode its own edge, redis-server, queue-mode node and idle workers.
+  await section("pool", () => runPool({ ...p.pool, log }));
 
   // Last, each on a fresh edge: memory over time (its processes start from nothing, so growth is the soak's).
   await section("soak", async () => {
@@ -207,6 +211,7 @@ const limitMin =
   (options.quick ? 10 : 30) +
   (options.only.includes("players") ? 15 : 0) +
   (options.only.includes("viewers") ? 5 : 0) +
+  (options.only.includes("pool") ? 5 : 0) +
   (options.only.includes("soak") ? (options.soakMinutes ?? 5) * options.soakEdges.length : 0);
 setTimeout(() => {
   console.error(`the benchmark did not finish within ${limitMin} minutes; stopping`);

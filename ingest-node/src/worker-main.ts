@@ -48,7 +48,14 @@ const consumer = startTranscodeConsumer(config.redisUrl, config.workerClass, con
       });
       encode.observeMs(outcome.encodeMs);
       counts.done++;
-      log.debug("job done", { stream: job.streamId.slice(0, 8), msn: job.msn, group: job.group, encode_ms: outcome.encodeMs, waited_ms: info.waitedMs });
+      log.debug("job done", {
+        stream: job.streamId.slice(0, 8),
+        msn: job.msn,
+        group: job.group,
+        rungs: job.rungs.map((rung) => rung.name).join("+"),
+        encode_ms: outcome.encodeMs,
+        waited_ms: info.waitedMs,
+      });
     } catch (error) {
       if (error instanceof JobRefusedError) {
         counts[error.reason]++;
