@@ -1,0 +1,95 @@
+// The whole pipeline of one publish against the MediaSink boundary: a recorded publisher's FLV (test/fixtures/flv,
+// 4 s at 256x144, a keyframe every second) through the real FFmpeg and the CMAF packager into a MemorySink.
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { createLogger } from "../../../../ingest-node/src/log.ts";
+import { StreamPipeline } from "../../../../ingest-node/src/pipeline/stream-pipeline.ts";
+import type { EdgeClient } from "../../../../ingest-node/src/upload/edge-client.ts";
+import type { MediaObject } from "../../../../ingest-node/src/upload/media-sink.ts";
+import { MemorySink } from "../../../../ingest-node/src/upload/memory-sink.ts";
+import { useRealFfmpeg } from "../transcode/real-ffmpeg.ts";
+import { FakeEdge, grant } from "./pipeline-harness.ts";
+import { RecordedPublisher, readFlvFile } from "./recorded-publisher.ts";
+
+const STREAM = "7a3e9c1b-2d4f-4e6a-8b0c-1d2e3f4a5b6c";
+const FIXTURE = join(import.meta.dirname, "../../../fixtures/flv/publisher-4s.flv");
+const FIRST_MSN = 7;
+const ffmpeg = useRealFfmpeg("recorded-publish-");
+
+/** Publishes the fixture (at 4x real time) in interactive mode with a one-rung ladder; resolves once the edge was told. */
+async function publishFixture() {
+  const publisher = new RecordedPublisher(await readFlvFile(FIXTURE), 4);
+  const edge = new FakeEdge(STREAM, 100);
+  const sink = new MemorySink();
+  const pipeline = new StreamPipeline(
+    publisher,
+    { ...grant(STREAM, 1, FIRST_MSN), latency_mode: "interactive", part_target: 0.5 },
+    {
+      ffmpegBinary: ffmpeg.bin.ffmpeg,
+      ffmpegFeatures: ffmpeg.bin.features,
+      sink,
+      edge: edge as unknown as EdgeClient,
+      ladder: [{ name: "90p", height: 90, videoKbps: 100, audioKbps: 32 }],
+      preset: "ultrafast",
+      thumbnailIntervalS: 10,
+      limits: { maxBufferBytes: 4 * 1024 * 1024, maxSegmentTargets: 3, maxSegmentBytes: 4 * 1024 * 1024, restarts: 0 },
+      log: createLogger("test"),
+    },
+  );
+  await pipeline.done;
+  return { publisher, edge, sink, pipeline };
+}
+
+/** `kind msn.part` of a rendition's objects, in upload order (`init` for its init segment). */
+function sequence(objects: MediaObject[]): string[] {
+  return objects.map((o) => (o.kind === "part" ? `part ${o.meta.msn}.${o.meta.part}` : o.kind === "segment" ? `segment ${o.meta.msn}` : o.kind));
+}
+
+describe("a recorded publish through the pipeline into a MemorySink", () => {
+  it("uploads each rendition's init, then its parts and segments in order, with msns and durations from the media", async () => {
+    const { publisher, edge, sink, pipeline } = await publishFixture();
+    expect(publisher.closedWith).toBe("publisher left");
+    expect(pipeline.health).toBe("ok");
+    expect(edge.publishes).toEqual([]);
+    expect(edge.unpublishes).toEqual([{ stream_id: STREAM, epoch: 1, reason: "publisher left" }]);
+    expect(pipeline.renditions()).toEqual(["source", "90p"]);
+    expect(sink.objects.every((o) => o.streamId === STREAM && o.meta.epoch === 1)).toBe(true);
+
+    // Keyframes at 0, 1, 2 and 3 s: two 2 s segments from the grant's first msn, each of five parts of at most 0.5 s
+    // (seven 15 fps frames, the last part what is left), each part uploaded before the segment it belongs to.
+    const expected = ["init", ...[FIRST_MSN, FIRST_MSN + 1].flatMap((msn) => [0, 1, 2, 3, 4].map((part) => `part ${msn}.${part}`).concat(`segment ${msn}`))];
+    for (const [rendition, width, height] of [
+      ["source", 256, 144],
+      ["90p", 160, 90],
+    ] as const) {
+      const objects = sink.objectsOf(STREAM, rendition);
+      expect(sequence(objects), rendition).toEqual(expected);
+      expect(objects[0]!.meta).toMatchObject({ epoch: 1, codecs: expect.stringMatching(/^avc1\.[0-9a-f]{6},mp4a\.40\.2$/), width, height, frame_rate: 15 });
+
+      const segments = objects.filter((o) => o.kind === "segment");
+      for (const segment of segments) {
+        const parts = objects.flatMap((o) => (o.kind === "part" && o.meta.msn === segment.meta.msn ? [o] : []));
+        expect(segment.meta.parts).toBe(parts.length);
+        expect(parts.map((p) => p.meta.independent)).toEqual([true, false, false, false, false]);
+        for (const part of parts) expect(part.meta.duration).toBeLessThanOrEqual(0.5);
+        // A segment is its parts, byte for byte, and lasts as long as they do together.
+        const partDurations = parts.reduce((sum, p) => sum + p.meta.duration, 0);
+        expect(segment.meta.duration).toBeCloseTo(partDurations, 3);
+        expect(Buffer.from(segment.bytes).equals(Buffer.concat(parts.map((p) => p.bytes)))).toBe(true);
+        expect(segment.meta.duration).toBeCloseTo(2, 1);
+      }
+      // All of the recording, and nothing more: the fixture lasts 4.02 s.
+      const total = segments.reduce((sum, s) => sum + s.meta.duration, 0);
+      expect(total).toBeGreaterThan(3.95);
+      expect(total).toBeLessThan(4.1);
+    }
+
+    // Each segment is dated (EXT-X-PROGRAM-DATE-TIME) later than the one before. How much later is not asserted: the
+    // replay runs faster than real time, and the capture clock learns from arrival times.
+    for (const rendition of ["source", "90p"]) {
+      const dates = sink.objectsOf(STREAM, rendition).flatMap((o) => (o.kind === "segment" ? [Date.parse(o.meta.program_date_time)] : []));
+      expect(dates[1]! > dates[0]!, rendition).toBe(true);
+    }
+    expect(sink.objects.filter((o) => o.kind === "thumbnail")).toHaveLength(1);
+  });
+});
