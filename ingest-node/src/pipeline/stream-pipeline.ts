@@ -1,25 +1,25 @@
-// One live stream on this node: the publisher's FLV feed -> FFmpeg (ABR ladder) -> CMAF packager -> uploader.
+// One live stream on this node: the publisher's FLV feed -> FFmpeg (ABR ladder) -> CMAF packager -> uploader. This
+// file keeps the publish's lifecycle (probe, runs, restarts under a new epoch, the end); each run is a MediaRun.
 import { NODE_FEATURES, type PipelineHealth, type PublishResponse, type SegmentMeta } from "../../../protocol/ingest.ts";
-import type { LatencyMode } from "../../../protocol/latency.ts";
 import type { LadderSetting } from "../config.ts";
 import type { Logger } from "../log.ts";
-import type { PoolPublish, PoolTranscoding } from "../queue/pool-transcoding.ts";
 import type { PublishSource } from "../publish/publish-source.ts";
+import type { PoolPublish, PoolTranscoding } from "../queue/pool-transcoding.ts";
+import { publishStoryboard } from "../storyboard/publish-storyboard.ts";
 import type { FfmpegFeatures } from "../transcode/ffmpeg-binary.ts";
-import { type LadderPlan, planLadder, type SourceInfo } from "../transcode/ladder-plan.ts";
-import { encodeSourceCopy, PASSTHROUGH_LADDER, planPassthrough } from "../transcode/passthrough-plan.ts";
-import type { ProgressSnapshot } from "../transcode/progress-parser.ts";
+import type { LadderPlan, SourceInfo } from "../transcode/ladder-plan.ts";
+import { PASSTHROUGH_LADDER } from "../transcode/passthrough-plan.ts";
 import type { EdgeClient } from "../upload/edge-client.ts";
 import type { MediaSink } from "../upload/media-sink.ts";
 import { StreamFencedError } from "../upload/upload-errors.ts";
 import { CaptureClock } from "./capture-clock.ts";
 import { FfmpegFeed } from "./ffmpeg-feed.ts";
-import { type MediaProcess, type RemuxSetting, remuxesNatively, startMediaProcess } from "./media-process.ts";
-import { packageRendition } from "./rendition-packaging.ts";
+import { chooseLadder } from "./ladder-choice.ts";
+import type { RemuxSetting } from "./media-process.ts";
+import { MediaRun, type RunEnd } from "./media-run.ts";
 import { MediaUploads } from "./media-uploads.ts";
-import { publishStoryboard } from "../storyboard/publish-storyboard.ts";
-import { checkEarlyCopy } from "./copy-check.ts";
 import { sourceWaitFor, toLadderSource, waitForSource } from "./source-probe.ts";
+import { StreamHeartbeat } from "./stream-heartbeat.ts";
 
 /** What a pipeline needs from the node. */
 export interface PipelineDeps {
@@ -54,19 +54,6 @@ export interface PipelineLimits {
   restarts: number;
 }
 
-/** Why one FFmpeg run ended: the publisher left, or the pipeline failed (`restart`: worth another try). */
-type RunEnd =
-  | { kind: "left"; reason: string }
-  /** `replan`: no failure, the early `source` copy turned out not to fit (a new run without it, not counted as a restart). */
-  | { kind: "failed"; reason: string; restart: boolean; encodeCopy?: boolean; replan?: boolean };
-
-/** Stream heartbeat period (issue #3: every 2 s). */
-const HEARTBEAT_MS = 2_000;
-/** A progress report older than this is not reported (FFmpeg hung or died): fps 0. */
-const PROGRESS_STALE_MS = 5_000;
-/** No media out of the packagers for this long (at least) means FFmpeg is stuck. */
-const MIN_STALL_MS = 10_000;
-
 /** Runs one authorized publish until the publisher leaves, then flushes and tells the edge. */
 export class StreamPipeline {
   readonly streamId: string;
@@ -81,15 +68,15 @@ export class StreamPipeline {
   private readonly log: Logger;
   private readonly clock = new CaptureClock();
   private readonly feed: FfmpegFeed;
-  private ffmpeg: MediaProcess | null = null;
+  private readonly uploads: MediaUploads;
+  private readonly heartbeat: StreamHeartbeat;
+  /** The worker pool's part of this publish: the node then makes the source only (null: it encodes the ladder). */
+  private readonly pool: PoolPublish | null;
+  /** The current run, or the last one (null before the first). */
+  private media: MediaRun | null = null;
   private plan: LadderPlan | null = null;
-  private progress: ProgressSnapshot | null = null;
-  private progressAt = 0;
-  /** Ends the current FFmpeg run as failed (null between runs). */
-  private failRun: ((end: RunEnd) => void) | null = null;
-  /** A failure seen while no FFmpeg ran (the feed overflowed during the probe). */
+  /** A failure seen while no run was going (the feed overflowed during the probe or a restart). */
   private earlyFailure: RunEnd | null = null;
-  private lastOutputAt = Date.now();
   private restartsLeft: number;
   /** False once the publisher stopped sending keyframes: the `source` rendition is encoded from then on. */
   private copyAllowed = true;
@@ -97,15 +84,9 @@ export class StreamPipeline {
   private copyEarly = false;
   /** Heartbeats wait while a restart swaps the grant (one with the old epoch would be fenced). */
   private restarting = false;
-  private heartbeat: NodeJS.Timeout | null = null;
-  private lastBytesIn = 0;
-  private lastBytesAt = Date.now();
   private fenced = false;
   /** The node stopped this pipeline (a hard stop): a failure after it is no reason to restart. */
   private killed = false;
-  private readonly uploads: MediaUploads;
-  /** The worker pool's part of this publish: the node then makes the source only (null: it encodes the ladder). */
-  private readonly pool: PoolPublish | null;
 
   constructor(session: PublishSource, grant: PublishResponse, deps: PipelineDeps) {
     this.session = session;
@@ -122,6 +103,15 @@ export class StreamPipeline {
     };
     const storyboard = publishStoryboard(deps.sink, grant.stream_id, { ffmpegBinary: deps.ffmpegBinary, intervalS: deps.thumbnailIntervalS, log: this.log });
     this.uploads = new MediaUploads(grant, { sink: deps.sink, clock: this.clock, log: this.log, onSegment, onFenced: () => this.fence(), storyboard });
+    this.heartbeat = new StreamHeartbeat({
+      streamId: this.streamId,
+      edge: deps.edge,
+      session,
+      backlog: () => deps.sink.pending(this.streamId),
+      status: () => ({ epoch: this.epoch, health: this.health, progress: this.media?.freshProgress() ?? null, paused: this.restarting }),
+      onFenced: () => this.fence(),
+      log: this.log,
+    });
     this.done = this.run();
   }
 
@@ -141,6 +131,17 @@ export class StreamPipeline {
     this.fenced = true;
     this.log.warn("the edge fenced this publish (another publish or a stop took over); disconnecting the publisher");
     this.session.close("fenced by the edge");
+  }
+
+  /** Stops at once: disconnects the publisher (the normal flush still runs). */
+  stop(reason: string): void {
+    this.session.close(reason);
+  }
+
+  /** Kills FFmpeg without waiting for the flush (second SIGTERM); nothing is restarted after it. */
+  async kill(): Promise<void> {
+    this.killed = true;
+    await this.media?.process.stop();
   }
 
   private async run(): Promise<void> {
@@ -174,15 +175,14 @@ export class StreamPipeline {
       return;
     }
     const ladderSource = toLadderSource(source);
-    this.heartbeat = setInterval(() => void this.sendHeartbeat(), HEARTBEAT_MS);
-    this.heartbeat.unref();
+    this.heartbeat.start();
     for (;;) {
       // Set by the feed's callback (an overflow between runs): TypeScript cannot see that across the awaits.
       const early = this.earlyFailure as RunEnd | null;
       if (early) return this.failPublish(early.reason);
       // A run after the early copy was checked plans with the interval seen since.
       const keyframeInterval = ladderSource.keyframeInterval ?? this.session.source().keyframeInterval;
-      const end = await this.runFfmpeg({ ...ladderSource, keyframeInterval });
+      const end = await this.runMedia({ ...ladderSource, keyframeInterval });
       if (end.kind === "left" || this.fenced || this.killed) return this.finish(end.reason);
       if (end.restart && (end.replan || this.restartsLeft > 0) && this.session.active) {
         if (!end.replan) this.restartsLeft--;
@@ -193,111 +193,63 @@ export class StreamPipeline {
     }
   }
 
-  /** Runs one FFmpeg (and its packagers) until the publisher leaves or something in it fails. */
-  private async runFfmpeg(source: SourceInfo): Promise<RunEnd> {
-    const mode = this.grant.latency_mode;
-    this.plan = this.planFor(source);
+  /** Plans the renditions for `source` and runs FFmpeg (and its packagers) until the publisher leaves or the run fails. */
+  private async runMedia(source: SourceInfo): Promise<RunEnd> {
+    const target = this.grant.segment_target;
+    if (this.pool) this.plan = this.pool.plan(source, target, this.copyAllowed);
+    else {
+      const choice = chooseLadder(source, {
+        nodeLadder: this.deps.ladder,
+        streamLadder: this.grant.ladder,
+        segmentTarget: target,
+        copyAllowed: this.copyAllowed,
+        copyEarly: this.copyEarly,
+      });
+      if (choice.ignoredStreamLadder) this.log.info("passthrough node: the stream's own ladder is not encoded here");
+      this.plan = choice.plan;
+    }
+    const plan = this.plan;
     // A passthrough node that has to encode after all says so at warn level: it costs the CPU it was meant to save.
-    this.log[this.plan.fallback || !this.copyAllowed ? "warn" : "info"]("transcoding", {
-      renditions: this.plan.renditions.map((r) => `${r.name}${r.kind === "copy" ? "(copy)" : ""}`).join(","),
+    this.log[plan.fallback || !this.copyAllowed ? "warn" : "info"]("transcoding", {
+      renditions: plan.renditions.map((r) => `${r.name}${r.kind === "copy" ? "(copy)" : ""}`).join(","),
       source: `${source.width}x${source.height}@${source.fps ?? "?"}`,
-      mode,
+      mode: this.grant.latency_mode,
       epoch: this.epoch,
       first_msn: this.grant.first_msn,
       encryption: this.uploads.describeEncryption(),
       ladder: this.deps.ladder === PASSTHROUGH_LADDER ? PASSTHROUGH_LADDER : undefined,
-      copy: this.plan.sourceCopy.reason,
-      fallback: this.plan.fallback,
+      copy: plan.sourceCopy.reason,
+      fallback: plan.fallback,
     });
-    const ffmpeg = startMediaProcess({
-      plan: this.plan,
+    const { deps } = this;
+    this.media = new MediaRun({
+      plan,
       source,
-      mode,
-      timing: { segmentTarget: this.grant.segment_target, partTarget: this.grant.part_target },
-      remux: this.deps.remux ?? "native",
-      ffmpegBinary: this.deps.ffmpegBinary,
-      ffmpegFeatures: this.deps.ffmpegFeatures,
-      preset: this.deps.preset,
-      thumbnailIntervalS: this.deps.thumbnailIntervalS,
+      grant: this.grant,
+      media: {
+        remux: deps.remux ?? "native",
+        ffmpegBinary: deps.ffmpegBinary,
+        ffmpegFeatures: deps.ffmpegFeatures,
+        preset: deps.preset,
+        thumbnailIntervalS: deps.thumbnailIntervalS,
+      },
+      maxSegmentTargets: deps.limits.maxSegmentTargets,
+      maxSegmentBytes: deps.limits.maxSegmentBytes,
+      session: this.session,
+      feed: this.feed,
+      clock: this.clock,
+      uploads: this.uploads,
+      log: this.log,
+      copyEarly: this.copyEarly,
+      onCopyChecked: () => (this.copyEarly = false),
     });
-    let ending = false;
-    let failRun: (end: RunEnd) => void = () => {};
-    const failed = new Promise<RunEnd>((resolve) => (failRun = (end) => !ending && resolve(end)));
-    this.failRun = failRun;
-    this.ffmpeg = ffmpeg;
-    this.progress = null;
-    this.lastOutputAt = Date.now();
-    // A copy-only plan is remuxed in the node: no FFmpeg runs for it but a short one per thumbnail.
-    if (remuxesNatively(this.plan, this.deps.remux ?? "native")) this.log.info("remuxing in the node (no FFmpeg copy process)", { epoch: this.epoch });
-    else this.log.info("ffmpeg started", { pid: ffmpeg.pid ?? null, epoch: this.epoch });
-    ffmpeg.on("progress", (snapshot) => {
-      this.progress = snapshot;
-      this.progressAt = Date.now();
-    });
-    ffmpeg.on("thumbnail", (jpeg) => this.uploads.thumbnail(jpeg));
-    ffmpeg.on("log", (line) => this.log.debug(`ffmpeg: ${line}`));
-    if (ffmpeg.stdin) this.feed.attach(ffmpeg.stdin);
-    const packaged = [...ffmpeg.renditions].map(([name, stream]) => this.package(name, stream, mode));
-    // An exit the node asked for (kill() on a hard stop) is no failure: the session ends with the node.
-    void ffmpeg.exited.then((exit) => {
-      if (!exit.stopped) failRun({ kind: "failed", reason: ffmpeg.describeExit(exit), restart: true });
-    });
-    // Why a watchdog beside the exit: a hung FFmpeg (stopped, deadlocked) neither exits nor produces anything.
-    const stallMs = Math.max(MIN_STALL_MS, 2 * this.deps.limits.maxSegmentTargets * this.grant.segment_target * 1000);
-    const watchdog = setInterval(() => {
-      const silentMs = Date.now() - this.lastOutputAt;
-      if (silentMs > stallMs) failRun({ kind: "failed", reason: `no media out of FFmpeg for ${Math.round(silentMs / 1000)} s`, restart: true });
-    }, 1_000);
-    watchdog.unref();
-    const copyCheck = this.watchEarlyCopy(failRun);
-    const end = await Promise.race([this.session.ended.then((reason): RunEnd => ({ kind: "left", reason })), failed]);
-    ending = true;
-    this.failRun = null;
-    clearInterval(watchdog);
-    if (copyCheck) clearInterval(copyCheck);
-    if (end.kind === "left") {
-      this.log.info("publisher left; flushing the last segment", { reason: end.reason });
-      ffmpeg.stdin?.end();
-      const exit = await ffmpeg.exited;
-      if (exit.code !== 0 && !exit.stopped) this.log.warn("ffmpeg exited with an error", { reason: ffmpeg.describeExit(exit) });
-    } else {
-      if (end.replan) this.log.info("planning again without the source copy", { reason: end.reason, epoch: this.epoch });
-      else this.log.error("pipeline failed", { reason: end.reason, epoch: this.epoch });
-      // What it still holds belongs to a run that failed: the next one starts clean, at a keyframe, and its output
-      // time 0 is that keyframe (both at once: a keyframe arriving in between must set the new origin).
-      this.feed.restartAtKeyframe(source.videoCodec !== "unknown");
-      this.clock.resetOrigin();
-      await ffmpeg.kill();
-    }
-    await Promise.allSettled(packaged);
-    this.progress = null;
-    return end;
+    return this.media.ended;
   }
 
-  /**
-   * While the `source` copy runs before the keyframe interval is known: keeps it once the interval fits the segment
-   * target, else ends the run so the next one encodes the source (a discontinuity a segment target into the publish;
-   * only a publisher whose keyframes are too far apart pays it). Null when there is nothing to check.
-   */
-  private watchEarlyCopy(failRun: (end: RunEnd) => void): NodeJS.Timeout | null {
-    if (!this.copyEarly || !this.plan?.renditions.some((r) => r.kind === "copy")) return null;
-    const started = Date.now();
-    const timer = setInterval(() => {
-      const check = checkEarlyCopy(toLadderSource(this.session.source()), Date.now() - started, this.grant.segment_target);
-      if (check.kind === "wait") return;
-      clearInterval(timer);
-      this.copyEarly = false;
-      if (check.kind === "keep") this.log.info("source copy kept", { reason: check.reason });
-      else failRun({ kind: "failed", reason: `the source cannot be copied: ${check.reason}`, restart: true, encodeCopy: true, replan: true });
-    }, 100);
-    timer.unref();
-    return timer;
-  }
-
-  /** Ends the current run as failed, or (no FFmpeg yet) remembers the failure and ends the publish. */
+  /** Ends the current run as failed, or (no run going) remembers the failure and ends the publish. */
   private onFailure(end: RunEnd): void {
-    if (this.failRun) {
-      this.failRun(end);
+    if (this.media?.running) {
+      this.media.fail(end);
       return;
     }
     this.earlyFailure ??= end;
@@ -350,95 +302,16 @@ export class StreamPipeline {
     this.health = "failed";
     this.deps.onHealth?.("failed");
     this.feed.close();
-    this.progress = null;
-    void this.ffmpeg?.kill();
+    void this.media?.process.kill();
     this.log.error("ending the publish: the pipeline failed (the streamer's client may reconnect)", { reason });
-    if (!this.fenced && this.heartbeat) await this.sendHeartbeat();
+    if (!this.fenced && this.heartbeat.started) await this.heartbeat.send();
     this.session.close(`pipeline failed: ${reason}`);
     await this.finish(`pipeline failed: ${reason}`);
   }
 
-  /** The renditions for this source: the node's passthrough plan, else the stream's own ladder or the node's. */
-  private planFor(source: SourceInfo): LadderPlan {
-    const target = this.grant.segment_target;
-    if (this.pool) return this.pool.plan(source, target, this.copyAllowed);
-    let plan: LadderPlan;
-    if (this.deps.ladder === PASSTHROUGH_LADDER) {
-      // The operator runs this node for repackaging only: a stream's own ladder would make it transcode.
-      if (this.grant.ladder) this.log.info("passthrough node: the stream's own ladder is not encoded here");
-      plan = planPassthrough(source, target);
-    } else plan = planLadder(this.grant.ladder ?? this.deps.ladder, source, target, { copyBeforeInterval: this.copyEarly });
-    return this.copyAllowed ? plan : encodeSourceCopy(plan);
-  }
-
-  private async package(rendition: string, stream: NodeJS.ReadableStream, mode: LatencyMode): Promise<void> {
-    const rung = this.plan?.renditions.find((r) => r.name === rendition);
-    // An encoded rung declares its ladder bitrates; the source copy declares what the publisher sends, with headroom
-    // (the edge raises BANDWIDTH further if measured segments exceed it).
-    const bandwidth =
-      rung?.kind === "encode"
-        ? (rung.videoKbps + (this.plan?.hasAudio ? rung.audioKbps : 0)) * 1000
-        : Math.round((this.session.bytesIn * 8 * 1.2) / Math.max(1, (Date.now() - this.session.startedAt) / 1000));
-    const end = await packageRendition(stream, {
-      segmentTarget: this.grant.segment_target,
-      partTarget: this.grant.part_target,
-      mode,
-      maxSegmentTargets: this.deps.limits.maxSegmentTargets,
-      maxSegmentBytes: this.deps.limits.maxSegmentBytes,
-      onEvents: (events) => {
-        if (events.length > 0) this.lastOutputAt = Date.now();
-        for (const event of events) this.uploads.publish(rendition, event, mode, bandwidth);
-      },
-      onPipeEnded: (err) => this.log.debug("rendition output ended early", { rendition, error: err.message }),
-    });
-    if (end.kind === "ended") return;
-    this.log.warn("packaging stopped", { rendition, error: end.error.message });
-    const stalled = end.keyframesStopped && rung?.kind === "copy";
-    const reason = `${stalled ? "the publisher stopped sending keyframes" : "packaging failed"} (${rendition}): ${end.error.message}`;
-    this.failRun?.({ kind: "failed", reason, restart: true, encodeCopy: stalled });
-  }
-
-  private async sendHeartbeat(): Promise<void> {
-    if (this.restarting) return;
-    const now = Date.now();
-    const bytes = this.session.bytesIn;
-    const inputKbps = ((bytes - this.lastBytesIn) * 8) / Math.max(1, now - this.lastBytesAt);
-    this.lastBytesIn = bytes;
-    this.lastBytesAt = now;
-    // Only what a running FFmpeg reported lately: a dead or hung one encodes nothing (fps 0), not its last figures.
-    const running = this.ffmpeg !== null && !this.ffmpeg.hasExited && now - this.progressAt < PROGRESS_STALE_MS;
-    const p = running ? this.progress : null;
-    const epoch = this.epoch;
-    try {
-      const answer = await this.deps.edge.streamHeartbeat(this.streamId, {
-        epoch,
-        input_kbps: Math.round(inputKbps),
-        fps: p?.fps ?? 0,
-        speed: p?.speed ?? 0,
-        backlog: this.deps.sink.pending(this.streamId).objects,
-        upload_dropped: this.deps.sink.pending(this.streamId).dropped,
-        keyframe_interval: this.session.source().keyframeInterval,
-        dropped_frames: p?.dropFrames ?? 0,
-        duplicated_frames: p?.dupFrames ?? 0,
-        pipeline: this.health,
-      });
-      if (answer.stop && this.session.active) {
-        this.log.info("the stream's owner stopped the broadcast; disconnecting the publisher and flushing");
-        this.session.close("stopped by the stream's owner");
-      } else if (answer.disconnect && this.session.active) {
-        // Not a stop: the unpublish that follows opens the reconnect window, and the publisher may return with the new key.
-        this.log.info("the stream key was rotated; disconnecting the publisher");
-        this.session.close("stream key rotated");
-      }
-    } catch (err) {
-      if (err instanceof StreamFencedError) {
-        if (epoch === this.epoch) this.fence();
-      } else this.log.debug("heartbeat failed", { error: (err as Error).message });
-    }
-  }
-
+  /** Uploads what is left and hands the broadcast back to the edge (unless another publish took it over). */
   private async finish(reason: string): Promise<void> {
-    if (this.heartbeat) clearInterval(this.heartbeat);
+    this.heartbeat.stop();
     await this.uploads.settled();
     if (this.fenced) return;
     try {
@@ -449,16 +322,5 @@ export class StreamPipeline {
       if (err instanceof StreamFencedError) return;
       this.log.warn("could not tell the edge the publisher left", { error: (err as Error).message });
     }
-  }
-
-  /** Stops at once: disconnects the publisher (the normal flush still runs). */
-  stop(reason: string): void {
-    this.session.close(reason);
-  }
-
-  /** Kills FFmpeg without waiting for the flush (second SIGTERM); nothing is restarted after it. */
-  async kill(): Promise<void> {
-    this.killed = true;
-    await this.ffmpeg?.stop();
   }
 }

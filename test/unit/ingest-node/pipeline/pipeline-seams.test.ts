@@ -1,0 +1,151 @@
+// The pure pieces split out of the stream pipeline: the ladder a run plans, the BANDWIDTH an init declares, and what
+// a stream heartbeat reports and does with the edge's answer.
+import { describe, expect, it } from "vitest";
+import type { StreamHeartbeat as HeartbeatBody } from "../../../../protocol/ingest.ts";
+import { TEST_LADDER } from "../../../../protocol/ladder.ts";
+import { createLogger } from "../../../../ingest-node/src/log.ts";
+import { declaredBandwidth } from "../../../../ingest-node/src/pipeline/declared-bandwidth.ts";
+import { chooseLadder } from "../../../../ingest-node/src/pipeline/ladder-choice.ts";
+import { heartbeatBody, type PipelineStatus, StreamHeartbeat } from "../../../../ingest-node/src/pipeline/stream-heartbeat.ts";
+import type { PublishSource } from "../../../../ingest-node/src/publish/publish-source.ts";
+import type { SourceInfo } from "../../../../ingest-node/src/transcode/ladder-plan.ts";
+import { StreamFencedError } from "../../../../ingest-node/src/upload/upload-errors.ts";
+import { FakeSession } from "./pipeline-harness.ts";
+
+const source: SourceInfo = { width: 640, height: 360, fps: 30, videoCodec: "h264", audioCodec: "aac", keyframeInterval: 2 };
+const choice = { nodeLadder: TEST_LADDER, streamLadder: null, segmentTarget: 2, copyAllowed: true, copyEarly: false };
+const names = (plan: { renditions: { name: string; kind: string }[] }) => plan.renditions.map((r) => `${r.name}:${r.kind}`);
+
+describe("chooseLadder", () => {
+  it("plans the node's ladder with the source copy, or the stream's own ladder when the grant carries one", () => {
+    expect(names(chooseLadder(source, choice).plan)).toEqual(["source:copy", "360p:encode", "240p:encode", "160p:encode"]);
+    const own = chooseLadder(source, { ...choice, streamLadder: [{ name: "180p", height: 180, videoKbps: 300, audioKbps: 64 }] });
+    expect(names(own.plan)).toEqual(["source:copy", "180p:encode"]);
+    expect(own.ignoredStreamLadder).toBe(false);
+  });
+
+  it("encodes the source rendition once the copy is not allowed", () => {
+    expect(names(chooseLadder(source, { ...choice, copyAllowed: false }).plan)[0]).toBe("source:encode");
+  });
+
+  it("copies before the keyframe interval is known only when asked to", () => {
+    const unknown = { ...source, keyframeInterval: null };
+    expect(names(chooseLadder(unknown, choice).plan)[0]).toBe("360p:encode");
+    expect(names(chooseLadder(unknown, { ...choice, copyEarly: true }).plan)[0]).toBe("source:copy");
+  });
+
+  it("on a passthrough node copies only, and says it ignored a stream's own ladder", () => {
+    const passthrough = chooseLadder(source, { ...choice, nodeLadder: "passthrough", streamLadder: TEST_LADDER });
+    expect(names(passthrough.plan)).toEqual(["source:copy"]);
+    expect(passthrough.ignoredStreamLadder).toBe(true);
+    expect(chooseLadder(source, { ...choice, nodeLadder: "passthrough" }).ignoredStreamLadder).toBe(false);
+  });
+});
+
+describe("declaredBandwidth", () => {
+  const rung = { kind: "encode" as const, name: "360p", width: 640, height: 360, videoKbps: 600, audioKbps: 64 };
+
+  it("declares an encoded rung's ladder bit rates, audio only with audio", () => {
+    expect(declaredBandwidth(rung, true, 0, 0)).toBe(664_000);
+    expect(declaredBandwidth(rung, false, 0, 0)).toBe(600_000);
+  });
+
+  it("declares the copy's measured rate with 20 % headroom, over at least a second", () => {
+    const copy = { kind: "copy" as const, name: "source" as const, width: 640, height: 360 };
+    expect(declaredBandwidth(copy, true, 250_000, 2_000)).toBe(1_200_000);
+    expect(declaredBandwidth(copy, true, 10_000, 100)).toBe(96_000);
+  });
+});
+
+const status: PipelineStatus = { epoch: 3, health: "ok", progress: null, paused: false };
+
+describe("heartbeatBody", () => {
+  it("reports FFmpeg's figures while fresh, zeros without them", () => {
+    const progress = {
+      frame: 300,
+      fps: 29.9,
+      bitrateKbps: 600,
+      totalSizeBytes: 1,
+      outTimeUs: 1e7,
+      dupFrames: 1,
+      dropFrames: 2,
+      speed: 1.01,
+      end: false,
+      raw: {},
+    };
+    expect(heartbeatBody({ ...status, progress }, 2499.6, { objects: 4, bytes: 1000, dropped: 1 }, 2)).toEqual({
+      epoch: 3,
+      input_kbps: 2500,
+      fps: 29.9,
+      speed: 1.01,
+      backlog: 4,
+      upload_dropped: 1,
+      keyframe_interval: 2,
+      dropped_frames: 2,
+      duplicated_frames: 1,
+      pipeline: "ok",
+    });
+    expect(heartbeatBody(status, 0, { objects: 0, bytes: 0, dropped: 0 }, null)).toMatchObject({ fps: 0, speed: 0, dropped_frames: 0, duplicated_frames: 0 });
+  });
+});
+
+describe("StreamHeartbeat", () => {
+  function heartbeat(answer: () => Promise<{ ok: boolean; stop: boolean; disconnect: boolean }>, current = () => status) {
+    const session = new FakeSession({ width: 640, height: 360, fps: 30, videoCodec: "h264", audioCodec: "aac", keyframeInterval: 2 });
+    const sent: HeartbeatBody[] = [];
+    let fenced = 0;
+    const beat = new StreamHeartbeat({
+      streamId: "s",
+      edge: {
+        streamHeartbeat: async (_id, body) => {
+          sent.push(body);
+          return answer();
+        },
+      },
+      session: session as unknown as PublishSource,
+      backlog: () => ({ objects: 0, bytes: 0, dropped: 0 }),
+      status: current,
+      onFenced: () => fenced++,
+      log: createLogger("test"),
+    });
+    return { beat, session, sent, fenced: () => fenced };
+  }
+
+  it("disconnects the publisher when the owner stopped the broadcast or the key was rotated", async () => {
+    const stopped = heartbeat(async () => ({ ok: true, stop: true, disconnect: false }));
+    await stopped.beat.send();
+    expect(stopped.session.closedWith).toBe("stopped by the stream's owner");
+    const rotated = heartbeat(async () => ({ ok: true, stop: false, disconnect: true }));
+    await rotated.beat.send();
+    expect(rotated.session.closedWith).toBe("stream key rotated");
+  });
+
+  it("sends nothing while a restart swaps the grant", async () => {
+    const paused = heartbeat(
+      async () => ({ ok: true, stop: false, disconnect: false }),
+      () => ({ ...status, paused: true }),
+    );
+    await paused.beat.send();
+    expect(paused.sent).toEqual([]);
+  });
+
+  it("reports a fence for the epoch in force, not for one a restart already handed back", async () => {
+    let epoch = 3;
+    const fence = async () => {
+      throw new StreamFencedError("s", 3, "lease lost");
+    };
+    const current = heartbeat(fence, () => ({ ...status, epoch }));
+    await current.beat.send();
+    expect(current.fenced()).toBe(1);
+    const moved = heartbeat(
+      async () => {
+        epoch = 4;
+        return fence();
+      },
+      () => ({ ...status, epoch }),
+    );
+    epoch = 3;
+    await moved.beat.send();
+    expect(moved.fenced()).toBe(0);
+  });
+});
