@@ -135,6 +135,20 @@ export class BoxReader {
   }
 
   #takeBox(header: PendingHeader, size: number): Box {
+    const first = this.#chunks[0]!;
+    if (first.byteLength - this.#head >= size) {
+      // A box inside one chunk (the native remuxer hands over whole fragments) is a view of it: no copy of the media.
+      const bytes = first.subarray(this.#head, this.#head + size);
+      this.#head += size;
+      if (this.#head === first.byteLength) {
+        this.#chunks.shift();
+        this.#head = 0;
+      }
+      this.#buffered -= size;
+      this.#offset += size;
+      this.#pending = null;
+      return { type: header.type, size, headerSize: header.headerSize, bytes };
+    }
     const bytes = new Uint8Array(size);
     let filled = 0;
     let index = 0;

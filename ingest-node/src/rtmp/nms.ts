@@ -58,5 +58,13 @@ export const nms = {
   createFlvHeader: (require("node-media-server/src/protocol/flv.js") as { createHeader(a: boolean, v: boolean): Buffer }).createHeader,
 };
 
+/** node-media-server's RTMP protocol module: its message writer is replaced below. */
+const rtmpProtocol = require("node-media-server/src/protocol/rtmp.js") as { createMessage(packet: unknown): Buffer };
+const NO_RTMP_MESSAGE = Buffer.alloc(0);
+// Why: node-media-server writes every publisher message twice, as an FLV tag (the node's feed) and as RTMP chunks for
+// RTMP players. The node refuses RTMP play (rtmp-server.ts), so the chunked copy of every frame was never read; it was
+// a third of the node's per-frame allocation. Its only other user is the relay client, which the node does not run.
+rtmpProtocol.createMessage = () => NO_RTMP_MESSAGE;
+
 /** FLV codec ids as node-media-server reports them from onMetaData. */
 export const FLV_CODEC = { H264: 7, HEVC: 12, AAC: 10 } as const;

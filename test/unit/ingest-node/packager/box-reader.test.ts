@@ -41,6 +41,19 @@ describe("BoxReader", () => {
     for (const size of [1, 2, 3, 7, 9, 15, 16, 17]) expect(summary(readAll(stream, size))).toEqual(summary(whole));
   });
 
+  it("returns a box that lies inside one chunk as a view of it (no copy), one spread over chunks as a copy", () => {
+    const reader = new BoxReader();
+    const [ftyp, mdat] = reader.push(stream.subarray(0, 31));
+    expect(ftyp!.bytes.buffer).toBe(stream.buffer);
+    expect(mdat!.bytes.buffer).toBe(stream.buffer);
+    expect(reader.buffered).toBe(0);
+    const [free] = reader.push(stream.subarray(31, 35));
+    expect(free).toBeUndefined();
+    const [joined] = reader.push(stream.subarray(35, 39));
+    expect(joined!.bytes.buffer).not.toBe(stream.buffer);
+    expect(Array.from(joined!.bytes)).toEqual(Array.from(stream.subarray(31, 39)));
+  });
+
   it("buffers only the unfinished box and reports the stream offset", () => {
     const reader = new BoxReader();
     expect(reader.push(stream.subarray(0, 14))).toHaveLength(1);

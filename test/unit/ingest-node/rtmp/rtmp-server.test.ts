@@ -176,6 +176,10 @@ describe("RtmpServer", () => {
       2000,
       "the GOP cache to fill before the feed",
     );
+    // The node refuses RTMP play, so node-media-server's RTMP chunk copy of each frame is not made.
+    expect([...(broadcast.rtmpGopCache ?? [])].map((m) => m.byteLength)).toEqual([0]);
+    // ...while the FLV tag the feed reads is: 11 header bytes, 1,005 of payload, 4 of previous tag size.
+    expect([...(broadcast.flvGopCache ?? [])].map((m) => m.byteLength)).toEqual([1020, 1020, 1020]);
     const session = publishes[0]!;
     session.authorize();
     const tags: number[] = [];
