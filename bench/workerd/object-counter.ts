@@ -3,7 +3,7 @@
 // (answered only when BENCH_ROUTES is "1", like the edge's own /bench routes), that reads the counts. The viewer-scale
 // benchmark (bench/viewers.ts) bundles this file instead of edge/src/index.ts, so the edge's code carries no counter.
 import worker, { LiveStream as EdgeLiveStream, PlaylistRelay } from "../../edge/src/index.ts";
-import { liveStream } from "../../edge/src/live/live-stream-stub.ts";
+import { liveStream } from "../../edge/src/live/objects/live-stream-stub.ts";
 
 export { PlaylistRelay };
 

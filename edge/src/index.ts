@@ -30,8 +30,8 @@ import { watchRoutes } from "./routes/watch.ts";
 import { webhookRoutes } from "./routes/webhooks.ts";
 import { deliverWebhooks } from "./webhooks/deliver.ts";
 
-export { LiveStream } from "./live/live-stream.ts";
-export { PlaylistRelay } from "./live/playlist-relay.ts";
+export { LiveStream } from "./live/objects/live-stream.ts";
+export { PlaylistRelay } from "./live/objects/playlist-relay.ts";
 
 /** The Worker's Hono application; its createRoute routes make the OpenAPI document. */
 export const app = new OpenAPIHono<AppEnv>();

@@ -1,7 +1,7 @@
 // A fake ingest node for in-runtime tests: publishes with a stream key and uploads synthetic media objects.
 import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
-import { liveStream } from "../../edge/src/live/live-stream-stub.ts";
+import { liveStream } from "../../edge/src/live/objects/live-stream-stub.ts";
 import type { InitMeta, PartMeta, PublishResponse, SegmentMeta } from "../../protocol/ingest.ts";
 import { NODE_FEATURES } from "../../protocol/ingest.ts";
 import { ingestPaths } from "../../protocol/ingest-paths.ts";

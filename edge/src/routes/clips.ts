@@ -8,7 +8,7 @@ import { database } from "../db/client.ts";
 import { fewerThan, insertWhere } from "../db/conditional-insert.ts";
 import { clips } from "../db/schema.ts";
 import { AppError, quotaExceeded } from "../errors.ts";
-import { liveStream } from "../live/live-stream-stub.ts";
+import { liveStream } from "../live/objects/live-stream-stub.ts";
 import { apiRouter } from "../openapi/api-router.ts";
 import { jsonBody, jsonBodyMiddleware } from "../openapi/json-request.ts";
 import { problems } from "../openapi/problem.ts";

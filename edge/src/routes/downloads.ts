@@ -18,7 +18,7 @@ import { playbackAccess } from "../http/playback-access.ts";
 import { playbackCors } from "../http/playback-cors.ts";
 import { apiRouter } from "../openapi/api-router.ts";
 import { problems } from "../openapi/problem.ts";
-import { liveStream } from "../live/live-stream-stub.ts";
+import { liveStream } from "../live/objects/live-stream-stub.ts";
 import type { AssetKind } from "../storage/media.ts";
 import { mediaStore } from "../storage/media-bucket.ts";
 import { getStream } from "../streams/stream-repository.ts";

@@ -32,7 +32,7 @@ import { limitBody, limitJsonBody, readJson } from "../http/json-body.ts";
 import { readMediaMeta, readUploadBody } from "../http/media-upload.ts";
 import { methodNotAllowed } from "../http/method-not-allowed.ts";
 import type { IngestResult } from "../live/ingest-result.ts";
-import { liveStream } from "../live/live-stream-stub.ts";
+import { liveStream } from "../live/objects/live-stream-stub.ts";
 import { mediaFile } from "../storage/media.ts";
 import { mediaStore } from "../storage/media-bucket.ts";
 import { advertisedUrlAllowed, srtUrlAllowed, whipUrlAllowed } from "../streams/ingest-host-policy.ts";

@@ -9,7 +9,7 @@ import type { AppContext, AppEnv } from "../app-env.ts";
 import { notFound } from "../errors.ts";
 import { playbackAccess, privateWhenSigned } from "../http/playback-access.ts";
 import { listedSegments, windowRuns, windowStoryboardCues } from "../live/dvr-storyboard.ts";
-import { liveStream } from "../live/live-stream-stub.ts";
+import { liveStream } from "../live/objects/live-stream-stub.ts";
 import { mediaStore } from "../storage/media-bucket.ts";
 import { epochStoryboard } from "../vod/storyboard-reader.ts";
 import type { EpochStoryboard } from "../vod/storyboard-vtt.ts";

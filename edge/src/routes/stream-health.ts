@@ -5,7 +5,7 @@ import { getConfig } from "../config.ts";
 import { AppError } from "../errors.ts";
 import { methodNotAllowed } from "../http/method-not-allowed.ts";
 import { HEALTH_HISTORY_MS, sinceParameter } from "../live/health-history.ts";
-import { liveStream } from "../live/live-stream-stub.ts";
+import { liveStream } from "../live/objects/live-stream-stub.ts";
 import { apiRouter } from "../openapi/api-router.ts";
 import { problems } from "../openapi/problem.ts";
 import { IdParams, streamFromPath } from "./stream-from-path.ts";

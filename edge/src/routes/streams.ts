@@ -8,7 +8,7 @@ import { database } from "../db/client.ts";
 import { AppError } from "../errors.ts";
 import { methodNotAllowed } from "../http/method-not-allowed.ts";
 import { publicOrigin } from "../http/public-origin.ts";
-import { liveStream } from "../live/live-stream-stub.ts";
+import { liveStream } from "../live/objects/live-stream-stub.ts";
 import { apiRouter } from "../openapi/api-router.ts";
 import { jsonBody, jsonBodyMiddleware } from "../openapi/json-request.ts";
 import { problems } from "../openapi/problem.ts";

@@ -4,7 +4,7 @@ import { createRoute } from "@hono/zod-openapi";
 import { desc, eq } from "drizzle-orm";
 import { database } from "../db/client.ts";
 import { vodAssets } from "../db/schema.ts";
-import { liveStream } from "../live/live-stream-stub.ts";
+import { liveStream } from "../live/objects/live-stream-stub.ts";
 import { apiRouter } from "../openapi/api-router.ts";
 import { problems } from "../openapi/problem.ts";
 import { VodListSchema, VodSchema } from "../openapi/schemas.ts";

@@ -12,7 +12,7 @@ import { database } from "../db/client.ts";
 import { notFound } from "../errors.ts";
 import { methodNotAllowed } from "../http/method-not-allowed.ts";
 import { PLAYBACK_TOKEN_PATTERN } from "../auth/playback-token.ts";
-import { liveStream } from "../live/live-stream-stub.ts";
+import { liveStream } from "../live/objects/live-stream-stub.ts";
 import { IMMUTABLE } from "../storage/r2-response.ts";
 import { findStream, type StreamRow } from "../streams/stream-repository.ts";
 import { streamSettings } from "../streams/stream-view.ts";

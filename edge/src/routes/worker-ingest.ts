@@ -14,7 +14,7 @@ import { limitBody } from "../http/json-body.ts";
 import { readMediaMeta, readUploadBody } from "../http/media-upload.ts";
 import { methodNotAllowed } from "../http/method-not-allowed.ts";
 import type { IngestResult } from "../live/ingest-result.ts";
-import { liveStream } from "../live/live-stream-stub.ts";
+import { liveStream } from "../live/objects/live-stream-stub.ts";
 import { type MediaAddress, mediaFile } from "../storage/media.ts";
 import { mediaStore } from "../storage/media-bucket.ts";
 

@@ -1,5 +1,5 @@
 // One recorded segment of a broadcast (what VOD and clip playlists are rendered from). Plain data, shared by the pure
-// on-demand renderer (vod-playlist.ts) and the recording the stream's Durable Object keeps (live/recording.ts).
+// on-demand renderer (vod-playlist.ts) and the recording the stream's Durable Object keeps (live/stores/recording.ts).
 
 /** One recorded segment. */
 export interface RecordedSegment {

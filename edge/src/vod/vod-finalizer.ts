@@ -1,5 +1,5 @@
 // End of a recorded broadcast: its recording becomes a VOD asset (a row in D1, playlists in the media store, a
-// poster). Run as a step of the stream object's outbox (live/broadcast-steps.ts): every call with the same job does the
+// poster). Run as a step of the stream object's outbox (live/objects/broadcast-steps.ts): every call with the same job does the
 // same thing, so a retry after a failure or an eviction part way finishes what the last attempt began.
 import { eq } from "drizzle-orm";
 import { database } from "../db/client.ts";

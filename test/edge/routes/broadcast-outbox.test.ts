@@ -4,7 +4,7 @@
 import { abortAllDurableObjects, evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { liveStream } from "../../../edge/src/live/live-stream-stub.ts";
+import { liveStream } from "../../../edge/src/live/objects/live-stream-stub.ts";
 import type { MediaStore } from "../../../edge/src/storage/media-store.ts";
 import { call, callJson } from "../api.ts";
 import { publish, putInit, putSegment, stopBroadcast } from "../ingest-client.ts";

@@ -8,7 +8,7 @@ import type { PublishResponse } from "../../../protocol/ingest.ts";
 import { ingestPaths } from "../../../protocol/ingest-paths.ts";
 import { getConfig } from "../../../edge/src/config.ts";
 import { firstDecodeTimes } from "../../../edge/src/storage/fmp4-timing.ts";
-import { liveStream } from "../../../edge/src/live/live-stream-stub.ts";
+import { liveStream } from "../../../edge/src/live/objects/live-stream-stub.ts";
 import { mediaStore } from "../../../edge/src/storage/media-bucket.ts";
 import { buildDownloadIndex, ContentKeys } from "../../../edge/src/vod/download-index.ts";
 import { call, callJson, newUser } from "../api.ts";

@@ -4,7 +4,7 @@
 import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { liveStream } from "../../../edge/src/live/live-stream-stub.ts";
+import { liveStream } from "../../../edge/src/live/objects/live-stream-stub.ts";
 import { ingestPaths } from "../../../protocol/ingest-paths.ts";
 import { call, callJson } from "../api.ts";
 import { ingest } from "../ingest-client.ts";

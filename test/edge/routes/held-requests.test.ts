@@ -2,7 +2,7 @@
 // and at its object, and directives that mean the same thing share one held request however they are spelled.
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { liveStream } from "../../../edge/src/live/live-stream-stub.ts";
+import { liveStream } from "../../../edge/src/live/objects/live-stream-stub.ts";
 import { callJson } from "../api.ts";
 import { createStream, expectProblem, FakePublisher, get, parseMedia, sleep } from "../playback-helpers.ts";
 

@@ -4,8 +4,8 @@
 // request at the stream's object per part) and count toward MAX_HELD_REQUESTS (64 in the test configuration).
 import { env } from "cloudflare:workers";
 import { describe, expect, it, vi } from "vitest";
-import { liveStream } from "../../../edge/src/live/live-stream-stub.ts";
-import { PlaylistRelay } from "../../../edge/src/live/playlist-relay.ts";
+import { liveStream } from "../../../edge/src/live/objects/live-stream-stub.ts";
+import { PlaylistRelay } from "../../../edge/src/live/objects/playlist-relay.ts";
 import type { SegmentMeta } from "../../../protocol/ingest.ts";
 import { ingestPaths } from "../../../protocol/ingest-paths.ts";
 import { callJson } from "../api.ts";

@@ -2,7 +2,7 @@ import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { ingestPaths } from "../../../protocol/ingest-paths.ts";
-import { liveStream } from "../../../edge/src/live/live-stream-stub.ts";
+import { liveStream } from "../../../edge/src/live/objects/live-stream-stub.ts";
 import { callJson } from "../api.ts";
 import { bytesOf, ingest, initMeta, partMeta, publish, putInit, putPart, putSegment, segmentMeta } from "../ingest-client.ts";
 

@@ -6,11 +6,11 @@
 import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import type { LiveStream } from "../../../edge/src/live/live-stream.ts";
+import type { LiveStream } from "../../../edge/src/live/objects/live-stream.ts";
 import { DEFAULT_PLAYLIST_STALENESS_MS, LatestPlaylists } from "../../../edge/src/live/latest-playlists.ts";
-import { liveStream } from "../../../edge/src/live/live-stream-stub.ts";
-import { playlistRelay } from "../../../edge/src/live/playlist-relay-stub.ts";
-import type { PlaylistRelay } from "../../../edge/src/live/playlist-relay.ts";
+import { liveStream } from "../../../edge/src/live/objects/live-stream-stub.ts";
+import { playlistRelay } from "../../../edge/src/live/objects/playlist-relay-stub.ts";
+import type { PlaylistRelay } from "../../../edge/src/live/objects/playlist-relay.ts";
 import { callJson } from "../api.ts";
 import { createStream, FakePublisher, get, sleep } from "../playback-helpers.ts";
 

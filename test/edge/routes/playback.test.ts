@@ -2,7 +2,7 @@
 // mode, LL-HLS blocking reload, media serving from R2, and viewer counting.
 import { stopBroadcast } from "../ingest-client.ts";
 import { describe, expect, it, vi } from "vitest";
-import { PlaylistRelay } from "../../../edge/src/live/playlist-relay.ts";
+import { PlaylistRelay } from "../../../edge/src/live/objects/playlist-relay.ts";
 import type { LatencyMode } from "../../../protocol/latency.ts";
 import { callJson } from "../api.ts";
 import { CODECS, createStream, expectProblem, FakePublisher, FIRST_PDT, get, getMaster, getMedia, parseMedia, resolve, sleep } from "../playback-helpers.ts";

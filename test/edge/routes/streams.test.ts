@@ -2,7 +2,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { ingestPaths } from "../../../protocol/ingest-paths.ts";
 import { ADMIN, call, callJson, newUser } from "../api.ts";
-import { liveStream } from "../../../edge/src/live/live-stream-stub.ts";
+import { liveStream } from "../../../edge/src/live/objects/live-stream-stub.ts";
 import { ingest, publish } from "../ingest-client.ts";
 
 interface Stream {

@@ -1,7 +1,7 @@
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { liveStream } from "../../../edge/src/live/live-stream-stub.ts";
+import { liveStream } from "../../../edge/src/live/objects/live-stream-stub.ts";
 import { call, callJson } from "../api.ts";
 import { publish, putInit, putSegment, runDueCleanup, stopBroadcast } from "../ingest-client.ts";
 import { expectProblem, get, sleep } from "../playback-helpers.ts";

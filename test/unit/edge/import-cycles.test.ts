@@ -74,4 +74,15 @@ describe("edge import graph", () => {
     }
     expect(findCycle(folders)).toBeNull();
   });
+
+  it("keeps live/ pure: its top-level files import no object or store and touch no Durable Object storage", () => {
+    const impure: string[] = [];
+    for (const [file, targets] of importGraph()) {
+      if (dirname(file) !== "live") continue;
+      const text = readFileSync(join(ROOT, file), "utf8");
+      if (targets.some((target) => target.startsWith("live/objects/") || target.startsWith("live/stores/"))) impure.push(file);
+      else if (/\bSqlStorage\b|\bDurableObject\b|ctx\.storage|\.sql\.exec/.test(text)) impure.push(file);
+    }
+    expect(impure).toEqual([]);
+  });
 });

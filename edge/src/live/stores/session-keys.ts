@@ -1,7 +1,7 @@
 // The key seeds of a stream's encrypted broadcasts, kept only in the LiveStream Durable Object's own SQLite (beside
 // the recording): never in R2, D1 or a log. Content keys are derived from a seed on demand (protocol/content-keys.ts).
-import { SEED_BYTES } from "../../../protocol/content-keys.ts";
-import type { SessionKey } from "./session-key.ts";
+import { SEED_BYTES } from "../../../../protocol/content-keys.ts";
+import type { SessionKey } from "../session-key.ts";
 
 export type { SessionKey };
 

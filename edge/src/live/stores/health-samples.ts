@@ -1,5 +1,5 @@
 // The stream's health history in its Durable Object's SQLite: a ring bounded by age and count (health-history.ts).
-import { type HealthSample, ringBounds } from "./health-history.ts";
+import { type HealthSample, ringBounds } from "../health-history.ts";
 
 /** A stream's health samples, the newest kept, the oldest dropped as new ones arrive. */
 export class HealthSamples {

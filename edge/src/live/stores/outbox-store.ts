@@ -1,7 +1,7 @@
 // The outbox's rows in the stream object's SQLite (pure rules in outbox.ts). A row is claimed before its step runs:
 // the attempt is counted and the row put off by a lease, so an object evicted mid-step leaves a row that simply runs
 // again once the lease is over. Finished rows are kept for a while (the status shows them), then pruned.
-import type { OutboxRow, OutboxStep } from "./outbox.ts";
+import type { OutboxRow, OutboxStep } from "../outbox.ts";
 
 /** Finished (done or failed) rows kept for the status; older ones are pruned. */
 export const KEPT_FINISHED_ROWS = 20;

@@ -1,8 +1,8 @@
 // Media objects that left the live window of an unrecorded stream, waiting (in the Durable Object's SQLite) for the
 // moment they may be deleted: players behind the live edge may still fetch them for a window's duration.
-import { addressOfKey, type MediaAddress, mediaFile, mediaKey } from "../storage/media.ts";
-import type { MediaStore } from "../storage/media-store.ts";
-import type { MediaRef } from "./window.ts";
+import { addressOfKey, type MediaAddress, mediaFile, mediaKey } from "../../storage/media.ts";
+import type { MediaStore } from "../../storage/media-store.ts";
+import type { MediaRef } from "../window.ts";
 
 /** Addresses of window evictions; `epochOf` finds a segment's publish epoch (null when it was never recorded). */
 export function retiredAddresses(refs: MediaRef[], streamId: string, epochOf: (rendition: string, msn: number) => number | null): MediaAddress[] {

@@ -8,13 +8,13 @@
 // shares the object's context, so one request's call can wake the others without workerd's cross-request machinery.
 // Nothing is stored: a relay that is evicted just starts over.
 import { DurableObject } from "cloudflare:workers";
-import { getConfig } from "../config.ts";
-import { LatestPlaylists } from "./latest-playlists.ts";
-import type { PlaylistAnswer } from "./playlist-answer.ts";
-import { PlaylistCoalescer } from "./playlist-coalescer.ts";
+import { getConfig } from "../../config.ts";
+import { LatestPlaylists } from "../latest-playlists.ts";
+import type { PlaylistAnswer } from "../playlist-answer.ts";
+import { PlaylistCoalescer } from "../playlist-coalescer.ts";
 import { liveStream } from "./live-stream-stub.ts";
-import { stalenessShares } from "./relay-tier.ts";
-import { RegionViewerCounts, RelaySessions } from "./relay-viewers.ts";
+import { stalenessShares } from "../relay-tier.ts";
+import { RegionViewerCounts, RelaySessions } from "../relay-viewers.ts";
 
 /** Durable Object relaying one location's (or one tier region's) playlist requests for one stream. */
 export class PlaylistRelay extends DurableObject<Env> {

@@ -1,7 +1,7 @@
 // The recording of a stream's broadcasts, kept in the Durable Object's own SQLite: every listed segment of every
 // rendition, so a VOD or a clip can name all of them long after they left the live window.
-import type { RecordedSegment, RecordingCursor } from "../vod/recorded-segment.ts";
-import type { HistorySource } from "./dvr-history.ts";
+import type { RecordedSegment, RecordingCursor } from "../../vod/recorded-segment.ts";
+import type { HistorySource } from "../dvr-history.ts";
 
 export type { RecordedSegment };
 

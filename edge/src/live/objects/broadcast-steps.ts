@@ -1,13 +1,13 @@
 // Doing the outbox's steps (outbox.ts): the D1 ledger, webhook events, a VOD, the release of an unrecorded broadcast's
 // media. Each is idempotent (fixed ids, conditional writes, overwrites of the same keys), so running one again after
 // a failure or an eviction part way is safe; a step that fails throws, and the stream object retries it.
-import type { MediaStore } from "../storage/media-store.ts";
-import { recordBroadcastEnd } from "../streams/broadcast-ledger.ts";
-import { bumpMediaGeneration } from "../streams/playback-policy.ts";
-import { type RecordingPages, recordingPages } from "../vod/recorded-segment.ts";
-import { markVodFailed, type VodProgress, writeVod } from "../vod/vod-finalizer.ts";
-import { emitEvent, newEventId } from "../webhooks/emit.ts";
-import type { OutboxStep } from "./outbox.ts";
+import type { MediaStore } from "../../storage/media-store.ts";
+import { recordBroadcastEnd } from "../../streams/broadcast-ledger.ts";
+import { bumpMediaGeneration } from "../../streams/playback-policy.ts";
+import { type RecordingPages, recordingPages } from "../../vod/recorded-segment.ts";
+import { markVodFailed, type VodProgress, writeVod } from "../../vod/vod-finalizer.ts";
+import { emitEvent, newEventId } from "../../webhooks/emit.ts";
+import type { OutboxStep } from "../outbox.ts";
 
 /** What a step needs of the stream object that runs it. */
 export interface StepHost {
