@@ -12,9 +12,9 @@ HLS.setOptions({ strictMode: true });
 
 /** Complete segments to wait for: more than CAN-SKIP-UNTIL (6 x 2 s) of them, so a delta update skips some. */
 const SEGMENTS = 8;
-/** Publish -> a master playlist whose first rendition lists a part: generous for a loaded CI machine, below the ~3 s
- *  the node took when it waited for a second source keyframe before starting FFmpeg. */
-const TIME_TO_LIVE_MS = 2_500;
+/** Publish -> a master playlist whose first rendition lists a part (~1.0 s measured here; ~2 s while FFmpeg still
+ *  counted 40 frames to estimate the frame rate the publisher had declared). */
+const TIME_TO_LIVE_MS = 1_500;
 /** Slack for durations and dates that are ticks over a timescale, or milliseconds. */
 const EPSILON = 0.001;
 const SAMPLE_IS_NON_SYNC = 0x10000;
@@ -153,7 +153,8 @@ async function checkStream(partTarget: number): Promise<string> {
   const publisher = system.publish(created.body.ingest_endpoint);
   try {
     const masterUrl = system.url(`/live/${created.body.stream_id}/master.m3u8`);
-    // Time to live: the node starts at the first keyframe (the copy's keyframe interval is checked later).
+    // Time to live: the node starts FFmpeg at the first keyframe (the copy's keyframe interval is checked later) and
+    // FFmpeg writes after a few frames (no frame-rate probe).
     const liveMs = await eventually(
       "a rendition listing a part",
       15_000,

@@ -1,7 +1,7 @@
 // Starts what turns one publish's FLV feed into renditions: FFmpeg, or for a copy-only plan the node's own remuxer.
 import type { Readable, Writable } from "node:stream";
 import type { LatencyMode, MediaTiming } from "../../../protocol/latency.ts";
-import { buildFfmpegArgs, DEFAULT_FRAGMENT_DURATION, partFragmentDuration, thumbnailSize } from "../transcode/ffmpeg-args.ts";
+import { buildFfmpegArgs, DEFAULT_FRAGMENT_DURATION, liveFeedInputOptions, partFragmentDuration, thumbnailSize } from "../transcode/ffmpeg-args.ts";
 import type { FfmpegFeatures } from "../transcode/ffmpeg-binary.ts";
 import { type FfmpegExit, type FfmpegProcessEvents, startFfmpeg } from "../transcode/ffmpeg-process.ts";
 import type { LadderPlan, SourceInfo } from "../transcode/ladder-plan.ts";
@@ -55,7 +55,8 @@ export function startMediaProcess(options: MediaProcessOptions): MediaProcess {
     });
   }
   const args = buildFfmpegArgs({
-    input: { url: "pipe:0", format: "flv" },
+    // The first part would wait 1.3 s for FFmpeg to count frames when the publisher declared its rate.
+    input: { url: "pipe:0", format: "flv", options: liveFeedInputOptions(source.fps) },
     plan,
     source,
     mode,

@@ -93,6 +93,18 @@ export function partFragmentDuration(fps: number | null): number {
   return 0.75 / (fps !== null && fps > 0 ? fps : UNKNOWN_FPS);
 }
 
+/**
+ * Input options for a publisher's live FLV feed whose frame rate is `fps` (null: not declared). Why: before it writes
+ * anything, FFmpeg's probe counts 40 video frames of a millisecond-timestamped input (1.3 s at 30 fps) to estimate the
+ * frame rate, unless `-fpsprobesize 0`. That is safe only when FFmpeg reads the rate where the node did (onMetaData's
+ * framerate, the SPS timing), so the node passes it only then. Cutting the probe short by size or duration instead
+ * (`-probesize`, `-analyzeduration`) leaves the rate guessed from a few frames' timestamps (29.42 for 30 fps): the
+ * encoders then tick at that rate and their parts and segments leave the source copy's frame grid.
+ */
+export function liveFeedInputOptions(fps: number | null): string[] {
+  return fps !== null && fps > 0 ? ["-fpsprobesize", "0"] : [];
+}
+
 /** Builds the FFmpeg arguments for one stream. Pure. */
 export function buildFfmpegArgs(options: FfmpegArgsOptions): FfmpegArgs {
   const { plan, timing, mode } = options;
