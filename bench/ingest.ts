@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { CmafPackager } from "../ingest-node/src/packager/packager.ts";
 import { buildFfmpegArgs } from "../ingest-node/src/transcode/ffmpeg-args.ts";
-import { findFfmpeg } from "../ingest-node/src/transcode/ffmpeg-binary.ts";
+import { ffmpegLocations, findFfmpeg } from "../ingest-node/src/transcode/ffmpeg-binary.ts";
 import { startFfmpeg } from "../ingest-node/src/transcode/ffmpeg-process.ts";
 import { type LadderPlan, planLadder, type SourceInfo } from "../ingest-node/src/transcode/ladder-plan.ts";
 import { DEFAULT_LADDER } from "../protocol/ladder.ts";
@@ -150,7 +150,7 @@ async function waitFor(what: string, timeoutMs: number, check: () => boolean): P
 
 /** Runs the ingest benchmark. */
 export async function runIngest(options: IngestOptions): Promise<IngestResult> {
-  const binaries = await findFfmpeg({ logger: { warn: options.log } });
+  const binaries = await findFfmpeg(ffmpegLocations(process.env), { logger: { warn: options.log } });
   const files = ensureSources(binaries.ffmpeg, options.speedMediaS);
   const plan = planLadder(DEFAULT_LADDER, SOURCE, TIMING.segmentTarget);
   const nodeArgs = buildFfmpegArgs({

@@ -12,7 +12,7 @@ import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { CmafPackager } from "../ingest-node/src/packager/packager.ts";
 import { FlvRemuxer } from "../ingest-node/src/remux/flv-remuxer.ts";
-import { findFfmpeg } from "../ingest-node/src/transcode/ffmpeg-binary.ts";
+import { ffmpegLocations, findFfmpeg } from "../ingest-node/src/transcode/ffmpeg-binary.ts";
 import { freePort } from "../scripts/lib/free-port.ts";
 import { startIngestDev } from "../scripts/lib/ingest-dev.ts";
 import { spawnGroup } from "../scripts/lib/processes.ts";
@@ -161,7 +161,7 @@ async function main(): Promise<void> {
   const seconds = Number(option("seconds", "30"));
   const warmupS = Number(option("warmup", "8"));
   const modes = option("modes", "inproc,native,native:3600,ffmpeg,nginx").split(",");
-  const { ffmpeg } = await findFfmpeg({ logger: { warn: (m: string) => console.warn(m) } });
+  const { ffmpeg } = await findFfmpeg(ffmpegLocations(process.env), { logger: { warn: (m: string) => console.warn(m) } });
   const file = join(tmpdir(), "edgecast-bench-720p-2500k.flv");
   if (!existsSync(file)) {
     const made = spawnSync(ffmpeg, [

@@ -2,6 +2,7 @@
 import { z } from "zod";
 import { DEFAULT_LADDER, RungSchema, TEST_LADDER } from "../../protocol/ladder.ts";
 import { NODE_ID_PATTERN, REGION_PATTERN } from "../../protocol/names.ts";
+import type { FfmpegLocations } from "./transcode/ffmpeg-binary.ts";
 import { PASSTHROUGH_LADDER } from "./transcode/passthrough-plan.ts";
 
 const LADDERS = { default: DEFAULT_LADDER, test: TEST_LADDER };
@@ -118,6 +119,10 @@ const ConfigSchema = z.object({
   /** Transcode jobs held while Redis cannot be reached; past it the oldest is dropped. */
   QUEUE_BUFFER_JOBS: z.coerce.number().int().min(1).default(2000),
   LOG_LEVEL: z.enum(["debug", "info", "warn", "error"]).default("info"),
+  /** The ffmpeg executable (unset: `ffmpeg` on PATH, else the npm package's 2018 build, with a warning). */
+  FFMPEG_PATH: z.string().optional(),
+  /** The ffprobe executable (unset: beside ffmpeg, else on PATH). */
+  FFPROBE_PATH: z.string().optional(),
 });
 
 /** True for an https:// edge URL, or plain http:// to loopback (127.0.0.0/8, ::1, localhost). */
@@ -172,6 +177,8 @@ export interface IngestConfig {
     maxPublishes: number;
   };
   logLevel: "debug" | "info" | "warn" | "error";
+  /** Where FFmpeg is looked for (FFMPEG_PATH, FFPROBE_PATH, PATH). */
+  ffmpeg: FfmpegLocations;
   /** TRANSCODE=queue: the pool's Redis and routing; null for local encoding. */
   pool: { redisUrl: string; gpuMinHeight: number; bufferJobs: number } | null;
 }
@@ -274,6 +281,7 @@ export function loadConfig(env: Record<string, string | undefined>, argv: string
       maxPublishes: c.MAX_PUBLISHES,
     },
     logLevel: c.LOG_LEVEL,
+    ffmpeg: { ffmpegPath: c.FFMPEG_PATH || null, ffprobePath: c.FFPROBE_PATH || null, searchPath: merged.PATH || null },
     pool: c.TRANSCODE === "queue" && c.REDIS_URL ? { redisUrl: c.REDIS_URL, gpuMinHeight: c.GPU_MIN_HEIGHT, bufferJobs: c.QUEUE_BUFFER_JOBS } : null,
   };
 }

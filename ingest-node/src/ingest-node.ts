@@ -64,7 +64,7 @@ export class IngestNode {
   /** Finds FFmpeg, replays spilled uploads, and starts listening. */
   async start(): Promise<void> {
     const { config, log } = this;
-    const ffmpeg = await findFfmpeg({ logger: { warn: (message: string) => log.warn(message) } });
+    const ffmpeg = await findFfmpeg(config.ffmpeg, { logger: { warn: (message: string) => log.warn(message) } });
     log.info("ffmpeg found", { path: ffmpeg.ffmpeg, version: ffmpeg.version });
     this.ffmpeg = ffmpeg;
     const uploadLog = log.child("upload");

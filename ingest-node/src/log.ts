@@ -17,13 +17,6 @@ export interface Logger {
   child(component: string): Logger;
 }
 
-let threshold: LogLevel = (process.env.LOG_LEVEL as LogLevel | undefined) ?? "info";
-
-/** Sets the minimum level printed by every logger. */
-export function setLogLevel(level: LogLevel): void {
-  threshold = level;
-}
-
 /** Replaces anything that looks like a stream key or an RTMP stream name with a placeholder. */
 export function redact(text: string): string {
   return text
@@ -37,8 +30,11 @@ function format(value: LogFields[string]): string {
   return /[\s"=]/.test(text) ? JSON.stringify(text) : text;
 }
 
-/** A logger for `component`, writing to stdout (info and below) or stderr (warn, error). */
-export function createLogger(component: string): Logger {
+/**
+ * A logger for `component` that prints `threshold` and above (the entry point's LOG_LEVEL; its children inherit it),
+ * writing to stdout (info and below) or stderr (warn, error).
+ */
+export function createLogger(component: string, threshold: LogLevel = "info"): Logger {
   const write = (level: LogLevel, message: string, fields: LogFields = {}) => {
     if (ORDER[level] < ORDER[threshold]) return;
     const extras = Object.entries(fields)
@@ -53,6 +49,6 @@ export function createLogger(component: string): Logger {
     info: (message, fields) => write("info", message, fields),
     warn: (message, fields) => write("warn", message, fields),
     error: (message, fields) => write("error", message, fields),
-    child: (name) => createLogger(`${component}/${name}`),
+    child: (name) => createLogger(`${component}/${name}`, threshold),
   };
 }

@@ -1,13 +1,13 @@
 // Entry point of the ingest node: `node ingest-node/src/main.ts [--rtmp-port 1935 ...]` (flags override the env).
 import { loadConfig } from "./config.ts";
 import { IngestNode } from "./ingest-node.ts";
-import { createLogger, setLogLevel } from "./log.ts";
+import { createLogger } from "./log.ts";
 
-const log = createLogger("node");
+let log = createLogger("node");
 let node: IngestNode;
 try {
   const config = loadConfig(process.env, process.argv.slice(2));
-  setLogLevel(config.logLevel);
+  log = createLogger("node", config.logLevel);
   node = new IngestNode(config, log);
   await node.start();
 } catch (err) {

@@ -2,7 +2,7 @@
 // jobs from its class's BullMQ queue, makes their rungs from the source segment it reads through the edge, and
 // uploads them under each job's grant. It holds no state between jobs and never sees a stream key.
 import type { Server } from "node:http";
-import { createLogger, setLogLevel } from "./log.ts";
+import { createLogger } from "./log.ts";
 import type { MetricSample } from "./ops/metrics.ts";
 import { startOpsServer } from "./ops/ops-server.ts";
 import { depthSamples, Histogram } from "./queue/pool-metrics.ts";
@@ -13,16 +13,15 @@ import { encoderProblem } from "./worker/encoder-check.ts";
 import { runTranscodeJob } from "./worker/transcode-runner.ts";
 import { loadWorkerConfig } from "./worker/worker-config.ts";
 
-const log = createLogger("worker");
 let config: ReturnType<typeof loadWorkerConfig>;
 try {
   config = loadWorkerConfig(process.env, process.argv.slice(2));
 } catch (err) {
-  log.error(`cannot start: ${(err as Error).message}`);
+  createLogger("worker").error(`cannot start: ${(err as Error).message}`);
   process.exit(1);
 }
-setLogLevel(config.logLevel);
-const ffmpeg = await findFfmpeg({ logger: { warn: (message: string) => log.warn(message) } });
+const log = createLogger("worker", config.logLevel);
+const ffmpeg = await findFfmpeg(config.ffmpeg, { logger: { warn: (message: string) => log.warn(message) } });
 const encoderFailure = await encoderProblem(ffmpeg.ffmpeg, config.encoder, config.vaapiDevice);
 if (encoderFailure !== null) {
   log.error(`cannot start: ENCODER=${config.encoder} does not work with ${ffmpeg.ffmpeg} on this machine (${encoderFailure})`);

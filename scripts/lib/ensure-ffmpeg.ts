@@ -1,6 +1,6 @@
 // `npm start` makes sure of FFmpeg before it starts anything, and hands the one it found to the ingest node and to the
 // demo publisher alike (FFMPEG_PATH), so both run the same binary.
-import { type FfmpegBinaries, FfmpegNotFoundError, findFfmpeg } from "../../ingest-node/src/transcode/ffmpeg-binary.ts";
+import { type FfmpegBinaries, FfmpegNotFoundError, ffmpegLocations, findFfmpeg } from "../../ingest-node/src/transcode/ffmpeg-binary.ts";
 import { aptInstall, canUseApt, NO_AUTO_INSTALL_ENV } from "./system-packages.ts";
 
 /** Why start cannot go on, in one line (printed as is, exit status 1). */
@@ -26,7 +26,7 @@ export async function ensureFfmpeg(env: Record<string, string | undefined> = pro
   const systemFfmpeg = async (): Promise<FfmpegBinaries | null> => {
     try {
       // The npm fallback's warning is not for this caller: it refuses that build below.
-      const found = await findFfmpeg({ env, logger: { warn: () => undefined } });
+      const found = await findFfmpeg(ffmpegLocations(env), { logger: { warn: () => undefined } });
       return found.source === "npm" ? null : found;
     } catch (error) {
       // A FFMPEG_PATH that points nowhere is the user's own setting: say exactly that.

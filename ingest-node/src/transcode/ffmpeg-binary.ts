@@ -27,9 +27,23 @@ export interface FfmpegFeatures {
   fpsMode: boolean;
 }
 
-/** What the lookup needs; `env` defaults to `process.env` at the call site (main/config). */
+/** Where to look for the binaries: the settings FFMPEG_PATH and FFPROBE_PATH, and the PATH to search. */
+export interface FfmpegLocations {
+  /** FFMPEG_PATH: this ffmpeg and no other (null: search). */
+  ffmpegPath: string | null;
+  /** FFPROBE_PATH: this ffprobe (null: beside ffmpeg, else on the search path). */
+  ffprobePath: string | null;
+  /** PATH-style list of directories to search (null: none). */
+  searchPath: string | null;
+}
+
+/** The locations an environment names (read by the entry points' configuration, and by scripts). */
+export function ffmpegLocations(env: Record<string, string | undefined>): FfmpegLocations {
+  return { ffmpegPath: env.FFMPEG_PATH || null, ffprobePath: env.FFPROBE_PATH || null, searchPath: env.PATH || null };
+}
+
+/** What the lookup needs besides the locations. */
 export interface FindFfmpegOptions {
-  env?: Record<string, string | undefined>;
   /** Where the warning about the npm fallback goes (default: console). */
   logger?: { warn(message: string): void };
   /** Resolves the `@ffmpeg-installer/ffmpeg` module; replaceable in tests. */
@@ -52,22 +66,21 @@ export class FfmpegNotFoundError extends Error {
 
 const INSTALLER_PACKAGE = "@ffmpeg-installer/ffmpeg";
 
-/** Locates ffmpeg: `$FFMPEG_PATH`, else `ffmpeg` on PATH, else the npm fallback; throws FfmpegNotFoundError. */
-export async function findFfmpeg(options: FindFfmpegOptions = {}): Promise<FfmpegBinaries> {
-  const env = options.env ?? process.env;
+/** Locates ffmpeg: `ffmpegPath`, else `ffmpeg` on the search path, else the npm fallback; throws FfmpegNotFoundError. */
+export async function findFfmpeg(locations: FfmpegLocations, options: FindFfmpegOptions = {}): Promise<FfmpegBinaries> {
   const logger = options.logger ?? console;
   const timeoutMs = options.versionTimeoutMs ?? 5000;
 
   let ffmpeg: string | null = null;
   let source: BinarySource = "env";
-  const fromEnv = env.FFMPEG_PATH;
-  if (fromEnv) {
-    if (!(await isExecutable(fromEnv))) {
-      throw new FfmpegNotFoundError(`FFMPEG_PATH is set to ${fromEnv}, but no executable file is there`);
+  const fromSetting = locations.ffmpegPath;
+  if (fromSetting) {
+    if (!(await isExecutable(fromSetting))) {
+      throw new FfmpegNotFoundError(`FFMPEG_PATH is set to ${fromSetting}, but no executable file is there`);
     }
-    ffmpeg = fromEnv;
+    ffmpeg = fromSetting;
   } else {
-    ffmpeg = await findOnPath("ffmpeg", env.PATH);
+    ffmpeg = await findOnPath("ffmpeg", locations.searchPath);
     source = "path";
     if (!ffmpeg) {
       ffmpeg = await installerPath(options.importInstaller);
@@ -84,22 +97,22 @@ export async function findFfmpeg(options: FindFfmpegOptions = {}): Promise<Ffmpe
 
   const version = await versionLine(ffmpeg, timeoutMs);
   const features = await detectFeatures(ffmpeg, timeoutMs);
-  const ffprobe = await findFfprobe(ffmpeg, env);
+  const ffprobe = await findFfprobe(ffmpeg, locations);
   return { ffmpeg, version, source, ffprobe, features };
 }
 
-/** `$FFPROBE_PATH`, else `ffprobe` beside the ffmpeg binary, else on PATH, else null. */
-async function findFfprobe(ffmpeg: string, env: Record<string, string | undefined>): Promise<string | null> {
-  if (env.FFPROBE_PATH) return (await isExecutable(env.FFPROBE_PATH)) ? env.FFPROBE_PATH : null;
+/** `ffprobePath`, else `ffprobe` beside the ffmpeg binary, else on the search path, else null. */
+async function findFfprobe(ffmpeg: string, locations: FfmpegLocations): Promise<string | null> {
+  if (locations.ffprobePath) return (await isExecutable(locations.ffprobePath)) ? locations.ffprobePath : null;
   if (ffmpeg.includes("/") || ffmpeg.includes("\\")) {
     const sibling = join(dirname(ffmpeg), process.platform === "win32" ? "ffprobe.exe" : "ffprobe");
     if (await isExecutable(sibling)) return sibling;
   }
-  return findOnPath("ffprobe", env.PATH);
+  return findOnPath("ffprobe", locations.searchPath);
 }
 
 /** The first executable `name` in the PATH-style list `searchPath`, or null. */
-export async function findOnPath(name: string, searchPath: string | undefined): Promise<string | null> {
+export async function findOnPath(name: string, searchPath: string | null | undefined): Promise<string | null> {
   if (!searchPath) return null;
   const exe = process.platform === "win32" ? `${name}.exe` : name;
   for (const dir of searchPath.split(delimiter)) {

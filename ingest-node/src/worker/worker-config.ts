@@ -3,6 +3,7 @@ import { hostname } from "node:os";
 import { z } from "zod";
 import { NODE_ID_PATTERN } from "../../../protocol/names.ts";
 import { edgeUrlIsSafe, flagsToEnv } from "../config.ts";
+import type { FfmpegLocations } from "../transcode/ffmpeg-binary.ts";
 import { WORKER_CLASSES, type WorkerClass } from "../queue/transcode-job.ts";
 import { type Encoder, ENCODERS } from "./encoder-args.ts";
 
@@ -24,6 +25,10 @@ const WorkerConfigSchema = z.object({
   HTTP_HOST: z.string().default("127.0.0.1"),
   HTTP_PORT: z.coerce.number().int().min(0).max(65535).default(9936),
   LOG_LEVEL: z.enum(["debug", "info", "warn", "error"]).default("info"),
+  /** The ffmpeg executable (unset: `ffmpeg` on PATH). */
+  FFMPEG_PATH: z.string().optional(),
+  /** The ffprobe executable (unset: beside ffmpeg, else on PATH). */
+  FFPROBE_PATH: z.string().optional(),
 });
 
 /** The parsed worker configuration. */
@@ -39,11 +44,14 @@ export interface WorkerConfig {
   httpHost: string;
   httpPort: number;
   logLevel: "debug" | "info" | "warn" | "error";
+  /** Where FFmpeg is looked for (FFMPEG_PATH, FFPROBE_PATH, PATH). */
+  ffmpeg: FfmpegLocations;
 }
 
 /** Parses the worker's configuration; throws an Error naming every invalid setting. */
 export function loadWorkerConfig(env: Record<string, string | undefined>, argv: string[] = []): WorkerConfig {
-  const parsed = WorkerConfigSchema.safeParse({ ...env, ...flagsToEnv(argv) });
+  const merged = { ...env, ...flagsToEnv(argv) };
+  const parsed = WorkerConfigSchema.safeParse(merged);
   if (!parsed.success) {
     throw new Error(`invalid worker configuration: ${parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")}`);
   }
@@ -64,5 +72,6 @@ export function loadWorkerConfig(env: Record<string, string | undefined>, argv: 
     httpHost: c.HTTP_HOST,
     httpPort: c.HTTP_PORT,
     logLevel: c.LOG_LEVEL,
+    ffmpeg: { ffmpegPath: c.FFMPEG_PATH || null, ffprobePath: c.FFPROBE_PATH || null, searchPath: merged.PATH || null },
   };
 }

@@ -1,6 +1,7 @@
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { DEFAULT_LADDER, TEST_LADDER } from "../../../protocol/ladder.ts";
 import { loadConfig } from "../../../ingest-node/src/config.ts";
+import { createLogger } from "../../../ingest-node/src/log.ts";
 
 const env = { NODE_TOKEN: "node-token-123" };
 
@@ -54,5 +55,33 @@ describe("loadConfig: node credential", () => {
     expect(loadConfig({ NODE_TOKEN: "nc_minted-1", INGEST_SECRET: "bootstrap-1" })).toMatchObject({ nodeToken: "nc_minted-1", ingestSecret: null });
     expect(() => loadConfig({})).toThrow(/set NODE_TOKEN \(this node's minted credential\) or INGEST_SECRET/);
     expect(() => loadConfig({ NODE_TOKEN: "", INGEST_SECRET: "" })).toThrow(/set NODE_TOKEN/);
+  });
+});
+
+describe("loadConfig: settings read once and passed down", () => {
+  it("takes where FFmpeg is (FFMPEG_PATH, FFPROBE_PATH, PATH) from the environment or a flag", () => {
+    expect(loadConfig({ ...env, PATH: "/usr/bin:/bin" }).ffmpeg).toEqual({ ffmpegPath: null, ffprobePath: null, searchPath: "/usr/bin:/bin" });
+    const set = loadConfig({ ...env, FFMPEG_PATH: "/opt/ff/ffmpeg", FFPROBE_PATH: "/opt/ff/ffprobe" }, ["--ffmpeg-path", "/opt/other/ffmpeg"]);
+    expect(set.ffmpeg).toEqual({ ffmpegPath: "/opt/other/ffmpeg", ffprobePath: "/opt/ff/ffprobe", searchPath: null });
+    expect(loadConfig({ ...env, FFMPEG_PATH: "" }).ffmpeg.ffmpegPath).toBeNull();
+  });
+
+  it("takes LOG_LEVEL, which the entry point gives its logger (children inherit it)", () => {
+    expect(loadConfig(env).logLevel).toBe("info");
+    const config = loadConfig({ ...env, LOG_LEVEL: "warn" });
+    const lines: string[] = [];
+    const capture = (chunk: string | Uint8Array) => lines.push(String(chunk)) > 0;
+    const out = vi.spyOn(process.stdout, "write").mockImplementation(capture);
+    const err = vi.spyOn(process.stderr, "write").mockImplementation(capture);
+    try {
+      const log = createLogger("node", config.logLevel).child("pipeline");
+      log.info("not shown");
+      log.warn("shown");
+    } finally {
+      out.mockRestore();
+      err.mockRestore();
+    }
+    expect(lines).toEqual([expect.stringMatching(/WARN {2}node\/pipeline shown\n$/)]);
+    expect(() => loadConfig({ ...env, LOG_LEVEL: "loud" })).toThrow(/LOG_LEVEL/);
   });
 });

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { TEST_LADDER } from "../../../../protocol/ladder.ts";
 import { type LatencyMode, timingFor } from "../../../../protocol/latency.ts";
 import { buildFfmpegArgs, type FfmpegArgsOptions } from "../../../../ingest-node/src/transcode/ffmpeg-args.ts";
-import { type FfmpegBinaries, findFfmpeg } from "../../../../ingest-node/src/transcode/ffmpeg-binary.ts";
+import { type FfmpegBinaries, ffmpegLocations, findFfmpeg } from "../../../../ingest-node/src/transcode/ffmpeg-binary.ts";
 import { startFfmpeg } from "../../../../ingest-node/src/transcode/ffmpeg-process.ts";
 import { jpegDimensions } from "../../../../ingest-node/src/transcode/jpeg-splitter.ts";
 import { planLadder, type SourceInfo } from "../../../../ingest-node/src/transcode/ladder-plan.ts";
@@ -22,7 +22,7 @@ const SOURCE: SourceInfo = { width: 640, height: 360, fps: 30, videoCodec: "rawv
 let bin: FfmpegBinaries;
 let dir: string;
 beforeAll(async () => {
-  bin = await findFfmpeg({ env: process.env, logger: { warn: () => {} } });
+  bin = await findFfmpeg(ffmpegLocations(process.env), { logger: { warn: () => {} } });
   dir = await mkdtemp(join(tmpdir(), "transcode-"));
 });
 afterAll(async () => {

@@ -4,7 +4,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll } from "vitest";
-import { type FfmpegBinaries, findFfmpeg } from "../../../../ingest-node/src/transcode/ffmpeg-binary.ts";
+import { type FfmpegBinaries, ffmpegLocations, findFfmpeg } from "../../../../ingest-node/src/transcode/ffmpeg-binary.ts";
 
 /** What a real-FFmpeg test works with (read it inside tests: filled in by beforeAll). */
 export interface RealFfmpeg {
@@ -17,7 +17,7 @@ export interface RealFfmpeg {
 export function useRealFfmpeg(prefix: string): RealFfmpeg {
   const env = {} as RealFfmpeg;
   beforeAll(async () => {
-    env.bin = await findFfmpeg({ env: process.env, logger: { warn: () => {} } });
+    env.bin = await findFfmpeg(ffmpegLocations(process.env), { logger: { warn: () => {} } });
     env.ffprobe = env.bin.ffprobe ?? "ffprobe";
     env.dir = await mkdtemp(join(tmpdir(), prefix));
   });
