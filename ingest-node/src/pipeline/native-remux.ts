@@ -3,17 +3,18 @@ import { EventEmitter } from "node:events";
 import { Readable, Writable } from "node:stream";
 import type { FlvTag } from "../remux/flv-reader.ts";
 import { FlvRemuxer } from "../remux/flv-remuxer.ts";
-import { writeFlv } from "../remux/flv-writer.ts";
 import type { FfmpegExit, FfmpegProcessEvents } from "../transcode/ffmpeg-process.ts";
 import type { ProgressSnapshot } from "../transcode/progress-parser.ts";
-import { decodeKeyframeJpeg } from "./keyframe-thumbnail.ts";
+import { type KeyframeThumbnailRequest, sharedThumbnailBatcher, type ThumbnailBatcher } from "./keyframe-thumbnail.ts";
 
-/** Thumbnails of a native remux: a short FFmpeg decodes one keyframe every `intervalSeconds` of media. */
+/** Thumbnails of a native remux: one keyframe every `intervalSeconds` of media, decoded in the node's batches. */
 export interface NativeThumbnails {
   ffmpegBinary: string;
   intervalSeconds: number;
   width: number;
   height: number;
+  /** Who decodes the keyframes (default: the node's shared batcher for `ffmpegBinary`). */
+  batcher?: ThumbnailBatcher;
 }
 
 /** Options of NativeRemux. */
@@ -29,7 +30,8 @@ export interface NativeRemuxOptions {
 
 /**
  * NativeRemux has the shape of an FfmpegProcess that copies one rendition: write the FLV feed to `stdin`, read fMP4
- * from `renditions`, await `exited`. Nothing is spawned but a short FFmpeg per thumbnail. The output side holds back
+ * from `renditions`, await `exited`. Nothing is spawned but the short FFmpeg runs that decode keyframes for thumbnails
+ * (batched with the other publishes' keyframes, keyframe-thumbnail.ts). The output side holds back
  * the input (the stdin write callback waits while the rendition stream is full), so the feed's byte bound still
  * measures a packager that falls behind.
  */
@@ -50,13 +52,15 @@ export class NativeRemux extends EventEmitter<FfmpegProcessEvents> {
   #lastThumbnailMs: number | null = null;
   /** The running thumbnail decode (it settles after any decode queued behind it). */
   #thumbnail: Promise<void> | null = null;
-  #nextThumbnail: Uint8Array | null = null;
+  #nextThumbnail: KeyframeThumbnailRequest | null = null;
+  readonly #batcher: ThumbnailBatcher | null;
   #progressTimer: NodeJS.Timeout;
   #progress = { at: Date.now(), frames: 0, time: 0 };
 
   constructor(options: NativeRemuxOptions) {
     super();
     this.#thumbnails = options.thumbnails;
+    this.#batcher = options.thumbnails ? (options.thumbnails.batcher ?? sharedThumbnailBatcher(options.thumbnails.ffmpegBinary)) : null;
     this.#remuxer = new FlvRemuxer({ fragmentDuration: options.fragmentDuration, onKeyframe: (tag) => this.#onKeyframe(tag) });
     this.#output = new Readable({
       highWaterMark: 4 * 1024 * 1024,
@@ -71,6 +75,8 @@ export class NativeRemux extends EventEmitter<FfmpegProcessEvents> {
     this.exited = exited.then(async (exit) => {
       clearInterval(this.#progressTimer);
       this.#emitProgress(true);
+      // The last thumbnail's batch runs now rather than after its window.
+      if (this.#thumbnail !== null) this.#batcher?.flush();
       await this.#thumbnail;
       return exit;
     });
@@ -156,22 +162,16 @@ export class NativeRemux extends EventEmitter<FfmpegProcessEvents> {
     const intervalMs = this.#thumbnails.intervalSeconds * 1000;
     if (this.#lastThumbnailMs !== null && Math.floor(tag.timestampMs / intervalMs) <= Math.floor(this.#lastThumbnailMs / intervalMs)) return;
     this.#lastThumbnailMs = tag.timestampMs;
-    const header = new Uint8Array(5 + avcC.byteLength);
-    header.set([0x17, 0, 0, 0, 0]);
-    header.set(avcC, 5);
-    // Copies: the tag is a view of the feed's bytes, and the decode outlives this call.
-    const flv = writeFlv([
-      { type: 9, timestampMs: 0, payload: header },
-      { type: 9, timestampMs: 0, payload: tag.payload.slice() },
-    ]);
-    // One decode at a time: a keyframe due while one runs waits (only the newest), so a burst never forks many.
-    if (this.#thumbnail !== null) this.#nextThumbnail = flv;
-    else this.#decode(flv);
+    // A copy: the tag is a view of the feed's bytes, and the decode outlives this call.
+    // It waits for other publishes' keyframes at most half an interval, so the next one is not due before it is decoded.
+    const request = { avcC, keyframe: tag.payload.slice(5), width: this.#thumbnails.width, height: this.#thumbnails.height, maxWaitMs: intervalMs / 2 };
+    // One decode at a time: a keyframe due while one waits or runs waits (only the newest), so memory stays bounded.
+    if (this.#thumbnail !== null) this.#nextThumbnail = request;
+    else this.#decode(request);
   }
 
-  #decode(flv: Uint8Array): void {
-    const options = this.#thumbnails!;
-    this.#thumbnail = decodeKeyframeJpeg({ binary: options.ffmpegBinary, flv, width: options.width, height: options.height })
+  #decode(request: KeyframeThumbnailRequest): void {
+    this.#thumbnail = this.#batcher!.decode(request)
       .then((jpeg) => void this.emit("thumbnail", jpeg))
       .catch((error: Error) => void this.emit("log", error.message))
       .then(() => {
@@ -183,6 +183,8 @@ export class NativeRemux extends EventEmitter<FfmpegProcessEvents> {
           return this.#thumbnail ?? undefined;
         }
       });
+    // After the end nothing is worth waiting a batch window for.
+    if (this.#exit !== null) this.#batcher!.flush();
   }
 
   #emitProgress(end: boolean): void {

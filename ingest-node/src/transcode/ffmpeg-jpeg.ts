@@ -1,12 +1,13 @@
-// One short FFmpeg run that turns bytes on stdin into one JPEG on stdout (a keyframe thumbnail, a sprite sheet),
-// killed past a timeout: a preview is never worth a stuck process.
+// Short FFmpeg runs that turn bytes on stdin into JPEGs on stdout (keyframe thumbnails, sprite sheets), killed past a
+// timeout: a preview is never worth a stuck process.
 import { spawn } from "node:child_process";
+import { JpegSplitter } from "./jpeg-splitter.ts";
 
 /** Options of runFfmpegJpeg. */
 export interface FfmpegJpegRun {
   /** The ffmpeg executable. */
   binary: string;
-  /** Arguments that read stdin and write one JPEG to stdout. */
+  /** Arguments that read stdin and write JPEGs to stdout. */
   args: string[];
   /** Written to stdin one after another, then stdin is closed. */
   input: Uint8Array[];
@@ -17,7 +18,18 @@ export interface FfmpegJpegRun {
 }
 
 /** The JPEG FFmpeg wrote; rejects when it could not start, failed, was killed or wrote nothing. */
-export function runFfmpegJpeg(run: FfmpegJpegRun): Promise<Buffer> {
+export async function runFfmpegJpeg(run: FfmpegJpegRun): Promise<Buffer> {
+  const out = await runFfmpeg(run);
+  if (out.byteLength <= 2) throw new Error(`${run.what} failed: FFmpeg wrote no image`);
+  return out;
+}
+
+/** Every JPEG FFmpeg wrote, in order (its output split at image boundaries); rejects as runFfmpegJpeg does. */
+export async function runFfmpegJpegs(run: FfmpegJpegRun): Promise<Buffer[]> {
+  return new JpegSplitter().push(await runFfmpeg(run));
+}
+
+function runFfmpeg(run: FfmpegJpegRun): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const child = spawn(run.binary, run.args, { stdio: ["pipe", "pipe", "pipe"], windowsHide: true });
     const out: Buffer[] = [];
@@ -32,8 +44,7 @@ export function runFfmpegJpeg(run: FfmpegJpegRun): Promise<Buffer> {
     });
     child.once("close", (code, signal) => {
       clearTimeout(timer);
-      const jpeg = Buffer.concat(out);
-      if (code === 0 && jpeg.byteLength > 2) resolve(jpeg);
+      if (code === 0) resolve(Buffer.concat(out));
       else reject(new Error(`${run.what} failed (${signal ?? `code ${code}`}): ${err.trim().split("\n").pop() ?? ""}`));
     });
     for (const chunk of run.input) child.stdin.write(chunk);
