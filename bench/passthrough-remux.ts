@@ -7,7 +7,7 @@
 // [--modes=inproc,native,native:3600,ffmpeg,nginx]` (`<remux>:<s>` sets THUMBNAIL_INTERVAL_S; the node's default is 10 s).
 // It writes its figures to docs/bench/passthrough.json, which bench/report.ts renders in docs/BENCHMARKS.md.
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { CmafPackager } from "../ingest-node/src/packager/packager.ts";
@@ -17,6 +17,7 @@ import { freePort } from "../scripts/lib/free-port.ts";
 import { startIngestDev } from "../scripts/lib/ingest-dev.ts";
 import { spawnGroup } from "../scripts/lib/processes.ts";
 import { stoppableChild } from "../scripts/lib/test-publisher.ts";
+import { type ProfilePart, splitProfileFile } from "./cpu-profile-split.ts";
 import { startFakeEdge } from "./fake-edge.ts";
 import { type Measured, PASSTHROUGH_RESULTS, type PassthroughResults } from "./passthrough-results.ts";
 import { machineInfo, machineLine } from "./machine.ts";
@@ -76,6 +77,7 @@ async function measureNode(mode: string, ffmpeg: string, file: string, n: number
   const [remux, thumbnailS = "10"] = mode.split(":") as [string, string?];
   const fake = await startFakeEdge();
   const dir = mkdtempSync(join(tmpdir(), "edgecast-bench-remux-"));
+  const nodeStartedAt = Date.now();
   const node = await startIngestDev({
     edgeUrl: fake.url,
     nodeToken: "bench-node-credential",
@@ -94,27 +96,44 @@ async function measureNode(mode: string, ffmpeg: string, file: string, n: number
       ...(profileDir ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${profileDir}` } : {}),
     },
   });
+  let w: Awaited<ReturnType<typeof window>>;
+  let end: number;
+  let factors: number[];
   try {
     await sleep(1000);
-    const w = await window(node.process.child.pid!, node.rtmpUrl, ffmpeg, file, n, seconds, warmupS);
-    const end = Date.now();
-    const factors = [...fake.streams.values()].map(
+    w = await window(node.process.child.pid!, node.rtmpUrl, ffmpeg, file, n, seconds, warmupS);
+    end = Date.now();
+    factors = [...fake.streams.values()].map(
       (s) => s.segments.filter((g) => g.at >= w.t0 && g.at <= end).reduce((sum, g) => sum + g.durationS, 0) / ((end - w.t0) / 1000),
     );
     if (factors.length < n) throw new Error(`only ${factors.length} of ${n} publishes reached the edge; node log: ${node.lines.slice(-5).join(" | ")}`);
-    return {
-      mode: `node REMUX=${remux}${thumbnailS === "10" ? "" : ` thumbnails/${thumbnailS}s`}`,
-      streams: n,
-      cores: w.cores,
-      rssMiB: w.rssMiB,
-      idleRssMiB: w.idleRssMiB,
-      minRealtime: Math.min(...factors),
-    };
   } finally {
     await node.stop();
     await fake.stop();
     rmSync(dir, { recursive: true, force: true });
   }
+  return {
+    mode: `node REMUX=${remux}${thumbnailS === "10" ? "" : ` thumbnails/${thumbnailS}s`}`,
+    streams: n,
+    cores: w.cores,
+    rssMiB: w.rssMiB,
+    idleRssMiB: w.idleRssMiB,
+    minRealtime: Math.min(...factors),
+    ...(profileDir ? { split: profileSplit(nodeStartedAt, w.t0, end, n) } : {}),
+  };
+}
+
+/** The node's profile (the newest main-thread one in --profile's directory) over the window, millicores per stream. */
+function profileSplit(nodeStartedAt: number, from: number, to: number, n: number): Record<ProfilePart, number> {
+  const newest = readdirSync(profileDir)
+    .filter((f) => f.endsWith(".0.001.cpuprofile"))
+    .map((f) => join(profileDir, f))
+    .sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs)[0];
+  if (!newest) throw new Error(`--profile: no CPU profile in ${profileDir}`);
+  // The profile starts with the node process, a moment after nodeStartedAt: the window is that much earlier in it.
+  const split = splitProfileFile(newest, (from - nodeStartedAt) / 1000, (to - nodeStartedAt) / 1000);
+  const scale = 1000 / ((to - from) / 1000) / n;
+  return Object.fromEntries(Object.entries(split).map(([part, s]) => [part, Math.round(s * scale * 100) / 100])) as Record<ProfilePart, number>;
 }
 
 async function measureNginx(ffmpeg: string, file: string, n: number, seconds: number, warmupS: number): Promise<Measured> {

@@ -1,6 +1,7 @@
 // The figures bench/passthrough-remux.ts saves (docs/bench/passthrough.json) and bench/report.ts renders.
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import type { ProfilePart } from "./cpu-profile-split.ts";
 
 /** What one server cost over the window. */
 export interface Measured {
@@ -11,6 +12,8 @@ export interface Measured {
   idleRssMiB: number;
   /** Lowest media seconds delivered per second over the window, across streams (node modes only). */
   minRealtime: number | null;
+  /** With --profile: the node process's own CPU over the window by part, millicores per stream (bench/cpu-profile-split.ts). */
+  split?: Record<ProfilePart, number>;
 }
 
 /** The figures of the last run. */

@@ -1,6 +1,20 @@
 // The ingest section's passthrough paragraph in docs/BENCHMARKS.md, from docs/bench/passthrough.json (written by
 // `node bench/passthrough-remux.ts`, which runs by hand: it loads both cores for a few minutes).
+import { PROFILE_PARTS, type ProfilePart } from "./cpu-profile-split.ts";
 import type { Measured, PassthroughResults } from "./passthrough-results.ts";
+
+/** Targets against nginx-rtmp in the same run: CPU per stream at most this many times its, memory per stream in MB. */
+export const PASSTHROUGH_TARGETS = { cpuRatio: 2, memoryPerStreamMB: 5 } as const;
+
+const PART_LABELS: Record<ProfilePart, string> = {
+  rtmp: "RTMP (node-media-server, the node's RTMP code)",
+  remux: "FLV → CMAF remux",
+  packaging: "packaging (segments)",
+  uploads: "uploads (HTTP to the edge)",
+  thumbnails: "thumbnails and storyboard sheets (forking FFmpeg)",
+  gc: "garbage collection",
+  other: "other (timers, V8, ...)",
+};
 
 const LABELS: [RegExp, string][] = [
   [/^node REMUX=ffmpeg$/, "node, `REMUX=ffmpeg` (one FFmpeg copy per stream)"],
@@ -33,7 +47,10 @@ export function passthroughParagraph(saved: PassthroughResults | null): string[]
     `**Passthrough without an FFmpeg per stream** (\`${saved.command}\`, run by hand, not by \`npm run bench\`; ${saved.machine},`,
     `${saved.measuredAt.slice(0, 16).replace("T", " ")} UTC${saved.load ? `, 1-min load ${saved.load.before} before, ${saved.load.after} after` : ""}${saved.note ? `; ${saved.note}` : ""}): ${n} publishers copy one 1280x720 30 fps H.264 2.5 Mbit/s + AAC`,
     `128 kbit/s FLV over RTMP, ${saved.seconds} s measured after ${saved.warmupS} s, CPU counted for the server, its live children and the children it`,
-    "reaped, RSS for the server and its live children.",
+    "reaped, RSS for the server and its live children. What each does: nginx-rtmp (`hls on`) cuts MPEG-TS segments and writes them and",
+    "their playlists to local disk; it uploads nothing and makes no pictures. The node packages CMAF, uploads every segment over HTTP",
+    "(keep-alive) to a fake edge (`bench/fake-edge.ts`, another process, not counted) and makes a thumbnail and a storyboard sprite sheet",
+    "every `THUMBNAIL_INTERVAL_S` per stream (short FFmpeg runs, counted): its `THUMBNAIL_INTERVAL_S=3600` row is the like-for-like one.",
     "",
     `| server (${n} streams) | cores | per stream | RSS | per stream over idle | slowest stream |`,
     "|---|---|---|---|---|---|",
@@ -52,24 +69,53 @@ export function passthroughParagraph(saved: PassthroughResults | null): string[]
   const text: string[] = [];
   if (ffmpeg && native) {
     text.push(
-      `The native remux removes the FFmpeg copy processes: memory drops from ${f(perStreamMiB(ffmpeg), 0)} to about ${f(perStreamMiB(native), 0)} MiB per stream.`,
+      `The native remux removes the FFmpeg copy processes: memory drops from ${f(perStreamMiB(ffmpeg), 0)} to about ${f(perStreamMiB(native), 1)} MiB per stream.`,
     );
   }
-  if (native && nginx) {
-    const ratio = (mcores(native) ?? 0) / Math.max(1e-9, mcores(nginx) ?? 0);
-    text.push(
-      `CPU per stream is ${f(ratio)}× nginx-rtmp's (the target is ≤ 2×)${ratio <= 2 ? "." : ": not reached yet."}` +
-        (inproc && quiet
-          ? ` The remux and packaging take ${f(mcores(inproc))} millicores per stream; the node's other work (node-media-server's RTMP parsing, the uploads) ${f((mcores(quiet) ?? 0) - (mcores(inproc) ?? 0), 0)} more, and thumbnails, each a short FFmpeg that decodes one keyframe, about ${f((mcores(native) ?? 0) - (mcores(quiet) ?? 0), 0)} more at the default \`THUMBNAIL_INTERVAL_S\` of 10 s (most of it FFmpeg's start-up).`
-          : ""),
-    );
+  const mbPerStream = (r: Measured | undefined) => {
+    const mib = perStreamMiB(r);
+    return mib === null ? null : (mib * 1024 * 1024) / 1e6;
+  };
+  if (nginx) {
+    for (const [r, what] of [
+      [native, "with thumbnails every 10 s (the default)"],
+      [quiet, "without thumbnails (like for like)"],
+    ] as const) {
+      if (!r) continue;
+      const ratio = (mcores(r) ?? 0) / Math.max(1e-9, mcores(nginx) ?? 0);
+      const mb = mbPerStream(r);
+      const cpuOk = ratio <= PASSTHROUGH_TARGETS.cpuRatio;
+      const memOk = mb !== null && mb <= PASSTHROUGH_TARGETS.memoryPerStreamMB;
+      text.push(
+        `The node ${what}: CPU per stream ${f(ratio)}× nginx-rtmp's (target ≤ ${PASSTHROUGH_TARGETS.cpuRatio}×, ${cpuOk ? "✅ pass" : "❌ fail"}), memory ${f(mb)} MB per stream (target ≤ ${PASSTHROUGH_TARGETS.memoryPerStreamMB} MB, ${memOk ? "✅ pass" : "❌ fail"}).`,
+      );
+    }
   }
-  if (ffmpeg && native && native.cores > ffmpeg.cores) {
-    text.push(
-      "With thumbnails that frequent the FFmpeg copy's one long-lived keyframe decoder costs less CPU; a shared, long-lived thumbnail decoder per node is the next step.",
-    );
-  }
+  if (inproc) text.push(`The remuxer and packager alone, in one process as fast as they go, take ${f(mcores(inproc))} millicores per stream.`);
   if (text.length > 0) md.push("", text.join(" "));
+  const split = rows.filter((r) => r.split);
+  if (split.length > 0) {
+    md.push(
+      "",
+      "Where the node's own CPU goes (a run with `--profile=DIR`: V8's CPU profile of the node over the same window, each sample charged to the",
+      "innermost frame of a known part on its stack, `bench/cpu-profile-split.ts`; the profiler adds a little; FFmpeg children not included):",
+      "",
+      `| part (mcores per stream) | ${split.map((r) => label(r.mode)).join(" | ")} |`,
+      `|---|${split.map(() => "---|").join("")}`,
+    );
+    for (const part of PROFILE_PARTS) md.push(`| ${PART_LABELS[part]} | ${split.map((r) => f(r.split![part], 2)).join(" | ")} |`);
+    md.push(
+      `| **total** | ${split
+        .map(
+          (r) =>
+            `**${f(
+              Object.values(r.split!).reduce((a, b) => a + b, 0),
+              2,
+            )}**`,
+        )
+        .join(" | ")} |`,
+    );
+  }
   md.push("");
   return md;
 }

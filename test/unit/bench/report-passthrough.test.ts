@@ -1,0 +1,46 @@
+// The passthrough paragraph: the verdicts against nginx-rtmp in the same run, and the node's CPU split when profiled.
+import { describe, expect, it } from "vitest";
+import type { PassthroughResults } from "../../../bench/passthrough-results.ts";
+import { passthroughParagraph } from "../../../bench/report-passthrough.ts";
+
+const saved = (withSplit: boolean): PassthroughResults => ({
+  measuredAt: "2026-12-06T09:00:00.000Z",
+  machine: "2 cores",
+  command: "node bench/passthrough-remux.ts",
+  streams: 16,
+  seconds: 30,
+  warmupS: 8,
+  results: [
+    { mode: "nginx-rtmp (hls on)", streams: 16, cores: 0.064, rssMiB: 18, idleRssMiB: 15, minRealtime: null },
+    { mode: "node REMUX=native", streams: 16, cores: 0.16, rssMiB: 280, idleRssMiB: 208, minRealtime: 1 },
+    {
+      mode: "node REMUX=native thumbnails/3600s",
+      streams: 16,
+      cores: 0.12,
+      rssMiB: 270,
+      idleRssMiB: 208,
+      minRealtime: 1,
+      ...(withSplit ? { split: { rtmp: 1, remux: 1.5, packaging: 0.5, uploads: 2, thumbnails: 0, gc: 1.25, other: 0.75 } } : {}),
+    },
+  ],
+});
+
+describe("passthroughParagraph", () => {
+  it("judges CPU per stream against 2× nginx-rtmp's and memory per stream against 5 MB, with and without thumbnails", () => {
+    const md = passthroughParagraph(saved(false)).join("\n");
+    expect(md).toContain(
+      "with thumbnails every 10 s (the default): CPU per stream 2.5× nginx-rtmp's (target ≤ 2×, ❌ fail), memory 4.7 MB per stream (target ≤ 5 MB, ✅ pass)",
+    );
+    expect(md).toContain(
+      "without thumbnails (like for like): CPU per stream 1.9× nginx-rtmp's (target ≤ 2×, ✅ pass), memory 4.1 MB per stream (target ≤ 5 MB, ✅ pass)",
+    );
+    expect(md).toContain("uploads nothing");
+    expect(md).not.toContain("Where the node's own CPU goes");
+  });
+
+  it("adds the profiled split with its total", () => {
+    const md = passthroughParagraph(saved(true)).join("\n");
+    expect(md).toContain("| uploads (HTTP to the edge) | 2.00 |");
+    expect(md).toContain("| **total** | **7.00** |");
+  });
+});
