@@ -98,20 +98,20 @@ export class MediaRun {
   }
 
   private async run(): Promise<RunEnd> {
-    const { process, options } = this;
+    const { process: media, options } = this;
     const { feed, session, log } = options;
     const failed = new Promise<RunEnd>((resolve) => (this.resolveFailed = resolve));
-    process.on("progress", (snapshot) => {
+    media.on("progress", (snapshot) => {
       this.progress = snapshot;
       this.progressAt = Date.now();
     });
-    process.on("thumbnail", (jpeg) => options.uploads.thumbnail(jpeg));
-    process.on("log", (line) => log.debug(`ffmpeg: ${line}`));
-    if (process.stdin) feed.attach(process.stdin);
-    const packaged = [...process.renditions].map(([name, stream]) => this.packageRendition(name, stream));
+    media.on("thumbnail", (jpeg) => options.uploads.thumbnail(jpeg));
+    media.on("log", (line) => log.debug(`ffmpeg: ${line}`));
+    if (media.stdin) feed.attach(media.stdin);
+    const packaged = [...media.renditions].map(([name, stream]) => this.packageOutput(name, stream));
     // An exit the node asked for (kill() on a hard stop) is no failure: the session ends with the node.
-    void process.exited.then((exit) => {
-      if (!exit.stopped) this.fail({ kind: "failed", reason: process.describeExit(exit), restart: true });
+    void media.exited.then((exit) => {
+      if (!exit.stopped) this.fail({ kind: "failed", reason: media.describeExit(exit), restart: true });
     });
     const watchdog = this.watchStalls();
     const copyCheck = this.watchEarlyCopy();
@@ -121,9 +121,9 @@ export class MediaRun {
     if (copyCheck) clearInterval(copyCheck);
     if (end.kind === "left") {
       log.info("publisher left; flushing the last segment", { reason: end.reason });
-      process.stdin?.end();
-      const exit = await process.exited;
-      if (exit.code !== 0 && !exit.stopped) log.warn("ffmpeg exited with an error", { reason: process.describeExit(exit) });
+      media.stdin?.end();
+      const exit = await media.exited;
+      if (exit.code !== 0 && !exit.stopped) log.warn("ffmpeg exited with an error", { reason: media.describeExit(exit) });
     } else {
       const epoch = options.grant.epoch;
       if (end.replan) log.info("planning again without the source copy", { reason: end.reason, epoch });
@@ -132,7 +132,7 @@ export class MediaRun {
       // time 0 is that keyframe (both at once: a keyframe arriving in between must set the new origin).
       feed.restartAtKeyframe(options.source.videoCodec !== "unknown");
       options.clock.resetOrigin();
-      await process.kill();
+      await media.kill();
     }
     await Promise.allSettled(packaged);
     return end;
@@ -172,7 +172,7 @@ export class MediaRun {
   }
 
   /** Packages one rendition's output and queues what it produces; a packaging failure ends the run. */
-  private async packageRendition(rendition: string, stream: NodeJS.ReadableStream): Promise<void> {
+  private async packageOutput(rendition: string, stream: NodeJS.ReadableStream): Promise<void> {
     const { plan, grant, session, uploads, log } = this.options;
     const mode = grant.latency_mode;
     const rung = plan.renditions.find((r) => r.name === rendition);
