@@ -16,8 +16,11 @@ const FIXTURE = join(import.meta.dirname, "../../../fixtures/flv/publisher-4s.fl
 const FIRST_MSN = 7;
 const ffmpeg = useRealFfmpeg("recorded-publish-");
 
-/** Publishes the fixture (at 4x real time) in interactive mode with a one-rung ladder; resolves once the edge was told. */
-async function publishFixture() {
+/**
+ * Publishes the fixture (at 4x real time) in interactive mode with a one-rung ladder; `during` runs while it goes on.
+ * Resolves once the pipeline is done.
+ */
+async function publishFixture(during?: (sink: MemorySink) => Promise<void>) {
   const publisher = new RecordedPublisher(await readFlvFile(FIXTURE), 4);
   const edge = new FakeEdge(STREAM, 100);
   const sink = new MemorySink();
@@ -36,6 +39,7 @@ async function publishFixture() {
       log: createLogger("test"),
     },
   );
+  await during?.(sink);
   await pipeline.done;
   return { publisher, edge, sink, pipeline };
 }
@@ -91,5 +95,19 @@ describe("a recorded publish through the pipeline into a MemorySink", () => {
       expect(dates[1]! > dates[0]!, rendition).toBe(true);
     }
     expect(sink.objects.filter((o) => o.kind === "thumbnail")).toHaveLength(1);
+  });
+
+  it("stops at a fence: the sink refuses the epoch (another publish took over), the publisher is disconnected, nothing more is put", async () => {
+    let putBeforeFence = 0;
+    const { publisher, edge, sink } = await publishFixture(async (sink) => {
+      for (let i = 0; i < 200 && !sink.objects.some((o) => o.kind === "segment"); i++) await new Promise((resolve) => setTimeout(resolve, 10));
+      putBeforeFence = sink.objects.length;
+      sink.fence(STREAM, 1);
+    });
+    expect(putBeforeFence).toBeGreaterThan(0);
+    expect(publisher.closedWith).toBe("fenced by the edge");
+    expect(sink.objects).toHaveLength(putBeforeFence);
+    // The broadcast is not this node's to hand back any more.
+    expect(edge.unpublishes).toEqual([]);
   });
 });
