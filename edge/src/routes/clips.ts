@@ -17,7 +17,7 @@ import { mediaStore } from "../storage/media-bucket.ts";
 import { CreateClipSchema } from "../vod/asset-input.ts";
 import { releaseAsset } from "../vod/asset-release.ts";
 import { writeAsset } from "../vod/asset-writer.ts";
-import { type AssetRendition, byRendition, coveringSegments } from "../vod/vod-playlist.ts";
+import { type AssetRendition, segmentsInRange } from "../vod/vod-playlist.ts";
 import { emitEvent } from "../webhooks/emit.ts";
 import { clipView, ownedClip, ownedVod, uuidParam } from "./asset-views.ts";
 import { IdParams, streamFromPath } from "./stream-from-path.ts";
@@ -86,15 +86,8 @@ streamClipRoutes.openapi(createClipRoute, async (c) => {
     );
   }
   if (renditions.length === 0) renditions = recorded.renditions;
-  const groups = byRendition(recorded.segments);
-  const reference = groups.get(renditions[0]?.name ?? "") ?? [...groups.values()][0] ?? [];
-  const broadcastStart = Date.parse(reference[0]?.programDateTime ?? "");
-  const startMs = body.start_time ? Date.parse(body.start_time) : broadcastStart + (body.start_offset ?? 0) * 1000;
-  // The range is cut on one rendition's timeline and every rendition takes the same msns: renditions share segment
-  // boundaries by msn, but their program date-times may differ by a frame (a copied source runs ahead of the encoded
-  // rungs), which cut on each one's own dates gave one rendition an extra segment at an edge of the range.
-  const msns = new Set(coveringSegments(reference, startMs, body.duration).map((s) => s.msn));
-  const covering = recorded.segments.filter((s) => msns.has(s.msn));
+  const start = body.start_time ? { atMs: Date.parse(body.start_time) } : { offsetS: body.start_offset ?? 0 };
+  const { startMs, segments: covering } = segmentsInRange(recorded.segments, renditions[0]?.name, start, body.duration);
   if (covering.length === 0) throw new AppError(400, "invalid_field", "start_offset: no recorded media covers that range");
   const id = crypto.randomUUID();
   const written = await writeAsset(mediaStore(c.env), "clips", id, stream.id, renditions, covering, recorded.encryption);

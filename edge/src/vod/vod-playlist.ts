@@ -118,6 +118,29 @@ export function coveringSegments(segments: RecordedSegment[], startMs: number, d
   });
 }
 
+/** Where a range over a recording starts: a wall-clock time in ms, or seconds from the recording's first segment. */
+export type RangeStart = { atMs: number } | { offsetS: number };
+
+/** What a range over several renditions takes: its start in wall-clock ms and the segments of every rendition. */
+export interface RecordedRange {
+  startMs: number;
+  segments: RecordedSegment[];
+}
+
+/**
+ * The segments of every rendition that a range of `durationS` from `start` takes. The range is cut on one rendition's
+ * timeline (`referenceRendition`'s, else the first recorded) and every rendition takes the same msns: renditions
+ * share segment boundaries by msn, but their program date-times may differ by a frame (a copied source runs ahead of
+ * the encoded rungs), and cutting each on its own dates can give one rendition an extra segment at an edge.
+ */
+export function segmentsInRange(segments: RecordedSegment[], referenceRendition: string | undefined, start: RangeStart, durationS: number): RecordedRange {
+  const groups = byRendition(segments);
+  const reference = groups.get(referenceRendition ?? "") ?? [...groups.values()][0] ?? [];
+  const startMs = "atMs" in start ? start.atMs : Date.parse(reference[0]?.programDateTime ?? "") + start.offsetS * 1000;
+  const msns = new Set(coveringSegments(reference, startMs, durationS).map((s) => s.msn));
+  return { startMs, segments: segments.filter((s) => msns.has(s.msn)) };
+}
+
 /** Groups recorded segments by rendition (each list sorted by msn). */
 export function byRendition(segments: RecordedSegment[]): Map<string, RecordedSegment[]> {
   const groups = new Map<string, RecordedSegment[]>();

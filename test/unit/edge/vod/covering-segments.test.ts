@@ -1,13 +1,14 @@
-// Which recorded segments a clip's time range takes: those it overlaps, not those its ends merely touch.
+// Which recorded segments a clip's time range takes: those it overlaps, not those its ends merely touch, and the same
+// msns in every rendition.
 import { describe, expect, it } from "vitest";
 import type { RecordedSegment } from "../../../../edge/src/vod/recorded-segment.ts";
-import { coveringSegments } from "../../../../edge/src/vod/vod-playlist.ts";
+import { coveringSegments, segmentsInRange } from "../../../../edge/src/vod/vod-playlist.ts";
 
 const T0 = Date.UTC(2026, 10, 25, 12, 0, 0);
 /** Segments 0..n-1 of 2 s each, their program-date-times offset by `skewMs` each (rounding to whole ms). */
-const segments = (n: number, skewMs: number[] = []): RecordedSegment[] =>
+const segments = (n: number, skewMs: number[] = [], rendition = "360p"): RecordedSegment[] =>
   Array.from({ length: n }, (_, msn) => ({
-    rendition: "360p",
+    rendition,
     msn,
     epoch: 1,
     duration: 2,
@@ -26,5 +27,36 @@ describe("coveringSegments", () => {
     expect(coveringSegments(segments(5, [0, 0, -1]), T0 + 1000, 3).map((s) => s.msn)).toEqual([0, 1]);
     // And a segment that ends a millisecond after the range starts is not in it either.
     expect(coveringSegments(segments(5, [0, 1]), T0 + 4000, 2).map((s) => s.msn)).toEqual([2]);
+  });
+});
+
+describe("segmentsInRange", () => {
+  // A copied source whose dates run a frame (33 ms) ahead of the encoded rung's, interleaved as the recording lists them.
+  const source = segments(5, [-33, -33, -33, -33, -33], "source");
+  const rung = segments(5, [], "360p");
+  const recording = source.flatMap((s, i) => [s, rung[i]!]);
+  const msnsOf = (taken: RecordedSegment[], rendition: string) => taken.filter((s) => s.rendition === rendition).map((s) => s.msn);
+
+  it("takes the same msns in every rendition, cut on the reference rendition's timeline", () => {
+    // [2.02 s, 4.02 s) on the rung's dates takes msn 1 only (msn 2 starts 20 ms before the end, under the slack); on
+    // the source's own dates msn 2 starts 53 ms before the end and would be taken too.
+    expect(msnsOf(coveringSegments(source, T0 + 2020, 2), "source")).toEqual([1, 2]);
+    const range = segmentsInRange(recording, "360p", { atMs: T0 + 2020 }, 2);
+    expect(msnsOf(range.segments, "360p")).toEqual([1]);
+    expect(msnsOf(range.segments, "source")).toEqual([1]);
+    expect(range.startMs).toBe(T0 + 2020);
+  });
+
+  it("counts an offset from the reference rendition's first segment", () => {
+    const range = segmentsInRange(recording, "source", { offsetS: 4 }, 2);
+    expect(range.startMs).toBe(T0 - 33 + 4000);
+    expect(msnsOf(range.segments, "source")).toEqual([2]);
+    expect(msnsOf(range.segments, "360p")).toEqual([2]);
+  });
+
+  it("cuts on the first recorded rendition when the reference has no segments, and takes nothing outside the recording", () => {
+    expect(segmentsInRange(recording, "1080p", { offsetS: 0 }, 2).startMs).toBe(T0 - 33);
+    expect(segmentsInRange(recording, undefined, { offsetS: 0 }, 2).segments.map((s) => s.msn)).toEqual([0, 0]);
+    expect(segmentsInRange(recording, "360p", { atMs: T0 + 60_000 }, 2).segments).toEqual([]);
   });
 });
