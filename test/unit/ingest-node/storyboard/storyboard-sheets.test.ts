@@ -28,13 +28,18 @@ function harness(fail: (meta: StoryboardSheetMeta) => Error | null = () => null)
 
 const tile = (k: number) => new Uint8Array([k]);
 
+/** Adds tiles 0..count-1 under `epoch` one at a time, each upload settled before the next tile comes. */
+async function addEach(board: StoryboardSheets, epoch: number, count: number): Promise<void> {
+  for (let k = 0; k < count; k++) {
+    board.add(epoch, tile(k));
+    await board.settled();
+  }
+}
+
 describe("StoryboardSheets", () => {
   it("re-sends the sheet a tile lands on, rolling to the next sheet after columns × rows tiles", async () => {
     const { board, sent } = harness();
-    for (let k = 0; k < 6; k++) {
-      board.add(7, tile(k));
-      await board.settled();
-    }
+    await addEach(board, 7, 6);
     expect(sent.map((s) => [s.sheet, s.tiles])).toEqual([
       [0, 1],
       [0, 2],
@@ -63,10 +68,7 @@ describe("StoryboardSheets", () => {
   it("repairs a failed upload with the next tile, before any later sheet", async () => {
     let failing = true;
     const { board, sent } = harness((meta) => (failing && meta.sheet === 0 && meta.tiles === 4 ? new Error("edge unavailable") : null));
-    for (let k = 0; k < 4; k++) {
-      board.add(1, tile(k));
-      await board.settled();
-    }
+    await addEach(board, 1, 4);
     failing = false;
     board.add(1, tile(4));
     await board.settled();
@@ -81,10 +83,7 @@ describe("StoryboardSheets", () => {
 
   it("stops the publish's storyboard when the edge refuses a sheet, and starts over with a new epoch", async () => {
     const { board, sent } = harness((meta) => (meta.epoch === 1 && meta.sheet === 1 ? new StoryboardRefusedError("at most 1 sheet") : null));
-    for (let k = 0; k < 7; k++) {
-      board.add(1, tile(k));
-      await board.settled();
-    }
+    await addEach(board, 1, 7);
     expect(sent.map((s) => [s.sheet, s.tiles])).toEqual([
       [0, 1],
       [0, 2],
@@ -101,10 +100,7 @@ describe("StoryboardSheets", () => {
   it(`holds at most ${MAX_PENDING_SHEETS} sheets while uploads fail, then gives the publish's storyboard up`, async () => {
     const { board, sent } = harness(() => new Error("edge unavailable"));
     const perSheet = GRID.columns * GRID.rows;
-    for (let k = 0; k < MAX_PENDING_SHEETS * perSheet; k++) {
-      board.add(1, tile(k));
-      await board.settled();
-    }
+    await addEach(board, 1, MAX_PENDING_SHEETS * perSheet);
     expect(board.heldSheets).toBe(MAX_PENDING_SHEETS);
     board.add(1, tile(99));
     await board.settled();
