@@ -196,19 +196,10 @@ export class StreamPipeline {
   /** Plans the renditions for `source` and runs FFmpeg (and its packagers) until the publisher leaves or the run fails. */
   private async runMedia(source: SourceInfo): Promise<RunEnd> {
     const target = this.grant.segment_target;
-    if (this.pool) this.plan = this.pool.plan(source, target, this.copyAllowed);
-    else {
-      const choice = chooseLadder(source, {
-        nodeLadder: this.deps.ladder,
-        streamLadder: this.grant.ladder,
-        segmentTarget: target,
-        copyAllowed: this.copyAllowed,
-        copyEarly: this.copyEarly,
-      });
-      if (choice.ignoredStreamLadder) this.log.info("passthrough node: the stream's own ladder is not encoded here");
-      this.plan = choice.plan;
-    }
-    const plan = this.plan;
+    const plan = this.pool
+      ? this.pool.plan(source, target, this.copyAllowed)
+      : chooseLadder(source, { ladder: this.deps.ladder, segmentTarget: target, copyAllowed: this.copyAllowed, copyEarly: this.copyEarly });
+    this.plan = plan;
     // A passthrough node that has to encode after all says so at warn level: it costs the CPU it was meant to save.
     this.log[plan.fallback || !this.copyAllowed ? "warn" : "info"]("transcoding", {
       renditions: plan.renditions.map((r) => `${r.name}${r.kind === "copy" ? "(copy)" : ""}`).join(","),

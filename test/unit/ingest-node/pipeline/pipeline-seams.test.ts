@@ -13,32 +13,26 @@ import { StreamFencedError } from "../../../../ingest-node/src/upload/upload-err
 import { FakeSession } from "./pipeline-harness.ts";
 
 const source: SourceInfo = { width: 640, height: 360, fps: 30, videoCodec: "h264", audioCodec: "aac", keyframeInterval: 2 };
-const choice = { nodeLadder: TEST_LADDER, streamLadder: null, segmentTarget: 2, copyAllowed: true, copyEarly: false };
+const choice = { ladder: TEST_LADDER, segmentTarget: 2, copyAllowed: true, copyEarly: false };
 const names = (plan: { renditions: { name: string; kind: string }[] }) => plan.renditions.map((r) => `${r.name}:${r.kind}`);
 
 describe("chooseLadder", () => {
-  it("plans the node's ladder with the source copy, or the stream's own ladder when the grant carries one", () => {
-    expect(names(chooseLadder(source, choice).plan)).toEqual(["source:copy", "360p:encode", "240p:encode", "160p:encode"]);
-    const own = chooseLadder(source, { ...choice, streamLadder: [{ name: "180p", height: 180, videoKbps: 300, audioKbps: 64 }] });
-    expect(names(own.plan)).toEqual(["source:copy", "180p:encode"]);
-    expect(own.ignoredStreamLadder).toBe(false);
+  it("plans the node's ladder with the source copy", () => {
+    expect(names(chooseLadder(source, choice))).toEqual(["source:copy", "360p:encode", "240p:encode", "160p:encode"]);
   });
 
   it("encodes the source rendition once the copy is not allowed", () => {
-    expect(names(chooseLadder(source, { ...choice, copyAllowed: false }).plan)[0]).toBe("source:encode");
+    expect(names(chooseLadder(source, { ...choice, copyAllowed: false }))[0]).toBe("source:encode");
   });
 
   it("copies before the keyframe interval is known only when asked to", () => {
     const unknown = { ...source, keyframeInterval: null };
-    expect(names(chooseLadder(unknown, choice).plan)[0]).toBe("360p:encode");
-    expect(names(chooseLadder(unknown, { ...choice, copyEarly: true }).plan)[0]).toBe("source:copy");
+    expect(names(chooseLadder(unknown, choice))[0]).toBe("360p:encode");
+    expect(names(chooseLadder(unknown, { ...choice, copyEarly: true }))[0]).toBe("source:copy");
   });
 
-  it("on a passthrough node copies only, and says it ignored a stream's own ladder", () => {
-    const passthrough = chooseLadder(source, { ...choice, nodeLadder: "passthrough", streamLadder: TEST_LADDER });
-    expect(names(passthrough.plan)).toEqual(["source:copy"]);
-    expect(passthrough.ignoredStreamLadder).toBe(true);
-    expect(chooseLadder(source, { ...choice, nodeLadder: "passthrough" }).ignoredStreamLadder).toBe(false);
+  it("on a passthrough node copies only", () => {
+    expect(names(chooseLadder(source, { ...choice, ladder: "passthrough" }))).toEqual(["source:copy"]);
   });
 });
 
