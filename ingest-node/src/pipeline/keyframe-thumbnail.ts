@@ -1,9 +1,9 @@
 // Thumbnails from keyframes, decoded in batches: the keyframes of every publish on the node that come due within a
-// short window go to one short FFmpeg run (raw H.264 in, one JPEG per keyframe out). Why batch: almost all of a
-// one-keyframe run is FFmpeg starting (loading its libraries) and the node forking it, ~70 ms of CPU and more than the
-// decode itself; 16 publishes with a thumbnail every 10 s made that the largest cost of a passthrough node.
+// short window go to one short FFmpeg run (raw H.264 in, one JPEG per keyframe out). With one run per keyframe, FFmpeg's
+// start-up and the fork were the largest cost of a passthrough node of 16 publishes with a thumbnail every 10 s.
 import { keyframeAnnexB } from "../remux/annexb.ts";
 import { runFfmpegJpegs } from "../transcode/ffmpeg-jpeg.ts";
+import { JpegBatcher } from "../transcode/jpeg-batch.ts";
 
 /** One keyframe to decode. */
 export interface KeyframeThumbnailRequest {
@@ -27,12 +27,6 @@ export interface ThumbnailBatcherOptions {
   windowMs?: number;
   /** Most keyframes in one run (default 32); a full batch runs at once. */
   maxBatch?: number;
-}
-
-interface Pending {
-  annexB: Uint8Array;
-  resolve: (jpeg: Buffer) => void;
-  reject: (error: Error) => void;
 }
 
 /** The FFmpeg arguments that decode raw H.264 keyframes on stdin to one `width`x`height` JPEG each on stdout. */
@@ -67,38 +61,29 @@ export function keyframeBatchArgs(width: number, height: number): string[] {
   ];
 }
 
-/**
- * Collects keyframes and decodes them in batches, one FFmpeg run per batch and picture size. A run that does not give
- * one picture per keyframe (a publisher sent a broken one) is retried one keyframe per run, so one publish cannot
- * cost another its thumbnails.
- */
+/** Collects keyframes and decodes them in batches (transcode/jpeg-batch.ts), one FFmpeg run per batch and picture size. */
 export class ThumbnailBatcher {
-  readonly #run: JpegsRunner;
-  readonly #windowMs: number;
-  readonly #maxBatch: number;
-  /** Queued keyframes by output size ("640x360"). */
-  #queued = new Map<string, Pending[]>();
-  #timer: NodeJS.Timeout | null = null;
-  /** When the timer fires (ms since the epoch). */
-  #due = 0;
-  #runs = 0;
+  readonly #batcher: JpegBatcher<Uint8Array>;
 
   constructor(options: ThumbnailBatcherOptions) {
-    this.#run = options.run;
-    this.#windowMs = options.windowMs ?? 4_000;
-    this.#maxBatch = options.maxBatch ?? 32;
+    this.#batcher = new JpegBatcher({
+      run: (size, units) => {
+        const [width, height] = size.split("x").map(Number) as [number, number];
+        return options.run(keyframeBatchArgs(width, height), units);
+      },
+      windowMs: options.windowMs ?? 4_000,
+      maxBatch: options.maxBatch ?? 32,
+    });
   }
 
   /** FFmpeg runs started so far. */
   get runs(): number {
-    return this.#runs;
+    return this.#batcher.runs;
   }
 
   /** Keyframes waiting for their batch. */
   get queued(): number {
-    let n = 0;
-    for (const list of this.#queued.values()) n += list.length;
-    return n;
+    return this.#batcher.queued;
   }
 
   /** The keyframe as a JPEG of `width`x`height`, once its batch ran; rejects when it could not be decoded. */
@@ -109,65 +94,12 @@ export class ThumbnailBatcher {
     } catch (error) {
       return Promise.reject(error);
     }
-    const size = `${request.width}x${request.height}`;
-    return new Promise((resolve, reject) => {
-      const list = this.#queued.get(size) ?? [];
-      list.push({ annexB, resolve, reject });
-      this.#queued.set(size, list);
-      if (list.length >= this.#maxBatch) {
-        this.#start(size);
-        return;
-      }
-      const due = Date.now() + Math.min(this.#windowMs, Math.max(0, request.maxWaitMs ?? this.#windowMs));
-      if (this.#timer === null || due < this.#due) {
-        if (this.#timer) clearTimeout(this.#timer);
-        this.#due = due;
-        this.#timer = setTimeout(() => this.flush(), due - Date.now()).unref();
-      }
-    });
+    return this.#batcher.submit(`${request.width}x${request.height}`, annexB, request.maxWaitMs);
   }
 
   /** Runs every queued batch now (a publish that ends does not wait for the window). */
   flush(): void {
-    if (this.#timer) clearTimeout(this.#timer);
-    this.#timer = null;
-    for (const size of [...this.#queued.keys()]) this.#start(size);
-  }
-
-  #start(size: string): void {
-    const batch = this.#queued.get(size) ?? [];
-    this.#queued.delete(size);
-    if (this.#queued.size === 0 && this.#timer) {
-      clearTimeout(this.#timer);
-      this.#timer = null;
-    }
-    if (batch.length > 0) void this.#decodeBatch(size, batch);
-  }
-
-  async #decodeBatch(size: string, batch: Pending[]): Promise<void> {
-    const [width, height] = size.split("x").map(Number) as [number, number];
-    const args = keyframeBatchArgs(width, height);
-    this.#runs++;
-    let jpegs: Buffer[] | null = null;
-    let failure: Error | null = null;
-    try {
-      jpegs = await this.#run(
-        args,
-        batch.map((p) => p.annexB),
-      );
-    } catch (error) {
-      failure = error as Error;
-    }
-    if (jpegs !== null && jpegs.length === batch.length) {
-      for (const [i, p] of batch.entries()) p.resolve(jpegs[i]!);
-      return;
-    }
-    if (batch.length > 1) {
-      // Which keyframe broke the run is unknown: each alone, so the others still get their pictures.
-      for (const p of batch) await this.#decodeBatch(size, [p]);
-      return;
-    }
-    batch[0]!.reject(failure ?? new Error(`thumbnail decode gave ${jpegs?.length ?? 0} pictures for 1 keyframe`));
+    this.#batcher.flush();
   }
 }
 

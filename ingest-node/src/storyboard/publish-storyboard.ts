@@ -1,9 +1,9 @@
-// Wires a publish's storyboard to the real parts: FFmpeg draws the sheets, the sink sends them to the edge, and an
+// Wires a publish's storyboard to the real parts: FFmpeg draws the sheets (batched across publishes), the sink sends them to the edge, and an
 // answer that retrying cannot change (the edge's bound, a lost lease) stops the storyboard of that publish.
 import type { MediaSink } from "../upload/media-sink.ts";
 import { EdgeRejectedError, StreamFencedError } from "../upload/upload-errors.ts";
 import type { Logger } from "../log.ts";
-import { composeSpriteSheet } from "./sprite-sheet.ts";
+import { sharedSpriteSheetBatcher } from "./sprite-sheet.ts";
 import { StoryboardRefusedError, StoryboardSheets } from "./storyboard-sheets.ts";
 
 /** The storyboard of stream `streamId`'s publishes, or null when the sink cannot send sheets. */
@@ -17,7 +17,8 @@ export function publishStoryboard(
   return new StoryboardSheets({
     intervalS: options.intervalS,
     log: options.log,
-    compose: (tiles, grid) => composeSpriteSheet({ binary: options.ffmpegBinary, tiles, grid }),
+    // Drawn with the other publishes' sheets that come due at the same time, in one FFmpeg run.
+    compose: (tiles, grid) => sharedSpriteSheetBatcher(options.ffmpegBinary).compose(tiles, grid),
     upload: async (meta, jpeg) => {
       try {
         await put(streamId, meta, jpeg);

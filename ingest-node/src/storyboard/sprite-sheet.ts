@@ -2,7 +2,9 @@
 // on stdin) to the grid's tile size and draws them row-major with the `tile` filter. Fewer tiles than the grid holds
 // give the same image size, the empty places black (the filter pads the last, partial frame at the end of input).
 import { type StoryboardGrid, tilesPerSheet } from "../../../protocol/storyboard.ts";
-import { runFfmpegJpeg } from "../transcode/ffmpeg-jpeg.ts";
+import { runFfmpegJpeg, runFfmpegJpegs } from "../transcode/ffmpeg-jpeg.ts";
+import { JpegBatcher } from "../transcode/jpeg-batch.ts";
+import { jpegDimensions } from "../transcode/jpeg-splitter.ts";
 
 /** Options of composeSpriteSheet. */
 export interface SpriteSheetOptions {
@@ -56,4 +58,95 @@ export function composeSpriteSheet(options: SpriteSheetOptions): Promise<Buffer>
     timeoutMs: options.timeoutMs,
     what: "sprite sheet",
   });
+}
+
+/**
+ * The FFmpeg arguments that draw several sheets in one run: the JPEGs on stdin are the sheets' tiles one sheet after
+ * another (`counts[k]` tiles for sheet k); each sheet's tiles are cut out by frame number, padded with black tiles to
+ * the full grid (what the single-sheet run gets from the end of its input) and tiled; the sheets come out in order.
+ * Every tile of one run must have the same size (a size change would make FFmpeg rebuild the filters mid-sheet).
+ */
+export function spriteBatchArgs(grid: StoryboardGrid, counts: readonly number[]): string[] {
+  const { tileWidth: w, tileHeight: h } = grid;
+  const perSheet = tilesPerSheet(grid);
+  const branches: string[] = [];
+  let first = 0;
+  counts.forEach((count, k) => {
+    const pad = perSheet - count > 0 ? `,tpad=stop=${perSheet - count}:stop_mode=add:color=black` : "";
+    // setpts: every sheet at time 0 into the concat, then sheet n at n seconds (the encoder wants increasing times).
+    branches.push(`[t${k}]trim=start_frame=${first}:end_frame=${first + count}${pad},tile=${grid.columns}x${grid.rows},setpts=0[s${k}]`);
+    first += count;
+  });
+  const split = counts.length === 1 ? "[t0]" : `,split=${counts.length}${counts.map((_, k) => `[t${k}]`).join("")}`;
+  const graph = [
+    `[0:v]scale=${w}:${h}:force_original_aspect_ratio=decrease,pad=${w}:${h}:(ow-iw)/2:(oh-ih)/2,setsar=1${split}`,
+    ...branches,
+    `${counts.map((_, k) => `[s${k}]`).join("")}concat=n=${counts.length}:v=1:a=0,setpts=N/TB[out]`,
+  ].join(";");
+  return [
+    ...["-nostdin", "-hide_banner", "-loglevel", "error", "-f", "image2pipe", "-c:v", "mjpeg", "-i", "pipe:0"],
+    ...["-filter_complex", graph, "-map", "[out]", "-fps_mode", "passthrough", "-c:v", "mjpeg", "-q:v", "5", "-f", "image2pipe", "pipe:1"],
+  ];
+}
+
+interface SheetJob {
+  grid: StoryboardGrid;
+  tiles: Uint8Array[];
+}
+
+/** Draws the sheets of every publish on the node that come due within a second in one FFmpeg run per grid and tile size. */
+export class SpriteSheetBatcher {
+  readonly #batcher: JpegBatcher<SheetJob>;
+  #mixed = 0;
+
+  /** `run` runs FFmpeg with the arguments over the input and returns every JPEG it wrote. */
+  constructor(run: (args: string[], input: Uint8Array[]) => Promise<Buffer[]>, options: { windowMs?: number; maxBatch?: number } = {}) {
+    this.#batcher = new JpegBatcher({
+      run: (_group, jobs) =>
+        run(
+          spriteBatchArgs(
+            jobs[0]!.grid,
+            jobs.map((job) => job.tiles.length),
+          ),
+          jobs.flatMap((job) => job.tiles),
+        ),
+      // Thumbnails come from batched decodes, so the sheets they fill come due together: a short window gathers them.
+      windowMs: options.windowMs ?? 1_000,
+      maxBatch: options.maxBatch ?? 16,
+    });
+  }
+
+  /** FFmpeg runs started so far. */
+  get runs(): number {
+    return this.#batcher.runs;
+  }
+
+  /** Draws `tiles` (1 to the grid's count) as one sheet; rejects as composeSpriteSheet does. */
+  compose(tiles: Uint8Array[], grid: StoryboardGrid): Promise<Buffer> {
+    if (tiles.length === 0 || tiles.length > tilesPerSheet(grid)) {
+      return Promise.reject(new Error(`a sprite sheet holds 1 to ${tilesPerSheet(grid)} tiles, not ${tiles.length}`));
+    }
+    const sizes = new Set(tiles.map((tile) => JSON.stringify(jpegDimensions(tile))));
+    // Tiles of different sizes in one sheet (not from one publish): drawn in a run of their own.
+    const size = sizes.size === 1 ? [...sizes][0] : `mixed-${this.#mixed++}`;
+    const { tileWidth, tileHeight, columns, rows } = grid;
+    return this.#batcher.submit(`${tileWidth}x${tileHeight}:${columns}x${rows}:${size}`, { grid, tiles });
+  }
+
+  /** Runs every queued batch now. */
+  flush(): void {
+    this.#batcher.flush();
+  }
+}
+
+const shared = new Map<string, SpriteSheetBatcher>();
+
+/** The node's one sprite sheet batcher for `binary` (every publish's sheets share its runs). */
+export function sharedSpriteSheetBatcher(binary: string): SpriteSheetBatcher {
+  let batcher = shared.get(binary);
+  if (!batcher) {
+    batcher = new SpriteSheetBatcher((args, input) => runFfmpegJpegs({ binary, args, input, what: "sprite sheet" }));
+    shared.set(binary, batcher);
+  }
+  return batcher;
 }

@@ -3,7 +3,8 @@
 import { execFileSync } from "node:child_process";
 import { describe, expect, it } from "vitest";
 import { DEFAULT_STORYBOARD_GRID } from "../../../../protocol/storyboard.ts";
-import { composeSpriteSheet } from "../../../../ingest-node/src/storyboard/sprite-sheet.ts";
+import { composeSpriteSheet, SpriteSheetBatcher } from "../../../../ingest-node/src/storyboard/sprite-sheet.ts";
+import { runFfmpegJpegs } from "../../../../ingest-node/src/transcode/ffmpeg-jpeg.ts";
 import { jpegSize } from "../../../edge/storyboard-check.ts";
 
 /** A real JPEG thumbnail of `size` (FFmpeg's test pattern), like the node's. */
@@ -49,5 +50,21 @@ describe("composeSpriteSheet", () => {
     await expect(composeSpriteSheet({ binary: "ffmpeg", grid: DEFAULT_STORYBOARD_GRID, tiles: [new Uint8Array([1, 2, 3])] })).rejects.toThrow(
       /sprite sheet failed/,
     );
+  });
+
+  it("draws the sheets that come due together in one run, each the same picture a run of its own draws", async () => {
+    const batcher = new SpriteSheetBatcher((args, input) => runFfmpegJpegs({ binary: "ffmpeg", args, input, what: "sprite sheets" }), { windowMs: 50 });
+    const grid = DEFAULT_STORYBOARD_GRID;
+    const sheets = [[wide, wide, wide], Array.from({ length: 25 }, () => wide), [wide]];
+    const batched = await Promise.all(sheets.map((tiles) => batcher.compose(tiles, grid)));
+    expect(batcher.runs).toBe(1);
+    for (const [i, tiles] of sheets.entries()) {
+      const alone = await composeSpriteSheet({ binary: "ffmpeg", grid, tiles });
+      expect(Buffer.compare(batched[i]!, alone), `sheet ${i}`).toBe(0);
+    }
+    // Tiles of another size go to a run of their own; a bad tile costs only its sheet.
+    const mixed = await Promise.allSettled([batcher.compose([tall], grid), batcher.compose([new Uint8Array([1, 2, 3])], grid), batcher.compose([wide], grid)]);
+    expect(mixed.map((r) => r.status)).toEqual(["fulfilled", "rejected", "fulfilled"]);
+    await expect(batcher.compose([], grid)).rejects.toThrow(/not 0/);
   });
 });
