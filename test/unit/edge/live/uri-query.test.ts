@@ -1,9 +1,12 @@
 // withUriQuery: a signed viewer's token added at the edge to the shared token-free playlist gives exactly the text the
-// stream's object would have rendered for that token, in every playlist kind (master, plain, LL-HLS, delta, encrypted).
+// stream's object would have rendered for that token, in every playlist kind (master, plain, LL-HLS, delta, encrypted,
+// a long DVR window), from a text split once and kept (a bounded number of them).
 import { describe, expect, it } from "vitest";
 import { renderMedia, renderMultivariant } from "../../../../edge/src/live/playlist.ts";
-import { withUriQuery } from "../../../../edge/src/live/uri-query.ts";
+import { DvrHistory } from "../../../../edge/src/live/dvr-history.ts";
+import { keptSplitTexts, MAX_SPLIT_TEXTS, MIN_KEPT_TEXT_LENGTH, withUriQuery } from "../../../../edge/src/live/uri-query.ts";
 import { addPart, createLiveWindow, end, type LiveWindowState, type WindowEncryption } from "../../../../edge/src/live/window.ts";
+import { SyntheticBroadcast } from "./dvr-fixtures.ts";
 import { addLadder, feedLowLatency, feedSegments, partMeta } from "./fixtures.ts";
 
 const TOKEN = "token=1780000000.abcdefghijklmnopqrstuvwxyzABCDEFGHIJ0123456_-";
@@ -64,5 +67,34 @@ describe("withUriQuery", () => {
     );
     expect(() => withUriQuery(text, 'a"b')).toThrow(RangeError);
     expect(() => withUriQuery(text, "a b")).toThrow(RangeError);
+  });
+
+  it("a long DVR playlist: split once and kept, every answer (shared text, equal text, another token) as the object renders it", () => {
+    const b = new SyntheticBroadcast({ mode: "interactive", dvrSegments: 300, encryption: ENCRYPTION });
+    for (let msn = 0; msn < 320; msn += 1) b.segment(msn);
+    b.partsAfter(319);
+    const history = new DvrHistory(b.recording);
+    const render = (uriQuery?: string) => renderMedia(b.live, "360p", { uriQuery, history: history.history(b.live, "360p", uriQuery) })!;
+    const plain = render();
+    expect(plain.length).toBeGreaterThan(MIN_KEPT_TEXT_LENGTH);
+    expect(withUriQuery(plain, TOKEN)).toBe(render(TOKEN));
+    // The same text again, an equal text from another call, and another viewer's token: the kept split serves all three.
+    expect(withUriQuery(plain, TOKEN)).toBe(render(TOKEN));
+    expect(withUriQuery(Buffer.from(plain).toString(), TOKEN)).toBe(render(TOKEN));
+    expect(withUriQuery(plain, "token=other")).toBe(render("token=other"));
+  });
+
+  it("keeps at most MAX_SPLIT_TEXTS texts, the oldest going first", () => {
+    const long = (i: number) => `#EXTM3U\n#EXT-X-MAP:URI="${i}/init.mp4"\n${"#EXTINF:2.000,\nseg.m4s\n".repeat(MIN_KEPT_TEXT_LENGTH / 20)}`;
+    for (let i = 0; i < MAX_SPLIT_TEXTS + 5; i += 1) expect(withUriQuery(long(i), "t=1")).toContain(`"${i}/init.mp4?t=1"`);
+    expect(keptSplitTexts()).toBe(MAX_SPLIT_TEXTS);
+    // The newest is still kept and still right; an evicted one is split again and just as right.
+    expect(withUriQuery(long(MAX_SPLIT_TEXTS + 4), "t=2")).toBe(
+      long(MAX_SPLIT_TEXTS + 4)
+        .replaceAll(".mp4", ".mp4?t=2")
+        .replaceAll("seg.m4s", "seg.m4s?t=2"),
+    );
+    expect(withUriQuery(long(0), "t=3")).toBe(long(0).replaceAll(".mp4", ".mp4?t=3").replaceAll("seg.m4s", "seg.m4s?t=3"));
+    expect(keptSplitTexts()).toBe(MAX_SPLIT_TEXTS);
   });
 });
