@@ -117,6 +117,7 @@ export function playersSection(run: SectionRun<PlayersResult> | undefined, docsD
         `${n(r.loadAfter.test ?? null, 2)}, after the default-ladder runs ${n(r.loadAfter.default ?? null, 2)} (other sessions were compiling on the same machine).`,
     );
   }
+  md.push(...hintedPartStreaming(r.runs.find((x) => x.player === "hls.js" && x.ladder === "test" && x.partTarget === 0.5)));
   const series = r.runs
     .filter((x) => x.curve.length > 0)
     .map((x, i) => ({
@@ -143,6 +144,26 @@ export function playersSection(run: SectionRun<PlayersResult> | undefined, docsD
     "",
   );
   return { md, figures };
+}
+
+/**
+ * Why the edge does not stream a hinted part's bytes while the node cuts it, with the figure that decided it: the share
+ * of glass-to-glass latency that is not the player's hold-back (hls.js, test ladder, part target 0.5 s).
+ */
+function hintedPartStreaming(x: PlayerRun | undefined): string[] {
+  if (!x || x.latency.p50 === null || x.behind.p50 === null) return [];
+  const holdBack = 3 * x.partTarget;
+  return [
+    "",
+    "**Why a hinted part is not streamed while it is cut.** A player stays PART-HOLD-BACK (3 × PART-TARGET) behind the newest part",
+    "a playlist lists, however the bytes reach it; streaming a part as the node cuts it could only shorten the way from capture to a",
+    `listed part in the player. Measured above (hls.js, test ladder, part target ${x.partTarget} s): glass-to-glass p50 ${s(x.latency.p50)}, of which`,
+    `${s(x.behind.p50)} is hls.js's own distance to the live edge it read (PART-HOLD-BACK is ${s(holdBack)}), leaving`,
+    `**${s(Math.max(0, x.latency.p50 - x.behind.p50))}** from capture to a listed part (section 1: a part is listed within a fraction of a second of its last frame).`,
+    "That share is the most streaming could save, against its cost: R2 cannot append to an object, so every chunk would pass through",
+    "the stream's Durable Object (a call per frame and rendition instead of per part: 6× the calls at 30 fps and part target 0.2 s), and",
+    "hls.js appends a part only once its response has ended (its `progressive` mode is off by default), so it would gain nothing.",
+  ];
 }
 
 /** The README's "Measured" row (null when not measured). */
