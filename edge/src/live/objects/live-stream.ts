@@ -13,7 +13,7 @@ import { recordBroadcastStart } from "../../streams/broadcast-ledger.ts";
 import { newEventId } from "../../webhooks/emit.ts";
 import type { AssetEncryption, AssetRendition } from "../../vod/vod-playlist.ts";
 import type { StreamSettings } from "../../streams/stream-input.ts";
-import { evaluatePlaylistRequest, isSatisfied } from "../blocking.ts";
+import { blockingTimeoutMs, evaluatePlaylistRequest, isSatisfied } from "../blocking.ts";
 import { giveUp, runStep, type StepHost } from "./broadcast-steps.ts";
 import { commitRefusal } from "../commit-outcome.ts";
 import { DvrHistory, dvrSegmentCount } from "../dvr-history.ts";
@@ -462,6 +462,29 @@ export class LiveStream extends DurableObject<Env> {
     );
     if (text === null) return problemAnswer(404, `Rendition "${rendition}" does not exist.`);
     return playlistAnswer(text, this.window, decision.kind === "wait");
+  }
+
+  /**
+   * A relay following `rendition`'s plain, token-free playlist (relay-follow.ts): held while that playlist is still
+   * `known`, answered with it once it changes (at once if it already has), or unchanged after three target durations.
+   */
+  async followMediaPlaylist(rendition: string, known: string, relay: { id: string; viewers: number }): Promise<PlaylistAnswer> {
+    this.relayViewers.report(String(relay.id), relay.viewers, Date.now());
+    const window = this.window;
+    const plain = () => {
+      const current = this.window;
+      if (current === null || current.ended) return null;
+      return this.rendered.get(`media|${rendition}|false|`, () =>
+        renderMedia(current, rendition, { skip: false, history: this.dvrHistory(current, rendition) }),
+      );
+    };
+    if (window !== null && plain() === known) {
+      if (this.waiters.size >= getConfig(this.env).maxHeldRequests) return tooManyHeldAnswer();
+      await this.waiters.wait(() => plain() !== known, blockingTimeoutMs(window));
+    }
+    // Answered from the same rendering it compares with, so the next follow call, made with this answer, is held.
+    const text = plain();
+    return text === null || this.window === null ? this.mediaPlaylist(rendition, "", "") : playlistAnswer(text, this.window, false);
   }
 
   /**

@@ -6,12 +6,16 @@
 // is the stream's relay of the location's region — the same class, named `stream:region:<region>`, doing the same for
 // its locations' relays — so the stream's object sees regions, not locations. Inside a Durable Object every request
 // shares the object's context, so one request's call can wake the others without workerd's cross-request machinery.
-// Nothing is stored: a relay that is evicted just starts over.
+// The relay that calls the object (a region's, or a location's without the tier) follows the renditions viewers reload
+// plainly (relay-follow.ts): one call held at the object per rendition, answered when its playlist changes, so plain
+// reloads cost the object one call per playlist update whatever the crowd. Nothing is stored: a relay that is evicted
+// just starts over.
 import { DurableObject } from "cloudflare:workers";
 import { getConfig } from "../../config.ts";
 import { LatestPlaylists } from "../latest-playlists.ts";
 import type { PlaylistAnswer } from "../playlist-answer.ts";
 import { PlaylistCoalescer } from "../playlist-coalescer.ts";
+import { PlaylistFollows } from "../relay-follow.ts";
 import { liveStream } from "./live-stream-stub.ts";
 import { stalenessShares } from "../relay-tier.ts";
 import { RegionViewerCounts, RelaySessions } from "../relay-viewers.ts";
@@ -24,6 +28,10 @@ export class PlaylistRelay extends DurableObject<Env> {
   // stalenessShares: it depends on whether the isolates keep playlists too and on whether this location has a region).
   // Made by the first request, which tells which; tests may set it beforehand.
   private latest: LatestPlaylists | null = null;
+  // The renditions this relay follows at the object (only when it calls the object itself, and only with a staleness
+  // bound: with PLAYLIST_STALENESS_MS=0 every reload must reach the object). Made by the first plain reload; tests may
+  // set it beforehand.
+  private follows: PlaylistFollows | null = null;
   // A location relay's viewer sessions, counted here and reported upward as a number (relay-viewers.ts).
   private readonly sessions = new RelaySessions();
   // A region relay's: the latest count of each of its locations' relays.
@@ -49,18 +57,22 @@ export class PlaylistRelay extends DurableObject<Env> {
     this.noteSessions(streamId, [viewer], region);
     const relay = this.ctx.id.toString();
     const direct = () =>
-      liveStream(this.env, streamId).mediaPlaylist(rendition, search, "", undefined, { id: relay, viewers: this.sessions.count(Date.now()) });
+      liveStream(this.env, streamId).mediaPlaylist(rendition, search, "", undefined, { id: relay, viewers: this.sessions.carried(Date.now()) });
     const call =
       region === null
         ? direct
         : () =>
             regionRelay(this.env, streamId, region)
-              .regionPlaylist(key, streamId, rendition, search, { id: relay, viewers: this.sessions.count(Date.now()) }, blocking)
+              .regionPlaylist(key, streamId, rendition, search, { id: relay, viewers: this.sessions.carried(Date.now()) }, blocking)
               .catch((err: Error) => {
                 console.error(`region relay ${region} of ${streamId} failed (${err.message}); asking the stream's object directly`);
                 return direct();
               });
-    if (!blocking) return this.latestPlaylists(region === null ? "location" : "tiered").answer(key, call, keepAlive);
+    if (!blocking) {
+      const latest = this.latestPlaylists(region === null ? "location" : "tiered");
+      if (region !== null) return latest.answer(key, call, keepAlive);
+      return this.followedPlain(key, search, latest, call, (known) => this.follow(streamId, rendition, known, () => this.sessions.carried(Date.now())));
+    }
     return this.coalescer.answer(key, call, keepAlive);
   }
 
@@ -77,12 +89,43 @@ export class PlaylistRelay extends DurableObject<Env> {
     blocking: boolean,
   ): Promise<PlaylistAnswer> {
     const keepAlive = (work: Promise<unknown>) => this.ctx.waitUntil(work);
-    this.locationCounts.note(String(from.id), from.viewers, Date.now());
+    this.reportLocationCount(streamId, String(from.id), from.viewers);
     const relay = this.ctx.id.toString();
     const call = () =>
-      liveStream(this.env, streamId).mediaPlaylist(rendition, search, "", undefined, { id: relay, viewers: this.locationCounts.total(Date.now()) });
-    if (!blocking) return this.latestPlaylists("region").answer(key, call, keepAlive);
+      liveStream(this.env, streamId).mediaPlaylist(rendition, search, "", undefined, { id: relay, viewers: this.locationCounts.carried(Date.now()) });
+    if (!blocking) {
+      return this.followedPlain(key, search, this.latestPlaylists("region"), call, (known) =>
+        this.follow(streamId, rendition, known, () => this.locationCounts.carried(Date.now())),
+      );
+    }
     return this.coalescer.answer(key, call, keepAlive);
+  }
+
+  /**
+   * A plain reload at the relay that calls the stream's object: the followed playlist while a follow call made with it
+   * is held at the object (nothing newer exists), else the latest playlist within its bound or a call; a plain reload
+   * without directives then starts following its rendition.
+   */
+  private async followedPlain(
+    key: string,
+    search: string,
+    latest: LatestPlaylists,
+    call: () => Promise<PlaylistAnswer>,
+    follow: (known: string) => Promise<PlaylistAnswer>,
+  ): Promise<PlaylistAnswer> {
+    const keepAlive = (work: Promise<unknown>) => this.ctx.waitUntil(work);
+    const follows = search === "" ? this.playlistFollows() : null;
+    const current = follows?.current(key);
+    if (current) return current;
+    const answer = await latest.answer(key, call, keepAlive);
+    follows?.follow(key, answer, follow, keepAlive);
+    return answer;
+  }
+
+  /** One follow call to the stream's object, carrying this relay's viewer count (`carried` notes that it did). */
+  private follow(streamId: string, rendition: string, known: string, carried: () => number): Promise<PlaylistAnswer> {
+    const relay = this.ctx.id.toString();
+    return liveStream(this.env, streamId).followMediaPlaylist(rendition, known, { id: relay, viewers: carried() });
   }
 
   /** Viewer sessions whose requests a Worker isolate of this location answered from another's call. */
@@ -92,14 +135,27 @@ export class PlaylistRelay extends DurableObject<Env> {
 
   /** A region relay's side: location relay `relayId` now counts `viewers`; the region's sum goes to the object soon. */
   async locationViewerCount(streamId: string, relayId: string, viewers: number): Promise<void> {
+    this.reportLocationCount(streamId, String(relayId), viewers);
+  }
+
+  private reportLocationCount(streamId: string, relayId: string, viewers: number): void {
     const relay = this.ctx.id.toString();
     this.locationCounts.note(
-      String(relayId),
+      relayId,
       viewers,
       Date.now(),
       (total) => liveStream(this.env, streamId).relayViewerCount(relay, total),
       (work) => this.ctx.waitUntil(work),
     );
+  }
+
+  private playlistFollows(): PlaylistFollows | null {
+    if (this.follows) return this.follows;
+    const config = getConfig(this.env);
+    if (config.playlistStalenessMs <= 0) return null;
+    // The object holds a follow call at most three target durations (LiveStream.followMediaPlaylist): 18 s at most.
+    this.follows = new PlaylistFollows({ holdMs: 18_000 });
+    return this.follows;
   }
 
   private latestPlaylists(role: "location" | "tiered" | "region"): LatestPlaylists {

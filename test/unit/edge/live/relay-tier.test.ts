@@ -59,7 +59,7 @@ describe("a region relay's viewer counts", () => {
     };
     counts.note("loc-a", 10, Date.now(), send, (w) => work.push(w));
     counts.note("loc-b", 5, Date.now(), send, (w) => work.push(w));
-    counts.note("loc-a", 12, Date.now());
+    counts.note("loc-a", 12, Date.now(), send, (w) => work.push(w));
     expect(counts.total(Date.now())).toBe(17);
     expect(work).toHaveLength(1);
     await Promise.all(work);

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { RelaySessions, RelayViewerCounts } from "../../../../edge/src/live/relay-viewers.ts";
+import { RegionViewerCounts, RelaySessions, RelayViewerCounts } from "../../../../edge/src/live/relay-viewers.ts";
 
 afterEach(() => vi.useRealTimers());
 
@@ -38,5 +38,50 @@ describe("RelaySessions", () => {
     await vi.advanceTimersByTimeAsync(500);
     expect(sent).toEqual([300, 301]);
     expect(kept).toHaveLength(2);
+  });
+
+  it("leaves a report out when a call made since the change carried the same count, and sends it when the count moved on", async () => {
+    vi.useFakeTimers();
+    const sessions = new RelaySessions(500);
+    const sent: number[] = [];
+    const send = async (viewers: number) => {
+      sent.push(viewers);
+    };
+    const keep = () => undefined;
+    sessions.note(["a", "b"], Date.now(), send, keep);
+    expect(sessions.carried(Date.now())).toBe(2); // a playlist or follow call upward carries 2
+    await vi.advanceTimersByTimeAsync(500);
+    expect(sent).toEqual([]);
+    // Carried before the next change: that change still goes out.
+    sessions.carried(Date.now());
+    await vi.advanceTimersByTimeAsync(10);
+    sessions.note(["c"], Date.now(), send, keep);
+    await vi.advanceTimersByTimeAsync(500);
+    expect(sent).toEqual([3]);
+    // Carried after the change, but a viewer came after that call: the report says 5.
+    sessions.note(["d"], Date.now(), send, keep);
+    sessions.carried(Date.now());
+    sessions.note(["e"], Date.now(), send, keep);
+    await vi.advanceTimersByTimeAsync(500);
+    expect(sent).toEqual([3, 5]);
+  });
+});
+
+describe("RegionViewerCounts", () => {
+  it("sends no report while its calls to the stream's object carry the sum", async () => {
+    vi.useFakeTimers();
+    const region = new RegionViewerCounts(500, 30_000);
+    const sent: number[] = [];
+    const send = async (viewers: number) => {
+      sent.push(viewers);
+    };
+    region.note("loc-0", 20, Date.now(), send, () => undefined);
+    region.note("loc-1", 50, Date.now(), send, () => undefined);
+    expect(region.carried(Date.now())).toBe(70);
+    await vi.advanceTimersByTimeAsync(500);
+    expect(sent).toEqual([]);
+    region.note("loc-1", 51, Date.now(), send, () => undefined);
+    await vi.advanceTimersByTimeAsync(500);
+    expect(sent).toEqual([71]);
   });
 });
