@@ -486,7 +486,7 @@ export function buildReport(input: ReportInput): { markdown: string; figures: Fi
     "npm run bench -- --only=soak --soak-minutes=60 --soak-edges=dev,direct   # an hour on each edge",
     "npm run bench -- --only=viewers,players --play-seconds=20   # viewer scale, and players playing 20 s each",
     "npm run bench -- --only=pool     # the transcoding pool: rung lag vs the source, job wait and encode times",
-    "node bench/passthrough-remux.ts   # by hand: passthrough CPU/memory vs nginx-rtmp (docs/bench/passthrough.json)",
+    "node bench/passthrough-remux.ts [--profile=DIR]   # by hand: passthrough CPU/memory vs nginx-rtmp (docs/bench/passthrough.json)",
     "```",
     "",
   );

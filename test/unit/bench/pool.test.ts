@@ -74,6 +74,8 @@ describe("pool benchmark", () => {
     expect(md).toContain("| low | 480p | pool | 3 | 1,800 ms | **1,800 ms** | ≤ 2,400 ms | ✅ pass |");
     expect(md).toContain("| low | 20 | 12 ms | **80 ms** | 120 ms | low | 480p, 360p | 20 | 800 ms | 1,000 ms | 400 ms |");
     expect(md).toContain("≤ 50 ms (80 ms, ❌ fail)");
+    expect(md).toContain("In low the median wait is 12 ms: a free worker takes a job at once");
+    expect(md).toContain("the slowest group's encode p95 is 1,000 ms");
     expect(section.figures.map((f) => f.file)).toEqual(["/docs/bench/pool-low.png"]);
     const rows = poolSummaryRows(run);
     expect(rows[0]).toEqual(["Transcoding pool, low: last-frame lag p95, worst pool rung vs source", "1,800 ms vs 900 ms", "≤ source + 1.5 s", "✅ pass"]);
