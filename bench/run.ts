@@ -2,7 +2,7 @@
 // ingest, memory soak), saves their figures to docs/bench/results.json and writes docs/BENCHMARKS.md with PNG plots (and,
 // after a full run, the README's "Measured" section). Options: --quick (~5 min smoke run), --only=a,b, --no-readme,
 // --soak-minutes=N, --play-seconds=N.
-import { mkdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { ensureSystemTools, type SystemTool, TEST_TOOLS } from "../scripts/lib/system-packages.ts";
@@ -22,6 +22,7 @@ import { loadNow, machineInfo } from "./machine.ts";
 import { type BenchOptions, parseOptions, type Section, SECTIONS, USAGE } from "./options.ts";
 import { renderPngs } from "./render-png.ts";
 import { buildReport, updateReadme } from "./report.ts";
+import { keepHandWrittenSections } from "./report-kept-sections.ts";
 import { type BenchResults, loadResults, saveResults, type SectionRun } from "./results.ts";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
@@ -174,7 +175,9 @@ async function main(options: BenchOptions): Promise<number> {
   log("writing docs/BENCHMARKS.md");
   const report = buildReport({ results, docsDir });
   await renderPngs(report.figures);
-  writeFileSync(join(docsDir, "BENCHMARKS.md"), report.markdown);
+  // Sections measured by hand (a numbered section the report does not generate) stay as they were.
+  const reportPath = join(docsDir, "BENCHMARKS.md");
+  writeFileSync(reportPath, keepHandWrittenSections(report.markdown, existsSync(reportPath) ? readFileSync(reportPath, "utf8") : null));
   // The README shows full-run figures only: every section present, none quick, none failed (it may be an --only rerun).
   const complete = SECTIONS.every((name) => {
     const run = (results.sections as Record<string, SectionRun<unknown> | undefined>)[name];
