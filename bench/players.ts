@@ -5,11 +5,11 @@
 // every 4xx/5xx the page received. Then, per latency mode: time to live (publisher start -> a master playlist whose
 // first rendition lists a playable part, or segment) and time to first frame (page load -> first frame, watch page).
 import { loadavg } from "node:os";
-import type { Page, Response } from "playwright-core";
-import { inPage, launchBrowser, type TestBrowser, waitInPage } from "../scripts/lib/browser.ts";
+import type { Page } from "playwright-core";
+import { launchBrowser, type TestBrowser } from "../scripts/lib/browser.ts";
+import { openPlayer, PART_URL, type PlayerName, samplePlayer, waitForFirstFrame } from "../scripts/lib/player-pages.ts";
 import { startSystem, type TestSystem } from "../test/e2e/harness.ts";
 import type { Mode } from "./latency.ts";
-import { PLAYER_PROBES, PLAYER_SCRIPTS, type PlayerName, shakaPage, videojsPage } from "./player-pages.ts";
 import { type Distribution, distribution, round, sleep } from "./stats.ts";
 
 /** Targets on the test ladder: glass-to-glass p95 (s) per player and part target; 0 stalls for all; Shaka 0 4xx. */
@@ -176,44 +176,10 @@ async function playOnce(
 ): Promise<PlayerRun> {
   const page = await browser.context.newPage();
   try {
-    const origin = new URL(system.url("/")).origin;
-    const masterUrl = system.url(`/live/${id}/master.m3u8`);
-    const responses: { status: number; url: string }[] = [];
-    page.on("response", (response: Response) => {
-      const url = response.url();
-      if (url.startsWith(origin) && !new URL(url).pathname.startsWith("/__players/")) responses.push({ status: response.status(), url });
-    });
-    await page.route("**/__players/**", (route) => {
-      const path = new URL(route.request().url()).pathname;
-      const script = PLAYER_SCRIPTS[path];
-      if (script) return route.fulfill({ status: 200, contentType: "text/javascript", body: script });
-      return route.fulfill({ status: 200, contentType: "text/html", body: player === "Shaka" ? shakaPage(masterUrl) : videojsPage(masterUrl) });
-    });
     const loadStart = Date.now();
-    await page.goto(player === "hls.js" ? system.url(`/watch/${id}`) : system.url(`/__players/${player === "Shaka" ? "shaka" : "videojs"}.html`), {
-      timeout: 15_000,
-    });
+    const responses = await openPlayer(page, system.url, id, player);
     const firstFrameMs = await firstFrame(page, loadStart);
-    await inPage(page, `(() => { window.__stalls = 0; document.querySelector("video").addEventListener("waiting", () => { window.__stalls += 1; }); })()`);
-    const probe = PLAYER_PROBES[player];
-    const latency: number[] = [];
-    const behind: number[] = [];
-    const curve: [number, number][] = [];
-    const started = Date.now();
-    while (Date.now() - started < playS * 1000) {
-      const [date, own] = await Promise.all([inPage<number | null>(page, probe.date), inPage<number | null>(page, probe.behind)]);
-      const t = (Date.now() - started) / 1000;
-      const g2g = date === null ? null : (Date.now() - date) / 1000;
-      if (t >= WARM_UP_S) {
-        if (g2g !== null) latency.push(g2g);
-        if (own !== null && Number.isFinite(own)) behind.push(own);
-      }
-      const plotted = g2g ?? own;
-      if (plotted !== null && Number.isFinite(plotted)) curve.push([round(t, 2)!, round(plotted, 3)!]);
-      await sleep(250);
-    }
-    const stalls = await inPage<number>(page, "window.__stalls");
-    const errors = await inPage<string[]>(page, probe.errors);
+    const { latency, behind, curve, stalls, errors } = await samplePlayer(page, player, playS, WARM_UP_S);
     const failed = responses.filter((r) => r.status >= 400);
     const s = (d: Distribution): Distribution => ({ n: d.n, p50: round(d.p50, 2), p95: round(d.p95, 2), p99: round(d.p99, 2), max: round(d.max, 2) });
     const target = ladder === "test" ? PLAYER_TARGETS.find((x) => x.player === player && x.partTarget === partTarget) : undefined;
@@ -228,7 +194,7 @@ async function playOnce(
       behind: s(distribution(behind)),
       stalls,
       responses: responses.length,
-      parts: responses.filter((r) => /part-\d+\.\d+\.m4s/.test(r.url)).length,
+      parts: responses.filter((r) => PART_URL.test(r.url)).length,
       status4xx,
       status5xx: failed.length - status4xx,
       failedExamples: failed.slice(0, 5).map((r) => `${r.status} ${new URL(r.url).pathname}`),
@@ -248,7 +214,7 @@ async function playOnce(
 /** ms from `loadStart` until the page's video shows a frame (currentTime > 0, playing). */
 async function firstFrame(page: Page, loadStart: number): Promise<number | null> {
   try {
-    await waitInPage(page, "first frame", "(() => { const v = document.querySelector('video'); return v && v.currentTime > 0 && !v.paused; })()", 30_000);
+    await waitForFirstFrame(page, "first frame");
     return Date.now() - loadStart;
   } catch {
     return null;
@@ -268,7 +234,7 @@ async function measureTimeToLive(system: TestSystem, browser: TestBrowser, optio
         const page = await browser.context.newPage();
         try {
           const loadStart = Date.now();
-          await page.goto(system.url(`/watch/${stream.stream_id}`), { timeout: 15_000 });
+          await openPlayer(page, system.url, stream.stream_id, "hls.js");
           firstFrameMs = await firstFrame(page, loadStart);
         } finally {
           await page.close();
