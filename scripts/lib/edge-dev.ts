@@ -1,5 +1,6 @@
 // Runs the edge Worker locally under `wrangler dev` (local D1/R2/Durable Objects) with migrations applied.
 import { spawnSync } from "node:child_process";
+import { hasLocalD1, seedMigratedState } from "./migrated-state.ts";
 import { type GroupProcess, spawnGroup, waitForHttp } from "./processes.ts";
 import type { Reaper } from "./reaper.ts";
 
@@ -36,7 +37,9 @@ export function applyLocalMigrations(persistTo: string): void {
 
 /** Applies migrations, starts `wrangler dev` on 127.0.0.1:`port` and resolves once it answers. */
 export async function startEdgeDev(options: EdgeDevOptions): Promise<EdgeDev> {
-  applyLocalMigrations(options.persistTo);
+  // A fresh state directory gets a copy of a migrated template (3-5 s less per start); an existing one is migrated.
+  if (hasLocalD1(options.persistTo)) applyLocalMigrations(options.persistTo);
+  else seedMigratedState(options.persistTo, applyLocalMigrations);
   const args = [
     "wrangler",
     "dev",
