@@ -43,6 +43,8 @@ const ConfigSchema = z.object({
   WHIP_MAX_SESSIONS: z.coerce.number().int().min(1).max(1000).default(16),
   /** How long a WHIP session's jitter buffer waits for a lost packet's retransmission before skipping it, ms. */
   WHIP_JITTER_MS: z.coerce.number().int().min(20).max(2000).default(200),
+  /** How long a WHIP session may take from its offer to its first video keyframe before it is closed, ms. */
+  WHIP_FIRST_VIDEO_TIMEOUT_MS: z.coerce.number().int().min(1000).max(60000).default(10000),
   HTTP_HOST: z.string().default("127.0.0.1"),
   HTTP_PORT: z.coerce.number().int().min(0).max(65535).default(9935),
   /**
@@ -193,6 +195,8 @@ export interface WhipSettings {
   publicIp: string | null;
   maxSessions: number;
   jitterMs: number;
+  /** Longest wait for a session's first video keyframe, ms (the pipeline starts only with video). */
+  firstVideoTimeoutMs: number;
 }
 
 /** Turns `--rtmp-port 1936` / `--rtmp-port=1936` flags into `RTMP_PORT` entries. */
@@ -301,5 +305,6 @@ function whipSettings(c: z.infer<typeof ConfigSchema>): WhipSettings {
     publicIp: c.WEBRTC_PUBLIC_IP ?? null,
     maxSessions: c.WHIP_MAX_SESSIONS,
     jitterMs: c.WHIP_JITTER_MS,
+    firstVideoTimeoutMs: c.WHIP_FIRST_VIDEO_TIMEOUT_MS,
   };
 }

@@ -38,6 +38,7 @@ export async function startWhipListener(
         preset: deps.preset,
         silenceTimeoutMs: deps.silenceTimeoutMs,
         jitterMs: settings.jitterMs,
+        firstVideoTimeoutMs: settings.firstVideoTimeoutMs,
         jitterPackets: JITTER_PACKETS,
         maxHeldBytes: MAX_HELD_BYTES,
       },

@@ -168,11 +168,12 @@ export class WhipServer {
       }
       const grant = answer.grant;
       const whip = new WhipSession(key, from, { ...this.options.session, segmentTarget: grant.segment_target, log: this.options.log });
-      // The grant is taken: from here the pipeline owns it, and ends it cleanly (no media) if the session fails now.
+      // The grant is taken: the pipeline gets it once the first video keyframe arrived (the ladder is planned with the
+      // video's size and codec known), or at once when the session ends before that, to release it cleanly (no media).
       const entry: SessionEntry = { session: whip, streamId: grant.stream_id, keyHash: hash(key) };
       this.sessions.set(whip.id, entry);
       void whip.ended.then(() => this.sessions.delete(whip.id));
-      void this.publisher.acceptPublish(whip, grant);
+      void whip.videoStarted.then(() => this.publisher.acceptPublish(whip, grant));
       if (grant.stream_id !== streamId) {
         whip.close("the stream key belongs to another stream");
         return this.fail(res, 401, "unauthorized", "this stream key is not the key of this stream", { "www-authenticate": "Bearer" });

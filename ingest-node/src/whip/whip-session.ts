@@ -1,14 +1,13 @@
 // One WHIP publisher: a werift peer connection receiving H.264/VP8 + Opus, turned into the FLV feed every pipeline
-// reads (PublishSource), with keyframe requests on the segment cadence and a silence watchdog.
+// reads (PublishSource), with keyframe requests on the segment cadence, a wait for the first video keyframe and a
+// silence watchdog.
 import { randomUUID } from "node:crypto";
 import { H264RtpPayload, RTCPeerConnection, type RTCRtpTransceiver, type RtpPacket, useH264, useNACK, useOPUS, usePLI, useVP8, Vp8RtpPayload } from "werift";
 import type { Logger } from "../log.ts";
-import { frameRateFromAvcC } from "../packager/h264-sps.ts";
 import type { PublishSource, SourceInfo, TagListener } from "../publish/publish-source.ts";
-import { parseAvcConfig } from "../remux/avc-config.ts";
-import { KeyframeIntervalMeter, readFlvTag } from "../rtmp/flv-tag.ts";
 import { KeyframeCadence } from "./keyframe-cadence.ts";
 import { RtpFlvBridge } from "./rtp-flv-bridge.ts";
+import { WhipFeed } from "./whip-feed.ts";
 import { announceCandidates, videoCodecOf } from "./whip-media-plan.ts";
 
 /** What a WHIP session needs from the node. */
@@ -29,13 +28,10 @@ export interface WhipSessionOptions {
   jitterPackets: number;
   /** Most FLV bytes held before the pipeline attaches its feed. */
   maxHeldBytes: number;
+  /** Longest wait (ms, from the offer) for the first video keyframe; a session without one by then is closed. */
+  firstVideoTimeoutMs: number;
   log: Logger;
 }
-
-/** The FLV codec id of AVC, the only video the bridge writes. */
-const FLV_AVC = 7;
-/** The FLV sound format of AAC. */
-const FLV_AAC = 10;
 
 /** A WebRTC publisher (WHIP) as a PublishSource. */
 export class WhipSession implements PublishSource {
@@ -43,22 +39,26 @@ export class WhipSession implements PublishSource {
   readonly remoteAddress: string;
   readonly startedAt = Date.now();
   readonly ended: Promise<string>;
+  /**
+   * Resolves true once the first video keyframe arrived (the feed starts there, the video's codec and size known),
+   * false when the session ended before it. The pipeline is handed the session only then, so its ladder is always
+   * planned with the video.
+   */
+  readonly videoStarted: Promise<boolean>;
   private readonly key: string;
   private readonly options: WhipSessionOptions;
   private readonly log: Logger;
   private readonly pc: RTCPeerConnection;
   private bridge: RtpFlvBridge | null = null;
-  private readonly meter = new KeyframeIntervalMeter();
-  private readonly info: SourceInfo = { width: null, height: null, fps: null, videoCodec: null, audioCodec: null, keyframeInterval: null };
-  private listener: TagListener | null = null;
-  private held: Buffer[] = [];
-  private heldBytes = 0;
+  private readonly feed: WhipFeed;
   private received = 0;
   private lastPacketAt = Date.now();
   private connected = false;
   private endReason: string | null = null;
   private resolveEnded!: (reason: string) => void;
+  private resolveVideoStarted!: (started: boolean) => void;
   private readonly watchdog: NodeJS.Timeout;
+  private readonly firstVideoTimer: NodeJS.Timeout;
 
   constructor(streamKey: string, remoteAddress: string, options: WhipSessionOptions) {
     this.key = streamKey;
@@ -66,6 +66,11 @@ export class WhipSession implements PublishSource {
     this.options = options;
     this.log = options.log.child(this.id.slice(0, 8));
     this.ended = new Promise((resolve) => (this.resolveEnded = resolve));
+    this.videoStarted = new Promise((resolve) => (this.resolveVideoStarted = resolve));
+    this.feed = new WhipFeed({
+      maxHeldBytes: options.maxHeldBytes,
+      onBadVideoConfig: (message) => this.log.warn("could not read the publisher's H.264 parameters", { error: message }),
+    });
     const local = options.publicIp !== null && options.publicIpIsLocal ? [options.publicIp] : undefined;
     this.pc = new RTCPeerConnection({
       codecs: {
@@ -95,6 +100,10 @@ export class WhipSession implements PublishSource {
     });
     this.watchdog = setInterval(() => this.checkSilence(), 500);
     this.watchdog.unref();
+    this.firstVideoTimer = setTimeout(() => {
+      if (!this.feed.started) this.close(`no video keyframe within ${options.firstVideoTimeoutMs} ms`);
+    }, options.firstVideoTimeoutMs);
+    this.firstVideoTimer.unref();
   }
 
   /**
@@ -170,15 +179,12 @@ export class WhipSession implements PublishSource {
   }
 
   source(): SourceInfo {
-    return { ...this.info, keyframeInterval: this.meter.intervalSeconds() };
+    return this.feed.source();
   }
 
   attachFeed(listener: TagListener): void {
-    if (this.listener || !this.active) return;
-    this.listener = listener;
-    for (const chunk of this.held) listener(chunk, readFlvTag(chunk));
-    this.held = [];
-    this.heldBytes = 0;
+    // Also after close: what the bridge wrote before (and while) it stopped belongs to the publish.
+    this.feed.attach(listener);
   }
 
   authorize(): void {}
@@ -187,6 +193,8 @@ export class WhipSession implements PublishSource {
     if (this.endReason !== null) return;
     this.endReason = reason;
     clearInterval(this.watchdog);
+    clearTimeout(this.firstVideoTimer);
+    this.resolveVideoStarted(false);
     void this.pc.close().catch(() => {});
     // Why the publish ends only after the bridge: its FFmpeg writes the last tags as it exits, and they belong to it.
     const flushed = this.bridge ? this.bridge.close() : Promise.resolve();
@@ -194,40 +202,13 @@ export class WhipSession implements PublishSource {
   }
 
   private onFlv(chunk: Buffer): void {
-    const info = readFlvTag(chunk);
-    if (info) {
-      this.meter.observe(info);
-      if (info.kind === "video" && chunk.byteLength > 12) this.noteVideo(chunk);
-      if (info.kind === "audio" && chunk.byteLength > 11) this.info.audioCodec = chunk[11]! >> 4 === FLV_AAC ? "aac" : "other";
-    }
-    if (this.listener) {
-      this.listener(chunk, info);
-      return;
-    }
-    // Held until the pipeline attaches (it does at once after the grant); bounded all the same.
-    if (this.heldBytes + chunk.byteLength > this.options.maxHeldBytes) {
-      this.close(`over ${this.options.maxHeldBytes} bytes of media arrived before the pipeline attached`);
-      return;
-    }
-    this.held.push(chunk);
-    this.heldBytes += chunk.byteLength;
-  }
-
-  /** Reads codec, size and frame rate from the AVC sequence header FFmpeg writes first. */
-  private noteVideo(tag: Buffer): void {
-    const codecId = tag[11]! & 0x0f;
-    this.info.videoCodec = codecId === FLV_AVC ? "h264" : "other";
-    if (codecId !== FLV_AVC || tag[12] !== 0) return;
-    try {
-      // The AVCDecoderConfigurationRecord follows the 11-byte tag header, the codec byte and 4 bytes of packet type
-      // and composition time; the tag ends with its 4-byte PreviousTagSize.
-      const avcC = tag.subarray(16, tag.byteLength - 4);
-      const config = parseAvcConfig(avcC);
-      this.info.width = config.width;
-      this.info.height = config.height;
-      this.info.fps = frameRateFromAvcC(avcC);
-    } catch (err) {
-      this.log.warn("could not read the publisher's H.264 parameters", { error: (err as Error).message });
+    const result = this.feed.push(chunk);
+    if (result.kind === "overflow") this.close(`over ${this.options.maxHeldBytes} bytes of media arrived before the pipeline attached`);
+    else if (result.kind === "fed" && result.opened) {
+      clearTimeout(this.firstVideoTimer);
+      const { width, height, fps } = this.feed.source();
+      this.log.info("whip video started", { source: `${width}x${height}@${fps ?? "?"}`, dropped_before: this.feed.dropped });
+      this.resolveVideoStarted(true);
     }
   }
 
