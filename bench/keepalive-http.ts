@@ -5,6 +5,14 @@ import { connect, type Socket } from "node:net";
 import { dechunk } from "./http-chunked.ts";
 import type { RawAnswer } from "./raw-http.ts";
 
+/**
+ * workerd's HTTP server (KJ's HttpServer, pipelineTimeout) closes a keep-alive connection that has carried no request
+ * for 5 s; a request written while it does is reset (RST: the server closed with that request unread) or sees the
+ * connection close before an answer. A connection idle this long is therefore closed and opened afresh before a request,
+ * as browsers do with their own idle timeout below the server's.
+ */
+export const IDLE_REOPEN_MS = 4000;
+
 /** One connection; `get` queues behind the request in flight. */
 export class KeepAliveConnection {
   readonly #host: string;
@@ -13,10 +21,14 @@ export class KeepAliveConnection {
   #buffer = "";
   #pending: { resolve: (answer: RawAnswer) => void; reject: (err: Error) => void; timer: ReturnType<typeof setTimeout> } | null = null;
   #queue: Promise<unknown> = Promise.resolve();
+  /** When the last answer arrived (performance.now()). */
+  #idleSince = 0;
+  readonly #idleReopenMs: number;
 
-  constructor(host: string, port: number) {
+  constructor(host: string, port: number, idleReopenMs = IDLE_REOPEN_MS) {
     this.#host = host;
     this.#port = port;
+    this.#idleReopenMs = idleReopenMs;
   }
 
   /** GETs `path` with `headers` once the requests before it on this connection were answered. */
@@ -26,14 +38,21 @@ export class KeepAliveConnection {
     return run;
   }
 
-  /** Closes the connection. */
+  /** Closes the connection (a request in flight fails). */
   close(): void {
-    this.#socket?.destroy();
+    const socket = this.#socket;
     this.#socket = null;
+    socket?.destroy();
+    this.#settle(new Error("closed by the client"));
   }
 
   #open(): Socket {
-    if (this.#socket && !this.#socket.destroyed) return this.#socket;
+    if (this.#socket && !this.#socket.destroyed) {
+      if (performance.now() - this.#idleSince < this.#idleReopenMs) return this.#socket;
+      // Past the client's idle timeout: the server may be closing it right now.
+      this.#socket.destroy();
+      this.#socket = null;
+    }
     const socket = connect(this.#port, this.#host);
     socket.setNoDelay(true);
     socket.setEncoding("latin1");
@@ -42,8 +61,10 @@ export class KeepAliveConnection {
       this.#buffer += chunk;
       this.#parse();
     });
+    // Only the current socket's end fails the request in flight: an old one closed by the client ends quietly.
     const fail = (err: Error) => {
-      if (this.#socket === socket) this.#socket = null;
+      if (this.#socket !== socket) return;
+      this.#socket = null;
       this.#settle(err);
     };
     socket.on("error", fail);
@@ -72,6 +93,7 @@ export class KeepAliveConnection {
     if (!pending) return;
     this.#pending = null;
     clearTimeout(pending.timer);
+    this.#idleSince = performance.now();
     if (error) pending.reject(error);
     else pending.resolve(answer!);
   }
@@ -112,5 +134,65 @@ export class KeepAliveConnection {
     if (body === null) return;
     this.#buffer = this.#buffer.slice(consumed);
     this.#settle(null, { status, body });
+  }
+}
+
+/**
+ * A bounded pool of keep-alive connections shared by many simulated viewers, as a crowd behind one edge shares the
+ * edge's connections: a request takes an idle connection (or opens one while fewer than `maxSockets` are open) for its
+ * whole exchange, held requests included, and gives it back; past the bound it waits for one. So the load client opens
+ * at most `maxSockets` sockets however many viewers it plays, and a viewer that pauses closes nothing.
+ */
+export class KeepAlivePool {
+  readonly #host: string;
+  readonly #port: number;
+  readonly #maxSockets: number;
+  readonly #all: KeepAliveConnection[] = [];
+  readonly #idle: KeepAliveConnection[] = [];
+  readonly #waiting: Array<(connection: KeepAliveConnection) => void> = [];
+
+  constructor(host: string, port: number, maxSockets: number) {
+    this.#host = host;
+    this.#port = port;
+    this.#maxSockets = maxSockets;
+  }
+
+  /** Connections opened so far (at most `maxSockets`). */
+  get size(): number {
+    return this.#all.length;
+  }
+
+  /** Most requests that waited for a connection at once (0: the bound was never reached). */
+  peakWaiting = 0;
+
+  /** GETs `path` on a connection of the pool. */
+  async get(path: string, headers: Record<string, string> = {}, timeoutMs = 20_000): Promise<RawAnswer> {
+    const connection = await this.#take();
+    try {
+      return await connection.get(path, headers, timeoutMs);
+    } finally {
+      const next = this.#waiting.shift();
+      if (next) next(connection);
+      else this.#idle.push(connection);
+    }
+  }
+
+  /** Closes every connection. */
+  close(): void {
+    for (const connection of this.#all) connection.close();
+  }
+
+  #take(): Promise<KeepAliveConnection> {
+    const idle = this.#idle.pop();
+    if (idle) return Promise.resolve(idle);
+    if (this.#all.length < this.#maxSockets) {
+      const connection = new KeepAliveConnection(this.#host, this.#port);
+      this.#all.push(connection);
+      return Promise.resolve(connection);
+    }
+    return new Promise((resolve) => {
+      this.#waiting.push(resolve);
+      this.peakWaiting = Math.max(this.peakWaiting, this.#waiting.length);
+    });
   }
 }

@@ -4,7 +4,7 @@ import { lineChart, PALETTE } from "./plot-svg.ts";
 import type { Figure } from "./render-png.ts";
 import { sectionMissing } from "./report-missing.ts";
 import type { SectionRun } from "./results.ts";
-import { paperEstimate, VIEWER_TARGETS, type ViewersResult } from "./viewers.ts";
+import { callerCallsPerRenditionSec, paperEstimate, VIEWER_TARGETS, type ViewersResult } from "./viewers.ts";
 
 type Caption = (run: SectionRun<unknown>, section: string) => string[];
 
@@ -13,10 +13,10 @@ function where(locations: number | undefined, regions: number | undefined): stri
   return `${n(locations)} locations${regions ? ` in ${regions} tier regions` : ""}`;
 }
 
-/** The most calls/s the tiers let through for `holders` relays calling the object (each keeping plain playlists for
- *  `share` of the bound), 2 renditions, 2 streams: one blocked call per part, one plain call per kept bound. */
-function ceilingOf(holders: number, share: number, r: ViewersResult): number {
-  return holders * 2 * 2 * (1 / r.partS + 1000 / (r.stalenessBoundMs * share));
+/** The calls/s `holders` relays calling the object make for 2 renditions of 2 streams once each has viewers of each,
+ *  however many: per rendition one blocked call per part and one follow call per playlist update. */
+function ceilingOf(holders: number, r: ViewersResult): number {
+  return holders * 2 * 2 * callerCallsPerRenditionSec(r.partS);
 }
 
 function n(value: number | null | undefined, digits = 0): string {
@@ -33,7 +33,7 @@ export function viewersSummaryRows(run: SectionRun<ViewersResult> | undefined): 
   const r = run?.result;
   const first = r?.steps[0];
   const last = r?.steps.at(-1);
-  const paper = r?.budget && r.steps.length > 0 ? paperEstimate(r.steps, r.budget.budgetPerSec, r.partS, r.stalenessBoundMs) : null;
+  const paper = r?.budget && r.steps.length > 0 ? paperEstimate(r.steps, r.budget.budgetPerSec, r.partS) : null;
   const errors = r ? r.steps.reduce((sum, s) => sum + s.errors, 0) : null;
   return [
     [
@@ -98,18 +98,27 @@ export function viewersSection(run: SectionRun<ViewersResult> | undefined, docsD
     "clock by a synthetic ingest node; simulated viewers, each with its own User-Agent (its own viewer session): 70 % reload their",
     `media playlist plainly every ${r.plainReloadS} s (a \`low\`-style player: half the 2 s target duration), 30 % chain blocking LL-HLS`,
     "requests on the part their playlist's `EXT-X-PRELOAD-HINT` names (an `interactive` player); every fifth viewer watches the",
-    "signed stream with a token of its own (minted by the API, all distinct); renditions alternate; viewers are spread evenly",
-    `over ${n(first?.locations)} simulated edge locations, named per request by the test-only relay location header`,
-    "(`TEST_RELAY_LOCATION_HEADER`), so each location has its own `PlaylistRelay`. Requests go over keep-alive raw sockets",
-    "(`bench/keepalive-http.ts`).",
+    "signed stream with a token of its own (minted by the API, all distinct), blocking or plain like the others; both renditions",
+    `have viewers of every kind; viewers are spread evenly over ${n(first?.locations)} simulated edge locations, named per request by the`,
+    "test-only relay location header (`TEST_RELAY_LOCATION_HEADER`), so each location has its own `PlaylistRelay`. All viewers share",
+    "one bounded pool of keep-alive raw sockets (`bench/keepalive-http.ts` `KeepAlivePool`, at most 1,024), as a crowd behind one edge",
+    "shares the edge's connections: a request takes a connection for its whole exchange, a held one included, and gives it back.",
+    "",
+    "**Following instead of polling.** The relay that calls the stream's object (a region's, or a location's without the tier)",
+    "follows each rendition its viewers reload plainly (`edge/src/live/relay-follow.ts`): it keeps one call held at the object",
+    "(`LiveStream.followMediaPlaylist`, made with the playlist it has), which the object answers only when that playlist changes, and",
+    "renews it with the new one. While the call is held nothing newer exists at the object, so plain reloads are answered from the",
+    "relay's playlist with no call: per rendition the object sees one call per playlist update (each part, each segment's close),",
+    "whatever the number of viewers. Viewer counts ride on those calls, so a relay's separate count report goes only when no call",
+    "since the change carried the same number.",
     "",
   );
   if (r.regions) {
     md.push(
       `**The regional tier.** The locations are grouped into ${r.regions} tier regions (\`RELAY_TIER_REGIONS\` as a table, location *i* in`,
       `region *i* mod ${r.regions}): each location's relay asks its region's relay (one \`PlaylistRelay\` per stream per region), which`,
-      "asks the stream's object, holding blocked requests once per region and keeping plain playlists for half the staleness bound",
-      "(the location's relay keeps them for the other half: `edge/src/live/relay-tier.ts`). The same crowds then run once more on a",
+      "asks the stream's object, holding blocked requests once per region and following the renditions its locations reload (the",
+      "location's relays keep plain playlists for half the staleness bound: `edge/src/live/relay-tier.ts`). The same crowds then run once more on a",
       "fresh edge with the tier off (`RELAY_TIER_REGIONS=off`), the location relays calling the object themselves.",
       "",
     );
@@ -118,22 +127,29 @@ export function viewersSection(run: SectionRun<ViewersResult> | undefined, docsD
     "**Isolates.** Several workerd processes cost more than two cores have; instead every request runs with the isolate tier off",
     "(`COALESCE_PLAYLISTS=0`): each request reaches its location's relay as if every viewer had an isolate of its own — the worst",
     "case for the object, since real isolates only take load off (they keep plain playlists for part of the staleness bound and",
-    "share blocked requests before the relay). The relays then keep plain playlists for the whole bound between them.",
+    "share blocked requests before the relay).",
     "",
     "**The largest crowd is sampled.** 10,000 viewers at a player's cadence send ~13,000 requests/s; tried while this benchmark was",
-    "developed (2026-12-06), workerd answered ~1,550/s with connection resets and late part uploads (load average 6.5, other sessions",
+    "developed (2026-12-06), workerd answered ~1,550/s with late part uploads (load average 6.5, other sessions",
     "compiling). So each of the",
-    "10,000 plays one second in ten (from a random phase, exactly as a player does, closing its connection while paused, reloading",
-    "plainly when back): the edge gets the request rate of ~1,000 players from 10,000 distinct sessions and tokens, which tests what",
+    "10,000 plays one second in ten (from a random phase, exactly as a player does, reloading plainly when back from a pause):",
+    "the edge gets the request rate of ~1,000 players from 10,000 distinct sessions and tokens, which tests what",
     "could grow with the viewer count (viewer counting, token-keyed coalescing, per-session state) but not a 10× denser request stream.",
+    "",
+    "**Connection resets** (an earlier run of the sampled step had 593) came from the load client, not from the edge refusing:",
+    "captured on loopback (tcpdump, 2026-12-06), every reset came from the edge's port on an established connection, and the kernel",
+    "counted them as closes with a request unread (`TCPAbortOnClose`). workerd's HTTP server closes a keep-alive connection idle for",
+    "5 s (KJ `HttpServerSettings.pipelineTimeout`); the client reused connections its sampled viewers had left idle that long, and a",
+    "request written as the edge closed one was reset or saw the connection close. The client now reopens a connection idle",
+    "for 4 s before using it (`IDLE_REOPEN_MS`), as browsers keep their idle timeout below the server's.",
     "",
     `**Staleness** of a plain answer: ms from the commit of the first part it does not list (its upload acknowledged by the edge before`,
     `the answer arrived) to the answer's arrival; 0 when it lists every part committed by then. The bound is half a part target,`,
     `${n(r.stalenessBoundMs)} ms (\`edge/src/live/latest-playlists.ts\`). *Calls/s at the objects* counts the calls viewers cause`,
-    "(media and master playlists, hinted parts, viewer counts); the node's uploads are left out (the same in every step).",
+    "(media and master playlists, relays' follow calls, hinted parts, viewer counts); the node's uploads are left out (the same in every step).",
     "",
-    "| viewers | tier | edge req/s: plain / blocking | **calls/s at the objects**: public / signed / total | per part per location per rendition (public) | calls by method | plain staleness p50 / p99 / max | blocking answer after commit p50 / p99 | errors | status `viewers` (expected) |",
-    "|---|---|---|---|---|---|---|---|---|---|",
+    "| viewers | tier | edge req/s: plain / blocking | **calls/s at the objects**: public / signed / total | per part per location per rendition (public) | calls by method | plain staleness p50 / p99 / max | blocking answer after commit p50 / p99 | errors | load client: sockets / most waiting for one | status `viewers` (expected) |",
+    "|---|---|---|---|---|---|---|---|---|---|---|",
   );
   for (const s of [...r.steps, ...(r.untiered?.steps ?? [])]) {
     const methods = Object.entries(s.objectCalls)
@@ -147,41 +163,27 @@ export function viewersSection(run: SectionRun<ViewersResult> | undefined, docsD
             .map(([k, v]) => `${k}: ${v}`)
             .join(", ")})`;
     md.push(
-      `| ${n(s.viewers)}${s.sampling > 1 ? ` (1 s in ${s.sampling})` : ""} | ${s.regions ? `${s.regions} regions` : "off"} | ${n(s.edgeRequestsPerSec.plain)} / ${n(s.edgeRequestsPerSec.blocking)} | ${n(s.objectPerSec.public, 1)} / ${n(s.objectPerSec.signed, 1)} / **${n(s.objectPerSec.total, 1)}** | ${n(s.objectPerPartPerLocationRendition, 2)} | ${methods} | ${n(s.staleness.p50)} / ${n(s.staleness.p99)} / ${n(s.staleness.max)} ms | ${n(s.blockingDelay.p50)} / ${n(s.blockingDelay.p99)} ms | ${errors} | ${n(s.statusViewers.public)} (${n(s.statusViewers.expected)}) |`,
+      `| ${n(s.viewers)}${s.sampling > 1 ? ` (1 s in ${s.sampling})` : ""} | ${s.regions ? `${s.regions} regions` : "off"} | ${n(s.edgeRequestsPerSec.plain)} / ${n(s.edgeRequestsPerSec.blocking)} | ${n(s.objectPerSec.public, 1)} / ${n(s.objectPerSec.signed, 1)} / **${n(s.objectPerSec.total, 1)}** | ${n(s.objectPerPartPerLocationRendition, 2)} | ${methods} | ${n(s.staleness.p50)} / ${n(s.staleness.p99)} / ${n(s.staleness.max)} ms | ${n(s.blockingDelay.p50)} / ${n(s.blockingDelay.p99)} ms | ${errors} | ${s.clientSockets ? `${n(s.clientSockets.opened)} / ${n(s.clientSockets.peakWaiting)}` : "–"} | ${n(s.statusViewers.public)} (${n(s.statusViewers.expected)}) |`,
     );
   }
-  const ceiling = first ? (r.regions ? ceilingOf(r.regions, 0.5, r) : ceilingOf(first.locations, 1, r)) : null;
-  const untieredCeiling = first && r.untiered ? ceilingOf(first.locations, 1, r) : null;
+  const ceiling = first ? ceilingOf(r.regions || first.locations, r) : null;
+  const untieredCeiling = first && r.untiered ? ceilingOf(first.locations, r) : null;
   md.push(
     "",
     `Growth of the calls at the objects from ${n(first?.viewers)} to ${n(r.steps.at(-1)?.viewers)} viewers (the busiest step over the first)${r.regions ? ", with the tier" : ""}: **${n(r.growth, 2)}×** (target < ${VIEWER_TARGETS.growth}×, 0 errors, staleness p99 within the bound: ${passMark(r.pass)}).` +
       (r.untiered ? ` Without the tier: ${r.untiered.steps.map((s) => n(s.objectPerSec.total, 1)).join(" → ")} calls/s, ${n(r.untiered.growth, 2)}×.` : ""),
-    r.regions
-      ? `The ceiling the tiers impose, whatever the crowd: per region, rendition and stream one blocked call per part (${n(1 / r.partS, 0)}/s) and one plain call per half staleness bound (${n(2000 / r.stalenessBoundMs, 0)}/s), plus viewer-count reports — ${n(ceiling)} playlist calls/s for ${r.regions} regions × 2 renditions × 2 streams, however many locations the regions hold; without the tier ${n(untieredCeiling)} for ${n(first?.locations)} locations (one plain call per location per whole bound).`
-      : `The ceiling the tiers impose, whatever the crowd: per location, rendition and stream one blocked call per part (${n(1 / r.partS, 0)}/s) and one plain call per staleness bound (${n(1000 / r.stalenessBoundMs, 0)}/s), plus viewer-count reports — ${n(ceiling)} playlist calls/s for ${n(first?.locations)} locations × 2 renditions × 2 streams.`,
-    "A small crowd stays below it (some bounds pass without a plain reload, so no call), which is why the smallest step can be lower",
-    "than the others: the load rises towards the ceiling and then stays flat however many viewers come. The growth target measures",
-    "how far below its ceiling the smallest crowd is, not a load that keeps growing with viewers.",
+    `The ceiling, whatever the crowd: per ${r.regions ? "region" : "location"}, rendition and stream one blocked call per part (${n(1 / r.partS, 0)}/s) and one follow call per playlist update (${n(callerCallsPerRenditionSec(r.partS) - 1 / r.partS, 1)}/s), plus viewer-count reports — ${n(ceiling)} playlist calls/s for ${r.regions ? `${r.regions} regions` : `${n(first?.locations)} locations`} × 2 renditions × 2 streams` +
+      (r.regions ? `, however many locations the regions hold; without the tier ${n(untieredCeiling)} for ${n(first?.locations)} locations.` : "."),
+    "Every step has viewers of every rendition of both streams in every region, so every step sits at that ceiling: the smallest",
+    "crowd costs the object what the largest does.",
   );
-  const sampled = r.steps.at(-1);
-  const before = r.steps.at(-2);
-  if (sampled && before && sampled.sampling > 1 && sampled.objectPerSec.total < before.objectPerSec.total) {
-    md.push(
-      `The sampled step is not a like-for-like density test: with about the same request rate at the edge as the ${n(before.viewers)} step, its`,
-      "viewers come and go every second (a connection opened and closed, a plain reload on each return), and the machine answered it",
-      `later (blocking answers p99 ${n(sampled.blockingDelay.p99)} ms after the part, against ${n(before.blockingDelay.p99)} ms); a relay shares a call in flight`,
-      "with every request that arrives meanwhile, so slower calls mean fewer of them — its lower figure is not a saving to count on." +
-        (sampled.errors > 0 ? ` Its ${n(sampled.errors)} errors are requests whose connection the edge reset or closed before answering.` : ""),
-    );
-  }
   md.push("");
-  const p = r.budget && r.steps.length > 0 ? paperEstimate(r.steps, r.budget.budgetPerSec, r.partS, r.stalenessBoundMs) : null;
+  const p = r.budget && r.steps.length > 0 ? paperEstimate(r.steps, r.budget.budgetPerSec, r.partS) : null;
   if (p) {
     md.push(
-      `**On paper: ${n(p.viewers)} viewers over ${n(p.locations)} locations, ${p.renditions} renditions.** A million viewers fill every bound at`,
-      `every location, so the object's load is the tiers' ceiling at production settings (the relay that calls the object keeps`,
-      `plain playlists for half the bound, the holders below it for the other half): per caller and rendition one blocked call per part and one plain call per`,
-      `${n(r.stalenessBoundMs / 2)} ms, ${n(p.perLocationRenditionPerSec, 1)} calls/s (the simulation measured at most ${n(p.measuredPerLocationRenditionPerSec, 2)} per ${r.regions ? "region" : "location"}),`,
+      `**On paper: ${n(p.viewers)} viewers over ${n(p.locations)} locations, ${p.renditions} renditions.** A million viewers give every`,
+      `caller viewers of every rendition, so the object's load is the ceiling above: per caller (the relay that calls the object) and`,
+      `rendition one blocked call per part and one follow call per playlist update, ${n(p.perLocationRenditionPerSec, 1)} calls/s (the simulation measured at most ${n(p.measuredPerLocationRenditionPerSec, 2)} per ${r.regions ? "region" : "location"}),`,
       `plus ${n(p.reportsPerLocationPerSec, 2)} viewer-count reports/s per caller (measured). Viewers do not enter the product. Without the regional tier every`,
       `location calls the object: ${n(p.locations)} × (${p.renditions} × ${n(p.perLocationRenditionPerSec, 1)} + ${n(p.reportsPerLocationPerSec, 2)}) ≈ **${n(p.objectPerSec)} calls/s** against the budget of`,
       `${n(p.budgetPerSec)} req/s: headroom **${n(p.headroom, 2)}×**${p.fits ? " — it fits." : " — it does not fit (an object needs ~2× headroom to stay responsive)."}`,

@@ -16,7 +16,7 @@
 import type { CreatedStream } from "./edge-system.ts";
 import { DIRECT_INGEST_SECRET, type DirectEdge, startDirectEdge } from "./edge-direct.ts";
 import { SyntheticNode } from "./ingest-api.ts";
-import { KeepAliveConnection } from "./keepalive-http.ts";
+import { KeepAliveConnection, KeepAlivePool } from "./keepalive-http.ts";
 import { type Distribution, distribution, round, sleep } from "./stats.ts";
 import { runWrk } from "./wrk.ts";
 
@@ -28,6 +28,8 @@ const SIGNING_SECRET = "bench-viewers-signing-secret";
 const COUNTER_ENTRY = "bench/workerd/object-counter.ts";
 const PARTS_PER_SEGMENT = 4;
 const RENDITIONS = ["hi", "lo"] as const;
+/** Most sockets the load client opens to the edge, shared by all simulated viewers (bench/keepalive-http.ts KeepAlivePool). */
+const MAX_SOCKETS = 1024;
 /** The edge counts a viewer for 30 s after its last request (edge/src/live/viewers.ts). */
 const VIEWER_WINDOW_MS = 30_000;
 
@@ -74,6 +76,8 @@ export interface ViewerStep {
   blockingDelay: Distribution;
   errors: number;
   errorKinds: Record<string, number>;
+  /** The load client's sockets: opened (at most MAX_SOCKETS), and the most requests that waited for one at once. */
+  clientSockets?: { opened: number; peakWaiting: number };
   /** Status `viewers` of the public stream at the end, vs the simulated viewers on it (plus an earlier step's still
    *  within the edge's 30 s viewer window). */
   statusViewers: { public: number | null; expected: number };
@@ -101,8 +105,8 @@ export interface PaperEstimate {
   viewers: number;
   locations: number;
   renditions: number;
-  /** Per location and rendition at production defaults with every bound filled: one blocked call per part plus one
-   *  plain call per relay bound (half the staleness bound: isolates keep the other half). */
+  /** Per caller (the relay that calls the object) and rendition whenever it has viewers: one blocked call per part plus
+   *  one follow call per playlist update (each part, and each segment's close). */
   perLocationRenditionPerSec: number;
   /** Viewer-count reports per relay that calls the object per second, measured (largest step, per stream). */
   reportsPerLocationPerSec: number;
@@ -182,7 +186,7 @@ export async function runViewers(options: ViewersOptions): Promise<ViewersResult
     stalenessBoundMs,
     growth,
     pass,
-    paper: last && budget ? paperEstimate(steps, budget.budgetPerSec, options.partS, stalenessBoundMs) : null,
+    paper: last && budget ? paperEstimate(steps, budget.budgetPerSec, options.partS) : null,
   };
 }
 
@@ -194,7 +198,7 @@ function growthOf(steps: ViewerStep[]): number | null {
 }
 
 /** The crowds of `options.steps` on a fresh edge whose locations are grouped in `regions` tier regions (0: tier off). */
-async function simulate(options: ViewersOptions, regions: number): Promise<ViewerStep[]> {
+export async function simulate(options: ViewersOptions, regions: number): Promise<ViewerStep[]> {
   const tier = tierTable(options.locations, regions);
   options.log(`viewers: ${options.locations} locations, ${regions > 0 ? `${regions} tier regions (${tier})` : "the regional tier off"}`);
   const edge = await startDirectEdge(
@@ -229,15 +233,21 @@ async function simulate(options: ViewersOptions, regions: number): Promise<Viewe
   return steps;
 }
 
-/** 1M viewers over 300 locations and 4 renditions: the tiers' ceiling per location (every bound filled, as a million
- *  viewers fill them) with the measured viewer-count report rate, against the measured budget. */
-export function paperEstimate(steps: ViewerStep[], budgetPerSec: number, partS: number, stalenessBoundMs: number): PaperEstimate {
+/** Calls per second the relay that calls a stream's object makes per rendition it has viewers of, whatever their number:
+ *  one blocked call per part, one follow call per playlist update (a part, and a segment's close every few parts). */
+export function callerCallsPerRenditionSec(partS: number): number {
+  return 1 / partS + (1 / partS) * (1 + 1 / PARTS_PER_SEGMENT);
+}
+
+/** 1M viewers over 300 locations and 4 renditions: the tiers' ceiling per caller (a million viewers give every caller
+ *  viewers of every rendition) with the measured viewer-count report rate, against the measured budget. */
+export function paperEstimate(steps: ViewerStep[], budgetPerSec: number, partS: number): PaperEstimate {
   const locations = 300;
   const renditions = 4;
   const last = steps.at(-1)!;
-  // Production settings: isolates keep plain playlists for part of the bound; whichever relay calls the object (a
-  // location's without the tier, a region's with it) keeps them for half of it (edge/src/live/relay-tier.ts).
-  const perLocationRenditionPerSec = round(1 / partS + 1000 / (stalenessBoundMs / 2), 2) ?? 0;
+  // Whichever relay calls the object (a location's without the tier, a region's with it) follows each rendition and
+  // holds blocked requests once per part (edge/src/live/relay-follow.ts): viewers and isolates do not enter it.
+  const perLocationRenditionPerSec = round(callerCallsPerRenditionSec(partS), 2) ?? 0;
   // Reports come from the relays that call the object: the regions' when the run had the tier.
   const callers = last.regions ? last.regions : last.locations;
   const reportsPerLocationPerSec = round((last.objectCalls.relayViewerCount ?? 0) / last.seconds / (callers * 2), 2) ?? 0;
@@ -523,14 +533,15 @@ class Simulation {
     const viewers: Viewer[] = [];
     const tokens = await this.mintTokens(Math.ceil(count / 5));
     for (let i = 0; i < count; i++) {
-      // Every fifth viewer on the signed stream; 3 in 10 blocking; renditions and locations round-robin.
+      // Every fifth viewer on the signed stream; 3 in 10 blocking (by groups of five, so signed viewers block too); the
+      // renditions by groups of fifty (both have blocking and plain viewers of both streams); locations round-robin.
       const stream = i % 5 === 4 ? "signed" : "public";
       viewers.push({
         index: i,
         stream,
-        rendition: RENDITIONS[Math.floor(i / 5) % RENDITIONS.length]!,
-        location: locationName(Math.floor(i / 10) % options.locations),
-        blocking: i % 10 < 3,
+        rendition: RENDITIONS[Math.floor(i / 50) % RENDITIONS.length]!,
+        location: locationName(i % options.locations),
+        blocking: Math.floor(i / 5) % 10 < 3,
         userAgent: `bench-viewer-${count}-${i}`,
         token: stream === "signed" ? tokens[Math.floor(i / 5)]! : null,
       });
@@ -542,12 +553,11 @@ class Simulation {
     const fail = (kind: string) => {
       if (recording) record.errors[kind] = (record.errors[kind] ?? 0) + 1;
     };
-    // Plain viewers share a pool of keep-alive connections (a request each per reload, one at a time per connection);
-    // a blocking viewer holds its own.
+    // All viewers share one bounded pool of keep-alive connections, as a crowd behind one edge shares its connections:
+    // each request takes a connection for its whole exchange (a held one included) and gives it back.
     const host = new URL(this.edge.url("/")).hostname;
     const port = Number(new URL(this.edge.url("/")).port);
-    const plainPool = Array.from({ length: Math.min(256, Math.max(1, count)) }, () => new KeepAliveConnection(host, port));
-    const blockingConnections: KeepAliveConnection[] = [];
+    const pool = new KeepAlivePool(host, port, MAX_SOCKETS);
     const pathOf = (v: Viewer, query: string) => {
       const params = [query, v.token ? `token=${v.token}` : ""].filter(Boolean).join("&");
       return `/live/${this.streams[v.stream].id}/${v.rendition}/index.m3u8${params ? `?${params}` : ""}`;
@@ -567,18 +577,17 @@ class Simulation {
       }
       return waited;
     };
-    const loops = viewers.map(async (v, i) => {
+    const loops = viewers.map(async (v) => {
       const id = this.streams[v.stream].id;
       await sleep(Math.random() * options.plainReloadS * 1000);
       if (!v.blocking) {
-        const connection = plainPool[i % plainPool.length]!;
         let next = performance.now();
         while (running) {
           await untilActive(v);
           // Back from a pause (sampled crowds): on with the cadence from now, without catching up.
           next = Math.max(next, performance.now());
           try {
-            const answer = await connection.get(pathOf(v, ""), headersOf(v));
+            const answer = await pool.get(pathOf(v, ""), headersOf(v));
             const at = performance.now();
             if (answer.status !== 200) fail(`plain ${answer.status}`);
             else if (recording) {
@@ -593,17 +602,13 @@ class Simulation {
         }
         return;
       }
-      const connection = new KeepAliveConnection(host, port);
-      blockingConnections.push(connection);
       let query = "";
       while (running) {
-        // A paused player's connection closes (so a sampled crowd keeps only its active viewers' connections open);
-        // back from the pause, it reloads plainly, then blocks on the part its preload hint names.
-        if (!active(v)) connection.close();
+        // Back from a pause, a player reloads plainly, then blocks on the part its preload hint names.
         if (await untilActive(v)) query = "";
         try {
           const sentAt = performance.now();
-          const answer = await connection.get(pathOf(v, query), headersOf(v));
+          const answer = await pool.get(pathOf(v, query), headersOf(v));
           const at = performance.now();
           if (answer.status !== 200) {
             fail(`blocking ${answer.status}`);
@@ -647,8 +652,8 @@ class Simulation {
     const publicViewers = viewers.filter((v) => v.stream === "public").length;
     const lingering = this.earlier.filter((e) => statusAt - e.endedAt < VIEWER_WINDOW_MS).reduce((sum, e) => sum + e.viewers, 0);
     this.earlier.push({ viewers: publicViewers, endedAt: Date.now() });
-    for (const c of [...plainPool, ...blockingConnections]) c.close();
-    const viewerMethods = ["mediaPlaylist", "masterPlaylist", "awaitPart", "countViewers", "relayViewerCount"];
+    pool.close();
+    const viewerMethods = ["mediaPlaylist", "followMediaPlaylist", "masterPlaylist", "awaitPart", "countViewers", "relayViewerCount"];
     const calls: Record<string, number> = {};
     const perStream = ids.map((_, s) => {
       let total = 0;
@@ -681,6 +686,7 @@ class Simulation {
       blockingDelay: rounded(distribution(record.blockingDelay)),
       errors,
       errorKinds: record.errors,
+      clientSockets: { opened: pool.size, peakWaiting: pool.peakWaiting },
       statusViewers: {
         public: typeof statusViewers.body.viewers === "number" ? statusViewers.body.viewers : null,
         expected: publicViewers + lingering,

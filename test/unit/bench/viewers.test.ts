@@ -1,7 +1,7 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { KeepAliveConnection } from "../../../bench/keepalive-http.ts";
+import { KeepAliveConnection, KeepAlivePool } from "../../../bench/keepalive-http.ts";
 import { passthroughParagraph } from "../../../bench/report-passthrough.ts";
 import { paperEstimate, tierTable, unlistedAgeMs, type ViewerStep } from "../../../bench/viewers.ts";
 
@@ -51,29 +51,29 @@ function step(overrides: Partial<ViewerStep>): ViewerStep {
 }
 
 describe("the 1M-viewer estimate", () => {
-  it("is the tiers' ceiling per location (a blocked call per part, a plain call per half bound, measured reports) times 300 locations", () => {
-    // 0.5 s parts: 2 blocked calls/s; a 250 ms bound of which the relay keeps half: 8 plain calls/s; reports
-    // 80 calls / 10 s / (4 locations x 2 streams) = 1/s per location.
-    const p = paperEstimate([step({})], 20_000, 0.5, 250);
-    expect(p.perLocationRenditionPerSec).toBe(10);
+  it("is the ceiling per caller (a blocked call per part, a follow call per playlist update, measured reports) times 300 locations", () => {
+    // 0.5 s parts: 2 blocked calls/s; playlist updates: 2 parts/s and a segment's close every 4 parts, 2.5 follow
+    // calls/s; reports 80 calls / 10 s / (4 locations x 2 streams) = 1/s per location.
+    const p = paperEstimate([step({})], 20_000, 0.5);
+    expect(p.perLocationRenditionPerSec).toBe(4.5);
     expect(p.reportsPerLocationPerSec).toBe(1);
-    expect(p.objectPerSec).toBe(300 * (4 * 10 + 1));
-    expect(p.headroom).toBeCloseTo(20_000 / 12_300, 2);
-    expect(p.fits).toBe(false);
+    expect(p.objectPerSec).toBe(300 * (4 * 4.5 + 1));
+    expect(p.headroom).toBeCloseTo(20_000 / 5_700, 2);
+    expect(p.fits).toBe(true);
     // The regional tier (built): 30 regions from a table, 6 by continent, each calling the object as a location did.
-    expect(p.regionalTier).toEqual({ regions: 30, objectPerSec: 1230, headroom: 16.26 });
-    expect(p.continentTier).toEqual({ regions: 6, objectPerSec: 246, headroom: 81.3 });
-    // 2x headroom is the line: 24,600 / 12,300 fits, 24,000 does not.
-    expect(paperEstimate([step({})], 24_600, 0.5, 250).fits).toBe(true);
-    expect(paperEstimate([step({})], 24_000, 0.5, 250).fits).toBe(false);
+    expect(p.regionalTier).toEqual({ regions: 30, objectPerSec: 570, headroom: 35.09 });
+    expect(p.continentTier).toEqual({ regions: 6, objectPerSec: 114, headroom: 175.44 });
+    // 2x headroom is the line: 11,400 / 5,700 fits, 11,000 does not.
+    expect(paperEstimate([step({})], 11_400, 0.5).fits).toBe(true);
+    expect(paperEstimate([step({})], 11_000, 0.5).fits).toBe(false);
   });
 
   it("with the tier in the run, counts viewer-count reports per region (the relays that call the object)", () => {
     // 80 calls / 10 s / (2 regions x 2 streams) = 2/s per region.
-    const p = paperEstimate([step({ regions: 2 })], 20_000, 0.5, 250);
+    const p = paperEstimate([step({ regions: 2 })], 20_000, 0.5);
     expect(p.reportsPerLocationPerSec).toBe(2);
-    expect(p.objectPerSec).toBe(300 * (4 * 10 + 2));
-    expect(p.regionalTier?.objectPerSec).toBe(30 * 42);
+    expect(p.objectPerSec).toBe(300 * (4 * 4.5 + 2));
+    expect(p.regionalTier?.objectPerSec).toBe(30 * 20);
   });
 });
 
@@ -106,6 +106,29 @@ describe("the keep-alive load client", () => {
     expect(c).toEqual({ status: 200, body: "you asked /two as y" });
     expect(connections).toBe(1);
     connection.close();
+  });
+
+  it("reopens a connection idle past its idle time instead of racing the server's own idle close", async () => {
+    const before = connections;
+    const connection = new KeepAliveConnection("127.0.0.1", port, 50);
+    expect((await connection.get("/a")).status).toBe(200);
+    expect((await connection.get("/b")).status).toBe(200);
+    expect(connections - before).toBe(1);
+    await new Promise((resolve) => setTimeout(resolve, 80));
+    expect((await connection.get("/c")).body).toBe("you asked /c as undefined");
+    expect(connections - before).toBe(2);
+    connection.close();
+  });
+
+  it("shares at most maxSockets connections among many requests; the rest wait for one", async () => {
+    const before = connections;
+    const pool = new KeepAlivePool("127.0.0.1", port, 2);
+    const answers = await Promise.all(Array.from({ length: 6 }, (_, i) => pool.get(`/r${i}`, { "user-agent": `v${i}` })));
+    expect(answers.map((a) => a.body)).toEqual(Array.from({ length: 6 }, (_, i) => `you asked /r${i} as v${i}`));
+    expect(pool.size).toBe(2);
+    expect(pool.peakWaiting).toBe(4);
+    expect(connections - before).toBe(2);
+    pool.close();
   });
 });
 
