@@ -98,7 +98,9 @@ export function passthroughParagraph(saved: PassthroughResults | null): string[]
     md.push(
       "",
       "Where the node's own CPU goes (a run with `--profile=DIR`: V8's CPU profile of the node over the same window, each sample charged to the",
-      "innermost frame of a known part on its stack, `bench/cpu-profile-split.ts`; the profiler adds a little; FFmpeg children not included):",
+      "innermost frame of a known part on its stack, `bench/cpu-profile-split.ts`; the profiler adds a little). It covers the node's main",
+      "thread only: the rest of the per-stream CPU above is V8's helper threads (concurrent garbage collection, compilation), the kernel's",
+      "share of the node's socket I/O, and the FFmpeg children (thumbnails):",
       "",
       `| part (mcores per stream) | ${split.map((r) => label(r.mode)).join(" | ")} |`,
       `|---|${split.map(() => "---|").join("")}`,
