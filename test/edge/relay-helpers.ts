@@ -26,6 +26,8 @@ export interface ObjectCalls {
   blocking: Record<string, number>;
   /** Follow calls of relays (LiveStream.followMediaPlaylist), per rendition. */
   follow: Record<string, number>;
+  /** Multivariant playlist calls. */
+  master: () => number;
   /** Undoes the counting. */
   restore: () => void;
 }
@@ -44,7 +46,9 @@ export async function countObjectCalls(streamId: string): Promise<ObjectCalls> {
   const proto = Object.getPrototypeOf(target) as LiveStream;
   const media = proto.mediaPlaylist;
   const follow = proto.followMediaPlaylist;
-  const calls: ObjectCalls = { plain: {}, blocking: {}, follow: {}, restore: () => undefined };
+  const master = proto.masterPlaylist;
+  let masterCalls = 0;
+  const calls: ObjectCalls = { plain: {}, blocking: {}, follow: {}, master: () => masterCalls, restore: () => undefined };
   const add = (counts: Record<string, number>, rendition: string) => (counts[rendition] = (counts[rendition] ?? 0) + 1);
   proto.mediaPlaylist = function (this: LiveStream, rendition, search, viewer, uriQuery, relay) {
     const nestedInFollow = search === "" && viewer === "" && relay === undefined;
@@ -55,9 +59,14 @@ export async function countObjectCalls(streamId: string): Promise<ObjectCalls> {
     if (this === target) add(calls.follow, rendition);
     return follow.call(this, rendition, known, relay);
   };
+  proto.masterPlaylist = function (this: LiveStream, ...args) {
+    if (this === target) masterCalls += 1;
+    return master.apply(this, args);
+  };
   calls.restore = () => {
     proto.mediaPlaylist = media;
     proto.followMediaPlaylist = follow;
+    proto.masterPlaylist = master;
   };
   return calls;
 }

@@ -83,10 +83,18 @@ playbackRoutes.use("*", playbackCors());
 playbackRoutes.get("/:id/master.m3u8", async (c) => {
   const id = streamIdFrom(c);
   const uriQuery = await playbackAccess(c, id);
-  // With relays, viewers are counted by their media playlist requests at their location's relay (a player always makes
-  // some): counting the multivariant playlist at the object as well would count each viewer twice.
-  const viewer = getConfig(c.env).relayPlaylists ? "" : await viewerSession(c);
-  return answer(c, await liveStream(c.env, id).masterPlaylist(viewer), uriQuery);
+  if (!getConfig(c.env).relayPlaylists) return answer(c, await liveStream(c.env, id).masterPlaylist(await viewerSession(c)), uriQuery);
+  // With relays, every player's first load is answered by its location's relay, which keeps the playlist for a short
+  // bound; viewers are counted by their media playlist requests there (a player always makes some): counting the
+  // multivariant playlist as well would count each viewer twice.
+  const location = locationOf(c);
+  const master = await playlistRelay(c.env, id, location)
+    .masterPlaylist(id, regionOf(c, location))
+    .catch((err: Error) => {
+      console.error(`playlist relay of ${id} failed (${err.message}); asking the stream's object directly`);
+      return liveStream(c.env, id).masterPlaylist("");
+    });
+  return answer(c, master, uriQuery);
 });
 
 playbackRoutes.get("/:id/:rendition/index.m3u8", async (c) => {

@@ -94,4 +94,23 @@ describe("plain playlist reloads through the location's relay", () => {
     expect((await status()).held_requests).toBe(0);
     expect(await reload(0)).toContain("#EXT-X-ENDLIST");
   });
+
+  it("answers players' first loads of the multivariant playlist from the relay: one call per bound", async () => {
+    const stream = await createStream("low");
+    const publisher = await FakePublisher.start(stream);
+    await publisher.segments(0, 1);
+    await keepPlainPlaylists(playlistRelay(env, stream.stream_id, "AAA"));
+    const calls = await countObjectCalls(stream.stream_id);
+    const path = `/live/${stream.stream_id}/master.m3u8`;
+    const loads = await Promise.all(
+      Array.from({ length: 30 }, (_, i) => get(path, { headers: { [LOCATION_HEADER]: "AAA", "user-agent": `joining-${i}` } }).then(text)),
+    );
+    for (const body of loads) expect(body).toContain("360p/index.m3u8");
+    expect(calls.master()).toBe(1);
+    // Past the bound, the next load asks again.
+    await sleep(BOUND_MS + 10);
+    await get(path, { headers: { [LOCATION_HEADER]: "AAA", "user-agent": "joining-late" } });
+    calls.restore();
+    expect(calls.master()).toBe(2);
+  });
 });

@@ -128,6 +128,33 @@ export class PlaylistRelay extends DurableObject<Env> {
     return liveStream(this.env, streamId).followMediaPlaylist(rendition, known, { id: relay, viewers: carried() });
   }
 
+  /**
+   * The multivariant playlist, token-free and counting no viewer (media playlist requests count them), kept like a
+   * plain reload's answer for this relay's share of the staleness bound: every player's first load asks for it, so a
+   * crowd joining costs the object one call per relay per bound. Through the location's region's relay when it has one.
+   */
+  async masterPlaylist(streamId: string, region: string | null = null): Promise<PlaylistAnswer> {
+    const keepAlive = (work: Promise<unknown>) => this.ctx.waitUntil(work);
+    const direct = () => liveStream(this.env, streamId).masterPlaylist("");
+    const call =
+      region === null
+        ? direct
+        : () =>
+            regionRelay(this.env, streamId, region)
+              .regionMasterPlaylist(streamId)
+              .catch((err: Error) => {
+                console.error(`region relay ${region} of ${streamId} failed (${err.message}); asking the stream's object directly`);
+                return direct();
+              });
+    return this.latestPlaylists(region === null ? "location" : "tiered").answer(`${streamId}|master`, call, keepAlive);
+  }
+
+  /** A region relay's side of masterPlaylist: kept for the region's share of the bound, one call to the object. */
+  async regionMasterPlaylist(streamId: string): Promise<PlaylistAnswer> {
+    const keepAlive = (work: Promise<unknown>) => this.ctx.waitUntil(work);
+    return this.latestPlaylists("region").answer(`${streamId}|master`, () => liveStream(this.env, streamId).masterPlaylist(""), keepAlive);
+  }
+
   /** Viewer sessions whose requests a Worker isolate of this location answered from another's call. */
   async countViewers(streamId: string, sessions: string[], region: string | null = null): Promise<void> {
     this.noteSessions(streamId, sessions.slice(0, 10_000), region);
