@@ -3,9 +3,11 @@
 // turns live, its preview plays and its health charts grow; the streamer stops, plays the VOD, makes a clip from in
 // and out points and plays it, rotates the key (the old one is refused), adds a webhook (secret shown once), is sent
 // back to sign-in when the token is revoked, and signs out. Every main page is checked with axe-core (no serious or
-// critical violation) and photographed into docs/screenshots/.
-import { readFileSync } from "node:fs";
+// critical violation) and photographed: into docs/screenshots/ with UPDATE_SCREENSHOTS=1, else into a temporary directory
+// (so a test run leaves the committed images alone).
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { createRequire } from "node:module";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -14,7 +16,9 @@ import { eventually, registerNode, startSystem, type TestSystem } from "./harnes
 
 const require = createRequire(import.meta.url);
 const AXE_SOURCE = readFileSync(require.resolve("axe-core/axe.min.js"), "utf8");
-const SCREENSHOTS = join(import.meta.dirname, "../../docs/screenshots");
+/** Where the screenshots go: the committed ones only when asked to update them. */
+const UPDATE_SCREENSHOTS = process.env.UPDATE_SCREENSHOTS === "1";
+const SCREENSHOTS = UPDATE_SCREENSHOTS ? join(import.meta.dirname, "../../docs/screenshots") : mkdtempSync(join(tmpdir(), "edgecast-screenshots-"));
 
 interface AxeViolation {
   id: string;
@@ -58,6 +62,7 @@ describe("dashboard in Chromium", () => {
   afterAll(async () => {
     await browser?.close();
     await system?.stop();
+    if (!UPDATE_SCREENSHOTS) rmSync(SCREENSHOTS, { recursive: true, force: true });
   });
 
   it("takes a streamer from sign-in to live, VOD, clip, key rotation, webhooks and sign-out", async () => {
