@@ -7,7 +7,9 @@
 // latency, the TS demuxer), and FFmpeg's start-up alike for both, so the difference between protocols is what SRT
 // adds. CPU: the node process and its children (FFmpeg; for SRT also the demuxer, for WHIP the RTP-to-FLV FFmpeg) over
 // the steady part. WHIP's publisher is werift in this process sending the same pattern (x264 ultrafast, 2 s GOP, the
-// test publisher's bitrate) from FFmpeg over RTP; its "sent" clock starts when that FFmpeg starts (after the answer).
+// test publisher's bitrate) from FFmpeg over RTP; its "sent" clock starts when that FFmpeg starts: once the peer
+// connection is connected for `whip` (as a browser starts sending), at the answer for `whip-late` (as OBS does: its
+// first keyframe is lost during DTLS setup, so the feed starts at the next one and "sent" is a GOP early for it).
 // `--protocols rtmp,whip` runs a subset.
 import { fileURLToPath } from "node:url";
 import { startBenchSystem } from "./edge-system.ts";
@@ -18,7 +20,7 @@ import { distribution, sleep } from "./stats.ts";
 import { startWhipClient } from "../test/e2e/whip-client.ts";
 
 const seconds = Number(process.argv[process.argv.indexOf("--seconds") + 1] || 40);
-const PROTOCOLS = ["rtmp", "srt", "whip"] as const;
+const PROTOCOLS = ["rtmp", "srt", "whip", "whip-late"] as const;
 const protocolsFlag = process.argv.indexOf("--protocols");
 const protocols = protocolsFlag > 0 ? PROTOCOLS.filter((p) => process.argv[protocolsFlag + 1]!.split(",").includes(p)) : PROTOCOLS;
 /** Segments before this are the start-up: not in the lag figures, nor in the CPU window. */
@@ -57,11 +59,13 @@ try {
     );
     const stream = created.body;
     const url = protocol === "rtmp" ? stream.ingest_endpoint : protocol === "srt" ? stream.srt_url : stream.whip_url;
+    const whip = protocol === "whip" || protocol === "whip-late";
     if (!url) throw new Error(`no ${protocol} URL in the create answer`);
     let t0 = Date.now();
     let publisher: { stop(): Promise<unknown> };
-    if (protocol === "whip") {
-      const client = await startWhipClient({ url, streamKey: stream.stream_key, videoKbps: Math.round((640 * 360 * 30 * 0.1) / 1000) });
+    if (whip) {
+      const startEncoder = protocol === "whip" ? "connected" : "answered";
+      const client = await startWhipClient({ url, streamKey: stream.stream_key, videoKbps: Math.round((640 * 360 * 30 * 0.1) / 1000), startEncoder });
       t0 = client.startedAt;
       publisher = client;
     } else publisher = bench.system.publish(url, { format: protocol === "rtmp" ? "flv" : "mpegts" });

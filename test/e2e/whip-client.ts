@@ -29,6 +29,11 @@ export interface WhipClientOptions {
   videoKbps?: number;
   /** Sends through a UDP relay that drops every `lossEvery`-th media packet on the way to the node (50: 2 %). */
   lossEvery?: number;
+  /**
+   * When the encoder starts: at the answer (default; like OBS, whose first keyframe is then lost while DTLS is set up,
+   * so video begins a keyframe interval after audio) or once the peer connection is connected (like a browser).
+   */
+  startEncoder?: "answered" | "connected";
 }
 
 /** POSTs an offer to `url` and starts sending the test pattern; throws with the status on anything but 201. */
@@ -75,6 +80,7 @@ export async function startWhipClient(options: WhipClientOptions): Promise<WhipC
   };
   const videoPort = await listen((packet) => video.writeRtp(packet));
   const audioPort = await listen((packet) => audio.writeRtp(packet));
+  if (options.startEncoder === "connected") await connected(pc, 10_000);
   const gop = Math.round(30 * (options.keyframeIntervalS ?? 2));
   // The wall clock is burned in, as in the other tests' publisher, so a player's latency can be read off a frame.
   const startedAt = Date.now();
@@ -110,6 +116,20 @@ export async function startWhipClient(options: WhipClientOptions): Promise<WhipC
       return status;
     },
   };
+}
+
+/** Resolves once the peer connection is connected (ICE and DTLS done); throws after `timeoutMs`. */
+async function connected(pc: RTCPeerConnection, timeoutMs: number): Promise<void> {
+  if (pc.connectionState === "connected") return;
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`the WHIP peer connection was not connected within ${timeoutMs} ms`)), timeoutMs);
+    const sub = pc.connectionStateChange.subscribe((state) => {
+      if (state !== "connected") return;
+      clearTimeout(timer);
+      sub.unSubscribe();
+      resolve();
+    });
+  });
 }
 
 /** A WHIP POST that was not answered 201. */
