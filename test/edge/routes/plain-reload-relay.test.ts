@@ -113,4 +113,32 @@ describe("plain playlist reloads through the location's relay", () => {
     calls.restore();
     expect(calls.master()).toBe(2);
   });
+
+  it("answers blocked requests of a followed rendition from its follow: the object holds no request of theirs", async () => {
+    const stream = await createStream("interactive");
+    const publisher = await FakePublisher.start(stream);
+    await publisher.segments(0, 1, 2);
+    await publisher.part("360p", 2, 0);
+    await keepPlainPlaylists(playlistRelay(env, stream.stream_id, "AAA"), 1, true);
+    const calls = await countObjectCalls(stream.stream_id);
+    const headers = (i: number) => ({ [LOCATION_HEADER]: "AAA", "user-agent": `ll-blocked-${i}` });
+    // A player's first load, plain: the relay starts following the rendition.
+    await get(`/live/${stream.stream_id}/360p/index.m3u8`, { headers: headers(0) });
+    const waiting = Array.from({ length: 20 }, (_, i) => get(`/live/${stream.stream_id}/360p/index.m3u8?_HLS_msn=2&_HLS_part=1`, { headers: headers(i) }));
+    await sleep(300);
+    // Held at the relay, not at the object: the only request the object holds is the relay's follow call.
+    expect((await callJson<{ held_requests: number }>("GET", `/streams/${stream.stream_id}/status`, 200)).held_requests).toBe(1);
+    await publisher.part("360p", 2, 1);
+    for (const response of await Promise.all(waiting)) {
+      expect(response.status).toBe(200);
+      expect(response.headers.get("cache-control")).toBe("no-cache");
+      expect(await text(response)).toContain("part-2.1.m4s");
+    }
+    // Already listed: answered at once from the follow.
+    expect(await text(await get(`/live/${stream.stream_id}/360p/index.m3u8?_HLS_msn=2&_HLS_part=0`, { headers: headers(0) }))).toContain("part-2.1.m4s");
+    calls.restore();
+    expect(calls.blocking["360p"] ?? 0).toBe(0);
+    expect(calls.plain["360p"]).toBe(1);
+    expect(calls.follow["360p"]).toBe(2);
+  });
 });

@@ -40,7 +40,8 @@ export class PlaylistRelay extends DurableObject<Env> {
   /**
    * The answer of the stream's object to a media playlist request (`key` says which requests share one: see
    * playlistRequestKey): a blocked one is held here until it comes; a plain reload (`blocking` false) is answered from
-   * the latest playlist this relay has while it is younger than its staleness bound. Every viewer is counted here, and
+   * the latest playlist this relay has while it is younger than its staleness bound (at the relay that calls the object,
+   * both from the rendition's follow when it has one: relay-follow.ts). Every viewer is counted here, and
    * the count goes upward with each call and in a report after each change. `region`: the location's tier region, whose
    * relay is asked instead of the object (null: the object directly; so too should the region's relay fail).
    */
@@ -73,7 +74,8 @@ export class PlaylistRelay extends DurableObject<Env> {
       if (region !== null) return latest.answer(key, call, keepAlive);
       return this.followedPlain(key, search, latest, call, (known) => this.follow(streamId, rendition, known, () => this.sessions.carried(Date.now())));
     }
-    return this.coalescer.answer(key, call, keepAlive);
+    if (region !== null) return this.coalescer.answer(key, call, keepAlive);
+    return this.followedBlocked(key, search, call, (known) => this.follow(streamId, rendition, known, () => this.sessions.carried(Date.now())));
   }
 
   /**
@@ -88,7 +90,6 @@ export class PlaylistRelay extends DurableObject<Env> {
     from: { id: string; viewers: number },
     blocking: boolean,
   ): Promise<PlaylistAnswer> {
-    const keepAlive = (work: Promise<unknown>) => this.ctx.waitUntil(work);
     this.reportLocationCount(streamId, String(from.id), from.viewers);
     const relay = this.ctx.id.toString();
     const call = () =>
@@ -98,7 +99,7 @@ export class PlaylistRelay extends DurableObject<Env> {
         this.follow(streamId, rendition, known, () => this.locationCounts.carried(Date.now())),
       );
     }
-    return this.coalescer.answer(key, call, keepAlive);
+    return this.followedBlocked(key, search, call, (known) => this.follow(streamId, rendition, known, () => this.locationCounts.carried(Date.now())));
   }
 
   /**
@@ -119,6 +120,31 @@ export class PlaylistRelay extends DurableObject<Env> {
     if (current) return current;
     const answer = await latest.answer(key, call, keepAlive);
     follows?.follow(key, answer, follow, keepAlive);
+    return answer;
+  }
+
+  /**
+   * A blocked request at the relay that calls the stream's object: answered from the followed playlist of its rendition
+   * once that lists its part (no call of its own), else held here as one call per distinct answer; a 200 answer of
+   * such a call (the full playlist, as a plain reload gets it) then starts following the rendition. Delta updates
+   * (`_HLS_skip`) always take the call.
+   */
+  private async followedBlocked(
+    key: string,
+    search: string,
+    call: () => Promise<PlaylistAnswer>,
+    follow: (known: string) => Promise<PlaylistAnswer>,
+  ): Promise<PlaylistAnswer> {
+    const keepAlive = (work: Promise<unknown>) => this.ctx.waitUntil(work);
+    const directive = /^\?_HLS_msn=(\d+)(?:&_HLS_part=(\d+))?$/.exec(search);
+    const follows = directive ? this.playlistFollows() : null;
+    if (!directive || !follows) return this.coalescer.answer(key, call, keepAlive);
+    // The rendition's plain key (playlistRequestKey without directives) is what its follow is kept under.
+    const plainKey = key.slice(0, key.lastIndexOf("|") + 1);
+    const followed = await follows.blocked(plainKey, Number(directive[1]), directive[2] === undefined ? null : Number(directive[2]));
+    if (followed) return followed;
+    const answer = await this.coalescer.answer(key, call, keepAlive);
+    follows.follow(plainKey, answer, follow, keepAlive);
     return answer;
   }
 
@@ -181,7 +207,7 @@ export class PlaylistRelay extends DurableObject<Env> {
     const config = getConfig(this.env);
     if (config.playlistStalenessMs <= 0) return null;
     // The object holds a follow call at most three target durations (LiveStream.followMediaPlaylist): 18 s at most.
-    this.follows = new PlaylistFollows({ holdMs: 18_000 });
+    this.follows = new PlaylistFollows({ holdMs: 18_000, maxWaiting: config.maxHeldRequests });
     return this.follows;
   }
 

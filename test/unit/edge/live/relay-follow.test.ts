@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { PlaylistAnswer } from "../../../../edge/src/live/playlist-answer.ts";
-import { PlaylistFollows } from "../../../../edge/src/live/relay-follow.ts";
+import { listsPart, PlaylistFollows } from "../../../../edge/src/live/relay-follow.ts";
 
 const playlist = (n: number, ended = false): PlaylistAnswer => ({
   status: 200,
@@ -88,5 +88,75 @@ describe("PlaylistFollows", () => {
     expect(follows.current("k")).not.toBeNull();
     now = 7001;
     expect(follows.current("k")).toBeNull();
+  });
+});
+
+const LL = (parts: number, ended = false) => {
+  const lines = ["#EXTM3U", "#EXT-X-TARGETDURATION:2", "#EXT-X-PART-INF:PART-TARGET=0.5", "#EXT-X-MEDIA-SEQUENCE:4"];
+  lines.push("#EXTINF:2.0,", "seg-4.m4s");
+  for (let p = 0; p < 4; p += 1) lines.push(`#EXT-X-PART:DURATION=0.5,URI="part-5.${p}.m4s"`);
+  lines.push("#EXTINF:2.0,", "seg-5.m4s");
+  for (let p = 0; p < parts; p += 1) lines.push(`#EXT-X-PART:DURATION=0.5,URI="part-6.${p}.m4s"`);
+  lines.push(`#EXT-X-PRELOAD-HINT:TYPE=PART,URI="part-6.${parts}.m4s"`);
+  if (ended) lines.push("#EXT-X-ENDLIST");
+  return { status: 200, body: `${lines.join("\n")}\n`, headers: { "cache-control": "public, max-age=1" } };
+};
+
+describe("listsPart", () => {
+  it("decides a blocked request from a full playlist as the stream's object does", () => {
+    const body = LL(2).body; // segments 4 and 5 complete (5 with 4 parts listed), 6 open with parts 0 and 1
+    expect(listsPart(body, 5, null)).toBe(true);
+    expect(listsPart(body, 6, null)).toBe(false);
+    expect(listsPart(body, 3, 0)).toBe(true); // behind the window
+    expect(listsPart(body, 5, 3)).toBe(true);
+    expect(listsPart(body, 5, 4)).toBe(true); // past segment 5's last part: part 6.0, listed
+    expect(listsPart(body, 6, 1)).toBe(true);
+    expect(listsPart(body, 6, 2)).toBe(false);
+    expect(listsPart(body, 7, 0)).toBe(false);
+    // The object decides what the text cannot tell: segment 4's parts are not listed; far ahead may be refused.
+    expect(listsPart(body, 4, 9)).toBe(true);
+    expect(listsPart(LL(0).body, 5, 4)).toBe(false);
+    expect(listsPart(body.replace(/#EXT-X-PART:[^\n]*part-5\.\d[^\n]*\n/g, ""), 5, 4)).toBeNull();
+    expect(listsPart(body, 8, 0)).toBeNull();
+    expect(listsPart(body, 7, 2)).toBeNull();
+    expect(listsPart("#EXTM3U\n", 1, 0)).toBeNull();
+  });
+});
+
+describe("blocked requests of a followed rendition", () => {
+  it("are answered from the followed playlist once it lists their part, with no call of their own", async () => {
+    const object = new FakeObject();
+    object.current = LL(1);
+    const follows = new PlaylistFollows({ holdMs: 6000 });
+    follows.follow("k", LL(1), object.follow, () => undefined);
+    const listed = await follows.blocked("k", 6, 0);
+    expect(listed?.body).toBe(LL(1).body);
+    expect(listed?.headers["cache-control"]).toBe("no-cache");
+    const waiting = Array.from({ length: 50 }, () => follows.blocked("k", 6, 1));
+    await flush();
+    expect(follows.waiting).toBe(50);
+    object.publish(LL(2));
+    for (const answer of await Promise.all(waiting)) expect(answer?.body).toContain("part-6.1.m4s");
+    expect(follows.waiting).toBe(0);
+    // The follow's first call and its renewal: the 51 blocked requests made none.
+    expect(object.calls).toHaveLength(2);
+    // Not followed, or the follow stops: the caller asks the object itself.
+    expect(await follows.blocked("other", 6, 0)).toBeNull();
+    const stopping = follows.blocked("k", 6, 2);
+    await flush();
+    object.fail();
+    expect(await stopping).toBeNull();
+  });
+
+  it("are bounded: past maxWaiting they go to the object", async () => {
+    const object = new FakeObject();
+    object.current = LL(1);
+    const follows = new PlaylistFollows({ holdMs: 6000, maxWaiting: 2 });
+    follows.follow("k", LL(1), object.follow, () => undefined);
+    const held = [follows.blocked("k", 6, 1), follows.blocked("k", 6, 1)];
+    await flush();
+    expect(await follows.blocked("k", 6, 1)).toBeNull();
+    object.publish(LL(2));
+    expect((await Promise.all(held)).every((a) => a?.body.includes("part-6.1.m4s"))).toBe(true);
   });
 });
