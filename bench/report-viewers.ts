@@ -14,7 +14,7 @@ function where(locations: number | undefined, regions: number | undefined): stri
 }
 
 /** The calls/s `holders` relays calling the object make for 2 renditions of 2 streams once each has viewers of each,
- *  however many: per rendition one blocked call per part and one follow call per playlist update. */
+ *  however many: per rendition one follow call per playlist update (blocked requests wait on it). */
 function ceilingOf(holders: number, r: ViewersResult): number {
   return holders * 2 * 2 * callerCallsPerRenditionSec(r.partS);
 }
@@ -108,16 +108,17 @@ export function viewersSection(run: SectionRun<ViewersResult> | undefined, docsD
     "follows each rendition its viewers reload plainly (`edge/src/live/relay-follow.ts`): it keeps one call held at the object",
     "(`LiveStream.followMediaPlaylist`, made with the playlist it has), which the object answers only when that playlist changes, and",
     "renews it with the new one. While the call is held nothing newer exists at the object, so plain reloads are answered from the",
-    "relay's playlist with no call: per rendition the object sees one call per playlist update (each part, each segment's close),",
-    "whatever the number of viewers. Viewer counts ride on those calls, so a relay's separate count report goes only when no call",
-    "since the change carried the same number.",
+    "relay's playlist with no call, and blocked requests wait there until the followed playlist lists their part: per rendition",
+    "the object sees one call per playlist update (each part, each segment's close), whatever the number of viewers and their",
+    "modes. Viewer counts ride on those calls, so a relay's separate count report goes only when no call since the change",
+    "carried the same number.",
     "",
   );
   if (r.regions) {
     md.push(
       `**The regional tier.** The locations are grouped into ${r.regions} tier regions (\`RELAY_TIER_REGIONS\` as a table, location *i* in`,
       `region *i* mod ${r.regions}): each location's relay asks its region's relay (one \`PlaylistRelay\` per stream per region), which`,
-      "asks the stream's object, holding blocked requests once per region and following the renditions its locations reload (the",
+      "asks the stream's object, following the renditions its locations ask for and holding their blocked requests on the follow (the",
       "location's relays keep plain playlists for half the staleness bound: `edge/src/live/relay-tier.ts`). The same crowds then run once more on a",
       "fresh edge with the tier off (`RELAY_TIER_REGIONS=off`), the location relays calling the object themselves.",
       "",
@@ -172,7 +173,7 @@ export function viewersSection(run: SectionRun<ViewersResult> | undefined, docsD
     "",
     `Growth of the calls at the objects from ${n(first?.viewers)} to ${n(r.steps.at(-1)?.viewers)} viewers (the busiest step over the first)${r.regions ? ", with the tier" : ""}: **${n(r.growth, 2)}×** (target < ${VIEWER_TARGETS.growth}×, 0 errors, staleness p99 within the bound: ${passMark(r.pass)}).` +
       (r.untiered ? ` Without the tier: ${r.untiered.steps.map((s) => n(s.objectPerSec.total, 1)).join(" → ")} calls/s, ${n(r.untiered.growth, 2)}×.` : ""),
-    `The ceiling, whatever the crowd: per ${r.regions ? "region" : "location"}, rendition and stream one blocked call per part (${n(1 / r.partS, 0)}/s) and one follow call per playlist update (${n(callerCallsPerRenditionSec(r.partS) - 1 / r.partS, 1)}/s), plus viewer-count reports — ${n(ceiling)} playlist calls/s for ${r.regions ? `${r.regions} regions` : `${n(first?.locations)} locations`} × 2 renditions × 2 streams` +
+    `The ceiling, whatever the crowd: per ${r.regions ? "region" : "location"}, rendition and stream one follow call per playlist update (${n(callerCallsPerRenditionSec(r.partS), 1)}/s; a blocked call only before a follow exists), plus viewer-count reports — ${n(ceiling)} playlist calls/s for ${r.regions ? `${r.regions} regions` : `${n(first?.locations)} locations`} × 2 renditions × 2 streams` +
       (r.regions ? `, however many locations the regions hold; without the tier ${n(untieredCeiling)} for ${n(first?.locations)} locations.` : "."),
     "Every step has viewers of every rendition of both streams in every region, so every step sits at that ceiling: the smallest",
     "crowd costs the object what the largest does.",
@@ -183,7 +184,7 @@ export function viewersSection(run: SectionRun<ViewersResult> | undefined, docsD
     md.push(
       `**On paper: ${n(p.viewers)} viewers over ${n(p.locations)} locations, ${p.renditions} renditions.** A million viewers give every`,
       `caller viewers of every rendition, so the object's load is the ceiling above: per caller (the relay that calls the object) and`,
-      `rendition one blocked call per part and one follow call per playlist update, ${n(p.perLocationRenditionPerSec, 1)} calls/s (the simulation measured at most ${n(p.measuredPerLocationRenditionPerSec, 2)} per ${r.regions ? "region" : "location"}),`,
+      `rendition one follow call per playlist update, ${n(p.perLocationRenditionPerSec, 1)} calls/s (the simulation measured at most ${n(p.measuredPerLocationRenditionPerSec, 2)} per ${r.regions ? "region" : "location"}),`,
       `plus ${n(p.reportsPerLocationPerSec, 2)} viewer-count reports/s per caller (measured). Viewers do not enter the product. Without the regional tier every`,
       `location calls the object: ${n(p.locations)} × (${p.renditions} × ${n(p.perLocationRenditionPerSec, 1)} + ${n(p.reportsPerLocationPerSec, 2)}) ≈ **${n(p.objectPerSec)} calls/s** against the budget of`,
       `${n(p.budgetPerSec)} req/s: headroom **${n(p.headroom, 2)}×**${p.fits ? " — it fits." : " — it does not fit (an object needs ~2× headroom to stay responsive)."}`,

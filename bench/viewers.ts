@@ -105,8 +105,8 @@ export interface PaperEstimate {
   viewers: number;
   locations: number;
   renditions: number;
-  /** Per caller (the relay that calls the object) and rendition whenever it has viewers: one blocked call per part plus
-   *  one follow call per playlist update (each part, and each segment's close). */
+  /** Per caller (the relay that calls the object) and rendition whenever it has viewers: one follow call per playlist
+   *  update (each part, and each segment's close); blocked requests wait on the follow. */
   perLocationRenditionPerSec: number;
   /** Viewer-count reports per relay that calls the object per second, measured (largest step, per stream). */
   reportsPerLocationPerSec: number;
@@ -233,10 +233,11 @@ export async function simulate(options: ViewersOptions, regions: number): Promis
   return steps;
 }
 
-/** Calls per second the relay that calls a stream's object makes per rendition it has viewers of, whatever their number:
- *  one blocked call per part, one follow call per playlist update (a part, and a segment's close every few parts). */
+/** Calls per second the relay that calls a stream's object makes per rendition it has viewers of, whatever their number
+ *  and mode: one follow call per playlist update (a part, and a segment's close every few parts); its blocked requests
+ *  wait on the follow (edge/src/live/relay-follow.ts). */
 export function callerCallsPerRenditionSec(partS: number): number {
-  return 1 / partS + (1 / partS) * (1 + 1 / PARTS_PER_SEGMENT);
+  return (1 / partS) * (1 + 1 / PARTS_PER_SEGMENT);
 }
 
 /** 1M viewers over 300 locations and 4 renditions: the tiers' ceiling per caller (a million viewers give every caller
@@ -245,8 +246,8 @@ export function paperEstimate(steps: ViewerStep[], budgetPerSec: number, partS: 
   const locations = 300;
   const renditions = 4;
   const last = steps.at(-1)!;
-  // Whichever relay calls the object (a location's without the tier, a region's with it) follows each rendition and
-  // holds blocked requests once per part (edge/src/live/relay-follow.ts): viewers and isolates do not enter it.
+  // Whichever relay calls the object (a location's without the tier, a region's with it) follows each rendition, and its
+  // blocked requests wait on the follow (edge/src/live/relay-follow.ts): viewers and isolates do not enter it.
   const perLocationRenditionPerSec = round(callerCallsPerRenditionSec(partS), 2) ?? 0;
   // Reports come from the relays that call the object: the regions' when the run had the tier.
   const callers = last.regions ? last.regions : last.locations;

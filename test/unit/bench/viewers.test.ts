@@ -51,29 +51,29 @@ function step(overrides: Partial<ViewerStep>): ViewerStep {
 }
 
 describe("the 1M-viewer estimate", () => {
-  it("is the ceiling per caller (a blocked call per part, a follow call per playlist update, measured reports) times 300 locations", () => {
-    // 0.5 s parts: 2 blocked calls/s; playlist updates: 2 parts/s and a segment's close every 4 parts, 2.5 follow
-    // calls/s; reports 80 calls / 10 s / (4 locations x 2 streams) = 1/s per location.
+  it("is the ceiling per caller (a follow call per playlist update, measured reports) times 300 locations", () => {
+    // 0.5 s parts: playlist updates are 2 parts/s and a segment's close every 4 parts, 2.5 follow calls/s (blocked
+    // requests wait on the follow); reports 80 calls / 10 s / (4 locations x 2 streams) = 1/s per location.
     const p = paperEstimate([step({})], 20_000, 0.5);
-    expect(p.perLocationRenditionPerSec).toBe(4.5);
+    expect(p.perLocationRenditionPerSec).toBe(2.5);
     expect(p.reportsPerLocationPerSec).toBe(1);
-    expect(p.objectPerSec).toBe(300 * (4 * 4.5 + 1));
-    expect(p.headroom).toBeCloseTo(20_000 / 5_700, 2);
+    expect(p.objectPerSec).toBe(300 * (4 * 2.5 + 1));
+    expect(p.headroom).toBeCloseTo(20_000 / 3_300, 2);
     expect(p.fits).toBe(true);
     // The regional tier (built): 30 regions from a table, 6 by continent, each calling the object as a location did.
-    expect(p.regionalTier).toEqual({ regions: 30, objectPerSec: 570, headroom: 35.09 });
-    expect(p.continentTier).toEqual({ regions: 6, objectPerSec: 114, headroom: 175.44 });
-    // 2x headroom is the line: 11,400 / 5,700 fits, 11,000 does not.
-    expect(paperEstimate([step({})], 11_400, 0.5).fits).toBe(true);
-    expect(paperEstimate([step({})], 11_000, 0.5).fits).toBe(false);
+    expect(p.regionalTier).toEqual({ regions: 30, objectPerSec: 330, headroom: 60.61 });
+    expect(p.continentTier).toEqual({ regions: 6, objectPerSec: 66, headroom: 303.03 });
+    // 2x headroom is the line: 6,600 / 3,300 fits, 6,500 does not.
+    expect(paperEstimate([step({})], 6_600, 0.5).fits).toBe(true);
+    expect(paperEstimate([step({})], 6_500, 0.5).fits).toBe(false);
   });
 
   it("with the tier in the run, counts viewer-count reports per region (the relays that call the object)", () => {
     // 80 calls / 10 s / (2 regions x 2 streams) = 2/s per region.
     const p = paperEstimate([step({ regions: 2 })], 20_000, 0.5);
     expect(p.reportsPerLocationPerSec).toBe(2);
-    expect(p.objectPerSec).toBe(300 * (4 * 4.5 + 2));
-    expect(p.regionalTier?.objectPerSec).toBe(30 * 20);
+    expect(p.objectPerSec).toBe(300 * (4 * 2.5 + 2));
+    expect(p.regionalTier?.objectPerSec).toBe(30 * 12);
   });
 });
 
