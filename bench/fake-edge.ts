@@ -56,7 +56,6 @@ export async function startFakeEdge(port = 0): Promise<FakeEdge> {
           latency_mode: "low",
           segment_target: 2,
           part_target: null,
-          ladder: null,
           epoch: 1,
           first_msn: 0,
           reconnect: false,

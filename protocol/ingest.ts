@@ -2,7 +2,6 @@
 import { z } from "zod";
 import { MAX_KEY_ROTATION, MIN_KEY_ROTATION } from "./content-keys.ts";
 import { LATENCY_MODES } from "./latency.ts";
-import { RungSchema } from "./ladder.ts";
 import { NODE_ID_PATTERN, REGION_PATTERN, RENDITION_PATTERN, STREAM_ID_PATTERN } from "./names.ts";
 
 /** Header carrying an upload's metadata as JSON (the body is the media bytes). */
@@ -52,8 +51,6 @@ export const PublishResponseSchema = z.object({
   latency_mode: z.enum(LATENCY_MODES),
   segment_target: z.number().positive(),
   part_target: z.number().positive().nullable(),
-  /** The stream's own ladder, or null to use the node's configured one. */
-  ladder: z.array(RungSchema).nullable(),
   /** Publish generation: increases on every publish, names init segments and fences stale uploaders. */
   epoch: z.number().int().nonnegative(),
   /** The media sequence number the first segment of this publish must carry. */

@@ -32,8 +32,9 @@ describe("POST /ingest/v1/publish", () => {
       epoch: 1,
       first_msn: 0,
       reconnect: false,
-      ladder: null,
     });
+    // The node encodes its own ladder (LADDER): a grant names none.
+    expect(grant).not.toHaveProperty("ladder");
     const status = await callJson<{ status: string; health: { ingest_connected: boolean; node_id: string } }>(
       "GET",
       `/streams/${stream.stream_id}/status`,

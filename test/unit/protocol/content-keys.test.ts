@@ -69,6 +69,7 @@ describe("key periods, IVs and key URIs", () => {
 });
 
 describe("PublishResponseSchema.encryption", () => {
+  // An older edge's answer: no encryption, and the per-stream `ladder` (always null) grants no longer carry.
   const answer = {
     stream_id: "8c0c8e9e-3b7a-4d0e-9a52-2f3f3c2d1e0f",
     latency_mode: "low",

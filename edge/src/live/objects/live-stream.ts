@@ -258,7 +258,6 @@ export class LiveStream extends DurableObject<Env> {
         latency_mode: this.window.mode,
         segment_target: this.window.segmentTarget,
         part_target: this.window.partTarget,
-        ladder: null,
         epoch,
         first_msn: firstMsn,
         reconnect: continuing,

@@ -65,14 +65,13 @@ export class FakeEdge {
   }
 }
 
-/** The edge's answer to a publish: low latency, 2 s segments, no ladder or encryption. */
+/** The edge's answer to a publish: low latency, 2 s segments, no encryption. */
 export function grant(streamId: string, epoch: number, firstMsn: number): PublishResponse {
   return {
     stream_id: streamId,
     latency_mode: "low",
     segment_target: 2,
     part_target: null,
-    ladder: null,
     epoch,
     first_msn: firstMsn,
     reconnect: epoch > 1,

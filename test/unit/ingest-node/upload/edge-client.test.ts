@@ -25,7 +25,6 @@ const published: PublishResponse = {
   latency_mode: "interactive",
   segment_target: 2,
   part_target: 0.5,
-  ladder: [{ name: "360p", height: 360, videoKbps: 600, audioKbps: 64 }],
   epoch: 4,
   first_msn: 120,
   reconnect: true,
