@@ -246,7 +246,8 @@ describe("watch page in Chromium", () => {
       `(({ liveSyncDuration, liveMaxLatencyDuration, maxLiveSyncPlaybackRate }) =>
       ({ liveSyncDuration, liveMaxLatencyDuration, maxLiveSyncPlaybackRate }))(window.__player.hls.config)`,
     );
-    expect(tuning).toEqual({ liveSyncDuration: 1.5, liveMaxLatencyDuration: 3, maxLiveSyncPlaybackRate: 1.15 });
+    // hls.js's own rate control is off (it speeds up only with over 1 s buffered): the page's catch-up plays faster.
+    expect(tuning).toEqual({ liveSyncDuration: 1.5, liveMaxLatencyDuration: 3, maxLiveSyncPlaybackRate: 1 });
     await waitInPage(page, "a latency from the frame on screen", "window.__player.latency !== null && window.__player.hls.playingDate !== null", 5_000);
     const shown = await inPage<{ latency: number; fromDate: number; text: string }>(
       page,

@@ -7,6 +7,7 @@
 import type Hls from "hls.js";
 import type { ErrorData, Level, LevelSwitchedData, ManifestParsedData } from "hls.js";
 import { type HlsClass, hlsClass } from "./hls-global.ts";
+import { catchUpRate, STALL_MEMORY_MS } from "./live-catch-up.ts";
 import { parseStoryboardTrack, type StoryboardTrack, tileAt, timeAtPointer } from "./storyboard-track.ts";
 import type { WatchConfig, WatchStatus } from "./watch-config.ts";
 
@@ -145,12 +146,21 @@ function start(): void {
 }
 
 function startHls(HlsJs: HlsClass): Hls {
-  // Interactive: hls.js keeps PART-HOLD-BACK behind the live edge, plays faster (up to maxRate) while behind, and
-  // jumps back once further behind than jumpAfter (liveMaxLatencyDuration: checked at every playlist update).
+  // Interactive: hls.js keeps PART-HOLD-BACK behind the live edge and jumps back once further behind than jumpAfter
+  // (liveMaxLatencyDuration: checked at every playlist update); the page plays faster while behind (followLiveEdge),
+  // so hls.js's own rate control is off. A stall raises hls.js's target by one part (its default, 1 s, is five parts
+  // of 0.2 s), until the page forgets the stall.
   const sync = config.liveSync;
   const hls = new HlsJs({
     lowLatencyMode: config.latencyMode === "interactive",
-    ...(sync ? { liveSyncDuration: sync.holdBack, liveMaxLatencyDuration: sync.holdBack + sync.jumpAfter, maxLiveSyncPlaybackRate: sync.maxRate } : {}),
+    ...(sync
+      ? {
+          liveSyncDuration: sync.holdBack,
+          liveMaxLatencyDuration: sync.holdBack + sync.jumpAfter,
+          maxLiveSyncPlaybackRate: 1,
+          liveSyncOnStallIncrease: sync.holdBack / 3,
+        }
+      : {}),
     xhrSetup(xhr, url) {
       xhr.open("GET", withSession(url), true);
     },
@@ -167,6 +177,7 @@ function startHls(HlsJs: HlsClass): Hls {
   });
   hls.on(HlsJs.Events.ERROR, (_event: string, data: ErrorData) => {
     player.errors.push({ type: data.type, details: data.details, fatal: data.fatal });
+    if (data.details === HlsJs.ErrorDetails.BUFFER_STALLED_ERROR) lastStallAt = performance.now();
     if (!data.fatal) return;
     if (data.type === HlsJs.ErrorTypes.NETWORK_ERROR && data.response?.code === 403) {
       // Signed playback: the link has no token, a wrong one, or an expired one.
@@ -228,13 +239,31 @@ goLive.textContent = "Go live";
 goLive.hidden = true;
 (quality.closest("label") ?? quality).after(seekBar, goLive);
 let seeking = false;
+/** False while a DVR viewer plays behind live: no catch-up, no jumping back. */
+let followingLive = true;
+/** When hls.js last reported a stall (performance.now()). */
+let lastStallAt = Number.NEGATIVE_INFINITY;
 
 function followLive(live: boolean): void {
   const hls = player.hls;
   const sync = config.liveSync;
   if (!hls || !sync) return;
+  followingLive = live;
   hls.config.liveMaxLatencyDuration = live ? sync.holdBack + sync.jumpAfter : Number.POSITIVE_INFINITY;
-  hls.config.maxLiveSyncPlaybackRate = live ? sync.maxRate : 1;
+  if (!live) video.playbackRate = 1;
+}
+
+/** Interactive catch-up: the playback rate toward hls.js's target, which drops back once the last stall is old. */
+function followLiveEdge(): void {
+  const hls = player.hls;
+  const sync = config.liveSync;
+  if (!hls || !sync || !followingLive || video.paused) return;
+  if ((hls.targetLatency ?? 0) > sync.holdBack && performance.now() - lastStallAt > STALL_MEMORY_MS) hls.targetLatency = sync.holdBack;
+  const ranges = video.buffered;
+  const ahead = ranges.length > 0 ? ranges.end(ranges.length - 1) - video.currentTime : 0;
+  const partTarget = hls.latestLevelDetails?.partTarget || sync.holdBack / 3;
+  const rate = catchUpRate({ latency: hls.latency, target: hls.targetLatency ?? sync.holdBack, ahead, partTarget, maxRate: sync.maxRate });
+  if (video.playbackRate !== rate) video.playbackRate = rate;
 }
 
 function showDvr(): void {
@@ -267,6 +296,7 @@ goLive.addEventListener("click", () => {
   void video.play().catch(() => {});
 });
 video.addEventListener("timeupdate", showDvr);
+video.addEventListener("timeupdate", followLiveEdge);
 
 // Seek previews: hovering the seek bar shows the storyboard tile (/live/:id/storyboard.vtt, made from the node's
 // thumbnails) of the moment under the pointer. The track's cue times count from its first segment (X-MEDIA-SEQUENCE),
