@@ -113,9 +113,9 @@ export function playersSection(run: SectionRun<PlayersResult> | undefined, docsD
       `**What limits the default ladder here.** Glass-to-glass p95 at part target 0.5 s: test ladder ${p95s(test)} (${n(stalls(test))} stalls in`,
       `all its 0.5 s runs); default ladder ${p95s(def)} (${n(stalls(def))} stalls). The default ladder is three x264 \`veryfast\` encodes of 720p`,
       "plus a copy, with the 720p publisher, workerd and Chromium's software decoder on the same two cores: its FFmpeg alone needs about",
-      "0.9 of a core per stream (section 4), so on a shared machine it falls behind realtime, every part leaves the encoder late by as much,",
-      "players run dry (stalls) and hold back further after each. The 1-min load average after the test-ladder runs was " +
-        `${n(r.loadAfter.test ?? null, 2)}, after the default-ladder runs ${n(r.loadAfter.default ?? null, 2)} (other sessions were compiling on the same machine).`,
+      "0.9 of a core per stream (section 4), so once other work takes the machine's cores it falls behind realtime, every part leaves the",
+      "encoder late by as much, players run dry (stalls) and hold back further after each. The 1-min load average after the test-ladder runs was " +
+        `${n(r.loadAfter.test ?? null, 2)}, after the default-ladder runs ${n(r.loadAfter.default ?? null, 2)} (other sessions share the machine).`,
     );
   }
   md.push(...hintedPartStreaming(r.runs.find((x) => x.player === "hls.js" && x.ladder === "test" && x.partTarget === 0.5)));
