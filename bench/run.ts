@@ -119,6 +119,8 @@ async function main(options: BenchOptions): Promise<number> {
       machine,
       load: { before, after: loadNow().load1 },
     };
+    // Sections another run saved meanwhile (a long soak overlaps other benchmarks) are kept: re-read before saving.
+    Object.assign(results.sections, loadResults(resultsPath).sections);
     (results.sections as Record<string, SectionRun<unknown>>)[name] = record as SectionRun<unknown>;
     results.updatedAt = new Date().toISOString();
     saveResults(resultsPath, results);
