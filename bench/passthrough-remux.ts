@@ -41,6 +41,29 @@ function cpuWithChildren(pid: number): number {
   return own + childrenOf(pid).reduce((sum, child) => sum + child.cpuS, 0);
 }
 
+/** CPU seconds of each thread of `pid` by part: the main thread (user, kernel), V8's helper threads, the rest. */
+function threadCpu(pid: number): { mainUser: number; mainKernel: number; v8: number; other: number } {
+  const out = { mainUser: 0, mainKernel: 0, v8: 0, other: 0 };
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, "utf8");
+    } catch {
+      continue; // the thread ended
+    }
+    const name = stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")"));
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    const user = Number(fields[11]) / TICKS;
+    const kernel = Number(fields[12]) / TICKS;
+    if (Number(tid) === pid) {
+      out.mainUser += user;
+      out.mainKernel += kernel;
+    } else if (name.startsWith("V8")) out.v8 += user + kernel;
+    else out.other += user + kernel;
+  }
+  return out;
+}
+
 function rssWithChildren(pid: number): number {
   return (sampleProcess(pid)?.rssMiB ?? 0) + childrenOf(pid).reduce((sum, child) => sum + child.rssMiB, 0);
 }
@@ -60,13 +83,26 @@ async function window(pid: number, rtmpUrl: string, ffmpeg: string, file: string
     await sleep(warmupS * 1000);
     const t0 = Date.now();
     const cpu0 = cpuWithChildren(pid);
+    const threads0 = threadCpu(pid);
     const rss: number[] = [];
     while (Date.now() - t0 < seconds * 1000) {
       rss.push(rssWithChildren(pid));
       await sleep(1000);
     }
-    const cores = (cpuWithChildren(pid) - cpu0) / ((Date.now() - t0) / 1000);
-    return { idleRssMiB, cores, rssMiB: rss.reduce((a, b) => a + b, 0) / rss.length, t0 };
+    const wallS = (Date.now() - t0) / 1000;
+    const cores = (cpuWithChildren(pid) - cpu0) / wallS;
+    const threads1 = threadCpu(pid);
+    const own = (t: ReturnType<typeof threadCpu>) => t.mainUser + t.mainKernel + t.v8 + t.other;
+    // Millicores per stream: the server's threads, and its FFmpeg children (live and reaped) as the rest of `cores`.
+    const per = (seconds: number) => Math.round(((seconds / wallS) * 1000 * 100) / n) / 100;
+    const threads = {
+      mainUser: per(threads1.mainUser - threads0.mainUser),
+      mainKernel: per(threads1.mainKernel - threads0.mainKernel),
+      v8Helpers: per(threads1.v8 - threads0.v8),
+      otherThreads: per(threads1.other - threads0.other),
+      children: per(cores * wallS - (own(threads1) - own(threads0))),
+    };
+    return { idleRssMiB, cores, rssMiB: rss.reduce((a, b) => a + b, 0) / rss.length, t0, threads };
   } finally {
     await Promise.allSettled(publishers.map((p) => p.stop()));
   }
@@ -119,6 +155,7 @@ async function measureNode(mode: string, ffmpeg: string, file: string, n: number
     rssMiB: w.rssMiB,
     idleRssMiB: w.idleRssMiB,
     minRealtime: Math.min(...factors),
+    threads: w.threads,
     ...(profileDir ? { split: profileSplit(nodeStartedAt, w.t0, end, n) } : {}),
   };
 }

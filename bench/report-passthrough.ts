@@ -93,6 +93,24 @@ export function passthroughParagraph(saved: PassthroughResults | null): string[]
   }
   if (inproc) text.push(`The remuxer and packager alone, in one process as fast as they go, take ${f(mcores(inproc))} millicores per stream.`);
   if (text.length > 0) md.push("", text.join(" "));
+  const threaded = rows.filter((r) => r.threads);
+  if (threaded.length > 0) {
+    const parts: [keyof NonNullable<Measured["threads"]>, string][] = [
+      ["mainUser", "main thread, user (JavaScript, V8)"],
+      ["mainKernel", "main thread, kernel (socket I/O, page faults)"],
+      ["v8Helpers", "V8's helper threads (concurrent GC, compiler)"],
+      ["otherThreads", "other threads (libuv, ...)"],
+      ["children", "FFmpeg children (thumbnails, sheets; the copies)"],
+    ];
+    md.push(
+      "",
+      "Where each node's CPU went, by thread (from `/proc`, over the same window):",
+      "",
+      `| millicores per stream | ${threaded.map((r) => label(r.mode)).join(" | ")} |`,
+      `|---|${threaded.map(() => "---|").join("")}`,
+    );
+    for (const [key, text] of parts) md.push(`| ${text} | ${threaded.map((r) => f(r.threads![key], 2)).join(" | ")} |`);
+  }
   const split = rows.filter((r) => r.split);
   if (split.length > 0) {
     md.push(

@@ -20,7 +20,12 @@ const saved = (withSplit: boolean): PassthroughResults => ({
       rssMiB: 270,
       idleRssMiB: 208,
       minRealtime: 1,
-      ...(withSplit ? { split: { rtmp: 1, remux: 1.5, packaging: 0.5, uploads: 2, thumbnails: 0, gc: 1.25, other: 0.75 } } : {}),
+      ...(withSplit
+        ? {
+            split: { rtmp: 1, remux: 1.5, packaging: 0.5, uploads: 2, thumbnails: 0, gc: 1.25, other: 0.75 },
+            threads: { mainUser: 4, mainKernel: 1.5, v8Helpers: 1.25, otherThreads: 0.5, children: 0.25 },
+          }
+        : {}),
     },
   ],
 });
@@ -42,5 +47,6 @@ describe("passthroughParagraph", () => {
     const md = passthroughParagraph(saved(true)).join("\n");
     expect(md).toContain("| uploads (HTTP to the edge) | 2.00 |");
     expect(md).toContain("| **total** | **7.00** |");
+    expect(md).toContain("| V8's helper threads (concurrent GC, compiler) | 1.25 |");
   });
 });
