@@ -52,7 +52,8 @@ export function writeFragment(sequence: number, samples: FragmentSamples): Uint8
     moofSize += TRAF_FIXED + TRUN_FIXED + run.samples.length * (run.video ? 16 : 8);
     for (const s of run.samples) dataSize += s.data.byteLength;
   }
-  const out = new Uint8Array(moofSize + 8 + dataSize);
+  // Unfilled: every byte is written below.
+  const out = Buffer.allocUnsafe(moofSize + 8 + dataSize);
   const view = new DataView(out.buffer, out.byteOffset, out.byteLength);
   let at = 0;
   const header = (size: number, type: string) => {
