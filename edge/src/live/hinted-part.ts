@@ -49,7 +49,7 @@ export function evaluatePartRequest(state: LiveWindowState | null, address: Part
   if (first !== undefined && msn < first.msn) return gone(`segment ${msn} is out of the live window`);
   const current = inProgress(r);
   if (current === null) return gone("nothing is hinted yet");
-  const hint = preloadHint(r);
+  const hint = preloadHint(r, state.segmentTarget);
   if (hint !== null && hint.msn === msn && hint.part === part) return wait;
   if (msn === current.msn && part === current.parts.length) return wait;
   return gone(`part ${msn}.${part} is not the hinted part`);

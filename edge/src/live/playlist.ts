@@ -120,7 +120,7 @@ export function renderMedia(state: LiveWindowState, rendition: string, options: 
     segmentLines(body, segment, context, keys, query, withParts);
   });
 
-  if (ll !== null && !state.ended) body.push(...liveEdgeLines(r, context.mapEpoch, query, keys));
+  if (ll !== null && !state.ended) body.push(...liveEdgeLines(r, state.segmentTarget, context.mapEpoch, query, keys));
   if (state.ended) body.push("#EXT-X-ENDLIST");
   if (ll !== null) body.push(...renditionReports(state, r, query));
   return body.length === 0 ? head + historyText : `${head}${historyText}${body.join("\n")}\n`;
@@ -201,7 +201,7 @@ function ceilMicro(value: number): number {
 }
 
 /** Parts of the segment in progress, then a preload hint for the next part (§4.4.5.3, §6.2.6). */
-function liveEdgeLines(r: RenditionState, mapEpoch: number | null, query: string, keys: KeyTagWriter): string[] {
+function liveEdgeLines(r: RenditionState, segmentTarget: number, mapEpoch: number | null, query: string, keys: KeyTagWriter): string[] {
   const current = inProgress(r);
   if (current === null) return [];
   const lines: string[] = [];
@@ -214,8 +214,9 @@ function liveEdgeLines(r: RenditionState, mapEpoch: number | null, query: string
     lines.push(...keys.before(current.msn));
     for (const part of current.parts) lines.push(partLine(part.epoch, current.msn, part, query));
   }
-  // Parts of a later segment already received mean this one is over: its successor's first part is next.
-  const next = preloadHint(r) ?? { msn: current.msn, part: current.parts.length };
+  // Parts of a later segment already received, or parts that fill the segment target, mean this one is over: its
+  // successor's first part is next.
+  const next = preloadHint(r, segmentTarget) ?? { msn: current.msn, part: current.parts.length };
   // A hint that opens a segment: its key goes first, so a client loading the hinted part early can decrypt it.
   if (current.parts.length === 0) lines.push(...keys.before(next.msn));
   lines.push(`#EXT-X-PRELOAD-HINT:TYPE=PART,URI="${relativeMediaUri(r.epoch, mediaFile.part(next.msn, next.part))}${query}"`);

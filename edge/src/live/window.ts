@@ -369,13 +369,18 @@ export function inProgress(r: RenditionState): { msn: number; epoch: number; par
 
 /**
  * The part EXT-X-PRELOAD-HINT names (§4.4.5.3): the next part of the segment in progress, or part 0 of the next segment
- * once parts of a later one arrived (this one is over); null before anything is in progress.
+ * once parts of a later one arrived (this one is over) or its parts already fill `segmentTarget` (within half a frame:
+ * the node closes a segment at the first keyframe from the target on, and keyframes come on the target's grid), so a
+ * player that loads the hinted part early (Shaka, Apple's) is not sent for a part that never comes (a 404 at the
+ * close); null before anything is in progress.
  */
-export function preloadHint(r: RenditionState): { msn: number; part: number } | null {
+export function preloadHint(r: RenditionState, segmentTarget: number): { msn: number; part: number } | null {
   const current = inProgress(r);
   if (current === null) return null;
   const moved = r.pendingParts.some((p) => p.msn > current.msn);
-  return moved ? { msn: current.msn + 1, part: 0 } : { msn: current.msn, part: current.parts.length };
+  const halfFrame = r.frameRate > 0 ? 0.5 / r.frameRate : 0;
+  const filled = current.parts.length > 0 && current.parts.reduce((sum, p) => sum + p.duration, 0) >= segmentTarget - halfFrame;
+  return moved || filled ? { msn: current.msn + 1, part: 0 } : { msn: current.msn, part: current.parts.length };
 }
 
 /** The last msn and part index a playlist of this rendition lists (LAST-MSN/LAST-PART, §4.4.5.4). */

@@ -81,6 +81,25 @@ describe("evaluatePartRequest", () => {
     expect(evaluatePartRequest(state, part(10, 3)).kind).toBe("ready");
   });
 
+  it("hints the next segment's first part once the parts fill the segment target, not a part that never comes", () => {
+    // Four 0.5 s parts fill the 2 s target: the next keyframe, due now, closes the segment.
+    const state = live();
+    addPart(state, "360p", partMeta(10, 2));
+    expect(hinted(state)).toBe("1/part-10.3.m4s");
+    addPart(state, "360p", partMeta(10, 3));
+    expect(hinted(state)).toBe("1/part-11.0.m4s");
+    expect(evaluatePartRequest(state, part(11, 0)).kind).toBe("wait");
+    // Were the segment to go on after all, its next part is still owed until it closes without it.
+    expect(evaluatePartRequest(state, part(10, 4)).kind).toBe("wait");
+    addSegment(state, "360p", segmentMeta(10, { parts: 4 }));
+    expect(evaluatePartRequest(state, part(10, 4)).kind).toBe("gone");
+    // At 29.97 fps a 2 s GOP is 60 frames: four 14-frame parts (1.868 s) leave a 4-frame fifth part.
+    const ntsc = createLiveWindow({ mode: "interactive" });
+    addInit(ntsc, "360p", initMeta(1, { frame_rate: 30000 / 1001 }));
+    for (let i = 0; i < 4; i += 1) addPart(ntsc, "360p", partMeta(0, i, { duration: 14 / (30000 / 1001) }));
+    expect(hinted(ntsc)).toBe("1/part-0.4.m4s");
+  });
+
   it("never holds without a live LL-HLS window", () => {
     expect(evaluatePartRequest(null, part(0, 0)).kind).toBe("gone");
     const ended = live();
