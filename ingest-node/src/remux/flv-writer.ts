@@ -1,4 +1,4 @@
-// Writes FLV bytes from tags: what a short-lived decoder needs to be handed one keyframe.
+// Writes FLV bytes from tags: a publisher's feed built by hand (the remuxer's rule tests feed it edge cases FFmpeg never writes).
 import type { FlvTag } from "./flv-reader.ts";
 
 /** An FLV file (header, then each tag and its PreviousTagSize) holding `tags`; the header flags follow the tag types. */
