@@ -34,6 +34,9 @@ export interface ProcessGrowth {
    *  longest stretch without a restart). */
   miBPerKRequests: number | null;
   miBPerMinute: number | null;
+  /** The same slopes over the second half of that stretch only: what "flat once warm" is read from (absent in older runs). */
+  lateMiBPerKRequests?: number | null;
+  lateMiBPerMinute?: number | null;
   /** Times its processes were replaced during the soak (wrangler dev restarts the Worker when a source file changes). */
   restarts: number;
   /** Seconds the slopes are measured over. */
@@ -185,7 +188,8 @@ function longestStretch<T extends { pids: string }>(series: T[]): T[] {
   return best;
 }
 
-function growth(samples: MemorySample[], tracked: Tracked, warmupS: number): ProcessGrowth {
+/** Growth of `tracked` over the samples after `warmupS`: the whole stretch and its second half ("once warm"). */
+export function growth(samples: MemorySample[], tracked: Tracked, warmupS: number): ProcessGrowth {
   const series = samples
     .filter((s) => s.rss[tracked.label] !== undefined)
     .map((s) => ({ t: s.t, requests: s.requests, rss: s.rss[tracked.label]!, pids: s.pids[tracked.label] ?? "" }));
@@ -194,6 +198,10 @@ function growth(samples: MemorySample[], tracked: Tracked, warmupS: number): Pro
   const warm = longestStretch(series.filter((s) => s.t >= warmupS));
   const perRequest = slope(warm.map((s) => ({ x: s.requests, y: s.rss })));
   const perSecond = slope(warm.map((s) => ({ x: s.t, y: s.rss })));
+  const middle = warm.length === 0 ? 0 : (warm[0]!.t + warm.at(-1)!.t) / 2;
+  const late = warm.filter((s) => s.t >= middle);
+  const latePerRequest = slope(late.map((s) => ({ x: s.requests, y: s.rss })));
+  const latePerSecond = slope(late.map((s) => ({ x: s.t, y: s.rss })));
   const r = (v: number | null | undefined, d = 1) => (v === null || v === undefined ? null : Math.round(v * 10 ** d) / 10 ** d);
   return {
     label: tracked.label,
@@ -204,6 +212,8 @@ function growth(samples: MemorySample[], tracked: Tracked, warmupS: number): Pro
     peakMiB: r(series.length > 0 ? Math.max(...series.map((s) => s.rss)) : null),
     miBPerKRequests: r(perRequest === null ? null : perRequest * 1000, 2),
     miBPerMinute: r(perSecond === null ? null : perSecond * 60, 2),
+    lateMiBPerKRequests: r(latePerRequest === null ? null : latePerRequest * 1000, 2),
+    lateMiBPerMinute: r(latePerSecond === null ? null : latePerSecond * 60, 2),
     restarts,
     slopeSpanS: warm.length > 1 ? Math.round(warm.at(-1)!.t - warm[0]!.t) : 0,
   };

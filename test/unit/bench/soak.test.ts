@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { slope } from "../../../bench/memory-sampler.ts";
-import { listedUris } from "../../../bench/soak.ts";
+import { growth, listedUris } from "../../../bench/soak.ts";
 
 describe("the soak's reader", () => {
   it("fetches the map, every segment and part a media playlist lists, and neither the preload hint nor rendition reports", () => {
@@ -33,5 +33,20 @@ seg-1.m4s
         { x: 5, y: 2 },
       ]),
     ).toBeNull();
+  });
+
+  it("a process that grows while warming and then stays level has a second-half slope near 0", () => {
+    // 100 s of samples every 10 s, 1,000 requests each: +20 MiB a sample for 50 s, then level.
+    const samples = Array.from({ length: 11 }, (_, i) => ({
+      t: i * 10,
+      requests: i * 1000,
+      rss: { edge: 100 + Math.min(i, 5) * 20 },
+      pids: { edge: "1" },
+    }));
+    const g = growth(samples, { label: "edge", kind: "workerd", read: () => null }, 0);
+    expect(g.miBPerKRequests).toBeGreaterThan(5);
+    expect(g.lateMiBPerKRequests).toBe(0);
+    expect(g.lateMiBPerMinute).toBe(0);
+    expect(g.peakMiB).toBe(200);
   });
 });
