@@ -24,22 +24,38 @@ export interface EdgeDev {
   stop(): Promise<void>;
 }
 
-const QUIET_ENV = { WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false", CI: "true" };
+/** V8's young generation per isolate, in MiB (`--max-semi-space-size`; V8's default grows it to 16). */
+export const EDGE_SEMI_SPACE_MIB = 1;
+
+/**
+ * Environment of every wrangler command we run.
+ * - MINIFLARE_WORKERD_V8_FLAGS: each of wrangler dev's two workerd processes runs ~25 V8 isolates (the Worker, and
+ *   Miniflare's R2, D1, cache, assets, entry and proxy Workers), and V8 grows each isolate's young generation toward
+ *   its default maximum as the isolate allocates and never shrinks it while nothing else needs the memory: the
+ *   processes grew by hundreds of MiB with traffic. A small semi-space bounds that (docs/BENCHMARKS.md, "Memory over time").
+ * - X_LOCAL_OBSERVABILITY=false: wrangler dev otherwise attaches a trace collector to the Worker that stores every
+ *   request's spans (each R2, Durable Object and cache call) in a local SQLite store nothing prunes, for a local
+ *   explorer we do not use.
+ */
+export const WRANGLER_ENV = {
+  WRANGLER_SEND_METRICS: "false",
+  CLOUDFLARE_CF_FETCH_ENABLED: "false",
+  CI: "true",
+  MINIFLARE_WORKERD_V8_FLAGS: `--max-semi-space-size=${EDGE_SEMI_SPACE_MIB}`,
+  X_LOCAL_OBSERVABILITY: "false",
+};
 
 /** Applies the D1 migrations to the local database in `persistTo`; throws with wrangler's output on failure. */
 export function applyLocalMigrations(persistTo: string): void {
   const result = spawnSync("npx", ["wrangler", "d1", "migrations", "apply", "DB", "--local", "--persist-to", persistTo], {
-    env: { ...process.env, ...QUIET_ENV },
+    env: { ...process.env, ...WRANGLER_ENV },
     encoding: "utf8",
   });
   if (result.status !== 0) throw new Error(`wrangler d1 migrations apply failed:\n${result.stdout}\n${result.stderr}`);
 }
 
-/** Applies migrations, starts `wrangler dev` on 127.0.0.1:`port` and resolves once it answers. */
-export async function startEdgeDev(options: EdgeDevOptions): Promise<EdgeDev> {
-  // A fresh state directory gets a copy of a migrated template (3-5 s less per start); an existing one is migrated.
-  if (hasLocalD1(options.persistTo)) applyLocalMigrations(options.persistTo);
-  else seedMigratedState(options.persistTo, applyLocalMigrations);
+/** The `npx` arguments and the environment (over the caller's) of the `wrangler dev` that `startEdgeDev` runs. */
+export function wranglerDevCommand(options: EdgeDevOptions): { args: string[]; env: Record<string, string> } {
   const args = [
     "wrangler",
     "dev",
@@ -56,7 +72,16 @@ export async function startEdgeDev(options: EdgeDevOptions): Promise<EdgeDev> {
     options.logLevel ?? "info",
   ];
   for (const [key, value] of Object.entries(options.vars ?? {})) args.push("--var", `${key}:${value}`);
-  const process_ = spawnGroup("edge", "npx", args, { env: { ...process.env, ...QUIET_ENV }, echo: options.echo, reaper: options.reaper });
+  return { args, env: { ...WRANGLER_ENV } };
+}
+
+/** Applies migrations, starts `wrangler dev` on 127.0.0.1:`port` and resolves once it answers. */
+export async function startEdgeDev(options: EdgeDevOptions): Promise<EdgeDev> {
+  // A fresh state directory gets a copy of a migrated template (3-5 s less per start); an existing one is migrated.
+  if (hasLocalD1(options.persistTo)) applyLocalMigrations(options.persistTo);
+  else seedMigratedState(options.persistTo, applyLocalMigrations);
+  const command = wranglerDevCommand(options);
+  const process_ = spawnGroup("edge", "npx", command.args, { env: { ...process.env, ...command.env }, echo: options.echo, reaper: options.reaper });
   const url = `http://127.0.0.1:${options.port}`;
   try {
     await waitForHttp(`${url}/healthz`, 60_000, () => process_.child.exitCode === null);
