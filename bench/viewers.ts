@@ -221,7 +221,7 @@ export async function simulate(options: ViewersOptions, regions: number): Promis
         const step = { ...(await sim.runStep(spec)), regions };
         steps.push(step);
         options.log(
-          `viewers ${spec.viewers}${spec.sampling > 1 ? ` (1 in ${spec.sampling} sampled)` : ""}: edge ${step.edgeRequestsPerSec.total} req/s, object ${step.objectPerSec.total} calls/s (${step.objectPerPartPerLocationRendition} per part per location per rendition), staleness p99 ${step.staleness.p99} ms, ${step.errors} errors`,
+          `viewers ${spec.viewers}${spec.sampling > 1 ? ` (1 in ${spec.sampling} sampled)` : ""}: edge ${step.edgeRequestsPerSec.total} req/s, object ${step.objectPerSec.total} calls/s (${step.objectPerPartPerLocationRendition} per part per location per rendition), staleness p99 ${step.staleness.p99} ms, ${step.errors} errors${step.errors > 0 ? ` ${JSON.stringify(step.errorKinds)}` : ""}, client sockets ${step.clientSockets?.opened} (most waiting ${step.clientSockets?.peakWaiting})`,
         );
       }
     } finally {
@@ -523,7 +523,8 @@ class Simulation {
         if (answer.status !== 200) throw new Error(`object-calls answered ${answer.status}`);
         return JSON.parse(answer.body) as Record<string, number>;
       } catch (err) {
-        if (attempt >= 5) throw err;
+        this.options.log(`viewers: reading the object's call counts failed (attempt ${attempt}: ${(err as Error).message})`);
+        if (attempt >= 5) throw new Error(`GET /bench/object-calls/${id} failed 5 times: ${(err as Error).message}`);
         await sleep(200);
       }
     }
@@ -637,6 +638,7 @@ class Simulation {
     // Warm-up: every viewer has joined (its first request made) before the window opens.
     await sleep(Math.max(options.plainReloadS, sampling) * 1000 + 2000);
     const ids = [this.streams.public.id, this.streams.signed.id];
+    options.log(`viewers ${count}: warmed up (${pool.size} client sockets), reading the object's call counts`);
     const before = await Promise.all(ids.map((id) => this.objectCalls(id)));
     const partBefore = this.current;
     recording = true;
