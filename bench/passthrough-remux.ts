@@ -41,9 +41,9 @@ function cpuWithChildren(pid: number): number {
   return own + childrenOf(pid).reduce((sum, child) => sum + child.cpuS, 0);
 }
 
-/** CPU seconds of each thread of `pid` by part: the main thread (user, kernel), V8's helper threads, the rest. */
-function threadCpu(pid: number): { mainUser: number; mainKernel: number; v8: number; other: number } {
-  const out = { mainUser: 0, mainKernel: 0, v8: 0, other: 0 };
+/** CPU seconds of `pid`'s threads: the main thread (user, kernel) and the others (V8's workers, libuv, a profiler). */
+function threadCpu(pid: number): { mainUser: number; mainKernel: number; other: number } {
+  const out = { mainUser: 0, mainKernel: 0, other: 0 };
   for (const tid of readdirSync(`/proc/${pid}/task`)) {
     let stat: string;
     try {
@@ -51,15 +51,13 @@ function threadCpu(pid: number): { mainUser: number; mainKernel: number; v8: num
     } catch {
       continue; // the thread ended
     }
-    const name = stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")"));
     const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
     const user = Number(fields[11]) / TICKS;
     const kernel = Number(fields[12]) / TICKS;
     if (Number(tid) === pid) {
       out.mainUser += user;
       out.mainKernel += kernel;
-    } else if (name.startsWith("V8")) out.v8 += user + kernel;
-    else out.other += user + kernel;
+    } else out.other += user + kernel;
   }
   return out;
 }
@@ -92,13 +90,12 @@ async function window(pid: number, rtmpUrl: string, ffmpeg: string, file: string
     const wallS = (Date.now() - t0) / 1000;
     const cores = (cpuWithChildren(pid) - cpu0) / wallS;
     const threads1 = threadCpu(pid);
-    const own = (t: ReturnType<typeof threadCpu>) => t.mainUser + t.mainKernel + t.v8 + t.other;
+    const own = (t: ReturnType<typeof threadCpu>) => t.mainUser + t.mainKernel + t.other;
     // Millicores per stream: the server's threads, and its FFmpeg children (live and reaped) as the rest of `cores`.
     const per = (seconds: number) => Math.round(((seconds / wallS) * 1000 * 100) / n) / 100;
     const threads = {
       mainUser: per(threads1.mainUser - threads0.mainUser),
       mainKernel: per(threads1.mainKernel - threads0.mainKernel),
-      v8Helpers: per(threads1.v8 - threads0.v8),
       otherThreads: per(threads1.other - threads0.other),
       children: per(cores * wallS - (own(threads1) - own(threads0))),
     };

@@ -12,9 +12,9 @@ export interface Measured {
   idleRssMiB: number;
   /** Lowest media seconds delivered per second over the window, across streams (node modes only). */
   minRealtime: number | null;
-  /** Node modes: where the CPU went, millicores per stream: the main thread (user, kernel), V8's helper threads
-   *  (concurrent GC, compiler), other threads, and the FFmpeg children. */
-  threads?: { mainUser: number; mainKernel: number; v8Helpers: number; otherThreads: number; children: number };
+  /** Node modes: where the CPU went, millicores per stream: the main thread (user, kernel), the other threads (V8's
+   *  workers for concurrent GC and compiling, libuv, the profiler with --profile), and the FFmpeg children. */
+  threads?: { mainUser: number; mainKernel: number; otherThreads: number; children: number };
   /** With --profile: the node process's own CPU over the window by part, millicores per stream (bench/cpu-profile-split.ts). */
   split?: Record<ProfilePart, number>;
 }

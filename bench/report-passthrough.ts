@@ -98,8 +98,7 @@ export function passthroughParagraph(saved: PassthroughResults | null): string[]
     const parts: [keyof NonNullable<Measured["threads"]>, string][] = [
       ["mainUser", "main thread, user (JavaScript, V8)"],
       ["mainKernel", "main thread, kernel (socket I/O, page faults)"],
-      ["v8Helpers", "V8's helper threads (concurrent GC, compiler)"],
-      ["otherThreads", "other threads (libuv, ...)"],
+      ["otherThreads", "other threads (V8's workers: concurrent GC, compiler; libuv; the profiler in a profiled run)"],
       ["children", "FFmpeg children (thumbnails, sheets; the copies)"],
     ];
     md.push(

@@ -23,7 +23,7 @@ const saved = (withSplit: boolean): PassthroughResults => ({
       ...(withSplit
         ? {
             split: { rtmp: 1, remux: 1.5, packaging: 0.5, uploads: 2, thumbnails: 0, gc: 1.25, other: 0.75 },
-            threads: { mainUser: 4, mainKernel: 1.5, v8Helpers: 1.25, otherThreads: 0.5, children: 0.25 },
+            threads: { mainUser: 4, mainKernel: 1.5, otherThreads: 1.25, children: 0.25 },
           }
         : {}),
     },
@@ -47,6 +47,6 @@ describe("passthroughParagraph", () => {
     const md = passthroughParagraph(saved(true)).join("\n");
     expect(md).toContain("| uploads (HTTP to the edge) | 2.00 |");
     expect(md).toContain("| **total** | **7.00** |");
-    expect(md).toContain("| V8's helper threads (concurrent GC, compiler) | 1.25 |");
+    expect(md).toContain("| other threads (V8's workers: concurrent GC, compiler; libuv; the profiler in a profiled run) | 1.25 |");
   });
 });
