@@ -143,7 +143,14 @@ describe("WHIP ingest", () => {
     client = await startWhipClient({ url: clientStream.whip_url!, streamKey: clientStream.stream_key, lossEvery: 50 });
     expect(client.answerSdp).toMatch(/a=candidate:.* typ host/);
     await waitLive(clientStream);
-    const renditions = await everyRenditionPlays(clientStream);
+    // On failure the node's WHIP lines tell a loss NACK could not repair (the jitter buffer gave up) from anything else.
+    const renditions = await everyRenditionPlays(clientStream).catch((err: Error) => {
+      throw new Error(
+        `${err.message}\nnode: ${system.nodes[0]!.lines.filter((l) => /whip|lost/i.test(l))
+          .slice(-12)
+          .join("\n")}`,
+      );
+    });
     console.log(`werift client: renditions ${renditions.join(", ")}; relay dropped ${client.dropped()} media packets`);
     expect(client.dropped()).toBeGreaterThan(10);
   }, 90_000);

@@ -83,7 +83,12 @@ export class RtpFlvBridge {
     const jitter = { latency: options.jitterMs, bufferSize: options.jitterPackets };
     this.videoBuffer = new JitterBufferCallback(90_000, jitter);
     this.videoBuffer.pipe((out) => {
-      if (out.isPacketLost) this.stats.lostPackets += ((out.isPacketLost.to - out.isPacketLost.from + 0x10000) % 0x10000) + 1;
+      if (out.isPacketLost) {
+        const lost = ((out.isPacketLost.to - out.isPacketLost.from + 0x10000) % 0x10000) + 1;
+        this.stats.lostPackets += lost;
+        // Rare on a link NACK can repair: each one is a picture FFmpeg passes on damaged until the next keyframe.
+        options.log.warn("video packets lost after retransmission requests", { lost, from: out.isPacketLost.from, total: this.stats.lostPackets });
+      }
       if (!out.rtp) return;
       options.onVideoPacket?.(out.rtp);
       this.send(out.rtp, this.media.video.port);
