@@ -358,16 +358,25 @@ async function rewindAndReturn(player: DvrPlayer, masterUrl: string): Promise<vo
 
     const leftAt = Date.now();
     await inPage(page, player.goLive);
+    // Back at the live edge, and playing there (not just placed there): 1 s further on, still as close to live.
     await waitInPage(
       page,
-      `${name} back at the live edge`,
-      `(() => { const v = document.querySelector('video'); const l = ${player.latency}; return !v.paused && l !== null && l < ${liveLatency} + 4; })()`,
+      `${name} resumed at the live edge`,
+      `(() => { const v = document.querySelector('video'); const l = ${player.latency}; return !v.seeking && !v.paused && v.readyState >= 3 && l !== null && l < ${liveLatency} + 4; })()`,
+      20_000,
+      player.latency,
+    );
+    const atLive = await inPage<number>(page, "document.querySelector('video').currentTime");
+    await waitInPage(
+      page,
+      `${name} playing at the live edge`,
+      `(() => { const v = document.querySelector('video'); const l = ${player.latency}; return !v.paused && v.currentTime > ${atLive} + 1 && l !== null && l < ${liveLatency} + 4; })()`,
       20_000,
       player.latency,
     );
     console.log(
       `${name}: ${liveLatency.toFixed(1)} s behind live, resumed ${(resumed - target).toFixed(1)} s after the seek target, ` +
-        `${behind.toFixed(1)} s behind there, back at live in ${Date.now() - leftAt} ms; ${deltaUpdates.length} delta updates`,
+        `${behind.toFixed(1)} s behind there, playing at live again ${Date.now() - leftAt} ms after; ${deltaUpdates.length} delta updates`,
     );
     expect(await inPage<string[]>(page, "window.__errors"), name).toEqual([]);
     expect(failures, name).toEqual([]);
