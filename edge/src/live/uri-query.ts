@@ -14,6 +14,9 @@ const URIS = /^([^#\n][^\n]*)$|URI="([^"]*)"/gm;
 /** Split texts kept per isolate: the latest playlists of a few renditions (full and delta); the oldest goes first. */
 export const MAX_SPLIT_TEXTS = 16;
 
+/** Characters of the texts kept at most (with their pieces about twice that in memory): four 4 h DVR playlists. */
+export const MAX_SPLIT_CHARS = 1_500_000;
+
 /** Texts shorter than this are split per answer instead of kept: a master playlist or a delta update costs ~1 µs. */
 export const MIN_KEPT_TEXT_LENGTH = 4096;
 
@@ -21,6 +24,7 @@ export const MIN_KEPT_TEXT_LENGTH = 4096;
 // itself, whose hash V8 keeps, so a hit is a pointer comparison; an equal text from another call costs one hash and
 // one comparison (memcmp), still far below a scan.
 const splits = new Map<string, string[]>();
+let splitChars = 0;
 
 /** `body` with `query` (e.g. `token=...`, no leading `?`) added to every URI it names; unchanged when `query` is null. */
 export function withUriQuery(body: string, query: string | null): string {
@@ -32,22 +36,29 @@ export function withUriQuery(body: string, query: string | null): string {
 
 /**
  * `body` cut right after each URI's `?` or `&` (the separator its query needs: `&` when it already has one), so that
- * joining the pieces with a query adds it to every URI. Kept for long texts (bounded by MAX_SPLIT_TEXTS).
+ * joining the pieces with a query adds it to every URI. Kept for long texts (bounded by MAX_SPLIT_TEXTS and MAX_SPLIT_CHARS).
  */
 export function uriSlots(body: string): string[] {
   if (body.length < MIN_KEPT_TEXT_LENGTH) return splitAtUris(body);
   let pieces = splits.get(body);
   if (pieces === undefined) {
     pieces = splitAtUris(body);
-    if (splits.size >= MAX_SPLIT_TEXTS) splits.delete(splits.keys().next().value as string);
+    if (body.length > MAX_SPLIT_CHARS) return pieces;
+    // The oldest go first (a Map iterates in insertion order) until both bounds hold with this text.
+    while (splits.size >= MAX_SPLIT_TEXTS || splitChars + body.length > MAX_SPLIT_CHARS) {
+      const oldest = splits.keys().next().value as string;
+      splits.delete(oldest);
+      splitChars -= oldest.length;
+    }
     splits.set(body, pieces);
+    splitChars += body.length;
   }
   return pieces;
 }
 
-/** How many split texts are kept (tests read it to see the bound hold). */
-export function keptSplitTexts(): number {
-  return splits.size;
+/** How many split texts are kept and their characters (tests read it to see the bounds hold). */
+export function keptSplits(): { texts: number; chars: number } {
+  return { texts: splits.size, chars: splitChars };
 }
 
 /** `body` cut right after each URI's query separator (what uriSlots keeps), with no cache. */

@@ -4,7 +4,7 @@
 import { describe, expect, it } from "vitest";
 import { renderMedia, renderMultivariant } from "../../../../edge/src/live/playlist.ts";
 import { DvrHistory } from "../../../../edge/src/live/dvr-history.ts";
-import { keptSplitTexts, MAX_SPLIT_TEXTS, MIN_KEPT_TEXT_LENGTH, withUriQuery } from "../../../../edge/src/live/uri-query.ts";
+import { keptSplits, MAX_SPLIT_CHARS, MAX_SPLIT_TEXTS, MIN_KEPT_TEXT_LENGTH, withUriQuery } from "../../../../edge/src/live/uri-query.ts";
 import { addPart, createLiveWindow, end, type LiveWindowState, type WindowEncryption } from "../../../../edge/src/live/window.ts";
 import { SyntheticBroadcast } from "./dvr-fixtures.ts";
 import { addLadder, feedLowLatency, feedSegments, partMeta } from "./fixtures.ts";
@@ -84,10 +84,22 @@ describe("withUriQuery", () => {
     expect(withUriQuery(plain, "token=other")).toBe(render("token=other"));
   });
 
+  it("keeps at most MAX_SPLIT_CHARS characters of texts, the oldest going first; a longer text is split and not kept", () => {
+    const sized = (i: number, chars: number) => `#EXTM3U\n#EXT-X-MAP:URI="${i}/init.mp4"\n${"#EXTINF:2.000,\nseg.m4s\n".repeat(Math.ceil(chars / 23))}`;
+    const third = Math.floor(MAX_SPLIT_CHARS / 3);
+    for (let i = 0; i < 5; i += 1) expect(withUriQuery(sized(i, third), "t=1")).toContain(`"${i}/init.mp4?t=1"`);
+    expect(keptSplits().texts).toBe(2);
+    expect(keptSplits().chars).toBeLessThanOrEqual(MAX_SPLIT_CHARS);
+    const huge = sized(9, MAX_SPLIT_CHARS + 10);
+    expect(withUriQuery(huge, "t=2").endsWith("seg.m4s?t=2\n")).toBe(true);
+    expect(keptSplits().chars).toBeLessThanOrEqual(MAX_SPLIT_CHARS);
+    expect(keptSplits().texts).toBe(2);
+  });
+
   it("keeps at most MAX_SPLIT_TEXTS texts, the oldest going first", () => {
     const long = (i: number) => `#EXTM3U\n#EXT-X-MAP:URI="${i}/init.mp4"\n${"#EXTINF:2.000,\nseg.m4s\n".repeat(MIN_KEPT_TEXT_LENGTH / 20)}`;
     for (let i = 0; i < MAX_SPLIT_TEXTS + 5; i += 1) expect(withUriQuery(long(i), "t=1")).toContain(`"${i}/init.mp4?t=1"`);
-    expect(keptSplitTexts()).toBe(MAX_SPLIT_TEXTS);
+    expect(keptSplits().texts).toBe(MAX_SPLIT_TEXTS);
     // The newest is still kept and still right; an evicted one is split again and just as right.
     expect(withUriQuery(long(MAX_SPLIT_TEXTS + 4), "t=2")).toBe(
       long(MAX_SPLIT_TEXTS + 4)
@@ -95,6 +107,6 @@ describe("withUriQuery", () => {
         .replaceAll("seg.m4s", "seg.m4s?t=2"),
     );
     expect(withUriQuery(long(0), "t=3")).toBe(long(0).replaceAll(".mp4", ".mp4?t=3").replaceAll("seg.m4s", "seg.m4s?t=3"));
-    expect(keptSplitTexts()).toBe(MAX_SPLIT_TEXTS);
+    expect(keptSplits().texts).toBe(MAX_SPLIT_TEXTS);
   });
 });
