@@ -24,24 +24,27 @@ export interface EdgeDev {
   stop(): Promise<void>;
 }
 
-/** V8's young generation per isolate, in MiB (`--max-semi-space-size`; V8's default grows it to 16). */
-export const EDGE_SEMI_SPACE_MIB = 1;
+/**
+ * V8 flags of wrangler dev's workerd processes. Each runs ~25 isolates (the Worker, and Miniflare's R2, D1, cache,
+ * assets and entry Workers; wrangler's proxy), and without these they grew by hundreds of MiB with traffic: V8 grew
+ * every isolate's young generation toward its 16 MiB default maximum, and dead objects that hold native memory (request
+ * and response bodies) waited for a full GC that a small JS heap gives V8 no reason to run (a forced full GC of
+ * every isolate freed a third of the Worker's process). A 1 MiB semi-space, and every GC a full one, keep both flat
+ * (docs/BENCHMARKS.md, "Memory over time"); the full GCs are of small heaps.
+ */
+export const EDGE_V8_FLAGS = ["--max-semi-space-size=1", "--gc-global"];
 
 /**
- * Environment of every wrangler command we run.
- * - MINIFLARE_WORKERD_V8_FLAGS: each of wrangler dev's two workerd processes runs ~25 V8 isolates (the Worker, and
- *   Miniflare's R2, D1, cache, assets, entry and proxy Workers), and V8 grows each isolate's young generation toward
- *   its default maximum as the isolate allocates and never shrinks it while nothing else needs the memory: the
- *   processes grew by hundreds of MiB with traffic. A small semi-space bounds that (docs/BENCHMARKS.md, "Memory over time").
- * - X_LOCAL_OBSERVABILITY=false: wrangler dev otherwise attaches a trace collector to the Worker that stores every
- *   request's spans (each R2, Durable Object and cache call) in a local SQLite store nothing prunes, for a local
- *   explorer we do not use.
+ * Environment of every wrangler command we run. MINIFLARE_WORKERD_V8_FLAGS passes EDGE_V8_FLAGS to workerd;
+ * X_LOCAL_OBSERVABILITY=false: wrangler dev otherwise attaches a trace collector to the Worker that stores every
+ * request's spans (each R2, Durable Object and cache call) in a local SQLite store nothing prunes, for a local
+ * explorer we do not use.
  */
 export const WRANGLER_ENV = {
   WRANGLER_SEND_METRICS: "false",
   CLOUDFLARE_CF_FETCH_ENABLED: "false",
   CI: "true",
-  MINIFLARE_WORKERD_V8_FLAGS: `--max-semi-space-size=${EDGE_SEMI_SPACE_MIB}`,
+  MINIFLARE_WORKERD_V8_FLAGS: EDGE_V8_FLAGS.join(" "),
   X_LOCAL_OBSERVABILITY: "false",
 };
 
