@@ -232,7 +232,7 @@ try {
   console.log(`  Stop             Ctrl-C`);
   console.log(`${line}\n`);
 
-  // wrangler dev's workerd grows with every request it serves (README, Quickstart): past EDGE_MAX_RSS_MB the edge is
+  // A last resort (README, "Running for hours"; the edge's V8 flags keep it level): past EDGE_MAX_RSS_MB the edge is
   // restarted. Its state is on disk; the ingest node retries its uploads meanwhile, players their requests.
   let restarting: Promise<void> | null = null;
   startEdgeMemoryGuard({

@@ -1,8 +1,8 @@
-// Bounds the memory of the local edge. wrangler dev's workerd processes grow with the traffic they serve and do not
-// give it back (docs/BENCHMARKS.md "Memory over time": tens of KiB per request; even a trivial route that touches no
-// storage grows them), so a local deployment watched for hours would run out of memory, and no setting of wrangler or
-// workerd we found bounds it. Past EDGE_MAX_RSS_MB, `npm start` restarts the edge: its state is on disk, the ingest
-// node spools and retries its uploads, players retry their requests.
+// Bounds the memory of the local edge, as a last resort. Left to V8's defaults, wrangler dev's workerd processes grew
+// with every request they served; `scripts/lib/edge-dev.ts` runs them with V8 flags that keep them level
+// (docs/BENCHMARKS.md "Memory over time"), and this guard stays for what those do not cover (a wrangler or workerd
+// upgrade that brings new growth). Past EDGE_MAX_RSS_MB, `npm start` restarts the edge: its state is on disk, the
+// ingest node spools and retries its uploads, players retry their requests.
 import { readdirSync, readFileSync } from "node:fs";
 
 /** Default of EDGE_MAX_RSS_MB: the edge's workerd processes together (they start at ~250 MiB). */
