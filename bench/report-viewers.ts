@@ -137,13 +137,30 @@ export function viewersSection(run: SectionRun<ViewersResult> | undefined, docsD
     "the edge gets the request rate of ~1,000 players from 10,000 distinct sessions and tokens, which tests what",
     "could grow with the viewer count (viewer counting, token-keyed coalescing, per-session state) but not a 10× denser request stream.",
     "",
-    "**Connection resets** (an earlier run of the sampled step had 593) came from the load client, not from the edge refusing:",
-    "captured on loopback (tcpdump, 2026-12-06), every reset came from the edge's port on an established connection, and the kernel",
-    "counted them as closes with a request unread (`TCPAbortOnClose`). workerd's HTTP server closes a keep-alive connection idle for",
-    "5 s (KJ `HttpServerSettings.pipelineTimeout`); the client reused connections its sampled viewers had left idle that long, and a",
-    "request written as the edge closed one was reset or saw the connection close. The client now reopens a connection idle",
-    "for 4 s before using it (`IDLE_REOPEN_MS`), as browsers keep their idle timeout below the server's.",
+    "**Connection resets** (an earlier run of the sampled step had 593): one cause was the load client. Captured on loopback",
+    "(tcpdump, 2026-12-06), every reset came from the edge's port on an established connection, and the kernel counted them as",
+    "closes with a request unread (`TCPAbortOnClose`): workerd's HTTP server closes a keep-alive connection idle for 5 s (KJ",
+    "`HttpServerSettings.pipelineTimeout`), and the client reused connections its sampled viewers had left idle that long. The",
+    "client now reopens a connection idle for 4 s before using it (`IDLE_REOPEN_MS`), as browsers keep their idle timeout below",
+    "the server's.",
     "",
+  );
+  const resetStep = r.steps.find((s) => s.sampling > 1 && s.errors > 0);
+  const untieredSampled = r.untiered?.steps.find((s) => s.sampling > 1);
+  if (resetStep) {
+    md.push(
+      `**Not explained yet:** the sampled step still ends with errors (${n(resetStep.errors)} in this run, resets from the edge among them) while`,
+      `the client's ${n(resetStep.clientSockets?.opened)} sockets were all busy (up to ${n(resetStep.clientSockets?.peakWaiting)} requests waiting for one), and with the tier the`,
+      "regions' follow calls fell far behind the playlist updates (few calls at the objects, plain staleness p99 over the bound):",
+      "blocked requests then wait at the region for a followed playlist that comes late, holding their sockets. Where the follow",
+      "stalls under that load is the open question; the steps up to 1,000 viewers run with 0 errors." +
+        (untieredSampled
+          ? ` The same sampled crowd with the tier off (location relays following the object themselves) had ${n(untieredSampled.errors)} errors and plain staleness p99 ${n(untieredSampled.staleness.p99)} ms, so the stall is in the region tier.`
+          : ""),
+      "",
+    );
+  }
+  md.push(
     `**Staleness** of a plain answer: ms from the commit of the first part it does not list (its upload acknowledged by the edge before`,
     `the answer arrived) to the answer's arrival; 0 when it lists every part committed by then. The bound is half a part target,`,
     `${n(r.stalenessBoundMs)} ms (\`edge/src/live/latest-playlists.ts\`). *Calls/s at the objects* counts the calls viewers cause`,
