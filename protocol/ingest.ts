@@ -127,6 +127,12 @@ export const InitMetaSchema = z.object({
   /** Peak bandwidth in bits per second, as the ladder declares it. */
   bandwidth: z.number().int().positive(),
   frame_rate: z.number().positive().max(240),
+  /**
+   * Every rendition the uploading node's run makes (its own, not a pool's). The inits of a run go up in parallel
+   * lanes, so the first one can reach the edge well before the others: the edge holds the multivariant playlist
+   * until each of these has its init, since a player reads it once and would never learn of a rendition added later.
+   */
+  ladder: z.array(z.string().regex(RENDITION_PATTERN)).min(1).max(16).optional(),
 });
 /** Metadata of an init segment upload. */
 export type InitMeta = z.infer<typeof InitMetaSchema>;

@@ -121,6 +121,8 @@ export interface LiveWindowState {
   pool?: { renditions: string[]; lateAfterSegments: number } | null;
   /** DVR: how many of the broadcast's latest segments the media playlists list (dvr-history.ts); absent or 0: off. */
   dvrSegments?: number;
+  /** The node's renditions still without an init at the broadcast's start (its first init's `ladder`); absent: none. */
+  awaitedRenditions?: string[] | null;
 }
 
 /** A stored object that dropped out of the live window. Delete it no sooner than the window's
@@ -182,6 +184,20 @@ export function createLiveWindow(options: LiveWindowOptions): LiveWindowState {
   };
 }
 
+/** Complete segments after which the multivariant playlist lists what it has even if a declared init never came. */
+export const AWAITED_INIT_MAX_SEGMENTS = 3;
+
+/**
+ * Whether the multivariant playlist may be answered: some rendition has its init, and every rendition the node's
+ * first run declared has one too (or the stream ended, or one rendition has AWAITED_INIT_MAX_SEGMENTS segments
+ * already, so that a rung that never starts does not keep the others from playing).
+ */
+export function multivariantReady(state: LiveWindowState): boolean {
+  if (state.renditions.length === 0) return false;
+  if (!state.awaitedRenditions?.length || state.ended) return true;
+  return state.renditions.some((r) => r.segments.length >= AWAITED_INIT_MAX_SEGMENTS);
+}
+
 /** The rendition called `name`, if any. */
 export function findRendition(state: LiveWindowState, name: string): RenditionState | undefined {
   return state.renditions.find((r) => r.name === name);
@@ -198,6 +214,12 @@ export function addInit(state: LiveWindowState, rendition: string, meta: InitMet
   const info = { codecs: meta.codecs, width: meta.width, height: meta.height, bandwidth: meta.bandwidth, frameRate: meta.frame_rate };
   const r = findRendition(state, rendition);
   if (r === undefined) {
+    // Only the broadcast's first run is waited for: a later run's new rung joins a stream players already know.
+    if (state.renditions.length === 0 && meta.ladder) state.awaitedRenditions = meta.ladder;
+    if (state.awaitedRenditions) {
+      const awaited = state.awaitedRenditions.filter((name) => name !== rendition);
+      state.awaitedRenditions = awaited.length > 0 ? awaited : null;
+    }
     state.renditions.push({
       name: rendition,
       ...info,

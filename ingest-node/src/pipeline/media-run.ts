@@ -177,6 +177,7 @@ export class MediaRun {
     const mode = grant.latency_mode;
     const rung = plan.renditions.find((r) => r.name === rendition);
     const bandwidth = declaredBandwidth(rung, plan.hasAudio, session.bytesIn, Date.now() - session.startedAt);
+    const ladder = [...this.process.renditions.keys()];
     const end = await packageRendition(stream, {
       segmentTarget: grant.segment_target,
       partTarget: grant.part_target,
@@ -185,7 +186,7 @@ export class MediaRun {
       maxSegmentBytes: this.options.maxSegmentBytes,
       onEvents: (events) => {
         if (events.length > 0) this.lastOutputAt = Date.now();
-        for (const event of events) uploads.publish(rendition, event, mode, bandwidth);
+        for (const event of events) uploads.publish(rendition, event, mode, bandwidth, ladder);
       },
       onPipeEnded: (err) => log.debug("rendition output ended early", { rendition, error: err.message }),
     });

@@ -58,14 +58,25 @@ export class MediaUploads {
     await this.options.storyboard?.settled();
   }
 
-  /** Queues what one packager event of `rendition` produced. */
-  publish(rendition: string, event: PackagerEvent, mode: LatencyMode, declaredBandwidth: number): void {
+  /**
+   * Queues what one packager event of `rendition` produced. `ladder` names every rendition of the run: each init
+   * declares it, so the edge lists the stream's renditions only once all of them have their init.
+   */
+  publish(rendition: string, event: PackagerEvent, mode: LatencyMode, declaredBandwidth: number, ladder: readonly string[]): void {
     const { sink, clock } = this.options;
     const id = this.grant.stream_id;
     const { epoch, first_msn: firstMsn } = this.grant;
     if (event.type === "init") {
       const bandwidth = declaredBandwidth || 5_000_000;
-      const meta = { epoch, codecs: event.codecs, width: event.width ?? 0, height: event.height ?? 0, bandwidth, frame_rate: event.frameRate ?? 30 };
+      const meta = {
+        epoch,
+        codecs: event.codecs,
+        width: event.width ?? 0,
+        height: event.height ?? 0,
+        bandwidth,
+        frame_rate: event.frameRate ?? 30,
+        ...(ladder.length > 0 ? { ladder: [...ladder] } : {}),
+      };
       this.queue(() => sink.putInit(id, rendition, meta, event.bytes));
     } else if (event.type === "part") {
       if (mode !== "interactive") return;

@@ -40,7 +40,18 @@ import type { RecordingCursor } from "../../vod/recorded-segment.ts";
 import { type RecordedSegment, Recording } from "../stores/recording.ts";
 import { SessionKeys } from "../stores/session-keys.ts";
 import { ViewerWindow } from "../viewers.ts";
-import { addInit, addPart, addSegment, type ApplyResult, createLiveWindow, end, type LiveWindowState, type MediaRef, markLateRungs } from "../window.ts";
+import {
+  addInit,
+  addPart,
+  addSegment,
+  type ApplyResult,
+  createLiveWindow,
+  end,
+  type LiveWindowState,
+  type MediaRef,
+  markLateRungs,
+  multivariantReady,
+} from "../window.ts";
 
 export type { EndReason } from "../live-meta.ts";
 export { NODE_SILENCE_MS, PUBLISHER_SILENCE_MS } from "../live-meta.ts";
@@ -414,7 +425,7 @@ export class LiveStream extends DurableObject<Env> {
 
   /** The multivariant playlist; counts the viewer (none for ""). */
   async masterPlaylist(viewer: string, uriQuery?: string): Promise<PlaylistAnswer> {
-    if (!this.window || this.window.renditions.length === 0) return problemAnswer(404, "The stream has nothing to play yet.");
+    if (!this.window || !multivariantReady(this.window)) return problemAnswer(404, "The stream has nothing to play yet.");
     if (viewer !== "") this.viewers.touch(viewer, Date.now());
     const current = this.window;
     return playlistAnswer(this.rendered.get(`master|${uriQuery ?? ""}`, () => renderMultivariant(current, { uriQuery }))!, current, false);
