@@ -12,9 +12,11 @@ HLS.setOptions({ strictMode: true });
 
 /** Complete segments to wait for: more than CAN-SKIP-UNTIL (6 x 2 s) of them, so a delta update skips some. */
 const SEGMENTS = 8;
-/** Publish -> a master playlist whose first rendition lists a part (~1.0 s measured here; ~2 s while FFmpeg still
- *  counted 40 frames to estimate the frame rate the publisher had declared). */
-const TIME_TO_LIVE_MS = 1_500;
+/** Publish -> a master playlist whose first rendition lists a part: ~0.8-1.0 s on a quiet machine (~2 s while FFmpeg
+ *  still counted 40 frames to estimate the frame rate the publisher had declared). The 1.5 s target is judged in the
+ *  bench (docs/BENCHMARKS.md, player latency); this bound keeps headroom for a loaded CI machine, where 2.0-2.3 s was
+ *  seen at a load of 7 on 2 cores. */
+const TIME_TO_LIVE_MS = 2_500;
 /** Slack for durations and dates that are ticks over a timescale, or milliseconds. */
 const EPSILON = 0.001;
 const SAMPLE_IS_NON_SYNC = 0x10000;
