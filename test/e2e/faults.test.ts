@@ -406,7 +406,7 @@ async function publishUntilAccepted(
 async function stopPublisher(node: SystemNode, stream: Stream, publisher: Publisher): Promise<void> {
   const before = node.lines.filter((l) => l.includes(`stream/${stream.stream_id.slice(0, 8)} broadcast handed back`)).length;
   await publisher.stop();
-  await eventually("the node to hand the broadcast back", 15_000, async () =>
+  await eventually("the node to hand the broadcast back", 30_000, async () =>
     node.lines.filter((l) => l.includes(`stream/${stream.stream_id.slice(0, 8)} broadcast handed back`)).length > before ? true : undefined,
   );
 }
