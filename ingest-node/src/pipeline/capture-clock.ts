@@ -3,10 +3,15 @@
 /**
  * CaptureClock learns the offset between the publisher's FLV timestamps and this machine's clock. A tag can only
  * arrive after it was captured, so the smallest (arrival - timestamp) seen is the best estimate of capture time.
+ * The estimate is fixed once a run's first date was given out: a player derives a segment's date from the previous
+ * EXT-X-PROGRAM-DATE-TIME plus durations (RFC 8216bis §4.4.4.6), so a later, slightly better estimate would make an
+ * explicit date (a delta update's first segment, say) disagree with the one its playlist implies by a few ms.
  */
 export class CaptureClock {
   private offsetMs: number | null = null;
   private originMs: number | null = null;
+  /** The offset dates are given with, fixed at the run's first date. */
+  private issuedOffsetMs: number | null = null;
 
   /** Records that a tag with FLV timestamp `timestampMs` arrived at wall-clock `arrivedAtMs`. */
   observe(timestampMs: number, arrivedAtMs: number): void {
@@ -19,15 +24,18 @@ export class CaptureClock {
     this.originMs ??= timestampMs;
   }
 
-  /** Forgets the origin: a restarted FFmpeg's output time 0 is the first tag fed to it, set again by setOrigin. */
+  /** Forgets the origin: a restarted FFmpeg's output time 0 is the first tag fed to it, set again by setOrigin (the run
+   *  after it starts with a discontinuity, so its dates take the estimate learned by then). */
   resetOrigin(): void {
     this.originMs = null;
+    this.issuedOffsetMs = null;
   }
 
   /** Capture time (ms since the epoch) of output media time `seconds`, or now when nothing was observed yet. */
   captureTimeMs(seconds: number, now = Date.now()): number {
     if (this.offsetMs === null || this.originMs === null) return now;
-    return this.originMs + seconds * 1000 + this.offsetMs;
+    this.issuedOffsetMs ??= this.offsetMs;
+    return this.originMs + seconds * 1000 + this.issuedOffsetMs;
   }
 
   /** The same as an ISO-8601 string. */

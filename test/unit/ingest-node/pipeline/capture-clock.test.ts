@@ -21,4 +21,17 @@ describe("CaptureClock", () => {
     clock.observe(500, 10_500);
     expect(clock.captureTimeMs(0)).toBe(10_500);
   });
+
+  it("keeps a run's dates continuous: a better estimate after the first date moves no later date, a restart takes it", () => {
+    const clock = new CaptureClock();
+    clock.observe(0, 10_000);
+    clock.setOrigin(0);
+    const first = clock.captureTimeMs(0);
+    clock.observe(1000, 10_997); // 3 ms less delay than before
+    expect(clock.captureTimeMs(2)).toBe(first + 2000);
+    expect(clock.captureTimeMs(4.5)).toBe(first + 4500);
+    clock.resetOrigin();
+    clock.setOrigin(1000);
+    expect(clock.captureTimeMs(0)).toBe(10_997);
+  });
 });
