@@ -1,13 +1,13 @@
 // DVR with real players: FFmpeg publishes two streams through the ingest node at once, a `low` one with a 50 s
-// dvr_window and an `interactive` (LL-HLS) one with a 40 s window. Once a broadcast is longer than the live window (15
+// dvr_window and an `interactive` (LL-HLS) one with a 48 s window. Once a broadcast is longer than the live window (15
 // segments, 30 s) its media playlists list more than it.
 // - low: hls.js in Chromium sees the whole DVR window as seekable, seeks back 20 s, plays from there, and returns to the
 //   live edge. The watch page does the same with its seek bar and "Go live" button, and hovering its seek bar shows a
 //   storyboard tile.
-// - interactive: the issue's "3-minute broadcast, 2-minute window, seek back 90 s" scaled down by 3 (60 s, 40 s, 30 s)
+// - interactive: the issue's "3-minute broadcast, 2-minute window, seek back 90 s" scaled by 0.4 (48 s window, 36 s back)
 //   so it fits the suite's time: the full playlist spans the window, a delta update (`_HLS_skip=YES`) carries only the
 //   tail, and hls.js and Shaka Player (both in low-latency mode, both reloading with delta updates) play side by side:
-//   each seeks back 30 s into the part of the window that left the live window, plays, and returns to live.
+//   each seeks back 36 s into the part of the window that left the live window, plays, and returns to live.
 // - Safari-style clients (native HLS: the whole plain playlist, seeking by time, EXT-X-PROGRAM-DATE-TIME for dates)
 //   need nothing but the full playlist: FFmpeg's HLS reader plays it from its first listed segment, and the playlist's
 //   dates and durations put its live edge at the wall clock, so a time in the window maps to the right segment.
@@ -17,6 +17,7 @@ import { createRequire } from "node:module";
 import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { inPage, launchBrowser, type TestBrowser, waitInPage } from "../../scripts/lib/browser.ts";
+import { shakaPage } from "../../scripts/lib/player-pages.ts";
 import { eventually, startSystem, type TestSystem } from "./harness.ts";
 
 const require = createRequire(import.meta.url);
@@ -29,26 +30,6 @@ const LISTED = 17;
 const INTERACTIVE_WINDOW_S = 48;
 /** How far the interactive players seek back: the issue's 90 s scaled by 0.4, which lands ~6 s before the live window. */
 const INTERACTIVE_SEEK_S = 36;
-
-/** A bare Shaka Player page in low-latency mode (it reloads with delta updates), served on the edge's origin. */
-function shakaPage(masterUrl: string): string {
-  return `<!doctype html><html><body><video id="video" muted autoplay playsinline></video>
-<script src="/__players/shaka-player.compiled.js"></script>
-<script>
-  window.__errors = [];
-  (async () => {
-    shaka.polyfill.installAll();
-    const video = document.getElementById("video");
-    const player = new shaka.Player();
-    window.__shaka = player;
-    player.addEventListener("error", (event) => window.__errors.push(String(event.detail && event.detail.code)));
-    await player.attach(video);
-    player.configure({ streaming: { lowLatencyMode: true } });
-    await player.load(${JSON.stringify(masterUrl)});
-    video.play().catch(() => {});
-  })().catch((error) => window.__errors.push(String((error && error.code) || error)));
-</script></body></html>`;
-}
 
 /** A bare hls.js page (no catch-up settings of the watch page's own), served on the edge's origin. */
 function playerPage(masterUrl: string): string {

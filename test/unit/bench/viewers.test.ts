@@ -2,7 +2,6 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { KeepAliveConnection, KeepAlivePool } from "../../../bench/keepalive-http.ts";
-import { passthroughParagraph } from "../../../bench/report-passthrough.ts";
 import { paperEstimate, tierTable, unlistedAgeMs, type ViewerStep } from "../../../bench/viewers.ts";
 
 const PLAYLIST = `#EXTM3U
@@ -129,30 +128,6 @@ describe("the keep-alive load client", () => {
     expect(pool.peakWaiting).toBe(4);
     expect(connections - before).toBe(2);
     pool.close();
-  });
-});
-
-describe("the passthrough paragraph", () => {
-  it("renders the saved figures, per stream and against nginx-rtmp", () => {
-    const md = passthroughParagraph({
-      measuredAt: "2026-12-06T04:05:00.000Z",
-      machine: "2 cores",
-      command: "node bench/passthrough-remux.ts",
-      streams: 16,
-      seconds: 30,
-      warmupS: 8,
-      results: [
-        { mode: "nginx-rtmp (hls on)", streams: 16, cores: 0.064, rssMiB: 18, idleRssMiB: 14.8, minRealtime: null },
-        { mode: "node REMUX=native", streams: 16, cores: 0.32, rssMiB: 200, idleRssMiB: 104, minRealtime: 0.99 },
-        { mode: "node REMUX=ffmpeg", streams: 16, cores: 0.28, rssMiB: 1256, idleRssMiB: 104, minRealtime: 0.98 },
-      ],
-    }).join("\n");
-    expect(md).toContain("| node, `REMUX=ffmpeg` (one FFmpeg copy per stream) | 0.280 | 17.5 mcores | 1,256 MiB | +72.0 MiB | 0.980× |");
-    expect(md).toContain("| nginx-rtmp (`hls on`, 2 s fragments) | 0.064 | 4.0 mcores | 18 MiB | +0.2 MiB | – |");
-    expect(md.indexOf("| node, `REMUX=ffmpeg`")).toBeLessThan(md.indexOf("| nginx-rtmp ("));
-    expect(md).toContain("memory drops from 72 to about 6.0 MiB per stream");
-    expect(md).toContain("CPU per stream 5.0× nginx-rtmp's (target ≤ 2×, ❌ fail)");
-    expect(passthroughParagraph(null)).toEqual([]);
   });
 });
 
