@@ -1,6 +1,6 @@
 // The publisher's FLV tags on their way to FFmpeg's stdin: held until FFmpeg runs, bounded, restartable at a keyframe.
 import type { Writable } from "node:stream";
-import type { FlvTagInfo } from "../rtmp/flv-tag.ts";
+import { type FlvTagInfo, restamp } from "../rtmp/flv-tag.ts";
 
 /** What became of one tag handed to the feed. */
 export type FeedResult =
@@ -147,14 +147,4 @@ export function isCodecConfig(tag: Buffer, info: FlvTagInfo): boolean {
   }
   if (info.kind === "audio") return first >> 4 === 10 && tag[12] === 0;
   return false;
-}
-
-/** A copy of an FLV tag with its timestamp set to `timestampMs`. */
-function restamp(tag: Buffer, timestampMs: number): Buffer {
-  const copy = Buffer.from(tag);
-  copy[4] = (timestampMs >>> 16) & 0xff;
-  copy[5] = (timestampMs >>> 8) & 0xff;
-  copy[6] = timestampMs & 0xff;
-  copy[7] = (timestampMs >>> 24) & 0xff;
-  return copy;
 }

@@ -49,3 +49,13 @@ export class KeyframeIntervalMeter {
     return this.intervals.length ? Math.max(...this.intervals) : null;
   }
 }
+
+/** A copy of an FLV tag with its timestamp set to `timestampMs` (the fourth byte is the upper 8 bits). */
+export function restamp(tag: Buffer, timestampMs: number): Buffer {
+  const copy = Buffer.from(tag);
+  copy[4] = (timestampMs >>> 16) & 0xff;
+  copy[5] = (timestampMs >>> 8) & 0xff;
+  copy[6] = timestampMs & 0xff;
+  copy[7] = (timestampMs >>> 24) & 0xff;
+  return copy;
+}

@@ -8,7 +8,7 @@
 import { frameRateFromAvcC } from "../packager/h264-sps.ts";
 import type { SourceInfo, TagListener } from "../publish/publish-source.ts";
 import { parseAvcConfig } from "../remux/avc-config.ts";
-import { type FlvTagInfo, KeyframeIntervalMeter, readFlvTag } from "../rtmp/flv-tag.ts";
+import { type FlvTagInfo, KeyframeIntervalMeter, readFlvTag, restamp } from "../rtmp/flv-tag.ts";
 
 /** The FLV codec id of AVC, the only video the bridge writes. */
 const FLV_AVC = 7;
@@ -163,14 +163,4 @@ function isCodecConfig(tag: Buffer, info: FlvTagInfo): boolean {
   if (tag.byteLength < 13 || tag[12] !== 0) return false;
   if (info.kind === "video") return (tag[11]! & 0x0f) === FLV_AVC;
   return info.kind === "audio" && tag[11]! >> 4 === FLV_AAC;
-}
-
-/** A copy of an FLV tag with its timestamp set to `timestampMs` (the fourth byte is the upper 8 bits). */
-function restamp(tag: Buffer, timestampMs: number): Buffer {
-  const copy = Buffer.from(tag);
-  copy[4] = (timestampMs >>> 16) & 0xff;
-  copy[5] = (timestampMs >>> 8) & 0xff;
-  copy[6] = timestampMs & 0xff;
-  copy[7] = (timestampMs >>> 24) & 0xff;
-  return copy;
 }
