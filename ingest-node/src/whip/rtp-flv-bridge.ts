@@ -3,16 +3,16 @@
 // Why this path: the pipeline reads an FLV tag feed (what RTMP publishers give), and FLV cannot carry Opus or VP8.
 // FFmpeg's RTP demuxer already depacketizes H.264/VP8/Opus, copies H.264 (no quality loss, ~1 % of a core) and
 // encodes Opus to AAC; reimplementing H.264 depacketizing, an Opus decoder and an AAC encoder in the node would be far
-// more code for the same result. werift does what FFmpeg's RTP input cannot: ICE/DTLS/SRTP, NACK and RTX. Its jitter
-// buffer puts the packets back in order (retransmissions arrive late) before they go to FFmpeg, which only sees a
-// clean, ordered loopback stream. Lip sync: both streams start with the publish and carry their own RTP clocks;
+// more code for the same result. werift does what FFmpeg's RTP input cannot: ICE/DTLS/SRTP, NACK and RTX. Our reorder
+// buffer (rtp-reorder-buffer.ts) puts the packets back in order (retransmissions arrive late) before they go to FFmpeg,
+// which only sees a clean, ordered loopback stream. Lip sync: both streams start with the publish and carry their own RTP clocks;
 // RTCP is not forwarded because FFmpeg re-bases its timestamps on the first sender report, a jump mid-stream.
 import { type ChildProcess, spawn } from "node:child_process";
 import { createSocket, type Socket } from "node:dgram";
 import type { RtpPacket } from "werift";
-import { JitterBufferCallback } from "werift/nonstandard";
 import type { Logger } from "../log.ts";
 import { FlvChunker } from "./flv-chunker.ts";
+import { type ReorderOutput, RtpReorderBuffer } from "./rtp-reorder-buffer.ts";
 import { bridgeArgs, rtpInputSdp, type WhipMedia, type WhipVideoCodec } from "./whip-media-plan.ts";
 
 /** Options of an RtpFlvBridge. */
@@ -24,7 +24,7 @@ export interface RtpFlvBridgeOptions {
   preset: string;
   /** How long the jitter buffer waits for a missing packet (a NACK's retransmission) before skipping it, ms. */
   jitterMs: number;
-  /** Most packets one jitter buffer holds. */
+  /** Most packets one track's reorder buffer holds. */
   jitterPackets: number;
   log: Logger;
   /** Receives the FLV header, then each tag (with its PreviousTagSize). */
@@ -33,10 +33,18 @@ export interface RtpFlvBridgeOptions {
   onVideoPacket?: (rtp: RtpPacket) => void;
 }
 
-/** Packets the jitter buffers gave up on (lost even after NACK). */
+/** Packets the reorder buffers gave up on (lost even after NACK) and packets sent on to FFmpeg. */
 export interface BridgeStats {
   lostPackets: number;
   forwardedPackets: number;
+}
+
+/** One track's reorder buffer, its loopback port and the timer that gives up a gap when no packet comes. */
+interface TrackReorder {
+  buffer: RtpReorderBuffer<RtpPacket>;
+  port: number;
+  timer: NodeJS.Timeout | null;
+  onLost: (lost: number, from: number) => void;
 }
 
 /** One FFmpeg per WHIP session, fed RTP over 127.0.0.1. */
@@ -47,8 +55,9 @@ export class RtpFlvBridge {
   private readonly child: ChildProcess;
   private readonly socket: Socket;
   private readonly media: WhipMedia;
-  private readonly videoBuffer: JitterBufferCallback;
-  private readonly audioBuffer: JitterBufferCallback | null;
+  private readonly videoTrack: TrackReorder;
+  private readonly audioTrack: TrackReorder | null;
+  private readonly onVideoPacket: ((rtp: RtpPacket) => void) | undefined;
   private closed = false;
 
   private constructor(options: RtpFlvBridgeOptions, ports: number[], socket: Socket) {
@@ -80,23 +89,19 @@ export class RtpFlvBridge {
         resolve(signal ? `ffmpeg ended by ${signal}` : `ffmpeg exited with ${code}${last ? `: ${last}` : ""}`);
       });
     });
-    const jitter = { latency: options.jitterMs, bufferSize: options.jitterPackets };
-    this.videoBuffer = new JitterBufferCallback(90_000, jitter);
-    this.videoBuffer.pipe((out) => {
-      if (out.isPacketLost) {
-        const lost = ((out.isPacketLost.to - out.isPacketLost.from + 0x10000) % 0x10000) + 1;
+    const settings = { latencyMs: options.jitterMs, maxPackets: options.jitterPackets };
+    this.onVideoPacket = options.onVideoPacket;
+    this.videoTrack = {
+      buffer: new RtpReorderBuffer(settings),
+      port: this.media.video.port,
+      timer: null,
+      onLost: (lost, from) => {
         this.stats.lostPackets += lost;
         // Rare on a link NACK can repair: each one is a picture FFmpeg passes on damaged until the next keyframe.
-        options.log.warn("video packets lost after retransmission requests", { lost, from: out.isPacketLost.from, total: this.stats.lostPackets });
-      }
-      if (!out.rtp) return;
-      options.onVideoPacket?.(out.rtp);
-      this.send(out.rtp, this.media.video.port);
-    });
-    this.audioBuffer = this.media.audio ? new JitterBufferCallback(48_000, jitter) : null;
-    this.audioBuffer?.pipe((out) => {
-      if (out.rtp && this.media.audio) this.send(out.rtp, this.media.audio.port);
-    });
+        options.log.warn("video packets lost after retransmission requests", { lost, from, total: this.stats.lostPackets });
+      },
+    };
+    this.audioTrack = this.media.audio ? { buffer: new RtpReorderBuffer(settings), port: this.media.audio.port, timer: null, onLost: () => {} } : null;
   }
 
   /** Picks loopback ports for FFmpeg and starts it. */
@@ -118,25 +123,53 @@ export class RtpFlvBridge {
 
   /** One video RTP packet as received (decrypted, RTX unwrapped). */
   video(rtp: RtpPacket): void {
-    if (!this.closed) this.videoBuffer.input({ rtp });
+    this.receive(this.videoTrack, rtp);
   }
 
   /** One audio RTP packet as received. */
   audio(rtp: RtpPacket): void {
-    if (!this.closed) this.audioBuffer?.input({ rtp });
+    if (this.audioTrack) this.receive(this.audioTrack, rtp);
   }
 
   /** Stops forwarding and lets FFmpeg write what it has (SIGINT), then kills it if it lingers. */
   async close(): Promise<void> {
     if (this.closed) return this.exited.then(() => undefined);
+    // What is still held goes to FFmpeg first: at most a jitter latency of media, the end of the broadcast.
+    for (const track of [this.videoTrack, this.audioTrack]) if (track) this.forward(track, track.buffer.flush());
     this.closed = true;
-    this.videoBuffer.destroy();
-    this.audioBuffer?.destroy();
+    for (const track of [this.videoTrack, this.audioTrack]) if (track?.timer) clearTimeout(track.timer);
     this.socket.close();
     this.child.kill("SIGINT");
     const timer = setTimeout(() => this.child.kill("SIGKILL"), 2_000);
     await this.exited;
     clearTimeout(timer);
+  }
+
+  private receive(track: TrackReorder, rtp: RtpPacket): void {
+    if (this.closed) return;
+    this.forward(track, track.buffer.push(rtp.header.sequenceNumber, rtp, performance.now()));
+  }
+
+  /** Sends what the buffer released and, while a gap is waited for, arms a timer to give it up if nothing comes. */
+  private forward(track: TrackReorder, released: ReorderOutput<RtpPacket>[]): void {
+    for (const item of released) {
+      if ("lost" in item) track.onLost(item.lost, item.from);
+      else {
+        if (track === this.videoTrack) this.onVideoPacket?.(item.packet);
+        this.send(item.packet, track.port);
+      }
+    }
+    if (track.timer) clearTimeout(track.timer);
+    track.timer = null;
+    const deadline = track.buffer.deadline;
+    if (deadline === null || this.closed) return;
+    track.timer = setTimeout(
+      () => {
+        track.timer = null;
+        if (!this.closed) this.forward(track, track.buffer.expire(performance.now()));
+      },
+      Math.max(1, deadline - performance.now()),
+    );
   }
 
   private send(rtp: RtpPacket, port: number): void {
