@@ -5,11 +5,11 @@
 import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { expect } from "vitest";
-import { DEFAULT_PLAYLIST_STALENESS_MS, LatestPlaylists } from "../../edge/src/live/latest-playlists.ts";
+import { DEFAULT_PLAYLIST_STALENESS_MS, LatestPlaylists, stalenessBoundMs } from "../../edge/src/live/latest-playlists.ts";
 import type { LiveStream } from "../../edge/src/live/objects/live-stream.ts";
 import { liveStream } from "../../edge/src/live/objects/live-stream-stub.ts";
 import type { PlaylistRelay } from "../../edge/src/live/objects/playlist-relay.ts";
-import { PlaylistFollows } from "../../edge/src/live/relay-follow.ts";
+import { followHoldMs, PlaylistFollows } from "../../edge/src/live/relay-follow.ts";
 import { type FakePublisher, get, sleep } from "./playback-helpers.ts";
 
 /** The staleness bound the tests give relays: the default (a quarter of `low`'s 2 s target is 500 ms too). */
@@ -55,9 +55,9 @@ export async function countObjectCalls(streamId: string): Promise<ObjectCalls> {
     if (this === target && !nestedInFollow) add(search === "" ? calls.plain : calls.blocking, rendition);
     return media.call(this, rendition, search, viewer, uriQuery, relay);
   };
-  proto.followMediaPlaylist = function (this: LiveStream, rendition, known, relay) {
+  proto.followMediaPlaylist = function (this: LiveStream, rendition, known, relay, holdMs) {
     if (this === target) add(calls.follow, rendition);
-    return follow.call(this, rendition, known, relay);
+    return follow.call(this, rendition, known, relay, holdMs);
   };
   proto.masterPlaylist = function (this: LiveStream, ...args) {
     if (this === target) masterCalls += 1;
@@ -80,7 +80,8 @@ export async function keepPlainPlaylists(stub: DurableObjectStub<PlaylistRelay>,
   await runInDurableObject(stub, (relay: PlaylistRelay) => {
     const fields = relay as unknown as { latest: LatestPlaylists; follows: PlaylistFollows | null };
     fields.latest = new LatestPlaylists({ maxStalenessMs: BOUND_MS, share });
-    if (follow) fields.follows = new PlaylistFollows({ holdMs: 18_000 });
+    // As production makes them (PlaylistRelay.playlistFollows): a followed playlist serves for the relay's share too.
+    if (follow) fields.follows = new PlaylistFollows({ trustMs: (answer) => stalenessBoundMs(answer, BOUND_MS) * share });
   });
 }
 
@@ -149,4 +150,55 @@ export function expectFreshAndMonotonic(run: CrowdRun, viewers: number, boundMs 
     const msns = run.seen.filter((s) => s.viewer === viewer).map((s) => s.msn);
     expect(msns).toEqual([...msns].sort((a, b) => a - b));
   }
+}
+
+/**
+ * The most follow calls one relay following one rendition makes in `elapsedMs` with `updates` playlist updates, whatever
+ * its crowd: one per update, and one per hold the object answers unchanged (the relay serving a confirmed playlist for
+ * `trustMs`, its share of the bound: BOUND_MS times its share for these tests' `low` streams).
+ */
+export function followCallsAtMost(updates: number, elapsedMs: number, trustMs: number): number {
+  return updates + Math.ceil(elapsedMs / followHoldMs(trustMs)) + 1;
+}
+
+/** What a stream object's follow calls do: answer as usual, answer only after `STALL_MS`, or fail. */
+export interface FollowCallControl {
+  mode: "answer" | "stall" | "fail";
+  /** Calls made while stalling or failing. */
+  affected: () => number;
+  /** Undoes the control (stalled calls still answer late). */
+  restore: () => void;
+}
+
+/** How late a stalled follow call answers: after any test's crowd has gone. */
+const STALL_MS = 5000;
+
+/**
+ * Takes over stream `streamId`'s follow calls (LiveStream.followMediaPlaylist) as `mode` says: a stalled call answers
+ * only after STALL_MS, as if the object or the way back were stuck; a failing call throws, as when the object was reset.
+ */
+export async function controlFollowCalls(streamId: string): Promise<FollowCallControl> {
+  let target: LiveStream | undefined;
+  await runInDurableObject(liveStream(env, streamId), (instance: LiveStream) => {
+    target = instance;
+  });
+  const proto = Object.getPrototypeOf(target) as LiveStream;
+  const follow = proto.followMediaPlaylist;
+  let affected = 0;
+  const control: FollowCallControl = {
+    mode: "answer",
+    affected: () => affected,
+    restore: () => {
+      proto.followMediaPlaylist = follow;
+    },
+  };
+  proto.followMediaPlaylist = async function (this: LiveStream, ...args) {
+    if (this !== target || control.mode === "answer") return follow.apply(this, args);
+    affected += 1;
+    if (control.mode === "fail") throw new Error("the stream's object was reset");
+    // A timer of the object's own (a promise nothing inside the object settles would be failed by workerd).
+    await new Promise((resolve) => setTimeout(resolve, STALL_MS));
+    return follow.apply(this, args);
+  };
+  return control;
 }

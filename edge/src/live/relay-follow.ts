@@ -1,13 +1,24 @@
 // A relay that asks the stream's object for plain playlists (a region's relay, or a location's without the regional
 // tier) follows each rendition viewers reload instead of polling it: it keeps one call held at the object, made with the
-// playlist it has, which the object answers only once that rendition's playlist changes (LiveStream.followMediaPlaylist),
-// and renews it with the new playlist while viewers still ask. While such a call is held, the object's playlist is the
-// one the relay has, so plain reloads are answered from it with no call at all: the object's load is one call per
-// playlist update per relay per rendition however many viewers reload, and a small crowd costs the same as a large one.
+// playlist it has, which the object answers as soon as that rendition's playlist changes, or unchanged once the hold the
+// relay asked for has passed (LiveStream.followMediaPlaylist), and renews it with the answer while viewers still ask.
 // Blocked LL-HLS requests of a followed rendition wait for the followed playlist to list their part instead of holding a
-// call of their own at the object, so a rendition costs the object its follow call alone, whatever its viewers' modes.
-// Pure: no Worker API.
+// call of their own at the object, so a rendition costs the object its follow calls alone, whatever its viewers' modes.
+// Why the hold is short: a held call proves nothing while it is held (an answer the object sent may be late on the way,
+// or the object may be too busy to send it), so a plain reload is answered from the followed playlist only while the
+// object has confirmed it recently enough: the object says how long it held each call, so the relay knows the playlist
+// was still the object's at least that long after it made the call (durations only, no clock shared between objects),
+// and serves it for its share of the staleness bound from then (`trustMs`). The object answers an unchanged playlist
+// before that share runs out, so a healthy follow is confirmed without gaps: the object's load per followed rendition is
+// one call per playlist update plus one per hold, however many viewers reload. A call that is not answered within its
+// hold and `graceMs` stalled: the follow is dropped (its blocked requests then ask the object themselves) and the next
+// plain reload starts another. Pure: no Worker API.
 import type { PlaylistAnswer } from "./playlist-answer.ts";
+
+/** A follow call's answer: the playlist, and how long the object held the call before answering (ms, its own clock). */
+export interface FollowAnswer extends PlaylistAnswer {
+  heldMs?: number;
+}
 
 /** How long a rendition stays followed after its last plain reload: longer than any player's reload interval (half of
  *  the longest target duration, 6 s in `standard`). */
@@ -16,15 +27,24 @@ export const FOLLOW_IDLE_MS = 6_000;
 /** Most renditions (plain keys) one relay follows at once; more are answered the polling way. */
 const MAX_FOLLOWED = 64;
 
-/** A call held at the stream's object until its playlist differs from `known` (or its hold ends), answering the playlist. */
-export type FollowCall = (known: string) => Promise<PlaylistAnswer>;
+/** A call held at the stream's object until its playlist differs from `known` or `holdMs` have passed, answering the playlist. */
+export type FollowCall = (known: string, holdMs: number) => Promise<FollowAnswer>;
+
+/** The least hold asked of the object (a tiny share of a tiny bound would otherwise make it answer at once, in a loop). */
+const MIN_HOLD_MS = 50;
+
+/** The hold a relay asks of the object when it may serve a confirmed playlist for `trustMs`: the object answers an
+ *  unchanged playlist before that runs out, with a quarter of it left for the way there and back. */
+export function followHoldMs(trustMs: number): number {
+  return Math.max(MIN_HOLD_MS, Math.floor(trustMs * 0.75));
+}
 
 /** Options (tests set the clock and the times). */
 export interface PlaylistFollowsOptions {
+  /** How long a playlist the object confirmed may answer plain reloads: this relay's share of its staleness bound (ms). */
+  trustMs: (answer: PlaylistAnswer) => number;
   idleMs?: number;
-  /** The longest the object holds a follow call before answering an unchanged playlist; a call pending longer than this
-   *  and `graceMs` is not trusted to be held (an object too busy to answer): the relay polls meanwhile. */
-  holdMs: number;
+  /** A follow call not answered within its hold and this long stalled: the follow is dropped (default 1 s). */
   graceMs?: number;
   /** Most blocked requests waiting on followed playlists at once; past it they are answered the usual way. */
   maxWaiting?: number;
@@ -33,8 +53,11 @@ export interface PlaylistFollowsOptions {
 
 interface Followed {
   answer: PlaylistAnswer;
-  /** When the call held now was made. */
+  /** The latest moment (this relay's clock) the object is known to have had `answer`. */
+  confirmedAt: number;
+  /** When the call pending now was made, and the hold it asked for. */
   since: number;
+  holdMs: number;
   /** The last plain reload of this key. */
   askedAt: number;
 }
@@ -43,17 +66,20 @@ interface Followed {
 export class PlaylistFollows {
   readonly #followed = new Map<string, Followed>();
   readonly #idleMs: number;
-  readonly #holdMs: number;
+  readonly #trustMs: (answer: PlaylistAnswer) => number;
   readonly #graceMs: number;
   readonly #now: () => number;
   readonly #maxWaiting: number;
   // Blocked requests waiting for a key's next followed playlist (woken when it comes or the follow stops).
   readonly #waiting = new Map<string, Set<() => void>>();
   #waitingCount = 0;
+  // Keys whose follow failed or stalled, and until when they are not followed again (plain reloads meanwhile use the
+  // relay's latest playlists, so a failing object costs one follow call per grace, not one per reload).
+  readonly #resting = new Map<string, number>();
 
   constructor(options: PlaylistFollowsOptions) {
     this.#idleMs = options.idleMs ?? FOLLOW_IDLE_MS;
-    this.#holdMs = options.holdMs;
+    this.#trustMs = options.trustMs;
     this.#graceMs = options.graceMs ?? 1_000;
     this.#maxWaiting = options.maxWaiting ?? 5000;
     this.#now = options.now ?? Date.now;
@@ -71,19 +97,24 @@ export class PlaylistFollows {
    * `timeoutMs`): the caller then asks the object as usual.
    */
   async blocked(key: string, msn: number, part: number | null): Promise<PlaylistAnswer | null> {
-    const first = this.current(key);
+    // Any playlist the object sent that lists the part answers a blocked request: it needs no freshness bound.
+    const first = this.#live(key);
     // As long as the object would hold it: three target durations (§6.2.5.2).
     const target = first ? Number(/#EXT-X-TARGETDURATION:(\d+)/.exec(first.body)?.[1] ?? 2) : 2;
     const deadline = this.#now() + 3 * target * 1000;
     for (;;) {
-      const current = this.current(key);
+      const current = this.#live(key);
       if (!current) return null;
       const listed = listsPart(current.body, msn, part);
       if (listed === null) return null;
       if (listed) return { ...current, headers: { ...current.headers, "cache-control": "no-cache" } };
-      const left = deadline - this.#now();
+      const now = this.#now();
+      const left = deadline - now;
       if (left <= 0 || this.#waitingCount >= this.#maxWaiting) return null;
-      await this.#next(key, left);
+      // Woken by the next playlist, or once the pending call is overdue, to find the follow dropped.
+      const followed = this.#followed.get(key);
+      const overdue = followed ? followed.since + followed.holdMs + this.#graceMs + 1 - now : left;
+      await this.#next(key, Math.max(1, Math.min(left, overdue)));
     }
   }
 
@@ -122,15 +153,42 @@ export class PlaylistFollows {
   }
 
   /**
-   * The playlist of `key` while a follow call made with it is held at the object (so nothing newer exists there yet),
-   * else null; notes the reload, which keeps the key followed.
+   * The followed playlist of `key` while the object confirmed it within this relay's share of the staleness bound, else
+   * null (the caller then asks the object, as without a follow); notes the reload, which keeps the key followed.
    */
   current(key: string): PlaylistAnswer | null {
     const followed = this.#followed.get(key);
     if (!followed) return null;
     const now = this.#now();
     followed.askedAt = now;
-    return now - followed.since <= this.#holdMs + this.#graceMs ? followed.answer : null;
+    if (this.#stalled(key, followed, now)) return null;
+    return now - followed.confirmedAt <= this.#trustMs(followed.answer) ? followed.answer : null;
+  }
+
+  /** The followed playlist of `key` whatever its age, unless the follow stalled (then dropped). */
+  #live(key: string): PlaylistAnswer | null {
+    const followed = this.#followed.get(key);
+    if (!followed || this.#stalled(key, followed, this.#now())) return null;
+    return followed.answer;
+  }
+
+  /** Whether the pending call of `followed` is overdue (its hold and the grace passed); if so the follow is dropped. */
+  #stalled(key: string, followed: Followed, now: number): boolean {
+    if (now - followed.since <= followed.holdMs + this.#graceMs) return false;
+    this.#drop(key, true);
+    return true;
+  }
+
+  /** Stops following `key` and wakes its blocked requests; after a failure or a stall, not again for the grace. */
+  #drop(key: string, rest: boolean): void {
+    this.#followed.delete(key);
+    this.#wake(key);
+    if (!rest) return;
+    // Bounded like the follows: only keys that were followed rest, and expired rests go first.
+    const now = this.#now();
+    if (this.#resting.size >= MAX_FOLLOWED)
+      for (const [k, until] of this.#resting) if (until <= now || this.#resting.size >= MAX_FOLLOWED) this.#resting.delete(k);
+    this.#resting.set(key, now + this.#graceMs);
   }
 
   /**
@@ -141,26 +199,44 @@ export class PlaylistFollows {
   follow(key: string, answer: PlaylistAnswer, call: FollowCall, keepAlive: (work: Promise<unknown>) => void): void {
     if (this.#followed.has(key) || !followable(answer) || this.#followed.size >= MAX_FOLLOWED) return;
     const now = this.#now();
-    const followed: Followed = { answer, since: now, askedAt: now };
+    const restingUntil = this.#resting.get(key);
+    if (restingUntil !== undefined) {
+      if (now < restingUntil) return;
+      this.#resting.delete(key);
+    }
+    // When the call that brought `answer` was made is not known here: not trusted until the follow's first answer, at
+    // most one hold later (the relay's latest playlists answer meanwhile).
+    const followed: Followed = { answer, confirmedAt: Number.NEGATIVE_INFINITY, since: now, holdMs: 0, askedAt: now };
     this.#followed.set(key, followed);
     this.#renew(key, followed, call, keepAlive);
   }
 
   #renew(key: string, followed: Followed, call: FollowCall, keepAlive: (work: Promise<unknown>) => void): void {
-    followed.since = this.#now();
-    const stop = () => {
-      if (this.#followed.get(key) === followed) this.#followed.delete(key);
-      this.#wake(key);
+    const since = this.#now();
+    const holdMs = followHoldMs(this.#trustMs(followed.answer));
+    followed.since = since;
+    followed.holdMs = holdMs;
+    const stop = (failed: boolean) => {
+      if (this.#followed.get(key) === followed) this.#drop(key, failed);
     };
-    const work = call(followed.answer.body).then((next) => {
-      if (this.#followed.get(key) !== followed) return;
-      if (!followable(next)) return stop();
-      followed.answer = next;
-      this.#wake(key);
-      // Nobody reloaded for a while: the viewers left, so the object is no longer asked for this rendition.
-      if (this.#now() - followed.askedAt > this.#idleMs) return stop();
-      this.#renew(key, followed, call, keepAlive);
-    }, stop);
+    const work = call(followed.answer.body, holdMs).then(
+      (next) => {
+        if (this.#followed.get(key) !== followed) return;
+        // A refusal (503: the object holds too many calls) rests like a failure; an ended playlist just stops.
+        if (!followable(next)) return stop(next.status !== 200);
+        const { heldMs, ...answer } = next;
+        const changed = answer.body !== followed.answer.body;
+        if (changed) followed.answer = answer;
+        // The object had this playlist when it answered, at least `heldMs` after the call was made (an object that does
+        // not say: when the call was made). Never earlier than a confirmation already had.
+        followed.confirmedAt = Math.max(followed.confirmedAt, since + Math.max(0, Math.min(heldMs ?? 0, this.#now() - since)));
+        if (changed) this.#wake(key);
+        // Nobody reloaded for a while: the viewers left, so the object is no longer asked for this rendition.
+        if (this.#now() - followed.askedAt > this.#idleMs) return stop(false);
+        this.#renew(key, followed, call, keepAlive);
+      },
+      () => stop(true),
+    );
     keepAlive(work);
   }
 }

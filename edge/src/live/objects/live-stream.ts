@@ -31,6 +31,7 @@ import { OutboxRunner } from "../outbox-runner.ts";
 import { stopDeadline, watchStep } from "../live-watch.ts";
 import { type PlaylistAnswer, playlistAnswer, problemAnswer, tooManyHeldAnswer } from "../playlist-answer.ts";
 import { type PlaylistHistory, renderMedia, renderMultivariant } from "../playlist.ts";
+import type { FollowAnswer } from "../relay-follow.ts";
 import { RelayViewerCounts } from "../relay-viewers.ts";
 import { RenderCache } from "../render-cache.ts";
 import { RetiredMedia, retiredAddresses } from "../stores/retired-media.ts";
@@ -476,9 +477,10 @@ export class LiveStream extends DurableObject<Env> {
 
   /**
    * A relay following `rendition`'s plain, token-free playlist (relay-follow.ts): held while that playlist is still
-   * `known`, answered with it once it changes (at once if it already has), or unchanged after three target durations.
+   * `known`, answered with it once it changes (at once if it already has), or unchanged after `holdMs` (at most three
+   * target durations, the default), with how long it was held: the relay trusts the playlist from that moment on.
    */
-  async followMediaPlaylist(rendition: string, known: string, relay: { id: string; viewers: number }): Promise<PlaylistAnswer> {
+  async followMediaPlaylist(rendition: string, known: string, relay: { id: string; viewers: number }, holdMs?: number): Promise<FollowAnswer> {
     this.relayViewers.report(String(relay.id), relay.viewers, Date.now());
     const window = this.window;
     const plain = () => {
@@ -488,13 +490,16 @@ export class LiveStream extends DurableObject<Env> {
         renderMedia(current, rendition, { skip: false, history: this.dvrHistory(current, rendition) }),
       );
     };
+    const heldFrom = Date.now();
     if (window !== null && plain() === known) {
       if (this.waiters.size >= getConfig(this.env).maxHeldRequests) return tooManyHeldAnswer();
-      await this.waiters.wait(() => plain() !== known, blockingTimeoutMs(window));
+      const longest = blockingTimeoutMs(window);
+      await this.waiters.wait(() => plain() !== known, holdMs === undefined ? longest : Math.max(0, Math.min(holdMs, longest)));
     }
+    const heldMs = Date.now() - heldFrom;
     // Answered from the same rendering it compares with, so the next follow call, made with this answer, is held.
     const text = plain();
-    return text === null || this.window === null ? this.mediaPlaylist(rendition, "", "") : playlistAnswer(text, this.window, false);
+    return text === null || this.window === null ? this.mediaPlaylist(rendition, "", "") : { ...playlistAnswer(text, this.window, false), heldMs };
   }
 
   /**

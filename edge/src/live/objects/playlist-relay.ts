@@ -7,18 +7,22 @@
 // its locations' relays — so the stream's object sees regions, not locations. Inside a Durable Object every request
 // shares the object's context, so one request's call can wake the others without workerd's cross-request machinery.
 // The relay that calls the object (a region's, or a location's without the tier) follows the renditions viewers reload
-// plainly (relay-follow.ts): one call held at the object per rendition, answered when its playlist changes, so plain
-// reloads cost the object one call per playlist update whatever the crowd. Nothing is stored: a relay that is evicted
-// just starts over.
+// plainly (relay-follow.ts): one call held at the object per rendition, answered when its playlist changes or after a
+// short hold, so plain reloads cost the object one call per playlist update and per hold whatever the crowd, and a
+// followed playlist is served only while the object confirmed it within the relay's share of the staleness bound.
+// Nothing is stored: a relay that is evicted just starts over.
 import { DurableObject } from "cloudflare:workers";
 import { getConfig } from "../../config.ts";
-import { LatestPlaylists } from "../latest-playlists.ts";
+import { LatestPlaylists, stalenessBoundMs } from "../latest-playlists.ts";
 import type { PlaylistAnswer } from "../playlist-answer.ts";
 import { PlaylistCoalescer } from "../playlist-coalescer.ts";
-import { PlaylistFollows } from "../relay-follow.ts";
+import { type FollowAnswer, type FollowCall, PlaylistFollows } from "../relay-follow.ts";
 import { liveStream } from "./live-stream-stub.ts";
 import { stalenessShares } from "../relay-tier.ts";
 import { RegionViewerCounts, RelaySessions } from "../relay-viewers.ts";
+
+/** Which relay calls the stream's object: a location's (the tier off for it) or a region's. */
+type FollowerRole = "location" | "region";
 
 /** Durable Object relaying one location's (or one tier region's) playlist requests for one stream. */
 export class PlaylistRelay extends DurableObject<Env> {
@@ -72,10 +76,14 @@ export class PlaylistRelay extends DurableObject<Env> {
     if (!blocking) {
       const latest = this.latestPlaylists(region === null ? "location" : "tiered");
       if (region !== null) return latest.answer(key, call, keepAlive);
-      return this.followedPlain(key, search, latest, call, (known) => this.follow(streamId, rendition, known, () => this.sessions.carried(Date.now())));
+      return this.followedPlain("location", key, search, latest, call, (known, holdMs) =>
+        this.follow(streamId, rendition, known, holdMs, () => this.sessions.carried(Date.now())),
+      );
     }
     if (region !== null) return this.coalescer.answer(key, call, keepAlive);
-    return this.followedBlocked(key, search, call, (known) => this.follow(streamId, rendition, known, () => this.sessions.carried(Date.now())));
+    return this.followedBlocked("location", key, search, call, (known, holdMs) =>
+      this.follow(streamId, rendition, known, holdMs, () => this.sessions.carried(Date.now())),
+    );
   }
 
   /**
@@ -95,27 +103,30 @@ export class PlaylistRelay extends DurableObject<Env> {
     const call = () =>
       liveStream(this.env, streamId).mediaPlaylist(rendition, search, "", undefined, { id: relay, viewers: this.locationCounts.carried(Date.now()) });
     if (!blocking) {
-      return this.followedPlain(key, search, this.latestPlaylists("region"), call, (known) =>
-        this.follow(streamId, rendition, known, () => this.locationCounts.carried(Date.now())),
+      return this.followedPlain("region", key, search, this.latestPlaylists("region"), call, (known, holdMs) =>
+        this.follow(streamId, rendition, known, holdMs, () => this.locationCounts.carried(Date.now())),
       );
     }
-    return this.followedBlocked(key, search, call, (known) => this.follow(streamId, rendition, known, () => this.locationCounts.carried(Date.now())));
+    return this.followedBlocked("region", key, search, call, (known, holdMs) =>
+      this.follow(streamId, rendition, known, holdMs, () => this.locationCounts.carried(Date.now())),
+    );
   }
 
   /**
-   * A plain reload at the relay that calls the stream's object: the followed playlist while a follow call made with it
-   * is held at the object (nothing newer exists), else the latest playlist within its bound or a call; a plain reload
-   * without directives then starts following its rendition.
+   * A plain reload at the relay that calls the stream's object (`role`: a location's, without the tier, or a region's):
+   * the followed playlist while the object confirmed it within this relay's share of the staleness bound, else the
+   * latest playlist within its bound or a call; a plain reload without directives then starts following its rendition.
    */
   private async followedPlain(
+    role: FollowerRole,
     key: string,
     search: string,
     latest: LatestPlaylists,
     call: () => Promise<PlaylistAnswer>,
-    follow: (known: string) => Promise<PlaylistAnswer>,
+    follow: FollowCall,
   ): Promise<PlaylistAnswer> {
     const keepAlive = (work: Promise<unknown>) => this.ctx.waitUntil(work);
-    const follows = search === "" ? this.playlistFollows() : null;
+    const follows = search === "" ? this.playlistFollows(role) : null;
     const current = follows?.current(key);
     if (current) return current;
     const answer = await latest.answer(key, call, keepAlive);
@@ -130,14 +141,15 @@ export class PlaylistRelay extends DurableObject<Env> {
    * (`_HLS_skip`) always take the call.
    */
   private async followedBlocked(
+    role: FollowerRole,
     key: string,
     search: string,
     call: () => Promise<PlaylistAnswer>,
-    follow: (known: string) => Promise<PlaylistAnswer>,
+    follow: FollowCall,
   ): Promise<PlaylistAnswer> {
     const keepAlive = (work: Promise<unknown>) => this.ctx.waitUntil(work);
     const directive = /^\?_HLS_msn=(\d+)(?:&_HLS_part=(\d+))?$/.exec(search);
-    const follows = directive ? this.playlistFollows() : null;
+    const follows = directive ? this.playlistFollows(role) : null;
     if (!directive || !follows) return this.coalescer.answer(key, call, keepAlive);
     // The rendition's plain key (playlistRequestKey without directives) is what its follow is kept under.
     const plainKey = key.slice(0, key.lastIndexOf("|") + 1);
@@ -149,9 +161,9 @@ export class PlaylistRelay extends DurableObject<Env> {
   }
 
   /** One follow call to the stream's object, carrying this relay's viewer count (`carried` notes that it did). */
-  private follow(streamId: string, rendition: string, known: string, carried: () => number): Promise<PlaylistAnswer> {
+  private follow(streamId: string, rendition: string, known: string, holdMs: number, carried: () => number): Promise<FollowAnswer> {
     const relay = this.ctx.id.toString();
-    return liveStream(this.env, streamId).followMediaPlaylist(rendition, known, { id: relay, viewers: carried() });
+    return liveStream(this.env, streamId).followMediaPlaylist(rendition, known, { id: relay, viewers: carried() }, holdMs);
   }
 
   /**
@@ -202,12 +214,17 @@ export class PlaylistRelay extends DurableObject<Env> {
     );
   }
 
-  private playlistFollows(): PlaylistFollows | null {
+  private playlistFollows(role: FollowerRole): PlaylistFollows | null {
     if (this.follows) return this.follows;
     const config = getConfig(this.env);
     if (config.playlistStalenessMs <= 0) return null;
-    // The object holds a follow call at most three target durations (LiveStream.followMediaPlaylist): 18 s at most.
-    this.follows = new PlaylistFollows({ holdMs: 18_000, maxWaiting: config.maxHeldRequests });
+    // A followed playlist answers plain reloads for this relay's share of its bound, as a kept one does (relay-tier.ts).
+    const shares = stalenessShares(config.coalescePlaylists, role === "region");
+    const share = role === "region" ? shares.region : shares.location;
+    this.follows = new PlaylistFollows({
+      trustMs: (answer) => stalenessBoundMs(answer, config.playlistStalenessMs) * share,
+      maxWaiting: config.maxHeldRequests,
+    });
     return this.follows;
   }
 

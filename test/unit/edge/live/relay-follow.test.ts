@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { PlaylistAnswer } from "../../../../edge/src/live/playlist-answer.ts";
-import { listsPart, PlaylistFollows } from "../../../../edge/src/live/relay-follow.ts";
+import { type FollowAnswer, listsPart, PlaylistFollows } from "../../../../edge/src/live/relay-follow.ts";
 
 const playlist = (n: number, ended = false): PlaylistAnswer => ({
   status: 200,
@@ -8,21 +8,28 @@ const playlist = (n: number, ended = false): PlaylistAnswer => ({
   headers: {},
 });
 
-/** A fake object: follow calls wait until the test publishes a playlist other than the one they know. */
+/** A fake object: follow calls wait until the test publishes a playlist other than the one they know, or confirms. */
 class FakeObject {
   current = playlist(1);
   calls: string[] = [];
-  #waiting: Array<{ known: string; resolve: (a: PlaylistAnswer) => void; reject: (e: Error) => void }> = [];
-  follow = (known: string): Promise<PlaylistAnswer> => {
+  holds: number[] = [];
+  #waiting: Array<{ known: string; resolve: (a: FollowAnswer) => void; reject: (e: Error) => void }> = [];
+  follow = (known: string, holdMs: number): Promise<FollowAnswer> => {
     this.calls.push(known);
-    if (known !== this.current.body) return Promise.resolve(this.current);
+    this.holds.push(holdMs);
+    if (known !== this.current.body) return Promise.resolve({ ...this.current, heldMs: 0 });
     return new Promise((resolve, reject) => this.#waiting.push({ known, resolve, reject }));
   };
-  publish(answer: PlaylistAnswer): void {
+  /** A new playlist, answered to the held calls after `heldMs` of holding. */
+  publish(answer: PlaylistAnswer, heldMs = 0): void {
     this.current = answer;
+    this.confirm(heldMs);
+  }
+  /** Answers the held calls with the current playlist, saying they were held `heldMs`. */
+  confirm(heldMs: number): void {
     const waiting = this.#waiting;
     this.#waiting = [];
-    for (const w of waiting) w.resolve(answer);
+    for (const w of waiting) w.resolve({ ...this.current, heldMs });
   }
   fail(): void {
     for (const w of this.#waiting.splice(0)) w.reject(new Error("object reset"));
@@ -33,31 +40,88 @@ class FakeObject {
 }
 
 const flush = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
+/** A relay's share of the bound: 250 ms for every playlist here. */
+const trustMs = () => 250;
 
 describe("PlaylistFollows", () => {
   it("answers reloads from the followed playlist with one call per playlist update, however many reloads come", async () => {
     let now = 0;
-    const follows = new PlaylistFollows({ holdMs: 6000, idleMs: 6000, now: () => now });
+    const follows = new PlaylistFollows({ trustMs, idleMs: 6000, now: () => now });
     const object = new FakeObject();
     expect(follows.current("k")).toBeNull();
     follows.follow("k", playlist(1), object.follow, () => undefined);
     follows.follow("k", playlist(1), object.follow, () => undefined); // already followed: no second call
     expect(object.held).toBe(1);
+    // The playlist it started from came from a call made at an unknown time: not served until the object confirms it.
+    expect(follows.current("k")).toBeNull();
     for (let update = 2; update <= 6; update += 1) {
-      for (let reload = 0; reload < 1000; reload += 1) expect(follows.current("k")?.body).toBe(object.current.body);
-      now += 500;
-      object.publish(playlist(update));
+      now += 200;
+      object.publish(playlist(update), 200);
       await flush();
+      for (let reload = 0; reload < 1000; reload += 1) expect(follows.current("k")?.body).toBe(object.current.body);
     }
-    // The first call, then one renewal per update: 6 calls for 5 updates and 5,000 reloads.
+    // The first call, then one renewal per update: 6 calls for 5 updates and 5,000 reloads; each asks for a hold of
+    // three quarters of the share, so the object answers an unchanged playlist before the relay stops trusting it.
     expect(object.calls).toHaveLength(6);
-    expect(follows.current("k")?.body).toBe(playlist(6).body);
+    expect(object.holds.every((h) => h === 187)).toBe(true);
+  });
+
+  it("serves a followed playlist only for its share of the bound after the object last had it; a stalled call is dropped", async () => {
+    let now = 0;
+    const object = new FakeObject();
+    const follows = new PlaylistFollows({ trustMs, graceMs: 1000, idleMs: 60_000, now: () => now });
+    follows.follow("k", playlist(1), object.follow, () => undefined);
+    // Held 150 ms, unchanged: the object had playlist 1 at least 150 ms after the call, which was made at 0.
+    now = 160;
+    object.confirm(150);
+    await flush();
+    expect(follows.current("k")?.body).toBe(playlist(1).body);
+    now = 400;
+    expect(follows.current("k")?.body).toBe(playlist(1).body);
+    // The renewal (made at 160) is not answered: past 150 + 250 the playlist is not served (the caller asks the object).
+    now = 401;
+    expect(follows.current("k")).toBeNull();
+    expect(follows.size).toBe(1);
+    // An object that says it held a call longer than the relay waited for it cannot date the playlist later than now.
+    // Past its hold (187) and the grace, the call stalled: the follow is dropped, its blocked requests woken.
+    now = 160 + 187 + 1000;
+    expect(follows.current("k")).toBeNull();
+    expect(follows.size).toBe(1);
+    now += 1;
+    expect(follows.current("k")).toBeNull();
+    expect(follows.size).toBe(0);
+    // Its late answer changes nothing; a new follow starts only after the grace (plain reloads meanwhile poll).
+    object.publish(playlist(2), 5000);
+    await flush();
+    expect(follows.current("k")).toBeNull();
+    const calls = object.calls.length;
+    follows.follow("k", playlist(2), object.follow, () => undefined);
+    expect(follows.size).toBe(0);
+    now += 1000;
+    follows.follow("k", playlist(2), object.follow, () => undefined);
+    expect(follows.size).toBe(1);
+    expect(object.calls).toHaveLength(calls + 1);
+  });
+
+  it("dates a confirmation no later than its answer came, whatever hold the object reports", async () => {
+    let now = 0;
+    const object = new FakeObject();
+    const follows = new PlaylistFollows({ trustMs, idleMs: 60_000, now: () => now });
+    follows.follow("k", playlist(1), object.follow, () => undefined);
+    now = 100;
+    object.confirm(10_000);
+    await flush();
+    expect(follows.current("k")).not.toBeNull();
+    now = 350;
+    expect(follows.current("k")).not.toBeNull();
+    now = 351;
+    expect(follows.current("k")).toBeNull();
   });
 
   it("stops following when nobody reloads for the idle time, when the stream ends, or when the call fails", async () => {
     let now = 0;
     const object = new FakeObject();
-    const follows = new PlaylistFollows({ holdMs: 6000, idleMs: 2000, now: () => now });
+    const follows = new PlaylistFollows({ trustMs, idleMs: 2000, now: () => now });
     follows.follow("idle", playlist(1), object.follow, () => undefined);
     now = 2500;
     object.publish(playlist(2));
@@ -77,17 +141,14 @@ describe("PlaylistFollows", () => {
     object.fail();
     await flush();
     expect(follows.current("fails")).toBeNull();
-  });
-
-  it("does not trust a follow call pending longer than the object's hold (an object too busy to answer)", () => {
-    let now = 0;
-    const object = new FakeObject();
-    const follows = new PlaylistFollows({ holdMs: 6000, graceMs: 1000, idleMs: 60_000, now: () => now });
-    follows.follow("k", playlist(1), object.follow, () => undefined);
-    now = 7000;
-    expect(follows.current("k")).not.toBeNull();
-    now = 7001;
-    expect(follows.current("k")).toBeNull();
+    expect(follows.size).toBe(0);
+    // A failed follow is not restarted by every reload: one call per grace (1 s by default).
+    const calls = object.calls.length;
+    for (let reload = 0; reload < 100; reload += 1) follows.follow("fails", playlist(4), object.follow, () => undefined);
+    expect(object.calls).toHaveLength(calls);
+    now += 1000;
+    follows.follow("fails", playlist(4), object.follow, () => undefined);
+    expect(object.calls).toHaveLength(calls + 1);
   });
 });
 
@@ -127,7 +188,7 @@ describe("blocked requests of a followed rendition", () => {
   it("are answered from the followed playlist once it lists their part, with no call of their own", async () => {
     const object = new FakeObject();
     object.current = LL(1);
-    const follows = new PlaylistFollows({ holdMs: 6000 });
+    const follows = new PlaylistFollows({ trustMs });
     follows.follow("k", LL(1), object.follow, () => undefined);
     const listed = await follows.blocked("k", 6, 0);
     expect(listed?.body).toBe(LL(1).body);
@@ -151,12 +212,27 @@ describe("blocked requests of a followed rendition", () => {
   it("are bounded: past maxWaiting they go to the object", async () => {
     const object = new FakeObject();
     object.current = LL(1);
-    const follows = new PlaylistFollows({ holdMs: 6000, maxWaiting: 2 });
+    const follows = new PlaylistFollows({ trustMs, maxWaiting: 2 });
     follows.follow("k", LL(1), object.follow, () => undefined);
     const held = [follows.blocked("k", 6, 1), follows.blocked("k", 6, 1)];
     await flush();
     expect(await follows.blocked("k", 6, 1)).toBeNull();
     object.publish(LL(2));
     expect((await Promise.all(held)).every((a) => a?.body.includes("part-6.1.m4s"))).toBe(true);
+  });
+});
+
+describe("a stalled follow", () => {
+  it("sends its blocked requests to the object once its call is overdue", async () => {
+    const object = new FakeObject();
+    object.current = LL(1);
+    const follows = new PlaylistFollows({ trustMs: () => 100, graceMs: 50 });
+    follows.follow("k", LL(1), object.follow, () => undefined);
+    const started = Date.now();
+    // Never answered: past the hold (75 ms) and the grace the follow is dropped and the request goes to the object.
+    expect(await follows.blocked("k", 6, 1)).toBeNull();
+    expect(Date.now() - started).toBeGreaterThanOrEqual(120);
+    expect(Date.now() - started).toBeLessThan(1000);
+    expect(follows.size).toBe(0);
   });
 });
