@@ -8,6 +8,7 @@ import type Hls from "hls.js";
 import type { ErrorData, Level, LevelSwitchedData, ManifestParsedData } from "hls.js";
 import { type HlsClass, hlsClass } from "./hls-global.ts";
 import { catchUpRate, STALL_MEMORY_MS } from "./live-catch-up.ts";
+import { playlistRetry } from "./live-playlist-retry.ts";
 import { parseStoryboardTrack, type StoryboardTrack, tileAt, timeAtPointer } from "./storyboard-track.ts";
 import type { WatchConfig, WatchStatus } from "./watch-config.ts";
 
@@ -149,8 +150,10 @@ function startHls(HlsJs: HlsClass): Hls {
   // Interactive: hls.js keeps PART-HOLD-BACK behind the live edge and jumps back once further behind than jumpAfter
   // (liveMaxLatencyDuration: checked at every playlist update); the page plays faster while behind (followLiveEdge),
   // so hls.js's own rate control is off. A stall raises hls.js's target by one part (its default, 1 s, is five parts
-  // of 0.2 s), until the page forgets the stall.
+  // of 0.2 s), until the page forgets the stall. A playlist hls.js cannot use yet (a stream just live lists parts
+  // before its first segment closes) is retried once per part, not after hls.js's 1 s and 2 s backoff.
   const sync = config.liveSync;
+  const playlistPolicy = HlsJs.DefaultConfig.playlistLoadPolicy.default;
   const hls = new HlsJs({
     lowLatencyMode: config.latencyMode === "interactive",
     ...(sync
@@ -159,6 +162,7 @@ function startHls(HlsJs: HlsClass): Hls {
           liveMaxLatencyDuration: sync.holdBack + sync.jumpAfter,
           maxLiveSyncPlaybackRate: 1,
           liveSyncOnStallIncrease: sync.holdBack / 3,
+          playlistLoadPolicy: { default: { ...playlistPolicy, errorRetry: playlistRetry(sync.holdBack / 3) } },
         }
       : {}),
     xhrSetup(xhr, url) {
