@@ -4,7 +4,8 @@ import { lineChart, PALETTE } from "./plot-svg.ts";
 import type { Figure } from "./render-png.ts";
 import { sectionMissing } from "./report-missing.ts";
 import type { SectionRun } from "./results.ts";
-import { callerCallsPerRenditionSec, paperEstimate, VIEWER_TARGETS, type ViewersResult } from "./viewers.ts";
+import { stalenessShares } from "../edge/src/live/relay-tier.ts";
+import { callerCallsPerRenditionSec, paperEstimate, productionTrustMs, VIEWER_TARGETS, type ViewersResult } from "./viewers.ts";
 
 type Caption = (run: SectionRun<unknown>, section: string) => string[];
 
@@ -14,9 +15,16 @@ function where(locations: number | undefined, regions: number | undefined): stri
 }
 
 /** The calls/s `holders` relays calling the object make for 2 renditions of 2 streams once each has viewers of each,
- *  however many: per rendition one follow call per playlist update (blocked requests wait on it). */
-function ceilingOf(holders: number, r: ViewersResult): number {
-  return holders * 2 * 2 * callerCallsPerRenditionSec(r.partS);
+ *  however many: per rendition one follow call per playlist update and per hold (blocked requests wait on it). */
+function ceilingOf(holders: number, r: ViewersResult, tiered: boolean): number {
+  return holders * 2 * 2 * callerCallsPerRenditionSec(r.partS, callerTrustMs(r, tiered));
+}
+
+/** The bench's caller trust: its share of the bound with the isolates' share off (COALESCE_PLAYLISTS=0), a region's with
+ *  the tier, a location's without it. */
+function callerTrustMs(r: ViewersResult, tiered: boolean): number {
+  const shares = stalenessShares(false, tiered);
+  return r.stalenessBoundMs * (tiered ? shares.region : shares.location);
 }
 
 function n(value: number | null | undefined, digits = 0): string {
@@ -106,12 +114,15 @@ export function viewersSection(run: SectionRun<ViewersResult> | undefined, docsD
     "",
     "**Following instead of polling.** The relay that calls the stream's object (a region's, or a location's without the tier)",
     "follows each rendition its viewers reload plainly (`edge/src/live/relay-follow.ts`): it keeps one call held at the object",
-    "(`LiveStream.followMediaPlaylist`, made with the playlist it has), which the object answers only when that playlist changes, and",
-    "renews it with the new one. While the call is held nothing newer exists at the object, so plain reloads are answered from the",
-    "relay's playlist with no call, and blocked requests wait there until the followed playlist lists their part: per rendition",
-    "the object sees one call per playlist update (each part, each segment's close), whatever the number of viewers and their",
-    "modes. Viewer counts ride on those calls, so a relay's separate count report goes only when no call since the change",
-    "carried the same number.",
+    "(`LiveStream.followMediaPlaylist`, made with the playlist it has), which the object answers when that playlist changes, or",
+    "unchanged after a hold the relay asks for, saying how long it held it, and renews it with the answer. A held call proves",
+    "nothing while it is held (the answer may be stuck on the way, or the object too busy to send it), so the relay answers plain",
+    "reloads from its playlist only while the object confirmed it within the relay's share of the staleness bound (the hold is",
+    "three quarters of that share, so a healthy follow is confirmed without gaps); past it, the relay asks the object itself,",
+    "and a call overdue by its hold and a 1 s grace is given up. Blocked requests wait at the relay until the followed playlist",
+    "lists their part: per rendition the object sees one call per playlist update (each part, each segment's close) and one per",
+    "hold between two parts, whatever the number of viewers and their modes. Viewer counts ride on those calls, so a relay's",
+    "separate count report goes only when no call since the change carried the same number.",
     "",
   );
   if (r.regions) {
@@ -184,14 +195,16 @@ export function viewersSection(run: SectionRun<ViewersResult> | undefined, docsD
       `| ${n(s.viewers)}${s.sampling > 1 ? ` (1 s in ${s.sampling})` : ""} | ${s.regions ? `${s.regions} regions` : "off"} | ${n(s.edgeRequestsPerSec.plain)} / ${n(s.edgeRequestsPerSec.blocking)} | ${n(s.objectPerSec.public, 1)} / ${n(s.objectPerSec.signed, 1)} / **${n(s.objectPerSec.total, 1)}** | ${n(s.objectPerPartPerLocationRendition, 2)} | ${methods} | ${n(s.staleness.p50)} / ${n(s.staleness.p99)} / ${n(s.staleness.max)} ms | ${n(s.blockingDelay.p50)} / ${n(s.blockingDelay.p99)} ms | ${errors} | ${s.clientSockets ? `${n(s.clientSockets.opened)} / ${n(s.clientSockets.peakWaiting)}` : "–"} | ${n(s.statusViewers.public)} (${n(s.statusViewers.expected)}) |`,
     );
   }
-  const ceiling = first ? ceilingOf(r.regions || first.locations, r) : null;
-  const untieredCeiling = first && r.untiered ? ceilingOf(first.locations, r) : null;
+  const ceiling = first ? ceilingOf(r.regions || first.locations, r, Boolean(r.regions)) : null;
+  const untieredCeiling = first && r.untiered ? ceilingOf(first.locations, r, false) : null;
   md.push(
     "",
     `Growth of the calls at the objects from ${n(first?.viewers)} to ${n(r.steps.at(-1)?.viewers)} viewers (the busiest step over the first)${r.regions ? ", with the tier" : ""}: **${n(r.growth, 2)}×** (target < ${VIEWER_TARGETS.growth}×, 0 errors, staleness p99 within the bound: ${passMark(r.pass)}).` +
       (r.untiered ? ` Without the tier: ${r.untiered.steps.map((s) => n(s.objectPerSec.total, 1)).join(" → ")} calls/s, ${n(r.untiered.growth, 2)}×.` : ""),
-    `The ceiling, whatever the crowd: per ${r.regions ? "region" : "location"}, rendition and stream one follow call per playlist update (${n(callerCallsPerRenditionSec(r.partS), 1)}/s; a blocked call only before a follow exists), plus viewer-count reports — ${n(ceiling)} playlist calls/s for ${r.regions ? `${r.regions} regions` : `${n(first?.locations)} locations`} × 2 renditions × 2 streams` +
-      (r.regions ? `, however many locations the regions hold; without the tier ${n(untieredCeiling)} for ${n(first?.locations)} locations.` : "."),
+    `The ceiling, whatever the crowd: per ${r.regions ? "region" : "location"}, rendition and stream one follow call per playlist update and per hold (${n(callerCallsPerRenditionSec(r.partS, callerTrustMs(r, Boolean(r.regions))), 1)}/s with a ${n(callerTrustMs(r, Boolean(r.regions)))} ms share of the bound; a blocked call only before a follow exists), plus viewer-count reports — ${n(ceiling)} playlist calls/s for ${r.regions ? `${r.regions} regions` : `${n(first?.locations)} locations`} × 2 renditions × 2 streams` +
+      (r.regions
+        ? `, however many locations the regions hold; without the tier ${n(untieredCeiling)} for ${n(first?.locations)} locations (a location's share is the whole bound there).`
+        : "."),
     "Every step has viewers of every rendition of both streams in every region, so every step sits at that ceiling: the smallest",
     "crowd costs the object what the largest does.",
   );
@@ -201,7 +214,7 @@ export function viewersSection(run: SectionRun<ViewersResult> | undefined, docsD
     md.push(
       `**On paper: ${n(p.viewers)} viewers over ${n(p.locations)} locations, ${p.renditions} renditions.** A million viewers give every`,
       `caller viewers of every rendition, so the object's load is the ceiling above: per caller (the relay that calls the object) and`,
-      `rendition one follow call per playlist update, ${n(p.perLocationRenditionPerSec, 1)} calls/s (the simulation measured at most ${n(p.measuredPerLocationRenditionPerSec, 2)} per ${r.regions ? "region" : "location"}),`,
+      `rendition one follow call per playlist update and per hold (production splits the bound with the isolates: the caller's share is half, ${n(productionTrustMs(r.partS))} ms), ${n(p.perLocationRenditionPerSec, 1)} calls/s (the simulation measured at most ${n(p.measuredPerLocationRenditionPerSec, 2)} per ${r.regions ? "region" : "location"}),`,
       `plus ${n(p.reportsPerLocationPerSec, 2)} viewer-count reports/s per caller (measured). Viewers do not enter the product. Without the regional tier every`,
       `location calls the object: ${n(p.locations)} × (${p.renditions} × ${n(p.perLocationRenditionPerSec, 1)} + ${n(p.reportsPerLocationPerSec, 2)}) ≈ **${n(p.objectPerSec)} calls/s** against the budget of`,
       `${n(p.budgetPerSec)} req/s: headroom **${n(p.headroom, 2)}×**${p.fits ? " — it fits." : " — it does not fit (an object needs ~2× headroom to stay responsive)."}`,

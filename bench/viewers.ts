@@ -17,6 +17,9 @@ import type { CreatedStream } from "./edge-system.ts";
 import { DIRECT_INGEST_SECRET, type DirectEdge, startDirectEdge } from "./edge-direct.ts";
 import { SyntheticNode } from "./ingest-api.ts";
 import { KeepAliveConnection, KeepAlivePool } from "./keepalive-http.ts";
+import { DEFAULT_PLAYLIST_STALENESS_MS } from "../edge/src/live/latest-playlists.ts";
+import { followHoldMs } from "../edge/src/live/relay-follow.ts";
+import { stalenessShares } from "../edge/src/live/relay-tier.ts";
 import { type Distribution, distribution, round, sleep } from "./stats.ts";
 import { runWrk } from "./wrk.ts";
 
@@ -106,7 +109,7 @@ export interface PaperEstimate {
   locations: number;
   renditions: number;
   /** Per caller (the relay that calls the object) and rendition whenever it has viewers: one follow call per playlist
-   *  update (each part, and each segment's close); blocked requests wait on the follow. */
+   *  update (each part, and each segment's close) and per hold answered unchanged; blocked requests wait on the follow. */
   perLocationRenditionPerSec: number;
   /** Viewer-count reports per relay that calls the object per second, measured (largest step, per stream). */
   reportsPerLocationPerSec: number;
@@ -234,10 +237,18 @@ export async function simulate(options: ViewersOptions, regions: number): Promis
 }
 
 /** Calls per second the relay that calls a stream's object makes per rendition it has viewers of, whatever their number
- *  and mode: one follow call per playlist update (a part, and a segment's close every few parts); its blocked requests
- *  wait on the follow (edge/src/live/relay-follow.ts). */
-export function callerCallsPerRenditionSec(partS: number): number {
-  return (1 / partS) * (1 + 1 / PARTS_PER_SEGMENT);
+ *  and mode, when it may serve a playlist the object confirmed for `trustMs` (its share of the staleness bound): one
+ *  follow call per playlist update (a part, and a segment's close every few parts), and one per hold the object answers
+ *  unchanged between two parts (edge/src/live/relay-follow.ts); its blocked requests wait on the follow. */
+export function callerCallsPerRenditionSec(partS: number, trustMs: number): number {
+  const holdsBetweenParts = Math.floor((partS * 1000) / followHoldMs(trustMs));
+  return (1 / partS) * (1 + 1 / PARTS_PER_SEGMENT + holdsBetweenParts);
+}
+
+/** The trust of the relay that calls the object in production, where isolates keep playlists too: its share of the bound
+ *  (half a part target, at most PLAYLIST_STALENESS_MS's default) with the regional tier or without it. */
+export function productionTrustMs(partS: number): number {
+  return Math.min(DEFAULT_PLAYLIST_STALENESS_MS, (partS * 1000) / 2) * stalenessShares(true, true).region;
 }
 
 /** 1M viewers over 300 locations and 4 renditions: the tiers' ceiling per caller (a million viewers give every caller
@@ -248,7 +259,7 @@ export function paperEstimate(steps: ViewerStep[], budgetPerSec: number, partS: 
   const last = steps.at(-1)!;
   // Whichever relay calls the object (a location's without the tier, a region's with it) follows each rendition, and its
   // blocked requests wait on the follow (edge/src/live/relay-follow.ts): viewers and isolates do not enter it.
-  const perLocationRenditionPerSec = round(callerCallsPerRenditionSec(partS), 2) ?? 0;
+  const perLocationRenditionPerSec = round(callerCallsPerRenditionSec(partS, productionTrustMs(partS)), 2) ?? 0;
   // Reports come from the relays that call the object: the regions' when the run had the tier.
   const callers = last.regions ? last.regions : last.locations;
   const reportsPerLocationPerSec = round((last.objectCalls.relayViewerCount ?? 0) / last.seconds / (callers * 2), 2) ?? 0;
