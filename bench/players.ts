@@ -7,7 +7,7 @@
 import { loadavg } from "node:os";
 import type { Page } from "playwright-core";
 import { launchBrowser, type TestBrowser } from "../scripts/lib/browser.ts";
-import { openPlayer, PART_URL, type PlayerName, samplePlayer, waitForFirstFrame } from "../scripts/lib/player-pages.ts";
+import { type EdgeResponse, openPlayer, PART_URL, type PlayerName, samplePlayer, waitForFirstFrame } from "../scripts/lib/player-pages.ts";
 import { startSystem, type TestSystem } from "../test/e2e/harness.ts";
 import type { Mode } from "./latency.ts";
 import { type Distribution, distribution, round, sleep } from "./stats.ts";
@@ -56,8 +56,24 @@ export interface TimeToLive {
   mode: Mode;
   /** Publisher start -> master playlist whose first rendition lists a part (interactive) or a segment. */
   liveMs: number | null;
+  /** Publisher start -> the first rendition lists a complete segment (hls.js plays from segments; absent in older runs). */
+  segmentMs?: number | null;
   /** Watch page load -> first frame, ms. */
   firstFrameMs: number | null;
+  /** The watch page's way to that frame (absent in older runs). */
+  timeline?: FirstFrameTimeline | null;
+}
+
+/** What the watch page received before its first frame, ms after its load started. */
+export interface FirstFrameTimeline {
+  /** The multivariant playlist answered. */
+  masterMs: number | null;
+  /** The first media playlist answered. */
+  playlistMs: number | null;
+  /** Media playlists answered before the first part or segment (reloads of a playlist hls.js could not use yet). */
+  playlistLoads: number;
+  /** The first part or segment answered. */
+  mediaMs: number | null;
 }
 
 export interface PlayersResult {
@@ -226,26 +242,53 @@ async function measureTimeToLive(system: TestSystem, browser: TestBrowser, optio
   const out: TimeToLive[] = [];
   for (const mode of ["interactive", "low", "standard"] as Mode[]) {
     const stream = await createStream(system, mode);
+    const publishedAt = Date.now();
     const publisher = system.publish(stream.ingest_endpoint);
     try {
       const liveMs = await waitForPlayable(system, stream.stream_id, mode, 30_000).catch(() => null);
       let firstFrameMs: number | null = null;
+      let segmentMs: number | null = null;
+      let timeline: FirstFrameTimeline | null = null;
       if (liveMs !== null) {
+        // While the page loads: when the first complete segment is listed (interactive lists parts before that).
+        const segmentListed = waitForPlayable(system, stream.stream_id, "standard", 30_000).then(
+          () => Date.now() - publishedAt,
+          () => null,
+        );
         const page = await browser.context.newPage();
         try {
           const loadStart = Date.now();
-          await openPlayer(page, system.url, stream.stream_id, "hls.js");
+          const responses = await openPlayer(page, system.url, stream.stream_id, "hls.js");
           firstFrameMs = await firstFrame(page, loadStart);
+          timeline = firstFrameTimeline(responses, loadStart);
         } finally {
           await page.close();
         }
+        segmentMs = await segmentListed;
       }
-      out.push({ mode, liveMs, firstFrameMs });
-      options.log(`players time to live ${mode}: ${liveMs} ms, first frame ${firstFrameMs} ms`);
+      out.push({ mode, liveMs, segmentMs, firstFrameMs, timeline });
+      options.log(
+        `players time to live ${mode}: ${liveMs} ms (a segment listed at ${segmentMs} ms), first frame ${firstFrameMs} ms (master ${timeline?.masterMs} ms, first media playlist ${timeline?.playlistMs} ms, ${timeline?.playlistLoads} playlist loads, first media ${timeline?.mediaMs} ms)`,
+      );
     } finally {
       await publisher.stop();
       await system.api("POST", `/streams/${stream.stream_id}/stop`).catch(() => undefined);
     }
   }
   return out;
+}
+
+/** The page's responses up to its first part or segment, as a timeline from `loadStart`. */
+function firstFrameTimeline(responses: EdgeResponse[], loadStart: number): FirstFrameTimeline {
+  const ok = responses.filter((r) => r.status === 200);
+  const path = (r: EdgeResponse) => new URL(r.url).pathname;
+  const at = (r: EdgeResponse | undefined) => (r ? r.atMs - loadStart : null);
+  const media = ok.find((r) => path(r).endsWith(".m4s"));
+  const playlists = ok.filter((r) => path(r).endsWith(".m3u8") && !path(r).endsWith("/master.m3u8"));
+  return {
+    masterMs: at(ok.find((r) => path(r).endsWith("/master.m3u8"))),
+    playlistMs: at(playlists[0]),
+    playlistLoads: playlists.filter((r) => media === undefined || r.atMs <= media.atMs).length,
+    mediaMs: at(media),
+  };
 }

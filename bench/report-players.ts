@@ -1,7 +1,7 @@
 // The "Player latency" section of docs/BENCHMARKS.md (bench/players.ts's figures), its plot and summary rows.
 import { join } from "node:path";
 import { lineChart, PALETTE } from "./plot-svg.ts";
-import { PLAYER_TARGETS, type PlayerRun, type PlayersResult } from "./players.ts";
+import { PLAYER_TARGETS, type PlayerRun, type PlayersResult, type TimeToLive } from "./players.ts";
 import type { Figure } from "./render-png.ts";
 import { sectionMissing } from "./report-missing.ts";
 import type { SectionRun } from "./results.ts";
@@ -91,13 +91,20 @@ export function playersSection(run: SectionRun<PlayersResult> | undefined, docsD
     md.push(
       "",
       "**Time to live and time to first frame** (test ladder): *live* = publisher started → the master playlist's first rendition lists",
-      "a part (interactive) or a segment (low, standard); *first frame* = the watch page loaded right then → its first frame on screen.",
+      "a part (interactive) or a segment (low, standard); *segment listed* = publisher started → that rendition lists a complete segment;",
+      "*first frame* = the watch page loaded right when the stream was live → its first frame on screen, with what the page received",
+      "on the way (ms after its load started: the master playlist, the first media playlist, how many media playlists it loaded before",
+      "its first part or segment, and that first part or segment).",
       "",
-      "| mode | time to live | time to first frame |",
-      "|---|---|---|",
+      "| mode | time to live | segment listed | time to first frame | master | first media playlist | playlists loaded | first part or segment |",
+      "|---|---|---|---|---|---|---|---|",
     );
+    const ms = (v: number | null | undefined) => (v === null || v === undefined ? "–" : `${n(v)} ms`);
     for (const t of r.timeToLive)
-      md.push(`| ${t.mode} | ${t.liveMs === null ? "–" : `${n(t.liveMs)} ms`} | ${t.firstFrameMs === null ? "–" : `${n(t.firstFrameMs)} ms`} |`);
+      md.push(
+        `| ${t.mode} | ${ms(t.liveMs)} | ${ms(t.segmentMs)} | ${ms(t.firstFrameMs)} | ${ms(t.timeline?.masterMs)} | ${ms(t.timeline?.playlistMs)} | ${t.timeline ? n(t.timeline.playlistLoads) : "–"} | ${ms(t.timeline?.mediaMs)} |`,
+      );
+    md.push(...firstFrameNote(r.timeToLive.find((t) => t.mode === "interactive")));
   }
   const def = r.runs.filter((x) => x.ladder === "default");
   const test = r.runs.filter((x) => x.ladder === "test" && x.partTarget === 0.5);
@@ -154,6 +161,21 @@ export function playersSection(run: SectionRun<PlayersResult> | undefined, docsD
     "",
   );
   return { md, figures };
+}
+
+/** Why an interactive stream's first frame waits for its first segment, with the figures of this run. */
+function firstFrameNote(t: TimeToLive | undefined): string[] {
+  if (!t || t.liveMs === null || !t.segmentMs || !t.timeline || t.firstFrameMs === null) return [];
+  return [
+    "",
+    "**Why interactive's first frame comes after its first segment.** An interactive stream lists parts of its first segment",
+    `(${n(t.liveMs)} ms after the publisher started) before that segment closes (${n(t.segmentMs)} ms), and hls.js calls a playlist`,
+    "without a complete segment empty (`levelEmptyError`) and reloads it: the page retries once per part target (hls.js's own",
+    "backoff, 1 s then 2 s, made this 3.9 s in an earlier run), so its first frame follows the first segment by a reload and a",
+    `part's load. Here the page loaded ${n(t.timeline.playlistLoads)} media playlists before its first part (${n(t.timeline.mediaMs)} ms), and the first`,
+    `frame came ${n(t.firstFrameMs)} ms after the page load, about ${n(t.liveMs + t.firstFrameMs)} ms after the publisher started. For a page`,
+    "opened on a stream that has been live for a while, see the first-frame column of the player table.",
+  ];
 }
 
 /**

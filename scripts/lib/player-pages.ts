@@ -84,6 +84,8 @@ const PLAYING = "(() => { const v = document.querySelector('video'); return v &&
 export interface EdgeResponse {
   status: number;
   url: string;
+  /** When its headers arrived (Date.now()). */
+  atMs: number;
 }
 
 /** A stream's parts, by URL (`part-<msn>.<index>.m4s`), hinted ones included. */
@@ -100,7 +102,7 @@ export async function openPlayer(page: Page, edgeUrl: (path: string) => string, 
   const responses: EdgeResponse[] = [];
   page.on("response", (response: Response) => {
     const url = response.url();
-    if (url.startsWith(origin) && !new URL(url).pathname.startsWith(PLAYERS_PATH)) responses.push({ status: response.status(), url });
+    if (url.startsWith(origin) && !new URL(url).pathname.startsWith(PLAYERS_PATH)) responses.push({ status: response.status(), url, atMs: Date.now() });
   });
   await page.route(`**${PLAYERS_PATH}**`, (route) => {
     const script = PLAYER_SCRIPTS[new URL(route.request().url()).pathname];
