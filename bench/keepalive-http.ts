@@ -23,7 +23,11 @@ export class KeepAliveConnection {
   #queue: Promise<unknown> = Promise.resolve();
   /** When the last answer arrived (performance.now()). */
   #idleSince = 0;
+  /** Whether any byte of the answer in flight arrived. */
+  #answering = false;
   readonly #idleReopenMs: number;
+  /** Requests sent once more on a fresh connection after the server closed the kept-alive one before answering. */
+  staleRetries = 0;
 
   constructor(host: string, port: number, idleReopenMs = IDLE_REOPEN_MS) {
     this.#host = host;
@@ -46,6 +50,11 @@ export class KeepAliveConnection {
     this.#settle(new Error("closed by the client"));
   }
 
+  /** Whether the next request would go on a connection that carried earlier ones (not a fresh one). */
+  #reusable(): boolean {
+    return this.#socket !== null && !this.#socket.destroyed && performance.now() - this.#idleSince < this.#idleReopenMs;
+  }
+
   #open(): Socket {
     if (this.#socket && !this.#socket.destroyed) {
       if (performance.now() - this.#idleSince < this.#idleReopenMs) return this.#socket;
@@ -58,6 +67,7 @@ export class KeepAliveConnection {
     socket.setEncoding("latin1");
     this.#buffer = "";
     socket.on("data", (chunk: string) => {
+      this.#answering = true;
       this.#buffer += chunk;
       this.#parse();
     });
@@ -73,8 +83,27 @@ export class KeepAliveConnection {
     return socket;
   }
 
-  #send(path: string, headers: Record<string, string>, timeoutMs: number): Promise<RawAnswer> {
+  /**
+   * One request. The client's idle clock starts when it has read an answer, the server's when it wrote it, so a client
+   * that falls behind under load can reuse a connection the server is closing as idle: as browsers do, a GET whose reused
+   * connection is reset or closed before any byte of its answer arrived is sent once more on a fresh connection
+   * (`staleRetries` counts them). A fresh connection's failure is the request's.
+   */
+  async #send(path: string, headers: Record<string, string>, timeoutMs: number): Promise<RawAnswer> {
+    const reused = this.#reusable();
+    try {
+      return await this.#attempt(path, headers, timeoutMs);
+    } catch (err) {
+      const stale = /ECONNRESET|EPIPE|connection closed before an answer/.test((err as Error).message);
+      if (!reused || !stale || this.#answering) throw err;
+      this.staleRetries += 1;
+      return this.#attempt(path, headers, timeoutMs);
+    }
+  }
+
+  #attempt(path: string, headers: Record<string, string>, timeoutMs: number): Promise<RawAnswer> {
     const socket = this.#open();
+    this.#answering = false;
     return new Promise<RawAnswer>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.#settle(new Error("timeout"));
@@ -164,6 +193,11 @@ export class KeepAlivePool {
 
   /** Most requests that waited for a connection at once (0: the bound was never reached). */
   peakWaiting = 0;
+
+  /** Requests sent once more after the server closed their reused connection before answering (KeepAliveConnection). */
+  get staleRetries(): number {
+    return this.#all.reduce((sum, connection) => sum + connection.staleRetries, 0);
+  }
 
   /** GETs `path` on a connection of the pool. */
   async get(path: string, headers: Record<string, string> = {}, timeoutMs = 20_000): Promise<RawAnswer> {

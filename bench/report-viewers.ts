@@ -153,7 +153,10 @@ export function viewersSection(run: SectionRun<ViewersResult> | undefined, docsD
     "closes with a request unread (`TCPAbortOnClose`): workerd's HTTP server closes a keep-alive connection idle for 5 s (KJ",
     "`HttpServerSettings.pipelineTimeout`), and the client reused connections its sampled viewers had left idle that long. The",
     "client now reopens a connection idle for 4 s before using it (`IDLE_REOPEN_MS`), as browsers keep their idle timeout below",
-    "the server's.",
+    "the server's. Under the sampled crowd the client's own clock runs behind the server's (it starts a connection's idle time",
+    "when it has read the answer, the server when it wrote it), so some reuses still race the close: as browsers do, a GET",
+    "whose reused connection is reset or closed before any byte of its answer is sent once more on a fresh connection, counted",
+    "in the table (*sent again*); a fresh connection's failure stays an error.",
     "",
   );
   const resetStep = r.steps.find((s) => s.sampling > 1 && s.errors > 0);
@@ -177,7 +180,7 @@ export function viewersSection(run: SectionRun<ViewersResult> | undefined, docsD
     `${n(r.stalenessBoundMs)} ms (\`edge/src/live/latest-playlists.ts\`). *Calls/s at the objects* counts the calls viewers cause`,
     "(media and master playlists, relays' follow calls, hinted parts, viewer counts); the node's uploads are left out (the same in every step).",
     "",
-    "| viewers | tier | edge req/s: plain / blocking | **calls/s at the objects**: public / signed / total | per part per location per rendition (public) | calls by method | plain staleness p50 / p99 / max | blocking answer after commit p50 / p99 | errors | load client: sockets / most waiting for one | status `viewers` (expected) |",
+    "| viewers | tier | edge req/s: plain / blocking | **calls/s at the objects**: public / signed / total | per part per location per rendition (public) | calls by method | plain staleness p50 / p99 / max | blocking answer after commit p50 / p99 | errors | load client: sockets / most waiting for one / sent again | status `viewers` (expected) |",
     "|---|---|---|---|---|---|---|---|---|---|---|",
   );
   for (const s of [...r.steps, ...(r.untiered?.steps ?? [])]) {
@@ -192,7 +195,7 @@ export function viewersSection(run: SectionRun<ViewersResult> | undefined, docsD
             .map(([k, v]) => `${k}: ${v}`)
             .join(", ")})`;
     md.push(
-      `| ${n(s.viewers)}${s.sampling > 1 ? ` (1 s in ${s.sampling})` : ""} | ${s.regions ? `${s.regions} regions` : "off"} | ${n(s.edgeRequestsPerSec.plain)} / ${n(s.edgeRequestsPerSec.blocking)} | ${n(s.objectPerSec.public, 1)} / ${n(s.objectPerSec.signed, 1)} / **${n(s.objectPerSec.total, 1)}** | ${n(s.objectPerPartPerLocationRendition, 2)} | ${methods} | ${n(s.staleness.p50)} / ${n(s.staleness.p99)} / ${n(s.staleness.max)} ms | ${n(s.blockingDelay.p50)} / ${n(s.blockingDelay.p99)} ms | ${errors} | ${s.clientSockets ? `${n(s.clientSockets.opened)} / ${n(s.clientSockets.peakWaiting)}` : "–"} | ${n(s.statusViewers.public)} (${n(s.statusViewers.expected)}) |`,
+      `| ${n(s.viewers)}${s.sampling > 1 ? ` (1 s in ${s.sampling})` : ""} | ${s.regions ? `${s.regions} regions` : "off"} | ${n(s.edgeRequestsPerSec.plain)} / ${n(s.edgeRequestsPerSec.blocking)} | ${n(s.objectPerSec.public, 1)} / ${n(s.objectPerSec.signed, 1)} / **${n(s.objectPerSec.total, 1)}** | ${n(s.objectPerPartPerLocationRendition, 2)} | ${methods} | ${n(s.staleness.p50)} / ${n(s.staleness.p99)} / ${n(s.staleness.max)} ms | ${n(s.blockingDelay.p50)} / ${n(s.blockingDelay.p99)} ms | ${errors} | ${s.clientSockets ? `${n(s.clientSockets.opened)} / ${n(s.clientSockets.peakWaiting)} / ${n(s.clientSockets.staleRetries)}` : "–"} | ${n(s.statusViewers.public)} (${n(s.statusViewers.expected)}) |`,
     );
   }
   const ceiling = first ? ceilingOf(r.regions || first.locations, r, Boolean(r.regions)) : null;

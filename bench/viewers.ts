@@ -79,8 +79,9 @@ export interface ViewerStep {
   blockingDelay: Distribution;
   errors: number;
   errorKinds: Record<string, number>;
-  /** The load client's sockets: opened (at most MAX_SOCKETS), and the most requests that waited for one at once. */
-  clientSockets?: { opened: number; peakWaiting: number };
+  /** The load client's sockets: opened (at most MAX_SOCKETS), the most requests that waited for one at once, and the
+   *  requests sent once more because the edge closed their reused connection before answering (bench/keepalive-http.ts). */
+  clientSockets?: { opened: number; peakWaiting: number; staleRetries?: number };
   /** Status `viewers` of the public stream at the end, vs the simulated viewers on it (plus an earlier step's still
    *  within the edge's 30 s viewer window). */
   statusViewers: { public: number | null; expected: number };
@@ -224,7 +225,7 @@ export async function simulate(options: ViewersOptions, regions: number): Promis
         const step = { ...(await sim.runStep(spec)), regions };
         steps.push(step);
         options.log(
-          `viewers ${spec.viewers}${spec.sampling > 1 ? ` (1 in ${spec.sampling} sampled)` : ""}: edge ${step.edgeRequestsPerSec.total} req/s, object ${step.objectPerSec.total} calls/s (${step.objectPerPartPerLocationRendition} per part per location per rendition), staleness p99 ${step.staleness.p99} ms, ${step.errors} errors${step.errors > 0 ? ` ${JSON.stringify(step.errorKinds)}` : ""}, client sockets ${step.clientSockets?.opened} (most waiting ${step.clientSockets?.peakWaiting})`,
+          `viewers ${spec.viewers}${spec.sampling > 1 ? ` (1 in ${spec.sampling} sampled)` : ""}: edge ${step.edgeRequestsPerSec.total} req/s, object ${step.objectPerSec.total} calls/s (${step.objectPerPartPerLocationRendition} per part per location per rendition), staleness p99 ${step.staleness.p99} ms, ${step.errors} errors${step.errors > 0 ? ` ${JSON.stringify(step.errorKinds)}` : ""}, client sockets ${step.clientSockets?.opened} (most waiting ${step.clientSockets?.peakWaiting}, ${step.clientSockets?.staleRetries} sent again after a reused connection closed)`,
         );
       }
     } finally {
@@ -700,7 +701,7 @@ class Simulation {
       blockingDelay: rounded(distribution(record.blockingDelay)),
       errors,
       errorKinds: record.errors,
-      clientSockets: { opened: pool.size, peakWaiting: pool.peakWaiting },
+      clientSockets: { opened: pool.size, peakWaiting: pool.peakWaiting, staleRetries: pool.staleRetries },
       statusViewers: {
         public: typeof statusViewers.body.viewers === "number" ? statusViewers.body.viewers : null,
         expected: publicViewers + lingering,

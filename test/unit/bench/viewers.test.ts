@@ -122,6 +122,26 @@ describe("the keep-alive load client", () => {
     connection.close();
   });
 
+  it("sends a request once more on a fresh connection when the server closed the reused one before answering", async () => {
+    // The server drops the connection the first /race arrives on, unanswered, as an idle close racing the request does.
+    let raced = 0;
+    const racingServer = createServer((req, res) => {
+      if (req.url === "/race" && raced++ === 0) req.socket.destroy();
+      else res.end(`racing server: ${req.url}`);
+    });
+    await new Promise<void>((resolve) => racingServer.listen(0, "127.0.0.1", resolve));
+    const racingPort = (racingServer.address() as AddressInfo).port;
+    const connection = new KeepAliveConnection("127.0.0.1", racingPort, 5000);
+    expect((await connection.get("/a")).body).toBe("racing server: /a");
+    expect((await connection.get("/race")).body).toBe("racing server: /race");
+    expect(connection.staleRetries).toBe(1);
+    connection.close();
+    // On a fresh connection the same failure is the request's own.
+    raced = 0;
+    await expect(new KeepAliveConnection("127.0.0.1", racingPort, 5000).get("/race")).rejects.toThrow(/ECONNRESET|closed before an answer/);
+    await new Promise<void>((resolve) => racingServer.close(() => resolve()));
+  });
+
   it("shares at most maxSockets connections among many requests; the rest wait for one", async () => {
     const before = connections;
     const pool = new KeepAlivePool("127.0.0.1", port, 2);
