@@ -159,21 +159,28 @@ export function viewersSection(run: SectionRun<ViewersResult> | undefined, docsD
     "in the table (*sent again*); a fresh connection's failure stays an error.",
     "",
   );
-  const resetStep = r.steps.find((s) => s.sampling > 1 && s.errors > 0);
+  const sampled = r.steps.find((s) => s.sampling > 1);
   const untieredSampled = r.untiered?.steps.find((s) => s.sampling > 1);
-  if (resetStep) {
-    md.push(
-      `**Not explained yet:** the sampled step still ends with errors (${n(resetStep.errors)} in this run, resets from the edge among them) while`,
-      `the client's ${n(resetStep.clientSockets?.opened)} sockets were all busy (up to ${n(resetStep.clientSockets?.peakWaiting)} requests waiting for one), and with the tier the`,
-      "regions' follow calls fell far behind the playlist updates (few calls at the objects, plain staleness p99 over the bound):",
-      "blocked requests then wait at the region for a followed playlist that comes late, holding their sockets. Where the follow",
-      "stalls under that load is the open question; the steps up to 1,000 viewers run with 0 errors." +
-        (untieredSampled
-          ? ` The same sampled crowd with the tier off (location relays following the object themselves) had ${n(untieredSampled.errors)} errors and plain staleness p99 ${n(untieredSampled.staleness.p99)} ms, so the stall is in the region tier.`
-          : ""),
-      "",
-    );
-  }
+  md.push(
+    "**What limits the sampled step** (found with instrumented runs of that step alone, 2026-12-06): workerd's one thread is",
+    "saturated (the Worker's process at 80–95 % of a core, the load client and other sessions on the other), and under that load",
+    "the stream objects' timers fire seconds late: a follow call a region asked to be held 93 ms was answered, by the object's own",
+    "clock, 1.2–54 s later, the calls of both streams' objects at one moment, while uploads were acknowledged within 1.4 s. The",
+    "object releases held calls after a commit from a timer too (`setTimeout(…, 0)`, so that the node's acknowledgement goes",
+    "first), so a change reached the region's follow as late. Before, a relay trusted a followed playlist as long as its call was",
+    "pending, up to 19 s (plain staleness p99 2–16 s in those runs), and blocked requests waited at the region for the late",
+    "follow, holding the client's sockets (all 1,024 busy, up to 9,000 requests waiting for one). Now a relay serves a followed",
+    "playlist only within its share of the bound after the object last confirmed it, and asks the object itself otherwise",
+    "(more calls when the follow is late, never a staler playlist); a follow overdue by its hold and 1 s is given up, so its",
+    "blocked requests ask the object. Releasing held calls from a microtask instead of a timer cut the worst follow delay to",
+    "~10 s in one run; not adopted (the released answers would then go out before the node's acknowledgement). No connection or",
+    "subrequest limit was involved: the objects answered every call, late." +
+      (sampled
+        ? ` This run's sampled step${r.regions ? " with the tier" : ""}: ${n(sampled.errors)} errors, plain staleness p99 ${n(sampled.staleness.p99)} ms, blocked answers p99 ${n(sampled.blockingDelay.p99)} ms after their part` +
+          (untieredSampled ? `; without the tier ${n(untieredSampled.errors)} errors, staleness p99 ${n(untieredSampled.staleness.p99)} ms.` : ".")
+        : ""),
+    "",
+  );
   md.push(
     `**Staleness** of a plain answer: ms from the commit of the first part it does not list (its upload acknowledged by the edge before`,
     `the answer arrived) to the answer's arrival; 0 when it lists every part committed by then. The bound is half a part target,`,
