@@ -1,5 +1,5 @@
 // Runs the edge Worker locally under `wrangler dev` (local D1/R2/Durable Objects) with migrations applied.
-import { spawnSync } from "node:child_process";
+import { spawn } from "node:child_process";
 import { hasLocalD1, seedMigratedState } from "./migrated-state.ts";
 import { type GroupProcess, spawnGroup, waitForHttp } from "./processes.ts";
 import type { Reaper } from "./reaper.ts";
@@ -48,13 +48,26 @@ export const WRANGLER_ENV = {
   X_LOCAL_OBSERVABILITY: "false",
 };
 
-/** Applies the D1 migrations to the local database in `persistTo`; throws with wrangler's output on failure. */
-export function applyLocalMigrations(persistTo: string): void {
-  const result = spawnSync("npx", ["wrangler", "d1", "migrations", "apply", "DB", "--local", "--persist-to", persistTo], {
-    env: { ...process.env, ...WRANGLER_ENV },
-    encoding: "utf8",
+/**
+ * Applies the D1 migrations to the local database in `persistTo`; rejects with wrangler's output on failure. Why not
+ * spawnSync: it blocks the caller's event loop for the 3-5 s wrangler takes, and a test process that restarts the edge
+ * while it also publishes (the fault suite's WHIP client) then goes silent long enough for the node to end that publish.
+ */
+export function applyLocalMigrations(persistTo: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn("npx", ["wrangler", "d1", "migrations", "apply", "DB", "--local", "--persist-to", persistTo], {
+      env: { ...process.env, ...WRANGLER_ENV },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let output = "";
+    const keep = (chunk: Buffer) => {
+      output = (output + chunk.toString("utf8")).slice(-8_000);
+    };
+    child.stdout.on("data", keep);
+    child.stderr.on("data", keep);
+    child.once("error", (err) => reject(new Error(`wrangler d1 migrations apply could not start: ${err.message}`)));
+    child.once("close", (code) => (code === 0 ? resolve() : reject(new Error(`wrangler d1 migrations apply failed:\n${output}`))));
   });
-  if (result.status !== 0) throw new Error(`wrangler d1 migrations apply failed:\n${result.stdout}\n${result.stderr}`);
 }
 
 /** The `npx` arguments and the environment (over the caller's) of the `wrangler dev` that `startEdgeDev` runs. */
@@ -81,8 +94,8 @@ export function wranglerDevCommand(options: EdgeDevOptions): { args: string[]; e
 /** Applies migrations, starts `wrangler dev` on 127.0.0.1:`port` and resolves once it answers. */
 export async function startEdgeDev(options: EdgeDevOptions): Promise<EdgeDev> {
   // A fresh state directory gets a copy of a migrated template (3-5 s less per start); an existing one is migrated.
-  if (hasLocalD1(options.persistTo)) applyLocalMigrations(options.persistTo);
-  else seedMigratedState(options.persistTo, applyLocalMigrations);
+  if (hasLocalD1(options.persistTo)) await applyLocalMigrations(options.persistTo);
+  else await seedMigratedState(options.persistTo, applyLocalMigrations);
   const command = wranglerDevCommand(options);
   const process_ = spawnGroup("edge", "npx", command.args, { env: { ...process.env, ...command.env }, echo: options.echo, reaper: options.reaper });
   const url = `http://127.0.0.1:${options.port}`;

@@ -2,7 +2,8 @@
 // `wrangler d1 migrations apply` again: that command starts wrangler and workerd and costs 3-5 s on 2 cores, once per
 // `wrangler dev` the e2e tests start (two dozen times a run). The template is made once per set of migrations.
 import { createHash } from "node:crypto";
-import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync } from "node:fs";
+import { cp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
@@ -33,12 +34,12 @@ export function hasLocalD1(persistTo: string): boolean {
  * Fills the empty state directory `persistTo` with a copy of the migrated template, making the template first (with
  * `migrate`) when this set of migrations has none yet. Concurrent callers each build their own and the first rename wins.
  */
-export function seedMigratedState(persistTo: string, migrate: (dir: string) => void, root = process.cwd()): void {
+export async function seedMigratedState(persistTo: string, migrate: (dir: string) => Promise<void>, root = process.cwd()): Promise<void> {
   const template = migratedTemplateDir(root);
   if (!existsSync(template)) {
     const building = mkdtempSync(`${template}.building-`);
     try {
-      migrate(building);
+      await migrate(building);
       renameSync(building, template);
     } catch (err) {
       rmSync(building, { recursive: true, force: true });
@@ -46,5 +47,5 @@ export function seedMigratedState(persistTo: string, migrate: (dir: string) => v
       if (!existsSync(template)) throw err;
     }
   }
-  cpSync(template, persistTo, { recursive: true });
+  await cp(template, persistTo, { recursive: true });
 }
