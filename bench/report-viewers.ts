@@ -15,7 +15,8 @@ function where(locations: number | undefined, regions: number | undefined): stri
 }
 
 /** The calls/s `holders` relays calling the object make for 2 renditions of 2 streams once each has viewers of each,
- *  however many: per rendition one follow call per playlist update and per hold (blocked requests wait on it). */
+ *  however many: per rendition one follow call per playlist update and its own calls in long gaps (blocked requests wait
+ *  on the follow). */
 function ceilingOf(holders: number, r: ViewersResult, tiered: boolean): number {
   return holders * 2 * 2 * callerCallsPerRenditionSec(r.partS, callerTrustMs(r, tiered));
 }
@@ -114,15 +115,15 @@ export function viewersSection(run: SectionRun<ViewersResult> | undefined, docsD
     "",
     "**Following instead of polling.** The relay that calls the stream's object (a region's, or a location's without the tier)",
     "follows each rendition its viewers reload plainly (`edge/src/live/relay-follow.ts`): it keeps one call held at the object",
-    "(`LiveStream.followMediaPlaylist`, made with the playlist it has), which the object answers when that playlist changes, or",
-    "unchanged after a hold the relay asks for, saying how long it held it, and renews it with the answer. A held call proves",
-    "nothing while it is held (the answer may be stuck on the way, or the object too busy to send it), so the relay answers plain",
-    "reloads from its playlist only while the object confirmed it within the relay's share of the staleness bound (the hold is",
-    "three quarters of that share, so a healthy follow is confirmed without gaps); past it, the relay asks the object itself,",
-    "and a call overdue by its hold and a 1 s grace is given up. Blocked requests wait at the relay until the followed playlist",
-    "lists their part: per rendition the object sees one call per playlist update (each part, each segment's close) and one per",
-    "hold between two parts, whatever the number of viewers and their modes. Viewer counts ride on those calls, so a relay's",
-    "separate count report goes only when no call since the change carried the same number.",
+    "(`LiveStream.followMediaPlaylist`, made with the playlist it has), which the object answers when that playlist changes (or",
+    "unchanged after one update interval), saying how long it held it, and renews it with the answer. A held call proves nothing",
+    "while it is held (the answer may be stuck on the way, or the object too busy to send it), so the relay answers plain reloads",
+    "from its playlist only while the object confirmed it within the relay's share of the staleness bound; past that a reload",
+    "waits as long again for the follow's next answer, then asks the object itself, and a call overdue by its hold and 1 s is",
+    "given up. Blocked requests wait at the relay until the followed playlist lists their part: per rendition the object sees one",
+    "call per playlist update (each part, each segment's close), plus the relay's own calls when parts come further apart than",
+    "twice its share, whatever the number of viewers and their modes. Viewer counts ride on those calls, so a relay's separate",
+    "count report goes only when no call since the change carried the same number.",
     "",
   );
   if (r.regions) {
@@ -164,8 +165,9 @@ export function viewersSection(run: SectionRun<ViewersResult> | undefined, docsD
   md.push(
     "**What limits the sampled step** (found with instrumented runs of that step alone, 2026-12-06): workerd's one thread is",
     "saturated (the Worker's process at 80–95 % of a core, the load client and other sessions on the other), and under that load",
-    "the stream objects' timers fire seconds late: a follow call a region asked to be held 93 ms was answered, by the object's own",
-    "clock, 1.2–54 s later, the calls of both streams' objects at one moment, while uploads were acknowledged within 1.4 s. The",
+    "the stream objects' timers fire seconds late: follow calls were answered, by the object's own clock, 1.2–54 s after they",
+    "came, far past the hold asked (6 s, or 93 ms in a variant tried), the calls of both streams' objects at one moment, while",
+    "uploads were acknowledged within 1.4 s. The",
     "object releases held calls after a commit from a timer too (`setTimeout(…, 0)`, so that the node's acknowledgement goes",
     "first), so a change reached the region's follow as late. Before, a relay trusted a followed playlist as long as its call was",
     "pending, up to 19 s (plain staleness p99 2–16 s in those runs), and blocked requests waited at the region for the late",
@@ -211,7 +213,7 @@ export function viewersSection(run: SectionRun<ViewersResult> | undefined, docsD
     "",
     `Growth of the calls at the objects from ${n(first?.viewers)} to ${n(r.steps.at(-1)?.viewers)} viewers (the busiest step over the first)${r.regions ? ", with the tier" : ""}: **${n(r.growth, 2)}×** (target < ${VIEWER_TARGETS.growth}×, 0 errors, staleness p99 within the bound: ${passMark(r.pass)}).` +
       (r.untiered ? ` Without the tier: ${r.untiered.steps.map((s) => n(s.objectPerSec.total, 1)).join(" → ")} calls/s, ${n(r.untiered.growth, 2)}×.` : ""),
-    `The ceiling, whatever the crowd: per ${r.regions ? "region" : "location"}, rendition and stream one follow call per playlist update and per hold (${n(callerCallsPerRenditionSec(r.partS, callerTrustMs(r, Boolean(r.regions))), 1)}/s with a ${n(callerTrustMs(r, Boolean(r.regions)))} ms share of the bound; a blocked call only before a follow exists), plus viewer-count reports — ${n(ceiling)} playlist calls/s for ${r.regions ? `${r.regions} regions` : `${n(first?.locations)} locations`} × 2 renditions × 2 streams` +
+    `The ceiling, whatever the crowd: per ${r.regions ? "region" : "location"}, rendition and stream one follow call per playlist update, and calls of its own in the gaps between parts past twice its share of the bound (${n(callerCallsPerRenditionSec(r.partS, callerTrustMs(r, Boolean(r.regions))), 1)}/s with a ${n(callerTrustMs(r, Boolean(r.regions)))} ms share; a blocked call only before a follow exists), plus viewer-count reports — ${n(ceiling)} playlist calls/s for ${r.regions ? `${r.regions} regions` : `${n(first?.locations)} locations`} × 2 renditions × 2 streams` +
       (r.regions
         ? `, however many locations the regions hold; without the tier ${n(untieredCeiling)} for ${n(first?.locations)} locations (a location's share is the whole bound there).`
         : "."),
@@ -224,7 +226,7 @@ export function viewersSection(run: SectionRun<ViewersResult> | undefined, docsD
     md.push(
       `**On paper: ${n(p.viewers)} viewers over ${n(p.locations)} locations, ${p.renditions} renditions.** A million viewers give every`,
       `caller viewers of every rendition, so the object's load is the ceiling above: per caller (the relay that calls the object) and`,
-      `rendition one follow call per playlist update and per hold (production splits the bound with the isolates: the caller's share is half, ${n(productionTrustMs(r.partS))} ms), ${n(p.perLocationRenditionPerSec, 1)} calls/s (the simulation measured at most ${n(p.measuredPerLocationRenditionPerSec, 2)} per ${r.regions ? "region" : "location"}),`,
+      `rendition one follow call per playlist update and its own calls in long gaps (production splits the bound with the isolates: the caller's share is half, ${n(productionTrustMs(r.partS))} ms), ${n(p.perLocationRenditionPerSec, 1)} calls/s (the simulation measured at most ${n(p.measuredPerLocationRenditionPerSec, 2)} per ${r.regions ? "region" : "location"}),`,
       `plus ${n(p.reportsPerLocationPerSec, 2)} viewer-count reports/s per caller (measured). Viewers do not enter the product. Without the regional tier every`,
       `location calls the object: ${n(p.locations)} × (${p.renditions} × ${n(p.perLocationRenditionPerSec, 1)} + ${n(p.reportsPerLocationPerSec, 2)}) ≈ **${n(p.objectPerSec)} calls/s** against the budget of`,
       `${n(p.budgetPerSec)} req/s: headroom **${n(p.headroom, 2)}×**${p.fits ? " — it fits." : " — it does not fit (an object needs ~2× headroom to stay responsive)."}`,

@@ -18,7 +18,6 @@ import { DIRECT_INGEST_SECRET, type DirectEdge, startDirectEdge } from "./edge-d
 import { SyntheticNode } from "./ingest-api.ts";
 import { KeepAliveConnection, KeepAlivePool } from "./keepalive-http.ts";
 import { DEFAULT_PLAYLIST_STALENESS_MS } from "../edge/src/live/latest-playlists.ts";
-import { followHoldMs } from "../edge/src/live/relay-follow.ts";
 import { stalenessShares } from "../edge/src/live/relay-tier.ts";
 import { type Distribution, distribution, round, sleep } from "./stats.ts";
 import { runWrk } from "./wrk.ts";
@@ -110,7 +109,7 @@ export interface PaperEstimate {
   locations: number;
   renditions: number;
   /** Per caller (the relay that calls the object) and rendition whenever it has viewers: one follow call per playlist
-   *  update (each part, and each segment's close) and per hold answered unchanged; blocked requests wait on the follow. */
+   *  update (each part, and each segment's close) and its own calls in gaps past twice its share of the bound. */
   perLocationRenditionPerSec: number;
   /** Viewer-count reports per relay that calls the object per second, measured (largest step, per stream). */
   reportsPerLocationPerSec: number;
@@ -239,11 +238,14 @@ export async function simulate(options: ViewersOptions, regions: number): Promis
 
 /** Calls per second the relay that calls a stream's object makes per rendition it has viewers of, whatever their number
  *  and mode, when it may serve a playlist the object confirmed for `trustMs` (its share of the staleness bound): one
- *  follow call per playlist update (a part, and a segment's close every few parts), and one per hold the object answers
- *  unchanged between two parts (edge/src/live/relay-follow.ts); its blocked requests wait on the follow. */
+ *  follow call per playlist update (a part, and a segment's close every few parts); and, as its viewers always reload,
+ *  when the parts come further apart than twice its share (a reload waits one share for the follow's next answer), one
+ *  call of its own per twice its share left in the gap (edge/src/live/relay-follow.ts); blocked requests wait on the
+ *  follow. */
 export function callerCallsPerRenditionSec(partS: number, trustMs: number): number {
-  const holdsBetweenParts = Math.floor((partS * 1000) / followHoldMs(trustMs));
-  return (1 / partS) * (1 + 1 / PARTS_PER_SEGMENT + holdsBetweenParts);
+  const gapMs = partS * 1000;
+  const ownCallsPerGap = gapMs > 2 * trustMs ? Math.ceil((gapMs - 2 * trustMs) / (2 * trustMs)) : 0;
+  return (1 / partS) * (1 + 1 / PARTS_PER_SEGMENT + ownCallsPerGap);
 }
 
 /** The trust of the relay that calls the object in production, where isolates keep playlists too: its share of the bound

@@ -9,7 +9,7 @@ import { DEFAULT_PLAYLIST_STALENESS_MS, LatestPlaylists, stalenessBoundMs } from
 import type { LiveStream } from "../../edge/src/live/objects/live-stream.ts";
 import { liveStream } from "../../edge/src/live/objects/live-stream-stub.ts";
 import type { PlaylistRelay } from "../../edge/src/live/objects/playlist-relay.ts";
-import { followHoldMs, PlaylistFollows } from "../../edge/src/live/relay-follow.ts";
+import { PlaylistFollows } from "../../edge/src/live/relay-follow.ts";
 import { type FakePublisher, get, sleep } from "./playback-helpers.ts";
 
 /** The staleness bound the tests give relays: the default (a quarter of `low`'s 2 s target is 500 ms too). */
@@ -154,11 +154,11 @@ export function expectFreshAndMonotonic(run: CrowdRun, viewers: number, boundMs 
 
 /**
  * The most follow calls one relay following one rendition makes in `elapsedMs` with `updates` playlist updates, whatever
- * its crowd: one per update, and one per hold the object answers unchanged (the relay serving a confirmed playlist for
- * `trustMs`, its share of the bound: BOUND_MS times its share for these tests' `low` streams).
+ * its crowd: one per update, and one per hold the object answers unchanged (`holdMs`: the stream's part target for
+ * LL-HLS, else its target duration; relay-follow.ts followHoldMs).
  */
-export function followCallsAtMost(updates: number, elapsedMs: number, trustMs: number): number {
-  return updates + Math.ceil(elapsedMs / followHoldMs(trustMs)) + 1;
+export function followCallsAtMost(updates: number, elapsedMs: number, holdMs: number): number {
+  return updates + Math.ceil(elapsedMs / holdMs) + 1;
 }
 
 /** What a stream object's follow calls do: answer as usual, answer only after `STALL_MS`, or fail. */

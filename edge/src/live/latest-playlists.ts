@@ -61,6 +61,11 @@ export class LatestPlaylists {
     this.#now = options.now ?? Date.now;
   }
 
+  /** When the call that brought `key`'s kept answer was made (its answer is at most that old), or null. */
+  requestedAt(key: string): number | null {
+    return this.#kept.get(key)?.requestedAt ?? null;
+  }
+
   /** The kept answer for `key` while younger than its bound, else null. */
   fresh(key: string): PlaylistAnswer | null {
     const kept = this.#kept.get(key);

@@ -3,16 +3,16 @@
 // playlist it has, which the object answers as soon as that rendition's playlist changes, or unchanged once the hold the
 // relay asked for has passed (LiveStream.followMediaPlaylist), and renews it with the answer while viewers still ask.
 // Blocked LL-HLS requests of a followed rendition wait for the followed playlist to list their part instead of holding a
-// call of their own at the object, so a rendition costs the object its follow calls alone, whatever its viewers' modes.
-// Why the hold is short: a held call proves nothing while it is held (an answer the object sent may be late on the way,
-// or the object may be too busy to send it), so a plain reload is answered from the followed playlist only while the
-// object has confirmed it recently enough: the object says how long it held each call, so the relay knows the playlist
-// was still the object's at least that long after it made the call (durations only, no clock shared between objects),
-// and serves it for its share of the staleness bound from then (`trustMs`). The object answers an unchanged playlist
-// before that share runs out, so a healthy follow is confirmed without gaps: the object's load per followed rendition is
-// one call per playlist update plus one per hold, however many viewers reload. A call that is not answered within its
-// hold and `graceMs` stalled: the follow is dropped (its blocked requests then ask the object themselves) and the next
-// plain reload starts another. Pure: no Worker API.
+// call of their own at the object, so a rendition costs the object its follow calls, whatever its viewers' modes.
+// A held call proves nothing while it is held (an answer the object sent may be late on the way, or the object too busy
+// to send it), so a plain reload is answered from the followed playlist only while the object has confirmed it recently
+// enough: the object says how long it held each call, so the relay knows the playlist was still the object's at least
+// that long after it made the call (durations only, no clock shared between objects), and serves it for its share of the
+// staleness bound from then (`trustMs`). Past that, a plain reload waits as long again for the follow's next answer, and
+// only then asks the object itself: a healthy follow, answered at each part, costs no more calls than that. The hold is
+// one playlist update interval (a part target, or a target duration), so an unchanged answer comes only when the stream
+// is late; a call not answered within its hold and `graceMs` stalled: the follow is dropped (its blocked requests then
+// ask the object themselves) and a plain reload after the grace starts another. Pure: no Worker API.
 import type { PlaylistAnswer } from "./playlist-answer.ts";
 
 /** A follow call's answer: the playlist, and how long the object held the call before answering (ms, its own clock). */
@@ -30,13 +30,17 @@ const MAX_FOLLOWED = 64;
 /** A call held at the stream's object until its playlist differs from `known` or `holdMs` have passed, answering the playlist. */
 export type FollowCall = (known: string, holdMs: number) => Promise<FollowAnswer>;
 
-/** The least hold asked of the object (a tiny share of a tiny bound would otherwise make it answer at once, in a loop). */
-const MIN_HOLD_MS = 50;
+/** The least hold asked of the object (a stream without a target in its playlist would otherwise be answered at once). */
+const MIN_HOLD_MS = 100;
 
-/** The hold a relay asks of the object when it may serve a confirmed playlist for `trustMs`: the object answers an
- *  unchanged playlist before that runs out, with a quarter of it left for the way there and back. */
-export function followHoldMs(trustMs: number): number {
-  return Math.max(MIN_HOLD_MS, Math.floor(trustMs * 0.75));
+/** The hold a relay asks of the object for a playlist: the interval it updates at (its part target for LL-HLS, else its
+ *  target duration), so the object answers unchanged only when the stream is late. */
+export function followHoldMs(answer: PlaylistAnswer): number {
+  const head = answer.body.slice(0, 400);
+  const part = /#EXT-X-PART-INF:PART-TARGET=([\d.]+)/.exec(head);
+  const target = /#EXT-X-TARGETDURATION:(\d+)/.exec(head);
+  const seconds = part ? Number(part[1]) : target ? Number(target[1]) : 0;
+  return Math.max(MIN_HOLD_MS, Math.round(seconds * 1000));
 }
 
 /** Options (tests set the clock and the times). */
@@ -165,6 +169,19 @@ export class PlaylistFollows {
     return now - followed.confirmedAt <= this.#trustMs(followed.answer) ? followed.answer : null;
   }
 
+  /**
+   * For a plain reload that `current` turned away while `key` is followed: the followed playlist once the follow's next
+   * answer confirms it (waiting at most this relay's share of the bound), else null (the caller asks the object).
+   */
+  async confirmed(key: string): Promise<PlaylistAnswer | null> {
+    const followed = this.#followed.get(key);
+    if (!followed || this.#waitingCount >= this.#maxWaiting) return null;
+    const now = this.#now();
+    const overdue = followed.since + followed.holdMs + this.#graceMs + 1 - now;
+    await this.#next(key, Math.max(1, Math.min(this.#trustMs(followed.answer), overdue)));
+    return this.current(key);
+  }
+
   /** The followed playlist of `key` whatever its age, unless the follow stalled (then dropped). */
   #live(key: string): PlaylistAnswer | null {
     const followed = this.#followed.get(key);
@@ -192,11 +209,11 @@ export class PlaylistFollows {
   }
 
   /**
-   * Starts following `key` from `answer` (a plain answer the relay just got from the object), unless it is followed
-   * already, is no live playlist (a refusal, or ended: nothing will change) or the relay follows too many. Each call
-   * goes to `keepAlive`.
+   * Starts following `key` from `answer` (a plain answer the relay just got from the object, from a call made at
+   * `requestedAt` when known), unless it is followed already, is no live playlist (a refusal, or ended: nothing will
+   * change) or the relay follows too many. Each call goes to `keepAlive`.
    */
-  follow(key: string, answer: PlaylistAnswer, call: FollowCall, keepAlive: (work: Promise<unknown>) => void): void {
+  follow(key: string, answer: PlaylistAnswer, call: FollowCall, keepAlive: (work: Promise<unknown>) => void, requestedAt?: number): void {
     if (this.#followed.has(key) || !followable(answer) || this.#followed.size >= MAX_FOLLOWED) return;
     const now = this.#now();
     const restingUntil = this.#resting.get(key);
@@ -204,16 +221,16 @@ export class PlaylistFollows {
       if (now < restingUntil) return;
       this.#resting.delete(key);
     }
-    // When the call that brought `answer` was made is not known here: not trusted until the follow's first answer, at
-    // most one hold later (the relay's latest playlists answer meanwhile).
-    const followed: Followed = { answer, confirmedAt: Number.NEGATIVE_INFINITY, since: now, holdMs: 0, askedAt: now };
+    // `answer` was the object's when the call that brought it was made (`requestedAt`); unknown: not trusted until the
+    // follow's first answer.
+    const followed: Followed = { answer, confirmedAt: requestedAt ?? Number.NEGATIVE_INFINITY, since: now, holdMs: 0, askedAt: now };
     this.#followed.set(key, followed);
     this.#renew(key, followed, call, keepAlive);
   }
 
   #renew(key: string, followed: Followed, call: FollowCall, keepAlive: (work: Promise<unknown>) => void): void {
     const since = this.#now();
-    const holdMs = followHoldMs(this.#trustMs(followed.answer));
+    const holdMs = followHoldMs(followed.answer);
     followed.since = since;
     followed.holdMs = holdMs;
     const stop = (failed: boolean) => {
@@ -230,7 +247,8 @@ export class PlaylistFollows {
         // The object had this playlist when it answered, at least `heldMs` after the call was made (an object that does
         // not say: when the call was made). Never earlier than a confirmation already had.
         followed.confirmedAt = Math.max(followed.confirmedAt, since + Math.max(0, Math.min(heldMs ?? 0, this.#now() - since)));
-        if (changed) this.#wake(key);
+        // Blocked requests look for their part; plain reloads waiting for a confirmation take this one.
+        this.#wake(key);
         // Nobody reloaded for a while: the viewers left, so the object is no longer asked for this rendition.
         if (this.#now() - followed.askedAt > this.#idleMs) return stop(false);
         this.#renew(key, followed, call, keepAlive);

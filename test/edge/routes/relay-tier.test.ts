@@ -11,15 +11,7 @@ import { playlistRelay } from "../../../edge/src/live/objects/playlist-relay-stu
 import { stalenessShares } from "../../../edge/src/live/relay-tier.ts";
 import { callJson } from "../api.ts";
 import { createStream, FakePublisher, get, parseMedia, sleep } from "../playback-helpers.ts";
-import {
-  BOUND_MS,
-  countObjectCalls,
-  expectFreshAndMonotonic,
-  followCallsAtMost,
-  keepPlainPlaylists,
-  LOCATION_HEADER,
-  plainReloadCrowd,
-} from "../relay-helpers.ts";
+import { countObjectCalls, expectFreshAndMonotonic, followCallsAtMost, keepPlainPlaylists, LOCATION_HEADER, plainReloadCrowd } from "../relay-helpers.ts";
 
 const EAST = ["EAA", "EAB", "EAC", "EAD", "EAE", "EAF", "EAG", "EAH"];
 const WEST = ["WAA", "WAB", "WAC", "WAD"];
@@ -43,11 +35,13 @@ describe("the regional relay tier", () => {
 
     // Two holders, one bound: a reload made more than the bound after a segment was listed shows it.
     expectFreshAndMonotonic(run, 24);
-    // The region's first call, then it follows: one follow call per update (4 segments) and per hold the object answers
-    // unchanged, what one location would cost without the tier, where these 8 locations would cost 8 times as many.
-    expect(calls.plain["360p"]).toBe(1);
+    // The region's first call, then it follows: one follow call per update (4 segments) and per hold (a target duration)
+    // the object answers unchanged, what one location would cost without the tier, where 8 locations would cost 8 times.
+    // The region may serve a confirmed playlist for half the bound (250 ms) and lets a reload wait as long again for the
+    // follow's next answer: with a segment every 600 ms, one reload per update may still ask the object itself.
+    expect(calls.plain["360p"]).toBeLessThanOrEqual(run.listedAt.size);
     expect(calls.follow["360p"]).toBeGreaterThanOrEqual(run.listedAt.size - 1);
-    expect(calls.follow["360p"]).toBeLessThanOrEqual(followCallsAtMost(run.listedAt.size, run.elapsed, BOUND_MS * shares.region));
+    expect(calls.follow["360p"]).toBeLessThanOrEqual(followCallsAtMost(run.listedAt.size, run.elapsed, publisher.grant.segment_target * 1000));
     // Viewer counts flow location relay -> region relay -> object as numbers (two report periods of 500 ms).
     await sleep(1300);
     expect((await status(stream.stream_id)).viewers).toBe(24);

@@ -7,9 +7,9 @@
 // its locations' relays — so the stream's object sees regions, not locations. Inside a Durable Object every request
 // shares the object's context, so one request's call can wake the others without workerd's cross-request machinery.
 // The relay that calls the object (a region's, or a location's without the tier) follows the renditions viewers reload
-// plainly (relay-follow.ts): one call held at the object per rendition, answered when its playlist changes or after a
-// short hold, so plain reloads cost the object one call per playlist update and per hold whatever the crowd, and a
-// followed playlist is served only while the object confirmed it within the relay's share of the staleness bound.
+// plainly (relay-follow.ts): one call held at the object per rendition, answered when its playlist changes (or after a
+// hold of one update interval), so plain reloads cost the object about one call per playlist update whatever the crowd,
+// and a followed playlist is served only while the object confirmed it within the relay's share of the staleness bound.
 // Nothing is stored: a relay that is evicted just starts over.
 import { DurableObject } from "cloudflare:workers";
 import { getConfig } from "../../config.ts";
@@ -127,10 +127,10 @@ export class PlaylistRelay extends DurableObject<Env> {
   ): Promise<PlaylistAnswer> {
     const keepAlive = (work: Promise<unknown>) => this.ctx.waitUntil(work);
     const follows = search === "" ? this.playlistFollows(role) : null;
-    const current = follows?.current(key);
+    const current = follows ? (follows.current(key) ?? (await follows.confirmed(key))) : null;
     if (current) return current;
     const answer = await latest.answer(key, call, keepAlive);
-    follows?.follow(key, answer, follow, keepAlive);
+    follows?.follow(key, answer, follow, keepAlive, latest.requestedAt(key) ?? undefined);
     return answer;
   }
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { PlaylistAnswer } from "../../../../edge/src/live/playlist-answer.ts";
-import { type FollowAnswer, listsPart, PlaylistFollows } from "../../../../edge/src/live/relay-follow.ts";
+import { type FollowAnswer, followHoldMs, listsPart, PlaylistFollows } from "../../../../edge/src/live/relay-follow.ts";
 
 const playlist = (n: number, ended = false): PlaylistAnswer => ({
   status: 200,
@@ -60,10 +60,12 @@ describe("PlaylistFollows", () => {
       await flush();
       for (let reload = 0; reload < 1000; reload += 1) expect(follows.current("k")?.body).toBe(object.current.body);
     }
-    // The first call, then one renewal per update: 6 calls for 5 updates and 5,000 reloads; each asks for a hold of
-    // three quarters of the share, so the object answers an unchanged playlist before the relay stops trusting it.
+    // The first call, then one renewal per update: 6 calls for 5 updates and 5,000 reloads; each asks for a hold of one
+    // update interval (these playlists name no target: the least hold), so unchanged answers come only from a late stream.
     expect(object.calls).toHaveLength(6);
-    expect(object.holds.every((h) => h === 187)).toBe(true);
+    expect(object.holds.every((h) => h === 100)).toBe(true);
+    expect(followHoldMs(LL(1))).toBe(500);
+    expect(followHoldMs({ status: 200, body: "#EXTM3U\n#EXT-X-TARGETDURATION:6\n", headers: {} })).toBe(6000);
   });
 
   it("serves a followed playlist only for its share of the bound after the object last had it; a stalled call is dropped", async () => {
@@ -82,9 +84,8 @@ describe("PlaylistFollows", () => {
     now = 401;
     expect(follows.current("k")).toBeNull();
     expect(follows.size).toBe(1);
-    // An object that says it held a call longer than the relay waited for it cannot date the playlist later than now.
-    // Past its hold (187) and the grace, the call stalled: the follow is dropped, its blocked requests woken.
-    now = 160 + 187 + 1000;
+    // Past its hold (100) and the grace, the call stalled: the follow is dropped, its blocked requests woken.
+    now = 160 + 100 + 1000;
     expect(follows.current("k")).toBeNull();
     expect(follows.size).toBe(1);
     now += 1;
@@ -101,6 +102,26 @@ describe("PlaylistFollows", () => {
     follows.follow("k", playlist(2), object.follow, () => undefined);
     expect(follows.size).toBe(1);
     expect(object.calls).toHaveLength(calls + 1);
+  });
+
+  it("lets a plain reload past the share wait as long again for the follow's next answer, then sends it to the object", async () => {
+    const object = new FakeObject();
+    const follows = new PlaylistFollows({ trustMs: () => 80, idleMs: 60_000 });
+    follows.follow("k", playlist(1), object.follow, () => undefined);
+    object.confirm(0);
+    await flush();
+    // Confirmed when the call was made, long ago in this clock's terms: waits, and the next answer confirms a new playlist.
+    await new Promise((resolve) => setTimeout(resolve, 120));
+    expect(follows.current("k")).toBeNull();
+    const waiting = follows.confirmed("k");
+    object.publish(playlist(2), 100);
+    expect((await waiting)?.body).toBe(playlist(2).body);
+    // No answer within the share: null, so the relay asks the object itself.
+    await new Promise((resolve) => setTimeout(resolve, 120));
+    const started = Date.now();
+    expect(await follows.confirmed("k")).toBeNull();
+    expect(Date.now() - started).toBeGreaterThanOrEqual(75);
+    expect(await follows.confirmed("not followed")).toBeNull();
   });
 
   it("dates a confirmation no later than its answer came, whatever hold the object reports", async () => {
@@ -229,7 +250,7 @@ describe("a stalled follow", () => {
     const follows = new PlaylistFollows({ trustMs: () => 100, graceMs: 50 });
     follows.follow("k", LL(1), object.follow, () => undefined);
     const started = Date.now();
-    // Never answered: past the hold (75 ms) and the grace the follow is dropped and the request goes to the object.
+    // Never answered: past the hold (100 ms) and the grace the follow is dropped and the request goes to the object.
     expect(await follows.blocked("k", 6, 1)).toBeNull();
     expect(Date.now() - started).toBeGreaterThanOrEqual(120);
     expect(Date.now() - started).toBeLessThan(1000);
