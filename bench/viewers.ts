@@ -653,14 +653,20 @@ class Simulation {
     await sleep(Math.max(options.plainReloadS, sampling) * 1000 + 2000);
     const ids = [this.streams.public.id, this.streams.signed.id];
     options.log(`viewers ${count}: warmed up (${pool.size} client sockets), reading the object's call counts`);
-    const before = await Promise.all(ids.map((id) => this.objectCalls(id)));
+    // A failed read ends the step: its viewers must stop too, or they would go on loading the edge being stopped.
+    const stopViewers = (err: unknown): never => {
+      running = false;
+      pool.close();
+      throw err;
+    };
+    const before = await Promise.all(ids.map((id) => this.objectCalls(id))).catch(stopViewers);
     const partBefore = this.current;
     recording = true;
     const t0 = performance.now();
     await sleep(options.seconds * 1000);
     recording = false;
     const elapsedS = (performance.now() - t0) / 1000;
-    const after = await Promise.all(ids.map((id) => this.objectCalls(id)));
+    const after = await Promise.all(ids.map((id) => this.objectCalls(id))).catch(stopViewers);
     const partAfter = this.current;
     const statusViewers = await this.edge.api<{ viewers?: number }>("GET", `/streams/${this.streams.public.id}/status`);
     const statusAt = Date.now();
