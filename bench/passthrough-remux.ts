@@ -25,6 +25,19 @@ import { childrenOf, sampleProcess } from "./proc.ts";
 import { sleep } from "./stats.ts";
 
 const profileDir = option("profile", "");
+/** Extra NODE_OPTIONS for the node (e.g. V8 flags to try), and extra environment as `K=V,K=V`. */
+const nodeOptions = option("node-options", "");
+const nodeEnvText = option("node-env", "");
+const nodeEnv = Object.fromEntries(
+  nodeEnvText
+    .split(",")
+    .filter(Boolean)
+    .map((kv) => [kv.slice(0, kv.indexOf("=")), kv.slice(kv.indexOf("=") + 1)]),
+);
+/** --node-log=FILE: the node's output lines are written there (e.g. with --node-options=--trace-gc). */
+const nodeLog = option("node-log", "");
+/** What a run tried beyond the node's defaults, for its label. */
+const tried = [nodeOptions, nodeEnvText].filter(Boolean).join(" ");
 const NGINX_RTMP_MODULE = "/usr/lib/nginx/modules/ngx_rtmp_module.so";
 const TICKS = 100;
 
@@ -125,8 +138,9 @@ async function measureNode(mode: string, ffmpeg: string, file: string, n: number
       THUMBNAIL_INTERVAL_S: thumbnailS,
       MAX_PUBLISHES: String(n),
       RTMP_MAX_CONNECTIONS_PER_IP: String(n + 4),
+      ...nodeEnv,
       // --profile=DIR: the node writes a V8 CPU profile there when it exits (open it in Chrome's DevTools).
-      ...(profileDir ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${profileDir}` } : {}),
+      NODE_OPTIONS: [nodeOptions, profileDir ? `--cpu-prof --cpu-prof-dir=${profileDir}` : ""].filter(Boolean).join(" "),
     },
   });
   let w: Awaited<ReturnType<typeof window>>;
@@ -142,11 +156,12 @@ async function measureNode(mode: string, ffmpeg: string, file: string, n: number
     if (factors.length < n) throw new Error(`only ${factors.length} of ${n} publishes reached the edge; node log: ${node.lines.slice(-5).join(" | ")}`);
   } finally {
     await node.stop();
+    if (nodeLog) writeFileSync(nodeLog, `${node.lines.join("\n")}\n`);
     await fake.stop();
     rmSync(dir, { recursive: true, force: true });
   }
   return {
-    mode: `node REMUX=${remux}${thumbnailS === "10" ? "" : ` thumbnails/${thumbnailS}s`}`,
+    mode: `node REMUX=${remux}${thumbnailS === "10" ? "" : ` thumbnails/${thumbnailS}s`}${tried ? ` (${tried})` : ""}`,
     streams: n,
     cores: w.cores,
     rssMiB: w.rssMiB,

@@ -347,6 +347,16 @@ export class CmafPackager {
 
 function concat(chunks: Uint8Array[]): Uint8Array {
   if (chunks.length === 1) return chunks[0]!;
+  // Chunks back to back in one buffer (the native remuxer writes a GOP's fragments so) join as a view: no copy.
+  const first = chunks[0]!;
+  let end = first.byteOffset + first.byteLength;
+  let adjacent = true;
+  for (let i = 1; i < chunks.length && adjacent; i++) {
+    const chunk = chunks[i]!;
+    adjacent = chunk.buffer === first.buffer && chunk.byteOffset === end;
+    end += chunk.byteLength;
+  }
+  if (adjacent) return new Uint8Array(first.buffer, first.byteOffset, end - first.byteOffset);
   const out = new Uint8Array(chunks.reduce((sum, chunk) => sum + chunk.byteLength, 0));
   let at = 0;
   for (const chunk of chunks) {

@@ -39,9 +39,10 @@ interface Run {
 
 /**
  * moof + mdat for `samples`, sequence number `sequence` (from 1). Video data first in the mdat, then audio. Written
- * straight into one buffer of the fragment's size: the media bytes are copied once, and no box is built twice.
+ * straight into one buffer of the fragment's size (`take`, default a new buffer): the media bytes are copied once,
+ * and no box is built twice.
  */
-export function writeFragment(sequence: number, samples: FragmentSamples): Uint8Array {
+export function writeFragment(sequence: number, samples: FragmentSamples, take: (size: number) => Buffer = Buffer.allocUnsafe): Uint8Array {
   const runs: Run[] = [];
   if (samples.video.length > 0) runs.push({ trackId: VIDEO_TRACK_ID, samples: samples.video, video: true });
   if (samples.audio.length > 0) runs.push({ trackId: AUDIO_TRACK_ID, samples: samples.audio, video: false });
@@ -53,7 +54,7 @@ export function writeFragment(sequence: number, samples: FragmentSamples): Uint8
     for (const s of run.samples) dataSize += s.data.byteLength;
   }
   // Unfilled: every byte is written below.
-  const out = Buffer.allocUnsafe(moofSize + 8 + dataSize);
+  const out = take(moofSize + 8 + dataSize);
   const view = new DataView(out.buffer, out.byteOffset, out.byteLength);
   let at = 0;
   const header = (size: number, type: string) => {

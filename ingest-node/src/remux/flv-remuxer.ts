@@ -5,6 +5,7 @@ import { VIDEO_TIMESCALE, writeInit } from "./cmaf-init.ts";
 import { type Sample, writeFragment } from "./cmaf-fragment.ts";
 import { RemuxError } from "./errors.ts";
 import { type FlvTag, FlvReader } from "./flv-reader.ts";
+import { FragmentArena } from "./fragment-arena.ts";
 
 export { RemuxError } from "./errors.ts";
 export type { RemuxErrorCode } from "./errors.ts";
@@ -52,6 +53,8 @@ export class FlvRemuxer {
   #audioQueue: Sample[] = [];
   #nextAudioDts: number | null = null;
   #sequence = 1;
+  /** Where fragments are written: a GOP's back to back, so the packager joins its segment without a copy. */
+  readonly #arena = new FragmentArena();
   #ended = false;
   #videoFrames = 0;
 
@@ -196,7 +199,8 @@ export class FlvRemuxer {
       audio = cut === -1 ? this.#audioQueue : this.#audioQueue.slice(0, cut);
       this.#audioQueue = cut === -1 ? [] : this.#audioQueue.slice(cut);
     }
-    out.push(writeFragment(this.#sequence++, { video: this.#videoRun, audio }));
+    if (this.#videoRun[0]!.sync) this.#arena.startGop();
+    out.push(writeFragment(this.#sequence++, { video: this.#videoRun, audio }, (size) => this.#arena.take(size)));
     this.#videoRun = [];
   }
 }

@@ -153,6 +153,27 @@ describe("FlvRemuxer (real ffmpeg)", () => {
     }
   });
 
+  it("writes a GOP's fragments back to back: fed fragment by fragment, the packager's segments and parts are views of them, not copies", async () => {
+    const input = await readFile(await publisherFlv("arena"));
+    const { parts: fragments } = remux(input, 65_536);
+    for (const parts of [false, true]) {
+      const packager = new CmafPackager({ segmentTarget: 2, parts, partTarget: parts ? 0.5 : undefined });
+      const events = [...fragments.flatMap((f) => packager.push(f)), ...packager.end()];
+      const segments = events.filter((e): e is SegmentEvent => e.type === "segment");
+      expect(segments).toHaveLength(3);
+      for (const segment of segments) {
+        // The buffer of the segment's first fragment holds the whole segment, and its bytes are those fragments'.
+        const own = fragments.filter((f) => f.buffer === segment.bytes.buffer);
+        expect(own.length).toBeGreaterThan(1);
+        expect(Buffer.compare(Buffer.from(segment.bytes), Buffer.concat(own))).toBe(0);
+        if (parts)
+          for (const part of events.filter((e): e is PartEvent => e.type === "part" && e.segmentIndex === segment.index)) {
+            expect(part.bytes.buffer).toBe(segment.bytes.buffer);
+          }
+      }
+    }
+  });
+
   it("cuts fragments at the part target (LL-HLS 0.333 s parts): 10 frames each", async () => {
     const input = await readFile(await publisherFlv("parts"));
     const { out } = remux(input, 65_536, 1 / 3);
