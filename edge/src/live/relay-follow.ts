@@ -11,8 +11,9 @@
 // staleness bound from then (`trustMs`). Past that, a plain reload waits as long again for the follow's next answer, and
 // only then asks the object itself: a healthy follow, answered at each part, costs no more calls than that. The hold is
 // one playlist update interval (a part target, or a target duration), so an unchanged answer comes only when the stream
-// is late; a call not answered within its hold and `graceMs` stalled: the follow is dropped (its blocked requests then
-// ask the object themselves) and a plain reload after the grace starts another. Pure: no Worker API.
+// is late; a call not answered within its hold and `graceMs` stalled: its blocked requests then ask the object
+// themselves until its answer comes (no second call is made), and overdue by the idle time too the follow is dropped.
+// Pure: no Worker API.
 import type { PlaylistAnswer } from "./playlist-answer.ts";
 
 /** A follow call's answer: the playlist, and how long the object held the call before answering (ms, its own clock). */
@@ -48,7 +49,7 @@ export interface PlaylistFollowsOptions {
   /** How long a playlist the object confirmed may answer plain reloads: this relay's share of its staleness bound (ms). */
   trustMs: (answer: PlaylistAnswer) => number;
   idleMs?: number;
-  /** A follow call not answered within its hold and this long stalled: the follow is dropped (default 1 s). */
+  /** A follow call not answered within its hold and this long stalled (default 1 s); failed follows rest this long. */
   graceMs?: number;
   /** Most blocked requests waiting on followed playlists at once; past it they are answered the usual way. */
   maxWaiting?: number;
@@ -189,10 +190,15 @@ export class PlaylistFollows {
     return followed.answer;
   }
 
-  /** Whether the pending call of `followed` is overdue (its hold and the grace passed); if so the follow is dropped. */
+  /**
+   * Whether the pending call of `followed` is overdue (its hold and the grace passed). It stays the follow's call: a
+   * second one would only add to an object too busy to answer the first; its answer, however late, resumes the follow.
+   * Overdue by the idle time too, the follow is dropped (a new plain reload may start another after the grace).
+   */
   #stalled(key: string, followed: Followed, now: number): boolean {
-    if (now - followed.since <= followed.holdMs + this.#graceMs) return false;
-    this.#drop(key, true);
+    const overdue = now - followed.since - followed.holdMs - this.#graceMs;
+    if (overdue <= 0) return false;
+    if (overdue > this.#idleMs) this.#drop(key, true);
     return true;
   }
 
