@@ -119,8 +119,9 @@ export function viewersSection(run: SectionRun<ViewersResult> | undefined, docsD
     "unchanged after one update interval), saying how long it held it, and renews it with the answer. A held call proves nothing",
     "while it is held (the answer may be stuck on the way, or the object too busy to send it), so the relay answers plain reloads",
     "from its playlist only while the object confirmed it within the relay's share of the staleness bound; past that a reload",
-    "waits as long again for the follow's next answer, then asks the object itself, and a call overdue by its hold and 1 s is",
-    "given up. Blocked requests wait at the relay until the followed playlist lists their part: per rendition the object sees one",
+    "waits as long again for the follow's next answer, then asks the object itself; while a call is overdue by its hold and 1 s,",
+    "its blocked requests ask the object too (no second call is made). Blocked requests wait at the relay until the followed",
+    "playlist lists their part: per rendition the object sees one",
     "call per playlist update (each part, each segment's close), plus the relay's own calls when parts come further apart than",
     "twice its share, whatever the number of viewers and their modes. Viewer counts ride on those calls, so a relay's separate",
     "count report goes only when no call since the change carried the same number.",
@@ -173,8 +174,9 @@ export function viewersSection(run: SectionRun<ViewersResult> | undefined, docsD
     "pending, up to 19 s (plain staleness p99 2–16 s in those runs), and blocked requests waited at the region for the late",
     "follow, holding the client's sockets (all 1,024 busy, up to 9,000 requests waiting for one). Now a relay serves a followed",
     "playlist only within its share of the bound after the object last confirmed it, and asks the object itself otherwise",
-    "(more calls when the follow is late, never a staler playlist); a follow overdue by its hold and 1 s is given up, so its",
-    "blocked requests ask the object. Releasing held calls from a microtask instead of a timer cut the worst follow delay to",
+    "(more calls when the follow is late, never a staler playlist); while a follow is overdue by its hold and 1 s its blocked",
+    "requests ask the object (one call stays held: a second would only add to a busy object). Releasing held calls from a",
+    "microtask instead of a timer cut the worst follow delay to",
     "~10 s in one run; not adopted (the released answers would then go out before the node's acknowledgement). No connection or",
     "subrequest limit was involved: the objects answered every call, late." +
       (sampled
