@@ -7,7 +7,16 @@
 import { loadavg } from "node:os";
 import type { Page } from "playwright-core";
 import { launchBrowser, type TestBrowser } from "../scripts/lib/browser.ts";
-import { type EdgeResponse, openPlayer, PART_URL, type PlayerName, samplePlayer, waitForFirstFrame } from "../scripts/lib/player-pages.ts";
+import {
+  type EdgeResponse,
+  openPlayer,
+  PART_URL,
+  type PlayerName,
+  isSeekInBuffer,
+  type StallRecord,
+  samplePlayer,
+  waitForFirstFrame,
+} from "../scripts/lib/player-pages.ts";
 import { startSystem, type TestSystem } from "../test/e2e/harness.ts";
 import type { Mode } from "./latency.ts";
 import { type Distribution, distribution, round, sleep } from "./stats.ts";
@@ -35,7 +44,12 @@ export interface PlayerRun {
   /** The player's own behind-live figure, seconds (hls.js `latency`, Shaka seek range end - position, video.js
    *  liveTracker). */
   behind: Distribution;
+  /** Stalls: `waiting` events, except seeks within buffered media. */
   stalls: number;
+  /** Seeks within buffered media: the player jumped, nothing ran dry (absent in older runs). */
+  seeks?: number;
+  /** Every `waiting` event (absent in older runs). */
+  stallLog?: StallRecord[];
   responses: number;
   parts: number;
   status4xx: number;
@@ -122,7 +136,7 @@ export async function runPlayers(options: PlayersOptions): Promise<PlayersResult
             const run = await playOnce(system, browser, stream.stream_id, player, ladder, plan.partTarget, options.playS);
             runs.push(run);
             options.log(
-              `players ${ladder} ${player} @${plan.partTarget}: glass-to-glass p50 ${run.latency.p50 ?? "-"} p95 ${run.latency.p95 ?? "-"} s, behind-live p50 ${run.behind.p50 ?? "-"} s, ${run.stalls} stalls, ${run.status4xx} 4xx, ${run.status5xx} 5xx, ${run.errors.length} errors, first frame ${run.firstFrameMs} ms`,
+              `players ${ladder} ${player} @${plan.partTarget}: glass-to-glass p50 ${run.latency.p50 ?? "-"} p95 ${run.latency.p95 ?? "-"} s, behind-live p50 ${run.behind.p50 ?? "-"} s, ${run.stalls} stalls, ${run.seeks} seeks within the buffer, ${run.status4xx} 4xx, ${run.status5xx} 5xx, ${run.errors.length} errors, first frame ${run.firstFrameMs} ms${stallText(run.stallLog ?? [])}`,
             );
           }
         } finally {
@@ -195,7 +209,7 @@ async function playOnce(
     const loadStart = Date.now();
     const responses = await openPlayer(page, system.url, id, player);
     const firstFrameMs = await firstFrame(page, loadStart);
-    const { latency, behind, curve, stalls, errors } = await samplePlayer(page, player, playS, WARM_UP_S);
+    const { latency, behind, curve, stalls, seeks, stallLog, errors } = await samplePlayer(page, player, playS, WARM_UP_S);
     const failed = responses.filter((r) => r.status >= 400);
     const s = (d: Distribution): Distribution => ({ n: d.n, p50: round(d.p50, 2), p95: round(d.p95, 2), p99: round(d.p99, 2), max: round(d.max, 2) });
     const target = ladder === "test" ? PLAYER_TARGETS.find((x) => x.player === player && x.partTarget === partTarget) : undefined;
@@ -209,6 +223,8 @@ async function playOnce(
       latency: latencyD,
       behind: s(distribution(behind)),
       stalls,
+      seeks,
+      stallLog,
       responses: responses.length,
       parts: responses.filter((r) => PART_URL.test(r.url)).length,
       status4xx,
@@ -291,4 +307,12 @@ function firstFrameTimeline(responses: EdgeResponse[], loadStart: number): First
     playlistLoads: playlists.filter((r) => media === undefined || r.atMs <= media.atMs).length,
     mediaMs: at(media),
   };
+}
+
+/** `waiting` events as "; waiting at 12.3 s (0.04 s ahead, lasted 1.03 s), 20.1 s (2.06 s ahead, seek within the buffer, ...)", or "". */
+export function stallText(log: StallRecord[]): string {
+  if (log.length === 0) return "";
+  const one = (x: StallRecord) =>
+    `${x.atS} s (${x.aheadS} s ahead${isSeekInBuffer(x) ? ", seek within the buffer" : x.seeking ? ", seeking" : ""}, lasted ${x.lastedS ?? "?"} s)`;
+  return `; waiting at ${log.map(one).join(", ")}`;
 }

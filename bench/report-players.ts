@@ -1,7 +1,7 @@
 // The "Player latency" section of docs/BENCHMARKS.md (bench/players.ts's figures), its plot and summary rows.
 import { join } from "node:path";
 import { lineChart, PALETTE } from "./plot-svg.ts";
-import { PLAYER_TARGETS, type PlayerRun, type PlayersResult, type TimeToLive } from "./players.ts";
+import { PLAYER_TARGETS, type PlayerRun, type PlayersResult, stallText, type TimeToLive } from "./players.ts";
 import type { Figure } from "./render-png.ts";
 import { sectionMissing } from "./report-missing.ts";
 import type { SectionRun } from "./results.ts";
@@ -69,15 +69,23 @@ export function playersSection(run: SectionRun<PlayersResult> | undefined, docsD
     "sampled every 250 ms; the ingest node stamps program date-times with the capture time it estimates from the publisher's",
     "timestamps and their earliest arrival (`ingest-node/src/pipeline/capture-clock.ts`), so this is capture → screen. video.js",
     "exposes no program date-time of the frame on screen: its own *behind live* (`liveTracker`: live edge − position) is given instead,",
-    "as are hls.js's `latency` and Shaka's seek-range end − position. *Stalls*: `waiting` events after the first frame. Every HTTP",
-    "response the page received from the edge is counted.",
+    "as are hls.js's `latency` and Shaka's seek-range end − position. *Stalls*: `waiting` events after the first frame, except a seek",
+    "into media the player had buffered (at least 0.1 s ahead of the new position: it jumped, nothing ran dry; given apart as *seeks*).",
+    "Every HTTP response the page received from the edge is counted.",
     "",
     "| player | ladder | part target | glass-to-glass p50 | **p95** | max | own behind-live p50 | stalls | responses (parts) | 4xx | 5xx | errors | first frame | target | |",
     "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
   );
   for (const x of r.runs) {
     md.push(
-      `| ${x.player} | ${x.ladder} | ${x.partTarget} s | ${s(x.latency.p50)} | **${s(x.latency.p95)}** | ${s(x.latency.max)} | ${s(x.behind.p50)} | ${n(x.stalls)} | ${n(x.responses)} (${n(x.parts)}) | ${n(x.status4xx)} | ${n(x.status5xx)} | ${x.errors.length === 0 ? "none" : x.errors.slice(0, 3).join(", ")} | ${x.firstFrameMs === null ? "–" : `${n(x.firstFrameMs)} ms`} | ${x.targetP95S === null ? "(report)" : `p95 ≤ ${x.targetP95S} s${x.player === "Shaka" ? ", 0 4xx" : ""}, 0 stalls`} | ${x.pass === null ? "–" : passMark(x.pass)} |`,
+      `| ${x.player} | ${x.ladder} | ${x.partTarget} s | ${s(x.latency.p50)} | **${s(x.latency.p95)}** | ${s(x.latency.max)} | ${s(x.behind.p50)} | ${n(x.stalls)}${x.seeks ? ` (+${n(x.seeks)} seeks)` : ""} | ${n(x.responses)} (${n(x.parts)}) | ${n(x.status4xx)} | ${n(x.status5xx)} | ${x.errors.length === 0 ? "none" : x.errors.slice(0, 3).join(", ")} | ${x.firstFrameMs === null ? "–" : `${n(x.firstFrameMs)} ms`} | ${x.targetP95S === null ? "(report)" : `p95 ≤ ${x.targetP95S} s${x.player === "Shaka" ? ", 0 4xx" : ""}, 0 stalls`} | ${x.pass === null ? "–" : passMark(x.pass)} |`,
+    );
+  }
+  const waited = r.runs.filter((x) => (x.stallLog ?? []).length > 0);
+  if (waited.length > 0) {
+    md.push(
+      "",
+      `Every \`waiting\` event (s after the first frame; media buffered ahead of the playhead; how long until it played again): ${waited.map((x) => `${label(x)}${stallText(x.stallLog ?? []).replace(/^; waiting at/, ":")}`).join("; ")}.`,
     );
   }
   const failed = r.runs.filter((x) => x.failedExamples.length > 0);

@@ -119,6 +119,38 @@ export function waitForFirstFrame(page: Page, what: string, timeoutMs = 30_000):
   return waitInPage(page, what, PLAYING, timeoutMs);
 }
 
+/** One `waiting` event of a sampled player: a stall, or a seek within media it had buffered (`seeking`, media ahead). */
+export interface StallRecord {
+  atS: number;
+  aheadS: number;
+  seeking: boolean;
+  lastedS: number | null;
+}
+
+/** Media buffered ahead of the playhead at a seek that is no stall (s): a seek into what the player holds. */
+const SEEK_IN_BUFFER_S = 0.1;
+
+/** True when a `waiting` event is a seek within buffered media (the player jumped; it did not run dry). */
+export function isSeekInBuffer(x: StallRecord): boolean {
+  return x.seeking && x.aheadS >= SEEK_IN_BUFFER_S;
+}
+
+/** In the page: logs each `waiting` event with the buffer ahead, seeking, and when `playing` followed. */
+const STALL_PROBE = `(() => {
+  window.__stallLog = [];
+  const v = document.querySelector("video");
+  const t0 = performance.now();
+  v.addEventListener("waiting", () => {
+    let ahead = 0;
+    for (let i = 0; i < v.buffered.length; i++) if (v.buffered.start(i) <= v.currentTime + 0.01 && v.buffered.end(i) > v.currentTime) ahead = v.buffered.end(i) - v.currentTime;
+    window.__stallLog.push({ atS: (performance.now() - t0) / 1000, aheadS: ahead, seeking: v.seeking, lastedS: null });
+  });
+  v.addEventListener("playing", () => {
+    const last = window.__stallLog[window.__stallLog.length - 1];
+    if (last && last.lastedS === null) last.lastedS = (performance.now() - t0) / 1000 - last.atS;
+  });
+})()`;
+
 /** What a player did while sampled. */
 export interface PlayerSamples {
   /** Glass-to-glass latency after the warm-up, seconds (empty for players without a program date-time: video.js). */
@@ -127,8 +159,13 @@ export interface PlayerSamples {
   behind: number[];
   /** [seconds since sampling started, glass-to-glass s (else behind-live s)], warm-up included, for plots. */
   curve: [number, number][];
-  /** `waiting` events while sampled. */
+  /** Stalls while sampled: `waiting` events, except seeks within buffered media (see `seeks`). */
   stalls: number;
+  /** `waiting` events of seeks within buffered media: the player jumped (e.g. toward its live target), nothing ran dry. */
+  seeks: number;
+  /** Each `waiting` event: when (s since sampling started), media buffered ahead of the playhead (s), whether the player
+   *  was seeking, and how long until it played again (s, null if it did not). */
+  stallLog: StallRecord[];
   /** The player's fatal errors. */
   errors: string[];
 }
@@ -136,12 +173,12 @@ export interface PlayerSamples {
 /**
  * Samples a playing `player` every 250 ms for `playS` seconds: glass-to-glass latency and the player's own
  * behind-live figure (both left out of the figures for the first `warmUpS`, the join and first catch-up), and counts
- * stalls (`waiting` events) from the start.
+ * stalls (`waiting` events; seeks within buffered media apart) from the start.
  */
 export async function samplePlayer(page: Page, player: PlayerName, playS: number, warmUpS: number): Promise<PlayerSamples> {
-  await inPage(page, `(() => { window.__stalls = 0; document.querySelector("video").addEventListener("waiting", () => { window.__stalls += 1; }); })()`);
+  await inPage(page, STALL_PROBE);
   const probe = PLAYER_PROBES[player];
-  const samples: PlayerSamples = { latency: [], behind: [], curve: [], stalls: 0, errors: [] };
+  const samples: PlayerSamples = { latency: [], behind: [], curve: [], stalls: 0, seeks: 0, stallLog: [], errors: [] };
   const started = Date.now();
   while (Date.now() - started < playS * 1000) {
     const [date, own] = await Promise.all([inPage<number | null>(page, probe.date), inPage<number | null>(page, probe.behind)]);
@@ -155,7 +192,15 @@ export async function samplePlayer(page: Page, player: PlayerName, playS: number
     if (plotted !== null && Number.isFinite(plotted)) samples.curve.push([Math.round(t * 100) / 100, Math.round(plotted * 1000) / 1000]);
     await new Promise((resolve) => setTimeout(resolve, 250));
   }
-  samples.stalls = await inPage<number>(page, "window.__stalls");
+  const round2 = (x: number) => Math.round(x * 100) / 100;
+  samples.stallLog = (await inPage<StallRecord[]>(page, "window.__stallLog")).map((x) => ({
+    atS: round2(x.atS),
+    aheadS: round2(x.aheadS),
+    seeking: x.seeking,
+    lastedS: x.lastedS === null ? null : round2(x.lastedS),
+  }));
+  samples.seeks = samples.stallLog.filter(isSeekInBuffer).length;
+  samples.stalls = samples.stallLog.length - samples.seeks;
   samples.errors = await inPage<string[]>(page, probe.errors);
   return samples;
 }

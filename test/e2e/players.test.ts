@@ -18,6 +18,8 @@ interface PlayerRun {
   name: PlayerName;
   responses: EdgeResponse[];
   stalls: number;
+  /** Seeks within buffered media (jumps, not stalls). */
+  seeks: number;
   /** Glass-to-glass latency samples, seconds. */
   latency: number[];
   errors: string[];
@@ -34,8 +36,8 @@ async function play(name: PlayerName): Promise<PlayerRun> {
   try {
     const responses = await openPlayer(page, system.url, streamId, name);
     await waitForFirstFrame(page, `${name} playing`);
-    const { latency, stalls, errors } = await samplePlayer(page, name, PLAY_S, WARM_UP_S);
-    return { name, responses: [...responses], stalls, latency, errors };
+    const { latency, stalls, seeks, errors } = await samplePlayer(page, name, PLAY_S, WARM_UP_S);
+    return { name, responses: [...responses], stalls, seeks, latency, errors };
   } finally {
     await page.close();
   }
@@ -46,7 +48,7 @@ function report(run: PlayerRun): string {
   const hinted = run.responses.filter((r) => PART_URL.test(r.url)).length;
   return (
     `${run.name}: glass-to-glass p50 ${percentile(run.latency, 50).toFixed(2)} s, p95 ${percentile(run.latency, 95).toFixed(2)} s ` +
-    `(${run.latency.length} samples), ${run.stalls} stalls, ${run.responses.length} responses (${hinted} parts), ${failed} 4xx/5xx`
+    `(${run.latency.length} samples), ${run.stalls} stalls, ${run.seeks} seeks within the buffer, ${run.responses.length} responses (${hinted} parts), ${failed} 4xx/5xx`
   );
 }
 
