@@ -184,9 +184,15 @@ describe("transcoding pool (TRANSCODE=queue, BullMQ on Redis, cpu and gpu worker
     const node = system.nodes[0]!;
     const started = Date.now();
     const publisher = system.publish(`${node.rtmpUrl}/${stream.stream_key}`, { durationS: 36 });
+    // A player that loads the multivariant playlist as early as it can still learns every rung: the first one the edge
+    // answers already lists the pool's rungs (the node declares them in the source's init).
+    const firstMaster = eventually("the first multivariant playlist", 20_000, () => readMaster(stream.playback_manifest_url).then((m) => m ?? undefined), 100);
 
+    const firstRenditions = (await firstMaster).variants.map((v) => /\/([^/]+)\/index\.m3u8/.exec(v.url)?.[1]);
+    expect(firstRenditions.sort(), "the first multivariant playlist's renditions").toEqual(["source", ...RUNGS].sort());
+    console.log(`[pool] first multivariant playlist answered ${Date.now() - started} ms after the publish started, with every rung`);
     // kill -9 of a worker while its FFmpeg encodes a job (from 8 s in, when jobs flow).
-    await new Promise((resolve) => setTimeout(resolve, 8_000));
+    await new Promise((resolve) => setTimeout(resolve, Math.max(0, started + 8_000 - Date.now())));
     const victim = worker("worker-a");
     const busyAt = await eventually(
       "worker-a to be encoding",

@@ -46,6 +46,11 @@ export interface MediaRunOptions {
   clock: CaptureClock;
   uploads: MediaUploads;
   log: Logger;
+  /**
+   * Renditions others make for this run (the worker pool's rungs): declared in each init beside the run's own, so the
+   * edge holds the multivariant playlist until they have theirs too.
+   */
+  otherRenditions?: readonly string[];
   /** The plan copies the source before its keyframe interval is known: check it (copy-check.ts) until it is. */
   copyEarly: boolean;
   /** The early copy was checked (kept, or revoked by ending the run). */
@@ -177,7 +182,7 @@ export class MediaRun {
     const mode = grant.latency_mode;
     const rung = plan.renditions.find((r) => r.name === rendition);
     const bandwidth = declaredBandwidth(rung, plan.hasAudio, session.bytesIn, Date.now() - session.startedAt);
-    const ladder = [...this.process.renditions.keys()];
+    const ladder = [...this.process.renditions.keys(), ...(this.options.otherRenditions ?? [])];
     const end = await packageRendition(stream, {
       segmentTarget: grant.segment_target,
       partTarget: grant.part_target,

@@ -232,6 +232,7 @@ export class StreamPipeline {
       uploads: this.uploads,
       log: this.log,
       copyEarly: this.copyEarly,
+      otherRenditions: this.pool?.rungNames ?? [],
       onCopyChecked: () => (this.copyEarly = false),
     });
     return this.media.ended;

@@ -105,6 +105,11 @@ export class PoolPublish {
     return plan;
   }
 
+  /** The renditions the pool makes for the planned run (none before plan()). */
+  get rungNames(): string[] {
+    return this.#source?.rungs.map((r) => r.name) ?? [];
+  }
+
   /** A segment the node cut: when it is the source's, the jobs that make its rungs are queued. */
   segment(rendition: string, meta: SegmentMeta): void {
     const source = this.#source;

@@ -4,6 +4,8 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { createLogger } from "../../../../ingest-node/src/log.ts";
 import { StreamPipeline } from "../../../../ingest-node/src/pipeline/stream-pipeline.ts";
+import { PoolTranscoding } from "../../../../ingest-node/src/queue/pool-transcoding.ts";
+import type { TranscodeJob } from "../../../../ingest-node/src/queue/transcode-job.ts";
 import type { EdgeClient } from "../../../../ingest-node/src/upload/edge-client.ts";
 import type { MediaObject } from "../../../../ingest-node/src/upload/media-sink.ts";
 import { MemorySink } from "../../../../ingest-node/src/upload/memory-sink.ts";
@@ -109,5 +111,51 @@ describe("a recorded publish through the pipeline into a MemorySink", () => {
     expect(sink.objects).toHaveLength(putBeforeFence);
     // The broadcast is not this node's to hand back any more.
     expect(edge.unpublishes).toEqual([]);
+  });
+
+  it("in queue mode copies the source only, declares the pool's rungs in its init, and queues one job per source segment", async () => {
+    const jobs: TranscodeJob[] = [];
+    const log = createLogger("test");
+    const pool = new PoolTranscoding({
+      sink: { add: async (_cls, job) => void jobs.push(job), gpuWorkerSeen: async () => false },
+      ladder: [
+        { name: "90p", height: 90, videoKbps: 100, audioKbps: 32 },
+        { name: "72p", height: 72, videoKbps: 80, audioKbps: 32 },
+      ],
+      gpuMinHeight: 720,
+      bufferJobs: 10,
+      log,
+    });
+    const publisher = new RecordedPublisher(await readFlvFile(FIXTURE), 4);
+    const sink = new MemorySink();
+    const pipeline = new StreamPipeline(
+      publisher,
+      { ...grant(STREAM, 1, FIRST_MSN), worker_grant: "g" },
+      {
+        ffmpegBinary: ffmpeg.bin.ffmpeg,
+        ffmpegFeatures: ffmpeg.bin.features,
+        sink,
+        edge: new FakeEdge(STREAM, 100) as unknown as EdgeClient,
+        ladder: [],
+        pool,
+        preset: "ultrafast",
+        thumbnailIntervalS: 10,
+        limits: { maxBufferBytes: 4 * 1024 * 1024, maxSegmentTargets: 3, maxSegmentBytes: 4 * 1024 * 1024, restarts: 0 },
+        log,
+      },
+    );
+    await pipeline.done;
+    pool.close();
+    expect(pipeline.renditions()).toEqual(["source"]);
+    const [init] = sink.objectsOf(STREAM, "source");
+    // The edge holds the multivariant playlist until every declared rendition has an init: the pool's rungs too.
+    expect(init!.kind).toBe("init");
+    expect(init!.meta).toMatchObject({ ladder: ["source", "90p", "72p"] });
+    const segments = sink.objectsOf(STREAM, "source").filter((o) => o.kind === "segment");
+    expect(segments.map((o) => o.meta.msn)).toEqual([FIRST_MSN, FIRST_MSN + 1]);
+    expect(jobs.map((j) => [j.msn, j.rungs.map((r) => r.name)])).toEqual([
+      [FIRST_MSN, ["90p", "72p"]],
+      [FIRST_MSN + 1, ["90p", "72p"]],
+    ]);
   });
 });
