@@ -32,6 +32,22 @@ export interface PassthroughResults {
   load?: { before: number; after: number };
   /** Where the figures come from when not written by the script's own run. */
   note?: string;
+  /** Changes measured one at a time, oldest first (each its own run, beside nginx-rtmp where it ran too). */
+  steps?: PassthroughStep[];
+}
+
+/** One change to the node and what the bench measured after it, millicores per stream. */
+export interface PassthroughStep {
+  change: string;
+  /** When it was measured (ISO time). */
+  measuredAt: string;
+  /** The node with thumbnails every 10 s (the default), and with THUMBNAIL_INTERVAL_S=3600; null when not run. */
+  node: number | null;
+  quiet: number | null;
+  /** nginx-rtmp in the same run (null when it did not run then). */
+  nginx: number | null;
+  /** Kept or not, and why. */
+  verdict: string;
 }
 
 /** Where the figures are saved. */

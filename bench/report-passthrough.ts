@@ -135,6 +135,22 @@ export function passthroughParagraph(saved: PassthroughResults | null): string[]
         .join(" | ")} |`,
     );
   }
+  if (saved.steps && saved.steps.length > 0) {
+    const ratio = (v: number | null, nginx: number | null) => (v === null || nginx === null ? "" : ` (${f(v / nginx)}×)`);
+    md.push(
+      "",
+      "What was tried, one change at a time (millicores per stream; each row its own run on this shared 2-core machine, where the same",
+      "build measured from run to run varies by about ±15 %, so a change is kept for what it removes, not for one run's figure):",
+      "",
+      "| change | measured | node (thumbnails every 10 s) | node (`THUMBNAIL_INTERVAL_S=3600`) | nginx-rtmp, same run | kept |",
+      "|---|---|---|---|---|---|",
+    );
+    for (const step of saved.steps) {
+      md.push(
+        `| ${step.change} | ${step.measuredAt.slice(0, 16).replace("T", " ")} | ${step.node === null ? "–" : `${f(step.node)}${ratio(step.node, step.nginx)}`} | ${step.quiet === null ? "–" : `${f(step.quiet)}${ratio(step.quiet, step.nginx)}`} | ${step.nginx === null ? "–" : f(step.nginx)} | ${step.verdict} |`,
+      );
+    }
+  }
   md.push("");
   return md;
 }

@@ -50,6 +50,19 @@ describe("passthroughParagraph", () => {
     expect(md).toContain("| other threads (V8's workers: concurrent GC, compiler; libuv; the profiler in a profiled run) | 1.25 |");
   });
 
+  it("lists the changes tried, each with its run's ratio to nginx-rtmp and whether it was kept", () => {
+    const md = passthroughParagraph({
+      ...saved(false),
+      steps: [
+        { change: "before", measuredAt: "2026-12-06T09:41:00.000Z", node: 11.2, quiet: 9.5, nginx: 4.3, verdict: "–" },
+        { change: "a V8 flag", measuredAt: "2026-12-06T12:45:00.000Z", node: null, quiet: 10.5, nginx: null, verdict: "no" },
+      ],
+    }).join("\n");
+    expect(md).toContain("| before | 2026-12-06 09:41 | 11.2 (2.6×) | 9.5 (2.2×) | 4.3 | – |");
+    expect(md).toContain("| a V8 flag | 2026-12-06 12:45 | – | 10.5 | – | no |");
+    expect(passthroughParagraph(saved(false)).join("\n")).not.toContain("one change at a time");
+  });
+
   it("renders the saved figures, per stream and against nginx-rtmp", () => {
     const md = passthroughParagraph({
       measuredAt: "2026-12-06T04:05:00.000Z",
