@@ -689,7 +689,10 @@ class Simulation {
     });
     const parts = (partAfter.msn - partBefore.msn) * PARTS_PER_SEGMENT + (partAfter.part - partBefore.part);
     const feedErrors = this.feedErrors.length - feedErrorsBefore;
-    if (feedErrors > 0) record.errors["part upload"] = feedErrors;
+    if (feedErrors > 0) {
+      record.errors["part upload"] = feedErrors;
+      options.log(`viewers ${count}: part uploads failed: ${this.feedErrors.slice(feedErrorsBefore, feedErrorsBefore + 5).join("; ")}`);
+    }
     const errors = Object.values(record.errors).reduce((a, b) => a + b, 0);
     const rate = (n: number) => Math.round(n / elapsedS);
     return {
