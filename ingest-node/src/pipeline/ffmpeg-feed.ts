@@ -129,7 +129,8 @@ export class FfmpegFeed {
 
   /** Keeps the latest header, metadata and codec configuration tags for a restart. */
   private remember(tag: Buffer, info: FlvTagInfo | null): void {
-    if (tag.byteLength >= 3 && tag.toString("latin1", 0, 3) === "FLV") this.preamble.header = tag;
+    // The bytes compared, not a string made of them: this runs for every tag.
+    if (tag.byteLength >= 3 && tag[0] === 0x46 && tag[1] === 0x4c && tag[2] === 0x56) this.preamble.header = tag;
     else if (info?.kind === "script") this.preamble.script = tag;
     else if (info && isCodecConfig(tag, info)) this.preamble[info.kind === "video" ? "videoConfig" : "audioConfig"] = tag;
   }
