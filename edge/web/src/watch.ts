@@ -181,7 +181,10 @@ function startHls(HlsJs: HlsClass): Hls {
   });
   hls.on(HlsJs.Events.ERROR, (_event: string, data: ErrorData) => {
     player.errors.push({ type: data.type, details: data.details, fatal: data.fatal });
-    if (data.details === HlsJs.ErrorDetails.BUFFER_STALLED_ERROR) lastStallAt = performance.now();
+    if (data.details === HlsJs.ErrorDetails.BUFFER_STALLED_ERROR) {
+      lastStallAt = performance.now();
+      followJumpThreshold(); // hls.js raised its target before this listener ran
+    }
     if (!data.fatal) return;
     if (data.type === HlsJs.ErrorTypes.NETWORK_ERROR && data.response?.code === 403) {
       // Signed playback: the link has no token, a wrong one, or an expired one.
@@ -253,8 +256,25 @@ function followLive(live: boolean): void {
   const sync = config.liveSync;
   if (!hls || !sync) return;
   followingLive = live;
-  hls.config.liveMaxLatencyDuration = live ? sync.holdBack + sync.jumpAfter : Number.POSITIVE_INFINITY;
-  if (!live) video.playbackRate = 1;
+  if (live) followJumpThreshold();
+  else {
+    hls.config.liveMaxLatencyDuration = Number.POSITIVE_INFINITY;
+    video.playbackRate = 1;
+  }
+}
+
+/**
+ * Keeps hls.js's jump-back threshold (liveMaxLatencyDuration) jumpAfter beyond its current target. A stall raises the
+ * target by a part (up to a target duration); with a fixed threshold a few stalls put the target past it, and hls.js,
+ * which seeks to its target whenever the playhead is behind the threshold (at every playlist update), landed behind
+ * the threshold again and seeked at every part (measured: a seek every 0.2 s for seconds, each a `waiting` event).
+ */
+function followJumpThreshold(): void {
+  const hls = player.hls;
+  const sync = config.liveSync;
+  if (!hls || !sync || !followingLive) return;
+  const threshold = (hls.targetLatency ?? sync.holdBack) + sync.jumpAfter;
+  if (hls.config.liveMaxLatencyDuration !== threshold) hls.config.liveMaxLatencyDuration = threshold;
 }
 
 /** Interactive catch-up: the playback rate toward hls.js's target, which drops back once the last stall is old. */
@@ -263,6 +283,7 @@ function followLiveEdge(): void {
   const sync = config.liveSync;
   if (!hls || !sync || !followingLive || video.paused) return;
   if ((hls.targetLatency ?? 0) > sync.holdBack && performance.now() - lastStallAt > STALL_MEMORY_MS) hls.targetLatency = sync.holdBack;
+  followJumpThreshold();
   const ranges = video.buffered;
   const ahead = ranges.length > 0 ? ranges.end(ranges.length - 1) - video.currentTime : 0;
   const partTarget = hls.latestLevelDetails?.partTarget || sync.holdBack / 3;
