@@ -51,7 +51,8 @@ export interface PlaylistFollowsOptions {
   idleMs?: number;
   /** A follow call not answered within its hold and this long stalled (default 1 s); failed follows rest this long. */
   graceMs?: number;
-  /** Most blocked requests waiting on followed playlists at once; past it they are answered the usual way. */
+  /** Most requests waiting on followed playlists at once (blocked ones, and plain reloads waiting for a confirmation);
+   *  past it they are answered the usual way. */
   maxWaiting?: number;
   now?: () => number;
 }
