@@ -49,7 +49,7 @@ export interface PlayerRun {
   /** Seeks within buffered media: the player jumped, nothing ran dry (absent in older runs). */
   seeks?: number;
   /** Every `waiting` event (absent in older runs). */
-  stallLog?: StallRecord[];
+  stallLog?: RunStall[];
   responses: number;
   parts: number;
   status4xx: number;
@@ -209,7 +209,9 @@ async function playOnce(
     const loadStart = Date.now();
     const responses = await openPlayer(page, system.url, id, player);
     const firstFrameMs = await firstFrame(page, loadStart);
-    const { latency, behind, curve, stalls, seeks, stallLog, errors } = await samplePlayer(page, player, playS, WARM_UP_S);
+    const sampledAt = Date.now();
+    const { latency, behind, curve, stalls, seeks, stallLog: waits, errors } = await samplePlayer(page, player, playS, WARM_UP_S);
+    const stallLog = waits.map((x) => ({ ...x, partGapS: partGapAround(responses, sampledAt, x) }));
     const failed = responses.filter((r) => r.status >= 400);
     const s = (d: Distribution): Distribution => ({ n: d.n, p50: round(d.p50, 2), p95: round(d.p95, 2), p99: round(d.p99, 2), max: round(d.max, 2) });
     const target = ladder === "test" ? PLAYER_TARGETS.find((x) => x.player === player && x.partTarget === partTarget) : undefined;
@@ -309,10 +311,25 @@ function firstFrameTimeline(responses: EdgeResponse[], loadStart: number): First
   };
 }
 
+/** A `waiting` event and the longest interval between two parts the page received in the 2 s before it and while it
+ *  lasted (s; null without two parts then): a part that came late shows here as a gap longer than the part target. */
+export type RunStall = StallRecord & { partGapS?: number | null };
+
+/** The longest interval between consecutive part responses around `stall` (times from `sampledAt`), seconds. */
+function partGapAround(responses: EdgeResponse[], sampledAt: number, stall: StallRecord): number | null {
+  const from = sampledAt + (stall.atS - 2) * 1000;
+  const to = sampledAt + (stall.atS + (stall.lastedS ?? 0)) * 1000;
+  const times = responses.filter((r) => PART_URL.test(r.url) && r.atMs >= from && r.atMs <= to).map((r) => r.atMs);
+  let longest: number | null = null;
+  for (let i = 1; i < times.length; i++) longest = Math.max(longest ?? 0, times[i]! - times[i - 1]!);
+  return longest === null ? null : Math.round(longest / 10) / 100;
+}
+
 /** `waiting` events as "; waiting at 12.3 s (0.04 s ahead, lasted 1.03 s), 20.1 s (2.06 s ahead, seek within the buffer, ...)", or "". */
-export function stallText(log: StallRecord[]): string {
+export function stallText(log: RunStall[]): string {
   if (log.length === 0) return "";
-  const one = (x: StallRecord) =>
-    `${x.atS} s (${x.aheadS} s ahead${isSeekInBuffer(x) ? ", seek within the buffer" : x.seeking ? ", seeking" : ""}, lasted ${x.lastedS ?? "?"} s)`;
+  const gap = (x: RunStall) => (x.partGapS == null ? "" : `, parts ${x.partGapS} s apart`);
+  const one = (x: RunStall) =>
+    `${x.atS} s (${x.aheadS} s ahead${isSeekInBuffer(x) ? ", seek within the buffer" : x.seeking ? ", seeking" : ""}, lasted ${x.lastedS ?? "?"} s${gap(x)})`;
   return `; waiting at ${log.map(one).join(", ")}`;
 }
