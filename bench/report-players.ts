@@ -129,7 +129,9 @@ export function playersSection(run: SectionRun<PlayersResult> | undefined, docsD
       `all its 0.5 s runs); default ladder ${p95s(def)} (${n(stalls(def))} stalls). The default ladder is three x264 \`veryfast\` encodes of 720p`,
       "plus a copy, with the 720p publisher, workerd and Chromium's software decoder on the same two cores: its FFmpeg alone needs about",
       "0.9 of a core per stream (section 4), so once other work takes the machine's cores it falls behind realtime, every part leaves the",
-      "encoder late by as much, players run dry (stalls) and hold back further after each. The 1-min load average after the test-ladder runs was " +
+      "encoder late by as much, players run dry (stalls) and hold back further after each. Shaka with `lowLatencyMode` alone does not",
+      "catch up (its `streaming.liveSync` is off by default): it keeps the distance it joined at, so a join while the encoder runs late",
+      "stays that late for the whole run; the interval between parts around each stall is listed above. The 1-min load average after the test-ladder runs was " +
         `${n(r.loadAfter.test ?? null, 2)}, after the default-ladder runs ${n(r.loadAfter.default ?? null, 2)} (other sessions share the machine).`,
     );
   }
