@@ -76,7 +76,7 @@ async function makeSource(file: string): Promise<void> {
     "noise=alls=5:allf=t+u,format=yuv420p[v]"; // grain that changes every frame, as a sensor's
   await run(FFMPEG, [
     ...["-nostdin", "-hide_banner", "-loglevel", "error", "-y"],
-    ...["-f", "lavfi", "-i", `mandelbrot=s=1280x720:r=${FPS}:maxiter=256:end_scale=0.05:end_pts=60`],
+    ...["-f", "lavfi", "-i", `mandelbrot=s=1280x720:r=${FPS}:maxiter=256:end_scale=0.05:end_pts=200`],
     ...["-f", "lavfi", "-i", `testsrc2=s=480x270:r=${FPS}`],
     ...["-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000"],
     ...["-filter_complex", picture, "-map", "[v]", "-map", "2:a", "-t", String(seconds)],
