@@ -34,6 +34,8 @@ export interface PassthroughResults {
   note?: string;
   /** Changes measured one at a time, oldest first (each its own run, beside nginx-rtmp where it ran too). */
   steps?: PassthroughStep[];
+  /** What the measurements found about where the rest of the CPU goes (a paragraph after the steps). */
+  findings?: string;
 }
 
 /** One change to the node and what the bench measured after it, millicores per stream. */

@@ -151,6 +151,7 @@ export function passthroughParagraph(saved: PassthroughResults | null): string[]
       );
     }
   }
+  if (saved.findings) md.push("", saved.findings);
   md.push("");
   return md;
 }

@@ -57,7 +57,9 @@ describe("passthroughParagraph", () => {
         { change: "before", measuredAt: "2026-12-06T09:41:00.000Z", node: 11.2, quiet: 9.5, nginx: 4.3, verdict: "–" },
         { change: "a V8 flag", measuredAt: "2026-12-06T12:45:00.000Z", node: null, quiet: 10.5, nginx: null, verdict: "no" },
       ],
+      findings: "What is left: mostly V8.",
     }).join("\n");
+    expect(md).toContain("| a V8 flag | 2026-12-06 12:45 | – | 10.5 | – | no |\n\nWhat is left: mostly V8.");
     expect(md).toContain("| before | 2026-12-06 09:41 | 11.2 (2.6×) | 9.5 (2.2×) | 4.3 | – |");
     expect(md).toContain("| a V8 flag | 2026-12-06 12:45 | – | 10.5 | – | no |");
     expect(passthroughParagraph(saved(false)).join("\n")).not.toContain("one change at a time");
