@@ -34,3 +34,25 @@ export function catchUpRate(input: CatchUpInput): number {
   const steps = Math.ceil(Math.round((1 + behind / 2) * 20 * 100) / 100);
   return Math.min(input.maxRate, steps / 20);
 }
+
+/** What the join decision reads: the playhead, hls.js's live target position and the buffered ranges, seconds. */
+export interface JoinInput {
+  currentTime: number;
+  /** hls.js's liveSyncPosition: the live edge minus its target latency (null before it knows the edge). */
+  syncPosition: number | null;
+  partTarget: number;
+  buffered: [start: number, end: number][];
+}
+
+/**
+ * Where to move the playhead at the first frame, or null to stay: to hls.js's target position when the player starts
+ * more than two parts behind it and that position lies in buffered media with at least a part after it. hls.js picks
+ * its start position when it reads the playlist and the first frame can come a second or two later (a slow machine),
+ * which catching up at 1.15x takes up to 10 s to win back; a jump before anything was watched skips nothing seen.
+ */
+export function joinPosition(input: JoinInput): number | null {
+  const target = input.syncPosition;
+  if (target === null || !(target - input.currentTime > 2 * input.partTarget)) return null;
+  const inBuffer = input.buffered.some(([start, end]) => start <= target && target <= end - input.partTarget);
+  return inBuffer ? target : null;
+}

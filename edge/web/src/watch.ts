@@ -7,7 +7,7 @@
 import type Hls from "hls.js";
 import type { ErrorData, Level, LevelSwitchedData, ManifestParsedData } from "hls.js";
 import { type HlsClass, hlsClass } from "./hls-global.ts";
-import { catchUpRate, STALL_MEMORY_MS } from "./live-catch-up.ts";
+import { catchUpRate, joinPosition, STALL_MEMORY_MS } from "./live-catch-up.ts";
 import { playlistRetry } from "./live-playlist-retry.ts";
 import { parseStoryboardTrack, type StoryboardTrack, tileAt, timeAtPointer } from "./storyboard-track.ts";
 import type { WatchConfig, WatchStatus } from "./watch-config.ts";
@@ -153,6 +153,7 @@ function startHls(HlsJs: HlsClass): Hls {
   // of 0.2 s), until the page forgets the stall. A playlist hls.js cannot use yet (a stream just live lists parts
   // before its first segment closes) is retried once per part, not after hls.js's 1 s and 2 s backoff.
   const sync = config.liveSync;
+  joined = false;
   const playlistPolicy = HlsJs.DefaultConfig.playlistLoadPolicy.default;
   const hls = new HlsJs({
     lowLatencyMode: config.latencyMode === "interactive",
@@ -226,6 +227,7 @@ quality.addEventListener("change", () => {
   if (player.hls) player.hls.currentLevel = Number(quality.value);
 });
 video.addEventListener("playing", () => setState("playing"));
+video.addEventListener("playing", joinAtTarget);
 video.addEventListener("waiting", () => setState("buffering"));
 video.addEventListener("ended", () => setState("ended"));
 
@@ -248,6 +250,8 @@ goLive.hidden = true;
 let seeking = false;
 /** False while a DVR viewer plays behind live: no catch-up, no jumping back. */
 let followingLive = true;
+/** False until the current hls.js instance showed its first frame (the join). */
+let joined = false;
 /** When hls.js last reported a stall (performance.now()). */
 let lastStallAt = Number.NEGATIVE_INFINITY;
 
@@ -275,6 +279,20 @@ function followJumpThreshold(): void {
   if (!hls || !sync || !followingLive) return;
   const threshold = (hls.targetLatency ?? sync.holdBack) + sync.jumpAfter;
   if (hls.config.liveMaxLatencyDuration !== threshold) hls.config.liveMaxLatencyDuration = threshold;
+}
+
+/** At this player's first frame (interactive): to hls.js's target position at once when it starts well behind it. */
+function joinAtTarget(): void {
+  const hls = player.hls;
+  const sync = config.liveSync;
+  if (joined || !hls || !sync || !followingLive) return;
+  joined = true;
+  const ranges = video.buffered;
+  const buffered: [number, number][] = [];
+  for (let i = 0; i < ranges.length; i++) buffered.push([ranges.start(i), ranges.end(i)]);
+  const partTarget = hls.latestLevelDetails?.partTarget || sync.holdBack / 3;
+  const position = joinPosition({ currentTime: video.currentTime, syncPosition: hls.liveSyncPosition, partTarget, buffered });
+  if (position !== null) video.currentTime = position;
 }
 
 /** Interactive catch-up: the playback rate toward hls.js's target, which drops back once the last stall is old. */
