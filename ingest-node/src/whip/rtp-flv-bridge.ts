@@ -44,6 +44,8 @@ interface TrackReorder {
   buffer: RtpReorderBuffer<RtpPacket>;
   port: number;
   timer: NodeJS.Timeout | null;
+  /** The gap deadline the timer is armed for (the buffer's clock), or null. */
+  timerDeadline: number | null;
   onLost: (lost: number, from: number) => void;
 }
 
@@ -95,13 +97,16 @@ export class RtpFlvBridge {
       buffer: new RtpReorderBuffer(settings),
       port: this.media.video.port,
       timer: null,
+      timerDeadline: null,
       onLost: (lost, from) => {
         this.stats.lostPackets += lost;
         // Rare on a link NACK can repair: each one is a picture FFmpeg passes on damaged until the next keyframe.
         options.log.warn("video packets lost after retransmission requests", { lost, from, total: this.stats.lostPackets });
       },
     };
-    this.audioTrack = this.media.audio ? { buffer: new RtpReorderBuffer(settings), port: this.media.audio.port, timer: null, onLost: () => {} } : null;
+    this.audioTrack = this.media.audio
+      ? { buffer: new RtpReorderBuffer(settings), port: this.media.audio.port, timer: null, timerDeadline: null, onLost: () => {} }
+      : null;
   }
 
   /** Picks loopback ports for FFmpeg and starts it. */
@@ -159,13 +164,17 @@ export class RtpFlvBridge {
         this.send(item.packet, track.port);
       }
     }
+    const deadline = this.closed ? null : track.buffer.deadline;
+    // Packets keep coming while a gap is waited for: the timer armed for the same deadline stays.
+    if (deadline === track.timerDeadline) return;
     if (track.timer) clearTimeout(track.timer);
     track.timer = null;
-    const deadline = track.buffer.deadline;
-    if (deadline === null || this.closed) return;
+    track.timerDeadline = deadline;
+    if (deadline === null) return;
     track.timer = setTimeout(
       () => {
         track.timer = null;
+        track.timerDeadline = null;
         if (!this.closed) this.forward(track, track.buffer.expire(performance.now()));
       },
       Math.max(1, deadline - performance.now()),
