@@ -172,6 +172,11 @@ afterAll(async () => {
   rmSync(redisDir, { recursive: true, force: true });
 });
 
+/** The job a worker's "job started" or "job done" line names: `msn/group`. */
+function jobKey(line: string): string {
+  return `${/msn=(\d+)/.exec(line)?.[1]}/${/group=(\w+)/.exec(line)?.[1]}`;
+}
+
 /** What hls.js did on the watch page: seconds played, the levels it played fragments of (by name), stalls. */
 interface LevelWalk {
   played: number;
@@ -267,10 +272,9 @@ describe("transcoding pool (TRANSCODE=queue, BullMQ on Redis, cpu and gpu worker
     const killedAt = Date.now();
     const doneBeforeKill = jobsDone(victim!).length;
     // The job it was running: the last it started and did not finish.
-    const startedJobs = (w: TestWorker) =>
-      w.lines.filter((l) => l.includes("job started")).map((l) => `${/msn=(\d+)/.exec(l)?.[1]}/${/group=(\w+)/.exec(l)?.[1]}`);
+    const startedJobs = (w: TestWorker) => w.lines.filter((l) => l.includes("job started")).map(jobKey);
     const lost = startedJobs(victim!)
-      .filter((key) => !victim!.lines.some((l) => l.includes("job done") && `${/msn=(\d+)/.exec(l)?.[1]}/${/group=(\w+)/.exec(l)?.[1]}` === key))
+      .filter((key) => !victim!.lines.some((l) => l.includes("job done") && jobKey(l) === key))
       .at(-1);
     expect(lost, "worker-a was running a job when it was killed").toBeDefined();
     console.log(`[pool] killed worker-a ${busyAt - started} ms into the publish, while it encoded (it had done ${doneBeforeKill} jobs)`);
@@ -279,7 +283,7 @@ describe("transcoding pool (TRANSCODE=queue, BullMQ on Redis, cpu and gpu worker
       "another worker to take the killed worker's job",
       10_000,
       async () => {
-        const line = worker("worker-b").lines.find((l) => l.includes("job started") && `${/msn=(\d+)/.exec(l)?.[1]}/${/group=(\w+)/.exec(l)?.[1]}` === lost);
+        const line = worker("worker-b").lines.find((l) => l.includes("job started") && jobKey(l) === lost);
         return line ? Date.parse(line.slice(0, 24)) : undefined;
       },
       20,
@@ -289,7 +293,7 @@ describe("transcoding pool (TRANSCODE=queue, BullMQ on Redis, cpu and gpu worker
     // The pool goes on with worker-b; a fresh worker-a joins (a worker keeps no state, so it is just another one).
     await startWorker("worker-a2");
     await eventually("the killed worker's job to be done", 10_000, async () =>
-      worker("worker-b").lines.some((l) => l.includes("job done") && `${/msn=(\d+)/.exec(l)?.[1]}/${/group=(\w+)/.exec(l)?.[1]}` === lost) ? true : undefined,
+      worker("worker-b").lines.some((l) => l.includes("job done") && jobKey(l) === lost) ? true : undefined,
     );
     beginWatching();
 
