@@ -37,6 +37,9 @@ export default defineConfig({
                 HEALTH_HISTORY_SAMPLES: "8",
                 // Small, so a test reaches it (test/edge/routes/storyboard.test.ts).
                 STORYBOARD_MAX_SHEETS: "3",
+                // Queue-mode publishes get worker grants (test/edge/routes/worker-grant-renewal.test.ts).
+                WORKER_GRANT_SECRET: "test-worker-grant-secret",
+                WORKER_GRANT_LIFETIME_S: "60",
                 // Lets a test choose the relay location per request (test/edge/routes/plain-reload-relay.test.ts).
                 TEST_RELAY_LOCATION_HEADER: "x-test-relay-location",
                 // Only these simulated locations go through a region's relay (test/edge/routes/relay-tier.test.ts); every

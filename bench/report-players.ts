@@ -78,7 +78,7 @@ export function playersSection(run: SectionRun<PlayersResult> | undefined, docsD
   );
   for (const x of r.runs) {
     md.push(
-      `| ${x.player} | ${x.ladder} | ${x.partTarget} s | ${s(x.latency.p50)} | **${s(x.latency.p95)}** | ${s(x.latency.max)} | ${s(x.behind.p50)} | ${n(x.stalls)}${x.seeks ? ` (+${n(x.seeks)} seeks)` : ""} | ${n(x.responses)} (${n(x.parts)}) | ${n(x.status4xx)} | ${n(x.status5xx)} | ${x.errors.length === 0 ? "none" : x.errors.slice(0, 3).join(", ")} | ${x.firstFrameMs === null ? "–" : `${n(x.firstFrameMs)} ms`} | ${x.targetP95S === null ? "(report)" : `p95 ≤ ${x.targetP95S} s${x.player === "Shaka" ? ", 0 4xx" : ""}, 0 stalls`} | ${x.pass === null ? "–" : passMark(x.pass)} |`,
+      `| ${x.player} | ${x.ladder} | ${x.partTarget} s | ${s(x.latency.p50)} | **${s(x.latency.p95)}** | ${s(x.latency.max)} | ${s(x.behind.p50)} | ${n(x.stalls)}${x.seeks ? ` (+${n(x.seeks)} seek${x.seeks === 1 ? "" : "s"})` : ""} | ${n(x.responses)} (${n(x.parts)}) | ${n(x.status4xx)} | ${n(x.status5xx)} | ${x.errors.length === 0 ? "none" : x.errors.slice(0, 3).join(", ")} | ${x.firstFrameMs === null ? "–" : `${n(x.firstFrameMs)} ms`} | ${x.targetP95S === null ? "(report)" : `p95 ≤ ${x.targetP95S} s${x.player === "Shaka" ? ", 0 4xx" : ""}, 0 stalls`} | ${x.pass === null ? "–" : passMark(x.pass)} |`,
     );
   }
   const waited = r.runs.filter((x) => (x.stallLog ?? []).length > 0);

@@ -189,6 +189,8 @@ export const StreamHeartbeatSchema = z.object({
   upload_dropped: z.number().int().nonnegative().default(0),
   /** The node's FFmpeg + packager for this publish (PIPELINE_HEALTH); absent from older nodes. */
   pipeline: z.enum(PIPELINE_HEALTH).optional(),
+  /** The publish's worker grant has passed half its life: the answer carries a fresh one (queue mode only). */
+  renew_worker_grant: z.boolean().optional(),
 });
 /** Body of a stream heartbeat. */
 export type StreamHeartbeat = z.infer<typeof StreamHeartbeatSchema>;
@@ -199,6 +201,8 @@ export const StreamHeartbeatAnswerSchema = z.object({
   stop: z.boolean().default(false),
   /** The stream key the publisher used was rotated: disconnect it (the broadcast goes on; it may return with the new key). */
   disconnect: z.boolean().default(false),
+  /** A fresh worker grant for the same stream, epoch and renditions, when the heartbeat asked for one. */
+  worker_grant: z.string().max(2048).optional(),
 });
 /** Answer to a stream heartbeat. */
 export type StreamHeartbeatAnswer = z.infer<typeof StreamHeartbeatAnswerSchema>;

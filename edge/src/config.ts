@@ -49,6 +49,9 @@ export interface EdgeConfig {
   dvrMaxWindowSeconds: number;
   /** STORYBOARD_MAX_SHEETS: storyboard sprite sheets one publish may store (default 100: 2500 tiles, ~7 h at 10 s). */
   storyboardMaxSheets: number;
+  /** WORKER_GRANT_LIFETIME_S: lifetime of a transcoding pool's worker grant (default 900, at least 10); the node renews it
+   *  through its stream heartbeats once half of it has passed. */
+  workerGrantLifetimeSeconds: number;
 }
 
 const cache = new WeakMap<object, EdgeConfig>();
@@ -109,6 +112,13 @@ function finalizeRetry(vars: Record<string, string | undefined>): RetryPolicy {
   };
 }
 
+// A node renews its grant at half its life through heartbeats 2 s apart: under 10 s, one lost heartbeat could let it lapse.
+function workerGrantLifetime(raw: string | undefined): number {
+  const seconds = positiveInt("WORKER_GRANT_LIFETIME_S", raw, 900);
+  if (seconds < 10) throw new Error(`WORKER_GRANT_LIFETIME_S must be at least 10, got "${raw}"`);
+  return seconds;
+}
+
 /** Reads the configuration from `env` (memoized per env object). */
 export function getConfig(env: Env): EdgeConfig {
   const cached = cache.get(env);
@@ -144,6 +154,7 @@ export function getConfig(env: Env): EdgeConfig {
       positiveInt("DVR_MAX_WINDOW_SECONDS", (env as unknown as Record<string, string | undefined>).DVR_MAX_WINDOW_SECONDS, 14_400),
     ),
     storyboardMaxSheets: positiveInt("STORYBOARD_MAX_SHEETS", (env as unknown as Record<string, string | undefined>).STORYBOARD_MAX_SHEETS, 100),
+    workerGrantLifetimeSeconds: workerGrantLifetime((env as unknown as Record<string, string | undefined>).WORKER_GRANT_LIFETIME_S),
   };
   cache.set(env, config);
   return config;

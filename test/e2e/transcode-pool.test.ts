@@ -14,6 +14,8 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { signWorkerGrant } from "../../edge/src/auth/worker-grant.ts";
+import { CmafPackager, type InitEvent } from "../../ingest-node/src/packager/packager.ts";
+import { defaultDurations, firstDecodeTimes, trackSpans } from "../../ingest-node/src/worker/decode-times.ts";
 import { MEDIA_META_HEADER } from "../../protocol/ingest.ts";
 import { WORKER_GRANT_HEADER, workerPaths } from "../../protocol/ingest-paths.ts";
 import { inPage, launchBrowser, waitInPage } from "../../scripts/lib/browser.ts";
@@ -158,7 +160,8 @@ beforeAll(async () => {
   redis = new TestRedis(await freePort(), redisDir);
   await redis.start();
   system = await startSystem({
-    edgeVars: { WORKER_GRANT_SECRET: GRANT_SECRET },
+    // Grants live 30 s: the node must renew them through its heartbeats during the 44 s publish, or later jobs get 401.
+    edgeVars: { WORKER_GRANT_SECRET: GRANT_SECRET, WORKER_GRANT_LIFETIME_S: "30" },
     // GPU_MIN_HEIGHT 240: the test ladder's 360p and 240p go to the gpu queue (its worker runs libx264), 160p to cpu.
     nodes: [{ region: "local", env: { TRANSCODE: "queue", REDIS_URL: redis.url, THUMBNAIL_INTERVAL_S: "10", GPU_MIN_HEIGHT: "240" } }],
   });
@@ -175,6 +178,23 @@ afterAll(async () => {
 /** The job a worker's "job started" or "job done" line names: `msn/group`. */
 function jobKey(line: string): string {
   return `${/msn=(\d+)/.exec(line)?.[1]}/${/group=(\w+)/.exec(line)?.[1]}`;
+}
+
+/** Seconds: where a segment's video and audio are decoded from and to and first and last shown (its boxes, read as the packager does). */
+function trackSpansOf(
+  init: Uint8Array,
+  segment: Uint8Array,
+): Record<"video" | "audio", { decodedFrom: number; decodedUntil: number; shownFrom: number; shownUntil: number }> {
+  const { tracks } = new CmafPackager({ segmentTarget: 2, parts: false }).push(init).find((e) => e.type === "init") as InitEvent;
+  const spans = trackSpans(segment, defaultDurations({ tracks }));
+  const firsts = firstDecodeTimes(segment);
+  const of = (handler: string) => {
+    const track = tracks.find((t) => t.handler === handler)!;
+    const span = spans.get(track.id)!;
+    const s = (ticks: bigint) => Number(ticks) / track.timescale;
+    return { decodedFrom: s(firsts.get(track.id)!), decodedUntil: s(span.decodedUntil), shownFrom: s(span.shownFrom), shownUntil: s(span.shownUntil) };
+  };
+  return { video: of("vide"), audio: of("soun") };
 }
 
 /** What hls.js did on the watch page: seconds played, the levels it played fragments of (by name), stalls. */
@@ -378,6 +398,7 @@ describe("transcoding pool (TRANSCODE=queue, BullMQ on Redis, cpu and gpu worker
 
   it("each rung's segments, concatenated, decode with continuous timestamps and a keyframe at each segment start", async () => {
     expect(rungs.size).toBe(RUNGS.length);
+    const sourceSpans = new Map((await downloadSegments(source)).map((d) => [d.segment.msn, trackSpansOf(d.init, d.bytes)]));
     for (const [name, playlist] of rungs) {
       const downloads = await downloadSegments(playlist);
       const file = join(system.dir, `pool-${name}.mp4`);
@@ -394,6 +415,26 @@ describe("transcoding pool (TRANSCODE=queue, BullMQ on Redis, cpu and gpu worker
         expect(step, `${name}: video dts step at frame ${i}`).toBeLessThan(1.5 / FPS);
       }
       for (let i = 1; i < audio.length; i++) expect(Number(audio[i]!.dts_time) - Number(audio[i - 1]!.dts_time)).toBeCloseTo(1024 / 48000, 3);
+      // B-frames: some frames are shown before one decoded ahead of them.
+      expect(
+        video.some((p, i) => i > 0 && Number(p.pts_time) < Number(video[i - 1]!.pts_time)),
+        `${name}: B-frames (frames out of presentation order)`,
+      ).toBe(true);
+      // Presentation time, from the boxes: each segment is shown from where the one before (maybe another worker's)
+      // ends, and from the instant the source's segment of the same msn is shown, video and audio alike (so the
+      // video stays in step with the copied audio and with the source rendition a player switches from).
+      const spans = downloads.map((d) => trackSpansOf(d.init, d.bytes));
+      for (const [i, { video: v }] of spans.entries()) {
+        const msn = downloads[i]!.segment.msn;
+        const from = sourceSpans.get(msn);
+        expect(from, `${name}: the source lists msn ${msn}`).toBeDefined();
+        expect(Math.abs(v.shownFrom - from!.video.shownFrom), `${name} msn ${msn}: video shown from the source's first frame`).toBeLessThan(0.002);
+        expect(Math.abs(spans[i]!.audio.shownFrom - from!.audio.shownFrom), `${name} msn ${msn}: audio from the source's`).toBeLessThan(0.002);
+        if (i === 0) continue;
+        const before = spans[i - 1]!.video;
+        expect(Math.abs(v.shownFrom - before.shownUntil), `${name} msn ${msn}: shown right after the segment before`).toBeLessThan(0.5 / FPS);
+        expect(Math.abs(v.decodedFrom - before.decodedUntil), `${name} msn ${msn}: decoded right after the segment before`).toBeLessThan(0.5 / FPS);
+      }
       // A keyframe exactly where each segment starts (aligned with the source's, whose cuts the jobs followed).
       const keyframes = video.filter((p) => p.flags.startsWith("K")).length;
       expect(keyframes, `${name}: one keyframe per segment`).toBe(downloads.length);
@@ -412,6 +453,8 @@ describe("transcoding pool (TRANSCODE=queue, BullMQ on Redis, cpu and gpu worker
       expect(job, "a completed job is kept (so a repeated enqueue stays a no-op)").toBeDefined();
       grantOfJobs = job!.data.grant;
       epoch = job!.data.epoch;
+      const grants = new Set((await queue.getJobs(["completed"], 0, 1000)).map((j) => j.data.grant as string));
+      expect(grants.size, "jobs carried a renewed grant after the first one passed half of its 30 s").toBeGreaterThanOrEqual(2);
       const put = (grant: string) =>
         fetch(system.url(workerPaths.segment(stream.stream_id, "360p", 999)), {
           method: "PUT",

@@ -3,6 +3,7 @@
 // payload base64url JSON and the mac the base64url HMAC-SHA256 of it under WORKER_GRANT_SECRET, so checking one costs
 // an HMAC and no lookup. A worker holds no node credential and never sees a stream key: the grant is all it has.
 
+import { WORKER_GRANT_PATTERN } from "../../../protocol/worker-grant.ts";
 import { base64url, fromBase64url } from "./base64url.ts";
 import { hmacSign, hmacVerify } from "./hmac-sha256.ts";
 
@@ -19,10 +20,6 @@ export interface WorkerGrant {
 /** Why a grant was refused, or its scope. */
 export type GrantCheck = { ok: true; grant: WorkerGrant } | { ok: false; reason: "missing" | "malformed" | "invalid" | "expired" };
 
-/** Default lifetime of a grant, in seconds: longer than any broadcast is expected to run on one epoch. */
-export const DEFAULT_GRANT_LIFETIME_S = 24 * 3600;
-
-const GRANT_PATTERN = /^wg1\.([A-Za-z0-9_-]{1,1500})\.([A-Za-z0-9_-]{43})$/;
 const encoder = new TextEncoder();
 
 /** The signed message: a purpose label, so the secret's MACs mean nothing anywhere else. */
@@ -43,7 +40,7 @@ export async function signWorkerGrant(secret: string, grant: WorkerGrant): Promi
  */
 export async function verifyWorkerGrant(secret: string | undefined, token: string | null | undefined, nowMs: number = Date.now()): Promise<GrantCheck> {
   if (!token) return { ok: false, reason: "missing" };
-  const match = GRANT_PATTERN.exec(token);
+  const match = WORKER_GRANT_PATTERN.exec(token);
   if (!match) return { ok: false, reason: "malformed" };
   const payload = match[1]!;
   let mac: Uint8Array;

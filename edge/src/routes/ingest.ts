@@ -215,7 +215,14 @@ ingestRoutes.post("/streams/:id/heartbeat", async (c) => {
   // `disconnect` (only when true; older nodes ignore it): the stream key was rotated, so the node disconnects the
   // publisher without ending the broadcast.
   const disconnect = result.ok && result.disconnect === true;
-  return c.json({ ok: true, stop: result.ok && result.stop === true, ...(disconnect ? { disconnect } : {}) });
+  const pool = result.ok ? result.poolRenditions : undefined;
+  const workerGrant = pool ? await issueWorkerGrant(c.env, streamId, body.epoch, pool) : undefined;
+  return c.json({
+    ok: true,
+    stop: result.ok && result.stop === true,
+    ...(disconnect ? { disconnect } : {}),
+    ...(workerGrant ? { worker_grant: workerGrant } : {}),
+  });
 });
 
 ingestRoutes.put("/streams/:id/thumbnail", async (c) => {

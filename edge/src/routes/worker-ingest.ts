@@ -7,7 +7,7 @@ import { InitMetaSchema, MEDIA_META_HEADER, type PublishRequest, SegmentMetaSche
 import { WORKER_GRANT_HEADER } from "../../../protocol/ingest-paths.ts";
 import { isRenditionName, isStreamId } from "../../../protocol/names.ts";
 import type { AppEnv } from "../app-env.ts";
-import { DEFAULT_GRANT_LIFETIME_S, signWorkerGrant, verifyWorkerGrant, type WorkerGrant } from "../auth/worker-grant.ts";
+import { signWorkerGrant, verifyWorkerGrant, type WorkerGrant } from "../auth/worker-grant.ts";
 import { getConfig } from "../config.ts";
 import { AppError } from "../errors.ts";
 import { limitBody } from "../http/json-body.ts";
@@ -38,10 +38,15 @@ export function grantablePool(env: Env, request: PublishRequest, stream: { laten
   return [...new Set(wanted)];
 }
 
-/** A grant for `renditions` of `streamId` at `epoch`, for the publish answer. */
-export function issueWorkerGrant(env: Env, streamId: string, epoch: number, renditions: string[]): Promise<string> {
-  const exp = Math.floor(Date.now() / 1000) + DEFAULT_GRANT_LIFETIME_S;
-  return signWorkerGrant(grantSecret(env) ?? "", { streamId, epoch, renditions, exp });
+/**
+ * A grant for `renditions` of `streamId` at `epoch` for WORKER_GRANT_LIFETIME_S, for the publish answer and the
+ * heartbeats that renew it (undefined once WORKER_GRANT_SECRET was removed: the old grant then lapses).
+ */
+export async function issueWorkerGrant(env: Env, streamId: string, epoch: number, renditions: string[]): Promise<string | undefined> {
+  const secret = grantSecret(env);
+  if (!secret) return undefined;
+  const exp = Math.floor(Date.now() / 1000) + getConfig(env).workerGrantLifetimeSeconds;
+  return signWorkerGrant(secret, { streamId, epoch, renditions, exp });
 }
 
 function unwrap(result: IngestResult): void {

@@ -31,13 +31,22 @@ export interface StreamHeartbeatDeps {
   status: () => PipelineStatus;
   /** The edge answered 409 for the epoch in force: another publish or a stop took over. */
   onFenced: () => void;
+  /** Queue mode: the publish's worker grant, renewed through the heartbeats once half its life has passed. */
+  workerGrant?: { renewalDue: () => boolean; renewed: (token: string) => void } | null;
   log: Logger;
 }
 
 /** The figures of one heartbeat; `inputKbps` is the publisher's rate since the previous one. */
-export function heartbeatBody(status: PipelineStatus, inputKbps: number, backlog: StreamBacklog, keyframeInterval: number | null): HeartbeatBody {
+export function heartbeatBody(
+  status: PipelineStatus,
+  inputKbps: number,
+  backlog: StreamBacklog,
+  keyframeInterval: number | null,
+  renewWorkerGrant = false,
+): HeartbeatBody {
   const p = status.progress;
   return {
+    ...(renewWorkerGrant ? { renew_worker_grant: true } : {}),
     epoch: status.epoch,
     input_kbps: Math.round(inputKbps),
     fps: p?.fps ?? 0,
@@ -91,7 +100,11 @@ export class StreamHeartbeat {
     this.lastBytesIn = bytes;
     this.lastBytesAt = now;
     try {
-      const answer = await deps.edge.streamHeartbeat(deps.streamId, heartbeatBody(status, inputKbps, deps.backlog(), deps.session.source().keyframeInterval));
+      const renew = deps.workerGrant?.renewalDue() ?? false;
+      const body = heartbeatBody(status, inputKbps, deps.backlog(), deps.session.source().keyframeInterval, renew);
+      const answer = await deps.edge.streamHeartbeat(deps.streamId, body);
+      // A grant answered for an epoch a restart has since replaced would carry the old epoch: the restart's grant stays.
+      if (answer.worker_grant && status.epoch === deps.status().epoch) deps.workerGrant?.renewed(answer.worker_grant);
       if (answer.stop && deps.session.active) {
         deps.log.info("the stream's owner stopped the broadcast; disconnecting the publisher and flushing");
         deps.session.close("stopped by the stream's owner");

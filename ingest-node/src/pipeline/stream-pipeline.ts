@@ -110,6 +110,7 @@ export class StreamPipeline {
       backlog: () => deps.sink.pending(this.streamId),
       status: () => ({ epoch: this.epoch, health: this.health, progress: this.media?.freshProgress() ?? null, paused: this.restarting }),
       onFenced: () => this.fence(),
+      workerGrant: this.pool,
       log: this.log,
     });
     this.done = this.run();

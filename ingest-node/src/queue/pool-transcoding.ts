@@ -4,6 +4,7 @@
 // keep node-local encoding).
 import type { PublishResponse, SegmentMeta } from "../../../protocol/ingest.ts";
 import type { Rung } from "../../../protocol/ladder.ts";
+import { workerGrantExpiry } from "../../../protocol/worker-grant.ts";
 import type { Logger } from "../log.ts";
 import { type LadderPlan, planLadder, type SourceInfo } from "../transcode/ladder-plan.ts";
 import { encodeSourceCopy, planPassthrough } from "../transcode/passthrough-plan.ts";
@@ -71,6 +72,7 @@ export class PoolTranscoding {
 /** One granted publish: the node's plan (the source only), and a job per rung group for every source segment. */
 export class PoolPublish {
   #grant: PublishResponse;
+  #grantReceivedAt = Date.now();
   readonly #options: PoolTranscodingOptions;
   readonly #buffer: EnqueueBuffer;
   /** The rendition the node makes and the rungs the pool makes from it (set by plan()). */
@@ -85,6 +87,21 @@ export class PoolPublish {
   /** A restart's new grant (new epoch, new worker grant). */
   setGrant(grant: PublishResponse): void {
     this.#grant = grant;
+    this.#grantReceivedAt = Date.now();
+  }
+
+  /** True once the worker grant has passed half its life (as the node saw it): the next heartbeat asks for a fresh one. */
+  renewalDue(now: number = Date.now()): boolean {
+    const token = this.#grant.worker_grant;
+    const exp = token ? workerGrantExpiry(token) : null;
+    if (exp === null) return false;
+    return now >= this.#grantReceivedAt + (exp * 1000 - this.#grantReceivedAt) / 2;
+  }
+
+  /** A heartbeat's fresh grant for the same epoch: the jobs queued from now on carry it. */
+  renewed(token: string): void {
+    this.#grant = { ...this.#grant, worker_grant: token };
+    this.#grantReceivedAt = Date.now();
   }
 
   /**

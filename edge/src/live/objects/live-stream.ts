@@ -326,7 +326,10 @@ export class LiveStream extends DurableObject<Env> {
     await this.saveMeta();
     if (this.meta.stopping) return { ok: true, stop: true };
     // Its key was rotated: the publisher is disconnected, the broadcast goes on (it may return with the new key).
-    return this.meta.keyRotation?.epoch === heartbeat.epoch ? { ok: true, disconnect: true } : OK;
+    if (this.meta.keyRotation?.epoch === heartbeat.epoch) return { ok: true, disconnect: true };
+    // The lease holder's worker grant is renewed for the renditions this broadcast's pool was granted, nothing else.
+    const pool = heartbeat.renew_worker_grant ? this.window?.pool : null;
+    return pool ? { ok: true, poolRenditions: [...pool.renditions] } : OK;
   }
 
   /** 200 when `nodeId` holds the lease (for `epoch`, or any epoch when null), else 409. */

@@ -6,7 +6,7 @@ import { TEST_LADDER } from "../../../../protocol/ladder.ts";
 import { createLogger } from "../../../../ingest-node/src/log.ts";
 import { declaredBandwidth } from "../../../../ingest-node/src/pipeline/declared-bandwidth.ts";
 import { chooseLadder } from "../../../../ingest-node/src/pipeline/ladder-choice.ts";
-import { heartbeatBody, type PipelineStatus, StreamHeartbeat } from "../../../../ingest-node/src/pipeline/stream-heartbeat.ts";
+import { heartbeatBody, type PipelineStatus, StreamHeartbeat, type StreamHeartbeatDeps } from "../../../../ingest-node/src/pipeline/stream-heartbeat.ts";
 import type { PublishSource } from "../../../../ingest-node/src/publish/publish-source.ts";
 import type { SourceInfo } from "../../../../ingest-node/src/transcode/ladder-plan.ts";
 import { StreamFencedError } from "../../../../ingest-node/src/upload/upload-errors.ts";
@@ -84,7 +84,11 @@ describe("heartbeatBody", () => {
 });
 
 describe("StreamHeartbeat", () => {
-  function heartbeat(answer: () => Promise<{ ok: boolean; stop: boolean; disconnect: boolean }>, current = () => status) {
+  function heartbeat(
+    answer: () => Promise<{ ok: boolean; stop: boolean; disconnect: boolean; worker_grant?: string }>,
+    current = () => status,
+    workerGrant: StreamHeartbeatDeps["workerGrant"] = null,
+  ) {
     const session = new FakeSession({ width: 640, height: 360, fps: 30, videoCodec: "h264", audioCodec: "aac", keyframeInterval: 2 });
     const sent: HeartbeatBody[] = [];
     let fenced = 0;
@@ -100,10 +104,46 @@ describe("StreamHeartbeat", () => {
       backlog: () => ({ objects: 0, bytes: 0, dropped: 0 }),
       status: current,
       onFenced: () => fenced++,
+      workerGrant,
       log: createLogger("test"),
     });
     return { beat, session, sent, fenced: () => fenced };
   }
+
+  it("asks for a fresh worker grant when due, and keeps it only for the epoch it asked under", async () => {
+    let due = false;
+    const renewed: string[] = [];
+    const grant = { renewalDue: () => due, renewed: (token: string) => void renewed.push(token) };
+    const quiet = heartbeat(
+      async () => ({ ok: true, stop: false, disconnect: false }),
+      () => status,
+      grant,
+    );
+    await quiet.beat.send();
+    expect(quiet.sent[0]?.renew_worker_grant).toBeUndefined();
+    due = true;
+    let epoch = status.epoch;
+    const renewing = heartbeat(
+      async () => ({ ok: true, stop: false, disconnect: false, worker_grant: `wg-${epoch}` }),
+      () => ({ ...status, epoch }),
+      grant,
+    );
+    await renewing.beat.send();
+    expect(renewing.sent[0]?.renew_worker_grant).toBe(true);
+    expect(renewed).toEqual([`wg-${status.epoch}`]);
+    // A restart took a new epoch (and its own grant) while the heartbeat was on its way: the answer's grant is stale.
+    const restarted = heartbeat(
+      async () => {
+        epoch = status.epoch + 1;
+        return { ok: true, stop: false, disconnect: false, worker_grant: "wg-old" };
+      },
+      () => ({ ...status, epoch }),
+      grant,
+    );
+    epoch = status.epoch;
+    await restarted.beat.send();
+    expect(renewed).toEqual([`wg-${status.epoch}`]);
+  });
 
   it("disconnects the publisher when the owner stopped the broadcast or the key was rotated", async () => {
     const stopped = heartbeat(async () => ({ ok: true, stop: true, disconnect: false }));
