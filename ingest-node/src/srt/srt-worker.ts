@@ -7,8 +7,12 @@ import { parseStreamId } from "./stream-id.ts";
 
 /** Most bytes one SRT live-mode message carries (MTU 1500 - UDP 28 - SRT header 16). */
 const MAX_MESSAGE_BYTES = 1456;
-/** Longest wait for sockets to be ready before looking at the main thread's messages again. */
-const EPOLL_WAIT_MS = 50;
+/**
+ * Longest wait for sockets to be ready. Why long: the wait returns as soon as a caller connects or data arrives, and
+ * the main thread's messages are handled while it runs (libsrt's calls are thread-safe), so an idle listener only
+ * pays for waking up; at 50 ms the wake-ups cost an idle node more CPU than the rest of it. "stop" ends a wait at once.
+ */
+const EPOLL_WAIT_MS = 1_000;
 /** Most sockets reported by one epoll wait. */
 const EPOLL_CAPACITY = 256;
 /** LOG_CRIT: libsrt would otherwise print a warning for every rejected caller, an error for every empty accept. */
@@ -146,7 +150,11 @@ function drain(socket: number): void {
 port.on("message", (message: MainToWorker) => {
   if (message.type === "close") closeSocket(message.socket, null);
   else if (message.type === "pause") accepting = false;
-  else if (message.type === "stop") stopping = true;
+  else if (message.type === "stop") {
+    stopping = true;
+    // Releasing the epoll ends the wait in progress (it returns -1) instead of after up to EPOLL_WAIT_MS.
+    srt.epollRelease(epoll);
+  }
 });
 
 post({ type: "listening" });
@@ -159,13 +167,12 @@ async function loop(): Promise<void> {
       if (socket === listener) acceptAll();
       else if (open.has(socket)) drain(socket);
     }
-    // Let the main thread's messages (close, stop) in between waits.
+    // Let a burst of the main thread's messages in before the next wait (they are also handled during one).
     await new Promise((resolve) => setImmediate(resolve));
   }
   for (const socket of [...open]) closeSocket(socket, "node shutting down");
   unhook();
   srt.close(listener);
-  srt.epollRelease(epoll);
   srt.cleanup();
   post({ type: "stopped" });
   port.close();
