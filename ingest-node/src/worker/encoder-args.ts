@@ -27,19 +27,25 @@ export interface JobArgsOptions {
   vaapiDevice?: string;
 }
 
+/**
+ * B-frames per encoder: what the node's continuous encode gets from libx264's presets (veryfast: 3), and what the
+ * hardware encoders take for H.264 (VAAPI drivers commonly allow 2). They are worth 1-3 dB PSNR at a rung's bitrate.
+ */
+export const B_FRAMES: Readonly<Record<Encoder, number>> = { libx264: 3, h264_nvenc: 3, h264_vaapi: 2, h264_qsv: 3 };
+
 /** The encoder's own arguments for one rung: bitrate, VBV and the encoder's rate control. */
 export function encoderArgs(encoder: Encoder, rung: Pick<JobRung, "videoKbps">, preset: string): string[] {
   const rate = ["-b:v", `${rung.videoKbps}k`, "-maxrate", `${Math.round(rung.videoKbps * 1.1)}k`, "-bufsize", `${rung.videoKbps * 2}k`];
   switch (encoder) {
     case "libx264":
-      return ["-c:v", "libx264", "-preset", preset, ...rate, "-sc_threshold", "0"];
+      return ["-c:v", "libx264", "-preset", preset, ...rate, "-bf", String(B_FRAMES.libx264), "-sc_threshold", "0"];
     case "h264_nvenc":
       // p4 is NVENC's balanced preset; forced-idr makes the forced first frame an IDR (not just an I frame).
-      return ["-c:v", "h264_nvenc", "-preset", "p4", "-rc", "vbr", ...rate, "-forced-idr", "1", "-no-scenecut", "1"];
+      return ["-c:v", "h264_nvenc", "-preset", "p4", "-rc", "vbr", ...rate, "-bf", String(B_FRAMES.h264_nvenc), "-forced-idr", "1", "-no-scenecut", "1"];
     case "h264_vaapi":
-      return ["-c:v", "h264_vaapi", "-rc_mode", "VBR", ...rate];
+      return ["-c:v", "h264_vaapi", "-rc_mode", "VBR", ...rate, "-bf", String(B_FRAMES.h264_vaapi)];
     case "h264_qsv":
-      return ["-c:v", "h264_qsv", "-preset", "veryfast", ...rate, "-forced_idr", "1"];
+      return ["-c:v", "h264_qsv", "-preset", "veryfast", ...rate, "-bf", String(B_FRAMES.h264_qsv), "-forced_idr", "1"];
   }
 }
 
@@ -53,7 +59,7 @@ function scaleFilter(encoder: Encoder, rung: JobRung): string {
 
 /**
  * Every rung's segment starts with an IDR and has no other keyframe (one segment per job), keeps every frame with its
- * time (vfr), and carries the source's audio as is. Decode times start at 0: the runner moves them onto the source's.
+ * time (vfr), and carries the source's audio as is. Times start near 0: the runner moves them onto the source's.
  */
 export function jobFfmpegArgs(options: JobArgsOptions): string[] {
   const { rungs, outputs, encoder } = options;
@@ -70,14 +76,22 @@ export function jobFfmpegArgs(options: JobArgsOptions): string[] {
     args.push("-fps_mode", "vfr", ...encoderArgs(encoder, rung, options.preset));
     // One IDR at the first frame, none after it: the segment is one GOP, cut where the source's was.
     args.push("-g", "100000", "-keyint_min", "100000", "-force_key_frames", "expr:eq(n,0)");
-    // No B-frames: a segment's first frame is then shown at its decode time, so the rung's segments butt together in
-    // both decode and presentation time, and its frames stay in step with the copied audio.
-    args.push("-bf", "0");
     if (options.hasAudio) args.push("-c:a", "copy");
     // With an edit list allowed, FFmpeg keeps every copied audio packet's duration (without, it stretches the first to
     // reach time 0); empty_moov leaves the list out of the init anyway, so every job's init is the same bytes.
     args.push("-video_track_timescale", String(options.videoTimescale), "-use_editlist", "1", "-map_metadata", "-1");
-    args.push("-f", "mp4", "-movflags", CMAF_MOVFLAGS, "-frag_duration", String(Math.round(options.fragmentDuration * 1_000_000)), outputs[i]!);
+    // B-frames with negative composition offsets (trun version 1): the IDR is shown at its decode time, so each
+    // segment's decode and presentation timelines start together and the runner can put its first frame where the
+    // source's is shown (movePresentationTimes); the decode time never has to go below the source's to make room.
+    args.push(
+      "-f",
+      "mp4",
+      "-movflags",
+      `${CMAF_MOVFLAGS}+negative_cts_offsets`,
+      "-frag_duration",
+      String(Math.round(options.fragmentDuration * 1_000_000)),
+      outputs[i]!,
+    );
   });
   return args;
 }

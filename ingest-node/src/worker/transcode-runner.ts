@@ -1,5 +1,5 @@
 // Does one transcode job: read the source segment through the edge, encode the job's rungs with one FFmpeg, package
-// each with the node's CMAF packager, move its decode times onto the source's, upload it under the job's grant.
+// each with the node's CMAF packager, move its times so it is shown when the source is, upload it under the job's grant.
 // Holds nothing between jobs.
 import { spawn } from "node:child_process";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
@@ -10,7 +10,7 @@ import { isPastDeadline, jobDeadline, type TranscodeJob } from "../queue/transco
 import { DEFAULT_FRAGMENT_DURATION } from "../transcode/ffmpeg-args.ts";
 import { type EdgeMedia, JobRefusedError } from "./edge-media.ts";
 import { type Encoder, jobFfmpegArgs } from "./encoder-args.ts";
-import { firstDecodeTimes, moveDecodeTimes, rescaleTicks } from "./decode-times.ts";
+import { alignWithSource } from "./decode-times.ts";
 
 /** What a runner needs. */
 export interface RunnerOptions {
@@ -56,17 +56,9 @@ export async function runTranscodeJob(job: TranscodeJob, options: RunnerOptions)
       deadline,
     );
     const encodeMs = Date.now() - started;
-    const sourceStarts = firstDecodeTimes(source.segment);
     for (const [i, rung] of job.rungs.entries()) {
       const { init, segment } = packageAll(await readFile(outputs[i]!), job.duration);
-      // Each track starts where the source's track of the same kind starts, in the rung's timescale.
-      const starts = new Map<number, bigint>();
-      for (const track of init.tracks) {
-        const from = sourceInit.tracks.find((t) => t.handler === track.handler);
-        const at = from ? sourceStarts.get(from.id) : undefined;
-        if (from && at !== undefined) starts.set(track.id, rescaleTicks(at, from.timescale, track.timescale));
-      }
-      moveDecodeTimes(segment.bytes, starts);
+      alignWithSource(segment.bytes, init, { init: sourceInit, segment: source.segment });
       const bandwidth = (rung.videoKbps + (job.hasAudio ? rung.audioKbps : 0)) * 1000;
       const initMeta = {
         epoch: job.epoch,

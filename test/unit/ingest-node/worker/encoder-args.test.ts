@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { encoderArgs, jobFfmpegArgs } from "../../../../ingest-node/src/worker/encoder-args.ts";
+import { ENCODERS, type Encoder, encoderArgs, jobFfmpegArgs } from "../../../../ingest-node/src/worker/encoder-args.ts";
 
 const rungs = [
   { name: "720p", width: 1280, height: 720, videoKbps: 2800, audioKbps: 128 },
@@ -26,6 +26,8 @@ describe("encoderArgs", () => {
       "880k",
       "-bufsize",
       "1600k",
+      "-bf",
+      "3",
       "-sc_threshold",
       "0",
     ]);
@@ -34,6 +36,19 @@ describe("encoderArgs", () => {
     );
     expect(encoderArgs("h264_vaapi", rungs[0]!, "veryfast").slice(0, 4)).toEqual(["-c:v", "h264_vaapi", "-rc_mode", "VBR"]);
     expect(encoderArgs("h264_qsv", rungs[0]!, "veryfast")).toEqual(expect.arrayContaining(["-c:v", "h264_qsv", "-forced_idr", "1", "-b:v", "2800k"]));
+  });
+
+  it("gives every encoder B-frames, as many as it takes for H.264 (VAAPI drivers commonly allow 2)", () => {
+    const bFrames = (encoder: Encoder) => {
+      const args = encoderArgs(encoder, rungs[0]!, "ultrafast");
+      expect(
+        args.filter((a) => a === "-bf"),
+        `${encoder}: one -bf`,
+      ).toHaveLength(1);
+      return Number(args[args.indexOf("-bf") + 1]);
+    };
+    // Set even where the preset has none (libx264 ultrafast), so the pool's segments always carry them.
+    expect(Object.fromEntries(ENCODERS.map((e) => [e, bFrames(e)]))).toEqual({ libx264: 3, h264_nvenc: 3, h264_vaapi: 2, h264_qsv: 3 });
   });
 });
 
@@ -49,7 +64,9 @@ describe("jobFfmpegArgs", () => {
     for (const i of [0, 1]) {
       const out = outputArgs(args, outputs, i);
       expect(out.slice(0, 4)).toEqual(["-map", `[v${i}]`, "-map", "0:a:0?"]);
-      expect(out).toEqual(expect.arrayContaining(["-force_key_frames", "expr:eq(n,0)", "-bf", "0", "-c:a", "copy", "-fps_mode", "vfr"]));
+      expect(out).toEqual(expect.arrayContaining(["-force_key_frames", "expr:eq(n,0)", "-bf", "3", "-c:a", "copy", "-fps_mode", "vfr"]));
+      // B-frames with the IDR shown at its decode time (signed composition offsets in trun version 1).
+      expect(out[out.indexOf("-movflags") + 1]).toMatch(/\+negative_cts_offsets$/);
       expect(out[out.indexOf("-video_track_timescale") + 1]).toBe("90000");
       expect(out[out.indexOf("-frag_duration") + 1]).toBe("500000");
     }
