@@ -1,5 +1,5 @@
 // The transcoding pool, measured on this machine (`npm run bench -- --only=pool`, or standalone: `node bench/pool.ts
-// [--seconds=40] [--modes=low,standard] [--workers=2] [--ladder=default]`): per latency mode, a 720p publish to a
+// [--seconds=40] [--modes=low,standard] [--workers=2] [--concurrency=1] [--ladder=default]`): per latency mode, a 720p publish to a
 // queue-mode node with idle workers. Per rendition, the last-frame lag (listed at the edge minus the capture time of
 // the segment's last frame) of the node's source copy and of the pool-made rungs; the jobs' wait and encode times from
 // the workers' logs.
@@ -12,6 +12,7 @@ import { freePort } from "../scripts/lib/free-port.ts";
 import { startIngestDev } from "../scripts/lib/ingest-dev.ts";
 import { startRedisDev, startWorkerDev } from "../scripts/lib/pool-dev.ts";
 import { startTestPublisher } from "../scripts/lib/test-publisher.ts";
+import { jobMarks, type ListedSegment, type PoolStageRow, type PoolWaitSplit, stageRows, waitSplit } from "./pool-stages.ts";
 import { percentile, sleep } from "./stats.ts";
 
 /** The modes the section measures and how far behind the source a pool rung's p95 may be in each. */
@@ -48,7 +49,11 @@ export interface PoolModeRun {
   mode: PoolMode;
   renditions: PoolRendition[];
   jobWaitMs: { jobs: number; p50: number | null; p95: number | null; max: number | null };
+  /** The same waits split by whether a worker slot was free when the job was enqueued. */
+  waitSplit?: PoolWaitSplit;
   encode: PoolEncode[];
+  /** Where the rungs' lag goes, per rung group (p50 and p95 of each stage). */
+  stages?: PoolStageRow[];
   /** Source p95 + the mode's margin, and whether every pool rung's p95 stayed within it. */
   lagTargetMs: number | null;
   pass: boolean | null;
@@ -60,6 +65,8 @@ export interface PoolResult {
   ladder: string;
   seconds: number;
   workers: number;
+  /** Jobs each worker runs at once (CONCURRENCY). */
+  concurrency?: number;
   runs: PoolModeRun[];
 }
 
@@ -68,6 +75,8 @@ export interface PoolOptions {
   modes: PoolMode[];
   seconds: number;
   workers: number;
+  /** Each worker's CONCURRENCY (1 unless given). */
+  concurrency?: number;
   ladder: string;
   log: (line: string) => void;
 }
@@ -150,7 +159,7 @@ async function runMode(mode: PoolMode, options: PoolOptions): Promise<PoolModeRu
         redisUrl,
         edgeUrl: edge.url,
         httpPort: await freePort(),
-        env: { LOG_LEVEL: "debug", X264_PRESET: "veryfast" },
+        env: { LOG_LEVEL: "debug", X264_PRESET: "veryfast", CONCURRENCY: String(options.concurrency ?? 1) },
         onLine: (line) => workerLines.push(line),
       });
       stops.push(() => worker.stop());
@@ -170,6 +179,7 @@ async function runMode(mode: PoolMode, options: PoolOptions): Promise<PoolModeRu
     // Poll every rendition's playlist; a segment's last-frame lag is when it was first seen listed minus the capture
     // time of its last frame (its program date-time plus its duration).
     const seen = new Map<string, Set<number>>();
+    const listed = new Map<string, Map<number, ListedSegment>>();
     const samples = new Map<string, { atS: number; lagMs: number }[]>();
     const poll = async () => {
       const master = await fetch(`${edge.url}/live/${stream.stream_id}/master.m3u8`).then((r) => (r.ok ? r.text() : ""));
@@ -198,6 +208,9 @@ async function runMode(mode: PoolMode, options: PoolOptions): Promise<PoolModeRu
               if (!mine.has(msn) && pdt !== null) {
                 mine.add(msn);
                 if (!first) {
+                  const at = listed.get(name) ?? new Map<number, ListedSegment>();
+                  at.set(msn, { listedAt: now, lastFrameAt: pdt + duration * 1000 });
+                  listed.set(name, at);
                   const list = samples.get(name) ?? [];
                   list.push({ atS: Math.round((now - publishedAt) / 100) / 10, lagMs: now - (pdt + duration * 1000) });
                   samples.set(name, list);
@@ -220,10 +233,13 @@ async function runMode(mode: PoolMode, options: PoolOptions): Promise<PoolModeRu
     });
     renditions.sort((a, b) => Number(a.pool) - Number(b.pool) || a.rendition.localeCompare(b.rendition, "en", { numeric: true }));
     const judged = judgeLag(renditions, POOL_LAG_MARGIN_MS[mode]);
+    const marks = jobMarks(workerLines.filter((line) => line.includes("job done")).map(logFields));
     return {
       mode,
       renditions,
       ...jobFigures(workerLines),
+      waitSplit: waitSplit(marks, options.workers * (options.concurrency ?? 1)),
+      stages: stageRows(marks, listed),
       lagTargetMs: judged.targetMs,
       pass: judged.pass,
       loadAverage: loadavg().map((l) => Math.round(l * 100) / 100),
@@ -242,9 +258,17 @@ export async function runPool(options: PoolOptions): Promise<PoolResult> {
     options.log(
       `pool ${mode}: ${run.renditions.map((r) => `${r.rendition} p95 ${r.lagP95Ms} ms`).join(", ")}; job wait p50 ${run.jobWaitMs.p50} ms, p95 ${run.jobWaitMs.p95} ms (${run.jobWaitMs.jobs} jobs)`,
     );
+    for (const row of run.stages ?? []) {
+      options.log(
+        `pool ${mode} ${row.group} ${row.stat}: ${Object.entries(row.stages)
+          .map(([k, v]) => `${k} ${v}`)
+          .join(", ")}; total ${row.total} ms (${row.jobs} jobs)`,
+      );
+    }
+    options.log(`pool ${mode}: job wait with a free slot ${JSON.stringify(run.waitSplit?.idle)}, all busy ${JSON.stringify(run.waitSplit?.busy)}`);
     runs.push(run);
   }
-  return { ladder: options.ladder, seconds: options.seconds, workers: options.workers, runs };
+  return { ladder: options.ladder, seconds: options.seconds, workers: options.workers, concurrency: options.concurrency ?? 1, runs };
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
@@ -253,6 +277,7 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
     modes: flag("modes", "low,standard").split(",") as PoolMode[],
     seconds: Number(flag("seconds", "40")),
     workers: Number(flag("workers", "2")),
+    concurrency: Number(flag("concurrency", "1")),
     ladder: flag("ladder", "default"),
     log: (line) => console.log(line),
   });

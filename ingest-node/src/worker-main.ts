@@ -32,11 +32,12 @@ const wait = new Histogram("transcode_job_wait_seconds", "Time a job waited in t
 const encode = new Histogram("transcode_job_encode_seconds", "FFmpeg time of one job (all its rungs).");
 const counts = { done: 0, late: 0, fenced: 0, grant: 0, failed: 0 };
 let depths: QueueDepth[] = [];
-const edge = new EdgeMedia(config.edgeUrl, config.workerId);
 const consumer = startTranscodeConsumer(config.redisUrl, config.workerClass, config.concurrency, {
   run: async (job, info) => {
     wait.observeMs(info.waitedMs);
     log.debug("job started", { stream: job.streamId.slice(0, 8), msn: job.msn, group: job.group, attempt: info.attempt, waited_ms: info.waitedMs });
+    // One EdgeMedia per job: its marks time this job's reads and uploads for the log.
+    const edge = new EdgeMedia(config.edgeUrl, config.workerId);
     try {
       const outcome = await runTranscodeJob(job, {
         edge,
@@ -54,6 +55,13 @@ const consumer = startTranscodeConsumer(config.redisUrl, config.workerClass, con
         rungs: job.rungs.map((rung) => rung.name).join("+"),
         encode_ms: outcome.encodeMs,
         waited_ms: info.waitedMs,
+        // The job's way through the pool (Unix ms), for the pool benchmark's breakdown of a rung's lag.
+        cut_at: job.cutAt,
+        enqueued_at: info.enqueuedAt,
+        taken_at: info.takenAt,
+        fetched_at: edge.marks.sourceReadAt,
+        encoded_at: edge.marks.firstUploadAt,
+        uploaded_at: edge.marks.uploadedAt,
       });
     } catch (error) {
       if (error instanceof JobRefusedError) {

@@ -128,10 +128,18 @@ async function queueDepths(connection: Redis, queues: Map<WorkerClass, Queue>): 
 /** A job a consumer will not do (late, fenced, refused): it fails at once, without retries. */
 export class DropJobError extends UnrecoverableError {}
 
+/** When a job was enqueued and taken (Unix ms, BullMQ's `timestamp` and `processedOn`), and which attempt this is. */
+export interface JobTaken {
+  enqueuedAt: number;
+  takenAt: number;
+  waitedMs: number;
+  attempt: number;
+}
+
 /** What the consumer tells its owner about each job. */
 export interface ConsumerHooks {
   /** Runs one job; throws DropJobError to drop it, anything else to retry it with backoff. */
-  run: (job: TranscodeJob, info: { waitedMs: number; attempt: number }) => Promise<void>;
+  run: (job: TranscodeJob, info: JobTaken) => Promise<void>;
   onError?: (error: Error) => void;
 }
 
@@ -150,8 +158,8 @@ export function startTranscodeConsumer(redisUrl: string, cls: WorkerClass, concu
     async (bull: Job) => {
       const parsed = TranscodeJobSchema.safeParse(bull.data);
       if (!parsed.success) throw new DropJobError(`malformed job: ${parsed.error.message.slice(0, 200)}`);
-      const startedAt = bull.processedOn ?? Date.now();
-      await hooks.run(parsed.data, { waitedMs: Math.max(0, startedAt - bull.timestamp), attempt: bull.attemptsMade + 1 });
+      const takenAt = bull.processedOn ?? Date.now();
+      await hooks.run(parsed.data, { enqueuedAt: bull.timestamp, takenAt, waitedMs: Math.max(0, takenAt - bull.timestamp), attempt: bull.attemptsMade + 1 });
     },
     // runRetryDelay: after Redis was away, look for jobs again within 250 ms (BullMQ's default waits 15 s).
     { connection, concurrency, ...CONSUMER_LOCKS, runRetryDelay: 250 },

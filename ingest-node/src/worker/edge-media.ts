@@ -17,13 +17,26 @@ export class JobRefusedError extends Error {
   }
 }
 
-/** Poll period while the source segment is not at the edge yet (the node enqueues as it uploads). */
-const SOURCE_POLL_MS = 150;
+/**
+ * Poll period while the source segment is not at the edge yet: the node enqueues a segment's jobs when it cuts it, at
+ * the same time as it starts uploading it, so an idle worker usually asks before the upload landed. A miss costs the
+ * edge one small 404; the period is what a rung waits beyond the upload.
+ */
+const SOURCE_POLL_MS = 50;
+
+/** When one job's calls to the edge ended (Unix ms), for the worker's log: source read, first upload begun, last one done. */
+export interface EdgeMarks {
+  sourceReadAt?: number;
+  firstUploadAt?: number;
+  uploadedAt?: number;
+}
 
 /** The edge as one worker sees it. */
 export class EdgeMedia {
   readonly #edgeUrl: string;
   readonly #workerId: string;
+  /** Filled in as the calls end (a worker makes one EdgeMedia per job to time it). */
+  readonly marks: EdgeMarks = {};
 
   constructor(edgeUrl: string, workerId: string) {
     this.#edgeUrl = edgeUrl.replace(/\/+$/, "");
@@ -32,8 +45,12 @@ export class EdgeMedia {
 
   /** The source init segment and segment of `job`, waiting (until `deadline`) for them to land at the edge. */
   async readSource(job: TranscodeJob, deadline: number): Promise<{ init: Uint8Array; segment: Uint8Array }> {
-    const init = await this.#read(job, workerPaths.sourceInit(job.streamId, job.sourceRendition, job.epoch), deadline);
-    const segment = await this.#read(job, workerPaths.sourceSegment(job.streamId, job.sourceRendition, job.msn), deadline);
+    // Both at once: the init is there from the publish's start, so this costs one round trip, not two.
+    const [init, segment] = await Promise.all([
+      this.#read(job, workerPaths.sourceInit(job.streamId, job.sourceRendition, job.epoch), deadline),
+      this.#read(job, workerPaths.sourceSegment(job.streamId, job.sourceRendition, job.msn), deadline),
+    ]);
+    this.marks.sourceReadAt = Date.now();
     return { init, segment };
   }
 
@@ -70,6 +87,7 @@ export class EdgeMedia {
   }
 
   async #put(job: TranscodeJob, path: string, meta: InitMeta | SegmentMeta, bytes: Uint8Array, deadline: number): Promise<void> {
+    this.marks.firstUploadAt ??= Date.now();
     const endpoint = { edgeUrl: this.#edgeUrl, nodeId: this.#workerId, credential: "worker-grant" };
     const headers = { [WORKER_GRANT_HEADER]: job.grant, [MEDIA_META_HEADER]: JSON.stringify(meta) };
     const signal = AbortSignal.timeout(Math.max(1_000, deadline - Date.now()));
@@ -88,6 +106,7 @@ export class EdgeMedia {
           }),
         { policy: retryPolicy({ baseDelayMs: 100, maxDelayMs: 1_000 }), isRetryable: (error) => error instanceof UploadError && error.retryable, signal },
       );
+      this.marks.uploadedAt = Date.now();
     } catch (error) {
       if (error instanceof StreamFencedError) throw new JobRefusedError("fenced", "the job's epoch was fenced");
       if (error instanceof EdgeRejectedError && (error.status === 401 || error.status === 403)) {
