@@ -1,4 +1,5 @@
-// A stand-in for the edge's ingest API, for the ingest benchmark: authorizes every publish (stream mode `low`),
+// A stand-in for the edge's ingest API, for the ingest benchmark: authorizes every publish (stream mode `low`; a pool
+// when a queue-mode node asks for one),
 // acknowledges every upload at once and records when each segment arrived, plus the node's stream heartbeats. It
 // keeps the edge (wrangler dev, workerd) off the CPU the ingest node is measured on.
 import { randomUUID } from "node:crypto";
@@ -47,7 +48,7 @@ export async function startFakeEdge(port = 0): Promise<FakeEdge> {
       const path = (req.url ?? "").split("?")[0] ?? "";
       const json = (status: number, body: unknown) => res.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify(body));
       if (req.method === "POST" && path === "/ingest/v1/publish") {
-        const { stream_key } = JSON.parse(Buffer.concat(chunks).toString("utf8")) as { stream_key: string };
+        const { stream_key, pool_renditions } = JSON.parse(Buffer.concat(chunks).toString("utf8")) as { stream_key: string; pool_renditions?: string[] };
         const stream: FakeStream = { streamId: randomUUID(), streamKey: stream_key, publishedAt: Date.now(), segments: [], heartbeats: [], uploadedBytes: 0 };
         streams.set(stream_key, stream);
         byId.set(stream.streamId, stream);
@@ -59,6 +60,8 @@ export async function startFakeEdge(port = 0): Promise<FakeEdge> {
           epoch: 1,
           first_msn: 0,
           reconnect: false,
+          // A queue-mode node asks for a pool: granted, so it enqueues its jobs as it would for the real edge.
+          ...(pool_renditions?.length ? { worker_grant: "bench-worker-grant" } : {}),
         });
         return;
       }

@@ -4,7 +4,7 @@
 // installed. CPU (the server, its live children and the children it reaped) and resident memory (the server and its
 // live children) over a window after warm-up. The node talks to bench/fake-edge.ts, so workerd is not on the CPU.
 // Run alone (it loads both cores): `node bench/passthrough-remux.ts [--streams=16] [--seconds=30]
-// [--modes=inproc,native,native:3600,ffmpeg,nginx]` (`<remux>:<s>` sets THUMBNAIL_INTERVAL_S; the node's default is 10 s).
+// [--modes=inproc,native,native:3600,ffmpeg,nginx] [--out=FILE]` (`<remux>:<s>` sets THUMBNAIL_INTERVAL_S; the node's default is 10 s).
 // It writes its figures to docs/bench/passthrough.json, which bench/report.ts renders in docs/BENCHMARKS.md.
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
@@ -306,8 +306,10 @@ async function main(): Promise<void> {
     results,
     load: { before: loadBefore, after: Number(loadavg()[0]!.toFixed(2)) },
   };
-  writeFileSync(PASSTHROUGH_RESULTS, `${JSON.stringify(saved, null, 1)}\n`);
-  console.log(`saved to ${PASSTHROUGH_RESULTS}`);
+  // --out=FILE: another bench's run (the pool's capacity) keeps its figures apart from this section's.
+  const out = option("out", PASSTHROUGH_RESULTS);
+  writeFileSync(out, `${JSON.stringify(saved, null, 1)}\n`);
+  console.log(`saved to ${out}`);
 }
 
 await main();

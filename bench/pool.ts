@@ -1,8 +1,9 @@
 // The transcoding pool, measured on this machine (`npm run bench -- --only=pool`, or standalone: `node bench/pool.ts
-// [--seconds=40] [--modes=low,standard] [--workers=2] [--concurrency=1] [--ladder=default]`): per latency mode, a 720p publish to a
-// queue-mode node with idle workers. Per rendition, the last-frame lag (listed at the edge minus the capture time of
-// the segment's last frame) of the node's source copy and of the pool-made rungs; the jobs' wait and encode times from
-// the workers' logs.
+// [--seconds=40] [--modes=low,standard] [--workers=2] [--concurrency=1] [--ladder=default] [--capacity [--window=20]]`):
+// per latency mode, a 720p publish to a queue-mode node with idle workers. Per rendition, the last-frame lag (listed at
+// the edge minus the capture time of the segment's last frame) of the node's source copy and of the pool-made rungs;
+// the jobs' wait and encode times from the workers' logs, and where each rung's lag went; then the capacity
+// (bench/pool-capacity.ts).
 import { mkdtempSync, rmSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
@@ -12,11 +13,14 @@ import { freePort } from "../scripts/lib/free-port.ts";
 import { startIngestDev } from "../scripts/lib/ingest-dev.ts";
 import { startRedisDev, startWorkerDev } from "../scripts/lib/pool-dev.ts";
 import { startTestPublisher } from "../scripts/lib/test-publisher.ts";
+import { type PoolCapacity, type PoolCapacityOptions, runPoolCapacity } from "./pool-capacity.ts";
 import { jobMarks, type ListedSegment, type PoolStageRow, type PoolWaitSplit, stageRows, waitSplit } from "./pool-stages.ts";
 import { percentile, sleep } from "./stats.ts";
 
 /** The modes the section measures and how far behind the source a pool rung's p95 may be in each. */
 export const POOL_LAG_MARGIN_MS = { low: 1_500, standard: 3_000 } as const;
+/** What the capacity part measures by default: 16 streams into the node; 1 and 2 workers with 1, 2, 3 streams. */
+export const POOL_CAPACITY_DEFAULTS = { nodeStreams: 16, workers: [1, 2], streams: [1, 2, 3], windowS: 20 };
 /** Target: job wait p95 with idle workers. */
 export const POOL_JOB_WAIT_P95_TARGET_MS = 50;
 /** A latency mode the section measures. */
@@ -68,6 +72,8 @@ export interface PoolResult {
   /** Jobs each worker runs at once (CONCURRENCY). */
   concurrency?: number;
   runs: PoolModeRun[];
+  /** The node beside nginx-rtmp and the workers' throughput curve (absent when not measured). */
+  capacity?: PoolCapacity;
 }
 
 /** Options of runPool. */
@@ -78,6 +84,8 @@ export interface PoolOptions {
   /** Each worker's CONCURRENCY (1 unless given). */
   concurrency?: number;
   ladder: string;
+  /** The capacity runs after the modes' (left out when null). */
+  capacity: Omit<PoolCapacityOptions, "log"> | null;
   log: (line: string) => void;
 }
 
@@ -120,58 +128,95 @@ export function judgeLag(renditions: readonly PoolRendition[], marginMs: number)
   return { targetMs, pass: rungs.every((r) => r.lagP95Ms! <= targetMs) };
 }
 
+/** A running pool system of a bench: the edge, redis, a queue-mode node and its workers. */
+export interface PoolSystem {
+  edgeUrl: string;
+  rtmpUrl: string;
+  /** The workers' output lines, as they come. */
+  workerLines: string[];
+  /** The workers' process ids. */
+  workerPids: number[];
+  /** Creates a stream in `mode`; its key publishes at `${rtmpUrl}/${key}`. */
+  createStream(mode: PoolMode | "low" | "standard", title: string): Promise<{ stream_id: string; stream_key: string }>;
+}
+
+/**
+ * Starts wrangler dev, redis-server, a `TRANSCODE=queue` node and `workers` transcode workers under `dir`, pushing each
+ * one's stop onto `stops` (the caller stops them, last first).
+ */
+export async function startPoolSystem(
+  dir: string,
+  stops: (() => Promise<void>)[],
+  options: { workers: number; concurrency?: number; ladder: string },
+): Promise<PoolSystem> {
+  const [edgePort, rtmpPort, opsPort, redisPort] = [await freePort(), await freePort(), await freePort(), await freePort()];
+  const edge = await startEdgeDev({
+    port: edgePort,
+    persistTo: join(dir, "state"),
+    logLevel: "warn",
+    vars: {
+      ADMIN_TOKEN: ADMIN,
+      INGEST_SECRET: SECRET,
+      WORKER_GRANT_SECRET: "bench-worker-grant-secret",
+      INGEST_REGIONS: JSON.stringify({ local: `rtmp://127.0.0.1:${rtmpPort}/live` }),
+    },
+  });
+  stops.push(() => edge.stop());
+  const redis = await startRedisDev({ port: redisPort, dir: join(dir, "redis") });
+  stops.push(() => redis.stop());
+  const redisUrl = `redis://127.0.0.1:${redisPort}`;
+  const node = await startIngestDev({
+    edgeUrl: edge.url,
+    ingestSecret: SECRET,
+    rtmpPort,
+    httpPort: opsPort,
+    ladder: options.ladder,
+    preset: "veryfast",
+    spoolDir: join(dir, "spool"),
+    env: { TRANSCODE: "queue", REDIS_URL: redisUrl },
+  });
+  stops.push(() => node.stop());
+  const workerLines: string[] = [];
+  const workerPids: number[] = [];
+  for (let i = 1; i <= options.workers; i++) {
+    const worker = await startWorkerDev({
+      id: `bench-worker-${i}`,
+      redisUrl,
+      edgeUrl: edge.url,
+      httpPort: await freePort(),
+      env: { LOG_LEVEL: "debug", X264_PRESET: "veryfast", CONCURRENCY: String(options.concurrency ?? 1) },
+      onLine: (line) => workerLines.push(line),
+    });
+    workerPids.push(worker.child.pid!);
+    stops.push(() => worker.stop());
+  }
+  return {
+    edgeUrl: edge.url,
+    rtmpUrl: `rtmp://127.0.0.1:${rtmpPort}/live`,
+    workerLines,
+    workerPids,
+    createStream: async (mode, title) => {
+      const created = await fetch(`${edge.url}/streams`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${ADMIN}`, "content-type": "application/json" },
+        body: JSON.stringify({ title, latency_mode: mode }),
+      });
+      if (!created.ok) throw new Error(`POST /streams: ${created.status} ${await created.text()}`);
+      return (await created.json()) as { stream_id: string; stream_key: string };
+    },
+  };
+}
+
 /** One publish in `mode`: edge, redis, a queue-mode node and idle workers of its own, stopped at the end. */
 async function runMode(mode: PoolMode, options: PoolOptions): Promise<PoolModeRun> {
   const dir = mkdtempSync(join(tmpdir(), "edgecast-bench-pool-"));
   const stops: (() => Promise<void>)[] = [];
   try {
-    const [edgePort, rtmpPort, opsPort, redisPort] = [await freePort(), await freePort(), await freePort(), await freePort()];
-    const edge = await startEdgeDev({
-      port: edgePort,
-      persistTo: join(dir, "state"),
-      logLevel: "warn",
-      vars: {
-        ADMIN_TOKEN: ADMIN,
-        INGEST_SECRET: SECRET,
-        WORKER_GRANT_SECRET: "bench-worker-grant-secret",
-        INGEST_REGIONS: JSON.stringify({ local: `rtmp://127.0.0.1:${rtmpPort}/live` }),
-      },
-    });
-    stops.push(() => edge.stop());
-    const redis = await startRedisDev({ port: redisPort, dir: join(dir, "redis") });
-    stops.push(() => redis.stop());
-    const redisUrl = `redis://127.0.0.1:${redisPort}`;
-    const node = await startIngestDev({
-      edgeUrl: edge.url,
-      ingestSecret: SECRET,
-      rtmpPort,
-      httpPort: opsPort,
-      ladder: options.ladder,
-      preset: "veryfast",
-      spoolDir: join(dir, "spool"),
-      env: { TRANSCODE: "queue", REDIS_URL: redisUrl },
-    });
-    stops.push(() => node.stop());
-    const workerLines: string[] = [];
-    for (let i = 1; i <= options.workers; i++) {
-      const worker = await startWorkerDev({
-        id: `bench-worker-${i}`,
-        redisUrl,
-        edgeUrl: edge.url,
-        httpPort: await freePort(),
-        env: { LOG_LEVEL: "debug", X264_PRESET: "veryfast", CONCURRENCY: String(options.concurrency ?? 1) },
-        onLine: (line) => workerLines.push(line),
-      });
-      stops.push(() => worker.stop());
-    }
-    const created = await fetch(`${edge.url}/streams`, {
-      method: "POST",
-      headers: { authorization: `Bearer ${ADMIN}`, "content-type": "application/json" },
-      body: JSON.stringify({ title: `bench pool ${mode}`, latency_mode: mode }),
-    });
-    if (!created.ok) throw new Error(`POST /streams: ${created.status} ${await created.text()}`);
-    const stream = (await created.json()) as { stream_id: string; stream_key: string };
-    const publisher = startTestPublisher({ url: `rtmp://127.0.0.1:${rtmpPort}/live/${stream.stream_key}`, size: "1280x720", durationS: options.seconds });
+    const system = await startPoolSystem(dir, stops, options);
+    const { workerLines } = system;
+    const edge = { url: system.edgeUrl };
+    const stream = await system.createStream(mode, `bench pool ${mode}`);
+    const publisher = startTestPublisher({ url: `${system.rtmpUrl}/${stream.stream_key}`, size: "1280x720", durationS: options.seconds });
     stops.push(() => publisher.stop());
     const publishedAt = Date.now();
     options.log(`pool ${mode}: publishing ${options.seconds} s of 720p to a queue-mode node with ${options.workers} idle worker(s)`);
@@ -268,7 +313,8 @@ export async function runPool(options: PoolOptions): Promise<PoolResult> {
     options.log(`pool ${mode}: job wait with a free slot ${JSON.stringify(run.waitSplit?.idle)}, all busy ${JSON.stringify(run.waitSplit?.busy)}`);
     runs.push(run);
   }
-  return { ladder: options.ladder, seconds: options.seconds, workers: options.workers, concurrency: options.concurrency ?? 1, runs };
+  const capacity = options.capacity ? await runPoolCapacity({ ...options.capacity, log: options.log }) : undefined;
+  return { ladder: options.ladder, seconds: options.seconds, workers: options.workers, concurrency: options.concurrency ?? 1, runs, capacity };
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
@@ -279,6 +325,7 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
     workers: Number(flag("workers", "2")),
     concurrency: Number(flag("concurrency", "1")),
     ladder: flag("ladder", "default"),
+    capacity: process.argv.includes("--capacity") ? { ...POOL_CAPACITY_DEFAULTS, windowS: Number(flag("window", "20")) } : null,
     log: (line) => console.log(line),
   });
   console.log(JSON.stringify({ ...result, runs: result.runs.map((r) => ({ ...r, renditions: r.renditions.map(({ samples: _, ...x }) => x) })) }, null, 2));

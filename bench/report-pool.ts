@@ -2,6 +2,7 @@
 import { join } from "node:path";
 import { lineChart, PALETTE } from "./plot-svg.ts";
 import { POOL_JOB_WAIT_P95_TARGET_MS, POOL_LAG_MARGIN_MS, type PoolModeRun, type PoolResult } from "./pool.ts";
+import { keepsUp, type PoolCapacity } from "./pool-capacity.ts";
 import { POOL_STAGE_LABELS, POOL_STAGES } from "./pool-stages.ts";
 import type { Figure } from "./render-png.ts";
 import { sectionMissing } from "./report-missing.ts";
@@ -153,6 +154,121 @@ export function poolSection(run: SectionRun<PoolResult> | undefined, docsDir: st
     figures.push({ file: join(docsDir, "bench", `pool-${x.mode}.png`), ...fig });
     md.push(`![Transcoding pool, ${x.mode}](bench/pool-${x.mode}.png)`, "");
   }
+  if (r.capacity) {
+    const cap = capacitySection(r.capacity, docsDir, caption(run, "pool"));
+    md.push(...cap.md);
+    figures.push(...cap.figures);
+  }
   md.push(`<sub>${caption(run, "pool").join(" · ")}</sub>`, "");
+  return { md, figures };
+}
+
+/** Jobs/s the pool did at most with `workers` workers, over the steps it was measured at. */
+export function maxDonePerS(capacity: PoolCapacity, workers: number): number | null {
+  const done = capacity.steps.filter((s) => s.workers === workers).map((s) => s.donePerS);
+  return done.length ? Math.max(...done) : null;
+}
+
+/** Cores one stream needs per rung group: the FFmpeg CPU per job of the one-stream steps (least contention), median. */
+export function coresPerStream(capacity: PoolCapacity): { group: string; rungs: string[]; cores: number }[] {
+  const byGroup = new Map<string, { rungs: string[]; cores: number[] }>();
+  for (const step of capacity.steps.filter((s) => s.streams === 1)) {
+    for (const g of step.groups) {
+      if (g.coresPerStream === null) continue;
+      const entry = byGroup.get(g.group) ?? { rungs: g.rungs, cores: [] };
+      entry.cores.push(g.coresPerStream);
+      byGroup.set(g.group, entry);
+    }
+  }
+  return [...byGroup].map(([group, g]) => ({ group, rungs: g.rungs, cores: g.cores.sort((a, b) => a - b)[Math.floor((g.cores.length - 1) / 2)]! }));
+}
+
+function capacitySection(cap: PoolCapacity, docsDir: string, captionLines: string[]): { md: string[]; figures: Figure[] } {
+  const md: string[] = ["### Capacity", ""];
+  const figures: Figure[] = [];
+  const node = cap.node;
+  if (node?.node) {
+    const perStream = (x: { cores: number; rssMiB: number; idleRssMiB: number }) => ({
+      milli: (x.cores / node.streams) * 1000,
+      mib: (x.rssMiB - x.idleRssMiB) / node.streams,
+    });
+    const ours = perStream(node.node);
+    const theirs = node.nginx ? perStream(node.nginx) : null;
+    md.push(
+      `**The node.** ${node.streams} streams (a 720p H.264 2.5 Mbit/s + AAC file, copied at realtime by FFmpeg publishers) into one`,
+      "`TRANSCODE=queue` node (`LADDER=default`, the node remuxes in its own process and enqueues each segment's jobs into a real",
+      `redis-server; ${n(node.jobsEnqueued)} jobs enqueued, no worker draining them), then into nginx-rtmp, in the same run, by`,
+      `\`bench/passthrough-remux.ts\` (its method: CPU of the server and its children over ${node.seconds} s after a warm-up, against a fake edge).`,
+      "",
+      "| server | streams | cores | millicores per stream | memory per stream | slowest stream |",
+      "|---|---|---|---|---|---|",
+      `| node, \`TRANSCODE=queue\` | ${node.streams} | ${n(node.node.cores, 3)} | **${n(ours.milli, 1)}** | **${n(ours.mib, 1)} MiB** | ${node.node.minRealtime === null ? "–" : `${n(node.node.minRealtime, 2)}× realtime`} |`,
+    );
+    if (node.nginx && theirs) {
+      md.push(`| nginx-rtmp (\`hls on\`) | ${node.streams} | ${n(node.nginx.cores, 3)} | ${n(theirs.milli, 1)} | ${n(theirs.mib, 1)} MiB | – |`);
+    }
+    md.push("");
+    const ratio = theirs && theirs.milli > 0 ? ours.milli / theirs.milli : null;
+    const mainThread = node.node.threads ? node.node.threads.mainUser + node.node.threads.mainKernel : null;
+    md.push(
+      `The node kept every stream at realtime at ${node.streams} streams${ratio === null ? "" : `, at ${n(ratio, 1)}× nginx-rtmp's CPU per stream`}.` +
+        (mainThread
+          ? ` Its main thread (one core at most) spent ${n(mainThread, 1)} millicores per stream: at that rate it would hold about ${n(Math.floor(1000 / mainThread))} streams before the main thread is full (extrapolated, not measured).`
+          : ""),
+      "",
+    );
+  }
+  if (cap.steps.length > 0) {
+    md.push(
+      "**The workers.** Each step publishes S streams (the same file, copied) to a queue-mode node with W workers (`CONCURRENCY=1`,",
+      "x264 `veryfast`) and `wrangler dev` on the same 2 cores, and counts over its window the jobs done (uploaded) and dropped as late;",
+      "a stream of the `default` ladder gives one job per rung group per 2 s segment. *FFmpeg CPU per job* is what the worker's FFmpeg",
+      "used for one job (its reaped children's CPU, from /proc). The curve for a worker count stops at the first step that does not keep up.",
+      "",
+      "| workers | streams | offered jobs/s | **done jobs/s** | late | job wait p95 | workers' cores | FFmpeg CPU per job | keeps up |",
+      "|---|---|---|---|---|---|---|---|---|",
+    );
+    for (const s of cap.steps) {
+      md.push(
+        `| ${s.workers} | ${s.streams} | ${n(s.offeredPerS, 2)} | **${n(s.donePerS, 2)}** | ${s.late} | ${ms(s.waitP95Ms)} | ${n(s.workerCores, 2)} | ${s.groups.map((g) => `${g.rungs.join("+")}: ${ms(g.cpuMsP50)}`).join("; ")} | ${keepsUp(s) ? "yes" : "**no**"} |`,
+      );
+    }
+    const workerCounts = [...new Set(cap.steps.map((s) => s.workers))];
+    const perGroup = coresPerStream(cap);
+    md.push(
+      "",
+      `Jobs/s done at most: ${workerCounts.map((w) => `${w} worker(s) ${n(maxDonePerS(cap, w), 2)}`).join(", ")} (the scaling curve on 2 cores: a second worker adds what the cores the first left idle can do).` +
+        (perGroup.length
+          ? ` Cores per stream per rung (FFmpeg CPU per 2 s job over 2 s, one-stream steps): ${perGroup.map((g) => `${g.rungs.join(" + ")} ${n(g.cores, 2)}`).join(", ")}; ${n(
+              perGroup.reduce((sum, g) => sum + g.cores, 0),
+              2,
+            )} cores per stream for the pool's part of the \`default\` ladder.`
+          : ""),
+      "",
+    );
+    const counts = [...new Set(cap.steps.map((s) => s.streams))].sort((a, b) => a - b);
+    const fig = lineChart({
+      title: "Transcoding pool: jobs done per second by streams and workers",
+      xLabel: "streams (each 1 job/s: two rung groups per 2 s segment)",
+      yLabel: "jobs/s",
+      series: [
+        {
+          name: "offered",
+          color: "#888",
+          dashed: true,
+          points: counts.map((c) => ({ x: c, y: cap.steps.find((s) => s.streams === c)!.offeredPerS })),
+        },
+        ...workerCounts.map((w, i) => ({
+          name: `${w} worker(s)`,
+          color: PALETTE[i % PALETTE.length]!,
+          points: cap.steps.filter((s) => s.workers === w).map((s) => ({ x: s.streams, y: s.donePerS })),
+        })),
+      ],
+      caption: captionLines,
+      yMin: 0,
+    });
+    figures.push({ file: join(docsDir, "bench", "pool-capacity.png"), ...fig });
+    md.push("![Transcoding pool capacity](bench/pool-capacity.png)", "");
+  }
   return { md, figures };
 }

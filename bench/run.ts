@@ -14,7 +14,7 @@ import { runFanout } from "./fanout.ts";
 import { runPlayers } from "./players.ts";
 import { runViewers } from "./viewers.ts";
 import { runIngest } from "./ingest.ts";
-import { runPool } from "./pool.ts";
+import { POOL_CAPACITY_DEFAULTS, runPool } from "./pool.ts";
 import { runSoak, type SoakResult } from "./soak.ts";
 import { devSoakSystem, directSoakSystem } from "./soak-systems.ts";
 import { MODES, runLatency } from "./latency.ts";
@@ -62,7 +62,13 @@ function parameters(quick: boolean, soakMinutes: number | null, playSeconds: num
     },
     players: { playS: playSeconds ?? (quick ? 15 : 60), ladders: ["test", "default"] as ("test" | "default")[] },
     cost: { browserWindowS: quick ? 0 : 30 },
-    pool: { modes: ["low", "standard"] as ("low" | "standard")[], seconds: quick ? 20 : 40, workers: 2, ladder: "default" },
+    pool: {
+      modes: ["low", "standard"] as ("low" | "standard")[],
+      seconds: quick ? 20 : 40,
+      workers: 2,
+      ladder: "default",
+      capacity: quick ? { ...POOL_CAPACITY_DEFAULTS, streams: [1, 2], windowS: 10 } : POOL_CAPACITY_DEFAULTS,
+    },
     ingest: quick
       ? { speedMediaS: 8, ladderSteps: [1, 2], passthroughSteps: [1, 4, 16], warmupS: 4, measureS: 8 }
       : { speedMediaS: 20, ladderSteps: [1, 2, 3, 4], passthroughSteps: [1, 4, 8, 16, 32], warmupS: 6, measureS: 16 },

@@ -8,6 +8,7 @@ import { startOpsServer } from "./ops/ops-server.ts";
 import { depthSamples, Histogram } from "./queue/pool-metrics.ts";
 import { DropJobError, type QueueDepth, startTranscodeConsumer } from "./queue/redis-queue.ts";
 import { findFfmpeg } from "./transcode/ffmpeg-binary.ts";
+import { reapedChildrenCpuMs } from "./worker/child-cpu.ts";
 import { EdgeMedia, JobRefusedError } from "./worker/edge-media.ts";
 import { encoderProblem } from "./worker/encoder-check.ts";
 import { runTranscodeJob } from "./worker/transcode-runner.ts";
@@ -38,6 +39,7 @@ const consumer = startTranscodeConsumer(config.redisUrl, config.workerClass, con
     log.debug("job started", { stream: job.streamId.slice(0, 8), msn: job.msn, group: job.group, attempt: info.attempt, waited_ms: info.waitedMs });
     // One EdgeMedia per job: its marks time this job's reads and uploads for the log.
     const edge = new EdgeMedia(config.edgeUrl, config.workerId);
+    const childCpuBefore = reapedChildrenCpuMs();
     try {
       const outcome = await runTranscodeJob(job, {
         edge,
@@ -48,6 +50,7 @@ const consumer = startTranscodeConsumer(config.redisUrl, config.workerClass, con
       });
       encode.observeMs(outcome.encodeMs);
       counts.done++;
+      const childCpuAfter = reapedChildrenCpuMs();
       log.debug("job done", {
         stream: job.streamId.slice(0, 8),
         msn: job.msn,
@@ -62,6 +65,8 @@ const consumer = startTranscodeConsumer(config.redisUrl, config.workerClass, con
         fetched_at: edge.marks.sourceReadAt,
         encoded_at: edge.marks.firstUploadAt,
         uploaded_at: edge.marks.uploadedAt,
+        // FFmpeg's CPU for this job; with CONCURRENCY above 1 it includes the other jobs' FFmpeg runs that ended meanwhile.
+        ffmpeg_cpu_ms: childCpuBefore === null || childCpuAfter === null ? undefined : childCpuAfter - childCpuBefore,
       });
     } catch (error) {
       if (error instanceof JobRefusedError) {
