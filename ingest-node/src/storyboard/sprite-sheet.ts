@@ -17,20 +17,43 @@ export interface SpriteSheetOptions {
   timeoutMs?: number;
 }
 
+/** Most a thumbnail is shrunk while it is decoded (FFmpeg's JPEG decoder: 1/2, 1/4 or 1/8 of its size). */
+const MAX_LOWRES = 3;
+
+/**
+ * How many halvings (FFmpeg's `-lowres`) the JPEG decoder may apply to `tiles` while decoding them: the most that still
+ * leaves every tile at least as large as it is drawn in `grid` (letterboxed). Why: a sheet is drawn again for every
+ * new tile from all of its tiles, so decoding 25 full thumbnails to draw them at 160×90 was most of a full sheet's
+ * cost; the JPEG decoder shrinks for almost nothing while decoding (a 640×360 thumbnail decodes straight to 160×90).
+ * 0 when a tile's size cannot be read.
+ */
+export function tileLowres(tiles: readonly Uint8Array[], grid: StoryboardGrid): number {
+  let lowres = MAX_LOWRES;
+  for (const tile of tiles) {
+    const size = jpegDimensions(tile);
+    if (size === null) return 0;
+    const fit = Math.min(grid.tileWidth / size.width, grid.tileHeight / size.height);
+    let k = 0;
+    while (k < lowres && 2 ** (k + 1) * fit <= 1) k++;
+    lowres = k;
+  }
+  return lowres;
+}
+
+/** The input options that read the tiles (JPEGs one after another on stdin), decoded at 1/2^`lowres` of their size. */
+function tileInput(lowres: number): string[] {
+  return ["-f", "image2pipe", "-c:v", "mjpeg", ...(lowres > 0 ? ["-lowres", String(lowres)] : []), "-i", "pipe:0"];
+}
+
 /** The FFmpeg arguments that draw the JPEGs read on stdin as one sheet of `grid`, written as a JPEG to stdout. */
-export function spriteSheetArgs(grid: StoryboardGrid): string[] {
+export function spriteSheetArgs(grid: StoryboardGrid, lowres = 0): string[] {
   const { tileWidth: w, tileHeight: h } = grid;
   return [
     "-nostdin",
     "-hide_banner",
     "-loglevel",
     "error",
-    "-f",
-    "image2pipe",
-    "-c:v",
-    "mjpeg",
-    "-i",
-    "pipe:0",
+    ...tileInput(lowres),
     "-vf",
     // Letterboxed, not stretched: a thumbnail of another aspect keeps its shape inside its tile.
     `scale=${w}:${h}:force_original_aspect_ratio=decrease,pad=${w}:${h}:(ow-iw)/2:(oh-ih)/2,setsar=1,tile=${grid.columns}x${grid.rows}`,
@@ -53,7 +76,7 @@ export function composeSpriteSheet(options: SpriteSheetOptions): Promise<Buffer>
   }
   return runFfmpegJpeg({
     binary: options.binary,
-    args: spriteSheetArgs(options.grid),
+    args: spriteSheetArgs(options.grid, tileLowres(options.tiles, options.grid)),
     input: options.tiles,
     timeoutMs: options.timeoutMs,
     what: "sprite sheet",
@@ -66,7 +89,7 @@ export function composeSpriteSheet(options: SpriteSheetOptions): Promise<Buffer>
  * the full grid (what the single-sheet run gets from the end of its input) and tiled; the sheets come out in order.
  * Every tile of one run must have the same size (a size change would make FFmpeg rebuild the filters mid-sheet).
  */
-export function spriteBatchArgs(grid: StoryboardGrid, counts: readonly number[]): string[] {
+export function spriteBatchArgs(grid: StoryboardGrid, counts: readonly number[], lowres = 0): string[] {
   const { tileWidth: w, tileHeight: h } = grid;
   const perSheet = tilesPerSheet(grid);
   const branches: string[] = [];
@@ -84,7 +107,7 @@ export function spriteBatchArgs(grid: StoryboardGrid, counts: readonly number[])
     `${counts.map((_, k) => `[s${k}]`).join("")}concat=n=${counts.length}:v=1:a=0,setpts=N/TB[out]`,
   ].join(";");
   return [
-    ...["-nostdin", "-hide_banner", "-loglevel", "error", "-f", "image2pipe", "-c:v", "mjpeg", "-i", "pipe:0"],
+    ...["-nostdin", "-hide_banner", "-loglevel", "error", ...tileInput(lowres)],
     ...["-filter_complex", graph, "-map", "[out]", "-fps_mode", "passthrough", "-c:v", "mjpeg", "-q:v", "5", "-f", "image2pipe", "pipe:1"],
   ];
 }
@@ -107,6 +130,10 @@ export class SpriteSheetBatcher {
           spriteBatchArgs(
             jobs[0]!.grid,
             jobs.map((job) => job.tiles.length),
+            tileLowres(
+              jobs.flatMap((job) => job.tiles),
+              jobs[0]!.grid,
+            ),
           ),
           jobs.flatMap((job) => job.tiles),
         ),

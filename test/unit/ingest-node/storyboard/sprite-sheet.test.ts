@@ -3,7 +3,7 @@
 import { execFileSync } from "node:child_process";
 import { describe, expect, it } from "vitest";
 import { DEFAULT_STORYBOARD_GRID } from "../../../../protocol/storyboard.ts";
-import { composeSpriteSheet, SpriteSheetBatcher } from "../../../../ingest-node/src/storyboard/sprite-sheet.ts";
+import { composeSpriteSheet, SpriteSheetBatcher, spriteBatchArgs, tileLowres } from "../../../../ingest-node/src/storyboard/sprite-sheet.ts";
 import { runFfmpegJpegs } from "../../../../ingest-node/src/transcode/ffmpeg-jpeg.ts";
 import { jpegSize } from "../../../edge/storyboard-check.ts";
 
@@ -39,6 +39,21 @@ describe("composeSpriteSheet", () => {
     expect(jpegSize(full)).toEqual({ width: 800, height: 450 });
     const small = await composeSpriteSheet({ binary: "ffmpeg", grid: { tileWidth: 96, tileHeight: 54, columns: 3, rows: 2 }, tiles: [wide] });
     expect(jpegSize(small)).toEqual({ width: 288, height: 108 });
+  });
+
+  it("decodes each tile shrunk as far as its place in the grid allows (FFmpeg's -lowres), never below it", () => {
+    const grid = DEFAULT_STORYBOARD_GRID;
+    expect(tileLowres([wide], grid)).toBe(2); // 640x360 decodes straight to 160x90
+    expect(tileLowres([tall], grid)).toBe(2); // 360x640 to 90x160, letterboxed at 50x90
+    expect(tileLowres([thumbnail("1280x720")], grid)).toBe(3);
+    expect(tileLowres([thumbnail("320x180")], grid)).toBe(1);
+    expect(tileLowres([thumbnail("200x120")], grid)).toBe(0);
+    // One setting for a run: the least any of its tiles allows; 0 when a tile cannot be read.
+    expect(tileLowres([wide, thumbnail("320x180")], grid)).toBe(1);
+    expect(tileLowres([wide, new Uint8Array([1, 2, 3])], grid)).toBe(0);
+    const args = spriteBatchArgs(grid, [3], 2);
+    expect(args.slice(args.indexOf("-lowres"), args.indexOf("-lowres") + 4)).toEqual(["-lowres", "2", "-i", "pipe:0"]);
+    expect(spriteBatchArgs(grid, [3])).not.toContain("-lowres");
   });
 
   it("refuses too many tiles or none, and names a binary that does not start", async () => {
