@@ -5,10 +5,11 @@
 // It keeps its state on window.__player and body[data-state] (loading | offline | buffering | playing | ended | error)
 // so tests and embedders can observe it.
 import type Hls from "hls.js";
-import type { ErrorData, Level, LevelSwitchedData, ManifestParsedData } from "hls.js";
+import type { ErrorData, Level, LevelLoadedData, LevelSwitchedData, ManifestParsedData } from "hls.js";
 import { type HlsClass, hlsClass } from "./hls-global.ts";
 import { catchUpRate, joinPosition, STALL_MEMORY_MS } from "./live-catch-up.ts";
 import { playlistRetry } from "./live-playlist-retry.ts";
+import { longEnoughToStart } from "./live-start.ts";
 import { parseStoryboardTrack, type StoryboardTrack, tileAt, timeAtPointer } from "./storyboard-track.ts";
 import type { WatchConfig, WatchStatus } from "./watch-config.ts";
 
@@ -154,6 +155,9 @@ function startHls(HlsJs: HlsClass): Hls {
   // before its first segment closes) is retried once per part, not after hls.js's 1 s and 2 s backoff.
   const sync = config.liveSync;
   joined = false;
+  // Interactive starts at once (the join moves it to PART-HOLD-BACK); plain HLS once its playlist spans HOLD-BACK.
+  let mayStart = sync !== null;
+  video.autoplay = mayStart;
   const playlistPolicy = HlsJs.DefaultConfig.playlistLoadPolicy.default;
   const hls = new HlsJs({
     lowLatencyMode: config.latencyMode === "interactive",
@@ -172,6 +176,16 @@ function startHls(HlsJs: HlsClass): Hls {
   });
   hls.on(HlsJs.Events.MANIFEST_PARSED, (_event: string, data: ManifestParsedData) => {
     fillQualities(data.levels);
+    if (mayStart) video.play().catch(() => say("Press play to start."));
+  });
+  hls.on(HlsJs.Events.LEVEL_LOADED, (_event: string, data: LevelLoadedData) => {
+    if (mayStart) return;
+    if (!longEnoughToStart(data.details)) {
+      say("The stream went live moments ago: starting in a few seconds…");
+      return;
+    }
+    mayStart = true;
+    say("");
     video.play().catch(() => say("Press play to start."));
   });
   hls.on(HlsJs.Events.LEVEL_SWITCHED, (_event: string, data: LevelSwitchedData) => {
