@@ -2,8 +2,9 @@
 // 1. A publisher's source: 720p30, a zooming Mandelbrot set (detail everywhere, all of it moving) under a moving
 //    test pattern with a timer, plus film grain; libx264 veryfast at 2.5 Mbps, a keyframe every 2 s, AAC, in FLV as
 //    RTMP carries it. 2. The `source` rendition's 2 s segments, cut on its keyframes (copy), each an fMP4 with its init
-//    as a worker reads it. 3. Pool: each segment encoded alone by the worker's `jobFfmpegArgs` (libx264, the worker's
-//    default preset) into every rung of the default ladder below the source, then each rung's segments joined.
+//    as a worker reads it. 3. Pool: each segment encoded alone by the worker's `jobFfmpegRuns` (libx264, the worker's
+//    default preset) into every rung of the default ladder below the source, one job per rung group as the node
+//    enqueues them (720p; 480p and 360p), then each rung's segments joined.
 //    4. Continuous: the same rungs in one run by the node's `buildFfmpegArgs` (mode `low`: 2 s segments, GOP = segment
 //    target). 5. PSNR and SSIM of both against the source scaled to the rung's size (FFmpeg's psnr and ssim filters, the
 //    frames paired by index), and the video bitrate each actually spent.
@@ -18,8 +19,9 @@ import { join } from "node:path";
 import { machineInfo, machineLine, versionsLine } from "../bench/machine.ts";
 import { writeKeptBlock } from "../bench/report-kept-sections.ts";
 import { buildFfmpegArgs, DEFAULT_FRAGMENT_DURATION, liveFeedInputOptions } from "../ingest-node/src/transcode/ffmpeg-args.ts";
+import { rungGroups } from "../ingest-node/src/queue/transcode-job.ts";
 import { type EncodedRendition, planLadder } from "../ingest-node/src/transcode/ladder-plan.ts";
-import { jobFfmpegArgs } from "../ingest-node/src/worker/encoder-args.ts";
+import { jobFfmpegRuns, TWO_PASS_BELOW_HEIGHT } from "../ingest-node/src/worker/encoder-args.ts";
 import { DEFAULT_LADDER } from "../protocol/ladder.ts";
 import { DEFAULT_TIMING } from "../protocol/latency.ts";
 import { type FrameQuality, parseQualityStats, type QualitySummary, summarize, summarizeBySegmentPosition } from "./lib/quality-stats.ts";
@@ -36,6 +38,8 @@ const SOURCE_KBPS = 2500;
 /** The worker's and the node's default libx264 preset (X264_PRESET). */
 const PRESET = "veryfast";
 const TARGET_DB = 0.5;
+/** The node's default GPU_MIN_HEIGHT: it enqueues the rungs at or above it and those below as two jobs. */
+const GPU_MIN_HEIGHT = 720;
 /** Frame positions in a segment the loss is broken down by: the IDR, the next 9 frames, the rest. */
 const POSITIONS = [0, 1, 10];
 
@@ -105,30 +109,49 @@ function withExtra(args: string[], outputs: readonly string[], extra: readonly s
   return args.flatMap((a, i) => (outputs.includes(a) && i > 0 && args[i - 1] !== "-i" ? [...extra, a] : [a]));
 }
 
+/** Encode time of one rung group's jobs. */
+interface JobTimes {
+  rungs: string[];
+  passes: number;
+  p50Ms: number;
+  maxMs: number;
+}
+
 /** Pool: one job per segment, one at a time (a worker runs CONCURRENCY=1); each rung's segments joined. */
 async function encodePool(
   segments: readonly string[],
   rungs: readonly EncodedRendition[],
   dir: string,
-): Promise<{ files: Map<string, string>; seconds: number }> {
+): Promise<{ files: Map<string, string>; seconds: number; jobs: JobTimes[] }> {
   // The rungs keep the source's video timescale, as the runner passes it.
   const timeBase = await run(FFPROBE, ["-v", "error", "-select_streams", "v:0", "-show_entries", "stream=time_base", "-of", "csv=p=0", segments[0]!]);
   const timescale = Number(timeBase.trim().split("/")[1]);
   const parts = new Map<string, string[]>(rungs.map((r) => [r.name, []]));
+  const groups = rungGroups(rungs, GPU_MIN_HEIGHT).map((g) => g.rungs);
+  const jobMs = new Map(groups.map((g) => [g, [] as number[]]));
+  const passes = new Map<EncodedRendition[], number>();
   const started = Date.now();
   for (const [k, input] of segments.entries()) {
     const outputs = rungs.map((r) => join(dir, `${r.name}-${String(k).padStart(3, "0")}.mp4`));
-    const args = jobFfmpegArgs({
-      input,
-      rungs,
-      outputs,
-      encoder: "libx264",
-      preset: PRESET,
-      hasAudio: true,
-      videoTimescale: timescale,
-      fragmentDuration: DEFAULT_FRAGMENT_DURATION.low,
-    });
-    await run(FFMPEG, withExtra(args, outputs, poolExtra));
+    // One job per rung group, as the node enqueues them (the high rungs apart from the low ones), each job's runs in turn.
+    for (const group of groups) {
+      const groupOutputs = group.map((r) => outputs[rungs.indexOf(r)]!);
+      const runs = jobFfmpegRuns({
+        input,
+        rungs: group,
+        outputs: groupOutputs,
+        encoder: "libx264",
+        preset: PRESET,
+        hasAudio: true,
+        videoTimescale: timescale,
+        fragmentDuration: DEFAULT_FRAGMENT_DURATION.low,
+        passLogPrefix: join(dir, `pass-${k}-${group[0]!.name}`),
+      });
+      passes.set(group, runs.length);
+      const jobStarted = Date.now();
+      for (const args of runs) await run(FFMPEG, withExtra(args, groupOutputs, poolExtra));
+      jobMs.get(group)!.push(Date.now() - jobStarted);
+    }
     for (const [i, r] of rungs.entries()) parts.get(r.name)!.push(outputs[i]!);
   }
   const encodeSeconds = (Date.now() - started) / 1000;
@@ -146,7 +169,11 @@ async function encodePool(
     await run(FFMPEG, ["-nostdin", "-hide_banner", "-loglevel", "error", "-y", "-f", "concat", "-safe", "0", "-i", list, "-map", "0:v", "-c", "copy", joined]);
     files.set(rung.name, joined);
   }
-  return { files, seconds: encodeSeconds };
+  const jobs = groups.map((group) => {
+    const ms = jobMs.get(group)!.sort((a, b) => a - b);
+    return { rungs: group.map((r) => r.name), passes: passes.get(group)!, p50Ms: ms[Math.floor(ms.length / 2)]!, maxMs: ms.at(-1)! };
+  });
+  return { files, seconds: encodeSeconds, jobs };
 }
 
 /** Continuous: the node's own FFmpeg arguments for the same rungs, reading the publisher's FLV as the node does. */
@@ -278,13 +305,13 @@ try {
     `A ${seconds} s 1280x720 ${FPS} fps source as a publisher sends it (a zooming Mandelbrot set under a moving test pattern with a`,
     `timer, plus grain that changes every frame; libx264 \`veryfast\` at ${SOURCE_KBPS} kb/s, a keyframe every ${SEGMENT_S} s, AAC, FLV), cut on its`,
     `keyframes into the \`source\` rendition's ${SEGMENT_S} s segments (copy, each an fMP4 with its init, as a worker reads it). **Pool:**`,
-    "each segment encoded alone with the worker's `jobFfmpegArgs` (libx264 `veryfast`, one IDR at the segment's first frame,",
-    "no B-frames, VBV from the rung's bitrate), one job after another, each rung's segments then joined. **Continuous:** the",
-    "same rungs in one run with the node's `buildFfmpegArgs` (mode `low`, same preset, bitrates and VBV, a forced keyframe",
-    `every ${SEGMENT_S} s on the same frames), reading the FLV as the node reads the publisher's feed. What differs besides the`,
-    "per-segment restart: the node's encoder keeps libx264's B-frames (`veryfast`: up to 3), the pool's has none; the node",
-    "re-encodes the audio, the pool copies it. Both are measured against the source decoded and scaled to the rung's size",
-    "with the rungs' own scaler (FFmpeg's `psnr` and `ssim` filters, frames paired by index; PSNR from the mean MSE over",
+    "each segment encoded alone with the worker's `jobFfmpegRuns` (libx264 `veryfast`, one IDR at the segment's first frame,",
+    `up to 3 B-frames, VBV from the rung's bitrate; one job per rung group as the node enqueues them, rungs under ${TWO_PASS_BELOW_HEIGHT} lines`,
+    "(`TWO_PASS_BELOW_HEIGHT`) in two passes, the others in one), one job after another, each rung's segments then joined.",
+    "**Continuous:** the same rungs in one run with the node's `buildFfmpegArgs` (mode `low`, same preset,",
+    `bitrates and VBV, one pass, a forced keyframe every ${SEGMENT_S} s on the same frames), reading the FLV as the node reads the`,
+    "publisher's feed; it also re-encodes the audio where the pool copies it. Both are measured against the source decoded",
+    "and scaled to the rung's size with the rungs' own scaler (FFmpeg's `psnr` and `ssim` filters, frames paired by index; PSNR from the mean MSE over",
     "Y, U, V as the filter's `average`, SSIM its `All`); *kb/s* is the video each actually spent.",
     "",
     "| rung | size | target | continuous kb/s | continuous PSNR | continuous SSIM | pool kb/s | pool PSNR | pool SSIM | **PSNR lost** | ≤ 0.5 dB |",
@@ -315,7 +342,11 @@ try {
   lines.push(
     "",
     `Target (≤ ${TARGET_DB} dB PSNR lost on every rung): ${met ? "**met**" : "**not met**"}; largest loss ${fmt(Math.max(...rows.map(lost)), 2)} dB (${rows.reduce((a, b) => (lost(a) >= lost(b) ? a : b)).rung.name}).` +
-      ` Encode time on this machine: pool ${fmt(pool.seconds, 1)} s for ${segments.length} jobs, continuous ${fmt(continuous.seconds, 1)} s.`,
+      ` Encode time on this machine: pool ${fmt(pool.seconds, 1)} s for ${segments.length} segments (per job, p50 / max: ` +
+      pool.jobs
+        .map((j) => `${j.rungs.join(" + ")} ${fmt(j.p50Ms, 0)} / ${fmt(j.maxMs, 0)} ms in ${j.passes === 1 ? "one pass" : `${j.passes} passes`}`)
+        .join(", ") +
+      `), continuous ${fmt(continuous.seconds, 1)} s.`,
     "",
     `<sub>Machine: ${machineLine(machine)}; 1-min load ${machine.loadAtStart} at start · Versions: ${versionsLine(machine)} · Command: ` +
       `flock /tmp/e2e.lock node scripts/pool-quality.ts${process.argv.slice(2).length > 0 ? ` ${process.argv.slice(2).join(" ")}` : ""} (${fmt(elapsed, 0)} s), measured ${new Date().toISOString().slice(0, 16).replace("T", " ")} UTC</sub>`,

@@ -25,6 +25,14 @@ export interface JobArgsOptions {
   fragmentDuration: number;
   /** VAAPI render node (default /dev/dri/renderD128). */
   vaapiDevice?: string;
+  /** Where two-pass statistics go (a path prefix in the job's directory), for the jobs jobFfmpegRuns encodes twice. */
+  passLogPrefix?: string;
+}
+
+/** Which pass of a two-pass encode a run is, and where its statistics files are (one per rung). */
+interface Pass {
+  number: 1 | 2;
+  logPrefix: string;
 }
 
 /**
@@ -61,7 +69,7 @@ function scaleFilter(encoder: Encoder, rung: JobRung): string {
  * Every rung's segment starts with an IDR and has no other keyframe (one segment per job), keeps every frame with its
  * time (vfr), and carries the source's audio as is. Times start near 0: the runner moves them onto the source's.
  */
-export function jobFfmpegArgs(options: JobArgsOptions): string[] {
+export function jobFfmpegArgs(options: JobArgsOptions, pass?: Pass): string[] {
   const { rungs, outputs, encoder } = options;
   if (rungs.length === 0 || rungs.length !== outputs.length) throw new RangeError("one output per rung is needed");
   const args = ["-nostdin", "-hide_banner", "-loglevel", "warning", "-y"];
@@ -76,7 +84,14 @@ export function jobFfmpegArgs(options: JobArgsOptions): string[] {
     args.push("-fps_mode", "vfr", ...encoderArgs(encoder, rung, options.preset));
     // One IDR at the first frame, none after it: the segment is one GOP, cut where the source's was.
     args.push("-g", "100000", "-keyint_min", "100000", "-force_key_frames", "expr:eq(n,0)");
+    if (pass) args.push("-pass", String(pass.number), "-passlogfile", `${pass.logPrefix}-${i}`);
     if (options.hasAudio) args.push("-c:a", "copy");
+    // The first pass only writes its statistics (FFmpeg names them by output stream index, so the audio stays mapped
+    // in both passes to keep those the same).
+    if (pass?.number === 1) {
+      args.push("-f", "null", "-");
+      return;
+    }
     // With an edit list allowed, FFmpeg keeps every copied audio packet's duration (without, it stretches the first to
     // reach time 0); empty_moov leaves the list out of the init anyway, so every job's init is the same bytes.
     args.push("-video_track_timescale", String(options.videoTimescale), "-use_editlist", "1", "-map_metadata", "-1");
@@ -94,4 +109,24 @@ export function jobFfmpegArgs(options: JobArgsOptions): string[] {
     );
   });
   return args;
+}
+
+/**
+ * Jobs whose rungs are all shorter than this encode with libx264 in two passes. Measured (scripts/pool-quality.ts):
+ * at 480p and 360p two passes halve the loss against the node's continuous encode and spend the rung's bitrate; at
+ * 720p they lost more than one pass did, so the high rungs keep one.
+ */
+export const TWO_PASS_BELOW_HEIGHT = 720;
+
+/**
+ * The FFmpeg runs of one job, in order. One, or with `passLogPrefix`, libx264 and rungs below TWO_PASS_BELOW_HEIGHT
+ * two: a first pass that measures every frame and a second that spends the rung's bits over the segment from those
+ * statistics. A one-pass ABR encoder starts each job from the same guess and gives the segment's first frames far more
+ * bits than the rest (the node's continuous encode learns its rate once). The hardware encoders keep their own
+ * one-pass rate control.
+ */
+export function jobFfmpegRuns(options: JobArgsOptions): string[][] {
+  const { passLogPrefix: logPrefix, encoder, rungs } = options;
+  if (logPrefix === undefined || encoder !== "libx264" || rungs.some((r) => r.height >= TWO_PASS_BELOW_HEIGHT)) return [jobFfmpegArgs(options)];
+  return [jobFfmpegArgs(options, { number: 1, logPrefix }), jobFfmpegArgs(options, { number: 2, logPrefix })];
 }

@@ -9,7 +9,7 @@ import { CmafPackager, type InitEvent, type PackagerEvent, type SegmentEvent } f
 import { isPastDeadline, jobDeadline, type TranscodeJob } from "../queue/transcode-job.ts";
 import { DEFAULT_FRAGMENT_DURATION } from "../transcode/ffmpeg-args.ts";
 import { type EdgeMedia, JobRefusedError } from "./edge-media.ts";
-import { type Encoder, jobFfmpegArgs } from "./encoder-args.ts";
+import { type Encoder, jobFfmpegRuns } from "./encoder-args.ts";
 import { alignWithSource } from "./decode-times.ts";
 
 /** What a runner needs. */
@@ -40,21 +40,19 @@ export async function runTranscodeJob(job: TranscodeJob, options: RunnerOptions)
     if (!video) throw new JobRefusedError("grant", "the source has no video track");
     const outputs = job.rungs.map((r) => join(dir, `${r.name}.mp4`));
     const started = Date.now();
-    await runFfmpeg(
-      options.ffmpegBinary,
-      jobFfmpegArgs({
-        input,
-        rungs: job.rungs,
-        outputs,
-        encoder: options.encoder,
-        preset: options.preset,
-        hasAudio: job.hasAudio,
-        videoTimescale: video.timescale,
-        fragmentDuration: DEFAULT_FRAGMENT_DURATION.low,
-        vaapiDevice: options.vaapiDevice,
-      }),
-      deadline,
-    );
+    const runs = jobFfmpegRuns({
+      input,
+      rungs: job.rungs,
+      outputs,
+      encoder: options.encoder,
+      preset: options.preset,
+      hasAudio: job.hasAudio,
+      videoTimescale: video.timescale,
+      fragmentDuration: DEFAULT_FRAGMENT_DURATION.low,
+      vaapiDevice: options.vaapiDevice,
+      passLogPrefix: join(dir, "pass"),
+    });
+    for (const args of runs) await runFfmpeg(options.ffmpegBinary, args, deadline);
     const encodeMs = Date.now() - started;
     for (const [i, rung] of job.rungs.entries()) {
       const { init, segment } = packageAll(await readFile(outputs[i]!), job.duration);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { ENCODERS, type Encoder, encoderArgs, jobFfmpegArgs } from "../../../../ingest-node/src/worker/encoder-args.ts";
+import { ENCODERS, type Encoder, encoderArgs, jobFfmpegArgs, jobFfmpegRuns } from "../../../../ingest-node/src/worker/encoder-args.ts";
 
 const rungs = [
   { name: "720p", width: 1280, height: 720, videoKbps: 2800, audioKbps: 128 },
@@ -84,5 +84,39 @@ describe("jobFfmpegArgs", () => {
     expect(silent).not.toContain("-c:a");
     expect(silent).not.toContain("0:a:0?");
     expect(() => jobFfmpegArgs({ ...base, encoder: "libx264", outputs: ["/t/one.mp4"] })).toThrow(RangeError);
+  });
+});
+
+describe("jobFfmpegRuns", () => {
+  const outputs = ["/t/480p.mp4", "/t/360p.mp4"];
+  const low = [{ name: "480p", width: 854, height: 480, videoKbps: 1400, audioKbps: 128 }, rungs[1]!];
+  const base = { input: "/t/in.mp4", rungs: low, outputs, preset: "veryfast", hasAudio: true, videoTimescale: 90000, fragmentDuration: 0.5 };
+
+  it("runs libx264 in two passes for rungs below 720p: the first writes statistics only, the second the rungs", () => {
+    const [first, second, ...more] = jobFfmpegRuns({ ...base, encoder: "libx264", passLogPrefix: "/t/pass" });
+    expect(more).toEqual([]);
+    // The first pass writes no file; each rung's statistics go to its own prefix, which the second pass reads.
+    expect(first!.filter((a) => a.endsWith(".mp4") && a !== "/t/in.mp4")).toEqual([]);
+    expect(first!.join(" ")).toContain("-pass 1 -passlogfile /t/pass-0 -c:a copy -f null - -map [v1]");
+    expect(first!.slice(-9)).toEqual(["-pass", "1", "-passlogfile", "/t/pass-1", "-c:a", "copy", "-f", "null", "-"]);
+    for (const i of [0, 1]) {
+      const out = outputArgs(second!, outputs, i);
+      expect(out.join(" ")).toContain(`-pass 2 -passlogfile /t/pass-${i} -c:a copy`);
+      expect(out[out.indexOf("-movflags") + 1]).toMatch(/\+negative_cts_offsets$/);
+    }
+    // Both passes see the same streams (FFmpeg names the statistics by output stream index) and the same encoder.
+    const streams = (args: string[]) => args.filter((_, i) => args[i - 1] === "-map" || args[i - 1] === "-b:v" || args[i - 1] === "-bf");
+    expect(streams(first!)).toEqual(streams(second!));
+  });
+
+  it("runs once without a prefix, for a job with a rung of 720p or more, and for the hardware encoders", () => {
+    expect(jobFfmpegRuns({ ...base, encoder: "libx264" })).toEqual([jobFfmpegArgs({ ...base, encoder: "libx264" })]);
+    const high = { ...base, rungs, outputs: ["/t/720p.mp4", "/t/360p.mp4"], encoder: "libx264" as const };
+    expect(jobFfmpegRuns({ ...high, passLogPrefix: "/t/pass" })).toEqual([jobFfmpegArgs(high)]);
+    for (const encoder of ["h264_nvenc", "h264_vaapi", "h264_qsv"] as const) {
+      const runs = jobFfmpegRuns({ ...base, encoder, passLogPrefix: "/t/pass" });
+      expect(runs).toHaveLength(1);
+      expect(runs[0]).not.toContain("-pass");
+    }
   });
 });
