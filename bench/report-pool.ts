@@ -2,7 +2,7 @@
 import { join } from "node:path";
 import { lineChart, PALETTE } from "./plot-svg.ts";
 import { POOL_JOB_WAIT_P95_TARGET_MS, POOL_LAG_MARGIN_MS, type PoolModeRun, type PoolResult } from "./pool.ts";
-import { keepsUp, type PoolCapacity } from "./pool-capacity.ts";
+import { keepsUp, type PoolCapacity, type ThroughputStep } from "./pool-capacity.ts";
 import { POOL_STAGE_LABELS, POOL_STAGES } from "./pool-stages.ts";
 import type { Figure } from "./render-png.ts";
 import { sectionMissing } from "./report-missing.ts";
@@ -163,10 +163,12 @@ export function poolSection(run: SectionRun<PoolResult> | undefined, docsDir: st
   return { md, figures };
 }
 
-/** Jobs/s the pool did at most with `workers` workers, over the steps it was measured at. */
-export function maxDonePerS(capacity: PoolCapacity, workers: number): number | null {
-  const done = capacity.steps.filter((s) => s.workers === workers).map((s) => s.donePerS);
-  return done.length ? Math.max(...done) : null;
+/** With `workers` workers: the last step that kept up (jobs/s done, streams) and the first that did not, if any. */
+export function workerCurve(capacity: PoolCapacity, workers: number): { kept: ThroughputStep | null; over: ThroughputStep | null } {
+  const steps = capacity.steps.filter((s) => s.workers === workers);
+  const kept = steps.filter((s) => keepsUp(s)).at(-1) ?? null;
+  const over = steps.find((s) => !keepsUp(s)) ?? null;
+  return { kept, over };
 }
 
 /** Cores one stream needs per rung group: the FFmpeg CPU per job of the one-stream steps (least contention), median. */
@@ -235,9 +237,17 @@ function capacitySection(cap: PoolCapacity, docsDir: string, captionLines: strin
     }
     const workerCounts = [...new Set(cap.steps.map((s) => s.workers))];
     const perGroup = coresPerStream(cap);
+    const curve = workerCounts.map((w) => {
+      const { kept, over } = workerCurve(cap, w);
+      const keptText = kept ? `kept up with ${kept.streams} stream(s) (${n(kept.donePerS, 2)} jobs/s)` : "kept up with no step";
+      const overText = over
+        ? `; with ${over.streams} it did ${n(over.donePerS, 2)} jobs/s of ${n(over.offeredPerS, 2)} offered, ${over.late} late, wait p95 ${ms(over.waitP95Ms)}`
+        : "";
+      return `${w} worker(s) ${keptText}${overText}`;
+    });
     md.push(
       "",
-      `Jobs/s done at most: ${workerCounts.map((w) => `${w} worker(s) ${n(maxDonePerS(cap, w), 2)}`).join(", ")} (the scaling curve on 2 cores: a second worker adds what the cores the first left idle can do).` +
+      `Jobs/s: ${curve.join("; ")}.` +
         (perGroup.length
           ? ` Cores per stream per rung (FFmpeg CPU per 2 s job over 2 s, one-stream steps): ${perGroup.map((g) => `${g.rungs.join(" + ")} ${n(g.cores, 2)}`).join(", ")}; ${n(
               perGroup.reduce((sum, g) => sum + g.cores, 0),

@@ -1,7 +1,7 @@
 // The pool capacity bench's pure parts: a step's jobs from the workers' lines, whether it keeps up, and its report.
 import { describe, expect, it } from "vitest";
 import { keepsUp, type PoolCapacity, stepJobs, type ThroughputStep } from "../../../bench/pool-capacity.ts";
-import { coresPerStream, maxDonePerS, poolSection } from "../../../bench/report-pool.ts";
+import { coresPerStream, poolSection, workerCurve } from "../../../bench/report-pool.ts";
 import type { PoolResult } from "../../../bench/pool.ts";
 import type { SectionRun } from "../../../bench/results.ts";
 
@@ -80,8 +80,9 @@ describe("pool capacity", () => {
         step({ workers: 2, streams: 2, offeredPerS: 2, donePerS: 2 }),
       ],
     };
-    expect(maxDonePerS(capacity, 1)).toBe(1.8);
-    expect(maxDonePerS(capacity, 3)).toBeNull();
+    expect(workerCurve(capacity, 1)).toEqual({ kept: capacity.steps[0], over: capacity.steps[1] });
+    expect(workerCurve(capacity, 2)).toEqual({ kept: capacity.steps[3], over: null });
+    expect(workerCurve(capacity, 3)).toEqual({ kept: null, over: null });
     expect(coresPerStream(capacity)).toEqual([
       { group: "high", rungs: ["720p"], cores: 0.38 },
       { group: "low", rungs: ["480p", "360p"], cores: 0.35 },
@@ -95,7 +96,9 @@ describe("pool capacity", () => {
     expect(md).toContain("at 3.1× nginx-rtmp's CPU per stream");
     expect(md).toContain("about 142 streams before the main thread is full (extrapolated, not measured)");
     expect(md).toContain("| 1 | 2 | 2.00 | **1.80** | 0 | 3,800 ms | 0.80 | 720p: 760 ms; 480p+360p: 700 ms | **no** |");
-    expect(md).toContain("1 worker(s) 1.80, 2 worker(s) 2.00");
+    expect(md).toContain(
+      "Jobs/s: 1 worker(s) kept up with 1 stream(s) (1.00 jobs/s); with 2 it did 1.80 jobs/s of 2.00 offered, 0 late, wait p95 3,800 ms; 2 worker(s) kept up with 2 stream(s) (2.00 jobs/s).",
+    );
     expect(md).toContain("720p 0.38, 480p + 360p 0.35; 0.73 cores per stream");
     expect(section.figures.map((f) => f.file)).toContain("/docs/bench/pool-capacity.png");
   });
