@@ -14,7 +14,8 @@ import { freePort } from "../scripts/lib/free-port.ts";
 import { startRedisDev } from "../scripts/lib/pool-dev.ts";
 import { stoppableChild } from "../scripts/lib/test-publisher.ts";
 import type { Measured, PassthroughResults } from "./passthrough-results.ts";
-import { logFields, startPoolSystem } from "./pool.ts";
+import { logFields } from "./pool-stages.ts";
+import { startPoolSystem } from "./pool-system.ts";
 import { childrenOf } from "./proc.ts";
 import { percentile, sleep } from "./stats.ts";
 

@@ -58,6 +58,13 @@ export interface PoolWaitSplit {
   busy: { jobs: number; p50: number | null; p95: number | null; max: number | null };
 }
 
+/** key=value fields of one logfmt-style log line. */
+export function logFields(line: string): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const m of line.matchAll(/(\w+)=("(?:[^"\\]|\\.)*"|\S+)/g)) out.set(m[1]!, m[2]!.replace(/^"|"$/g, ""));
+  return out;
+}
+
 /** The marks of every "job done" line that has them all (workers older than the marks leave them out). */
 export function jobMarks(fields: readonly Map<string, string>[]): PoolJobMarks[] {
   const out: PoolJobMarks[] = [];

@@ -8,14 +8,13 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { startEdgeDev } from "../scripts/lib/edge-dev.ts";
-import { freePort } from "../scripts/lib/free-port.ts";
-import { startIngestDev } from "../scripts/lib/ingest-dev.ts";
-import { startRedisDev, startWorkerDev } from "../scripts/lib/pool-dev.ts";
 import { startTestPublisher } from "../scripts/lib/test-publisher.ts";
 import { type PoolCapacity, type PoolCapacityOptions, runPoolCapacity } from "./pool-capacity.ts";
-import { jobMarks, type ListedSegment, type PoolStageRow, type PoolWaitSplit, stageRows, waitSplit } from "./pool-stages.ts";
+import { jobMarks, type ListedSegment, logFields, type PoolStageRow, type PoolWaitSplit, stageRows, waitSplit } from "./pool-stages.ts";
+import { startPoolSystem } from "./pool-system.ts";
 import { percentile, sleep } from "./stats.ts";
+
+export { logFields } from "./pool-stages.ts";
 
 /** The modes the section measures and how far behind the source a pool rung's p95 may be in each. */
 export const POOL_LAG_MARGIN_MS = { low: 1_500, standard: 3_000 } as const;
@@ -89,16 +88,6 @@ export interface PoolOptions {
   log: (line: string) => void;
 }
 
-const ADMIN = "bench-admin-token";
-const SECRET = "bench-ingest-secret";
-
-/** key=value fields of one logfmt-style log line. */
-export function logFields(line: string): Map<string, string> {
-  const out = new Map<string, string>();
-  for (const m of line.matchAll(/(\w+)=("(?:[^"\\]|\\.)*"|\S+)/g)) out.set(m[1]!, m[2]!.replace(/^"|"$/g, ""));
-  return out;
-}
-
 /** The jobs' wait and per-group encode times from the workers' "job started" / "job done" lines. */
 export function jobFigures(lines: readonly string[]): { jobWaitMs: PoolModeRun["jobWaitMs"]; encode: PoolEncode[] } {
   const waits: number[] = [];
@@ -126,85 +115,6 @@ export function judgeLag(renditions: readonly PoolRendition[], marginMs: number)
   if (source === null || rungs.length === 0) return { targetMs: source === null ? null : source + marginMs, pass: null };
   const targetMs = source + marginMs;
   return { targetMs, pass: rungs.every((r) => r.lagP95Ms! <= targetMs) };
-}
-
-/** A running pool system of a bench: the edge, redis, a queue-mode node and its workers. */
-export interface PoolSystem {
-  edgeUrl: string;
-  rtmpUrl: string;
-  /** The workers' output lines, as they come. */
-  workerLines: string[];
-  /** The workers' process ids. */
-  workerPids: number[];
-  /** Creates a stream in `mode`; its key publishes at `${rtmpUrl}/${key}`. */
-  createStream(mode: PoolMode | "low" | "standard", title: string): Promise<{ stream_id: string; stream_key: string }>;
-}
-
-/**
- * Starts wrangler dev, redis-server, a `TRANSCODE=queue` node and `workers` transcode workers under `dir`, pushing each
- * one's stop onto `stops` (the caller stops them, last first).
- */
-export async function startPoolSystem(
-  dir: string,
-  stops: (() => Promise<void>)[],
-  options: { workers: number; concurrency?: number; ladder: string },
-): Promise<PoolSystem> {
-  const [edgePort, rtmpPort, opsPort, redisPort] = [await freePort(), await freePort(), await freePort(), await freePort()];
-  const edge = await startEdgeDev({
-    port: edgePort,
-    persistTo: join(dir, "state"),
-    logLevel: "warn",
-    vars: {
-      ADMIN_TOKEN: ADMIN,
-      INGEST_SECRET: SECRET,
-      WORKER_GRANT_SECRET: "bench-worker-grant-secret",
-      INGEST_REGIONS: JSON.stringify({ local: `rtmp://127.0.0.1:${rtmpPort}/live` }),
-    },
-  });
-  stops.push(() => edge.stop());
-  const redis = await startRedisDev({ port: redisPort, dir: join(dir, "redis") });
-  stops.push(() => redis.stop());
-  const redisUrl = `redis://127.0.0.1:${redisPort}`;
-  const node = await startIngestDev({
-    edgeUrl: edge.url,
-    ingestSecret: SECRET,
-    rtmpPort,
-    httpPort: opsPort,
-    ladder: options.ladder,
-    preset: "veryfast",
-    spoolDir: join(dir, "spool"),
-    env: { TRANSCODE: "queue", REDIS_URL: redisUrl },
-  });
-  stops.push(() => node.stop());
-  const workerLines: string[] = [];
-  const workerPids: number[] = [];
-  for (let i = 1; i <= options.workers; i++) {
-    const worker = await startWorkerDev({
-      id: `bench-worker-${i}`,
-      redisUrl,
-      edgeUrl: edge.url,
-      httpPort: await freePort(),
-      env: { LOG_LEVEL: "debug", X264_PRESET: "veryfast", CONCURRENCY: String(options.concurrency ?? 1) },
-      onLine: (line) => workerLines.push(line),
-    });
-    workerPids.push(worker.child.pid!);
-    stops.push(() => worker.stop());
-  }
-  return {
-    edgeUrl: edge.url,
-    rtmpUrl: `rtmp://127.0.0.1:${rtmpPort}/live`,
-    workerLines,
-    workerPids,
-    createStream: async (mode, title) => {
-      const created = await fetch(`${edge.url}/streams`, {
-        method: "POST",
-        headers: { authorization: `Bearer ${ADMIN}`, "content-type": "application/json" },
-        body: JSON.stringify({ title, latency_mode: mode }),
-      });
-      if (!created.ok) throw new Error(`POST /streams: ${created.status} ${await created.text()}`);
-      return (await created.json()) as { stream_id: string; stream_key: string };
-    },
-  };
 }
 
 /** One publish in `mode`: edge, redis, a queue-mode node and idle workers of its own, stopped at the end. */
