@@ -127,7 +127,7 @@ async function encodePool(
   const timeBase = await run(FFPROBE, ["-v", "error", "-select_streams", "v:0", "-show_entries", "stream=time_base", "-of", "csv=p=0", segments[0]!]);
   const timescale = Number(timeBase.trim().split("/")[1]);
   const parts = new Map<string, string[]>(rungs.map((r) => [r.name, []]));
-  const groups = rungGroups(rungs, GPU_MIN_HEIGHT).map((g) => g.rungs);
+  const groups = rungGroups(rungs, GPU_MIN_HEIGHT).map((g) => rungs.filter((r) => g.rungs.includes(r)));
   const jobMs = new Map(groups.map((g) => [g, [] as number[]]));
   const passes = new Map<EncodedRendition[], number>();
   const started = Date.now();
