@@ -3,6 +3,7 @@ import { EventEmitter } from "node:events";
 import { Readable, Writable } from "node:stream";
 import type { FlvTag } from "../remux/flv-reader.ts";
 import { FlvRemuxer } from "../remux/flv-remuxer.ts";
+import { flvTagPool } from "../rtmp/flv-tag-pool.ts";
 import type { FfmpegExit, FfmpegProcessEvents } from "../transcode/ffmpeg-process.ts";
 import type { ProgressSnapshot } from "../transcode/progress-parser.ts";
 import { type KeyframeThumbnailRequest, sharedThumbnailBatcher, type ThumbnailBatcher } from "./keyframe-thumbnail.ts";
@@ -61,7 +62,12 @@ export class NativeRemux extends EventEmitter<FfmpegProcessEvents> {
     super();
     this.#thumbnails = options.thumbnails;
     this.#batcher = options.thumbnails ? (options.thumbnails.batcher ?? sharedThumbnailBatcher(options.thumbnails.ffmpegBinary)) : null;
-    this.#remuxer = new FlvRemuxer({ fragmentDuration: options.fragmentDuration, onKeyframe: (tag) => this.#onKeyframe(tag) });
+    this.#remuxer = new FlvRemuxer({
+      fragmentDuration: options.fragmentDuration,
+      onKeyframe: (tag) => this.#onKeyframe(tag),
+      // A media frame's FLV tag goes back to the node's pool once its bytes are in a fragment (only tags the pool lent).
+      onWritten: (bytes) => flvTagPool.release(bytes),
+    });
     this.#output = new Readable({
       highWaterMark: 4 * 1024 * 1024,
       read: () => {

@@ -18,6 +18,11 @@ export interface FlvRemuxerOptions {
   maxTagBytes?: number;
   /** Told of every video keyframe (its FLV tag), e.g. to decode it for a thumbnail. */
   onKeyframe?: (tag: FlvTag) => void;
+  /**
+   * Handed each sample's bytes (a view of the input pushed) once they are copied into their fragment: the remuxer holds
+   * no view of them from then on, so the input's buffer may be reused (flv-tag-pool.ts). Not called for input it dropped.
+   */
+  onWritten?: (bytes: Uint8Array) => void;
 }
 
 const FLV_AUDIO = 8;
@@ -40,6 +45,7 @@ export class FlvRemuxer {
   readonly #reader: FlvReader;
   readonly #fragmentTicks: number;
   readonly #onKeyframe: ((tag: FlvTag) => void) | undefined;
+  readonly #onWritten: ((bytes: Uint8Array) => void) | undefined;
   #video: AvcConfig | null = null;
   #audio: AacConfig | null = null;
   #initWritten = false;
@@ -63,6 +69,7 @@ export class FlvRemuxer {
     this.#fragmentTicks = Math.round(options.fragmentDuration * VIDEO_TIMESCALE);
     this.#reader = new FlvReader(options.maxTagBytes);
     this.#onKeyframe = options.onKeyframe;
+    this.#onWritten = options.onWritten;
   }
 
   /** Video frames taken so far. */
@@ -157,7 +164,8 @@ export class FlvRemuxer {
     if (this.#initWritten) {
       throw new RemuxError("CONFIG_CHANGED", "the publisher sent a new H.264 sequence header (SPS/PPS) mid-stream");
     }
-    this.#video = parseAvcConfig(avcC);
+    // A copy: the configuration outlives the input it came in, whose buffer may be reused (onWritten).
+    this.#video = parseAvcConfig(avcC.slice());
   }
 
   #onAudio(tag: FlvTag): void {
@@ -169,7 +177,7 @@ export class FlvRemuxer {
       if (this.#initWritten && this.#audioInInit) {
         throw new RemuxError("CONFIG_CHANGED", "the publisher sent a new AAC configuration mid-stream");
       }
-      if (!this.#initWritten) this.#audio = parseAacConfig(asc);
+      if (!this.#initWritten) this.#audio = parseAacConfig(asc.slice());
       return;
     }
     // Raw AAC before its configuration, or after an init written without audio, cannot be declared: dropped.
@@ -201,6 +209,7 @@ export class FlvRemuxer {
     }
     if (this.#videoRun[0]!.sync) this.#arena.startGop();
     out.push(writeFragment(this.#sequence++, { video: this.#videoRun, audio }, (size) => this.#arena.take(size)));
+    if (this.#onWritten) for (const sample of [...this.#videoRun, ...audio]) this.#onWritten(sample.data);
     this.#videoRun = [];
   }
 }

@@ -2,6 +2,7 @@
 import { createRequire } from "node:module";
 import type { Socket } from "node:net";
 import type { EventEmitter } from "node:events";
+import { flvTagPool } from "./flv-tag-pool.ts";
 
 const require = createRequire(import.meta.url);
 
@@ -69,21 +70,27 @@ rtmpProtocol.createMessage = () => NO_RTMP_MESSAGE;
 /** What node-media-server's FLV message writer reads of a packet. */
 interface NmsPacket {
   codec_type: number;
+  /** 1 audio frame, 3 video keyframe, 4 other video frame (0, 2: codec configurations, 5: metadata). */
+  flags?: number;
   size: number;
   dts: number;
   data: Buffer;
 }
+
+/** Packet flags of media frames: their tags come from the pool (configurations and metadata are kept by others). */
+const MEDIA_FRAME_FLAGS = new Set([1, 3, 4]);
 const flvProtocol = require("node-media-server/src/protocol/flv.js") as { createMessage(packet: NmsPacket): Buffer };
 
 /**
  * The FLV tag of one publisher message: the 11-byte tag header, the payload, the PreviousTagSize. The same bytes as
- * node-media-server's own writer, without zero-filling the buffer first (every byte is written) and, for small tags
- * (audio), from Node's shared buffer pool instead of an allocation each: the zero-fill was the node's largest single
- * cost per frame.
+ * node-media-server's own writer, without zero-filling the buffer first (every byte is written): the zero-fill was
+ * the node's largest single cost per frame. A media frame's tag is lent by the node's FLV tag pool (the native remux
+ * gives it back once the frame is in its fragment); the rest come from Node's allocator, as they are kept (the feed
+ * keeps the latest codec configurations and metadata to replay them).
  */
 export function writeFlvMessage(packet: NmsPacket): Buffer {
   const size = packet.size;
-  const tag = Buffer.allocUnsafe(11 + size + 4);
+  const tag = MEDIA_FRAME_FLAGS.has(packet.flags ?? 0) ? flvTagPool.take(11 + size + 4) : Buffer.allocUnsafe(11 + size + 4);
   tag[0] = packet.codec_type;
   tag.writeUIntBE(size, 1, 3);
   tag[4] = (packet.dts >> 16) & 0xff;

@@ -174,6 +174,37 @@ describe("FlvRemuxer (real ffmpeg)", () => {
     }
   });
 
+  it("hands each frame's input bytes back once they are in a fragment, and never reads them again", async () => {
+    const bytes = await readFile(await publisherFlv("handback"));
+    const expected = remux(bytes, 65_536).out;
+    // Fed as node-media-server feeds it: the file header, then one tag per buffer of its own (not Node's shared pool).
+    const own = (from: number, to: number) => new Uint8Array(bytes.subarray(from, to));
+    const tags: Uint8Array[] = [own(0, 13)];
+    for (let at = 13; at + 11 <= bytes.byteLength; ) {
+      const total = 11 + ((bytes[at + 1]! << 16) | (bytes[at + 2]! << 8) | bytes[at + 3]!) + 4;
+      tags.push(own(at, at + total));
+      at += total;
+    }
+    // Every audio and video frame (the configurations and metadata are not frames).
+    const frames = tags.filter((tag) => (tag[0] === 8 || tag[0] === 9) && tag[12] === 1).length;
+    let handedBack = 0;
+    const remuxer = new FlvRemuxer({
+      fragmentDuration: 0.5,
+      // Whatever is handed back is overwritten at once, as a reused buffer would be: the output must not change.
+      onWritten: (view) => {
+        expect(tags.some((tag) => tag.buffer === view.buffer)).toBe(true);
+        new Uint8Array(view.buffer).fill(0xee);
+        handedBack++;
+      },
+    });
+    const parts: Uint8Array[] = [];
+    for (const tag of tags) parts.push(...remuxer.push(tag));
+    parts.push(...remuxer.end());
+    expect(Buffer.compare(Buffer.concat(parts), expected)).toBe(0);
+    expect(frames).toBeGreaterThan(SECONDS * FPS);
+    expect(handedBack).toBe(frames);
+  });
+
   it("cuts fragments at the part target (LL-HLS 0.333 s parts): 10 frames each", async () => {
     const input = await readFile(await publisherFlv("parts"));
     const { out } = remux(input, 65_536, 1 / 3);
