@@ -4,6 +4,19 @@ import type { BoxRange } from "./box-view.ts";
 import { child, children, fullBoxHeader, malformed, needBody, rangeOf, readU64, requireChild, viewOf } from "./box-view.ts";
 import { PackagerError } from "./errors.ts";
 import type { TrackInfo } from "./init-parser.ts";
+import {
+  TFHD_BASE_DATA_OFFSET,
+  TFHD_DEFAULT_DURATION,
+  TFHD_DEFAULT_FLAGS,
+  TFHD_DEFAULT_SIZE,
+  TFHD_SAMPLE_DESCRIPTION_INDEX,
+  TRUN_DATA_OFFSET,
+  TRUN_DURATION,
+  TRUN_FIRST_SAMPLE_FLAGS,
+  TRUN_FLAGS,
+  TRUN_SIZE,
+  trunSampleStride,
+} from "./fragment-flags.ts";
 
 /** One track's samples in a fragment. Durations are in the track's timescale. */
 export interface TrackFragment {
@@ -24,18 +37,6 @@ export interface FragmentInfo {
 
 /** sample_is_non_sync_sample in ISO 14496-12 sample flags. */
 export const SAMPLE_IS_NON_SYNC = 0x00010000;
-
-const TFHD_BASE_DATA_OFFSET = 0x000001;
-const TFHD_SAMPLE_DESCRIPTION_INDEX = 0x000002;
-const TFHD_DEFAULT_DURATION = 0x000008;
-const TFHD_DEFAULT_SIZE = 0x000010;
-const TFHD_DEFAULT_FLAGS = 0x000020;
-const TRUN_DATA_OFFSET = 0x000001;
-const TRUN_FIRST_SAMPLE_FLAGS = 0x000004;
-const TRUN_DURATION = 0x000100;
-const TRUN_SIZE = 0x000200;
-const TRUN_FLAGS = 0x000400;
-const TRUN_COMPOSITION_OFFSET = 0x000800;
 
 /** Parses a moof against the init's tracks; throws PackagerError (MALFORMED_BOX, UNKNOWN_TRACK, NOT_CMAF). */
 export function parseFragment(moof: Box, tracks: ReadonlyMap<number, TrackInfo>): FragmentInfo {
@@ -129,8 +130,7 @@ function readTrun(view: DataView, trun: BoxRange, defaultDuration: number, defau
   }
   const hasDuration = (flags & TRUN_DURATION) !== 0;
   const hasFlags = (flags & TRUN_FLAGS) !== 0;
-  const fields = [TRUN_DURATION, TRUN_SIZE, TRUN_FLAGS, TRUN_COMPOSITION_OFFSET].filter((f) => flags & f).length;
-  const stride = fields * 4;
+  const stride = trunSampleStride(flags);
   if (at + count * stride > trun.end) {
     throw malformed(`trun declares ${count} samples of ${stride} bytes but has ${trun.end - at} bytes left`);
   }

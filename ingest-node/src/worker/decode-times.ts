@@ -4,6 +4,18 @@
 import { type BoxRange, child, children, fullBoxHeader, readU64, viewOf } from "../packager/box-view.ts";
 import { PackagerError } from "../packager/errors.ts";
 import type { InitInfo } from "../packager/init-parser.ts";
+import {
+  TFHD_BASE_DATA_OFFSET,
+  TFHD_DEFAULT_DURATION,
+  TFHD_SAMPLE_DESCRIPTION_INDEX,
+  TRUN_COMPOSITION_OFFSET,
+  TRUN_DATA_OFFSET,
+  TRUN_DURATION,
+  TRUN_FIRST_SAMPLE_FLAGS,
+  TRUN_FLAGS,
+  TRUN_SIZE,
+  trunSampleStride,
+} from "../packager/fragment-flags.ts";
 
 /** Calls `visit` with the track id, tfdt box and traf of every track fragment of every moof in `bytes`. */
 function eachTfdt(bytes: Uint8Array, visit: (trackId: number, tfdt: BoxRange, traf: BoxRange) => void): void {
@@ -53,16 +65,6 @@ export function moveDecodeTimes(segment: Uint8Array, starts: ReadonlyMap<number,
   });
 }
 
-const TFHD_BASE_DATA_OFFSET = 0x000001;
-const TFHD_SAMPLE_DESCRIPTION_INDEX = 0x000002;
-const TFHD_DEFAULT_DURATION = 0x000008;
-const TRUN_DATA_OFFSET = 0x000001;
-const TRUN_FIRST_SAMPLE_FLAGS = 0x000004;
-const TRUN_DURATION = 0x000100;
-const TRUN_SIZE = 0x000200;
-const TRUN_FLAGS = 0x000400;
-const TRUN_COMPOSITION_OFFSET = 0x000800;
-
 /** Where a track's samples lie in a segment, in its timescale (end times are exclusive). */
 export interface TrackSpan {
   /** The earliest presentation time (decode time + composition offset) of any of its samples. */
@@ -100,7 +102,7 @@ export function trackSpans(segment: Uint8Array, defaultDurations: ReadonlyMap<nu
         p += 4;
         return value;
       };
-      const stride = 4 * [TRUN_DURATION, TRUN_SIZE, TRUN_FLAGS, TRUN_COMPOSITION_OFFSET].filter((f) => flags & f).length;
+      const stride = trunSampleStride(flags);
       if (p + count * stride > trun.end) throw new PackagerError("MALFORMED_BOX", `track ${trackId}: trun declares more samples than it holds`);
       for (let i = 0; i < count; i++) {
         const duration = flags & TRUN_DURATION ? next() : defaultDuration;
