@@ -100,6 +100,9 @@ describe("pool capacity", () => {
       "Jobs/s: 1 worker(s) kept up with 1 stream(s) (1.00 jobs/s); with 2 it did 1.80 jobs/s of 2.00 offered, 0 late, wait p95 3,800 ms; 2 worker(s) kept up with 2 stream(s) (2.00 jobs/s).",
     );
     expect(md).toContain("720p 0.38, 480p + 360p 0.35; 0.73 cores per stream");
+    expect(md).toContain("The node kept every stream at realtime at 16 streams");
     expect(section.figures.map((f) => f.file)).toContain("/docs/bench/pool-capacity.png");
+    capacity.node!.node!.minRealtime = 0.9;
+    expect(poolSection(run, "/docs", () => []).md.join("\n")).toContain("The node's slowest stream ran at 0.90× realtime at 16 streams");
   });
 });
