@@ -91,6 +91,8 @@ const ConfigSchema = z.object({
     .int()
     .min(64 * 1024)
     .default(4 * 1024 * 1024),
+  /** Memory the node keeps to reuse for publishers' media frames (rtmp/flv-tag-pool.ts); 0 allocates every frame anew. */
+  RTMP_TAG_POOL_MB: z.coerce.number().min(0).max(1024).default(8),
   /** RTMP connections open at once, in total and from one IP address. */
   RTMP_MAX_CONNECTIONS: z.coerce.number().int().min(1).default(64),
   RTMP_MAX_CONNECTIONS_PER_IP: z.coerce.number().int().min(1).default(8),
@@ -178,6 +180,8 @@ export interface IngestConfig {
     connections: { maxConnections: number; maxConnectionsPerIp: number };
     maxPublishes: number;
   };
+  /** RTMP_TAG_POOL_MB in bytes. */
+  rtmpTagPoolBytes: number;
   logLevel: "debug" | "info" | "warn" | "error";
   /** Where FFmpeg is looked for (FFMPEG_PATH, FFPROBE_PATH, PATH). */
   ffmpeg: FfmpegLocations;
@@ -279,6 +283,7 @@ export function loadConfig(env: Record<string, string | undefined>, argv: string
       maxSegmentBytes: c.PIPELINE_MAX_SEGMENT_MB * 1024 * 1024,
       restarts: c.PIPELINE_RESTARTS,
     },
+    rtmpTagPoolBytes: Math.round(c.RTMP_TAG_POOL_MB * 1024 * 1024),
     rtmpLimits: {
       guard: { maxMessageBytes: c.RTMP_MAX_MESSAGE_BYTES, maxChunkStreams: c.RTMP_MAX_CHUNK_STREAMS, preauthBytes: c.RTMP_PREAUTH_BYTES },
       connections: { maxConnections: c.RTMP_MAX_CONNECTIONS, maxConnectionsPerIp: c.RTMP_MAX_CONNECTIONS_PER_IP },

@@ -10,6 +10,7 @@ import { StreamPipeline } from "./pipeline/stream-pipeline.ts";
 import { type NodePool, startNodePool } from "./queue/node-pool.ts";
 import type { PublishSource } from "./publish/publish-source.ts";
 import { RtmpServer } from "./rtmp/rtmp-server.ts";
+import { flvTagPool } from "./rtmp/flv-tag-pool.ts";
 import { SrtServer } from "./srt/srt-server.ts";
 import { type FfmpegBinaries, findFfmpeg } from "./transcode/ffmpeg-binary.ts";
 import { EdgeClient } from "./upload/edge-client.ts";
@@ -96,6 +97,7 @@ export class IngestNode {
       },
     });
     await this.uploader.recover();
+    flvTagPool.setMaxBytes(config.rtmpTagPoolBytes);
     const rtmp = new RtmpServer({
       host: config.rtmpHost,
       port: config.rtmpPort,

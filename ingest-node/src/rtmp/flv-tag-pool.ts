@@ -2,7 +2,7 @@
 // lent out again for later frames. Why: every frame was a new buffer, and V8 counts buffer memory toward its next full
 // garbage collection; a passthrough node's mark-compacts were most of its CPU beyond the copying itself.
 
-/** Most bytes the pool keeps for reuse (buffers handed back past it are left to the garbage collector). */
+/** Most bytes the pool keeps for reuse by default (RTMP_TAG_POOL_MB; buffers handed back past it are left to the garbage collector). */
 export const FLV_TAG_POOL_MAX_BYTES = 8 * 1024 * 1024;
 /** The smallest buffer the pool lends (an AAC frame's tag is a few hundred bytes). */
 const MIN_CLASS_BYTES = 512;
@@ -32,13 +32,21 @@ type Lendable = ArrayBuffer & { [LENT]?: boolean };
  * buffer given back twice, or one it never lent, is ignored), and it keeps at most `maxBytes` of them.
  */
 export class FlvTagPool {
-  readonly #maxBytes: number;
+  #maxBytes: number;
   readonly #free = new Map<number, Lendable[]>();
   #freeBytes = 0;
   #reused = 0;
 
   constructor(maxBytes = FLV_TAG_POOL_MAX_BYTES) {
     this.#maxBytes = maxBytes;
+  }
+
+  /** Keeps at most `maxBytes` from now on (RTMP_TAG_POOL_MB; 0: none), letting go of what it holds beyond them. */
+  setMaxBytes(maxBytes: number): void {
+    this.#maxBytes = maxBytes;
+    for (const [bytes, list] of this.#free) {
+      while (this.#freeBytes > maxBytes && list.pop()) this.#freeBytes -= bytes;
+    }
   }
 
   /** Bytes kept for reuse now. */

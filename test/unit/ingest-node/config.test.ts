@@ -85,3 +85,11 @@ describe("loadConfig: settings read once and passed down", () => {
     expect(() => loadConfig({ ...env, LOG_LEVEL: "loud" })).toThrow(/LOG_LEVEL/);
   });
 });
+
+describe("loadConfig: RTMP_TAG_POOL_MB", () => {
+  it("defaults to 8 MiB, takes 0 (no reuse), refuses a negative size", () => {
+    expect(loadConfig(env).rtmpTagPoolBytes).toBe(8 * 1024 * 1024);
+    expect(loadConfig({ ...env, RTMP_TAG_POOL_MB: "0" }).rtmpTagPoolBytes).toBe(0);
+    expect(() => loadConfig({ ...env, RTMP_TAG_POOL_MB: "-1" })).toThrow(/RTMP_TAG_POOL_MB/);
+  });
+});

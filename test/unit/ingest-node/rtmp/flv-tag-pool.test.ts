@@ -52,4 +52,17 @@ describe("FlvTagPool", () => {
     expect(pool.reused).toBe(3);
     expect(new Set(again.map((tag) => tag.buffer)).size).toBe(5);
   });
+
+  it("takes a new bound (RTMP_TAG_POOL_MB), letting go of what it holds beyond it; 0 keeps nothing", () => {
+    const one = tagClassBytes(10_000);
+    const pool = new FlvTagPool(4 * one);
+    for (const tag of Array.from({ length: 4 }, () => pool.take(10_000))) pool.release(tag);
+    expect(pool.freeBytes).toBe(4 * one);
+    pool.setMaxBytes(2 * one);
+    expect(pool.freeBytes).toBe(2 * one);
+    pool.setMaxBytes(0);
+    expect(pool.freeBytes).toBe(0);
+    pool.release(pool.take(10_000));
+    expect(pool.freeBytes).toBe(0);
+  });
 });
