@@ -21,7 +21,9 @@ import { writeKeptBlock } from "../bench/report-kept-sections.ts";
 import { buildFfmpegArgs, DEFAULT_FRAGMENT_DURATION, liveFeedInputOptions } from "../ingest-node/src/transcode/ffmpeg-args.ts";
 import { rungGroups } from "../ingest-node/src/queue/transcode-job.ts";
 import { type EncodedRendition, planLadder } from "../ingest-node/src/transcode/ladder-plan.ts";
-import { jobFfmpegRuns, TWO_PASS_BELOW_HEIGHT } from "../ingest-node/src/worker/encoder-args.ts";
+import { CmafPackager, type InitEvent, type PackagerEvent, type SegmentEvent } from "../ingest-node/src/packager/packager.ts";
+import { type JobArgsOptions, jobFfmpegArgs, jobFfmpegRuns, TWO_PASS_BELOW_HEIGHT } from "../ingest-node/src/worker/encoder-args.ts";
+import { dropLeadIn, leadInFrames } from "../ingest-node/src/worker/lead-in.ts";
 import { DEFAULT_LADDER } from "../protocol/ladder.ts";
 import { DEFAULT_TIMING } from "../protocol/latency.ts";
 import { type FrameQuality, parseQualityStats, type QualitySummary, summarize, summarizeBySegmentPosition } from "./lib/quality-stats.ts";
@@ -48,6 +50,12 @@ const seconds = Number(option("seconds") ?? 30);
 const write = !process.argv.includes("--no-write");
 const poolExtra = (option("pool-extra") ?? "").split(" ").filter((a) => a !== "");
 const continuousExtra = (option("continuous-extra") ?? "").split(" ").filter((a) => a !== "");
+/**
+ * How pool jobs are encoded, besides the worker's own way (`worker`, what the table shows): `one-pass`, `two-pass`
+ * (jobFfmpegRuns without a lead-in) and `lead-in-N` (one pass after the previous segment's last N frames), compared
+ * in one more table (e.g. --compare=one-pass,two-pass,lead-in-8,lead-in-15).
+ */
+const compare = (option("compare") ?? "").split(",").filter((a) => a !== "");
 
 /** Runs a tool to its end; its stdout, or an error with the end of its stderr. */
 function run(binary: string, args: readonly string[]): Promise<string> {
@@ -122,6 +130,7 @@ async function encodePool(
   segments: readonly string[],
   rungs: readonly EncodedRendition[],
   dir: string,
+  variant = "worker",
 ): Promise<{ files: Map<string, string>; seconds: number; jobs: JobTimes[] }> {
   // The rungs keep the source's video timescale, as the runner passes it.
   const timeBase = await run(FFPROBE, ["-v", "error", "-select_streams", "v:0", "-show_entries", "stream=time_base", "-of", "csv=p=0", segments[0]!]);
@@ -136,7 +145,7 @@ async function encodePool(
     // One job per rung group, as the node enqueues them (the high rungs apart from the low ones), each job's runs in turn.
     for (const group of groups) {
       const groupOutputs = group.map((r) => outputs[rungs.indexOf(r)]!);
-      const runs = jobFfmpegRuns({
+      const options: JobArgsOptions = {
         input,
         rungs: group,
         outputs: groupOutputs,
@@ -146,10 +155,17 @@ async function encodePool(
         videoTimescale: timescale,
         fragmentDuration: DEFAULT_FRAGMENT_DURATION.low,
         passLogPrefix: join(dir, `pass-${k}-${group[0]!.name}`),
-      });
-      passes.set(group, runs.length);
+      };
       const jobStarted = Date.now();
+      // The lead-in is read from the previous cut segment (the first segment has none), as the worker reads it.
+      const leadInLength = variant.startsWith("lead-in-") ? Number(variant.slice("lead-in-".length)) : 0;
+      const previous = k > 0 && leadInLength > 0 ? packageCut(await readFile(segments[k - 1]!)) : null;
+      const frames = previous ? leadInFrames(previous.init, previous.segment.bytes, leadInLength) : null;
+      const withLeadIn: JobArgsOptions = frames ? { ...options, leadIn: { input: segments[k - 1]!, ...frames } } : options;
+      const runs = variant === "two-pass" || variant === "worker" ? jobFfmpegRuns(withLeadIn) : [jobFfmpegArgs(withLeadIn)];
+      passes.set(group, runs.length);
       for (const args of runs) await run(FFMPEG, withExtra(args, groupOutputs, poolExtra));
+      if (frames) for (const file of groupOutputs) await writeFile(file, dropLeadIn(await readFile(file)));
       jobMs.get(group)!.push(Date.now() - jobStarted);
     }
     for (const [i, r] of rungs.entries()) parts.get(r.name)!.push(outputs[i]!);
@@ -174,6 +190,16 @@ async function encodePool(
     return { rungs: group.map((r) => r.name), passes: passes.get(group)!, p50Ms: ms[Math.floor(ms.length / 2)]!, maxMs: ms.at(-1)! };
   });
   return { files, seconds: encodeSeconds, jobs };
+}
+
+/** A cut segment file (its init, then its one segment) as the packager reads it. */
+function packageCut(bytes: Uint8Array): { init: InitEvent; segment: SegmentEvent } {
+  const packager = new CmafPackager({ segmentTarget: SEGMENT_S, parts: false, maxSegmentDuration: 10 * SEGMENT_S });
+  const events: PackagerEvent[] = [...packager.push(bytes), ...packager.end()];
+  const init = events.find((e): e is InitEvent => e.type === "init");
+  const segments = events.filter((e): e is SegmentEvent => e.type === "segment");
+  if (!init || segments.length !== 1) throw new Error(`a cut segment file has ${segments.length} segments`);
+  return { init, segment: segments[0]! };
 }
 
 /** Continuous: the node's own FFmpeg arguments for the same rungs, reading the publisher's FLV as the node does. */
@@ -280,19 +306,33 @@ try {
   const continuous = await encodeContinuous(source, plan, rungs, await mkdirIn(dir, "continuous"));
   console.error(`continuous: ${continuous.seconds.toFixed(1)} s`);
 
-  const variants = { continuous, pool } as const;
-  const tasks = rungs.flatMap((rung) =>
-    (["continuous", "pool"] as const).map((variant) => async (): Promise<[string, Result]> => {
-      const file = variants[variant].files.get(rung.name)!;
-      const packets = await videoPackets(file);
-      if (packets.frames !== sourcePackets.frames) throw new Error(`${variant} ${rung.name}: ${packets.frames} frames, the source has ${sourcePackets.frames}`);
-      const frames = await measure(file, source, rung, join(dir, `${variant}-${rung.name}`));
-      if (frames.length !== sourcePackets.frames) throw new Error(`${variant} ${rung.name}: ${frames.length} frames compared of ${sourcePackets.frames}`);
-      const kbps = (packets.bytes * 8) / (packets.frames / FPS) / 1000;
-      return [`${variant} ${rung.name}`, { summary: summarize(frames), byPosition: summarizeBySegmentPosition(frames, FPS * SEGMENT_S, POSITIONS), kbps }];
-    }),
-  );
+  const variants: Record<string, { files: Map<string, string> }> = { continuous, pool };
+  const measureVariant = async (variant: string, rung: EncodedRendition): Promise<[string, Result]> => {
+    const file = variants[variant]!.files.get(rung.name)!;
+    const packets = await videoPackets(file);
+    if (packets.frames !== sourcePackets.frames) throw new Error(`${variant} ${rung.name}: ${packets.frames} frames, the source has ${sourcePackets.frames}`);
+    const frames = await measure(file, source, rung, join(dir, `${variant}-${rung.name}`));
+    if (frames.length !== sourcePackets.frames) throw new Error(`${variant} ${rung.name}: ${frames.length} frames compared of ${sourcePackets.frames}`);
+    const kbps = (packets.bytes * 8) / (packets.frames / FPS) / 1000;
+    return [`${variant} ${rung.name}`, { summary: summarize(frames), byPosition: summarizeBySegmentPosition(frames, FPS * SEGMENT_S, POSITIONS), kbps }];
+  };
+  const tasks = rungs.flatMap((rung) => ["continuous", "pool"].map((variant) => () => measureVariant(variant, rung)));
   const results = new Map(await twoAtATime(tasks));
+  // The other ways of encoding jobs, each measured against the same continuous encode.
+  const comparison: string[] = [];
+  for (const variant of compare) {
+    const encoded = await encodePool(segments, rungs, await mkdirIn(dir, variant), variant);
+    variants[variant] = encoded;
+    const measured = new Map(await twoAtATime(rungs.map((rung) => () => measureVariant(variant, rung))));
+    const losses = rungs.map((rung) => {
+      const c = results.get(`continuous ${rung.name}`)!;
+      const p = measured.get(`${variant} ${rung.name}`)!;
+      return `${rung.name} ${fmt(c.summary.psnr - p.summary.psnr, 2)} dB (IDR ${fmt(p.byPosition[0]!.psnr - c.byPosition[0]!.psnr, 2)}, ${fmt(p.kbps, 0)} kb/s)`;
+    });
+    const times = encoded.jobs.map((j) => `${j.rungs.join(" + ")} ${fmt(j.p50Ms, 0)} / ${fmt(j.maxMs, 0)} ms`);
+    comparison.push(`| ${variant} | ${losses.join("; ")} | ${times.join("; ")} | ${fmt(encoded.seconds, 1)} s |`);
+    console.error(comparison.at(-1));
+  }
   const elapsed = (Date.now() - t0) / 1000;
 
   const lines: string[] = [];
@@ -351,9 +391,12 @@ try {
     `<sub>Machine: ${machineLine(machine)}; 1-min load ${machine.loadAtStart} at start · Versions: ${versionsLine(machine)} · Command: ` +
       `flock /tmp/e2e.lock node scripts/pool-quality.ts${process.argv.slice(2).length > 0 ? ` ${process.argv.slice(2).join(" ")}` : ""} (${fmt(elapsed, 0)} s), measured ${new Date().toISOString().slice(0, 16).replace("T", " ")} UTC</sub>`,
   );
+  if (comparison.length > 0) {
+    lines.push("", "| pool jobs | PSNR lost (IDR vs continuous, kb/s) | encode time per job p50 / max | all jobs |", "|---|---|---|---|", ...comparison);
+  }
   const body = lines.join("\n");
   console.log(body);
-  if (write && poolExtra.length + continuousExtra.length === 0) {
+  if (write && poolExtra.length + continuousExtra.length + compare.length === 0) {
     await writeFile(REPORT, writeKeptBlock(await readFile(REPORT, "utf8"), SECTION, BLOCK, body));
     console.error(`written into ${REPORT}`);
   }

@@ -1,0 +1,109 @@
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { CmafPackager, type InitEvent, type InitInfo, type PackagerEvent, type SegmentEvent } from "../../../../ingest-node/src/packager/packager.ts";
+import { alignWithSource, defaultDurations, trackSpans } from "../../../../ingest-node/src/worker/decode-times.ts";
+import { type JobArgsOptions, jobFfmpegArgs } from "../../../../ingest-node/src/worker/encoder-args.ts";
+import { dropLeadIn, leadInFrames } from "../../../../ingest-node/src/worker/lead-in.ts";
+
+/** The init and segments the node's packager cuts from a whole fMP4 file (2 s segments, no parts). */
+function packageFile(data: Uint8Array): { init: InitEvent; segments: SegmentEvent[] } {
+  const packager = new CmafPackager({ segmentTarget: 2, parts: false });
+  const events: PackagerEvent[] = [...packager.push(new Uint8Array(data)), ...packager.end()];
+  return { init: events.find((e): e is InitEvent => e.type === "init")!, segments: events.filter((e): e is SegmentEvent => e.type === "segment") };
+}
+
+/** Each packet's flags ("K" for a keyframe) of one stream of a file, in decode order. */
+function packetFlags(file: string, stream: "v:0" | "a:0"): string[] {
+  const out = execFileSync("ffprobe", ["-v", "error", "-select_streams", stream, "-show_entries", "packet=flags", "-of", "csv=p=0", file]);
+  return out
+    .toString()
+    .split("\n")
+    .filter((l) => l.trim() !== "");
+}
+
+const videoOf = (init: InitInfo) => init.tracks.find((t) => t.handler === "vide")!;
+const audioOf = (init: InitInfo) => init.tracks.find((t) => t.handler === "soun")!;
+
+// Real FFmpeg bytes: a 30 fps source with B-frames and AAC, cut into 2 s segments by the node's packager; the second
+// segment encoded as a job with the first one's last frames as its lead-in, and alone.
+describe("lead-in", () => {
+  it("encodes the previous segment's last frames as their own GOP and drops exactly them: the job's segment is what it is without", () => {
+    const dir = mkdtempSync(join(tmpdir(), "edgecast-lead-in-"));
+    try {
+      const sourceFile = join(dir, "source.mp4");
+      execFileSync("ffmpeg", [
+        ...["-nostdin", "-hide_banner", "-loglevel", "error", "-y"],
+        ...["-f", "lavfi", "-i", "testsrc2=size=320x180:rate=30", "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000", "-t", "4"],
+        ...["-c:v", "libx264", "-preset", "veryfast", "-g", "60", "-keyint_min", "60", "-sc_threshold", "0", "-c:a", "aac", "-b:a", "64k"],
+        ...["-f", "mp4", "-movflags", "frag_keyframe+empty_moov+default_base_moof", sourceFile],
+      ]);
+      const source = packageFile(readFileSync(sourceFile));
+      expect(source.segments).toHaveLength(2);
+      const [previous, segment] = source.segments as [SegmentEvent, SegmentEvent];
+      const previousFile = join(dir, "previous.mp4");
+      const input = join(dir, "in.mp4");
+      writeFileSync(previousFile, new Uint8Array([...source.init.bytes, ...previous.bytes]));
+      writeFileSync(input, new Uint8Array([...source.init.bytes, ...segment.bytes]));
+
+      // The last 15 of the previous segment's 60 frames: half a second.
+      const frames = leadInFrames(source.init, previous.bytes, 15)!;
+      expect(frames.skipFrames).toBe(45);
+      expect(frames.frames).toBe(15);
+      expect(frames.seconds).toBeCloseTo(0.5, 3);
+      expect(leadInFrames(source.init, previous.bytes, 100)).toMatchObject({ skipFrames: 0, frames: 60 });
+      expect(leadInFrames(source.init, previous.bytes, 0)).toBeNull();
+
+      const encode = (output: string, leadIn?: JobArgsOptions["leadIn"]) => {
+        const args = jobFfmpegArgs({
+          input,
+          rungs: [{ name: "160p", width: 284, height: 160, videoKbps: 300, audioKbps: 64 }],
+          outputs: [output],
+          encoder: "libx264",
+          preset: "ultrafast",
+          hasAudio: true,
+          videoTimescale: videoOf(source.init).timescale,
+          fragmentDuration: 0.5,
+          leadIn,
+        });
+        execFileSync("ffmpeg", args, { stdio: ["ignore", "ignore", "ignore"] });
+      };
+      const alone = join(dir, "alone.mp4");
+      const withLeadIn = join(dir, "lead-in.mp4");
+      encode(alone);
+      encode(withLeadIn, { input: previousFile, ...frames });
+
+      // FFmpeg's output: the lead-in (15 frames, a GOP of its own) before the segment's 60 frames, its IDR the 16th.
+      const encodedFlags = packetFlags(withLeadIn, "v:0");
+      expect(encodedFlags).toHaveLength(75);
+      expect(encodedFlags.flatMap((f, i) => (f.startsWith("K") ? [i] : []))).toEqual([0, 15]);
+
+      const dropped = dropLeadIn(readFileSync(withLeadIn));
+      const droppedFile = join(dir, "dropped.mp4");
+      writeFileSync(droppedFile, dropped);
+      // Exactly the segment's frames, one IDR first, and every audio packet of the segment, as without a lead-in.
+      const flags = packetFlags(droppedFile, "v:0");
+      expect(flags).toHaveLength(60);
+      expect(flags.flatMap((f, i) => (f.startsWith("K") ? [i] : []))).toEqual([0]);
+      expect(packetFlags(droppedFile, "a:0")).toHaveLength(packetFlags(alone, "a:0").length);
+      expect(packetFlags(alone, "v:0")).toHaveLength(60);
+
+      // The runner's packaging and time move then give the segment the source's first frame and audio start.
+      const rung = packageFile(dropped);
+      expect(rung.segments).toHaveLength(1);
+      const bytes = rung.segments[0]!.bytes;
+      alignWithSource(bytes, rung.init, { init: source.init, segment: segment.bytes });
+      const spans = trackSpans(bytes, defaultDurations(rung.init));
+      const sourceSpans = trackSpans(segment.bytes, defaultDurations(source.init));
+      expect(spans.get(videoOf(rung.init).id)!.shownFrom).toBe(sourceSpans.get(videoOf(source.init).id)!.shownFrom);
+      expect(spans.get(audioOf(rung.init).id)!.shownFrom).toBe(sourceSpans.get(audioOf(source.init).id)!.shownFrom);
+
+      // An output without a lead-in has one GOP: nothing to drop is an error, not a silent cut.
+      expect(() => dropLeadIn(readFileSync(alone))).toThrow(/2 GOPs/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
