@@ -1,19 +1,25 @@
+import { runInDurableObject } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { verifyWorkerGrant } from "../../../edge/src/auth/worker-grant.ts";
+import { liveStream } from "../../../edge/src/live/objects/live-stream-stub.ts";
 import type { PublishResponse, StreamHeartbeatAnswer } from "../../../protocol/ingest.ts";
 import { ingestPaths, WORKER_GRANT_HEADER, workerPaths } from "../../../protocol/ingest-paths.ts";
 import { callJson } from "../api.ts";
-import { ingest, putInit } from "../ingest-client.ts";
+import { ingest, putInit, putSegment } from "../ingest-client.ts";
 
 const SECRET = (env as unknown as { WORKER_GRANT_SECRET: string }).WORKER_GRANT_SECRET;
 const LIFETIME_S = Number((env as unknown as { WORKER_GRANT_LIFETIME_S: string }).WORKER_GRANT_LIFETIME_S);
 
-async function queuePublish(latencyMode = "low"): Promise<{ streamId: string; grant: PublishResponse }> {
+async function queuePublish(latencyMode = "low"): Promise<{ streamId: string; streamKey: string; grant: PublishResponse }> {
   const stream = await callJson<{ stream_id: string; stream_key: string }>("POST", "/streams", 201, { body: { title: "pool", latency_mode: latencyMode } });
   const response = await ingest("POST", ingestPaths.publish(), { json: { stream_key: stream.stream_key, pool_renditions: ["480p", "360p", "source"] } });
   expect(response.status).toBe(200);
-  return { streamId: stream.stream_id, grant: (await response.json()) as PublishResponse };
+  return { streamId: stream.stream_id, streamKey: stream.stream_key, grant: (await response.json()) as PublishResponse };
+}
+
+function windowPool(streamId: string): Promise<unknown> {
+  return runInDurableObject(liveStream(env, streamId), async (_instance, state) => (await state.storage.get<{ pool?: unknown }>("window"))?.pool ?? null);
 }
 
 function heartbeat(streamId: string, epoch: number, renew: boolean, nodeId = "node-a"): Promise<Response> {
@@ -59,5 +65,21 @@ describe("worker grant renewal through stream heartbeats", () => {
     const interactive = await queuePublish("interactive");
     expect(interactive.grant.worker_grant).toBeUndefined();
     expect(await (await heartbeat(interactive.streamId, interactive.grant.epoch, true)).json()).toEqual({ ok: true, stop: false });
+  });
+
+  it("follows each publish: a reconnect through a node that encodes the rungs itself has no pool and renews no grant", async () => {
+    const { streamId, streamKey, grant } = await queuePublish();
+    expect(await windowPool(streamId)).toMatchObject({ renditions: ["480p", "360p"] });
+    await putInit(streamId, "source", grant.epoch);
+    await putSegment(streamId, "source", grant.epoch, 0);
+    const left = await ingest("POST", ingestPaths.unpublish(), { json: { stream_id: streamId, epoch: grant.epoch } });
+    expect(left.status).toBe(200);
+    await left.body?.cancel();
+    const again = await ingest("POST", ingestPaths.publish(), { nodeId: "node-b", json: { stream_key: streamKey } });
+    const local = (await again.json()) as PublishResponse;
+    expect(local.reconnect).toBe(true);
+    expect(local.worker_grant).toBeUndefined();
+    expect(await windowPool(streamId)).toBeNull();
+    expect(await (await heartbeat(streamId, local.epoch, true, "node-b")).json()).toEqual({ ok: true, stop: false });
   });
 });

@@ -254,7 +254,8 @@ export class LiveStream extends DurableObject<Env> {
       const dvrSegments = dvrSegmentCount(dvrSeconds, timing.segmentTarget);
       this.window = createLiveWindow({ mode: input.latencyMode, timing, encryption, dvrSegments });
     }
-    if (input.poolRenditions?.length) this.window.pool = { renditions: input.poolRenditions, lateAfterSegments: POOL_LATE_AFTER_SEGMENTS };
+    // Each publish says who makes the rungs: a reconnect through a node that encodes them itself has no pool.
+    this.window.pool = input.poolRenditions?.length ? { renditions: input.poolRenditions, lateAfterSegments: POOL_LATE_AFTER_SEGMENTS } : null;
     const epoch = this.meta.nextEpoch++;
     this.meta.sessionFirstEpoch ??= epoch;
     const firstMsn = this.meta.nextMsn;
