@@ -23,7 +23,7 @@ import { rungGroups } from "../ingest-node/src/queue/transcode-job.ts";
 import { type EncodedRendition, planLadder } from "../ingest-node/src/transcode/ladder-plan.ts";
 import { CmafPackager, type InitEvent, type PackagerEvent, type SegmentEvent } from "../ingest-node/src/packager/packager.ts";
 import { type JobArgsOptions, jobFfmpegArgs, jobFfmpegRuns, TWO_PASS_BELOW_HEIGHT } from "../ingest-node/src/worker/encoder-args.ts";
-import { dropLeadIn, leadInFrames } from "../ingest-node/src/worker/lead-in.ts";
+import { dropLeadIn, leadInFrames, withLeadIn } from "./lib/lead-in.ts";
 import { DEFAULT_LADDER } from "../protocol/ladder.ts";
 import { DEFAULT_TIMING } from "../protocol/latency.ts";
 import { type FrameQuality, parseQualityStats, type QualitySummary, summarize, summarizeBySegmentPosition } from "./lib/quality-stats.ts";
@@ -157,12 +157,12 @@ async function encodePool(
         passLogPrefix: join(dir, `pass-${k}-${group[0]!.name}`),
       };
       const jobStarted = Date.now();
-      // The lead-in is read from the previous cut segment (the first segment has none), as the worker reads it.
+      // The lead-in is read from the previous cut segment (the first segment has none), and dropped after the encode.
       const leadInLength = variant.startsWith("lead-in-") ? Number(variant.slice("lead-in-".length)) : 0;
       const previous = k > 0 && leadInLength > 0 ? packageCut(await readFile(segments[k - 1]!)) : null;
       const frames = previous ? leadInFrames(previous.init, previous.segment.bytes, leadInLength) : null;
-      const withLeadIn: JobArgsOptions = frames ? { ...options, leadIn: { input: segments[k - 1]!, ...frames } } : options;
-      const runs = variant === "two-pass" || variant === "worker" ? jobFfmpegRuns(withLeadIn) : [jobFfmpegArgs(withLeadIn)];
+      const plain = variant === "two-pass" || variant === "worker" ? jobFfmpegRuns(options) : [jobFfmpegArgs(options)];
+      const runs = frames ? plain.map((args) => withLeadIn(args, { input: segments[k - 1]!, ...frames })) : plain;
       passes.set(group, runs.length);
       for (const args of runs) await run(FFMPEG, withExtra(args, groupOutputs, poolExtra));
       if (frames) for (const file of groupOutputs) await writeFile(file, dropLeadIn(await readFile(file)));

@@ -27,24 +27,6 @@ export interface JobArgsOptions {
   vaapiDevice?: string;
   /** Where two-pass statistics go (a path prefix in the job's directory), for the jobs jobFfmpegRuns encodes twice. */
   passLogPrefix?: string;
-  /** The end of the previous source segment, encoded first and then dropped; none: the segment is encoded alone. */
-  leadIn?: LeadIn;
-}
-
-/**
- * The last frames of the previous source segment, fed to the encoder before the job's segment so its rate control
- * reaches the segment's IDR warmed on the same content (as the node's continuous encode does) instead of restarting from
- * its fixed first-frame guess. The lead-in is its own GOP; the runner drops its fragments (dropLeadIn).
- */
-export interface LeadIn {
-  /** The previous source segment with its init in front. */
-  input: string;
-  /** Its first frames, skipped: the lead-in is the frames after them. */
-  skipFrames: number;
-  /** Frames in the lead-in. */
-  frames: number;
-  /** The lead-in's duration in seconds: the copied audio is put after it, out of the lead-in's fragments. */
-  seconds: number;
 }
 
 /** Which pass of a two-pass encode a run is, and where its statistics files are (one per rung). */
@@ -75,9 +57,6 @@ export function encoderArgs(encoder: Encoder, rung: Pick<JobRung, "videoKbps">, 
   }
 }
 
-/** How long after the lead-in's video the copied audio starts in FFmpeg's output (seconds). */
-const LEAD_IN_AUDIO_GAP_S = 0.1;
-
 /** The scaling filter of one rung: on the CPU, then uploaded to the device for VAAPI; NV12 for Quick Sync. */
 function scaleFilter(encoder: Encoder, rung: JobRung): string {
   const scaled = `scale=${rung.width}:${rung.height},setsar=1`;
@@ -95,34 +74,16 @@ export function jobFfmpegArgs(options: JobArgsOptions, pass?: Pass): string[] {
   if (rungs.length === 0 || rungs.length !== outputs.length) throw new RangeError("one output per rung is needed");
   const args = ["-nostdin", "-hide_banner", "-loglevel", "warning", "-y"];
   if (encoder === "h264_vaapi") args.push("-vaapi_device", options.vaapiDevice ?? "/dev/dri/renderD128");
-  const { leadIn } = options;
-  const graph: string[] = [];
-  let video = "[0:v:0]";
-  if (leadIn) {
-    // The audio is only this segment's (copied); it starts a little after the lead-in's video ends, so the muxer puts
-    // none of it in the lead-in's fragments (the runner moves each track onto the source's times anyway).
-    args.push("-i", leadIn.input, "-itsoffset", (leadIn.seconds + LEAD_IN_AUDIO_GAP_S).toFixed(3), "-i", options.input);
-    graph.push(
-      `[0:v:0]trim=start_frame=${leadIn.skipFrames},setpts=PTS-STARTPTS[lead]`,
-      "[1:v:0]setpts=PTS-STARTPTS[main]",
-      "[lead][main]concat=n=2:v=1:a=0[joined]",
-    );
-    video = "[joined]";
-  } else {
-    args.push("-i", options.input);
-  }
-  const segmentInput = leadIn ? 1 : 0;
+  args.push("-i", options.input);
   const labels = rungs.map((_, i) => `[v${i}]`);
-  graph.push(rungs.length === 1 ? `${video}null[s0]` : `${video}split=${rungs.length}${rungs.map((_, i) => `[s${i}]`).join("")}`);
-  args.push("-filter_complex", [...graph, ...rungs.map((r, i) => `[s${i}]${scaleFilter(encoder, r)}${labels[i]}`)].join(";"));
-  // One IDR at the segment's first frame, none after it: the segment is one GOP, cut where the source's was. A lead-in
-  // starts with its own IDR (every encode does), so it is a GOP of its own.
-  const keyFrames = leadIn ? `expr:eq(n,0)+eq(n,${leadIn.frames})` : "expr:eq(n,0)";
+  const split = rungs.length === 1 ? "[0:v:0]null[s0]" : `[0:v:0]split=${rungs.length}${rungs.map((_, i) => `[s${i}]`).join("")}`;
+  args.push("-filter_complex", [split, ...rungs.map((r, i) => `[s${i}]${scaleFilter(encoder, r)}${labels[i]}`)].join(";"));
   rungs.forEach((rung, i) => {
     args.push("-map", labels[i]!);
-    if (options.hasAudio) args.push("-map", `${segmentInput}:a:0?`);
+    if (options.hasAudio) args.push("-map", "0:a:0?");
     args.push("-fps_mode", "vfr", ...encoderArgs(encoder, rung, options.preset));
-    args.push("-g", "100000", "-keyint_min", "100000", "-force_key_frames", keyFrames);
+    // One IDR at the first frame, none after it: the segment is one GOP, cut where the source's was.
+    args.push("-g", "100000", "-keyint_min", "100000", "-force_key_frames", "expr:eq(n,0)");
     if (pass) args.push("-pass", String(pass.number), "-passlogfile", `${pass.logPrefix}-${i}`);
     if (options.hasAudio) args.push("-c:a", "copy");
     // The first pass only writes its statistics (FFmpeg names them by output stream index, so the audio stays mapped

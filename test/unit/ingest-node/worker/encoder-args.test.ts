@@ -120,36 +120,3 @@ describe("jobFfmpegRuns", () => {
     }
   });
 });
-
-describe("jobFfmpegArgs with a lead-in", () => {
-  const outputs = ["/t/720p.mp4", "/t/360p.mp4"];
-  const leadIn = { input: "/t/previous.mp4", skipFrames: 45, frames: 15, seconds: 0.5 };
-  const base = { input: "/t/in.mp4", rungs, outputs, preset: "veryfast", hasAudio: true, videoTimescale: 90000, fragmentDuration: 0.5, leadIn };
-
-  it("reads the previous segment first, joins its last frames before the segment's, and forces the segment's IDR after them", () => {
-    for (const encoder of ENCODERS) {
-      const args = jobFfmpegArgs({ ...base, encoder });
-      // The segment's input is shifted so its copied audio starts after the lead-in's video (0.5 s + 0.1 s).
-      const inputs = args.slice(args.indexOf("-i"), args.indexOf("-filter_complex"));
-      expect(inputs).toEqual(["-i", "/t/previous.mp4", "-itsoffset", "0.600", "-i", "/t/in.mp4"]);
-      if (encoder === "h264_vaapi") expect(args.indexOf("-vaapi_device")).toBeLessThan(args.indexOf("-i"));
-      const graph = args[args.indexOf("-filter_complex") + 1]!;
-      expect(graph).toContain("[0:v:0]trim=start_frame=45,setpts=PTS-STARTPTS[lead];[1:v:0]setpts=PTS-STARTPTS[main];[lead][main]concat=n=2:v=1:a=0[joined]");
-      expect(graph).toContain("[joined]split=2[s0][s1]");
-      for (const i of [0, 1]) {
-        const out = outputArgs(args, outputs, i);
-        // Only the segment's audio, and two IDRs: the lead-in's first frame and the segment's (its 16th frame).
-        expect(out.filter((_, k) => out[k - 1] === "-map")).toEqual([`[v${i}]`, "1:a:0?"]);
-        expect(out[out.indexOf("-force_key_frames") + 1]).toBe("expr:eq(n,0)+eq(n,15)");
-      }
-    }
-  });
-
-  it("keeps the job's own arguments without one", () => {
-    const args = jobFfmpegArgs({ ...base, leadIn: undefined, encoder: "libx264" });
-    expect(args.filter((a) => a === "-i")).toHaveLength(1);
-    expect(args).not.toContain("-itsoffset");
-    expect(args[args.indexOf("-filter_complex") + 1]).toMatch(/^\[0:v:0\]split=2/);
-    expect(args[args.indexOf("-force_key_frames") + 1]).toBe("expr:eq(n,0)");
-  });
-});

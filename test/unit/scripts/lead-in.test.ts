@@ -3,10 +3,10 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { CmafPackager, type InitEvent, type InitInfo, type PackagerEvent, type SegmentEvent } from "../../../../ingest-node/src/packager/packager.ts";
-import { alignWithSource, defaultDurations, trackSpans } from "../../../../ingest-node/src/worker/decode-times.ts";
-import { type JobArgsOptions, jobFfmpegArgs } from "../../../../ingest-node/src/worker/encoder-args.ts";
-import { dropLeadIn, leadInFrames } from "../../../../ingest-node/src/worker/lead-in.ts";
+import { CmafPackager, type InitEvent, type InitInfo, type PackagerEvent, type SegmentEvent } from "../../../ingest-node/src/packager/packager.ts";
+import { alignWithSource, defaultDurations, trackSpans } from "../../../ingest-node/src/worker/decode-times.ts";
+import { jobFfmpegArgs, jobFfmpegRuns } from "../../../ingest-node/src/worker/encoder-args.ts";
+import { dropLeadIn, type LeadIn, leadInFrames, withLeadIn } from "../../../scripts/lib/lead-in.ts";
 
 /** The init and segments the node's packager cuts from a whole fMP4 file (2 s segments, no parts). */
 function packageFile(data: Uint8Array): { init: InitEvent; segments: SegmentEvent[] } {
@@ -26,6 +26,37 @@ function packetFlags(file: string, stream: "v:0" | "a:0"): string[] {
 
 const videoOf = (init: InitInfo) => init.tracks.find((t) => t.handler === "vide")!;
 const audioOf = (init: InitInfo) => init.tracks.find((t) => t.handler === "soun")!;
+
+describe("withLeadIn", () => {
+  const rungs = [
+    { name: "480p", width: 854, height: 480, videoKbps: 1400, audioKbps: 128 },
+    { name: "360p", width: 640, height: 360, videoKbps: 800, audioKbps: 96 },
+  ];
+  const outputs = ["/t/480p.mp4", "/t/360p.mp4"];
+  const base = {
+    input: "/t/in.mp4",
+    rungs,
+    outputs,
+    encoder: "libx264" as const,
+    preset: "veryfast",
+    hasAudio: true,
+    videoTimescale: 90000,
+    fragmentDuration: 0.5,
+  };
+  const leadIn = { input: "/t/previous.mp4", skipFrames: 45, frames: 15, seconds: 0.5 };
+
+  it("reads the previous segment first, joins its last frames before the segment's, forces the segment's IDR after them and copies only its audio", () => {
+    for (const args of jobFfmpegRuns({ ...base, passLogPrefix: "/t/pass" }).map((run) => withLeadIn(run, leadIn))) {
+      expect(args.slice(args.indexOf("-i"), args.indexOf("-filter_complex"))).toEqual(["-i", "/t/previous.mp4", "-itsoffset", "0.600", "-i", "/t/in.mp4"]);
+      expect(args[args.indexOf("-filter_complex") + 1]).toMatch(
+        /^\[0:v:0\]trim=start_frame=45,setpts=PTS-STARTPTS\[lead\];\[1:v:0\]setpts=PTS-STARTPTS\[main\];\[lead\]\[main\]concat=n=2:v=1:a=0\[joined\];\[joined\]split=2\[s0\]\[s1\];/,
+      );
+      expect(args.filter((_, k) => args[k - 1] === "-map")).toEqual(["[v0]", "1:a:0?", "[v1]", "1:a:0?"]);
+      expect(args.filter((_, k) => args[k - 1] === "-force_key_frames")).toEqual(["expr:eq(n,0)+eq(n,15)", "expr:eq(n,0)+eq(n,15)"]);
+    }
+    expect(() => withLeadIn(withLeadIn(jobFfmpegArgs(base), leadIn), leadIn)).toThrow(RangeError);
+  });
+});
 
 // Real FFmpeg bytes: a 30 fps source with B-frames and AAC, cut into 2 s segments by the node's packager; the second
 // segment encoded as a job with the first one's last frames as its lead-in, and alone.
@@ -56,7 +87,7 @@ describe("lead-in", () => {
       expect(leadInFrames(source.init, previous.bytes, 100)).toMatchObject({ skipFrames: 0, frames: 60 });
       expect(leadInFrames(source.init, previous.bytes, 0)).toBeNull();
 
-      const encode = (output: string, leadIn?: JobArgsOptions["leadIn"]) => {
+      const encode = (output: string, leadIn?: LeadIn) => {
         const args = jobFfmpegArgs({
           input,
           rungs: [{ name: "160p", width: 284, height: 160, videoKbps: 300, audioKbps: 64 }],
@@ -66,21 +97,20 @@ describe("lead-in", () => {
           hasAudio: true,
           videoTimescale: videoOf(source.init).timescale,
           fragmentDuration: 0.5,
-          leadIn,
         });
-        execFileSync("ffmpeg", args, { stdio: ["ignore", "ignore", "ignore"] });
+        execFileSync("ffmpeg", leadIn ? withLeadIn(args, leadIn) : args, { stdio: ["ignore", "ignore", "ignore"] });
       };
       const alone = join(dir, "alone.mp4");
-      const withLeadIn = join(dir, "lead-in.mp4");
+      const leadInFile = join(dir, "lead-in.mp4");
       encode(alone);
-      encode(withLeadIn, { input: previousFile, ...frames });
+      encode(leadInFile, { input: previousFile, ...frames });
 
       // FFmpeg's output: the lead-in (15 frames, a GOP of its own) before the segment's 60 frames, its IDR the 16th.
-      const encodedFlags = packetFlags(withLeadIn, "v:0");
+      const encodedFlags = packetFlags(leadInFile, "v:0");
       expect(encodedFlags).toHaveLength(75);
       expect(encodedFlags.flatMap((f, i) => (f.startsWith("K") ? [i] : []))).toEqual([0, 15]);
 
-      const dropped = dropLeadIn(readFileSync(withLeadIn));
+      const dropped = dropLeadIn(readFileSync(leadInFile));
       const droppedFile = join(dir, "dropped.mp4");
       writeFileSync(droppedFile, dropped);
       // Exactly the segment's frames, one IDR first, and every audio packet of the segment, as without a lead-in.
