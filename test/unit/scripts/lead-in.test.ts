@@ -3,17 +3,11 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { CmafPackager, type InitEvent, type InitInfo, type PackagerEvent, type SegmentEvent } from "../../../ingest-node/src/packager/packager.ts";
+import type { InitInfo, SegmentEvent } from "../../../ingest-node/src/packager/packager.ts";
 import { alignWithSource, defaultDurations, trackSpans } from "../../../ingest-node/src/worker/decode-times.ts";
 import { jobFfmpegArgs, jobFfmpegRuns } from "../../../ingest-node/src/worker/encoder-args.ts";
 import { dropLeadIn, type LeadIn, leadInFrames, withLeadIn } from "../../../scripts/lib/lead-in.ts";
-
-/** The init and segments the node's packager cuts from a whole fMP4 file (2 s segments, no parts). */
-function packageFile(data: Uint8Array): { init: InitEvent; segments: SegmentEvent[] } {
-  const packager = new CmafPackager({ segmentTarget: 2, parts: false });
-  const events: PackagerEvent[] = [...packager.push(new Uint8Array(data)), ...packager.end()];
-  return { init: events.find((e): e is InitEvent => e.type === "init")!, segments: events.filter((e): e is SegmentEvent => e.type === "segment") };
-}
+import { bFrameSource, packageFile } from "../ingest-node/worker/b-frame-source.ts";
 
 /** Each packet's flags ("K" for a keyframe) of one stream of a file, in decode order. */
 function packetFlags(file: string, stream: "v:0" | "a:0"): string[] {
@@ -64,14 +58,7 @@ describe("lead-in", () => {
   it("encodes the previous segment's last frames as their own GOP and drops exactly them: the job's segment is what it is without", () => {
     const dir = mkdtempSync(join(tmpdir(), "edgecast-lead-in-"));
     try {
-      const sourceFile = join(dir, "source.mp4");
-      execFileSync("ffmpeg", [
-        ...["-nostdin", "-hide_banner", "-loglevel", "error", "-y"],
-        ...["-f", "lavfi", "-i", "testsrc2=size=320x180:rate=30", "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000", "-t", "4"],
-        ...["-c:v", "libx264", "-preset", "veryfast", "-g", "60", "-keyint_min", "60", "-sc_threshold", "0", "-c:a", "aac", "-b:a", "64k"],
-        ...["-f", "mp4", "-movflags", "frag_keyframe+empty_moov+default_base_moof", sourceFile],
-      ]);
-      const source = packageFile(readFileSync(sourceFile));
+      const source = bFrameSource(dir);
       expect(source.segments).toHaveLength(2);
       const [previous, segment] = source.segments as [SegmentEvent, SegmentEvent];
       const previousFile = join(dir, "previous.mp4");

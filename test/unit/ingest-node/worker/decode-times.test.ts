@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { CmafPackager, type InitEvent, type InitInfo, type PackagerEvent, type SegmentEvent } from "../../../../ingest-node/src/packager/packager.ts";
+import type { InitInfo } from "../../../../ingest-node/src/packager/packager.ts";
 import {
   alignWithSource,
   defaultDurations,
@@ -14,6 +14,7 @@ import {
 } from "../../../../ingest-node/src/worker/decode-times.ts";
 import { jobFfmpegArgs } from "../../../../ingest-node/src/worker/encoder-args.ts";
 import { writeFragment } from "../../../../ingest-node/src/remux/cmaf-fragment.ts";
+import { bFrameSource, packageFile } from "./b-frame-source.ts";
 
 describe("decode times", () => {
   it("reads each track's first tfdt and moves a segment's fragments onto new starts, keeping their spacing", () => {
@@ -72,14 +73,7 @@ describe("pool segments with B-frames, aligned with the source", () => {
   it("show each rung segment's first frame when the source's is shown, and butt together in decode and presentation time", () => {
     const dir = mkdtempSync(join(tmpdir(), "edgecast-align-"));
     try {
-      const sourceFile = join(dir, "source.mp4");
-      execFileSync("ffmpeg", [
-        ...["-nostdin", "-hide_banner", "-loglevel", "error", "-y"],
-        ...["-f", "lavfi", "-i", "testsrc2=size=320x180:rate=30", "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000", "-t", "4"],
-        ...["-c:v", "libx264", "-preset", "veryfast", "-g", "60", "-keyint_min", "60", "-sc_threshold", "0", "-c:a", "aac", "-b:a", "64k"],
-        ...["-f", "mp4", "-movflags", "frag_keyframe+empty_moov+default_base_moof", sourceFile],
-      ]);
-      const source = packageFile(readFileSync(sourceFile));
+      const source = bFrameSource(dir);
       expect(source.segments).toHaveLength(2);
       const videoOf = (init: InitInfo) => init.tracks.find((t) => t.handler === "vide")!;
       const audioOf = (init: InitInfo) => init.tracks.find((t) => t.handler === "soun")!;
@@ -132,13 +126,3 @@ describe("pool segments with B-frames, aligned with the source", () => {
     }
   });
 });
-
-/** The init and segments the node's packager cuts from a whole fMP4 file (2 s segments, no parts). */
-function packageFile(data: Uint8Array): { init: InitEvent; segments: SegmentEvent[] } {
-  const packager = new CmafPackager({ segmentTarget: 2, parts: false });
-  const events: PackagerEvent[] = [...packager.push(new Uint8Array(data)), ...packager.end()];
-  return {
-    init: events.find((e): e is InitEvent => e.type === "init")!,
-    segments: events.filter((e): e is SegmentEvent => e.type === "segment"),
-  };
-}
