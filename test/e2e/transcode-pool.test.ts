@@ -197,6 +197,11 @@ function trackSpansOf(
   return { video: of("vide"), audio: of("soun") };
 }
 
+/** How long a level walk may go on past its end for the last level it asked for to be played. */
+const LEVELS_PLAYED_GRACE_MS = 8_000;
+/** Longest a level walk waits for a level it asked for to be buffered before it asks for the next. */
+const SWITCH_MAX_MS = 6_000;
+
 /** What hls.js did on the watch page: seconds played, the levels it played fragments of (by name), stalls. */
 interface LevelWalk {
   played: number;
@@ -210,7 +215,7 @@ interface LevelWalk {
 
 /**
  * Plays `streamId` on the watch page; from when `begin` resolves until `until` (ms since the epoch) it records what
- * hls.js does and asks it for the next level every 2.5 s (loadLevel: the next fragment loaded comes from it, as an ABR
+ * hls.js does and asks it for one level after another (loadLevel: the next fragment loaded comes from it, as an ABR
  * switch does, with no buffer flush; nextLevel would flush what is buffered past the current fragment). A stall is a
  * `waiting` no seek caused.
  */
@@ -224,7 +229,7 @@ async function watchThroughLevels(streamId: string, begin: Promise<void>, until:
       page,
       `(() => {
         const { video, hls } = window.__player;
-        window.__walk = { events: [], levels: [] };
+        window.__walk = { events: [], levels: [], buffered: [] };
         let seekAt = -1e9;
         video.addEventListener('seeking', () => { seekAt = performance.now(); window.__walk.events.push('seek@' + video.currentTime.toFixed(2)); });
         const levelName = (level) => (hls.levels[level]?.uri ?? '').split('?')[0].split('/').at(-2) ?? String(level);
@@ -236,19 +241,36 @@ async function watchThroughLevels(streamId: string, begin: Promise<void>, until:
           window.__walk.events.push('stall@' + video.currentTime.toFixed(2) + '[buffered ' + ranges.join(',') + ', latency ' + (hls.latency ?? 0).toFixed(2) + ' s, playing ' + levelName(hls.currentLevel) + ', loading ' + levelName(hls.loadLevel) + ']');
         });
         hls.on('hlsFragBuffered', (_e, data) => {
-          if (data.frag.type === 'main') window.__walk.events.push('frag ' + levelName(data.frag.level) + '#' + data.frag.sn + ' ' + data.frag.start.toFixed(2) + '+' + data.frag.duration.toFixed(2));
+          if (data.frag.type !== 'main') return;
+          window.__walk.buffered.push(data.frag.level);
+          window.__walk.events.push('frag ' + levelName(data.frag.level) + '#' + data.frag.sn + ' ' + data.frag.start.toFixed(2) + '+' + data.frag.duration.toFixed(2));
         });
         hls.on('hlsFragChanged', (_e, data) => window.__walk.levels.push(levelName(data.frag.level)));
       })()`,
     );
     await begin;
-    await inPage(page, "window.__walk = { events: [], levels: [] }");
+    await inPage(page, "window.__walk = { events: [], levels: [], buffered: [] }");
     const start = await inPage<number>(page, "window.__player.video.currentTime");
     const startLatency = await inPage<number>(page, "window.__player.hls.latency");
     const startedAt = Date.now();
+    // A switch shows on screen only once what was buffered before it has played (hls.js plays HOLD-BACK, ~6 s, behind
+    // the edge). Each switch waits for two fragments of its level to be buffered (hls.js may load the first one's
+    // position again from the next level asked for, replacing it), or SWITCH_MAX_MS; once `until` is reached the page
+    // plays on, without switching, until every level was on screen (at most LEVELS_PLAYED_GRACE_MS more).
+    const levelCount = await inPage<number>(page, "window.__player.hls.levels.length");
     for (let step = 1; Date.now() < until; step++) {
-      await new Promise((resolve) => setTimeout(resolve, Math.min(2_500, Math.max(0, until - Date.now()))));
-      await inPage(page, `window.__player.hls.loadLevel = ${step} % window.__player.hls.levels.length`);
+      const level = step % levelCount;
+      const from = await inPage<number>(page, `(window.__player.hls.loadLevel = ${level}, window.__walk.buffered.length)`);
+      const switchEnd = Math.min(until, Date.now() + SWITCH_MAX_MS);
+      while (Date.now() < switchEnd) {
+        const buffered = await inPage<number[]>(page, `window.__walk.buffered.slice(${from})`);
+        if (buffered.filter((l) => l === level).length >= 2) break;
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+    }
+    const graceEnd = Date.now() + LEVELS_PLAYED_GRACE_MS;
+    while (Date.now() < graceEnd && new Set(await inPage<string[]>(page, "window.__walk.levels")).size < levelCount) {
+      await new Promise((resolve) => setTimeout(resolve, 250));
     }
     const end = await inPage<number>(page, "window.__player.video.currentTime");
     const endLatency = await inPage<number>(page, "window.__player.hls.latency");
