@@ -7,7 +7,7 @@ import type { InitInfo, SegmentEvent } from "../../../ingest-node/src/packager/p
 import { alignWithSource, defaultDurations, trackSpans } from "../../../ingest-node/src/worker/decode-times.ts";
 import { jobFfmpegArgs, jobFfmpegRuns } from "../../../ingest-node/src/worker/encoder-args.ts";
 import { dropLeadIn, type LeadIn, leadInFrames, withLeadIn } from "../../../scripts/lib/lead-in.ts";
-import { bFrameSource, packageFile } from "../ingest-node/worker/b-frame-source.ts";
+import { bFrameSource, packageFile, smallRungJobArgs } from "../ingest-node/worker/b-frame-source.ts";
 
 /** Each packet's flags ("K" for a keyframe) of one stream of a file, in decode order. */
 function packetFlags(file: string, stream: "v:0" | "a:0"): string[] {
@@ -75,16 +75,7 @@ describe("lead-in", () => {
       expect(leadInFrames(source.init, previous.bytes, 0)).toBeNull();
 
       const encode = (output: string, leadIn?: LeadIn) => {
-        const args = jobFfmpegArgs({
-          input,
-          rungs: [{ name: "160p", width: 284, height: 160, videoKbps: 300, audioKbps: 64 }],
-          outputs: [output],
-          encoder: "libx264",
-          preset: "ultrafast",
-          hasAudio: true,
-          videoTimescale: videoOf(source.init).timescale,
-          fragmentDuration: 0.5,
-        });
+        const args = smallRungJobArgs(input, output, videoOf(source.init).timescale);
         execFileSync("ffmpeg", leadIn ? withLeadIn(args, leadIn) : args, { stdio: ["ignore", "ignore", "ignore"] });
       };
       const alone = join(dir, "alone.mp4");

@@ -3,6 +3,7 @@ import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { CmafPackager, type InitEvent, type PackagerEvent, type SegmentEvent } from "../../../../ingest-node/src/packager/packager.ts";
+import { jobFfmpegArgs } from "../../../../ingest-node/src/worker/encoder-args.ts";
 
 /** The init and segments the node's packager cuts from a whole fMP4 file (2 s segments, no parts). */
 export function packageFile(data: Uint8Array): { init: InitEvent; segments: SegmentEvent[] } {
@@ -24,4 +25,18 @@ export function bFrameSource(dir: string): { init: InitEvent; segments: SegmentE
     ...["-f", "mp4", "-movflags", "frag_keyframe+empty_moov+default_base_moof", file],
   ]);
   return packageFile(readFileSync(file));
+}
+
+/** A job's FFmpeg arguments for one small rung (160p, libx264 `ultrafast`, audio copied) of `input`, as a worker runs them. */
+export function smallRungJobArgs(input: string, output: string, videoTimescale: number): string[] {
+  return jobFfmpegArgs({
+    input,
+    rungs: [{ name: "160p", width: 284, height: 160, videoKbps: 300, audioKbps: 64 }],
+    outputs: [output],
+    encoder: "libx264",
+    preset: "ultrafast",
+    hasAudio: true,
+    videoTimescale,
+    fragmentDuration: 0.5,
+  });
 }

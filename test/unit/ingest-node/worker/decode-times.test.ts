@@ -12,9 +12,8 @@ import {
   rescaleTicks,
   trackSpans,
 } from "../../../../ingest-node/src/worker/decode-times.ts";
-import { jobFfmpegArgs } from "../../../../ingest-node/src/worker/encoder-args.ts";
 import { writeFragment } from "../../../../ingest-node/src/remux/cmaf-fragment.ts";
-import { bFrameSource, packageFile } from "./b-frame-source.ts";
+import { bFrameSource, packageFile, smallRungJobArgs } from "./b-frame-source.ts";
 
 describe("decode times", () => {
   it("reads each track's first tfdt and moves a segment's fragments onto new starts, keeping their spacing", () => {
@@ -83,16 +82,7 @@ describe("pool segments with B-frames, aligned with the source", () => {
         const input = join(dir, `in${k}.mp4`);
         const output = join(dir, `out${k}.mp4`);
         writeFileSync(input, new Uint8Array([...source.init.bytes, ...segment.bytes]));
-        const args = jobFfmpegArgs({
-          input,
-          rungs: [{ name: "160p", width: 284, height: 160, videoKbps: 300, audioKbps: 64 }],
-          outputs: [output],
-          encoder: "libx264",
-          preset: "ultrafast",
-          hasAudio: true,
-          videoTimescale: sourceVideo.timescale,
-          fragmentDuration: 0.5,
-        });
+        const args = smallRungJobArgs(input, output, sourceVideo.timescale);
         execFileSync("ffmpeg", args, { stdio: ["ignore", "ignore", "ignore"] });
         const frames = execFileSync("ffprobe", ["-v", "error", "-select_streams", "v:0", "-show_entries", "frame=pict_type", "-of", "csv=p=0", output]);
         expect(frames.toString(), "the rung has B-frames").toContain("B");
