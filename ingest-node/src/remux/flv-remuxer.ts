@@ -12,7 +12,10 @@ export type { RemuxErrorCode } from "./errors.ts";
 
 /** Options of an FlvRemuxer. */
 export interface FlvRemuxerOptions {
-  /** Seconds of video per fragment; a fragment also starts at every keyframe (as FFmpeg's frag_keyframe). */
+  /**
+   * Seconds of video per fragment; a fragment also starts at every keyframe (as FFmpeg's frag_keyframe), and a
+   * keyframe is written as a fragment of its own as soon as its duration is known (the window stays the same).
+   */
   fragmentDuration: number;
   /** Largest FLV tag accepted, in bytes (default 16 MiB). */
   maxTagBytes?: number;
@@ -56,6 +59,8 @@ export class FlvRemuxer {
   #lastVideoDts = -1;
   #lastVideoDuration = DEFAULT_FRAME_TICKS;
   #videoRun: Sample[] = [];
+  /** Decode time where the current fragment window began (a lone keyframe's fragment does not end the window). */
+  #windowStart: number | null = null;
   #audioQueue: Sample[] = [];
   #nextAudioDts: number | null = null;
   #sequence = 1;
@@ -154,9 +159,17 @@ export class FlvRemuxer {
     held.duration = dts - held.decodeTime;
     this.#lastVideoDuration = held.duration;
     this.#videoRun.push(held);
-    // A fragment ends before a keyframe, or once it holds the fragment duration (less half a frame of slack).
-    const runTicks = dts - this.#videoRun[0]!.decodeTime;
-    if (sync || runTicks >= this.#fragmentTicks - held.duration / 2) this.#flush(dts, out);
+    this.#windowStart ??= held.decodeTime;
+    // A fragment ends before a keyframe, or once its window holds the fragment duration (less half a frame of slack).
+    const windowFull = sync || dts - this.#windowStart >= this.#fragmentTicks - held.duration / 2;
+    // Why a keyframe goes out alone, a frame after it came: the packager closes a segment when it sees the next one's
+    // first fragment, so the segment before it is listed now instead of a whole fragment duration later. The window
+    // goes on, so LL-HLS parts (joined from fragments) keep their length.
+    const keyframeAlone = held.sync && this.#videoRun.length === 1;
+    if (windowFull || keyframeAlone) {
+      this.#flush(dts, out);
+      if (windowFull) this.#windowStart = null;
+    }
   }
 
   #onAvcConfig(avcC: Uint8Array): void {

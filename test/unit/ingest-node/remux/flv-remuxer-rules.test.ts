@@ -44,19 +44,43 @@ describe("FlvRemuxer rules", () => {
     expect(parts.reduce((sum, p) => sum + p.duration, 0)).toBeCloseTo(0.12, 6);
   });
 
-  it("cuts a fragment at every keyframe and once it holds the fragment duration", () => {
+  it("cuts a fragment at every keyframe and once it holds the fragment duration; a keyframe goes out alone", () => {
     const tags = [video(0, 0, true, AVCC)];
     for (let i = 0; i < 30; i++) tags.push(frame(i * 100, i % 15 === 0));
     const { parts } = packaged(tags, 0.5);
-    // Keyframes at 0 and 1.5 s, frames of 100 ms: half-second fragments, one starting at the second keyframe.
-    expect(parts.map((p) => [Math.round(p.startTime * 10) / 10, p.independent])).toEqual([
-      [0, true],
-      [0.5, false],
-      [1, false],
-      [1.5, true],
-      [2, false],
-      [2.5, false],
+    // Keyframes at 0 and 1.5 s, frames of 100 ms: half-second windows, one starting at the second keyframe; each
+    // keyframe is a fragment of its own and the rest of its window the next one.
+    expect(parts.map((p) => [Math.round(p.startTime * 10) / 10, Math.round(p.duration * 10) / 10, p.independent])).toEqual([
+      [0, 0.1, true],
+      [0.1, 0.4, false],
+      [0.5, 0.5, false],
+      [1, 0.5, false],
+      [1.5, 0.1, true],
+      [1.6, 0.4, false],
+      [2, 0.5, false],
+      [2.5, 0.5, false],
     ]);
+  });
+
+  it("writes a keyframe a frame after it came, so the segment before it closes then, not a fragment later", () => {
+    const tags = [video(0, 0, true, AVCC)];
+    for (let i = 0; i < 12; i++) tags.push(frame(i * 100, i % 10 === 0));
+    // The FLV fed tag by tag (its 13-byte header with the first), as the publisher's frames arrive.
+    const flv = writeFlv(tags);
+    const ends = tags.map((_, i) => 13 + tags.slice(0, i + 1).reduce((sum, t) => sum + 15 + t.payload.byteLength, 0));
+    const remuxer = new FlvRemuxer({ fragmentDuration: 1 });
+    const packager = new CmafPackager({ segmentTarget: 1, parts: false });
+    const segmentsAfter = (i: number) =>
+      remuxer
+        .push(flv.subarray(i === 0 ? 0 : ends[i - 1], ends[i]))
+        .flatMap((bytes) => packager.push(bytes))
+        .filter((e) => e.type === "segment");
+    // Frames 0-0.9 s and the keyframe at 1 s: the keyframe ends the first fragment, no segment yet.
+    for (let i = 0; i <= 11; i++) expect(segmentsAfter(i)).toEqual([]);
+    // The frame after it makes the keyframe's own fragment, which closes the first segment at once.
+    const closed = segmentsAfter(12);
+    expect(closed).toHaveLength(1);
+    expect(closed[0]).toMatchObject({ index: 0, startTime: 0, duration: 1 });
   });
 
   it("refuses an SPS that changes after the init was written (a restart writes a new init)", () => {

@@ -209,10 +209,19 @@ describe("FlvRemuxer (real ffmpeg)", () => {
     const input = await readFile(await publisherFlv("parts"));
     const { out } = remux(input, 65_536, 1 / 3);
     const packager = new CmafPackager({ segmentTarget: 2, parts: true });
-    const parts = [...packager.push(out), ...packager.end()].filter((e): e is PartEvent => e.type === "part");
-    expect(parts).toHaveLength(18);
+    const fragments = [...packager.push(out), ...packager.end()].filter((e): e is PartEvent => e.type === "part");
+    // Each keyframe (one every 2 s) is a fragment of its own and the rest of its window the next: 18 windows.
+    const windows: number[] = [];
+    for (const [i, fragment] of fragments.entries()) {
+      if (i > 0 && fragments[i - 1]!.independent && fragments[i - 1]!.duration < 0.05) windows[windows.length - 1]! += fragment.duration;
+      else windows.push(fragment.duration);
+    }
+    const keyframes = fragments.filter((f) => f.independent);
+    expect(keyframes).toHaveLength(3);
+    for (const keyframe of keyframes) expect(Math.abs(keyframe.duration - 1 / FPS)).toBeLessThan(0.002);
+    expect(windows).toHaveLength(18);
     // FLV times are whole milliseconds: 30 fps frames last 33 or 34 ms.
-    for (const part of parts) expect(Math.abs(part.duration - 1 / 3)).toBeLessThan(0.002);
+    for (const window of windows) expect(Math.abs(window - 1 / 3)).toBeLessThan(0.002);
   });
 
   it("writes a video-only init for a source without audio", async () => {
