@@ -122,6 +122,12 @@ const ConfigSchema = z.object({
   GPU_MIN_HEIGHT: z.coerce.number().int().min(2).default(720),
   /** Transcode jobs held while Redis cannot be reached; past it the oldest is dropped. */
   QUEUE_BUFFER_JOBS: z.coerce.number().int().min(1).default(2000),
+  /**
+   * Most bytes of one source segment's fragments handed to the pool through Redis while the segment is cut (workers
+   * encode them as they arrive); past it the workers read that segment through the edge. 0: jobs are queued at the
+   * cut and every worker reads the segment through the edge.
+   */
+  QUEUE_FRAGMENTS_MAX_MB: z.coerce.number().min(0).max(256).default(16),
   LOG_LEVEL: z.enum(["debug", "info", "warn", "error"]).default("info"),
   /** The ffmpeg executable (unset: `ffmpeg` on PATH, else the npm package's 2018 build, with a warning). */
   FFMPEG_PATH: z.string().optional(),
@@ -186,7 +192,7 @@ export interface IngestConfig {
   /** Where FFmpeg is looked for (FFMPEG_PATH, FFPROBE_PATH, PATH). */
   ffmpeg: FfmpegLocations;
   /** TRANSCODE=queue: the pool's Redis and routing; null for local encoding. */
-  pool: { redisUrl: string; gpuMinHeight: number; bufferJobs: number } | null;
+  pool: { redisUrl: string; gpuMinHeight: number; bufferJobs: number; fragmentsMaxBytes: number } | null;
 }
 
 /** The WHIP listener and its WebRTC sessions. */
@@ -291,7 +297,15 @@ export function loadConfig(env: Record<string, string | undefined>, argv: string
     },
     logLevel: c.LOG_LEVEL,
     ffmpeg: { ffmpegPath: c.FFMPEG_PATH || null, ffprobePath: c.FFPROBE_PATH || null, searchPath: merged.PATH || null },
-    pool: c.TRANSCODE === "queue" && c.REDIS_URL ? { redisUrl: c.REDIS_URL, gpuMinHeight: c.GPU_MIN_HEIGHT, bufferJobs: c.QUEUE_BUFFER_JOBS } : null,
+    pool:
+      c.TRANSCODE === "queue" && c.REDIS_URL
+        ? {
+            redisUrl: c.REDIS_URL,
+            gpuMinHeight: c.GPU_MIN_HEIGHT,
+            bufferJobs: c.QUEUE_BUFFER_JOBS,
+            fragmentsMaxBytes: Math.round(c.QUEUE_FRAGMENTS_MAX_MB * 1024 * 1024),
+          }
+        : null,
   };
 }
 

@@ -1,6 +1,7 @@
 // Entry point of a transcode worker of the pool: `npm run worker` / `node ingest-node/src/worker-main.ts`. It takes
-// jobs from its class's BullMQ queue, makes their rungs from the source segment it reads through the edge, and
-// uploads them under each job's grant. It holds no state between jobs and never sees a stream key.
+// jobs from its class's BullMQ queue, makes their rungs from the source segment (its fragments from Redis as the node
+// cuts them, or the whole segment through the edge), and uploads them under each job's grant. It holds no state
+// between jobs and never sees a stream key.
 import type { Server } from "node:http";
 import { createLogger } from "./log.ts";
 import type { MetricSample } from "./ops/metrics.ts";
@@ -32,6 +33,8 @@ if (encoderFailure !== null) {
 const wait = new Histogram("transcode_job_wait_seconds", "Time a job waited in the queue before this worker took it.");
 const encode = new Histogram("transcode_job_encode_seconds", "FFmpeg time of one job (all its rungs).");
 const counts = { done: 0, late: 0, fenced: 0, grant: 0, failed: 0 };
+/** Jobs done per source path: the segment's fragments as they were cut, or the whole segment through the edge. */
+const sources = { fragments: 0, edge: 0, fallback: 0 };
 let depths: QueueDepth[] = [];
 const consumer = startTranscodeConsumer(config.redisUrl, config.workerClass, config.concurrency, {
   run: async (job, info) => {
@@ -47,9 +50,13 @@ const consumer = startTranscodeConsumer(config.redisUrl, config.workerClass, con
         encoder: config.encoder,
         preset: config.preset,
         vaapiDevice: config.vaapiDevice,
+        fragments: config.fragments ? { redisUrl: config.redisUrl, ...config.fragments } : null,
       });
       encode.observeMs(outcome.encodeMs);
       counts.done++;
+      sources[outcome.source]++;
+      if (outcome.fallback !== undefined) sources.fallback++;
+      const done = outcome.job;
       const childCpuAfter = reapedChildrenCpuMs();
       log.debug("job done", {
         stream: job.streamId.slice(0, 8),
@@ -58,12 +65,18 @@ const consumer = startTranscodeConsumer(config.redisUrl, config.workerClass, con
         rungs: job.rungs.map((rung) => rung.name).join("+"),
         encode_ms: outcome.encodeMs,
         waited_ms: info.waitedMs,
+        // Where the source came from, and why a job enqueued with its fragments used the edge after all.
+        source: outcome.source,
+        fallback: outcome.fallback,
         // The job's way through the pool (Unix ms), for the pool benchmark's breakdown of a rung's lag.
-        cut_at: job.cutAt,
+        opened_at: done.openedAt,
+        cut_at: done.cutAt ?? undefined,
         enqueued_at: info.enqueuedAt,
         taken_at: info.takenAt,
+        first_fragment_at: outcome.marks.firstFragmentAt,
+        end_read_at: outcome.marks.endReadAt,
         fetched_at: edge.marks.sourceReadAt,
-        encoded_at: edge.marks.firstUploadAt,
+        encoded_at: outcome.marks.encodedAt,
         uploaded_at: edge.marks.uploadedAt,
         // FFmpeg's CPU for this job; with CONCURRENCY above 1 it includes the other jobs' FFmpeg runs that ended meanwhile.
         ffmpeg_cpu_ms: childCpuBefore === null || childCpuAfter === null ? undefined : childCpuAfter - childCpuBefore,
@@ -107,6 +120,9 @@ function metrics(): MetricSample[] {
     counter("transcode_jobs_dropped_total", "Transcode jobs dropped for another reason.", counts.fenced, { where: "worker", reason: "fenced" }),
     counter("transcode_jobs_dropped_total", "Transcode jobs dropped for another reason.", counts.grant, { where: "worker", reason: "grant_refused" }),
     counter("transcode_jobs_failed_total", "Job attempts that failed and were retried.", counts.failed),
+    counter("transcode_job_sources_total", "Jobs done, by where their source segment came from.", sources.fragments, { path: "fragments" }),
+    counter("transcode_job_sources_total", "Jobs done, by where their source segment came from.", sources.edge, { path: "edge" }),
+    counter("transcode_job_fragment_fallbacks_total", "Jobs enqueued with their fragments that read the segment through the edge.", sources.fallback),
   ];
 }
 
@@ -122,6 +138,7 @@ try {
     class: config.workerClass,
     encoder: config.encoder,
     concurrency: config.concurrency,
+    fragments: config.fragments ? `read from Redis, ${config.fragments.waitMs} ms wait` : "off (sources through the edge)",
     edge: config.edgeUrl,
     ops: `http://${config.httpHost}:${started.port}`,
   });

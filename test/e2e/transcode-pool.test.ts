@@ -97,7 +97,9 @@ async function startWorker(id: string, workerClass: "cpu" | "gpu" = "cpu"): Prom
       EDGE_URL: system.url(""),
       NODE_ID: id,
       WORKER_CLASS: workerClass,
-      CONCURRENCY: "1",
+      // Two slots: a job holds one from its segment's first fragment to its upload, so a worker with one slot would be
+      // busy with the next segment's job when the killed worker's job comes back.
+      CONCURRENCY: "2",
       X264_PRESET: "ultrafast",
       HTTP_PORT: String(opsPort),
       LOG_LEVEL: "debug",
@@ -423,6 +425,17 @@ describe("transcoding pool (TRANSCODE=queue, BullMQ on Redis, cpu and gpu worker
       system.nodes[0]!.lines.some((l) => l.includes("holding jobs")),
       "the node said it held jobs during the outage",
     ).toBe(true);
+    // The rungs were encoded while the source segment was cut: jobs read its fragments from Redis as the node appended
+    // them. Only jobs around the faults (the killed worker's, the segments cut while Redis was down) used the edge.
+    const done = [b, a2, gpu, worker("worker-a")].flatMap((w) => w.lines.filter((l) => l.includes("job done")));
+    const fromFragments = done.filter((l) => l.includes("source=fragments"));
+    const fromEdge = done.filter((l) => l.includes("source=edge"));
+    expect(fromFragments.length + fromEdge.length, "every job says where its source came from").toBe(done.length);
+    expect(fromFragments.length, "jobs that encoded the fragments as they were cut").toBeGreaterThanOrEqual(done.length - 10);
+    expect(await metricValue(`${node.opsUrl}/metrics`, 'transcode_fragment_streams_total{outcome="ended"}')).toBeGreaterThan(sourceMsns.length - 5);
+    console.log(
+      `[pool] ${fromFragments.length} of ${done.length} jobs encoded the source's fragments as they were cut; through the edge: ${fromEdge.map(jobKey).join(", ")}`,
+    );
     const late = await metricValue(`http://127.0.0.1:${b.opsPort}/metrics`, "transcode_job_wait_seconds_count");
     console.log(
       `[pool] source msns ${sourceMsns[0]}..${sourceMsns.at(-1)}; jobs done: worker-a ${doneBeforeKill} (killed), worker-b ${jobsDone(b).length}, ` +

@@ -51,6 +51,8 @@ export interface MediaRunOptions {
    * edge holds the multivariant playlist until they have theirs too.
    */
   otherRenditions?: readonly string[];
+  /** The packagers emit every fragment (as parts) for the uploads' onPart: the pool encodes them as they are cut. */
+  emitFragments?: boolean;
   /** The plan copies the source before its keyframe interval is known: check it (copy-check.ts) until it is. */
   copyEarly: boolean;
   /** The early copy was checked (kept, or revoked by ending the run). */
@@ -187,6 +189,7 @@ export class MediaRun {
       segmentTarget: grant.segment_target,
       partTarget: grant.part_target,
       mode,
+      fragments: this.options.emitFragments,
       maxSegmentTargets: this.options.maxSegmentTargets,
       maxSegmentBytes: this.options.maxSegmentBytes,
       onEvents: (events) => {

@@ -3,7 +3,7 @@ import type { PublishResponse, SegmentMeta } from "../../../protocol/ingest.ts";
 import type { LatencyMode } from "../../../protocol/latency.ts";
 import type { Logger } from "../log.ts";
 import type { StoryboardSheets } from "../storyboard/storyboard-sheets.ts";
-import type { PackagerEvent } from "../packager/packager.ts";
+import type { PackagerEvent, PartEvent } from "../packager/packager.ts";
 import type { MediaSink } from "../upload/media-sink.ts";
 import { StreamFencedError } from "../upload/upload-errors.ts";
 import type { CaptureClock } from "./capture-clock.ts";
@@ -17,6 +17,10 @@ export interface MediaUploadsOptions {
   log: Logger;
   /** Called for every complete segment (before it is queued for upload). */
   onSegment?: (rendition: string, msn: number, meta: SegmentMeta) => void;
+  /** Called for every init segment. */
+  onInit?: (rendition: string, bytes: Uint8Array) => void;
+  /** Called for every part (a fragment of segment `msn`; its date computed only when asked), LL-HLS or not. */
+  onPart?: (rendition: string, msn: number, part: PartEvent, programDateTime: () => string) => void;
   /** The edge fenced an upload of the current grant's epoch (409). */
   onFenced: () => void;
   /** Seek-preview sprite sheets made from the thumbnails (null or absent: none). */
@@ -77,8 +81,10 @@ export class MediaUploads {
         frame_rate: event.frameRate ?? 30,
         ...(ladder.length > 0 ? { ladder: [...ladder] } : {}),
       };
+      this.options.onInit?.(rendition, event.bytes);
       this.queue(() => sink.putInit(id, rendition, meta, event.bytes));
     } else if (event.type === "part") {
+      this.options.onPart?.(rendition, firstMsn + event.segmentIndex, event, () => clock.programDateTime(event.startTime));
       if (mode !== "interactive") return;
       const meta = { epoch, msn: firstMsn + event.segmentIndex, part: event.index, duration: event.duration, independent: event.independent };
       this.queue(async () => sink.putPart(id, rendition, meta, await this.seal(meta.msn, event.bytes)));

@@ -8,6 +8,8 @@ export interface RenditionPackagingOptions {
   /** LL-HLS PART-TARGET (null without parts): FFmpeg's per-frame fragments are joined into parts of at most this. */
   partTarget?: number | null;
   mode: LatencyMode;
+  /** Emit every fragment as a part even without LL-HLS (the worker pool encodes the source's as they are cut). */
+  fragments?: boolean;
   /** Longest segment without a keyframe, in segment targets (PIPELINE_MAX_SEGMENT_TARGETS). */
   maxSegmentTargets: number;
   /** Most bytes of one open segment, and of one box (PIPELINE_MAX_SEGMENT_MB). */
@@ -29,7 +31,7 @@ export async function packageRendition(stream: AsyncIterable<unknown>, options: 
   // Parts are uploaded only for LL-HLS (interactive); otherwise the packager need not cut them.
   const packager = new CmafPackager({
     segmentTarget: options.segmentTarget,
-    parts: options.mode === "interactive",
+    parts: options.mode === "interactive" || options.fragments === true,
     ...(options.mode === "interactive" && options.partTarget ? { partTarget: options.partTarget } : {}),
     maxSegmentDuration: options.maxSegmentTargets * options.segmentTarget,
     maxSegmentBytes: options.maxSegmentBytes,

@@ -102,7 +102,17 @@ export class StreamPipeline {
       this.pool?.segment(rendition, meta);
     };
     const storyboard = publishStoryboard(deps.sink, grant.stream_id, { ffmpegBinary: deps.ffmpegBinary, intervalS: deps.thumbnailIntervalS, log: this.log });
-    this.uploads = new MediaUploads(grant, { sink: deps.sink, clock: this.clock, log: this.log, onSegment, onFenced: () => this.fence(), storyboard });
+    this.uploads = new MediaUploads(grant, {
+      sink: deps.sink,
+      clock: this.clock,
+      log: this.log,
+      onSegment,
+      // The pool's workers encode the source's fragments as the node cuts them (queue/pool-transcoding.ts).
+      onInit: this.pool ? (rendition, bytes) => this.pool?.init(rendition, bytes) : undefined,
+      onPart: this.pool ? (rendition, msn, part, date) => this.pool?.fragment(rendition, msn, part, date) : undefined,
+      onFenced: () => this.fence(),
+      storyboard,
+    });
     this.heartbeat = new StreamHeartbeat({
       streamId: this.streamId,
       edge: deps.edge,
@@ -234,6 +244,7 @@ export class StreamPipeline {
       log: this.log,
       copyEarly: this.copyEarly,
       otherRenditions: this.pool?.rungNames ?? [],
+      emitFragments: this.pool?.wantsFragments ?? false,
       onCopyChecked: () => (this.copyEarly = false),
     });
     return this.media.ended;

@@ -3,6 +3,7 @@ import type { Rung } from "../../../protocol/ladder.ts";
 import type { LadderSetting } from "../config.ts";
 import type { Logger } from "../log.ts";
 import type { MetricSample } from "../ops/metrics.ts";
+import { RedisFragmentSink } from "./fragment-stream.ts";
 import { depthSamples } from "./pool-metrics.ts";
 import { PoolTranscoding } from "./pool-transcoding.ts";
 import { type QueueDepth, TranscodeQueues } from "./redis-queue.ts";
@@ -18,13 +19,19 @@ export interface NodePool {
 }
 
 /** Connects to the pool's Redis and starts the node's side of it. */
-export function startNodePool(settings: { redisUrl: string; gpuMinHeight: number; bufferJobs: number }, ladder: LadderSetting, log: Logger): NodePool {
+export function startNodePool(
+  settings: { redisUrl: string; gpuMinHeight: number; bufferJobs: number; fragmentsMaxBytes: number },
+  ladder: LadderSetting,
+  log: Logger,
+): NodePool {
   const queues = new TranscodeQueues(settings.redisUrl);
+  const fragmentSink = settings.fragmentsMaxBytes > 0 ? new RedisFragmentSink(settings.redisUrl) : null;
   const transcoding = new PoolTranscoding({
     sink: queues,
     ladder: ladder as readonly Rung[],
     gpuMinHeight: settings.gpuMinHeight,
     bufferJobs: settings.bufferJobs,
+    fragments: fragmentSink ? { sink: fragmentSink, maxBytes: settings.fragmentsMaxBytes } : null,
     log,
   });
   let depths: QueueDepth[] = [];
@@ -35,6 +42,7 @@ export function startNodePool(settings: { redisUrl: string; gpuMinHeight: number
   log.info("transcoding with the worker pool (TRANSCODE=queue)", {
     redis: settings.redisUrl.replace(/\/\/[^@]*@/, "//***@"),
     gpu_min_height: settings.gpuMinHeight,
+    fragments: fragmentSink ? "while the segment is cut" : "jobs at the cut, sources through the edge",
   });
   return {
     transcoding,
@@ -54,11 +62,17 @@ export function startNodePool(settings: { redisUrl: string; gpuMinHeight: number
         counter("transcode_jobs_enqueued_total", "Transcode jobs this node enqueued, per class.", transcoding.enqueued.gpu, { class: "gpu" }),
         counter("transcode_jobs_late_total", "Transcode jobs dropped past their deadline.", stats.late, { where: "node" }),
         counter("transcode_jobs_dropped_total", "Transcode jobs dropped for another reason.", stats.dropped, { where: "node", reason: "buffer_full" }),
+        ...Object.entries(transcoding.fragmentStreams).map(([outcome, value]) =>
+          counter("transcode_fragment_streams_total", "Source segments whose fragments this node appended to Redis, by how the stream ended.", value, {
+            outcome,
+          }),
+        ),
       ];
     },
     close: async () => {
       clearInterval(refresh);
       transcoding.close();
+      fragmentSink?.close();
       await queues.close();
     },
   };

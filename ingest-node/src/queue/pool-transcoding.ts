@@ -1,5 +1,7 @@
 // TRANSCODE=queue on a node: the node makes only the source rendition (copied, remuxed in its own process), and for
-// every source segment it cut it enqueues the jobs the pool makes the ladder's rungs with. One PoolTranscoding per
+// every source segment it enqueues the jobs the pool makes the ladder's rungs with: when the segment opens (its first
+// fragment), handing its fragments to the pool through Redis as it cuts them (segment-fragments.ts), so workers encode
+// during the segment's capture; or, with that off (QUEUE_FRAGMENTS_MAX_MB=0), when it is cut. One PoolTranscoding per
 // node; a PoolPublish per publish that the edge granted a pool (interactive and encrypted streams get no grant and
 // keep node-local encoding).
 import type { PublishResponse, SegmentMeta } from "../../../protocol/ingest.ts";
@@ -9,7 +11,9 @@ import type { Logger } from "../log.ts";
 import { type LadderPlan, planLadder, type SourceInfo } from "../transcode/ladder-plan.ts";
 import { encodeSourceCopy, planPassthrough } from "../transcode/passthrough-plan.ts";
 import { EnqueueBuffer } from "./enqueue-buffer.ts";
-import { classFor, type JobRung, rungGroups, type TranscodeJob, type WorkerClass } from "./transcode-job.ts";
+import type { FragmentSink } from "./fragment-stream.ts";
+import { type AbortReason, type FragmentEntry, fragmentsKey, SegmentAppendState } from "./segment-fragments.ts";
+import { classFor, DEADLINE_SEGMENTS, type JobRung, rungGroups, type TranscodeJob, type WorkerClass } from "./transcode-job.ts";
 
 /** Where jobs go: BullMQ in production (redis-queue.ts), anything with this shape in tests. */
 export interface JobSink {
@@ -26,7 +30,29 @@ export interface PoolTranscodingOptions {
   gpuMinHeight: number;
   /** Jobs held while Redis cannot be reached (QUEUE_BUFFER_JOBS). */
   bufferJobs: number;
+  /** Where the source segments' fragments go as they are cut, and the byte cap per segment; null: jobs at the cut. */
+  fragments: { sink: FragmentSink; maxBytes: number } | null;
   log: Logger;
+}
+
+/** A fragment stream outlives its job's deadline by this much (a job taken just before it still finds its entries). */
+const FRAGMENTS_EXPIRY_MARGIN_MS = 5_000;
+
+/** The source segment whose fragments are being appended. */
+interface OpenSegment {
+  msn: number;
+  epoch: number;
+  key: string;
+  state: SegmentAppendState;
+  /** The segment's jobs, as queued: while the buffer still holds them, an abort sends them to the edge directly. */
+  jobs: TranscodeJob[];
+}
+
+/** A source fragment as the node's packager emits it (an LL-HLS part without partTarget: one moof+mdat). */
+export interface SourceFragment {
+  bytes: Uint8Array;
+  /** Index of the fragment within its segment (0 opens the segment). */
+  index: number;
 }
 
 /** The node's side of the pool: one enqueue buffer, and a PoolPublish for each granted publish. */
@@ -35,6 +61,8 @@ export class PoolTranscoding {
   readonly buffer: EnqueueBuffer;
   /** Jobs enqueued per class (the BullMQ add succeeded). */
   readonly enqueued: Record<WorkerClass, number> = { cpu: 0, gpu: 0 };
+  /** Source segments whose fragments were all appended (`ended`), or whose stream was closed early, per reason. */
+  readonly fragmentStreams: Record<"ended" | AbortReason, number> = { ended: 0, byte_cap: 0, append_failed: 0, not_cut: 0 };
 
   constructor(options: PoolTranscodingOptions) {
     this.#options = options;
@@ -60,7 +88,7 @@ export class PoolTranscoding {
 
   /** The pool's part of a publish, or null when the edge granted none (the node then encodes as usual). */
   forPublish(grant: PublishResponse): PoolPublish | null {
-    return grant.worker_grant ? new PoolPublish(grant, this.#options, this.buffer) : null;
+    return grant.worker_grant ? new PoolPublish(grant, this.#options, this.buffer, this.fragmentStreams) : null;
   }
 
   /** Stops enqueuing. */
@@ -77,11 +105,17 @@ export class PoolPublish {
   readonly #buffer: EnqueueBuffer;
   /** The rendition the node makes and the rungs the pool makes from it (set by plan()). */
   #source: { name: string; hasAudio: boolean; rungs: JobRung[] } | null = null;
+  readonly #streams: PoolTranscoding["fragmentStreams"];
+  /** The source's latest init (each segment's stream starts with it). */
+  #init: Uint8Array | null = null;
+  /** The segment whose fragments are being appended. */
+  #open: OpenSegment | null = null;
 
-  constructor(grant: PublishResponse, options: PoolTranscodingOptions, buffer: EnqueueBuffer) {
+  constructor(grant: PublishResponse, options: PoolTranscodingOptions, buffer: EnqueueBuffer, streams: PoolTranscoding["fragmentStreams"]) {
     this.#grant = grant;
     this.#options = options;
     this.#buffer = buffer;
+    this.#streams = streams;
   }
 
   /** A restart's new grant (new epoch, new worker grant). */
@@ -127,26 +161,109 @@ export class PoolPublish {
     return this.#source?.rungs.map((r) => r.name) ?? [];
   }
 
-  /** A segment the node cut: when it is the source's, the jobs that make its rungs are queued. */
+  /** True when the source's fragments are handed to the pool as they are cut (the pipeline then has them emitted). */
+  get wantsFragments(): boolean {
+    return this.#options.fragments !== null;
+  }
+
+  /** The source's init segment (a run's first output): each segment's stream starts with it. */
+  init(rendition: string, bytes: Uint8Array): void {
+    if (rendition === this.#source?.name) this.#init = bytes;
+  }
+
+  /**
+   * A fragment of the source's segment `msn`, as the node cut it. The first one opens the segment: its stream starts
+   * (init, expiry at the job's deadline) and its jobs are queued; every fragment is then one XADD of its bytes.
+   */
+  fragment(rendition: string, msn: number, fragment: SourceFragment, programDateTime: () => string): void {
+    const fragments = this.#options.fragments;
+    const source = this.#source;
+    if (!fragments || !source || rendition !== source.name || source.rungs.length === 0 || !this.#grant.worker_grant) return;
+    if (fragment.index === 0) this.#openSegment(msn, programDateTime());
+    const open = this.#open;
+    if (!open || open.msn !== msn) return;
+    this.#append(open, open.state.fragment(fragment.bytes), null);
+  }
+
+  /** A segment the node cut: when it is the source's, its stream ends, or (not opened) its jobs are queued now. */
   segment(rendition: string, meta: SegmentMeta): void {
     const source = this.#source;
-    const grant = this.#grant.worker_grant;
-    if (!source || !grant || rendition !== source.name || source.rungs.length === 0) return;
+    if (!source || rendition !== source.name || source.rungs.length === 0) return;
     const cutAt = Date.now();
+    const open = this.#open;
+    if (open && open.msn === meta.msn && open.epoch === meta.epoch) {
+      this.#open = null;
+      const end = open.state.end(meta.duration, cutAt);
+      if (end) this.#streams.ended++;
+      const deadline = cutAt + Math.round((DEADLINE_SEGMENTS + 1) * meta.duration * 1000);
+      this.#append(open, end, deadline + FRAGMENTS_EXPIRY_MARGIN_MS);
+      return;
+    }
+    this.#queueJobs(meta.msn, meta.epoch, { duration: meta.duration, programDateTime: meta.program_date_time, openedAt: cutAt, cutAt, fragments: false });
+  }
+
+  #openSegment(msn: number, programDateTime: string): void {
+    const fragments = this.#options.fragments!;
+    const epoch = this.#grant.epoch;
+    // A segment left open (the run failed before its cut): its stream ends with an abort, its workers use the edge.
+    if (this.#open) this.#append(this.#open, this.#open.state.abort("not_cut"), null);
+    this.#open = null;
+    if (this.#init === null) return;
+    const openedAt = Date.now();
+    const open: OpenSegment = {
+      msn,
+      epoch,
+      key: fragmentsKey({ streamId: this.#grant.stream_id, epoch, msn }),
+      state: new SegmentAppendState(fragments.maxBytes),
+      jobs: [],
+    };
+    this.#open = open;
+    const expireAt = openedAt + Math.round((DEADLINE_SEGMENTS + 2) * this.#grant.segment_target * 1000) + FRAGMENTS_EXPIRY_MARGIN_MS;
+    this.#append(open, { kind: "init", bytes: this.#init }, expireAt);
+    open.jobs = this.#queueJobs(msn, epoch, { duration: null, programDateTime, openedAt, cutAt: null, fragments: true });
+  }
+
+  /** Appends one entry (nothing for null); a failed append closes the segment's stream with an abort. */
+  #append(open: OpenSegment, entry: FragmentEntry | null, expireAt: number | null): void {
+    if (entry === null) return;
+    if (entry.kind === "abort") this.#aborted(open, entry.reason as AbortReason);
+    const sink = this.#options.fragments!.sink;
+    sink.append(open.key, entry, expireAt).catch(() => {
+      const abort = open.state.abort("append_failed");
+      if (abort === null) return;
+      this.#aborted(open, "append_failed");
+      // Best effort: it lands once Redis answers again, and tells a waiting worker at once to use the edge.
+      sink.append(open.key, abort, null).catch(() => undefined);
+    });
+  }
+
+  /** Counts a stream closed early; its jobs still held (Redis away) will read the edge without looking for fragments. */
+  #aborted(open: OpenSegment, reason: AbortReason): void {
+    this.#streams[reason]++;
+    for (const job of open.jobs) job.fragments = false;
+  }
+
+  #queueJobs(msn: number, epoch: number, timing: Pick<TranscodeJob, "duration" | "programDateTime" | "openedAt" | "cutAt" | "fragments">): TranscodeJob[] {
+    const source = this.#source;
+    const grant = this.#grant.worker_grant;
+    if (!source || !grant) return [];
+    const jobs: TranscodeJob[] = [];
     for (const { group, rungs } of rungGroups(source.rungs, this.#options.gpuMinHeight)) {
-      this.#buffer.push({
+      const job: TranscodeJob = {
         streamId: this.#grant.stream_id,
-        epoch: meta.epoch,
-        msn: meta.msn,
+        epoch,
+        msn,
         group,
         sourceRendition: source.name,
         rungs,
-        duration: meta.duration,
-        programDateTime: meta.program_date_time,
+        targetDuration: this.#grant.segment_target,
         hasAudio: source.hasAudio,
         grant,
-        cutAt,
-      });
+        ...timing,
+      };
+      jobs.push(job);
+      this.#buffer.push(job);
     }
+    return jobs;
   }
 }

@@ -34,14 +34,23 @@ export const TranscodeJobSchema = z.object({
   /** The rendition the rungs are made from (`source`, or the rung the node encodes when it cannot copy). */
   sourceRendition: z.string().regex(RENDITION_PATTERN),
   rungs: z.array(JobRungSchema).min(1).max(16),
-  /** Seconds, as the node's packager measured the source segment. */
-  duration: z.number().positive(),
+  /**
+   * Seconds, as the node's packager measured the source segment; null for a job enqueued when the segment opened
+   * (its fragments' end entry says, or the segment read through the edge).
+   */
+  duration: z.number().positive().nullable(),
+  /** The publish's segment target (seconds): how long the segment is expected to be while it is cut. */
+  targetDuration: z.number().positive(),
   programDateTime: z.string().max(40),
   hasAudio: z.boolean(),
   /** The worker grant the edge issued with the publish (scoped to stream, epoch and rungs). */
   grant: z.string().min(1).max(2048),
-  /** When the node cut the source segment (Unix ms). */
-  cutAt: z.number().int(),
+  /** When the node produced the segment's first fragment (Unix ms; the cut for a job enqueued at the cut). */
+  openedAt: z.number().int(),
+  /** When the node cut the source segment (Unix ms); null for a job enqueued when the segment opened. */
+  cutAt: z.number().int().nullable(),
+  /** The node appends the segment's fragments to a Redis stream as it cuts them (segment-fragments.ts). */
+  fragments: z.boolean(),
 });
 /** A transcode job. */
 export type TranscodeJob = z.infer<typeof TranscodeJobSchema>;
@@ -70,16 +79,21 @@ export function classFor(group: RungGroup, gpuWorkerSeen: boolean): WorkerClass 
   return group === "high" && gpuWorkerSeen ? "gpu" : "cpu";
 }
 
+/** The job fields its deadline is computed from. */
+export type DeadlineFields = Pick<TranscodeJob, "cutAt" | "duration" | "openedAt" | "targetDuration">;
+
 /**
  * When the job's rungs stop being worth making (Unix ms): the source segment was cut at `cutAt`; DEADLINE_SEGMENTS + 1
  * segment durations later the source has cut the segment that puts this one more than DEADLINE_SEGMENTS behind, and
- * the edge lists it as a GAP as soon as that segment is listed.
+ * the edge lists it as a GAP as soon as that segment is listed. Before the cut is known, the segment is expected to
+ * last its target from `openedAt`: one more target on top.
  */
-export function jobDeadline(job: Pick<TranscodeJob, "cutAt" | "duration">): number {
-  return job.cutAt + Math.round((DEADLINE_SEGMENTS + 1) * job.duration * 1000);
+export function jobDeadline(job: DeadlineFields): number {
+  if (job.cutAt !== null && job.duration !== null) return job.cutAt + Math.round((DEADLINE_SEGMENTS + 1) * job.duration * 1000);
+  return job.openedAt + Math.round((DEADLINE_SEGMENTS + 2) * job.targetDuration * 1000);
 }
 
 /** True when the job is past its deadline at `now` (it is then dropped, not done). */
-export function isPastDeadline(job: Pick<TranscodeJob, "cutAt" | "duration">, now: number): boolean {
+export function isPastDeadline(job: DeadlineFields, now: number): boolean {
   return now >= jobDeadline(job);
 }

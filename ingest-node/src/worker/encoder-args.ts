@@ -12,6 +12,11 @@ export type Encoder = (typeof ENCODERS)[number];
 export interface JobArgsOptions {
   /** The source segment with its init in front (a file FFmpeg reads). */
   input: string;
+  /**
+   * What the first run reads instead of `input` (jobFfmpegRuns): `pipe:0` when the worker pipes the segment's fragments
+   * in as the node cuts them; a second pass then reads `input`, where the same bytes were written.
+   */
+  firstRunInput?: string;
   rungs: readonly JobRung[];
   /** One output file per rung, in the same order. */
   outputs: readonly string[];
@@ -127,6 +132,7 @@ export const TWO_PASS_BELOW_HEIGHT = 720;
  */
 export function jobFfmpegRuns(options: JobArgsOptions): string[][] {
   const { passLogPrefix: logPrefix, encoder, rungs } = options;
-  if (logPrefix === undefined || encoder !== "libx264" || rungs.some((r) => r.height >= TWO_PASS_BELOW_HEIGHT)) return [jobFfmpegArgs(options)];
-  return [jobFfmpegArgs(options, { number: 1, logPrefix }), jobFfmpegArgs(options, { number: 2, logPrefix })];
+  const first = { ...options, input: options.firstRunInput ?? options.input };
+  if (logPrefix === undefined || encoder !== "libx264" || rungs.some((r) => r.height >= TWO_PASS_BELOW_HEIGHT)) return [jobFfmpegArgs(first)];
+  return [jobFfmpegArgs(first, { number: 1, logPrefix }), jobFfmpegArgs(options, { number: 2, logPrefix })];
 }

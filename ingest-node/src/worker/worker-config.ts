@@ -16,9 +16,19 @@ const WorkerConfigSchema = z.object({
   /** `cpu` takes the cpu queue; `gpu` the gpu queue (rungs >= the nodes' GPU_MIN_HEIGHT). */
   WORKER_CLASS: z.enum(WORKER_CLASSES).default("cpu"),
   ENCODER: z.enum(ENCODERS).default("libx264"),
-  /** Jobs this worker runs at once (each one FFmpeg). */
-  CONCURRENCY: z.coerce.number().int().min(1).max(64).default(1),
+  /**
+   * Jobs this worker runs at once (each one FFmpeg). A job read from its segment's fragments holds its slot while the
+   * segment is cut, mostly waiting for them: with 2 a worker takes the next segment's job while it finishes one.
+   */
+  CONCURRENCY: z.coerce.number().int().min(1).max(64).default(2),
   X264_PRESET: z.enum(["ultrafast", "superfast", "veryfast", "faster", "fast", "medium"]).default("veryfast"),
+  /**
+   * Longest wait for the next of a segment's fragments in Redis (jobs the node enqueued when the segment opened);
+   * past it, or when the fragments are incomplete, the job reads the segment through the edge. 0: always the edge.
+   */
+  FRAGMENT_WAIT_MS: z.coerce.number().int().min(0).max(60_000).default(3_000),
+  /** Most bytes of one segment's fragments a job takes from Redis (the node's QUEUE_FRAGMENTS_MAX_MB is its own cap). */
+  FRAGMENTS_MAX_MB: z.coerce.number().min(1).max(256).default(32),
   /** VAAPI render node (ENCODER=h264_vaapi). */
   VAAPI_DEVICE: z.string().default("/dev/dri/renderD128"),
   /** Where /metrics and /healthz listen (0 picks a free port). */
@@ -41,6 +51,8 @@ export interface WorkerConfig {
   concurrency: number;
   preset: string;
   vaapiDevice: string;
+  /** How jobs read their segment's fragments from Redis; null: through the edge only. */
+  fragments: { waitMs: number; maxBytes: number } | null;
   httpHost: string;
   httpPort: number;
   logLevel: "debug" | "info" | "warn" | "error";
@@ -69,6 +81,7 @@ export function loadWorkerConfig(env: Record<string, string | undefined>, argv: 
     concurrency: c.CONCURRENCY,
     preset: c.X264_PRESET,
     vaapiDevice: c.VAAPI_DEVICE,
+    fragments: c.FRAGMENT_WAIT_MS > 0 ? { waitMs: c.FRAGMENT_WAIT_MS, maxBytes: Math.round(c.FRAGMENTS_MAX_MB * 1024 * 1024) } : null,
     httpHost: c.HTTP_HOST,
     httpPort: c.HTTP_PORT,
     logLevel: c.LOG_LEVEL,

@@ -4,7 +4,9 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { createLogger } from "../../../../ingest-node/src/log.ts";
 import { StreamPipeline } from "../../../../ingest-node/src/pipeline/stream-pipeline.ts";
-import { PoolTranscoding } from "../../../../ingest-node/src/queue/pool-transcoding.ts";
+import type { FragmentSink } from "../../../../ingest-node/src/queue/fragment-stream.ts";
+import { PoolTranscoding, type PoolTranscodingOptions } from "../../../../ingest-node/src/queue/pool-transcoding.ts";
+import { type FragmentEntry, FragmentSequence, fragmentsKey } from "../../../../ingest-node/src/queue/segment-fragments.ts";
 import type { TranscodeJob } from "../../../../ingest-node/src/queue/transcode-job.ts";
 import type { EdgeClient } from "../../../../ingest-node/src/upload/edge-client.ts";
 import type { MediaObject } from "../../../../ingest-node/src/upload/media-sink.ts";
@@ -114,38 +116,7 @@ describe("a recorded publish through the pipeline into a MemorySink", () => {
   });
 
   it("in queue mode copies the source only, declares the pool's rungs in its init, and queues one job per source segment", async () => {
-    const jobs: TranscodeJob[] = [];
-    const log = createLogger("test");
-    const pool = new PoolTranscoding({
-      sink: { add: async (_cls, job) => void jobs.push(job), gpuWorkerSeen: async () => false },
-      ladder: [
-        { name: "90p", height: 90, videoKbps: 100, audioKbps: 32 },
-        { name: "72p", height: 72, videoKbps: 80, audioKbps: 32 },
-      ],
-      gpuMinHeight: 720,
-      bufferJobs: 10,
-      log,
-    });
-    const publisher = new RecordedPublisher(await readFlvFile(FIXTURE), 4);
-    const sink = new MemorySink();
-    const pipeline = new StreamPipeline(
-      publisher,
-      { ...grant(STREAM, 1, FIRST_MSN), worker_grant: "g" },
-      {
-        ffmpegBinary: ffmpeg.bin.ffmpeg,
-        ffmpegFeatures: ffmpeg.bin.features,
-        sink,
-        edge: new FakeEdge(STREAM, 100) as unknown as EdgeClient,
-        ladder: [],
-        pool,
-        preset: "ultrafast",
-        thumbnailIntervalS: 10,
-        limits: { maxBufferBytes: 4 * 1024 * 1024, maxSegmentTargets: 3, maxSegmentBytes: 4 * 1024 * 1024, restarts: 0 },
-        log,
-      },
-    );
-    await pipeline.done;
-    pool.close();
+    const { jobs, sink, pipeline } = await publishToPool(null);
     expect(pipeline.renditions()).toEqual(["source"]);
     const [init] = sink.objectsOf(STREAM, "source");
     // The edge holds the multivariant playlist until every declared rendition has an init: the pool's rungs too.
@@ -153,9 +124,115 @@ describe("a recorded publish through the pipeline into a MemorySink", () => {
     expect(init!.meta).toMatchObject({ ladder: ["source", "90p", "72p"] });
     const segments = sink.objectsOf(STREAM, "source").filter((o) => o.kind === "segment");
     expect(segments.map((o) => o.meta.msn)).toEqual([FIRST_MSN, FIRST_MSN + 1]);
-    expect(jobs.map((j) => [j.msn, j.rungs.map((r) => r.name)])).toEqual([
-      [FIRST_MSN, ["90p", "72p"]],
-      [FIRST_MSN + 1, ["90p", "72p"]],
+    expect(jobs.map((j) => [j.msn, j.rungs.map((r) => r.name), j.fragments, j.cutAt !== null])).toEqual([
+      [FIRST_MSN, ["90p", "72p"], false, true],
+      [FIRST_MSN + 1, ["90p", "72p"], false, true],
     ]);
   });
+
+  it("with fragments, queues each segment's jobs when it opens and appends its init, fragments and end: together the segment", async () => {
+    const streams = new Map<string, FragmentEntry[]>();
+    const fragmentSink: FragmentSink = {
+      append: async (key, entry) => void streams.set(key, [...(streams.get(key) ?? []), entry]),
+    };
+    const { jobs, sink, pool } = await publishToPool({ sink: fragmentSink, maxBytes: 16 * 1024 * 1024 });
+    const [init] = sink.objectsOf(STREAM, "source");
+    const segments = sink.objectsOf(STREAM, "source").filter((o) => o.kind === "segment");
+    expect(segments.map((o) => o.meta.msn)).toEqual([FIRST_MSN, FIRST_MSN + 1]);
+    // Queued at the segment's first fragment: no cut, no duration yet; its date is the segment's.
+    expect(jobs.map((j) => [j.msn, j.fragments, j.cutAt, j.duration])).toEqual([
+      [FIRST_MSN, true, null, null],
+      [FIRST_MSN + 1, true, null, null],
+    ]);
+    expect(jobs.map((j) => j.programDateTime)).toEqual(segments.map((s) => (s.meta as { program_date_time: string }).program_date_time));
+    for (const segment of segments) {
+      const msn = (segment.meta as { msn: number }).msn;
+      const entries = streams.get(fragmentsKey({ streamId: STREAM, epoch: 1, msn }))!;
+      const reader = new FragmentSequence(16 * 1024 * 1024);
+      const steps = entries.map((e) => reader.accept(e));
+      expect(steps[0]).toEqual({ kind: "init", bytes: init!.bytes });
+      const fragments = steps.filter((s) => s.kind === "fragment");
+      expect(fragments.length).toBeGreaterThan(1);
+      expect(steps.at(-1)).toMatchObject({ kind: "end", duration: (segment.meta as { duration: number }).duration });
+      // The fragments, joined, are the segment the node uploaded, byte for byte.
+      expect(Buffer.concat(fragments.map((f) => (f.kind === "fragment" ? f.bytes : new Uint8Array()))).equals(Buffer.from(segment.bytes))).toBe(true);
+    }
+    expect(pool.fragmentStreams).toEqual({ ended: 2, byte_cap: 0, append_failed: 0, not_cut: 0 });
+  });
+
+  it("stops appending a segment's fragments at QUEUE_FRAGMENTS_MAX_MB's cap and says so in its stream", async () => {
+    const streams = new Map<string, FragmentEntry[]>();
+    const fragmentSink: FragmentSink = { append: async (key, entry) => void streams.set(key, [...(streams.get(key) ?? []), entry]) };
+    // 6 KB: the fixture's first fragment fits, its segment does not.
+    const { pool } = await publishToPool({ sink: fragmentSink, maxBytes: 6_000 });
+    expect(streams.size).toBe(2);
+    for (const entries of streams.values()) {
+      expect(entries.at(-1)).toEqual({ kind: "abort", reason: "byte_cap" });
+      const appended = entries.flatMap((e) => (e.kind === "fragment" ? [e.bytes.byteLength] : []));
+      expect(appended.reduce((a, b) => a + b, 0)).toBeLessThanOrEqual(6_000);
+      expect(entries.some((e) => e.kind === "end")).toBe(false);
+    }
+    expect(pool.fragmentStreams).toEqual({ ended: 0, byte_cap: 2, append_failed: 0, not_cut: 0 });
+  });
+
+  it("closes a segment's stream with an abort when an append fails (Redis away), and appends nothing more to it", async () => {
+    const streams = new Map<string, FragmentEntry[]>();
+    let appends = 0;
+    const fragmentSink: FragmentSink = {
+      append: async (key, entry) => {
+        // The third append of the publish (the first segment's second fragment) is lost.
+        if (++appends === 3) throw new Error("redis is reconnecting");
+        streams.set(key, [...(streams.get(key) ?? []), entry]);
+      },
+    };
+    const { pool, jobs } = await publishToPool({ sink: fragmentSink, maxBytes: 16 * 1024 * 1024 });
+    const [first, second] = [...streams.values()];
+    const reader = new FragmentSequence(16 * 1024 * 1024);
+    expect(first!.map((e) => reader.accept(e)).find((s) => s.kind === "fallback")).toBeDefined();
+    expect(first!.some((e) => e.kind === "end")).toBe(false);
+    expect(second!.at(-1)?.kind).toBe("end");
+    expect(pool.fragmentStreams).toMatchObject({ ended: 1, append_failed: 1 });
+    // The lost segment's job is marked to read the edge without looking for its fragments (this sink keeps the job
+    // objects it was given, so the mark shows; a job BullMQ already stored keeps its flag and finds the abort entry).
+    expect(jobs.map((j) => j.fragments)).toEqual([false, true]);
+  });
 });
+
+/** Publishes the fixture (4x real time, mode low) to a queue-mode node whose pool makes 90p and 72p. */
+async function publishToPool(fragments: PoolTranscodingOptions["fragments"]) {
+  const jobs: TranscodeJob[] = [];
+  const log = createLogger("test");
+  const pool = new PoolTranscoding({
+    sink: { add: async (_cls, job) => void jobs.push(job), gpuWorkerSeen: async () => false },
+    ladder: [
+      { name: "90p", height: 90, videoKbps: 100, audioKbps: 32 },
+      { name: "72p", height: 72, videoKbps: 80, audioKbps: 32 },
+    ],
+    gpuMinHeight: 720,
+    bufferJobs: 10,
+    fragments,
+    log,
+  });
+  const publisher = new RecordedPublisher(await readFlvFile(FIXTURE), 4);
+  const sink = new MemorySink();
+  const pipeline = new StreamPipeline(
+    publisher,
+    { ...grant(STREAM, 1, FIRST_MSN), worker_grant: "g" },
+    {
+      ffmpegBinary: ffmpeg.bin.ffmpeg,
+      ffmpegFeatures: ffmpeg.bin.features,
+      sink,
+      edge: new FakeEdge(STREAM, 100) as unknown as EdgeClient,
+      ladder: [],
+      pool,
+      preset: "ultrafast",
+      thumbnailIntervalS: 10,
+      limits: { maxBufferBytes: 4 * 1024 * 1024, maxSegmentTargets: 3, maxSegmentBytes: 4 * 1024 * 1024, restarts: 0 },
+      log,
+    },
+  );
+  await pipeline.done;
+  await pool.buffer.idle();
+  pool.close();
+  return { jobs, sink, pool: pool, pipeline };
+}

@@ -33,6 +33,7 @@ describe("worker grant renewal on the node", () => {
       ladder: [{ name: "360p", height: 360, videoKbps: 800, audioKbps: 96 }],
       gpuMinHeight: 720,
       bufferJobs: 10,
+      fragments: null,
       log: createLogger("test"),
     });
     const first = await grantFor(NOW / 1000 + 600);
@@ -75,6 +76,7 @@ describe("worker grant renewal on the node", () => {
       ladder: [],
       gpuMinHeight: 720,
       bufferJobs: 10,
+      fragments: null,
       log: createLogger("test"),
     });
     const publish = pool.forPublish({

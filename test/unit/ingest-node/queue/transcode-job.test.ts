@@ -25,7 +25,10 @@ function job(msn: number, cutAt = 1_000_000): TranscodeJob {
     programDateTime: "2026-12-06T05:00:00.000Z",
     hasAudio: true,
     grant: "wg1.x.y",
+    targetDuration: 2,
+    openedAt: cutAt - 2_000,
     cutAt,
+    fragments: false,
   });
 }
 
@@ -62,6 +65,14 @@ describe("deadline", () => {
     expect(jobDeadline(j)).toBe(10_000 + 4 * 2_000);
     expect(isPastDeadline(j, 17_999)).toBe(false);
     expect(isPastDeadline(j, 18_000)).toBe(true);
+  });
+
+  it("of a job enqueued when its segment opened: a target later for the cut, from the open; exact once the cut is known", () => {
+    const open = { ...job(1), openedAt: 10_000, cutAt: null, duration: null, targetDuration: 2, fragments: true };
+    expect(TranscodeJobSchema.parse(open)).toEqual(open);
+    expect(jobDeadline(open)).toBe(10_000 + 5 * 2_000);
+    // The end entry says the segment was cut at 12,100 after 2.1 s.
+    expect(jobDeadline({ ...open, cutAt: 12_100, duration: 2.1 })).toBe(12_100 + 4 * 2_100);
   });
 });
 

@@ -18,7 +18,10 @@ const job: TranscodeJob = {
   programDateTime: "2026-12-06T09:00:00.000Z",
   hasAudio: true,
   grant: "grant",
+  targetDuration: 2,
+  openedAt: Date.now() - 2_000,
   cutAt: Date.now(),
+  fragments: false,
 };
 
 let server: Server | null = null;
