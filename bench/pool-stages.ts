@@ -1,24 +1,30 @@
 // Where a pool rung's lag goes, per job: from the source segment's last frame to the rung listed at the edge, cut into
-// the stages the job passes (node cut it, enqueued, a worker took it, read the source, encoded, uploaded, listed).
+// the stages the job passes (a worker took it and read the first fragment while the segment was cut; then the node cut
+// it, the source was complete at the worker, encoded, uploaded, listed).
 // Pure: fed the workers' "job done" lines and the playlist poller's listing times.
 import { percentile } from "./stats.ts";
 
 /** The rendition the node copies and the pool's jobs read. */
 const SOURCE_RENDITION = "source";
 
-/** The stages of one job, in order; each is the time from the previous mark to its own. */
-export const POOL_STAGES = ["cut", "enqueue", "wait", "fetch", "encode", "upload", "list"] as const;
+/**
+ * The stages of one job, in order. Before the cut (they cost the lag nothing while they end before it): the job's wait
+ * for a worker and, for a job read from its segment's fragments, until the worker read the first one. From the cut: the
+ * source complete at the worker (the fragments' end entry read, or the whole segment fetched through the edge, which
+ * includes the enqueue and wait of a job queued at the cut), FFmpeg done, rungs packaged and uploaded, listed.
+ */
+export const POOL_STAGES = ["wait", "firstFragment", "cut", "sourceRead", "encode", "upload", "list"] as const;
 /** One stage of a job's way through the pool. */
 export type PoolStage = (typeof POOL_STAGES)[number];
 
 /** What each stage measures, for the report's header. */
 export const POOL_STAGE_LABELS: Record<PoolStage, string> = {
+  wait: "enqueued → taken by a worker",
+  firstFragment: "→ first fragment read",
   cut: "last frame → source cut",
-  enqueue: "→ enqueued",
-  wait: "→ taken by a worker",
-  fetch: "→ source fetched",
+  sourceRead: "→ source complete at the worker",
   encode: "→ encoded",
-  upload: "→ uploaded",
+  upload: "→ packaged, uploaded",
   list: "→ listed",
 };
 
@@ -27,10 +33,15 @@ export interface PoolJobMarks {
   msn: number;
   group: string;
   rungs: string[];
+  /** Where the job's source came from (`fragments` from Redis as the node cut them, or the `edge`). */
+  source: string;
   cutAt: number;
   enqueuedAt: number;
   takenAt: number;
-  fetchedAt: number;
+  /** When the first fragment was read (null for a job that read the edge). */
+  firstFragmentAt: number | null;
+  /** When the source segment was complete at the worker: the end entry read, or the segment fetched. */
+  sourceReadAt: number;
   encodedAt: number;
   uploadedAt: number;
 }
@@ -69,18 +80,23 @@ export function logFields(line: string): Map<string, string> {
 export function jobMarks(fields: readonly Map<string, string>[]): PoolJobMarks[] {
   const out: PoolJobMarks[] = [];
   for (const f of fields) {
-    const keys = ["cut_at", "enqueued_at", "taken_at", "fetched_at", "encoded_at", "uploaded_at"];
-    const values = keys.map((k) => Number(f.get(k)));
-    if (!f.has("msn") || values.some((v) => !Number.isFinite(v) || v <= 0)) continue;
-    const [cutAt, enqueuedAt, takenAt, fetchedAt, encodedAt, uploadedAt] = values as [number, number, number, number, number, number];
+    const mark = (key: string) => {
+      const value = Number(f.get(key));
+      return Number.isFinite(value) && value > 0 ? value : null;
+    };
+    const sourceReadAt = mark("end_read_at") ?? mark("fetched_at");
+    const [cutAt, enqueuedAt, takenAt, encodedAt, uploadedAt] = ["cut_at", "enqueued_at", "taken_at", "encoded_at", "uploaded_at"].map(mark);
+    if (!f.has("msn") || sourceReadAt === null || cutAt == null || enqueuedAt == null || takenAt == null || encodedAt == null || uploadedAt == null) continue;
     out.push({
       msn: Number(f.get("msn")),
       group: f.get("group") ?? "?",
       rungs: (f.get("rungs") ?? "").split("+").filter(Boolean),
+      source: f.get("source") ?? "edge",
       cutAt,
       enqueuedAt,
       takenAt,
-      fetchedAt,
+      firstFragmentAt: mark("first_fragment_at"),
+      sourceReadAt,
       encodedAt,
       uploadedAt,
     });
@@ -104,11 +120,11 @@ export function jobStages(
   const sourceAt = listed.get(SOURCE_RENDITION)?.get(job.msn)?.listedAt;
   return {
     stages: {
-      cut: lastFrameAt === null ? null : job.cutAt - lastFrameAt,
-      enqueue: job.enqueuedAt - job.cutAt,
       wait: job.takenAt - job.enqueuedAt,
-      fetch: job.fetchedAt - job.takenAt,
-      encode: job.encodedAt - job.fetchedAt,
+      firstFragment: job.firstFragmentAt === null ? null : job.firstFragmentAt - job.takenAt,
+      cut: lastFrameAt === null ? null : job.cutAt - lastFrameAt,
+      sourceRead: job.sourceReadAt - job.cutAt,
+      encode: job.encodedAt - job.sourceReadAt,
       upload: job.uploadedAt - job.encodedAt,
       list: listedAt === null ? null : listedAt - job.uploadedAt,
     },

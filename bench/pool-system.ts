@@ -65,7 +65,7 @@ export async function startPoolSystem(
       redisUrl,
       edgeUrl: edge.url,
       httpPort: await freePort(),
-      env: { LOG_LEVEL: "debug", X264_PRESET: "veryfast", CONCURRENCY: String(options.concurrency ?? 1) },
+      env: { LOG_LEVEL: "debug", X264_PRESET: "veryfast", CONCURRENCY: String(options.concurrency ?? 2) },
       onLine: (line) => workerLines.push(line),
     });
     workerPids.push(worker.child.pid!);

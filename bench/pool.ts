@@ -1,5 +1,5 @@
 // The transcoding pool, measured on this machine (`npm run bench -- --only=pool`, or standalone: `node bench/pool.ts
-// [--seconds=40] [--modes=low,standard] [--workers=2] [--concurrency=1] [--ladder=default] [--capacity [--window=20]]`):
+// [--seconds=40] [--modes=low,standard] [--workers=2] [--concurrency=2] [--ladder=default] [--capacity [--window=20]]`):
 // per latency mode, a 720p publish to a queue-mode node with idle workers. Per rendition, the last-frame lag (listed at
 // the edge minus the capture time of the segment's last frame) of the node's source copy and of the pool-made rungs;
 // the jobs' wait and encode times from the workers' logs, and where each rung's lag went; then the capacity
@@ -193,7 +193,7 @@ async function runMode(mode: PoolMode, options: PoolOptions): Promise<PoolModeRu
       mode,
       renditions,
       ...jobFigures(workerLines),
-      waitSplit: waitSplit(marks, options.workers * (options.concurrency ?? 1)),
+      waitSplit: waitSplit(marks, options.workers * (options.concurrency ?? 2)),
       stages: stageRows(marks, listed),
       lagTargetMs: judged.targetMs,
       pass: judged.pass,
@@ -224,7 +224,7 @@ export async function runPool(options: PoolOptions): Promise<PoolResult> {
     runs.push(run);
   }
   const capacity = options.capacity ? await runPoolCapacity({ ...options.capacity, log: options.log }) : undefined;
-  return { ladder: options.ladder, seconds: options.seconds, workers: options.workers, concurrency: options.concurrency ?? 1, runs, capacity };
+  return { ladder: options.ladder, seconds: options.seconds, workers: options.workers, concurrency: options.concurrency ?? 2, runs, capacity };
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
@@ -233,7 +233,7 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
     modes: flag("modes", "low,standard").split(",") as PoolMode[],
     seconds: Number(flag("seconds", "40")),
     workers: Number(flag("workers", "2")),
-    concurrency: Number(flag("concurrency", "1")),
+    concurrency: Number(flag("concurrency", "2")),
     ladder: flag("ladder", "default"),
     capacity: process.argv.includes("--capacity") ? { ...POOL_CAPACITY_DEFAULTS, windowS: Number(flag("window", "20")) } : null,
     log: (line) => console.log(line),

@@ -105,9 +105,12 @@ export function poolSection(run: SectionRun<PoolResult> | undefined, docsDir: st
   }
   md.push(
     "",
-    "Where a rung's lag goes, per job (the workers log each mark, the poller adds when the rung was listed; *→ encoded* ends when the",
-    "first upload starts, so it holds FFmpeg and the packaging; *→ listed* is the last of the group's rungs; the last column is when the",
-    "node's own source segment was listed, from the same cut). Percentiles are per column, so a row's stages do not add up to its total.",
+    "Where a rung's lag goes, per job (the workers log each mark, the poller adds when the rung was listed). The node queues a",
+    "segment's jobs when the segment opens and a worker reads its fragments from Redis as the node cuts them: the first two columns",
+    "pass before the cut. From the cut: *→ source complete* is when the worker read the fragments' end entry (or fetched the segment",
+    "through the edge, after its wait, for a job queued at the cut), *→ encoded* is FFmpeg's end (a two-pass job's second pass runs",
+    "then), *→ listed* is the last of the group's rungs; the last column is when the node's own source segment was listed, from the",
+    "same cut. Percentiles are per column, so a row's stages do not add up to its total.",
     "",
     `| mode | rung group | | jobs | ${POOL_STAGES.map((st) => POOL_STAGE_LABELS[st]).join(" | ")} | **last frame → listed** | source listed (from the cut) |`,
     `|---|---|---|---|${POOL_STAGES.map(() => "---|").join("")}---|---|`,
@@ -223,7 +226,7 @@ function capacitySection(cap: PoolCapacity, docsDir: string, captionLines: strin
   }
   if (cap.steps.length > 0) {
     md.push(
-      "**The workers.** Each step publishes S streams (the same file, copied) to a queue-mode node with W workers (`CONCURRENCY=1`,",
+      "**The workers.** Each step publishes S streams (the same file, copied) to a queue-mode node with W workers (`CONCURRENCY=2`,",
       "x264 `veryfast`) and `wrangler dev` on the same 2 cores, and counts over its window the jobs done (uploaded) and dropped as late;",
       "a stream of the `default` ladder gives one job per rung group per 2 s segment. *FFmpeg CPU per job* is what the worker's FFmpeg",
       "used for one job (its reaped children's CPU, from /proc). The curve for a worker count stops at the first step that does not keep up.",

@@ -143,7 +143,10 @@ async function encodeFromFragments(
       if (step.kind === "fragment") {
         marks.firstFragmentAt ??= Date.now();
         chunks.push(step.bytes);
-        await Promise.all([ffmpeg.write(step.bytes), file?.write(step.bytes)]);
+        // Not awaited: FFmpeg reads at its own pace while the next entries are read (what waits for it in its stdin is
+        // bounded by the byte bound of the read), so the end entry is seen when it lands, not when FFmpeg caught up.
+        ffmpeg.write(step.bytes);
+        await file?.write(step.bytes);
       } else if (step.kind === "end") {
         marks.endReadAt = Date.now();
         job = { ...queued, duration: step.duration, cutAt: step.cutAt };
@@ -214,8 +217,8 @@ function concat(...parts: Uint8Array[]): Uint8Array {
 
 /** A running FFmpeg: its stdin (when it reads a pipe), and its end. */
 interface FfmpegRun {
-  /** Writes to its stdin, resolving once written (FFmpeg reads it at its own pace). */
-  write(bytes: Uint8Array): Promise<void>;
+  /** Queues bytes for its stdin (FFmpeg reads them at its own pace; dropped once it exited). */
+  write(bytes: Uint8Array): void;
   /** Ends its stdin: FFmpeg encodes what it holds and exits. */
   end(): void;
   kill(): void;
@@ -249,25 +252,10 @@ function runFfmpeg(binary: string, args: string[], deadline: number, stdinFirst?
   // Handled here too: a run killed while the job waits for its next fragment is awaited only after that wait.
   done.catch(() => undefined);
   return {
-    write: (bytes) =>
-      new Promise<void>((resolve) => {
-        const stdin = child.stdin;
-        if (!stdin || stdin.destroyed || stdin.writableEnded) {
-          resolve();
-          return;
-        }
-        if (stdin.write(bytes)) resolve();
-        else {
-          // Resolved by drain, or by close when FFmpeg went away instead of reading on.
-          const settle = () => {
-            stdin.off("drain", settle);
-            stdin.off("close", settle);
-            resolve();
-          };
-          stdin.once("drain", settle);
-          stdin.once("close", settle);
-        }
-      }),
+    write: (bytes) => {
+      const stdin = child.stdin;
+      if (stdin && !stdin.destroyed && !stdin.writableEnded) stdin.write(bytes);
+    },
     end: () => child.stdin?.end(),
     kill: () => child.kill("SIGKILL"),
     done,

@@ -68,7 +68,7 @@ describe("pool benchmark", () => {
               group: "low",
               stat: "p50",
               jobs: 20,
-              stages: { cut: 500, enqueue: 2, wait: 2, fetch: 100, encode: 800, upload: 50, list: 40 },
+              stages: { wait: 2, firstFragment: 30, cut: 500, sourceRead: 100, encode: 800, upload: 50, list: 40 },
               total: 1_500,
               sourceListed: 200,
             },
@@ -89,7 +89,7 @@ describe("pool benchmark", () => {
     expect(md).toContain("≤ 50 ms (70 ms, ❌ fail; over the jobs that found a free worker");
     expect(md).toContain("low: 17 of 20 jobs found a free worker (2 worker(s) × `CONCURRENCY=1`) when they were enqueued: wait p50 2 ms, p95 **70 ms**");
     expect(md).toContain("3 found every worker still on an earlier job: wait p50 300 ms, p95 400 ms");
-    expect(md).toContain("| low | low | p50 | 20 | 500 ms | 2 ms | 2 ms | 100 ms | 800 ms | 50 ms | 40 ms | **1,500 ms** | 200 ms |");
+    expect(md).toContain("| low | low | p50 | 20 | 2 ms | 30 ms | 500 ms | 100 ms | 800 ms | 50 ms | 40 ms | **1,500 ms** | 200 ms |");
     expect(section.figures.map((f) => f.file)).toEqual(["/docs/bench/pool-low.png"]);
     const rows = poolSummaryRows(run);
     expect(rows[0]).toEqual(["Transcoding pool, low: last-frame lag p95, worst pool rung vs source", "1,800 ms vs 900 ms", "≤ source + 1.5 s", "✅ pass"]);
