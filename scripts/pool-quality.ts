@@ -155,6 +155,8 @@ async function encodePool(
         videoTimescale: timescale,
         fragmentDuration: DEFAULT_FRAGMENT_DURATION.low,
         passLogPrefix: join(dir, `pass-${k}-${group[0]!.name}`),
+        // As the worker: a two-pass job's second pass encodes the frames its first pass scaled (same frames, no decode).
+        framesPrefix: join(dir, `frames-${k}-${group[0]!.name}`),
       };
       const jobStarted = Date.now();
       // The lead-in is read from the previous cut segment (the first segment has none), and dropped after the encode.

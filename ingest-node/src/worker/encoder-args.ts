@@ -32,12 +32,24 @@ export interface JobArgsOptions {
   vaapiDevice?: string;
   /** Where two-pass statistics go (a path prefix in the job's directory), for the jobs jobFfmpegRuns encodes twice. */
   passLogPrefix?: string;
+  /**
+   * With two passes: where the first pass also keeps each rung's scaled frames (raw video in NUT, times kept; a path
+   * prefix in the job's directory), which the second pass encodes instead of decoding and scaling the source again
+   * (a third of its time: it is the part that runs after the cut). Without it the second pass reads `input`.
+   */
+  framesPrefix?: string;
 }
 
-/** Which pass of a two-pass encode a run is, and where its statistics files are (one per rung). */
+/** Which pass of a two-pass encode a run is, where its statistics files are (one per rung), and its kept frames. */
 interface Pass {
   number: 1 | 2;
   logPrefix: string;
+  framesPrefix?: string;
+}
+
+/** The file of rung `i`'s scaled frames, written by the first pass and read by the second. */
+function framesFile(prefix: string, i: number): string {
+  return `${prefix}-${i}.nut`;
 }
 
 /**
@@ -79,13 +91,22 @@ export function jobFfmpegArgs(options: JobArgsOptions, pass?: Pass): string[] {
   if (rungs.length === 0 || rungs.length !== outputs.length) throw new RangeError("one output per rung is needed");
   const args = ["-nostdin", "-hide_banner", "-loglevel", "warning", "-y"];
   if (encoder === "h264_vaapi") args.push("-vaapi_device", options.vaapiDevice ?? "/dev/dri/renderD128");
-  args.push("-i", options.input);
   const labels = rungs.map((_, i) => `[v${i}]`);
-  const split = rungs.length === 1 ? "[0:v:0]null[s0]" : `[0:v:0]split=${rungs.length}${rungs.map((_, i) => `[s${i}]`).join("")}`;
-  args.push("-filter_complex", [split, ...rungs.map((r, i) => `[s${i}]${scaleFilter(encoder, r)}${labels[i]}`)].join(";"));
+  // The second pass of a job whose first pass kept the scaled frames: rung i's frames are input i, the source (for
+  // its audio) the last one; nothing to decode but those frames, nothing to scale.
+  const keptFrames = pass?.number === 2 && pass.framesPrefix !== undefined;
+  if (keptFrames) for (const [i] of rungs.entries()) args.push("-i", framesFile(pass.framesPrefix!, i));
+  args.push("-i", options.input);
+  const audioInput = keptFrames ? rungs.length : 0;
+  if (!keptFrames) {
+    const split = rungs.length === 1 ? "[0:v:0]null[s0]" : `[0:v:0]split=${rungs.length}${rungs.map((_, i) => `[s${i}]`).join("")}`;
+    // A first pass that keeps its frames splits each scaled rung once more: one copy to measure, one to keep.
+    const keep = (i: number) => (pass?.number === 1 && pass.framesPrefix !== undefined ? `,split=2${labels[i]}[f${i}]` : labels[i]);
+    args.push("-filter_complex", [split, ...rungs.map((r, i) => `[s${i}]${scaleFilter(encoder, r)}${keep(i)}`)].join(";"));
+  }
   rungs.forEach((rung, i) => {
-    args.push("-map", labels[i]!);
-    if (options.hasAudio) args.push("-map", "0:a:0?");
+    args.push("-map", keptFrames ? `${i}:v:0` : labels[i]!);
+    if (options.hasAudio) args.push("-map", `${audioInput}:a:0?`);
     args.push("-fps_mode", "vfr", ...encoderArgs(encoder, rung, options.preset));
     // One IDR at the first frame, none after it: the segment is one GOP, cut where the source's was.
     args.push("-g", "100000", "-keyint_min", "100000", "-force_key_frames", "expr:eq(n,0)");
@@ -113,6 +134,10 @@ export function jobFfmpegArgs(options: JobArgsOptions, pass?: Pass): string[] {
       outputs[i]!,
     );
   });
+  // After every rung's output, so the rungs' output stream indexes (the statistics files' names) match the second pass.
+  if (pass?.number === 1 && pass.framesPrefix !== undefined) {
+    for (const [i] of rungs.entries()) args.push("-map", `[f${i}]`, "-fps_mode", "vfr", "-c:v", "rawvideo", "-f", "nut", framesFile(pass.framesPrefix, i));
+  }
   return args;
 }
 
@@ -134,5 +159,6 @@ export function jobFfmpegRuns(options: JobArgsOptions): string[][] {
   const { passLogPrefix: logPrefix, encoder, rungs } = options;
   const first = { ...options, input: options.firstRunInput ?? options.input };
   if (logPrefix === undefined || encoder !== "libx264" || rungs.some((r) => r.height >= TWO_PASS_BELOW_HEIGHT)) return [jobFfmpegArgs(first)];
-  return [jobFfmpegArgs(first, { number: 1, logPrefix }), jobFfmpegArgs(options, { number: 2, logPrefix })];
+  const framesPrefix = options.framesPrefix;
+  return [jobFfmpegArgs(first, { number: 1, logPrefix, framesPrefix }), jobFfmpegArgs(options, { number: 2, logPrefix, framesPrefix })];
 }

@@ -87,6 +87,7 @@ function runsOf(job: TranscodeJob, dir: string, options: RunnerOptions, timescal
     fragmentDuration: DEFAULT_FRAGMENT_DURATION.low,
     vaapiDevice: options.vaapiDevice,
     passLogPrefix: join(dir, "pass"),
+    framesPrefix: join(dir, "frames"),
   });
 }
 

@@ -109,6 +109,23 @@ describe("jobFfmpegRuns", () => {
     expect(streams(first!)).toEqual(streams(second!));
   });
 
+  it("with a frames prefix, keeps each rung's scaled frames from the first pass and encodes them in the second, which decodes nothing else", () => {
+    const [first, second] = jobFfmpegRuns({ ...base, encoder: "libx264", passLogPrefix: "/t/pass", framesPrefix: "/t/frames", firstRunInput: "pipe:0" });
+    expect(first!.slice(first!.indexOf("-i"), first!.indexOf("-i") + 2)).toEqual(["-i", "pipe:0"]);
+    expect(first![first!.indexOf("-filter_complex") + 1]).toBe(
+      "[0:v:0]split=2[s0][s1];[s0]scale=854:480,setsar=1,format=yuv420p,split=2[v0][f0];[s1]scale=640:360,setsar=1,format=yuv420p,split=2[v1][f1]",
+    );
+    // The kept frames come after the rungs' outputs, so the rungs' stream indexes (the statistics' names) are the second pass's.
+    expect(first!.slice(-18)).toEqual([
+      ...["-map", "[f0]", "-fps_mode", "vfr", "-c:v", "rawvideo", "-f", "nut", "/t/frames-0.nut"],
+      ...["-map", "[f1]", "-fps_mode", "vfr", "-c:v", "rawvideo", "-f", "nut", "/t/frames-1.nut"],
+    ]);
+    expect(second!.filter((_, i) => second![i - 1] === "-i")).toEqual(["/t/frames-0.nut", "/t/frames-1.nut", "/t/in.mp4"]);
+    expect(second).not.toContain("-filter_complex");
+    expect(second!.filter((_, i) => second![i - 1] === "-map")).toEqual(["0:v:0", "2:a:0?", "1:v:0", "2:a:0?"]);
+    for (const i of [0, 1]) expect(outputArgs(second!, outputs, i).join(" ")).toContain(`-pass 2 -passlogfile /t/pass-${i} -c:a copy`);
+  });
+
   it("runs once without a prefix, for a job with a rung of 720p or more, and for the hardware encoders", () => {
     expect(jobFfmpegRuns({ ...base, encoder: "libx264" })).toEqual([jobFfmpegArgs({ ...base, encoder: "libx264" })]);
     const high = { ...base, rungs, outputs: ["/t/720p.mp4", "/t/360p.mp4"], encoder: "libx264" as const };
