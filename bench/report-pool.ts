@@ -71,11 +71,12 @@ export function poolSection(run: SectionRun<PoolResult> | undefined, docsDir: st
   md.push(
     `Per latency mode, one ${r.seconds} s publish of FFmpeg's 1280x720 30 fps test pattern (2 s GOP) over RTMP to a node with`,
     `\`TRANSCODE=queue\` and \`LADDER=${r.ladder}\`, a real redis-server, ${r.workers} idle cpu-class worker(s) (\`npm run worker\`, x264 \`veryfast\`)`,
-    "and `wrangler dev`, all on the same 2 cores. The node copies the source and enqueues one job per source segment and rung group; the",
-    "workers make the rungs. Every rendition's media playlist is polled every 100 ms: *last-frame lag* = when a segment is first listed",
-    "minus the capture time of its last frame (program date-time + duration); segments listed at the first read are left out. *Job wait* =",
-    "a worker took the job minus when the node enqueued it (BullMQ's `processedOn − timestamp`); *encode* = the worker's FFmpeg time for",
-    "one job (all its group's rungs, fetch and upload not included).",
+    "and `wrangler dev`, all on the same 2 cores. The node copies the source and enqueues one job per source segment and rung group when",
+    "the segment opens; the workers make the rungs from its fragments as the node cuts them. Every rendition's media playlist is polled",
+    "every 100 ms: *last-frame lag* = when a segment is first listed minus the capture time of its last frame (program date-time +",
+    "duration); segments listed at the first read are left out. *Job wait* = a worker took the job minus when the node enqueued it",
+    "(BullMQ's `processedOn − timestamp`); *encode* = from the job's first FFmpeg start to its last one's end (all its group's rungs;",
+    "for a job read from its fragments FFmpeg starts when the segment opens, so this holds the segment's capture time).",
     "",
     "| mode | rendition | made by | segments | last frame p50 | **p95** | target (p95) | |",
     "|---|---|---|---|---|---|---|---|",
@@ -158,7 +159,7 @@ export function poolSection(run: SectionRun<PoolResult> | undefined, docsDir: st
     md.push(`![Transcoding pool, ${x.mode}](bench/pool-${x.mode}.png)`, "");
   }
   if (r.capacity) {
-    const cap = capacitySection(r.capacity, docsDir, caption(run, "pool"));
+    const cap = capacitySection(r.capacity, docsDir, caption(run, "pool"), r.concurrency ?? 1);
     md.push(...cap.md);
     figures.push(...cap.figures);
   }
@@ -188,7 +189,16 @@ export function coresPerStream(capacity: PoolCapacity): { group: string; rungs: 
   return [...byGroup].map(([group, g]) => ({ group, rungs: g.rungs, cores: g.cores.sort((a, b) => a - b)[Math.floor((g.cores.length - 1) / 2)]! }));
 }
 
-function capacitySection(cap: PoolCapacity, docsDir: string, captionLines: string[]): { md: string[]; figures: Figure[] } {
+/** The workers' cores per stream of the one-stream steps (median), what sizing reads when jobs overlap. */
+export function workerCoresPerStream(capacity: PoolCapacity): number | null {
+  const cores = capacity.steps
+    .filter((s) => s.streams === 1)
+    .map((s) => s.workerCores)
+    .sort((a, b) => a - b);
+  return cores.length ? cores[Math.floor((cores.length - 1) / 2)]! : null;
+}
+
+function capacitySection(cap: PoolCapacity, docsDir: string, captionLines: string[], concurrency: number): { md: string[]; figures: Figure[] } {
   const md: string[] = ["### Capacity", ""];
   const figures: Figure[] = [];
   const node = cap.node;
@@ -226,10 +236,14 @@ function capacitySection(cap: PoolCapacity, docsDir: string, captionLines: strin
   }
   if (cap.steps.length > 0) {
     md.push(
-      "**The workers.** Each step publishes S streams (the same file, copied) to a queue-mode node with W workers (`CONCURRENCY=2`,",
+      `**The workers.** Each step publishes S streams (the same file, copied) to a queue-mode node with W workers (\`CONCURRENCY=${concurrency}\`,`,
       "x264 `veryfast`) and `wrangler dev` on the same 2 cores, and counts over its window the jobs done (uploaded) and dropped as late;",
       "a stream of the `default` ladder gives one job per rung group per 2 s segment. *FFmpeg CPU per job* is what the worker's FFmpeg",
-      "used for one job (its reaped children's CPU, from /proc). The curve for a worker count stops at the first step that does not keep up.",
+      `used for one job (its reaped children's CPU, from /proc)${
+        concurrency > 1
+          ? "; jobs run while their segment is cut, so a worker's jobs overlap and a job's figure also holds the FFmpeg runs of its other jobs that ended meanwhile: it over-counts, the workers' cores are the measure"
+          : ""
+      }. The curve for a worker count stops at the first step that does not keep up.`,
       "",
       "| workers | streams | offered jobs/s | **done jobs/s** | late | job wait p95 | workers' cores | FFmpeg CPU per job | keeps up |",
       "|---|---|---|---|---|---|---|---|---|",
@@ -252,12 +266,14 @@ function capacitySection(cap: PoolCapacity, docsDir: string, captionLines: strin
     md.push(
       "",
       `Jobs/s: ${curve.join("; ")}.` +
-        (perGroup.length
-          ? ` Cores per stream per rung (FFmpeg CPU per 2 s job over 2 s, one-stream steps): ${perGroup.map((g) => `${g.rungs.join(" + ")} ${n(g.cores, 2)}`).join(", ")}; ${n(
-              perGroup.reduce((sum, g) => sum + g.cores, 0),
-              2,
-            )} cores per stream for the pool's part of the \`default\` ladder.`
-          : ""),
+        (concurrency > 1
+          ? ` Workers' cores per stream (one-stream steps, median, FFmpeg and the worker process): ${n(workerCoresPerStream(cap) ?? Number.NaN, 2)} for the pool's part of the \`default\` ladder.`
+          : perGroup.length
+            ? ` Cores per stream per rung (FFmpeg CPU per 2 s job over 2 s, one-stream steps): ${perGroup.map((g) => `${g.rungs.join(" + ")} ${n(g.cores, 2)}`).join(", ")}; ${n(
+                perGroup.reduce((sum, g) => sum + g.cores, 0),
+                2,
+              )} cores per stream for the pool's part of the \`default\` ladder.`
+            : ""),
       "",
     );
     const counts = [...new Set(cap.steps.map((s) => s.streams))].sort((a, b) => a - b);

@@ -102,6 +102,11 @@ describe("pool capacity", () => {
     expect(md).toContain("720p 0.38, 480p + 360p 0.35; 0.73 cores per stream");
     expect(md).toContain("The node kept every stream at realtime at 16 streams");
     expect(section.figures.map((f) => f.file)).toContain("/docs/bench/pool-capacity.png");
+    // Workers with two slots run overlapping jobs: per-job FFmpeg CPU over-counts, the workers' cores size the pool.
+    const overlapping = poolSection({ ...run, result: { ...result, concurrency: 2 } }, "/docs", () => []).md.join("\n");
+    expect(overlapping).toContain("it over-counts, the workers' cores are the measure");
+    expect(overlapping).toMatch(/Workers' cores per stream \(one-stream steps, median, FFmpeg and the worker process\): [0-9.]+ for the pool's part/);
+    expect(overlapping).not.toContain("Cores per stream per rung");
     capacity.node!.node!.minRealtime = 0.9;
     expect(poolSection(run, "/docs", () => []).md.join("\n")).toContain("The node's slowest stream ran at 0.90× realtime at 16 streams");
   });
