@@ -2,6 +2,11 @@
 import { loadConfig } from "./config.ts";
 import { IngestNode } from "./ingest-node.ts";
 import { createLogger } from "./log.ts";
+import { tuneGarbageCollection } from "./ops/garbage-collection.ts";
+import { fixMmapThreshold } from "./ops/glibc-malloc.ts";
+
+tuneGarbageCollection();
+fixMmapThreshold();
 
 let log = createLogger("node");
 let node: IngestNode;
