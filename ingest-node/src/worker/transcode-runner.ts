@@ -157,6 +157,10 @@ async function encodeFromFragments(
         return { fallback: step.reason };
       }
     }
+  } catch (error) {
+    // The job fails (and is retried): its FFmpeg must not go on waiting for input until the deadline.
+    ffmpeg.kill();
+    throw error;
   } finally {
     await file?.close();
   }
