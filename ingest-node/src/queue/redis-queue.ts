@@ -173,6 +173,8 @@ export function startTranscodeConsumer(redisUrl: string, cls: WorkerClass, concu
     presence.unref();
   }
   const queues = new Map<WorkerClass, Queue>((["cpu", "gpu"] as const).map((c) => [c, new Queue(queueName(c), { connection })]));
+  // While Redis is away these would print each refused connection's stack; the worker's own listener says it once.
+  for (const queue of queues.values()) queue.on("error", () => undefined);
   return {
     depths: () => queueDepths(connection, queues),
     close: async () => {
