@@ -51,6 +51,7 @@ const consumer = startTranscodeConsumer(config.redisUrl, config.workerClass, con
         preset: config.preset,
         vaapiDevice: config.vaapiDevice,
         fragments: config.fragments ? { redisUrl: config.redisUrl, ...config.fragments } : null,
+        keptFramesMaxBytes: config.keptFramesMaxBytes,
       });
       encode.observeMs(outcome.encodeMs);
       counts.done++;

@@ -142,6 +142,23 @@ export function jobFfmpegArgs(options: JobArgsOptions, pass?: Pass): string[] {
 }
 
 /**
+ * Bytes a first pass keeps of `rungs`' scaled frames for `seconds` of media at `fps`: raw 8-bit 4:2:0, 1.5 bytes a
+ * pixel (about 29 MB a second for 480p + 360p at 30 fps: 58 MB for a 2 s `low` segment, 173 MB for a 6 s `standard` one).
+ */
+export function keptFramesBytes(rungs: readonly JobRung[], seconds: number, fps: number): number {
+  return Math.ceil(rungs.reduce((sum, rung) => sum + rung.width * rung.height * 1.5, 0) * fps * seconds);
+}
+
+/**
+ * Whether a two-pass job keeps its first pass's scaled frames for the second (in the job's temp directory): only while
+ * they fit `maxBytes` (the worker's KEPT_FRAMES_MAX_MB; 0: never). A job over it decodes and scales the source again in
+ * its second pass, a third slower after the cut, but its disk use stays the bound's.
+ */
+export function keepsScaledFrames(rungs: readonly JobRung[], seconds: number, fps: number, maxBytes: number): boolean {
+  return maxBytes > 0 && keptFramesBytes(rungs, seconds, fps) <= maxBytes;
+}
+
+/**
  * Jobs whose rungs are all shorter than this encode with libx264 in two passes. Measured (scripts/pool-quality.ts):
  * at 480p and 360p two passes halve the loss against the node's continuous encode and spend the rung's bitrate; at
  * 720p they lost more than one pass did, so the high rungs keep one.

@@ -12,7 +12,7 @@ import { fragmentsKey } from "../queue/segment-fragments.ts";
 import { isPastDeadline, jobDeadline, type TranscodeJob } from "../queue/transcode-job.ts";
 import { DEFAULT_FRAGMENT_DURATION } from "../transcode/ffmpeg-args.ts";
 import { type EdgeMedia, JobRefusedError } from "./edge-media.ts";
-import { type Encoder, jobFfmpegRuns } from "./encoder-args.ts";
+import { type Encoder, jobFfmpegRuns, keepsScaledFrames } from "./encoder-args.ts";
 import { alignWithSource } from "./decode-times.ts";
 
 /** What a runner needs. */
@@ -24,6 +24,8 @@ export interface RunnerOptions {
   vaapiDevice?: string;
   /** Where jobs enqueued when their segment opened read its fragments (null: always through the edge). */
   fragments: ({ redisUrl: string } & FragmentReadOptions) | null;
+  /** Most bytes of scaled frames a two-pass job keeps between its passes (KEPT_FRAMES_MAX_MB; 0: none). */
+  keptFramesMaxBytes: number;
 }
 
 /** Where a job's source segment came from: its fragments as they were cut, or the whole segment through the edge. */
@@ -73,8 +75,10 @@ export async function runTranscodeJob(queued: TranscodeJob, options: RunnerOptio
   }
 }
 
-/** The FFmpeg runs of `job` in `dir`, one output per rung. */
-function runsOf(job: TranscodeJob, dir: string, options: RunnerOptions, timescale: number, firstRunInput?: string): string[][] {
+/** The FFmpeg runs of `job` in `dir`, one output per rung, for a source of `sourceInit`. */
+function runsOf(job: TranscodeJob, dir: string, options: RunnerOptions, sourceInit: InitEvent, firstRunInput?: string): string[][] {
+  // A job taken when its segment opened knows only the segment's target duration until the segment is cut.
+  const keepFrames = keepsScaledFrames(job.rungs, job.duration ?? job.targetDuration, sourceInit.frameRate ?? 30, options.keptFramesMaxBytes);
   return jobFfmpegRuns({
     input: join(dir, "source.mp4"),
     firstRunInput,
@@ -83,11 +87,11 @@ function runsOf(job: TranscodeJob, dir: string, options: RunnerOptions, timescal
     encoder: options.encoder,
     preset: options.preset,
     hasAudio: job.hasAudio,
-    videoTimescale: timescale,
+    videoTimescale: videoTimescale(sourceInit),
     fragmentDuration: DEFAULT_FRAGMENT_DURATION.low,
     vaapiDevice: options.vaapiDevice,
     passLogPrefix: join(dir, "pass"),
-    framesPrefix: join(dir, "frames"),
+    framesPrefix: keepFrames ? join(dir, "frames") : undefined,
   });
 }
 
@@ -107,7 +111,7 @@ async function encodeFromEdge(queued: TranscodeJob, dir: string, options: Runner
   const deadline = jobDeadline(job);
   await writeFile(join(dir, "source.mp4"), concat(source.init, source.segment));
   const started = Date.now();
-  for (const args of runsOf(job, dir, options, videoTimescale(packaged.init))) await runFfmpeg(options.ffmpegBinary, args, deadline).done;
+  for (const args of runsOf(job, dir, options, packaged.init)) await runFfmpeg(options.ffmpegBinary, args, deadline).done;
   return { job, sourceInit: packaged.init, segment: source.segment, encodeMs: Date.now() - started };
 }
 
@@ -131,7 +135,7 @@ async function encodeFromFragments(
     return { fallback: first.done ? "the stream ended" : first.value.kind === "fallback" ? first.value.reason : "no init" };
   }
   const sourceInit = packageAll(first.value.bytes, queued.targetDuration).init;
-  const runs = runsOf(queued, dir, options, videoTimescale(sourceInit), "pipe:0");
+  const runs = runsOf(queued, dir, options, sourceInit, "pipe:0");
   // A second pass reads the file; a one-pass job needs none.
   const file = runs.length > 1 ? await open(join(dir, "source.mp4"), "w") : null;
   const started = Date.now();

@@ -29,6 +29,11 @@ const WorkerConfigSchema = z.object({
   FRAGMENT_WAIT_MS: z.coerce.number().int().min(0).max(60_000).default(3_000),
   /** Most bytes of one segment's fragments a job takes from Redis (the node's QUEUE_FRAGMENTS_MAX_MB is its own cap). */
   FRAGMENTS_MAX_MB: z.coerce.number().min(1).max(256).default(32),
+  /**
+   * Most MB of scaled frames a two-pass job (rungs under 720 lines) keeps in the temp directory between its passes
+   * (about 29 MB per second of 480p + 360p); a job whose segment would need more decodes the source again. 0: never.
+   */
+  KEPT_FRAMES_MAX_MB: z.coerce.number().min(0).max(65_536).default(512),
   /** VAAPI render node (ENCODER=h264_vaapi). */
   VAAPI_DEVICE: z.string().default("/dev/dri/renderD128"),
   /** Where /metrics and /healthz listen (0 picks a free port). */
@@ -51,6 +56,8 @@ export interface WorkerConfig {
   concurrency: number;
   preset: string;
   vaapiDevice: string;
+  /** Most bytes of scaled frames a two-pass job keeps between its passes (0: none). */
+  keptFramesMaxBytes: number;
   /** How jobs read their segment's fragments from Redis; null: through the edge only. */
   fragments: { waitMs: number; maxBytes: number } | null;
   httpHost: string;
@@ -81,6 +88,7 @@ export function loadWorkerConfig(env: Record<string, string | undefined>, argv: 
     concurrency: c.CONCURRENCY,
     preset: c.X264_PRESET,
     vaapiDevice: c.VAAPI_DEVICE,
+    keptFramesMaxBytes: Math.round(c.KEPT_FRAMES_MAX_MB * 1024 * 1024),
     fragments: c.FRAGMENT_WAIT_MS > 0 ? { waitMs: c.FRAGMENT_WAIT_MS, maxBytes: Math.round(c.FRAGMENTS_MAX_MB * 1024 * 1024) } : null,
     httpHost: c.HTTP_HOST,
     httpPort: c.HTTP_PORT,

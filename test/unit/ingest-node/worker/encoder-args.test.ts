@@ -1,5 +1,13 @@
 import { describe, expect, it } from "vitest";
-import { ENCODERS, type Encoder, encoderArgs, jobFfmpegArgs, jobFfmpegRuns } from "../../../../ingest-node/src/worker/encoder-args.ts";
+import {
+  ENCODERS,
+  type Encoder,
+  encoderArgs,
+  jobFfmpegArgs,
+  jobFfmpegRuns,
+  keepsScaledFrames,
+  keptFramesBytes,
+} from "../../../../ingest-node/src/worker/encoder-args.ts";
 
 const rungs = [
   { name: "720p", width: 1280, height: 720, videoKbps: 2800, audioKbps: 128 },
@@ -135,5 +143,30 @@ describe("jobFfmpegRuns", () => {
       expect(runs).toHaveLength(1);
       expect(runs[0]).not.toContain("-pass");
     }
+  });
+});
+
+describe("kept frames bound", () => {
+  const low = [
+    { name: "480p", width: 854, height: 480, videoKbps: 1400, audioKbps: 128 },
+    { name: "360p", width: 640, height: 360, videoKbps: 800, audioKbps: 96 },
+  ];
+
+  it("counts raw 4:2:0 frames: about 58 MB for 2 s of 480p + 360p at 30 fps, 173 MB for 6 s", () => {
+    expect(keptFramesBytes(low, 2, 30)).toBe((854 * 480 + 640 * 360) * 1.5 * 60);
+    expect(Math.round(keptFramesBytes(low, 2, 30) / 1e6)).toBe(58);
+    expect(Math.round(keptFramesBytes(low, 6, 30) / 1e6)).toBe(173);
+  });
+
+  it("keeps them only while they fit KEPT_FRAMES_MAX_MB, never with 0", () => {
+    const mb = 1024 * 1024;
+    expect(keepsScaledFrames(low, 2, 30, 512 * mb)).toBe(true);
+    expect(keepsScaledFrames(low, 6, 30, 512 * mb)).toBe(true);
+    // A 20 s segment (a publisher's long GOP) or a 60 fps source over the bound: the second pass decodes again.
+    expect(keepsScaledFrames(low, 20, 30, 512 * mb)).toBe(false);
+    expect(keepsScaledFrames(low, 6, 60, 256 * mb)).toBe(false);
+    expect(keepsScaledFrames(low, 2, 30, 0)).toBe(false);
+    expect(keepsScaledFrames(low, 2, 30, keptFramesBytes(low, 2, 30))).toBe(true);
+    expect(keepsScaledFrames(low, 2, 30, keptFramesBytes(low, 2, 30) - 1)).toBe(false);
   });
 });
