@@ -5,7 +5,7 @@
 // reported as p50/p95.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { launchBrowser, type TestBrowser } from "../../scripts/lib/browser.ts";
-import { type EdgeResponse, openPlayer, PART_URL, type PlayerName, samplePlayer, waitForFirstFrame } from "../../scripts/lib/player-pages.ts";
+import { type EdgeResponse, openPlayer, PART_URL, type PlayerName, type StallRecord, samplePlayer, waitForFirstFrame } from "../../scripts/lib/player-pages.ts";
 import { eventually, startSystem, type TestSystem } from "./harness.ts";
 
 /** Seconds each player plays once it started. */
@@ -20,6 +20,8 @@ interface PlayerRun {
   stalls: number;
   /** Seeks within buffered media (jumps, not stalls). */
   seeks: number;
+  /** Every `waiting` event: when, media buffered ahead, seeking, how long until it played again. */
+  stallLog: StallRecord[];
   /** Glass-to-glass latency samples, seconds. */
   latency: number[];
   errors: string[];
@@ -36,8 +38,8 @@ async function play(name: PlayerName): Promise<PlayerRun> {
   try {
     const responses = await openPlayer(page, system.url, streamId, name);
     await waitForFirstFrame(page, `${name} playing`);
-    const { latency, stalls, seeks, errors } = await samplePlayer(page, name, PLAY_S, WARM_UP_S);
-    return { name, responses: [...responses], stalls, seeks, latency, errors };
+    const { latency, stalls, seeks, stallLog, errors } = await samplePlayer(page, name, PLAY_S, WARM_UP_S);
+    return { name, responses: [...responses], stalls, seeks, stallLog, latency, errors };
   } finally {
     await page.close();
   }
@@ -48,7 +50,9 @@ function report(run: PlayerRun): string {
   const hinted = run.responses.filter((r) => PART_URL.test(r.url)).length;
   return (
     `${run.name}: glass-to-glass p50 ${percentile(run.latency, 50).toFixed(2)} s, p95 ${percentile(run.latency, 95).toFixed(2)} s ` +
-    `(${run.latency.length} samples), ${run.stalls} stalls, ${run.seeks} seeks within the buffer, ${run.responses.length} responses (${hinted} parts), ${failed} 4xx/5xx`
+    `(${run.latency.length} samples), ${run.stalls} stalls, ${run.seeks} seeks within the buffer, ${run.responses.length} responses (${hinted} parts), ${failed} 4xx/5xx` +
+    // Each waiting event, so a stall in a CI log says how it happened (ran dry or a jump, for how long).
+    (run.stallLog.length > 0 ? `; waiting events ${JSON.stringify(run.stallLog)}` : "")
   );
 }
 
