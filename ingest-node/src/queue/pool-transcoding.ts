@@ -13,7 +13,7 @@ import { encodeSourceCopy, planPassthrough } from "../transcode/passthrough-plan
 import { EnqueueBuffer } from "./enqueue-buffer.ts";
 import type { FragmentSink } from "./fragment-stream.ts";
 import { type AbortReason, type FragmentEntry, fragmentsKey, SegmentAppendState } from "./segment-fragments.ts";
-import { classFor, DEADLINE_SEGMENTS, type JobRung, rungGroups, type TranscodeJob, type WorkerClass } from "./transcode-job.ts";
+import { classFor, type JobRung, jobDeadline, rungGroups, type TranscodeJob, type WorkerClass } from "./transcode-job.ts";
 
 /** Where jobs go: BullMQ in production (redis-queue.ts), anything with this shape in tests. */
 export interface JobSink {
@@ -195,7 +195,7 @@ export class PoolPublish {
       this.#open = null;
       const end = open.state.end(meta.duration, cutAt);
       if (end) this.#streams.ended++;
-      const deadline = cutAt + Math.round((DEADLINE_SEGMENTS + 1) * meta.duration * 1000);
+      const deadline = jobDeadline({ cutAt, duration: meta.duration, openedAt: cutAt, targetDuration: this.#grant.segment_target });
       this.#append(open, end, deadline + FRAGMENTS_EXPIRY_MARGIN_MS);
       return;
     }
@@ -218,7 +218,7 @@ export class PoolPublish {
       jobs: [],
     };
     this.#open = open;
-    const expireAt = openedAt + Math.round((DEADLINE_SEGMENTS + 2) * this.#grant.segment_target * 1000) + FRAGMENTS_EXPIRY_MARGIN_MS;
+    const expireAt = jobDeadline({ cutAt: null, duration: null, openedAt, targetDuration: this.#grant.segment_target }) + FRAGMENTS_EXPIRY_MARGIN_MS;
     this.#append(open, { kind: "init", bytes: this.#init }, expireAt);
     open.jobs = this.#queueJobs(msn, epoch, { duration: null, programDateTime, openedAt, cutAt: null, fragments: true });
   }

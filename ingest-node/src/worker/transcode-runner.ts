@@ -105,11 +105,12 @@ function videoTimescale(init: InitEvent): number {
 /** The whole source segment through the edge (the job's segment is at the edge by then), encoded after it was read. */
 async function encodeFromEdge(queued: TranscodeJob, dir: string, options: RunnerOptions): Promise<EncodedSource> {
   const source = await options.edge.readSource(queued, jobDeadline(queued));
+  const whole = concat(source.init, source.segment);
   // A job enqueued when its segment opened learns the segment's duration from the segment itself.
-  const packaged = packageAll(concat(source.init, source.segment), queued.duration ?? queued.targetDuration);
+  const packaged = packageAll(whole, queued.duration ?? queued.targetDuration);
   const job = { ...queued, duration: queued.duration ?? packaged.segment.duration };
   const deadline = jobDeadline(job);
-  await writeFile(join(dir, "source.mp4"), concat(source.init, source.segment));
+  await writeFile(join(dir, "source.mp4"), whole);
   const started = Date.now();
   for (const args of runsOf(job, dir, options, packaged.init)) await runFfmpeg(options.ffmpegBinary, args, deadline).done;
   return { job, sourceInit: packaged.init, segment: source.segment, encodeMs: Date.now() - started };
