@@ -6,7 +6,7 @@ import { startNginx } from "./nginx.ts";
 import { mean, median, sleep } from "./stats.ts";
 import { runWrk, type WrkResult } from "./wrk.ts";
 
-/** Issue #4 targets: ratios of req/s. */
+/** The throughput targets: ratios of req/s (a playlist GET against a plain Worker route, a segment GET against R2). */
 export const THROUGHPUT_TARGETS = { playlistVsPlain: 0.5, segmentVsR2: 0.8 };
 
 /** The measured routes, in run order. */

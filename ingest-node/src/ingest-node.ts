@@ -19,7 +19,7 @@ import { NodeRegistration } from "./upload/node-registration.ts";
 import { EdgeRejectedError } from "./upload/upload-errors.ts";
 import { startWhipListener, type WhipListener } from "./whip/whip-listener.ts";
 
-/** Node heartbeat period (issue #3: every 5 s). */
+/** Node heartbeat period: every 5 s. */
 const NODE_HEARTBEAT_MS = 5_000;
 
 /** Longest an SRT caller's handshake waits for the edge to check its key (libsrt's caller gives up after 3 s). */

@@ -120,14 +120,14 @@ interface Listed {
   discontinuity: boolean;
 }
 
+/** Playlist polls give up quickly (a restarting edge may hold them); object fetches wait longer and retry. */
+const PLAYLIST_TIMEOUT_MS = 1500;
+
 /**
  * Reads a stream the way a player does, every `intervalMs`: the master playlist, every media playlist it names, and
  * (in the background) every object they list, once. Records what was listed, what each fetch answered, and playlist
  * failures once the stream had started playing.
  */
-/** Playlist polls give up quickly (a restarting edge may hold them); object fetches wait longer and retry. */
-const PLAYLIST_TIMEOUT_MS = 1500;
-
 class Follower {
   readonly listed = new Map<string, Map<number, Listed>>();
   readonly objectStatus = new Map<string, number>();

@@ -1,4 +1,4 @@
-// Segment encryption (issue #6) inside workerd: the `encryption` setting, the session seed in the publish answer (only
+// Segment encryption inside workerd: the `encryption` setting, the session seed in the publish answer (only
 // for encrypted streams, the same on a reconnect), EXT-X-KEY URIs in live, VOD and clip playlists that resolve, and
 // the key route: the right 16 bytes, never cached, 403 without a token on a signed stream, 404 for bad names, unknown
 // sessions and keys outside the session's range.

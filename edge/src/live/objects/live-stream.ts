@@ -543,13 +543,16 @@ export class LiveStream extends DurableObject<Env> {
 
   // ---- lifecycle --------------------------------------------------------------------------------------------
 
-  /** Watches the node while connected; ends the broadcast when the reconnect window has passed. */
   /** The live window changed: drop rendered playlists, then release held requests (all of them with `all`). */
   private windowChanged(all = false): void {
     this.rendered.invalidate();
     this.waiters.notify(all);
   }
 
+  /**
+   * Watches the node while connected (disconnects it when silent), ends the broadcast when the reconnect window has
+   * passed, deletes retired media that is due and works the outbox.
+   */
   override async alarm(): Promise<void> {
     const now = Date.now();
     await this.retiredMedia.deleteDue(this.media, now).catch((err: Error) => console.error(`stream ${this.meta.streamId}: retired media: ${err.message}`));
