@@ -8,6 +8,7 @@ import { isStreamId } from "../../../protocol/names.ts";
 import type { AppContext, AppEnv } from "../app-env.ts";
 import { notFound } from "../errors.ts";
 import { playbackAccess, privateWhenSigned } from "../http/playback-access.ts";
+import { playbackCors } from "../http/playback-cors.ts";
 import { listedSegments, windowRuns, windowStoryboardCues } from "../live/dvr-storyboard.ts";
 import { liveStream } from "../live/objects/live-stream-stub.ts";
 import { mediaStore } from "../storage/media-bucket.ts";
@@ -32,9 +33,11 @@ async function dvrWindow(env: Env, id: string) {
   return { ...listedSegments(source.playlist), epochSecondsBefore: source.epochSecondsBefore };
 }
 
-/** Routes under /live: a DVR stream's storyboard track and sprite sheets (mounted after playbackRoutes, whose
- * middleware adds the playback CORS headers to every /live answer). */
+/** Routes under /live: a DVR stream's storyboard track and sprite sheets. */
 export const liveStoryboardRoutes = new Hono<AppEnv>();
+// Its own CORS, on its own paths: playbackRoutes' middleware under /live reaches these only when mounted first.
+liveStoryboardRoutes.use("/:id/storyboard.vtt", playbackCors());
+liveStoryboardRoutes.use("/:id/:sheet{storyboard-[0-9]+-[0-9]+\\.jpg}", playbackCors());
 
 liveStoryboardRoutes.get("/:id/storyboard.vtt", async (c) => {
   const { id, uriQuery } = await liveStreamAccess(c);
