@@ -21,8 +21,8 @@ export interface DirectEdge {
 }
 
 /** Bundles the Worker (or the bench-only `entry` that wraps it, relative to the repository) and starts it on a free port
- *  with `vars` on top of wrangler.jsonc's. */
-export async function startDirectEdge(vars: Record<string, string> = {}, entry?: string): Promise<DirectEdge> {
+ *  with `vars` on top of wrangler.jsonc's; `v8Flags` go to its workerd (none by default: the Worker as it deploys). */
+export async function startDirectEdge(vars: Record<string, string> = {}, entry?: string, v8Flags: readonly string[] = []): Promise<DirectEdge> {
   const root = join(import.meta.dirname, "..");
   const dir = mkdtempSync(join(tmpdir(), "edgecast-direct-"));
   const bundleDir = join(dir, "dist");
@@ -50,7 +50,8 @@ export async function startDirectEdge(vars: Record<string, string> = {}, entry?:
     ],
     {
       cwd: root,
-      env: { ...process.env, CLOUDFLARE_CF_FETCH_ENABLED: "false" },
+      // Miniflare hands MINIFLARE_WORKERD_V8_FLAGS to the workerd it spawns (as wrangler dev does); an inherited value is dropped.
+      env: { ...process.env, CLOUDFLARE_CF_FETCH_ENABLED: "false", MINIFLARE_WORKERD_V8_FLAGS: v8Flags.join(" ") },
       onLine: (line) => {
         output.push(line);
         const match = /^ready (\S+)/.exec(line);

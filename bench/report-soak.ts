@@ -62,6 +62,9 @@ function soakRun(
     "every object it lists (init, segments, parts) once. The RSS of every process is sampled from /proc with the number of requests the edge",
     `had served by then (the reader's plus the node's uploads; heartbeats not counted). Growth is the least-squares slope after the first ${r.warmupS} s,`,
     'over the longest stretch in which the same processes ran (`wrangler dev` replaces the Worker\'s workerd when a source file changes; "restarts" counts that).',
+    r.v8Flags === undefined
+      ? "workerd's V8 flags were not recorded for this run (it predates them)."
+      : `workerd ran with the V8 flags ${r.v8Flags.length > 0 ? r.v8Flags.map((f) => `\`${f}\``).join(" ") : "(none)"} (\`MINIFLARE_WORKERD_V8_FLAGS\`, as \`npm start\` runs the edge).`,
     "",
     `**Objects:** ${n(r.objects.fetched)} fetched, **${n(r.objects.missing)} listed but missing**${r.objects.missing > 0 ? ` (${r.objects.examples.join("; ")})` : ""}, ${n(r.objects.bytes / 1048576, 1)} MiB read (playlists included)${r.uploadedBytes === undefined ? "" : `, ${n(r.uploadedBytes / 1048576, 1)} MiB uploaded by the node`}; ${n(r.objects.playlistErrors)} playlist errors. ` +
       `**Requests:** ${n(r.requests.reader)} from the reader, ${n(r.requests.node)} uploads from the node (${n(perMinute)} per minute).`,

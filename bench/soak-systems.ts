@@ -4,6 +4,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { EDGE_V8_FLAGS } from "../scripts/lib/edge-dev.ts";
 import { freePort } from "../scripts/lib/free-port.ts";
 import { type IngestDev, startIngestDev } from "../scripts/lib/ingest-dev.ts";
 import { startTestPublisher } from "../scripts/lib/test-publisher.ts";
@@ -37,6 +38,7 @@ export async function devSoakSystem(): Promise<RunningSoakSystem> {
   const nodePid = bench.system.node.process.child.pid ?? -1;
   return {
     edgeKind: "wrangler dev",
+    v8Flags: EDGE_V8_FLAGS,
     url: (path) => bench.url(path),
     async createStream() {
       const created = await bench.createStream("interactive", "bench soak");
@@ -62,12 +64,18 @@ export async function directSoakSystem(): Promise<RunningSoakSystem> {
   const dir = mkdtempSync(join(tmpdir(), "edgecast-soak-"));
   const [rtmpPort, opsPort] = [await freePort(), await freePort()];
   const rtmpUrl = `rtmp://127.0.0.1:${rtmpPort}/live`;
-  const edge = await startDirectEdge({
-    BENCH_ROUTES: "1",
-    RECONNECT_WINDOW_SECONDS: "3600",
-    INGEST_REGIONS: JSON.stringify({ local: rtmpUrl }),
-    DEFAULT_REGION: "local",
-  });
+  // The same V8 flags as the edge npm start runs (scripts/lib/edge-dev.ts), so this soak shows the Worker's workerd alone,
+  // without wrangler's proxy, under the configuration a local deployment has.
+  const edge = await startDirectEdge(
+    {
+      BENCH_ROUTES: "1",
+      RECONNECT_WINDOW_SECONDS: "3600",
+      INGEST_REGIONS: JSON.stringify({ local: rtmpUrl }),
+      DEFAULT_REGION: "local",
+    },
+    undefined,
+    EDGE_V8_FLAGS,
+  );
   const edgeOrigin = edge.url("");
   let node: IngestDev;
   try {
@@ -91,6 +99,7 @@ export async function directSoakSystem(): Promise<RunningSoakSystem> {
   const publishers: { stop(): Promise<void> }[] = [];
   return {
     edgeKind: "the bundled Worker on a direct socket (Miniflare)",
+    v8Flags: EDGE_V8_FLAGS,
     url: (path) => edge.url(path),
     async createStream() {
       const created = await edge.api<{ stream_id: string; ingest_endpoint: string }>("POST", "/streams", {

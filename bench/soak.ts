@@ -9,6 +9,8 @@ import { sleep } from "./stats.ts";
 export interface SoakSystem {
   /** What serves the edge, e.g. "wrangler dev". */
   edgeKind: string;
+  /** The V8 flags the edge's workerd processes run with (MINIFLARE_WORKERD_V8_FLAGS). */
+  v8Flags: readonly string[];
   url(path: string): string;
   /** Creates an interactive stream; returns its id and RTMP publish URL. */
   createStream(): Promise<{ id: string; publishUrl: string }>;
@@ -62,6 +64,8 @@ export interface SoakSectionResult {
 /** One soak's figures. */
 export interface SoakResult {
   edgeKind: string;
+  /** The V8 flags workerd ran with (absent in soaks measured before they were recorded). */
+  v8Flags?: string[];
   /** When this soak started (a soak section may keep another edge's soak from an earlier run). */
   measuredAt: string;
   minutes: number;
@@ -359,6 +363,7 @@ export async function runSoak(system: SoakSystem, options: SoakOptions): Promise
     }
     return {
       edgeKind: system.edgeKind,
+      v8Flags: [...system.v8Flags],
       measuredAt,
       minutes: options.minutes,
       warmupS: options.warmupS,

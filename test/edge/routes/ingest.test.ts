@@ -1,7 +1,8 @@
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { ingestPaths } from "../../../protocol/ingest-paths.ts";
+import { LiveStream } from "../../../edge/src/live/objects/live-stream.ts";
 import { liveStream } from "../../../edge/src/live/objects/live-stream-stub.ts";
 import { callJson } from "../api.ts";
 import { bytesOf, ingest, initMeta, partMeta, publish, putInit, putPart, putSegment, segmentMeta } from "../ingest-client.ts";
@@ -144,6 +145,59 @@ describe("uploads from a node without the lease", () => {
 });
 
 describe("media uploads", () => {
+  it("cost one Durable Object call more than writing first: the lease check and the commit", async () => {
+    const stream = await newStream({ latency_mode: "interactive" });
+    const grant = await publish(stream.stream_key, "node-a");
+    // Every method of the stream's object is watched; a call made while none of them runs is one from the Worker (a
+    // Durable Object call), the rest are the object's own. The uploads below run one at a time.
+    const prototype = LiveStream.prototype as unknown as Record<string, (...args: unknown[]) => unknown>;
+    const names = Object.getOwnPropertyNames(prototype).filter(
+      (name) => name !== "constructor" && typeof Object.getOwnPropertyDescriptor(prototype, name)?.value === "function",
+    );
+    const calls: string[] = [];
+    let running = 0;
+    const counted = names.map((name) => {
+      const original = prototype[name]!;
+      return vi.spyOn(prototype, name).mockImplementation(function (this: unknown, ...args: unknown[]) {
+        if (running === 0) calls.push(name);
+        running += 1;
+        let result: unknown;
+        try {
+          result = original.apply(this, args);
+        } catch (err) {
+          running -= 1;
+          throw err;
+        }
+        if (!(result instanceof Promise)) {
+          running -= 1;
+          return result;
+        }
+        return result.finally(() => {
+          running -= 1;
+        });
+      });
+    });
+    try {
+      const perUpload: string[][] = [];
+      for (const upload of [
+        () => putInit(stream.stream_id, "360p", grant.epoch),
+        () => putPart(stream.stream_id, "360p", grant.epoch, 0, 0),
+        () => putSegment(stream.stream_id, "360p", grant.epoch, 0, "node-a", 1),
+      ]) {
+        calls.length = 0;
+        await upload();
+        perUpload.push([...calls]);
+      }
+      expect(perUpload).toEqual([
+        ["checkLease", "commitInit"],
+        ["checkLease", "commitPart"],
+        ["checkLease", "commitSegment"],
+      ]);
+    } finally {
+      for (const spy of counted) spy.mockRestore();
+    }
+  });
+
   it("writes R2 first, lists the object, and serves it immutable", async () => {
     const stream = await newStream();
     const grant = await publish(stream.stream_key);
