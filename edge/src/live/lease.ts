@@ -42,3 +42,15 @@ export function leaseProblem(lease: Lease | null, nodeId: string, epoch: number 
   if (!lease || lease.nodeId !== nodeId || (epoch !== null && lease.epoch !== epoch)) return NOT_LEASE_HOLDER;
   return null;
 }
+
+/**
+ * The lease holder was heard from at `now` (an upload or a heartbeat). Media after an unpublish means the same publish
+ * resumed (e.g. a late flush): while the broadcast is `live`, the lease is connected again. Mutates `lease`.
+ */
+export function touchLease(lease: Lease, now: number, live: boolean): void {
+  lease.lastSeenAt = now;
+  if (!lease.connected && lease.disconnectedAt !== null && live) {
+    lease.connected = true;
+    lease.disconnectedAt = null;
+  }
+}

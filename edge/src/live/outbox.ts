@@ -5,7 +5,7 @@
 // them, broadcast-steps.ts does each step.
 import type { WebhookEventType } from "../webhooks/events.ts";
 import type { AssetEncryption, AssetRendition } from "../vod/vod-playlist.ts";
-import type { EndReason } from "./live-meta.ts";
+import type { EndReason, PendingCleanup } from "./live-meta.ts";
 
 /** One side effect, as data: everything it needs is in it, so a retry after an eviction does the same thing. */
 export type OutboxStep =
@@ -108,6 +108,33 @@ export function endOfBroadcastSteps(
     steps.push({ step: { kind: "release-unrecorded", streamId, sessionId, firstEpoch: ended.epochs.first, lastEpoch: ended.epochs.last }, at: releaseAt });
   }
   return steps;
+}
+
+/** The step a broadcast's start asks for: `stream.live` (the ledger's start row is written at once, before it). */
+export function startOfBroadcastSteps(
+  started: { streamId: string; sessionId: string; startedAt: string; nodeId: string | null },
+  eventId: string,
+): { step: OutboxStep; at: number | null }[] {
+  const { streamId, sessionId, startedAt, nodeId } = started;
+  const data = { session_id: sessionId, started_at: startedAt, node_id: nodeId };
+  return [{ step: { kind: "webhook", streamId, type: "stream.live", eventId, createdAt: startedAt, data }, at: null }];
+}
+
+/**
+ * The step a stop asks for while the node still flushes: the ledger's end, at once (the stream is offline for the API
+ * from the stop on). The broadcast's end, when it comes, records it again; a ledger end is idempotent.
+ */
+export function stopSteps(
+  stopped: Pick<EndedBroadcast, "streamId" | "sessionId" | "startedAt" | "endedAt" | "reason">,
+): { step: OutboxStep; at: number | null }[] {
+  const { streamId, sessionId, startedAt, endedAt, reason } = stopped;
+  return [{ step: { kind: "ledger-end", streamId, sessionId, startedAt, endedAt, reason }, at: null }];
+}
+
+/** The outbox step a media cleanup saved by a version before the outbox (live-meta.ts PendingCleanup) now is. */
+export function pendingCleanupSteps(streamId: string, pending: PendingCleanup): { step: OutboxStep; at: number | null }[] {
+  const { firstEpoch, lastEpoch } = pending;
+  return [{ step: { kind: "release-unrecorded", streamId, sessionId: pending.sessionId ?? null, firstEpoch, lastEpoch }, at: pending.at }];
 }
 
 /** How a step shows in the stream's status: what it is, where it stands, how often it ran and why it last failed. */

@@ -359,6 +359,16 @@ export function addSegment(state: LiveWindowState, rendition: string, meta: Segm
   return result(isListed ? "added" : "buffered", r.segments.at(-1)?.msn !== before, evicted);
 }
 
+/**
+ * addSegment, then markLateRungs: a segment of a rendition the node makes may put a pool-made rung's missing one far
+ * enough behind to be listed as a GAP. One result: the segment's outcome, changed and evicted by either.
+ */
+export function addSegmentMarkingLate(state: LiveWindowState, rendition: string, meta: SegmentMeta, options: { bytes?: number } = {}): ApplyResult {
+  const added = addSegment(state, rendition, meta, options);
+  const late = markLateRungs(state);
+  return { ...added, changed: added.changed || late.changed, evicted: [...added.evicted, ...late.evicted] };
+}
+
 /** Ends the broadcast (EXT-X-ENDLIST): lists what is buffered, drops parts of an unfinished segment. */
 export function end(state: LiveWindowState): ApplyResult {
   if (state.ended) return result("duplicate", false);

@@ -1,11 +1,14 @@
 // The LiveStream Durable Object: one per stream, the single source of truth for what is live now. It holds the
-// publish lease, the live window (pure logic in window.ts), blocked LL-HLS requests and viewer counts. What a
-// broadcast's start and end ask of the outside (the D1 ledger, webhooks, the VOD, releasing media) is recorded in its
-// outbox with the state change and worked by its alarm until done (outbox.ts, outbox-runner.ts, broadcast-steps.ts).
+// publish lease, the live window, blocked LL-HLS requests and viewer counts. What a broadcast's start and end ask of
+// the outside (the D1 ledger, webhooks, the VOD, releasing media) is recorded in its outbox with the state change and
+// worked by its alarm until done. This file keeps the lifecycle and the RPC methods; the rules are pure siblings in
+// live/: the window (window.ts), the lease and publisher (lease.ts, publisher.ts), the alarm (live-watch.ts), the
+// outbox (outbox.ts, outbox-runner.ts; its steps in broadcast-steps.ts), retired media (media-retirement.ts),
+// playlists (playlist.ts, blocking.ts, part-hold.ts); its SQLite tables are in live/stores/.
 import { DurableObject } from "cloudflare:workers";
 import { DEFAULT_KEY_ROTATION, deriveContentKey } from "../../../../protocol/content-keys.ts";
 import type { InitMeta, PartMeta, PublishEncryption, PublishResponse, SegmentMeta, StreamHeartbeat } from "../../../../protocol/ingest.ts";
-import { type LatencyMode, timingFor } from "../../../../protocol/latency.ts";
+import type { LatencyMode } from "../../../../protocol/latency.ts";
 import { getConfig } from "../../config.ts";
 import { mediaStore } from "../../storage/media-bucket.ts";
 import type { MediaStore } from "../../storage/media-store.ts";
@@ -16,16 +19,25 @@ import type { StreamSettings } from "../../streams/stream-input.ts";
 import { blockingTimeoutMs, evaluatePlaylistRequest, isSatisfied } from "../blocking.ts";
 import { giveUp, runStep, type StepHost } from "./broadcast-steps.ts";
 import { commitRefusal } from "../commit-outcome.ts";
-import { DvrHistory, dvrSegmentCount } from "../dvr-history.ts";
+import { DvrHistory } from "../dvr-history.ts";
 import { listedSegments } from "../dvr-storyboard.ts";
 import { type IngestResult, OK, refuse } from "../ingest-result.ts";
-import { decidePublish, leaseProblem } from "../lease.ts";
+import { decidePublish, leaseProblem, touchLease } from "../lease.ts";
 import { assetEncryption, keyInSession, publishEncryption, windowEncryption } from "../live-encryption.ts";
 import { healthSample, type HealthSample } from "../health-history.ts";
 import { HealthSamples } from "../stores/health-samples.ts";
 import { CLEANUP_DELAY_MS, type EndReason, INITIAL_META, type LiveMeta, PUBLISHER_SILENCE_MS, WATCH_INTERVAL_MS } from "../live-meta.ts";
 import { type LiveStatus, liveStatus } from "../live-status.ts";
-import { assetRenditions, endOfBroadcastSteps, type OutboxStep, type OutboxStepView, outboxStepView } from "../outbox.ts";
+import {
+  assetRenditions,
+  endOfBroadcastSteps,
+  type OutboxStep,
+  type OutboxStepView,
+  outboxStepView,
+  pendingCleanupSteps,
+  startOfBroadcastSteps,
+  stopSteps,
+} from "../outbox.ts";
 import { OutboxStore } from "../stores/outbox-store.ts";
 import { OutboxRunner } from "../outbox-runner.ts";
 import { stopDeadline, watchStep } from "../live-watch.ts";
@@ -34,29 +46,21 @@ import { type PlaylistHistory, renderMedia, renderMultivariant } from "../playli
 import type { FollowAnswer } from "../relay-follow.ts";
 import { RelayViewerCounts } from "../relay-viewers.ts";
 import { RenderCache } from "../render-cache.ts";
-import { RetiredMedia, retiredAddresses } from "../stores/retired-media.ts";
+import { retiredAddresses, retirementDue } from "../media-retirement.ts";
+import { broadcastWindow, grantLease, heartbeatAnswer, keyRevoked, keyRotation, publishAnswer, publishPool } from "../publisher.ts";
+import { RetiredMedia } from "../stores/retired-media.ts";
 import { PlaylistWaiters } from "../playlist-waiters.ts";
 import { holdForPart } from "../part-hold.ts";
 import type { RecordingCursor } from "../../vod/recorded-segment.ts";
 import { type RecordedSegment, Recording } from "../stores/recording.ts";
 import { SessionKeys } from "../stores/session-keys.ts";
 import { ViewerWindow } from "../viewers.ts";
-import {
-  addInit,
-  addPart,
-  addSegment,
-  type ApplyResult,
-  createLiveWindow,
-  end,
-  type LiveWindowState,
-  type MediaRef,
-  markLateRungs,
-  multivariantReady,
-} from "../window.ts";
+import { addInit, addPart, addSegmentMarkingLate, type ApplyResult, end, type LiveWindowState, type MediaRef, multivariantReady } from "../window.ts";
 
 export type { EndReason } from "../live-meta.ts";
 export { NODE_SILENCE_MS, PUBLISHER_SILENCE_MS } from "../live-meta.ts";
 export type { LiveStatus } from "../live-status.ts";
+export { POOL_LATE_AFTER_SEGMENTS } from "../publisher.ts";
 
 /** Input of a publish, resolved by the Worker from the stream key. */
 export interface PublishInput {
@@ -72,9 +76,6 @@ export interface PublishInput {
   /** Renditions a transcoding pool makes for this publish (their late segments become GAPs). */
   poolRenditions?: string[];
 }
-
-/** Segments the node's own renditions may get ahead of a pool-made rung's missing one before it is listed as a GAP. */
-export const POOL_LATE_AFTER_SEGMENTS = 3;
 
 /** How a commit came: `byPool` for a transcode worker's upload under a grant (not the node's own). */
 export interface CommitOptions {
@@ -128,11 +129,7 @@ export class LiveStream extends DurableObject<Env> {
       const legacy = this.meta.pendingCleanup;
       if (legacy && this.meta.streamId) {
         // Saved before the outbox existed: the pending cleanup becomes the outbox step it now is.
-        const { firstEpoch, lastEpoch } = legacy;
-        this.outbox.add(
-          [{ step: { kind: "release-unrecorded", streamId: this.meta.streamId, sessionId: legacy.sessionId ?? null, firstEpoch, lastEpoch }, at: legacy.at }],
-          Date.now(),
-        );
+        this.outbox.add(pendingCleanupSteps(this.meta.streamId, legacy), Date.now());
         this.meta.pendingCleanup = null;
         await ctx.storage.put(META_KEY, this.meta);
       }
@@ -170,15 +167,8 @@ export class LiveStream extends DurableObject<Env> {
       if (!this.meta.stopping) {
         const deadline = stopDeadline(Date.now(), this.window.segmentTarget);
         this.meta.stopping = { deadline, reason };
-        const ledger = {
-          kind: "ledger-end" as const,
-          streamId,
-          sessionId: this.meta.sessionId,
-          startedAt: this.meta.startedAt,
-          endedAt: new Date().toISOString(),
-          reason,
-        };
-        this.outbox.add([{ step: ledger, at: null }], Date.now());
+        const { sessionId, startedAt } = this.meta;
+        this.outbox.add(stopSteps({ streamId, sessionId, startedAt, endedAt: new Date().toISOString(), reason }), Date.now());
         await this.saveMeta();
         await this.ctx.storage.setAlarm(deadline);
         await this.outboxRunner.work();
@@ -194,9 +184,7 @@ export class LiveStream extends DurableObject<Env> {
    * broadcast does not end: within the reconnect window the publisher may come back with the new key.
    */
   async keyRotated(keysBefore: string): Promise<void> {
-    const lease = this.meta.lease;
-    const oldKey = lease?.connected && (this.meta.leaseKeyCreatedAt ?? "") < keysBefore;
-    this.meta.keyRotation = { keysBefore, epoch: oldKey && lease ? lease.epoch : null };
+    this.meta.keyRotation = keyRotation(this.meta, keysBefore);
     await this.saveMeta();
   }
 
@@ -228,11 +216,7 @@ export class LiveStream extends DurableObject<Env> {
     const now = Date.now();
     this.meta.streamId = input.streamId;
     if (this.meta.stopping) return refuse(409, "conflict", "The stream is being stopped; publish again in a few seconds.");
-    // A key D1 still accepted just before a rotation, whose publish arrives here just after it.
-    const rotation = this.meta.keyRotation;
-    if (rotation && input.keyCreatedAt !== undefined && input.keyCreatedAt < rotation.keysBefore) {
-      return refuse(403, "forbidden", "Unknown or revoked stream key.");
-    }
+    if (keyRevoked(this.meta.keyRotation, input.keyCreatedAt)) return refuse(403, "forbidden", "Unknown or revoked stream key.");
     const decision = decidePublish(this.meta.lease, this.meta.status === "live", now, PUBLISHER_SILENCE_MS);
     if (decision.kind === "conflict") return refuse(409, "conflict", decision.detail);
     const settings = JSON.parse(input.settings) as StreamSettings;
@@ -248,35 +232,16 @@ export class LiveStream extends DurableObject<Env> {
       const key = encrypted ? this.sessionKeys.create(sessionId, settings.key_rotation ?? DEFAULT_KEY_ROTATION, this.meta.nextMsn) : null;
       const encryption = key ? windowEncryption(input.streamId, key) : null;
       this.rendered.invalidate();
-      const timing = timingFor(input.latencyMode, settings.part_target);
       // Like encryption, the DVR window is fixed by the broadcast's first publish (capped by DVR_MAX_WINDOW_SECONDS).
-      const dvrSeconds = Math.min(settings.dvr_window ?? 0, getConfig(this.env).dvrMaxWindowSeconds);
-      const dvrSegments = dvrSegmentCount(dvrSeconds, timing.segmentTarget);
-      this.window = createLiveWindow({ mode: input.latencyMode, timing, encryption, dvrSegments });
+      this.window = broadcastWindow(input.latencyMode, settings, encryption, getConfig(this.env).dvrMaxWindowSeconds);
     }
     // Each publish says who makes the rungs: a reconnect through a node that encodes them itself has no pool.
-    this.window.pool = input.poolRenditions?.length ? { renditions: input.poolRenditions, lateAfterSegments: POOL_LATE_AFTER_SEGMENTS } : null;
-    const epoch = this.meta.nextEpoch++;
-    this.meta.sessionFirstEpoch ??= epoch;
-    const firstMsn = this.meta.nextMsn;
-    this.meta.lease = { nodeId: input.nodeId, epoch, firstMsn, connected: true, lastSeenAt: now, disconnectedAt: null };
-    this.meta.leaseKeyCreatedAt = input.keyCreatedAt ?? null;
+    this.window.pool = publishPool(input.poolRenditions);
+    const grant = grantLease(this.meta, input.nodeId, input.keyCreatedAt, now);
     await this.saveAll();
     await this.ctx.storage.setAlarm(now + WATCH_INTERVAL_MS);
     await this.outboxRunner.schedule();
-    return {
-      ok: true,
-      response: {
-        stream_id: input.streamId,
-        latency_mode: this.window.mode,
-        segment_target: this.window.segmentTarget,
-        part_target: this.window.partTarget,
-        epoch,
-        first_msn: firstMsn,
-        reconnect: continuing,
-        encryption: this.publishEncryption(),
-      },
-    };
+    return { ok: true, response: publishAnswer(input.streamId, this.window, grant, continuing, this.publishEncryption()) };
   }
 
   /** What the publishing node needs to encrypt this broadcast (its session seed), or null for clear media. */
@@ -325,12 +290,7 @@ export class LiveStream extends DurableObject<Env> {
     this.healthHistory.add(healthSample(now, heartbeat, this.window, this.meta.lastMediaAt, this.viewers.count(now) + this.relayViewers.total(now)));
     this.touchLease();
     await this.saveMeta();
-    if (this.meta.stopping) return { ok: true, stop: true };
-    // Its key was rotated: the publisher is disconnected, the broadcast goes on (it may return with the new key).
-    if (this.meta.keyRotation?.epoch === heartbeat.epoch) return { ok: true, disconnect: true };
-    // The lease holder's worker grant is renewed for the renditions this broadcast's pool was granted, nothing else.
-    const pool = heartbeat.renew_worker_grant ? this.window?.pool : null;
-    return pool ? { ok: true, poolRenditions: [...pool.renditions] } : OK;
+    return heartbeatAnswer(this.meta, this.window, heartbeat);
   }
 
   /** 200 when `nodeId` holds the lease (for `epoch`, or any epoch when null), else 409. */
@@ -358,17 +318,7 @@ export class LiveStream extends DurableObject<Env> {
 
   /** Lists a segment R2 now holds. */
   async commitSegment(nodeId: string, rendition: string, meta: SegmentMeta, bytes: number, options: CommitOptions = {}): Promise<IngestResult> {
-    const result = await this.commit(
-      nodeId,
-      meta.epoch,
-      meta.msn,
-      () => {
-        const added = addSegment(this.window!, rendition, meta, { bytes });
-        const late = markLateRungs(this.window!);
-        return { ...added, changed: added.changed || late.changed, evicted: [...added.evicted, ...late.evicted] };
-      },
-      options,
-    );
+    const result = await this.commit(nodeId, meta.epoch, meta.msn, () => addSegmentMarkingLate(this.window!, rendition, meta, { bytes }), options);
     if (result.ok && this.meta.sessionId) {
       // Recorded whatever the record setting: an unrecorded stream's retired media is found by it (epochOf).
       this.recording.add(this.meta.sessionId, {
@@ -410,20 +360,11 @@ export class LiveStream extends DurableObject<Env> {
     const { streamId, sessionId } = this.meta;
     if (!streamId || !sessionId || !this.window) return;
     const addresses = retiredAddresses(refs, streamId, (rendition, msn) => this.recording.epochOf(sessionId, rendition, msn));
-    // With DVR, what left the live window is still listed for the DVR window's length.
-    const listedSegments = this.window.windowSegments + (this.window.dvrSegments ?? 0);
-    this.retiredMedia.retire(addresses, Date.now() + listedSegments * this.window.segmentTarget * 1000);
+    this.retiredMedia.retire(addresses, retirementDue(this.window, Date.now()));
   }
 
   private touchLease(): void {
-    const lease = this.meta.lease;
-    if (!lease) return;
-    lease.lastSeenAt = Date.now();
-    // Media after an unpublish means the same publish resumed (e.g. a late flush): it is connected again.
-    if (!lease.connected && lease.disconnectedAt !== null && this.meta.status === "live") {
-      lease.connected = true;
-      lease.disconnectedAt = null;
-    }
+    if (this.meta.lease) touchLease(this.meta.lease, Date.now(), this.meta.status === "live");
   }
 
   // ---- playback ---------------------------------------------------------------------------------------------
@@ -577,8 +518,7 @@ export class LiveStream extends DurableObject<Env> {
     const startedAt = new Date().toISOString();
     const sessionId = crypto.randomUUID();
     await recordBroadcastStart(this.env, streamId, sessionId, startedAt, nodeId, record);
-    const data = { session_id: sessionId, started_at: startedAt, node_id: nodeId };
-    this.outbox.add([{ step: { kind: "webhook", streamId, type: "stream.live", eventId: newEventId(), createdAt: startedAt, data }, at: null }], Date.now());
+    this.outbox.add(startOfBroadcastSteps({ streamId, sessionId, startedAt, nodeId }, newEventId()), Date.now());
     this.ctx.waitUntil(this.outboxRunner.work());
     this.meta = { ...this.meta, status: "live", startedAt, sessionId, record, lease: null, health: null, lastMediaAt: null, sessionFirstEpoch: null };
     // A new broadcast starts a new window (media sequence numbers keep counting from meta.nextMsn).

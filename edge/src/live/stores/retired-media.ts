@@ -1,21 +1,8 @@
 // Media objects that left the live window of an unrecorded stream, waiting (in the Durable Object's SQLite) for the
-// moment they may be deleted: players behind the live edge may still fetch them for a window's duration.
-import { addressOfKey, type MediaAddress, mediaFile, mediaKey } from "../../storage/media.ts";
+// moment they may be deleted: players behind the live edge may still fetch them for a window's duration (which
+// objects, and when: media-retirement.ts).
+import { addressOfKey, type MediaAddress, mediaKey } from "../../storage/media.ts";
 import type { MediaStore } from "../../storage/media-store.ts";
-import type { MediaRef } from "../window.ts";
-
-/** Addresses of window evictions; `epochOf` finds a segment's publish epoch (null when it was never recorded). */
-export function retiredAddresses(refs: MediaRef[], streamId: string, epochOf: (rendition: string, msn: number) => number | null): MediaAddress[] {
-  const addresses: MediaAddress[] = [];
-  for (const ref of refs) {
-    const epoch = ref.kind === "init" ? ref.epoch : epochOf(ref.rendition, ref.msn);
-    // Parts of a segment that never completed were never recorded: the end-of-broadcast cleanup takes them.
-    if (epoch === null) continue;
-    const file = ref.kind === "init" ? mediaFile.init() : ref.kind === "segment" ? mediaFile.segment(ref.msn) : mediaFile.part(ref.msn, ref.part);
-    addresses.push({ streamId, rendition: ref.rendition, epoch, file });
-  }
-  return addresses;
-}
 
 /** A queue of media objects to delete once due (each row names one by its storage key). */
 export class RetiredMedia {
