@@ -4,6 +4,7 @@
 // time t to its own media time as (start of that msn's segment) + t. Pure: the caller reads the playlist, each
 // epoch's storyboard index and where the window's first epoch stood when the window began.
 import { tilePlace } from "../../../protocol/storyboard.ts";
+import { epochOfRelativeMediaUri } from "../storage/media.ts";
 import { type EpochStoryboard, type StoryboardCue, tilesToCues } from "../vod/storyboard-vtt.ts";
 
 /** One segment a live media playlist lists. */
@@ -35,9 +36,7 @@ export function listedSegments(playlist: string): { firstMsn: number; segments: 
     if (line.startsWith("#EXTINF:")) duration = Number.parseFloat(line.slice("#EXTINF:".length));
     else if (line === "#EXT-X-GAP") gap = true;
     else if (line !== "" && !line.startsWith("#") && duration !== null && Number.isFinite(duration)) {
-      // Live media URIs are `<epoch>/<file>` relative to the playlist (storage/media.ts relativeMediaUri).
-      const epoch = Number(line.split("/")[0]);
-      segments.push({ msn: firstMsn + segments.length, epoch: Number.isInteger(epoch) ? epoch : -1, duration, gap });
+      segments.push({ msn: firstMsn + segments.length, epoch: epochOfRelativeMediaUri(line) ?? -1, duration, gap });
       duration = null;
       gap = false;
     }

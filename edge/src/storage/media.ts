@@ -96,6 +96,12 @@ export function relativeMediaUri(epoch: number, file: string): string {
   return `${epoch}/${file}`;
 }
 
+/** The publish epoch a live playlist's relative media URI names (as relativeMediaUri writes it), or null. */
+export function epochOfRelativeMediaUri(uri: string): number | null {
+  const epoch = Number(uri.slice(0, uri.indexOf("/")));
+  return uri.includes("/") && Number.isInteger(epoch) && epoch >= 0 ? epoch : null;
+}
+
 /** The media address a playback URL path names (as mediaUrlPath writes it), or null. */
 export function addressOfUrlPath(path: string): MediaAddress | null {
   return path.startsWith(`/${LIVE_ROOT}/`) ? addressOfKey(path.slice(1)) : null;
