@@ -5,7 +5,7 @@ import { lowLatencyParameters } from "./playlist.ts";
 import { findRendition, inProgress, listedSegment, preloadHint } from "./window.ts";
 import type { LiveWindowState, RenditionState } from "./window.ts";
 
-/** One part of one rendition, as its playback URL names it (`{epoch}/part-{msn}.{part}.m4s`). */
+/** One part of one rendition, as its playback URL names it (storage/media.ts partOfFile reads its file name). */
 export interface PartAddress {
   rendition: string;
   epoch: number;
@@ -15,14 +15,6 @@ export interface PartAddress {
 
 /** What to do with a request for a part R2 does not hold (yet). `wait` ends in a 503 after `timeoutMs`. */
 export type HintedPartDecision = { kind: "ready" } | { kind: "wait"; timeoutMs: number } | { kind: "gone"; detail: string };
-
-const PART_FILE = /^part-(\d{1,10})\.(\d{1,4})\.m4s$/;
-
-/** The msn and part index of a part's file name, or null for any other media file. */
-export function parsePartFile(file: string): { msn: number; part: number } | null {
-  const match = PART_FILE.exec(file);
-  return match ? { msn: Number(match[1]), part: Number(match[2]) } : null;
-}
 
 /**
  * Decides a request for a part. `ready`: the stream's object has it committed (so R2 holds it). `wait`: it is the part

@@ -11,7 +11,6 @@ import { methodNotAllowed } from "../http/method-not-allowed.ts";
 import { playbackAccess, privateWhenSigned, signedCacheControl } from "../http/playback-access.ts";
 import { playbackCors, playbackHeaders } from "../http/playback-cors.ts";
 import { canonicalDirectiveQuery } from "../live/blocking.ts";
-import { parsePartFile } from "../live/hinted-part.ts";
 import type { PlaylistAnswer } from "../live/playlist-answer.ts";
 import { LatestPlaylists } from "../live/latest-playlists.ts";
 import { PlaylistCoalescer, playlistRequestKey } from "../live/playlist-coalescer.ts";
@@ -20,7 +19,7 @@ import { playlistRelay, relayLocation } from "../live/objects/playlist-relay-stu
 import { stalenessShares, tierRegion } from "../live/relay-tier.ts";
 import { withUriQuery } from "../live/uri-query.ts";
 import { ViewerReports } from "../live/viewer-reports.ts";
-import { type MediaAddress, parseMediaAddress } from "../storage/media.ts";
+import { type MediaAddress, parseMediaAddress, partOfFile } from "../storage/media.ts";
 import { cachedAnswer, keepAnswer, mediaStore } from "../storage/media-bucket.ts";
 import { playbackRecord } from "../streams/playback-policy.ts";
 
@@ -204,7 +203,7 @@ playbackRoutes.on(["GET", "HEAD"], "/:id/:rendition/:epoch/:file", async (c) => 
   try {
     response = await serve();
   } catch (err) {
-    const part = err instanceof AppError && err.status === 404 ? parsePartFile(address.file) : null;
+    const part = err instanceof AppError && err.status === 404 ? partOfFile(address.file) : null;
     if (part === null) throw err;
     // A player loads the preload-hinted part before it exists (§6.2.6): held until it is committed, then read from R2.
     const held = await awaitPart(c, address, part);

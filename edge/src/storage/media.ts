@@ -21,6 +21,20 @@ export const mediaFile = {
 };
 
 const FILE_PATTERN = /^(?:init\.mp4|seg-\d{1,10}\.m4s|part-\d{1,10}\.\d{1,4}\.m4s)$/;
+const SEGMENT_FILE = /^seg-(\d{1,10})\.m4s$/;
+const PART_FILE = /^part-(\d{1,10})\.(\d{1,4})\.m4s$/;
+
+/** The msn of a segment's file name (as mediaFile.segment writes it), or null for any other file. */
+export function segmentMsnOfFile(file: string): number | null {
+  const match = SEGMENT_FILE.exec(file);
+  return match ? Number(match[1]) : null;
+}
+
+/** The msn and part index of a part's file name (as mediaFile.part writes it), or null for any other file. */
+export function partOfFile(file: string): { msn: number; part: number } | null {
+  const match = PART_FILE.exec(file);
+  return match ? { msn: Number(match[1]), part: Number(match[2]) } : null;
+}
 const EPOCH_PATTERN = /^\d{1,9}$/;
 const LIVE_ROOT = "live";
 

@@ -1,7 +1,7 @@
 // What an MP4 download of an on-demand asset is made of, read back from the asset's own stored playlists (the one
 // record of exactly which segments a VOD or a clip names): the best rendition, and per period (a run of segments
 // between discontinuities) its init segment and its segments with their keys. Pure: playlist text in, data out.
-import { addressOfUrlPath, type MediaAddress } from "../storage/media.ts";
+import { addressOfUrlPath, type MediaAddress, segmentMsnOfFile } from "../storage/media.ts";
 
 /** One segment of a download: where it is, its msn, its duration and the content key that encrypts it (if any). */
 export interface PlannedSegment {
@@ -77,8 +77,8 @@ export function planPeriods(media: string): PlannedPeriod[] {
     } else if (!line.startsWith("#")) {
       if (!init || duration === null || !Number.isFinite(duration)) throw new Error("the asset playlist names a segment without EXT-X-MAP or EXTINF");
       const segment = address(line);
-      const msn = Number(/^seg-(\d+)\.m4s$/.exec(segment.file)?.[1] ?? Number.NaN);
-      if (!Number.isSafeInteger(msn)) throw new Error(`the asset playlist names "${segment.file}" as a segment`);
+      const msn = segmentMsnOfFile(segment.file);
+      if (msn === null) throw new Error(`the asset playlist names "${segment.file}" as a segment`);
       if (fresh || periods.length === 0) periods.push({ init, segments: [] });
       fresh = false;
       periods[periods.length - 1]!.segments.push({ address: segment, msn, duration, key });

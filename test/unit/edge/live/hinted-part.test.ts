@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { evaluatePartRequest, hintedPartTimeoutMs, parsePartFile } from "../../../../edge/src/live/hinted-part.ts";
+import { evaluatePartRequest, hintedPartTimeoutMs } from "../../../../edge/src/live/hinted-part.ts";
 import type { PartAddress } from "../../../../edge/src/live/hinted-part.ts";
 import { renderMedia } from "../../../../edge/src/live/playlist.ts";
 import { addInit, addPart, addSegment, createLiveWindow, end } from "../../../../edge/src/live/window.ts";
@@ -24,14 +24,6 @@ function part(msn: number, index: number, epoch = 1): PartAddress {
 function hinted(state: LiveWindowState): string {
   return /#EXT-X-PRELOAD-HINT:TYPE=PART,URI="([^"]+)"/.exec(renderMedia(state, "360p") ?? "")?.[1] ?? "";
 }
-
-describe("parsePartFile", () => {
-  it("reads a part's msn and index, and nothing else", () => {
-    expect(parsePartFile("part-10.2.m4s")).toEqual({ msn: 10, part: 2 });
-    expect(parsePartFile("seg-10.m4s")).toBeNull();
-    expect(parsePartFile("init.mp4")).toBeNull();
-  });
-});
 
 describe("evaluatePartRequest", () => {
   it("waits three part targets for the part the playlist's preload hint names", () => {

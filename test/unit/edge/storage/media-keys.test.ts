@@ -6,6 +6,8 @@ import {
   addressOfUrlPath,
   epochOfRelativeMediaUri,
   type MediaAddress,
+  partOfFile,
+  segmentMsnOfFile,
   mediaFile,
   mediaKey,
   mediaUrlPath,
@@ -25,5 +27,12 @@ describe("media key scheme", () => {
     expect(epochOfRelativeMediaUri(`${relativeMediaUri(7, mediaFile.init())}?token=abc`)).toBe(7);
     expect(epochOfRelativeMediaUri("seg-40.m4s")).toBeNull();
     expect(epochOfRelativeMediaUri("x/seg-40.m4s")).toBeNull();
+  });
+
+  it("reads a segment's msn and a part's msn and index from their file names, and nothing else", () => {
+    expect(segmentMsnOfFile(mediaFile.segment(40))).toBe(40);
+    expect(partOfFile(mediaFile.part(10, 2))).toEqual({ msn: 10, part: 2 });
+    for (const other of [mediaFile.init(), mediaFile.part(40, 0)]) expect(segmentMsnOfFile(other)).toBeNull();
+    for (const other of [mediaFile.init(), mediaFile.segment(10)]) expect(partOfFile(other)).toBeNull();
   });
 });
