@@ -1,10 +1,13 @@
 // The end of a broadcast goes through the stream object's outbox: with R2 failing once and the object reset (all its
-// in-memory state and the attempt in flight gone, as in a crash or eviction) in the middle of writing the VOD, the VOD still comes out ready, listed `processing` meanwhile with its step's attempts
-// and last error visible; a VOD whose step gave up is `failed`, and deleting it leaves none of its media behind.
+// in-memory state and the attempt in flight gone, as in a crash or eviction) in the middle of writing the VOD, the VOD
+// still comes out ready, listed `processing` meanwhile with its step's attempts and last error visible; a VOD whose
+// step gave up is `failed`, and deleting it leaves none of its media behind; a long broadcast's recording is read a
+// page (at most 1,000 rows) at a time.
 import { abortAllDurableObjects, evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { liveStream } from "../../../edge/src/live/objects/live-stream-stub.ts";
+import type { Recording } from "../../../edge/src/live/stores/recording.ts";
 import type { MediaStore } from "../../../edge/src/storage/media-store.ts";
 import { call, callJson } from "../api.ts";
 import { publish, putInit, putSegment, stopBroadcast } from "../ingest-client.ts";
@@ -30,6 +33,8 @@ async function recordedBroadcast(segments = 3): Promise<{ streamId: string; epoc
 }
 
 type Faulty = { media: MediaStore; playlistWrites?: number };
+/** The object's recording, as the paging test wraps it. */
+type Paged = { recording: Pick<Recording, "page" | "segments">; pageSizes?: number[] };
 
 /**
  * Wraps the object's media store: playlist write number `failAt` throws as an unavailable R2 would, and number
@@ -132,6 +137,49 @@ describe("end of a broadcast through the outbox", () => {
     expect((await mediaOf(streamId)).length).toBeGreaterThan(0);
     expect((await call("DELETE", `/vods/${failed!.vod_id}`)).status).toBe(204);
     expect(await mediaOf(streamId)).toEqual([]);
+  });
+
+  it("writes a long broadcast's VOD a page of the recording at a time, never reading the whole recording", async () => {
+    const { streamId, epoch } = await recordedBroadcast(1);
+    const stub = liveStream(env, streamId);
+    // 2 renditions x 2,500 recorded segments (5,000 rows, as 83 minutes at 2 s segments), written straight into the
+    // object's recording; the VOD step reads it through Recording.page, whose every answer is counted.
+    await runInDurableObject(stub, (instance, state) => {
+      const sql = state.storage.sql;
+      const [{ session_id: sessionId }] = sql.exec<{ session_id: string }>("SELECT DISTINCT session_id FROM recorded_segments").toArray() as [
+        { session_id: string },
+      ];
+      const start = Date.parse("2026-12-06T10:00:00.000Z");
+      for (let msn = 1; msn < 2_500; msn++) {
+        for (const rendition of ["360p", "240p"]) {
+          const at = new Date(start + msn * 2_000).toISOString();
+          sql.exec(
+            "INSERT INTO recorded_segments (session_id, rendition, msn, epoch, duration, program_date_time) VALUES (?, ?, ?, ?, 2, ?)",
+            sessionId,
+            rendition,
+            msn,
+            epoch,
+            at,
+          );
+        }
+      }
+      const target = instance as unknown as Paged;
+      target.pageSizes = [];
+      const page = target.recording.page.bind(target.recording);
+      target.recording.page = (...args) => {
+        const rows = page(...args);
+        target.pageSizes!.push(rows.length);
+        return rows;
+      };
+      target.recording.segments = () => {
+        throw new Error("the whole recording was read (injected by the test)");
+      };
+    });
+    await stopBroadcast(streamId, epoch);
+    expect((await vodsOf(streamId))[0]).toMatchObject({ status: "ready", segment_count: 2_500 });
+    const sizes = await runInDurableObject(stub, (instance) => (instance as unknown as Paged).pageSizes!);
+    expect(Math.max(...sizes)).toBeLessThanOrEqual(1_000);
+    expect(sizes.reduce((sum, size) => sum + size, 0)).toBe(5_000);
   });
 
   it("turns a media cleanup saved before the outbox existed into its outbox step, which deletes the media", async () => {
