@@ -1,0 +1,105 @@
+// Follows a running Node process's V8 heap next to its RSS, through the inspector that SIGUSR1 opens on
+// 127.0.0.1:<port> (9229 unless the process was started with another --inspect-port), and forces one full GC at the
+// end: it tells a process whose JS heap keeps growing (a leak that survives a full GC) from one whose RSS grows while its
+// heap does not (native memory, or garbage V8 has not collected yet). The soak uses it on wrangler's own node process.
+// CLI: `node bench/node-heap.ts <pid> [interval s, 30] [duration s, 1500]`, one JSON line per sample.
+import { readFileSync } from "node:fs";
+
+/** One sample: seconds since the first, RSS and the V8 heap (used, total) in MiB; `tag` marks the forced-GC sample. */
+export interface HeapSample {
+  t: number;
+  rssMiB: number;
+  heapUsedMiB: number;
+  heapTotalMiB: number;
+  tag?: "after forced full GC";
+}
+
+/** A process's inspector session: heap usage now, and a forced full GC. */
+export interface HeapInspector {
+  sample(tag?: HeapSample["tag"]): Promise<HeapSample>;
+  collectGarbage(): Promise<void>;
+  close(): void;
+}
+
+const mib = (bytes: number) => Math.round((bytes / 1048576) * 10) / 10;
+
+/** RSS of `pid` in MiB, from /proc. */
+function rssMiB(pid: number): number {
+  const kb = /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1];
+  if (kb === undefined) throw new Error(`pid ${pid}: no VmRSS`);
+  return mib(Number(kb) * 1024);
+}
+
+/** Opens `pid`'s inspector with SIGUSR1 and connects to it (on 127.0.0.1:`port`). */
+export async function inspectHeap(pid: number, port = 9229): Promise<HeapInspector> {
+  process.kill(pid, "SIGUSR1");
+  const deadline = Date.now() + 10_000;
+  let target: { webSocketDebuggerUrl: string } | undefined;
+  while (!target) {
+    const list = await fetch(`http://127.0.0.1:${port}/json/list`)
+      .then((r) => r.json() as Promise<{ webSocketDebuggerUrl: string }[]>)
+      .catch(() => []);
+    target = list[0];
+    if (!target) {
+      if (Date.now() > deadline) throw new Error(`pid ${pid}: no inspector on 127.0.0.1:${port} 10 s after SIGUSR1`);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+  }
+  const ws = new WebSocket(target.webSocketDebuggerUrl);
+  await new Promise((resolve, reject) => {
+    ws.onopen = resolve;
+    ws.onerror = () => reject(new Error(`pid ${pid}: the inspector refused the connection`));
+  });
+  let nextId = 0;
+  const pending = new Map<number, (result: unknown) => void>();
+  ws.onmessage = (message) => {
+    const data = JSON.parse(String(message.data)) as { id?: number; result?: unknown; error?: unknown };
+    if (data.id !== undefined) {
+      pending.get(data.id)?.(data.result ?? data.error);
+      pending.delete(data.id);
+    }
+  };
+  const call = <T>(method: string) =>
+    new Promise<T>((resolve) => {
+      nextId += 1;
+      pending.set(nextId, resolve as (result: unknown) => void);
+      ws.send(JSON.stringify({ id: nextId, method }));
+    });
+  const t0 = Date.now();
+  return {
+    async sample(tag) {
+      const heap = await call<{ usedSize: number; totalSize: number }>("Runtime.getHeapUsage");
+      return {
+        t: Math.round((Date.now() - t0) / 1000),
+        rssMiB: rssMiB(pid),
+        heapUsedMiB: mib(heap.usedSize),
+        heapTotalMiB: mib(heap.totalSize),
+        ...(tag ? { tag } : {}),
+      };
+    },
+    async collectGarbage() {
+      await call("HeapProfiler.enable");
+      await call("HeapProfiler.collectGarbage");
+    },
+    close: () => ws.close(),
+  };
+}
+
+if (import.meta.main) {
+  const [pidArg, intervalArg = "30", durationArg = "1500"] = process.argv.slice(2);
+  if (!pidArg) {
+    console.error("usage: node bench/node-heap.ts <pid> [interval s, 30] [duration s, 1500]");
+    process.exit(2);
+  }
+  const pid = Number(pidArg);
+  const inspector = await inspectHeap(pid);
+  const end = Date.now() + Number(durationArg) * 1000;
+  while (Date.now() < end) {
+    console.log(JSON.stringify(await inspector.sample()));
+    await new Promise((resolve) => setTimeout(resolve, Number(intervalArg) * 1000));
+  }
+  await inspector.collectGarbage();
+  await new Promise((resolve) => setTimeout(resolve, 2000));
+  console.log(JSON.stringify(await inspector.sample("after forced full GC")));
+  inspector.close();
+}
