@@ -12,8 +12,9 @@ import { benchRoutes } from "./routes/bench.ts";
 import { clipRoutes, streamClipRoutes } from "./routes/clips.ts";
 import { dashboardRoutes, homePage, wantsHtml } from "./routes/dashboard.ts";
 import { clipDownloadRoutes, vodDownloadRoutes } from "./routes/downloads.ts";
-import { adminOnly, bearer } from "./routes/guarded.ts";
+import { adminOnly, bearer, bootstrapOnly, nodeOnly } from "./routes/guarded.ts";
 import { ingestRoutes } from "./routes/ingest.ts";
+import { nodeRegistrationRoutes } from "./routes/node-registration.ts";
 import { nodeRoutes } from "./routes/nodes.ts";
 import { liveStoryboardRoutes } from "./routes/live-storyboard.ts";
 import { playbackRoutes } from "./routes/playback.ts";
@@ -28,6 +29,7 @@ import { streamVodRoutes, vodRoutes } from "./routes/vods.ts";
 import { vodStoryboardRoutes } from "./routes/vod-storyboard.ts";
 import { watchRoutes } from "./routes/watch.ts";
 import { webhookRoutes } from "./routes/webhooks.ts";
+import { workerIngestRoutes } from "./routes/worker-ingest.ts";
 import { deliverWebhooks } from "./webhooks/deliver.ts";
 
 export { LiveStream } from "./live/objects/live-stream.ts";
@@ -43,9 +45,10 @@ app.use("*", accessLog());
 app.get("/", (c, next) => (wantsHtml(c.req.header("accept")) ? homePage() : next()));
 app.route("/", serviceRoutes); // GET / (where things are, as JSON) and GET /healthz
 
-// Every route and who may call it. `bearer(router)` needs a valid bearer token (an API token or ADMIN_TOKEN) and
-// `adminOnly(router)` ADMIN_TOKEN, each checked before that router's own routes and no others, so the order of the
-// mounts does not matter. Routers without either check their callers themselves, as their comment says. A prefix
+// Every route and who may call it. `bearer(router)` needs a valid bearer token (an API token or ADMIN_TOKEN),
+// `adminOnly(router)` ADMIN_TOKEN, `nodeOnly(router)` an ingest node's credential and `bootstrapOnly(router)` the
+// bootstrap secret, each checked before that router's own routes and no others, so the order of the mounts does not
+// matter. Routers without either check their callers themselves, as their comment says. A prefix
 // with two routers (/live, /vod, /clips) has one per resource under it (playback and its storyboard; a clip and its
 // playback), each with its own checks and CORS (test/edge/routes/shared-prefix-mounts.test.ts mounts each alone).
 
@@ -80,8 +83,11 @@ app.route("/live", liveStoryboardRoutes); // a DVR stream's storyboard (seek pre
 app.route("/watch", watchRoutes);
 // The streamer's dashboard (public page; its API calls carry the token the user signs in with).
 app.route("/dashboard", dashboardRoutes);
-// Ingest nodes: a node credential (or the bootstrap INGEST_SECRET to register), checked by the ingest routes.
-app.route("/ingest/v1", ingestRoutes);
+// Ingest: nodes register with the bootstrap secret, then call everything else with the credential that answers; the
+// transcoding pool's workers carry a worker grant, checked by their router (it names the stream, epoch and renditions).
+app.route("/ingest/v1/nodes/register", bootstrapOnly(nodeRegistrationRoutes));
+app.route("/ingest/v1", nodeOnly(ingestRoutes)); // publish, unpublish, heartbeats, media uploads
+app.route("/ingest/v1/worker", workerIngestRoutes);
 // Benchmarks only: answers nothing unless the bench setting is on (bench.ts).
 app.route("/bench", benchRoutes);
 

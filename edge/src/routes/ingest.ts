@@ -6,10 +6,8 @@ import {
   NODE_FEATURES,
   InitMetaSchema,
   MEDIA_META_HEADER,
-  type NodeCredential,
   type NodeHeartbeatAnswer,
   NodeHeartbeatSchema,
-  NodeRegisterRequestSchema,
   PartMetaSchema,
   PublishRequestSchema,
   type SegmentMeta,
@@ -21,8 +19,6 @@ import {
 } from "../../../protocol/ingest.ts";
 import { isRenditionName, isStreamId } from "../../../protocol/names.ts";
 import type { AppContext, AppEnv } from "../app-env.ts";
-import { requireBootstrap, requireNode } from "../auth/node-auth.ts";
-import { registerNodeCredential } from "../auth/node-credentials.ts";
 import { getConfig } from "../config.ts";
 import { database } from "../db/client.ts";
 import { ingestNodes } from "../db/schema.ts";
@@ -37,7 +33,7 @@ import { mediaFile } from "../storage/media.ts";
 import { mediaStore } from "../storage/media-bucket.ts";
 import { advertisedUrlAllowed, srtUrlAllowed, whipUrlAllowed } from "../streams/ingest-host-policy.ts";
 import { findStreamKey } from "../streams/stream-repository.ts";
-import { grantablePool, issueWorkerGrant, workerIngestRoutes } from "./worker-ingest.ts";
+import { grantablePool, issueWorkerGrant } from "./worker-ingest.ts";
 
 /** Throws the AppError an ingest result describes; returns nothing when it succeeded. */
 function unwrap(result: IngestResult): void {
@@ -78,49 +74,23 @@ async function requireLease(c: AppContext, streamId: string, epoch: number): Pro
   unwrap(await liveStream(c.env, streamId).checkLease(c.get("nodeId"), epoch));
 }
 
-/** Routes under /ingest/v1. */
+/** Routes under /ingest/v1 that a node calls with its own credential (index.ts mounts them behind `nodeOnly`). */
 export const ingestRoutes = new Hono<AppEnv>();
 
-/**
- * A node registers itself with the bootstrap secret: the answer is that node id's own credential for `region`,
- * expiring after NODE_REGISTRATION_SECONDS (the node registers again before then), and it replaces a previous one
- * the node registered. It never replaces an unexpired credential the admin minted (409 `node_provisioned`): whoever
- * holds the bootstrap secret must not take over a node the admin provisioned.
- * Registered before the `requireNode` middleware below, which this route alone does not pass through.
- */
-ingestRoutes.post("/nodes/register", limitJsonBody, requireBootstrap, async (c) => {
-  const body = await readJson(c, NodeRegisterRequestSchema);
-  const { nodeRegistrationSeconds } = getConfig(c.env);
-  const minted = await registerNodeCredential(c.env.DB, {
-    nodeId: body.node_id,
-    region: body.region,
-    rtmpUrl: null,
-    expiresInSeconds: nodeRegistrationSeconds,
-  });
-  if (!minted) {
-    throw new AppError(
-      409,
-      "node_provisioned",
-      `Node "${body.node_id}" holds a credential the admin minted, which has not expired: registering cannot replace it. Run that node with its credential (NODE_TOKEN), or pick another node id; the admin can forget the node (DELETE /nodes/${body.node_id}) to free the id.`,
-    );
-  }
-  const answer: NodeCredential = { node_id: body.node_id, region: body.region, credential: minted.credential, expires_at: minted.expiresAt };
-  return c.json(answer, 201);
-});
-ingestRoutes.all("/nodes/register", methodNotAllowed("POST"));
-
-// The pool's workers carry a worker grant, not a node credential: their routes answer before requireNode runs.
-ingestRoutes.route("/worker", workerIngestRoutes);
-
-ingestRoutes.use("*", requireNode);
-// Media bodies may be large; everything else is JSON with the control API's limit.
-ingestRoutes.use(
-  "/streams/:id/renditions/*",
-  limitBody(
-    (env) => getConfig(env).maxMediaBytes,
-    (max) => `Media objects are limited to ${max} bytes.`,
-  ),
+// Media bodies may be large; everything else is JSON with the control API's limit. Each on its own paths: the node
+// credential is checked at the mount (index.ts) on exactly this router's paths, which guarded() reads from its routes
+// and middleware (it refuses a wildcard, which would not say which paths it covers).
+const limitMedia = limitBody(
+  (env) => getConfig(env).maxMediaBytes,
+  (max) => `Media objects are limited to ${max} bytes.`,
 );
+for (const path of [
+  "/streams/:id/renditions/:rendition/init",
+  "/streams/:id/renditions/:rendition/parts/:msn/:part",
+  "/streams/:id/renditions/:rendition/segments/:msn",
+]) {
+  ingestRoutes.use(path, limitMedia);
+}
 ingestRoutes.use(
   "/streams/:id/thumbnail",
   limitBody(
@@ -129,7 +99,7 @@ ingestRoutes.use(
   ),
 );
 ingestRoutes.use(
-  "/streams/:id/storyboard/*",
+  "/streams/:id/storyboard/:sheet",
   limitBody(
     () => 2 * 1024 * 1024,
     () => "Storyboard sheets are limited to 2 MiB.",
@@ -137,7 +107,7 @@ ingestRoutes.use(
 );
 ingestRoutes.use("/publish", limitJsonBody);
 ingestRoutes.use("/unpublish", limitJsonBody);
-ingestRoutes.use("/nodes/*", limitJsonBody);
+ingestRoutes.use("/nodes/heartbeat", limitJsonBody);
 ingestRoutes.use("/streams/:id/heartbeat", limitJsonBody);
 
 ingestRoutes.post("/publish", async (c) => {
