@@ -48,9 +48,10 @@ app.route("/", serviceRoutes); // GET / (where things are, as JSON) and GET /hea
 // Every route and who may call it. `bearer(router)` needs a valid bearer token (an API token or ADMIN_TOKEN),
 // `adminOnly(router)` ADMIN_TOKEN, `nodeOnly(router)` an ingest node's credential and `bootstrapOnly(router)` the
 // bootstrap secret, each checked before that router's own routes and no others, so the order of the mounts does not
-// matter. Routers without either check their callers themselves, as their comment says. A prefix
-// with two routers (/live, /vod, /clips) has one per resource under it (playback and its storyboard; a clip and its
-// playback), each with its own checks and CORS (test/edge/routes/shared-prefix-mounts.test.ts mounts each alone).
+// matter. Routers without one of these check their callers themselves, as their comment says. A prefix with more than
+// one router (/live, /vod, /clips, /ingest/v1) has one per resource under it (playback and its storyboard; a clip and
+// its playback; node registration, nodes and pool workers), each with its own checks and CORS
+// (test/edge/routes/shared-prefix-mounts.test.ts mounts each alone).
 
 // The control API (described by /openapi.json).
 app.route("/streams", bearer(streamRoutes)); // create, list, read, change, delete, key, start, stop, manifest, status
