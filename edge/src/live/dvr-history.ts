@@ -25,7 +25,7 @@ export interface HistoryRow {
   programDateTime: string;
 }
 
-/** The recording of the current broadcast, one rendition at a time (recording.ts answers from SQLite). */
+/** The recording of the current broadcast, one rendition at a time (stores/recording.ts answers from SQLite). */
 export interface HistorySource {
   /** Recorded segments of `rendition` with `from <= msn < to`, by msn. */
   range(rendition: string, from: number, to: number): HistoryRow[];

@@ -1,5 +1,5 @@
 // A broadcast's encryption as the live window, the publishing node and on-demand playlists see it, derived from its
-// session key (session-keys.ts). Pure: the seed is read and stored by the Durable Object.
+// session key (stores/session-keys.ts). Pure: the seed is read and stored by the Durable Object.
 import { contentKeyPrefix, keyPeriod } from "../../../protocol/content-keys.ts";
 import type { PublishEncryption } from "../../../protocol/ingest.ts";
 import type { AssetEncryption } from "../vod/vod-playlist.ts";

@@ -1,4 +1,4 @@
-// Works a stream object's outbox (rules in outbox.ts, rows in outbox-store.ts, the steps in broadcast-steps.ts): one
+// Works a stream object's outbox (rules in outbox.ts, rows in stores/outbox-store.ts, the steps in objects/broadcast-steps.ts): one
 // run at a time whoever asks (the alarm, the end of a broadcast); each due step claimed, run, then done, retried later
 // or given up; the object's alarm kept at the next due step, so nothing pending is ever left without one.
 import { redactSecrets } from "../auth/redact.ts";
@@ -10,7 +10,7 @@ export interface AlarmClock {
   set(at: number): Promise<void>;
 }
 
-/** The outbox rows (outbox-store.ts keeps them in the object's SQLite). */
+/** The outbox rows (stores/outbox-store.ts keeps them in the object's SQLite). */
 export interface OutboxRows {
   add(steps: { step: OutboxStep; at: number | null }[], now: number): void;
   due(now: number): OutboxRow[];
@@ -21,7 +21,7 @@ export interface OutboxRows {
   nextDue(): number | null;
 }
 
-/** Does the steps (broadcast-steps.ts in the object; a fake in unit tests). */
+/** Does the steps (objects/broadcast-steps.ts in the object; a fake in unit tests). */
 export interface StepWorker {
   /** Runs a step; returns the steps it calls for next. Throws when it failed. */
   run(step: OutboxStep, progress: Record<string, unknown> | null, saveProgress: (progress: Record<string, unknown>) => void): Promise<OutboxStep[]>;

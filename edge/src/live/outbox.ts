@@ -1,8 +1,8 @@
 // The stream object's outbox: what must happen because a broadcast began or ended (the D1 ledger, webhook events, the
 // VOD, releasing an unrecorded broadcast's media), recorded as rows in the object's SQLite in the same step as the
 // state change that calls for them, then worked by its alarm until each is done. Pure: the steps a broadcast's end
-// asks for, when a step runs again, and what a status shows; outbox-store.ts keeps the rows, outbox-runner.ts works
-// them, broadcast-steps.ts does each step.
+// asks for, when a step runs again, and what a status shows; stores/outbox-store.ts keeps the rows, outbox-runner.ts
+// works them, objects/broadcast-steps.ts does each step.
 import type { WebhookEventType } from "../webhooks/events.ts";
 import type { AssetEncryption, AssetRendition } from "../vod/vod-playlist.ts";
 import type { EndReason, PendingCleanup } from "./live-meta.ts";
@@ -24,7 +24,7 @@ export interface OutboxRow {
   nextAt: number;
   lastError: string | null;
   state: "pending" | "done" | "failed";
-  /** What a step saved between attempts (see broadcast-steps.ts), or null. */
+  /** What a step saved between attempts (see objects/broadcast-steps.ts), or null. */
   progress: Record<string, unknown> | null;
 }
 
