@@ -69,13 +69,7 @@ describe("routers sharing a prefix, each mounted alone", () => {
       ["/ingest/v1", nodeOnly(ingestRoutes), "/ingest/v1/publish", "POST", /node credential/],
       ["/ingest/v1", nodeOnly(ingestRoutes), "/ingest/v1/nodes/heartbeat", "POST", /node credential/],
       // The workers' router's context also carries their grant: cast, as the app's own mount accepts it.
-      [
-        "/ingest/v1/worker",
-        workerIngestRoutes as unknown as Hono<AppEnv>,
-        `/ingest/v1/worker/streams/${ID}/renditions/360p/segments/1`,
-        "GET",
-        /worker grant/,
-      ],
+      ["/ingest/v1/worker", workerIngestRoutes as unknown as Hono<AppEnv>, `/ingest/v1/worker/streams/${ID}/renditions/360p/segments/1`, "GET", /worker grant/],
     ];
     for (const [prefix, router, path, method, detail] of cases) {
       for (const app of [alone(prefix, router), worker]) {
