@@ -83,25 +83,56 @@ describe("VOD and clips from a real broadcast", () => {
     // Everything the publisher sent (12 s) is in the VOD.
     expect(Math.abs(vod.duration_s - 12)).toBeLessThan(1);
     expect((await fetch(local(vod.poster_url))).headers.get("content-type")).toBe("image/jpeg");
-    // Its storyboard, made by the node while live: a WebVTT track whose cues cover the VOD and point inside sprite
-    // sheets that decode as 800x450 JPEGs (5x5 tiles of 160x90).
-    const track = await fetch(local(vod.playback_url).replace(/master\.m3u8$/, "storyboard.vtt"));
+    // Its storyboard, made by the node while live: a WebVTT track whose cues cover the VOD without a gap and point
+    // inside sprite sheets. Every sheet a cue names is served and decodes as a JPEG (800x450: 5x5 tiles of 160x90)
+    // that holds each of its rectangles.
+    const trackUrl = local(vod.playback_url).replace(/master\.m3u8$/, "storyboard.vtt");
+    const track = await fetch(trackUrl);
     expect(track.status).toBe(200);
     const cues = parseThumbnailVtt(await track.text());
     expect(cues.length).toBeGreaterThanOrEqual(2);
     expect(cues[0]!.start).toBe(0);
+    for (let i = 1; i < cues.length; i++) expect(cues[i]!.start).toBeCloseTo(cues[i - 1]!.end, 3);
     expect(cues.at(-1)!.end).toBeCloseTo(vod.duration_s, 2);
-    const sprite = await fetch(new URL(cues.at(-1)!.uri, track.url));
-    const probe = await probeBytes([new Uint8Array(await sprite.arrayBuffer())], { suffix: ".jpg" });
-    expect(probe.code, probe.stderr).toBe(0);
-    expect(probe.streams[0]).toMatchObject({ codec_name: "mjpeg", width: 800, height: 450 });
-    for (const cue of cues) expect(cue.x + cue.width <= 800 && cue.y + cue.height <= 450).toBe(true);
+    for (const uri of new Set(cues.map((cue) => cue.uri))) {
+      const sprite = await fetch(new URL(uri, track.url));
+      expect(sprite.status, uri).toBe(200);
+      const probe = await probeBytes([new Uint8Array(await sprite.arrayBuffer())], { suffix: ".jpg" });
+      expect(probe.code, probe.stderr).toBe(0);
+      expect(probe.streams[0]).toMatchObject({ codec_name: "mjpeg", width: 800, height: 450 });
+      const { width, height } = probe.streams[0] as { width: number; height: number };
+      for (const cue of cues.filter((c) => c.uri === uri))
+        expect(cue.x + cue.width <= width && cue.y + cue.height <= height, `${uri} ${cue.x},${cue.y}`).toBe(true);
+    }
 
     const browser = await launchBrowser();
     try {
       const page = browser.page;
-      // A same-origin page that loads the Worker's own hls.js and plays the VOD at 4x.
       await page.goto(system.url("/healthz"));
+      // Chromium's own WebVTT parser (a <track> of kind metadata) reads the storyboard as the cues above: same times,
+      // same payloads, none dropped as malformed (times compared in whole ms).
+      const browserCues = await inPage<{ start: number; end: number; text: string }[]>(
+        page,
+        `new Promise((resolve, reject) => {
+          const video = document.createElement("video");
+          const element = document.createElement("track");
+          element.kind = "metadata";
+          element.src = ${JSON.stringify(trackUrl)};
+          element.addEventListener("load", () => resolve([...element.track.cues].map((c) => ({ start: Math.round(c.startTime * 1000), end: Math.round(c.endTime * 1000), text: c.text }))));
+          element.addEventListener("error", () => reject(new Error("the track did not load")));
+          video.append(element);
+          document.body.append(video);
+          element.track.mode = "hidden";
+        })`,
+      );
+      expect(browserCues).toEqual(
+        cues.map((cue) => ({
+          start: Math.round(cue.start * 1000),
+          end: Math.round(cue.end * 1000),
+          text: `${cue.uri}#xywh=${cue.x},${cue.y},${cue.width},${cue.height}`,
+        })),
+      );
+      // A same-origin page that loads the Worker's own hls.js and plays the VOD at 4x.
       await page.addScriptTag({ url: system.url(`/watch/assets/hls-${hlsPackage.version}.min.js`) });
       await inPage(
         page,
