@@ -1,12 +1,13 @@
 // MP4 downloads end to end: a real encrypted broadcast over RTMP with a reconnect in the middle (two publish epochs,
 // so two encoders' timelines), recorded as a VOD, plus a clip across the reconnect. Each downloads as one MP4 that
-// FFmpeg decodes from the first byte to the last without an error, lasting what the asset says; Range requests
-// reassemble into the same bytes.
+// FFmpeg decodes from the first byte to the last without an error, lasting what the asset says, and Chromium plays
+// the VOD's from its URL to its end; Range requests reassemble into the same bytes.
 import { execFile } from "node:child_process";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { inPage, launchBrowser, waitInPage } from "../../scripts/lib/browser.ts";
 import { FFPROBE } from "./ffprobe.ts";
 import { ADMIN_TOKEN, eventually, startSystem, type TestSystem } from "./harness.ts";
 
@@ -117,6 +118,34 @@ describe("MP4 download of a real broadcast", () => {
       "-",
     ]);
     expect(`${streamed.code} ${streamed.stderr}`.trim()).toBe("0");
+    // A browser plays it too: Chromium's <video> streams the file from the URL (a public stream: no token needed),
+    // plays it through to its end without a media error, and knows its length.
+    const browser = await launchBrowser();
+    try {
+      await browser.page.goto(system.url("/healthz"));
+      await inPage(
+        browser.page,
+        `(() => {
+          const video = document.createElement("video");
+          video.muted = true;
+          video.addEventListener("loadedmetadata", () => { video.playbackRate = 4; video.play(); });
+          video.src = ${JSON.stringify(local(vod.download_url))};
+          document.body.append(video);
+          window.__mp4 = video;
+        })()`,
+      );
+      const state =
+        "({ t: window.__mp4.currentTime, d: window.__mp4.duration, ended: window.__mp4.ended, error: window.__mp4.error && window.__mp4.error.message })";
+      await waitInPage(browser.page, "the MP4 played to its end", "window.__mp4.ended || window.__mp4.error !== null", 30_000, state);
+      const played = await inPage<{ t: number; d: number; ended: boolean; error: string | null }>(browser.page, state);
+      console.log(`Chromium played the VOD's MP4: ${JSON.stringify(played)}`);
+      expect(played.error).toBeNull();
+      expect(played.ended).toBe(true);
+      expect(Math.abs(played.t - vod.duration_s)).toBeLessThan(0.1);
+      expect(Math.abs(played.d - vod.duration_s)).toBeLessThan(0.1);
+    } finally {
+      await browser.close();
+    }
 
     // Three ranges, cut anywhere (inside encrypted, retimed segments too), make the same file.
     const size = whole.bytes.byteLength;
