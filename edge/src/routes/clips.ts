@@ -17,7 +17,7 @@ import { mediaStore } from "../storage/media-bucket.ts";
 import { CreateClipSchema } from "../vod/asset-input.ts";
 import { releaseAsset } from "../vod/asset-release.ts";
 import { writeAsset } from "../vod/asset-writer.ts";
-import { type AssetRendition, segmentsInRange } from "../vod/vod-playlist.ts";
+import type { AssetRendition } from "../vod/vod-playlist.ts";
 import { emitEvent } from "../webhooks/emit.ts";
 import { clipView, ownedClip, ownedVod, uuidParam } from "./asset-views.ts";
 import { IdParams, streamFromPath } from "./stream-from-path.ts";
@@ -74,8 +74,10 @@ streamClipRoutes.openapi(createClipRoute, async (c) => {
     sessionId = vod.sessionId;
     renditions = JSON.parse(vod.renditions) as AssetRendition[];
   }
-  const recorded = await liveStream(c.env, stream.id).recorded(sessionId);
-  if (!recorded.sessionId || recorded.segments.length === 0) throw new AppError(409, "conflict", "This stream has no recorded broadcast to clip.");
+  const start = body.start_time ? { atMs: Date.parse(body.start_time) } : { offsetS: body.start_offset ?? 0 };
+  // The object cuts the range on its recording, reading only the rows around it (a broadcast can hold ~200k).
+  const recorded = await liveStream(c.env, stream.id).recorded(sessionId, { reference: renditions[0]?.name, start, durationS: body.duration });
+  if (!recorded.sessionId || !recorded.recordedAny) throw new AppError(409, "conflict", "This stream has no recorded broadcast to clip.");
   // A clip names the broadcast's own segments; an unrecorded broadcast deletes them as they leave the live window and
   // at its end, so its clip would answer 200 and play nothing. Refused instead of kept: record: false promises deletion.
   if (!recorded.record) {
@@ -86,8 +88,7 @@ streamClipRoutes.openapi(createClipRoute, async (c) => {
     );
   }
   if (renditions.length === 0) renditions = recorded.renditions;
-  const start = body.start_time ? { atMs: Date.parse(body.start_time) } : { offsetS: body.start_offset ?? 0 };
-  const { startMs, segments: covering } = segmentsInRange(recorded.segments, renditions[0]?.name, start, body.duration);
+  const { startMs, segments: covering } = recorded;
   if (covering.length === 0) throw new AppError(400, "invalid_field", "start_offset: no recorded media covers that range");
   const id = crypto.randomUUID();
   const written = await writeAsset(mediaStore(c.env), "clips", id, stream.id, renditions, covering, recorded.encryption);

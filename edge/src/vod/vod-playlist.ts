@@ -127,18 +127,62 @@ export interface RecordedRange {
   segments: RecordedSegment[];
 }
 
+/** The longest segment a recording holds: the ingest protocol refuses a segment over 60 s (protocol/ingest.ts). */
+const LONGEST_SEGMENT_MS = 60_000;
+
 /**
- * The segments of every rendition that a range of `durationS` from `start` takes. The range is cut on one rendition's
- * timeline (`referenceRendition`'s, else the first recorded) and every rendition takes the same msns: renditions
- * share segment boundaries by msn, but their program date-times may differ by a frame (a copied source runs ahead of
- * the encoded rungs), and cutting each on its own dates can give one rendition an extra segment at an edge.
+ * What a range is cut from: a recording read a few rows at a time (the stream object's, live/stores/recording.ts), or
+ * a list of segments in memory (rangeSourceOf).
  */
-export function segmentsInRange(segments: RecordedSegment[], referenceRendition: string | undefined, start: RangeStart, durationS: number): RecordedRange {
+export interface RangeSource {
+  /** The segment of `rendition` with the lowest msn, or null when it has none. */
+  first(rendition: string): RecordedSegment | null;
+  /** The first segment of the first rendition in the recording's order, or null when the recording is empty. */
+  firstOfAny(): RecordedSegment | null;
+  /** Segments of `rendition` (by msn): every one whose program-date-time falls within [fromMs, toMs], maybe a few more. */
+  startingWithin(rendition: string, fromMs: number, toMs: number): RecordedSegment[];
+  /** Every rendition's segments with an msn within [from, to], in the recording's order (rendition, then msn). */
+  msnsWithin(from: number, to: number): RecordedSegment[];
+}
+
+/**
+ * The segments of every rendition that a range of `durationS` from `start` takes, read from `source` around the range
+ * only. The range is cut on one rendition's timeline (`referenceRendition`'s, else the first recorded) and every
+ * rendition takes the same msns: renditions share segment boundaries by msn, but their program date-times may differ
+ * by a frame (a copied source runs ahead of the encoded rungs), and cutting each on its own dates can give one
+ * rendition an extra segment at an edge.
+ */
+export function rangeOf(source: RangeSource, referenceRendition: string | undefined, start: RangeStart, durationS: number): RecordedRange {
+  const first = source.first(referenceRendition ?? "") ?? source.firstOfAny();
+  const startMs = "atMs" in start ? start.atMs : Date.parse(first?.programDateTime ?? "") + start.offsetS * 1000;
+  if (!first || Number.isNaN(startMs)) return { startMs, segments: [] };
+  // A segment overlaps the range only if it starts before its end and, being at most LONGEST_SEGMENT_MS long, after
+  // its start minus that length: those are the candidates, and coveringSegments decides.
+  const candidates = source.startingWithin(first.rendition, startMs - LONGEST_SEGMENT_MS, startMs + durationS * 1000);
+  const covering = coveringSegments(candidates, startMs, durationS).map((s) => s.msn);
+  if (covering.length === 0) return { startMs, segments: [] };
+  const msns = new Set(covering);
+  return { startMs, segments: source.msnsWithin(Math.min(...covering), Math.max(...covering)).filter((s) => msns.has(s.msn)) };
+}
+
+/** A RangeSource over segments in memory; the recording's order is theirs (renditions by first appearance). */
+export function rangeSourceOf(segments: RecordedSegment[]): RangeSource {
   const groups = byRendition(segments);
-  const reference = groups.get(referenceRendition ?? "") ?? [...groups.values()][0] ?? [];
-  const startMs = "atMs" in start ? start.atMs : Date.parse(reference[0]?.programDateTime ?? "") + start.offsetS * 1000;
-  const msns = new Set(coveringSegments(reference, startMs, durationS).map((s) => s.msn));
-  return { startMs, segments: segments.filter((s) => msns.has(s.msn)) };
+  return {
+    first: (rendition) => groups.get(rendition)?.[0] ?? null,
+    firstOfAny: () => [...groups.values()][0]?.[0] ?? null,
+    startingWithin: (rendition, fromMs, toMs) =>
+      (groups.get(rendition) ?? []).filter((s) => {
+        const at = Date.parse(s.programDateTime);
+        return at >= fromMs && at <= toMs;
+      }),
+    msnsWithin: (from, to) => segments.filter((s) => s.msn >= from && s.msn <= to),
+  };
+}
+
+/** segmentsInRange over segments in memory (all of a recording's renditions): see rangeOf. */
+export function segmentsInRange(segments: RecordedSegment[], referenceRendition: string | undefined, start: RangeStart, durationS: number): RecordedRange {
+  return rangeOf(rangeSourceOf(segments), referenceRendition, start, durationS);
 }
 
 /** Groups recorded segments by rendition (each list sorted by msn). */

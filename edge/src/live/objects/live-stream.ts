@@ -14,7 +14,7 @@ import { mediaStore } from "../../storage/media-bucket.ts";
 import type { MediaStore } from "../../storage/media-store.ts";
 import { recordBroadcastStart } from "../../streams/broadcast-ledger.ts";
 import { newEventId } from "../../webhooks/emit.ts";
-import type { AssetEncryption, AssetRendition } from "../../vod/vod-playlist.ts";
+import { type AssetEncryption, type AssetRendition, type RangeStart, type RecordedRange, rangeOf } from "../../vod/vod-playlist.ts";
 import type { StreamSettings } from "../../streams/stream-input.ts";
 import { blockingTimeoutMs, evaluatePlaylistRequest, isSatisfied } from "../blocking.ts";
 import { giveUp, runStep, type StepHost } from "./broadcast-steps.ts";
@@ -607,26 +607,35 @@ export class LiveStream extends DurableObject<Env> {
   }
 
   /**
-   * The recorded segments of a session (the current or last broadcast when null) and its renditions, for clips.
+   * The segments a clip of `range` takes from a session (the current or last broadcast when null), read around the
+   * range only, with the session's renditions, for clips. `recordedAny`: whether the session recorded anything.
    * `record`: whether the broadcast keeps its media (false: it is deleted as it leaves the live window, so a clip of it
-   * would stop playing).
+   * would stop playing). The range is cut on `range.reference`'s timeline, else on the broadcast's first rendition's.
    */
-  async recorded(sessionId: string | null): Promise<{
-    sessionId: string | null;
-    record: boolean;
-    segments: RecordedSegment[];
-    renditions: AssetRendition[];
-    encryption: AssetEncryption | null;
-  }> {
+  async recorded(
+    sessionId: string | null,
+    range: { reference?: string; start: RangeStart; durationS: number },
+  ): Promise<
+    {
+      sessionId: string | null;
+      record: boolean;
+      recordedAny: boolean;
+      renditions: AssetRendition[];
+      encryption: AssetEncryption | null;
+    } & RecordedRange
+  > {
     const id = sessionId ?? this.meta.sessionId;
-    if (!id) return { sessionId: null, record: this.meta.record, segments: [], renditions: [], encryption: null };
+    if (!id) return { sessionId: null, record: this.meta.record, recordedAny: false, startMs: Number.NaN, segments: [], renditions: [], encryption: null };
+    const renditions = id === this.meta.sessionId ? assetRenditions(this.window) : [];
+    const source = this.recording.rangeSource(id);
     return {
       sessionId: id,
       // A past session named by the caller is a VOD's: recorded. The current or last one says it in its meta.
       record: id === this.meta.sessionId ? this.meta.record : true,
-      segments: this.recording.segments(id),
-      renditions: id === this.meta.sessionId ? assetRenditions(this.window) : [],
+      recordedAny: source.firstOfAny() !== null,
+      renditions,
       encryption: this.assetEncryption(id),
+      ...rangeOf(source, range.reference ?? renditions[0]?.name, range.start, range.durationS),
     };
   }
 }

@@ -1,11 +1,22 @@
 // The recording of a stream's broadcasts, kept in the Durable Object's own SQLite: every listed segment of every
 // rendition, so a VOD or a clip can name all of them long after they left the live window.
 import type { RecordedSegment, RecordingCursor } from "../../vod/recorded-segment.ts";
+import type { RangeSource } from "../../vod/vod-playlist.ts";
 import type { HistorySource } from "../dvr-history.ts";
 
 export type { RecordedSegment };
 
 type Row = { rendition: string; msn: number; epoch: number; duration: number; program_date_time: string };
+
+const COLUMNS = "rendition, msn, epoch, duration, program_date_time";
+
+/** A time in ms as SQLite's julianday() gives it (days since noon, 24 November 4714 BC), what the time index holds. */
+function julianDay(ms: number): number {
+  return ms / 86_400_000 + 2_440_587.5;
+}
+
+/** Widening of a time range read through the index: julianday() is a float, and its rounding must not lose a row. */
+const TIME_SLACK_MS = 1_000;
 
 function segmentOf(row: Row): RecordedSegment {
   return { rendition: row.rendition, msn: row.msn, epoch: row.epoch, duration: row.duration, programDateTime: row.program_date_time };
@@ -26,6 +37,9 @@ export class Recording {
       program_date_time TEXT NOT NULL,
       PRIMARY KEY (session_id, rendition, msn)
     )`);
+    // A clip's range is found by time (rangeSource), on the date the segment's text names; made for recordings kept
+    // before it existed the first time their object starts (SQLite reads the table once to build it).
+    sql.exec("CREATE INDEX IF NOT EXISTS recorded_segments_time ON recorded_segments (session_id, rendition, julianday(program_date_time))");
   }
 
   /** Records a segment (idempotent: the same msn twice keeps the first). */
@@ -39,14 +53,6 @@ export class Recording {
       segment.duration,
       segment.programDateTime,
     );
-  }
-
-  /** Every recorded segment of a session, by rendition then media sequence number. */
-  segments(sessionId: string): RecordedSegment[] {
-    return this.sql
-      .exec<Row>("SELECT rendition, msn, epoch, duration, program_date_time FROM recorded_segments WHERE session_id = ? ORDER BY rendition, msn", sessionId)
-      .toArray()
-      .map(segmentOf);
   }
 
   /** At most `limit` recorded segments of a session after `after`, by rendition then msn (the primary key's order). */
@@ -135,6 +141,50 @@ export class Recording {
             to,
           )
           .toArray()[0]?.epochs ?? 0,
+    };
+  }
+
+  /**
+   * The recording of session `sessionId` as a clip's range reads it (vod-playlist.ts rangeOf): a few indexed rows
+   * around the range, never the whole recording.
+   */
+  rangeSource(sessionId: string): RangeSource {
+    const sql = this.sql;
+    const one = (query: string, ...bindings: (string | number)[]) => {
+      const row = sql.exec<Row>(query, sessionId, ...bindings).toArray()[0];
+      return row ? segmentOf(row) : null;
+    };
+    return {
+      first: (rendition) => one(`SELECT ${COLUMNS} FROM recorded_segments WHERE session_id = ? AND rendition = ? ORDER BY msn LIMIT 1`, rendition),
+      firstOfAny: () => one(`SELECT ${COLUMNS} FROM recorded_segments WHERE session_id = ? ORDER BY rendition, msn LIMIT 1`),
+      startingWithin: (rendition, fromMs, toMs) =>
+        sql
+          .exec<Row>(
+            `SELECT ${COLUMNS} FROM recorded_segments WHERE session_id = ? AND rendition = ? AND julianday(program_date_time) BETWEEN ? AND ? ORDER BY msn`,
+            sessionId,
+            rendition,
+            julianDay(fromMs - TIME_SLACK_MS),
+            julianDay(toMs + TIME_SLACK_MS),
+          )
+          .toArray()
+          .map(segmentOf),
+      msnsWithin: (from, to) => {
+        const segments: RecordedSegment[] = [];
+        // One rendition after another by the primary key (a seek each), not a scan of the session for those msns.
+        let rendition = one(`SELECT ${COLUMNS} FROM recorded_segments WHERE session_id = ? ORDER BY rendition LIMIT 1`)?.rendition;
+        while (rendition !== undefined) {
+          const rows = sql.exec<Row>(
+            `SELECT ${COLUMNS} FROM recorded_segments WHERE session_id = ? AND rendition = ? AND msn >= ? AND msn <= ? ORDER BY msn`,
+            sessionId,
+            rendition,
+            from,
+            to,
+          );
+          segments.push(...rows.toArray().map(segmentOf));
+          rendition = one(`SELECT ${COLUMNS} FROM recorded_segments WHERE session_id = ? AND rendition > ? ORDER BY rendition LIMIT 1`, rendition)?.rendition;
+        }
+        return segments;
+      },
     };
   }
 
