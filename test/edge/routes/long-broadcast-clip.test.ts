@@ -1,12 +1,14 @@
 // A clip of a long broadcast reads only the recording's rows around its range: with 2 renditions x 5,000 recorded
 // segments (10,000 rows, as 2.8 hours at 2 s segments), a clip in the middle, by offset and by wall-clock time, takes
-// the right segments while the object's SQLite reads a few dozen rows, counted by SQLite itself (cursor.rowsRead).
+// the right segments while the object's SQLite reads a few dozen rows, counted by SQLite itself (cursor.rowsRead); the
+// recording's last msn (the end of a broadcast, an older session's content keys) is a few rows too.
 import { runInDurableObject } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
 import HLS from "hls-parser";
 import type { MasterPlaylist, MediaPlaylist } from "hls-parser/types";
 import { describe, expect, it } from "vitest";
 import { liveStream } from "../../../edge/src/live/objects/live-stream-stub.ts";
+import type { Recording } from "../../../edge/src/live/stores/recording.ts";
 import { callJson } from "../api.ts";
 import { publish, putInit, putSegment } from "../ingest-client.ts";
 
@@ -25,7 +27,7 @@ const RENDITIONS = ["360p", "240p"];
 const MAX_ROWS_READ = 150;
 
 /** The object's recording store, its SQL wrapped so the test sees every cursor it opens. */
-type Counted = { recording: { sql: SqlStorage }; cursors?: SqlStorageCursor<Record<string, SqlStorageValue>>[] };
+type Counted = { recording: Pick<Recording, "lastMsn"> & { sql: SqlStorage }; cursors?: SqlStorageCursor<Record<string, SqlStorageValue>>[] };
 
 async function mediaPlaylists(masterUrl: string): Promise<MediaPlaylist[]> {
   const masterPath = new URL(masterUrl).pathname;
@@ -55,7 +57,7 @@ describe("a clip of a long broadcast", () => {
     const grant = await publish(stream.stream_key);
     for (const rendition of RENDITIONS) await putInit(stream.stream_id, rendition, grant.epoch);
     for (const rendition of RENDITIONS) await putSegment(stream.stream_id, rendition, grant.epoch, 0);
-    await runInDurableObject(liveStream(env, stream.stream_id), (instance, state) => {
+    const sessionId = await runInDurableObject(liveStream(env, stream.stream_id), (instance, state) => {
       const sql = state.storage.sql;
       const [{ session_id: sessionId }] = sql.exec<{ session_id: string }>("SELECT DISTINCT session_id FROM recorded_segments").toArray() as [
         { session_id: string },
@@ -83,6 +85,7 @@ describe("a clip of a long broadcast", () => {
           return cursor;
         },
       } as SqlStorage;
+      return sessionId;
     });
 
     // 5,001 s .. 5,011 s from the start: segments 2,500 (5,000-5,002 s) to 2,505 (5,010-5,012 s).
@@ -108,6 +111,12 @@ describe("a clip of a long broadcast", () => {
     }
     expect(readByTime).toBeGreaterThan(0);
     expect(readByTime).toBeLessThanOrEqual(MAX_ROWS_READ);
-    console.log(`rows read: clip by offset ${readByOffset}, by time ${readByTime} (of ${RECORDED * RENDITIONS.length} recorded)`);
+
+    const last = await runInDurableObject(liveStream(env, stream.stream_id), (instance) => (instance as unknown as Counted).recording.lastMsn(sessionId));
+    const readForLast = await rowsRead(stream.stream_id);
+    expect(last).toBe(RECORDED - 1);
+    // A seek per rendition for its name and one for its last msn.
+    expect(readForLast).toBeLessThanOrEqual(10);
+    console.log(`rows read: clip by offset ${readByOffset}, by time ${readByTime}, last msn ${readForLast} (of ${RECORDED * RENDITIONS.length} recorded)`);
   });
 });

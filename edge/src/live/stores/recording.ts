@@ -97,8 +97,34 @@ export class Recording {
 
   /** The highest recorded media sequence number of a session, or null when it recorded nothing. */
   lastMsn(sessionId: string): number | null {
-    const row = this.sql.exec<{ last: number | null }>("SELECT MAX(msn) AS last FROM recorded_segments WHERE session_id = ?", sessionId).toArray()[0];
-    return row?.last ?? null;
+    // Per rendition, a seek to the end of its primary key each: MAX(msn) over the session would read all its rows.
+    let last: number | null = null;
+    for (const rendition of this.renditions(sessionId)) {
+      const row = this.sql
+        .exec<{ last: number | null }>("SELECT MAX(msn) AS last FROM recorded_segments WHERE session_id = ? AND rendition = ?", sessionId, rendition)
+        .toArray()[0];
+      if (row?.last != null) last = Math.max(last ?? row.last, row.last);
+    }
+    return last;
+  }
+
+  /** The renditions a session recorded, in name order: a primary-key seek each, not a scan of the session's rows. */
+  private renditions(sessionId: string): string[] {
+    const names: string[] = [];
+    for (;;) {
+      const after = names[names.length - 1];
+      const row = (
+        after === undefined
+          ? this.sql.exec<{ rendition: string }>("SELECT rendition FROM recorded_segments WHERE session_id = ? ORDER BY rendition LIMIT 1", sessionId)
+          : this.sql.exec<{ rendition: string }>(
+              "SELECT rendition FROM recorded_segments WHERE session_id = ? AND rendition > ? ORDER BY rendition LIMIT 1",
+              sessionId,
+              after,
+            )
+      ).toArray()[0];
+      if (!row) return names;
+      names.push(row.rendition);
+    }
   }
 
   /** The recording of session `sessionId` as the DVR history reads it (dvr-history.ts), one rendition at a time. */
@@ -171,8 +197,7 @@ export class Recording {
       msnsWithin: (from, to) => {
         const segments: RecordedSegment[] = [];
         // One rendition after another by the primary key (a seek each), not a scan of the session for those msns.
-        let rendition = one(`SELECT ${COLUMNS} FROM recorded_segments WHERE session_id = ? ORDER BY rendition LIMIT 1`)?.rendition;
-        while (rendition !== undefined) {
+        for (const rendition of this.renditions(sessionId)) {
           const rows = sql.exec<Row>(
             `SELECT ${COLUMNS} FROM recorded_segments WHERE session_id = ? AND rendition = ? AND msn >= ? AND msn <= ? ORDER BY msn`,
             sessionId,
@@ -181,7 +206,6 @@ export class Recording {
             to,
           );
           segments.push(...rows.toArray().map(segmentOf));
-          rendition = one(`SELECT ${COLUMNS} FROM recorded_segments WHERE session_id = ? AND rendition > ? ORDER BY rendition LIMIT 1`, rendition)?.rendition;
         }
         return segments;
       },
