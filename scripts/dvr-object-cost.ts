@@ -8,12 +8,16 @@
 // them in its SQLite recording; the history is rendered from there. The 4 h window once more on a signed stream: the
 // Worker then adds the viewer's token to every URI of the answer (edge/src/live/uri-query.ts). wrk then reloads one media playlist on one
 // connection: 1 / throughput is the time one reload costs end to end (wrk, the Worker and the object share workerd's
-// thread here), an upper bound of the object's CPU per reload. The stream does not change while wrk runs, so each
+// thread here), an upper bound of the object's CPU per reload. Beside it, the CPU workerd itself spent per reload (its
+// threads' run time from /proc/<pid>/task/*/schedstat over the run, divided by the requests): the Worker's and the
+// object's work without wrk's or the idle gaps between requests; less the same figure for `/bench/plain` (a Worker
+// route with no object) it is the object's CPU per reload. The stream does not change while wrk runs, so each
 // reload is what the object does between two window changes: answer from its render cache and send the text.
 // Run (starts workerd: under the e2e lock): flock /tmp/e2e.lock node scripts/dvr-object-cost.ts [--seconds=5]
 import os from "node:os";
 import { DIRECT_INGEST_SECRET, type DirectEdge, startDirectEdge } from "../bench/edge-direct.ts";
 import { SyntheticNode } from "../bench/ingest-api.ts";
+import { listPids, processCpuMs, readStat } from "../bench/proc.ts";
 import { runWrk } from "../bench/wrk.ts";
 
 const WINDOWS = [
@@ -90,6 +94,32 @@ interface Reload {
   p50Ms: number | null;
   /** Calls the stream's object received per wrk request (1 with the tiers off). */
   callsPerRequest: number;
+  /** CPU workerd spent per request, ms (all its threads). */
+  workerdCpuMs: number;
+}
+
+/** The workerd processes of the direct edge (its process group), found once it runs. */
+function workerdPids(edge: DirectEdge): number[] {
+  const group = edge.process.child.pid;
+  const pids = listPids().filter((pid) => {
+    const stat = readStat(pid);
+    return stat !== null && stat.pgrp === group && stat.comm === "workerd";
+  });
+  if (pids.length === 0) throw new Error(`no workerd process in process group ${group}`);
+  return pids;
+}
+
+/** CPU ms all of `pids` have used so far. */
+function cpuMs(pids: number[]): number {
+  return pids.reduce((sum, pid) => sum + (processCpuMs(pid) ?? Number.NaN), 0);
+}
+
+/** wrk on `url` for `seconds` on one connection, with the CPU workerd spent per request meanwhile. */
+async function timedWrk(edge: DirectEdge, url: string): Promise<{ wrk: Awaited<ReturnType<typeof runWrk>>; workerdCpuMs: number }> {
+  const pids = workerdPids(edge);
+  const before = cpuMs(pids);
+  const wrk = await runWrk(url, { connections: 1, durationS: seconds });
+  return { wrk, workerdCpuMs: (cpuMs(pids) - before) / Math.max(1, wrk.requests) };
 }
 
 async function objectCalls(edge: DirectEdge, id: string): Promise<number> {
@@ -105,7 +135,7 @@ async function reload(edge: DirectEdge, id: string, url: string): Promise<Reload
   if (url.includes("_HLS_skip") !== text.includes("#EXT-X-SKIP")) throw new Error(`${url}: a delta update was asked for and not given, or the reverse`);
   await runWrk(url, { connections: 1, durationS: 1 });
   const before = await objectCalls(edge, id);
-  const r = await runWrk(url, { connections: 1, durationS: seconds });
+  const { wrk: r, workerdCpuMs } = await timedWrk(edge, url);
   const calls = (await objectCalls(edge, id)) - before;
   if (r.non2xx + r.socketErrors > 0) throw new Error(`${url}: ${r.non2xx} non-2xx answers, ${r.socketErrors} socket errors`);
   return {
@@ -114,11 +144,13 @@ async function reload(edge: DirectEdge, id: string, url: string): Promise<Reload
     msPerReload: 1000 / r.requestsPerSec,
     p50Ms: r.latencyP50Ms,
     callsPerRequest: calls / Math.max(1, r.requests),
+    workerdCpuMs,
   };
 }
 
 const edge = await startDirectEdge(
-  { BENCH_ROUTES: "1", COALESCE_PLAYLISTS: "0", RELAY_PLAYLISTS: "0", RECONNECT_WINDOW_SECONDS: "3600" },
+  // The signing secret lets the signed case mint its viewer's token (the direct edge has no .dev.vars).
+  { BENCH_ROUTES: "1", COALESCE_PLAYLISTS: "0", RELAY_PLAYLISTS: "0", RECONNECT_WINDOW_SECONDS: "3600", PLAYBACK_SIGNING_SECRET: "bench-dvr-signing-secret" },
   "bench/workerd/object-counter.ts",
 );
 try {
@@ -128,7 +160,8 @@ try {
   const cases = [...WINDOWS.map((w) => ({ ...w, signed: false })), { ...WINDOWS.at(-1)!, label: `${WINDOWS.at(-1)!.label}, signed`, signed: true }];
   const streams = await Promise.all(cases.map((w) => broadcast(edge, node, w.seconds, Math.ceil(w.seconds / SEGMENT_S) + EXTRA_SEGMENTS, w.signed)));
   console.error(`broadcast in ${((Date.now() - broadcastStart) / 1000).toFixed(0)} s`);
-  const plain = await runWrk(edge.url("/bench/plain"), { connections: 1, durationS: seconds });
+  await runWrk(edge.url("/bench/plain"), { connections: 1, durationS: 1 });
+  const { wrk: plain, workerdCpuMs: plainCpuMs } = await timedWrk(edge, edge.url("/bench/plain"));
   const rows: Array<{ label: string; segments: number; full: Reload; delta: Reload }> = [];
   for (const [i, w] of cases.entries()) {
     const { id, url } = streams[i]!;
@@ -138,12 +171,13 @@ try {
     console.error(`${w.label}: full ${full.requestsPerSec.toFixed(0)} req/s, delta ${delta.requestsPerSec.toFixed(0)} req/s`);
   }
   const cell = (r: Reload) =>
-    `${(r.bytes / 1024).toFixed(1)} KiB: ${Math.round(r.requestsPerSec).toLocaleString("en-US")} req/s, **${r.msPerReload.toFixed(3)} ms** (p50 ${r.p50Ms ?? "?"} ms)`;
+    `${(r.bytes / 1024).toFixed(1)} KiB: ${Math.round(r.requestsPerSec).toLocaleString("en-US")} req/s, **${r.msPerReload.toFixed(3)} ms** (p50 ${r.p50Ms ?? "?"} ms); ` +
+    `workerd CPU ${r.workerdCpuMs.toFixed(3)} ms, object ~${(r.workerdCpuMs - plainCpuMs).toFixed(3)} ms`;
   console.log(
     `Node ${process.version}, ${os.cpus()[0]?.model ?? "?"} x ${os.cpus().length}, load ${os.loadavg()[0]?.toFixed(1)}; wrk ${seconds} s, 1 connection`,
   );
   console.log(
-    `\`/bench/plain\` (no Durable Object): ${Math.round(plain.requestsPerSec).toLocaleString("en-US")} req/s, ${(1000 / plain.requestsPerSec).toFixed(3)} ms`,
+    `\`/bench/plain\` (no Durable Object): ${Math.round(plain.requestsPerSec).toLocaleString("en-US")} req/s, ${(1000 / plain.requestsPerSec).toFixed(3)} ms, workerd CPU ${plainCpuMs.toFixed(3)} ms`,
   );
   console.log("");
   console.log("| dvr_window | LL-HLS full playlist | LL-HLS delta update (`_HLS_skip=YES`) | calls at the object per request |");
@@ -157,6 +191,11 @@ try {
   const longest = rows[WINDOWS.length - 1]!;
   console.log("");
   console.log(`Delta reload at ${longest.label} / at ${rows[0]!.label}: ${(longest.delta.msPerReload / base).toFixed(2)}x (target: within 2x)`);
+  const cpuBase = rows[0]!.delta.workerdCpuMs;
+  console.log(
+    `Delta reload, workerd CPU at ${longest.label} / at ${rows[0]!.label}: ${(longest.delta.workerdCpuMs / cpuBase).toFixed(2)}x; ` +
+      `the object's share (less /bench/plain): ${((longest.delta.workerdCpuMs - plainCpuMs) / (cpuBase - plainCpuMs)).toFixed(2)}x`,
+  );
 } finally {
   await edge.stop();
 }
