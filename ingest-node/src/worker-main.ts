@@ -99,6 +99,7 @@ const consumer = startTranscodeConsumer(config.redisUrl, config.workerClass, con
     }
   },
   onError: (error) => log.debug("redis", { error: error.message }),
+  onStalled: (jobId) => log.info("job given back to the queue: its worker stopped renewing its lock", { job: jobId }),
 });
 const refresh = setInterval(() => void consumer.depths().then((d) => (depths = d)), 2_000);
 refresh.unref();

@@ -1,5 +1,5 @@
 // DVR with real players: FFmpeg publishes two streams through the ingest node at once, a `low` one with a 50 s
-// dvr_window and an `interactive` (LL-HLS) one with a 48 s window. Once a broadcast is longer than the live window (15
+// dvr_window and an `interactive` (LL-HLS) one with a 54 s window. Once a broadcast is longer than the live window (15
 // segments, 30 s) its media playlists list more than it.
 // The issue's case is a 3-minute broadcast with a 2-minute window and a 90 s seek; here it is scaled by ~0.4 so the file
 // fits the suite's time. Scaling keeps what the case is about: the window is longer than the live window (so part of
@@ -11,7 +11,7 @@
 //   Chromium sees the DVR window as seekable, seeks back 36 s (past the 30 s live window), plays from there, and
 //   returns to the live edge. The watch page goes back 20 s with its seek bar and returns with its "Go live" button,
 //   and hovering its seek bar shows a storyboard tile.
-// - interactive: the issue's "3-minute broadcast, 2-minute window, seek back 90 s" scaled by 0.4 (48 s window, 36 s back)
+// - interactive: the issue's "3-minute broadcast, 2-minute window, seek back 90 s" scaled by 0.4 (48 s window + 6 s, 36 s back)
 //   so it fits the suite's time: the full playlist spans the window, a delta update (`_HLS_skip=YES`) carries only the
 //   tail, and hls.js and Shaka Player (both in low-latency mode, both reloading with delta updates) play side by side:
 //   each seeks back 36 s into the part of the window that left the live window, plays, and returns to live.
@@ -35,8 +35,12 @@ const LOW_WINDOW_S = 50;
 /** How far hls.js seeks back in the low stream: past the live window's 30 s, into what only DVR lists. */
 const LOW_SEEK_S = 36;
 
-/** The interactive stream's dvr_window: the issue's 2 minutes scaled by 0.4 (24 segments, 9 more than the live window). */
-const INTERACTIVE_WINDOW_S = 48;
+/**
+ * The interactive stream's dvr_window: the issue's 2 minutes scaled by 0.4, plus 6 s (27 segments, 12 more than the live
+ * window). Why the 6 s: a player sits 5-8 s behind live, which does not scale, so after the 36 s seek a 48 s window left
+ * it only 4-7 s from the window's start, too thin on a loaded machine (a full suite run lost the case once).
+ */
+const INTERACTIVE_WINDOW_S = 54;
 /** How far the interactive players seek back: the issue's 90 s scaled by 0.4, which lands ~6 s before the live window. */
 const INTERACTIVE_SEEK_S = 36;
 
@@ -413,7 +417,7 @@ describe("DVR in interactive (LL-HLS)", () => {
     );
     const f = listing(full);
     const d = listing(delta);
-    // The full playlist: exactly the window's 24 segments in a row, the oldest 9 of them from before the live window.
+    // The full playlist: exactly the window's 27 segments in a row, the oldest 12 of them from before the live window.
     expect(f.msns).toEqual(Array.from({ length: windowSegments }, (_, i) => f.mediaSequence + i));
     expect(full).not.toContain("#EXT-X-SKIP");
     // The delta update: one EXT-X-SKIP for everything before the Skip Boundary (6 target durations, 12 s), history

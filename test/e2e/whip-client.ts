@@ -36,6 +36,16 @@ export interface WhipClientOptions {
   startEncoder?: "answered" | "connected";
 }
 
+/** The clients' FFmpeg encoders still running: killed when the test process exits, so a failed test leaves none. */
+const running = new Set<ChildProcess>();
+process.once("exit", () => killWhipEncoders());
+
+/** Kills every client's FFmpeg encoder still running (a test's afterAll: the test process may outlive its file). */
+export function killWhipEncoders(): void {
+  for (const child of running) child.kill("SIGKILL");
+  running.clear();
+}
+
 /** POSTs an offer to `url` and starts sending the test pattern; throws with the status on anything but 201. */
 export async function startWhipClient(options: WhipClientOptions): Promise<WhipClient> {
   const pc = new RTCPeerConnection({
@@ -96,6 +106,8 @@ export async function startWhipClient(options: WhipClientOptions): Promise<WhipC
     ],
     { stdio: ["ignore", "ignore", "inherit"] },
   );
+  running.add(ffmpeg);
+  ffmpeg.once("exit", () => running.delete(ffmpeg));
   let stopped = false;
   return {
     sessionUrl,
@@ -105,15 +117,17 @@ export async function startWhipClient(options: WhipClientOptions): Promise<WhipC
     async stop(stopOptions = {}) {
       if (stopped) return null;
       stopped = true;
-      let status: number | null = null;
-      if (!stopOptions.withoutDelete) {
+      try {
+        if (stopOptions.withoutDelete) return null;
         const deleted = await fetch(sessionUrl, { method: "DELETE", headers: { authorization: `Bearer ${options.streamKey}` } });
-        status = deleted.status;
+        return deleted.status;
+      } finally {
+        // Also when the DELETE failed (the node is down in some fault cases): an FFmpeg left behind outlives the test.
+        ffmpeg.kill("SIGKILL");
+        running.delete(ffmpeg);
+        for (const socket of sockets) socket.close();
+        await pc.close();
       }
-      ffmpeg.kill("SIGKILL");
-      for (const socket of sockets) socket.close();
-      await pc.close();
-      return status;
     },
   };
 }

@@ -15,7 +15,7 @@ import { freePort } from "../../scripts/lib/free-port.ts";
 import { probeBytes } from "./ffprobe.ts";
 import { ADMIN_TOKEN, eventually, startSystem, type TestSystem } from "./harness.ts";
 import { downloadSegments, readMaster, readMedia } from "./hls-reader.ts";
-import { startWhipClient, type WhipClient, WhipClientError } from "./whip-client.ts";
+import { killWhipEncoders, startWhipClient, type WhipClient, WhipClientError } from "./whip-client.ts";
 
 interface StreamObject {
   stream_id: string;
@@ -118,6 +118,7 @@ beforeAll(async () => {
 afterAll(async () => {
   if (process.env.WHIP_E2E_LOG) for (const line of system?.nodes[0]?.lines ?? []) if (/whip|publish|error/i.test(line)) console.log(line);
   await client?.stop().catch(() => {});
+  killWhipEncoders();
   await browser?.close();
   pageServer?.close();
   await system?.stop();

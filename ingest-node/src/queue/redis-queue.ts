@@ -141,6 +141,8 @@ export interface ConsumerHooks {
   /** Runs one job; throws DropJobError to drop it, anything else to retry it with backoff. */
   run: (job: TranscodeJob, info: JobTaken) => Promise<void>;
   onError?: (error: Error) => void;
+  /** A job whose worker stopped renewing its lock (killed, frozen) was given back to the queue by this worker's check. */
+  onStalled?: (jobId: string) => void;
 }
 
 /** A running consumer of one class's queue. */
@@ -165,6 +167,7 @@ export function startTranscodeConsumer(redisUrl: string, cls: WorkerClass, concu
     { connection, concurrency, ...CONSUMER_LOCKS, runRetryDelay: 250 },
   );
   worker.on("error", (error) => hooks.onError?.(error));
+  worker.on("stalled", (jobId) => hooks.onStalled?.(jobId));
   let presence: NodeJS.Timeout | null = null;
   if (cls === "gpu") {
     const say = () => void connection.set(GPU_SEEN_KEY, "1", "PX", GPU_SEEN_MS).catch(() => undefined);
