@@ -10,8 +10,12 @@ export interface StoryboardGrid {
   rows: number;
 }
 
-/** The grid the node makes: 160×90 tiles, 5×5 per sheet (an 800×450 JPEG, 250 s of media at a 10 s interval). */
-export const DEFAULT_STORYBOARD_GRID: StoryboardGrid = { tileWidth: 160, tileHeight: 90, columns: 5, rows: 5 };
+/**
+ * The grid the node makes: 160×96 tiles, 5×5 per sheet (an 800×480 JPEG, 250 s of media at a 10 s interval). Why 96
+ * and not 90: the node lays tiles into a sheet as whole JPEG MCU rows (16 px in 4:2:0), so a tile is whole MCUs; a
+ * 16:9 picture is letterboxed in it (160×90 and a 3 px bar above and below).
+ */
+export const DEFAULT_STORYBOARD_GRID: StoryboardGrid = { tileWidth: 160, tileHeight: 96, columns: 5, rows: 5 };
 
 /** Where one tile is: its sheet and its rectangle in that sheet's image (pixels). */
 export interface TilePlace {
@@ -40,7 +44,7 @@ export function tilePlace(grid: StoryboardGrid, index: number): TilePlace {
   };
 }
 
-/** A sheet's full image size: every sheet is the whole grid, a partial one padded (FFmpeg's tile filter does so). */
+/** A sheet's full image size: every sheet is the whole grid, the places of a partial one black. */
 export function sheetSize(grid: StoryboardGrid): { width: number; height: number } {
   return { width: grid.columns * grid.tileWidth, height: grid.rows * grid.tileHeight };
 }

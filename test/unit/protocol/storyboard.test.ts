@@ -5,15 +5,15 @@ import { DEFAULT_STORYBOARD_GRID, sheetSize, tilePlace, tilesPerSheet } from "..
 describe("storyboard tile geometry", () => {
   const grid = DEFAULT_STORYBOARD_GRID;
 
-  it("lays 25 tiles of 160x90 row-major on an 800x450 sheet", () => {
+  it("lays 25 tiles of 160x96 row-major on an 800x480 sheet", () => {
     expect(tilesPerSheet(grid)).toBe(25);
-    expect(sheetSize(grid)).toEqual({ width: 800, height: 450 });
-    expect(tilePlace(grid, 0)).toEqual({ sheet: 0, x: 0, y: 0, width: 160, height: 90 });
-    expect(tilePlace(grid, 4)).toEqual({ sheet: 0, x: 640, y: 0, width: 160, height: 90 });
-    expect(tilePlace(grid, 5)).toEqual({ sheet: 0, x: 0, y: 90, width: 160, height: 90 });
-    expect(tilePlace(grid, 24)).toEqual({ sheet: 0, x: 640, y: 360, width: 160, height: 90 });
-    expect(tilePlace(grid, 25)).toEqual({ sheet: 1, x: 0, y: 0, width: 160, height: 90 });
-    expect(tilePlace(grid, 57)).toEqual({ sheet: 2, x: 2 * 160, y: 90, width: 160, height: 90 });
+    expect(sheetSize(grid)).toEqual({ width: 800, height: 480 });
+    expect(tilePlace(grid, 0)).toEqual({ sheet: 0, x: 0, y: 0, width: 160, height: 96 });
+    expect(tilePlace(grid, 4)).toEqual({ sheet: 0, x: 640, y: 0, width: 160, height: 96 });
+    expect(tilePlace(grid, 5)).toEqual({ sheet: 0, x: 0, y: 96, width: 160, height: 96 });
+    expect(tilePlace(grid, 24)).toEqual({ sheet: 0, x: 640, y: 384, width: 160, height: 96 });
+    expect(tilePlace(grid, 25)).toEqual({ sheet: 1, x: 0, y: 0, width: 160, height: 96 });
+    expect(tilePlace(grid, 57)).toEqual({ sheet: 2, x: 2 * 160, y: 96, width: 160, height: 96 });
   });
 
   it("keeps every tile of odd grids inside its sheet, each place used once per sheet", () => {

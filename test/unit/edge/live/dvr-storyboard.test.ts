@@ -71,9 +71,9 @@ describe("windowStoryboardCues", () => {
     );
     // Epoch 3 at 100 s: tile 10 (100 s) from 0; after the gap its clock is 106 s: tile 11 (110 s) at 12 + 4 = 16.
     expect(cues.map((c) => [c.start, c.end, c.uri, c.x, c.y])).toEqual([
-      [0, 12, uri(3, 0), 0, 2 * 90],
-      [12, 16, uri(3, 0), 0, 2 * 90],
-      [16, 18, uri(3, 0), 160, 2 * 90],
+      [0, 12, uri(3, 0), 0, 2 * 96],
+      [12, 16, uri(3, 0), 0, 2 * 96],
+      [16, 18, uri(3, 0), 160, 2 * 96],
       [18, 23, uri(4, 0), 0, 0],
     ]);
   });

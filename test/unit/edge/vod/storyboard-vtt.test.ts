@@ -29,14 +29,14 @@ describe("storyboardCues", () => {
       [50, 60],
       [60, 61.5],
     ]);
-    expect(cues[6]).toMatchObject({ uri: "storyboard/1/0.jpg", x: 160, y: 90, width: 160, height: 90 });
+    expect(cues[6]).toMatchObject({ uri: "storyboard/1/0.jpg", x: 160, y: 96, width: 160, height: 96 });
     expectCovering(cues, 61.5);
   });
 
   it("moves to the next sheet after 25 tiles and drops tiles past the recording's end", () => {
     const cues = storyboardCues([{ epoch: 3, start: 0, end: 300 }], new Map([[3, board(40)]]), 300, uri);
     expect(cues).toHaveLength(30);
-    expect(cues[24]).toMatchObject({ uri: "storyboard/3/0.jpg", x: 640, y: 360 });
+    expect(cues[24]).toMatchObject({ uri: "storyboard/3/0.jpg", x: 640, y: 384 });
     expect(cues[25]).toMatchObject({ uri: "storyboard/3/1.jpg", x: 0, y: 0, start: 250, end: 260 });
     expectCovering(cues, 300);
   });
@@ -125,7 +125,7 @@ describe("epochSpans", () => {
 
 describe("epochStoryboard", () => {
   it("counts full sheets before the latest one, and refuses a malformed index", () => {
-    const index = { sheet: 2, tiles: 3, interval_s: 10, tile_width: 160, tile_height: 90, columns: 5, rows: 5 };
+    const index = { sheet: 2, tiles: 3, interval_s: 10, tile_width: 160, tile_height: 96, columns: 5, rows: 5 };
     expect(epochStoryboard(index)).toEqual({ intervalS: 10, grid: DEFAULT_STORYBOARD_GRID, tiles: 53 });
     expect(epochStoryboard({ ...index, tiles: 26 })).toBeNull();
     expect(epochStoryboard(null)).toBeNull();

@@ -1,5 +1,5 @@
 // Sprite sheets drawn by the real FFmpeg: any number of thumbnails up to the grid gives one JPEG of the whole grid's
-// size (tiles letterboxed to 160×90), and a sheet of too many tiles or a missing binary is a clear error.
+// size (tiles letterboxed to 160×96), and a sheet of too many tiles or a missing binary is a clear error.
 import { execFileSync } from "node:child_process";
 import { describe, expect, it } from "vitest";
 import { DEFAULT_STORYBOARD_GRID } from "../../../../protocol/storyboard.ts";
@@ -34,9 +34,9 @@ describe("composeSpriteSheet", () => {
 
   it("draws a partial and a full sheet at the grid's size", async () => {
     const partial = await composeSpriteSheet({ binary: "ffmpeg", grid: DEFAULT_STORYBOARD_GRID, tiles: [wide, tall, wide] });
-    expect(jpegSize(partial)).toEqual({ width: 800, height: 450 });
+    expect(jpegSize(partial)).toEqual({ width: 800, height: 480 });
     const full = await composeSpriteSheet({ binary: "ffmpeg", grid: DEFAULT_STORYBOARD_GRID, tiles: Array.from({ length: 25 }, () => wide) });
-    expect(jpegSize(full)).toEqual({ width: 800, height: 450 });
+    expect(jpegSize(full)).toEqual({ width: 800, height: 480 });
     const small = await composeSpriteSheet({ binary: "ffmpeg", grid: { tileWidth: 96, tileHeight: 54, columns: 3, rows: 2 }, tiles: [wide] });
     expect(jpegSize(small)).toEqual({ width: 288, height: 108 });
   });
