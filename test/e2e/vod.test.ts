@@ -84,7 +84,7 @@ describe("VOD and clips from a real broadcast", () => {
     expect(Math.abs(vod.duration_s - 12)).toBeLessThan(1);
     expect((await fetch(local(vod.poster_url))).headers.get("content-type")).toBe("image/jpeg");
     // Its storyboard, made by the node while live: a WebVTT track whose cues cover the VOD without a gap and point
-    // inside sprite sheets. Every sheet a cue names is served and decodes as a JPEG (800x450: 5x5 tiles of 160x90)
+    // inside sprite sheets. Every sheet a cue names is served and decodes as a JPEG (800x480: 5x5 tiles of 160x96)
     // that holds each of its rectangles.
     const trackUrl = local(vod.playback_url).replace(/master\.m3u8$/, "storyboard.vtt");
     const track = await fetch(trackUrl);
@@ -99,7 +99,7 @@ describe("VOD and clips from a real broadcast", () => {
       expect(sprite.status, uri).toBe(200);
       const probe = await probeBytes([new Uint8Array(await sprite.arrayBuffer())], { suffix: ".jpg" });
       expect(probe.code, probe.stderr).toBe(0);
-      expect(probe.streams[0]).toMatchObject({ codec_name: "mjpeg", width: 800, height: 450 });
+      expect(probe.streams[0]).toMatchObject({ codec_name: "mjpeg", width: 800, height: 480 });
       const { width, height } = probe.streams[0] as { width: number; height: number };
       for (const cue of cues.filter((c) => c.uri === uri))
         expect(cue.x + cue.width <= width && cue.y + cue.height <= height, `${uri} ${cue.x},${cue.y}`).toBe(true);

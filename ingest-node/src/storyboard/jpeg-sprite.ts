@@ -3,7 +3,8 @@
 // side by side, RST markers renumbered in turn, then EOI. Why this works: a restart resets the DC predictions, so
 // each interval decodes the same wherever it lands, provided every tile has the same tables, sampling and restart
 // interval (checked byte for byte: a tile that differs is refused, never drawn wrong) and every tile MCU row is whole
-// intervals (jpeg-tile.ts). Places not filled yet get a black tile coded with the same tables (black-tile.ts).
+// intervals (jpeg-tile.ts). Places not filled yet, and tiles that could not be made, get a black tile coded with the
+// same tables (black-tile.ts).
 import { type StoryboardGrid, sheetSize, tilesPerSheet } from "../../../protocol/storyboard.ts";
 import { blackSegment } from "./black-tile.ts";
 import { type JpegTile, JpegTileError, parseJpegTile } from "./jpeg-tile.ts";
@@ -11,22 +12,38 @@ import { type JpegTile, JpegTileError, parseJpegTile } from "./jpeg-tile.ts";
 /** Largest width or height a JPEG frame header can carry. */
 const MAX_JPEG_SIZE = 65_535;
 
-/** The sheet of `grid` drawing `jpegs` row-major (1 to the grid's count, each exactly one tile); throws JpegTileError. */
-export function assembleSpriteSheet(jpegs: readonly Uint8Array[], grid: StoryboardGrid): Uint8Array {
+/** `jpeg` read as a tile of `grid` (jpeg-tile.ts's checks, and the grid's tile size); throws JpegTileError. */
+export function gridTile(jpeg: Uint8Array, grid: StoryboardGrid): JpegTile {
+  const tile = parseJpegTile(jpeg);
+  if (tile.width !== grid.tileWidth || tile.height !== grid.tileHeight) {
+    throw new JpegTileError("SIZE", `a ${tile.width}x${tile.height} tile in a grid of ${grid.tileWidth}x${grid.tileHeight}`);
+  }
+  return tile;
+}
+
+/** Whether two tiles can share a sheet: the same header bytes (tables, sampling, size, restart interval, all of it). */
+export function sameTileHeader(a: JpegTile, b: JpegTile): boolean {
+  if (a.header.length !== b.header.length) return false;
+  for (let i = 0; i < a.header.length; i++) if (a.header[i] !== b.header[i]) return false;
+  return true;
+}
+
+/**
+ * The sheet of `grid` drawing `jpegs` row-major: 1 to the grid's count of places, each a tile or null (black, as the
+ * places past the last are). Throws JpegTileError when a tile cannot be read or differs from the first one, or none is given.
+ */
+export function assembleSpriteSheet(jpegs: readonly (Uint8Array | null)[], grid: StoryboardGrid): Uint8Array {
   const perSheet = tilesPerSheet(grid);
   if (jpegs.length === 0 || jpegs.length > perSheet) throw new JpegTileError("COUNT", `a sprite sheet holds 1 to ${perSheet} tiles, not ${jpegs.length}`);
   const size = sheetSize(grid);
-  if (size.width > MAX_JPEG_SIZE || size.height > MAX_JPEG_SIZE)
-    throw new JpegTileError("SIZE", `a ${size.width}x${size.height} sheet is too large for a JPEG`);
-  const tiles = jpegs.map((jpeg) => parseJpegTile(jpeg));
-  const first = tiles[0]!;
-  if (first.width !== grid.tileWidth || first.height !== grid.tileHeight) {
-    throw new JpegTileError("SIZE", `a ${first.width}x${first.height} tile in a grid of ${grid.tileWidth}x${grid.tileHeight}`);
-  }
+  if (size.width > MAX_JPEG_SIZE || size.height > MAX_JPEG_SIZE) throw new JpegTileError("SIZE", `a ${size.width}x${size.height} sheet is too big`);
+  const tiles = jpegs.map((jpeg) => (jpeg === null ? null : gridTile(jpeg, grid)));
+  const first = tiles.find((tile) => tile !== null);
+  if (!first) throw new JpegTileError("COUNT", "a sprite sheet of black places only (no tile to take its header from)");
   for (const [i, tile] of tiles.entries()) {
-    if (!sameBytes(tile.header, first.header)) throw new JpegTileError("HEADER_MISMATCH", `tile ${i}'s header differs from tile 0's`);
+    if (tile && !sameTileHeader(tile, first)) throw new JpegTileError("HEADER_MISMATCH", `tile ${i}'s header differs from the first tile's`);
   }
-  const black = tiles.length < perSheet ? blackSegment(first) : null;
+  const black = tiles.length < perSheet || tiles.includes(null) ? blackSegment(first) : null;
   // A copy: a Buffer's slice() would be a view, and the size written below would change the caller's tile.
   const header = Uint8Array.from(first.header);
   // SOF0: FF C0, length (2), precision (1), then height and width.
@@ -40,7 +57,7 @@ export function assembleSpriteSheet(jpegs: readonly Uint8Array[], grid: Storyboa
   for (let row = 0; row < grid.rows; row++) {
     for (let mcuRow = 0; mcuRow < tileRows; mcuRow++) {
       for (let column = 0; column < grid.columns; column++) {
-        const tile: JpegTile | undefined = tiles[row * grid.columns + column];
+        const tile = tiles[row * grid.columns + column];
         for (let k = 0; k < perTileRow; k++) {
           if (parts.length > 1) parts.push(RST[restarts++ % 8]!);
           parts.push(tile ? tile.segments[mcuRow * perTileRow + k]! : black!);
@@ -54,12 +71,6 @@ export function assembleSpriteSheet(jpegs: readonly Uint8Array[], grid: Storyboa
 
 const RST = Array.from({ length: 8 }, (_, n) => Uint8Array.of(0xff, 0xd0 + n));
 const EOI = Uint8Array.of(0xff, 0xd9);
-
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
-}
 
 function writeU16(bytes: Uint8Array, at: number, value: number): void {
   bytes[at] = value >> 8;

@@ -1,10 +1,12 @@
-// Wires a publish's storyboard to the real parts: FFmpeg draws the sheets (batched across publishes), the sink sends them to the edge, and an
-// answer that retrying cannot change (the edge's bound, a lost lease) stops the storyboard of that publish.
+// Wires a publish's storyboard to the real parts: the node's long-lived FFmpeg makes the tiles (shared by every
+// publish), the sheets are assembled from the tiles' bytes, the sink sends them to the edge, and an answer that
+// retrying cannot change (the edge's bound, a lost lease) stops the storyboard of that publish.
 import type { MediaSink } from "../upload/media-sink.ts";
 import { EdgeRejectedError, StreamFencedError } from "../upload/upload-errors.ts";
 import type { Logger } from "../log.ts";
-import { sharedSpriteSheetBatcher } from "./sprite-sheet.ts";
+import { assembleSpriteSheet } from "./jpeg-sprite.ts";
 import { StoryboardRefusedError, StoryboardSheets } from "./storyboard-sheets.ts";
+import { nodeStoryboardTiler } from "./storyboard-tiler.ts";
 
 /** The storyboard of stream `streamId`'s publishes, or null when the sink cannot send sheets. */
 export function publishStoryboard(
@@ -14,11 +16,12 @@ export function publishStoryboard(
 ): StoryboardSheets | null {
   const put = sink.putStoryboardSheet?.bind(sink);
   if (!put) return null;
+  const tiler = nodeStoryboardTiler(options.ffmpegBinary);
   return new StoryboardSheets({
     intervalS: options.intervalS,
     log: options.log,
-    // Drawn with the other publishes' sheets that come due at the same time, in one FFmpeg run.
-    compose: (tiles, grid) => sharedSpriteSheetBatcher(options.ffmpegBinary).compose(tiles, grid),
+    tile: (thumbnail) => tiler.tile(thumbnail),
+    compose: assembleSpriteSheet,
     upload: async (meta, jpeg) => {
       try {
         await put(streamId, meta, jpeg);

@@ -42,7 +42,7 @@ function crop(plane: Buffer, stride: number, x: number, y: number, w: number, h:
 }
 
 /** Checks every place of a decoded `sheet`: tile k's pixels where a tile is, black (Y 0, U and V 128) elsewhere. */
-function expectSheet(sheet: Uint8Array, tiles: Uint8Array[], grid: StoryboardGrid): void {
+function expectSheet(sheet: Uint8Array, tiles: (Uint8Array | null)[], grid: StoryboardGrid): void {
   const { tileWidth: w, tileHeight: h, columns, rows } = grid;
   const decoded = planes(sheet, columns * w, rows * h);
   for (let k = 0; k < columns * rows; k++) {
@@ -53,7 +53,7 @@ function expectSheet(sheet: Uint8Array, tiles: Uint8Array[], grid: StoryboardGri
       u: crop(decoded.u, (columns * w) / 2, x / 2, y / 2, w / 2, h / 2),
       v: crop(decoded.v, (columns * w) / 2, x / 2, y / 2, w / 2, h / 2),
     };
-    if (k < tiles.length) {
+    if (tiles[k]) {
       const alone = planes(tiles[k]!, w, h);
       for (const p of ["y", "u", "v"] as const) expect(Buffer.compare(place[p], alone[p]), `tile ${k} plane ${p}`).toBe(0);
     } else {
@@ -64,7 +64,7 @@ function expectSheet(sheet: Uint8Array, tiles: Uint8Array[], grid: StoryboardGri
 }
 
 /** The code assembleSpriteSheet refuses `jpegs` with, or null when it draws them. */
-function refusal(jpegs: Uint8Array[], grid: StoryboardGrid = DEFAULT_STORYBOARD_GRID): JpegTileErrorCode | null {
+function refusal(jpegs: (Uint8Array | null)[], grid: StoryboardGrid = DEFAULT_STORYBOARD_GRID): JpegTileErrorCode | null {
   try {
     assembleSpriteSheet(jpegs, grid);
     return null;
@@ -91,10 +91,13 @@ describe("assembleSpriteSheet", () => {
     expectSheet(sheet, full, grid);
   });
 
-  it("draws the places of a partial sheet black", () => {
+  it("draws the places of a partial sheet black, and the places given as null", () => {
     const partial = [tiles[3]!, tiles[0]!, tiles[1]!, tiles[2]!, tiles[0]!, tiles[1]!, tiles[3]!];
     expectSheet(assembleSpriteSheet(partial, grid), partial, grid);
     expectSheet(assembleSpriteSheet([tiles[1]!], grid), [tiles[1]!], grid);
+    const holes = [null, tiles[2]!, null, null, null, null, tiles[0]!];
+    expectSheet(assembleSpriteSheet(holes, grid), holes, grid);
+    expect(refusal([null, null])).toBe("COUNT");
   });
 
   it("assembles any grid of the tile's size, and leaves the tiles it was given as they were", () => {

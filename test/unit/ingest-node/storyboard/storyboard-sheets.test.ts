@@ -1,6 +1,7 @@
-// A publish's storyboard with a fake drawer and uploader: each thumbnail re-sends its sheet with one tile more, a
-// sheet rolls over after columns × rows tiles, a failed upload is repaired by the next tile before any later sheet,
-// a refusal stops the publish's storyboard, a new epoch starts over, and the bound on sheets held is reached.
+// A publish's storyboard with a fake tiler, drawer and uploader: each thumbnail re-sends its sheet with one tile more,
+// a sheet rolls over after columns × rows tiles, a tile that could not be made leaves its place black without moving
+// the others, tiles still being made are waited for, a failed upload is repaired by the next tile before any later
+// sheet, a refusal stops the publish's storyboard, a new epoch starts over, and the bound on sheets held is reached.
 import { describe, expect, it } from "vitest";
 import type { StoryboardSheetMeta } from "../../../../protocol/ingest.ts";
 import type { StoryboardGrid } from "../../../../protocol/storyboard.ts";
@@ -10,17 +11,19 @@ import { MAX_PENDING_SHEETS, StoryboardRefusedError, StoryboardSheets } from "..
 const GRID: StoryboardGrid = { tileWidth: 160, tileHeight: 90, columns: 2, rows: 2 };
 const quiet: Logger = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined, child: () => quiet } as unknown as Logger;
 
-function harness(fail: (meta: StoryboardSheetMeta) => Error | null = () => null) {
+/** A fake storyboard: a thumbnail [k] becomes the tile [k] (a tile maker may be given), a sheet draws each place's k (-1 for black). */
+function harness(fail: (meta: StoryboardSheetMeta) => Error | null = () => null, tile = async (thumbnail: Uint8Array) => thumbnail) {
   const sent: { sheet: number; tiles: number; epoch: number; drawn: number[] }[] = [];
   const board = new StoryboardSheets({
     intervalS: 10,
     grid: GRID,
     log: quiet,
-    compose: async (tiles) => new Uint8Array(tiles.map((tile) => tile[0]!)),
+    tile,
+    compose: (places) => new Int16Array(places.map((place) => (place === null ? -1 : place[0]!))) as unknown as Uint8Array,
     upload: async (meta, jpeg) => {
       const error = fail(meta);
       if (error) throw error;
-      sent.push({ sheet: meta.sheet, tiles: meta.tiles, epoch: meta.epoch, drawn: [...jpeg] });
+      sent.push({ sheet: meta.sheet, tiles: meta.tiles, epoch: meta.epoch, drawn: [...(jpeg as unknown as Int16Array)] });
     },
   });
   return { board, sent };
@@ -53,6 +56,41 @@ describe("StoryboardSheets", () => {
     expect(sent.every((s) => s.epoch === 7)).toBe(true);
     // The full sheet is no longer held.
     expect(board.heldSheets).toBe(1);
+  });
+
+  it("leaves the place of a tile that could not be made black, every later tile at its own place", async () => {
+    const { board, sent } = harness(undefined, async (thumbnail) => {
+      if (thumbnail[0] === 1 || thumbnail[0] === 4) throw new Error("no picture within 2000 ms");
+      return thumbnail;
+    });
+    await addEach(board, 1, 6);
+    expect(sent.map((s) => [s.sheet, s.tiles, s.drawn])).toEqual([
+      [0, 1, [0]],
+      [0, 2, [0, -1]],
+      [0, 3, [0, -1, 2]],
+      [0, 4, [0, -1, 2, 3]],
+      [1, 1, [-1]],
+      [1, 2, [-1, 5]],
+    ]);
+  });
+
+  it("waits for tiles still being made, and draws each at its place whatever order they are made in", async () => {
+    const made: (() => void)[] = [];
+    const { board, sent } = harness(undefined, (thumbnail) => new Promise((resolve) => made.push(() => resolve(thumbnail))));
+    for (let k = 0; k < 3; k++) board.add(1, tile(k));
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(sent).toEqual([]);
+    made[2]!();
+    made[0]!();
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    // The upload under way when tiles 1 and 2 were added was of tile 0 alone; the next one waits for tile 1.
+    expect(sent.map((s) => [s.sheet, s.tiles, s.drawn])).toEqual([[0, 1, [0]]]);
+    made[1]!();
+    await board.settled();
+    expect(sent.map((s) => [s.sheet, s.tiles, s.drawn])).toEqual([
+      [0, 1, [0]],
+      [0, 3, [0, 1, 2]],
+    ]);
   });
 
   it("coalesces tiles added while a sheet is being sent into the next upload", async () => {

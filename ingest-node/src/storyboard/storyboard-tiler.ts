@@ -1,0 +1,115 @@
+// Storyboard tiles: each thumbnail becomes one small baseline JPEG of the grid's tile size with a restart marker after
+// every MCU row, which jpeg-sprite.ts lays into sheets without decoding. One long-lived FFmpeg per node makes them for
+// every publish (transcode/ffmpeg-jpeg-pipe.ts): a run per sheet or per batch was mostly FFmpeg starting.
+import { DEFAULT_STORYBOARD_GRID, type StoryboardGrid } from "../../../protocol/storyboard.ts";
+import { JpegPipe, JpegPipeError } from "../transcode/ffmpeg-jpeg-pipe.ts";
+import { jpegDimensions } from "../transcode/jpeg-splitter.ts";
+import { gridTile, sameTileHeader } from "./jpeg-sprite.ts";
+import { type JpegTile, JpegTileError } from "./jpeg-tile.ts";
+
+/** Most thumbnails waiting for a tile on the node; more are refused (their places stay black). */
+const MAX_QUEUED = 128;
+
+/** A tile takes a few ms; one not out within this is given up and FFmpeg restarted. */
+const TILE_TIMEOUT_MS = 2_000;
+
+/**
+ * The FFmpeg arguments that turn each thumbnail (one part of a multipart stream on stdin, see tileRequest) into a tile
+ * of `grid`, written to stdout at once. Why each choice:
+ * - `-f mpjpeg`: each part states its length, so the demuxer hands a JPEG on as soon as it is in; the image2pipe
+ *   demuxer's parser ends a JPEG only when the next one starts, which would hold every tile until the next thumbnail.
+ * - `-lowres 2`: the decoder shrinks while decoding, so a 640x360 thumbnail decodes straight to 160x90 (a smaller
+ *   thumbnail, from a source under 640 wide, is scaled up from its quarter: blurrier, never wrong).
+ * - letterboxed, not stretched: a 16:9 picture gets a 3 px bar above and below in a 160x96 tile, a portrait one bars
+ *   at its sides.
+ * - `-q:v 5 -huffman default -pix_fmt yuvj420p`: the same tables and sampling in every tile, which the sheet's single
+ *   header needs (a tile that differs is refused).
+ * - `-slices` (one per 16 px MCU row): FFmpeg's MJPEG encoder then sets a restart interval of one MCU row and writes an
+ *   RST after each, the cuts jpeg-sprite.ts lays side by side. `-threads 1`: a frame-threaded encoder holds each
+ *   picture until the next input comes.
+ */
+export function storyboardTileArgs(grid: StoryboardGrid = DEFAULT_STORYBOARD_GRID): string[] {
+  const { tileWidth: w, tileHeight: h } = grid;
+  return [
+    ...["-nostdin", "-hide_banner", "-loglevel", "error", "-probesize", "32", "-analyzeduration", "0"],
+    ...["-f", "mpjpeg", "-c:v", "mjpeg", "-lowres", "2", "-i", "pipe:0"],
+    ...["-vf", `scale=${w}:${h}:force_original_aspect_ratio=decrease,pad=${w}:${h}:(ow-iw)/2:(oh-ih)/2,setsar=1`, "-fps_mode", "passthrough"],
+    ...["-c:v", "mjpeg", "-q:v", "5", "-huffman", "default", "-pix_fmt", "yuvj420p", "-threads", "1", "-slices", String(Math.ceil(h / 16))],
+    ...["-f", "image2pipe", "pipe:1"],
+  ];
+}
+
+/** `thumbnail` as one part of the multipart stream storyboardTileArgs reads: a header stating its length, the JPEG, CRLF. */
+export function tileRequest(thumbnail: Uint8Array): Uint8Array[] {
+  const head = Buffer.from(`--tile\r\nContent-Type: image/jpeg\r\nContent-Length: ${thumbnail.byteLength}\r\n\r\n`, "latin1");
+  return [head, thumbnail, CRLF];
+}
+
+const CRLF = Buffer.from("\r\n", "latin1");
+
+/** Makes storyboard tiles from thumbnails through one long-lived FFmpeg. */
+export class StoryboardTiler {
+  readonly #pipe: JpegPipe;
+  readonly #grid: StoryboardGrid;
+  /** The first tile made: every later one must be able to share a sheet header with it. */
+  #reference: JpegTile | null = null;
+
+  constructor(binary: string, grid: StoryboardGrid = DEFAULT_STORYBOARD_GRID) {
+    this.#grid = grid;
+    this.#pipe = new JpegPipe({ binary, args: storyboardTileArgs(grid), what: "storyboard tile", timeoutMs: TILE_TIMEOUT_MS, maxQueued: MAX_QUEUED });
+  }
+
+  /** FFmpeg starts so far (restarts are this minus one). */
+  get starts(): number {
+    return this.#pipe.starts;
+  }
+
+  /** Starts FFmpeg now rather than at the first thumbnail. */
+  start(): void {
+    this.#pipe.start();
+  }
+
+  /**
+   * The tile of `thumbnail`, checked to fit a sheet with every other tile; rejects with JpegPipeError (not a JPEG,
+   * FFmpeg failed, too many waiting, closed) or JpegTileError (a tile the sheets cannot hold).
+   */
+  async tile(thumbnail: Uint8Array): Promise<Buffer> {
+    // Not worth FFmpeg's time (nor a timeout's wait): bytes that are no JPEG at all.
+    if (jpegDimensions(thumbnail) === null) throw new JpegPipeError("storyboard tile: the thumbnail is not a JPEG");
+    const tile = await this.#pipe.convert(tileRequest(thumbnail));
+    const parsed = gridTile(tile, this.#grid);
+    this.#reference ??= parsed;
+    if (!sameTileHeader(parsed, this.#reference)) throw new JpegTileError("HEADER_MISMATCH", "a tile whose header differs from the first tile's");
+    return tile;
+  }
+
+  /** Stops FFmpeg; waiting thumbnails are rejected. */
+  close(): void {
+    this.#pipe.close();
+  }
+}
+
+const shared = new Map<string, StoryboardTiler>();
+
+/** The node's one tiler for `binary`, shared by every publish (made on first use). */
+export function nodeStoryboardTiler(binary: string): StoryboardTiler {
+  let tiler = shared.get(binary);
+  if (!tiler) {
+    tiler = new StoryboardTiler(binary);
+    shared.set(binary, tiler);
+  }
+  return tiler;
+}
+
+/** Starts the node's tiler at start-up, so its FFmpeg (a fixed part of the node's memory) is there before any publish. */
+export function startNodeStoryboardTiler(binary: string): StoryboardTiler {
+  const tiler = nodeStoryboardTiler(binary);
+  tiler.start();
+  return tiler;
+}
+
+/** Closes every tiler of the node (at shutdown). */
+export function closeNodeStoryboardTilers(): void {
+  for (const tiler of shared.values()) tiler.close();
+  shared.clear();
+}
