@@ -30,12 +30,17 @@ export function frameRateFromAvcC(avcC: Uint8Array): number | null {
 }
 
 /** Reads bits MSB-first, with Exp-Golomb codes; SpsTruncated past the end. */
-class BitReader {
+export class BitReader {
   readonly #bytes: Uint8Array;
   #bit = 0;
 
   constructor(bytes: Uint8Array) {
     this.#bytes = bytes;
+  }
+
+  /** Bits read so far. */
+  get position(): number {
+    return this.#bit;
   }
 
   bits(count: number): number {
@@ -90,6 +95,19 @@ const SAR_TABLE: ReadonlyArray<readonly [number, number]> = [
 /** Parses an SPS RBSP (from the profile_idc byte on); throws SpsTruncated when it ends before the picture size. */
 export function parseSps(rbsp: Uint8Array): SpsInfo {
   const r = new BitReader(rbsp);
+  const { width, height } = readSpsHead(r);
+  // The VUI is optional detail: a truncated one leaves square pixels (if cut before the SAR) and no frame rate.
+  let vui: VuiHead = { sar: [1, 1], frameRate: null, timingInfo: false };
+  try {
+    if (r.flag()) vui = readVuiHead(r); // vui_parameters_present_flag
+  } catch (error) {
+    if (!(error instanceof SpsTruncated)) throw error;
+  }
+  return { width, height, sarWidth: vui.sar[0] || 1, sarHeight: vui.sar[1] || 1, frameRate: vui.frameRate };
+}
+
+/** Reads an SPS RBSP up to vui_parameters_present_flag (the next bit): its displayed picture size. */
+export function readSpsHead(r: BitReader): { width: number; height: number } {
   const profileIdc = r.bits(8);
   r.bits(16); // constraint flags, level_idc
   r.ue(); // seq_parameter_set_id
@@ -129,26 +147,25 @@ export function parseSps(rbsp: Uint8Array): SpsInfo {
   const cropY = (chromaFormatIdc === 1 ? 2 : 1) * (2 - frameMbsOnly);
   const width = widthMbs * 16 - cropX * (crop[0]! + crop[1]!);
   const height = (2 - frameMbsOnly) * heightUnits * 16 - cropY * (crop[2]! + crop[3]!);
-  // The VUI is optional detail: a truncated one leaves square pixels (if cut before the SAR) and no frame rate.
-  let sar: readonly [number, number] = [1, 1];
-  let frameRate: number | null = null;
-  try {
-    if (r.flag()) {
-      // vui_parameters_present_flag
-      if (r.flag()) {
-        const idc = r.bits(8);
-        sar = idc === 255 ? [r.bits(16), r.bits(16)] : (SAR_TABLE[idc] ?? [1, 1]);
-      }
-      frameRate = vuiFrameRate(r);
-    }
-  } catch (error) {
-    if (!(error instanceof SpsTruncated)) throw error;
-  }
-  return { width, height, sarWidth: sar[0] || 1, sarHeight: sar[1] || 1, frameRate };
+  return { width, height };
 }
 
-/** The VUI from overscan_info_present_flag to the timing info: the frame rate, or null without timing info. */
-function vuiFrameRate(r: BitReader): number | null {
+/** The start of an SPS's VUI (H.264 E.1.1): its sample aspect ratio and frame rate. */
+export interface VuiHead {
+  sar: readonly [number, number];
+  /** null without timing info (or with zero in it). */
+  frameRate: number | null;
+  /** timing_info_present_flag: its fixed_frame_rate_flag is the next bit. */
+  timingInfo: boolean;
+}
+
+/** Reads a VUI from aspect_ratio_info_present_flag through time_scale (the reader stops before fixed_frame_rate_flag). */
+export function readVuiHead(r: BitReader): VuiHead {
+  let sar: readonly [number, number] = [1, 1];
+  if (r.flag()) {
+    const idc = r.bits(8);
+    sar = idc === 255 ? [r.bits(16), r.bits(16)] : (SAR_TABLE[idc] ?? [1, 1]);
+  }
   if (r.flag()) r.bits(1); // overscan
   if (r.flag()) {
     r.bits(4); // video_format, video_full_range_flag
@@ -158,11 +175,10 @@ function vuiFrameRate(r: BitReader): number | null {
     r.ue();
     r.ue();
   }
-  if (!r.flag()) return null; // timing_info_present_flag
+  if (!r.flag()) return { sar, frameRate: null, timingInfo: false }; // timing_info_present_flag
   const unitsInTick = r.bits(32);
   const timeScale = r.bits(32);
-  if (unitsInTick === 0 || timeScale === 0) return null;
-  return timeScale / (2 * unitsInTick);
+  return { sar, frameRate: unitsInTick === 0 || timeScale === 0 ? null : timeScale / (2 * unitsInTick), timingInfo: true };
 }
 
 function skipScalingList(r: BitReader, size: number): void {
