@@ -68,6 +68,8 @@ const ConfigSchema = z.object({
     .min(0)
     .default(60 * 60 * 1000),
   THUMBNAIL_INTERVAL_S: z.coerce.number().min(1).default(10),
+  /** Thumbnail picture sizes with a long-lived FFmpeg of their own at once (natively remuxed publishes' thumbnails). */
+  THUMBNAIL_DECODERS: z.coerce.number().int().min(1).max(16).default(3),
   /** Bytes of a publisher's feed held for or queued toward its FFmpeg; past it the publish is ended. */
   PIPELINE_MAX_BUFFER_MB: z.coerce.number().min(1).default(64),
   /** Longest a segment may grow without a keyframe, in segment targets; then the copy falls back to encoding. */
@@ -179,6 +181,8 @@ export interface IngestConfig {
   publisherTimeoutMs: number;
   drainTimeoutMs: number;
   thumbnailIntervalS: number;
+  /** THUMBNAIL_DECODERS. */
+  thumbnailDecoders: number;
   pipeline: { maxBufferBytes: number; maxSegmentTargets: number; maxSegmentBytes: number; restarts: number };
   /** Limits of the RTMP listener (see RtmpServerOptions). */
   rtmpLimits: {
@@ -283,6 +287,7 @@ export function loadConfig(env: Record<string, string | undefined>, argv: string
     publisherTimeoutMs: c.PUBLISHER_TIMEOUT_MS,
     drainTimeoutMs: c.DRAIN_TIMEOUT_MS,
     thumbnailIntervalS: c.THUMBNAIL_INTERVAL_S,
+    thumbnailDecoders: c.THUMBNAIL_DECODERS,
     pipeline: {
       maxBufferBytes: c.PIPELINE_MAX_BUFFER_MB * 1024 * 1024,
       maxSegmentTargets: c.PIPELINE_MAX_SEGMENT_TARGETS,

@@ -6,6 +6,7 @@ import type { IngestConfig } from "./config.ts";
 import type { Logger } from "./log.ts";
 import type { MetricSample } from "./ops/metrics.ts";
 import { startOpsServer } from "./ops/ops-server.ts";
+import { closeNodeThumbnails, nodeThumbnails, startNodeThumbnails } from "./pipeline/keyframe-thumbnail.ts";
 import { StreamPipeline } from "./pipeline/stream-pipeline.ts";
 import { type NodePool, startNodePool } from "./queue/node-pool.ts";
 import type { PublishSource } from "./publish/publish-source.ts";
@@ -13,6 +14,7 @@ import { RtmpServer } from "./rtmp/rtmp-server.ts";
 import { flvTagPool } from "./rtmp/flv-tag-pool.ts";
 import { SrtServer } from "./srt/srt-server.ts";
 import { type FfmpegBinaries, findFfmpeg } from "./transcode/ffmpeg-binary.ts";
+import { PASSTHROUGH_LADDER } from "./transcode/passthrough-plan.ts";
 import { EdgeClient } from "./upload/edge-client.ts";
 import { EdgeUploader } from "./upload/edge-uploader.ts";
 import { NodeRegistration } from "./upload/node-registration.ts";
@@ -68,6 +70,10 @@ export class IngestNode {
     const ffmpeg = await findFfmpeg(config.ffmpeg, { logger: { warn: (message: string) => log.warn(message) } });
     log.info("ffmpeg found", { path: ffmpeg.ffmpeg, version: ffmpeg.version });
     this.ffmpeg = ffmpeg;
+    // Natively remuxed publishes take their thumbnails from long-lived FFmpegs the node shares; with a passthrough ladder
+    // (every copyable publish remuxed natively) the common size's runs from the start.
+    if (config.ladder === PASSTHROUGH_LADDER && config.remux === "native") startNodeThumbnails(ffmpeg.ffmpeg, { maxSizes: config.thumbnailDecoders });
+    else nodeThumbnails(ffmpeg.ffmpeg, { maxSizes: config.thumbnailDecoders });
     const uploadLog = log.child("upload");
     const logger = {
       info: (message: string, fields?: Record<string, unknown>) => uploadLog.info(message, flat(fields)),
@@ -402,6 +408,7 @@ export class IngestNode {
     await this.whip?.server.close();
     await this.uploader?.close({ spill: true });
     await this.pool?.close();
+    closeNodeThumbnails();
     await new Promise<void>((resolve) => (this.ops ? this.ops.close(() => resolve()) : resolve()));
     this.log.info("ingest node stopped");
   }

@@ -1,92 +1,89 @@
-// Thumbnails from keyframes, decoded in batches: the keyframes of every publish on the node that come due within a
-// short window go to one short FFmpeg run (raw H.264 in, one JPEG per keyframe out). With one run per keyframe, FFmpeg's
-// start-up and the fork were the largest cost of a passthrough node of 16 publishes with a thumbnail every 10 s.
+// Thumbnails from keyframes, decoded by long-lived FFmpeg processes (transcode/ffmpeg-jpeg-pipe.ts): one per picture
+// size, shared by every publish on the node. A short FFmpeg run per keyframe, or per batch of keyframes, cost a
+// passthrough node more than its remuxing: almost all of such a run is FFmpeg starting and the node forking it.
 import { keyframeAnnexB } from "../remux/annexb.ts";
-import { runFfmpegJpegs } from "../transcode/ffmpeg-jpeg.ts";
-import { JpegBatcher } from "../transcode/jpeg-batch.ts";
+import { JpegPipe } from "../transcode/ffmpeg-jpeg-pipe.ts";
 
 /** One keyframe to decode. */
 export interface KeyframeThumbnailRequest {
   /** The AVCDecoderConfigurationRecord (FLV's AVC sequence header body). */
   avcC: Uint8Array;
-  /** The keyframe's NAL units, length-prefixed as the FLV tag carries them (copied: the batch outlives the tag). */
+  /** The keyframe's NAL units, length-prefixed as the FLV tag carries them (copied: the decode outlives the tag). */
   keyframe: Uint8Array;
   width: number;
   height: number;
-  /** Longest this keyframe may wait for others (default: the batcher's window; less when thumbnails come faster). */
-  maxWaitMs?: number;
 }
 
-/** Runs FFmpeg with `args` over `input` and returns every JPEG it wrote (runFfmpegJpegs, or a fake in tests). */
-export type JpegsRunner = (args: string[], input: Uint8Array[]) => Promise<Buffer[]>;
-
-/** Options of a ThumbnailBatcher. */
-export interface ThumbnailBatcherOptions {
-  run: JpegsRunner;
-  /** How long the first keyframe of a batch waits for others (default 4 s; thumbnails come every THUMBNAIL_INTERVAL_S). */
-  windowMs?: number;
-  /** Most keyframes in one run (default 32); a full batch runs at once. */
-  maxBatch?: number;
+/** Decodes keyframes to JPEGs (KeyframeThumbnails, or a fake in tests). */
+export interface KeyframeDecoder {
+  decode(request: KeyframeThumbnailRequest): Promise<Buffer>;
 }
 
-/** The FFmpeg arguments that decode raw H.264 keyframes on stdin to one `width`x`height` JPEG each on stdout. */
-export function keyframeBatchArgs(width: number, height: number): string[] {
+/** The picture size most publishes' thumbnails have (16:9 sources at the thumbnail width of 640). */
+export const COMMON_THUMBNAIL_SIZE = { width: 640, height: 360 };
+
+/** Options of KeyframeThumbnails. */
+export interface KeyframeThumbnailsOptions {
+  /** The ffmpeg executable. */
+  binary: string;
+  /** Most picture sizes with an FFmpeg of their own at once (default 3); the least recently used idle one is closed. */
+  maxSizes?: number;
+  /** A picture not out within this restarts its FFmpeg (default 3 s; a keyframe takes 15-25 ms). */
+  timeoutMs?: number;
+}
+
+/** The FFmpeg arguments that decode raw H.264 keyframes on stdin to one `width`x`height` JPEG each on stdout, at once. */
+export function keyframeThumbnailArgs(width: number, height: number): string[] {
   return [
-    "-nostdin",
-    "-hide_banner",
-    "-loglevel",
-    "error",
-    "-threads",
-    "1",
-    "-f",
-    "h264",
-    "-i",
-    "pipe:0",
-    "-an",
+    ...["-nostdin", "-hide_banner", "-loglevel", "error", "-threads", "1"],
+    // The first keyframe is enough to start: probing more would wait for later ones.
+    ...["-probesize", "32", "-analyzeduration", "0", "-f", "h264", "-i", "pipe:0", "-an"],
     // The same picture settings as the encode path's thumbnail branch (ffmpeg-args.ts): full range, square pixels.
-    "-vf",
-    `scale=${width}:${height}:out_range=full,setsar=1,format=yuv420p`,
+    ...["-vf", `scale=${width}:${height}:out_range=full,setsar=1,format=yuv420p`],
     // Every decoded keyframe gives exactly one picture (raw H.264 has no timestamps to drop or repeat frames by).
-    "-fps_mode",
-    "passthrough",
-    "-c:v",
-    "mjpeg",
-    "-strict",
-    "unofficial",
-    "-q:v",
-    "5",
-    "-f",
-    "image2pipe",
-    "pipe:1",
+    ...["-fps_mode", "passthrough"],
+    // One encoder thread: the MJPEG encoder's default frame threads hold each picture until the next input comes.
+    ...["-c:v", "mjpeg", "-threads", "1", "-strict", "unofficial", "-q:v", "5", "-f", "image2pipe", "pipe:1"],
   ];
 }
 
-/** Collects keyframes and decodes them in batches (transcode/jpeg-batch.ts), one FFmpeg run per batch and picture size. */
-export class ThumbnailBatcher {
-  readonly #batcher: JpegBatcher<Uint8Array>;
+interface SizePipe {
+  pipe: JpegPipe;
+  /** Requests given to it and not settled. */
+  pending: number;
+}
 
-  constructor(options: ThumbnailBatcherOptions) {
-    this.#batcher = new JpegBatcher({
-      run: (size, units) => {
-        const [width, height] = size.split("x").map(Number) as [number, number];
-        return options.run(keyframeBatchArgs(width, height), units);
-      },
-      windowMs: options.windowMs ?? 4_000,
-      maxBatch: options.maxBatch ?? 32,
-    });
+/** Keyframe thumbnails from one long-lived FFmpeg per picture size, at most `maxSizes` of them (least recently used go). */
+export class KeyframeThumbnails implements KeyframeDecoder {
+  readonly #options: Required<KeyframeThumbnailsOptions>;
+  /** By `WxH`, least recently used first. */
+  readonly #pipes = new Map<string, SizePipe>();
+  /** FFmpeg starts of the pipes closed so far. */
+  #closedStarts = 0;
+  #closed = false;
+
+  constructor(options: KeyframeThumbnailsOptions) {
+    this.#options = { maxSizes: 3, timeoutMs: 3_000, ...options };
   }
 
-  /** FFmpeg runs started so far. */
-  get runs(): number {
-    return this.#batcher.runs;
+  /** Picture sizes with an FFmpeg, least recently used first. */
+  get sizes(): string[] {
+    return [...this.#pipes.keys()];
   }
 
-  /** Keyframes waiting for their batch. */
-  get queued(): number {
-    return this.#batcher.queued;
+  /** FFmpeg starts of every size's pipe so far (restarts and sizes opened again included). */
+  get starts(): number {
+    let n = this.#closedStarts;
+    for (const { pipe } of this.#pipes.values()) n += pipe.starts;
+    return n;
   }
 
-  /** The keyframe as a JPEG of `width`x`height`, once its batch ran; rejects when it could not be decoded. */
+  /** Starts the FFmpeg of `width`x`height` now rather than at its first keyframe. */
+  start(width: number, height: number): void {
+    this.#pipe(width, height)?.pipe.start();
+  }
+
+  /** The keyframe as a JPEG of `width`x`height`; rejects when it could not be decoded (only that keyframe is lost). */
   decode(request: KeyframeThumbnailRequest): Promise<Buffer> {
     let annexB: Uint8Array;
     try {
@@ -94,23 +91,78 @@ export class ThumbnailBatcher {
     } catch (error) {
       return Promise.reject(error);
     }
-    return this.#batcher.submit(`${request.width}x${request.height}`, annexB, request.maxWaitMs);
+    const entry = this.#pipe(request.width, request.height);
+    if (entry === null) {
+      const why = this.#closed ? "thumbnails are closed" : `${this.#options.maxSizes} other thumbnail sizes are being decoded`;
+      return Promise.reject(new Error(`thumbnail decode: ${why}`));
+    }
+    entry.pending++;
+    return entry.pipe.convert(annexB).finally(() => entry.pending--);
   }
 
-  /** Runs every queued batch now (a publish that ends does not wait for the window). */
-  flush(): void {
-    this.#batcher.flush();
+  /** Stops every FFmpeg; what waits is rejected. */
+  close(): void {
+    this.#closed = true;
+    for (const key of [...this.#pipes.keys()]) this.#drop(key);
+  }
+
+  /** The pipe of a size, made most recently used (opened, closing the least recently used idle one if need be). */
+  #pipe(width: number, height: number): SizePipe | null {
+    if (this.#closed) return null;
+    const key = `${width}x${height}`;
+    let entry = this.#pipes.get(key);
+    if (entry !== undefined) {
+      this.#pipes.delete(key);
+      this.#pipes.set(key, entry);
+      return entry;
+    }
+    if (this.#pipes.size >= this.#options.maxSizes) {
+      const idle = [...this.#pipes].find(([, e]) => e.pending === 0);
+      if (idle === undefined) return null;
+      this.#drop(idle[0]);
+    }
+    const { binary, timeoutMs } = this.#options;
+    entry = { pipe: new JpegPipe({ binary, args: keyframeThumbnailArgs(width, height), what: "thumbnail decode", timeoutMs }), pending: 0 };
+    this.#pipes.set(key, entry);
+    return entry;
+  }
+
+  #drop(key: string): void {
+    const entry = this.#pipes.get(key);
+    if (entry === undefined) return;
+    this.#pipes.delete(key);
+    this.#closedStarts += entry.pipe.starts;
+    entry.pipe.close();
   }
 }
 
-const shared = new Map<string, ThumbnailBatcher>();
+const shared = new Map<string, KeyframeThumbnails>();
 
-/** The node's one batcher for `binary` (every publish's keyframes share its runs). */
-export function sharedThumbnailBatcher(binary: string): ThumbnailBatcher {
-  let batcher = shared.get(binary);
-  if (!batcher) {
-    batcher = new ThumbnailBatcher({ run: (args, input) => runFfmpegJpegs({ binary, args, input, what: "thumbnail decode" }) });
-    shared.set(binary, batcher);
+/**
+ * The node's thumbnail decoders for `binary`, shared by every publish; `options` count only where they are made
+ * (startNodeThumbnails, or the first publish's keyframe when the node did not start them).
+ */
+export function nodeThumbnails(binary: string, options: Omit<KeyframeThumbnailsOptions, "binary"> = {}): KeyframeThumbnails {
+  let thumbnails = shared.get(binary);
+  if (!thumbnails) {
+    thumbnails = new KeyframeThumbnails({ ...options, binary });
+    shared.set(binary, thumbnails);
   }
-  return batcher;
+  return thumbnails;
+}
+
+/**
+ * Makes the node's thumbnail decoders and starts the FFmpeg of the common size at once, so its fixed memory is part
+ * of the node's from its start rather than appearing with some publish's first keyframe.
+ */
+export function startNodeThumbnails(binary: string, options: Omit<KeyframeThumbnailsOptions, "binary"> = {}): KeyframeThumbnails {
+  const thumbnails = nodeThumbnails(binary, options);
+  thumbnails.start(COMMON_THUMBNAIL_SIZE.width, COMMON_THUMBNAIL_SIZE.height);
+  return thumbnails;
+}
+
+/** Stops every FFmpeg of the node's thumbnail decoders (a later publish would make new ones). */
+export function closeNodeThumbnails(): void {
+  for (const thumbnails of shared.values()) thumbnails.close();
+  shared.clear();
 }

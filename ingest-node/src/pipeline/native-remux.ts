@@ -6,16 +6,16 @@ import { FlvRemuxer } from "../remux/flv-remuxer.ts";
 import { flvTagPool } from "../rtmp/flv-tag-pool.ts";
 import type { FfmpegExit, FfmpegProcessEvents } from "../transcode/ffmpeg-process.ts";
 import type { ProgressSnapshot } from "../transcode/progress-parser.ts";
-import { type KeyframeThumbnailRequest, sharedThumbnailBatcher, type ThumbnailBatcher } from "./keyframe-thumbnail.ts";
+import { type KeyframeDecoder, type KeyframeThumbnailRequest, nodeThumbnails } from "./keyframe-thumbnail.ts";
 
-/** Thumbnails of a native remux: one keyframe every `intervalSeconds` of media, decoded in the node's batches. */
+/** Thumbnails of a native remux: one keyframe every `intervalSeconds` of media, decoded by the node's thumbnail FFmpegs. */
 export interface NativeThumbnails {
   ffmpegBinary: string;
   intervalSeconds: number;
   width: number;
   height: number;
-  /** Who decodes the keyframes (default: the node's shared batcher for `ffmpegBinary`). */
-  batcher?: ThumbnailBatcher;
+  /** Who decodes the keyframes (default: the node's decoders for `ffmpegBinary`). */
+  decoder?: KeyframeDecoder;
 }
 
 /** Options of NativeRemux. */
@@ -31,8 +31,8 @@ export interface NativeRemuxOptions {
 
 /**
  * NativeRemux has the shape of an FfmpegProcess that copies one rendition: write the FLV feed to `stdin`, read fMP4
- * from `renditions`, await `exited`. Nothing is spawned but the short FFmpeg runs that decode keyframes for thumbnails
- * (batched with the other publishes' keyframes, keyframe-thumbnail.ts). The output side holds back
+ * from `renditions`, await `exited`. Nothing is spawned: keyframes for thumbnails go to the node's long-lived
+ * decoders, shared with the other publishes (keyframe-thumbnail.ts). The output side holds back
  * the input (the stdin write callback waits while the rendition stream is full), so the feed's byte bound still
  * measures a packager that falls behind.
  */
@@ -54,14 +54,14 @@ export class NativeRemux extends EventEmitter<FfmpegProcessEvents> {
   /** The running thumbnail decode (it settles after any decode queued behind it). */
   #thumbnail: Promise<void> | null = null;
   #nextThumbnail: KeyframeThumbnailRequest | null = null;
-  readonly #batcher: ThumbnailBatcher | null;
+  readonly #decoder: KeyframeDecoder | null;
   #progressTimer: NodeJS.Timeout;
   #progress = { at: Date.now(), frames: 0, time: 0 };
 
   constructor(options: NativeRemuxOptions) {
     super();
     this.#thumbnails = options.thumbnails;
-    this.#batcher = options.thumbnails ? (options.thumbnails.batcher ?? sharedThumbnailBatcher(options.thumbnails.ffmpegBinary)) : null;
+    this.#decoder = options.thumbnails ? (options.thumbnails.decoder ?? nodeThumbnails(options.thumbnails.ffmpegBinary)) : null;
     this.#remuxer = new FlvRemuxer({
       fragmentDuration: options.fragmentDuration,
       onKeyframe: (tag) => this.#onKeyframe(tag),
@@ -81,8 +81,6 @@ export class NativeRemux extends EventEmitter<FfmpegProcessEvents> {
     this.exited = exited.then(async (exit) => {
       clearInterval(this.#progressTimer);
       this.#emitProgress(true);
-      // The last thumbnail's batch runs now rather than after its window.
-      if (this.#thumbnail !== null) this.#batcher?.flush();
       await this.#thumbnail;
       return exit;
     });
@@ -169,15 +167,14 @@ export class NativeRemux extends EventEmitter<FfmpegProcessEvents> {
     if (this.#lastThumbnailMs !== null && Math.floor(tag.timestampMs / intervalMs) <= Math.floor(this.#lastThumbnailMs / intervalMs)) return;
     this.#lastThumbnailMs = tag.timestampMs;
     // A copy: the tag is a view of the feed's bytes, and the decode outlives this call.
-    // It waits for other publishes' keyframes at most half an interval, so the next one is not due before it is decoded.
-    const request = { avcC, keyframe: tag.payload.slice(5), width: this.#thumbnails.width, height: this.#thumbnails.height, maxWaitMs: intervalMs / 2 };
+    const request = { avcC, keyframe: tag.payload.slice(5), width: this.#thumbnails.width, height: this.#thumbnails.height };
     // One decode at a time: a keyframe due while one waits or runs waits (only the newest), so memory stays bounded.
     if (this.#thumbnail !== null) this.#nextThumbnail = request;
     else this.#decode(request);
   }
 
   #decode(request: KeyframeThumbnailRequest): void {
-    this.#thumbnail = this.#batcher!.decode(request)
+    this.#thumbnail = this.#decoder!.decode(request)
       .then((jpeg) => void this.emit("thumbnail", jpeg))
       .catch((error: Error) => void this.emit("log", error.message))
       .then(() => {
@@ -189,8 +186,6 @@ export class NativeRemux extends EventEmitter<FfmpegProcessEvents> {
           return this.#thumbnail ?? undefined;
         }
       });
-    // After the end nothing is worth waiting a batch window for.
-    if (this.#exit !== null) this.#batcher!.flush();
   }
 
   #emitProgress(end: boolean): void {

@@ -1,10 +1,15 @@
-// One H.264 keyframe as a self-contained Annex B access unit (ITU-T H.264 Annex B): what a raw `-f h264` decoder
-// reads, so keyframes of different publishes can follow one another in one input.
+// One H.264 keyframe as a self-contained Annex B access unit (ITU-T H.264 Annex B) for a long-lived raw `-f h264`
+// decoder that keyframes of every publish follow one another into (the thumbnail pipe): parameter sets first, exactly
+// one picture, and nothing that makes the decoder hold that picture back.
+import { withoutReordering } from "../packager/h264-sps-reordering.ts";
+import { unescapeRbsp } from "../packager/h264-sps.ts";
 import { RemuxError } from "./errors.ts";
 
 const START_CODE = [0, 0, 0, 1];
-/** An access unit delimiter (NAL type 9, primary_pic_type 0: I slices): it marks where each keyframe starts. */
+/** An access unit delimiter (NAL type 9, primary_pic_type 0: I slices), written after each keyframe (see keyframeAnnexB). */
 const ACCESS_UNIT_DELIMITER = [0, 0, 0, 1, 0x09, 0x10];
+/** NAL unit types kept: non-IDR and IDR slices, SEI, SPS, PPS (data partitions FFmpeg does not decode, the rest is not needed). */
+const KEPT = new Set([1, 5, 6, 7, 8]);
 
 /** The SPS and PPS NAL units of an AVCDecoderConfigurationRecord, and its NAL length size. */
 function readAvcC(avcC: Uint8Array): { lengthSize: number; parameterSets: Uint8Array[] } {
@@ -29,29 +34,69 @@ function readAvcC(avcC: Uint8Array): { lengthSize: number; parameterSets: Uint8A
 }
 
 /**
- * The keyframe `sample` (NAL units with `lengthSize`-byte lengths, as FLV and MP4 carry them) as Annex B: an access
- * unit delimiter, the configuration's SPS and PPS, then the sample's NAL units, each after a start code.
+ * The keyframe `sample` (NAL units with `lengthSize`-byte lengths, as FLV and MP4 carry them) as Annex B: the
+ * configuration's SPS and PPS, the NAL units of the sample's first picture, each after a start code, then an access
+ * unit delimiter. Why the delimiter comes last: FFmpeg's raw H.264 parser ends an access unit only when the next one
+ * starts, so without it each picture would wait for the next keyframe. Why one picture: the pipe pairs pictures with
+ * keyframes by order, so a hostile keyframe holding two would shift every later thumbnail to another publish; a slice
+ * whose first_mb_in_slice does not follow the one before it, or an SEI or parameter set after a slice, starts the next
+ * picture (H.264 7.4.1.2.3-4), and it and everything after it are dropped. Every SPS loses its reordering
+ * (withoutReordering: the decoder would otherwise hold B-frame sources' pictures). Throws RemuxError when the sample
+ * or configuration cannot be read, an SPS cannot be rewritten, or the sample holds no slice.
  */
 export function keyframeAnnexB(avcC: Uint8Array, sample: Uint8Array): Uint8Array {
   const { lengthSize, parameterSets } = readAvcC(avcC);
-  const nals: Uint8Array[] = [...parameterSets];
+  const nals: Uint8Array[] = parameterSets.map(rewriteSps);
+  let lastFirstMb = -1;
   for (let at = 0; at < sample.byteLength; ) {
     if (at + lengthSize > sample.byteLength) throw new RemuxError("MALFORMED_FLV", "a keyframe's NAL unit length is truncated");
     let length = 0;
     for (let i = 0; i < lengthSize; i++) length = length * 256 + sample[at + i]!;
     at += lengthSize;
     if (at + length > sample.byteLength) throw new RemuxError("MALFORMED_FLV", "a keyframe's NAL unit overruns the frame");
-    // The sample's own delimiter, if any, is dropped: one per access unit, the one written first.
-    if (length > 0 && (sample[at]! & 0x1f) !== 9) nals.push(sample.subarray(at, at + length));
+    const nal = sample.subarray(at, at + length);
     at += length;
+    const type = length > 0 ? nal[0]! & 0x1f : 0;
+    if (!KEPT.has(type)) continue;
+    if (type === 1 || type === 5) {
+      const firstMb = firstMbInSlice(nal);
+      if (firstMb <= lastFirstMb) break;
+      lastFirstMb = firstMb;
+    } else if (lastFirstMb >= 0) break;
+    nals.push(type === 7 ? rewriteSps(nal) : nal);
   }
-  const out = new Uint8Array(ACCESS_UNIT_DELIMITER.length + nals.reduce((sum, nal) => sum + START_CODE.length + nal.byteLength, 0));
-  out.set(ACCESS_UNIT_DELIMITER);
-  let at = ACCESS_UNIT_DELIMITER.length;
+  if (lastFirstMb < 0) throw new RemuxError("MALFORMED_FLV", "a keyframe holds no slice");
+  const out = new Uint8Array(nals.reduce((sum, nal) => sum + START_CODE.length + nal.byteLength, 0) + ACCESS_UNIT_DELIMITER.length);
+  let at = 0;
   for (const nal of nals) {
     out.set(START_CODE, at);
     out.set(nal, at + START_CODE.length);
     at += START_CODE.length + nal.byteLength;
   }
+  out.set(ACCESS_UNIT_DELIMITER, at);
   return out;
+}
+
+/** `nal` as withoutReordering makes it when it is an SPS (other parameter sets as they are). */
+function rewriteSps(nal: Uint8Array): Uint8Array {
+  if ((nal[0]! & 0x1f) !== 7) return nal;
+  const sps = withoutReordering(nal);
+  if (sps === null) throw new RemuxError("BAD_CONFIG", "a keyframe's SPS cannot be read to its end");
+  return sps;
+}
+
+/** A slice's first_mb_in_slice, the first Exp-Golomb code after its NAL header (at most 4 bytes for any picture size). */
+function firstMbInSlice(nal: Uint8Array): number {
+  const bits = unescapeRbsp(nal.subarray(1, 9));
+  let zeros = 0;
+  let bit = 0;
+  const next = () => {
+    const byte = bits[bit >> 3];
+    if (byte === undefined) throw new RemuxError("MALFORMED_FLV", "a keyframe's slice header is truncated");
+    return (byte >> (7 - (bit++ & 7))) & 1;
+  };
+  while (next() === 0) if (++zeros > 24) throw new RemuxError("MALFORMED_FLV", "a keyframe's slice header is not H.264");
+  let value = 1;
+  for (let i = 0; i < zeros; i++) value = value * 2 + next();
+  return value - 1;
 }

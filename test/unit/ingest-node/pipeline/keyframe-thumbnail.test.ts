@@ -1,137 +1,123 @@
-// Keyframe thumbnails in batches: the Annex B access unit each keyframe becomes, how the batcher groups, maps and
-// retries (a fake runner), and real FFmpeg decoding keyframes of two publishes of different sizes in one run.
+// Keyframe thumbnails from the long-lived FFmpeg of each picture size, against the real FFmpeg: keyframes of a B-frame
+// source and of another resolution each give their own picture before the next is written; a keyframe holding two
+// pictures gives the first and shifts nothing; a broken keyframe costs only itself; sizes beyond the bound close the
+// least recently used idle FFmpeg.
 import { execFile } from "node:child_process";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { describe, expect, it } from "vitest";
-import { type KeyframeThumbnailRequest, ThumbnailBatcher } from "../../../../ingest-node/src/pipeline/keyframe-thumbnail.ts";
-import { keyframeAnnexB } from "../../../../ingest-node/src/remux/annexb.ts";
+import { afterEach, describe, expect, it } from "vitest";
+import { KeyframeThumbnails, type KeyframeThumbnailsOptions } from "../../../../ingest-node/src/pipeline/keyframe-thumbnail.ts";
 import { RemuxError } from "../../../../ingest-node/src/remux/errors.ts";
 import { FlvReader } from "../../../../ingest-node/src/remux/flv-reader.ts";
-import { runFfmpegJpegs } from "../../../../ingest-node/src/transcode/ffmpeg-jpeg.ts";
 import { jpegDimensions } from "../../../../ingest-node/src/transcode/jpeg-splitter.ts";
 import { testFlvArgs, useRealFfmpeg } from "../transcode/real-ffmpeg.ts";
 
 const run = promisify(execFile);
 const ffmpeg = useRealFfmpeg("keyframe-thumbnail-");
 
-const SPS = [0x67, 0x64, 0x00, 0x1f, 0xac];
-const PPS = [0x68, 0xee, 0x3c, 0x80];
-/** avcC: version 1, profile/compat/level, 4-byte lengths, one SPS, one PPS. */
-const AVCC = Uint8Array.from([1, 0x64, 0, 0x1f, 0xff, 0xe1, 0, SPS.length, ...SPS, 1, 0, PPS.length, ...PPS]);
-const lengthPrefixed = (...nals: number[][]) => Uint8Array.from(nals.flatMap((nal) => [0, 0, 0, nal.length, ...nal]));
-const annexB = (...nals: number[][]) => nals.flatMap((nal) => [0, 0, 0, 1, ...nal]);
-
-describe("keyframeAnnexB", () => {
-  it("writes a delimiter, the configuration's SPS and PPS, then the frame's NAL units (its own delimiter dropped)", () => {
-    const sample = lengthPrefixed([0x09, 0xf0], [0x06, 5, 1, 2], [0x65, 0x88, 0x84]);
-    expect(Array.from(keyframeAnnexB(AVCC, sample))).toEqual(annexB([0x09, 0x10], SPS, PPS, [0x06, 5, 1, 2], [0x65, 0x88, 0x84]));
-  });
-
-  it("refuses a configuration or a frame whose lengths overrun it", () => {
-    expect(() => keyframeAnnexB(AVCC.subarray(0, 10), lengthPrefixed([0x65]))).toThrow(RemuxError);
-    expect(() => keyframeAnnexB(AVCC, Uint8Array.from([0, 0, 0, 9, 0x65]))).toThrow(/overruns/);
-    expect(() => keyframeAnnexB(AVCC, Uint8Array.from([0, 0]))).toThrow(/truncated/);
-  });
-});
-
-/** A fake runner: one "JPEG" per keyframe holding its first slice byte, or fewer when a keyframe holds 0xbad. */
-function fakeRunner() {
-  const runs: { args: string[]; keyframes: number }[] = [];
-  const runner = async (args: string[], input: Uint8Array[]) => {
-    runs.push({ args, keyframes: input.length });
-    const good = input.filter((unit) => !Buffer.from(unit).includes(Buffer.from([0x0b, 0xad])));
-    return good.map((unit) => Buffer.from([unit.at(-1)!]));
-  };
-  return { runs, runner };
+interface Keyframe {
+  avcC: Uint8Array;
+  keyframe: Uint8Array;
 }
 
-const request = (id: number, extra: Partial<KeyframeThumbnailRequest> = {}): KeyframeThumbnailRequest => ({
-  avcC: AVCC,
-  keyframe: lengthPrefixed([0x65, id]),
-  width: 640,
-  height: 360,
-  ...extra,
-});
+const made = new Map<string, Promise<Keyframe[]>>();
 
-describe("ThumbnailBatcher", () => {
-  it("decodes the keyframes due within the window in one run per picture size, each gets its own picture", async () => {
-    const { runs, runner } = fakeRunner();
-    const batcher = new ThumbnailBatcher({ run: runner, windowMs: 30 });
-    const pictures = Promise.all([batcher.decode(request(1)), batcher.decode(request(2, { width: 480 })), batcher.decode(request(3))]);
-    expect(batcher.queued).toBe(3);
-    expect((await pictures).map((jpeg) => jpeg[0])).toEqual([1, 2, 3]);
-    expect(runs.map((r) => [r.args[r.args.indexOf("-vf") + 1]!.split(":").slice(0, 2).join(":"), r.keyframes])).toEqual([
-      ["scale=640:360", 2],
-      ["scale=480:360", 1],
-    ]);
-    expect(batcher.runs).toBe(2);
-  });
+/** The avcC and keyframes of 2 s of an FFmpeg-made FLV of `size`, a keyframe every 10 frames (made once). */
+function keyframes(size: string, bFrames: number): Promise<Keyframe[]> {
+  const key = `${size}-${bFrames}`;
+  if (!made.has(key)) made.set(key, makeKeyframes(size, bFrames));
+  return made.get(key)!;
+}
 
-  it("runs a full batch at once, a keyframe with a shorter wait sooner, and everything on flush()", async () => {
-    const { runs, runner } = fakeRunner();
-    const batcher = new ThumbnailBatcher({ run: runner, windowMs: 60_000, maxBatch: 2 });
-    const full = Promise.all([batcher.decode(request(1)), batcher.decode(request(2))]);
-    expect(runs).toHaveLength(1);
-    await full;
-    const soon = batcher.decode(request(3, { maxWaitMs: 10 }));
-    expect(batcher.queued).toBe(1);
-    expect((await soon)[0]).toBe(3);
-    const late = batcher.decode(request(4));
-    batcher.flush();
-    expect((await late)[0]).toBe(4);
-    expect(runs.map((r) => r.keyframes)).toEqual([2, 1, 1]);
-  });
-
-  it("retries a batch that gave too few pictures one keyframe per run: only the broken keyframe is lost", async () => {
-    const { runs, runner } = fakeRunner();
-    const batcher = new ThumbnailBatcher({ run: runner, windowMs: 5 });
-    const results = await Promise.allSettled([
-      batcher.decode(request(1)),
-      batcher.decode(request(0, { keyframe: lengthPrefixed([0x65, 0x0b, 0xad]) })),
-      batcher.decode(request(3)),
-    ]);
-    expect(results.map((r) => (r.status === "fulfilled" ? r.value[0] : "lost"))).toEqual([1, "lost", 3]);
-    expect(runs.map((r) => r.keyframes)).toEqual([3, 1, 1, 1]);
-  });
-
-  it("refuses a keyframe that is not length-prefixed NAL units without running anything", async () => {
-    const { runs, runner } = fakeRunner();
-    const batcher = new ThumbnailBatcher({ run: runner, windowMs: 5 });
-    await expect(batcher.decode(request(1, { keyframe: Uint8Array.from([0, 0, 0, 40, 1]) }))).rejects.toThrow(RemuxError);
-    expect(runs).toHaveLength(0);
-  });
-});
-
-/** The avcC and first keyframe of an FFmpeg-made FLV of `size`. */
-async function firstKeyframe(size: string): Promise<{ avcC: Uint8Array; keyframe: Uint8Array }> {
-  const out = join(ffmpeg.dir, `${size}.flv`);
-  await run(
-    ffmpeg.bin.ffmpeg,
-    testFlvArgs({ size, fps: 30, seconds: 0.2, gop: 30, sine: "sine", encoder: ["-preset", "veryfast", "-profile:v", "high"] }, out),
-  );
+async function makeKeyframes(size: string, bFrames: number): Promise<Keyframe[]> {
+  const out = join(ffmpeg.dir, `${size}-${bFrames}.flv`);
+  const encoder = ["-preset", "veryfast", "-profile:v", "high", "-bf", String(bFrames)];
+  await run(ffmpeg.bin.ffmpeg, testFlvArgs({ size, fps: 30, seconds: 2, gop: 10, sine: "sine", encoder }, out));
   let avcC: Uint8Array | null = null;
+  const found: Keyframe[] = [];
   for (const tag of new FlvReader().push(await readFile(out))) {
     if (tag.type !== 9) continue;
     if (tag.payload[1] === 0) avcC = tag.payload.slice(5);
-    else if (tag.payload[0]! >> 4 === 1 && avcC) return { avcC, keyframe: tag.payload.slice(5) };
+    else if (tag.payload[0]! >> 4 === 1 && avcC) found.push({ avcC, keyframe: tag.payload.slice(5) });
   }
-  throw new Error("no keyframe");
+  return found;
 }
 
-describe("ThumbnailBatcher with FFmpeg", () => {
-  it("decodes keyframes of publishes of different sizes in one run, and loses only a broken one", async () => {
-    const [wide, small] = await Promise.all([firstKeyframe("640x360"), firstKeyframe("320x240")]);
-    const batcher = new ThumbnailBatcher({ run: (args, input) => runFfmpegJpegs({ binary: ffmpeg.bin.ffmpeg, args, input, what: "test" }), windowMs: 20 });
-    const at = (k: { avcC: Uint8Array; keyframe: Uint8Array }) => batcher.decode({ ...k, width: 160, height: 90 });
-    const jpegs = await Promise.all([at(wide), at(small), at(wide)]);
-    expect(batcher.runs).toBe(1);
-    for (const jpeg of jpegs) expect(jpegDimensions(jpeg)).toEqual({ width: 160, height: 90 });
-    // A "keyframe" with no picture in it (only an SEI): the batch gives one picture too few.
-    const broken = { avcC: wide.avcC, keyframe: lengthPrefixed([0x06, 0x05, 0x01, 0x00, 0x80]) };
-    const results = await Promise.allSettled([at(small), at(broken), at(wide)]);
-    expect(results.map((r) => r.status)).toEqual(["fulfilled", "rejected", "fulfilled"]);
-    expect(batcher.runs).toBe(5);
+const open: KeyframeThumbnails[] = [];
+function thumbnails(options: Partial<KeyframeThumbnailsOptions> = {}): KeyframeThumbnails {
+  const t = new KeyframeThumbnails({ binary: ffmpeg.bin.ffmpeg, timeoutMs: 2_000, ...options });
+  open.push(t);
+  return t;
+}
+
+afterEach(() => {
+  for (const t of open.splice(0)) t.close();
+});
+
+describe("KeyframeThumbnails", () => {
+  it("decodes keyframes of a B-frame source and of another resolution in one FFmpeg per size, each picture at once", async () => {
+    const [bSource, small] = await Promise.all([keyframes("640x360", 3), keyframes("320x240", 0)]);
+    expect(bSource.length).toBeGreaterThanOrEqual(4);
+    const t = thumbnails();
+    const slowest = { ms: 0 };
+    for (let k = 0; k < 4; k++) {
+      for (const source of [bSource, small]) {
+        // Awaited one by one: a picture held until the next keyframe (B-frame reordering, a parser waiting for the
+        // next access unit) would time out here instead.
+        const started = performance.now();
+        const jpeg = await t.decode({ ...source[k]!, width: 160, height: 90 });
+        slowest.ms = Math.max(slowest.ms, performance.now() - started);
+        expect(jpegDimensions(jpeg)).toEqual({ width: 160, height: 90 });
+      }
+    }
+    expect(slowest.ms).toBeLessThan(1_000);
+    expect(jpegDimensions(await t.decode({ ...bSource[0]!, width: 320, height: 180 }))).toEqual({ width: 320, height: 180 });
+    expect(t.sizes).toEqual(["160x90", "320x180"]);
+    expect(t.starts).toBe(2);
+  });
+
+  it("a keyframe holding two pictures gives the first one's JPEG, and the next keyframe still gets its own", async () => {
+    const source = await keyframes("640x360", 3);
+    const t = thumbnails();
+    const at = (k: Keyframe) => t.decode({ ...k, width: 160, height: 90 });
+    const [one, two, three] = [await at(source[1]!), await at(source[2]!), await at(source[3]!)];
+    expect(Buffer.compare(one, two)).not.toBe(0);
+    expect(Buffer.compare(two, three)).not.toBe(0);
+    // Were the second picture decoded, its JPEG would come as (or after) the next keyframe's answer.
+    const both = { avcC: source[1]!.avcC, keyframe: Buffer.concat([source[1]!.keyframe, source[3]!.keyframe]) };
+    expect(await at(both)).toEqual(one);
+    expect(await at(source[2]!)).toEqual(two);
+    expect(await at(source[3]!)).toEqual(three);
+    expect(t.starts).toBe(1);
+  });
+
+  it("a broken keyframe is rejected alone: refused before FFmpeg when it holds no slice, else FFmpeg is restarted", async () => {
+    const [good] = await keyframes("320x240", 0);
+    const t = thumbnails({ timeoutMs: 1_000 });
+    const at = (keyframe: Uint8Array) => t.decode({ avcC: good!.avcC, keyframe, width: 160, height: 90 });
+    await expect(at(Uint8Array.from([0, 0, 0, 4, 0x06, 5, 1, 0]))).rejects.toBeInstanceOf(RemuxError);
+    expect(t.starts).toBe(0);
+    expect(jpegDimensions(await at(good!.keyframe))).toEqual({ width: 160, height: 90 });
+    // An IDR slice naming a PPS that does not exist: FFmpeg decodes nothing.
+    await expect(at(Uint8Array.from([0, 0, 0, 6, 0x65, 0x88, 0x34, 0x80, 0x00, 0x11]))).rejects.toThrow(/no picture within 1000 ms/);
+    expect(jpegDimensions(await at(good!.keyframe))).toEqual({ width: 160, height: 90 });
+    expect(t.starts).toBe(2);
+  });
+
+  it("keeps at most maxSizes FFmpegs: a new size closes the least recently used idle one, and is refused while all are busy", async () => {
+    const [good] = await keyframes("320x240", 0);
+    const t = thumbnails({ maxSizes: 2 });
+    const at = (width: number, height: number) => t.decode({ ...good!, width, height });
+    await at(160, 90);
+    await at(320, 180);
+    await at(160, 90);
+    await at(480, 270);
+    expect(t.sizes).toEqual(["160x90", "480x270"]);
+    const busy = [at(160, 90), at(480, 270)];
+    await expect(at(320, 180)).rejects.toThrow(/2 other thumbnail sizes are being decoded/);
+    await Promise.all(busy);
+    expect(jpegDimensions(await at(320, 180))).toEqual({ width: 320, height: 180 });
+    expect(t.starts).toBe(4);
   });
 });

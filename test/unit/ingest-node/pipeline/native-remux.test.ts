@@ -5,8 +5,9 @@ import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { promisify } from "node:util";
-import { describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { CmafPackager, type PartEvent, type SegmentEvent } from "../../../../ingest-node/src/packager/packager.ts";
+import { closeNodeThumbnails } from "../../../../ingest-node/src/pipeline/keyframe-thumbnail.ts";
 import { remuxesNatively, startMediaProcess } from "../../../../ingest-node/src/pipeline/media-process.ts";
 import { NativeRemux } from "../../../../ingest-node/src/pipeline/native-remux.ts";
 import { jpegDimensions } from "../../../../ingest-node/src/transcode/jpeg-splitter.ts";
@@ -18,6 +19,7 @@ import { useRealFfmpeg } from "../transcode/real-ffmpeg.ts";
 
 const run = promisify(execFile);
 const ffmpeg = useRealFfmpeg("native-remux-");
+afterAll(() => closeNodeThumbnails());
 const SOURCE = { width: 640, height: 360, fps: 30, videoCodec: "h264", audioCodec: "aac", keyframeInterval: 2 };
 
 let made: Promise<Buffer> | null = null;
@@ -69,7 +71,7 @@ describe("NativeRemux", () => {
     expect(remuxesNatively(planPassthrough({ ...SOURCE, keyframeInterval: 4 }, 2), "native")).toBe(false);
   });
 
-  it("turns an FLV feed into packager-ready CMAF, thumbnails decoded from keyframes in batches, progress", async () => {
+  it("turns an FLV feed into packager-ready CMAF, thumbnails decoded from keyframes by the node's FFmpeg, progress", async () => {
     const input = await publisherFlv();
     const options = {
       source: SOURCE,
@@ -96,8 +98,8 @@ describe("NativeRemux", () => {
     const events = [...packager.push(Buffer.concat((await output) as Buffer[])), ...packager.end()];
     // FLV times are whole milliseconds: the last frame lasts as long as the one before it (33 or 34 ms).
     expect(events.filter((e): e is SegmentEvent => e.type === "segment").map((s) => Math.round(s.duration * 100) / 100)).toEqual([2, 2, 2]);
-    // The feed came all at once: the first keyframe's thumbnail waited for its batch, the second was superseded by the
-    // third (only the newest waits), and the end ran the batches at once instead of after their window.
+    // The feed came all at once: while the first keyframe was decoded the second was superseded by the third (only the
+    // newest waits), and the end waited for the last decode.
     expect(thumbnails).toHaveLength(2);
     for (const jpeg of thumbnails) expect(jpegDimensions(jpeg)).toEqual({ width: 640, height: 360 });
     const last = progress.at(-1)!;
