@@ -23,9 +23,7 @@ export function gridTile(jpeg: Uint8Array, grid: StoryboardGrid): JpegTile {
 
 /** Whether two tiles can share a sheet: the same header bytes (tables, sampling, size, restart interval, all of it). */
 export function sameTileHeader(a: JpegTile, b: JpegTile): boolean {
-  if (a.header.length !== b.header.length) return false;
-  for (let i = 0; i < a.header.length; i++) if (a.header[i] !== b.header[i]) return false;
-  return true;
+  return a.header === b.header || sameBytes(a.header, b.header);
 }
 
 /**
@@ -33,19 +31,29 @@ export function sameTileHeader(a: JpegTile, b: JpegTile): boolean {
  * places past the last are). Throws JpegTileError when a tile cannot be read or differs from the first one, or none is given.
  */
 export function assembleSpriteSheet(jpegs: readonly (Uint8Array | null)[], grid: StoryboardGrid): Uint8Array {
+  return assembleTiles(
+    jpegs.map((jpeg) => (jpeg === null ? null : gridTile(jpeg, grid))),
+    grid,
+  );
+}
+
+/** assembleSpriteSheet over tiles already read (gridTile): a publish's storyboard reads each tile once, not per sheet drawn. */
+export function assembleTiles(tiles: readonly (JpegTile | null)[], grid: StoryboardGrid): Uint8Array {
   const perSheet = tilesPerSheet(grid);
-  if (jpegs.length === 0 || jpegs.length > perSheet) throw new JpegTileError("COUNT", `a sprite sheet holds 1 to ${perSheet} tiles, not ${jpegs.length}`);
+  if (tiles.length === 0 || tiles.length > perSheet) throw new JpegTileError("COUNT", `a sprite sheet holds 1 to ${perSheet} tiles, not ${tiles.length}`);
   const size = sheetSize(grid);
   if (size.width > MAX_JPEG_SIZE || size.height > MAX_JPEG_SIZE) throw new JpegTileError("SIZE", `a ${size.width}x${size.height} sheet is too big`);
-  const tiles = jpegs.map((jpeg) => (jpeg === null ? null : gridTile(jpeg, grid)));
   const first = tiles.find((tile) => tile !== null);
   if (!first) throw new JpegTileError("COUNT", "a sprite sheet of black places only (no tile to take its header from)");
+  if (first.width !== grid.tileWidth || first.height !== grid.tileHeight) {
+    throw new JpegTileError("SIZE", `a ${first.width}x${first.height} tile in a grid of ${grid.tileWidth}x${grid.tileHeight}`);
+  }
   for (const [i, tile] of tiles.entries()) {
     if (tile && !sameTileHeader(tile, first)) throw new JpegTileError("HEADER_MISMATCH", `tile ${i}'s header differs from the first tile's`);
   }
-  const black = tiles.length < perSheet || tiles.includes(null) ? blackSegment(first) : null;
-  // A copy: a Buffer's slice() would be a view, and the size written below would change the caller's tile.
-  const header = Uint8Array.from(first.header);
+  const black = tiles.length < perSheet || tiles.includes(null) ? blackFor(first) : null;
+  // A copy (a Buffer's slice() would be a view): the size written below must not change the caller's tile.
+  const header = new Uint8Array(first.header);
   // SOF0: FF C0, length (2), precision (1), then height and width.
   writeU16(header, first.sofOffset + 5, size.height);
   writeU16(header, first.sofOffset + 7, size.width);
@@ -69,8 +77,24 @@ export function assembleSpriteSheet(jpegs: readonly (Uint8Array | null)[], grid:
   return concat(parts);
 }
 
+/** The last black interval made, by the header it was made for: a node's tiles all share one header. */
+let lastBlack: { header: Uint8Array; segment: Uint8Array } | null = null;
+
+/** blackSegment for `tile`'s header, made once per header rather than per sheet. */
+function blackFor(tile: JpegTile): Uint8Array {
+  if (lastBlack === null || !sameBytes(lastBlack.header, tile.header)) lastBlack = { header: new Uint8Array(tile.header), segment: blackSegment(tile) };
+  return lastBlack.segment;
+}
+
 const RST = Array.from({ length: 8 }, (_, n) => Uint8Array.of(0xff, 0xd0 + n));
 const EOI = Uint8Array.of(0xff, 0xd9);
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  const length = a.length;
+  if (length !== b.length) return false;
+  for (let i = 0; i < length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
 
 function writeU16(bytes: Uint8Array, at: number, value: number): void {
   bytes[at] = value >> 8;

@@ -47,6 +47,8 @@ export interface ScanComponent {
 
 /** A tile JPEG cut for the sprite assembler. */
 export interface JpegTile {
+  /** The whole JPEG the tile was read from. */
+  jpeg: Uint8Array;
   /** SOI up to and including the SOS segment: every table, the frame and the scan header. */
   header: Uint8Array;
   /** Where the SOF0 marker is in `header`. */
@@ -153,7 +155,7 @@ export function parseJpegTile(jpeg: Uint8Array): JpegTile {
   const segments = cutScan(jpeg, scanStart);
   const expected = (mcusPerRow * (height / mcuHeight)) / restartInterval;
   if (segments.length !== expected) throw new JpegTileError("RESTARTS", `${segments.length} restart intervals, not ${expected}`);
-  return { header: jpeg.subarray(0, scanStart), sofOffset, width, height, restartInterval, mcuWidth, mcuHeight, frame, scan, segments };
+  return { jpeg, header: jpeg.subarray(0, scanStart), sofOffset, width, height, restartInterval, mcuWidth, mcuHeight, frame, scan, segments };
 }
 
 /** The entropy-coded data from `start` to EOI cut at its RST markers (checked to count 0..7 in turn). */

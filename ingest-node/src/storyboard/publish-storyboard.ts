@@ -4,7 +4,7 @@
 import type { MediaSink } from "../upload/media-sink.ts";
 import { EdgeRejectedError, StreamFencedError } from "../upload/upload-errors.ts";
 import type { Logger } from "../log.ts";
-import { assembleSpriteSheet } from "./jpeg-sprite.ts";
+import { assembleTiles } from "./jpeg-sprite.ts";
 import { StoryboardRefusedError, StoryboardSheets } from "./storyboard-sheets.ts";
 import { nodeStoryboardTiler } from "./storyboard-tiler.ts";
 
@@ -21,7 +21,7 @@ export function publishStoryboard(
     intervalS: options.intervalS,
     log: options.log,
     tile: (thumbnail) => tiler.tile(thumbnail),
-    compose: assembleSpriteSheet,
+    compose: assembleTiles,
     upload: async (meta, jpeg) => {
       try {
         await put(streamId, meta, jpeg);

@@ -3,12 +3,13 @@
 // edge always holds every tile made so far and a VOD has its storyboard the moment the broadcast ends, with no step at
 // the end. Why re-make the sheet per tile rather than upload it once full: a partial last sheet would otherwise wait
 // for an end-of-publish flush, and a failed upload is repaired by the next one (which carries every tile of the
-// sheet); the cost is one tile, an assembly of well under a millisecond and one upload of at most one sheet (tens of
+// sheet); the cost is one tile, an assembly of tens of microseconds and one upload of at most one sheet (tens of
 // KB) per thumbnail interval. Tile k is always drawn at place k: a thumbnail whose tile could not be made leaves its
 // place black rather than move the later ones off their times.
 import { DEFAULT_STORYBOARD_GRID, type StoryboardGrid, tilesPerSheet } from "../../../protocol/storyboard.ts";
 import type { StoryboardSheetMeta } from "../../../protocol/ingest.ts";
 import type { Logger } from "../log.ts";
+import type { JpegTile } from "./jpeg-tile.ts";
 
 /** Full sheets at most waiting for a successful upload; past it the publish's storyboard stops (its tiles are freed). */
 export const MAX_PENDING_SHEETS = 4;
@@ -19,9 +20,9 @@ export interface StoryboardSheetsOptions {
   intervalS: number;
   grid?: StoryboardGrid;
   /** Makes a thumbnail's tile fit to share a sheet (storyboard-tiler.ts, or a fake in tests); a rejection leaves its place black. */
-  tile: (thumbnail: Uint8Array) => Promise<Uint8Array>;
-  /** Draws a sheet from its places, null for black (jpeg-sprite.ts's assembleSpriteSheet, or a fake in tests). */
-  compose: (tiles: (Uint8Array | null)[], grid: StoryboardGrid) => Uint8Array;
+  tile: (thumbnail: Uint8Array) => Promise<JpegTile>;
+  /** Draws a sheet from its places, null for black (jpeg-sprite.ts's assembleTiles, or a fake in tests). */
+  compose: (tiles: (JpegTile | null)[], grid: StoryboardGrid) => Uint8Array;
   /** Uploads a sheet; rejects with `permanent: true` when the edge refused it for good (no lease, over the bound). */
   upload: (meta: StoryboardSheetMeta, jpeg: Uint8Array) => Promise<void>;
   log: Logger;
@@ -32,7 +33,7 @@ export class StoryboardRefusedError extends Error {}
 
 /** One place of a sheet: its tile once made (null until then, and for good when it could not be made). */
 interface Place {
-  tile: Uint8Array | null;
+  tile: JpegTile | null;
   /** Settles once the tile is made or given up. */
   made: Promise<void>;
 }

@@ -70,16 +70,15 @@ export class StoryboardTiler {
   }
 
   /**
-   * The tile of `thumbnail`, checked to fit a sheet with every other tile; rejects with JpegPipeError (not a JPEG,
-   * FFmpeg failed, too many waiting, closed) or JpegTileError (a tile the sheets cannot hold).
+   * The tile of `thumbnail`, read and checked to fit a sheet with every other tile; rejects with JpegPipeError (not a
+   * JPEG, FFmpeg failed, too many waiting, closed) or JpegTileError (a tile the sheets cannot hold).
    */
-  async tile(thumbnail: Uint8Array): Promise<Buffer> {
+  async tile(thumbnail: Uint8Array): Promise<JpegTile> {
     // Not worth FFmpeg's time (nor a timeout's wait): bytes that are no JPEG at all.
     if (jpegDimensions(thumbnail) === null) throw new JpegPipeError("storyboard tile: the thumbnail is not a JPEG");
-    const tile = await this.#pipe.convert(tileRequest(thumbnail));
-    const parsed = gridTile(tile, this.#grid);
-    this.#reference ??= parsed;
-    if (!sameTileHeader(parsed, this.#reference)) throw new JpegTileError("HEADER_MISMATCH", "a tile whose header differs from the first tile's");
+    const tile = gridTile(await this.#pipe.convert(tileRequest(thumbnail)), this.#grid);
+    this.#reference ??= tile;
+    if (!sameTileHeader(tile, this.#reference)) throw new JpegTileError("HEADER_MISMATCH", "a tile whose header differs from the first tile's");
     return tile;
   }
 

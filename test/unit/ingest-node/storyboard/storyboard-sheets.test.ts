@@ -6,20 +6,24 @@ import { describe, expect, it } from "vitest";
 import type { StoryboardSheetMeta } from "../../../../protocol/ingest.ts";
 import type { StoryboardGrid } from "../../../../protocol/storyboard.ts";
 import type { Logger } from "../../../../ingest-node/src/log.ts";
+import type { JpegTile } from "../../../../ingest-node/src/storyboard/jpeg-tile.ts";
 import { MAX_PENDING_SHEETS, StoryboardRefusedError, StoryboardSheets } from "../../../../ingest-node/src/storyboard/storyboard-sheets.ts";
 
 const GRID: StoryboardGrid = { tileWidth: 160, tileHeight: 90, columns: 2, rows: 2 };
 const quiet: Logger = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined, child: () => quiet } as unknown as Logger;
 
-/** A fake storyboard: a thumbnail [k] becomes the tile [k] (a tile maker may be given), a sheet draws each place's k (-1 for black). */
-function harness(fail: (meta: StoryboardSheetMeta) => Error | null = () => null, tile = async (thumbnail: Uint8Array) => thumbnail) {
+/** A stand-in tile that only says which thumbnail it is of. */
+const fakeTile = (thumbnail: Uint8Array) => ({ header: thumbnail }) as unknown as JpegTile;
+
+/** A fake storyboard: a thumbnail [k] becomes a tile of k (a tile maker may be given), a sheet draws each place's k (-1 for black). */
+function harness(fail: (meta: StoryboardSheetMeta) => Error | null = () => null, tile = async (thumbnail: Uint8Array) => fakeTile(thumbnail)) {
   const sent: { sheet: number; tiles: number; epoch: number; drawn: number[] }[] = [];
   const board = new StoryboardSheets({
     intervalS: 10,
     grid: GRID,
     log: quiet,
     tile,
-    compose: (places) => new Int16Array(places.map((place) => (place === null ? -1 : place[0]!))) as unknown as Uint8Array,
+    compose: (places) => new Int16Array(places.map((place) => (place === null ? -1 : place.header[0]!))) as unknown as Uint8Array,
     upload: async (meta, jpeg) => {
       const error = fail(meta);
       if (error) throw error;
@@ -61,7 +65,7 @@ describe("StoryboardSheets", () => {
   it("leaves the place of a tile that could not be made black, every later tile at its own place", async () => {
     const { board, sent } = harness(undefined, async (thumbnail) => {
       if (thumbnail[0] === 1 || thumbnail[0] === 4) throw new Error("no picture within 2000 ms");
-      return thumbnail;
+      return fakeTile(thumbnail);
     });
     await addEach(board, 1, 6);
     expect(sent.map((s) => [s.sheet, s.tiles, s.drawn])).toEqual([
@@ -76,7 +80,7 @@ describe("StoryboardSheets", () => {
 
   it("waits for tiles still being made, and draws each at its place whatever order they are made in", async () => {
     const made: (() => void)[] = [];
-    const { board, sent } = harness(undefined, (thumbnail) => new Promise((resolve) => made.push(() => resolve(thumbnail))));
+    const { board, sent } = harness(undefined, (thumbnail) => new Promise((resolve) => made.push(() => resolve(fakeTile(thumbnail)))));
     for (let k = 0; k < 3; k++) board.add(1, tile(k));
     await new Promise((resolve) => setTimeout(resolve, 10));
     expect(sent).toEqual([]);

@@ -6,8 +6,8 @@ import { afterAll, describe, expect, it } from "vitest";
 import type { StoryboardSheetMeta } from "../../../../protocol/ingest.ts";
 import { DEFAULT_STORYBOARD_GRID } from "../../../../protocol/storyboard.ts";
 import type { Logger } from "../../../../ingest-node/src/log.ts";
-import { assembleSpriteSheet } from "../../../../ingest-node/src/storyboard/jpeg-sprite.ts";
-import { parseJpegTile } from "../../../../ingest-node/src/storyboard/jpeg-tile.ts";
+import { assembleTiles } from "../../../../ingest-node/src/storyboard/jpeg-sprite.ts";
+import type { JpegTile } from "../../../../ingest-node/src/storyboard/jpeg-tile.ts";
 import { StoryboardSheets } from "../../../../ingest-node/src/storyboard/storyboard-sheets.ts";
 import { StoryboardTiler, storyboardTileArgs } from "../../../../ingest-node/src/storyboard/storyboard-tiler.ts";
 
@@ -56,24 +56,24 @@ describe("StoryboardTiler", () => {
   it("makes each tile as soon as its thumbnail is in, all from one FFmpeg and all fit for one sheet", async () => {
     const t = tiler();
     t.start();
-    const tiles: Buffer[] = [];
+    const tiles: JpegTile[] = [];
     // One at a time, each awaited before the next is written: a picture held until the next input would time out.
     for (const jpeg of [...wide, tall, wide[0]!]) tiles.push(await t.tile(jpeg));
     expect(t.starts).toBe(1);
     for (const tile of tiles) {
-      expect(parseJpegTile(tile)).toMatchObject({ width: 160, height: 96, restartInterval: 10 });
-      expect(decodedSize(tile)).toEqual({ width: 160, height: 96 });
+      expect(tile).toMatchObject({ width: 160, height: 96, restartInterval: 10 });
+      expect(decodedSize(tile.jpeg)).toEqual({ width: 160, height: 96 });
     }
     // The same thumbnail gives the same tile.
-    expect(Buffer.compare(tiles[0]!, tiles[4]!)).toBe(0);
-    expect(decodedSize(assembleSpriteSheet(tiles, DEFAULT_STORYBOARD_GRID))).toEqual({ width: 800, height: 480 });
+    expect(Buffer.compare(tiles[0]!.jpeg, tiles[4]!.jpeg)).toBe(0);
+    expect(decodedSize(assembleTiles(tiles, DEFAULT_STORYBOARD_GRID))).toEqual({ width: 800, height: 480 });
   });
 
   it("refuses bytes that are no JPEG without FFmpeg, and goes on with the next thumbnail", async () => {
     const t = tiler();
     await expect(t.tile(new Uint8Array([1, 2, 3]))).rejects.toThrow(/not a JPEG/);
     expect(t.starts).toBe(0);
-    expect(parseJpegTile(await t.tile(wide[1]!)).segments).toHaveLength(6);
+    expect((await t.tile(wide[1]!)).segments).toHaveLength(6);
   });
 
   it("feeds a publish's storyboard: the sheets it uploads decode at the sheet's size", async () => {
@@ -83,7 +83,7 @@ describe("StoryboardTiler", () => {
       intervalS: 10,
       log: quiet,
       tile: (jpeg) => t.tile(jpeg),
-      compose: assembleSpriteSheet,
+      compose: assembleTiles,
       upload: async (meta, jpeg) => {
         sent.push({ meta, jpeg });
       },
