@@ -42,7 +42,8 @@ function readAvcC(avcC: Uint8Array): { lengthSize: number; parameterSets: Uint8A
  * whose first_mb_in_slice does not follow the one before it, or an SEI or parameter set after a slice, starts the next
  * picture (H.264 7.4.1.2.3-4), and it and everything after it are dropped. Every SPS loses its reordering
  * (withoutReordering: the decoder would otherwise hold B-frame sources' pictures). Throws RemuxError when the sample
- * or configuration cannot be read, an SPS cannot be rewritten, or the sample holds no slice.
+ * or configuration cannot be read, an SPS cannot be rewritten, or the sample holds no slice or a slice that is not
+ * intra-coded (an intra-refresh "keyframe": no decoder shows it alone, and the pipe would wait for it until its timeout).
  */
 export function keyframeAnnexB(avcC: Uint8Array, sample: Uint8Array): Uint8Array {
   const { lengthSize, parameterSets } = readAvcC(avcC);
@@ -59,8 +60,10 @@ export function keyframeAnnexB(avcC: Uint8Array, sample: Uint8Array): Uint8Array
     const type = length > 0 ? nal[0]! & 0x1f : 0;
     if (!KEPT.has(type)) continue;
     if (type === 1 || type === 5) {
-      const firstMb = firstMbInSlice(nal);
+      const { firstMb, sliceType } = sliceHead(nal);
       if (firstMb <= lastFirstMb) break;
+      // slice_type % 5: 2 is I, 4 is SI (H.264 Table 7-6).
+      if (sliceType % 5 !== 2 && sliceType % 5 !== 4) throw new RemuxError("MALFORMED_FLV", "a keyframe holds a slice that is not intra-coded");
       lastFirstMb = firstMb;
     } else if (lastFirstMb >= 0) break;
     nals.push(type === 7 ? rewriteSps(nal) : nal);
@@ -85,18 +88,22 @@ function rewriteSps(nal: Uint8Array): Uint8Array {
   return sps;
 }
 
-/** A slice's first_mb_in_slice, the first Exp-Golomb code after its NAL header (at most 4 bytes for any picture size). */
-function firstMbInSlice(nal: Uint8Array): number {
+/** A slice's first_mb_in_slice and slice_type, the first two Exp-Golomb codes after its NAL header (8 bytes hold them). */
+function sliceHead(nal: Uint8Array): { firstMb: number; sliceType: number } {
   const bits = unescapeRbsp(nal.subarray(1, 9));
-  let zeros = 0;
   let bit = 0;
   const next = () => {
     const byte = bits[bit >> 3];
     if (byte === undefined) throw new RemuxError("MALFORMED_FLV", "a keyframe's slice header is truncated");
     return (byte >> (7 - (bit++ & 7))) & 1;
   };
-  while (next() === 0) if (++zeros > 24) throw new RemuxError("MALFORMED_FLV", "a keyframe's slice header is not H.264");
-  let value = 1;
-  for (let i = 0; i < zeros; i++) value = value * 2 + next();
-  return value - 1;
+  const ue = () => {
+    let zeros = 0;
+    while (next() === 0) if (++zeros > 24) throw new RemuxError("MALFORMED_FLV", "a keyframe's slice header is not H.264");
+    let value = 1;
+    for (let i = 0; i < zeros; i++) value = value * 2 + next();
+    return value - 1;
+  };
+  const firstMb = ue();
+  return { firstMb, sliceType: ue() };
 }

@@ -39,7 +39,7 @@ async function makeKeyframes(size: string, bFrames: number): Promise<Keyframe[]>
   for (const tag of new FlvReader().push(await readFile(out))) {
     if (tag.type !== 9) continue;
     if (tag.payload[1] === 0) avcC = tag.payload.slice(5);
-    else if (tag.payload[0]! >> 4 === 1 && avcC) found.push({ avcC, keyframe: tag.payload.slice(5) });
+    else if (tag.payload[0]! >> 4 === 1 && tag.payload[1] === 1 && avcC) found.push({ avcC, keyframe: tag.payload.slice(5) });
   }
   return found;
 }

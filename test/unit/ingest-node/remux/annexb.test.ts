@@ -15,10 +15,14 @@ const lengthPrefixed = (...nals: number[][]) => Uint8Array.from(nals.flatMap((na
 const annexB = (...nals: number[][]) => nals.flatMap((nal) => [0, 0, 0, 1, ...nal]);
 const AUD = [0x09, 0x10];
 const SEI = [0x06, 5, 1, 2];
-/** IDR slices whose first_mb_in_slice is 0, 10 and 5 (ue codes 1, 0001011, 00110). */
+/** IDR slice headers whose first_mb_in_slice is 0, 10 and 5 (ue codes 1, 0001011, 00110), all I (slice_type 7). */
 const IDR_MB0 = [0x65, 0x88, 0x84];
-const IDR_MB10 = [0x65, 0x16, 0x80];
-const IDR_MB5 = [0x65, 0x30, 0x80];
+const IDR_MB10 = [0x65, 0x16, 0x23];
+const IDR_MB5 = [0x65, 0x30, 0x8c];
+/** A non-IDR I slice at 5, and P slices (slice_type 5) at 0 and 5. */
+const I_MB5 = [0x41, 0x30, 0x8c];
+const P_MB0 = [0x41, 0x9b];
+const P_MB5 = [0x41, 0x31, 0xb0];
 
 describe("keyframeAnnexB", () => {
   it("writes the configuration's parameter sets (the SPS without reordering), the frame's NAL units, then a delimiter", () => {
@@ -35,15 +39,18 @@ describe("keyframeAnnexB", () => {
     const first = annexB(SPS_NO_REORDER, PPS, IDR_MB0, IDR_MB10, AUD);
     expect(Array.from(keyframeAnnexB(AVCC, lengthPrefixed(IDR_MB0, IDR_MB10, IDR_MB0, IDR_MB10)))).toEqual(first);
     expect(Array.from(keyframeAnnexB(AVCC, lengthPrefixed(IDR_MB0, IDR_MB10, IDR_MB5)))).toEqual(first);
-    expect(Array.from(keyframeAnnexB(AVCC, lengthPrefixed(IDR_MB0, IDR_MB10, SEI, [0x41, 0x30, 0x80])))).toEqual(first);
+    expect(Array.from(keyframeAnnexB(AVCC, lengthPrefixed(IDR_MB0, IDR_MB10, SEI, I_MB5)))).toEqual(first);
+    expect(Array.from(keyframeAnnexB(AVCC, lengthPrefixed(IDR_MB0, IDR_MB10, P_MB0)))).toEqual(first);
     expect(Array.from(keyframeAnnexB(AVCC, lengthPrefixed(IDR_MB0, IDR_MB10, SPS, PPS, IDR_MB0)))).toEqual(first);
   });
 
-  it("refuses a configuration or a frame whose lengths overrun it, a frame without a slice, an SPS it cannot read", () => {
+  it("refuses a configuration or a frame whose lengths overrun it, a frame without a slice or with a P slice, an SPS it cannot read", () => {
     expect(() => keyframeAnnexB(AVCC.subarray(0, 10), lengthPrefixed(IDR_MB0))).toThrow(RemuxError);
     expect(() => keyframeAnnexB(AVCC, Uint8Array.from([0, 0, 0, 9, 0x65]))).toThrow(/overruns/);
     expect(() => keyframeAnnexB(AVCC, Uint8Array.from([0, 0]))).toThrow(/truncated/);
     expect(() => keyframeAnnexB(AVCC, lengthPrefixed(SEI))).toThrow(/no slice/);
+    expect(() => keyframeAnnexB(AVCC, lengthPrefixed(SEI, P_MB0))).toThrow(/not intra-coded/);
+    expect(() => keyframeAnnexB(AVCC, lengthPrefixed(IDR_MB0, P_MB5))).toThrow(/not intra-coded/);
     expect(() => keyframeAnnexB(AVCC, lengthPrefixed([0x65]))).toThrow(/slice header is truncated/);
     expect(() => keyframeAnnexB(AVCC, lengthPrefixed(SPS.slice(0, 8), IDR_MB0))).toThrow(/SPS cannot be read/);
   });
