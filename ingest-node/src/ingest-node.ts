@@ -13,6 +13,7 @@ import type { PublishSource } from "./publish/publish-source.ts";
 import { RtmpServer } from "./rtmp/rtmp-server.ts";
 import { flvTagPool } from "./rtmp/flv-tag-pool.ts";
 import { SrtServer } from "./srt/srt-server.ts";
+import { closeNodeStoryboardTilers, startNodeStoryboardTiler } from "./storyboard/storyboard-tiler.ts";
 import { type FfmpegBinaries, findFfmpeg } from "./transcode/ffmpeg-binary.ts";
 import { PASSTHROUGH_LADDER } from "./transcode/passthrough-plan.ts";
 import { EdgeClient } from "./upload/edge-client.ts";
@@ -74,6 +75,8 @@ export class IngestNode {
     // (every copyable publish remuxed natively) the common size's runs from the start.
     if (config.ladder === PASSTHROUGH_LADDER && config.remux === "native") startNodeThumbnails(ffmpeg.ffmpeg, { maxSizes: config.thumbnailDecoders });
     else nodeThumbnails(ffmpeg.ffmpeg, { maxSizes: config.thumbnailDecoders });
+    // Every publish's thumbnails become storyboard tiles through one long-lived FFmpeg, there before any publish.
+    startNodeStoryboardTiler(ffmpeg.ffmpeg);
     const uploadLog = log.child("upload");
     const logger = {
       info: (message: string, fields?: Record<string, unknown>) => uploadLog.info(message, flat(fields)),
@@ -409,6 +412,7 @@ export class IngestNode {
     await this.uploader?.close({ spill: true });
     await this.pool?.close();
     closeNodeThumbnails();
+    closeNodeStoryboardTilers();
     await new Promise<void>((resolve) => (this.ops ? this.ops.close(() => resolve()) : resolve()));
     this.log.info("ingest node stopped");
   }

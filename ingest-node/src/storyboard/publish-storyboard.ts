@@ -16,11 +16,11 @@ export function publishStoryboard(
 ): StoryboardSheets | null {
   const put = sink.putStoryboardSheet?.bind(sink);
   if (!put) return null;
-  const tiler = nodeStoryboardTiler(options.ffmpegBinary);
   return new StoryboardSheets({
     intervalS: options.intervalS,
     log: options.log,
-    tile: (thumbnail) => tiler.tile(thumbnail),
+    // Looked up per tile: a node closed in the same process (tests run several) takes its tiler with it.
+    tile: (thumbnail) => nodeStoryboardTiler(options.ffmpegBinary).tile(thumbnail),
     compose: assembleTiles,
     upload: async (meta, jpeg) => {
       try {
