@@ -210,7 +210,7 @@ describe("DVR in hls.js", () => {
       const position = await inPage<string>(page, `document.getElementById("seek-preview").style.backgroundPosition`);
       const [x, y] = position.split(" ").map((v) => -Number.parseFloat(v));
       expect(x! + 160).toBeLessThanOrEqual(loaded.width);
-      expect(y! + 90).toBeLessThanOrEqual(loaded.height);
+      expect(y! + 96).toBeLessThanOrEqual(loaded.height);
       await page.mouse.move(0, 0);
       await inPage(
         page,
