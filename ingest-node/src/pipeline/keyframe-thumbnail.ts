@@ -36,12 +36,16 @@ export interface KeyframeThumbnailsOptions {
 export function keyframeThumbnailArgs(width: number, height: number): string[] {
   return [
     ...["-nostdin", "-hide_banner", "-loglevel", "error", "-threads", "1"],
-    // The first keyframe is enough to start: probing more would wait for later ones.
-    ...["-probesize", "32", "-analyzeduration", "0", "-f", "h264", "-i", "pipe:0", "-an"],
+    // The first keyframe is enough to start: probing more would wait for later ones. Each keyframe is stamped with the
+    // time it is read rather than the frame rate its SPS declares: publishes of different frame rates share this
+    // FFmpeg, and the raw H.264 demuxer's stamps, derived from whichever SPS came last, can repeat a time once they
+    // are rounded to the encoder's time base, which the MJPEG encoder refuses ("Invalid pts"), ending FFmpeg.
+    ...["-probesize", "32", "-analyzeduration", "0", "-use_wallclock_as_timestamps", "1", "-f", "h264", "-i", "pipe:0", "-an"],
     // The same picture settings as the encode path's thumbnail branch (ffmpeg-args.ts): full range, square pixels.
     ...["-vf", `scale=${width}:${height}:out_range=full,setsar=1,format=yuv420p`],
     // Every decoded keyframe gives exactly one picture (raw H.264 has no timestamps to drop or repeat frames by).
-    ...["-fps_mode", "passthrough"],
+    // Every stamp kept as it is, in the input's fine time base (not 1/frame rate of the first publish).
+    ...["-fps_mode", "passthrough", "-enc_time_base", "-1"],
     // One encoder thread: the MJPEG encoder's default frame threads hold each picture until the next input comes.
     ...["-c:v", "mjpeg", "-threads", "1", "-strict", "unofficial", "-q:v", "5", "-f", "image2pipe", "pipe:1"],
   ];

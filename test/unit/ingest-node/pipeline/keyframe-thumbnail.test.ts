@@ -24,16 +24,17 @@ interface Keyframe {
 const made = new Map<string, Promise<Keyframe[]>>();
 
 /** The avcC and keyframes of 2 s of an FFmpeg-made FLV of `size`, a keyframe every 10 frames (made once). */
-function keyframes(size: string, bFrames: number): Promise<Keyframe[]> {
-  const key = `${size}-${bFrames}`;
-  if (!made.has(key)) made.set(key, makeKeyframes(size, bFrames));
+function keyframes(size: string, bFrames: number, fps = 30): Promise<Keyframe[]> {
+  const key = `${size}-${bFrames}-${fps}`;
+  if (!made.has(key)) made.set(key, makeKeyframes(size, bFrames, fps));
   return made.get(key)!;
 }
 
-async function makeKeyframes(size: string, bFrames: number): Promise<Keyframe[]> {
-  const out = join(ffmpeg.dir, `${size}-${bFrames}.flv`);
+async function makeKeyframes(size: string, bFrames: number, fps: number): Promise<Keyframe[]> {
+  const out = join(ffmpeg.dir, `${size}-${bFrames}-${fps}.flv`);
   const encoder = ["-preset", "veryfast", "-profile:v", "high", "-bf", String(bFrames)];
-  await run(ffmpeg.bin.ffmpeg, testFlvArgs({ size, fps: 30, seconds: 2, gop: 10, sine: "sine", encoder }, out));
+  // A keyframe every 10 frames, over enough seconds for at least 4 of them.
+  await run(ffmpeg.bin.ffmpeg, testFlvArgs({ size, fps, seconds: Math.max(2, Math.ceil(40 / fps)), gop: 10, sine: "sine", encoder }, out));
   let avcC: Uint8Array | null = null;
   const found: Keyframe[] = [];
   for (const tag of new FlvReader().push(await readFile(out))) {
@@ -75,6 +76,19 @@ describe("KeyframeThumbnails", () => {
     expect(jpegDimensions(await t.decode({ ...bSource[0]!, width: 320, height: 180 }))).toEqual({ width: 320, height: 180 });
     expect(t.sizes).toEqual(["160x90", "320x180"]);
     expect(t.starts).toBe(2);
+  });
+
+  it("publishes of different frame rates share one FFmpeg: each keyframe gets its picture and FFmpeg is never restarted", async () => {
+    // The slow one first: stamps derived from its SPS (1/2 s apart) once made the encoder's time base so coarse that the
+    // next keyframes' stamps repeated, and FFmpeg exited ("Invalid pts").
+    const [slow, fast] = await Promise.all([keyframes("320x240", 0, 2), keyframes("320x240", 0, 30)]);
+    const t = thumbnails();
+    for (let k = 0; k < 4; k++) {
+      for (const source of [slow, fast, fast]) {
+        expect(jpegDimensions(await t.decode({ ...source[k]!, width: 160, height: 90 }))).toEqual({ width: 160, height: 90 });
+      }
+    }
+    expect(t.starts).toBe(1);
   });
 
   it("a keyframe holding two pictures gives the first one's JPEG, and the next keyframe still gets its own", async () => {
