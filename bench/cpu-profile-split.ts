@@ -15,7 +15,10 @@ const RULES: [RegExp, ProfilePart][] = [
   [/ingest-node\/src\/(remux\/|pipeline\/(native-remux|ffmpeg-feed)\.ts)/, "remux"],
   [/ingest-node\/src\/(packager\/|pipeline\/rendition-packaging\.ts)/, "packaging"],
   [/ingest-node\/src\/(upload\/|pipeline\/media-uploads\.ts)|node:_http_|node:http/, "uploads"],
-  [/ingest-node\/src\/(storyboard\/|pipeline\/keyframe-thumbnail\.ts|transcode\/ffmpeg-jpeg\.ts)|child_process/, "thumbnails"],
+  [
+    /ingest-node\/src\/(storyboard\/|pipeline\/keyframe-thumbnail\.ts|pipeline\/picture-warm-up\.ts|transcode\/ffmpeg-jpeg-pipe\.ts|transcode\/jpeg-splitter\.ts)|child_process/,
+    "thumbnails",
+  ],
 ];
 
 interface ProfileNode {

@@ -7,6 +7,7 @@ import type { Logger } from "./log.ts";
 import type { MetricSample } from "./ops/metrics.ts";
 import { startOpsServer } from "./ops/ops-server.ts";
 import { closeNodeThumbnails, nodeThumbnails, startNodeThumbnails } from "./pipeline/keyframe-thumbnail.ts";
+import { warmUpPictureFfmpegs } from "./pipeline/picture-warm-up.ts";
 import { StreamPipeline } from "./pipeline/stream-pipeline.ts";
 import { type NodePool, startNodePool } from "./queue/node-pool.ts";
 import type { PublishSource } from "./publish/publish-source.ts";
@@ -73,10 +74,13 @@ export class IngestNode {
     this.ffmpeg = ffmpeg;
     // Natively remuxed publishes take their thumbnails from long-lived FFmpegs the node shares; with a passthrough ladder
     // (every copyable publish remuxed natively) the common size's runs from the start.
-    if (config.ladder === PASSTHROUGH_LADDER && config.remux === "native") startNodeThumbnails(ffmpeg.ffmpeg, { maxSizes: config.thumbnailDecoders });
-    else nodeThumbnails(ffmpeg.ffmpeg, { maxSizes: config.thumbnailDecoders });
     // Every publish's thumbnails become storyboard tiles through one long-lived FFmpeg, there before any publish.
-    startNodeStoryboardTiler(ffmpeg.ffmpeg);
+    const tiler = startNodeStoryboardTiler(ffmpeg.ffmpeg);
+    if (config.ladder === PASSTHROUGH_LADDER && config.remux === "native") {
+      const thumbnails = startNodeThumbnails(ffmpeg.ffmpeg, { maxSizes: config.thumbnailDecoders });
+      // In the background: a publish that comes meanwhile just waits its turn in the pipes.
+      warmUpPictureFfmpegs(ffmpeg.ffmpeg, thumbnails, tiler).catch((error: Error) => log.debug("picture FFmpegs not warmed up", { error: error.message }));
+    } else nodeThumbnails(ffmpeg.ffmpeg, { maxSizes: config.thumbnailDecoders });
     const uploadLog = log.child("upload");
     const logger = {
       info: (message: string, fields?: Record<string, unknown>) => uploadLog.info(message, flat(fields)),

@@ -104,6 +104,13 @@ export class KeyframeThumbnails implements KeyframeDecoder {
     return entry.pipe.convert(annexB).finally(() => entry.pending--);
   }
 
+  /** The JPEG of a ready-made Annex B keyframe (delimiter after it) in the common size: the node's start-up warm-up. */
+  warmUp(annexB: Uint8Array): Promise<Buffer> {
+    const entry = this.#pipe(COMMON_THUMBNAIL_SIZE.width, COMMON_THUMBNAIL_SIZE.height);
+    if (entry === null) return Promise.reject(new Error("thumbnail decode: thumbnails are closed"));
+    return entry.pipe.convert(annexB);
+  }
+
   /** Stops every FFmpeg; what waits is rejected. */
   close(): void {
     this.#closed = true;
