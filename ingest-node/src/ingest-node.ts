@@ -72,11 +72,12 @@ export class IngestNode {
     const ffmpeg = await findFfmpeg(config.ffmpeg, { logger: { warn: (message: string) => log.warn(message) } });
     log.info("ffmpeg found", { path: ffmpeg.ffmpeg, version: ffmpeg.version });
     this.ffmpeg = ffmpeg;
-    // Natively remuxed publishes take their thumbnails from long-lived FFmpegs the node shares; with a passthrough ladder
-    // (every copyable publish remuxed natively) the common size's runs from the start.
     // Every publish's thumbnails become storyboard tiles through one long-lived FFmpeg, there before any publish.
     const tiler = startNodeStoryboardTiler(ffmpeg.ffmpeg);
-    if (config.ladder === PASSTHROUGH_LADDER && config.remux === "native") {
+    // Natively remuxed publishes take their thumbnails from long-lived FFmpegs the node shares. With a passthrough ladder
+    // or in queue mode (the pool makes the rungs) every copyable publish is remuxed natively, so the common size's runs
+    // from the start.
+    if ((config.ladder === PASSTHROUGH_LADDER || config.pool !== null) && config.remux === "native") {
       const thumbnails = startNodeThumbnails(ffmpeg.ffmpeg, { maxSizes: config.thumbnailDecoders });
       // In the background: a publish that comes meanwhile just waits its turn in the pipes.
       warmUpPictureFfmpegs(ffmpeg.ffmpeg, thumbnails, tiler).catch((error: Error) => log.debug("picture FFmpegs not warmed up", { error: error.message }));
