@@ -6,7 +6,9 @@
 // (a hostile publisher's keyframe) costs only its own picture. The arguments must make FFmpeg write each picture as soon
 // as its input is in: a frame-threaded encoder (the MJPEG encoder's default) holds every picture until the next input
 // arrives, so the encoder runs with `-threads 1` (or slice threads only), and `-fps_mode passthrough` keeps FFmpeg from
-// dropping or repeating pictures. Each input must make exactly one picture (callers keep one picture per keyframe): a
+// dropping or repeating pictures. The input must also say where it ends, or the demuxer's parser waits for the next one
+// to start: an access unit delimiter after a raw H.264 keyframe, a multipart part stating its length around a JPEG
+// (keyframe-thumbnail.ts, storyboard-tiler.ts). Each input must make exactly one picture (callers keep one picture per keyframe): a
 // second one is caught when it comes out with the first, not if it came after the next input was written.
 import { type ChildProcess, spawn } from "node:child_process";
 import { JpegSplitter } from "./jpeg-splitter.ts";
