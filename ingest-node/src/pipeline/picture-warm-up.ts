@@ -4,11 +4,9 @@
 // set up, 720p frame buffers): without the warm-up the first publish's first thumbnail paid that set-up in time, and
 // the memory, a fixed cost of the node, showed up with the first publishes as if it were theirs.
 import { execFile } from "node:child_process";
+import { ACCESS_UNIT_DELIMITER } from "../remux/annexb.ts";
 import type { StoryboardTiler } from "../storyboard/storyboard-tiler.ts";
 import type { KeyframeThumbnails } from "./keyframe-thumbnail.ts";
-
-/** An access unit delimiter: after the keyframe it tells FFmpeg's parser the picture is whole. */
-const ACCESS_UNIT_DELIMITER = Uint8Array.from([0, 0, 0, 1, 0x09, 0x10]);
 
 /** A black 1280x720 H.264 keyframe (Annex B, no B-frames, so nothing is held for reordering), from `binary`. */
 function blackKeyframe(binary: string): Promise<Buffer> {
@@ -24,6 +22,7 @@ function blackKeyframe(binary: string): Promise<Buffer> {
 /** Sends one picture through the thumbnail FFmpeg of the common size and its thumbnail through the tiler. */
 export async function warmUpPictureFfmpegs(binary: string, thumbnails: KeyframeThumbnails, tiler: StoryboardTiler): Promise<void> {
   const keyframe = await blackKeyframe(binary);
+  // The delimiter tells FFmpeg's parser the picture is whole (keyframeAnnexB ends every keyframe so).
   const thumbnail = await thumbnails.warmUp(Buffer.concat([keyframe, ACCESS_UNIT_DELIMITER]));
   await tiler.tile(thumbnail);
 }

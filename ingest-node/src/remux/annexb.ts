@@ -2,12 +2,12 @@
 // decoder that keyframes of every publish follow one another into (the thumbnail pipe): parameter sets first, exactly
 // one picture, and nothing that makes the decoder hold that picture back.
 import { withoutReordering } from "../packager/h264-sps-reordering.ts";
-import { unescapeRbsp } from "../packager/h264-sps.ts";
+import { BitReader, SpsTruncated, unescapeRbsp } from "../packager/h264-sps.ts";
 import { RemuxError } from "./errors.ts";
 
 const START_CODE = [0, 0, 0, 1];
 /** An access unit delimiter (NAL type 9, primary_pic_type 0: I slices), written after each keyframe (see keyframeAnnexB). */
-const ACCESS_UNIT_DELIMITER = [0, 0, 0, 1, 0x09, 0x10];
+export const ACCESS_UNIT_DELIMITER = Uint8Array.of(0, 0, 0, 1, 0x09, 0x10);
 /** NAL unit types kept: non-IDR and IDR slices, SEI, SPS, PPS (data partitions FFmpeg does not decode, the rest is not needed). */
 const KEPT = new Set([1, 5, 6, 7, 8]);
 
@@ -90,20 +90,18 @@ function rewriteSps(nal: Uint8Array): Uint8Array {
 
 /** A slice's first_mb_in_slice and slice_type, the first two Exp-Golomb codes after its NAL header (8 bytes hold them). */
 function sliceHead(nal: Uint8Array): { firstMb: number; sliceType: number } {
-  const bits = unescapeRbsp(nal.subarray(1, 9));
-  let bit = 0;
-  const next = () => {
-    const byte = bits[bit >> 3];
-    if (byte === undefined) throw new RemuxError("MALFORMED_FLV", "a keyframe's slice header is truncated");
-    return (byte >> (7 - (bit++ & 7))) & 1;
-  };
+  const r = new BitReader(unescapeRbsp(nal.subarray(1, 9)));
+  // A code of more than 24 leading zeros (a value of 2^25 - 1 or more) is no slice header of a picture H.264 can code.
   const ue = () => {
-    let zeros = 0;
-    while (next() === 0) if (++zeros > 24) throw new RemuxError("MALFORMED_FLV", "a keyframe's slice header is not H.264");
-    let value = 1;
-    for (let i = 0; i < zeros; i++) value = value * 2 + next();
-    return value - 1;
+    const value = r.ue();
+    if (value >= 2 ** 25 - 1) throw new RemuxError("MALFORMED_FLV", "a keyframe's slice header is not H.264");
+    return value;
   };
-  const firstMb = ue();
-  return { firstMb, sliceType: ue() };
+  try {
+    const firstMb = ue();
+    return { firstMb, sliceType: ue() };
+  } catch (error) {
+    if (!(error instanceof SpsTruncated)) throw error;
+    throw new RemuxError("MALFORMED_FLV", "a keyframe's slice header is truncated or not H.264");
+  }
 }

@@ -6,6 +6,7 @@
 // intervals (jpeg-tile.ts). Places not filled yet, and tiles that could not be made, get a black tile coded with the
 // same tables (black-tile.ts).
 import { type StoryboardGrid, sheetSize, tilesPerSheet } from "../../../protocol/storyboard.ts";
+import { concat } from "../remux/mp4-boxes.ts";
 import { blackSegment } from "./black-tile.ts";
 import { type JpegTile, JpegTileError, parseJpegTile } from "./jpeg-tile.ts";
 
@@ -27,17 +28,10 @@ export function sameTileHeader(a: JpegTile, b: JpegTile): boolean {
 }
 
 /**
- * The sheet of `grid` drawing `jpegs` row-major: 1 to the grid's count of places, each a tile or null (black, as the
- * places past the last are). Throws JpegTileError when a tile cannot be read or differs from the first one, or none is given.
+ * The sheet of `grid` drawing `tiles` (read once each by gridTile) row-major: 1 to the grid's count of places, each a
+ * tile or null (black, as the places past the last are). Throws JpegTileError when a tile differs from the first one,
+ * or none is given.
  */
-export function assembleSpriteSheet(jpegs: readonly (Uint8Array | null)[], grid: StoryboardGrid): Uint8Array {
-  return assembleTiles(
-    jpegs.map((jpeg) => (jpeg === null ? null : gridTile(jpeg, grid))),
-    grid,
-  );
-}
-
-/** assembleSpriteSheet over tiles already read (gridTile): a publish's storyboard reads each tile once, not per sheet drawn. */
 export function assembleTiles(tiles: readonly (JpegTile | null)[], grid: StoryboardGrid): Uint8Array {
   const perSheet = tilesPerSheet(grid);
   if (tiles.length === 0 || tiles.length > perSheet) throw new JpegTileError("COUNT", `a sprite sheet holds 1 to ${perSheet} tiles, not ${tiles.length}`);
@@ -99,16 +93,4 @@ function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
 function writeU16(bytes: Uint8Array, at: number, value: number): void {
   bytes[at] = value >> 8;
   bytes[at + 1] = value & 0xff;
-}
-
-function concat(parts: readonly Uint8Array[]): Uint8Array {
-  let length = 0;
-  for (const part of parts) length += part.length;
-  const out = new Uint8Array(length);
-  let at = 0;
-  for (const part of parts) {
-    out.set(part, at);
-    at += part.length;
-  }
-  return out;
 }

@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { CmafPackager, type InitEvent, type PackagerEvent, type SegmentEvent } from "../packager/packager.ts";
 import { type FragmentReadOptions, readSegmentFragments } from "../queue/fragment-stream.ts";
 import { fragmentsKey } from "../queue/segment-fragments.ts";
+import { concat } from "../remux/mp4-boxes.ts";
 import { isPastDeadline, jobDeadline, type TranscodeJob } from "../queue/transcode-job.ts";
 import { DEFAULT_FRAGMENT_DURATION } from "../transcode/ffmpeg-args.ts";
 import { type EdgeMedia, JobRefusedError } from "./edge-media.ts";
@@ -105,7 +106,7 @@ function videoTimescale(init: InitEvent): number {
 /** The whole source segment through the edge (the job's segment is at the edge by then), encoded after it was read. */
 async function encodeFromEdge(queued: TranscodeJob, dir: string, options: RunnerOptions): Promise<EncodedSource> {
   const source = await options.edge.readSource(queued, jobDeadline(queued));
-  const whole = concat(source.init, source.segment);
+  const whole = concat([source.init, source.segment]);
   // A job enqueued when its segment opened learns the segment's duration from the segment itself.
   const packaged = packageAll(whole, queued.duration ?? queued.targetDuration);
   const job = { ...queued, duration: queued.duration ?? packaged.segment.duration };
@@ -177,7 +178,7 @@ async function encodeFromFragments(
   ffmpeg.end();
   await ffmpeg.done;
   for (const args of runs.slice(1)) await runFfmpeg(options.ffmpegBinary, args, jobDeadline(job)).done;
-  return { job, sourceInit, segment: concat(...chunks), encodeMs: Date.now() - started };
+  return { job, sourceInit, segment: concat(chunks), encodeMs: Date.now() - started };
 }
 
 /** Packages each rung FFmpeg wrote, moves its times onto the source's, and uploads its init and segment. */
@@ -213,16 +214,6 @@ function packageAll(bytes: Uint8Array, duration: number): { init: InitEvent; seg
   // The source's own init carries no segment; an encoded rung carries exactly one (its only keyframe is the first).
   if (segments.length > 1) throw new Error(`the encoded output has ${segments.length} segments, not 1`);
   return { init, segment: segments[0] ?? { type: "segment", bytes: new Uint8Array(), index: 0, startTime: 0, duration: 0, partCount: 0 } };
-}
-
-function concat(...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((sum, p) => sum + p.byteLength, 0));
-  let offset = 0;
-  for (const part of parts) {
-    out.set(part, offset);
-    offset += part.byteLength;
-  }
-  return out;
 }
 
 /** A running FFmpeg: its stdin (when it reads a pipe), and its end. */

@@ -4,7 +4,7 @@
 import { execFileSync } from "node:child_process";
 import { describe, expect, it } from "vitest";
 import { DEFAULT_STORYBOARD_GRID, type StoryboardGrid } from "../../../../protocol/storyboard.ts";
-import { assembleSpriteSheet } from "../../../../ingest-node/src/storyboard/jpeg-sprite.ts";
+import { assembleTiles, gridTile } from "../../../../ingest-node/src/storyboard/jpeg-sprite.ts";
 import { type JpegTileErrorCode, parseJpegTile } from "../../../../ingest-node/src/storyboard/jpeg-tile.ts";
 
 const ffmpeg = (args: string[], input?: Uint8Array): Buffer =>
@@ -61,6 +61,14 @@ function expectSheet(sheet: Uint8Array, tiles: (Uint8Array | null)[], grid: Stor
       expect(new Set([...place.u, ...place.v]), `place ${k}`).toEqual(new Set([128]));
     }
   }
+}
+
+/** The sheet of `jpegs` (tile JPEGs or null for black), each read as the tiler reads it, then assembled. */
+function assembleSpriteSheet(jpegs: readonly (Uint8Array | null)[], grid: StoryboardGrid): Uint8Array {
+  return assembleTiles(
+    jpegs.map((jpeg) => (jpeg === null ? null : gridTile(jpeg, grid))),
+    grid,
+  );
 }
 
 /** The code assembleSpriteSheet refuses `jpegs` with, or null when it draws them. */
