@@ -352,19 +352,20 @@ interface Publisher {
   gone(): boolean;
 }
 
+/** Publishers the running case started; each is dropped after the case (a no-op for those it already stopped). */
+const startedInCase: Publisher[] = [];
+
 /**
  * Starts publishing `stream` to `node`: FFmpeg over RTMP, FFmpeg (MPEG-TS) to the node's SRT port, or the werift WHIP
  * client (H.264 + Opus) to the stream's WHIP URL.
  */
-/** Publishers the running case started; each is dropped after the case (a no-op for those it already stopped). */
-const startedInCase: Publisher[] = [];
-
 async function startPublisher(node: SystemNode, stream: Stream, protocol: Protocol): Promise<Publisher> {
   const publisher = await startPublisherOf(node, stream, protocol);
   startedInCase.push(publisher);
   return publisher;
 }
 
+/** Starts the publisher of `protocol` (startPublisher's work, before it is recorded). */
 async function startPublisherOf(node: SystemNode, stream: Stream, protocol: Protocol): Promise<Publisher> {
   if (protocol === "whip") {
     try {
