@@ -70,6 +70,8 @@ const ConfigSchema = z.object({
   THUMBNAIL_INTERVAL_S: z.coerce.number().min(1).default(10),
   /** Thumbnail picture sizes with a long-lived FFmpeg of their own at once (natively remuxed publishes' thumbnails). */
   THUMBNAIL_DECODERS: z.coerce.number().int().min(1).max(16).default(3),
+  /** Pictures waiting per long-lived picture FFmpeg (thumbnail decoders, storyboard tiler); more are skipped. */
+  PICTURE_QUEUE_MAX: z.coerce.number().int().min(1).max(4096).default(64),
   /** Bytes of a publisher's feed held for or queued toward its FFmpeg; past it the publish is ended. */
   PIPELINE_MAX_BUFFER_MB: z.coerce.number().min(1).default(64),
   /** Longest a segment may grow without a keyframe, in segment targets; then the copy falls back to encoding. */
@@ -183,6 +185,8 @@ export interface IngestConfig {
   thumbnailIntervalS: number;
   /** THUMBNAIL_DECODERS. */
   thumbnailDecoders: number;
+  /** PICTURE_QUEUE_MAX. */
+  pictureQueueMax: number;
   pipeline: { maxBufferBytes: number; maxSegmentTargets: number; maxSegmentBytes: number; restarts: number };
   /** Limits of the RTMP listener (see RtmpServerOptions). */
   rtmpLimits: {
@@ -288,6 +292,7 @@ export function loadConfig(env: Record<string, string | undefined>, argv: string
     drainTimeoutMs: c.DRAIN_TIMEOUT_MS,
     thumbnailIntervalS: c.THUMBNAIL_INTERVAL_S,
     thumbnailDecoders: c.THUMBNAIL_DECODERS,
+    pictureQueueMax: c.PICTURE_QUEUE_MAX,
     pipeline: {
       maxBufferBytes: c.PIPELINE_MAX_BUFFER_MB * 1024 * 1024,
       maxSegmentTargets: c.PIPELINE_MAX_SEGMENT_TARGETS,

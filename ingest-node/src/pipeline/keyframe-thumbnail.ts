@@ -30,6 +30,8 @@ export interface KeyframeThumbnailsOptions {
   maxSizes?: number;
   /** A picture not out within this restarts its FFmpeg (default 3 s; a keyframe takes 15-25 ms). */
   timeoutMs?: number;
+  /** Keyframes waiting per size's FFmpeg (default 64); more are refused, and those thumbnails skipped. */
+  maxQueued?: number;
 }
 
 /** The FFmpeg arguments that decode raw H.264 keyframes on stdin to one `width`x`height` JPEG each on stdout, at once. */
@@ -67,7 +69,7 @@ export class KeyframeThumbnails implements KeyframeDecoder {
   #closed = false;
 
   constructor(options: KeyframeThumbnailsOptions) {
-    this.#options = { maxSizes: 3, timeoutMs: 3_000, ...options };
+    this.#options = { maxSizes: 3, timeoutMs: 3_000, maxQueued: 64, ...options };
   }
 
   /** Picture sizes with an FFmpeg, least recently used first. */
@@ -132,8 +134,8 @@ export class KeyframeThumbnails implements KeyframeDecoder {
       if (idle === undefined) return null;
       this.#drop(idle[0]);
     }
-    const { binary, timeoutMs } = this.#options;
-    entry = { pipe: new JpegPipe({ binary, args: keyframeThumbnailArgs(width, height), what: "thumbnail decode", timeoutMs }), pending: 0 };
+    const { binary, timeoutMs, maxQueued } = this.#options;
+    entry = { pipe: new JpegPipe({ binary, args: keyframeThumbnailArgs(width, height), what: "thumbnail decode", timeoutMs, maxQueued }), pending: 0 };
     this.#pipes.set(key, entry);
     return entry;
   }

@@ -7,9 +7,6 @@ import { jpegDimensions } from "../transcode/jpeg-splitter.ts";
 import { gridTile, sameTileHeader } from "./jpeg-sprite.ts";
 import { type JpegTile, JpegTileError } from "./jpeg-tile.ts";
 
-/** Most thumbnails waiting for a tile on the node; more are refused (their places stay black). */
-const MAX_QUEUED = 128;
-
 /** A tile takes a few ms; one not out within this is given up and FFmpeg restarted. */
 const TILE_TIMEOUT_MS = 2_000;
 
@@ -54,9 +51,10 @@ export class StoryboardTiler {
   /** The first tile made: every later one must be able to share a sheet header with it. */
   #reference: JpegTile | null = null;
 
-  constructor(binary: string, grid: StoryboardGrid = DEFAULT_STORYBOARD_GRID) {
+  /** `maxQueued`: most thumbnails waiting for a tile on the node; more are refused (their places stay black). */
+  constructor(binary: string, grid: StoryboardGrid = DEFAULT_STORYBOARD_GRID, maxQueued = 64) {
     this.#grid = grid;
-    this.#pipe = new JpegPipe({ binary, args: storyboardTileArgs(grid), what: "storyboard tile", timeoutMs: TILE_TIMEOUT_MS, maxQueued: MAX_QUEUED });
+    this.#pipe = new JpegPipe({ binary, args: storyboardTileArgs(grid), what: "storyboard tile", timeoutMs: TILE_TIMEOUT_MS, maxQueued });
   }
 
   /** FFmpeg starts so far (restarts are this minus one). */
@@ -90,19 +88,19 @@ export class StoryboardTiler {
 
 const shared = new Map<string, StoryboardTiler>();
 
-/** The node's one tiler for `binary`, shared by every publish (made on first use). */
-export function nodeStoryboardTiler(binary: string): StoryboardTiler {
+/** The node's one tiler for `binary`, shared by every publish (made on first use; `maxQueued` counts only then). */
+export function nodeStoryboardTiler(binary: string, maxQueued?: number): StoryboardTiler {
   let tiler = shared.get(binary);
   if (!tiler) {
-    tiler = new StoryboardTiler(binary);
+    tiler = new StoryboardTiler(binary, DEFAULT_STORYBOARD_GRID, maxQueued);
     shared.set(binary, tiler);
   }
   return tiler;
 }
 
 /** Starts the node's tiler at start-up, so its FFmpeg (a fixed part of the node's memory) is there before any publish. */
-export function startNodeStoryboardTiler(binary: string): StoryboardTiler {
-  const tiler = nodeStoryboardTiler(binary);
+export function startNodeStoryboardTiler(binary: string, maxQueued?: number): StoryboardTiler {
+  const tiler = nodeStoryboardTiler(binary, maxQueued);
   tiler.start();
   return tiler;
 }

@@ -134,4 +134,13 @@ describe("KeyframeThumbnails", () => {
     expect(jpegDimensions(await at(320, 180))).toEqual({ width: 320, height: 180 });
     expect(t.starts).toBe(4);
   });
+
+  it("holds at most maxQueued keyframes waiting per size: one more is refused at once, the ones held all get their picture", async () => {
+    const [good] = await keyframes("320x240", 0);
+    const t = thumbnails({ maxQueued: 3 });
+    // One in flight and three waiting.
+    const held = [1, 2, 3, 4].map(() => t.decode({ ...good!, width: 160, height: 90 }));
+    await expect(t.decode({ ...good!, width: 160, height: 90 })).rejects.toThrow(/3 pictures already wait/);
+    for (const picture of await Promise.all(held)) expect(jpegDimensions(picture)).toEqual({ width: 160, height: 90 });
+  });
 });

@@ -1,8 +1,17 @@
-// The PIPELINE_* settings: defaults, env and flags, and invalid values named.
+// The PIPELINE_* and PICTURE_QUEUE_MAX settings: defaults, env and flags, and invalid values named.
 import { describe, expect, it } from "vitest";
 import { loadConfig } from "../../../../ingest-node/src/config.ts";
 
 const env = { NODE_TOKEN: "node-token-123" };
+
+describe("loadConfig: PICTURE_QUEUE_MAX", () => {
+  it("bounds the pictures waiting per picture FFmpeg: 64 by default, from the env or a flag, never 0", () => {
+    expect(loadConfig(env).pictureQueueMax).toBe(64);
+    expect(loadConfig({ ...env, PICTURE_QUEUE_MAX: "8" }).pictureQueueMax).toBe(8);
+    expect(loadConfig(env, ["--picture-queue-max", "16"]).pictureQueueMax).toBe(16);
+    expect(() => loadConfig({ ...env, PICTURE_QUEUE_MAX: "0" })).toThrow(/PICTURE_QUEUE_MAX/);
+  });
+});
 
 describe("loadConfig: PIPELINE_*", () => {
   it("bounds every publish's pipeline by default", () => {

@@ -69,6 +69,15 @@ describe("StoryboardTiler", () => {
     expect(decodedSize(assembleTiles(tiles, DEFAULT_STORYBOARD_GRID))).toEqual({ width: 800, height: 480 });
   });
 
+  it("holds at most maxQueued thumbnails waiting: one more is refused at once, the ones held all become tiles", async () => {
+    const t = new StoryboardTiler("ffmpeg", DEFAULT_STORYBOARD_GRID, 2);
+    tilers.push(t);
+    // One in flight and two waiting.
+    const held = [t.tile(wide[0]!), t.tile(wide[1]!), t.tile(wide[2]!)];
+    await expect(t.tile(tall)).rejects.toThrow(/2 pictures already wait/);
+    for (const tile of await Promise.all(held)) expect(tile).toMatchObject({ width: 160, height: 96 });
+  });
+
   it("refuses bytes that are no JPEG without FFmpeg, and goes on with the next thumbnail", async () => {
     const t = tiler();
     await expect(t.tile(new Uint8Array([1, 2, 3]))).rejects.toThrow(/not a JPEG/);
