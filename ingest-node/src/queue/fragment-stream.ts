@@ -1,6 +1,6 @@
 // Redis I/O of the segments' fragment streams (segment-fragments.ts says what they hold): the node appends each entry
 // with one XADD, the worker reads them as they arrive with XREAD BLOCK on a connection of its own.
-import { Redis } from "ioredis";
+import { Command, Redis } from "ioredis";
 import { type FragmentEntry, entryFields, FragmentSequence, parseEntry, type ReadStep } from "./segment-fragments.ts";
 
 /** Where a node appends segments' entries: Redis in production, anything with this shape in tests. */
@@ -14,14 +14,55 @@ function asBuffer(bytes: Uint8Array): Buffer {
   return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
-/** The node's appender: one connection, one XADD per entry (and a PEXPIREAT beside it when asked). */
+/** The parts of a socket a write-through command uses. */
+interface CorkableSocket {
+  write(chunk: string | Uint8Array): boolean;
+  cork(): void;
+  uncork(): void;
+}
+
+/**
+ * An XADD whose byte values go to the socket as they are. Why: ioredis joins a command that has a Buffer argument into
+ * one new buffer (MixedBuffers.toBuffer): for every fragment a copy and a ~80 KB allocation that V8 counts toward its
+ * next full collection and glibc serves from its heap, memory a queue-mode node kept per stream. ioredis hands
+ * toWritable the connection's socket and then writes what it returns, so the command is written here up to its last
+ * byte value and the closing CRLF is returned; the socket is corked until then, so the parts leave in one writev (one
+ * loopback send, not one per part). Only for a command sent alone on a connection without auto-pipelining: a pipeline
+ * or MULTI writes its commands' writables into a buffer of its own, so those keep the usual XADD.
+ */
+class WriteThroughXadd extends Command {
+  constructor(key: string, fields: (string | Buffer)[]) {
+    super("xadd", [key, "*", ...fields], { replyEncoding: "utf8" });
+  }
+
+  override toWritable(socket: object): string {
+    const out = socket as CorkableSocket;
+    out.cork();
+    process.nextTick(() => out.uncork());
+    let text = `*${this.args.length + 1}\r\n$4\r\nxadd\r\n`;
+    for (const arg of this.args) {
+      if (Buffer.isBuffer(arg)) {
+        out.write(`${text}$${arg.byteLength}\r\n`);
+        out.write(arg);
+        text = "\r\n";
+      } else text += `$${Buffer.byteLength(String(arg))}\r\n${String(arg)}\r\n`;
+    }
+    return text;
+  }
+}
+
+/**
+ * The node's appender: one connection, one XADD per entry. A fragment's bytes go to the socket without a copy; an entry
+ * with an expiry (the init, an end that extends it) goes in a MULTI with its PEXPIREAT. Both write at once, in call
+ * order, so the entries land in the order they were appended.
+ */
 export class RedisFragmentSink implements FragmentSink {
   readonly #redis: Redis;
 
   constructor(redisUrl: string) {
     // Fail fast while Redis is away (no offline queue, one try): a lost append closes that segment's stream, and its
     // workers read the segment through the edge.
-    this.#redis = new Redis(redisUrl, { enableOfflineQueue: false, maxRetriesPerRequest: 1, retryStrategy: () => 200 });
+    this.#redis = new Redis(redisUrl, { enableOfflineQueue: false, enableAutoPipelining: false, maxRetriesPerRequest: 1, retryStrategy: () => 200 });
     this.#redis.on("error", () => undefined);
   }
 
@@ -29,7 +70,7 @@ export class RedisFragmentSink implements FragmentSink {
     if (this.#redis.status !== "ready") throw new Error(`redis is ${this.#redis.status}`);
     const fields = entryFields(entry).map((v) => (typeof v === "string" ? v : asBuffer(v)));
     if (expireAt === null) {
-      await this.#redis.xadd(key, "*", ...fields);
+      await this.#redis.sendCommand(new WriteThroughXadd(key, fields));
       return;
     }
     const results = await this.#redis

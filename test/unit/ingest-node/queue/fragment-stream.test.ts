@@ -74,6 +74,38 @@ describe("fragment streams on Redis", () => {
     }
   });
 
+  it("keep large fragments' bytes and the entries' order when appends are not awaited, MULTI entries among them", async () => {
+    const sink = await readySink();
+    try {
+      const key = "edgecast:test:segment-large";
+      // Fragments as the node cuts them (tens to hundreds of KB), every byte value and CRLF inside, one of them a view.
+      const fragment = (seed: number, size: number) => Buffer.from(Array.from({ length: size }, (_, i) => (i * 7919 + seed) % 256));
+      const backing = fragment(3, 300_010);
+      const fragments = [fragment(1, 150_000), fragment(2, 1), backing.subarray(5, 300_005), new Uint8Array(fragment(4, 80_000))];
+      // As the node does: the init (with its expiry, a MULTI), then the fragments at once, then the end (a MULTI when
+      // it moves the expiry), and an entry after it.
+      const appends = [
+        sink.append(key, { kind: "init", bytes: new Uint8Array([9, 13, 10]) }, Date.now() + 60_000),
+        ...fragments.map((bytes, index) => sink.append(key, { kind: "fragment", index, bytes }, null)),
+        sink.append(key, { kind: "end", count: 4, duration: 2, cutAt: 1 }, Date.now() + 90_000),
+        sink.append(key, { kind: "abort", reason: "not_cut" }, null),
+      ];
+      await Promise.all(appends);
+      const steps = await readAll(key, { waitMs: 1_000, maxBytes: 1_000_000 });
+      expect(steps.map((s) => s.kind)).toEqual(["init", "fragment", "fragment", "fragment", "fragment", "end"]);
+      expect([...(steps[0] as { bytes: Uint8Array }).bytes]).toEqual([9, 13, 10]);
+      for (const [i, bytes] of fragments.entries()) {
+        expect(Buffer.compare(Buffer.from((steps[i + 1] as { bytes: Uint8Array }).bytes), bytes)).toBe(0);
+      }
+      // The connection still pairs replies with commands: the next append answers.
+      await sink.append(key, { kind: "abort", reason: "not_cut" }, null);
+      expect(await admin.xlen(key)).toBe(8);
+      expect(await admin.pttl(key)).toBeGreaterThan(60_000);
+    } finally {
+      sink.close();
+    }
+  });
+
   it("fall back when the next entry does not come within FRAGMENT_WAIT_MS (the node went away mid-segment)", async () => {
     const sink = await readySink();
     try {

@@ -1,0 +1,107 @@
+// The node's side of a segment's fragment stream: which entries PoolPublish appends, when, and with which expiry.
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { createLogger } from "../../../../ingest-node/src/log.ts";
+import type { FragmentSink } from "../../../../ingest-node/src/queue/fragment-stream.ts";
+import { type PoolPublish, PoolTranscoding } from "../../../../ingest-node/src/queue/pool-transcoding.ts";
+import { type FragmentEntry, joinFragments } from "../../../../ingest-node/src/queue/segment-fragments.ts";
+
+const STREAM = "0b6f3c1e-8d2a-4c7e-9f10-2a3b4c5d6e7f";
+const NOW = 1_800_000_000_000;
+const SOURCE = { width: 1280, height: 720, fps: 30, videoCodec: "h264", audioCodec: "aac", keyframeInterval: 2 };
+
+interface Appended {
+  entry: FragmentEntry;
+  expireAt: number | null;
+}
+
+function publishWithFragments(): { publish: PoolPublish; appended: Appended[]; pool: PoolTranscoding } {
+  const appended: Appended[] = [];
+  const sink: FragmentSink = { append: async (_key, entry, expireAt) => void appended.push({ entry, expireAt }) };
+  const pool = new PoolTranscoding({
+    sink: { add: async () => {}, gpuWorkerSeen: async () => false },
+    ladder: [{ name: "360p", height: 360, videoKbps: 800, audioKbps: 96 }],
+    gpuMinHeight: 720,
+    bufferJobs: 10,
+    fragments: { sink, maxBytes: 1_000_000 },
+    log: createLogger("test"),
+  });
+  const publish = pool.forPublish({
+    stream_id: STREAM,
+    latency_mode: "low",
+    segment_target: 2,
+    part_target: null,
+    epoch: 3,
+    first_msn: 0,
+    reconnect: false,
+    encryption: null,
+    worker_grant: "wg1.test.grant",
+  });
+  if (!publish) throw new Error("a publish with a worker grant has a pool part");
+  publish.plan(SOURCE, 2, true);
+  publish.init("source", new Uint8Array([1, 2, 3]));
+  return { publish, appended, pool };
+}
+
+const summary = (appended: Appended[]) =>
+  appended.map(({ entry, expireAt }) => [entry.kind, "bytes" in entry ? entry.bytes.byteLength : null, expireAt === null ? null : expireAt - NOW]);
+
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+describe("a segment's fragments as the node appends them", () => {
+  it("go with the next fragment while shorter than 0.25 s (the lone keyframe), as one view, and the rest as they come", () => {
+    vi.useFakeTimers({ now: NOW, toFake: ["Date"] });
+    const { publish, appended, pool } = publishWithFragments();
+    // A GOP's fragments back to back in one buffer, as the native remux writes them.
+    const gop = new Uint8Array(1_000);
+    const date = () => new Date(NOW).toISOString();
+    publish.fragment("source", 0, { bytes: gop.subarray(0, 100), index: 0, duration: 0.033 }, date);
+    expect(summary(appended)).toEqual([["init", 3, 15_000]]);
+    publish.fragment("source", 0, { bytes: gop.subarray(100, 400), index: 1, duration: 0.467 }, date);
+    publish.fragment("source", 0, { bytes: gop.subarray(400, 700), index: 2, duration: 0.5 }, date);
+    publish.fragment("source", 0, { bytes: gop.subarray(700, 750), index: 3, duration: 0.1 }, date);
+    expect(summary(appended).slice(1)).toEqual([
+      ["fragment", 400, null],
+      ["fragment", 300, null],
+    ]);
+    // The joined entry is a view of the GOP's buffer, not a copy.
+    const joined = appended[1]!.entry as { bytes: Uint8Array };
+    expect(joined.bytes.buffer).toBe(gop.buffer);
+    // The cut appends what is held, then the end; cut on time, the init's expiry stands (no second PEXPIREAT).
+    vi.setSystemTime(NOW + 2_000);
+    publish.segment("source", { epoch: 3, msn: 0, duration: 2, program_date_time: date(), parts: 0 });
+    expect(summary(appended).slice(3)).toEqual([
+      ["fragment", 50, null],
+      ["end", null, null],
+    ]);
+    expect(appended.filter((a) => a.entry.kind === "fragment").map((a) => (a.entry as { index: number }).index)).toEqual([0, 1, 2]);
+    expect(pool.fragmentStreams.ended).toBe(1);
+    pool.close();
+  });
+
+  it("move the stream's expiry at the cut only for a segment well past its target", () => {
+    vi.useFakeTimers({ now: NOW, toFake: ["Date"] });
+    const { publish, appended, pool } = publishWithFragments();
+    const date = () => new Date(NOW).toISOString();
+    publish.fragment("source", 0, { bytes: new Uint8Array(10), index: 0, duration: 6 }, date);
+    vi.setSystemTime(NOW + 6_000);
+    publish.segment("source", { epoch: 3, msn: 0, duration: 6, program_date_time: date(), parts: 0 });
+    // Opened: 5 targets + 5 s margin. Cut after 6 s of a 2 s target: 4 durations from the cut + 5 s.
+    expect(summary(appended)).toEqual([
+      ["init", 3, 15_000],
+      ["fragment", 10, null],
+      ["end", null, 6_000 + 24_000 + 5_000],
+    ]);
+    pool.close();
+  });
+
+  it("are joined by copy when they do not lie back to back", () => {
+    const a = new Uint8Array([1, 2]);
+    const b = new Uint8Array([3]);
+    const joined = joinFragments([a, b]);
+    expect([...joined]).toEqual([1, 2, 3]);
+    expect(joined.buffer).not.toBe(a.buffer);
+    expect(joinFragments([a])).toEqual(a);
+  });
+});
