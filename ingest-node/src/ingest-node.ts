@@ -73,15 +73,16 @@ export class IngestNode {
     log.info("ffmpeg found", { path: ffmpeg.ffmpeg, version: ffmpeg.version });
     this.ffmpeg = ffmpeg;
     // Every publish's thumbnails become storyboard tiles through one long-lived FFmpeg, there before any publish.
-    const tiler = startNodeStoryboardTiler(ffmpeg.ffmpeg, config.pictureQueueMax);
+    const pictures = { maxQueued: config.pictureQueueMax, features: ffmpeg.features };
+    const tiler = startNodeStoryboardTiler(ffmpeg.ffmpeg, pictures);
     // Natively remuxed publishes take their thumbnails from long-lived FFmpegs the node shares. With a passthrough ladder
     // or in queue mode (the pool makes the rungs) every copyable publish is remuxed natively, so the common size's runs
     // from the start.
     if ((config.ladder === PASSTHROUGH_LADDER || config.pool !== null) && config.remux === "native") {
-      const thumbnails = startNodeThumbnails(ffmpeg.ffmpeg, { maxSizes: config.thumbnailDecoders, maxQueued: config.pictureQueueMax });
+      const thumbnails = startNodeThumbnails(ffmpeg.ffmpeg, { ...pictures, maxSizes: config.thumbnailDecoders });
       // In the background: a publish that comes meanwhile just waits its turn in the pipes.
       warmUpPictureFfmpegs(ffmpeg.ffmpeg, thumbnails, tiler).catch((error: Error) => log.debug("picture FFmpegs not warmed up", { error: error.message }));
-    } else nodeThumbnails(ffmpeg.ffmpeg, { maxSizes: config.thumbnailDecoders, maxQueued: config.pictureQueueMax });
+    } else nodeThumbnails(ffmpeg.ffmpeg, { ...pictures, maxSizes: config.thumbnailDecoders });
     const uploadLog = log.child("upload");
     const logger = {
       info: (message: string, fields?: Record<string, unknown>) => uploadLog.info(message, flat(fields)),

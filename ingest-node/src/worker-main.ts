@@ -24,6 +24,11 @@ try {
 }
 const log = createLogger("worker", config.logLevel);
 const ffmpeg = await findFfmpeg(config.ffmpeg, { logger: { warn: (message: string) => log.warn(message) } });
+// A job's encode takes -fps_mode (FFmpeg 5.1 or newer); the npm fallback (a 2018 build) would fail every job.
+if (!ffmpeg.features.fpsMode) {
+  log.error(`cannot start: ${ffmpeg.ffmpeg} (${ffmpeg.version}) is older than FFmpeg 5.1, which a worker needs; install a current FFmpeg or set FFMPEG_PATH`);
+  process.exit(1);
+}
 const encoderFailure = await encoderProblem(ffmpeg.ffmpeg, config.encoder, config.vaapiDevice);
 if (encoderFailure !== null) {
   log.error(`cannot start: ENCODER=${config.encoder} does not work with ${ffmpeg.ffmpeg} on this machine (${encoderFailure})`);

@@ -2,6 +2,8 @@
 // size, shared by every publish on the node. A short FFmpeg run per keyframe, or per batch of keyframes, cost a
 // passthrough node more than its remuxing: almost all of such a run is FFmpeg starting and the node forking it.
 import { keyframeAnnexB } from "../remux/annexb.ts";
+import { fpsModeArgs } from "../transcode/ffmpeg-args.ts";
+import { CURRENT_FFMPEG, type FfmpegFeatures } from "../transcode/ffmpeg-binary.ts";
 import { JpegPipe } from "../transcode/ffmpeg-jpeg-pipe.ts";
 
 /** One keyframe to decode. */
@@ -32,10 +34,12 @@ export interface KeyframeThumbnailsOptions {
   timeoutMs?: number;
   /** Keyframes waiting per size's FFmpeg (default 64); more are refused, and those thumbnails skipped. */
   maxQueued?: number;
+  /** What the FFmpeg build offers (default: a current one). */
+  features?: FfmpegFeatures;
 }
 
 /** The FFmpeg arguments that decode raw H.264 keyframes on stdin to one `width`x`height` JPEG each on stdout, at once. */
-export function keyframeThumbnailArgs(width: number, height: number): string[] {
+export function keyframeThumbnailArgs(width: number, height: number, features: FfmpegFeatures = CURRENT_FFMPEG): string[] {
   return [
     ...["-nostdin", "-hide_banner", "-loglevel", "error", "-threads", "1"],
     // The first keyframe is enough to start: probing more would wait for later ones. Each keyframe is stamped with the
@@ -47,7 +51,8 @@ export function keyframeThumbnailArgs(width: number, height: number): string[] {
     ...["-vf", `scale=${width}:${height}:out_range=full,setsar=1,format=yuv420p`],
     // Every decoded keyframe gives exactly one picture (raw H.264 has no timestamps to drop or repeat frames by).
     // Every stamp kept as it is, in the input's fine time base (not 1/frame rate of the first publish).
-    ...["-fps_mode", "passthrough", "-enc_time_base", "-1"],
+    ...fpsModeArgs(features, "passthrough"),
+    ...["-enc_time_base", "-1"],
     // One encoder thread: the MJPEG encoder's default frame threads hold each picture until the next input comes.
     ...["-c:v", "mjpeg", "-threads", "1", "-strict", "unofficial", "-q:v", "5", "-f", "image2pipe", "pipe:1"],
   ];
@@ -69,7 +74,7 @@ export class KeyframeThumbnails implements KeyframeDecoder {
   #closed = false;
 
   constructor(options: KeyframeThumbnailsOptions) {
-    this.#options = { maxSizes: 3, timeoutMs: 3_000, maxQueued: 64, ...options };
+    this.#options = { maxSizes: 3, timeoutMs: 3_000, maxQueued: 64, features: CURRENT_FFMPEG, ...options };
   }
 
   /** Picture sizes with an FFmpeg, least recently used first. */
@@ -134,8 +139,9 @@ export class KeyframeThumbnails implements KeyframeDecoder {
       if (idle === undefined) return null;
       this.#drop(idle[0]);
     }
-    const { binary, timeoutMs, maxQueued } = this.#options;
-    entry = { pipe: new JpegPipe({ binary, args: keyframeThumbnailArgs(width, height), what: "thumbnail decode", timeoutMs, maxQueued }), pending: 0 };
+    const { binary, timeoutMs, maxQueued, features } = this.#options;
+    const args = keyframeThumbnailArgs(width, height, features);
+    entry = { pipe: new JpegPipe({ binary, args, what: "thumbnail decode", timeoutMs, maxQueued }), pending: 0 };
     this.#pipes.set(key, entry);
     return entry;
   }

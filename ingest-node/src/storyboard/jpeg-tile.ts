@@ -173,11 +173,14 @@ function cutScan(jpeg: Uint8Array, start: number): Uint8Array[] {
       p = m + 1; // a stuffed FF inside the data
       continue;
     }
-    segments.push(jpeg.subarray(from, ff));
+    const segment = jpeg.subarray(from, ff);
     if (marker === EOI) {
       if (m + 1 !== jpeg.length) throw new JpegTileError("MALFORMED", "bytes after EOI");
+      // FFmpeg before 5.0 also writes an RST after the last interval: nothing follows it but EOI.
+      if (segment.length > 0 || segments.length === 0) segments.push(segment);
       return segments;
     }
+    segments.push(segment);
     if (marker < RST0 || marker > RST0 + 7) throw new JpegTileError("UNSUPPORTED", `marker ${hex(marker)} inside the scan`);
     if (marker - RST0 !== (segments.length - 1) % 8) throw new JpegTileError("RESTARTS", `RST${marker - RST0} out of turn`);
     from = m + 1;

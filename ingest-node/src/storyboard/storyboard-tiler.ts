@@ -2,6 +2,8 @@
 // every MCU row, which jpeg-sprite.ts lays into sheets without decoding. One long-lived FFmpeg per node makes them for
 // every publish (transcode/ffmpeg-jpeg-pipe.ts): a run per sheet or per batch was mostly FFmpeg starting.
 import { DEFAULT_STORYBOARD_GRID, type StoryboardGrid } from "../../../protocol/storyboard.ts";
+import { fpsModeArgs } from "../transcode/ffmpeg-args.ts";
+import { CURRENT_FFMPEG, type FfmpegFeatures } from "../transcode/ffmpeg-binary.ts";
 import { JpegPipe, JpegPipeError } from "../transcode/ffmpeg-jpeg-pipe.ts";
 import { jpegDimensions } from "../transcode/jpeg-splitter.ts";
 import { gridTile, sameTileHeader } from "./jpeg-sprite.ts";
@@ -22,16 +24,19 @@ const TILE_TIMEOUT_MS = 2_000;
  * - `-q:v 5 -huffman default -pix_fmt yuvj420p`: the same tables and sampling in every tile, which the sheet's single
  *   header needs (a tile that differs is refused).
  * - `-slices` (one per 16 px MCU row): FFmpeg's MJPEG encoder then sets a restart interval of one MCU row and writes an
- *   RST after each, the cuts jpeg-sprite.ts lays side by side. `-threads 1`: a frame-threaded encoder holds each
- *   picture until the next input comes.
+ *   RST after each, the cuts jpeg-sprite.ts lays side by side. Slice threads, one per slice: FFmpeg before 5.0 writes
+ *   the restarts only when slices are threaded, and frame threads (the default) hold each picture until the next input.
  */
-export function storyboardTileArgs(grid: StoryboardGrid = DEFAULT_STORYBOARD_GRID): string[] {
+export function storyboardTileArgs(grid: StoryboardGrid = DEFAULT_STORYBOARD_GRID, features: FfmpegFeatures = CURRENT_FFMPEG): string[] {
   const { tileWidth: w, tileHeight: h } = grid;
+  const rows = Math.ceil(h / 16);
   return [
     ...["-nostdin", "-hide_banner", "-loglevel", "error", "-probesize", "32", "-analyzeduration", "0"],
     ...["-f", "mpjpeg", "-c:v", "mjpeg", "-lowres", "2", "-i", "pipe:0"],
-    ...["-vf", `scale=${w}:${h}:force_original_aspect_ratio=decrease,pad=${w}:${h}:(ow-iw)/2:(oh-ih)/2,setsar=1`, "-fps_mode", "passthrough"],
-    ...["-c:v", "mjpeg", "-q:v", "5", "-huffman", "default", "-pix_fmt", "yuvj420p", "-threads", "1", "-slices", String(Math.ceil(h / 16))],
+    ...["-vf", `scale=${w}:${h}:force_original_aspect_ratio=decrease,pad=${w}:${h}:(ow-iw)/2:(oh-ih)/2,setsar=1`],
+    ...fpsModeArgs(features, "passthrough"),
+    ...["-c:v", "mjpeg", "-q:v", "5", "-huffman", "default", "-pix_fmt", "yuvj420p"],
+    ...["-thread_type", "slice", "-threads", String(rows), "-slices", String(rows)],
     ...["-f", "image2pipe", "pipe:1"],
   ];
 }
@@ -44,6 +49,16 @@ export function tileRequest(thumbnail: Uint8Array): Uint8Array[] {
 
 const CRLF = Buffer.from("\r\n", "latin1");
 
+/** How a tiler is made. */
+export interface StoryboardTilerOptions {
+  /** The sheets' grid (default DEFAULT_STORYBOARD_GRID). */
+  grid?: StoryboardGrid;
+  /** Most thumbnails waiting for a tile (default 64); more are refused (their places stay black). */
+  maxQueued?: number;
+  /** What the FFmpeg build offers (default: a current one). */
+  features?: FfmpegFeatures;
+}
+
 /** Makes storyboard tiles from thumbnails through one long-lived FFmpeg. */
 export class StoryboardTiler {
   readonly #pipe: JpegPipe;
@@ -51,10 +66,10 @@ export class StoryboardTiler {
   /** The first tile made: every later one must be able to share a sheet header with it. */
   #reference: JpegTile | null = null;
 
-  /** `maxQueued`: most thumbnails waiting for a tile on the node; more are refused (their places stay black). */
-  constructor(binary: string, grid: StoryboardGrid = DEFAULT_STORYBOARD_GRID, maxQueued = 64) {
+  constructor(binary: string, options: StoryboardTilerOptions = {}) {
+    const { grid = DEFAULT_STORYBOARD_GRID, maxQueued = 64, features = CURRENT_FFMPEG } = options;
     this.#grid = grid;
-    this.#pipe = new JpegPipe({ binary, args: storyboardTileArgs(grid), what: "storyboard tile", timeoutMs: TILE_TIMEOUT_MS, maxQueued });
+    this.#pipe = new JpegPipe({ binary, args: storyboardTileArgs(grid, features), what: "storyboard tile", timeoutMs: TILE_TIMEOUT_MS, maxQueued });
   }
 
   /** FFmpeg starts so far (restarts are this minus one). */
@@ -88,19 +103,19 @@ export class StoryboardTiler {
 
 const shared = new Map<string, StoryboardTiler>();
 
-/** The node's one tiler for `binary`, shared by every publish (made on first use; `maxQueued` counts only then). */
-export function nodeStoryboardTiler(binary: string, maxQueued?: number): StoryboardTiler {
+/** The node's one tiler for `binary`, shared by every publish (made on first use; `options` count only then). */
+export function nodeStoryboardTiler(binary: string, options: Omit<StoryboardTilerOptions, "grid"> = {}): StoryboardTiler {
   let tiler = shared.get(binary);
   if (!tiler) {
-    tiler = new StoryboardTiler(binary, DEFAULT_STORYBOARD_GRID, maxQueued);
+    tiler = new StoryboardTiler(binary, options);
     shared.set(binary, tiler);
   }
   return tiler;
 }
 
 /** Starts the node's tiler at start-up, so its FFmpeg (a fixed part of the node's memory) is there before any publish. */
-export function startNodeStoryboardTiler(binary: string, maxQueued?: number): StoryboardTiler {
-  const tiler = nodeStoryboardTiler(binary, maxQueued);
+export function startNodeStoryboardTiler(binary: string, options: Omit<StoryboardTilerOptions, "grid"> = {}): StoryboardTiler {
+  const tiler = nodeStoryboardTiler(binary, options);
   tiler.start();
   return tiler;
 }

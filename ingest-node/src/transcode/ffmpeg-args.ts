@@ -1,7 +1,7 @@
 // Builds the argument array of the one FFmpeg process per stream: decode once, encode every rung, CMAF to pipes.
 // A copy-only (passthrough) plan decodes nothing but the keyframes its thumbnails are taken from.
 import type { LatencyMode, MediaTiming } from "../../../protocol/latency.ts";
-import type { FfmpegFeatures } from "./ffmpeg-binary.ts";
+import { CURRENT_FFMPEG, type FfmpegFeatures } from "./ffmpeg-binary.ts";
 import type { LadderPlan, PlannedRendition, SourceInfo } from "./ladder-plan.ts";
 
 /** One FFmpeg input: a URL (rtmp://, file, lavfi graph) with its format and input options. */
@@ -119,7 +119,7 @@ export function buildFfmpegArgs(options: FfmpegArgsOptions): FfmpegArgs {
   if (!(fragmentDuration > 0)) throw new RangeError(`fragment duration ${fragmentDuration} is not positive`);
   const thumbnail = options.thumbnail ?? null;
   const wantProgress = options.progress ?? true;
-  const features = options.features ?? { statsPeriod: true, fpsMode: true };
+  const features = options.features ?? CURRENT_FFMPEG;
 
   const outputs = new Map<number, FfmpegOutput>();
   let nextFd = FIRST_OUTPUT_FD;
@@ -182,7 +182,7 @@ export function buildFfmpegArgs(options: FfmpegArgsOptions): FfmpegArgs {
       // input's earliest stream (audio, usually), pushing every frame one slot later and leaving a one-frame
       // keyframe segment at the end. vfr never duplicates (and, unlike passthrough, never gives two frames the same
       // encoder tick); for a steady source its output is still constant-rate.
-      args.push(...vfrArgs(features));
+      args.push(...fpsModeArgs(features, "vfr"));
       args.push(...videoEncoderArgs(r, options.preset ?? "veryfast", mode, keyframeInterval, gop));
       if (plan.hasAudio) args.push("-c:a", "aac", "-b:a", `${r.audioKbps}k`, "-ar", "48000", "-ac", "2");
     }
@@ -191,7 +191,7 @@ export function buildFfmpegArgs(options: FfmpegArgsOptions): FfmpegArgs {
 
   if (thumbnail && thumbnailTarget) {
     // vfr: the default (cfr, for image2pipe) would repeat the selected frame at the source frame rate.
-    args.push("-map", "[thumb]", "-an", ...vfrArgs(features));
+    args.push("-map", "[thumb]", "-an", ...fpsModeArgs(features, "vfr"));
     args.push("-c:v", "mjpeg", "-strict", "unofficial", "-q:v", "5");
     args.push("-f", "image2pipe", thumbnailTarget);
   }
@@ -215,9 +215,12 @@ function videoEncoderArgs(r: PlannedRendition & { kind: "encode" }, preset: stri
   return args;
 }
 
-/** `-fps_mode vfr` for the output it precedes (`-vsync vfr`, global, on FFmpeg < 5.1): frames keep their times. */
-function vfrArgs(features: FfmpegFeatures): string[] {
-  return features.fpsMode ? ["-fps_mode", "vfr"] : ["-vsync", "vfr"];
+/**
+ * `-fps_mode <mode>` for the output it precedes (`-vsync <mode>`, global, on FFmpeg < 5.1): `vfr` keeps each frame's
+ * time, `passthrough` also keeps frames with the same time.
+ */
+export function fpsModeArgs(features: FfmpegFeatures, mode: "vfr" | "passthrough"): string[] {
+  return features.fpsMode ? ["-fps_mode", mode] : ["-vsync", mode];
 }
 
 function inputArgs(input: FfmpegInput, rtmpTimeoutUs = 3_000_000, decoderOptions: readonly string[] = []): string[] {

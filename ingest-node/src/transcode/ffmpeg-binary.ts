@@ -27,6 +27,9 @@ export interface FfmpegFeatures {
   fpsMode: boolean;
 }
 
+/** The features of a current FFmpeg (every option present): the default where none were detected. */
+export const CURRENT_FFMPEG: FfmpegFeatures = { statsPeriod: true, fpsMode: true };
+
 /** Where to look for the binaries: the settings FFMPEG_PATH and FFPROBE_PATH, and the PATH to search. */
 export interface FfmpegLocations {
   /** FFMPEG_PATH: this ffmpeg and no other (null: search). */

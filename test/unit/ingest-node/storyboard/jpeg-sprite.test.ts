@@ -92,6 +92,14 @@ describe("assembleSpriteSheet", () => {
     expect(tile.segments).toHaveLength(6);
   });
 
+  it("takes a tile whose last interval also ends in an RST (FFmpeg before 5.0 writes one before EOI)", () => {
+    const tile = tiles[0]!;
+    // RST5 after RST0..RST4, the markers between the six intervals.
+    const withTrailingRst = Buffer.concat([tile.subarray(0, tile.length - 2), Buffer.from([0xff, 0xd5, 0xff, 0xd9])]);
+    const parsed = parseJpegTile(withTrailingRst);
+    expect(parsed.segments.map((segment) => Buffer.from(segment))).toEqual(parseJpegTile(tile).segments.map((segment) => Buffer.from(segment)));
+  });
+
   it("lays a full sheet's tiles into their places bit for bit", () => {
     const full = Array.from({ length: 25 }, (_, k) => tiles[k % tiles.length]!);
     const sheet = assembleSpriteSheet(full, grid);

@@ -46,11 +46,11 @@ describe("StoryboardTiler", () => {
   const wide = [thumbnail(0), thumbnail(1), thumbnail(2)];
   const tall = thumbnail(3, "360x640");
 
-  it("asks FFmpeg for one restart interval per MCU row, single-threaded, from a multipart stream", () => {
+  it("asks FFmpeg for one restart interval per MCU row, in slice threads only, from a multipart stream", () => {
     const args = storyboardTileArgs(DEFAULT_STORYBOARD_GRID);
     expect(args.slice(args.indexOf("-f"), args.indexOf("-f") + 2)).toEqual(["-f", "mpjpeg"]);
     expect(args.slice(args.indexOf("-slices"), args.indexOf("-slices") + 2)).toEqual(["-slices", "6"]);
-    expect(args.slice(args.indexOf("-threads"), args.indexOf("-threads") + 2)).toEqual(["-threads", "1"]);
+    expect(args.slice(args.indexOf("-thread_type"), args.indexOf("-thread_type") + 4)).toEqual(["-thread_type", "slice", "-threads", "6"]);
   });
 
   it("makes each tile as soon as its thumbnail is in, all from one FFmpeg and all fit for one sheet", async () => {
@@ -70,7 +70,7 @@ describe("StoryboardTiler", () => {
   });
 
   it("holds at most maxQueued thumbnails waiting: one more is refused at once, the ones held all become tiles", async () => {
-    const t = new StoryboardTiler("ffmpeg", DEFAULT_STORYBOARD_GRID, 2);
+    const t = new StoryboardTiler("ffmpeg", { maxQueued: 2 });
     tilers.push(t);
     // One in flight and two waiting.
     const held = [t.tile(wide[0]!), t.tile(wide[1]!), t.tile(wide[2]!)];
