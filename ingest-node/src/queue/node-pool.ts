@@ -35,9 +35,11 @@ export function startNodePool(
     log,
   });
   let depths: QueueDepth[] = [];
-  const refresh = setInterval(() => {
-    void queues.depths().then((d) => (depths = d));
-  }, DEPTH_REFRESH_MS);
+  const look = () => void queues.depths().then((d) => (depths = d));
+  // Once at start-up too: /metrics has depths at once, and the first look's set-up (BullMQ's scripts loaded, its
+  // code compiled) is the idle node's memory, not counted with the first publishes.
+  look();
+  const refresh = setInterval(look, DEPTH_REFRESH_MS);
   refresh.unref();
   log.info("transcoding with the worker pool (TRANSCODE=queue)", {
     redis: settings.redisUrl.replace(/\/\/[^@]*@/, "//***@"),
