@@ -3,6 +3,7 @@
 // playlists and stored sizes, then kept in the Cache API (download-cache.ts), so a Range request costs one cache read
 // plus the reads of the bytes it asks for. The file is the first period's init segment followed by every segment in
 // playlist order.
+import { sameBytes } from "../../../protocol/bytes.ts";
 import { AppError } from "../errors.ts";
 import { type DecodeTimes, firstDecodeTimes, periodShifts, trackTimescales } from "../storage/fmp4-timing.ts";
 import type { AssetKind, MediaAddress } from "../storage/media.ts";
@@ -88,10 +89,6 @@ async function readBytes(store: MediaStore, address: MediaAddress): Promise<Uint
   const bytes = await store.readMedia(address);
   if (!bytes) throw new AppError(409, "conflict", MISSING);
   return bytes;
-}
-
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  return a.byteLength === b.byteLength && a.every((byte, i) => byte === b[i]);
 }
 
 /** The plain bytes of a planned segment (decrypted when it is encrypted). */

@@ -5,6 +5,7 @@
 // interval (checked byte for byte: a tile that differs is refused, never drawn wrong) and every tile MCU row is whole
 // intervals (jpeg-tile.ts). Places not filled yet, and tiles that could not be made, get a black tile coded with the
 // same tables (black-tile.ts).
+import { sameBytes } from "../../../protocol/bytes.ts";
 import { type StoryboardGrid, sheetSize, tilesPerSheet } from "../../../protocol/storyboard.ts";
 import { concat } from "../remux/mp4-boxes.ts";
 import { blackSegment } from "./black-tile.ts";
@@ -82,13 +83,6 @@ function blackFor(tile: JpegTile): Uint8Array {
 
 const RST = Array.from({ length: 8 }, (_, n) => Uint8Array.of(0xff, 0xd0 + n));
 const EOI = Uint8Array.of(0xff, 0xd9);
-
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  const length = a.length;
-  if (length !== b.length) return false;
-  for (let i = 0; i < length; i++) if (a[i] !== b[i]) return false;
-  return true;
-}
 
 function writeU16(bytes: Uint8Array, at: number, value: number): void {
   bytes[at] = value >> 8;
