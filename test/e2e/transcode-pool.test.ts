@@ -259,11 +259,16 @@ async function watchThroughLevels(streamId: string, begin: Promise<void>, until:
     // the edge). Each switch waits for two fragments of its level to be buffered (hls.js may load the first one's
     // position again from the next level asked for, replacing it), or SWITCH_MAX_MS; once `until` is reached the page
     // plays on, without switching, until every level was on screen (at most LEVELS_PLAYED_GRACE_MS more).
+    // A walk that began late (the killed worker's job came back slowly on a loaded machine) goes on past `until` until
+    // it asked for every level once, by at most SWITCH_MAX_MS (the Redis outage after it must still fall in the publish).
     const levelCount = await inPage<number>(page, "window.__player.hls.levels.length");
-    for (let step = 1; Date.now() < until; step++) {
+    const asked = new Set<number>([await inPage<number>(page, "window.__player.hls.currentLevel")]);
+    const walkEnd = () => (asked.size < levelCount ? until + SWITCH_MAX_MS : until);
+    for (let step = 1; Date.now() < walkEnd(); step++) {
       const level = step % levelCount;
+      asked.add(level);
       const from = await inPage<number>(page, `(window.__player.hls.loadLevel = ${level}, window.__walk.buffered.length)`);
-      const switchEnd = Math.min(until, Date.now() + SWITCH_MAX_MS);
+      const switchEnd = Math.min(walkEnd(), Date.now() + SWITCH_MAX_MS);
       while (Date.now() < switchEnd) {
         const buffered = await inPage<number[]>(page, `window.__walk.buffered.slice(${from})`);
         if (buffered.filter((l) => l === level).length >= 2) break;
