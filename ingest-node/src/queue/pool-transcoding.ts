@@ -184,7 +184,10 @@ export class PoolPublish {
 
   /** The source's init segment (a run's first output): each segment's stream starts with it. */
   init(rendition: string, bytes: Uint8Array): void {
-    if (rendition === this.#source?.name) this.#init = bytes;
+    if (rendition !== this.#source?.name || this.#options.fragments === null) return;
+    // A copy (not Buffer's slice, a view): the native remux's init is a view of the buffer it sized for a GOP's
+    // fragments (~0.8 MiB at 2.5 Mbit/s), which a kept view would hold for the whole publish.
+    this.#init = new Uint8Array(bytes);
   }
 
   /**

@@ -104,4 +104,20 @@ describe("a segment's fragments as the node appends them", () => {
     expect(joined.buffer).not.toBe(a.buffer);
     expect(joinFragments([a])).toEqual(a);
   });
+
+  it("start with a copy of the init, not a view that would keep the remux's GOP buffer for the whole publish", () => {
+    vi.useFakeTimers({ now: NOW, toFake: ["Date"] });
+    const { publish, appended, pool } = publishWithFragments();
+    // The native remux writes its init into the buffer it sized for a GOP's fragments.
+    const arena = Buffer.alloc(800_000);
+    arena.set([7, 8, 9, 10]);
+    publish.init("source", arena.subarray(0, 4));
+    arena.fill(0);
+    publish.fragment("source", 0, { bytes: new Uint8Array(300), index: 0, duration: 0.5 }, () => new Date(NOW).toISOString());
+    const init = appended[0]!.entry as { kind: string; bytes: Uint8Array };
+    expect(init.kind).toBe("init");
+    expect([...init.bytes]).toEqual([7, 8, 9, 10]);
+    expect(init.bytes.buffer.byteLength).toBe(4);
+    pool.close();
+  });
 });
