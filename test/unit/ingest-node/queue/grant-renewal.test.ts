@@ -1,13 +1,8 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { signWorkerGrant } from "../../../../edge/src/auth/worker-grant.ts";
-import { createLogger } from "../../../../ingest-node/src/log.ts";
-import { PoolTranscoding } from "../../../../ingest-node/src/queue/pool-transcoding.ts";
 import type { TranscodeJob } from "../../../../ingest-node/src/queue/transcode-job.ts";
 import { workerGrantExpiry } from "../../../../protocol/worker-grant.ts";
-
-const STREAM = "0b6f3c1e-8d2a-4c7e-9f10-2a3b4c5d6e7f";
-const NOW = 1_800_000_000_000;
-const SOURCE = { width: 1280, height: 720, fps: 30, videoCodec: "h264", audioCodec: "aac", keyframeInterval: 2 };
+import { grantedPublish, NOW, SOURCE, STREAM, testPool } from "./pool-fixture.ts";
 
 function grantFor(exp: number): Promise<string> {
   return signWorkerGrant("secret", { streamId: STREAM, epoch: 3, renditions: ["360p"], exp });
@@ -28,26 +23,9 @@ describe("worker grant renewal on the node", () => {
   it("asks for a fresh grant at half its life, and queues jobs under the fresh one from then on", async () => {
     vi.useFakeTimers({ now: NOW, toFake: ["Date"] });
     const jobs: TranscodeJob[] = [];
-    const pool = new PoolTranscoding({
-      sink: { add: async (_cls, job) => void jobs.push(job), gpuWorkerSeen: async () => false },
-      ladder: [{ name: "360p", height: 360, videoKbps: 800, audioKbps: 96 }],
-      gpuMinHeight: 720,
-      bufferJobs: 10,
-      fragments: null,
-      log: createLogger("test"),
-    });
+    const pool = testPool({ sink: { add: async (_cls, job) => void jobs.push(job), gpuWorkerSeen: async () => false } });
     const first = await grantFor(NOW / 1000 + 600);
-    const publish = pool.forPublish({
-      stream_id: STREAM,
-      latency_mode: "low",
-      segment_target: 2,
-      part_target: null,
-      epoch: 3,
-      first_msn: 0,
-      reconnect: false,
-      encryption: null,
-      worker_grant: first,
-    });
+    const publish = grantedPublish(pool, first);
     if (!publish) throw new Error("a publish with a worker grant has a pool part");
     publish.plan(SOURCE, 2, true);
     const segment = (msn: number) => publish.segment("source", { epoch: 3, msn, duration: 2, program_date_time: new Date(NOW).toISOString(), parts: 0 });
@@ -71,25 +49,8 @@ describe("worker grant renewal on the node", () => {
   });
 
   it("never asks without a grant it can read", () => {
-    const pool = new PoolTranscoding({
-      sink: { add: async () => {}, gpuWorkerSeen: async () => false },
-      ladder: [],
-      gpuMinHeight: 720,
-      bufferJobs: 10,
-      fragments: null,
-      log: createLogger("test"),
-    });
-    const publish = pool.forPublish({
-      stream_id: STREAM,
-      latency_mode: "low",
-      segment_target: 2,
-      part_target: null,
-      epoch: 1,
-      first_msn: 0,
-      reconnect: false,
-      encryption: null,
-      worker_grant: "garbage",
-    });
+    const pool = testPool({ ladder: [] });
+    const publish = grantedPublish(pool, "garbage", 1);
     expect(publish?.renewalDue(Number.MAX_SAFE_INTEGER)).toBe(false);
     pool.close();
   });

@@ -1,13 +1,9 @@
 // The node's side of a segment's fragment stream: which entries PoolPublish appends, when, and with which expiry.
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { createLogger } from "../../../../ingest-node/src/log.ts";
 import type { FragmentSink } from "../../../../ingest-node/src/queue/fragment-stream.ts";
-import { type PoolPublish, PoolTranscoding } from "../../../../ingest-node/src/queue/pool-transcoding.ts";
+import type { PoolPublish, PoolTranscoding } from "../../../../ingest-node/src/queue/pool-transcoding.ts";
 import { type FragmentEntry, joinFragments } from "../../../../ingest-node/src/queue/segment-fragments.ts";
-
-const STREAM = "0b6f3c1e-8d2a-4c7e-9f10-2a3b4c5d6e7f";
-const NOW = 1_800_000_000_000;
-const SOURCE = { width: 1280, height: 720, fps: 30, videoCodec: "h264", audioCodec: "aac", keyframeInterval: 2 };
+import { grantedPublish, NOW, SOURCE, testPool } from "./pool-fixture.ts";
 
 interface Appended {
   entry: FragmentEntry;
@@ -17,25 +13,8 @@ interface Appended {
 function publishWithFragments(): { publish: PoolPublish; appended: Appended[]; pool: PoolTranscoding } {
   const appended: Appended[] = [];
   const sink: FragmentSink = { append: async (_key, entry, expireAt) => void appended.push({ entry, expireAt }) };
-  const pool = new PoolTranscoding({
-    sink: { add: async () => {}, gpuWorkerSeen: async () => false },
-    ladder: [{ name: "360p", height: 360, videoKbps: 800, audioKbps: 96 }],
-    gpuMinHeight: 720,
-    bufferJobs: 10,
-    fragments: { sink, maxBytes: 1_000_000 },
-    log: createLogger("test"),
-  });
-  const publish = pool.forPublish({
-    stream_id: STREAM,
-    latency_mode: "low",
-    segment_target: 2,
-    part_target: null,
-    epoch: 3,
-    first_msn: 0,
-    reconnect: false,
-    encryption: null,
-    worker_grant: "wg1.test.grant",
-  });
+  const pool = testPool({ fragments: { sink, maxBytes: 1_000_000 } });
+  const publish = grantedPublish(pool, "wg1.test.grant");
   if (!publish) throw new Error("a publish with a worker grant has a pool part");
   publish.plan(SOURCE, 2, true);
   publish.init("source", new Uint8Array([1, 2, 3]));
