@@ -23,23 +23,6 @@ export type FragmentEntry =
   | { kind: "end"; count: number; duration: number; cutAt: number }
   | { kind: "abort"; reason: string };
 
-/**
- * Consecutive fragments as one byte run: a view when they lie back to back in one buffer (the native remux writes a
- * GOP's fragments so), else a copy.
- */
-export function joinFragments(fragments: readonly Uint8Array[]): Uint8Array {
-  const first = fragments[0];
-  if (first === undefined) return new Uint8Array(0);
-  let end = first.byteOffset + first.byteLength;
-  let adjacent = true;
-  for (const fragment of fragments.slice(1)) {
-    adjacent &&= fragment.buffer === first.buffer && fragment.byteOffset === end;
-    end += fragment.byteLength;
-  }
-  if (adjacent) return new Uint8Array(first.buffer, first.byteOffset, end - first.byteOffset);
-  return Buffer.concat(fragments);
-}
-
 /** The field/value list XADD takes for `entry` (byte values passed as they are, no copy). */
 export function entryFields(entry: FragmentEntry): (string | Uint8Array)[] {
   switch (entry.kind) {

@@ -2,7 +2,7 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
 import type { FragmentSink } from "../../../../ingest-node/src/queue/fragment-stream.ts";
 import type { PoolPublish, PoolTranscoding } from "../../../../ingest-node/src/queue/pool-transcoding.ts";
-import { type FragmentEntry, joinFragments } from "../../../../ingest-node/src/queue/segment-fragments.ts";
+import type { FragmentEntry } from "../../../../ingest-node/src/queue/segment-fragments.ts";
 import { grantedPublish, NOW, SOURCE, testPool } from "./pool-fixture.ts";
 
 interface Appended {
@@ -29,31 +29,27 @@ afterEach(() => {
 });
 
 describe("a segment's fragments as the node appends them", () => {
-  it("go with the next fragment while shorter than 0.25 s (the lone keyframe), as one view, and the rest as they come", () => {
+  it("are appended as they come, the lone keyframe too (a worker's FFmpeg starts on it), then the end at the cut", () => {
     vi.useFakeTimers({ now: NOW, toFake: ["Date"] });
     const { publish, appended, pool } = publishWithFragments();
     // A GOP's fragments back to back in one buffer, as the native remux writes them.
     const gop = new Uint8Array(1_000);
     const date = () => new Date(NOW).toISOString();
     publish.fragment("source", 0, { bytes: gop.subarray(0, 100), index: 0, duration: 0.033 }, date);
-    expect(summary(appended)).toEqual([["init", 3, 15_000]]);
-    publish.fragment("source", 0, { bytes: gop.subarray(100, 400), index: 1, duration: 0.467 }, date);
-    publish.fragment("source", 0, { bytes: gop.subarray(400, 700), index: 2, duration: 0.5 }, date);
-    publish.fragment("source", 0, { bytes: gop.subarray(700, 750), index: 3, duration: 0.1 }, date);
-    expect(summary(appended).slice(1)).toEqual([
-      ["fragment", 400, null],
-      ["fragment", 300, null],
+    expect(summary(appended)).toEqual([
+      ["init", 3, 15_000],
+      ["fragment", 100, null],
     ]);
-    // The joined entry is a view of the GOP's buffer, not a copy.
-    const joined = appended[1]!.entry as { bytes: Uint8Array };
-    expect(joined.bytes.buffer).toBe(gop.buffer);
-    // The cut appends what is held, then the end; cut on time, the init's expiry stands (no second PEXPIREAT).
+    publish.fragment("source", 0, { bytes: gop.subarray(100, 400), index: 1, duration: 0.467 }, date);
+    publish.fragment("source", 0, { bytes: gop.subarray(400, 450), index: 2, duration: 0.1 }, date);
+    expect(summary(appended).slice(2)).toEqual([
+      ["fragment", 300, null],
+      ["fragment", 50, null],
+    ]);
+    // Cut on time: the end, and the init's expiry stands (no second PEXPIREAT).
     vi.setSystemTime(NOW + 2_000);
     publish.segment("source", { epoch: 3, msn: 0, duration: 2, program_date_time: date(), parts: 0 });
-    expect(summary(appended).slice(3)).toEqual([
-      ["fragment", 50, null],
-      ["end", null, null],
-    ]);
+    expect(summary(appended).slice(4)).toEqual([["end", null, null]]);
     expect(appended.filter((a) => a.entry.kind === "fragment").map((a) => (a.entry as { index: number }).index)).toEqual([0, 1, 2]);
     expect(pool.fragmentStreams.ended).toBe(1);
     pool.close();
@@ -73,15 +69,6 @@ describe("a segment's fragments as the node appends them", () => {
       ["end", null, 6_000 + 24_000 + 5_000],
     ]);
     pool.close();
-  });
-
-  it("are joined by copy when they do not lie back to back", () => {
-    const a = new Uint8Array([1, 2]);
-    const b = new Uint8Array([3]);
-    const joined = joinFragments([a, b]);
-    expect([...joined]).toEqual([1, 2, 3]);
-    expect(joined.buffer).not.toBe(a.buffer);
-    expect(joinFragments([a])).toEqual(a);
   });
 
   it("start with a copy of the init, not a view that would keep the remux's GOP buffer for the whole publish", () => {
