@@ -61,8 +61,19 @@ function waitLive(stream: StreamObject, timeoutMs = 30_000): Promise<StreamStatu
   });
 }
 
-/** Every rendition lists at least 2 segments, and each rendition's last two decode without an error. */
+/**
+ * Every rendition lists at least 2 segments, and each rendition's last two decode without an error. On failure the
+ * node's lines about this publish say why (CI shows only the failure message): a loss NACK could not repair, a copy
+ * revoked, a pipeline restart.
+ */
 async function everyRenditionPlays(stream: StreamObject): Promise<string[]> {
+  return renditionsPlay(stream).catch((err: Error) => {
+    const lines = system.nodes[0]!.lines.filter((l) => l.includes(stream.stream_id.slice(0, 8)) || /whip|lost|copy|plan|restart|fail/i.test(l));
+    throw new Error(`${err.message}\nnode (last 20 of ${lines.length} lines):\n${lines.slice(-20).join("\n")}`);
+  });
+}
+
+async function renditionsPlay(stream: StreamObject): Promise<string[]> {
   const master = await eventually("master playlist", 20_000, () => readMaster(stream.playback_manifest_url).then((m) => m ?? undefined));
   expect(master.variants.length).toBeGreaterThan(1);
   const checked: string[] = [];
@@ -144,14 +155,7 @@ describe("WHIP ingest", () => {
     client = await startWhipClient({ url: clientStream.whip_url!, streamKey: clientStream.stream_key, lossEvery: 50 });
     expect(client.answerSdp).toMatch(/a=candidate:.* typ host/);
     await waitLive(clientStream);
-    // On failure the node's WHIP lines tell a loss NACK could not repair (the jitter buffer gave up) from anything else.
-    const renditions = await everyRenditionPlays(clientStream).catch((err: Error) => {
-      throw new Error(
-        `${err.message}\nnode: ${system.nodes[0]!.lines.filter((l) => /whip|lost/i.test(l))
-          .slice(-12)
-          .join("\n")}`,
-      );
-    });
+    const renditions = await everyRenditionPlays(clientStream);
     console.log(`werift client: renditions ${renditions.join(", ")}; relay dropped ${client.dropped()} media packets`);
     expect(client.dropped()).toBeGreaterThan(10);
   }, 90_000);
