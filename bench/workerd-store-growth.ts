@@ -4,11 +4,14 @@
 // bench/workerd-growth.ts), then does one kind of operation N times, 8 at a time, printing workerd's anonymous
 // resident memory (RssAnon) every `--every` operations and its growth per 1,000 operations by quarter.
 //   node bench/workerd-store-growth.ts --mode=plain|r2-put|r2-get|cache|media|do [--ops=20000] [--keys=1000]
-//     [--objects=1000] [--warm=15000] [--persist=disk|memory] [--distinct=N] [--idle=seconds]
+//     [--objects=1000] [--warm=15000] [--persist=disk|memory] [--distinct=N] [--idle=seconds] [--waves=N]
 // r2-put: a distinct key per operation, 50-500 KB (our segments' sizes). r2-get: `--keys` such objects put first (not
 // measured), then read round-robin. cache: caches.default put of a distinct key and a match of it. media: the soak's
 // pattern, an R2 put and two reads the way the edge serves media (a cache miss read from R2 and kept, then a hit). do: an 8-16 KB
 // value written to one of `--objects` Durable Objects (SQLite-backed) under a distinct key and read back.
+// `--waves=N` (do): N rounds of the operations, each on `--objects` objects no earlier round used, `--idle` seconds
+// apart: workerd evicts an object idle for 10 s (its server.c++), so memory that follows the objects alive at once
+// comes back for the next round to reuse, while memory kept per object ever created goes on growing round by round.
 import { randomBytes } from "node:crypto";
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -40,6 +43,8 @@ const distinct = Number(option("distinct", String(ops)));
 // Seconds to stay idle after the operations, sampling every 5 s: memory the allocator only caches may go back.
 const idle = Number(option("idle", "0"));
 const LANES = Number(option("lanes", "8"));
+const waves = Number(option("waves", "1"));
+if (waves > 1 && mode !== "do") throw new Error("--waves is for --mode=do");
 
 /** workerd's RssAnon and RssFile in MiB. */
 function memory(pid: number): { anon: number; file: number } {
@@ -109,6 +114,14 @@ try {
 
   const started = Date.now();
   const at = () => `t=${Math.round((Date.now() - started) / 1000)}s`;
+  /** Samples workerd every 5 s for `--idle` seconds with nothing running. */
+  const stayIdle = async () => {
+    for (let s = 5; s <= idle; s += 5) {
+      await new Promise((resolve) => setTimeout(resolve, 5000));
+      const m = memory(workerd);
+      console.log(`idle ${at()} RssAnon ${m.anon.toFixed(1)} RssFile ${m.file.toFixed(1)} MiB`);
+    }
+  };
   const m0 = memory(workerd);
   console.log(`${mode} persist=${persist} start ${at()} RssAnon ${m0.anon.toFixed(1)} RssFile ${m0.file.toFixed(1)} MiB`);
   await run(warm, () => request("/plain"));
@@ -117,6 +130,7 @@ try {
   console.log(`warm ${at()} RssAnon ${m1.anon.toFixed(1)} RssFile ${m1.file.toFixed(1)} MiB`);
 
   const samples: GrowthSample[] = [{ requests: 0, mib: m1.anon }];
+  let wave = 0;
   const op: Record<Mode, (i: number) => Promise<void>> = {
     plain: () => request("/plain"),
     "r2-put": (i) => put(`/r2/seg/${i % distinct}.m4s`, segment(i)),
@@ -131,7 +145,7 @@ try {
       await request(`/media/seg/${i % distinct}.m4s`);
     },
     do: async (i) => {
-      const path = `/do/object-${i % objects}/value-${i % distinct}`;
+      const path = `/do/object-${wave * objects + (i % objects)}/value-${i % distinct}`;
       await put(path, small(i));
       await request(path);
     },
@@ -149,10 +163,22 @@ try {
     `${mode}: RssAnon ${f(rate.from)} -> ${f(rate.to)} MiB after the first tenth; ${f(rate.overall)} MiB per 1,000 ops ` +
       `(quarters ${rate.quarters.map(f).join(", ")})`,
   );
-  for (let s = 5; s <= idle; s += 5) {
-    await new Promise((resolve) => setTimeout(resolve, 5000));
+  await stayIdle();
+  const constructed = async () => Number(await (await fetch(`${origin}/do-constructed`)).text());
+  for (wave = 1; wave < waves; wave++) {
+    const before = await constructed();
+    await run(ops, op[mode]);
     const m = memory(workerd);
-    console.log(`idle ${at()} RssAnon ${m.anon.toFixed(1)} RssFile ${m.file.toFixed(1)} MiB`);
+    console.log(
+      `wave ${wave + 1}: ${ops} ops on ${objects} new objects ${at()} RssAnon ${m.anon.toFixed(1)} MiB (${(await constructed()) - before} objects constructed)`,
+    );
+    await stayIdle();
+  }
+  if (waves > 1) {
+    // The first round's first object, used again: constructed anew if workerd evicted it while idle.
+    const before = await constructed();
+    await request("/do/object-0/value-0");
+    console.log(`object-0 used again after the rounds: ${(await constructed()) - before === 1 ? "constructed anew (it had been evicted)" : "still in memory"}`);
   }
   if (process.argv.includes("--smaps")) {
     // Where the anonymous memory is: workerd's largest anonymous mappings, and its threads.

@@ -8,8 +8,16 @@ interface StoreEnv {
   OBJECT: DurableObjectNamespace<StoreObject>;
 }
 
+/** Instances of StoreObject this isolate has constructed: one more for an object evicted and then used again. */
+let constructed = 0;
+
 /** A Durable Object that keeps each written value in its SQLite storage under one key. */
-export class StoreObject extends DurableObject {
+export class StoreObject extends DurableObject<StoreEnv> {
+  constructor(ctx: DurableObjectState, env: StoreEnv) {
+    super(ctx, env);
+    constructed++;
+  }
+
   /** Stores `value` under `key`. */
   async write(key: string, value: ArrayBuffer): Promise<void> {
     await this.ctx.storage.put(key, value);
@@ -25,7 +33,10 @@ function missing(): Response {
   return new Response("missing", { status: 404 });
 }
 
-/** Routes: /plain; PUT|GET /r2/<key>; PUT|GET /cache/<key>; GET /media/<key>; PUT|GET /do/<object>/<key>. */
+/**
+ * Routes: /plain; PUT|GET /r2/<key>; PUT|GET /cache/<key>; GET /media/<key>; PUT|GET /do/<object>/<key>;
+ * GET /do-constructed (how many Durable Object instances this isolate has constructed).
+ */
 export default {
   async fetch(request: Request, env: StoreEnv, ctx: ExecutionContext): Promise<Response> {
     const url = new URL(request.url);
@@ -33,6 +44,7 @@ export default {
     const key = rest.join("/");
     const put = request.method === "PUT";
     if (kind === "plain") return new Response("ok");
+    if (kind === "do-constructed") return new Response(String(constructed));
     if (kind === "r2") {
       if (put) {
         await env.BUCKET.put(key, request.body, { httpMetadata: { contentType: "video/mp4" } });
