@@ -5,12 +5,18 @@
 // CLI: `node bench/node-heap.ts <pid> [interval s, 30] [duration s, 1500]`, one JSON line per sample.
 import { readFileSync } from "node:fs";
 
-/** One sample: seconds since the first, RSS and the V8 heap (used, total) in MiB; `tag` marks the forced-GC sample. */
+/**
+ * One sample: seconds since the first, RSS, the V8 heap (used, total) and the memory outside it that V8 knows of
+ * (`external`, of which `arrayBuffers`: Buffers and their backing stores) in MiB; `tag` marks the forced-GC sample.
+ * What RSS has beyond heap and external is the process's native memory (malloc, thread stacks, code).
+ */
 export interface HeapSample {
   t: number;
   rssMiB: number;
   heapUsedMiB: number;
   heapTotalMiB: number;
+  externalMiB: number;
+  arrayBuffersMiB: number;
   tag?: "after forced full GC";
 }
 
@@ -59,21 +65,27 @@ export async function inspectHeap(pid: number, port = 9229): Promise<HeapInspect
       pending.delete(data.id);
     }
   };
-  const call = <T>(method: string) =>
+  const call = <T>(method: string, params?: object) =>
     new Promise<T>((resolve) => {
       nextId += 1;
       pending.set(nextId, resolve as (result: unknown) => void);
-      ws.send(JSON.stringify({ id: nextId, method }));
+      ws.send(JSON.stringify({ id: nextId, method, params }));
     });
   const t0 = Date.now();
   return {
     async sample(tag) {
       const heap = await call<{ usedSize: number; totalSize: number }>("Runtime.getHeapUsage");
+      const usage = await call<{ result?: { value?: { external?: number; arrayBuffers?: number } } }>("Runtime.evaluate", {
+        expression: "process.memoryUsage()",
+        returnByValue: true,
+      });
       return {
         t: Math.round((Date.now() - t0) / 1000),
         rssMiB: rssMiB(pid),
         heapUsedMiB: mib(heap.usedSize),
         heapTotalMiB: mib(heap.totalSize),
+        externalMiB: mib(usage.result?.value?.external ?? Number.NaN),
+        arrayBuffersMiB: mib(usage.result?.value?.arrayBuffers ?? Number.NaN),
         ...(tag ? { tag } : {}),
       };
     },
