@@ -55,8 +55,6 @@ export interface SourceFragment {
   bytes: Uint8Array;
   /** Index of the fragment within its segment (0 opens the segment). */
   index: number;
-  /** Seconds of media. */
-  duration: number;
 }
 
 /** The node's side of the pool: one enqueue buffer, and a PoolPublish for each granted publish. */
