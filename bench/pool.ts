@@ -1,5 +1,5 @@
 // The transcoding pool, measured on this machine (`npm run bench -- --only=pool`, or standalone: `node bench/pool.ts
-// [--seconds=40] [--modes=low,standard] [--workers=2] [--concurrency=2] [--ladder=default] [--capacity [--window=20]]`):
+// [--seconds=N|low:40,standard:90] [--modes=low,standard] [--workers=2] [--concurrency=2] [--ladder=default] [--capacity [--window=20]]`):
 // per latency mode, a 720p publish to a queue-mode node with idle workers. Per rendition, the last-frame lag (listed at
 // the edge minus the capture time of the segment's last frame) of the node's source copy and of the pool-made rungs;
 // the jobs' wait and encode times from the workers' logs, and where each rung's lag went; then the capacity
@@ -20,6 +20,11 @@ export { logFields } from "./pool-stages.ts";
 export const POOL_LAG_MARGIN_MS = { low: 1_500, standard: 3_000 } as const;
 /** What the capacity part measures by default: 16 streams into the node; 1 and 2 workers with 1, 2, 3 streams. */
 export const POOL_CAPACITY_DEFAULTS = { nodeStreams: 16, workers: [1, 2], streams: [1, 2, 3], windowS: 20 };
+/**
+ * Publish length per mode: `standard`'s 6 s segments need 90 s for about 30 jobs (two rung groups a segment), so
+ * its job-wait p95 is not simply its largest wait, as it was with 14 jobs in 40 s.
+ */
+export const POOL_SECONDS = { low: 40, standard: 90 } as const;
 /** Target: job wait p95 with idle workers. */
 export const POOL_JOB_WAIT_P95_TARGET_MS = 50;
 /** A latency mode the section measures. */
@@ -66,7 +71,8 @@ export interface PoolModeRun {
 /** The section's figures. */
 export interface PoolResult {
   ladder: string;
-  seconds: number;
+  /** Publish length per mode (one number for all modes in results before 2026-12-07). */
+  seconds: number | Record<PoolMode, number>;
   workers: number;
   /** Jobs each worker runs at once (CONCURRENCY). */
   concurrency?: number;
@@ -78,7 +84,8 @@ export interface PoolResult {
 /** Options of runPool. */
 export interface PoolOptions {
   modes: PoolMode[];
-  seconds: number;
+  /** Publish length per mode. */
+  seconds: Record<PoolMode, number>;
   workers: number;
   /** Each worker's CONCURRENCY (1 unless given). */
   concurrency?: number;
@@ -126,10 +133,10 @@ async function runMode(mode: PoolMode, options: PoolOptions): Promise<PoolModeRu
     const { workerLines } = system;
     const edge = { url: system.edgeUrl };
     const stream = await system.createStream(mode, `bench pool ${mode}`);
-    const publisher = startTestPublisher({ url: `${system.rtmpUrl}/${stream.stream_key}`, size: "1280x720", durationS: options.seconds });
+    const publisher = startTestPublisher({ url: `${system.rtmpUrl}/${stream.stream_key}`, size: "1280x720", durationS: options.seconds[mode] });
     stops.push(() => publisher.stop());
     const publishedAt = Date.now();
-    options.log(`pool ${mode}: publishing ${options.seconds} s of 720p to a queue-mode node with ${options.workers} idle worker(s)`);
+    options.log(`pool ${mode}: publishing ${options.seconds[mode]} s of 720p to a queue-mode node with ${options.workers} idle worker(s)`);
 
     // Poll every rendition's playlist; a segment's last-frame lag is when it was first seen listed minus the capture
     // time of its last frame (its program date-time plus its duration).
@@ -177,7 +184,7 @@ async function runMode(mode: PoolMode, options: PoolOptions): Promise<PoolModeRu
         }),
       );
     };
-    const until = Date.now() + (options.seconds + 8) * 1000;
+    const until = Date.now() + (options.seconds[mode] + 8) * 1000;
     while (Date.now() < until) {
       await poll().catch(() => undefined);
       await sleep(100);
@@ -227,11 +234,25 @@ export async function runPool(options: PoolOptions): Promise<PoolResult> {
   return { ladder: options.ladder, seconds: options.seconds, workers: options.workers, concurrency: options.concurrency ?? 2, runs, capacity };
 }
 
+/** `--seconds=N` (every mode) or `--seconds=low:N,standard:M`; unset modes keep POOL_SECONDS. */
+function secondsFlag(value: string): Record<PoolMode, number> {
+  if (/^\d+$/.test(value)) return { low: Number(value), standard: Number(value) };
+  const out: Record<PoolMode, number> = { ...POOL_SECONDS };
+  for (const [mode, n] of value
+    .split(",")
+    .filter(Boolean)
+    .map((pair) => pair.split(":"))) {
+    if (!(mode! in POOL_SECONDS) || !/^\d+$/.test(n ?? "")) throw new Error(`--seconds: N or low:N,standard:M, not ${value}`);
+    out[mode as PoolMode] = Number(n);
+  }
+  return out;
+}
+
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   const flag = (name: string, fallback: string) => process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3) ?? fallback;
   const result = await runPool({
     modes: flag("modes", "low,standard").split(",") as PoolMode[],
-    seconds: Number(flag("seconds", "40")),
+    seconds: secondsFlag(flag("seconds", "")),
     workers: Number(flag("workers", "2")),
     concurrency: Number(flag("concurrency", "2")),
     ladder: flag("ladder", "default"),

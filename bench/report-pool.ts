@@ -69,7 +69,7 @@ export function poolSection(run: SectionRun<PoolResult> | undefined, docsDir: st
     return { md, figures };
   }
   md.push(
-    `Per latency mode, one ${r.seconds} s publish of FFmpeg's 1280x720 30 fps test pattern (2 s GOP) over RTMP to a node with`,
+    `Per latency mode, one ${publishLength(r.seconds)} publish of FFmpeg's 1280x720 30 fps test pattern (2 s GOP) over RTMP to a node with`,
     `\`TRANSCODE=queue\` and \`LADDER=${r.ladder}\`, a real redis-server, ${r.workers} idle cpu-class worker(s) (\`npm run worker\`, x264 \`veryfast\`)`,
     "and `wrangler dev`, all on the same 2 cores. The node copies the source and enqueues one job per source segment and rung group when",
     "the segment opens; the workers make the rungs from its fragments as the node cuts them. Every rendition's media playlist is polled",
@@ -301,4 +301,12 @@ function capacitySection(cap: PoolCapacity, docsDir: string, captionLines: strin
     md.push("![Transcoding pool capacity](bench/pool-capacity.png)", "");
   }
   return { md, figures };
+}
+
+/** "40 s", or "40 s (`low`) / 90 s (`standard`)" when the modes' publishes differ in length. */
+function publishLength(seconds: PoolResult["seconds"]): string {
+  if (typeof seconds === "number") return `${seconds} s`;
+  const lengths = Object.entries(seconds);
+  if (new Set(lengths.map(([, s]) => s)).size === 1) return `${lengths[0]![1]} s`;
+  return lengths.map(([mode, s]) => `${s} s (\`${mode}\`)`).join(" / ");
 }

@@ -14,7 +14,7 @@ import { runFanout } from "./fanout.ts";
 import { runPlayers } from "./players.ts";
 import { runViewers } from "./viewers.ts";
 import { runIngest } from "./ingest.ts";
-import { POOL_CAPACITY_DEFAULTS, runPool } from "./pool.ts";
+import { POOL_CAPACITY_DEFAULTS, POOL_SECONDS, runPool } from "./pool.ts";
 import { runSoak, type SoakResult } from "./soak.ts";
 import { devSoakSystem, directSoakSystem } from "./soak-systems.ts";
 import { MODES, runLatency } from "./latency.ts";
@@ -64,7 +64,7 @@ function parameters(quick: boolean, soakMinutes: number | null, playSeconds: num
     cost: { browserWindowS: quick ? 0 : 30 },
     pool: {
       modes: ["low", "standard"] as ("low" | "standard")[],
-      seconds: quick ? 20 : 40,
+      seconds: quick ? { low: 20, standard: 20 } : POOL_SECONDS,
       workers: 2,
       ladder: "default",
       capacity: quick ? { ...POOL_CAPACITY_DEFAULTS, streams: [1, 2], windowS: 10 } : POOL_CAPACITY_DEFAULTS,

@@ -57,6 +57,7 @@ const consumer = startTranscodeConsumer(config.redisUrl, config.workerClass, con
         vaapiDevice: config.vaapiDevice,
         fragments: config.fragments ? { redisUrl: config.redisUrl, ...config.fragments } : null,
         keptFramesMaxBytes: config.keptFramesMaxBytes,
+        encoderNice: config.encoderNice,
       });
       encode.observeMs(outcome.encodeMs);
       counts.done++;

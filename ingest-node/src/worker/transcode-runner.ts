@@ -12,6 +12,7 @@ import { fragmentsKey } from "../queue/segment-fragments.ts";
 import { concat } from "../remux/mp4-boxes.ts";
 import { isPastDeadline, jobDeadline, type TranscodeJob } from "../queue/transcode-job.ts";
 import { DEFAULT_FRAGMENT_DURATION } from "../transcode/ffmpeg-args.ts";
+import { lowerPriority } from "../transcode/process-priority.ts";
 import { type EdgeMedia, JobRefusedError } from "./edge-media.ts";
 import { type Encoder, jobFfmpegRuns, keepsScaledFrames } from "./encoder-args.ts";
 import { alignWithSource } from "./decode-times.ts";
@@ -27,6 +28,8 @@ export interface RunnerOptions {
   fragments: ({ redisUrl: string } & FragmentReadOptions) | null;
   /** Most bytes of scaled frames a two-pass job keeps between its passes (KEPT_FRAMES_MAX_MB; 0: none). */
   keptFramesMaxBytes: number;
+  /** Nice value every FFmpeg of the job runs at (ENCODER_NICE; 0: the worker's own). */
+  encoderNice: number;
 }
 
 /** Where a job's source segment came from: its fragments as they were cut, or the whole segment through the edge. */
@@ -113,7 +116,7 @@ async function encodeFromEdge(queued: TranscodeJob, dir: string, options: Runner
   const deadline = jobDeadline(job);
   await writeFile(join(dir, "source.mp4"), whole);
   const started = Date.now();
-  for (const args of runsOf(job, dir, options, packaged.init)) await runFfmpeg(options.ffmpegBinary, args, deadline).done;
+  for (const args of runsOf(job, dir, options, packaged.init)) await runFfmpeg(options, args, deadline).done;
   return { job, sourceInit: packaged.init, segment: source.segment, encodeMs: Date.now() - started };
 }
 
@@ -141,7 +144,7 @@ async function encodeFromFragments(
   // A second pass reads the file; a one-pass job needs none.
   const file = runs.length > 1 ? await open(join(dir, "source.mp4"), "w") : null;
   const started = Date.now();
-  const ffmpeg = runFfmpeg(options.ffmpegBinary, runs[0]!, jobDeadline(queued), first.value.bytes);
+  const ffmpeg = runFfmpeg(options, runs[0]!, jobDeadline(queued), first.value.bytes);
   const chunks: Uint8Array[] = [];
   let job: TranscodeJob | null = null;
   try {
@@ -177,7 +180,7 @@ async function encodeFromFragments(
   }
   ffmpeg.end();
   await ffmpeg.done;
-  for (const args of runs.slice(1)) await runFfmpeg(options.ffmpegBinary, args, jobDeadline(job)).done;
+  for (const args of runs.slice(1)) await runFfmpeg(options, args, jobDeadline(job)).done;
   return { job, sourceInit, segment: concat(chunks), encodeMs: Date.now() - started };
 }
 
@@ -227,9 +230,15 @@ interface FfmpegRun {
   done: Promise<void>;
 }
 
-/** Runs FFmpeg; with `stdinFirst` it reads its input from stdin, starting with those bytes. Killed at the deadline. */
-function runFfmpeg(binary: string, args: string[], deadline: number, stdinFirst?: Uint8Array): FfmpegRun {
-  const child = spawn(binary, args, { stdio: [stdinFirst ? "pipe" : "ignore", "ignore", "pipe"] });
+/**
+ * Runs FFmpeg at the options' nice value; with `stdinFirst` it reads its input from stdin, starting with those bytes.
+ * Killed at the deadline.
+ */
+function runFfmpeg(options: Pick<RunnerOptions, "ffmpegBinary" | "encoderNice">, args: string[], deadline: number, stdinFirst?: Uint8Array): FfmpegRun {
+  const child = spawn(options.ffmpegBinary, args, { stdio: [stdinFirst ? "pipe" : "ignore", "ignore", "pipe"] });
+  // Why: the worker's own event loop takes the next job, renews its jobs' locks (every 300 ms, lost after 1 s) and
+  // feeds and uploads while its encoders fill every core; at the same priority it waits its turn behind them.
+  lowerPriority(child.pid, options.encoderNice);
   let stderr = "";
   child.stderr!.on("data", (chunk: Buffer) => {
     stderr = (stderr + chunk.toString()).slice(-2_000);

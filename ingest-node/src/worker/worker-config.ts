@@ -21,6 +21,11 @@ const WorkerConfigSchema = z.object({
    * segment is cut, mostly waiting for them: with 2 a worker takes the next segment's job while it finishes one.
    */
   CONCURRENCY: z.coerce.number().int().min(1).max(64).default(2),
+  /**
+   * Nice value (0-19) of the worker's FFmpeg runs: the worker's own work (taking jobs, renewing their locks, feeding
+   * and uploading) goes first when the encoders fill the cores. 0: the worker's priority.
+   */
+  ENCODER_NICE: z.coerce.number().int().min(0).max(19).default(10),
   X264_PRESET: z.enum(["ultrafast", "superfast", "veryfast", "faster", "fast", "medium"]).default("veryfast"),
   /**
    * Longest wait for the next of a segment's fragments in Redis (jobs the node enqueued when the segment opened);
@@ -54,6 +59,8 @@ export interface WorkerConfig {
   workerClass: WorkerClass;
   encoder: Encoder;
   concurrency: number;
+  /** Nice value of the worker's FFmpeg runs (0: its own). */
+  encoderNice: number;
   preset: string;
   vaapiDevice: string;
   /** Most bytes of scaled frames a two-pass job keeps between its passes (0: none). */
@@ -86,6 +93,7 @@ export function loadWorkerConfig(env: Record<string, string | undefined>, argv: 
     workerClass: c.WORKER_CLASS,
     encoder: c.ENCODER,
     concurrency: c.CONCURRENCY,
+    encoderNice: c.ENCODER_NICE,
     preset: c.X264_PRESET,
     vaapiDevice: c.VAAPI_DEVICE,
     keptFramesMaxBytes: Math.round(c.KEPT_FRAMES_MAX_MB * 1024 * 1024),
