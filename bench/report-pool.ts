@@ -77,6 +77,12 @@ export function poolSection(run: SectionRun<PoolResult> | undefined, docsDir: st
     "duration); segments listed at the first read are left out. *Job wait* = a worker took the job minus when the node enqueued it",
     "(BullMQ's `processedOn − timestamp`); *encode* = from the job's first FFmpeg start to its last one's end (all its group's rungs;",
     "for a job read from its fragments FFmpeg starts when the segment opens, so this holds the segment's capture time).",
+    ...(r.nice
+      ? [
+          `The workers' FFmpeg runs at nice ${r.nice.encoders} (\`ENCODER_NICE\`) and the publisher's (x264 encoding the pattern live: the streamer's`,
+          `machine in a deployment) at nice ${r.nice.publisher}, so neither goes before the node, the edge, Redis or the workers' own event loops here.`,
+        ]
+      : []),
     "",
     "| mode | rendition | made by | segments | last frame p50 | **p95** | target (p95) | |",
     "|---|---|---|---|---|---|---|---|",

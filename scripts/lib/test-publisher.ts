@@ -1,5 +1,6 @@
 // A test publisher: FFmpeg sending a test pattern (testsrc2 with a burned-in wall clock, plus a tone) over RTMP.
 import { type ChildProcess, spawn } from "node:child_process";
+import { lowerPriority } from "../../ingest-node/src/transcode/process-priority.ts";
 import { redactSecrets } from "./redact.ts";
 
 /** Options of the test pattern. */
@@ -20,6 +21,11 @@ export interface TestPublisherOptions {
   clock?: boolean;
   /** The ffmpeg to run (start passes the one it resolved for the ingest node); default `$FFMPEG_PATH`, else `ffmpeg`. */
   ffmpeg?: string;
+  /**
+   * Nice value of the publisher's FFmpeg (default 0: the caller's). A benchmark whose services share the cores with it
+   * sets one: in a deployment the streamer's encoder runs on the streamer's machine, not before the platform's work.
+   */
+  nice?: number;
 }
 
 /** A running publisher. */
@@ -90,6 +96,7 @@ export function startTestPublisher(options: TestPublisherOptions): TestPublisher
   ];
   const binary = options.ffmpeg ?? process.env.FFMPEG_PATH ?? "ffmpeg";
   const child = spawn(binary, args, { stdio: ["ignore", "ignore", "pipe"] });
+  lowerPriority(child.pid, options.nice ?? 0);
   const stderr: string[] = [];
   child.stderr?.setEncoding("utf8");
   child.stderr?.on("data", (chunk: string) => {

@@ -54,6 +54,7 @@ describe("pool benchmark", () => {
     const result: PoolResult = {
       ladder: "default",
       seconds: { low: 40, standard: 90 },
+      nice: { publisher: 10, encoders: 10 },
       workers: 2,
       concurrency: 1,
       runs: [
@@ -84,6 +85,7 @@ describe("pool benchmark", () => {
     const md = section.md.join("\n");
     expect(md).toContain("## 11. Transcoding pool");
     expect(md).toContain("one 40 s (`low`) / 90 s (`standard`) publish");
+    expect(md).toContain("The workers' FFmpeg runs at nice 10 (`ENCODER_NICE`) and the publisher's");
     expect(md).toContain("| low | 480p | pool | 3 | 1,800 ms | **1,800 ms** | ≤ 2,400 ms | ✅ pass |");
     expect(md).toContain("| low | 20 | 12 ms | **80 ms** | 120 ms | low | 480p, 360p | 20 | 800 ms | 1,000 ms | 400 ms |");
     // The verdict is over the jobs that found a free worker; those that did not are shown apart.
