@@ -1,6 +1,7 @@
 // The node's V8 settings take effect in a real V8: a process that allocates a growing, churning heap runs incremental
 // marking by default and none once tuneGarbageCollection() ran (counted from Node's own gc performance entries).
 import { spawnSync } from "node:child_process";
+import { availableParallelism } from "node:os";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 
@@ -33,6 +34,33 @@ function gcKinds(tuned: boolean): Record<string, number> {
   return JSON.parse(run.stdout.trim().split("\n").at(-1)!);
 }
 
+/**
+ * Runs young-generation churn in a fresh node process with V8's --trace-parallel-scavenge, which prints one line per
+ * scavenger task: returns how many distinct tasks ran and how many lines (tasks x scavenges) there were.
+ */
+function scavengerTasks(tuned: boolean): { tasks: number; lines: number } {
+  const script = `
+    import { setFlagsFromString } from "node:v8";
+    import { tuneGarbageCollection } from ${JSON.stringify(moduleUrl)};
+    setFlagsFromString("--trace-parallel-scavenge");
+    if (${tuned}) tuneGarbageCollection();
+    const kept = [];
+    for (let i = 0; i < 300; i++) {
+      const chunk = [];
+      for (let j = 0; j < 1000; j++) chunk.push({ a: j, b: [j] });
+      kept.push(chunk);
+      if (kept.length > 20) kept.shift();
+    }
+  `;
+  const run = spawnSync(process.execPath, ["--input-type=module", "-e", script], {
+    encoding: "utf8",
+    cwd: fileURLToPath(new URL("../../../..", import.meta.url)),
+  });
+  if (run.status !== 0) throw new Error(run.stderr);
+  const tasks = [...run.stdout.matchAll(/scavenge\[(0x[0-9a-f]+)\]/g)].map((m) => m[1]);
+  return { tasks: new Set(tasks).size, lines: tasks.length };
+}
+
 describe("tuneGarbageCollection", () => {
   it("switches V8's incremental marking off (full collections still run)", () => {
     const INCREMENTAL = "8";
@@ -43,5 +71,12 @@ describe("tuneGarbageCollection", () => {
     expect(untuned[INCREMENTAL]).toBeGreaterThan(0);
     expect(tuned[INCREMENTAL]).toBeUndefined();
     expect(tuned[MAJOR]).toBeGreaterThan(0);
+  }, 30_000);
+
+  it("scavenges on the main thread alone (V8 runs several scavenger tasks by default on more than one core)", () => {
+    const tuned = scavengerTasks(true);
+    expect(tuned.lines).toBeGreaterThan(0);
+    expect(tuned.tasks).toBe(1);
+    if (availableParallelism() > 1) expect(scavengerTasks(false).tasks).toBeGreaterThan(1);
   }, 30_000);
 });
