@@ -44,6 +44,8 @@ const mf = new Miniflare({
   // Per-request log lines cost workerd time on every answer; wrangler dev runs with them off in the benchmarks too.
   logRequests: false,
   log: new Log(LogLevel.WARN),
+  // EDGE_DIRECT_INSPECT=1: the Worker's inspector open, as wrangler dev always has it (see below).
+  ...(process.env.EDGE_DIRECT_INSPECT === "1" ? { inspectorPort: 0 } : {}),
 } as ConstructorParameters<typeof Miniflare>[0]);
 
 await mf.ready;
@@ -57,7 +59,26 @@ for (const file of readdirSync(migrationsDir)
     if (statement.trim() !== "") await db.prepare(statement).run();
   }
 }
-console.log(`ready ${url.origin}`);
+if (process.env.EDGE_DIRECT_INSPECT === "1") await attachLikeWranglerDev();
+// EDGE_DIRECT_VIA_ENTRY=1: requests go through Miniflare's own socket and its entry Worker, as under wrangler dev.
+const served = process.env.EDGE_DIRECT_VIA_ENTRY === "1" ? await mf.ready : url;
+console.log(`ready ${served.origin}`);
+
+/**
+ * Attaches to the Worker's inspector the way wrangler dev's inspector proxy does on every start (its
+ * InspectorProxyWorker): Runtime.enable once, then Runtime.getIsolateId every 10 s to keep the socket open.
+ */
+async function attachLikeWranglerDev(): Promise<void> {
+  const base = await mf.getInspectorURL();
+  const socket = new WebSocket(`ws://${base.host}/core:user:edgecast`);
+  await new Promise((resolve, reject) => {
+    socket.addEventListener("open", resolve, { once: true });
+    socket.addEventListener("error", reject, { once: true });
+  });
+  let id = 1e8;
+  socket.send(JSON.stringify({ method: "Runtime.enable", id: ++id }));
+  setInterval(() => socket.send(JSON.stringify({ method: "Runtime.getIsolateId", id: ++id })), 10_000).unref();
+}
 
 let stopping = false;
 const stop = async () => {
