@@ -9,8 +9,9 @@ export interface Tracked {
   label: string;
   /** workerd processes are what the baseline compares; the rest is reported beside them. */
   kind: "workerd" | "other";
-  /** Its RSS now in MiB (summed over its processes) and which processes those were, or null when there are none. */
-  read(): { rssMiB: number; pids: string } | null;
+  /** Its RSS now in MiB (summed over its processes), the file pages in it, and which processes those were, or null
+   *  when there are none. */
+  read(): { rssMiB: number; rssFileMiB: number; pids: string } | null;
 }
 
 /** One sample: seconds since the start, requests served so far, RSS (MiB) per label and the pids behind it. */
@@ -18,6 +19,8 @@ export interface MemorySample {
   t: number;
   requests: number;
   rss: Record<string, number>;
+  /** The part of each label's RSS that is file pages (mapped files: SQLite databases, blobs; absent in older runs). */
+  rssFile?: Record<string, number>;
   /** Which processes each label's RSS was read from: a change is a restart (wrangler dev restarts the Worker's workerd
    *  when a source file changes). */
   pids: Record<string, string>;
@@ -34,9 +37,11 @@ export function groupMembers(pgid: number): { pid: number; comm: string }[] {
 }
 
 /** The summed RSS of `pids` (those still alive), or null when none is. */
-function readPids(pids: number[]): { rssMiB: number; pids: string } | null {
+function readPids(pids: number[]): { rssMiB: number; rssFileMiB: number; pids: string } | null {
   const alive = pids.map((pid) => sampleProcess(pid)).filter((p) => p !== null);
-  return alive.length === 0 ? null : { rssMiB: alive.reduce((sum, p) => sum + p.rssMiB, 0), pids: alive.map((p) => p.pid).join(",") };
+  if (alive.length === 0) return null;
+  const sum = (f: (p: (typeof alive)[number]) => number) => alive.reduce((total, p) => total + f(p), 0);
+  return { rssMiB: sum((p) => p.rssMiB), rssFileMiB: sum((p) => p.rssFileMiB), pids: alive.map((p) => p.pid).join(",") };
 }
 
 /**
@@ -105,14 +110,16 @@ export class MemorySampler {
   /** Takes one sample now and returns it. */
   sample(): MemorySample {
     const rss: Record<string, number> = {};
+    const rssFile: Record<string, number> = {};
     const pids: Record<string, string> = {};
     for (const t of this.tracked) {
       const value = t.read();
       if (value === null) continue;
       rss[t.label] = Math.round(value.rssMiB * 10) / 10;
+      rssFile[t.label] = Math.round(value.rssFileMiB * 10) / 10;
       pids[t.label] = value.pids;
     }
-    const sample = { t: Math.round((Date.now() - this.started) / 100) / 10, requests: this.requests(), rss, pids };
+    const sample = { t: Math.round((Date.now() - this.started) / 100) / 10, requests: this.requests(), rss, rssFile, pids };
     this.samples.push(sample);
     return sample;
   }

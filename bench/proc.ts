@@ -14,6 +14,8 @@ export interface ProcSample {
   cpuS: number;
   /** Resident set size in MiB. */
   rssMiB: number;
+  /** The part of it that is file pages (RssFile + RssShmem: mapped files such as SQLite databases), in MiB. */
+  rssFileMiB: number;
 }
 
 /** The fields of /proc/<pid>/stat this file reads; null when the process is gone. */
@@ -37,8 +39,9 @@ export function sampleProcess(pid: number): ProcSample | null {
   if (stat === null) return null;
   try {
     const status = readFileSync(`/proc/${pid}/status`, "utf8");
-    const rssKb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
-    return { pid, comm: stat.comm, ppid: stat.ppid, cpuS: stat.cpuS, rssMiB: rssKb / 1024 };
+    const kb = (field: string) => Number(new RegExp(`${field}:\\s+(\\d+)`).exec(status)?.[1] ?? 0);
+    const rssFileMiB = (kb("RssFile") + kb("RssShmem")) / 1024;
+    return { pid, comm: stat.comm, ppid: stat.ppid, cpuS: stat.cpuS, rssMiB: kb("VmRSS") / 1024, rssFileMiB };
   } catch {
     return null;
   }

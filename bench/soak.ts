@@ -39,6 +39,10 @@ export interface ProcessGrowth {
   /** The same slopes over the second half of that stretch only: what "flat once warm" is read from (absent in older runs). */
   lateMiBPerKRequests?: number | null;
   lateMiBPerMinute?: number | null;
+  /** File pages (mapped files) in its RSS at the end of the warm-up and at the end (absent in older runs): growth
+   *  there is the page cache of files it maps, such as the local simulation's SQLite databases, not memory it holds. */
+  fileWarmMiB?: number | null;
+  fileEndMiB?: number | null;
   /** Times its processes were replaced during the soak (wrangler dev restarts the Worker when a source file changes). */
   restarts: number;
   /** Seconds the slopes are measured over. */
@@ -196,7 +200,7 @@ function longestStretch<T extends { pids: string }>(series: T[]): T[] {
 export function growth(samples: MemorySample[], tracked: Tracked, warmupS: number): ProcessGrowth {
   const series = samples
     .filter((s) => s.rss[tracked.label] !== undefined)
-    .map((s) => ({ t: s.t, requests: s.requests, rss: s.rss[tracked.label]!, pids: s.pids[tracked.label] ?? "" }));
+    .map((s) => ({ t: s.t, requests: s.requests, rss: s.rss[tracked.label]!, file: s.rssFile?.[tracked.label], pids: s.pids[tracked.label] ?? "" }));
   const restarts = series.filter((s, i) => i > 0 && s.pids !== series[i - 1]!.pids).length;
   // Only as long as the same processes ran: a restarted process starts over and its drop is no growth.
   const warm = longestStretch(series.filter((s) => s.t >= warmupS));
@@ -218,6 +222,8 @@ export function growth(samples: MemorySample[], tracked: Tracked, warmupS: numbe
     miBPerMinute: r(perSecond === null ? null : perSecond * 60, 2),
     lateMiBPerKRequests: r(latePerRequest === null ? null : latePerRequest * 1000, 2),
     lateMiBPerMinute: r(latePerSecond === null ? null : latePerSecond * 60, 2),
+    fileWarmMiB: r(warm[0]?.file),
+    fileEndMiB: r(series.at(-1)?.file),
     restarts,
     slopeSpanS: warm.length > 1 ? Math.round(warm.at(-1)!.t - warm[0]!.t) : 0,
   };
@@ -338,6 +344,9 @@ export async function runSoak(system: SoakSystem, options: SoakOptions): Promise
     sampler.stop();
     const processes = tracked.map((t) => growth(sampler.samples, t, options.warmupS));
     log(`soak: ${reader.fetched} objects fetched, ${reader.missing} missing; ${reader.requests} reader + ${uploads} node requests`);
+    for (const p of processes) {
+      log(`soak: ${p.label} ${p.warmMiB} -> ${p.endMiB} MiB after the warm-up, of which file pages ${p.fileWarmMiB ?? "?"} -> ${p.fileEndMiB ?? "?"} MiB`);
+    }
 
     // Baselines on the same edge, the publisher stopped: trivial requests, then raw R2 reads of the largest segment the
     // playlists list now (no Cache API, Durable Object or D1: bytes through workerd and nothing of ours). Chosen before

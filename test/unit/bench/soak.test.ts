@@ -49,4 +49,24 @@ seg-1.m4s
     expect(g.lateMiBPerMinute).toBe(0);
     expect(g.peakMiB).toBe(200);
   });
+
+  it("says how much of the process's memory at the warm-up's end and at the end was file pages", () => {
+    const samples = Array.from({ length: 5 }, (_, i) => ({
+      t: i * 10,
+      requests: i * 1000,
+      rss: { edge: 100 + i * 10 },
+      rssFile: { edge: 20 + i * 8 },
+      pids: { edge: "1" },
+    }));
+    const g = growth(samples, { label: "edge", kind: "workerd", read: () => null }, 10);
+    expect([g.warmMiB, g.endMiB]).toEqual([110, 140]);
+    expect([g.fileWarmMiB, g.fileEndMiB]).toEqual([28, 52]);
+    // Samples of runs before the split have none.
+    const old = growth(
+      samples.map(({ rssFile: _, ...s }) => s),
+      { label: "edge", kind: "workerd", read: () => null },
+      10,
+    );
+    expect(old.fileEndMiB).toBeNull();
+  });
 });
