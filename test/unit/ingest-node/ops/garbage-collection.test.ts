@@ -7,6 +7,28 @@ import { describe, expect, it } from "vitest";
 
 const moduleUrl = new URL("../../../../ingest-node/src/ops/garbage-collection.ts", import.meta.url).href;
 
+/** Source of a loop that allocates `rounds` chunks of `size` small objects, keeping the last `keep` alive. */
+function churn(rounds: number, size: number, keep: number, yieldEachRound: boolean): string {
+  return `const kept = [];
+    for (let i = 0; i < ${rounds}; i++) {
+      const chunk = [];
+      for (let j = 0; j < ${size}; j++) chunk.push({ a: j, b: [j] });
+      kept.push(chunk);
+      if (kept.length > ${keep}) kept.shift();
+      ${yieldEachRound ? "await new Promise((r) => setImmediate(r));" : ""}
+    }`;
+}
+
+/** Runs `script` as an ES module in a fresh node process from the repository's root; returns what it printed. */
+function runModule(script: string): string {
+  const run = spawnSync(process.execPath, ["--input-type=module", "-e", script], {
+    encoding: "utf8",
+    cwd: fileURLToPath(new URL("../../../..", import.meta.url)),
+  });
+  if (run.status !== 0) throw new Error(run.stderr);
+  return run.stdout;
+}
+
 /** Runs a heap workload in a fresh node process and counts its GCs by kind (perf_hooks constants). */
 function gcKinds(tuned: boolean): Record<string, number> {
   const script = `
@@ -15,23 +37,11 @@ function gcKinds(tuned: boolean): Record<string, number> {
     if (${tuned}) tuneGarbageCollection();
     const kinds = {};
     new PerformanceObserver((list) => { for (const e of list.getEntries()) kinds[e.detail.kind] = (kinds[e.detail.kind] ?? 0) + 1; }).observe({ entryTypes: ["gc"] });
-    const kept = [];
-    for (let i = 0; i < 400; i++) {
-      const chunk = [];
-      for (let j = 0; j < 10000; j++) chunk.push({ a: j, b: [j] });
-      kept.push(chunk);
-      if (kept.length > 60) kept.shift();
-      await new Promise((r) => setImmediate(r));
-    }
+    ${churn(400, 10_000, 60, true)}
     await new Promise((r) => setTimeout(r, 50));
     console.log(JSON.stringify(kinds));
   `;
-  const run = spawnSync(process.execPath, ["--input-type=module", "-e", script], {
-    encoding: "utf8",
-    cwd: fileURLToPath(new URL("../../../..", import.meta.url)),
-  });
-  if (run.status !== 0) throw new Error(run.stderr);
-  return JSON.parse(run.stdout.trim().split("\n").at(-1)!);
+  return JSON.parse(runModule(script).trim().split("\n").at(-1)!);
 }
 
 /**
@@ -44,20 +54,9 @@ function scavengerTasks(tuned: boolean): { tasks: number; lines: number } {
     import { tuneGarbageCollection } from ${JSON.stringify(moduleUrl)};
     setFlagsFromString("--trace-parallel-scavenge");
     if (${tuned}) tuneGarbageCollection();
-    const kept = [];
-    for (let i = 0; i < 300; i++) {
-      const chunk = [];
-      for (let j = 0; j < 1000; j++) chunk.push({ a: j, b: [j] });
-      kept.push(chunk);
-      if (kept.length > 20) kept.shift();
-    }
+    ${churn(300, 1_000, 20, false)}
   `;
-  const run = spawnSync(process.execPath, ["--input-type=module", "-e", script], {
-    encoding: "utf8",
-    cwd: fileURLToPath(new URL("../../../..", import.meta.url)),
-  });
-  if (run.status !== 0) throw new Error(run.stderr);
-  const tasks = [...run.stdout.matchAll(/scavenge\[(0x[0-9a-f]+)\]/g)].map((m) => m[1]);
+  const tasks = [...runModule(script).matchAll(/scavenge\[(0x[0-9a-f]+)\]/g)].map((m) => m[1]);
   return { tasks: new Set(tasks).size, lines: tasks.length };
 }
 
