@@ -1,7 +1,6 @@
 // The node's V8 settings take effect in a real V8: a process that allocates a growing, churning heap runs incremental
 // marking by default and none once tuneGarbageCollection() ran (counted from Node's own gc performance entries).
 import { spawnSync } from "node:child_process";
-import { availableParallelism } from "node:os";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 
@@ -72,10 +71,11 @@ describe("tuneGarbageCollection", () => {
     expect(tuned[MAJOR]).toBeGreaterThan(0);
   }, 30_000);
 
-  it("scavenges on the main thread alone (V8 runs several scavenger tasks by default on more than one core)", () => {
+  it("scavenges on the main thread alone", () => {
+    // Without the flags an idle 2-core machine shows 3-4 scavenger tasks here. That side is not asserted: on a loaded
+    // machine V8's helper threads may not start before the main thread has done the work, and then it shows 1 too.
     const tuned = scavengerTasks(true);
     expect(tuned.lines).toBeGreaterThan(0);
     expect(tuned.tasks).toBe(1);
-    if (availableParallelism() > 1) expect(scavengerTasks(false).tasks).toBeGreaterThan(1);
   }, 30_000);
 });
