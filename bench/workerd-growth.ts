@@ -5,13 +5,15 @@
 // section 6) reads both against the soak's growth. `--edge=wrangler` runs the edge under `wrangler dev` instead (the
 // edge's route only; every workerd of wrangler's is printed). Run alone: `node bench/workerd-growth.ts
 // [--edge=direct|wrangler] [--worker=edge|bare] [--requests=60000] [--inspect] [--via-entry] [--new-connections]`.
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { get as httpGet } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { EDGE_V8_FLAGS, startEdgeDev } from "../scripts/lib/edge-dev.ts";
 import { freePort } from "../scripts/lib/free-port.ts";
 import { startDirectEdge } from "./edge-direct.ts";
+import { groupMembers } from "./memory-sampler.ts";
+import { sampleProcess } from "./proc.ts";
 
 /** One GET on a connection of its own, read to the end. */
 function getOnce(url: string): Promise<void> {
@@ -36,27 +38,6 @@ if (edgeKind !== "direct" && edgeKind !== "wrangler") throw new Error("--edge: d
 if (edgeKind === "wrangler" && worker === "bare") throw new Error("--edge=wrangler runs the edge's own route: leave out --worker=bare");
 const total = Number(option("requests", "60000"));
 
-/** RSS of `pid` in MiB. */
-function rssMiB(pid: number): number {
-  return Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1] ?? 0) / 1024;
-}
-
-/** The workerd processes in process group `pgid` (the edge's: spawnGroup makes its child a group leader). */
-function workerdsInGroup(pgid: number): number[] {
-  const pids: number[] = [];
-  for (const entry of readdirSync("/proc")) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
-      const group = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[2]);
-      if (group === pgid && readFileSync(`/proc/${entry}/cmdline`, "utf8").includes("workerd")) pids.push(Number(entry));
-    } catch {
-      // Gone meanwhile.
-    }
-  }
-  return pids;
-}
-
 /** The edge under `wrangler dev` (its own V8 flags), with the bench routes on, state in a scratch directory. */
 async function startWranglerEdge(): Promise<{ process: { child: { pid?: number } }; url(path: string): string; stop(): Promise<void> }> {
   const dir = mkdtempSync(join(tmpdir(), "edgecast-growth-"));
@@ -80,13 +61,16 @@ const edge =
     ? await startWranglerEdge()
     : await startDirectEdge({ BENCH_ROUTES: "1" }, worker === "bare" ? "bench/workerd/bare-worker.ts" : undefined, EDGE_V8_FLAGS);
 try {
-  const pids = workerdsInGroup(edge.process.child.pid ?? -1);
+  // spawnGroup makes the edge's child a process group leader; its workerd processes are in that group.
+  const pids = groupMembers(edge.process.child.pid ?? -1)
+    .filter((m) => m.comm === "workerd")
+    .map((m) => m.pid);
   if (pids.length === 0) throw new Error(`no workerd process found under the ${edgeKind} edge`);
   const url = edge.url(worker === "bare" ? "/anything" : "/bench/plain");
   const started = Date.now();
   let sent = 0;
   const line = () =>
-    `${edgeKind} ${worker} requests=${sent} t=${Math.round((Date.now() - started) / 1000)}s workerd RSS ${pids.map((p) => rssMiB(p).toFixed(1)).join(", ")} MiB`;
+    `${edgeKind} ${worker} requests=${sent} t=${Math.round((Date.now() - started) / 1000)}s workerd RSS ${pids.map((p) => (sampleProcess(p)?.rssMiB ?? 0).toFixed(1)).join(", ")} MiB`;
   console.log(line());
   const sampler = setInterval(() => console.log(line()), 10_000);
   // --new-connections: a new TCP connection for every request (as a proxy that does not keep them alive would send).
