@@ -4,7 +4,8 @@
 // installed. CPU (the server, its live children and the children it reaped) and resident memory (the server and its
 // live children) over a window after warm-up. The node talks to bench/fake-edge.ts, so workerd is not on the CPU.
 // Run alone (it loads both cores): `node bench/passthrough-remux.ts [--streams=16] [--seconds=30]
-// [--modes=inproc,native,native:3600,ffmpeg,nginx] [--out=FILE]` (`<remux>:<s>` sets THUMBNAIL_INTERVAL_S; the node's default is 10 s).
+// [--modes=inproc,native,native:3600,ffmpeg,nginx] [--rounds=1] [--out=FILE]` (`<remux>:<s>` sets THUMBNAIL_INTERVAL_S; the
+// node's default is 10 s; with --rounds=R the modes take turns R times and each reports its median round).
 // It writes its figures to docs/bench/passthrough.json, which bench/report.ts renders in docs/BENCHMARKS.md.
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
@@ -19,7 +20,7 @@ import { spawnGroup } from "../scripts/lib/processes.ts";
 import { stoppableChild } from "../scripts/lib/test-publisher.ts";
 import { type ProfilePart, splitProfileFile } from "./cpu-profile-split.ts";
 import { startFakeEdge } from "./fake-edge.ts";
-import { type Measured, PASSTHROUGH_RESULTS, type PassthroughResults } from "./passthrough-results.ts";
+import { type Measured, medianRound, PASSTHROUGH_RESULTS, type PassthroughResults } from "./passthrough-results.ts";
 import { machineInfo, machineLine } from "./machine.ts";
 import { childrenOf, sampleProcess } from "./proc.ts";
 import { sleep } from "./stats.ts";
@@ -276,25 +277,31 @@ async function main(): Promise<void> {
     `${machineLine(machineInfo(process.cwd()))}; ${n} streams of 1280x720 30 fps H.264 2.5 Mbit/s + AAC 128 kbit/s, ${seconds} s window after ${warmupS} s`,
   );
   const loadBefore = Number(loadavg()[0]!.toFixed(2));
-  const results: Measured[] = [];
-  for (const mode of modes) {
-    if (mode === "nginx" && !existsSync(NGINX_RTMP_MODULE)) {
-      console.log(`nginx-rtmp skipped: ${NGINX_RTMP_MODULE} missing (apt-get install libnginx-mod-rtmp)`);
-      continue;
-    }
-    const r =
-      mode === "inproc"
-        ? measureInProcess(file, n)
-        : mode === "nginx"
-          ? await measureNginx(ffmpeg, file, n, seconds, warmupS)
-          : await measureNode(mode, ffmpeg, file, n, seconds, warmupS);
-    results.push(r);
-    console.log(
-      `${r.mode.padEnd(34)} ${r.cores.toFixed(3)} cores (${((r.cores / n) * 1000).toFixed(1)} millicores/stream), ` +
-        `RSS ${r.rssMiB.toFixed(0)} MiB (idle ${r.idleRssMiB.toFixed(0)} MiB, +${((r.rssMiB - r.idleRssMiB) / n).toFixed(1)} MiB/stream)` +
-        (r.minRealtime !== null ? `, slowest stream ${r.minRealtime.toFixed(3)}x realtime` : ""),
-    );
+  if (modes.includes("nginx") && !existsSync(NGINX_RTMP_MODULE)) {
+    console.log(`nginx-rtmp skipped: ${NGINX_RTMP_MODULE} missing (apt-get install libnginx-mod-rtmp)`);
+    modes.splice(modes.indexOf("nginx"), 1);
   }
+  // --rounds=R: the modes take turns R times (node, nginx-rtmp, node, ...), so a slow minute on the machine lands on
+  // both, and each mode's figures are its median round's.
+  const rounds = Number(option("rounds", "1"));
+  const byMode = new Map<string, Measured[]>(modes.map((mode) => [mode, []]));
+  for (let round = 1; round <= rounds; round++) {
+    for (const mode of modes) {
+      const r =
+        mode === "inproc"
+          ? measureInProcess(file, n)
+          : mode === "nginx"
+            ? await measureNginx(ffmpeg, file, n, seconds, warmupS)
+            : await measureNode(mode, ffmpeg, file, n, seconds, warmupS);
+      byMode.get(mode)!.push(r);
+      console.log(
+        `${rounds > 1 ? `round ${round}: ` : ""}${r.mode.padEnd(34)} ${r.cores.toFixed(3)} cores (${((r.cores / n) * 1000).toFixed(1)} millicores/stream), ` +
+          `RSS ${r.rssMiB.toFixed(0)} MiB (idle ${r.idleRssMiB.toFixed(0)} MiB, +${((r.rssMiB - r.idleRssMiB) / n).toFixed(1)} MiB/stream)` +
+          (r.minRealtime !== null ? `, slowest stream ${r.minRealtime.toFixed(3)}x realtime` : ""),
+      );
+    }
+  }
+  const results = [...byMode.values()].map(medianRound);
   console.log(JSON.stringify(results));
   const saved: PassthroughResults = {
     measuredAt: new Date().toISOString(),
@@ -303,6 +310,7 @@ async function main(): Promise<void> {
     streams: n,
     seconds,
     warmupS,
+    ...(rounds > 1 ? { rounds } : {}),
     results,
     load: { before: loadBefore, after: Number(loadavg()[0]!.toFixed(2)) },
   };

@@ -17,6 +17,8 @@ export interface Measured {
   threads?: { mainUser: number; mainKernel: number; otherThreads: number; children: number };
   /** With --profile: the node process's own CPU over the window by part, millicores per stream (bench/cpu-profile-split.ts). */
   split?: Record<ProfilePart, number>;
+  /** With --rounds above 1: the cores of every round in the order run (the figures above are the median round's). */
+  roundCores?: number[];
 }
 
 /** The figures of the last run. */
@@ -27,6 +29,8 @@ export interface PassthroughResults {
   streams: number;
   seconds: number;
   warmupS: number;
+  /** How many times the modes took turns (absent: once). */
+  rounds?: number;
   results: Measured[];
   /** The 1-minute load average before and after the run (other work on the machine shows up in the figures). */
   load?: { before: number; after: number };
@@ -50,6 +54,13 @@ export interface PassthroughStep {
   nginx: number | null;
   /** Kept or not, and why. */
   verdict: string;
+}
+
+/** A mode's round with the median CPU (the lower middle of an even count), with every round's cores beside it. */
+export function medianRound(measured: Measured[]): Measured {
+  const sorted = [...measured].sort((a, b) => a.cores - b.cores);
+  const median = sorted[Math.floor((sorted.length - 1) / 2)]!;
+  return measured.length > 1 ? { ...median, roundCores: measured.map((r) => r.cores) } : median;
 }
 
 /** Where the figures are saved. */

@@ -24,6 +24,10 @@ const SOURCE_FILE = join(tmpdir(), "edgecast-bench-720p-2500k.flv");
 /** Seconds of media per job (the `low` mode's segment target). */
 const SEGMENT_S = 2;
 
+/** How many times the node and nginx-rtmp take turns: the node's CPU moves ~30 % between runs minutes apart, so one
+ *  pair can land either side of the 2× target; the median of three pairs does not. */
+const CAPACITY_ROUNDS = 3;
+
 /** One queue-mode node and nginx-rtmp with the same streams. */
 export interface NodeCapacity {
   streams: number;
@@ -151,6 +155,7 @@ async function nodeCapacity(streams: number, seconds: number, log: (line: string
       `--streams=${streams}`,
       `--seconds=${seconds}`,
       "--modes=native,nginx",
+      `--rounds=${CAPACITY_ROUNDS}`,
       `--node-env=TRANSCODE=queue,REDIS_URL=${redisUrl},LADDER=default`,
       `--out=${out}`,
     ];

@@ -34,6 +34,23 @@ function order(mode: string): number {
   return i < 0 ? LABELS.length : i;
 }
 
+/**
+ * What the rounds of a run with --rounds were, node against nginx-rtmp (empty when it ran once): each mode's millicores
+ * per stream round by round, and the ratio of each round, so a reader sees the spread the median round was taken from.
+ */
+export function roundsSentence(node: Measured, nginx: Measured): string {
+  const ours = node.roundCores ?? [];
+  const theirs = nginx.roundCores ?? [];
+  if (ours.length < 2 || ours.length !== theirs.length) return "";
+  const milli = (cores: number, streams: number) => ((cores / streams) * 1000).toFixed(1);
+  const ratios = ours.map((c, i) => `${(c / node.streams / (theirs[i]! / nginx.streams)).toFixed(2)}×`);
+  return (
+    `The node and nginx-rtmp took turns ${ours.length} times (node first) and each figure is its median round: the node ` +
+    `${ours.map((c) => milli(c, node.streams)).join(", ")} millicores per stream, nginx-rtmp ${theirs.map((c) => milli(c, nginx.streams)).join(", ")}; ` +
+    `round by round ${ratios.join(", ")}.`
+  );
+}
+
 /** Markdown lines for the passthrough comparison (none when the script has not been run). */
 export function passthroughParagraph(saved: PassthroughResults | null): string[] {
   if (!saved || saved.results.length === 0) return [];
@@ -88,11 +105,12 @@ export function passthroughParagraph(saved: PassthroughResults | null): string[]
       const memOk = mb !== null && mb <= PASSTHROUGH_TARGETS.memoryPerStreamMB;
       text.push(
         `The node ${what}: CPU per stream ${f(ratio)}× nginx-rtmp's (target ≤ ${PASSTHROUGH_TARGETS.cpuRatio}×, ${cpuOk ? "✅ pass" : "❌ fail"}), memory ${f(mb)} MB per stream (target ≤ ${PASSTHROUGH_TARGETS.memoryPerStreamMB} MB, ${memOk ? "✅ pass" : "❌ fail"}).`,
+        roundsSentence(r, nginx),
       );
     }
   }
   if (inproc) text.push(`The remuxer and packager alone, in one process as fast as they go, take ${f(mcores(inproc))} millicores per stream.`);
-  if (text.length > 0) md.push("", text.join(" "));
+  if (text.length > 0) md.push("", text.filter(Boolean).join(" "));
   const threaded = rows.filter((r) => r.threads);
   if (threaded.length > 0) {
     const parts: [keyof NonNullable<Measured["threads"]>, string][] = [

@@ -5,6 +5,7 @@ import { POOL_JOB_WAIT_P95_TARGET_MS, POOL_LAG_MARGIN_MS, type PoolModeRun, type
 import { keepsUp, type PoolCapacity, type ThroughputStep } from "./pool-capacity.ts";
 import { POOL_STAGE_LABELS, POOL_STAGES } from "./pool-stages.ts";
 import type { Figure } from "./render-png.ts";
+import { roundsSentence } from "./report-passthrough.ts";
 import { sectionMissing } from "./report-missing.ts";
 import type { SectionRun } from "./results.ts";
 
@@ -234,6 +235,7 @@ function capacitySection(cap: PoolCapacity, docsDir: string, captionLines: strin
     md.push(
       // Within 3 % of realtime over a 20 s window is the window's edges, not a stream falling behind.
       `${node.node.minRealtime !== null && node.node.minRealtime < 0.97 ? `The node's slowest stream ran at ${n(node.node.minRealtime, 2)}× realtime` : "The node kept every stream at realtime"} at ${node.streams} streams${ratio === null ? "" : `, at ${n(ratio, 1)}× nginx-rtmp's CPU per stream`}.` +
+        (node.nginx && roundsSentence(node.node, node.nginx) ? ` ${roundsSentence(node.node, node.nginx)}` : "") +
         (mainThread
           ? ` Its main thread (one core at most) spent ${n(mainThread, 1)} millicores per stream: at that rate it would hold about ${n(Math.floor(1000 / mainThread))} streams before the main thread is full (extrapolated, not measured).`
           : ""),

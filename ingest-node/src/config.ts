@@ -97,6 +97,9 @@ const ConfigSchema = z.object({
     .default(4 * 1024 * 1024),
   /** Memory the node keeps to reuse for publishers' media frames (rtmp/flv-tag-pool.ts); 0 allocates every frame anew. */
   RTMP_TAG_POOL_MB: z.coerce.number().min(0).max(1024).default(8),
+  /** Once a publish is authorized, its RTMP connection is read every this many ms instead of at each write of the
+   *  publisher (0: at each write); interactive streams are always read at each write (rtmp/read-coalescing.ts). */
+  RTMP_READ_INTERVAL_MS: z.coerce.number().int().min(0).max(200).default(40),
   /** RTMP connections open at once, in total and from one IP address. */
   RTMP_MAX_CONNECTIONS: z.coerce.number().int().min(1).default(64),
   RTMP_MAX_CONNECTIONS_PER_IP: z.coerce.number().int().min(1).default(8),
@@ -193,6 +196,7 @@ export interface IngestConfig {
     guard: { maxMessageBytes: number; maxChunkStreams: number; preauthBytes: number };
     connections: { maxConnections: number; maxConnectionsPerIp: number };
     maxPublishes: number;
+    readIntervalMs: number;
   };
   /** RTMP_TAG_POOL_MB in bytes. */
   rtmpTagPoolBytes: number;
@@ -304,6 +308,7 @@ export function loadConfig(env: Record<string, string | undefined>, argv: string
       guard: { maxMessageBytes: c.RTMP_MAX_MESSAGE_BYTES, maxChunkStreams: c.RTMP_MAX_CHUNK_STREAMS, preauthBytes: c.RTMP_PREAUTH_BYTES },
       connections: { maxConnections: c.RTMP_MAX_CONNECTIONS, maxConnectionsPerIp: c.RTMP_MAX_CONNECTIONS_PER_IP },
       maxPublishes: c.MAX_PUBLISHES,
+      readIntervalMs: c.RTMP_READ_INTERVAL_MS,
     },
     logLevel: c.LOG_LEVEL,
     ffmpeg: { ffmpegPath: c.FFMPEG_PATH || null, ffprobePath: c.FFPROBE_PATH || null, searchPath: merged.PATH || null },

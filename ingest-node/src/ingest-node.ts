@@ -200,7 +200,7 @@ export class IngestNode {
       }
       grant = answer.grant;
     }
-    session.authorize();
+    session.authorize({ latencyMode: grant.latency_mode });
     log.info("publish accepted", {
       stream: grant.stream_id,
       from: session.remoteAddress,
@@ -315,6 +315,12 @@ export class IngestNode {
     const rtmp = this.rtmp?.stats();
     if (rtmp) {
       samples.push({ name: "ingest_rtmp_connections", help: "RTMP connections open.", type: "gauge", value: rtmp.connections });
+      samples.push({
+        name: "ingest_rtmp_batched_reads",
+        help: "Publishing RTMP connections read every RTMP_READ_INTERVAL_MS rather than at each write.",
+        type: "gauge",
+        value: rtmp.batchedReads,
+      });
       for (const [reason, count] of Object.entries(rtmp.refused)) {
         samples.push({
           name: "ingest_rtmp_refused_total",

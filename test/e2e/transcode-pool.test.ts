@@ -79,6 +79,8 @@ interface TestWorker {
   child: ChildProcess;
   lines: string[];
   opsPort: number;
+  /** Resolves once it exited and its output pipes closed (every line it wrote is in `lines`). */
+  closed: Promise<void>;
 }
 
 let system: TestSystem;
@@ -105,8 +107,18 @@ async function startWorker(id: string, workerClass: "cpu" | "gpu" = "cpu"): Prom
       LOG_LEVEL: "debug",
     },
   });
-  const worker: TestWorker = { id, child, lines: [], opsPort };
-  for (const stream of [child.stdout!, child.stderr!]) stream.on("data", (chunk: Buffer) => worker.lines.push(...chunk.toString().split("\n").filter(Boolean)));
+  const worker: TestWorker = { id, child, lines: [], opsPort, closed: new Promise((resolve) => child.once("close", () => resolve())) };
+  // Whole lines only: a line split across two reads would match neither half.
+  for (const stream of [child.stdout!, child.stderr!]) {
+    let partial = "";
+    stream.setEncoding("utf8");
+    stream.on("data", (chunk: string) => {
+      const parts = (partial + chunk).split("\n");
+      partial = parts.pop() ?? "";
+      worker.lines.push(...parts.filter(Boolean));
+    });
+    stream.on("end", () => partial && worker.lines.push(partial));
+  }
   workers.push(worker);
   await eventually(`${id} to be ready`, 20_000, async () => (worker.lines.some((l) => l.includes("transcode worker ready")) ? true : undefined), 100);
   return worker;
@@ -331,6 +343,8 @@ describe("transcoding pool (TRANSCODE=queue, BullMQ on Redis, cpu and gpu worker
     );
     killGroup(victim!.child, "SIGKILL");
     const killedAt = Date.now();
+    // Every line it wrote before dying is read once its output pipes close (a "job started" may still be in one).
+    await victim!.closed;
     const doneBeforeKill = jobsDone(victim!).length;
     // The job it was running: the last it started and did not finish.
     const startedJobs = (w: TestWorker) => w.lines.filter((l) => l.includes("job started")).map(jobKey);

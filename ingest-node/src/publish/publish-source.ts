@@ -1,4 +1,5 @@
 // What the node needs from a publisher, whatever protocol brought it (RTMP, SRT, WHIP): key, source facts, FLV tags.
+import type { LatencyMode } from "../../../protocol/latency.ts";
 import type { FlvTagInfo } from "../rtmp/flv-tag.ts";
 
 /** What the publisher's metadata and tags tell about its media. */
@@ -9,6 +10,12 @@ export interface SourceInfo {
   videoCodec: "h264" | "hevc" | "other" | null;
   audioCodec: "aac" | "other" | null;
   keyframeInterval: number | null;
+}
+
+/** What the edge's grant tells a protocol about the publish it authorized. */
+export interface PublishAuthorization {
+  /** The stream's latency mode: an `interactive` stream is cut into LL-HLS parts, where every millisecond shows. */
+  latencyMode: LatencyMode;
 }
 
 /** Receives every FLV tag (header first) once a feed is attached. */
@@ -38,7 +45,7 @@ export interface PublishSource {
   /** Subscribes to the media as an FLV byte stream: the FLV header, codec headers, then every tag in order. */
   attachFeed(listener: TagListener): void;
   /** The edge authorized this publish: lift whatever the protocol limits before authorization. */
-  authorize(): void;
+  authorize(authorization: PublishAuthorization): void;
   /** Disconnects the publisher (refused key, duplicate, shutdown, silence, fencing). */
   close(reason: string): void;
 }

@@ -2,7 +2,7 @@
 import { randomUUID } from "node:crypto";
 import { FLV_CODEC, type NmsBroadcast, type NmsSession } from "./nms.ts";
 import { KeyframeIntervalMeter, readFlvTag } from "./flv-tag.ts";
-import type { PublishSource, SourceInfo, TagListener } from "../publish/publish-source.ts";
+import type { PublishAuthorization, PublishSource, SourceInfo, TagListener } from "../publish/publish-source.ts";
 
 export type { SourceInfo, TagListener } from "../publish/publish-source.ts";
 
@@ -21,10 +21,10 @@ export class PublishSession implements PublishSource {
   private resolveEnded!: (reason: string) => void;
   private watchdog: NodeJS.Timeout;
   private feed: NmsSession | null = null;
-  private readonly onAuthorized: () => void;
+  private readonly onAuthorized: (authorization: PublishAuthorization) => void;
 
   /** `onAuthorized` runs once the edge authorized the publish (the listener lifts its pre-authorization limits). */
-  constructor(nmsSession: NmsSession, silenceTimeoutMs: number, onAuthorized: () => void = () => {}) {
+  constructor(nmsSession: NmsSession, silenceTimeoutMs: number, onAuthorized: (authorization: PublishAuthorization) => void = () => {}) {
     this.nmsSession = nmsSession;
     this.onAuthorized = onAuthorized;
     this.id = nmsSession.id;
@@ -108,8 +108,8 @@ export class PublishSession implements PublishSource {
   }
 
   /** The edge authorized this publish: from now on it may send as a publisher does, past the pre-authorization budget. */
-  authorize(): void {
-    if (this.active) this.onAuthorized();
+  authorize(authorization: PublishAuthorization): void {
+    if (this.active) this.onAuthorized(authorization);
   }
 
   /** Disconnects the publisher (refused key, duplicate, shutdown, silence). */

@@ -6,6 +6,7 @@ import { type ChunkGuardLimits, RtmpChunkGuard } from "./chunk-guard.ts";
 import { type ConnectionCaps, ConnectionLimits } from "./connection-limits.ts";
 import { nms, type NmsSession } from "./nms.ts";
 import { PublishSession } from "./publish-session.ts";
+import { ReadCoalescer } from "./read-coalescing.ts";
 import { RefusalLog } from "./refusal-log.ts";
 
 /** Options of the RTMP listener. */
@@ -22,6 +23,9 @@ export interface RtmpServerOptions {
   connections: ConnectionCaps;
   /** Publishes on this node at once (authorized or waiting for the edge); more are refused. */
   maxPublishes: number;
+  /** Once authorized, a publisher's connection is read every this many ms rather than as bytes arrive (0: as they
+   *  arrive); interactive streams always as they arrive (read-coalescing.ts). */
+  readIntervalMs?: number;
   log: Logger;
 }
 
@@ -45,6 +49,7 @@ export class RtmpServer extends EventEmitter<RtmpServerEvents> {
   private readonly limits: ConnectionLimits;
   private readonly publishes = new Set<PublishSession>();
   private readonly refusals: RefusalLog;
+  private readonly coalescer: ReadCoalescer;
   private accepting = true;
 
   constructor(options: RtmpServerOptions) {
@@ -52,6 +57,7 @@ export class RtmpServer extends EventEmitter<RtmpServerEvents> {
     this.options = options;
     this.limits = new ConnectionLimits(options.connections);
     this.refusals = new RefusalLog(options.log);
+    this.coalescer = new ReadCoalescer(options.readIntervalMs ?? 0);
     // node-media-server keeps its state in a module-wide context; we use only its RTMP session and broadcast
     // classes (no HTTP admin, store, relay or recorder), and silence its logger, which prints stream keys.
     nms.Context.config = { bind: options.host };
@@ -89,13 +95,14 @@ export class RtmpServer extends EventEmitter<RtmpServerEvents> {
   /** Closes the listener and every connection. */
   async close(): Promise<void> {
     this.accepting = false;
+    this.coalescer.close();
     for (const socket of this.sockets) socket.destroy();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
   }
 
   /** Connections open now and what the listener refused so far (for metrics). */
-  stats(): { connections: number; publishes: number; refused: RtmpRefusals } {
-    return { connections: this.limits.open, publishes: this.publishes.size, refused: this.refusals.counts() };
+  stats(): { connections: number; publishes: number; batchedReads: number; refused: RtmpRefusals } {
+    return { connections: this.limits.open, publishes: this.publishes.size, batchedReads: this.coalescer.connections, refused: this.refusals.counts() };
   }
 
   private onConnection(socket: Socket): void {
@@ -172,7 +179,10 @@ export class RtmpServer extends EventEmitter<RtmpServerEvents> {
       }
       const socket = nmsSession.socket;
       const guard = socket ? this.guards.get(socket) : undefined;
-      const session = new PublishSession(nmsSession, this.options.publisherTimeoutMs, () => guard?.authorize());
+      const session = new PublishSession(nmsSession, this.options.publisherTimeoutMs, (authorization) => {
+        guard?.authorize();
+        if (socket && authorization.latencyMode !== "interactive") this.coalescer.add(socket);
+      });
       if (nmsSession.streamApp !== "live") {
         log.warn("publish refused: unknown application (use rtmp://host/live)", { from: nmsSession.ip, app: nmsSession.streamApp });
         session.close("unknown application");

@@ -1,7 +1,7 @@
 // The passthrough paragraph: the verdicts against nginx-rtmp in the same run, and the node's CPU split when profiled.
 import { describe, expect, it } from "vitest";
-import type { PassthroughResults } from "../../../bench/passthrough-results.ts";
-import { passthroughParagraph } from "../../../bench/report-passthrough.ts";
+import { type Measured, medianRound, type PassthroughResults } from "../../../bench/passthrough-results.ts";
+import { passthroughParagraph, roundsSentence } from "../../../bench/report-passthrough.ts";
 
 const saved = (withSplit: boolean): PassthroughResults => ({
   measuredAt: "2026-12-06T09:00:00.000Z",
@@ -85,5 +85,23 @@ describe("passthroughParagraph", () => {
     expect(md).toContain("memory drops from 72 to about 6.0 MiB per stream");
     expect(md).toContain("CPU per stream 5.0× nginx-rtmp's (target ≤ 2×, ❌ fail)");
     expect(passthroughParagraph(null)).toEqual([]);
+  });
+
+  it("takes each mode's median round when the modes took turns, and shows every round and its ratio", () => {
+    const round = (mode: string, cores: number, rssMiB: number): Measured => ({ mode, streams: 16, cores, rssMiB, idleRssMiB: 100, minRealtime: null });
+    const node = medianRound([round("node REMUX=native", 0.096, 160), round("node REMUX=native", 0.08, 150), round("node REMUX=native", 0.112, 170)]);
+    const nginx = medianRound([round("nginx-rtmp (hls on)", 0.048, 20), round("nginx-rtmp (hls on)", 0.04, 19), round("nginx-rtmp (hls on)", 0.048, 21)]);
+    // The median round's own figures, not a mix of rounds.
+    expect(node).toMatchObject({ cores: 0.096, rssMiB: 160, roundCores: [0.096, 0.08, 0.112] });
+    expect(nginx.cores).toBe(0.048);
+    expect(medianRound([round("x", 0.2, 1), round("x", 0.1, 1)]).cores).toBe(0.1);
+    expect(medianRound([round("x", 0.2, 1)])).not.toHaveProperty("roundCores");
+    expect(roundsSentence(node, nginx)).toBe(
+      "The node and nginx-rtmp took turns 3 times (node first) and each figure is its median round: the node 6.0, 5.0, 7.0 millicores per stream, nginx-rtmp 3.0, 2.5, 3.0; round by round 2.00×, 2.00×, 2.33×.",
+    );
+    expect(roundsSentence(round("node", 0.1, 1), nginx)).toBe("");
+    const md = passthroughParagraph({ ...saved(false), rounds: 3, results: [nginx, node] }).join("\n");
+    expect(md).toContain("CPU per stream 2.0× nginx-rtmp's (target ≤ 2×, ✅ pass)");
+    expect(md).toContain("round by round 2.00×, 2.00×, 2.33×.");
   });
 });

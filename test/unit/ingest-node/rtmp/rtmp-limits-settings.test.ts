@@ -12,6 +12,7 @@ describe("RTMP limit settings", () => {
       guard: { maxMessageBytes: 8 * 1024 * 1024, maxChunkStreams: 8, preauthBytes: 4 * 1024 * 1024 },
       connections: { maxConnections: 64, maxConnectionsPerIp: 8 },
       maxPublishes: 16,
+      readIntervalMs: 40,
     });
     const set = loadConfig({
       ...env,
@@ -21,11 +22,13 @@ describe("RTMP limit settings", () => {
       RTMP_MAX_CONNECTIONS: "10",
       RTMP_MAX_CONNECTIONS_PER_IP: "2",
       MAX_PUBLISHES: "3",
+      RTMP_READ_INTERVAL_MS: "0",
     }).rtmpLimits;
     expect(set).toEqual({
       guard: { maxMessageBytes: 1048576, maxChunkStreams: 6, preauthBytes: 262144 },
       connections: { maxConnections: 10, maxConnectionsPerIp: 2 },
       maxPublishes: 3,
+      readIntervalMs: 0,
     });
   });
 
@@ -33,6 +36,7 @@ describe("RTMP limit settings", () => {
     expect(() => loadConfig({ ...env, RTMP_MAX_MESSAGE_BYTES: String(0x1000000) })).toThrow(/RTMP_MAX_MESSAGE_BYTES/);
     expect(() => loadConfig({ ...env, RTMP_MAX_CHUNK_STREAMS: "2" })).toThrow(/RTMP_MAX_CHUNK_STREAMS/);
     expect(() => loadConfig({ ...env, MAX_PUBLISHES: "0" })).toThrow(/MAX_PUBLISHES/);
+    expect(() => loadConfig({ ...env, RTMP_READ_INTERVAL_MS: "500" })).toThrow(/RTMP_READ_INTERVAL_MS/);
   });
 });
 

@@ -125,7 +125,7 @@ describe("RtmpServer", () => {
     expect(server.stats().refused["max-publishes"]).toBe(1);
 
     // Authorized: 200 KB of media (past the 64 KB budget) is fine.
-    publishes[0]!.authorize();
+    publishes[0]!.authorize({ latencyMode: "low" });
     const video = Buffer.concat([announce(6, 4000), Buffer.alloc(4000, 0x17)]);
     for (let i = 0; i < 50; i++) one.socket.write(video);
     await sleep(300);
@@ -155,6 +155,52 @@ describe("RtmpServer", () => {
     expect(server.stats().refused["preauth-budget"]).toBe(1);
   });
 
+  it("reads an authorized publisher in batches (RTMP_READ_INTERVAL_MS), except an interactive stream's", async () => {
+    const { port, publishes, server } = await start({ maxPublishes: 2, readIntervalMs: 50 });
+    const publish = async (key: string) => {
+      const c = await client(port);
+      c.socket.write(Buffer.concat([handshake(), publishCommands({ host: "127.0.0.1", port }, "live", key)]));
+      const before = publishes.length;
+      await within(
+        (async () => {
+          while (publishes.length === before) await sleep(20);
+        })(),
+        2000,
+        `the publish of ${key}`,
+      );
+      return { socket: c.socket, session: publishes[before]! };
+    };
+    const live = await publish("interactive-key");
+    live.session.authorize({ latencyMode: "interactive" });
+    expect(server.stats().batchedReads).toBe(0);
+    const low = await publish("low-key");
+    low.session.authorize({ latencyMode: "low" });
+    expect(server.stats().batchedReads).toBe(1);
+    // The batched publisher's frames all reach its feed.
+    const tags: number[] = [];
+    low.session.attachFeed((_tag, info) => info?.kind === "video" && tags.push(info.payloadBytes));
+    const frame = message(6, 9, Buffer.concat([Buffer.from([0x17, 0x01, 0, 0, 0]), Buffer.alloc(500, 7)]), 1);
+    for (let i = 0; i < 20; i++) {
+      low.socket.write(frame);
+      await sleep(5);
+    }
+    await within(
+      (async () => {
+        while (tags.length < 20) await sleep(20);
+      })(),
+      2000,
+      "every frame of the batched publisher",
+    );
+    low.socket.destroy();
+    await within(
+      (async () => {
+        while (server.stats().batchedReads > 0) await sleep(20);
+      })(),
+      2000,
+      "the batched connection to be let go at its close",
+    );
+  });
+
   it("keeps node-media-server's GOP cache empty once the feed is attached (it would hold 4096 messages twice)", async () => {
     const { port, publishes } = await start();
     const one = await client(port);
@@ -181,7 +227,7 @@ describe("RtmpServer", () => {
     // ...while the FLV tag the feed reads is: 11 header bytes, 1,005 of payload, 4 of previous tag size.
     expect([...(broadcast.flvGopCache ?? [])].map((m) => m.byteLength)).toEqual([1020, 1020, 1020]);
     const session = publishes[0]!;
-    session.authorize();
+    session.authorize({ latencyMode: "low" });
     const tags: number[] = [];
     session.attachFeed((_tag, info) => info?.kind === "video" && tags.push(info.payloadBytes));
     expect(tags, "the feed got the cached GOP").toHaveLength(3);
