@@ -4,6 +4,7 @@
 // heap does not (native memory, or garbage V8 has not collected yet). The soak uses it on wrangler's own node process.
 // CLI: `node bench/node-heap.ts <pid> [interval s, 30] [duration s, 1500]`, one JSON line per sample.
 import { readFileSync } from "node:fs";
+import { openDevtoolsSession, samplerArgs } from "./devtools-session.ts";
 
 /**
  * One sample: seconds since the first, RSS, the V8 heap (used, total) and the memory outside it that V8 knows of
@@ -51,26 +52,7 @@ export async function inspectHeap(pid: number, port = 9229): Promise<HeapInspect
       await new Promise((resolve) => setTimeout(resolve, 200));
     }
   }
-  const ws = new WebSocket(target.webSocketDebuggerUrl);
-  await new Promise((resolve, reject) => {
-    ws.onopen = resolve;
-    ws.onerror = () => reject(new Error(`pid ${pid}: the inspector refused the connection`));
-  });
-  let nextId = 0;
-  const pending = new Map<number, (result: unknown) => void>();
-  ws.onmessage = (message) => {
-    const data = JSON.parse(String(message.data)) as { id?: number; result?: unknown; error?: unknown };
-    if (data.id !== undefined) {
-      pending.get(data.id)?.(data.result ?? data.error);
-      pending.delete(data.id);
-    }
-  };
-  const call = <T>(method: string, params?: object) =>
-    new Promise<T>((resolve) => {
-      nextId += 1;
-      pending.set(nextId, resolve as (result: unknown) => void);
-      ws.send(JSON.stringify({ id: nextId, method, params }));
-    });
+  const { call, close } = await openDevtoolsSession(`pid ${pid}`, target.webSocketDebuggerUrl);
   const t0 = Date.now();
   return {
     async sample(tag) {
@@ -93,22 +75,16 @@ export async function inspectHeap(pid: number, port = 9229): Promise<HeapInspect
       await call("HeapProfiler.enable");
       await call("HeapProfiler.collectGarbage");
     },
-    close: () => ws.close(),
+    close,
   };
 }
 
 if (import.meta.main) {
-  const [pidArg, intervalArg = "30", durationArg = "1500"] = process.argv.slice(2);
-  if (!pidArg) {
-    console.error("usage: node bench/node-heap.ts <pid> [interval s, 30] [duration s, 1500]");
-    process.exit(2);
-  }
-  const pid = Number(pidArg);
+  const { pid, intervalMs, endAt } = samplerArgs("node bench/node-heap.ts <pid> [interval s, 30] [duration s, 1500]", { intervalS: 30, durationS: 1500 });
   const inspector = await inspectHeap(pid);
-  const end = Date.now() + Number(durationArg) * 1000;
-  while (Date.now() < end) {
+  while (Date.now() < endAt) {
     console.log(JSON.stringify(await inspector.sample()));
-    await new Promise((resolve) => setTimeout(resolve, Number(intervalArg) * 1000));
+    await new Promise((resolve) => setTimeout(resolve, intervalMs));
   }
   await inspector.collectGarbage();
   await new Promise((resolve) => setTimeout(resolve, 2000));

@@ -4,7 +4,7 @@
 // middleware (`--worker=edge`, the default), printing workerd's RSS every 10 s. The memory soak's note (docs/BENCHMARKS.md
 // section 6) reads both against the soak's growth. `--edge=wrangler` runs the edge under `wrangler dev` instead (the
 // edge's route only; every workerd of wrangler's is printed). Run alone: `node bench/workerd-growth.ts
-// [--edge=direct|wrangler] [--worker=edge|bare] [--requests=60000] [--inspect] [--via-entry] [--new-connections]`.
+// [--edge=direct|wrangler] [--worker=edge|bare] [--path=/bench/plain] [--requests=60000] [--inspect] [--via-entry] [--new-connections]`.
 import { mkdtempSync, rmSync } from "node:fs";
 import { get as httpGet } from "node:http";
 import { tmpdir } from "node:os";
@@ -66,7 +66,8 @@ try {
     .filter((m) => m.comm === "workerd")
     .map((m) => m.pid);
   if (pids.length === 0) throw new Error(`no workerd process found under the ${edgeKind} edge`);
-  const url = edge.url(worker === "bare" ? "/anything" : "/bench/plain");
+  // --path=P: another route of the edge's (e.g. one its access log writes a line for: a 404, an ingest call).
+  const url = edge.url(worker === "bare" ? "/anything" : option("path", "/bench/plain"));
   const started = Date.now();
   let sent = 0;
   const line = () =>
