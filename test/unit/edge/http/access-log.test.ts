@@ -1,6 +1,6 @@
 import { Hono } from "hono";
 import { describe, expect, it } from "vitest";
-import { accessLog, isViewerRequest } from "../../../../edge/src/http/access-log.ts";
+import { accessLog, isRoutineIngestRequest, isViewerRequest } from "../../../../edge/src/http/access-log.ts";
 
 function appLogging(lines: string[]): Hono {
   const app = new Hono();
@@ -11,6 +11,8 @@ function appLogging(lines: string[]): Hono {
   app.get("/live/:id/master.m3u8", (c) => c.text("#EXTM3U"));
   app.get("/live/:id/missing.m3u8", (c) => c.text("no", 404));
   app.post("/streams", (c) => c.json({ ok: true }, 201));
+  app.put("/ingest/v1/streams/:id/renditions/:r/segments/:msn", (c) => c.body(null, c.req.param("msn") === "9" ? 409 : 204));
+  app.post("/ingest/v1/publish", (c) => c.json({ ok: true }));
   return app;
 }
 
@@ -42,5 +44,21 @@ describe("access log", () => {
     expect(isViewerRequest("GET", "/streams/x")).toBe(false);
     expect(isViewerRequest("GET", "/bench/plain")).toBe(true);
     expect(isViewerRequest("GET", "/livestream")).toBe(false);
+  });
+
+  it("leaves out the nodes' successful uploads and heartbeats, logs their failures and every publish", async () => {
+    const lines: string[] = [];
+    const app = appLogging(lines);
+    await app.request("/ingest/v1/streams/s1/renditions/source/segments/8", { method: "PUT" });
+    expect(lines).toEqual([]);
+    await app.request("/ingest/v1/streams/s1/renditions/source/segments/9", { method: "PUT" });
+    await app.request("/ingest/v1/publish", { method: "POST" });
+    expect(lines.map((l) => l.replace(/ \d+ms$/, ""))).toEqual(["PUT /ingest/v1/streams/s1/renditions/source/segments/9 409", "POST /ingest/v1/publish 200"]);
+    expect(isRoutineIngestRequest("POST", "/ingest/v1/streams/s1/heartbeat")).toBe(true);
+    expect(isRoutineIngestRequest("POST", "/ingest/v1/nodes/heartbeat")).toBe(true);
+    expect(isRoutineIngestRequest("PUT", "/ingest/v1/worker/streams/s1/renditions/360p/segments/3")).toBe(true);
+    expect(isRoutineIngestRequest("POST", "/ingest/v1/unpublish")).toBe(false);
+    expect(isRoutineIngestRequest("POST", "/ingest/v1/nodes/register")).toBe(false);
+    expect(isRoutineIngestRequest("PUT", "/streams/s1")).toBe(false);
   });
 });
