@@ -1,5 +1,6 @@
 // Child processes for the start script and tests: own process groups, readable output, clean shutdown.
 import { type ChildProcess, spawn, type SpawnOptions } from "node:child_process";
+import { onProcessExit } from "./exit-hooks.ts";
 import type { Reaper } from "./reaper.ts";
 import { redactSecrets } from "./redact.ts";
 
@@ -64,7 +65,7 @@ export function spawnGroup(
       // already gone
     }
   };
-  process.once("exit", killOnExit);
+  const dropExitHook = onProcessExit(killOnExit);
   return {
     name,
     child,
@@ -94,7 +95,7 @@ export function spawnGroup(
       }
       // workerd may outlive wrangler's own exit (also when the leader died on its own): leave nothing of the group.
       signalGroup("SIGKILL");
-      process.off("exit", killOnExit);
+      dropExitHook();
       options.reaper?.forget("group", pid);
     },
   };

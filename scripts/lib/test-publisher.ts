@@ -1,6 +1,7 @@
 // A test publisher: FFmpeg sending a test pattern (testsrc2 with a burned-in wall clock, plus a tone) over RTMP.
 import { type ChildProcess, spawn } from "node:child_process";
 import { lowerPriority } from "../../ingest-node/src/transcode/process-priority.ts";
+import { onProcessExit } from "./exit-hooks.ts";
 import { redactSecrets } from "./redact.ts";
 
 /** Options of the test pattern. */
@@ -132,8 +133,7 @@ export function stoppableChild(
     });
   });
   const killOnExit = () => child.kill("SIGKILL");
-  process.once("exit", killOnExit);
-  void exited.then(() => process.off("exit", killOnExit));
+  void exited.then(onProcessExit(killOnExit));
   return {
     exited,
     spawnError: () => spawnError,
