@@ -67,7 +67,7 @@ export function passthroughParagraph(saved: PassthroughResults | null): string[]
     "reaped, RSS for the server and its live children. What each does: nginx-rtmp (`hls on`) cuts MPEG-TS segments and writes them and",
     "their playlists to local disk; it uploads nothing and makes no pictures. The node packages CMAF, uploads every segment over HTTP",
     "(keep-alive) to a fake edge (`bench/fake-edge.ts`, another process, not counted) and makes a thumbnail and a storyboard sprite sheet",
-    "every `THUMBNAIL_INTERVAL_S` per stream (short FFmpeg runs, counted): its `THUMBNAIL_INTERVAL_S=3600` row is the like-for-like one.",
+    "every `THUMBNAIL_INTERVAL_S` per stream (two long-lived FFmpegs of its own, counted): its `THUMBNAIL_INTERVAL_S=3600` row is the like-for-like one.",
     "",
     `| server (${n} streams) | cores | per stream | RSS | per stream over idle | slowest stream |`,
     "|---|---|---|---|---|---|",
