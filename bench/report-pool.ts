@@ -232,10 +232,11 @@ function capacitySection(cap: PoolCapacity, docsDir: string, captionLines: strin
     md.push("");
     const ratio = theirs && theirs.milli > 0 ? ours.milli / theirs.milli : null;
     const mainThread = node.node.threads ? node.node.threads.mainUser + node.node.threads.mainKernel : null;
+    const rounds = node.nginx ? roundsSentence(node.node, node.nginx) : "";
     md.push(
       // Within 3 % of realtime over a 20 s window is the window's edges, not a stream falling behind.
       `${node.node.minRealtime !== null && node.node.minRealtime < 0.97 ? `The node's slowest stream ran at ${n(node.node.minRealtime, 2)}× realtime` : "The node kept every stream at realtime"} at ${node.streams} streams${ratio === null ? "" : `, at ${n(ratio, 1)}× nginx-rtmp's CPU per stream`}.` +
-        (node.nginx && roundsSentence(node.node, node.nginx) ? ` ${roundsSentence(node.node, node.nginx)}` : "") +
+        (rounds ? ` ${rounds}` : "") +
         (mainThread
           ? ` Its main thread (one core at most) spent ${n(mainThread, 1)} millicores per stream: at that rate it would hold about ${n(Math.floor(1000 / mainThread))} streams before the main thread is full (extrapolated, not measured).`
           : ""),

@@ -87,9 +87,10 @@ async function sampleIsolates(pid: number, sessions: Map<string, DevtoolsSession
       backingMiB: mib(heap.backingStorageSize ?? Number.NaN),
     };
   }
-  const status = readFileSync(`/proc/${pid}/status`, "utf8");
-  const anonKb = Number(/RssAnon:\s+(\d+)/.exec(status)?.[1] ?? Number.NaN);
-  return { t: Math.round((Date.now() - t0) / 1000), rssMiB: sampleProcess(pid)?.rssMiB ?? Number.NaN, anonMiB: mib(anonKb * 1024), isolates };
+  // VmRSS is RssAnon + RssFile + RssShmem: one read of /proc gives both figures.
+  const proc = sampleProcess(pid);
+  const rssMiB = proc?.rssMiB ?? Number.NaN;
+  return { t: Math.round((Date.now() - t0) / 1000), rssMiB, anonMiB: Math.round((rssMiB - (proc?.rssFileMiB ?? Number.NaN)) * 10) / 10, isolates };
 }
 
 if (import.meta.main) {
