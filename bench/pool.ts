@@ -21,10 +21,11 @@ export const POOL_LAG_MARGIN_MS = { low: 1_500, standard: 3_000 } as const;
 /** What the capacity part measures by default: 16 streams into the node; 1 and 2 workers with 1, 2, 3 streams. */
 export const POOL_CAPACITY_DEFAULTS = { nodeStreams: 16, workers: [1, 2], streams: [1, 2, 3], windowS: 20 };
 /**
- * Publish length per mode: `standard`'s 6 s segments need 90 s for about 30 jobs (two rung groups a segment), so
- * its job-wait p95 is not simply its largest wait, as it was with 14 jobs in 40 s.
+ * Publish length per mode. `standard`'s 6 s segments make two jobs each (two rung groups): 40 s gave 14 jobs, whose
+ * p95 was simply the largest wait; 90 s gave about 30, whose p95 was the second largest, so one slow moment of the
+ * shared cores decided the figure (76 and 159 ms in two of eleven runs, 16-50 in the rest). 180 s gives about 60.
  */
-export const POOL_SECONDS = { low: 40, standard: 90 } as const;
+export const POOL_SECONDS = { low: 40, standard: 180 } as const;
 /**
  * The publisher's FFmpeg (x264 encoding the 720p pattern live: the streamer's machine in a deployment) runs at the
  * workers' default ENCODER_NICE, so it does not go before the node, the edge, Redis and the workers' event loops on

@@ -6,6 +6,7 @@ import type { Figure } from "./render-png.ts";
 import { sectionMissing } from "./report-missing.ts";
 import type { SectionRun } from "./results.ts";
 import type { SoakBaseline, SoakResult, SoakSectionResult } from "./soak.ts";
+import type { AllocatorSplit } from "./soak-allocator.ts";
 
 function n(value: number | null | undefined, digits = 0): string {
   if (value === null || value === undefined || !Number.isFinite(value)) return "–";
@@ -96,6 +97,8 @@ function soakRun(
       `API, Durable Object or D1, nothing of ours but the route; ${n(r.bytesBaseline.durationS)} s): ${burstLine(r.bytesBaseline)}.`,
     );
   }
+  const allocator = allocatorSentence(r.allocator);
+  if (allocator) md.push("", allocator);
   if (r.note) md.push("", `**Note on this run:** ${r.note}`);
   md.push("");
   const series = [...new Set(r.samples.flatMap((s) => Object.keys(s.rss)))];
@@ -113,6 +116,28 @@ function soakRun(
   });
   md.push(`![RSS per process over the soak](bench/${basename(file)})`, "");
   return { md, figure: { file, ...fig } };
+}
+
+/** What tcmalloc said of each workerd: in use and free lists from the end of the warm-up to the end, and a release. */
+function allocatorSplitText(a: AllocatorSplit): string {
+  if (a.warm === null || a.end === null) return `${a.label}: not read (${a.error ?? "the process was gone"})`;
+  const release = a.release
+    ? `; a release after the baselines (subrelease on) took its RSS from ${n(a.release.rssBeforeMiB)} to ${n(a.release.rssAfterMiB)} MiB, leaving ${n(a.release.after.freeListsMiB, 1)} MiB in the free lists`
+    : "";
+  const series =
+    (a.samples?.length ?? 0) > 2
+      ? ` (read at ${a.samples!.map((x) => n(x.t / 60, 1)).join(", ")} min: in use ${a.samples!.map((x) => n(x.stats.inUseMiB)).join(", ")}; free lists ${a.samples!.map((x) => n(x.stats.freeListsMiB)).join(", ")} MiB)`
+      : "";
+  return `${a.label}: in use by workerd's code ${n(a.warm.inUseMiB, 1)} → ${n(a.end.inUseMiB, 1)} MiB, freed but kept in the allocator's free lists ${n(a.warm.freeListsMiB, 1)} → ${n(a.end.freeListsMiB, 1)} MiB${series}${release}`;
+}
+
+/** The allocator paragraph of a run, or null when the run has none. */
+function allocatorSentence(splits: AllocatorSplit[] | undefined): string | null {
+  if (!splits?.length) return null;
+  return (
+    "**Where workerd's memory sits** (its allocator, tcmalloc, read with gdb at the end of the warm-up and at the end: `bench/tcmalloc-stats.ts`; " +
+    `workerd runs none of tcmalloc's background release, so memory it frees stays resident until it is allocated again): ${splits.map(allocatorSplitText).join("; ")}.`
+  );
 }
 
 /** Growth below this many MiB a minute after the warm-up counts as flat in the findings. */
@@ -148,6 +173,7 @@ function runFindings(r: SoakResult): string[] {
   return [
     `- **Memory over ${n(r.minutes, 1)} min (${r.edgeKind}):** ${n(r.objects.missing)} listed objects missing of ${n(r.objects.fetched + r.objects.missing)}. After the warm-up: ${parts.join("; ")}. ` +
       `Beside them: ${others.join("; ")}. A baseline's share near 100 % means the soak grows that process no faster than requests that run none of our playback code. ` +
-      `Flat once warm (under ${FLAT_MIB_PER_MINUTE} MiB/min over the second half): ${flat.length > 0 ? flat.join(", ") : "none"}; still growing at the end: ${growing.length > 0 ? growing.join(", ") : "none"}.`,
+      `Flat once warm (under ${FLAT_MIB_PER_MINUTE} MiB/min over the second half): ${flat.length > 0 ? flat.join(", ") : "none"}; still growing at the end: ${growing.length > 0 ? growing.join(", ") : "none"}.` +
+      (r.allocator?.some((a) => a.warm && a.end) ? ` Allocator: ${r.allocator.map(allocatorSplitText).join("; ")}.` : ""),
   ];
 }

@@ -34,6 +34,8 @@ const BENCH_TOOLS: SystemTool[] = [
   ...TEST_TOOLS,
   { command: "wrk", aptPackage: "wrk", hint: "apt-get install wrk | brew install wrk" },
   { command: "nginx", aptPackage: "nginx-light", hint: "apt-get install nginx-light | brew install nginx" },
+  // The soak reads workerd's allocator statistics through it (bench/tcmalloc-stats.ts).
+  { command: "gdb", aptPackage: "gdb", hint: "apt-get install gdb" },
 ];
 
 /** How long each section runs, full and --quick. */

@@ -3,6 +3,7 @@
 // sampled. Then, on the same edge, a burst of trivial requests (`GET /bench/plain`) measures what workerd grows per
 // request with none of our code in play: the baseline the soak's growth is read against.
 import { type MemorySample, MemorySampler, slope, type Tracked, trackPid } from "./memory-sampler.ts";
+import { type AllocatorSplit, SoakAllocator } from "./soak-allocator.ts";
 import { sleep } from "./stats.ts";
 
 /** What the soak runs against (wrangler dev in `npm run bench`). */
@@ -86,6 +87,8 @@ export interface SoakResult {
   baseline: SoakBaseline;
   /** Raw R2 reads of the largest segment listed at the end (absent in soaks measured before it existed). */
   bytesBaseline?: SoakBaseline;
+  /** tcmalloc's split of each workerd's memory (absent in soaks measured before it was read). */
+  allocator?: AllocatorSplit[];
   /** What the figures cannot say for themselves (written into the results file by hand, shown in the report). */
   note?: string;
 }
@@ -299,6 +302,9 @@ function describeBaseline(b: SoakBaseline): string {
   return `${b.requests} × ${b.route} in ${b.durationS} s: ${b.processes.map((p) => `${p.label} ${p.miBPerKRequests} MiB/1k`).join(", ")}`;
 }
 
+/** How often the soak reads workerd's allocator after the warm-up (gdb holds workerd about a second each time). */
+const ALLOCATOR_READ_EVERY_MS = 5 * 60_000;
+
 /** Runs the soak and then the baseline bursts on `system`. */
 export async function runSoak(system: SoakSystem, options: SoakOptions): Promise<SoakResult> {
   const { log } = options;
@@ -323,6 +329,8 @@ export async function runSoak(system: SoakSystem, options: SoakOptions): Promise
     // The node's count is read on the sampler's beat (a request to the node's ops port, not to the edge).
     const counter = setInterval(() => void nodeUploads(system.nodeOpsUrl).then(countUploads), 1000);
     sampler.start(options.sampleIntervalMs);
+    const allocator = new SoakAllocator(tracked, log);
+    allocator.start(options.warmupS * 1000, ALLOCATOR_READ_EVERY_MS);
     const until = Date.now() + options.minutes * 60_000;
     const progress = setInterval(() => {
       const last = sampler.samples.at(-1);
@@ -338,6 +346,7 @@ export async function runSoak(system: SoakSystem, options: SoakOptions): Promise
     } finally {
       clearInterval(progress);
       clearInterval(counter);
+      await allocator.stop();
     }
     countUploads(await nodeUploads(system.nodeOpsUrl));
     sampler.sample();
@@ -370,6 +379,7 @@ export async function runSoak(system: SoakSystem, options: SoakOptions): Promise
       );
       log(`soak baseline: ${describeBaseline(bytesBaseline)}`);
     }
+    await allocator.read("release");
     return {
       edgeKind: system.edgeKind,
       v8Flags: [...system.v8Flags],
@@ -385,6 +395,7 @@ export async function runSoak(system: SoakSystem, options: SoakOptions): Promise
       processes,
       baseline,
       bytesBaseline,
+      allocator: allocator.result(),
     };
   } finally {
     await publisher.stop();

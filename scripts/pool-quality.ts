@@ -22,7 +22,7 @@ import { buildFfmpegArgs, DEFAULT_FRAGMENT_DURATION, liveFeedInputOptions } from
 import { rungGroups } from "../ingest-node/src/queue/transcode-job.ts";
 import { type EncodedRendition, planLadder } from "../ingest-node/src/transcode/ladder-plan.ts";
 import { CmafPackager, type InitEvent, type PackagerEvent, type SegmentEvent } from "../ingest-node/src/packager/packager.ts";
-import { type JobArgsOptions, jobFfmpegArgs, jobFfmpegRuns, TWO_PASS_BELOW_HEIGHT } from "../ingest-node/src/worker/encoder-args.ts";
+import { type JobArgsOptions, jobFfmpegArgs, jobFfmpegRuns, TWO_PASS_BELOW_HEIGHT, TWO_PASS_BELOW_SECONDS } from "../ingest-node/src/worker/encoder-args.ts";
 import { dropLeadIn, leadInFrames, withLeadIn } from "./lib/lead-in.ts";
 import { DEFAULT_LADDER } from "../protocol/ladder.ts";
 import { DEFAULT_TIMING } from "../protocol/latency.ts";
@@ -31,11 +31,17 @@ import { type FrameQuality, parseQualityStats, type QualitySummary, summarize, s
 const ROOT = join(import.meta.dirname, "..");
 const REPORT = join(ROOT, "docs/BENCHMARKS.md");
 const SECTION = "Transcoding pool";
-const BLOCK = "pool-quality";
+const BLOCK_BY_MODE = { low: "pool-quality", standard: "pool-quality-standard" } as const;
 const FFMPEG = process.env.FFMPEG_PATH ?? "ffmpeg";
 const FFPROBE = process.env.FFPROBE_PATH ?? "ffprobe";
 const FPS = 30;
-const SEGMENT_S = DEFAULT_TIMING.low.segmentTarget;
+const option = (name: string): string | undefined => process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
+/** The latency mode whose segments the jobs encode (`--mode`, default low): 2 s segments, or standard's 6 s. */
+const mode = (option("mode") ?? "low") as "low" | "standard";
+if (mode !== "low" && mode !== "standard") throw new Error("--mode: low or standard");
+const SEGMENT_S = DEFAULT_TIMING[mode].segmentTarget;
+/** The publisher's keyframe interval (OBS's default, and the pool bench's publisher): a standard segment holds three GOPs. */
+const SOURCE_GOP_S = 2;
 const SOURCE_KBPS = 2500;
 /** The worker's and the node's default libx264 preset (X264_PRESET). */
 const PRESET = "veryfast";
@@ -45,7 +51,6 @@ const GPU_MIN_HEIGHT = 720;
 /** Frame positions in a segment the loss is broken down by: the IDR, the next 9 frames, the rest. */
 const POSITIONS = [0, 1, 10];
 
-const option = (name: string): string | undefined => process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
 const seconds = Number(option("seconds") ?? 30);
 const write = !process.argv.includes("--no-write");
 const poolExtra = (option("pool-extra") ?? "").split(" ").filter((a) => a !== "");
@@ -93,7 +98,7 @@ async function makeSource(file: string): Promise<void> {
     ...["-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000"],
     ...["-filter_complex", picture, "-map", "[v]", "-map", "2:a", "-t", String(seconds)],
     ...["-c:v", "libx264", "-preset", "veryfast", "-b:v", `${SOURCE_KBPS}k`, "-maxrate", `${SOURCE_KBPS}k`, "-bufsize", `${SOURCE_KBPS * 2}k`],
-    ...["-g", String(FPS * SEGMENT_S), "-keyint_min", String(FPS * SEGMENT_S), "-sc_threshold", "0"],
+    ...["-g", String(FPS * SOURCE_GOP_S), "-keyint_min", String(FPS * SOURCE_GOP_S), "-sc_threshold", "0"],
     ...["-c:a", "aac", "-b:a", "128k", "-f", "flv", file],
   ]);
 }
@@ -153,7 +158,9 @@ async function encodePool(
         preset: PRESET,
         hasAudio: true,
         videoTimescale: timescale,
-        fragmentDuration: DEFAULT_FRAGMENT_DURATION.low,
+        fragmentDuration: DEFAULT_FRAGMENT_DURATION[mode],
+        // As the runner: how long the job's segment is (it decides one pass or two).
+        segmentSeconds: SEGMENT_S,
         passLogPrefix: join(dir, `pass-${k}-${group[0]!.name}`),
         // As the worker: a two-pass job's second pass encodes the frames its first pass scaled (same frames, no decode).
         framesPrefix: join(dir, `frames-${k}-${group[0]!.name}`),
@@ -163,7 +170,12 @@ async function encodePool(
       const leadInLength = variant.startsWith("lead-in-") ? Number(variant.slice("lead-in-".length)) : 0;
       const previous = k > 0 && leadInLength > 0 ? packageCut(await readFile(segments[k - 1]!)) : null;
       const frames = previous ? leadInFrames(previous.init, previous.segment.bytes, leadInLength) : null;
-      const plain = variant === "two-pass" || variant === "worker" ? jobFfmpegRuns(options) : [jobFfmpegArgs(options)];
+      const plain =
+        variant === "worker"
+          ? jobFfmpegRuns(options)
+          : variant === "two-pass"
+            ? jobFfmpegRuns({ ...options, segmentSeconds: undefined })
+            : [jobFfmpegArgs(options)];
       const runs = frames ? plain.map((args) => withLeadIn(args, { input: segments[k - 1]!, ...frames })) : plain;
       passes.set(group, runs.length);
       for (const args of runs) await run(FFMPEG, withExtra(args, groupOutputs, poolExtra));
@@ -215,8 +227,8 @@ async function encodeContinuous(
     input: { url: source, format: "flv", options: liveFeedInputOptions(FPS) },
     plan: { ...plan, renditions: [...rungs] },
     source: { width: 1280, height: 720, fps: FPS },
-    mode: "low",
-    timing: DEFAULT_TIMING.low,
+    mode,
+    timing: DEFAULT_TIMING[mode],
     preset: PRESET,
     thumbnail: null,
     progress: false,
@@ -299,7 +311,7 @@ try {
   console.error(`source: ${sourcePackets.frames} frames, ${segments.length} segments (${((Date.now() - t0) / 1000).toFixed(0)} s)`);
   const plan = planLadder(
     DEFAULT_LADDER,
-    { width: 1280, height: 720, fps: FPS, videoCodec: "h264", audioCodec: "aac", keyframeInterval: SEGMENT_S },
+    { width: 1280, height: 720, fps: FPS, videoCodec: "h264", audioCodec: "aac", keyframeInterval: SOURCE_GOP_S },
     SEGMENT_S,
   );
   const rungs = plan.renditions.filter((r): r is EncodedRendition => r.kind === "encode");
@@ -342,15 +354,19 @@ try {
   const lost = (row: (typeof rows)[number]) => row.c.summary.psnr - row.p.summary.psnr;
   const met = rows.every((row) => lost(row) <= TARGET_DB);
   lines.push(
-    "### Quality: pool-made rungs vs the node's continuous encode",
+    `### Quality: pool-made rungs vs the node's continuous encode${mode === "low" ? "" : ` (\`${mode}\`: ${SEGMENT_S} s segments)`}`,
     "",
     `A ${seconds} s 1280x720 ${FPS} fps source as a publisher sends it (a zooming Mandelbrot set under a moving test pattern with a`,
-    `timer, plus grain that changes every frame; libx264 \`veryfast\` at ${SOURCE_KBPS} kb/s, a keyframe every ${SEGMENT_S} s, AAC, FLV), cut on its`,
+    `timer, plus grain that changes every frame; libx264 \`veryfast\` at ${SOURCE_KBPS} kb/s, a keyframe every ${SOURCE_GOP_S} s, AAC, FLV), cut on its`,
     `keyframes into the \`source\` rendition's ${SEGMENT_S} s segments (copy, each an fMP4 with its init, as a worker reads it). **Pool:**`,
     "each segment encoded alone with the worker's `jobFfmpegRuns` (libx264 `veryfast`, one IDR at the segment's first frame,",
-    `up to 3 B-frames, VBV from the rung's bitrate; one job per rung group as the node enqueues them, rungs under ${TWO_PASS_BELOW_HEIGHT} lines`,
-    "(`TWO_PASS_BELOW_HEIGHT`) in two passes, the others in one), one job after another, each rung's segments then joined.",
-    "**Continuous:** the same rungs in one run with the node's `buildFfmpegArgs` (mode `low`, same preset, bitrates and VBV,",
+    `up to 3 B-frames, VBV from the rung's bitrate; one job per rung group as the node enqueues them, ${
+      SEGMENT_S >= TWO_PASS_BELOW_SECONDS
+        ? `all in one pass, as ${SEGMENT_S} s segments are at least \`TWO_PASS_BELOW_SECONDS\` (${TWO_PASS_BELOW_SECONDS} s)`
+        : `rungs under ${TWO_PASS_BELOW_HEIGHT} lines (\`TWO_PASS_BELOW_HEIGHT\`) in two passes, the others in one`
+    }),`,
+    "one job after another, each rung's segments then joined.",
+    `**Continuous:** the same rungs in one run with the node's \`buildFfmpegArgs\` (mode \`${mode}\`, same preset, bitrates and VBV,`,
     `one pass, a forced keyframe every ${SEGMENT_S} s on the same frames), reading the FLV as the node reads the publisher's feed; it`,
     "also re-encodes the audio where the pool copies it. Both are measured against the source decoded and scaled to the",
     "rung's size with the rungs' own scaler (FFmpeg's `psnr` and `ssim` filters, frames paired by index; PSNR from the mean",
@@ -370,7 +386,7 @@ try {
     "",
     "PSNR by a frame's position in its segment (continuous → pool), where a per-segment encoder's restart would show:",
     "",
-    "| rung | segment's first frame (IDR) | frames 2-10 | frames 11-60 |",
+    `| rung | segment's first frame (IDR) | frames 2-10 | frames 11-${FPS * SEGMENT_S} |`,
     "|---|---|---|---|",
   );
   for (const row of rows) {
@@ -399,7 +415,7 @@ try {
   const body = lines.join("\n");
   console.log(body);
   if (write && poolExtra.length + continuousExtra.length + compare.length === 0) {
-    await writeFile(REPORT, writeKeptBlock(await readFile(REPORT, "utf8"), SECTION, BLOCK, body));
+    await writeFile(REPORT, writeKeptBlock(await readFile(REPORT, "utf8"), SECTION, BLOCK_BY_MODE[mode], body));
     console.error(`written into ${REPORT}`);
   }
 } finally {

@@ -38,6 +38,11 @@ export interface JobArgsOptions {
    * (a third of its time: it is the part that runs after the cut). Without it the second pass reads `input`.
    */
   framesPrefix?: string;
+  /**
+   * The stream's segment target in seconds: streams whose segments are TWO_PASS_BELOW_SECONDS or longer encode in one
+   * pass. Absent: treated as short.
+   */
+  segmentSeconds?: number;
 }
 
 /** Which pass of a two-pass encode a run is, where its statistics files are (one per rung), and its kept frames. */
@@ -166,6 +171,13 @@ export function keepsScaledFrames(rungs: readonly JobRung[], seconds: number, fp
 export const TWO_PASS_BELOW_HEIGHT = 720;
 
 /**
+ * Segments at least this long encode in one pass whatever their height. A one-pass encoder's restart costs the first
+ * frames of each segment; over a 6 s segment (`standard`) that is a third of the share it is over 2 s, while a second
+ * pass over 6 s of two rungs runs after the cut and sets the rungs' lag (scripts/pool-quality.ts --mode=standard).
+ */
+export const TWO_PASS_BELOW_SECONDS = 4;
+
+/**
  * The FFmpeg runs of one job, in order. One, or with `passLogPrefix`, libx264 and rungs below TWO_PASS_BELOW_HEIGHT
  * two: a first pass that measures every frame and a second that spends the rung's bits over the segment from those
  * statistics. A one-pass ABR encoder starts each job from the same guess and gives the segment's first frames far more
@@ -173,9 +185,10 @@ export const TWO_PASS_BELOW_HEIGHT = 720;
  * one-pass rate control.
  */
 export function jobFfmpegRuns(options: JobArgsOptions): string[][] {
-  const { passLogPrefix: logPrefix, encoder, rungs } = options;
+  const { passLogPrefix: logPrefix, encoder, rungs, segmentSeconds } = options;
   const first = { ...options, input: options.firstRunInput ?? options.input };
-  if (logPrefix === undefined || encoder !== "libx264" || rungs.some((r) => r.height >= TWO_PASS_BELOW_HEIGHT)) return [jobFfmpegArgs(first)];
+  const long = segmentSeconds !== undefined && segmentSeconds >= TWO_PASS_BELOW_SECONDS;
+  if (logPrefix === undefined || encoder !== "libx264" || long || rungs.some((r) => r.height >= TWO_PASS_BELOW_HEIGHT)) return [jobFfmpegArgs(first)];
   const framesPrefix = options.framesPrefix;
   return [jobFfmpegArgs(first, { number: 1, logPrefix, framesPrefix }), jobFfmpegArgs(options, { number: 2, logPrefix, framesPrefix })];
 }

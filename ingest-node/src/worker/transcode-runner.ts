@@ -96,6 +96,8 @@ function runsOf(job: TranscodeJob, dir: string, options: RunnerOptions, sourceIn
     vaapiDevice: options.vaapiDevice,
     passLogPrefix: join(dir, "pass"),
     framesPrefix: keepFrames ? join(dir, "frames") : undefined,
+    // The stream's target, not this segment's length: every segment of a stream is then encoded the same way.
+    segmentSeconds: job.targetDuration,
   });
 }
 

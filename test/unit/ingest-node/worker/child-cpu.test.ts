@@ -12,8 +12,9 @@ describe("reaped children CPU", () => {
   it("grows by the CPU of a child this process waited for", () => {
     const before = reapedChildrenCpuMs();
     if (process.platform !== "linux") return expect(before).toBeNull();
-    // A child that spins for ~300 ms of CPU.
-    spawnSync(process.execPath, ["-e", "const end = Date.now() + 300; while (Date.now() < end);"]);
+    // A child that spins until it has used 300 ms of CPU (by its own clock, not the wall's: a loaded machine gives a
+    // 300 ms wall-clock spin far less CPU).
+    spawnSync(process.execPath, ["-e", "const s = process.cpuUsage(); let u; do u = process.cpuUsage(s); while (u.user + u.system < 300_000);"]);
     expect(reapedChildrenCpuMs()! - before!).toBeGreaterThanOrEqual(150);
   });
 });

@@ -5,6 +5,7 @@ import {
   encoderArgs,
   jobFfmpegArgs,
   jobFfmpegRuns,
+  TWO_PASS_BELOW_SECONDS,
   keepsScaledFrames,
   keptFramesBytes,
 } from "../../../../ingest-node/src/worker/encoder-args.ts";
@@ -143,6 +144,13 @@ describe("jobFfmpegRuns", () => {
       expect(runs).toHaveLength(1);
       expect(runs[0]).not.toContain("-pass");
     }
+  });
+
+  it("runs once for a stream whose segments are TWO_PASS_BELOW_SECONDS or longer (standard's 6 s), twice below it", () => {
+    const options = { ...base, encoder: "libx264" as const, passLogPrefix: "/t/pass" };
+    expect(jobFfmpegRuns({ ...options, segmentSeconds: 6 })).toEqual([jobFfmpegArgs(options)]);
+    expect(jobFfmpegRuns({ ...options, segmentSeconds: TWO_PASS_BELOW_SECONDS })).toHaveLength(1);
+    expect(jobFfmpegRuns({ ...options, segmentSeconds: 2 })).toHaveLength(2);
   });
 });
 
