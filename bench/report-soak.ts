@@ -122,7 +122,7 @@ function soakRun(
 function allocatorSplitText(a: AllocatorSplit): string {
   if (a.warm === null || a.end === null) return `${a.label}: not read (${a.error ?? "the process was gone"})`;
   const release = a.release
-    ? `; a release after the baselines (subrelease on) took its RSS from ${n(a.release.rssBeforeMiB)} to ${n(a.release.rssAfterMiB)} MiB, leaving ${n(a.release.after.freeListsMiB, 1)} MiB in the free lists`
+    ? `; after the publisher stopped and the baselines ran, in use ${n(a.release.after.inUseMiB, 1)} MiB, and a release (subrelease on) took its RSS from ${n(a.release.rssBeforeMiB)} to ${n(a.release.rssAfterMiB)} MiB, leaving ${n(a.release.after.freeListsMiB, 1)} MiB in the free lists`
     : "";
   const series =
     (a.samples?.length ?? 0) > 2
@@ -131,9 +131,15 @@ function allocatorSplitText(a: AllocatorSplit): string {
   return `${a.label}: in use by workerd's code ${n(a.warm.inUseMiB, 1)} → ${n(a.end.inUseMiB, 1)} MiB, freed but kept in the allocator's free lists ${n(a.warm.freeListsMiB, 1)} → ${n(a.end.freeListsMiB, 1)} MiB${series}${release}`;
 }
 
+/** The splits worth a sentence: read, or failed with a reason (a label with no process on this edge is left out). */
+function readable(splits: AllocatorSplit[] | undefined): AllocatorSplit[] {
+  return (splits ?? []).filter((a) => (a.warm !== null && a.end !== null) || a.error !== undefined);
+}
+
 /** The allocator paragraph of a run, or null when the run has none. */
-function allocatorSentence(splits: AllocatorSplit[] | undefined): string | null {
-  if (!splits?.length) return null;
+function allocatorSentence(all: AllocatorSplit[] | undefined): string | null {
+  const splits = readable(all);
+  if (splits.length === 0) return null;
   return (
     "**Where workerd's memory sits** (its allocator, tcmalloc, read with gdb at the end of the warm-up and at the end: `bench/tcmalloc-stats.ts`; " +
     `workerd runs none of tcmalloc's background release, so memory it frees stays resident until it is allocated again): ${splits.map(allocatorSplitText).join("; ")}.`
@@ -174,6 +180,6 @@ function runFindings(r: SoakResult): string[] {
     `- **Memory over ${n(r.minutes, 1)} min (${r.edgeKind}):** ${n(r.objects.missing)} listed objects missing of ${n(r.objects.fetched + r.objects.missing)}. After the warm-up: ${parts.join("; ")}. ` +
       `Beside them: ${others.join("; ")}. A baseline's share near 100 % means the soak grows that process no faster than requests that run none of our playback code. ` +
       `Flat once warm (under ${FLAT_MIB_PER_MINUTE} MiB/min over the second half): ${flat.length > 0 ? flat.join(", ") : "none"}; still growing at the end: ${growing.length > 0 ? growing.join(", ") : "none"}.` +
-      (r.allocator?.some((a) => a.warm && a.end) ? ` Allocator: ${r.allocator.map(allocatorSplitText).join("; ")}.` : ""),
+      (readable(r.allocator).some((a) => a.warm && a.end) ? ` Allocator: ${readable(r.allocator).map(allocatorSplitText).join("; ")}.` : ""),
   ];
 }
