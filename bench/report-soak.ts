@@ -175,11 +175,12 @@ function runFindings(r: SoakResult): string[] {
   const measured = r.processes.filter((p) => warmRate(p) !== null);
   const flat = measured.filter((p) => Math.abs(warmRate(p)!) < FLAT_MIB_PER_MINUTE).map((p) => p.label);
   const growing = measured.filter((p) => warmRate(p)! >= FLAT_MIB_PER_MINUTE).map((p) => p.label);
+  const allocator = readable(r.allocator);
   const others = r.processes.filter((p) => p.kind === "other").map((p) => `${p.label} ${n(p.warmMiB)} → ${n(p.endMiB)} MiB (${n(p.miBPerMinute, 2)} MiB/min)`);
   return [
     `- **Memory over ${n(r.minutes, 1)} min (${r.edgeKind}):** ${n(r.objects.missing)} listed objects missing of ${n(r.objects.fetched + r.objects.missing)}. After the warm-up: ${parts.join("; ")}. ` +
       `Beside them: ${others.join("; ")}. A baseline's share near 100 % means the soak grows that process no faster than requests that run none of our playback code. ` +
       `Flat once warm (under ${FLAT_MIB_PER_MINUTE} MiB/min over the second half): ${flat.length > 0 ? flat.join(", ") : "none"}; still growing at the end: ${growing.length > 0 ? growing.join(", ") : "none"}.` +
-      (readable(r.allocator).some((a) => a.warm && a.end) ? ` Allocator: ${readable(r.allocator).map(allocatorSplitText).join("; ")}.` : ""),
+      (allocator.some((a) => a.warm && a.end) ? ` Allocator: ${allocator.map(allocatorSplitText).join("; ")}.` : ""),
   ];
 }

@@ -27,6 +27,11 @@ function sum(parts: TcmallocStats[]): TcmallocStats {
   return out;
 }
 
+/** The summed RSS of `pids` in MiB, to 0.1. */
+function rssOf(pids: number[]): number {
+  return Math.round(pids.reduce((s, pid) => s + (sampleProcess(pid)?.rssMiB ?? 0), 0) * 10) / 10;
+}
+
 /** The pids behind a tracked label now. */
 function pidsOf(t: Tracked): number[] {
   return (t.read()?.pids ?? "").split(",").filter(Boolean).map(Number);
@@ -83,7 +88,8 @@ export class SoakAllocator {
       const split = this.splits[i]!;
       const pids = pidsOf(tracked);
       if (pids.length === 0) continue;
-      const rssBefore = pids.reduce((s, pid) => s + (sampleProcess(pid)?.rssMiB ?? 0), 0);
+      // Before the release the read below makes.
+      const rssBefore = at === "release" ? rssOf(pids) : null;
       const read: (TcmallocStats | Error)[] = [];
       for (const pid of pids) read.push(await tcmallocStats(pid, at === "release"));
       const failed = read.find((r) => r instanceof Error);
@@ -93,10 +99,8 @@ export class SoakAllocator {
         continue;
       }
       const stats = sum(read as TcmallocStats[]);
-      if (at === "release") {
-        const rssAfter = pids.reduce((s, pid) => s + (sampleProcess(pid)?.rssMiB ?? 0), 0);
-        split.release = { rssBeforeMiB: Math.round(rssBefore * 10) / 10, rssAfterMiB: Math.round(rssAfter * 10) / 10, after: stats };
-      } else {
+      if (rssBefore !== null) split.release = { rssBeforeMiB: rssBefore, rssAfterMiB: rssOf(pids), after: stats };
+      else {
         split.samples!.push({ t, stats });
         if (at === "end") split.end = stats;
         else split.warm ??= stats;

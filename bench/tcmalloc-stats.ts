@@ -81,9 +81,10 @@ export async function tcmallocPage(pid: number, release = false): Promise<string
 export function parseTcmallocPage(page: string): TcmallocStats {
   const bytes = (label: RegExp): number => {
     const line = page.split("\n").find((l) => l.startsWith("MALLOC:") && label.test(l));
-    const n = line ? Number(/MALLOC:\s*[=+]?\s*(\d+)/.exec(line)?.[1] ?? 0) : 0;
-    return Math.round((n / 2 ** 20) * 10) / 10;
+    return line ? Number(/MALLOC:\s*[=+]?\s*(\d+)/.exec(line)?.[1] ?? 0) : 0;
   };
+  const mib = (n: number) => Math.round((n / 2 ** 20) * 10) / 10;
+  // Summed in bytes, rounded once.
   const freeLists = [
     /page heap freelist/,
     /central cache freelist/,
@@ -95,13 +96,14 @@ export function parseTcmallocPage(page: string): TcmallocStats {
     .map(bytes)
     .reduce((a, b) => a + b, 0);
   return {
-    inUseMiB: bytes(/Bytes in use by application/),
-    freeListsMiB: Math.round(freeLists * 10) / 10,
-    pageHeapFreeMiB: bytes(/page heap freelist/),
-    releasedMiB: bytes(/released to OS/),
-    metadataMiB: bytes(/Bytes in malloc metadata$/) || bytes(/Bytes in malloc metadata\b/),
-    residentMiB: bytes(/Actual memory used \(physical/),
-    peakMiB: bytes(/Actual memory used at peak/),
+    inUseMiB: mib(bytes(/Bytes in use by application/)),
+    freeListsMiB: mib(freeLists),
+    pageHeapFreeMiB: mib(bytes(/page heap freelist/)),
+    releasedMiB: mib(bytes(/released to OS/)),
+    // The line itself, not "... metadata Arena unallocated" below it.
+    metadataMiB: mib(bytes(/Bytes in malloc metadata$/)),
+    residentMiB: mib(bytes(/Actual memory used \(physical/)),
+    peakMiB: mib(bytes(/Actual memory used at peak/)),
   };
 }
 
