@@ -12,7 +12,7 @@ import { createConnection } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, onTestFailed } from "vitest";
 import { signWorkerGrant } from "../../edge/src/auth/worker-grant.ts";
 import { CmafPackager, type InitEvent } from "../../ingest-node/src/packager/packager.ts";
 import { defaultDurations, firstDecodeTimes, trackSpans } from "../../ingest-node/src/worker/decode-times.ts";
@@ -48,7 +48,10 @@ class TestRedis {
     return `redis://127.0.0.1:${this.port}`;
   }
   async start(): Promise<void> {
-    const args = ["--port", String(this.port), "--bind", "127.0.0.1", "--dir", this.dir, "--appendonly", "yes", "--appendfsync", "always", "--save", ""];
+    // Redis' default fsync (every second, in a background thread): a SIGTERM still writes and flushes the append-only
+    // file, so a stop and start keeps the queue. `--appendfsync always` put a disk flush into every lock renewal and
+    // fragment XADD: with each flush delayed 300 ms (strace fault injection) this test failed as it did on a CI disk.
+    const args = ["--port", String(this.port), "--bind", "127.0.0.1", "--dir", this.dir, "--appendonly", "yes", "--save", ""];
     this.child = spawn("redis-server", args, { stdio: "ignore" });
     await eventually("redis-server to answer", 10_000, async () => ((await this.ping()) ? true : undefined), 50);
   }
@@ -189,6 +192,27 @@ afterAll(async () => {
   rmSync(redisDir, { recursive: true, force: true });
 });
 
+/**
+ * On a failure, what the pool did: each worker's job starts, finishes, give-backs, warnings and errors, and the node's
+ * warnings (a CI run shows only the test's own output, so this is what tells a slow machine from a fault).
+ */
+function printPoolLogs(): void {
+  const wanted = /job started|job done|given back|WARN|ERROR/;
+  for (const w of workers) {
+    const lines = w.lines
+      .filter((l) => wanted.test(l))
+      .map((l) => l.replace(/ (opened|enqueued|taken|first_fragment|end_read|fetched|encoded|uploaded)_at=\d+/g, ""));
+    console.log(`[pool] ${w.id} (${lines.length} lines):\n${lines.slice(-60).join("\n")}`);
+  }
+  for (const node of system.nodes)
+    console.log(
+      `[pool] node warnings:\n${node.lines
+        .filter((l) => /WARN|ERROR/.test(l))
+        .slice(-40)
+        .join("\n")}`,
+    );
+}
+
 /** The job a worker's "job started" or "job done" line names: `msn/group`. */
 function jobKey(line: string): string {
   return `${/msn=(\d+)/.exec(line)?.[1]}/${/group=(\w+)/.exec(line)?.[1]}`;
@@ -315,6 +339,7 @@ describe("transcoding pool (TRANSCODE=queue, BullMQ on Redis, cpu and gpu worker
   let epoch = 0;
 
   it("makes every rung of every source segment through a worker kill -9 and a 5 s Redis outage", async () => {
+    onTestFailed(printPoolLogs);
     const created = await system.api<StreamObject>("POST", "/streams", { title: "e2e pool", latency_mode: "low" });
     expect(created.status).toBe(201);
     stream = created.body;
