@@ -44,8 +44,9 @@ const mf = new Miniflare({
   // Per-request log lines cost workerd time on every answer; wrangler dev runs with them off in the benchmarks too.
   logRequests: false,
   log: new Log(LogLevel.WARN),
-  // EDGE_DIRECT_INSPECT=1: the Worker's inspector open, as wrangler dev always has it (see below).
-  ...(process.env.EDGE_DIRECT_INSPECT === "1" ? { inspectorPort: 0 } : {}),
+  // EDGE_DIRECT_INSPECT=1: the Worker's inspector open, as wrangler dev always has it (see below). `open`: open and
+  // left free, so a sampler (bench/workerd-heap.ts) can hold the Worker's one session.
+  ...(process.env.EDGE_DIRECT_INSPECT === "1" || process.env.EDGE_DIRECT_INSPECT === "open" ? { inspectorPort: 0 } : {}),
 } as ConstructorParameters<typeof Miniflare>[0]);
 
 await mf.ready;

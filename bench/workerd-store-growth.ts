@@ -3,12 +3,18 @@
 // and `npm start`'s V8 flags; warms workerd up with plain requests (it grows in its first ~15,000 whatever they do:
 // bench/workerd-growth.ts), then does one kind of operation N times, 8 at a time, printing workerd's anonymous
 // resident memory (RssAnon) every `--every` operations and its growth per 1,000 operations by quarter.
-//   node bench/workerd-store-growth.ts --mode=plain|r2-put|r2-get|cache|media|do [--ops=20000] [--keys=1000]
+//   node bench/workerd-store-growth.ts --mode=plain|r2-put|r2-get|cache|media|do|rpc|rpc-disposed|rpc-held|wait-until|
+//     no-wait-until|d1 [--ops=20000] [--keys=1000]
 //     [--objects=1000] [--warm=15000] [--persist=disk|memory] [--distinct=N] [--idle=seconds] [--waves=N]
 // r2-put: a distinct key per operation, 50-500 KB (our segments' sizes). r2-get: `--keys` such objects put first (not
 // measured), then read round-robin. cache: caches.default put of a distinct key and a match of it. media: the soak's
 // pattern, an R2 put and two reads the way the edge serves media (a cache miss read from R2 and kept, then a hit). do: an 8-16 KB
-// value written to one of `--objects` Durable Objects (SQLite-backed) under a distinct key and read back.
+// value written to one of `--objects` Durable Objects (SQLite-backed) under a distinct key and read back. rpc: one
+// object calls another over RPC (a stub per call, as a relay calls the stream's object) and leaves the call's result;
+// rpc-disposed: the same, disposing it; rpc-held: the call answered 50 ms later. wait-until: an object hands a 200 ms
+// promise to waitUntil per operation (no-wait-until: the same promise, not handed over). d1: a D1 lookup by primary key
+// (the edge's node authentication). With gdb on the PATH, workerd's allocator "in use" is read after the warm-up, the
+// operations and the idle wait.
 // `--waves=N` (do): N rounds of the operations, each on `--objects` objects no earlier round used, `--idle` seconds
 // apart: workerd evicts an object idle for 10 s (its server.c++), so memory that follows the objects alive at once
 // comes back for the next round to reuse, while memory kept per object ever created goes on growing round by round.
@@ -21,13 +27,14 @@ import { Log, LogLevel, Miniflare } from "miniflare";
 import { EDGE_V8_FLAGS } from "../scripts/lib/edge-dev.ts";
 import { type GrowthSample, growthRate } from "./growth-rate.ts";
 import { childrenOf } from "./proc.ts";
+import { haveGdb, tcmallocStats } from "./tcmalloc-stats.ts";
 
 function option(name: string, fallback: string): string {
   const arg = process.argv.find((a) => a.startsWith(`--${name}=`));
   return arg ? arg.slice(name.length + 3) : fallback;
 }
 
-const MODES = ["plain", "r2-put", "r2-get", "cache", "media", "do"] as const;
+const MODES = ["plain", "r2-put", "r2-get", "cache", "media", "do", "rpc", "rpc-disposed", "rpc-held", "wait-until", "no-wait-until", "d1"] as const;
 type Mode = (typeof MODES)[number];
 const mode = option("mode", "r2-put") as Mode;
 if (!MODES.includes(mode)) throw new Error(`--mode: one of ${MODES.join(", ")}`);
@@ -78,6 +85,7 @@ const mf = new Miniflare({
   modules: [{ type: "ESModule", path: join(dir, "worker.js") }],
   compatibilityDate: "2026-07-01",
   r2Buckets: ["BUCKET"],
+  d1Databases: ["DB"],
   durableObjects: { OBJECT: { className: "StoreObject", useSQLite: true } },
   ...(persist === "disk" ? { defaultPersistRoot: join(dir, "state") } : {}),
   // No network here: a placeholder request.cf instead of fetching Cloudflare's.
@@ -128,6 +136,14 @@ try {
   if (mode === "r2-get") await run(keys, (i) => put(`/r2/seg/${i}.m4s`, segment(i)));
   const m1 = memory(workerd);
   console.log(`warm ${at()} RssAnon ${m1.anon.toFixed(1)} RssFile ${m1.file.toFixed(1)} MiB`);
+  // RSS keeps memory the allocator holds once freed; tcmalloc's own "in use" (gdb, bench/tcmalloc-stats.ts) tells
+  // memory workerd holds from memory it gave back, so what an evicted object lets go shows after the idle wait.
+  const inUse = async (when: string) => {
+    if (!haveGdb()) return;
+    const stats = await tcmallocStats(workerd);
+    console.log(`allocator ${when} ${at()}: ${stats instanceof Error ? stats.message : `in use ${stats.inUseMiB} MiB`}`);
+  };
+  await inUse("warm");
 
   const samples: GrowthSample[] = [{ requests: 0, mib: m1.anon }];
   let wave = 0;
@@ -144,6 +160,15 @@ try {
       await request(`/media/seg/${i % distinct}.m4s`);
       await request(`/media/seg/${i % distinct}.m4s`);
     },
+    // One long-lived object calling another over RPC per operation, as a relay calls the stream's object.
+    rpc: (i) => request(`/rpc/caller/callee/0/${i}`),
+    "rpc-disposed": (i) => request(`/rpc/caller/callee/1/${i}`),
+    "rpc-held": (i) => request(`/rpc/caller/callee/0/${i}/50`),
+    // A D1 lookup by primary key per operation (the edge's node authentication).
+    d1: (i) => request(`/d1/node-${i % 8}`),
+    // An object handing a 200 ms promise to waitUntil per operation, and the same work without waitUntil.
+    "wait-until": () => request("/wait-until/caller/200/1"),
+    "no-wait-until": () => request("/wait-until/caller/200/0"),
     do: async (i) => {
       const path = `/do/object-${wave * objects + (i % objects)}/value-${i % distinct}`;
       await put(path, small(i));
@@ -163,7 +188,9 @@ try {
     `${mode}: RssAnon ${f(rate.from)} -> ${f(rate.to)} MiB after the first tenth; ${f(rate.overall)} MiB per 1,000 ops ` +
       `(quarters ${rate.quarters.map(f).join(", ")})`,
   );
+  await inUse("after the operations");
   await stayIdle();
+  if (idle > 0) await inUse("after the idle wait");
   const constructed = async () => Number(await (await fetch(`${origin}/do-constructed`)).text());
   for (wave = 1; wave < waves; wave++) {
     const before = await constructed();

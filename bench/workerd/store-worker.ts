@@ -5,6 +5,7 @@ import { DurableObject } from "cloudflare:workers";
 
 interface StoreEnv {
   BUCKET: R2Bucket;
+  DB: D1Database;
   OBJECT: DurableObjectNamespace<StoreObject>;
 }
 
@@ -27,6 +28,41 @@ export class StoreObject extends DurableObject<StoreEnv> {
   async read(key: string): Promise<ArrayBuffer | null> {
     return (await this.ctx.storage.get<ArrayBuffer>(key)) ?? null;
   }
+
+  /** A small object answer, as the stream's object answers a relay's playlist call. */
+  async answer(i: number): Promise<{ status: number; body: string }> {
+    return { status: 200, body: `#EXTM3U ${i}` };
+  }
+
+  /**
+   * Starts a promise that settles `ms` later and hands it to the object's context (waitUntil, as the relay kept its work
+   * alive) or only lets it run (`handOver` false: the same work without waitUntil).
+   */
+  async keepAlive(ms: number, handOver: boolean): Promise<number> {
+    const work = new Promise((resolve) => setTimeout(resolve, ms));
+    if (handOver) this.ctx.waitUntil(work);
+    return ms;
+  }
+
+  /** The same answer as `answer`, `ms` later (a held call, as a relay's follow waits for the next playlist). */
+  async answerLater(i: number, ms: number): Promise<{ status: number; body: string }> {
+    await new Promise((resolve) => setTimeout(resolve, ms));
+    return this.answer(i);
+  }
+
+  /**
+   * Calls object `callee` once over RPC from inside this object (as a relay calls the stream's object), with a stub made
+   * for the call, and disposes the call's result or leaves it.
+   */
+  async callOther(callee: string, i: number, dispose: boolean, holdMs = 0): Promise<number> {
+    const stub = this.env.OBJECT.get(this.env.OBJECT.idFromName(callee));
+    const result = holdMs > 0 ? await stub.answerLater(i, holdMs) : await stub.answer(i);
+    const status = result.status;
+    // Symbol.dispose is not in this bundle's TypeScript lib; workerd's RPC results carry it.
+    const disposeKey = (Symbol as unknown as { dispose: symbol }).dispose;
+    if (dispose) (result as unknown as Record<symbol, (() => void) | undefined>)[disposeKey]?.();
+    return status;
+  }
 }
 
 function missing(): Response {
@@ -35,6 +71,7 @@ function missing(): Response {
 
 /**
  * Routes: /plain; PUT|GET /r2/<key>; PUT|GET /cache/<key>; GET /media/<key>; PUT|GET /do/<object>/<key>;
+ * GET /d1/<id>; GET /rpc/<caller>/<callee>/<dispose 0|1>/<i>[/<hold ms>]; GET /wait-until/<object>/<ms>/<hand over 0|1>;
  * GET /do-constructed (how many Durable Object instances this isolate has constructed).
  */
 export default {
@@ -76,6 +113,25 @@ export default {
       const headers = { "cache-control": "public, max-age=86400", "content-type": "video/mp4" };
       ctx.waitUntil(cache.put(cacheKey, new Response(body, { headers })));
       return new Response(body, { headers });
+    }
+    if (kind === "rpc") {
+      // GET /rpc/<caller>/<callee>/<dispose 0|1>/<i>: one RPC call made inside object <caller>.
+      const [caller = "", callee = "", dispose = "0", i = "0", hold = "0"] = rest;
+      const stub = env.OBJECT.get(env.OBJECT.idFromName(caller));
+      return new Response(String(await stub.callOther(callee, Number(i), dispose === "1", Number(hold))));
+    }
+    if (kind === "wait-until") {
+      // GET /wait-until/<object>/<ms>/<hand over 0|1>: object <object> starts a promise of <ms>, handed to waitUntil or not.
+      const [object = "", ms = "0", handOver = "1"] = rest;
+      return new Response(String(await env.OBJECT.get(env.OBJECT.idFromName(object)).keepAlive(Number(ms), handOver === "1")));
+    }
+    if (kind === "d1") {
+      // GET /d1/<id>: one parameterised lookup by primary key, as the edge authenticates each node upload.
+      await env.DB.prepare("CREATE TABLE IF NOT EXISTS nodes (id TEXT PRIMARY KEY, region TEXT)").run();
+      const row = await env.DB.prepare("SELECT region FROM nodes WHERE id = ? LIMIT ?")
+        .bind(rest[0] ?? "", 1)
+        .first();
+      return new Response(JSON.stringify(row));
     }
     if (kind === "do") {
       const [object = "", ...inner] = rest;
