@@ -34,7 +34,21 @@ function option(name: string, fallback: string): string {
   return arg ? arg.slice(name.length + 3) : fallback;
 }
 
-const MODES = ["plain", "r2-put", "r2-get", "cache", "media", "do", "rpc", "rpc-disposed", "rpc-held", "wait-until", "no-wait-until", "d1"] as const;
+const MODES = [
+  "plain",
+  "r2-put",
+  "r2-get",
+  "cache",
+  "media",
+  "do",
+  "rpc",
+  "rpc-disposed",
+  "rpc-held",
+  "wait-until",
+  "no-wait-until",
+  "d1",
+  "cleared-timer",
+] as const;
 type Mode = (typeof MODES)[number];
 const mode = option("mode", "r2-put") as Mode;
 if (!MODES.includes(mode)) throw new Error(`--mode: one of ${MODES.join(", ")}`);
@@ -164,6 +178,8 @@ try {
     rpc: (i) => request(`/rpc/caller/callee/0/${i}`),
     "rpc-disposed": (i) => request(`/rpc/caller/callee/1/${i}`),
     "rpc-held": (i) => request(`/rpc/caller/callee/0/${i}/50`),
+    // An object setting a 60 s timer and clearing it 1 ms later, per operation.
+    "cleared-timer": () => request(`/cleared-timer/caller/${option("timer-ms", "60000")}`),
     // A D1 lookup by primary key per operation (the edge's node authentication).
     d1: (i) => request(`/d1/node-${i % 8}`),
     // An object handing a 200 ms promise to waitUntil per operation, and the same work without waitUntil.

@@ -44,6 +44,21 @@ export class StoreObject extends DurableObject<StoreEnv> {
     return ms;
   }
 
+  /**
+   * Sets a timer of `ms` inside a promise and clears it 1 ms later, before it fires (as a held request is released by
+   * the next playlist before its timeout).
+   */
+  async clearedTimer(ms: number): Promise<number> {
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, ms);
+      setTimeout(() => {
+        clearTimeout(timer);
+        resolve();
+      }, 1);
+    });
+    return ms;
+  }
+
   /** The same answer as `answer`, `ms` later (a held call, as a relay's follow waits for the next playlist). */
   async answerLater(i: number, ms: number): Promise<{ status: number; body: string }> {
     await new Promise((resolve) => setTimeout(resolve, ms));
@@ -72,6 +87,7 @@ function missing(): Response {
 /**
  * Routes: /plain; PUT|GET /r2/<key>; PUT|GET /cache/<key>; GET /media/<key>; PUT|GET /do/<object>/<key>;
  * GET /d1/<id>; GET /rpc/<caller>/<callee>/<dispose 0|1>/<i>[/<hold ms>]; GET /wait-until/<object>/<ms>/<hand over 0|1>;
+ * GET /cleared-timer/<object>/<ms>;
  * GET /do-constructed (how many Durable Object instances this isolate has constructed).
  */
 export default {
@@ -119,6 +135,11 @@ export default {
       const [caller = "", callee = "", dispose = "0", i = "0", hold = "0"] = rest;
       const stub = env.OBJECT.get(env.OBJECT.idFromName(caller));
       return new Response(String(await stub.callOther(callee, Number(i), dispose === "1", Number(hold))));
+    }
+    if (kind === "cleared-timer") {
+      // GET /cleared-timer/<object>/<ms>: object <object> sets a timer of <ms> and clears it before it fires.
+      const [object = "", ms = "0"] = rest;
+      return new Response(String(await env.OBJECT.get(env.OBJECT.idFromName(object)).clearedTimer(Number(ms))));
     }
     if (kind === "wait-until") {
       // GET /wait-until/<object>/<ms>/<hand over 0|1>: object <object> starts a promise of <ms>, handed to waitUntil or not.

@@ -129,27 +129,21 @@ export class PlaylistCoalescer {
   #follow(group: Set<Follower>, call: () => Promise<PlaylistAnswer>): Promise<PlaylistAnswer> {
     // One promise, settled by whichever comes first: the leader's answer or this request's own fallback timer. The
     // timer also tells workerd that this request still waits for something of its own (a request awaiting only
-    // another request's promise is cancelled as one that "will never generate a response"), and it is cleared here,
-    // in this request's continuation: workerd refuses to clear it from the leader's request (cross-request I/O).
-    let timer: ReturnType<typeof setTimeout> | undefined;
+    // another request's promise is cancelled as one that "will never generate a response"). It is not cleared when
+    // the answer comes first: it fires later and resolves nothing. Inside a Durable Object (the relay) workerd keeps
+    // a cleared timer's entry until the object is evicted (playlist-waiters.ts), and in a Worker's request it ends
+    // with the request.
     let follower: Follower | undefined;
     const settled = new Promise<PlaylistAnswer | null>((resolve, reject) => {
       follower = { resolve, reject };
       group.add(follower);
-      timer = setTimeout(() => resolve(null), this.#fallbackMs);
+      setTimeout(() => resolve(null), this.#fallbackMs);
     });
-    return settled.then(
-      (answer) => {
-        if (timer !== undefined) clearTimeout(timer);
-        if (answer !== null) return answer;
-        group.delete(follower!);
-        return call();
-      },
-      (error: unknown) => {
-        if (timer !== undefined) clearTimeout(timer);
-        throw error;
-      },
-    );
+    return settled.then((answer) => {
+      if (answer !== null) return answer;
+      group.delete(follower!);
+      return call();
+    });
   }
 
   #settle(key: string, followers: Set<Follower>): void {

@@ -135,12 +135,10 @@ export class PlaylistFollows {
     this.#waitingCount += 1;
     return new Promise<void>((resolve) => {
       // The timer also keeps this request's own I/O pending, as the coalescer's followers do (playlist-coalescer.ts).
-      const timer = setTimeout(wake, timeoutMs);
-      function wake() {
-        clearTimeout(timer);
-        resolve();
-      }
-      waiters.add(wake);
+      // It is not cleared when the playlist comes first: it fires later and resolves nothing (playlist-waiters.ts says
+      // why a cleared timer costs a Durable Object memory until it is evicted).
+      setTimeout(resolve, timeoutMs);
+      waiters.add(resolve);
     }).finally(() => {
       this.#waitingCount -= 1;
     });
