@@ -4,7 +4,7 @@
 // bench/workerd-growth.ts), then does one kind of operation N times, 8 at a time, printing workerd's anonymous
 // resident memory (RssAnon) every `--every` operations and its growth per 1,000 operations by quarter.
 //   node bench/workerd-store-growth.ts --mode=plain|r2-put|r2-get|cache|media|do|rpc|rpc-disposed|rpc-held|wait-until|
-//     no-wait-until|d1 [--ops=20000] [--keys=1000]
+//     no-wait-until|d1|cleared-timer [--ops=20000] [--keys=1000] [--timer-ms=60000]
 //     [--objects=1000] [--warm=15000] [--persist=disk|memory] [--distinct=N] [--idle=seconds] [--waves=N]
 // r2-put: a distinct key per operation, 50-500 KB (our segments' sizes). r2-get: `--keys` such objects put first (not
 // measured), then read round-robin. cache: caches.default put of a distinct key and a match of it. media: the soak's
@@ -13,7 +13,8 @@
 // object calls another over RPC (a stub per call, as a relay calls the stream's object) and leaves the call's result;
 // rpc-disposed: the same, disposing it; rpc-held: the call answered 50 ms later. wait-until: an object hands a 200 ms
 // promise to waitUntil per operation (no-wait-until: the same promise, not handed over). d1: a D1 lookup by primary key
-// (the edge's node authentication). With gdb on the PATH, workerd's allocator "in use" is read after the warm-up, the
+// (the edge's node authentication). cleared-timer: an object sets a `--timer-ms` timer and clears it 1 ms later (workerd
+// keeps a cleared timer's entry until the object is evicted). With gdb on the PATH, workerd's allocator "in use" is read after the warm-up, the
 // operations and the idle wait.
 // `--waves=N` (do): N rounds of the operations, each on `--objects` objects no earlier round used, `--idle` seconds
 // apart: workerd evicts an object idle for 10 s (its server.c++), so memory that follows the objects alive at once
@@ -65,6 +66,7 @@ const distinct = Number(option("distinct", String(ops)));
 const idle = Number(option("idle", "0"));
 const LANES = Number(option("lanes", "8"));
 const waves = Number(option("waves", "1"));
+const timerMs = Number(option("timer-ms", "60000"));
 if (waves > 1 && mode !== "do") throw new Error("--waves is for --mode=do");
 
 /** workerd's RssAnon and RssFile in MiB. */
@@ -178,8 +180,8 @@ try {
     rpc: (i) => request(`/rpc/caller/callee/0/${i}`),
     "rpc-disposed": (i) => request(`/rpc/caller/callee/1/${i}`),
     "rpc-held": (i) => request(`/rpc/caller/callee/0/${i}/50`),
-    // An object setting a 60 s timer and clearing it 1 ms later, per operation.
-    "cleared-timer": () => request(`/cleared-timer/caller/${option("timer-ms", "60000")}`),
+    // An object setting a `--timer-ms` timer and clearing it 1 ms later, per operation.
+    "cleared-timer": () => request(`/cleared-timer/caller/${timerMs}`),
     // A D1 lookup by primary key per operation (the edge's node authentication).
     d1: (i) => request(`/d1/node-${i % 8}`),
     // An object handing a 200 ms promise to waitUntil per operation, and the same work without waitUntil.
