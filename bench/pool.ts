@@ -8,6 +8,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { DEFAULT_ENCODER_NICE } from "../ingest-node/src/worker/worker-config.ts";
 import { startTestPublisher } from "../scripts/lib/test-publisher.ts";
 import { type PoolCapacity, type PoolCapacityOptions, runPoolCapacity } from "./pool-capacity.ts";
 import { jobMarks, type ListedSegment, logFields, type PoolStageRow, type PoolWaitSplit, stageRows, waitSplit } from "./pool-stages.ts";
@@ -31,9 +32,7 @@ export const POOL_SECONDS = { low: 40, standard: 180 } as const;
  * workers' default ENCODER_NICE, so it does not go before the node, the edge, Redis and the workers' event loops on
  * these shared cores. At nice 0 it did: job wait p95 16-83 ms over ten 90 s `standard` runs, 17-25 ms over four at 10.
  */
-export const PUBLISHER_NICE = 10;
-/** The workers' ENCODER_NICE in these runs (their default). */
-const WORKER_ENCODER_NICE = 10;
+export const PUBLISHER_NICE = DEFAULT_ENCODER_NICE;
 /** Target: job wait p95 with idle workers. */
 export const POOL_JOB_WAIT_P95_TARGET_MS = 50;
 /** A latency mode the section measures. */
@@ -252,7 +251,7 @@ export async function runPool(options: PoolOptions): Promise<PoolResult> {
     seconds: options.seconds,
     workers: options.workers,
     concurrency: options.concurrency ?? 2,
-    nice: { publisher: PUBLISHER_NICE, encoders: WORKER_ENCODER_NICE },
+    nice: { publisher: PUBLISHER_NICE, encoders: DEFAULT_ENCODER_NICE },
     runs,
     capacity,
   };

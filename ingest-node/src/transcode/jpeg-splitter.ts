@@ -1,6 +1,8 @@
 // Splits an MJPEG byte stream (FFmpeg `-f image2pipe -c:v mjpeg`) into whole JPEG images.
 // It walks the marker segments rather than searching for FF D9, so the bytes of a header can never end an image.
 
+import { headerSegments, JpegTileError } from "../storyboard/jpeg-tile.ts";
+
 /** Images larger than this are dropped as garbage (the splitter then resynchronises on the next SOI). */
 const MAX_IMAGE_BYTES = 16 * 1024 * 1024;
 
@@ -108,25 +110,16 @@ function findSoi(b: Buffer, from: number): number {
   return -1;
 }
 
-/** Width and height from a JPEG's SOF0..SOF15 header (not DHT/JPG/DAC), or null. */
+/** Width and height from a JPEG's SOF0..SOF15 header (not DHT/JPG/DAC), or null when its header cannot be walked. */
 export function jpegDimensions(jpeg: Uint8Array): { width: number; height: number } | null {
-  const b = Buffer.from(jpeg.buffer, jpeg.byteOffset, jpeg.byteLength);
-  if (b.length < 4 || b[0] !== 0xff || b[1] !== 0xd8) return null;
-  let p = 2;
-  while (p + 4 <= b.length) {
-    if (b[p] !== 0xff) return null;
-    const marker = b[p + 1] as number;
-    if (marker === 0xff) {
-      p++;
-      continue;
+  try {
+    for (const { marker, body } of headerSegments(jpeg)) {
+      const isSof = marker >= 0xc0 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc;
+      if (isSof && body.length >= 5) return { height: (body[1]! << 8) | body[2]!, width: (body[3]! << 8) | body[4]! };
     }
-    const length = b.readUInt16BE(p + 2);
-    const isSof = marker >= 0xc0 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc;
-    if (isSof && p + 9 <= b.length) {
-      return { height: b.readUInt16BE(p + 5), width: b.readUInt16BE(p + 7) };
-    }
-    if (marker === 0xda || marker === 0xd9) return null;
-    p += 2 + length;
+    return null;
+  } catch (error) {
+    if (error instanceof JpegTileError) return null;
+    throw error;
   }
-  return null;
 }

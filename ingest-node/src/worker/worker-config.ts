@@ -7,6 +7,9 @@ import type { FfmpegLocations } from "../transcode/ffmpeg-binary.ts";
 import { WORKER_CLASSES, type WorkerClass } from "../queue/transcode-job.ts";
 import { type Encoder, ENCODERS } from "./encoder-args.ts";
 
+/** ENCODER_NICE when unset: the worker's own work goes first on shared cores. */
+export const DEFAULT_ENCODER_NICE = 10;
+
 const WorkerConfigSchema = z.object({
   /** The pool's Redis (BullMQ), the same one the nodes enqueue on. */
   REDIS_URL: z.string().regex(/^rediss?:\/\/\S+$/),
@@ -25,7 +28,7 @@ const WorkerConfigSchema = z.object({
    * Nice value (0-19) of the worker's FFmpeg runs: the worker's own work (taking jobs, renewing their locks, feeding
    * and uploading) goes first when the encoders fill the cores. 0: the worker's priority.
    */
-  ENCODER_NICE: z.coerce.number().int().min(0).max(19).default(10),
+  ENCODER_NICE: z.coerce.number().int().min(0).max(19).default(DEFAULT_ENCODER_NICE),
   X264_PRESET: z.enum(["ultrafast", "superfast", "veryfast", "faster", "fast", "medium"]).default("veryfast"),
   /**
    * Longest wait for the next of a segment's fragments in Redis (jobs the node enqueued when the segment opened);

@@ -25,6 +25,8 @@ function segmentOf(row: Row): RecordedSegment {
 /** Recording of segments per broadcast session, on the Durable Object's SQL storage. */
 export class Recording {
   private readonly sql: SqlStorage;
+  /** The last epochSecondsBefore answer (recorded rows before a listed segment never change). */
+  private lastSecondsBefore: { sessionId: string; rendition: string; epoch: number; msn: number; seconds: number } | null = null;
 
   constructor(sql: SqlStorage) {
     this.sql = sql;
@@ -81,18 +83,27 @@ export class Recording {
     return row?.epoch ?? null;
   }
 
-  /** Seconds of publish `epoch`'s recorded media of `rendition` before `msn` (where a storyboard's tile clock stands). */
+  /**
+   * Seconds of publish `epoch`'s recorded media of `rendition` before `msn` (where a storyboard's tile clock stands).
+   * Asked again with the window's next first segment, it sums only the rows between: a four-hour DVR window's
+   * storyboard would otherwise read thousands of rows on every request.
+   */
   epochSecondsBefore(sessionId: string, rendition: string, epoch: number, msn: number): number {
+    const last = this.lastSecondsBefore;
+    const from = last && last.sessionId === sessionId && last.rendition === rendition && last.epoch === epoch && last.msn <= msn ? last : null;
     const row = this.sql
       .exec<{ seconds: number | null }>(
-        "SELECT SUM(duration) AS seconds FROM recorded_segments WHERE session_id = ? AND rendition = ? AND epoch = ? AND msn < ?",
+        "SELECT SUM(duration) AS seconds FROM recorded_segments WHERE session_id = ? AND rendition = ? AND msn >= ? AND msn < ? AND epoch = ?",
         sessionId,
         rendition,
-        epoch,
+        from?.msn ?? 0,
         msn,
+        epoch,
       )
       .toArray()[0];
-    return row?.seconds ?? 0;
+    const seconds = (from?.seconds ?? 0) + (row?.seconds ?? 0);
+    this.lastSecondsBefore = { sessionId, rendition, epoch, msn, seconds };
+    return seconds;
   }
 
   /** The highest recorded media sequence number of a session, or null when it recorded nothing. */
