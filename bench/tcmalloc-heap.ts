@@ -27,26 +27,51 @@ export interface HeapWalk {
   samples: HeapSample[];
 }
 
-// The recorder's list, as read from tcmalloc's code in workerd's build: the head at +0; each sample has `next` at +8
-// and `dead` at +0x10 (set once freed, before it is unlinked); its StackTrace at +0x18 holds the requested size at
-// +0x10, the depth (an int) at +0x50 and the return addresses from +0x58.
+/** Where a sample's fields sit from its list node, as read from one workerd build's disassembly and memory. */
+interface SampleLayout {
+  /** Non-zero once the sample was freed (before it is unlinked). */
+  dead: number;
+  /** The size the code asked for. */
+  requested: number;
+  /** How many return addresses follow (an int). */
+  depth: number;
+  /** The return addresses, innermost first. */
+  stack: number;
+}
+
+// In every build the recorder's list head is at +0 and a node's `next` at +8. Builds differ in the rest: the
+// workerd that Miniflare runs here (2026-07-30) keeps a `dead` flag at +0x10 and its StackTrace from +0x18; wrangler's
+// own (2026-11-17) links samples both ways (+0x10 is `prev`), so a freed one is unlinked at once.
+const LAYOUTS: Record<string, SampleLayout> = {
+  "2026-07-30": { dead: 0x10, requested: 0x28, depth: 0x68, stack: 0x70 },
+  "2026-11-17": { dead: 0x0, requested: 0x20, depth: 0x68, stack: 0x70 },
+};
+
 const WALK_PY = `
 import gdb, json, os, struct
 inf = gdb.selected_inferior()
 head = int(gdb.parse_and_eval("(long)&_ZN8tcmalloc17tcmalloc_internal6Static28sampled_allocation_recorder_E"))
+dead, requested, depth_at, stack_at = (int(x) for x in os.environ["HEAP_WALK_LAYOUT"].split(","))
 def q(addr): return struct.unpack("<Q", inf.read_memory(addr, 8).tobytes())[0]
 node, n = q(head), 0
 with open(os.environ["HEAP_WALK_OUT"], "w") as f:
     while node and n < 5000000:
-        if q(node + 0x10) == 0:
-            t = node + 0x18
-            raw = inf.read_memory(t, 0x58).tobytes()
-            depth = max(0, min(struct.unpack_from("<i", raw, 0x50)[0], 64))
-            stack = list(struct.unpack("<%dQ" % depth, inf.read_memory(t + 0x58, 8 * depth).tobytes())) if depth else []
-            f.write(json.dumps([struct.unpack_from("<Q", raw, 0x10)[0], stack]) + "\\n")
+        if q(node + dead) == 0:
+            depth = max(0, min(struct.unpack("<i", inf.read_memory(node + depth_at, 4).tobytes())[0], 64))
+            stack = list(struct.unpack("<%dQ" % depth, inf.read_memory(node + stack_at, 8 * depth).tobytes())) if depth else []
+            f.write(json.dumps([q(node + requested), stack]) + "\\n")
         node = q(node + 8)
         n += 1
 `;
+
+/** The sample layout of the workerd build at `binary` (by its version), or an Error naming the builds known. */
+function layoutOf(binary: string): SampleLayout {
+  const version = execFileSync(binary, ["--version"], { encoding: "utf8" }).trim().split(/\s+/).at(-1) ?? "";
+  const layout = LAYOUTS[version];
+  if (!layout)
+    throw new Error(`workerd ${version}: its sample layout is not known here (known: ${Object.keys(LAYOUTS).join(", ")}); read it from the binary first`);
+  return layout;
+}
 
 function gdb(pid: number, commands: string[], env: NodeJS.ProcessEnv = {}): Promise<string> {
   const args = ["-p", String(pid), "-batch", "-nx", ...commands.flatMap((command) => ["-ex", command]), "-ex", "detach"];
@@ -85,7 +110,8 @@ export async function walkHeap(pid: number): Promise<HeapWalk> {
     const script = join(dir, "walk.py");
     const out = join(dir, "walk.jsonl");
     writeFileSync(script, WALK_PY);
-    await gdb(pid, [`source ${script}`], { HEAP_WALK_OUT: out });
+    const layout = layoutOf(binary);
+    await gdb(pid, [`source ${script}`], { HEAP_WALK_OUT: out, HEAP_WALK_LAYOUT: [layout.dead, layout.requested, layout.depth, layout.stack].join(",") });
     const samples = readFileSync(out, "utf8")
       .split("\n")
       .filter(Boolean)
