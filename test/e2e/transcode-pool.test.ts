@@ -4,7 +4,8 @@
 // `low` publish of 44 s carries the faults: a worker is killed (-9) while it encodes, and Redis is stopped for 5 s;
 // between the two, hls.js on the watch page switches through every level with no stall.
 // Then every rung must list every msn the source lists (no GAP), decode continuously across segments made by
-// different workers, and a grant must be refused when forged, expired, or its epoch fenced.
+// different workers, and a grant must be refused when forged, expired, or its epoch fenced. Shaka Player (lowLatencyMode)
+// then plays a second publish, switching through every rung the pool makes.
 import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { writeFile } from "node:fs/promises";
@@ -19,6 +20,7 @@ import { defaultDurations, firstDecodeTimes, trackSpans } from "../../ingest-nod
 import { MEDIA_META_HEADER } from "../../protocol/ingest.ts";
 import { WORKER_GRANT_HEADER, workerPaths } from "../../protocol/ingest-paths.ts";
 import { inPage, launchBrowser, waitInPage } from "../../scripts/lib/browser.ts";
+import { openPlayer, samplePlayer, waitForFirstFrame } from "../../scripts/lib/player-pages.ts";
 import { freePort } from "../../scripts/lib/free-port.ts";
 import { FFPROBE } from "./ffprobe.ts";
 import { eventually, startSystem, type TestSystem } from "./harness.ts";
@@ -28,6 +30,8 @@ const run = promisify(execFile);
 const FPS = 30;
 const GRANT_SECRET = "e2e-worker-grant-secret";
 const RUNGS = ["360p", "240p", "160p"];
+/** Seconds Shaka Player plays the pool's rungs, switching through them. */
+const SHAKA_PLAY_S = 20;
 
 interface StreamObject {
   stream_id: string;
@@ -235,8 +239,8 @@ function trackSpansOf(
   return { video: of("vide"), audio: of("soun") };
 }
 
-/** How long a level walk may go on past its end for the last level it asked for to be played. */
-const LEVELS_PLAYED_GRACE_MS = 8_000;
+/** How long a level walk may go on past its end for every level it asked for to be played (one asked for again included). */
+const LEVELS_PLAYED_GRACE_MS = 10_000;
 /** Longest a level walk waits for a level it asked for to be buffered before it asks for the next. */
 const SWITCH_MAX_MS = 6_000;
 
@@ -271,6 +275,7 @@ async function watchThroughLevels(streamId: string, begin: Promise<void>, until:
         let seekAt = -1e9;
         video.addEventListener('seeking', () => { seekAt = performance.now(); window.__walk.events.push('seek@' + video.currentTime.toFixed(2)); });
         const levelName = (level) => (hls.levels[level]?.uri ?? '').split('?')[0].split('/').at(-2) ?? String(level);
+        window.__levelName = levelName;
         // A stall says what was buffered, how far behind the live edge hls.js was and which level it played and loaded.
         video.addEventListener('waiting', () => {
           if (performance.now() - seekAt <= 1000) return;
@@ -294,7 +299,8 @@ async function watchThroughLevels(streamId: string, begin: Promise<void>, until:
     // A switch shows on screen only once what was buffered before it has played (hls.js plays HOLD-BACK, ~6 s, behind
     // the edge). Each switch waits for two fragments of its level to be buffered (hls.js may load the first one's
     // position again from the next level asked for, replacing it), or SWITCH_MAX_MS; once `until` is reached the page
-    // plays on, without switching, until every level was on screen (at most LEVELS_PLAYED_GRACE_MS more).
+    // plays on until every level was on screen, asking again for one that never showed (at most
+    // LEVELS_PLAYED_GRACE_MS more).
     // A walk that began late (the killed worker's job came back slowly on a loaded machine) goes on past `until` until
     // it asked for every level once, by at most SWITCH_MAX_MS (the Redis outage after it must still fall in the publish).
     const levelCount = await inPage<number>(page, "window.__player.hls.levels.length");
@@ -311,8 +317,19 @@ async function watchThroughLevels(streamId: string, begin: Promise<void>, until:
         await new Promise((resolve) => setTimeout(resolve, 200));
       }
     }
+    // A level whose fragments were buffered but replaced (the next level asked for loaded the same position again)
+    // never reached the screen: it is asked for once more, and the page plays on until it shows.
     const graceEnd = Date.now() + LEVELS_PLAYED_GRACE_MS;
-    while (Date.now() < graceEnd && new Set(await inPage<string[]>(page, "window.__walk.levels")).size < levelCount) {
+    while (Date.now() < graceEnd) {
+      const unplayed = await inPage<number[]>(
+        page,
+        `(() => { const played = new Set(window.__walk.levels); return window.__player.hls.levels.map((_, i) => i).filter((i) => !played.has(window.__levelName(i))); })()`,
+      );
+      if (unplayed.length === 0) break;
+      await inPage(
+        page,
+        `(() => { const hls = window.__player.hls; if (!${JSON.stringify(unplayed)}.includes(hls.loadLevel)) hls.loadLevel = ${unplayed[0]}; })()`,
+      );
       await new Promise((resolve) => setTimeout(resolve, 250));
     }
     const end = await inPage<number>(page, "window.__player.video.currentTime");
@@ -602,6 +619,69 @@ describe("transcoding pool (TRANSCODE=queue, BullMQ on Redis, cpu and gpu worker
       connection.disconnect();
     }
   }, 40_000);
+
+  it("Shaka Player (lowLatencyMode, ABR off) plays each pool rung in turn: segments of every rung fetched, all 2xx, no error, no stall", async () => {
+    onTestFailed(printPoolLogs);
+    const created = await system.api<StreamObject>("POST", "/streams", { title: "e2e pool shaka", latency_mode: "low" });
+    const shakaStream = created.body;
+    const node = system.nodes[0]!;
+    const publisher = system.publish(`${node.rtmpUrl}/${shakaStream.stream_key}`, { durationS: 45 });
+    // A rung lists a segment a job after the source: start once every rung lists two.
+    for (const name of RUNGS) {
+      await eventually(`${name} to list two segments`, 30_000, async () => {
+        const media = await readMedia(system.url(`/live/${shakaStream.stream_id}/${name}/index.m3u8`)).catch(() => null);
+        return (media?.segments.length ?? 0) >= 2 ? true : undefined;
+      });
+    }
+    const browser = await launchBrowser();
+    try {
+      const page = browser.page;
+      const responses = await openPlayer(page, system.url, shakaStream.stream_id, "Shaka");
+      await waitForFirstFrame(page, "Shaka playing");
+      await inPage(page, "window.__shaka.configure({ abr: { enabled: false } })");
+      const sampling = samplePlayer(page, "Shaka", SHAKA_PLAY_S, 3);
+      const mediaOf = (name: string) =>
+        responses.filter((r) => r.url.includes(`/live/${shakaStream.stream_id}/${name}/`) && /\/(seg|part)-[^/]*\.m4s/.test(r.url)).length;
+      // Every variant Shaka knows that it is not playing, one after another (the buffer kept: as an ABR switch does),
+      // each until Shaka fetched two media objects of a rendition other than the one it played before. (The source and
+      // the 360p rung share a size, so a switch is told by the URLs fetched, not by the track.)
+      const counts = () => new Map(["source", ...RUNGS].map((name) => [name, mediaOf(name)] as const));
+      const latest = responses.filter((r) => /\/(seg|part)-[^/]*\.m4s/.test(r.url)).at(-1)?.url ?? "";
+      let current = ["source", ...RUNGS].find((name) => latest.includes(`/${name}/`)) ?? "";
+      const others = await inPage<number[]>(page, "window.__shaka.getVariantTracks().filter((t) => !t.active).map((t) => t.id)");
+      const switches: string[] = [];
+      for (const id of others) {
+        await inPage(page, `window.__shaka.selectVariantTrack(window.__shaka.getVariantTracks().find((t) => t.id === ${id}), false)`);
+        const before = counts();
+        const at = Date.now();
+        current = await eventually(
+          `Shaka to fetch the media of variant ${id}`,
+          10_000,
+          async () => {
+            for (const [name, n] of counts()) if (name !== current && n >= before.get(name)! + 2) return name;
+            return undefined;
+          },
+          100,
+        );
+        switches.push(`${current} in ${Date.now() - at} ms`);
+      }
+      const played = await sampling;
+      const failed = responses.filter((r) => r.status < 200 || r.status >= 300).map((r) => `${r.status} ${new URL(r.url).pathname}`);
+      console.log(
+        `[pool] Shaka switched to ${switches.join(", ")}; ${responses.length} responses; ${played.stalls} stalls, ${played.seeks} seeks; latency p50 ${
+          played.latency.sort((a, b) => a - b)[Math.floor(played.latency.length / 2)]?.toFixed(2) ?? "?"
+        } s`,
+      );
+      for (const name of ["source", ...RUNGS]) expect(mediaOf(name), `Shaka fetched ${name} media`).toBeGreaterThanOrEqual(2);
+      expect(failed, "non-2xx responses").toEqual([]);
+      expect(played.errors, "Shaka errors").toEqual([]);
+      expect(played.stalls, `stalls ${JSON.stringify(played.stallLog)}`).toBe(0);
+      expect(played.latency.length).toBeGreaterThan(SHAKA_PLAY_S);
+    } finally {
+      await browser.close();
+      await publisher.stop();
+    }
+  }, 120_000);
 
   it("with every worker gone, late rungs turn into EXT-X-GAP while the source plays on, and recover when workers return", async () => {
     const created = await system.api<StreamObject>("POST", "/streams", { title: "e2e pool outage", latency_mode: "low" });
