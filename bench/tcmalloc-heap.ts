@@ -8,11 +8,12 @@
 //   node bench/tcmalloc-heap.ts walk <workerd pid> <out.json>     the live samples now
 //   node bench/tcmalloc-heap.ts diff <before.json> <after.json> [--size=161-176] [--top=8]
 // Needs gdb and ptrace permission over workerd (root, or the same user with kernel.yama.ptrace_scope 0).
-import { execFile, execFileSync } from "node:child_process";
+import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { gdbFailure, runGdb } from "./tcmalloc-stats.ts";
 
 /** One live sampled allocation: the size asked for and its return addresses, innermost first. */
 export interface HeapSample {
@@ -73,15 +74,11 @@ function layoutOf(binary: string): SampleLayout {
   return layout;
 }
 
-function gdb(pid: number, commands: string[], env: NodeJS.ProcessEnv = {}): Promise<string> {
-  const args = ["-p", String(pid), "-batch", "-nx", ...commands.flatMap((command) => ["-ex", command]), "-ex", "detach"];
-  return new Promise((resolve, reject) =>
-    execFile("gdb", args, { timeout: 300_000, maxBuffer: 16 << 20, env: { ...process.env, ...env } }, (error, stdout, stderr) =>
-      error && !stdout
-        ? reject(new Error(`gdb: ${`${stderr}`.split("\n").find((l) => /ptrace|not permitted|No such process|No symbol/i.test(l)) ?? error.message}`))
-        : resolve(`${stdout}`),
-    ),
-  );
+/** Runs `commands` in gdb attached to `pid`, then detaches; rejects with gdb's reason when it could not. */
+async function gdb(pid: number, commands: string[], env: NodeJS.ProcessEnv = {}): Promise<string> {
+  const run = await runGdb(pid, [...commands.flatMap((command) => ["-ex", command]), "-ex", "detach"], { timeoutMs: 300_000, env });
+  if (run.failed && !run.stdout) throw new Error(`gdb: ${gdbFailure(run.stderr) ?? "failed"}`);
+  return run.stdout;
 }
 
 /** Sets tcmalloc's sampling interval in process `pid` (bytes between samples); returns what it reads back. */

@@ -55,6 +55,36 @@ function gdbScript(out: string, release: boolean): string {
   ].join("\n");
 }
 
+/** What a batch gdb attached to a process printed, and whether it exited with an error. */
+export interface GdbRun {
+  stdout: string;
+  stderr: string;
+  failed: boolean;
+}
+
+/**
+ * Runs gdb attached to `pid` in batch mode, without init files, with `args` after that (`-x script`, `-ex command`);
+ * never rejects. Async, so a soak's reader in the same process goes on while gdb holds workerd.
+ */
+export function runGdb(pid: number, args: string[], options: { timeoutMs?: number; env?: NodeJS.ProcessEnv } = {}): Promise<GdbRun> {
+  return new Promise((resolve) =>
+    execFile(
+      "gdb",
+      ["-p", String(pid), "-batch", "-nx", ...args],
+      { timeout: options.timeoutMs ?? 60_000, maxBuffer: 16 << 20, env: { ...process.env, ...options.env } },
+      (error, stdout, stderr) => resolve({ stdout: `${stdout}`, stderr: `${stderr}`, failed: error !== null }),
+    ),
+  );
+}
+
+/** The line of gdb's stderr that says why it could not attach or call (ptrace refused, no such process or symbol). */
+export function gdbFailure(stderr: string): string | undefined {
+  return stderr
+    .split("\n")
+    .find((l) => /No symbol|ptrace|not permitted|No such process/i.test(l))
+    ?.trim();
+}
+
 /** tcmalloc's statistics page of process `pid` (after a release when `release`), or an Error saying why not. */
 export async function tcmallocPage(pid: number, release = false): Promise<string | Error> {
   const dir = mkdtempSync(join(tmpdir(), "tcmalloc-"));
@@ -62,15 +92,12 @@ export async function tcmallocPage(pid: number, release = false): Promise<string
     const out = join(dir, "stats.txt");
     const script = join(dir, "stats.gdb");
     writeFileSync(script, gdbScript(out, release));
-    // Async, so a soak's reader in the same process goes on while gdb holds workerd.
-    const stderr = await new Promise<string>((resolve) =>
-      execFile("gdb", ["-p", String(pid), "-batch", "-nx", "-x", script], { timeout: 60_000 }, (_error, _stdout, err) => resolve(`${err}`)),
-    );
+    const { stderr } = await runGdb(pid, ["-x", script]);
     try {
       return readFileSync(out, "utf8");
     } catch {
-      const why = stderr.split("\n").find((l) => /No symbol|ptrace|not permitted|No such process/i.test(l));
-      return new Error(`gdb read no tcmalloc statistics from ${pid}${why ? `: ${why.trim()}` : ""}`);
+      const why = gdbFailure(stderr);
+      return new Error(`gdb read no tcmalloc statistics from ${pid}${why ? `: ${why}` : ""}`);
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });
