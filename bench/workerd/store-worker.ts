@@ -80,6 +80,9 @@ export class StoreObject extends DurableObject<StoreEnv> {
   }
 }
 
+/** The D1 route's table, made by the first lookup of this isolate. */
+let nodesTable: Promise<unknown> | undefined;
+
 function missing(): Response {
   return new Response("missing", { status: 404 });
 }
@@ -147,8 +150,10 @@ export default {
       return new Response(String(await env.OBJECT.get(env.OBJECT.idFromName(object)).keepAlive(Number(ms), handOver === "1")));
     }
     if (kind === "d1") {
-      // GET /d1/<id>: one parameterised lookup by primary key, as the edge authenticates each node upload.
-      await env.DB.prepare("CREATE TABLE IF NOT EXISTS nodes (id TEXT PRIMARY KEY, region TEXT)").run();
+      // GET /d1/<id>: one parameterised lookup by primary key, as the edge authenticates each node upload (the table
+      // made once per isolate, so an operation is that one statement).
+      nodesTable ??= env.DB.prepare("CREATE TABLE IF NOT EXISTS nodes (id TEXT PRIMARY KEY, region TEXT)").run();
+      await nodesTable;
       const row = await env.DB.prepare("SELECT region FROM nodes WHERE id = ? LIMIT ?")
         .bind(rest[0] ?? "", 1)
         .first();
